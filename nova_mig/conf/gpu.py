@@ -1,0 +1,28 @@
+"""Options of the [gpu] group."""
+
+from oslo_config import cfg
+
+gpu_group = cfg.OptGroup(
+    'gpu',
+    title='GPU backend options',
+    help='Which backend nova-mig uses to talk to the GPUs.')
+
+gpu_opts = [
+    cfg.StrOpt(
+        'backend',
+        default='nvml',
+        help='GPU backend, a plugin of the "nova_mig.gpu_backends" entry '
+             'point namespace. "nvml" drives real NVIDIA GPUs through the '
+             'NVIDIA Management Library; "simulated" drives the simulated '
+             'host described by [simulator]host_file, for demonstrations and '
+             'tests.'),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(gpu_group)
+    conf.register_opts(gpu_opts, group=gpu_group)
+
+
+def list_opts():
+    return {gpu_group: gpu_opts}

@@ -1,0 +1,36 @@
+"""Options of the [host] group: where nova-mig reads and keeps host state."""
+
+from oslo_config import cfg
+
+host_group = cfg.OptGroup(
+    'host',
+    title='Compute host options',
+    help='Where nova-mig finds the host kernel interfaces and keeps its own '
+         'state.')
+
+host_opts = [
+    cfg.StrOpt(
+        'sysfs_root',
+        default='/sys',
+        help='Root of the sysfs tree read for PCI, SR-IOV, mdev and '
+             'vendor-specific VFIO devices. Change it only to inspect a '
+             'copied or generated tree. When [gpu]backend is "simulated" the '
+             'simulator supplies its own tree and this option is ignored.'),
+    cfg.StrOpt(
+        'state_dir',
+        default='/var/lib/nova-mig',
+        help='Directory holding nova-mig\'s records: the layout checkpoint '
+             'restored at boot, the ownership record of vGPU devices it '
+             'created, the reaper journal and the simulator\'s working '
+             'files. It must survive reboots and be writable by the user '
+             'running nova-mig.'),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(host_group)
+    conf.register_opts(host_opts, group=host_group)
+
+
+def list_opts():
+    return {host_group: host_opts}

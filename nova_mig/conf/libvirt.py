@@ -1,0 +1,28 @@
+"""Options of the [libvirt] group."""
+
+from oslo_config import cfg
+
+libvirt_group = cfg.OptGroup(
+    'libvirt',
+    title='libvirt options',
+    help='How nova-mig reaches the libvirt daemon used by nova-compute.')
+
+libvirt_opts = [
+    cfg.StrOpt(
+        'connection_uri',
+        default='qemu:///system',
+        help='libvirt URI used to list domains and node devices. Use the '
+             'same value as nova-compute\'s [libvirt]connection_uri. A '
+             '"test:///<absolute path>" URI reads a libvirt test-driver XML '
+             'file. When [gpu]backend is "simulated" the simulator supplies '
+             'its own URI and this option is ignored.'),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(libvirt_group)
+    conf.register_opts(libvirt_opts, group=libvirt_group)
+
+
+def list_opts():
+    return {libvirt_group: libvirt_opts}

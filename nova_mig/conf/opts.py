@@ -1,0 +1,17 @@
+"""Entry point for oslo-config-generator: every option of nova-mig."""
+
+from nova_mig.conf import gpu
+from nova_mig.conf import host
+from nova_mig.conf import libvirt
+from nova_mig.conf import simulator
+
+_MODULES = (host, libvirt, gpu, simulator)
+
+
+def list_opts():
+    """Return ``[(group, [opts])]`` for every nova-mig option group."""
+    result = []
+    for module in _MODULES:
+        for group, opts in module.list_opts().items():
+            result.append((group, opts))
+    return result

@@ -1,0 +1,33 @@
+"""Options of the [simulator] group."""
+
+from oslo_config import cfg
+
+simulator_group = cfg.OptGroup(
+    'simulator',
+    title='Simulated host options',
+    help='The simulated host stands in for the kernel and the GPUs when '
+         '[gpu]backend is "simulated".')
+
+simulator_opts = [
+    cfg.StrOpt(
+        'host_file',
+        help='YAML file describing the simulated host (GPUs, SR-IOV VFs, '
+             'MIG state, vGPU devices and libvirt domains). Example hosts '
+             'ship in etc/nova-mig/hosts/. Required when [gpu]backend is '
+             '"simulated".'),
+    cfg.StrOpt(
+        'work_dir',
+        help='Directory where the simulator materialises the host: its sysfs '
+             'tree, libvirt test-driver XML and live state. Defaults to '
+             '"simulator" under [host]state_dir. The host is materialised '
+             'again from [simulator]host_file whenever that file changes.'),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(simulator_group)
+    conf.register_opts(simulator_opts, group=simulator_group)
+
+
+def list_opts():
+    return {simulator_group: simulator_opts}

@@ -1,0 +1,95 @@
+"""Exceptions raised by nova-mig.
+
+Every error an operator can meet is a subclass of :class:`NovaMigException`
+whose message names what is wrong and, where it helps, what to do.
+"""
+
+
+class NovaMigException(Exception):
+    """Base class: formats ``msg_fmt`` with the keyword arguments given."""
+
+    msg_fmt = "An unknown error occurred."
+    #: Exit code the command line uses for this error.
+    exit_code = 1
+
+    def __init__(self, message=None, **kwargs):
+        self.kwargs = kwargs
+        if not message:
+            try:
+                message = self.msg_fmt % kwargs
+            except (KeyError, TypeError):
+                # A programming error in the caller; keep the template so the
+                # operator still sees something meaningful.
+                message = self.msg_fmt
+        self.message = message
+        super().__init__(message)
+
+
+class ConfigError(NovaMigException):
+    msg_fmt = "Invalid configuration: %(reason)s"
+
+
+class HostFileError(NovaMigException):
+    msg_fmt = "%(path)s: %(reason)s"
+
+
+class UnknownGpuModel(HostFileError):
+    msg_fmt = ("%(path)s: unknown GPU model %(model)r at %(where)s; known "
+               "models: %(known)s")
+
+
+class BackendNotFound(NovaMigException):
+    msg_fmt = ("GPU backend %(name)r is not installed; available backends: "
+               "%(available)s. Set [gpu]backend to one of them.")
+
+
+class NvmlUnavailable(NovaMigException):
+    msg_fmt = ("NVML is not usable on this host: %(reason)s. Install the "
+               "NVIDIA driver (libnvidia-ml.so.1) or select the simulated "
+               "backend with [gpu]backend = simulated.")
+
+
+class NvmlError(NovaMigException):
+    msg_fmt = "NVML call %(call)s failed on GPU %(gpu)s: %(reason)s"
+
+
+class SysfsError(NovaMigException):
+    msg_fmt = "Cannot read %(path)s: %(reason)s"
+
+
+class SysfsWriteError(NovaMigException):
+    msg_fmt = "Writing %(value)r to %(path)s failed: %(reason)s"
+
+
+class LibvirtError(NovaMigException):
+    msg_fmt = ("libvirt at %(uri)s is unreachable or failed: %(reason)s. "
+               "Check that libvirtd is running and [libvirt]connection_uri.")
+
+
+class GpuNotFound(NovaMigException):
+    msg_fmt = "No GPU matches %(selector)s on this host."
+
+
+class InvalidLayout(NovaMigException):
+    msg_fmt = "%(reason)s"
+
+
+class UnknownProfile(InvalidLayout):
+    msg_fmt = ("GPU %(gpu)s (%(model)s) has no MIG profile %(profile)r; it "
+               "offers: %(known)s")
+
+
+class GpuOperationRefused(NovaMigException):
+    """The card (or NVML) refused an operation.
+
+    ``code`` carries NVML's name for the refusal (``INSUFFICIENT_RESOURCES``,
+    ``IN_USE``, ``NOT_SUPPORTED``, ``NO_PERMISSION``, ``INVALID_ARGUMENT``,
+    ``NOT_FOUND``) so callers can react to the reason, whichever backend
+    raised it.
+    """
+
+    msg_fmt = "GPU %(gpu)s refused to %(operation)s: %(reason)s (%(code)s)"
+
+    @property
+    def code(self) -> str:
+        return self.kwargs.get('code', 'UNKNOWN')

@@ -1,0 +1,31 @@
+"""GPU backends: loading the plugin selected by ``[gpu]backend``."""
+
+from stevedore import driver
+from stevedore import exception as stevedore_exc
+from stevedore import extension
+
+from nova_mig import exception
+
+NAMESPACE = 'nova_mig.gpu_backends'
+
+
+def available_backends() -> list[str]:
+    """Names of the installed GPU backend plugins."""
+    return sorted(extension.ExtensionManager(NAMESPACE).names())
+
+
+def load_backend(conf):
+    """Instantiate the backend named by ``[gpu]backend``.
+
+    :param conf: a ``ConfigOpts`` with nova-mig's options registered.
+    :returns: a :class:`nova_mig.gpu.base.GpuBackend`.
+    :raises: :class:`nova_mig.exception.BackendNotFound`
+    """
+    name = conf.gpu.backend
+    try:
+        manager = driver.DriverManager(
+            NAMESPACE, name, invoke_on_load=True, invoke_args=(conf,))
+    except stevedore_exc.NoMatches:
+        raise exception.BackendNotFound(
+            name=name, available=', '.join(available_backends()) or 'none')
+    return manager.driver
