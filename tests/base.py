@@ -1,0 +1,31 @@
+"""Common test base classes."""
+
+import fixtures
+from oslo_config import cfg
+from oslo_config import fixture as config_fixture
+from oslotest import base
+
+from nova_mig import conf as nova_mig_conf
+
+
+class TestCase(base.BaseTestCase):
+    """Base test case: a private ConfigOpts with every nova-mig option.
+
+    ``self.conf`` is never the global ``cfg.CONF``, so tests cannot leak
+    configuration into each other. ``self.tmpdir`` is a fresh directory, used
+    as ``[host]state_dir``.
+    """
+
+    def setUp(self):
+        super().setUp()
+        conf = cfg.ConfigOpts()
+        nova_mig_conf.register_opts(conf)
+        self.conf_fixture = self.useFixture(config_fixture.Config(conf))
+        self.conf = conf
+        self.conf([], project='nova-mig')
+        self.tmpdir = self.useFixture(fixtures.TempDir()).path
+        self.flags(state_dir=self.tmpdir, group='host')
+
+    def flags(self, group=None, **kw):
+        """Override options for this test only."""
+        self.conf_fixture.config(group=group, **kw)
