@@ -1,0 +1,270 @@
+#!/usr/bin/env bash
+#
+# The one entry point of a fresh checkout of nova-mig.
+#
+#   tools/quickstart.sh demo [NOVA-MIG ARGS...]
+#       Discover the simulated host of etc/nova-mig/demo.conf. Arguments,
+#       when given, replace "discover" (e.g. "demo discover -f json").
+#   tools/quickstart.sh test [STESTR RUN ARGS...]
+#       Run the whole test suite with stestr and close with the line
+#       "N passed, N failed, N skipped".
+#   tools/quickstart.sh pep8
+#       flake8 (with hacking) and bashate.
+#
+# Every command first makes sure that:
+#   1. the virtual environment exists ($NOVA_MIG_VENV, default .venv),
+#      installing python3-venv first where Debian left it out;
+#   2. the system packages of bindep.txt are installed (skipped with
+#      NOVA_MIG_SKIP_BINDEP=1); apt-get or dnf runs as root, through sudo
+#      when the caller is not root;
+#   3. requirements.txt, test-requirements.txt and nova-mig itself (editable)
+#      are installed in it. This step is skipped while a hash of the
+#      requirement files, recorded in the virtual environment, is unchanged,
+#      so a second run starts at once.
+#
+# The script runs from the top of the repository, so relative paths in
+# etc/nova-mig/demo.conf and in the arguments are relative to it.
+
+set -eu
+set -o pipefail
+
+TOP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$TOP_DIR"
+
+VENV=${NOVA_MIG_VENV:-.venv}
+case $VENV in
+    /*) ;;
+    *) VENV=$TOP_DIR/$VENV ;;
+esac
+PYTHON3=${PYTHON3:-python3}
+DEMO_CONF=etc/nova-mig/demo.conf
+DEPS_STAMP=$VENV/.nova-mig-deps.sha256
+# Files whose change means the virtual environment must be refreshed.
+DEPS_FILES="requirements.txt test-requirements.txt setup.cfg setup.py
+pyproject.toml"
+
+APT_UPDATED=False
+
+function log {
+    echo "quickstart: $*" >&2
+}
+
+function die {
+    log "ERROR: $*"
+    exit 1
+}
+
+function usage {
+    sed -n '3,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    exit 2
+}
+
+# Run a command as root: directly when we are root, through sudo otherwise.
+function as_root {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        die "need root to run '$*' and sudo is not installed"
+    fi
+}
+
+# Install system packages with the platform's package manager.
+function install_system_packages {
+    if command -v apt-get >/dev/null 2>&1; then
+        if [ "$APT_UPDATED" = False ]; then
+            log "apt-get update"
+            as_root apt-get update -q
+            APT_UPDATED=True
+        fi
+        log "apt-get install $*"
+        as_root env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -q --no-install-recommends "$@"
+    elif command -v dnf >/dev/null 2>&1; then
+        log "dnf install $*"
+        as_root dnf install -y "$@"
+    else
+        die "no apt-get or dnf here: install these packages by hand: $*"
+    fi
+}
+
+# Step 1: the virtual environment, with a working pip.
+function ensure_venv {
+    if [ -x "$VENV/bin/python" ] && \
+        "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+        return 0
+    fi
+    command -v "$PYTHON3" >/dev/null 2>&1 || \
+        die "$PYTHON3 not found: install Python 3.11 or newer"
+    local existed=False
+    if [ -e "$VENV" ]; then
+        existed=True
+    fi
+    log "creating the virtual environment $VENV"
+    if ! "$PYTHON3" -m venv "$VENV" >/dev/null 2>&1; then
+        # Debian and Ubuntu ship venv's ensurepip in python3-venv.
+        if [ "$existed" = False ]; then
+            rm -rf "$VENV"
+        fi
+        install_system_packages python3-venv
+        "$PYTHON3" -m venv "$VENV"
+    fi
+    "$VENV/bin/python" -m pip --version >/dev/null 2>&1 || \
+        die "$VENV has no pip; remove it and run again"
+}
+
+# Step 2: the system packages that bindep.txt lists for this profile.
+function ensure_system_packages {
+    local profile=$1
+    local missing
+    local rc=0
+    if [ "${NOVA_MIG_SKIP_BINDEP:-0}" = 1 ]; then
+        return 0
+    fi
+    if [ ! -x "$VENV/bin/bindep" ]; then
+        log "installing bindep in $VENV"
+        "$VENV/bin/python" -m pip install -q bindep
+    fi
+    # bindep exits 1 when something is missing, and prints it.
+    missing=$("$VENV/bin/bindep" -b ${profile:+"$profile"}) || rc=$?
+    if [ "$rc" -gt 1 ]; then
+        die "bindep failed (exit $rc)"
+    fi
+    if [ -n "$missing" ]; then
+        # shellcheck disable=SC2086
+        install_system_packages $missing
+    fi
+}
+
+function deps_hash {
+    local f
+    {
+        "$VENV/bin/python" --version
+        for f in $DEPS_FILES; do
+            if [ -f "$f" ]; then
+                echo "$f"
+                cat "$f"
+            fi
+        done
+    } | sha256sum | cut -d' ' -f1
+}
+
+# Step 3: Python packages, only when the requirement files changed.
+function ensure_python_packages {
+    local want
+    want=$(deps_hash)
+    if [ -f "$DEPS_STAMP" ] && [ "$(cat "$DEPS_STAMP")" = "$want" ] && \
+        [ -x "$VENV/bin/nova-mig" ]; then
+        return 0
+    fi
+    # pbr takes the version from git; without a git checkout give it one.
+    if ! git rev-parse --git-dir >/dev/null 2>&1; then
+        export PBR_VERSION=${PBR_VERSION:-0.0.1.dev0}
+    fi
+    log "installing requirements into $VENV (once per change)"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q \
+        -r requirements.txt -r test-requirements.txt -e .
+    echo "$want" > "$DEPS_STAMP"
+}
+
+function prepare {
+    ensure_venv
+    ensure_system_packages "$1"
+    ensure_python_packages
+}
+
+function run_demo {
+    if [ $# -eq 0 ]; then
+        set -- discover
+    fi
+    "$VENV/bin/nova-mig" --config-file "$DEMO_CONF" "$@"
+    cat <<EOF
+
+What next:
+  tools/quickstart.sh demo discover -f json   the same report, as JSON
+  tools/quickstart.sh demo help               every nova-mig command
+  etc/nova-mig/hosts/                         other simulated hosts: set
+                                              [simulator]host_file in
+                                              $DEMO_CONF to one of them
+  tools/quickstart.sh test                    the test suite
+EOF
+}
+
+# The id stestr gives to its next run (0 before the first one).
+function next_run_id {
+    cat .stestr/next-stream 2>/dev/null || echo 0
+}
+
+function stat_of {
+    local label=$1
+    local stats=$2
+    local value
+    value=$(echo "$stats" | awk -F: -v l="$label" \
+        '$1 == l {gsub(/ /, "", $2); print $2}')
+    echo "${value:-0}"
+}
+
+function run_tests {
+    local before
+    local stats
+    local passed=0
+    local failed=0
+    local skipped=0
+    local rc=0
+    before=$(next_run_id)
+    "$VENV/bin/stestr" run "$@" || rc=$?
+    if [ "$(next_run_id)" != "$before" ]; then
+        stats=$("$VENV/bin/stestr" last --subunit | \
+            "$VENV/bin/subunit-stats" --no-passthrough) || true
+        passed=$(stat_of "Passed tests" "$stats")
+        failed=$(stat_of "Failed tests" "$stats")
+        skipped=$(stat_of "Skipped tests" "$stats")
+    else
+        log "stestr recorded no run (exit $rc): no test was executed"
+        [ "$rc" -ne 0 ] || rc=1
+    fi
+    if [ $((passed + failed)) -eq 0 ]; then
+        log "no test ran"
+        rc=1
+    elif [ "$failed" -ne 0 ] && [ "$rc" -eq 0 ]; then
+        rc=1
+    fi
+    echo "$passed passed, $failed failed, $skipped skipped"
+    return "$rc"
+}
+
+function run_pep8 {
+    if [ ! -x "$VENV/bin/bashate" ]; then
+        "$VENV/bin/python" -m pip install -q bashate
+    fi
+    local rc=0
+    "$VENV/bin/flake8" || rc=1
+    PATH=$VENV/bin:$PATH tools/bashate.sh || rc=1
+    return "$rc"
+}
+
+function main {
+    local action=${1:-}
+    [ $# -eq 0 ] || shift
+    case $action in
+        demo)
+            prepare ""
+            run_demo "$@"
+            ;;
+        test)
+            prepare test
+            run_tests "$@"
+            ;;
+        pep8)
+            prepare test
+            run_pep8
+            ;;
+        *)
+            usage
+            ;;
+    esac
+}
+
+main "$@"
