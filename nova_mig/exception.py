@@ -43,6 +43,11 @@ class BackendNotFound(NovaMigException):
                "%(available)s. Set [gpu]backend to one of them.")
 
 
+class BackendLoadFailed(NovaMigException):
+    msg_fmt = ("GPU backend %(name)r could not be loaded: %(reason)s. Check "
+               "that its Python dependencies are installed.")
+
+
 class NvmlUnavailable(NovaMigException):
     msg_fmt = ("NVML is not usable on this host: %(reason)s. Install the "
                "NVIDIA driver (libnvidia-ml.so.1) or select the simulated "

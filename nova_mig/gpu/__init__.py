@@ -22,10 +22,21 @@ def load_backend(conf):
     :raises: :class:`nova_mig.exception.BackendNotFound`
     """
     name = conf.gpu.backend
+    failures = []
+
+    def _failed(manager, entrypoint, error):
+        failures.append(error)
+
     try:
         manager = driver.DriverManager(
-            NAMESPACE, name, invoke_on_load=True, invoke_args=(conf,))
+            NAMESPACE, name, invoke_on_load=True, invoke_args=(conf,),
+            on_load_failure_callback=_failed)
     except stevedore_exc.NoMatches:
+        if failures:
+            error = failures[0]
+            if isinstance(error, exception.NovaMigException):
+                raise error
+            raise exception.BackendLoadFailed(name=name, reason=error)
         raise exception.BackendNotFound(
             name=name, available=', '.join(available_backends()) or 'none')
     return manager.driver

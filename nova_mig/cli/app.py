@@ -1,0 +1,121 @@
+"""The ``nova-mig`` command line application."""
+
+import logging as std_logging
+import sys
+
+from cliff import app
+from cliff import commandmanager
+from oslo_config import cfg
+from oslo_log import log as logging
+import pbr.version
+
+from nova_mig import conf as nova_mig_conf
+from nova_mig import exception
+
+DESCRIPTION = """\
+nova-mig makes NVIDIA MIG-backed vGPUs first-class in OpenStack Nova: it
+discovers a compute host's GPUs, MIG geometry, SR-IOV VFs, vGPU types and
+devices and the libvirt guests using them.
+
+Configuration is read with oslo.config from /etc/nova-mig/nova-mig.conf (or
+the files given with --config-file / --config-dir). Set [gpu]backend =
+simulated and [simulator]host_file to run against a simulated host.
+"""
+
+
+def version() -> str:
+    try:
+        return pbr.version.VersionInfo('nova-mig').version_string()
+    except Exception:  # pbr cannot tell from an unpacked tree
+        return 'unknown'
+
+
+class NovaMigApp(app.App):
+    """cliff application holding the oslo.config options of the run."""
+
+    def __init__(self, conf: cfg.ConfigOpts | None = None):
+        super().__init__(
+            description=DESCRIPTION,
+            version=version(),
+            command_manager=commandmanager.CommandManager('nova_mig.cli'),
+            deferred_help=True)
+        self.conf = conf
+
+    def build_option_parser(self, description, version, argparse_kwargs=None):
+        parser = super().build_option_parser(description, version,
+                                             argparse_kwargs)
+        parser.add_argument(
+            '--config-file', action='append', default=[], metavar='PATH',
+            help='Configuration file to read; may be repeated. Defaults to '
+                 '/etc/nova-mig/nova-mig.conf when it exists.')
+        parser.add_argument(
+            '--config-dir', action='append', default=[], metavar='DIR',
+            help='Directory of *.conf files read after --config-file; may be '
+                 'repeated.')
+        return parser
+
+    def _load_conf(self) -> cfg.ConfigOpts:
+        conf = cfg.ConfigOpts()
+        nova_mig_conf.register_opts(conf)
+        logging.register_options(conf)
+        args = []
+        for path in self.options.config_file:
+            args += ['--config-file', path]
+        for path in self.options.config_dir:
+            args += ['--config-dir', path]
+        try:
+            conf(args, project='nova-mig', version=version())
+        except (cfg.Error, OSError) as e:
+            raise exception.ConfigError(reason=e)
+        if self.options.debug:
+            conf.set_override('debug', True)
+        return conf
+
+    def configure_logging(self):
+        # A command-line run logs to stderr through cliff's console handler
+        # (honouring -v/-q/--debug); a configured log file or journal gets
+        # oslo.log's own handlers instead.
+        try:
+            if self.conf is None:
+                self.conf = self._load_conf()
+        except exception.ConfigError as e:
+            self.conf = None
+            self._config_error = e
+        else:
+            self._config_error = None
+        if self.conf is not None and (self.conf.log_file or
+                                      self.conf.use_journal or
+                                      self.conf.use_syslog):
+            logging.setup(self.conf, 'nova-mig')
+            return
+        root = std_logging.getLogger('')
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        console = std_logging.StreamHandler(self.stderr)
+        console.setFormatter(std_logging.Formatter('%(levelname)s: %(message)s'))
+        if self.options.debug:
+            level = std_logging.DEBUG
+        else:
+            level = {0: std_logging.ERROR, 1: std_logging.WARNING,
+                     2: std_logging.INFO}.get(self.options.verbose_level,
+                                              std_logging.DEBUG)
+        root.setLevel(level)
+        console.setLevel(level)
+        root.addHandler(console)
+        if not self.options.debug:
+            # nova-mig reports plugin load failures itself, in one line.
+            std_logging.getLogger('stevedore').setLevel(std_logging.ERROR)
+
+    def initialize_app(self, argv):
+        if self._config_error is not None:
+            sys.stderr.write('nova-mig: error: %s\n' % self._config_error)
+            sys.exit(self._config_error.exit_code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    return NovaMigApp().run(argv)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""``nova-mig discover``: show what the compute host has."""
+
+from nova_mig.cli import common
+from nova_mig.cli import slicemap
+from nova_mig.host import discovery
+
+COLUMNS = ('hostname', 'device_mode', 'gpus', 'vgpu_parents',
+           'vgpu_devices', 'domains')
+
+
+class Discover(common.ShowOne):
+    """Discover the GPUs, MIG geometry and vGPU devices of this host.
+
+    Reads the GPUs through the configured GPU backend ([gpu]backend: NVML,
+    or the simulated host), the SR-IOV VFs, vGPU types and vGPU devices
+    from sysfs ([host]sysfs_root), and the libvirt domains and mdev node
+    devices ([libvirt]connection_uri). It changes nothing.
+
+    The table form draws each GPU's memory slices: which GPU instance
+    occupies them, whether it carries a vGPU device and whether a guest
+    uses it. ``-f json`` prints one JSON object with the keys hostname,
+    device_mode, gpus, vgpu_parents, vgpu_devices and domains.
+    """
+
+    def take_action(self, parsed_args):
+        report = discovery.discover(self.backend()).as_dict()
+        return COLUMNS, tuple(report[c] for c in COLUMNS)
+
+    def produce_output(self, parsed_args, column_names, data):
+        if parsed_args.formatter == 'table' and not parsed_args.columns:
+            report = dict(zip(column_names, data))
+            self.app.stdout.write(slicemap.render(report))
+            return 0
+        return super().produce_output(parsed_args, column_names, data)

@@ -1,0 +1,137 @@
+"""Draw a host report for a terminal: each GPU's slice map and its devices."""
+
+import io
+
+import prettytable
+
+CELL = 10  # characters per memory slice
+
+FILL_IN_USE = '#'
+FILL_IDLE_VGPU = '='
+FILL_NO_VGPU = '-'
+FILL_FREE = '.'
+
+LEGEND = ('legend: %s in use (vGPU in a guest, or processes)   %s vGPU device, '
+          'no guest   %s GPU instance, no vGPU   %s free'
+          % (FILL_IN_USE, FILL_IDLE_VGPU, FILL_NO_VGPU, FILL_FREE))
+
+
+def _fill(instance: dict) -> str:
+    if instance['in_use']:
+        return FILL_IN_USE
+    if instance['vgpu_device']:
+        return FILL_IDLE_VGPU
+    return FILL_NO_VGPU
+
+
+def _segment(label: str, width: int, fill: str) -> str:
+    inner = width - 1
+    text = ' %s ' % label if len(label) + 2 <= inner else label[:inner]
+    pad = inner - len(text)
+    left = pad // 2
+    return '|' + fill * left + text + fill * (pad - left)
+
+
+def slice_bar(gpu: dict) -> list[str]:
+    """Two lines: slice numbers, then the GPU instances over them."""
+    slices = gpu['memory_slices']
+    header = '  slice ' + ''.join(str(i).ljust(CELL) for i in range(slices))
+    cells = []
+    by_start = {gi['placement_start']: gi for gi in gpu['gpu_instances']}
+    pos = 0
+    while pos < slices:
+        gi = by_start.get(pos)
+        if gi is not None:
+            cells.append(_segment('%s GI%d' % (gi['profile'], gi['id']),
+                                  CELL * gi['placement_size'], _fill(gi)))
+            pos += gi['placement_size']
+        else:
+            free = 1
+            while pos + free < slices and pos + free not in by_start:
+                free += 1
+            cells.append(_segment('free', CELL * free, FILL_FREE))
+            pos += free
+    return [header, '        ' + ''.join(cells) + '|']
+
+
+def _gpu_heading(gpu: dict) -> str:
+    vfs = ''
+    if gpu['sriov_vfs']:
+        vfs = '  VFs %d/%d' % (gpu['sriov_vfs']['enabled'],
+                               gpu['sriov_vfs']['total'])
+    mig = 'MIG %s' % gpu['mig_mode'] if gpu['mig_capable'] else 'no MIG'
+    if gpu['mig_capable'] and gpu['mig_pending'] != gpu['mig_mode']:
+        mig += ' (pending: %s)' % gpu['mig_pending']
+    return 'GPU %d  %s  %s  %s  %s%s' % (
+        gpu['index'], gpu['pci_address'], gpu['model'], gpu['uuid'], mig,
+        vfs)
+
+
+def render(report: dict) -> str:
+    """The ``nova-mig discover`` table output."""
+    out = io.StringIO()
+    out.write('Host %s  device mode: %s\n\n' % (report['hostname'],
+                                               report['device_mode']))
+    devices_by_gpu = {}
+    for dev in report['vgpu_devices']:
+        devices_by_gpu.setdefault(dev['gpu'], []).append(dev)
+    for gpu in report['gpus']:
+        out.write(_gpu_heading(gpu) + '\n')
+        if gpu['mig_capable'] and gpu['mig_mode'] == 'enabled':
+            for line in slice_bar(gpu):
+                out.write(line + '\n')
+        elif gpu['mig_capable']:
+            out.write('  MIG is disabled: only time-sliced vGPU types.\n')
+        devices = devices_by_gpu.get(gpu['pci_address'], [])
+        if devices:
+            table = prettytable.PrettyTable(
+                ['vGPU device', 'parent', 'type', 'profile', 'GI', 'guest'])
+            table.align = 'l'
+            for dev in devices:
+                guest = '-'
+                if dev['domain']:
+                    guest = '%s (%s)' % (dev['domain'], dev['domain_state'])
+                table.add_row([
+                    dev['uuid'] or '(VF)', dev['parent'],
+                    '%s %s' % (dev['type'], dev['type_name'] or ''),
+                    dev['profile'] or 'time-sliced',
+                    '-' if dev['gpu_instance_id'] is None
+                    else dev['gpu_instance_id'],
+                    guest])
+            for line in table.get_string().splitlines():
+                out.write('  ' + line + '\n')
+        else:
+            out.write('  no vGPU devices\n')
+        out.write('\n')
+    out.write(LEGEND + '\n\n')
+    out.write(_types_table(report) + '\n')
+    return out.getvalue()
+
+
+def _types_table(report: dict) -> str:
+    """vGPU types offered on the host, with their parents and free room."""
+    rows = {}
+    for parent in report['vgpu_parents']:
+        for vtype in parent['types']:
+            key = (parent['pf_address'], vtype['id'])
+            row = rows.setdefault(key, {
+                'gpu': parent['pf_address'], 'id': vtype['id'],
+                'name': vtype['name'], 'profile': vtype['profile'],
+                'parents': 0, 'available': 0})
+            row['parents'] += 1
+            row['available'] += vtype['available_instances']
+    table = prettytable.PrettyTable(
+        ['GPU', 'vGPU type', 'name', 'MIG profile', 'parents', 'available'])
+    table.align = 'l'
+    for key in sorted(rows):
+        row = rows[key]
+        if not row['available']:
+            continue
+        table.add_row([row['gpu'], row['id'], row['name'],
+                       row['profile'] or 'time-sliced', row['parents'],
+                       row['available']])
+    title = 'vGPU types creatable now (types with no room left are hidden;'
+    title += ' -f json lists all)'
+    if not table.rows:
+        return title + '\n  none'
+    return title + '\n' + table.get_string()

@@ -1,0 +1,246 @@
+"""Read the host's PCI, SR-IOV, mdev and vendor-specific VFIO state from sysfs.
+
+Everything here only reads, under a configurable root (``[host]sysfs_root``)
+so the same code runs on a real ``/sys`` and on a generated tree.  It follows
+symlinks the way the kernel lays them out (see the kernel's
+``Documentation/driver-api/vfio-mediated-device.rst``).
+"""
+
+import dataclasses
+import errno
+import os
+
+from oslo_log import log as logging
+
+from nova_mig import exception
+
+LOG = logging.getLogger(__name__)
+
+MDEV_BUS_CLASS = 'class/mdev_bus'
+MDEV_DEVICES = 'bus/mdev/devices'
+PCI_DEVICES = 'bus/pci/devices'
+SUPPORTED_TYPES = 'mdev_supported_types'
+VENDOR_DIR = 'nvidia'
+CREATABLE_TYPES = 'creatable_vgpu_types'
+CURRENT_TYPE = 'current_vgpu_type'
+
+MODE_MDEV = 'mdev'
+MODE_VENDOR_VFIO = 'vendor-vfio'
+MODE_NONE = 'none'
+
+
+@dataclasses.dataclass(frozen=True)
+class MdevType:
+    """One entry of a parent's ``mdev_supported_types``."""
+
+    id: str                    # "nvidia-699"
+    name: str                  # "NVIDIA A100D-1-10C"
+    description: dict[str, str]
+    available_instances: int
+    device_api: str
+    devices: tuple[str, ...]   # UUIDs of the mdevs of this type
+
+
+@dataclasses.dataclass(frozen=True)
+class VgpuParent:
+    """A device that can carry vGPUs: an SR-IOV VF or a PF."""
+
+    address: str
+    pf_address: str            # its own address when it is a PF
+    mode: str                  # MODE_MDEV or MODE_VENDOR_VFIO
+    types: tuple[MdevType, ...]
+    #: vendor VFIO only: the vGPU type ID the VF carries (0 = none).
+    current_type: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Mdev:
+    """An existing mediated device."""
+
+    uuid: str
+    type_id: str
+    parent: str
+    iommu_group: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class SriovPf:
+    """SR-IOV state of a physical function."""
+
+    address: str
+    total_vfs: int
+    num_vfs: int
+    vfs: tuple[str, ...]
+
+
+class SysfsReader:
+    """Reads the host's devices under ``root``.
+
+    :param root: the sysfs mount point, ``/sys`` on a real host.
+    """
+
+    def __init__(self, root: str):
+        self.root = root
+
+    # -- low level ------------------------------------------------------
+    def path(self, *parts: str) -> str:
+        return os.path.join(self.root, *parts)
+
+    def read(self, path: str) -> str:
+        """Read a sysfs attribute, stripped."""
+        try:
+            with open(path) as f:
+                return f.read().strip()
+        except OSError as e:
+            raise exception.SysfsError(path=path, reason=e.strerror or e)
+
+    def read_int(self, path: str, base: int = 10) -> int:
+        value = self.read(path)
+        try:
+            return int(value, base)
+        except ValueError:
+            raise exception.SysfsError(
+                path=path, reason='expected an integer, found %r' % value)
+
+    def listdir(self, path: str) -> list[str]:
+        """Entries of a directory; an absent directory is empty."""
+        try:
+            return sorted(os.listdir(path))
+        except FileNotFoundError:
+            return []
+        except OSError as e:
+            raise exception.SysfsError(path=path, reason=e.strerror or e)
+
+    def link_name(self, path: str) -> str | None:
+        """Basename of a symlink's target, None when there is no link."""
+        try:
+            return os.path.basename(os.readlink(path))
+        except OSError as e:
+            if e.errno in (errno.ENOENT, errno.EINVAL):
+                return None
+            raise exception.SysfsError(path=path, reason=e.strerror or e)
+
+    # -- SR-IOV ---------------------------------------------------------
+    def pf_of(self, address: str) -> str:
+        """The PF address of a VF, or ``address`` itself for a PF."""
+        pf = self.link_name(self.path(PCI_DEVICES, address, 'physfn'))
+        return pf or address
+
+    def sriov(self, address: str) -> SriovPf | None:
+        """SR-IOV state of a PF, None when it has no SR-IOV capability."""
+        dev = self.path(PCI_DEVICES, address)
+        if not os.path.exists(os.path.join(dev, 'sriov_totalvfs')):
+            return None
+        vfs = []
+        for entry in self.listdir(dev):
+            if entry.startswith('virtfn'):
+                vfs.append((int(entry[len('virtfn'):]),
+                            self.link_name(os.path.join(dev, entry))))
+        return SriovPf(
+            address=address,
+            total_vfs=self.read_int(os.path.join(dev, 'sriov_totalvfs')),
+            num_vfs=self.read_int(os.path.join(dev, 'sriov_numvfs')),
+            vfs=tuple(vf for _, vf in sorted(vfs)))
+
+    # -- mdev ------------------------------------------------------------
+    @staticmethod
+    def parse_description(text: str) -> dict[str, str]:
+        """Parse NVIDIA's ``key=value, key=value`` type description."""
+        result = {}
+        for item in text.replace('\n', ',').split(','):
+            key, sep, value = item.strip().partition('=')
+            if sep:
+                result[key.strip()] = value.strip()
+        return result
+
+    def mdev_type(self, type_dir: str) -> MdevType:
+        desc_path = os.path.join(type_dir, 'description')
+        description = (self.read(desc_path)
+                       if os.path.exists(desc_path) else '')
+        return MdevType(
+            id=os.path.basename(type_dir),
+            name=self.read(os.path.join(type_dir, 'name')),
+            description=self.parse_description(description),
+            available_instances=self.read_int(
+                os.path.join(type_dir, 'available_instances')),
+            device_api=self.read(os.path.join(type_dir, 'device_api')),
+            devices=tuple(self.listdir(os.path.join(type_dir, 'devices'))))
+
+    def mdev_parents(self) -> list[VgpuParent]:
+        """Every parent on the mdev bus with its supported types."""
+        parents = []
+        for address in self.listdir(self.path(MDEV_BUS_CLASS)):
+            types_dir = self.path(MDEV_BUS_CLASS, address, SUPPORTED_TYPES)
+            types = tuple(
+                self.mdev_type(os.path.join(types_dir, type_id))
+                for type_id in self.listdir(types_dir))
+            parents.append(VgpuParent(
+                address=address, pf_address=self.pf_of(address),
+                mode=MODE_MDEV, types=types))
+        return parents
+
+    def mdevs(self) -> list[Mdev]:
+        """Every existing mediated device."""
+        result = []
+        for uuid in self.listdir(self.path(MDEV_DEVICES)):
+            dev = self.path(MDEV_DEVICES, uuid)
+            real = os.path.realpath(dev)
+            group = self.link_name(os.path.join(dev, 'iommu_group'))
+            result.append(Mdev(
+                uuid=uuid,
+                type_id=self.link_name(os.path.join(dev, 'mdev_type')) or '',
+                parent=os.path.basename(os.path.dirname(real)),
+                iommu_group=int(group) if group and group.isdigit()
+                else None))
+        return result
+
+    # -- vendor-specific VFIO --------------------------------------------
+    @staticmethod
+    def parse_creatable(text: str) -> list[tuple[int, str]]:
+        """Parse ``creatable_vgpu_types``: lines of ``<id> : <name>``."""
+        result = []
+        for line in text.splitlines():
+            type_id, sep, name = line.partition(':')
+            type_id = type_id.strip()
+            if sep and type_id.isdigit():
+                result.append((int(type_id), name.strip()))
+        return result
+
+    def vendor_vfio_parents(self) -> list[VgpuParent]:
+        """Every PCI function with NVIDIA's vendor-specific VFIO files."""
+        parents = []
+        for address in self.listdir(self.path(PCI_DEVICES)):
+            vendor = self.path(PCI_DEVICES, address, VENDOR_DIR)
+            if not os.path.exists(os.path.join(vendor, CURRENT_TYPE)):
+                continue
+            creatable = self.parse_creatable(
+                self.read(os.path.join(vendor, CREATABLE_TYPES)))
+            types = tuple(
+                MdevType(id=str(type_id), name=name, description={},
+                         available_instances=1, device_api='vfio-pci',
+                         devices=())
+                for type_id, name in creatable)
+            parents.append(VgpuParent(
+                address=address, pf_address=self.pf_of(address),
+                mode=MODE_VENDOR_VFIO, types=types,
+                current_type=self.read_int(os.path.join(vendor,
+                                                        CURRENT_TYPE))))
+        return parents
+
+    def device_mode(self) -> str:
+        """``mdev``, ``vendor-vfio`` or ``none``; see :func:`mode_of`."""
+        return mode_of(self.mdev_parents() + self.vendor_vfio_parents())
+
+
+def mode_of(parents: list[VgpuParent]) -> str:
+    """The host's device mode, from its vGPU parents.
+
+    Parents on the mdev bus (a non-empty ``/sys/class/mdev_bus``) mean mdev;
+    otherwise VFs with NVIDIA's ``nvidia/`` folder mean vendor-specific VFIO.
+    """
+    modes = {parent.mode for parent in parents}
+    if MODE_MDEV in modes:
+        return MODE_MDEV
+    if MODE_VENDOR_VFIO in modes:
+        return MODE_VENDOR_VFIO
+    return MODE_NONE
