@@ -1,0 +1,210 @@
+"""Tests for the sysfs reader on hand-built trees laid out like the kernel's."""
+
+import os
+
+from nova_mig import exception
+from nova_mig.host import sysfs
+from tests import base
+
+
+class Tree:
+    """Builds a small sysfs tree: real directories, kernel-style symlinks."""
+
+    def __init__(self, root):
+        self.root = root
+        for d in ('devices/pci0000:40/0000:40:01.1', 'bus/pci/devices',
+                  'class/mdev_bus', 'bus/mdev/devices', 'kernel/iommu_groups'):
+            os.makedirs(os.path.join(root, d), exist_ok=True)
+
+    def _write(self, path, value):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            f.write('%s\n' % value)
+
+    def dev_dir(self, address):
+        return os.path.join(self.root, 'devices/pci0000:40/0000:40:01.1',
+                            address)
+
+    def pci(self, address, pf=None, total_vfs=None):
+        d = self.dev_dir(address)
+        self._write(os.path.join(d, 'vendor'), '0x10de')
+        os.symlink(os.path.relpath(d, os.path.join(self.root,
+                                                   'bus/pci/devices')),
+                   os.path.join(self.root, 'bus/pci/devices', address))
+        if total_vfs is not None:
+            self._write(os.path.join(d, 'sriov_totalvfs'), total_vfs)
+            self._write(os.path.join(d, 'sriov_numvfs'), 0)
+        if pf is not None:
+            os.symlink('../' + pf, os.path.join(d, 'physfn'))
+            pf_dir = self.dev_dir(pf)
+            n = len([e for e in os.listdir(pf_dir)
+                     if e.startswith('virtfn')])
+            os.symlink('../' + address, os.path.join(pf_dir, 'virtfn%d' % n))
+            self._write(os.path.join(pf_dir, 'sriov_numvfs'), n + 1)
+        return d
+
+    def mdev_parent(self, address, types):
+        d = self.dev_dir(address)
+        os.symlink(os.path.relpath(d, os.path.join(self.root,
+                                                   'class/mdev_bus')),
+                   os.path.join(self.root, 'class/mdev_bus', address))
+        for type_id, (name, avail) in types.items():
+            t = os.path.join(d, 'mdev_supported_types', type_id)
+            self._write(os.path.join(t, 'name'), name)
+            self._write(os.path.join(t, 'description'),
+                        'num_heads=1, frl_config=60, framebuffer=10240M, '
+                        'max_resolution=4096x2400, max_instance=1')
+            self._write(os.path.join(t, 'available_instances'), avail)
+            self._write(os.path.join(t, 'device_api'), 'vfio-pci')
+            os.makedirs(os.path.join(t, 'devices'))
+
+    def mdev(self, parent, type_id, uuid, group):
+        pdir = self.dev_dir(parent)
+        d = os.path.join(pdir, uuid)
+        os.makedirs(d)
+        os.symlink('../mdev_supported_types/' + type_id,
+                   os.path.join(d, 'mdev_type'))
+        os.makedirs(os.path.join(self.root, 'kernel/iommu_groups',
+                                 str(group)), exist_ok=True)
+        os.symlink(os.path.join(self.root, 'kernel/iommu_groups', str(group)),
+                   os.path.join(d, 'iommu_group'))
+        os.symlink(os.path.relpath(d, os.path.join(self.root,
+                                                   'bus/mdev/devices')),
+                   os.path.join(self.root, 'bus/mdev/devices', uuid))
+        tdev = os.path.join(pdir, 'mdev_supported_types', type_id, 'devices')
+        os.symlink('../../../' + uuid, os.path.join(tdev, uuid))
+
+    def vendor_vf(self, address, creatable, current=0):
+        d = self.dev_dir(address)
+        self._write(os.path.join(d, 'nvidia/creatable_vgpu_types'),
+                    '\n'.join('%d : %s' % c for c in creatable))
+        self._write(os.path.join(d, 'nvidia/current_vgpu_type'), current)
+
+
+UUID1 = '5d3c2b1a-0000-4000-8000-000000000001'
+UUID2 = '5d3c2b1a-0000-4000-8000-000000000002'
+
+
+class TestMdevHost(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tree = Tree(os.path.join(self.tmpdir, 'sys'))
+        self.tree.pci('0000:41:00.0', total_vfs=20)
+        for vf in ('0000:41:00.4', '0000:41:00.5'):
+            self.tree.pci(vf, pf='0000:41:00.0')
+        self.tree.mdev_parent('0000:41:00.4', {
+            'nvidia-700': ('NVIDIA A100D-1-10C', 0),
+            'nvidia-701': ('NVIDIA A100D-2-20C', 0)})
+        self.tree.mdev_parent('0000:41:00.5', {
+            'nvidia-700': ('NVIDIA A100D-1-10C', 1),
+            'nvidia-701': ('NVIDIA A100D-2-20C', 0)})
+        self.tree.mdev('0000:41:00.4', 'nvidia-700', UUID1, 57)
+        self.reader = sysfs.SysfsReader(self.tree.root)
+
+    def test_parents_and_types(self):
+        parents = self.reader.mdev_parents()
+        self.assertEqual(['0000:41:00.4', '0000:41:00.5'],
+                         [p.address for p in parents])
+        self.assertEqual({'0000:41:00.0'}, {p.pf_address for p in parents})
+        first = parents[0]
+        self.assertEqual(sysfs.MODE_MDEV, first.mode)
+        self.assertEqual(['nvidia-700', 'nvidia-701'],
+                         [t.id for t in first.types])
+        t700 = first.types[0]
+        self.assertEqual('NVIDIA A100D-1-10C', t700.name)
+        self.assertEqual(0, t700.available_instances)
+        self.assertEqual((UUID1,), t700.devices)
+        self.assertEqual('10240M', t700.description['framebuffer'])
+        self.assertEqual('1', t700.description['max_instance'])
+        self.assertEqual(1, parents[1].types[0].available_instances)
+
+    def test_mdevs(self):
+        mdevs = self.reader.mdevs()
+        self.assertEqual(1, len(mdevs))
+        self.assertEqual(UUID1, mdevs[0].uuid)
+        self.assertEqual('nvidia-700', mdevs[0].type_id)
+        self.assertEqual('0000:41:00.4', mdevs[0].parent)
+        self.assertEqual(57, mdevs[0].iommu_group)
+
+    def test_sriov(self):
+        pf = self.reader.sriov('0000:41:00.0')
+        self.assertEqual(20, pf.total_vfs)
+        self.assertEqual(2, pf.num_vfs)
+        self.assertEqual(('0000:41:00.4', '0000:41:00.5'), pf.vfs)
+        self.assertIsNone(self.reader.sriov('0000:41:00.4'))
+        self.assertEqual('0000:41:00.0', self.reader.pf_of('0000:41:00.5'))
+        self.assertEqual('0000:41:00.0', self.reader.pf_of('0000:41:00.0'))
+
+    def test_mode(self):
+        self.assertEqual(sysfs.MODE_MDEV, self.reader.device_mode())
+
+    def test_unreadable_attribute_names_the_file(self):
+        path = os.path.join(self.tree.dev_dir('0000:41:00.5'),
+                            'mdev_supported_types/nvidia-701/'
+                            'available_instances')
+        with open(path, 'w') as f:
+            f.write('many\n')
+        where = '0000:41:00.5/mdev_supported_types/nvidia-701/' \
+            'available_instances'
+        e = self.assertRaises(exception.SysfsError, self.reader.mdev_parents)
+        self.assertIn(where, str(e))
+        self.assertIn("'many'", str(e))
+        os.unlink(path)
+        e = self.assertRaises(exception.SysfsError, self.reader.mdev_parents)
+        self.assertIn(where, str(e))
+        self.assertIn('No such file', str(e))
+
+
+class TestVendorVfioHost(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tree = Tree(os.path.join(self.tmpdir, 'sys'))
+        self.tree.pci('0000:c1:00.0', total_vfs=32)
+        self.tree.pci('0000:c1:00.4', pf='0000:c1:00.0')
+        self.tree.pci('0000:c1:00.5', pf='0000:c1:00.0')
+        self.tree.vendor_vf('0000:c1:00.4', [], current=1414)
+        self.tree.vendor_vf('0000:c1:00.5', [(1414, 'NVIDIA H200X-1-18C'),
+                                             (1415, 'NVIDIA H200X-2-35C')])
+        self.reader = sysfs.SysfsReader(self.tree.root)
+
+    def test_vendor_parents(self):
+        parents = self.reader.vendor_vfio_parents()
+        self.assertEqual(['0000:c1:00.4', '0000:c1:00.5'],
+                         [p.address for p in parents])
+        self.assertEqual(1414, parents[0].current_type)
+        self.assertEqual((), parents[0].types)
+        self.assertEqual(0, parents[1].current_type)
+        self.assertEqual([('1414', 'NVIDIA H200X-1-18C'),
+                          ('1415', 'NVIDIA H200X-2-35C')],
+                         [(t.id, t.name) for t in parents[1].types])
+        self.assertEqual({'0000:c1:00.0'}, {p.pf_address for p in parents})
+
+    def test_mode(self):
+        self.assertEqual([], self.reader.mdev_parents())
+        self.assertEqual(sysfs.MODE_VENDOR_VFIO, self.reader.device_mode())
+
+    def test_no_gpu_at_all(self):
+        reader = sysfs.SysfsReader(os.path.join(self.tmpdir, 'empty'))
+        self.assertEqual(sysfs.MODE_NONE, reader.device_mode())
+        self.assertEqual([], reader.mdevs())
+
+
+class TestParsers(base.TestCase):
+
+    def test_description(self):
+        self.assertEqual(
+            {'num_heads': '4', 'frl_config': '45', 'framebuffer': '1024M',
+             'max_resolution': '5120x2880', 'max_instance': '16'},
+            sysfs.SysfsReader.parse_description(
+                'num_heads=4, frl_config=45, framebuffer=1024M, '
+                'max_resolution=5120x2880, max_instance=16'))
+        self.assertEqual({}, sysfs.SysfsReader.parse_description(''))
+
+    def test_creatable(self):
+        self.assertEqual(
+            [(1414, 'NVIDIA H200X-1-18C'), (1417, 'NVIDIA H200X-7-141C')],
+            sysfs.SysfsReader.parse_creatable(
+                '1414 : NVIDIA H200X-1-18C\n\ngarbage\n'
+                '1417 : NVIDIA H200X-7-141C\n'))
