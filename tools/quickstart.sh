@@ -222,6 +222,7 @@ function run_tests {
         failed=$(stat_of "Failed tests" "$stats")
         skipped=$(stat_of "Skipped tests" "$stats")
     else
+        echo >&2
         log "stestr recorded no run (exit $rc): no test was executed"
         [ "$rc" -ne 0 ] || rc=1
     fi
