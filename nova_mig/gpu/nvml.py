@@ -1,0 +1,202 @@
+"""GPU backend driving real NVIDIA GPUs through NVML (``pynvml``)."""
+
+import typing
+
+from oslo_log import log as logging
+
+from nova_mig import exception
+from nova_mig.gpu import base
+from nova_mig.gpu import nvml_lib
+from nova_mig.privsep import nvml as privsep_nvml
+from nova_mig.privsep import sysfs as privsep_sysfs
+
+LOG = logging.getLogger(__name__)
+
+#: NVML codes reported as GpuOperationRefused: the card said no.
+REFUSAL_CODES = frozenset(['INSUFFICIENT_RESOURCES', 'IN_USE',
+                           'NO_PERMISSION', 'NOT_SUPPORTED',
+                           'INVALID_ARGUMENT', 'NOT_FOUND'])
+
+
+def _unavailable(error: nvml_lib.NvmlCallFailed) -> exception.NvmlUnavailable:
+    return exception.NvmlUnavailable(
+        reason='%s failed: %s (%s)' % (error.call, error.reason, error.code))
+
+
+def _nvml_error(error: nvml_lib.NvmlCallFailed,
+                gpu: str) -> exception.NovaMigException:
+    if error.code in nvml_lib.UNAVAILABLE_CODES:
+        return _unavailable(error)
+    return exception.NvmlError(call=error.call, gpu=gpu,
+                               reason='%s (%s)' % (error.reason, error.code))
+
+
+def _gpu(index: int, ident: dict, mode: tuple[int, int] | None,
+         profiles: list[dict], gpu_instances: list[dict],
+         processes: dict[int, list[int]], vgpu_types: list[dict] | None,
+         active: list[dict]) -> base.Gpu:
+    """Build the data model from the helper layer's plain values."""
+    model_profiles = tuple(
+        base.GpuInstanceProfile(
+            id=p['id'], name=p['name'], slice_count=p['slice_count'],
+            memory_mb=p['memory_mb'], instance_count=p['instance_count'],
+            multiprocessor_count=p['multiprocessor_count'],
+            placements=tuple(base.Placement(start, size)
+                             for start, size in p['placements']))
+        for p in profiles)
+    names = {p.id: p.name for p in model_profiles}
+    current, pending = mode or (base.MIG_DISABLED, base.MIG_DISABLED)
+    return base.Gpu(
+        index=index,
+        pci_address=ident['pci_address'],
+        uuid=ident['uuid'],
+        name=ident['name'],
+        pci_device_id=ident['pci_device_id'],
+        memory_total_mb=ident['memory_total_mb'],
+        compute_capability=ident['compute_capability'],
+        mig_current=current,
+        mig_pending=pending,
+        profiles=model_profiles,
+        gpu_instances=tuple(
+            _gpu_instance(gi, names.get(gi['profile_id'], ''),
+                          processes.get(gi['id'], ()))
+            for gi in gpu_instances),
+        vgpu_types=None if vgpu_types is None else tuple(
+            base.VgpuType(**t) for t in vgpu_types),
+        active_vgpus=tuple(base.ActiveVgpu(**v) for v in active),
+    )
+
+
+def _gpu_instance(gi: dict, profile_name: str,
+                  processes: typing.Iterable[int] = ()) -> base.GpuInstance:
+    return base.GpuInstance(
+        id=gi['id'], profile_id=gi['profile_id'], profile_name=profile_name,
+        placement=base.Placement(gi['start'], gi['size']),
+        compute_instances=tuple(
+            base.ComputeInstance(id=ci['id'], profile_id=ci['profile_id'])
+            for ci in gi.get('compute_instances', ())),
+        processes=tuple(processes))
+
+
+class NvmlBackend(base.GpuBackend):
+    """Reads GPUs in-process with NVML; changes them through privsep.
+
+    NVML is initialised on first use and shut down by :meth:`close`.
+    """
+
+    def __init__(self, conf):
+        super().__init__(conf)
+        self._initialised = False
+
+    # -- lifecycle -----------------------------------------------------------
+    def _ensure_init(self) -> None:
+        if self._initialised:
+            return
+        try:
+            nvml_lib.init()
+        except nvml_lib.NvmlCallFailed as e:
+            raise _unavailable(e)
+        self._initialised = True
+
+    def close(self) -> None:
+        """Shut NVML down if this backend initialised it."""
+        if not self._initialised:
+            return
+        self._initialised = False
+        try:
+            nvml_lib.shutdown()
+        except nvml_lib.NvmlCallFailed as e:
+            LOG.warning('Shutting NVML down failed: %s', e)
+
+    def sysfs_writer(self) -> privsep_sysfs.PrivsepSysfsWriter:
+        return privsep_sysfs.PrivsepSysfsWriter(self.sysfs_root())
+
+    # -- reads ---------------------------------------------------------------
+    def list_gpus(self) -> list[base.Gpu]:
+        self._ensure_init()
+        try:
+            count = nvml_lib.device_count()
+        except nvml_lib.NvmlCallFailed as e:
+            raise _nvml_error(e, '-')
+        return [self._read_gpu(index) for index in range(count)]
+
+    def _read_gpu(self, index: int) -> base.Gpu:
+        gpu = str(index)
+        try:
+            handle = nvml_lib.handle_by_index(index)
+            ident = nvml_lib.identity(handle, gpu)
+            gpu = ident['uuid']
+            mode = nvml_lib.mig_mode(handle, gpu)
+            profiles: list[dict] = []
+            gpu_instances: list[dict] = []
+            processes: dict[int, list[int]] = {}
+            if mode is not None:
+                profiles = nvml_lib.profiles(handle, gpu)
+                if mode[0] == base.MIG_ENABLED:
+                    gpu_instances = nvml_lib.gpu_instances(handle, gpu,
+                                                           profiles)
+                    processes = nvml_lib.processes_by_gpu_instance(handle,
+                                                                   gpu)
+            vgpu_types = nvml_lib.vgpu_types(handle, gpu)
+            active = ([] if vgpu_types is None
+                      else nvml_lib.active_vgpus(handle, gpu))
+        except nvml_lib.NvmlCallFailed as e:
+            raise _nvml_error(e, gpu)
+        return _gpu(index, ident, mode, profiles, gpu_instances, processes,
+                    vgpu_types, active)
+
+    def _profile_name(self, gpu_uuid: str, profile_id: int) -> str:
+        self._ensure_init()
+        try:
+            handle = nvml_lib.handle_by_uuid(gpu_uuid)
+            for profile in nvml_lib.profile_infos(handle, gpu_uuid):
+                if profile['id'] == profile_id:
+                    return profile['name']
+        except nvml_lib.NvmlCallFailed as e:
+            LOG.warning('Cannot name profile %s of GPU %s: %s', profile_id,
+                        gpu_uuid, e)
+        return ''
+
+    # -- changes -------------------------------------------------------------
+    def _change(self, operation: str, gpu_uuid: str,
+                entrypoint: typing.Callable[..., typing.Any],
+                *args: typing.Any) -> typing.Any:
+        LOG.info('GPU %s: %s %s', gpu_uuid, operation, args[1:])
+        try:
+            return entrypoint(*args)
+        except nvml_lib.NvmlCallFailed as e:
+            if e.code in REFUSAL_CODES:
+                raise exception.GpuOperationRefused(
+                    gpu=gpu_uuid, operation=operation,
+                    reason='%s: %s' % (e.call, e.reason), code=e.code)
+            raise _nvml_error(e, gpu_uuid)
+
+    def create_gpu_instance(self, gpu_uuid: str, profile_id: int,
+                            placement: base.Placement | None = None
+                            ) -> base.GpuInstance:
+        start = size = None
+        if placement is not None:
+            start, size = placement.start, placement.size
+        gi = self._change('create GPU instance', gpu_uuid,
+                          privsep_nvml.create_gpu_instance, gpu_uuid,
+                          profile_id, start, size)
+        return _gpu_instance(gi, self._profile_name(gpu_uuid, profile_id))
+
+    def destroy_gpu_instance(self, gpu_uuid: str, gpu_instance_id: int
+                             ) -> None:
+        self._change('destroy GPU instance', gpu_uuid,
+                     privsep_nvml.destroy_gpu_instance, gpu_uuid,
+                     gpu_instance_id)
+
+    def create_compute_instance(self, gpu_uuid: str, gpu_instance_id: int
+                                ) -> base.ComputeInstance:
+        ci = self._change('create compute instance', gpu_uuid,
+                          privsep_nvml.create_compute_instance, gpu_uuid,
+                          gpu_instance_id)
+        return base.ComputeInstance(id=ci['id'], profile_id=ci['profile_id'])
+
+    def destroy_compute_instance(self, gpu_uuid: str, gpu_instance_id: int,
+                                 compute_instance_id: int) -> None:
+        self._change('destroy compute instance', gpu_uuid,
+                     privsep_nvml.destroy_compute_instance, gpu_uuid,
+                     gpu_instance_id, compute_instance_id)
