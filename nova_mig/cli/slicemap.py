@@ -4,7 +4,8 @@ import io
 
 import prettytable
 
-CELL = 10  # characters per memory slice
+CELL = 12  # characters per memory slice
+PAD = ' ' * 8
 
 FILL_IN_USE = '#'
 FILL_IDLE_VGPU = '='
@@ -24,34 +25,39 @@ def _fill(instance: dict) -> str:
     return FILL_NO_VGPU
 
 
-def _segment(label: str, width: int, fill: str) -> str:
+def _segment(labels: list[str], width: int, fill: str) -> tuple[str, str]:
+    """A cell of ``width`` columns: the first label that fits, and its fill."""
     inner = width - 1
-    text = ' %s ' % label if len(label) + 2 <= inner else label[:inner]
-    pad = inner - len(text)
-    left = pad // 2
-    return '|' + fill * left + text + fill * (pad - left)
+    label = next((text for text in labels if len(text) <= inner),
+                 labels[-1][:inner])
+    return '|' + label.ljust(inner), '|' + fill * inner
 
 
 def slice_bar(gpu: dict) -> list[str]:
-    """Two lines: slice numbers, then the GPU instances over them."""
+    """Three lines: slice numbers, GPU instance labels, and their fill."""
     slices = gpu['memory_slices']
-    header = '  slice ' + ''.join(str(i).ljust(CELL) for i in range(slices))
-    cells = []
+    header = ('  slice ' + ''.join(str(i).ljust(CELL)
+                                  for i in range(slices))).rstrip()
+    labels, fills = [], []
     by_start = {gi['placement_start']: gi for gi in gpu['gpu_instances']}
     pos = 0
     while pos < slices:
         gi = by_start.get(pos)
         if gi is not None:
-            cells.append(_segment('%s GI%d' % (gi['profile'], gi['id']),
-                                  CELL * gi['placement_size'], _fill(gi)))
+            names = ['%s GI%d' % (gi['profile'], gi['id']), gi['profile'],
+                     'GI%d' % gi['id']]
+            label, fill = _segment(names, CELL * gi['placement_size'],
+                                   _fill(gi))
             pos += gi['placement_size']
         else:
             free = 1
             while pos + free < slices and pos + free not in by_start:
                 free += 1
-            cells.append(_segment('free', CELL * free, FILL_FREE))
+            label, fill = _segment(['free'], CELL * free, FILL_FREE)
             pos += free
-    return [header, '        ' + ''.join(cells) + '|']
+        labels.append(label)
+        fills.append(fill)
+    return [header, PAD + ''.join(labels) + '|', PAD + ''.join(fills) + '|']
 
 
 def _gpu_heading(gpu: dict) -> str:
