@@ -33,12 +33,13 @@ def version() -> str:
 class NovaMigApp(app.App):
     """cliff application holding the oslo.config options of the run."""
 
-    def __init__(self, conf: cfg.ConfigOpts | None = None):
+    def __init__(self, conf: cfg.ConfigOpts | None = None, stdout=None,
+                 stderr=None):
         super().__init__(
             description=DESCRIPTION,
             version=version(),
             command_manager=commandmanager.CommandManager('nova_mig.cli'),
-            deferred_help=True)
+            deferred_help=True, stdout=stdout, stderr=stderr)
         self.conf = conf
 
     def build_option_parser(self, description, version, argparse_kwargs=None):
@@ -108,7 +109,7 @@ class NovaMigApp(app.App):
 
     def initialize_app(self, argv):
         if self._config_error is not None:
-            sys.stderr.write('nova-mig: error: %s\n' % self._config_error)
+            self.stderr.write('nova-mig: error: %s\n' % self._config_error)
             sys.exit(self._config_error.exit_code)
 
 
