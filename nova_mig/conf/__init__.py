@@ -5,10 +5,11 @@ from oslo_config import cfg
 from nova_mig.conf import gpu
 from nova_mig.conf import host
 from nova_mig.conf import libvirt
+from nova_mig.conf import naming
 from nova_mig.conf import simulator
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register every nova-mig option group on ``conf``."""
-    for module in (host, libvirt, gpu, simulator):
+    for module in (host, libvirt, gpu, simulator, naming):
         module.register_opts(conf)
