@@ -1,0 +1,139 @@
+"""The simulated GPU backend: NVML answers from the simulated host."""
+
+from oslo_log import log as logging
+
+from nova_mig import exception
+from nova_mig.gpu import base
+from nova_mig.simulator import card
+from nova_mig.simulator import host as host_mod
+from nova_mig.simulator import kernel
+from nova_mig.simulator import state as state_mod
+
+LOG = logging.getLogger(__name__)
+
+
+class SimulatedBackend(base.GpuBackend):
+    """GPU backend over the host described by ``[simulator]host_file``.
+
+    The host is materialised on first use in ``[simulator]work_dir``
+    (default ``<[host]state_dir>/simulator``); its sysfs tree and libvirt
+    test-driver URI replace ``[host]sysfs_root`` and
+    ``[libvirt]connection_uri``.
+
+    :raises: :class:`nova_mig.exception.ConfigError` when
+        ``[simulator]host_file`` is not set.
+    """
+
+    def __init__(self, conf):
+        super().__init__(conf)
+        self.host = host_mod.SimulatedHost.from_conf(conf)
+
+    # -- the host as seen by the kernel -----------------------------------
+    def sysfs_root(self) -> str:
+        self.host.load()
+        return self.host.sysfs_root
+
+    def libvirt_uri(self) -> str:
+        self.host.load()
+        return self.host.libvirt_uri
+
+    def sysfs_writer(self) -> kernel.SysfsWriter:
+        return kernel.SysfsWriter(self.host)
+
+    # -- simulator controls ------------------------------------------------
+    def reset(self) -> None:
+        """Materialise the host file again, dropping every change."""
+        self.host.reset()
+
+    def wipe(self) -> None:
+        """Simulate a reboot of the host."""
+        self.host.wipe()
+
+    # -- reads --------------------------------------------------------------
+    def list_gpus(self) -> list[base.Gpu]:
+        state = self.host.load()
+        return [self._gpu(state, gpu) for gpu in state.gpus]
+
+    @staticmethod
+    def _gpu(state: state_mod.HostState, gpu: dict) -> base.Gpu:
+        model = state.model(gpu)
+        instances = []
+        for gi, placement in card.occupied(state, gpu):
+            instances.append(base.GpuInstance(
+                id=gi['id'], profile_id=gi['profile_id'],
+                profile_name=model.profile(gi['profile_id']).name,
+                placement=placement,
+                compute_instances=tuple(
+                    base.ComputeInstance(ci['id'], ci['profile_id'])
+                    for ci in gi['compute_instances']),
+                processes=tuple(gi['processes'])))
+        return base.Gpu(
+            index=gpu['index'], pci_address=gpu['pci_address'],
+            uuid=gpu['uuid'], name=model.nvml_name,
+            pci_device_id=model.pci_device_id,
+            memory_total_mb=model.memory_total_mb,
+            compute_capability=model.compute_capability,
+            mig_current=gpu['mig_current'], mig_pending=gpu['mig_pending'],
+            profiles=model.profiles,
+            gpu_instances=tuple(instances),
+            vgpu_types=model.vgpu_types if state.vgpu_manager else None,
+            active_vgpus=tuple(
+                base.ActiveVgpu(mdev_uuid=v['uuid'], type_id=v['type_id'],
+                                gpu_instance_id=v['gpu_instance_id'])
+                for v in state.vgpus_of(gpu)))
+
+    # -- changes --------------------------------------------------------------
+    @staticmethod
+    def _gpu_record(state: state_mod.HostState, gpu_uuid: str) -> dict:
+        gpu = state.gpu_by_uuid(gpu_uuid)
+        if gpu is None:
+            raise exception.GpuNotFound(selector='UUID %s' % gpu_uuid)
+        return gpu
+
+    def _gi(self, gpu: dict, gi: dict, state: state_mod.HostState
+            ) -> base.GpuInstance:
+        for item in self._gpu(state, gpu).gpu_instances:
+            if item.id == gi['id']:
+                return item
+        raise AssertionError('GPU instance vanished')  # pragma: no cover
+
+    def create_gpu_instance(self, gpu_uuid: str, profile_id: int,
+                            placement: base.Placement | None = None
+                            ) -> base.GpuInstance:
+        with self.host.transaction() as state:
+            gpu = self._gpu_record(state, gpu_uuid)
+            if placement is not None:
+                profile = state.model(gpu).profile(profile_id)
+                if profile is not None and placement not in \
+                        profile.placements:
+                    raise exception.GpuOperationRefused(
+                        gpu=gpu_uuid, code=card.INVALID_ARGUMENT,
+                        operation='create GPU instance of profile %s'
+                        % profile_id,
+                        reason='placement %d:%d is not possible' % (
+                            placement.start, placement.size))
+            gi = card.create_gpu_instance(
+                state, gpu, profile_id,
+                None if placement is None else placement.start)
+            result = self._gi(gpu, gi, state)
+        return result
+
+    def destroy_gpu_instance(self, gpu_uuid: str, gpu_instance_id: int
+                             ) -> None:
+        with self.host.transaction() as state:
+            card.destroy_gpu_instance(
+                state, self._gpu_record(state, gpu_uuid), gpu_instance_id)
+
+    def create_compute_instance(self, gpu_uuid: str, gpu_instance_id: int
+                                ) -> base.ComputeInstance:
+        with self.host.transaction() as state:
+            ci = card.create_compute_instance(
+                state, self._gpu_record(state, gpu_uuid), gpu_instance_id)
+        return base.ComputeInstance(ci['id'], ci['profile_id'])
+
+    def destroy_compute_instance(self, gpu_uuid: str, gpu_instance_id: int,
+                                 compute_instance_id: int) -> None:
+        with self.host.transaction() as state:
+            card.destroy_compute_instance(
+                state, self._gpu_record(state, gpu_uuid), gpu_instance_id,
+                compute_instance_id)

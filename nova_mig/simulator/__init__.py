@@ -1,0 +1,1 @@
+"""The simulated host: a kernel and GPU stand-in for demos and tests."""

@@ -1,0 +1,174 @@
+"""The catalog of GPU models the simulated host can hold."""
+
+import dataclasses
+import functools
+import os
+import re
+
+from oslo_log import log as logging
+import yaml
+
+from nova_mig import exception
+from nova_mig.gpu import base
+
+LOG = logging.getLogger(__name__)
+
+CATALOG_PATH = os.path.join(os.path.dirname(__file__), 'catalog.yaml')
+
+#: MIG-backed vGPU type names: <BOARD>-<G>-<GB><SERIES>[suffix].
+MIG_TYPE_RE = re.compile(
+    r'^(?P<board>[A-Z0-9]+)-(?P<slices>[1-7])-(?P<gb>\d+)(?P<series>C)'
+    r'(?P<suffix>ME|NOME|MEALL|GFX)?$')
+#: Time-sliced vGPU type names: <BOARD>-<GB><SERIES>.
+TIME_SLICED_TYPE_RE = re.compile(
+    r'^(?P<board>[A-Z0-9]+)-(?P<gb>\d+)(?P<series>[ABCQ])(?P<heads>\d*)$')
+
+#: Full-size compute-instance profile ID for each GPU-instance slice count
+#: (``nvidia-smi mig -lcip``: 1c.1g = 0 ... 7c.7g = 4).
+CI_PROFILE_FOR_SLICES = {1: 0, 2: 1, 3: 2, 4: 3, 7: 4}
+
+
+def short_type_name(name: str) -> str:
+    """The type name without "NVIDIA " or "GRID " (its last token)."""
+    return name.split()[-1]
+
+
+@dataclasses.dataclass(frozen=True)
+class GpuModel:
+    """One GPU model of the catalog."""
+
+    key: str                      # "A100-PCIE-80GB"
+    description: str
+    nvml_name: str
+    pci_device_id: int            # NVML form: 0x20B510DE
+    memory_total_mb: int
+    compute_capability: tuple[int, int]
+    board: str
+    memory_slices: int | None
+    sriov_totalvfs: int
+    profiles: tuple[base.GpuInstanceProfile, ...]
+    vgpu_types: tuple[base.VgpuType, ...]
+
+    @property
+    def pci_device(self) -> int:
+        """The 16-bit PCI device ID, as sysfs ``device`` shows it."""
+        return self.pci_device_id >> 16
+
+    @property
+    def mig_capable(self) -> bool:
+        return bool(self.profiles)
+
+    @property
+    def sriov(self) -> bool:
+        return self.sriov_totalvfs > 0
+
+    def profile(self, profile_id: int) -> base.GpuInstanceProfile | None:
+        for profile in self.profiles:
+            if profile.id == profile_id:
+                return profile
+        return None
+
+    def profile_by_name(self, name: str) -> base.GpuInstanceProfile | None:
+        for profile in self.profiles:
+            if profile.name == name:
+                return profile
+        return None
+
+    def vgpu_type(self, type_id: int) -> base.VgpuType | None:
+        for vgpu_type in self.vgpu_types:
+            if vgpu_type.id == type_id:
+                return vgpu_type
+        return None
+
+    def vgpu_type_by_name(self, name: str) -> base.VgpuType | None:
+        """Find a type by its name, with or without "NVIDIA "/"GRID "."""
+        wanted = short_type_name(name)
+        for vgpu_type in self.vgpu_types:
+            if short_type_name(vgpu_type.name) == wanted:
+                return vgpu_type
+        return None
+
+
+def _placements(text: str) -> tuple[base.Placement, ...]:
+    result = []
+    for item in text.split():
+        start, size = item.split(':')
+        result.append(base.Placement(int(start), int(size)))
+    return tuple(result)
+
+
+def _profile(data: dict) -> base.GpuInstanceProfile:
+    return base.GpuInstanceProfile(
+        id=int(data['id']), name=data['name'],
+        slice_count=int(data['slices']), memory_mb=int(data['memory_mb']),
+        instance_count=int(data['instances']),
+        multiprocessor_count=int(data['multiprocessors']),
+        placements=_placements(data['placements']))
+
+
+def _vgpu_type(data: dict) -> base.VgpuType:
+    profile = data.get('gpu_instance_profile')
+    return base.VgpuType(
+        id=int(data['id']), name=data['name'],
+        gpu_instance_profile_id=None if profile is None else int(profile),
+        framebuffer_mb=int(data['framebuffer_mb']),
+        max_instances=int(data['max_instances']))
+
+
+def _model(key: str, data: dict, tables: dict) -> GpuModel:
+    major, minor = str(data['compute_capability']).split('.')
+    table = data.get('mig_profile_table')
+    profiles = tuple(_profile(p) for p in tables[table]) if table else ()
+    return GpuModel(
+        key=key, description=data.get('description', key),
+        nvml_name=data['nvml_name'],
+        pci_device_id=int(str(data['pci_device_id']), 16),
+        memory_total_mb=int(data['memory_total_mb']),
+        compute_capability=(int(major), int(minor)),
+        board=data['board'],
+        memory_slices=data.get('memory_slices'),
+        sriov_totalvfs=int(data.get('sriov_totalvfs') or 0),
+        profiles=profiles,
+        vgpu_types=tuple(_vgpu_type(t) for t in data['vgpu_types']))
+
+
+class Catalog:
+    """The GPU models of a catalog file, by key."""
+
+    def __init__(self, models: dict[str, GpuModel], path: str):
+        self.models = models
+        self.path = path
+
+    @classmethod
+    def load(cls, path: str = CATALOG_PATH) -> 'Catalog':
+        with open(path, encoding='utf-8') as stream:
+            data = yaml.safe_load(stream)
+        tables = data.get('mig_profile_tables') or {}
+        models = {key: _model(key, value, tables)
+                  for key, value in data['models'].items()}
+        LOG.debug('Loaded %d GPU models from %s', len(models), path)
+        return cls(models, path)
+
+    def known(self) -> list[str]:
+        return sorted(self.models)
+
+    def get(self, key: str, path: str = '<catalog>',
+            where: str = 'model') -> GpuModel:
+        """The model ``key``.
+
+        :param path: host file naming the model, for the error message.
+        :param where: key path of the model in that file.
+        :raises: :class:`nova_mig.exception.UnknownGpuModel`
+        """
+        try:
+            return self.models[key]
+        except (KeyError, TypeError):
+            raise exception.UnknownGpuModel(
+                path=path, model=key, where=where,
+                known=', '.join(self.known()))
+
+
+@functools.lru_cache(maxsize=None)
+def default_catalog() -> Catalog:
+    """The catalog shipped with nova-mig, loaded once."""
+    return Catalog.load(CATALOG_PATH)

@@ -1,0 +1,133 @@
+"""sysfs writes on the simulated host, with the kernel's answers.
+
+:class:`SysfsWriter` is what the simulated backend hands out as its sysfs
+writer.  A path is resolved as the kernel resolves it (symlinks followed),
+so ``bus/pci/devices/<VF>/...``, ``class/mdev_bus/<VF>/...`` and the real
+``devices/...`` path reach the same attribute.  Accepted writes change the
+live state, which is saved and rendered again; refused writes raise
+``OSError`` with the kernel's errno and change nothing.
+"""
+
+import errno
+import os
+import re
+
+from oslo_log import log as logging
+
+from nova_mig.simulator import host as host_mod
+from nova_mig.simulator import state as state_mod
+
+LOG = logging.getLogger(__name__)
+
+_BDF = r'[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]'
+_UUID = r'[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}'
+CREATE_RE = re.compile(r'^devices/.*/(?P<parent>%s)/mdev_supported_types/'
+                       r'nvidia-(?P<type_id>\d+)/create$' % _BDF)
+REMOVE_RE = re.compile(r'^devices/.*/(?P<parent>%s)/(?P<uuid>%s)/remove$'
+                       % (_BDF, _UUID))
+CURRENT_TYPE_RE = re.compile(r'^devices/.*/(?P<vf>%s)/nvidia/'
+                             r'current_vgpu_type$' % _BDF)
+NUMVFS_RE = re.compile(r'^devices/.*/(?P<pf>%s)/sriov_numvfs$' % _BDF)
+
+
+def _error(code: int, path: str, reason: str) -> OSError:
+    return OSError(code, '%s: %s' % (os.strerror(code), reason), path)
+
+
+def _text(value) -> str:
+    if isinstance(value, bytes):
+        value = value.decode('ascii', 'replace')
+    return str(value).strip()
+
+
+def _integer(value: str, path: str) -> int:
+    try:
+        return int(value, 0)
+    except ValueError:
+        raise _error(errno.EINVAL, path, 'not a number: %r' % value)
+
+
+class SysfsWriter:
+    """Writes to the simulated host's sysfs tree.
+
+    :param host: the :class:`nova_mig.simulator.host.SimulatedHost`.
+    """
+
+    def __init__(self, host: host_mod.SimulatedHost):
+        self.host = host
+
+    def _relative(self, path: str) -> str:
+        resolved = os.path.realpath(path)
+        for root in self.host.tree_roots():
+            root = os.path.realpath(root)
+            if resolved.startswith(root + os.sep):
+                if os.path.isdir(resolved):
+                    raise _error(errno.EISDIR, path, 'is a directory')
+                if not os.path.exists(resolved):
+                    raise _error(errno.ENOENT, path, 'no such attribute')
+                return os.path.relpath(resolved, root)
+        raise _error(errno.EACCES, path,
+                     'not inside the simulated sysfs tree %s'
+                     % self.host.sysfs_root)
+
+    def write(self, path: str, value) -> None:
+        """Write ``value`` to the sysfs attribute at ``path``.
+
+        :raises: ``OSError`` with the kernel's errno: EINVAL (bad value),
+            EEXIST, ENOSPC, ENODEV, EBUSY, ERANGE, EACCES (read-only or
+            unknown attribute), ENOENT.
+        """
+        rel = self._relative(path)
+        text = _text(value)
+        LOG.debug('Simulated sysfs write %r -> %s', text, rel)
+        with self.host.transaction() as state:
+            self._apply(state, rel, text, path)
+
+    def _apply(self, state: state_mod.HostState, rel: str, text: str,
+               path: str) -> None:
+        match = CREATE_RE.match(rel)
+        if match:
+            state.create_vgpu(match['parent'], int(match['type_id']), text)
+            return
+        match = REMOVE_RE.match(rel)
+        if match:
+            if text != '1':
+                raise _error(errno.EINVAL, path, 'write 1 to remove')
+            state.remove_vgpu(match['uuid'])
+            return
+        match = CURRENT_TYPE_RE.match(rel)
+        if match:
+            self._current_type(state, match['vf'], _integer(text, path),
+                               path)
+            return
+        match = NUMVFS_RE.match(rel)
+        if match:
+            found = state.locate(match['pf'])
+            if found is None:
+                raise _error(errno.ENODEV, path, 'no device')
+            state.set_numvfs(found[0], _integer(text, path))
+            return
+        raise _error(errno.EACCES, path, 'attribute is not writable')
+
+    @staticmethod
+    def _current_type(state: state_mod.HostState, vf: str, type_id: int,
+                      path: str) -> None:
+        """Vendor-specific VFIO: create (type ID) or delete (0) a vGPU."""
+        found = state.locate(vf)
+        if found is None:
+            raise _error(errno.ENODEV, path, 'no device')
+        gpu = found[0]
+        carried = state.vgpus_on(vf)
+        if type_id == 0:
+            if carried:
+                state.remove_vgpu(carried[0]['uuid'])
+            return
+        if carried:
+            raise _error(errno.EBUSY, path, '%s already carries vGPU type %d;'
+                         ' write 0 first' % (vf, carried[0]['type_id']))
+        creatable = [t.id for t in state.creatable_types(gpu, vf)]
+        if type_id not in creatable:
+            raise _error(errno.EINVAL, path, 'type %d is not creatable on %s'
+                         ' now; creatable: %s' % (type_id, vf, ', '.join(
+                             str(i) for i in creatable) or 'none'))
+        state.create_vgpu(vf, type_id, state.new_vgpu_uuid(vf))

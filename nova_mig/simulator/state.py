@@ -1,0 +1,311 @@
+"""The live state of the simulated host and the kernel rules on vGPUs."""
+
+import copy
+import errno
+import os
+
+from oslo_log import log as logging
+
+from nova_mig.gpu import base
+from nova_mig.simulator import catalog as catalog_mod
+from nova_mig.simulator import pci
+
+LOG = logging.getLogger(__name__)
+
+STATE_VERSION = 1
+MODE_MDEV = 'mdev'
+MODE_VENDOR_VFIO = 'vendor-vfio'
+DEVICE_MODES = (MODE_MDEV, MODE_VENDOR_VFIO)
+DOMAIN_STATES = ('running', 'paused', 'shutoff')
+#: Domain states in which QEMU holds its devices open.
+ACTIVE_DOMAIN_STATES = ('running', 'paused')
+
+
+def kernel_error(code: int, reason: str) -> OSError:
+    """An ``OSError`` as a failed sysfs write raises it."""
+    return OSError(code, '%s: %s' % (os.strerror(code), reason))
+
+
+class HostState:
+    """The simulated host: a JSON-able dict plus the rules that change it.
+
+    The dict is what ``state.json`` holds; see :func:`empty` for its keys.
+    Methods raise ``OSError`` with the errno the kernel gives for refused
+    vGPU and SR-IOV changes; the card operations live in
+    :mod:`nova_mig.simulator.card`.
+    """
+
+    def __init__(self, data: dict, catalog: catalog_mod.Catalog = None):
+        self.data = data
+        self.catalog = catalog or catalog_mod.default_catalog()
+
+    # -- plain accessors ------------------------------------------------------
+    @property
+    def hostname(self) -> str:
+        return self.data['hostname']
+
+    @property
+    def device_mode(self) -> str:
+        return self.data['device_mode']
+
+    @property
+    def vgpu_manager(self) -> bool:
+        return self.data['vgpu_manager']
+
+    @property
+    def gpus(self) -> list[dict]:
+        return self.data['gpus']
+
+    @property
+    def vgpus(self) -> list[dict]:
+        return self.data['vgpus']
+
+    @property
+    def domains(self) -> list[dict]:
+        return self.data['domains']
+
+    def copy(self) -> 'HostState':
+        return HostState(copy.deepcopy(self.data), self.catalog)
+
+    def model(self, gpu: dict) -> catalog_mod.GpuModel:
+        return self.catalog.get(gpu['model'])
+
+    def gpu_by_uuid(self, gpu_uuid: str) -> dict | None:
+        for gpu in self.gpus:
+            if gpu['uuid'] == gpu_uuid:
+                return gpu
+        return None
+
+    def vf_addresses(self, gpu: dict) -> list[str]:
+        return [pci.vf_address(gpu['pci_address'], i)
+                for i in range(gpu['numvfs'])]
+
+    def locate(self, address: str) -> tuple[dict, int | None] | None:
+        """The GPU owning a present PCI function, and its VF index."""
+        for gpu in self.gpus:
+            if gpu['pci_address'] == address:
+                return gpu, None
+            for index, vf in enumerate(self.vf_addresses(gpu)):
+                if vf == address:
+                    return gpu, index
+        return None
+
+    def vgpu_parents(self, gpu: dict) -> list[str]:
+        """Functions of a GPU that can carry vGPUs (VFs, or the PF)."""
+        if not self.vgpu_manager:
+            return []
+        if self.model(gpu).sriov:
+            return self.vf_addresses(gpu)
+        if self.device_mode == MODE_MDEV:
+            return [gpu['pci_address']]
+        return []
+
+    def mdev_parents(self) -> list[tuple[dict, str]]:
+        """``(gpu, address)`` of every mdev parent (mdev mode only)."""
+        if self.device_mode != MODE_MDEV:
+            return []
+        return [(gpu, address) for gpu in self.gpus
+                for address in self.vgpu_parents(gpu)]
+
+    def vgpu(self, vgpu_uuid: str) -> dict | None:
+        for vgpu in self.vgpus:
+            if vgpu['uuid'] == vgpu_uuid:
+                return vgpu
+        return None
+
+    def vgpus_on(self, address: str) -> list[dict]:
+        return [v for v in self.vgpus if v['parent'] == address]
+
+    def vgpus_of(self, gpu: dict) -> list[dict]:
+        return [v for v in self.vgpus if v['gpu'] == gpu['index']]
+
+    def gpu_instance(self, gpu: dict, gi_id: int) -> dict | None:
+        for gi in gpu['gpu_instances']:
+            if gi['id'] == gi_id:
+                return gi
+        return None
+
+    def vgpu_on_gi(self, gpu: dict, gi: dict) -> dict | None:
+        for vgpu in self.vgpus_of(gpu):
+            if vgpu['gpu_instance_id'] == gi['id']:
+                return vgpu
+        return None
+
+    def active_users(self, vgpu: dict) -> list[dict]:
+        """Running or paused domains holding the vGPU."""
+        return [d for d in self.domains
+                if d['state'] in ACTIVE_DOMAIN_STATES and
+                (vgpu['uuid'] in d['mdevs'] or
+                 vgpu['parent'] in d['pci_hostdevs'])]
+
+    # -- availability --------------------------------------------------------
+    def free_gpu_instance(self, gpu: dict, profile_id: int,
+                          start: int | None = None) -> dict | None:
+        """Lowest-placed GI of a profile with a CI and no vGPU on it."""
+        candidates = [gi for gi in gpu['gpu_instances']
+                      if gi['profile_id'] == profile_id and
+                      start in (None, gi['start']) and
+                      gi['compute_instances'] and
+                      self.vgpu_on_gi(gpu, gi) is None]
+        return min(candidates, key=lambda gi: gi['start'], default=None)
+
+    def available_instances(self, gpu: dict, address: str,
+                            vgpu_type: base.VgpuType) -> int:
+        """What ``available_instances`` of the type reads on a parent."""
+        on_parent = self.vgpus_on(address)
+        if vgpu_type.gpu_instance_profile_id is not None:
+            if (on_parent or gpu['mig_current'] != base.MIG_ENABLED or
+                    self.free_gpu_instance(
+                        gpu, vgpu_type.gpu_instance_profile_id) is None):
+                return 0
+            return 1
+        if gpu['mig_current'] == base.MIG_ENABLED:
+            return 0
+        existing = self.vgpus_of(gpu)
+        # One time-sliced type per physical GPU: any vGPU of another type,
+        # used or not, blocks every other type.
+        if any(v['type_id'] != vgpu_type.id for v in existing):
+            return 0
+        left = max(vgpu_type.max_instances - len(existing), 0)
+        if address != gpu['pci_address']:
+            # A VF carries at most one vGPU.
+            return 0 if on_parent else min(left, 1)
+        return left
+
+    def creatable_types(self, gpu: dict, address: str
+                        ) -> list[base.VgpuType]:
+        return [t for t in self.model(gpu).vgpu_types
+                if self.available_instances(gpu, address, t) > 0]
+
+    # -- kernel-side changes -------------------------------------------------
+    def create_vgpu(self, address: str, type_id: int, vgpu_uuid: str,
+                    gi_start: int | None = None) -> dict:
+        """Create a vGPU of a type on a parent function.
+
+        A MIG-backed vGPU lands on the free GPU instance of its profile
+        with the lowest placement start, or on the one at ``gi_start``.
+
+        :raises: ``OSError`` ENODEV (no such parent), EINVAL (bad UUID or
+            type), EEXIST (UUID in use), ENOSPC (no instance available; the
+            simulator's choice, NVIDIA's real errno is unverified).
+        """
+        found = self.locate(address)
+        if found is None or address not in self.vgpu_parents(found[0]):
+            raise kernel_error(errno.ENODEV, 'no vGPU parent %s' % address)
+        gpu = found[0]
+        vgpu_type = self.model(gpu).vgpu_type(type_id)
+        if vgpu_type is None:
+            raise kernel_error(errno.EINVAL, 'type %s not supported on %s'
+                               % (type_id, address))
+        if not pci.is_uuid(vgpu_uuid):
+            raise kernel_error(errno.EINVAL, 'invalid UUID %r' % vgpu_uuid)
+        if self.vgpu(vgpu_uuid) is not None:
+            raise kernel_error(errno.EEXIST, 'mdev %s exists' % vgpu_uuid)
+        if self.available_instances(gpu, address, vgpu_type) < 1:
+            raise kernel_error(
+                errno.ENOSPC, 'no %s instance available on %s'
+                % (vgpu_type.name, address))
+        gi_id = None
+        if vgpu_type.gpu_instance_profile_id is not None:
+            gi = self.free_gpu_instance(
+                gpu, vgpu_type.gpu_instance_profile_id, gi_start)
+            if gi is None:
+                raise kernel_error(
+                    errno.ENOSPC, 'no free GPU instance at placement %s '
+                    'for %s' % (gi_start, vgpu_type.name))
+            gi_id = gi['id']
+        vgpu = {'uuid': vgpu_uuid, 'type_id': type_id, 'gpu': gpu['index'],
+                'parent': address, 'gpu_instance_id': gi_id,
+                'iommu_group': self._next_iommu_group()}
+        self.vgpus.append(vgpu)
+        LOG.debug('Simulator created vGPU %s (%s) on %s', vgpu_uuid,
+                  vgpu_type.name, address)
+        return vgpu
+
+    def remove_vgpu(self, vgpu_uuid: str) -> None:
+        """Remove a vGPU.
+
+        :raises: ``OSError`` ENODEV when it does not exist, EBUSY when a
+            running or paused domain holds it.  The real kernel does not
+            fail there, it BLOCKS until QEMU releases the device: EBUSY is
+            a tripwire so tests catch code that removes a device in use.
+        """
+        vgpu = self.vgpu(vgpu_uuid)
+        if vgpu is None:
+            raise kernel_error(errno.ENODEV, 'no mdev %s' % vgpu_uuid)
+        users = self.active_users(vgpu)
+        if users:
+            raise kernel_error(
+                errno.EBUSY,
+                'vGPU %s is in use by domain %s; the real kernel would BLOCK '
+                'this write until QEMU releases the device' %
+                (vgpu_uuid, users[0]['name']))
+        self.vgpus.remove(vgpu)
+
+    def new_vgpu_uuid(self, address: str) -> str:
+        """A deterministic UUID for a vGPU created by type ID (vendor VFIO)."""
+        self.data['serial'] = self.data.get('serial', 0) + 1
+        return pci.domain_uuid(self.hostname, 'vgpu/%s/%d' % (
+            address, self.data['serial']))
+
+    def set_numvfs(self, gpu: dict, count: int) -> None:
+        """Apply the kernel's rules on writes to ``sriov_numvfs``."""
+        total = self.model(gpu).sriov_totalvfs
+        if count < 0 or count > total:
+            raise kernel_error(errno.ERANGE, '%d VFs requested, %s offers %d'
+                               % (count, gpu['pci_address'], total))
+        current = gpu['numvfs']
+        if count == current:
+            return
+        if current and count:
+            raise kernel_error(
+                errno.EBUSY, '%d VFs already enabled on %s; write 0 first'
+                % (current, gpu['pci_address']))
+        if not count:
+            busy = [v for v in self.vgpus_of(gpu)
+                    if v['parent'] != gpu['pci_address']]
+            if busy:
+                raise kernel_error(
+                    errno.EBUSY, 'VF %s of %s still carries vGPU %s' % (
+                        busy[0]['parent'], gpu['pci_address'],
+                        busy[0]['uuid']))
+        gpu['numvfs'] = count
+
+    def wipe(self) -> None:
+        """A reboot: instances, VFs and vGPUs vanish, domains shut off."""
+        for gpu in self.gpus:
+            gpu['gpu_instances'] = []
+            gpu['numvfs'] = 0
+            gpu['mig_current'] = gpu['mig_pending']
+        self.data['vgpus'] = []
+        for domain in self.domains:
+            domain['state'] = 'shutoff'
+        self.data['next_iommu_group'] = pci.FIRST_MDEV_GROUP
+
+    def _next_iommu_group(self) -> int:
+        group = self.data.get('next_iommu_group', pci.FIRST_MDEV_GROUP)
+        self.data['next_iommu_group'] = group + 1
+        return group
+
+
+def empty(hostname: str, device_mode: str = MODE_MDEV,
+          vgpu_manager: bool = True) -> dict:
+    """A state dict without GPUs, vGPUs or domains."""
+    return {
+        'version': STATE_VERSION,
+        'hostname': hostname,
+        'device_mode': device_mode,
+        'vgpu_manager': vgpu_manager,
+        'mdev_node_name': 'uuid_parent',
+        'next_iommu_group': pci.FIRST_MDEV_GROUP,
+        'serial': 0,
+        # gpus[]: index, model, pci_address, uuid, mig_current,
+        # mig_pending, numvfs, gpu_instances[] (id, profile_id, start,
+        # compute_instances[] (id, profile_id), processes[])
+        'gpus': [],
+        # vgpus[]: uuid, type_id, gpu, parent, gpu_instance_id, iommu_group
+        'vgpus': [],
+        # domains[]: name, uuid, state, nova, display_name, mdevs[],
+        # pci_hostdevs[]
+        'domains': [],
+    }
