@@ -185,10 +185,9 @@ function run_demo {
 What next:
   tools/quickstart.sh demo discover -f json   the same report, as JSON
   tools/quickstart.sh demo help               every nova-mig command
-  etc/nova-mig/hosts/                         other simulated hosts: set
-                                              [simulator]host_file in
-                                              $DEMO_CONF to one of them
-  tools/quickstart.sh test                    the test suite
+  tools/quickstart.sh test                    run the test suite
+Other simulated hosts are in etc/nova-mig/hosts/: point [simulator]host_file
+in $DEMO_CONF at one of them and run the demo again.
 EOF
 }
 
