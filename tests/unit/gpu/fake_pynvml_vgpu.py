@@ -1,0 +1,70 @@
+"""vGPU manager functions of the fake NVML library (see fake_pynvml)."""
+
+import pynvml
+
+from tests.unit.gpu import fake_cards
+
+MIB = 1024 * 1024
+
+
+class VgpuFunctions:
+    """C functions of the vGPU manager; mixed into FakeNvml.
+
+    Relies on FakeNvml's ``gpus``, ``Ret``, ``out``, ``val``, ``_gpu``,
+    ``_fill_array`` and ``_fill_string``.
+    """
+
+    def _vgpu_gpu(self, handle) -> fake_cards.Gpu:
+        gpu = self._gpu(handle)
+        if gpu.vgpu_types is None:
+            raise self.Ret(pynvml.NVML_ERROR_NOT_SUPPORTED)
+        return gpu
+
+    def _vgpu_type(self, type_id) -> fake_cards.VgpuType:
+        for gpu in self.gpus:
+            for vgpu_type in gpu.vgpu_types or ():
+                if vgpu_type.id == self.val(type_id):
+                    return vgpu_type
+        raise self.Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+
+    def _vgpu(self, vgpu_id) -> fake_cards.ActiveVgpu:
+        for gpu in self.gpus:
+            for vgpu in gpu.active_vgpus:
+                if vgpu.id == self.val(vgpu_id):
+                    return vgpu
+        raise self.Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+
+    def nvmlDeviceGetSupportedVgpus(self, handle, count_ref, array):
+        types = [t.id for t in self._vgpu_gpu(handle).vgpu_types]
+        self._fill_array(count_ref, array, types,
+                         lambda arr, i, type_id: arr.__setitem__(i, type_id))
+
+    def nvmlVgpuTypeGetName(self, type_id, buf, size_ref):
+        name = self._vgpu_type(type_id).name
+        self._fill_string(buf, self.out(size_ref), name)
+
+    def nvmlVgpuTypeGetGpuInstanceProfileId(self, type_id, id_ref):
+        self.out(id_ref).value = self._vgpu_type(type_id).profile_id
+
+    def nvmlVgpuTypeGetFramebufferSize(self, type_id, size_ref):
+        size_mb = self._vgpu_type(type_id).framebuffer_mb
+        self.out(size_ref).value = size_mb * MIB
+
+    def nvmlVgpuTypeGetMaxInstances(self, handle, type_id, count_ref):
+        self._vgpu_gpu(handle)
+        self.out(count_ref).value = self._vgpu_type(type_id).max_instances
+
+    def nvmlDeviceGetActiveVgpus(self, handle, count_ref, array):
+        vgpus = [v.id for v in self._vgpu_gpu(handle).active_vgpus]
+        self._fill_array(count_ref, array, vgpus,
+                         lambda arr, i, vgpu_id: arr.__setitem__(i, vgpu_id))
+
+    def nvmlVgpuInstanceGetMdevUUID(self, vgpu_id, buf_ref, size):
+        mdev_uuid = self._vgpu(vgpu_id).mdev_uuid
+        self._fill_string(self.out(buf_ref), size, mdev_uuid)
+
+    def nvmlVgpuInstanceGetType(self, vgpu_id, type_ref):
+        self.out(type_ref).value = self._vgpu(vgpu_id).type_id
+
+    def nvmlVgpuInstanceGetGpuInstanceId(self, vgpu_id, id_ref):
+        self.out(id_ref).value = self._vgpu(vgpu_id).gpu_instance_id
