@@ -2,6 +2,8 @@
 
 import contextlib
 import ctypes
+import inspect
+import math
 import typing
 
 from oslo_log import log as logging
@@ -152,9 +154,10 @@ def _profile_name(info: typing.Any) -> str:
     if name.startswith('MIG '):
         name = name[len('MIG '):]
     if not name:
-        # Version 1 structures carry no name: rebuild nvidia-smi's.
+        # Version 1 structures carry no name: approximate nvidia-smi's
+        # (exact for most A100/H100 profiles, never "+me").
         name = '%dg.%dgb' % (info.sliceCount,
-                             round(info.memorySizeMB / 1024))
+                             math.ceil(info.memorySizeMB / 1024))
     return name
 
 
@@ -193,13 +196,16 @@ def profile_infos(handle: typing.Any, gpu: str) -> list[dict]:
 def possible_placements(handle: typing.Any, gpu: str,
                         profile_id: int) -> list[tuple[int, int]]:
     """``[(start, size)]`` where a GPU instance of the profile can go."""
+    name = 'nvmlDeviceGetGpuInstancePossiblePlacements'
+    wrapper = getattr(pynvml, name)
+    if len(inspect.signature(wrapper).parameters) < 4:
+        # Some pynvml releases allocate the array and return a list.
+        return [(p.start, p.size)
+                for p in call(name, gpu, handle, profile_id)]
+    # pynvml 11.5+ passes the caller's array to the _v2 C function.
     placements = (pynvml.c_nvmlGpuInstancePlacement_t * _MAX_PLACEMENTS)()
     count = ctypes.c_uint(_MAX_PLACEMENTS)
-    result = call('nvmlDeviceGetGpuInstancePossiblePlacements', gpu, handle,
-                  profile_id, placements, ctypes.byref(count))
-    if isinstance(result, (list, tuple)):
-        # Wrappers that allocate the array themselves return it.
-        return [(p.start, p.size) for p in result]
+    call(name, gpu, handle, profile_id, placements, ctypes.byref(count))
     return [(placements[i].start, placements[i].size)
             for i in range(count.value)]
 
