@@ -98,3 +98,71 @@ class GpuOperationRefused(NovaMigException):
     @property
     def code(self) -> str:
         return self.kwargs.get('code', 'UNKNOWN')
+
+
+class PlacementUnreachable(NovaMigException):
+    msg_fmt = ("Placement at %(url)s is unreachable: %(reason)s. Check "
+               "[placement]endpoint_override, auth_url, valid_interfaces and "
+               "region_name, or leave [placement]auth_type unset to use the "
+               "embedded Placement.")
+
+
+class PlacementAuthError(NovaMigException):
+    msg_fmt = ("Placement at %(url)s refused the credentials (%(reason)s). "
+               "Check [placement]auth_type, auth_url, username, "
+               "project_name, user_domain_name and project_domain_name; the "
+               "user needs the admin role.")
+
+
+class PlacementError(NovaMigException):
+    msg_fmt = ("Placement %(method)s %(path)s failed with HTTP %(status)s: "
+               "%(title)s%(detail)s")
+
+    @property
+    def status(self) -> int | None:
+        return self.kwargs.get('status')
+
+    @property
+    def code(self) -> str | None:
+        """Placement's error code (microversion >= 1.23), if any."""
+        return self.kwargs.get('code')
+
+
+class PlacementGenerationConflict(PlacementError):
+    """A write lost a race: the provider's generation changed."""
+
+
+class PlacementConflictRetriesExhausted(NovaMigException):
+    msg_fmt = ("Resource provider %(provider)s kept changing while its "
+               "traits were written (%(attempts)d attempts, each lost to a "
+               "concurrent update). Run the command again; raise "
+               "[placement_sync]max_attempts if this host is busy.")
+
+
+class PlacementProviderNotFound(NovaMigException):
+    msg_fmt = ("Placement has no compute node resource provider named "
+               "%(name)r. Start nova-compute on this host first, or set "
+               "[placement_sync]hypervisor_hostname to the name nova-compute "
+               "reports (openstack hypervisor list).")
+
+
+class NoVgpuParents(NovaMigException):
+    msg_fmt = ("No vGPU parent found on host %(host)s (%(where)s): "
+               "%(reason)s")
+
+
+class NoVgpuTypeForProfile(NovaMigException):
+    msg_fmt = ("GPU %(gpu)s (%(model)s) has GPU instances of MIG profile "
+               "%(profile)s but its vGPU parent %(parent)s offers no vGPU "
+               "type backed by it (offered: %(offered)s). Use a vGPU "
+               "driver that supports the profile or change the MIG "
+               "geometry.")
+
+
+class NovaConfigRuleViolation(NovaMigException):
+    msg_fmt = ("The generated Nova configuration breaks a rule of Nova: "
+               "%(reason)s. Nothing was written.")
+
+
+class NovaConfigWriteError(NovaMigException):
+    msg_fmt = "Cannot write %(path)s: %(reason)s"

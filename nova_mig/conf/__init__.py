@@ -6,10 +6,11 @@ from nova_mig.conf import gpu
 from nova_mig.conf import host
 from nova_mig.conf import libvirt
 from nova_mig.conf import naming
+from nova_mig.conf import nova
 from nova_mig.conf import simulator
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register every nova-mig option group on ``conf``."""
-    for module in (host, libvirt, gpu, simulator, naming):
+    for module in (host, libvirt, gpu, simulator, naming, nova):
         module.register_opts(conf)

@@ -4,9 +4,10 @@ from nova_mig.conf import gpu
 from nova_mig.conf import host
 from nova_mig.conf import libvirt
 from nova_mig.conf import naming
+from nova_mig.conf import nova
 from nova_mig.conf import simulator
 
-_MODULES = (host, libvirt, gpu, simulator, naming)
+_MODULES = (host, libvirt, gpu, simulator, naming, nova)
 
 
 def list_opts():

@@ -1,0 +1,57 @@
+"""Options of the [nova] group: the Nova configuration nova-mig generates."""
+
+from oslo_config import cfg
+
+nova_group = cfg.OptGroup(
+    'nova',
+    title='Generated Nova configuration',
+    help='Where "nova-mig nova-config" writes the configuration it '
+         'generates for nova-compute on this host, and the choices it '
+         'cannot read from the host.')
+
+nova_opts = [
+    cfg.StrOpt(
+        'config_snippet',
+        default='/etc/nova/nova.conf.d/50-nova-mig.conf',
+        help='The nova.conf snippet nova-mig writes: [devices] and '
+             '[mdev_<type>] groups in mdev mode, [pci] device_spec and '
+             'alias in vendor-specific VFIO mode. nova-compute reads it '
+             'when started with "--config-dir" naming its directory. '
+             'nova-mig owns the whole file and rewrites it; do not edit it '
+             'by hand, and do not set the same options in another file of '
+             'that directory or in nova.conf.'),
+    cfg.StrOpt(
+        'provider_config_file',
+        default='/etc/nova/provider_config/nova-mig.yaml',
+        help='The Nova provider config file nova-mig writes to add the '
+             'MIG profile, GPU model, compute capability and device mode '
+             'traits to the GPU resource providers. It must lie in the '
+             'directory named by nova-compute\'s '
+             '[compute]provider_config_location (default '
+             '/etc/nova/provider_config/) and end in ".yaml".'),
+    cfg.StrOpt(
+        'hypervisor_hostname',
+        help='The compute node name nova-compute reports for this host, '
+             'the prefix of its GPU resource providers\' names '
+             '("<hostname>_pci_0000_41_00_4"). Unset, the host name nova-mig '
+             'discovers is used. Set it when "openstack hypervisor list" '
+             'shows a different name (a short name instead of the FQDN).'),
+    cfg.ListOpt(
+        'time_sliced_type',
+        default=[],
+        help='vGPU type names (such as A100D-20C or T4-16Q, without the '
+             '"NVIDIA " prefix) offered on GPUs with MIG disabled that do '
+             'not carry a vGPU yet; for each such GPU the first name it '
+             'supports is used. A GPU already carrying vGPUs keeps their '
+             'type. Unset, GPUs with MIG disabled and no vGPU are left out '
+             'of the generated configuration, with a warning.'),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(nova_group)
+    conf.register_opts(nova_opts, group=nova_group)
+
+
+def list_opts():
+    return {nova_group: nova_opts}
