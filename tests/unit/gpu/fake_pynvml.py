@@ -18,7 +18,7 @@ import fixtures
 import pynvml
 
 from tests.unit.gpu import fake_cards
-from tests.unit.gpu import fake_pynvml_vgpu
+from tests.unit.gpu import fake_nvml_abi as abi
 
 OK = pynvml.NVML_SUCCESS
 _MIB = 1024 * 1024
@@ -34,29 +34,6 @@ class _MigDevice:
     gpu: fake_cards.Gpu
     gi: fake_cards.GpuInstance
     ci: fake_cards.ComputeInstance
-
-
-class _Ret(Exception):
-    """Leave a fake C function with an NVML return code."""
-
-    def __init__(self, code: int):
-        super().__init__(code)
-        self.code = code
-
-
-def _val(arg):
-    return arg.value if hasattr(arg, 'value') else arg
-
-
-def _out(ref):
-    """The object behind ``byref(obj)`` or ``pointer(obj)``."""
-    return ref._obj if hasattr(ref, '_obj') else ref.contents
-
-
-def _set_handle(ref, handle) -> None:
-    """Store ``handle`` in the handle variable ``ref`` points to."""
-    slot = ctypes.c_void_p.from_buffer(_out(ref))
-    slot.value = ctypes.cast(handle, ctypes.c_void_p).value
 
 
 class _Library:
@@ -83,13 +60,13 @@ class _Library:
                 return pynvml.NVML_ERROR_UNINITIALIZED
             try:
                 impl(*args)
-            except _Ret as r:
+            except abi.Ret as r:
                 return r.code
             return OK
         return c_function
 
 
-class FakeNvml(fake_pynvml_vgpu.VgpuFunctions):
+class FakeNvml(abi.VgpuFunctions):
     """Driver state plus the C functions of libnvidia-ml that pynvml uses.
 
     :param gpus: the cards, in NVML index order.
@@ -110,10 +87,6 @@ class FakeNvml(fake_pynvml_vgpu.VgpuFunctions):
         self._by_addr: dict[int, object] = {}
         self._addr_of: dict[int, int] = {}
         self._migs: dict[tuple[int, int], _MigDevice] = {}
-
-    Ret = _Ret
-    val = staticmethod(_val)
-    out = staticmethod(_out)
 
     # -- test controls --------------------------------------------------------
     def fail(self, symbol: str, code: int) -> None:
@@ -145,7 +118,7 @@ class FakeNvml(fake_pynvml_vgpu.VgpuFunctions):
     def _obj(self, handle, kind):
         obj = self._by_addr.get(ctypes.cast(handle, ctypes.c_void_p).value)
         if not isinstance(obj, kind):
-            raise _Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+            raise abi.Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
         return obj
 
     def _gpu(self, handle) -> fake_cards.Gpu:
@@ -154,12 +127,12 @@ class FakeNvml(fake_pynvml_vgpu.VgpuFunctions):
     def _mig_gpu(self, handle) -> fake_cards.Gpu:
         gpu = self._gpu(handle)
         if not gpu.mig_capable or gpu.mig_current != 1:
-            raise _Ret(pynvml.NVML_ERROR_NOT_SUPPORTED)
+            raise abi.Ret(pynvml.NVML_ERROR_NOT_SUPPORTED)
         return gpu
 
     def _check_privileged(self) -> None:
         if not self.privileged:
-            raise _Ret(pynvml.NVML_ERROR_NO_PERMISSION)
+            raise abi.Ret(pynvml.NVML_ERROR_NO_PERMISSION)
 
     def _gi_of(self, handle) -> tuple:
         gi = self._obj(handle, fake_cards.GpuInstance)
@@ -169,22 +142,22 @@ class FakeNvml(fake_pynvml_vgpu.VgpuFunctions):
     @staticmethod
     def _fill_string(buf, size, text: str) -> None:
         data = text.encode()
-        if len(data) >= _val(size):
-            raise _Ret(pynvml.NVML_ERROR_INSUFFICIENT_SIZE)
+        if len(data) >= abi.val(size):
+            raise abi.Ret(pynvml.NVML_ERROR_INSUFFICIENT_SIZE)
         buf.value = data
 
     @staticmethod
     def _fill_array(count_ref, array, items, fill) -> None:
         """NVML's two-call convention: NULL array asks for the count."""
-        count = _out(count_ref)
+        count = abi.out(count_ref)
         capacity = count.value
         count.value = len(items)
         if array is None:
             if items:
-                raise _Ret(pynvml.NVML_ERROR_INSUFFICIENT_SIZE)
+                raise abi.Ret(pynvml.NVML_ERROR_INSUFFICIENT_SIZE)
             return
         if capacity < len(items):
-            raise _Ret(pynvml.NVML_ERROR_INSUFFICIENT_SIZE)
+            raise abi.Ret(pynvml.NVML_ERROR_INSUFFICIENT_SIZE)
         for i, item in enumerate(items):
             fill(array, i, item)
 
@@ -196,25 +169,25 @@ class FakeNvml(fake_pynvml_vgpu.VgpuFunctions):
         self.init_count -= 1
 
     def nvmlErrorString(self, code):
-        return _ERROR_STRINGS.get(_val(code), b'Unknown Error')
+        return _ERROR_STRINGS.get(abi.val(code), b'Unknown Error')
 
     # -- devices --------------------------------------------------------------
     def nvmlDeviceGetCount_v2(self, count_ref):
-        _out(count_ref).value = len(self.gpus)
+        abi.out(count_ref).value = len(self.gpus)
 
     def nvmlDeviceGetHandleByIndex_v2(self, index, device_ref):
-        if not 0 <= _val(index) < len(self.gpus):
-            raise _Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
-        _set_handle(device_ref, self._handle(self.gpus[_val(index)],
-                                             pynvml.c_nvmlDevice_t))
+        if not 0 <= abi.val(index) < len(self.gpus):
+            raise abi.Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+        gpu = self.gpus[abi.val(index)]
+        abi.set_handle(device_ref, self._handle(gpu, pynvml.c_nvmlDevice_t))
 
     def nvmlDeviceGetHandleByUUID(self, uuid, device_ref):
         for gpu in self.gpus:
-            if gpu.uuid.encode() == _val(uuid):
-                _set_handle(device_ref,
-                            self._handle(gpu, pynvml.c_nvmlDevice_t))
+            if gpu.uuid.encode() == abi.val(uuid):
+                abi.set_handle(device_ref,
+                               self._handle(gpu, pynvml.c_nvmlDevice_t))
                 return
-        raise _Ret(pynvml.NVML_ERROR_NOT_FOUND)
+        raise abi.Ret(pynvml.NVML_ERROR_NOT_FOUND)
 
     def nvmlDeviceGetName(self, handle, buf, size):
         self._fill_string(buf, size, self._gpu(handle).name)
@@ -223,7 +196,7 @@ class FakeNvml(fake_pynvml_vgpu.VgpuFunctions):
         self._fill_string(buf, size, self._gpu(handle).uuid)
 
     def nvmlDeviceGetPciInfo_v3(self, handle, info_ref):
-        gpu, info = self._gpu(handle), _out(info_ref)
+        gpu, info = self._gpu(handle), abi.out(info_ref)
         domain, bus, rest = gpu.bus_id.split(':')
         info.busId = gpu.bus_id.upper().encode()
         info.busIdLegacy = ('%s:%s:%s' % (domain[-4:], bus, rest)).upper(
@@ -234,37 +207,37 @@ class FakeNvml(fake_pynvml_vgpu.VgpuFunctions):
         info.pciDeviceId = gpu.pci_device_id
 
     def nvmlDeviceGetMemoryInfo(self, handle, memory_ref):
-        memory = _out(memory_ref)
+        memory = abi.out(memory_ref)
         memory.total = self._gpu(handle).memory_mb * _MIB
         memory.free, memory.used = memory.total, 0
 
     def nvmlDeviceGetCudaComputeCapability(self, handle, major, minor):
         cc = self._gpu(handle).compute_capability
-        _out(major).value, _out(minor).value = cc
+        abi.out(major).value, abi.out(minor).value = cc
 
     def nvmlDeviceGetMigMode(self, handle, current_ref, pending_ref):
         gpu = self._gpu(handle)
         if not gpu.mig_capable:
-            raise _Ret(pynvml.NVML_ERROR_NOT_SUPPORTED)
-        _out(current_ref).value = gpu.mig_current
-        _out(pending_ref).value = gpu.mig_pending
+            raise abi.Ret(pynvml.NVML_ERROR_NOT_SUPPORTED)
+        abi.out(current_ref).value = gpu.mig_current
+        abi.out(pending_ref).value = gpu.mig_pending
 
     # -- GPU-instance profiles ------------------------------------------------
     def _readable_mig_gpu(self, handle) -> fake_cards.Gpu:
         gpu = self._gpu(handle)
         if not gpu.mig_capable or (self.profiles_need_mig and
                                    gpu.mig_current != 1):
-            raise _Ret(pynvml.NVML_ERROR_NOT_SUPPORTED)
+            raise abi.Ret(pynvml.NVML_ERROR_NOT_SUPPORTED)
         return gpu
 
     def _profile_by_enum(self, handle, enum) -> fake_cards.Profile:
         gpu = self._readable_mig_gpu(handle)
         if not 0 <= enum < pynvml.NVML_GPU_INSTANCE_PROFILE_COUNT:
-            raise _Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+            raise abi.Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
         for profile in gpu.profiles:
             if profile.enum == enum:
                 return profile
-        raise _Ret(pynvml.NVML_ERROR_NOT_SUPPORTED)
+        raise abi.Ret(pynvml.NVML_ERROR_NOT_SUPPORTED)
 
     @staticmethod
     def _fill_profile(info, profile: fake_cards.Profile) -> None:
@@ -275,15 +248,15 @@ class FakeNvml(fake_pynvml_vgpu.VgpuFunctions):
         info.memorySizeMB = profile.memory_mb
 
     def nvmlDeviceGetGpuInstanceProfileInfoV(self, handle, enum, info_ref):
-        info = _out(info_ref)
+        info = abi.out(info_ref)
         if info.version != pynvml.nvmlGpuInstanceProfileInfo_v2:
-            raise _Ret(pynvml.NVML_ERROR_ARGUMENT_VERSION_MISMATCH)
+            raise abi.Ret(pynvml.NVML_ERROR_ARGUMENT_VERSION_MISMATCH)
         profile = self._profile_by_enum(handle, enum)
         self._fill_profile(info, profile)
         info.name = profile.name.encode()
 
     def nvmlDeviceGetGpuInstanceProfileInfo(self, handle, enum, info_ref):
-        self._fill_profile(_out(info_ref),
+        self._fill_profile(abi.out(info_ref),
                            self._profile_by_enum(handle, enum))
 
     def nvmlDeviceGetGpuInstancePossiblePlacements_v2(self, handle,
@@ -291,7 +264,7 @@ class FakeNvml(fake_pynvml_vgpu.VgpuFunctions):
                                                       count_ref):
         profile = self._readable_mig_gpu(handle).profile(profile_id)
         if profile is None:
-            raise _Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+            raise abi.Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
 
         def fill(arr, i, placement):
             arr[i].start, arr[i].size = placement
@@ -302,26 +275,26 @@ class FakeNvml(fake_pynvml_vgpu.VgpuFunctions):
                                   count_ref):
         gpu = self._mig_gpu(handle)
         if gpu.profile(profile_id) is None:
-            raise _Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+            raise abi.Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
         gis = [gi for gi in gpu.gis.values() if gi.profile.id == profile_id]
         # NVML trusts the caller to size the array to instanceCount; the
         # fake checks it, an overflow on a host would corrupt memory.
         if array is None or len(array) < len(gis):
-            raise _Ret(pynvml.NVML_ERROR_INSUFFICIENT_SIZE)
+            raise abi.Ret(pynvml.NVML_ERROR_INSUFFICIENT_SIZE)
         for i, gi in enumerate(gis):
             array[i] = self._handle(gi, pynvml.c_nvmlGpuInstance_t)
-        _out(count_ref).value = len(gis)
+        abi.out(count_ref).value = len(gis)
 
     def nvmlDeviceGetGpuInstanceById(self, handle, gi_id, gi_ref):
-        gi = self._mig_gpu(handle).gis.get(_val(gi_id))
+        gi = self._mig_gpu(handle).gis.get(abi.val(gi_id))
         if gi is None:
-            raise _Ret(pynvml.NVML_ERROR_NOT_FOUND)
-        _set_handle(gi_ref, self._handle(
+            raise abi.Ret(pynvml.NVML_ERROR_NOT_FOUND)
+        abi.set_handle(gi_ref, self._handle(
             gi, pynvml.c_nvmlGpuInstance_t))
 
     def nvmlGpuInstanceGetInfo(self, handle, info_ref):
         gpu, gi = self._gi_of(handle)
-        info = _out(info_ref)
+        info = abi.out(info_ref)
         info.device = self._handle(gpu, pynvml.c_nvmlDevice_t)
         info.id, info.profileId = gi.id, gi.profile.id
         info.placement.start, info.placement.size = gi.start, gi.size
@@ -331,23 +304,23 @@ class FakeNvml(fake_pynvml_vgpu.VgpuFunctions):
         self._check_privileged()
         profile = gpu.profile(profile_id)
         if profile is None:
-            raise _Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+            raise abi.Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
         if placement is not None and placement not in profile.placements:
-            raise _Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+            raise abi.Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
         same = [gi for gi in gpu.gis.values() if gi.profile.id == profile_id]
         if len(same) >= profile.instance_count:
-            raise _Ret(pynvml.NVML_ERROR_INSUFFICIENT_RESOURCES)
+            raise abi.Ret(pynvml.NVML_ERROR_INSUFFICIENT_RESOURCES)
         if '+me' in profile.name and any(
                 '+me' in gi.profile.name for gi in gpu.gis.values()):
-            raise _Ret(pynvml.NVML_ERROR_INSUFFICIENT_RESOURCES)
+            raise abi.Ret(pynvml.NVML_ERROR_INSUFFICIENT_RESOURCES)
         free = [p for p in ([placement] if placement else profile.placements)
                 if not any(gi.overlaps(*p) for gi in gpu.gis.values())]
         if not free:
-            raise _Ret(pynvml.NVML_ERROR_INSUFFICIENT_RESOURCES)
+            raise abi.Ret(pynvml.NVML_ERROR_INSUFFICIENT_RESOURCES)
         gi_id = min(set(range(1, 64)) - set(gpu.gis))
         gi = gpu.gis[gi_id] = fake_cards.GpuInstance(gi_id, profile,
                                                      *free[0])
-        _set_handle(gi_ref, self._handle(
+        abi.set_handle(gi_ref, self._handle(
             gi, pynvml.c_nvmlGpuInstance_t))
 
     def nvmlDeviceCreateGpuInstance(self, handle, profile_id, gi_ref):
@@ -355,7 +328,7 @@ class FakeNvml(fake_pynvml_vgpu.VgpuFunctions):
 
     def nvmlDeviceCreateGpuInstanceWithPlacement(self, handle, profile_id,
                                                  placement_ref, gi_ref):
-        placement = _out(placement_ref)
+        placement = abi.out(placement_ref)
         self._create_gi(handle, profile_id,
                         (placement.start, placement.size), gi_ref)
 
@@ -363,7 +336,7 @@ class FakeNvml(fake_pynvml_vgpu.VgpuFunctions):
         gpu, gi = self._gi_of(handle)
         self._check_privileged()
         if gi.cis:
-            raise _Ret(pynvml.NVML_ERROR_IN_USE)
+            raise abi.Ret(pynvml.NVML_ERROR_IN_USE)
         del gpu.gis[gi.id]
         self._forget(gi)
 
@@ -371,15 +344,15 @@ class FakeNvml(fake_pynvml_vgpu.VgpuFunctions):
     def nvmlGpuInstanceGetComputeInstanceProfileInfoV(self, handle, enum,
                                                       engine, info_ref):
         _gpu, gi = self._gi_of(handle)
-        info = _out(info_ref)
+        info = abi.out(info_ref)
         if info.version != pynvml.nvmlComputeInstanceProfileInfo_v2:
-            raise _Ret(pynvml.NVML_ERROR_ARGUMENT_VERSION_MISMATCH)
+            raise abi.Ret(pynvml.NVML_ERROR_ARGUMENT_VERSION_MISMATCH)
         if (engine != pynvml.NVML_COMPUTE_INSTANCE_ENGINE_PROFILE_SHARED or
                 not 0 <= enum < pynvml.NVML_COMPUTE_INSTANCE_PROFILE_COUNT):
-            raise _Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+            raise abi.Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
         slices = dict(CI_PROFILES).get(enum)
         if slices is None or slices > gi.profile.slice_count:
-            raise _Ret(pynvml.NVML_ERROR_NOT_SUPPORTED)
+            raise abi.Ret(pynvml.NVML_ERROR_NOT_SUPPORTED)
         info.id, info.sliceCount = enum, slices
         info.instanceCount = gi.profile.slice_count // slices
         info.name = ('%dc.%s' % (slices, gi.profile.name[4:])).encode()
@@ -390,14 +363,14 @@ class FakeNvml(fake_pynvml_vgpu.VgpuFunctions):
         self._check_privileged()
         slices = dict(CI_PROFILES).get(profile_id)
         if slices is None or slices > gi.profile.slice_count:
-            raise _Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+            raise abi.Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
         used = sum(ci.slice_count for ci in gi.cis.values())
         if used + slices > gi.profile.slice_count:
-            raise _Ret(pynvml.NVML_ERROR_INSUFFICIENT_RESOURCES)
+            raise abi.Ret(pynvml.NVML_ERROR_INSUFFICIENT_RESOURCES)
         ci_id = min(set(range(64)) - set(gi.cis))
         ci = gi.cis[ci_id] = fake_cards.ComputeInstance(ci_id, profile_id,
                                                         slices)
-        _set_handle(ci_ref, self._handle(
+        abi.set_handle(ci_ref, self._handle(
             ci, pynvml.c_nvmlComputeInstance_t))
 
     def nvmlGpuInstanceGetComputeInstances(self, handle, profile_id, array,
@@ -405,17 +378,17 @@ class FakeNvml(fake_pynvml_vgpu.VgpuFunctions):
         _gpu, gi = self._gi_of(handle)
         cis = [ci for ci in gi.cis.values() if ci.profile_id == profile_id]
         if array is None or len(array) < len(cis):
-            raise _Ret(pynvml.NVML_ERROR_INSUFFICIENT_SIZE)
+            raise abi.Ret(pynvml.NVML_ERROR_INSUFFICIENT_SIZE)
         for i, ci in enumerate(cis):
             array[i] = self._handle(ci, pynvml.c_nvmlComputeInstance_t)
-        _out(count_ref).value = len(cis)
+        abi.out(count_ref).value = len(cis)
 
     def nvmlGpuInstanceGetComputeInstanceById(self, handle, ci_id, ci_ref):
         _gpu, gi = self._gi_of(handle)
-        ci = gi.cis.get(_val(ci_id))
+        ci = gi.cis.get(abi.val(ci_id))
         if ci is None:
-            raise _Ret(pynvml.NVML_ERROR_NOT_FOUND)
-        _set_handle(ci_ref, self._handle(
+            raise abi.Ret(pynvml.NVML_ERROR_NOT_FOUND)
+        abi.set_handle(ci_ref, self._handle(
             ci, pynvml.c_nvmlComputeInstance_t))
 
     def _ci_owner(self, ci: fake_cards.ComputeInstance) -> tuple:
@@ -423,12 +396,12 @@ class FakeNvml(fake_pynvml_vgpu.VgpuFunctions):
             for gi in gpu.gis.values():
                 if ci in gi.cis.values():
                     return gpu, gi
-        raise _Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+        raise abi.Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
 
     def nvmlComputeInstanceGetInfo_v2(self, handle, info_ref):
         ci = self._obj(handle, fake_cards.ComputeInstance)
         gpu, gi = self._ci_owner(ci)
-        info = _out(info_ref)
+        info = abi.out(info_ref)
         info.device = self._handle(gpu, pynvml.c_nvmlDevice_t)
         info.gpuInstance = self._handle(gi, pynvml.c_nvmlGpuInstance_t)
         info.id, info.profileId = ci.id, ci.profile_id
@@ -439,7 +412,7 @@ class FakeNvml(fake_pynvml_vgpu.VgpuFunctions):
         _gpu, gi = self._ci_owner(ci)
         self._check_privileged()
         if ci.processes:
-            raise _Ret(pynvml.NVML_ERROR_IN_USE)
+            raise abi.Ret(pynvml.NVML_ERROR_IN_USE)
         del gi.cis[ci.id]
         self._migs.pop((id(gi), id(ci)), None)
         self._forget(ci)
@@ -452,20 +425,21 @@ class FakeNvml(fake_pynvml_vgpu.VgpuFunctions):
 
     def nvmlDeviceGetMaxMigDeviceCount(self, handle, count_ref):
         gpu = self._gpu(handle)
-        _out(count_ref).value = gpu.max_mig_devices if gpu.mig_capable else 0
+        count = gpu.max_mig_devices if gpu.mig_capable else 0
+        abi.out(count_ref).value = count
 
     def nvmlDeviceGetMigDeviceHandleByIndex(self, handle, index, mig_ref):
         devices = self._mig_devices(self._mig_gpu(handle))
-        if _val(index) >= len(devices):
-            raise _Ret(pynvml.NVML_ERROR_NOT_FOUND)
-        mig = devices[_val(index)]
+        if abi.val(index) >= len(devices):
+            raise abi.Ret(pynvml.NVML_ERROR_NOT_FOUND)
+        mig = devices[abi.val(index)]
         # One handle per MIG device, as NVML hands out.
         mig = self._migs.setdefault((id(mig.gi), id(mig.ci)), mig)
-        _set_handle(mig_ref, self._handle(
+        abi.set_handle(mig_ref, self._handle(
             mig, pynvml.c_nvmlDevice_t))
 
     def nvmlDeviceGetGpuInstanceId(self, handle, id_ref):
-        _out(id_ref).value = self._obj(handle, _MigDevice).gi.id
+        abi.out(id_ref).value = self._obj(handle, _MigDevice).gi.id
 
     def nvmlDeviceGetComputeRunningProcesses_v3(self, handle, count_ref,
                                                 array):

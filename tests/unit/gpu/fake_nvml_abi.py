@@ -1,4 +1,6 @@
-"""vGPU manager functions of the fake NVML library (see fake_pynvml)."""
+"""C calling-convention helpers and vGPU functions of the fake NVML."""
+
+import ctypes
 
 import pynvml
 
@@ -7,32 +9,55 @@ from tests.unit.gpu import fake_cards
 MIB = 1024 * 1024
 
 
+class Ret(Exception):
+    """Leave a fake C function with an NVML return code."""
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
+
+
+def val(arg):
+    return arg.value if hasattr(arg, 'value') else arg
+
+
+def out(ref):
+    """The object behind ``byref(obj)`` or ``pointer(obj)``."""
+    return ref._obj if hasattr(ref, '_obj') else ref.contents
+
+
+def set_handle(ref, handle) -> None:
+    """Store ``handle`` in the handle variable ``ref`` points to."""
+    slot = ctypes.c_void_p.from_buffer(out(ref))
+    slot.value = ctypes.cast(handle, ctypes.c_void_p).value
+
+
 class VgpuFunctions:
     """C functions of the vGPU manager; mixed into FakeNvml.
 
-    Relies on FakeNvml's ``gpus``, ``Ret``, ``out``, ``val``, ``_gpu``,
-    ``_fill_array`` and ``_fill_string``.
+    Relies on FakeNvml's ``gpus``, ``_gpu``, ``_fill_array`` and
+    ``_fill_string``.
     """
 
     def _vgpu_gpu(self, handle) -> fake_cards.Gpu:
         gpu = self._gpu(handle)
         if gpu.vgpu_types is None:
-            raise self.Ret(pynvml.NVML_ERROR_NOT_SUPPORTED)
+            raise Ret(pynvml.NVML_ERROR_NOT_SUPPORTED)
         return gpu
 
     def _vgpu_type(self, type_id) -> fake_cards.VgpuType:
         for gpu in self.gpus:
             for vgpu_type in gpu.vgpu_types or ():
-                if vgpu_type.id == self.val(type_id):
+                if vgpu_type.id == val(type_id):
                     return vgpu_type
-        raise self.Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+        raise Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
 
     def _vgpu(self, vgpu_id) -> fake_cards.ActiveVgpu:
         for gpu in self.gpus:
             for vgpu in gpu.active_vgpus:
-                if vgpu.id == self.val(vgpu_id):
+                if vgpu.id == val(vgpu_id):
                     return vgpu
-        raise self.Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+        raise Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
 
     def nvmlDeviceGetSupportedVgpus(self, handle, count_ref, array):
         types = [t.id for t in self._vgpu_gpu(handle).vgpu_types]
@@ -41,18 +66,18 @@ class VgpuFunctions:
 
     def nvmlVgpuTypeGetName(self, type_id, buf, size_ref):
         name = self._vgpu_type(type_id).name
-        self._fill_string(buf, self.out(size_ref), name)
+        self._fill_string(buf, out(size_ref), name)
 
     def nvmlVgpuTypeGetGpuInstanceProfileId(self, type_id, id_ref):
-        self.out(id_ref).value = self._vgpu_type(type_id).profile_id
+        out(id_ref).value = self._vgpu_type(type_id).profile_id
 
     def nvmlVgpuTypeGetFramebufferSize(self, type_id, size_ref):
         size_mb = self._vgpu_type(type_id).framebuffer_mb
-        self.out(size_ref).value = size_mb * MIB
+        out(size_ref).value = size_mb * MIB
 
     def nvmlVgpuTypeGetMaxInstances(self, handle, type_id, count_ref):
         self._vgpu_gpu(handle)
-        self.out(count_ref).value = self._vgpu_type(type_id).max_instances
+        out(count_ref).value = self._vgpu_type(type_id).max_instances
 
     def nvmlDeviceGetActiveVgpus(self, handle, count_ref, array):
         vgpus = [v.id for v in self._vgpu_gpu(handle).active_vgpus]
@@ -61,10 +86,10 @@ class VgpuFunctions:
 
     def nvmlVgpuInstanceGetMdevUUID(self, vgpu_id, buf_ref, size):
         mdev_uuid = self._vgpu(vgpu_id).mdev_uuid
-        self._fill_string(self.out(buf_ref), size, mdev_uuid)
+        self._fill_string(out(buf_ref), size, mdev_uuid)
 
     def nvmlVgpuInstanceGetType(self, vgpu_id, type_ref):
-        self.out(type_ref).value = self._vgpu(vgpu_id).type_id
+        out(type_ref).value = self._vgpu(vgpu_id).type_id
 
     def nvmlVgpuInstanceGetGpuInstanceId(self, vgpu_id, id_ref):
-        self.out(id_ref).value = self._vgpu(vgpu_id).gpu_instance_id
+        out(id_ref).value = self._vgpu(vgpu_id).gpu_instance_id
