@@ -1,5 +1,6 @@
 """Tests of MIG changes through the NVML privsep entrypoints."""
 
+from oslo_privsep.test import fixture as privsep_fixture
 import pynvml
 
 from nova_mig import exception
@@ -176,3 +177,23 @@ class TestChangesOverTheWire(TestChanges):
         gi = privsep_nvml.create_gpu_instance(self.empty.uuid, 5, 0, 4)
         self.assertEqual({'profile_id': 5, 'start': 0, 'size': 4},
                          {k: gi[k] for k in ('profile_id', 'start', 'size')})
+
+
+class TestChangesDaemon(test_base.TestCase):
+    """A real (forked, unprivileged) privsep daemon runs the entrypoint."""
+
+    def test_refusal_crosses_the_daemon(self):
+        busy = test_nvml.busy_a100()
+        # The daemon forks after the fake is installed and inherits it.
+        self.useFixture(fake_pynvml.FakeNvmlFixture([busy]))
+        self.useFixture(privsep_fixture.UnprivilegedPrivsepFixture(
+            privsep.sys_admin_pctxt, {}))
+        backend = nvml.NvmlBackend(self.conf)
+        error = self.assertRaises(exception.GpuOperationRefused,
+                                  backend.destroy_gpu_instance, busy.uuid, 2)
+        self.assertEqual('IN_USE', error.code)
+        # The daemon changes its own copy of the fake card.
+        backend.destroy_gpu_instance(busy.uuid, 3)
+        gi = backend.create_gpu_instance(busy.uuid, 15, base.Placement(6, 2))
+        self.assertEqual(('1g.20gb', base.Placement(6, 2)),
+                         (gi.profile_name, gi.placement))
