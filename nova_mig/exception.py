@@ -166,3 +166,8 @@ class NovaConfigRuleViolation(NovaMigException):
 
 class NovaConfigWriteError(NovaMigException):
     msg_fmt = "Cannot write %(path)s: %(reason)s"
+
+
+class NothingToConfigure(NovaMigException):
+    msg_fmt = ("No vGPU parent of host %(host)s can be offered to Nova: "
+               "%(reason)s")

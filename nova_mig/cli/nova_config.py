@@ -1,0 +1,124 @@
+"""``nova-mig nova-config``: generate nova-compute's vGPU configuration."""
+
+import os
+
+from nova_mig.cli import common
+from nova_mig.host import discovery
+from nova_mig.novaconf import apply
+from nova_mig.novaconf import plan
+from nova_mig.novaconf import render
+from nova_mig.privsep import files
+
+COLUMNS = ('hostname', 'device_mode', 'snippet_path', 'snippet_written',
+           'provider_config_path', 'provider_config_written',
+           'restart_nova_compute', 'dry_run', 'enabled_mdev_types',
+           'pci_devices', 'warnings', 'snippet', 'provider_config', 'diff')
+
+
+class NovaConfig(common.ShowOne):
+    """Generate and write nova-compute's vGPU configuration for this host.
+
+    Discovers the host like "nova-mig discover" and generates, in mdev
+    mode, [devices]enabled_mdev_types and one [mdev_<type>] group per vGPU
+    type with device_addresses, mdev_class (the resource class from
+    [naming]) and, where SR-IOV VFs hide the real capacity, max_instances;
+    in vendor-specific VFIO mode, one [pci]device_spec per VF (managed
+    "no", with resource_class and traits) and one [pci]alias per resource
+    class. On a GPU with MIG enabled each GPU instance gets its own VF with
+    the type backed by its profile; VFs already carrying a vGPU keep its
+    type; spare VFs are left out. A GPU with MIG disabled offers the type
+    of its vGPUs, else the first of [nova]time_sliced_type it supports.
+
+    Nova's rules are checked first (one type per PCI address, addresses in
+    every [mdev_*] group, types offered by their parents, one resource
+    class per PF for PCI in Placement); a violation is an error and nothing
+    is written.
+
+    The snippet goes to [nova]config_snippet (include its directory with
+    nova-compute's --config-dir), the provider config adding the MIG
+    profile, GPU model, compute capability and device mode traits to the
+    GPU resource providers to [nova]provider_config_file. Each file is
+    replaced atomically and only when its content changed; if the second
+    cannot be written, the first is restored. The output says whether
+    nova-compute must be restarted (it reads both files only at start).
+
+    --dry-run prints the snippet and the diff against the current files
+    and writes nothing. -f json prints one object with the keys shown by
+    the table form plus snippet, provider_config and diff.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--dry-run', action='store_true',
+            help='Print the snippet and the diff; write nothing.')
+        parser.add_argument(
+            '--output', metavar='PATH',
+            help='Write the nova.conf snippet here instead of '
+                 '[nova]config_snippet.')
+        parser.add_argument(
+            '--provider-config', metavar='PATH',
+            help='Write the provider config here instead of '
+                 '[nova]provider_config_file.')
+        return parser
+
+    def take_action(self, parsed_args):
+        backend = self.backend()
+        report = discovery.discover(backend)
+        root = backend.sysfs_root()
+        product_ids = plan.read_product_ids(
+            root, [p.address for p in report.parents])
+        config, snippet, provider_config = apply.generate(
+            self.conf, report, product_ids, root)
+        result = apply.apply(
+            config, snippet,
+            os.path.abspath(parsed_args.output or
+                            self.conf.nova.config_snippet),
+            provider_config,
+            os.path.abspath(parsed_args.provider_config or
+                            self.conf.nova.provider_config_file),
+            writer=files.FileWriter(), dry_run=parsed_args.dry_run)
+        return COLUMNS, _row(result)
+
+    def produce_output(self, parsed_args, column_names, data):
+        if parsed_args.formatter == 'table' and not parsed_args.columns:
+            self.app.stdout.write(_text(dict(zip(column_names, data))))
+            return 0
+        return super().produce_output(parsed_args, column_names, data)
+
+
+def _row(result: apply.Result) -> tuple:
+    config = result.config
+    mdev = config.device_mode == 'mdev'
+    return (
+        config.hostname, config.device_mode, result.snippet_path,
+        result.snippet_written, result.provider_config_path,
+        result.provider_config_written, result.restart_needed,
+        result.dry_run,
+        [g.type_id for g in render.mdev_groups(config)] if mdev else [],
+        [] if mdev else [a.address for a in config.assignments],
+        list(config.warnings), result.snippet, result.provider_config,
+        result.diff)
+
+
+def _yes(value: bool) -> str:
+    return 'yes' if value else 'no (unchanged)'
+
+
+def _text(row: dict) -> str:
+    lines = []
+    if row['dry_run']:
+        lines += [row['snippet'].rstrip('\n'), '',
+                  row['diff'].rstrip('\n') or '(no change)', '',
+                  'Dry run: nothing written.',
+                  'nova-compute restart needed once written: %s'
+                  % ('yes' if row['restart_nova_compute'] else 'no')]
+    else:
+        lines += ['Wrote %s: %s' % (row['snippet_path'],
+                                    _yes(row['snippet_written'])),
+                  'Wrote %s: %s' % (row['provider_config_path'],
+                                    _yes(row['provider_config_written'])),
+                  'Restart nova-compute: %s'
+                  % ('yes' if row['restart_nova_compute'] else 'no')]
+    lines += ['warning: %s' % w for w in row['warnings']]
+    return '\n'.join(lines) + '\n'

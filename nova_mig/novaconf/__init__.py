@@ -1,0 +1,1 @@
+"""Generate nova-compute's configuration for this host's vGPUs."""

@@ -1,0 +1,373 @@
+"""Decide which vGPU type each vGPU parent of the host offers to Nova.
+
+Nova lets a PCI address carry one vGPU type only, and a VF carries at most
+one vGPU, so on an SR-IOV GPU with MIG enabled every GPU instance gets its
+own VF: a VF that already carries a vGPU keeps its type, then each GPU
+instance without a vGPU, by placement, takes the next free VF with the type
+backed by its profile. VFs left over are not offered (Nova would count them
+as capacity). A GPU with MIG disabled offers one time-sliced type: the type
+of its vGPUs, else the first of ``[nova]time_sliced_type`` it supports.
+"""
+
+import collections
+import dataclasses
+import re
+
+from oslo_log import log as logging
+
+from nova_mig import exception
+from nova_mig.gpu import base as gpu_base
+from nova_mig.host import discovery
+from nova_mig.host import sysfs
+from nova_mig import naming
+from nova_mig import vgpu_types
+
+LOG = logging.getLogger(__name__)
+
+NVIDIA_VENDOR_ID = '10de'
+
+
+@dataclasses.dataclass(frozen=True)
+class Assignment:
+    """One vGPU parent offered to Nova with one vGPU type."""
+
+    address: str
+    gpu: str                   # the PF address
+    type_id: str               # "nvidia-700" (mdev) or "1414" (vendor VFIO)
+    type_name: str             # without vendor prefix: "A100D-1-10C"
+    profile: str | None        # None for time-sliced types
+    resource_class: str
+    traits: tuple[str, ...]
+    is_vf: bool
+    product_id: str            # 4 hex digits, as sysfs "device" shows it
+
+
+@dataclasses.dataclass
+class NovaConfig:
+    """What nova-compute must be told about this host's vGPUs."""
+
+    hostname: str              # the compute node name of the providers
+    device_mode: str
+    assignments: list[Assignment]
+    #: type ID -> host-wide cap, for types whose parents are VFs.
+    max_instances: dict[str, int]
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+
+def natural_key(text: str) -> tuple:
+    """Sort key ordering ``nvidia-99`` before ``nvidia-100``."""
+    return tuple(int(p) if p.isdigit() else p
+                 for p in re.split(r'(\d+)', text))
+
+
+def read_product_ids(sysfs_root: str, addresses) -> dict[str, str]:
+    """PCI device IDs (``20b5``) of functions, from their sysfs ``device``.
+
+    An unreadable ID is left out; the GPU's NVML ID is used instead.
+    """
+    reader = sysfs.SysfsReader(sysfs_root)
+    result = {}
+    for address in addresses:
+        path = reader.path(sysfs.PCI_DEVICES, address, 'device')
+        try:
+            value = reader.read(path)
+        except exception.SysfsError:
+            continue
+        result[address] = value.lower().removeprefix('0x')
+    return result
+
+
+class _Planner:
+    """Builds a :class:`NovaConfig` from a host report."""
+
+    def __init__(self, conf, report: discovery.HostReport,
+                 product_ids: dict[str, str], sysfs_root: str):
+        self.conf = conf
+        self.report = report
+        self.product_ids = product_ids
+        self.sysfs_root = sysfs_root
+        self.mode = report.device_mode
+        self.names = report.type_names()
+        self.warnings: list[str] = []
+        self.caps: dict[str, int | None] = {}
+        self.capped: set[str] = set()
+
+    def warn(self, msg: str, *args) -> None:
+        text = msg % args
+        LOG.warning('%s', text)
+        self.warnings.append(text)
+
+    # -- per GPU facts --------------------------------------------------
+    def parents_of(self, gpu: gpu_base.Gpu) -> list[sysfs.VgpuParent]:
+        pf = self.report.sriov.get(gpu.pci_address)
+        order = {vf: i for i, vf in enumerate(pf.vfs)} if pf else {}
+        parents = [p for p in self.report.parents
+                   if p.pf_address == gpu.pci_address and p.mode == self.mode]
+        return sorted(parents, key=lambda p: (
+            p.address != gpu.pci_address, order.get(p.address, len(order)),
+            natural_key(p.address)))
+
+    def carried(self, parents) -> dict[str, list[tuple[str, str | None]]]:
+        """Parent address -> [(type ID, mdev UUID)] of its vGPUs."""
+        addresses = {p.address for p in parents}
+        result = collections.defaultdict(list)
+        for mdev in sorted(self.report.mdevs, key=lambda m: m.uuid):
+            if mdev.parent in addresses:
+                result[mdev.parent].append((mdev.type_id, mdev.uuid))
+        for parent in parents:
+            if parent.mode == sysfs.MODE_VENDOR_VFIO and parent.current_type:
+                result[parent.address].append(
+                    (str(parent.current_type), None))
+        return result
+
+    def offered(self, parent: sysfs.VgpuParent, gpu: gpu_base.Gpu
+                ) -> list[tuple[str, str]]:
+        """(type ID, name) the parent offers.
+
+        A vendor-VFIO VF lists only what is creatable now; the types the
+        vGPU manager reports for its GPU complete the list.
+        """
+        result = [(t.id, t.name) for t in parent.types]
+        if parent.mode == sysfs.MODE_VENDOR_VFIO:
+            known = {type_id for type_id, _ in result}
+            result += [(str(vt.id), vt.name) for vt in gpu.vgpu_types or ()
+                       if str(vt.id) not in known]
+        return result
+
+    @staticmethod
+    def profile_names(gpu: gpu_base.Gpu):
+        return {p.name for p in gpu.profiles} or None
+
+    def type_for_profile(self, offered, profile: str, gpu: gpu_base.Gpu
+                         ) -> tuple[str, str] | None:
+        """The offered type backed by ``profile``.
+
+        Several can match (other series, variants): prefer no suffix, then
+        the compute series, then the lowest name.
+        """
+        known = self.profile_names(gpu)
+        matches = [(type_id, name) for type_id, name in offered
+                   if vgpu_types.profile_for(name, known) == profile]
+
+        def rank(item):
+            parsed = vgpu_types.parse(item[1])
+            return (parsed.suffix != '', parsed.series != 'C',
+                    natural_key(parsed.name), natural_key(item[0]))
+        return min(matches, key=rank) if matches else None
+
+    def max_instances_of(self, gpu: gpu_base.Gpu, parent, type_id: str,
+                         name: str) -> int | None:
+        """How many vGPUs of a time-sliced type fit on the GPU."""
+        for vt in gpu.vgpu_types or ():
+            if type_id in (str(vt.id), 'nvidia-%d' % vt.id):
+                return vt.max_instances
+        if parent.address == gpu.pci_address:
+            for mtype in parent.types:
+                value = mtype.description.get('max_instance', '')
+                if mtype.id == type_id and value.isdigit():
+                    return int(value)
+        return None
+
+    # -- assignment ---------------------------------------------------------
+    def assign_mig(self, gpu, parents, carried) -> dict[str, tuple]:
+        known = self.profile_names(gpu)
+        gis = sorted(gpu.gpu_instances,
+                     key=lambda g: (g.placement.start, g.id))
+        gi_of = {a.mdev_uuid: a.gpu_instance_id for a in gpu.active_vgpus}
+        taken = set()
+        assigned = {}
+        for parent in parents:
+            if not carried.get(parent.address):
+                continue
+            type_id, uuid = carried[parent.address][0]
+            name = self.names.get(type_id, type_id)
+            assigned[parent.address] = (type_id, name)
+            gi_id = gi_of.get(uuid) if uuid else None
+            if gi_id is None:
+                profile = vgpu_types.profile_for(name, known)
+                gi_id = next((g.id for g in gis if g.id not in taken and
+                              g.profile_name == profile), None)
+            taken.add(gi_id)
+        free = [p for p in parents if p.address not in assigned]
+        left = [gi for gi in gis if gi.id not in taken]
+        for gi in left:
+            if not free:
+                self.warn('GPU %s: %d GPU instance(s) have no free VF to '
+                          'carry a vGPU and are not offered; enable more '
+                          'VFs (sriov-manage -e %s)', gpu.pci_address,
+                          len(left) - left.index(gi), gpu.pci_address)
+                break
+            parent = free.pop(0)
+            offered = self.offered(parent, gpu)
+            choice = self.type_for_profile(offered, gi.profile_name, gpu)
+            if choice is None:
+                raise exception.NoVgpuTypeForProfile(
+                    gpu=gpu.pci_address, model=gpu.name,
+                    profile=gi.profile_name, parent=parent.address,
+                    offered=', '.join(sorted(
+                        {vgpu_types.bare_name(n) for _, n in offered})) or
+                    'none')
+            assigned[parent.address] = choice
+        if free:
+            LOG.debug('GPU %s: VFs %s carry no vGPU and have no GPU '
+                      'instance left; not offered', gpu.pci_address,
+                      ', '.join(p.address for p in free))
+        for type_id, name in set(assigned.values()):
+            profile = vgpu_types.profile_for(name, known)
+            count = sum(1 for gi in gis if gi.profile_name == profile)
+            self.add_cap(type_id, count, capped=True)
+        return assigned
+
+    def time_sliced_choice(self, gpu, parents, carried):
+        in_use = collections.Counter(
+            type_id for vgpus in carried.values() for type_id, _ in vgpus)
+        wanted = [w.strip().upper() for w in
+                  self.conf.nova.time_sliced_type if w.strip()]
+        if in_use:
+            type_id = sorted(in_use.items(),
+                             key=lambda i: (-i[1], natural_key(i[0])))[0][0]
+            name = self.names.get(type_id, type_id)
+            if len(in_use) > 1:
+                self.warn('GPU %s carries vGPUs of several types (%s); '
+                          'offering %s', gpu.pci_address,
+                          ', '.join(sorted(in_use, key=natural_key)),
+                          type_id)
+            if wanted and vgpu_types.bare_name(name).upper() not in wanted:
+                self.warn('GPU %s keeps type %s (%s) of its %d vGPU '
+                          'device(s); [nova]time_sliced_type applies once '
+                          'they are removed', gpu.pci_address,
+                          vgpu_types.bare_name(name), type_id,
+                          in_use[type_id])
+            return type_id, name
+        if not wanted:
+            self.warn('GPU %s (%s) has MIG disabled and carries no vGPU: '
+                      'left out; set [nova]time_sliced_type to offer a '
+                      'time-sliced type on it', gpu.pci_address, gpu.name)
+            return None
+        offered = {vgpu_types.bare_name(name).upper(): (type_id, name)
+                   for type_id, name in self.offered(parents[0], gpu)}
+        for name in wanted:
+            if name in offered:
+                return offered[name]
+        self.warn('GPU %s (%s) supports none of [nova]time_sliced_type '
+                  '(%s): left out', gpu.pci_address, gpu.name,
+                  ', '.join(wanted))
+        return None
+
+    def assign_time_sliced(self, gpu, parents, carried) -> dict[str, tuple]:
+        choice = self.time_sliced_choice(gpu, parents, carried)
+        if choice is None:
+            return {}
+        type_id, name = choice
+        assigned = {}
+        for parent in parents:
+            if carried.get(parent.address):
+                other = carried[parent.address][0][0]
+                assigned[parent.address] = (
+                    other, self.names.get(other, other))
+        pf_parent = parents[0].address == gpu.pci_address
+        if pf_parent:
+            assigned[gpu.pci_address] = (type_id, name)
+            limit = self.max_instances_of(gpu, parents[0], type_id, name)
+            self.add_cap(type_id, limit, capped=False)
+            return assigned
+        limit = self.max_instances_of(gpu, parents[0], type_id, name)
+        count = sum(1 for t in assigned.values() if t[0] == type_id)
+        for parent in parents:
+            if limit is not None and count >= limit:
+                break
+            if parent.address in assigned:
+                continue
+            if type_id in {t for t, _ in self.offered(parent, gpu)}:
+                assigned[parent.address] = (type_id, name)
+                count += 1
+        self.add_cap(type_id, limit, capped=True)
+        return assigned
+
+    def add_cap(self, type_id: str, count: int | None, capped: bool):
+        if capped:
+            self.capped.add(type_id)
+        if type_id in self.caps and self.caps[type_id] is None:
+            return
+        self.caps[type_id] = (None if count is None
+                              else self.caps.get(type_id, 0) + count)
+
+    # -- the whole host --------------------------------------------------
+    def build(self) -> NovaConfig:
+        report = self.report
+        hostname = self.conf.nova.hypervisor_hostname or report.hostname
+        if not report.gpus:
+            raise exception.NoVgpuParents(
+                host=report.hostname, where=self.sysfs_root,
+                reason='the GPU backend reports no NVIDIA GPU')
+        if self.mode not in (sysfs.MODE_MDEV, sysfs.MODE_VENDOR_VFIO):
+            raise exception.NoVgpuParents(
+                host=report.hostname, where=self.sysfs_root,
+                reason='neither class/mdev_bus nor NVIDIA vendor-specific '
+                       'VFIO VFs exist; check that the NVIDIA vGPU manager '
+                       'is installed and VFs are enabled (sriov-manage -e '
+                       'ALL)')
+        assignments = []
+        for gpu in sorted(report.gpus, key=lambda g: g.pci_address):
+            parents = self.parents_of(gpu)
+            if not parents:
+                self.warn('GPU %s (%s) has no %s vGPU parent: left out',
+                          gpu.pci_address, gpu.name, self.mode)
+                continue
+            carried = self.carried(parents)
+            if gpu.mig_enabled:
+                if not gpu.gpu_instances:
+                    self.warn('GPU %s has MIG enabled but no GPU instance: '
+                              'nothing to offer', gpu.pci_address)
+                assigned = self.assign_mig(gpu, parents, carried)
+            else:
+                assigned = self.assign_time_sliced(gpu, parents, carried)
+            for address in sorted(assigned, key=natural_key):
+                assignments.append(self.assignment(gpu, address,
+                                                   *assigned[address]))
+        if not assignments:
+            raise exception.NothingToConfigure(
+                host=report.hostname,
+                reason='; '.join(self.warnings) or 'no vGPU type to offer')
+        used = {a.type_id for a in assignments}
+        caps = {t: c for t, c in self.caps.items()
+                if t in used and t in self.capped and c}
+        return NovaConfig(hostname=hostname, device_mode=self.mode,
+                          assignments=assignments, max_instances=caps,
+                          warnings=self.warnings)
+
+    def assignment(self, gpu, address, type_id, name) -> Assignment:
+        profile = vgpu_types.profile_for(name, self.profile_names(gpu))
+        traits = []
+        if profile:
+            traits.append(naming.profile_trait(self.conf, profile))
+        traits += [
+            naming.model_trait(self.conf, gpu.name),
+            naming.compute_capability_trait(self.conf,
+                                            *gpu.compute_capability),
+            naming.device_mode_trait(self.conf, self.mode)]
+        return Assignment(
+            address=address, gpu=gpu.pci_address, type_id=type_id,
+            type_name=vgpu_types.bare_name(name), profile=profile,
+            resource_class=naming.resource_class_for_type(self.conf, name),
+            traits=tuple(traits), is_vf=address != gpu.pci_address,
+            product_id=self.product_ids.get(
+                address, '%04x' % (gpu.pci_device_id >> 16)))
+
+
+def build(conf, report: discovery.HostReport,
+          product_ids: dict[str, str] | None = None,
+          sysfs_root: str = '/sys') -> NovaConfig:
+    """Decide what nova-compute is told about the host's vGPUs.
+
+    :param conf: nova-mig's configuration ([nova], [naming]).
+    :param report: the discovered host.
+    :param product_ids: PCI device ID of each parent; see
+        :func:`read_product_ids`. Missing ones default to the GPU's.
+    :param sysfs_root: where the host was read, for error messages.
+    :raises: :class:`~nova_mig.exception.NoVgpuParents`,
+        :class:`~nova_mig.exception.NothingToConfigure`,
+        :class:`~nova_mig.exception.NoVgpuTypeForProfile`.
+    """
+    return _Planner(conf, report, product_ids or {}, sysfs_root).build()
+
