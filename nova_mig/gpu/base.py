@@ -86,8 +86,9 @@ class VgpuType:
 class ActiveVgpu:
     """A vGPU the driver has placed on a GPU (``nvidia-smi vgpu -q``)."""
 
-    mdev_uuid: str
-    type_id: int
+    #: None where NVML cannot tell (vendor-specific VFIO, old drivers).
+    mdev_uuid: str | None
+    type_id: int | None
     #: GPU instance it runs on, for MIG-backed vGPUs; None otherwise.
     gpu_instance_id: int | None
 
