@@ -5,9 +5,11 @@ from nova_mig.conf import host
 from nova_mig.conf import libvirt
 from nova_mig.conf import naming
 from nova_mig.conf import nova
+from nova_mig.conf import placement
 from nova_mig.conf import simulator
 
-_MODULES = (host, libvirt, gpu, simulator, naming, nova)
+_MODULES = (host, libvirt, gpu, simulator, naming, nova,
+            placement)
 
 
 def list_opts():

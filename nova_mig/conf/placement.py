@@ -1,0 +1,101 @@
+"""Options of the [placement] and [placement_sync] groups."""
+
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
+
+PLACEMENT_GROUP = 'placement'
+DEFAULT_SERVICE_TYPE = 'placement'
+
+placement_group = cfg.OptGroup(
+    PLACEMENT_GROUP,
+    title='Placement service',
+    help='How nova-mig reaches the Placement API: the same options as the '
+         '[placement] section of nova.conf, so "--config-file '
+         '/etc/nova/nova.conf" on a compute host reuses nova-compute\'s '
+         'credentials. Leave [placement]auth_type and '
+         '[placement]endpoint_override unset to run "nova-mig sync" against '
+         'an embedded Placement kept under [host]state_dir.')
+
+placement_sync_group = cfg.OptGroup(
+    'placement_sync',
+    title='Placement synchronisation',
+    help='How "nova-mig sync" and "nova-mig verify" treat the GPU resource '
+         'providers nova-compute created for this host.')
+
+placement_sync_opts = [
+    cfg.BoolOpt(
+        'embedded',
+        help='Run against an embedded Placement (openstack-placement served '
+             'on 127.0.0.1 in the nova-mig process, SQLite database in '
+             '<[host]state_dir>/placement) instead of the cloud\'s. The '
+             'embedded Placement is seeded with the compute node and GPU '
+             'providers nova-compute would create, so the whole flow can '
+             'be tried on one machine. Unset, it is used exactly when '
+             'neither [placement]auth_type nor [placement]endpoint_override '
+             'is set. Never set it on a production compute host.'),
+    cfg.StrOpt(
+        'hypervisor_hostname',
+        help='Name of the compute node resource provider, used only when '
+             '[nova]hypervisor_hostname is unset. Unset too, the host name '
+             'nova-mig discovers is used.'),
+    cfg.IntOpt(
+        'max_attempts',
+        default=6,
+        min=1,
+        help='How many times a trait update of one resource provider is '
+             'tried when it loses a race with another writer (Placement '
+             'answers 409 placement.concurrent_update). Each retry reads '
+             'the provider\'s traits and generation again, after a delay '
+             'doubling from [placement_sync]retry_delay.'),
+    cfg.FloatOpt(
+        'retry_delay',
+        default=0.1,
+        min=0,
+        help='Seconds to wait before the first retry of a conflicting '
+             'trait update; doubled for every further retry and capped at '
+             '[placement_sync]max_retry_delay.'),
+    cfg.FloatOpt(
+        'max_retry_delay',
+        default=2.0,
+        min=0,
+        help='Longest wait, in seconds, between two tries of a trait update.'),
+    cfg.StrOpt(
+        'state_file',
+        default='placement-sync.json',
+        help='File, relative to [host]state_dir, recording the traits, '
+             'resource classes and provider traits nova-mig created. Only '
+             'what it records is ever removed again; traits set by anyone '
+             'else are always kept.'),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(placement_group)
+    ks_loading.register_session_conf_options(conf, PLACEMENT_GROUP)
+    ks_loading.register_auth_conf_options(conf, PLACEMENT_GROUP)
+    ks_loading.register_adapter_conf_options(conf, PLACEMENT_GROUP,
+                                             include_deprecated=False)
+    conf.set_default('service_type', DEFAULT_SERVICE_TYPE,
+                     group=PLACEMENT_GROUP)
+    conf.set_default('valid_interfaces', ['internal', 'public'],
+                     group=PLACEMENT_GROUP)
+    conf.register_group(placement_sync_group)
+    conf.register_opts(placement_sync_opts, group=placement_sync_group)
+
+
+def _ksa_opts() -> list:
+    opts = (ks_loading.get_session_conf_options() +
+            ks_loading.get_auth_common_conf_options() +
+            ks_loading.get_auth_plugin_conf_options('password') +
+            ks_loading.get_adapter_conf_options(include_deprecated=False))
+    seen, result = set(), []
+    for opt in opts:
+        if opt.dest not in seen:
+            seen.add(opt.dest)
+            result.append(opt)
+    return result
+
+
+def list_opts():
+    return {placement_group: _ksa_opts(),
+            placement_sync_group: placement_sync_opts}

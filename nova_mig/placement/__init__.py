@@ -1,0 +1,1 @@
+"""Placement: client, sync of classes and traits, verify, embedded."""

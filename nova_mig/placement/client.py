@@ -1,0 +1,279 @@
+"""A small Placement API client with one place mapping HTTP errors.
+
+Every call names the microversion it needs:
+
+=========================================  ======  =========================
+call                                       micro-  why
+                                           version
+=========================================  ======  =========================
+GET /resource_providers?name=              1.14    ``in_tree``, ``parent``
+GET /resource_providers?in_tree=           1.14    ``in_tree`` filter
+GET /resource_providers?required=a,!b      1.22    forbidden traits
+POST /resource_providers                   1.20    parent, body returned
+GET/PUT /resource_providers/{u}/traits     1.23    traits API (1.6), error
+                                                   codes (1.23)
+GET/PUT /resource_providers/{u}/invent...  1.23    error codes (1.23)
+GET /traits?name=in:, PUT /traits/{n}      1.6     traits API
+GET /resource_classes                      1.2     custom classes
+PUT /resource_classes/{n}                  1.7     idempotent create
+=========================================  ======  =========================
+
+Errors leave the client as :mod:`nova_mig.exception` classes only:
+:class:`PlacementUnreachable`, :class:`PlacementAuthError`,
+:class:`PlacementGenerationConflict` and :class:`PlacementError`.
+"""
+
+import collections
+import urllib.parse
+
+from keystoneauth1 import adapter as ks_adapter
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import loading as ks_loading
+from keystoneauth1 import session as ks_session
+from keystoneauth1 import token_endpoint
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova_mig.conf import placement as placement_conf
+from nova_mig import exception
+
+LOG = logging.getLogger(__name__)
+
+MV_TREE = '1.14'
+MV_CREATE_PROVIDER = '1.20'
+MV_FORBIDDEN = '1.22'
+MV_ERROR_CODES = '1.23'
+MV_TRAITS = '1.6'
+MV_CLASSES = '1.2'
+MV_CLASS_PUT = '1.7'
+
+CONCURRENT_UPDATE = 'placement.concurrent_update'
+WRITE_METHODS = frozenset(('PUT', 'POST', 'DELETE', 'PATCH'))
+
+_UNREACHABLE = (ks_exc.ConnectFailure, ks_exc.ConnectTimeout,
+                ks_exc.RequestTimeout, ks_exc.SSLError,
+                ks_exc.UnknownConnectionError, ks_exc.EndpointNotFound,
+                ks_exc.EmptyCatalog, ks_exc.DiscoveryFailure)
+_AUTH = (ks_exc.Unauthorized, ks_exc.Forbidden, ks_exc.AuthorizationFailure,
+         ks_exc.MissingAuthPlugin, ks_exc.MissingRequiredOptions)
+
+
+class PlacementClient:
+    """Placement calls nova-mig makes, over a keystoneauth ``Adapter``.
+
+    ``calls`` counts the requests made, ``writes`` the writing ones; tests
+    and the benchmark read them to show what a sync cost.
+
+    :param adapter: a keystoneauth1 Adapter for the placement service.
+    :param where: how to name the endpoint in error messages.
+    """
+
+    def __init__(self, adapter: ks_adapter.Adapter, where: str):
+        self.adapter = adapter
+        self.where = where
+        self.calls: collections.Counter = collections.Counter()
+        self.writes = 0
+
+    # -- construction -------------------------------------------------------
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts) -> 'PlacementClient':
+        """Build the client from ``[placement]`` the way Nova does.
+
+        :raises: :class:`nova_mig.exception.PlacementAuthError` when the
+            auth options are incomplete.
+        """
+        group = placement_conf.PLACEMENT_GROUP
+        try:
+            auth = ks_loading.load_auth_from_conf_options(conf, group)
+            session = ks_loading.load_session_from_conf_options(
+                conf, group, auth=auth)
+            adapter = ks_loading.load_adapter_from_conf_options(
+                conf, group, session=session, auth=auth)
+        except _AUTH as e:
+            raise exception.PlacementAuthError(
+                url=_where(conf), reason=_reason(e))
+        return cls(adapter, _where(conf))
+
+    @classmethod
+    def for_endpoint(cls, url: str, token: str = 'admin',
+                     timeout: float | None = 30) -> 'PlacementClient':
+        """A client for a Placement running ``[api]auth_strategy=noauth2``.
+
+        :param url: the Placement root, e.g. ``http://127.0.0.1:8778``.
+        :param token: noauth2 takes the user from the token; ``admin``.
+        """
+        auth = token_endpoint.Token(url, token)
+        session = ks_session.Session(auth=auth, timeout=timeout)
+        adapter = ks_adapter.Adapter(session, service_type='placement',
+                                     endpoint_override=url)
+        return cls(adapter, url)
+
+    # -- the one request path -------------------------------------------------
+    @property
+    def requests(self) -> int:
+        return sum(self.calls.values())
+
+    def request(self, method: str, path: str, microversion: str,
+                body: dict | None = None,
+                ok: tuple[int, ...] = (200,)) -> tuple[int, dict | None]:
+        """Make one call; return (status, JSON body or None).
+
+        Statuses outside ``ok`` raise; this is the only place mapping
+        keystoneauth and HTTP errors to nova-mig exceptions.
+        """
+        self.calls[method] += 1
+        if method in WRITE_METHODS:
+            self.writes += 1
+        kwargs = {'microversion': microversion, 'raise_exc': False}
+        if body is not None:
+            kwargs['json'] = body
+        try:
+            resp = self.adapter.request(path, method, **kwargs)
+        except _UNREACHABLE as e:
+            raise exception.PlacementUnreachable(url=self.where,
+                                                 reason=_reason(e))
+        except _AUTH as e:
+            raise exception.PlacementAuthError(url=self.where,
+                                               reason=_reason(e))
+        except ks_exc.ClientException as e:
+            raise exception.PlacementError(
+                method=method, path=path, status='-', title=_reason(e),
+                detail='')
+        if resp.status_code in ok:
+            if resp.status_code == 204 or not resp.content:
+                return resp.status_code, None
+            return resp.status_code, resp.json()
+        raise self._error(method, path, resp)
+
+    def _error(self, method: str, path: str, resp) -> Exception:
+        status = resp.status_code
+        title, detail, code = _first_error(resp)
+        if status in (401, 403):
+            return exception.PlacementAuthError(
+                url=self.where, reason='HTTP %d %s' % (status, title))
+        kwargs = dict(method=method, path=path, status=status, title=title,
+                      detail=(': %s' % detail) if detail else '', code=code)
+        if status == 409 and code == CONCURRENT_UPDATE:
+            return exception.PlacementGenerationConflict(**kwargs)
+        return exception.PlacementError(**kwargs)
+
+    # -- resource providers -------------------------------------------------
+    def providers(self, name: str | None = None, in_tree: str | None = None,
+                  required: list[str] | None = None) -> list[dict]:
+        """GET /resource_providers with the filters given."""
+        query = {}
+        if name is not None:
+            query['name'] = name
+        if in_tree is not None:
+            query['in_tree'] = in_tree
+        if required:
+            query['required'] = ','.join(required)
+        mv = MV_FORBIDDEN if required else MV_TREE
+        path = '/resource_providers'
+        if query:
+            path += '?' + urllib.parse.urlencode(query, safe=',:!')
+        return self.request('GET', path, mv)[1]['resource_providers']
+
+    def create_provider(self, name: str, uuid: str | None = None,
+                        parent: str | None = None) -> dict:
+        body = {'name': name}
+        if uuid:
+            body['uuid'] = uuid
+        if parent:
+            body['parent_provider_uuid'] = parent
+        return self.request('POST', '/resource_providers',
+                            MV_CREATE_PROVIDER, body)[1]
+
+    def provider_traits(self, uuid: str) -> tuple[set[str], int]:
+        """The provider's traits and generation."""
+        body = self.request('GET', '/resource_providers/%s/traits' % uuid,
+                            MV_ERROR_CODES)[1]
+        return set(body['traits']), body['resource_provider_generation']
+
+    def set_provider_traits(self, uuid: str, traits: set[str],
+                            generation: int) -> int:
+        """Replace the provider's traits; return the new generation.
+
+        :raises: :class:`nova_mig.exception.PlacementGenerationConflict`
+            when ``generation`` is stale.
+        """
+        body = self.request(
+            'PUT', '/resource_providers/%s/traits' % uuid, MV_ERROR_CODES,
+            {'traits': sorted(traits),
+             'resource_provider_generation': generation})[1]
+        return body['resource_provider_generation']
+
+    def inventories(self, uuid: str) -> tuple[dict[str, dict], int]:
+        body = self.request(
+            'GET', '/resource_providers/%s/inventories' % uuid,
+            MV_ERROR_CODES)[1]
+        return body['inventories'], body['resource_provider_generation']
+
+    def set_inventories(self, uuid: str, inventories: dict[str, dict],
+                        generation: int) -> int:
+        body = self.request(
+            'PUT', '/resource_providers/%s/inventories' % uuid,
+            MV_ERROR_CODES,
+            {'inventories': inventories,
+             'resource_provider_generation': generation})[1]
+        return body['resource_provider_generation']
+
+    # -- traits and resource classes ------------------------------------------
+    def existing_traits(self, names: set[str]) -> set[str]:
+        """Which of ``names`` Placement knows (one GET)."""
+        if not names:
+            return set()
+        path = '/traits?name=in:' + ','.join(sorted(names))
+        return set(self.request('GET', path, MV_TRAITS)[1]['traits'])
+
+    def ensure_trait(self, name: str) -> bool:
+        """Idempotent PUT /traits/{name}; True when it was created."""
+        status, _ = self.request('PUT', '/traits/%s' % name, MV_TRAITS,
+                                 ok=(201, 204))
+        return status == 201
+
+    def resource_classes(self) -> set[str]:
+        body = self.request('GET', '/resource_classes', MV_CLASSES)[1]
+        return {rc['name'] for rc in body['resource_classes']}
+
+    def ensure_resource_class(self, name: str) -> bool:
+        """Idempotent PUT /resource_classes/{name}; True when created."""
+        status, _ = self.request('PUT', '/resource_classes/%s' % name,
+                                 MV_CLASS_PUT, ok=(201, 204))
+        return status == 201
+
+
+def _where(conf: cfg.ConfigOpts) -> str:
+    group = conf[placement_conf.PLACEMENT_GROUP]
+    if group.endpoint_override:
+        return group.endpoint_override
+    auth_url = None
+    try:
+        auth_url = conf[placement_conf.PLACEMENT_GROUP].auth_url
+    except cfg.NoSuchOptError:
+        pass
+    return ('the %s endpoint of the catalog at %s'
+            % (group.service_type, auth_url or '(no auth_url)'))
+
+
+def _reason(e: Exception) -> str:
+    text = str(e) or type(e).__name__
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _first_error(resp) -> tuple[str, str, str | None]:
+    """Title, detail and code of the first error of an error response."""
+    title, detail, code = resp.reason or '', '', None
+    try:
+        errors = resp.json().get('errors') or []
+    except ValueError:
+        errors = []
+    if errors:
+        first = errors[0]
+        title = first.get('title') or title
+        detail = (first.get('detail') or '').strip().splitlines()
+        detail = detail[-1] if detail else ''
+        code = first.get('code')
+    elif resp.text:
+        detail = resp.text.strip().splitlines()[0][:200]
+    return title, detail, code

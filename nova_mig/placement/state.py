@@ -1,0 +1,110 @@
+"""The record of what nova-mig created and set in Placement.
+
+It lives in ``<[host]state_dir>/<[placement_sync]state_file>`` as JSON:
+
+* ``created_traits`` / ``created_classes``: names nova-mig created (PUT
+  answered 201); nothing else is ever a candidate for removal.
+* ``root``: name and UUID of the compute node provider, so a sync can list
+  the provider tree in one request.
+* ``providers``: per provider UUID, its name, the traits nova-mig added
+  (``owned``), the traits it wanted last time (``desired``), all its
+  traits (``traits``) and the generation seen after the last check. An unchanged generation proves
+  the provider's traits are unchanged, which lets a no-op sync skip
+  reading them.
+"""
+
+import json
+import os
+import tempfile
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+VERSION = 1
+
+
+class SyncState:
+    """The state file's content, loaded and saved atomically."""
+
+    def __init__(self, path: str, data: dict | None = None):
+        self.path = path
+        data = data or {}
+        self.created_traits: set[str] = set(data.get('created_traits', ()))
+        self.created_classes: set[str] = set(data.get('created_classes', ()))
+        self.root: dict | None = data.get('root')
+        self.providers: dict[str, dict] = data.get('providers', {})
+
+    @classmethod
+    def path_for(cls, conf: cfg.ConfigOpts) -> str:
+        return os.path.join(conf.host.state_dir,
+                            conf.placement_sync.state_file)
+
+    @classmethod
+    def load(cls, path: str) -> 'SyncState':
+        """Read the file; a missing or unreadable one starts empty."""
+        try:
+            with open(path, encoding='utf-8') as f:
+                data = json.load(f)
+        except FileNotFoundError:
+            return cls(path)
+        except (OSError, ValueError) as e:
+            LOG.warning('Ignoring unreadable Placement sync state %s: %s',
+                        path, e)
+            return cls(path)
+        if data.get('version') != VERSION:
+            LOG.warning('Ignoring Placement sync state %s of version %s',
+                        path, data.get('version'))
+            return cls(path)
+        return cls(path, data)
+
+    def as_dict(self) -> dict:
+        return {
+            'version': VERSION,
+            'created_traits': sorted(self.created_traits),
+            'created_classes': sorted(self.created_classes),
+            'root': self.root,
+            'providers': self.providers,
+        }
+
+    def save(self) -> None:
+        """Write the file atomically (temporary file and rename)."""
+        directory = os.path.dirname(self.path) or '.'
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix='.placement-sync.',
+                                   dir=directory)
+        try:
+            with os.fdopen(fd, 'w', encoding='utf-8') as f:
+                json.dump(self.as_dict(), f, indent=1, sort_keys=True)
+                f.write('\n')
+            os.replace(tmp, self.path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+    # -- per provider -------------------------------------------------------
+    def owned(self, uuid: str) -> set[str]:
+        return set(self.providers.get(uuid, {}).get('owned', ()))
+
+    def unchanged(self, uuid: str, generation: int,
+                  desired: frozenset[str]) -> bool:
+        """True when the provider is as nova-mig left it, wanting the same."""
+        entry = self.providers.get(uuid)
+        return bool(entry and entry.get('generation') == generation and
+                    set(entry.get('desired', ())) == set(desired))
+
+    def record(self, uuid: str, name: str, generation: int,
+               desired: frozenset[str], owned: set[str],
+               traits: set[str]) -> None:
+        """Remember a provider as checked at ``generation``."""
+        self.providers[uuid] = {'name': name, 'generation': generation,
+                                'desired': sorted(desired),
+                                'owned': sorted(owned),
+                                'traits': sorted(traits)}
+
+    def forget(self, uuid: str) -> None:
+        self.providers.pop(uuid, None)
