@@ -8,9 +8,9 @@ It lives in ``<[host]state_dir>/<[placement_sync]state_file>`` as JSON:
   the provider tree in one request.
 * ``providers``: per provider UUID, its name, the traits nova-mig added
   (``owned``), the traits it wanted last time (``desired``), all its
-  traits (``traits``) and the generation seen after the last check. An unchanged generation proves
-  the provider's traits are unchanged, which lets a no-op sync skip
-  reading them.
+  traits (``traits``) and the generation seen after the last check. An
+  unchanged generation proves the provider's traits are unchanged, which
+  lets a no-op sync skip reading them.
 """
 
 import json
