@@ -93,7 +93,7 @@ def _pci_device(state: state_mod.HostState, gpu: dict, address: str,
     if (state.device_mode == state_mod.MODE_MDEV and
             address in state.vgpu_parents(gpu)):
         lines.append("      <capability type='mdev_types'>")
-        for vgpu_type in model.vgpu_types:
+        for vgpu_type in state.listed_types(gpu):
             lines += ["        <type id='nvidia-%d'>" % vgpu_type.id,
                       '          <name>%s</name>' % _text(vgpu_type.name),
                       '          <deviceAPI>vfio-pci</deviceAPI>',

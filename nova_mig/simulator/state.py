@@ -172,9 +172,22 @@ class HostState:
             return 0 if on_parent else min(left, 1)
         return left
 
+    def listed_types(self, gpu: dict) -> list[base.VgpuType]:
+        """Types the driver lists on the GPU's parents now.
+
+        A MIG-capable card lists its MIG-backed types while MIG is enabled
+        and its time-sliced types while it is disabled.
+        """
+        model = self.model(gpu)
+        if not model.mig_capable:
+            return list(model.vgpu_types)
+        mig = gpu['mig_current'] == base.MIG_ENABLED
+        return [t for t in model.vgpu_types
+                if (t.gpu_instance_profile_id is not None) == mig]
+
     def creatable_types(self, gpu: dict, address: str
                         ) -> list[base.VgpuType]:
-        return [t for t in self.model(gpu).vgpu_types
+        return [t for t in self.listed_types(gpu)
                 if self.available_instances(gpu, address, t) > 0]
 
     # -- kernel-side changes -------------------------------------------------
@@ -194,7 +207,7 @@ class HostState:
             raise kernel_error(errno.ENODEV, 'no vGPU parent %s' % address)
         gpu = found[0]
         vgpu_type = self.model(gpu).vgpu_type(type_id)
-        if vgpu_type is None:
+        if vgpu_type is None or vgpu_type not in self.listed_types(gpu):
             raise kernel_error(errno.EINVAL, 'type %s not supported on %s'
                                % (type_id, address))
         if not pci.is_uuid(vgpu_uuid):

@@ -48,29 +48,45 @@ def format_vgpu_types(types) -> str:
 
 
 class _Tree:
-    """Writes files and relative symlinks below one root directory."""
+    """Writes files and relative symlinks below one root directory.
+
+    A rendering writes thousands of small files, so it remembers the
+    directories it made and writes with bare system calls.
+    """
 
     def __init__(self, root: str):
         self.root = root
+        self.made = {root}
 
     def path(self, rel: str) -> str:
         return os.path.join(self.root, rel)
 
+    def _parent(self, target: str) -> None:
+        parent = os.path.dirname(target)
+        if parent not in self.made:
+            os.makedirs(parent, exist_ok=True)
+            while parent not in self.made and parent != self.root:
+                self.made.add(parent)
+                parent = os.path.dirname(parent)
+
     def mkdir(self, rel: str) -> None:
-        os.makedirs(self.path(rel), exist_ok=True)
+        self._parent(os.path.join(self.path(rel), '.'))
 
     def write(self, rel: str, content, mode: int = 0o644) -> None:
         target = self.path(rel)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        with open(target, 'w', encoding='utf-8') as stream:
-            if content is not None:
-                stream.write('%s\n' % content if not str(content).endswith(
-                    '\n') else content)
-        os.chmod(target, mode)
+        self._parent(target)
+        text = '' if content is None else str(content)
+        if text and not text.endswith('\n'):
+            text += '\n'
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            os.write(fd, text.encode('utf-8'))
+        finally:
+            os.close(fd)
 
     def link(self, rel: str, target_rel: str) -> None:
         link = self.path(rel)
-        os.makedirs(os.path.dirname(link), exist_ok=True)
+        self._parent(link)
         os.symlink(os.path.relpath(self.path(target_rel),
                                    os.path.dirname(link)), link)
 
@@ -94,10 +110,9 @@ def _pci_function(tree: _Tree, address: str, device: int, group: int,
 
 def _mdev_types(tree: _Tree, state: state_mod.HostState, gpu: dict,
                 address: str, rel: str) -> None:
-    model = state.model(gpu)
     on_vf = address != gpu['pci_address']
     tree.link('class/mdev_bus/' + address, rel)
-    for vgpu_type in model.vgpu_types:
+    for vgpu_type in state.listed_types(gpu):
         type_rel = '%s/mdev_supported_types/%s' % (
             rel, type_dir_name(vgpu_type.id))
         tree.write(type_rel + '/name', vgpu_type.name)

@@ -108,9 +108,31 @@ class TestSysfsTree(base.SimulatorTestCase):
         # One free 1g.10gb with a CI (placement 1), one 3g.40gb.
         self.assertEqual(1, available(base.VF1, 'A100D-1-10C'))
         self.assertEqual(1, available(base.VF1, 'A100D-3-40C'))
-        # No 2g.20gb GPU instance, and time-sliced types need MIG off.
+        # No 2g.20gb GPU instance.
         self.assertEqual(0, available(base.VF1, 'A100D-2-20C'))
-        self.assertEqual(0, available(base.VF1, 'A100D-20C'))
+        # Time-sliced types are listed only while MIG is disabled.
+        self.assertEqual(7, len(os.listdir(os.path.join(
+            self.root, 'class/mdev_bus', base.VF1, 'mdev_supported_types'))))
+
+    def test_time_sliced_types_without_mig(self):
+        data = dict(base.MDEV_HOST, domains=[])
+        data['gpus'] = [dict(data['gpus'][0], mig_mode='disabled',
+                             gpu_instances=[])]
+        data['vgpus'] = [{'uuid': base.UUID1, 'type': 'A100D-20C',
+                          'parent': base.VF0}]
+        backend = self.backend(data)
+
+        def available(parent, name):
+            with open(os.path.join(self.type_dir(backend, parent, name),
+                                   'available_instances')) as stream:
+                return int(stream.read())
+        types = os.listdir(self.sys(backend, 'class/mdev_bus', base.VF1,
+                                    'mdev_supported_types'))
+        self.assertEqual(8, len(types))
+        self.assertEqual(1, available(base.VF1, 'A100D-20C'))
+        self.assertEqual(0, available(base.VF0, 'A100D-20C'))
+        # The A100D-20C on VF0 blocks every other time-sliced type.
+        self.assertEqual(0, available(base.VF1, 'A100D-10C'))
 
     def test_gpu_instance_without_ci_is_not_available(self):
         with self.backend_.host.transaction() as state:
