@@ -183,9 +183,9 @@ def check_pci_rules(config: plan.NovaConfig) -> None:
             # PlacementPciMixedTraitsException: one provider per PF.
             _violation('VFs %s (%s) and %s (%s) of GPU %s would need '
                        'different resource classes or traits, but Nova '
-                       'tracks all VFs of a PF as one resource provider; '
-                       'give every GPU instance of that GPU the same '
-                       'profile', first[1], first[0][0], a.address,
+                       'tracks all VFs of a PF as one resource provider '
+                       '(PlacementPciMixedResourceClassException); give '
+                       'every GPU instance of that GPU the same profile', first[1], first[0][0], a.address,
                        a.resource_class, a.gpu)
     names = [alias['name'] for alias in aliases(config)]
     if len(names) != len(set(names)):
@@ -228,9 +228,11 @@ def _type_comment(type_name: str, profile: str | None) -> str:
 def render_snippet(config: plan.NovaConfig) -> str:
     """The nova.conf snippet, the same text for the same host state."""
     lines = [HEADER, '#',
-             '# vGPUs of host %s, %s mode. Regenerate with "nova-mig '
-             'nova-config" after' % (config.hostname, config.device_mode),
-             '# changing MIG geometry or VFs, then restart nova-compute.',
+             '# vGPUs of host %s, %s mode.' % (config.hostname,
+                                               config.device_mode),
+             '# Run "nova-mig nova-config" again after changing MIG '
+             'geometry or VFs,',
+             '# then restart nova-compute.',
              '']
     if config.device_mode == sysfs.MODE_MDEV:
         groups = mdev_groups(config)
