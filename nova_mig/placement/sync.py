@@ -71,6 +71,29 @@ class SyncResult:
         return dataclasses.asdict(self) | {'missing': self.missing}
 
 
+def find_tree(client: client_mod.PlacementClient, hostname: str,
+              state: state_mod.SyncState) -> tuple[str, dict[str, dict]]:
+    """Root UUID and name -> provider of the compute node's tree.
+
+    One request when the state file knows the root, three otherwise.
+
+    :raises: :class:`nova_mig.exception.PlacementProviderNotFound`
+    """
+    root = state.root
+    if root and root.get('name') == hostname:
+        providers = client.providers(in_tree=root['uuid'])
+        if any(p['uuid'] == root['uuid'] and p['name'] == hostname
+               for p in providers):
+            return root['uuid'], {p['name']: p for p in providers}
+    roots = client.providers(name=hostname)
+    if not roots:
+        raise exception.PlacementProviderNotFound(name=hostname)
+    uuid = roots[0]['root_provider_uuid']
+    state.root = {'name': hostname, 'uuid': uuid}
+    providers = client.providers(in_tree=uuid)
+    return uuid, {p['name']: p for p in providers}
+
+
 class Syncer:
     """One sync run: a client, the options, the state file, a clock."""
 
@@ -86,20 +109,7 @@ class Syncer:
 
     # -- the provider tree ----------------------------------------------------
     def tree(self, hostname: str) -> tuple[str, dict[str, dict]]:
-        """Root UUID and name -> provider of the compute node's tree."""
-        root = self.state.root
-        if root and root.get('name') == hostname:
-            providers = self.client.providers(in_tree=root['uuid'])
-            if any(p['uuid'] == root['uuid'] and p['name'] == hostname
-                   for p in providers):
-                return root['uuid'], {p['name']: p for p in providers}
-        roots = self.client.providers(name=hostname)
-        if not roots:
-            raise exception.PlacementProviderNotFound(name=hostname)
-        uuid = roots[0]['root_provider_uuid']
-        self.state.root = {'name': hostname, 'uuid': uuid}
-        providers = self.client.providers(in_tree=uuid)
-        return uuid, {p['name']: p for p in providers}
+        return find_tree(self.client, hostname, self.state)
 
     # -- classes and traits -----------------------------------------------
     def ensure_classes(self, wanted: set[str], dry_run: bool) -> list[str]:

@@ -1,0 +1,61 @@
+"""``nova-mig verify``: compare Placement's GPU inventories with the host."""
+
+from nova_mig.cli import common
+from nova_mig.host import discovery
+from nova_mig.placement import connect
+from nova_mig.placement import verify
+
+COLUMNS = ('hostname', 'ok', 'checked', 'drift', 'requests')
+
+
+class Verify(common.ShowOne):
+    """Check that Placement offers exactly the vGPUs this host offers.
+
+    For every GPU resource provider of this host
+    ("<hypervisor hostname>_pci_<address>") compares the inventory in
+    Placement (resource class and total) with what the host offers: the
+    vGPU type each parent device carries or is configured for, its
+    resource class and capacity. It reports drift: a missing provider, a
+    missing class, a wrong total, a provider the host no longer offers
+    vGPUs on, and the known symptom after a vGPU type change: the
+    provider still shows the old type's class and capacity (nova-compute
+    keeps them while old vGPU devices exist), so instances asking for the
+    new class fail with NoValidHost. It changes nothing.
+
+    Exits 0 when Placement matches the host, 1 with the list of drift
+    otherwise, or when Placement cannot be read.
+    """
+
+    def take_action(self, parsed_args):
+        report = discovery.discover(self.backend())
+        with connect.placement(self.conf, report) as client:
+            result = verify.verify(self.conf, report, client)
+        self._ok = result.ok
+        data = result.as_dict()
+        return COLUMNS, tuple(data[c] for c in COLUMNS)
+
+    def produce_output(self, parsed_args, column_names, data):
+        if parsed_args.formatter == 'table' and not parsed_args.columns:
+            self.app.stdout.write(render(dict(zip(column_names, data))))
+            return 0
+        return super().produce_output(parsed_args, column_names, data)
+
+    def run(self, parsed_args):
+        self._ok = True
+        rc = super().run(parsed_args)
+        return rc or (0 if self._ok else 1)
+
+
+def render(result: dict) -> str:
+    lines = ['Host %s: %s' % (result['hostname'],
+                              'Placement matches the host' if result['ok']
+                              else '%d drift(s)' % len(result['drift']))]
+    for rp in result['checked']:
+        lines.append('  %-40s %s' % (rp['provider'],
+                                     'ok' if rp['ok'] else 'DRIFT'))
+    for d in result['drift']:
+        lines.append('  %s: %s: expected %s, Placement has %s'
+                     % (d['provider'], d['kind'], d['expected'],
+                        d['actual']))
+        lines.append('      %s' % d['hint'])
+    return '\n'.join(lines) + '\n'

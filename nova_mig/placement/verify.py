@@ -1,0 +1,133 @@
+"""Compare the GPU providers' inventories in Placement with the host.
+
+After a vGPU type change nova-compute may keep reporting the old type's
+resource class and capacity (it does while vGPU devices of the old type
+still exist), and instances then fail with NoValidHost. :func:`verify`
+finds that drift, and every other difference between what the host offers
+(:func:`nova_mig.placement.offer.expected_providers`) and Placement's
+inventories.
+"""
+
+import dataclasses
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova_mig.host import discovery
+from nova_mig.placement import client as client_mod
+from nova_mig.placement import offer
+from nova_mig.placement import state as state_mod
+from nova_mig.placement import sync
+
+LOG = logging.getLogger(__name__)
+
+MISSING_PROVIDER = 'missing provider'
+STALE_CLASS = 'stale class'
+MISSING_CLASS = 'missing class'
+WRONG_TOTAL = 'wrong total'
+UNEXPECTED_PROVIDER = 'unexpected provider'
+
+
+@dataclasses.dataclass
+class Drift:
+    """One difference between Placement and the host."""
+
+    provider: str
+    kind: str
+    expected: str
+    actual: str
+    hint: str
+
+
+@dataclasses.dataclass
+class VerifyResult:
+    hostname: str
+    checked: list[dict]
+    drift: list[Drift]
+    requests: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.drift
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self) | {'ok': self.ok}
+
+
+def _fmt(inventory: dict[str, int]) -> str:
+    return ', '.join('%s: %d' % kv for kv in sorted(inventory.items())) or \
+        '(none)'
+
+
+def compare(name: str, expected: offer.ExpectedProvider | None,
+            actual: dict[str, int]) -> list[Drift]:
+    """Drift of one provider: expected class and total vs. its inventory."""
+    if expected is None:
+        if not actual:
+            return []
+        return [Drift(name, UNEXPECTED_PROVIDER, '(none)', _fmt(actual),
+                      'the host no longer offers vGPUs on this device, but '
+                      'Placement still does; restart nova-compute with '
+                      'the configuration nova-mig generated')]
+    want = {expected.resource_class: expected.total}
+    drift = []
+    stale = {rc: n for rc, n in actual.items()
+             if rc != expected.resource_class}
+    if stale:
+        drift.append(Drift(
+            name, STALE_CLASS, _fmt(want), _fmt(actual),
+            'Placement still shows the old vGPU type\'s class and '
+            'capacity; nova-compute keeps them while vGPU devices of '
+            'the old type exist: remove them, then restart '
+            'nova-compute'))
+    if expected.resource_class not in actual:
+        if not stale:
+            drift.append(Drift(
+                name, MISSING_CLASS, _fmt(want), _fmt(actual),
+                'nova-compute does not report %s here; check '
+                '[devices]enabled_mdev_types and [mdev_*]mdev_class'
+                % expected.resource_class))
+    elif actual[expected.resource_class] != expected.total:
+        drift.append(Drift(
+            name, WRONG_TOTAL, _fmt(want), _fmt(actual),
+            'capacity differs; check [mdev_*]max_instances and that '
+            'nova-compute runs with the generated configuration'))
+    return drift
+
+
+def verify(conf: cfg.ConfigOpts, report: discovery.HostReport,
+           client: client_mod.PlacementClient) -> VerifyResult:
+    """Check every GPU provider of the host; read only.
+
+    :returns: the providers checked and the drift found.
+    :raises: :class:`nova_mig.exception.NovaMigException` subclasses for
+        Placement errors and a missing compute node provider.
+    """
+    before = client.requests
+    hostname = offer.hypervisor_hostname(conf, report)
+    expected = offer.expected_providers(conf, report, hostname)
+    state = state_mod.SyncState.load(state_mod.SyncState.path_for(conf))
+    _, tree = sync.find_tree(client, hostname, state)
+    prefix = offer.provider_name(hostname, '')
+    names = set(expected) | {n for n in tree if n.startswith(prefix)}
+    checked, drift = [], []
+    for name in sorted(names):
+        exp = expected.get(name)
+        rp = tree.get(name)
+        if rp is None:
+            drift.append(Drift(
+                name, MISSING_PROVIDER,
+                _fmt({exp.resource_class: exp.total}), '(no provider)',
+                'nova-compute has not created this provider: check that '
+                'it runs with the generated configuration'))
+            continue
+        inventories, _ = client.inventories(rp['uuid'])
+        actual = {rc: inv['total'] for rc, inv in inventories.items()}
+        found = compare(name, exp, actual)
+        drift.extend(found)
+        checked.append({
+            'provider': name, 'uuid': rp['uuid'],
+            'expected': ({exp.resource_class: exp.total} if exp else {}),
+            'actual': actual, 'ok': not found})
+    return VerifyResult(hostname=hostname, checked=checked, drift=drift,
+                        requests=client.requests - before)
