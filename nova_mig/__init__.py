@@ -1,1 +1,1 @@
-"""nova-mig: NVIDIA MIG-backed vGPUs as first-class citizens in OpenStack Nova."""
+"""nova-mig: NVIDIA MIG-backed vGPUs as first-class in OpenStack Nova."""

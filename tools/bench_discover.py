@@ -122,9 +122,9 @@ def main():
         s = results[key]
         verdict = 'meets' if s['median'] < target else 'MISSES'
         print('%-16s min %.3f  median %.3f  max %.3f s over %d runs '
-              '(%s the %.1f s target)' % (key, s['min'], s['median'],
-                                         s['max'], s['runs'], verdict,
-                                         target))
+              '(%s the %.1f s target)'
+              % (key, s['min'], s['median'], s['max'], s['runs'], verdict,
+                 target))
     print('scan peak Python allocations: %.2f MiB'
           % results['scan_peak_python_alloc_mib'])
     print('command max RSS: %.1f MiB' % results['command_max_rss_mib'])

@@ -51,7 +51,7 @@ class NovaMigApp(app.App):
                  '/etc/nova-mig/nova-mig.conf when it exists.')
         parser.add_argument(
             '--config-dir', action='append', default=[], metavar='DIR',
-            help='Directory of *.conf files read after --config-file; may be '
+            help='Directory of .conf files read after --config-file; may be '
                  'repeated.')
         return parser
 
@@ -93,7 +93,8 @@ class NovaMigApp(app.App):
         for handler in list(root.handlers):
             root.removeHandler(handler)
         console = std_logging.StreamHandler(self.stderr)
-        console.setFormatter(std_logging.Formatter('%(levelname)s: %(message)s'))
+        console.setFormatter(
+            std_logging.Formatter('%(levelname)s: %(message)s'))
         if self.options.debug:
             level = std_logging.DEBUG
         else:

@@ -12,8 +12,8 @@ FILL_IDLE_VGPU = '='
 FILL_NO_VGPU = '-'
 FILL_FREE = '.'
 
-LEGEND = ('legend: %s in use (vGPU in a guest, or processes)   %s vGPU device, '
-          'no guest   %s GPU instance, no vGPU   %s free'
+LEGEND = ('legend: %s in use (vGPU in a guest, or processes)   '
+          '%s vGPU device, no guest   %s GPU instance, no vGPU   %s free'
           % (FILL_IN_USE, FILL_IDLE_VGPU, FILL_NO_VGPU, FILL_FREE))
 
 
@@ -36,8 +36,8 @@ def _segment(labels: list[str], width: int, fill: str) -> tuple[str, str]:
 def slice_bar(gpu: dict) -> list[str]:
     """Three lines: slice numbers, GPU instance labels, and their fill."""
     slices = gpu['memory_slices']
-    header = ('  slice ' + ''.join(str(i).ljust(CELL)
-                                  for i in range(slices))).rstrip()
+    numbers = ''.join(str(i).ljust(CELL) for i in range(slices))
+    header = ('  slice ' + numbers).rstrip()
     labels, fills = [], []
     by_start = {gi['placement_start']: gi for gi in gpu['gpu_instances']}
     pos = 0
@@ -76,8 +76,8 @@ def _gpu_heading(gpu: dict) -> str:
 def render(report: dict) -> str:
     """The ``nova-mig discover`` table output."""
     out = io.StringIO()
-    out.write('Host %s  device mode: %s\n\n' % (report['hostname'],
-                                               report['device_mode']))
+    out.write('Host %s  device mode: %s\n\n'
+              % (report['hostname'], report['device_mode']))
     devices_by_gpu = {}
     for dev in report['vgpu_devices']:
         devices_by_gpu.setdefault(dev['gpu'], []).append(dev)

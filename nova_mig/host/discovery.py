@@ -77,7 +77,8 @@ class HostReport:
                 domains=self.domains_using(mdev_uuid=mdev.uuid),
                 node_device=node_devices.get(mdev.uuid)))
         for parent in self.parents:
-            if parent.mode != sysfs.MODE_VENDOR_VFIO or not parent.current_type:
+            if (parent.mode != sysfs.MODE_VENDOR_VFIO or
+                    not parent.current_type):
                 continue
             type_id = str(parent.current_type)
             devices.append(self._device(

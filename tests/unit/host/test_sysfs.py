@@ -1,4 +1,4 @@
-"""Tests for the sysfs reader on hand-built trees laid out like the kernel's."""
+"""Tests for the sysfs reader on hand-built trees laid out as the kernel does."""
 
 import os
 
