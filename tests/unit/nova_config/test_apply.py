@@ -1,0 +1,126 @@
+"""Tests for writing the Nova configuration: atomic, change-only."""
+
+import os
+from unittest import mock
+
+from nova_mig import exception
+from nova_mig import fileutils
+from nova_mig.novaconf import apply
+from tests import base
+from tests.unit.nova_config import test_render
+
+
+class TestFileutils(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.path = os.path.join(self.tmpdir, 'd', 'f.conf')
+
+    def test_write_if_changed(self):
+        self.assertTrue(fileutils.write_if_changed(self.path, 'a\n'))
+        self.assertEqual(0o644, os.stat(self.path).st_mode & 0o777)
+        inode = os.stat(self.path).st_ino
+        self.assertFalse(fileutils.write_if_changed(self.path, 'a\n'))
+        self.assertEqual(inode, os.stat(self.path).st_ino)
+        self.assertTrue(fileutils.write_if_changed(self.path, 'b\n'))
+        self.assertEqual('b\n', fileutils.read_text(self.path))
+        self.assertEqual(['f.conf'], os.listdir(os.path.dirname(self.path)))
+
+    def test_failed_replace_keeps_old_file(self):
+        fileutils.write_if_changed(self.path, 'old\n')
+        with mock.patch.object(os, 'replace',
+                               side_effect=OSError(28, 'No space')):
+            self.assertRaises(OSError, fileutils.write_if_changed,
+                              self.path, 'new\n')
+        self.assertEqual('old\n', fileutils.read_text(self.path))
+        # No temporary file left behind.
+        self.assertEqual(['f.conf'], os.listdir(os.path.dirname(self.path)))
+
+    def test_remove(self):
+        self.assertFalse(fileutils.remove(self.path))
+        fileutils.write_if_changed(self.path, 'x')
+        self.assertTrue(fileutils.remove(self.path))
+        self.assertIsNone(fileutils.read_text(self.path))
+
+
+class FailingWriter:
+    """Fails writing one path."""
+
+    def __init__(self, fail_path):
+        self.fail_path = fail_path
+
+    def write_if_changed(self, path, content, mode):
+        if path == self.fail_path:
+            raise PermissionError(13, 'Permission denied', path)
+        return fileutils.write_if_changed(path, content, mode)
+
+    def remove(self, path):
+        return fileutils.remove(path)
+
+
+class TestApply(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        report, _ = test_render.mixed_report()
+        self.config, self.snippet, self.provider = apply.generate(
+            self.conf, report)
+        self.snippet_path = os.path.join(self.tmpdir, 'nova.conf.d',
+                                         '50-nova-mig.conf')
+        self.provider_path = os.path.join(self.tmpdir, 'provider_config',
+                                          'nova-mig.yaml')
+
+    def run_apply(self, **kw):
+        return apply.apply(self.config, self.snippet, self.snippet_path,
+                           self.provider, self.provider_path, **kw)
+
+    def test_idempotent(self):
+        first = self.run_apply()
+        self.assertTrue(first.snippet_written)
+        self.assertTrue(first.provider_config_written)
+        self.assertTrue(first.restart_needed)
+        self.assertEqual(self.snippet, fileutils.read_text(self.snippet_path))
+        second = self.run_apply()
+        self.assertFalse(second.snippet_written)
+        self.assertFalse(second.provider_config_written)
+        self.assertFalse(second.restart_needed)
+        self.assertEqual('', second.diff)
+
+    def test_dry_run_writes_nothing(self):
+        result = self.run_apply(dry_run=True)
+        self.assertFalse(os.path.exists(self.snippet_path))
+        self.assertFalse(os.path.exists(self.provider_path))
+        self.assertTrue(result.restart_needed)
+        self.assertIn('+[devices]', result.diff)
+        self.assertIn('--- /dev/null', result.diff)
+
+    def test_dry_run_diff_against_current(self):
+        self.run_apply()
+        with open(self.snippet_path, 'a') as f:
+            f.write('[extra]\n')
+        result = self.run_apply(dry_run=True)
+        self.assertIn('-[extra]', result.diff)
+        self.assertTrue(result.snippet_changed)
+        self.assertFalse(result.provider_config_changed)
+        self.assertIn('[extra]', fileutils.read_text(self.snippet_path))
+
+    def test_provider_failure_restores_snippet(self):
+        fileutils.write_if_changed(self.snippet_path, '# old\n')
+        e = self.assertRaises(exception.NovaConfigWriteError,
+                              self.run_apply,
+                              writer=FailingWriter(self.provider_path))
+        self.assertIn(self.provider_path, str(e))
+        self.assertIn('restored', str(e))
+        self.assertEqual('# old\n', fileutils.read_text(self.snippet_path))
+
+    def test_provider_failure_removes_new_snippet(self):
+        self.assertRaises(exception.NovaConfigWriteError, self.run_apply,
+                          writer=FailingWriter(self.provider_path))
+        self.assertFalse(os.path.exists(self.snippet_path))
+
+    def test_snippet_failure_writes_nothing(self):
+        e = self.assertRaises(exception.NovaConfigWriteError,
+                              self.run_apply,
+                              writer=FailingWriter(self.snippet_path))
+        self.assertIn('Permission denied; nothing was written', str(e))
+        self.assertFalse(os.path.exists(self.provider_path))
