@@ -63,7 +63,8 @@ def _read(path: str) -> str | None:
         return fileutils.read_text(path)
     except OSError as e:
         raise exception.NovaConfigWriteError(
-            path=path, reason='cannot read it: %s' % (e.strerror or e))
+            path=path,
+            reason='cannot read the current file (%s)' % (e.strerror or e))
 
 
 def _diff(path: str, old: str | None, new: str) -> str:

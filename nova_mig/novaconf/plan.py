@@ -370,4 +370,3 @@ def build(conf, report: discovery.HostReport,
         :class:`~nova_mig.exception.NoVgpuTypeForProfile`.
     """
     return _Planner(conf, report, product_ids or {}, sysfs_root).build()
-

@@ -185,8 +185,9 @@ def check_pci_rules(config: plan.NovaConfig) -> None:
                        'different resource classes or traits, but Nova '
                        'tracks all VFs of a PF as one resource provider '
                        '(PlacementPciMixedResourceClassException); give '
-                       'every GPU instance of that GPU the same profile', first[1], first[0][0], a.address,
-                       a.resource_class, a.gpu)
+                       'every GPU instance of that GPU the same profile',
+                       first[1], first[0][0], a.address, a.resource_class,
+                       a.gpu)
     names = [alias['name'] for alias in aliases(config)]
     if len(names) != len(set(names)):
         _violation('[pci] alias names repeat: %s', ', '.join(names))
@@ -210,8 +211,10 @@ def check_provider_rules(entries: list[dict]) -> None:
 
 def check_rules(config: plan.NovaConfig,
                 report: discovery.HostReport) -> None:
-    """Raise :class:`~nova_mig.exception.NovaConfigRuleViolation` when
-    nova-compute would refuse or silently ignore the configuration."""
+    """Check the rules nova-compute enforces or silently relies on.
+
+    :raises: :class:`~nova_mig.exception.NovaConfigRuleViolation`
+    """
     if config.device_mode == sysfs.MODE_MDEV:
         check_mdev_rules(config, report)
     else:

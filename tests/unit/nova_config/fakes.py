@@ -89,11 +89,11 @@ def mdev_type(type_id, name, available=1, max_instance=1):
 
 def mdev_parents(pf, addresses, types=None, max_instance=1):
     types = types or A100_TYPES
-    return [sysfs.VgpuParent(
-        address=a, pf_address=pf, mode=sysfs.MODE_MDEV,
-        types=tuple(mdev_type(t, n, max_instance=max_instance)
-                    for t, n in sorted(types.items())))
-        for a in addresses]
+    types = tuple(mdev_type(t, n, max_instance=max_instance)
+                  for t, n in sorted(types.items()))
+    return [sysfs.VgpuParent(address=a, pf_address=pf,
+                             mode=sysfs.MODE_MDEV, types=types)
+            for a in addresses]
 
 
 def vendor_parents(pf, current):
