@@ -6,15 +6,24 @@ from oslo_config import cfg
 PLACEMENT_GROUP = 'placement'
 DEFAULT_SERVICE_TYPE = 'placement'
 
-placement_group = cfg.OptGroup(
-    PLACEMENT_GROUP,
-    title='Placement service',
-    help='How nova-mig reaches the Placement API: the same options as the '
-         '[placement] section of nova.conf, so "--config-file '
-         '/etc/nova/nova.conf" on a compute host reuses nova-compute\'s '
-         'credentials. Leave [placement]auth_type and '
-         '[placement]endpoint_override unset to run "nova-mig sync" against '
-         'an embedded Placement kept under [host]state_dir.')
+_PLACEMENT_HELP = (
+    'How nova-mig reaches the Placement API: the same options as the '
+    '[placement] section of nova.conf, so "--config-file '
+    '/etc/nova/nova.conf" on a compute host reuses nova-compute\'s '
+    'credentials. Leave [placement]auth_type and '
+    '[placement]endpoint_override unset to run "nova-mig sync" against '
+    'an embedded Placement kept under [host]state_dir.')
+
+
+def _placement_group() -> cfg.OptGroup:
+    # A new group object per ConfigOpts: keystoneauth registers the auth
+    # plugin's options at load time, and a shared OptGroup would carry
+    # them (required ones included) into every other ConfigOpts.
+    return cfg.OptGroup(PLACEMENT_GROUP, title='Placement service',
+                        help=_PLACEMENT_HELP)
+
+
+placement_group = _placement_group()
 
 placement_sync_group = cfg.OptGroup(
     'placement_sync',
@@ -70,7 +79,7 @@ placement_sync_opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(placement_group)
+    conf.register_group(_placement_group())
     ks_loading.register_session_conf_options(conf, PLACEMENT_GROUP)
     ks_loading.register_auth_conf_options(conf, PLACEMENT_GROUP)
     ks_loading.register_adapter_conf_options(conf, PLACEMENT_GROUP,

@@ -1,0 +1,164 @@
+"""Unit tests of the Placement client's error mapping and construction."""
+
+import json
+import logging
+
+import fixtures
+from keystoneauth1 import exceptions as ks_exc
+import requests
+
+from nova_mig import exception
+from nova_mig.placement import client as client_mod
+from tests import base
+
+URL = 'http://placement.example:8778'
+
+
+def response(status: int, body=None, reason: str = '') -> requests.Response:
+    resp = requests.Response()
+    resp.status_code = status
+    resp.reason = reason
+    resp._content = (json.dumps(body).encode() if body is not None
+                     else b'')
+    return resp
+
+
+class FakeAdapter:
+    """Answers each request with the next item: a response or an error."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.seen = []
+
+    def request(self, path, method, **kwargs):
+        self.seen.append((method, path, kwargs))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def error_body(status, title, detail='', code=None):
+    err = {'status': status, 'title': title, 'detail': detail}
+    if code:
+        err['code'] = code
+    return {'errors': [err]}
+
+
+class ClientErrorTestCase(base.TestCase):
+
+    def client(self, *answers):
+        self.adapter = FakeAdapter(*answers)
+        return client_mod.PlacementClient(self.adapter, URL)
+
+    def test_connection_refused_is_unreachable_naming_url_and_options(self):
+        c = self.client(ks_exc.ConnectFailure('Connection refused'))
+        e = self.assertRaises(exception.PlacementUnreachable,
+                              c.providers, name='cn1')
+        self.assertIn(URL, str(e))
+        self.assertIn('Connection refused', str(e))
+        self.assertIn('[placement]endpoint_override', str(e))
+
+    def test_timeouts_and_missing_endpoint_are_unreachable(self):
+        for error in (ks_exc.ConnectTimeout('t'), ks_exc.RequestTimeout('t'),
+                      ks_exc.EndpointNotFound('no placement in catalog')):
+            c = self.client(error)
+            self.assertRaises(exception.PlacementUnreachable,
+                              c.resource_classes)
+
+    def test_401_403_and_keystone_refusal_are_auth_errors(self):
+        for answer in (response(401, error_body(401, 'Unauthorized')),
+                       response(403, error_body(403, 'Forbidden')),
+                       ks_exc.Unauthorized('The request you have made '
+                                           'requires authentication.')):
+            c = self.client(answer)
+            e = self.assertRaises(exception.PlacementAuthError,
+                                  c.resource_classes)
+            self.assertIn('[placement]auth_type', str(e))
+
+    def test_500_names_status_and_first_error_title(self):
+        c = self.client(response(500, error_body(
+            500, 'Internal Server Error', 'boom\n\nDatabase is gone')))
+        e = self.assertRaises(exception.PlacementError, c.resource_classes)
+        self.assertEqual(500, e.status)
+        self.assertIn('HTTP 500', str(e))
+        self.assertIn('Internal Server Error', str(e))
+        self.assertIn('Database is gone', str(e))
+        self.assertIn('GET /resource_classes', str(e))
+
+    def test_non_json_error_body(self):
+        c = self.client(response(502, None, reason='Bad Gateway'))
+        e = self.assertRaises(exception.PlacementError, c.resource_classes)
+        self.assertIn('HTTP 502: Bad Gateway', str(e))
+
+    def test_409_concurrent_update_is_a_generation_conflict(self):
+        c = self.client(response(409, error_body(
+            409, 'Conflict', 'generation changed',
+            client_mod.CONCURRENT_UPDATE)))
+        e = self.assertRaises(exception.PlacementGenerationConflict,
+                              c.set_provider_traits, 'u1', {'A'}, 3)
+        self.assertEqual(client_mod.CONCURRENT_UPDATE, e.code)
+
+    def test_other_409_is_not_retried_as_conflict(self):
+        c = self.client(response(409, error_body(
+            409, 'Conflict', 'in use', 'placement.inventory.inuse')))
+        e = self.assertRaises(exception.PlacementError,
+                              c.set_inventories, 'u1', {}, 1)
+        self.assertNotIsInstance(e, exception.PlacementGenerationConflict)
+
+    def test_microversions_and_counters(self):
+        c = self.client(
+            response(200, {'resource_providers': []}),
+            response(200, {'traits': ['A'],
+                           'resource_provider_generation': 4}),
+            response(201), response(204))
+        c.providers(in_tree='r', required=['A', '!B'])
+        c.set_provider_traits('u', {'A'}, 3)
+        self.assertTrue(c.ensure_resource_class('CUSTOM_X'))
+        self.assertFalse(c.ensure_trait('CUSTOM_X'))
+        seen = [(m, p, kw['microversion']) for m, p, kw in self.adapter.seen]
+        self.assertEqual([
+            ('GET', '/resource_providers?in_tree=r&required=A,!B', '1.22'),
+            ('PUT', '/resource_providers/u/traits', '1.23'),
+            ('PUT', '/resource_classes/CUSTOM_X', '1.7'),
+            ('PUT', '/traits/CUSTOM_X', '1.6')], seen)
+        self.assertEqual({'resource_provider_generation': 3,
+                          'traits': ['A']}, self.adapter.seen[1][2]['json'])
+        self.assertEqual(4, c.requests)
+        self.assertEqual(3, c.writes)
+        self.assertFalse(any(kw['raise_exc'] for _, _, kw in
+                             self.adapter.seen))
+
+
+class FromConfTestCase(base.TestCase):
+
+    def test_nova_conf_placement_section_is_read(self):
+        path = self.tmpdir + '/nova.conf'
+        with open(path, 'w') as f:
+            f.write('[DEFAULT]\ncompute_driver = libvirt.LibvirtDriver\n'
+                    '[placement]\nauth_type = password\n'
+                    'auth_url = http://127.0.0.1:9/identity\n'
+                    'username = placement\npassword = s3cr3t-pw\n'
+                    'project_name = service\nuser_domain_name = Default\n'
+                    'project_domain_name = Default\n'
+                    'region_name = RegionOne\n'
+                    'valid_interfaces = internal\n')
+        self.conf(['--config-file', path], project='nova-mig')
+        logs = self.useFixture(fixtures.FakeLogger(level=logging.DEBUG))
+        c = client_mod.PlacementClient.from_conf(self.conf)
+        self.assertEqual('placement', c.adapter.service_type)
+        self.assertEqual('RegionOne', c.adapter.region_name)
+        self.assertIn('http://127.0.0.1:9/identity', c.where)
+        # Port 9 (discard) is closed: the auth request fails to connect.
+        e = self.assertRaises(exception.PlacementUnreachable,
+                              c.resource_classes)
+        self.assertNotIn('s3cr3t-pw', str(e))
+        self.assertNotIn('s3cr3t-pw', logs.output)
+
+    def test_incomplete_auth_options(self):
+        self.flags(auth_type='password', group='placement')
+        e = self.assertRaises(exception.PlacementAuthError,
+                              client_mod.PlacementClient.from_conf,
+                              self.conf)
+        self.assertIn('auth_url', str(e))
+        self.assertIn('[placement]auth_type', str(e))
