@@ -1,7 +1,9 @@
 """The ``nova-mig`` command line application."""
 
+import importlib.metadata
 import logging as std_logging
 import sys
+import warnings
 
 from cliff import app
 from cliff import commandmanager
@@ -30,6 +32,23 @@ def version() -> str:
         return 'unknown'
 
 
+class LazyCommandManager(commandmanager.CommandManager):
+    """Find commands without importing them.
+
+    cliff's manager imports every command module at start-up; with the
+    Placement and privsep machinery behind some commands that costs a second
+    on every run. The entry points are only loaded when a command runs (or
+    ``help`` lists them).
+    """
+
+    def load_commands(self, namespace):
+        self.group_list.append(namespace)
+        for ep in importlib.metadata.entry_points(group=namespace):
+            name = (ep.name.replace('_', ' ') if self.convert_underscores
+                    else ep.name)
+            self.commands[name] = ep
+
+
 class NovaMigApp(app.App):
     """cliff application holding the oslo.config options of the run."""
 
@@ -38,7 +57,7 @@ class NovaMigApp(app.App):
         super().__init__(
             description=DESCRIPTION,
             version=version(),
-            command_manager=commandmanager.CommandManager('nova_mig.cli'),
+            command_manager=LazyCommandManager('nova_mig.cli'),
             deferred_help=True, stdout=stdout, stderr=stderr)
         self.conf = conf
 
@@ -116,6 +135,9 @@ class NovaMigApp(app.App):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # oslo.privsep imports eventlet, which warns on import; an operator
+    # cannot act on that warning.
+    warnings.filterwarnings('ignore', message='.*Eventlet is deprecated')
     return NovaMigApp().run(argv)
 
 
