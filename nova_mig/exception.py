@@ -171,3 +171,9 @@ class NovaConfigWriteError(NovaMigException):
 class NothingToConfigure(NovaMigException):
     msg_fmt = ("No vGPU parent of host %(host)s can be offered to Nova: "
                "%(reason)s")
+
+
+class HostLocked(NovaMigException):
+    msg_fmt = ("Another nova-mig run holds the host lock %(path)s (layout "
+               "apply, boot restore or reap). Wait for it to finish and try "
+               "again.")

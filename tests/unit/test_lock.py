@@ -1,0 +1,57 @@
+"""Tests for the host lock."""
+
+import multiprocessing
+
+from nova_mig import exception
+from nova_mig import lock
+from tests import base
+
+
+def _try_lock(state_dir, queue):
+    from oslo_config import cfg
+
+    from nova_mig import conf as nova_mig_conf
+    conf = cfg.ConfigOpts()
+    nova_mig_conf.register_opts(conf)
+    conf([], project='nova-mig')
+    conf.set_override('state_dir', state_dir, group='host')
+    try:
+        with lock.host_lock(conf, wait=False):
+            queue.put('acquired')
+    except exception.HostLocked as e:
+        queue.put(str(e))
+
+
+class TestHostLock(base.TestCase):
+
+    def _other_process(self):
+        ctx = multiprocessing.get_context('fork')
+        queue = ctx.Queue()
+        proc = ctx.Process(target=_try_lock, args=(self.tmpdir, queue))
+        proc.start()
+        proc.join(30)
+        return queue.get(timeout=5)
+
+    def test_second_process_refused_while_held(self):
+        with lock.host_lock(self.conf):
+            answer = self._other_process()
+        self.assertIn('Another nova-mig run holds the host lock', answer)
+        self.assertIn(self.tmpdir, answer)
+
+    def test_released_after_block(self):
+        with lock.host_lock(self.conf):
+            pass
+        self.assertEqual('acquired', self._other_process())
+
+    def test_released_after_error(self):
+        def fail():
+            with lock.host_lock(self.conf):
+                raise RuntimeError('boom')
+        self.assertRaises(RuntimeError, fail)
+        self.assertEqual('acquired', self._other_process())
+
+    def test_unusable_state_dir(self):
+        self.flags(state_dir='/proc/nova-mig-cannot-exist', group='host')
+        e = self.assertRaises(exception.ConfigError,
+                              lock.host_lock(self.conf).__enter__)
+        self.assertIn('[host]state_dir', str(e))
