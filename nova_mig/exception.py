@@ -177,3 +177,9 @@ class HostLocked(NovaMigException):
     msg_fmt = ("Another nova-mig run holds the host lock %(path)s (layout "
                "apply, boot restore or reap). Wait for it to finish and try "
                "again.")
+
+
+class StateFileError(NovaMigException):
+    msg_fmt = ("nova-mig state file %(path)s is unreadable: %(reason)s. "
+               "Restore it from a backup or move it aside; nova-mig then "
+               "treats every device as foreign.")

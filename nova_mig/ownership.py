@@ -1,0 +1,88 @@
+"""The record of the vGPU devices nova-mig created on this host.
+
+``layout apply`` and the boot restore add a device when they create it; the
+reaper removes only recorded devices unless told ``--include-foreign``, so
+devices made by Nova or another tool are never taken for ours.  The record
+is a JSON file under ``[host]state_dir``, replaced atomically.
+"""
+
+import datetime
+import json
+import os
+import tempfile
+
+from oslo_log import log as logging
+
+from nova_mig import exception
+
+LOG = logging.getLogger(__name__)
+
+FILE_NAME = 'owned-devices.json'
+VERSION = 1
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+class OwnershipRecord:
+    """Devices nova-mig created, keyed by mdev UUID or vendor-VFIO VF address.
+
+    :param state_dir: ``[host]state_dir``.
+    """
+
+    def __init__(self, state_dir: str):
+        self.path = os.path.join(state_dir, FILE_NAME)
+        self._devices = self._read()
+
+    def _read(self) -> dict[str, dict]:
+        try:
+            with open(self.path) as f:
+                data = json.load(f)
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as e:
+            raise exception.StateFileError(path=self.path, reason=e)
+        if not isinstance(data, dict) or data.get('version') != VERSION:
+            raise exception.StateFileError(
+                path=self.path, reason='unknown format or version')
+        return dict(data.get('devices', {}))
+
+    def _write(self) -> None:
+        directory = os.path.dirname(self.path)
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix='.owned-')
+        try:
+            with os.fdopen(fd, 'w') as f:
+                json.dump({'version': VERSION, 'devices': self._devices}, f,
+                          indent=1, sort_keys=True)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+    def owns(self, key: str) -> bool:
+        return key in self._devices
+
+    def get(self, key: str) -> dict | None:
+        return self._devices.get(key)
+
+    def devices(self) -> dict[str, dict]:
+        return dict(self._devices)
+
+    def add(self, key: str, **details) -> None:
+        """Record a device nova-mig created (UUID or VF address)."""
+        entry = dict(details)
+        entry.setdefault('created_at', _now())
+        self._devices[key] = entry
+        self._write()
+
+    def discard(self, key: str) -> None:
+        """Forget a device nova-mig removed."""
+        if self._devices.pop(key, None) is not None:
+            self._write()
