@@ -183,3 +183,36 @@ class StateFileError(NovaMigException):
     msg_fmt = ("nova-mig state file %(path)s is unreadable: %(reason)s. "
                "Restore it from a backup or move it aside; nova-mig then "
                "treats every device as foreign.")
+
+
+class ComputeServiceEnabled(NovaMigException):
+    msg_fmt = ("The nova-compute service of host %(host)s is %(state)s in "
+               "the Compute API; refusing to remove devices while the "
+               "scheduler may place instances here. Disable it first "
+               "(openstack compute service set --disable %(host)s "
+               "nova-compute), or pass --force-with-enabled-service.")
+
+
+class ComputeApiError(NovaMigException):
+    msg_fmt = ("Compute API call %(call)s for host %(host)s failed: "
+               "%(reason)s. Check the [placement] credentials (the user "
+               "needs the admin role) and [reaper]compute_endpoint_override.")
+
+
+class ComputeServiceNotFound(NovaMigException):
+    msg_fmt = ("The Compute API has no nova-compute service on host "
+               "%(host)s. Set [reaper]compute_service_host to the host "
+               "name \"openstack compute service list\" shows.")
+
+
+class ReaperJournalError(NovaMigException):
+    msg_fmt = "Reaper journal %(path)s: %(reason)s"
+
+
+class RetypeStepFailed(NovaMigException):
+    msg_fmt = ("retype stopped at step %(step)s: %(reason)s. %(state)s "
+               "Resume with: %(resume)s")
+
+
+class RetypeStateError(NovaMigException):
+    msg_fmt = "retype state file %(path)s: %(reason)s"

@@ -6,10 +6,12 @@ from nova_mig.conf import libvirt
 from nova_mig.conf import naming
 from nova_mig.conf import nova
 from nova_mig.conf import placement
+from nova_mig.conf import reaper
+from nova_mig.conf import retype
 from nova_mig.conf import simulator
 
 _MODULES = (host, libvirt, gpu, simulator, naming, nova,
-            placement)
+            placement, reaper, retype)
 
 
 def list_opts():
