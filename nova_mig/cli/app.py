@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     # oslo.privsep imports eventlet, which warns on import; an operator
     # cannot act on that warning.
-    warnings.filterwarnings('ignore', message='.*Eventlet is deprecated')
+    warnings.filterwarnings('ignore',
+                            message=r'(?s).*Eventlet is deprecated')
     return NovaMigApp().run(argv)
 
 

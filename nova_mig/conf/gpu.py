@@ -2,6 +2,8 @@
 
 from oslo_config import cfg
 
+from nova_mig.conf import utils
+
 gpu_group = cfg.OptGroup(
     'gpu',
     title='GPU backend options',
@@ -20,8 +22,7 @@ gpu_opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(gpu_group)
-    conf.register_opts(gpu_opts, group=gpu_group)
+    utils.register_group(conf, gpu_group, gpu_opts)
 
 
 def list_opts():

@@ -2,6 +2,8 @@
 
 from oslo_config import cfg
 
+from nova_mig.conf import utils
+
 host_group = cfg.OptGroup(
     'host',
     title='Compute host options',
@@ -28,8 +30,7 @@ host_opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(host_group)
-    conf.register_opts(host_opts, group=host_group)
+    utils.register_group(conf, host_group, host_opts)
 
 
 def list_opts():

@@ -2,6 +2,8 @@
 
 from oslo_config import cfg
 
+from nova_mig.conf import utils
+
 libvirt_group = cfg.OptGroup(
     'libvirt',
     title='libvirt options',
@@ -20,8 +22,7 @@ libvirt_opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(libvirt_group)
-    conf.register_opts(libvirt_opts, group=libvirt_group)
+    utils.register_group(conf, libvirt_group, libvirt_opts)
 
 
 def list_opts():

@@ -2,6 +2,8 @@
 
 from oslo_config import cfg
 
+from nova_mig.conf import utils
+
 naming_group = cfg.OptGroup(
     'naming',
     title='Resource class and trait naming',
@@ -51,8 +53,7 @@ naming_opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(naming_group)
-    conf.register_opts(naming_opts, group=naming_group)
+    utils.register_group(conf, naming_group, naming_opts)
 
 
 def list_opts():

@@ -2,6 +2,8 @@
 
 from oslo_config import cfg
 
+from nova_mig.conf import utils
+
 nova_group = cfg.OptGroup(
     'nova',
     title='Generated Nova configuration',
@@ -49,8 +51,7 @@ nova_opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(nova_group)
-    conf.register_opts(nova_opts, group=nova_group)
+    utils.register_group(conf, nova_group, nova_opts)
 
 
 def list_opts():

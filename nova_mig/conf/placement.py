@@ -3,6 +3,8 @@
 from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
+from nova_mig.conf import utils
+
 PLACEMENT_GROUP = 'placement'
 DEFAULT_SERVICE_TYPE = 'placement'
 
@@ -88,8 +90,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
                      group=PLACEMENT_GROUP)
     conf.set_default('valid_interfaces', ['internal', 'public'],
                      group=PLACEMENT_GROUP)
-    conf.register_group(placement_sync_group)
-    conf.register_opts(placement_sync_opts, group=placement_sync_group)
+    utils.register_group(conf, placement_sync_group, placement_sync_opts)
 
 
 def _ksa_opts() -> list:

@@ -2,6 +2,8 @@
 
 from oslo_config import cfg
 
+from nova_mig.conf import utils
+
 reaper_group = cfg.OptGroup(
     'reaper',
     title='Orphan vGPU device reaper',
@@ -70,8 +72,7 @@ reaper_opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(reaper_group)
-    conf.register_opts(reaper_opts, group=reaper_group)
+    utils.register_group(conf, reaper_group, reaper_opts)
 
 
 def list_opts():

@@ -2,6 +2,8 @@
 
 from oslo_config import cfg
 
+from nova_mig.conf import utils
+
 retype_group = cfg.OptGroup(
     'retype',
     title='vGPU type change workflow',
@@ -47,8 +49,7 @@ retype_opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(retype_group)
-    conf.register_opts(retype_opts, group=retype_group)
+    utils.register_group(conf, retype_group, retype_opts)
 
 
 def list_opts():

@@ -2,6 +2,8 @@
 
 from oslo_config import cfg
 
+from nova_mig.conf import utils
+
 simulator_group = cfg.OptGroup(
     'simulator',
     title='Simulated host options',
@@ -25,8 +27,7 @@ simulator_opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(simulator_group)
-    conf.register_opts(simulator_opts, group=simulator_group)
+    utils.register_group(conf, simulator_group, simulator_opts)
 
 
 def list_opts():

@@ -28,6 +28,11 @@ class SimulatedBackend(base.GpuBackend):
         super().__init__(conf)
         self.host = host_mod.SimulatedHost.from_conf(conf)
 
+    @property
+    def hostname(self) -> str:
+        """The simulated host's name (``hostname`` in the host file)."""
+        return self.host.load().hostname
+
     # -- the host as seen by the kernel -----------------------------------
     def sysfs_root(self) -> str:
         self.host.load()
@@ -79,7 +84,8 @@ class SimulatedBackend(base.GpuBackend):
             vgpu_types=model.vgpu_types if state.vgpu_manager else None,
             active_vgpus=tuple(
                 base.ActiveVgpu(mdev_uuid=v['uuid'], type_id=v['type_id'],
-                                gpu_instance_id=v['gpu_instance_id'])
+                                gpu_instance_id=v['gpu_instance_id'],
+                                parent=v['parent'])
                 for v in state.vgpus_of(gpu)))
 
     # -- changes --------------------------------------------------------------
@@ -137,3 +143,27 @@ class SimulatedBackend(base.GpuBackend):
             card.destroy_compute_instance(
                 state, self._gpu_record(state, gpu_uuid), gpu_instance_id,
                 compute_instance_id)
+
+    def set_mig_mode(self, gpu_uuid: str, enabled: bool) -> tuple[int, int]:
+        """Change the MIG mode at once (the simulated card needs no reset).
+
+        :raises: GpuOperationRefused NOT_SUPPORTED (card not MIG capable)
+            or IN_USE (GPU instances or vGPUs exist).
+        """
+        mode = base.MIG_ENABLED if enabled else base.MIG_DISABLED
+        operation = '%s MIG mode' % ('enable' if enabled else 'disable')
+        with self.host.transaction() as state:
+            gpu = self._gpu_record(state, gpu_uuid)
+            if not state.model(gpu).mig_capable:
+                raise exception.GpuOperationRefused(
+                    gpu=gpu_uuid, operation=operation,
+                    code=card.NOT_SUPPORTED, reason='the card has no MIG')
+            if gpu['mig_current'] != mode:
+                busy = gpu['gpu_instances'] or state.vgpus_of(gpu)
+                if busy:
+                    raise exception.GpuOperationRefused(
+                        gpu=gpu_uuid, operation=operation, code=card.IN_USE,
+                        reason='GPU instances or vGPUs exist')
+            gpu['mig_current'] = gpu['mig_pending'] = mode
+            result = (gpu['mig_current'], gpu['mig_pending'])
+        return result

@@ -331,8 +331,13 @@ def parse(content: bytes, path: str,
     try:
         data = yaml.load(content, Loader=_LOADER)
     except yaml.YAMLError as exc:
-        raise exception.HostFileError(path=path,
-                                      reason='not valid YAML: %s' % exc)
+        where = getattr(exc, 'problem_mark', None)
+        reason = getattr(exc, 'problem', None) or str(exc)
+        if where is not None:
+            reason = 'line %d column %d: %s' % (where.line + 1,
+                                                where.column + 1, reason)
+        raise exception.HostFileError(
+            path=path, reason='not valid YAML: %s' % ' '.join(reason.split()))
     state = parser.parse(data)
     state.data['host_file'] = path
     state.data['host_file_sha256'] = file_digest(content)

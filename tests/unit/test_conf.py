@@ -1,0 +1,40 @@
+"""Tests for option registration."""
+
+import re
+
+from oslo_config import cfg
+
+from nova_mig import conf as nova_mig_conf
+from nova_mig.conf import opts
+from tests import base
+
+
+class TestConf(base.TestCase):
+
+    def test_configopts_do_not_share_overrides(self):
+        # An override in one ConfigOpts (as every test makes) must not
+        # show through another (as the CLI builds for each run).
+        other = cfg.ConfigOpts()
+        nova_mig_conf.register_opts(other)
+        other([], project='nova-mig')
+        self.flags(state_dir='/only/here', group='host')
+        self.flags(backend='simulated', group='gpu')
+        self.assertEqual('/var/lib/nova-mig', other.host.state_dir)
+        self.assertEqual('nvml', other.gpu.backend)
+
+    def test_every_group_is_listed_for_the_generator(self):
+        listed = {group.name for group, _ in opts.list_opts()}
+        registered = {name for name in self.conf}
+        # Every group nova-mig registers (all but oslo's own) is listed.
+        self.assertTrue({'host', 'libvirt', 'gpu', 'simulator',
+                         'naming'} <= listed)
+        self.assertTrue(listed <= registered, listed - registered)
+
+    def test_every_option_has_help(self):
+        for group, options in opts.list_opts():
+            if group.name == 'placement':
+                continue    # keystoneauth's own options
+            for opt in options:
+                self.assertTrue(opt.help and len(opt.help) > 20,
+                                '[%s]%s' % (group.name, opt.name))
+                self.assertRegex(opt.name, re.compile(r'^[a-z][a-z0-9_-]*$'))
