@@ -115,29 +115,43 @@ def render(report: dict) -> str:
 
 
 def _types_table(report: dict) -> str:
-    """vGPU types offered on the host, with their parents and free room."""
+    """vGPU types creatable now, per GPU.
+
+    On an SR-IOV GPU every free VF reports one available instance of every
+    MIG-backed type while a single free GPU instance may back them all: the
+    real room is the smaller of the VFs offering the type and the GPU
+    instances of its profile that carry no vGPU yet.
+    """
+    free_gis = {}
+    for gpu in report['gpus']:
+        for gi in gpu['gpu_instances']:
+            if not gi['vgpu_device']:
+                key = (gpu['pci_address'], gi['profile'])
+                free_gis[key] = free_gis.get(key, 0) + 1
     rows = {}
     for parent in report['vgpu_parents']:
         for vtype in parent['types']:
             key = (parent['pf_address'], vtype['id'])
             row = rows.setdefault(key, {
-                'gpu': parent['pf_address'], 'id': vtype['id'],
                 'name': vtype['name'], 'profile': vtype['profile'],
                 'parents': 0, 'available': 0})
-            row['parents'] += 1
+            if vtype['available_instances']:
+                row['parents'] += 1
             row['available'] += vtype['available_instances']
     table = prettytable.PrettyTable(
-        ['GPU', 'vGPU type', 'name', 'MIG profile', 'parents', 'available'])
+        ['GPU', 'vGPU type', 'name', 'MIG profile', 'parents offering it',
+         'creatable now'])
     table.align = 'l'
-    for key in sorted(rows):
-        row = rows[key]
-        if not row['available']:
-            continue
-        table.add_row([row['gpu'], row['id'], row['name'],
-                       row['profile'] or 'time-sliced', row['parents'],
-                       row['available']])
-    title = 'vGPU types creatable now (types with no room left are hidden;'
-    title += ' -f json lists all)'
+    for (gpu, type_id), row in sorted(rows.items()):
+        room = row['available']
+        if row['profile']:
+            room = min(room, free_gis.get((gpu, row['profile']), 0))
+        if room:
+            table.add_row([gpu, type_id, row['name'],
+                           row['profile'] or 'time-sliced', row['parents'],
+                           room])
+    title = ('vGPU types creatable now (types with no room are hidden; '
+             '-f json lists all)')
     if not table.rows:
         return title + '\n  none'
     return title + '\n' + table.get_string()

@@ -60,9 +60,10 @@ class TestDiscovery(base.TestCase):
         vfs = ['0000:41:00.4', '0000:41:00.5', '0000:41:00.6']
         for vf in vfs:
             tree.pci(vf, pf='0000:41:00.0')
+            free = 1 if vf == vfs[2] else 0
             tree.mdev_parent(vf, {
                 'nvidia-700': ('NVIDIA A100D-3-40C', 0),
-                'nvidia-701': ('NVIDIA A100D-1-10C', 0),
+                'nvidia-701': ('NVIDIA A100D-1-10C', free),
                 'nvidia-702': ('NVIDIA A100D-1-10CME', 0),
                 'nvidia-710': ('NVIDIA A100D-20C', 0)})
         tree.mdev(vfs[0], 'nvidia-700', UUID_USED, 10)
@@ -143,3 +144,20 @@ class TestDiscovery(base.TestCase):
         self.assertIn('instance-00000001 (shutoff)', text)
         self.assertIn('MIG enabled', text)
         self.assertIn('VFs 3/20', text)
+
+    def test_creatable_types_bounded_by_free_gpu_instances(self):
+        report = discovery.discover(self.backend).as_dict()
+        # Make every VF offer a 1g.10gb vGPU: only one GPU instance of that
+        # profile (GI 8) carries no vGPU, so one is creatable, not three.
+        for parent in report['vgpu_parents']:
+            for vtype in parent['types']:
+                if vtype['id'] == 'nvidia-701':
+                    vtype['available_instances'] = 1
+        text = slicemap.render(report)
+        rows = [line for line in text.splitlines() if 'nvidia-701' in line
+                and 'creatable' not in line and '0000:41:00.0 |' in line]
+        self.assertEqual(1, len(rows), text)
+        cells = [c.strip() for c in rows[0].strip('|').split('|')]
+        self.assertEqual(['0000:41:00.0', 'nvidia-701', 'NVIDIA A100D-1-10C',
+                          '1g.10gb', '3', '1'], cells)
+        self.assertNotIn('nvidia-700 ', text.split('creatable now')[1])
