@@ -1,4 +1,4 @@
-"""Tests for the sysfs reader on hand-built trees laid out as the kernel does."""
+"""Tests for the sysfs reader on trees laid out as the kernel does."""
 
 import os
 
