@@ -1,0 +1,141 @@
+"""``nova-mig reap``: find, and with --apply remove, orphan vGPU devices."""
+
+from cliff import lister
+from oslo_log import log as logging
+
+from nova_mig.cli import common
+
+LOG = logging.getLogger(__name__)
+
+COLUMNS = ('device', 'parent', 'type', 'decision', 'reasons', 'result')
+
+
+class Reap(common.ErrorReporting, lister.Lister):
+    """List the vGPU devices of this host and say which are orphans.
+
+    Nova creates a vGPU device (mdev) for an instance and never deletes it.
+    After a vGPU type change the leftovers of the old type block the new
+    one on their GPU, and instances fail with NoValidHost while Placement
+    still shows free slots. This command prints, for every vGPU device
+    (mdev, or vendor-VFIO VF carrying a vGPU type), "keep" or "remove" and
+    why. It changes nothing unless --apply is given.
+
+    A device is removed only when ALL of these hold:
+
+      * no libvirt domain references it, in any state (running, paused,
+        shut off, merely defined: shelved and powered-off instances count);
+      * no process holds its /dev/vfio/<group> node open ([reaper]
+        proc_root is scanned; run as root);
+      * Placement shows no allocation on its parent's resource provider
+        from a consumer libvirt does not know here (an instance being
+        built or migrated); without a configured Placement nothing is
+        removed unless --skip-placement-check is given;
+      * it is older than [reaper]grace_period seconds;
+      * Nova's configuration ([reaper]nova_config_files and
+        [nova]config_snippet) no longer enables its type on its parent,
+        or --all-unassigned is given;
+      * nova-mig created it (ownership record in [host]state_dir), or
+        --include-foreign is given.
+
+    With --apply, the command first refuses to run while this host's
+    nova-compute service is enabled in the Compute API (checked with the
+    [placement] credentials; --force-with-enabled-service overrides, and
+    is logged). It takes the host lock shared with "layout apply" (waiting
+    for it, or failing at once with --no-wait), finishes removals a
+    previous run left half-done, checks each device again against libvirt
+    and the open handles, and removes it: "1" to its sysfs "remove" (a
+    vendor-VFIO VF gets 0 in nvidia/current_vgpu_type), then undefines
+    its libvirt node device or deletes its mdevctl definition, so that
+    nova-compute does not create it again at its next start. Each
+    removal is journaled in [host]state_dir/reaper-journal.jsonl before
+    and after.
+
+    Output: one row per device with the columns device, parent, type,
+    decision (keep or remove), reasons and result (would remove, kept,
+    removed, failed, not run). Notes about the evidence go to stderr.
+
+    Exit status: 0 when every removal asked for succeeded (or on a dry
+    run), 1 when one failed, libvirt became unreachable, the lock is held
+    (--no-wait) or the service check refused.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--apply', action='store_true',
+            help='Remove the devices decided "remove". Without it nothing '
+                 'is changed.')
+        parser.add_argument(
+            '--all-unassigned', action='store_true',
+            help='Remove unused devices even when Nova still enables their '
+                 'type (e.g. to return a GPU to its full capacity).')
+        parser.add_argument(
+            '--include-foreign', action='store_true',
+            help='Also remove devices nova-mig did not create (made by '
+                 'Nova or another tool).')
+        parser.add_argument(
+            '--skip-placement-check', action='store_true',
+            help='Do not ask Placement about allocations of instances '
+                 'being built or migrated. Only for hosts without a '
+                 'reachable Placement, with the service disabled.')
+        parser.add_argument(
+            '--force-with-enabled-service', action='store_true',
+            help='Apply even though nova-compute may be enabled (or the '
+                 'Compute API cannot be asked). Logged as a warning.')
+        parser.add_argument(
+            '--no-wait', action='store_true',
+            help='Fail at once when another nova-mig run holds the host '
+                 'lock, instead of waiting for it.')
+        parser.add_argument(
+            '--queued', action='store_true',
+            help='Consider only the devices the libvirt hook queued when '
+                 'their domain was released (see etc/libvirt/hooks/qemu).')
+        return parser
+
+    def take_action(self, parsed_args):
+        from nova_mig import lock
+        from nova_mig.reaper import nova_service
+        from nova_mig.reaper import queue
+        from nova_mig.reaper import run
+
+        conf = self.conf
+        policy = run.policy_from(
+            conf, all_unassigned=parsed_args.all_unassigned,
+            include_foreign=parsed_args.include_foreign,
+            skip_placement_check=parsed_args.skip_placement_check)
+        only = None
+        taken = None
+        if parsed_args.queued:
+            taken = queue.Queue(conf.host.state_dir)
+            only = taken.take() if parsed_args.apply else taken.peek()
+        reaper = run.Reaper(conf, self.backend(), policy, only=only)
+
+        def guard(report):
+            nova_service.guard_apply(
+                conf, report.hostname,
+                force=parsed_args.force_with_enabled_service)
+
+        if parsed_args.apply:
+            with lock.host_lock(conf, wait=not parsed_args.no_wait):
+                result = reaper.run(apply=True, guard=guard)
+            if taken is not None and not result.failed:
+                taken.finish()
+        else:
+            result = reaper.run(apply=False)
+        for note in result.notes:
+            self.app.stderr.write('note: %s\n' % note)
+        self._failed = result.failed or any(
+            o.result == run.NOT_RUN for o in result.outcomes)
+        rows = []
+        table = parsed_args.formatter == 'table'
+        for outcome in result.outcomes:
+            row = outcome.as_row()
+            if table:
+                row['reasons'] = '\n'.join(row['reasons'])
+            rows.append(tuple(row[c] for c in COLUMNS))
+        return COLUMNS, rows
+
+    def run(self, parsed_args):
+        self._failed = False
+        rc = super().run(parsed_args)
+        return rc or (1 if self._failed else 0)

@@ -1,0 +1,1 @@
+"""Orphan vGPU device reaper: decide, journal and remove."""

@@ -1,0 +1,325 @@
+"""Gather the evidence the reaper decides on: guests, handles, allocations.
+
+Sources: libvirt (every domain from ``listAllDomains(0)``: running, paused,
+shut off and merely defined), ``/proc/*/fd`` (open ``/dev/vfio`` nodes),
+Placement (allocations on this host's GPU providers by consumers libvirt
+does not know: instances being built or migrated here), the ownership
+record and sysfs (age) and Nova's configuration (enabled types).
+"""
+
+import dataclasses
+import datetime
+import json
+import os
+import time
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova_mig import exception
+from nova_mig.host import discovery
+from nova_mig.host import sysfs
+from nova_mig import ownership
+from nova_mig.reaper import decide
+from nova_mig.reaper import novaconf
+
+LOG = logging.getLogger(__name__)
+
+#: Placement microversion of GET /resource_providers/{uuid}/allocations.
+MV_ALLOCATIONS = '1.0'
+
+
+@dataclasses.dataclass
+class HostFacts:
+    """Everything gathered about the host for one run."""
+
+    report: discovery.HostReport
+    devices: list[decide.DeviceFacts]
+    notes: list[str]
+
+
+# -- open /dev/vfio handles --------------------------------------------------
+def open_device_nodes(proc_root: str) -> tuple[dict[str, set[int]], int]:
+    """Which processes hold which device nodes open.
+
+    :returns: (target path -> PIDs, number of processes whose descriptors
+        could not be read for lack of permission).
+    """
+    holders: dict[str, set[int]] = {}
+    denied = 0
+    try:
+        entries = os.listdir(proc_root)
+    except OSError as e:
+        raise exception.SysfsError(path=proc_root, reason=e.strerror or e)
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        fd_dir = os.path.join(proc_root, entry, 'fd')
+        try:
+            fds = os.listdir(fd_dir)
+        except PermissionError:
+            denied += 1
+            continue
+        except OSError:      # the process exited meanwhile
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            if '/vfio/' in target:
+                holders.setdefault(target, set()).add(int(entry))
+    return holders, denied
+
+
+def vfio_nodes(conf: cfg.ConfigOpts, sysfs_root: str, kind: str, key: str,
+               iommu_group: int | None) -> list[str]:
+    """The /dev/vfio nodes through which a device is opened.
+
+    The group node ``<dev>/vfio/<group>`` and, on kernels with VFIO device
+    files (iommufd), ``<dev>/vfio/devices/vfio<N>``.
+    """
+    reader = sysfs.SysfsReader(sysfs_root)
+    if kind == decide.KIND_MDEV:
+        dev = reader.path(sysfs.MDEV_DEVICES, key)
+    else:
+        dev = reader.path(sysfs.PCI_DEVICES, key)
+        group = reader.link_name(os.path.join(dev, 'iommu_group'))
+        iommu_group = int(group) if group and group.isdigit() else None
+    vfio = os.path.join(conf.reaper.dev_root, 'vfio')
+    nodes = []
+    if iommu_group is not None:
+        nodes.append(os.path.join(vfio, str(iommu_group)))
+    nodes += [os.path.join(vfio, 'devices', name)
+              for name in reader.listdir(os.path.join(dev, 'vfio-dev'))]
+    return nodes
+
+
+# -- Placement ------------------------------------------------------------
+def inflight_consumers(client, hostname: str, domain_uuids: set[str]
+                       ) -> dict[str, tuple[str, ...]]:
+    """Consumers on this host's GPU providers that libvirt does not know.
+
+    Nova's consumer of an instance's allocation is the instance UUID, which
+    is its libvirt domain UUID. A consumer with no domain here is an
+    instance being built on, or migrated to or from, this host (a migration
+    record holds the source side).
+
+    :param client: a :class:`nova_mig.placement.client.PlacementClient`.
+    :param hostname: the compute node provider's name.
+    :returns: parent PCI address -> consumer UUIDs, for every GPU provider
+        of the compute node (providers named ``<hostname>_pci_<address>``).
+    :raises: :class:`nova_mig.exception.PlacementProviderNotFound` and the
+        client's errors.
+    """
+    roots = client.providers(name=hostname)
+    if not roots:
+        raise exception.PlacementProviderNotFound(name=hostname)
+    prefix = hostname + '_pci_'
+    known = {u.lower() for u in domain_uuids}
+    result = {}
+    for rp in client.providers(in_tree=roots[0]['uuid']):
+        if not rp['name'].startswith(prefix):
+            continue
+        address = _address_of(rp['name'][len(prefix):])
+        body = client.request(
+            'GET', '/resource_providers/%s/allocations' % rp['uuid'],
+            MV_ALLOCATIONS)[1] or {}
+        consumers = sorted(c for c in body.get('allocations', {})
+                           if c.lower() not in known)
+        result[address] = tuple(consumers)
+    return result
+
+
+def _address_of(suffix: str) -> str:
+    """``0000_41_00_4`` -> ``0000:41:00.4``."""
+    dom, bus, slot, func = suffix.split('_', 3)
+    return '%s:%s:%s.%s' % (dom, bus, slot, func)
+
+
+def placement_client(conf: cfg.ConfigOpts):
+    """The Placement client of ``[placement]``, None when unconfigured."""
+    if not (conf.placement.auth_type or conf.placement.endpoint_override):
+        return None
+    from nova_mig.placement import client as client_mod
+    return client_mod.PlacementClient.from_conf(conf)
+
+
+# -- age --------------------------------------------------------------------
+def _parse_time(value: str) -> float | None:
+    try:
+        return datetime.datetime.fromisoformat(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+def device_age(record: ownership.OwnershipRecord, sysfs_root: str,
+               kind: str, key: str, now: float
+               ) -> tuple[float | None, str]:
+    """Seconds since the device was created, and where that came from."""
+    entry = record.get(key) or {}
+    created = _parse_time(entry.get('created_at'))
+    if created is not None:
+        return max(now - created, 0.0), 'ownership record'
+    if kind == decide.KIND_MDEV:
+        path = os.path.join(sysfs_root, sysfs.MDEV_DEVICES, key)
+    else:
+        path = os.path.join(sysfs_root, sysfs.PCI_DEVICES, key,
+                            sysfs.VENDOR_DIR, sysfs.CURRENT_TYPE)
+    try:
+        return max(now - os.stat(path).st_ctime, 0.0), 'sysfs ctime'
+    except OSError as e:
+        LOG.debug('Cannot stat %s: %s', path, e)
+        return None, ''
+
+
+# -- gathering ----------------------------------------------------------------
+class Gatherer:
+    """Gathers :class:`HostFacts` for a backend.
+
+    :param conf: the ConfigOpts.
+    :param backend: the GPU backend (sysfs root, libvirt URI).
+    :param placement: a Placement client, None to build one from
+        ``[placement]``, or False to skip the check.
+    :param clock: returns the current time (seconds since the epoch).
+    """
+
+    def __init__(self, conf: cfg.ConfigOpts, backend, placement=None,
+                 clock=time.time):
+        self.conf = conf
+        self.backend = backend
+        self.placement = placement
+        self.clock = clock
+
+    def _placement(self, report: discovery.HostReport, notes: list[str]
+                   ) -> tuple[dict | None, str]:
+        if self.placement is False:
+            return None, 'Placement check skipped (--skip-placement-check)'
+        try:
+            client = self.placement or placement_client(self.conf)
+            if client is None:
+                return None, ('Placement not configured ([placement]'
+                              'auth_type and endpoint_override unset)')
+            from nova_mig.placement import offer
+            hostname = offer.hypervisor_hostname(self.conf, report)
+            result = inflight_consumers(
+                client, hostname, {d.uuid for d in report.domains})
+        except exception.NovaMigException as e:
+            return None, 'Placement check failed: %s' % e
+        return result, ''
+
+    def _holders(self, notes: list[str]) -> tuple[dict | None, str]:
+        try:
+            nodes, denied = open_device_nodes(self.conf.reaper.proc_root)
+        except exception.NovaMigException as e:
+            return None, str(e)
+        if denied:
+            return None, ('cannot read the descriptors of %d processes in %s '
+                          '(run as root)' % (denied,
+                                             self.conf.reaper.proc_root))
+        return nodes, ''
+
+    def gather(self) -> HostFacts:
+        """Read every source once and build the facts of every device.
+
+        :raises: :class:`nova_mig.exception.LibvirtError` and the other
+            discovery errors: without libvirt nothing can be decided.
+        """
+        report = discovery.discover(self.backend)
+        notes: list[str] = []
+        root = self.backend.sysfs_root()
+        record = ownership.OwnershipRecord(self.conf.host.state_dir)
+        enabled = novaconf.read_enabled(novaconf.config_files(self.conf))
+        if enabled.files_read:
+            notes.append('Nova configuration read from %s'
+                         % ', '.join(enabled.files_read))
+        else:
+            notes.append('no Nova configuration file could be read: '
+                         'enabled types unknown')
+        holders, holders_note = self._holders(notes)
+        inflight, placement_note = self._placement(report, notes)
+        for note in (holders_note, placement_note):
+            if note:
+                notes.append(note)
+        now = self.clock()
+        devices = []
+        for dev in report.vgpu_devices():
+            devices.append(self.device_facts(
+                report, dev, root, record, enabled, holders, holders_note,
+                inflight, placement_note, now))
+        return HostFacts(report=report, devices=devices, notes=notes)
+
+    def device_facts(self, report, dev, root, record, enabled, holders,
+                     holders_note, inflight, placement_note, now
+                     ) -> decide.DeviceFacts:
+        kind = decide.KIND_MDEV if dev['uuid'] else decide.KIND_VENDOR_VFIO
+        key = dev['uuid'] or dev['parent']
+        group = None
+        if kind == decide.KIND_MDEV:
+            for mdev in report.mdevs:
+                if mdev.uuid == key:
+                    group = mdev.iommu_group
+        by_name = {d.name: d for d in report.domains}
+        domains = tuple(_label(by_name[name]) for name in dev['domains'])
+        pids = None
+        if holders is not None:
+            found = set()
+            for node in vfio_nodes(self.conf, root, kind, key, group):
+                found |= holders.get(node, set())
+            pids = tuple(sorted(found))
+        consumers = None
+        if inflight is not None:
+            consumers = inflight.get(dev['parent'], ())
+        age, source = device_age(record, root, kind, key, now)
+        type_enabled, type_note = enabled.enabled(kind, dev['type'],
+                                                  dev['parent'])
+        return decide.DeviceFacts(
+            key=key, kind=kind, parent=dev['parent'], type_id=dev['type'],
+            type_name=dev['type_name'], iommu_group=group, domains=domains,
+            holders=pids, holders_note=holders_note,
+            inflight_consumers=consumers, placement_note=placement_note,
+            age=age, age_source=source, type_enabled=type_enabled,
+            type_note=type_note, owned=record.owns(key),
+            libvirt_node_device=dev['libvirt_node_device'])
+
+    def recheck(self, facts: decide.DeviceFacts) -> decide.DeviceFacts:
+        """Read libvirt and the open handles again for one device.
+
+        Called right before a removal, so a guest defined or started since
+        the run began keeps its device.
+
+        :raises: :class:`nova_mig.exception.LibvirtError`.
+        """
+        from nova_mig.host import virt
+        host = virt.LibvirtHost(self.backend.libvirt_uri())
+        try:
+            domains = host.domains()
+        finally:
+            host.close()
+        users = tuple(
+            _label(d) for d in domains
+            if (facts.kind == decide.KIND_MDEV and
+                facts.key in d.mdev_uuids) or
+            (facts.kind == decide.KIND_VENDOR_VFIO and
+             facts.key in d.pci_addresses))
+        holders, note = self._holders([])
+        pids = None
+        if holders is not None:
+            found = set()
+            for node in vfio_nodes(self.conf, self.backend.sysfs_root(),
+                                   facts.kind, facts.key, facts.iommu_group):
+                found |= holders.get(node, set())
+            pids = tuple(sorted(found))
+        return dataclasses.replace(facts, domains=users, holders=pids,
+                                   holders_note=note)
+
+
+def _label(domain) -> str:
+    extra = '' if domain.nova_instance else ', not a Nova instance'
+    return '%s (%s%s)' % (domain.name, domain.state, extra)
+
+
+def as_json(host: HostFacts) -> str:
+    """The facts as JSON, for debugging (``reap --debug``)."""
+    return json.dumps([dataclasses.asdict(d) for d in host.devices],
+                      indent=1, sort_keys=True)

@@ -1,0 +1,113 @@
+"""The reaper journal: one JSON line before and one after each removal.
+
+``<[host]state_dir>/reaper-journal.jsonl`` gets an ``intent`` line (flushed
+and fsynced) before a device is touched and a closing line after:
+``done``, ``failed`` or ``abandoned``, carrying the intent's ``id``. An
+intent without a closing line is a run that died half-way; the next run
+finishes it (see :meth:`Journal.pending`). A torn last line, left by a
+crash in the middle of a write, is ignored.
+"""
+
+import datetime
+import json
+import os
+import uuid
+
+from oslo_log import log as logging
+
+from nova_mig import exception
+
+LOG = logging.getLogger(__name__)
+
+FILE_NAME = 'reaper-journal.jsonl'
+
+INTENT = 'intent'
+DONE = 'done'
+FAILED = 'failed'
+ABANDONED = 'abandoned'
+CLOSING = (DONE, FAILED, ABANDONED)
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+class Journal:
+    """Append-only journal of removals.
+
+    :param state_dir: ``[host]state_dir``.
+    """
+
+    def __init__(self, state_dir: str):
+        self.path = os.path.join(state_dir, FILE_NAME)
+
+    def _append(self, entry: dict) -> None:
+        entry = dict(entry, time=_now())
+        line = json.dumps(entry, sort_keys=True) + '\n'
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                         0o644)
+            try:
+                os.write(fd, line.encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise exception.ReaperJournalError(
+                path=self.path, reason='cannot write: %s' % (
+                    e.strerror or e))
+
+    def entries(self) -> list[dict]:
+        """Every readable entry, oldest first."""
+        try:
+            with open(self.path, encoding='utf-8') as f:
+                lines = f.readlines()
+        except FileNotFoundError:
+            return []
+        except OSError as e:
+            raise exception.ReaperJournalError(
+                path=self.path, reason='cannot read: %s' % (e.strerror or e))
+        result = []
+        for number, line in enumerate(lines, 1):
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                LOG.warning('%s:%d: ignoring a torn or corrupt line',
+                            self.path, number)
+                continue
+            if isinstance(entry, dict) and 'id' in entry:
+                result.append(entry)
+        return result
+
+    def pending(self) -> list[dict]:
+        """Intents that no later line closed, oldest first."""
+        open_: dict[str, dict] = {}
+        for entry in self.entries():
+            if entry.get('event') == INTENT:
+                open_[entry['id']] = entry
+            elif entry.get('event') in CLOSING:
+                open_.pop(entry['id'], None)
+        return list(open_.values())
+
+    def intent(self, device: str, kind: str, parent: str, type_id: str,
+               reasons: list[str], op_id: str | None = None) -> str:
+        """Record that ``device`` is about to be removed; return the id."""
+        op_id = op_id or str(uuid.uuid4())
+        self._append({'id': op_id, 'event': INTENT, 'device': device,
+                      'kind': kind, 'parent': parent, 'type': type_id,
+                      'reasons': list(reasons)})
+        return op_id
+
+    def done(self, op_id: str, device: str, steps: list[str]) -> None:
+        self._append({'id': op_id, 'event': DONE, 'device': device,
+                      'steps': list(steps)})
+
+    def failed(self, op_id: str, device: str, reason: str,
+               steps: list[str]) -> None:
+        self._append({'id': op_id, 'event': FAILED, 'device': device,
+                      'reason': reason, 'steps': list(steps)})
+
+    def abandoned(self, op_id: str, device: str, reason: str) -> None:
+        self._append({'id': op_id, 'event': ABANDONED, 'device': device,
+                      'reason': reason})

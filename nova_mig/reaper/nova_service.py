@@ -1,0 +1,179 @@
+"""This host's nova-compute service in the Compute API, through openstacksdk.
+
+The reaper refuses to act while the scheduler may still place instances on
+the host; ``retype`` disables the service with a reason and enables it
+again at the end. The connection reuses the keystoneauth session of the
+``[placement]`` group (nova-compute's service user).
+"""
+
+import dataclasses
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova_mig import exception
+
+LOG = logging.getLogger(__name__)
+
+BINARY = 'nova-compute'
+ENABLED = 'enabled'
+DISABLED = 'disabled'
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceState:
+    """The service as the Compute API shows it."""
+
+    host: str
+    status: str                # ENABLED or DISABLED
+    disabled_reason: str | None
+    state: str | None          # "up" or "down"
+
+    @property
+    def enabled(self) -> bool:
+        return self.status == ENABLED
+
+
+def service_host(conf: cfg.ConfigOpts, hostname: str) -> str:
+    """``[reaper]compute_service_host``, else the discovered host name."""
+    return conf.reaper.compute_service_host or hostname
+
+
+def configured(conf: cfg.ConfigOpts) -> bool:
+    """Whether credentials to reach the Compute API are configured."""
+    return bool(conf.placement.auth_type)
+
+
+def connect(conf: cfg.ConfigOpts):
+    """An ``openstack.connection.Connection`` with ``[placement]``'s session.
+
+    :raises: :class:`nova_mig.exception.ComputeApiError` when no
+        credentials are configured or they are incomplete.
+    """
+    from keystoneauth1 import exceptions as ks_exc
+    from keystoneauth1 import loading as ks_loading
+    import openstack
+
+    if not configured(conf):
+        raise exception.ComputeApiError(
+            call='connect', host='-',
+            reason='no credentials: [placement]auth_type is unset')
+    try:
+        auth = ks_loading.load_auth_from_conf_options(conf, 'placement')
+        session = ks_loading.load_session_from_conf_options(
+            conf, 'placement', auth=auth)
+    except ks_exc.ClientException as e:
+        raise exception.ComputeApiError(call='connect', host='-', reason=e)
+    kwargs = {}
+    if conf.reaper.compute_endpoint_override:
+        kwargs['compute_endpoint_override'] = (
+            conf.reaper.compute_endpoint_override)
+    if conf.placement.region_name:
+        kwargs['region_name'] = conf.placement.region_name
+    return openstack.connection.Connection(
+        session=session, app_name='nova-mig', **kwargs)
+
+
+def _find(conn, host: str):
+    from openstack import exceptions as sdk_exc
+    try:
+        services = list(conn.compute.services(binary=BINARY, host=host))
+    except sdk_exc.SDKException as e:
+        raise exception.ComputeApiError(call='GET /os-services', host=host,
+                                        reason=e)
+    services = [s for s in services
+                if s.binary == BINARY and s.host == host]
+    if not services:
+        raise exception.ComputeServiceNotFound(host=host)
+    return services[0]
+
+
+def _state(service) -> ServiceState:
+    return ServiceState(host=service.host, status=service.status,
+                        disabled_reason=service.disabled_reason,
+                        state=service.state)
+
+
+def get_state(conn, host: str) -> ServiceState:
+    """The nova-compute service of ``host``.
+
+    :raises: :class:`nova_mig.exception.ComputeServiceNotFound`,
+        :class:`nova_mig.exception.ComputeApiError`.
+    """
+    return _state(_find(conn, host))
+
+
+def require_disabled(conn, host: str) -> ServiceState:
+    """Raise unless the nova-compute service of ``host`` is disabled.
+
+    :raises: :class:`nova_mig.exception.ComputeServiceEnabled`.
+    """
+    state = get_state(conn, host)
+    if state.enabled:
+        raise exception.ComputeServiceEnabled(host=host, state=state.status)
+    return state
+
+
+def disable(conn, host: str, reason: str) -> ServiceState:
+    """Disable the service with ``reason``; a disabled one is left as is.
+
+    An already disabled service keeps its own reason: someone else disabled
+    it, and :func:`enable` must not undo their decision (see
+    :attr:`ServiceState.disabled_reason`).
+    """
+    from openstack import exceptions as sdk_exc
+    service = _find(conn, host)
+    if service.status == DISABLED:
+        return _state(service)
+    try:
+        service = conn.compute.disable_service(service,
+                                               disabled_reason=reason)
+    except sdk_exc.SDKException as e:
+        raise exception.ComputeApiError(call='disable', host=host, reason=e)
+    LOG.info('Disabled nova-compute on %s: %s', host, reason)
+    return _state(service)
+
+
+def enable(conn, host: str) -> ServiceState:
+    """Enable the service of ``host``."""
+    from openstack import exceptions as sdk_exc
+    service = _find(conn, host)
+    if service.status == ENABLED:
+        return _state(service)
+    try:
+        service = conn.compute.enable_service(service)
+    except sdk_exc.SDKException as e:
+        raise exception.ComputeApiError(call='enable', host=host, reason=e)
+    LOG.info('Enabled nova-compute on %s', host)
+    return _state(service)
+
+
+def guard_apply(conf: cfg.ConfigOpts, hostname: str, force: bool = False,
+                conn=None) -> ServiceState | None:
+    """Refuse a change while this host's nova-compute may get instances.
+
+    :param hostname: the discovered host name (see :func:`service_host`).
+    :param force: ``--force-with-enabled-service``: skip the check, with a
+        warning in the log.
+    :param conn: an openstacksdk connection; built by :func:`connect`
+        when None.
+    :raises: :class:`nova_mig.exception.ComputeServiceEnabled`,
+        :class:`nova_mig.exception.ComputeApiError` (the service cannot be
+        checked), :class:`nova_mig.exception.ComputeServiceNotFound`.
+    """
+    host = service_host(conf, hostname)
+    if force:
+        LOG.warning('--force-with-enabled-service: not checking that '
+                    'nova-compute on %s is disabled; instances may be '
+                    'scheduled here while devices are removed', host)
+        return None
+    if conn is None:
+        if not configured(conf):
+            raise exception.ComputeApiError(
+                call='GET /os-services', host=host,
+                reason='cannot check that nova-compute is disabled: no '
+                       'credentials ([placement]auth_type is unset); '
+                       'disable the service and pass '
+                       '--force-with-enabled-service')
+        conn = connect(conf)
+    return require_disabled(conn, host)

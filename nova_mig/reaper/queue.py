@@ -1,0 +1,77 @@
+"""The queue the libvirt qemu hook fills when a domain is released.
+
+The hook (``etc/libvirt/hooks/qemu``) appends one JSON line per released
+domain to ``<[host]state_dir>/reaper-queue.jsonl``: ``{"domain": name,
+"uuid": uuid, "mdevs": [...], "pci": [...], "time": ...}``. It must not
+call libvirt, so it only queues; ``nova-mig reap --queued --apply`` (from
+a timer or a path unit) decides on the queued devices. :meth:`Queue.take`
+moves the file aside atomically, so lines the hook appends meanwhile go to
+a new file and are kept for the next run.
+"""
+
+import json
+import os
+
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+FILE_NAME = 'reaper-queue.jsonl'
+TAKEN_SUFFIX = '.taken'
+
+
+class Queue:
+    """The hook's queue in ``state_dir``."""
+
+    def __init__(self, state_dir: str):
+        self.path = os.path.join(state_dir, FILE_NAME)
+        self.taken = self.path + TAKEN_SUFFIX
+
+    @staticmethod
+    def _devices(path: str) -> set[str]:
+        devices: set[str] = set()
+        try:
+            with open(path, encoding='utf-8') as f:
+                for number, line in enumerate(f, 1):
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:
+                        LOG.warning('%s:%d: ignoring a corrupt line', path,
+                                    number)
+                        continue
+                    devices.update(u.lower() for u in entry.get('mdevs', ()))
+                    devices.update(entry.get('pci', ()))
+        except FileNotFoundError:
+            pass
+        return devices
+
+    def peek(self) -> set[str]:
+        """The queued devices, leaving the queue as it is."""
+        return self._devices(self.taken) | self._devices(self.path)
+
+    def take(self) -> set[str]:
+        """Move the queue aside and return its devices.
+
+        A file taken by an earlier run that did not finish is merged in.
+        """
+        moving = self.path + '.moving'
+        try:
+            # Atomic: the hook's next append creates a new queue file.
+            os.rename(self.path, moving)
+        except FileNotFoundError:
+            return self._devices(self.taken)
+        with open(moving, 'rb') as src:
+            data = src.read()
+        with open(self.taken, 'ab') as dst:
+            dst.write(data)
+            dst.flush()
+            os.fsync(dst.fileno())
+        os.unlink(moving)
+        return self._devices(self.taken)
+
+    def finish(self) -> None:
+        """Forget the taken entries: the run that took them succeeded."""
+        try:
+            os.unlink(self.taken)
+        except FileNotFoundError:
+            pass

@@ -1,0 +1,201 @@
+"""One reaper run: gather, decide, finish journaled work, remove.
+
+:func:`reap` is what ``nova-mig reap`` and ``retype`` call. With
+``apply`` false it only decides. With ``apply`` true the caller holds the
+host lock; intents left by a run that died are finished first (completed if
+the device is still safe to remove, else marked abandoned), then every
+device decided ``remove`` is checked again against libvirt and the open
+handles, journaled, removed and journaled again.
+"""
+
+import dataclasses
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova_mig import exception
+from nova_mig import ownership
+from nova_mig.reaper import decide
+from nova_mig.reaper import facts as facts_mod
+from nova_mig.reaper import journal as journal_mod
+from nova_mig.reaper import remove as remove_mod
+
+LOG = logging.getLogger(__name__)
+
+WOULD_REMOVE = 'would remove'
+REMOVED = 'removed'
+KEPT = 'kept'
+FAILED = 'failed'
+NOT_RUN = 'not run'
+
+
+@dataclasses.dataclass
+class Outcome:
+    decision: decide.Decision
+    result: str
+    detail: str = ''
+
+    def as_row(self) -> dict:
+        row = self.decision.as_row()
+        row['result'] = (self.result + (': ' + self.detail
+                                        if self.detail else ''))
+        return row
+
+
+@dataclasses.dataclass
+class RunResult:
+    outcomes: list[Outcome]
+    notes: list[str]
+    applied: bool
+    recovered: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(o.result == FAILED for o in self.outcomes)
+
+    def removed(self) -> list[str]:
+        return [o.decision.facts.key for o in self.outcomes
+                if o.result == REMOVED]
+
+
+class Reaper:
+    """Decides and, when asked, removes the orphan vGPU devices of a host.
+
+    :param conf: the ConfigOpts.
+    :param backend: the GPU backend.
+    :param policy: the operator's :class:`~nova_mig.reaper.decide.Policy`.
+    :param gatherer: a :class:`~nova_mig.reaper.facts.Gatherer` (tests
+        pass one with fakes).
+    :param remover: a :class:`~nova_mig.reaper.remove.Remover`.
+    """
+
+    def __init__(self, conf: cfg.ConfigOpts, backend, policy: decide.Policy,
+                 gatherer=None, remover=None, only: set[str] | None = None):
+        self.conf = conf
+        self.backend = backend
+        self.policy = policy
+        self.gatherer = gatherer or facts_mod.Gatherer(
+            conf, backend,
+            placement=False if policy.skip_placement_check else None)
+        self.remover = remover or remove_mod.Remover(conf, backend)
+        self.journal = journal_mod.Journal(conf.host.state_dir)
+        self.only = only
+
+    def run(self, apply: bool = False, guard=None) -> RunResult:
+        """Decide every device and remove the removable ones if ``apply``.
+
+        :param guard: called with the host report before anything is
+            changed; it raises to refuse (the nova-compute service check).
+        :raises: :class:`nova_mig.exception.LibvirtError` (and the other
+            discovery errors) before anything was removed.
+        """
+        host = self.gatherer.gather()
+        devices = host.devices
+        if self.only is not None:
+            devices = [d for d in devices if d.key in self.only]
+        decisions = decide.decide(devices, self.policy)
+        notes = list(host.notes)
+        pending = self.journal.pending()
+        if pending and not apply:
+            notes.append('%d removal(s) interrupted earlier; "reap --apply" '
+                         'finishes them: %s' % (len(pending), ', '.join(
+                             p['device'] for p in pending)))
+        if not apply:
+            return RunResult(
+                [Outcome(d, WOULD_REMOVE if d.remove else KEPT)
+                 for d in decisions], notes, applied=False)
+        if guard is not None:
+            guard(host.report)
+        recovered = self._recover(pending, decisions)
+        outcomes = []
+        aborted = None
+        for d in decisions:
+            if not d.remove:
+                outcomes.append(Outcome(d, KEPT))
+                continue
+            if aborted is not None:
+                outcomes.append(Outcome(d, NOT_RUN, aborted))
+                continue
+            try:
+                outcomes.append(self._remove(d, recovered.get(d.facts.key)))
+            except exception.LibvirtError as e:
+                # Without libvirt no device can be proven unused any more.
+                aborted = 'libvirt unreachable: %s' % e
+                outcomes.append(Outcome(d, NOT_RUN, aborted))
+        if aborted:
+            notes.append('stopped removing: %s' % aborted)
+        return RunResult(outcomes, notes, applied=True,
+                         recovered=sorted(recovered))
+
+    # -- journal recovery -------------------------------------------------
+    def _recover(self, pending: list[dict],
+                 decisions: list[decide.Decision]) -> dict[str, str]:
+        """Settle interrupted intents; return device -> intent id to resume.
+
+        A device still present and still removable is removed again under
+        its old intent. One that is gone had its sysfs removal done: only
+        its definition is cleaned up. One no longer removable is abandoned.
+        """
+        by_key = {d.facts.key: d for d in decisions}
+        resume = {}
+        for entry in pending:
+            key = entry['device']
+            decision = by_key.get(key)
+            if decision is None:
+                if self.only is not None and key not in self.only:
+                    continue
+                try:
+                    steps = ([] if entry.get('kind') ==
+                             decide.KIND_VENDOR_VFIO else
+                             self.remover.undefine(key, entry['parent']))
+                except exception.NovaMigException as e:
+                    LOG.warning('Cannot finish the removal of %s: %s',
+                                key, e)
+                    continue
+                ownership.OwnershipRecord(
+                    self.conf.host.state_dir).discard(key)
+                self.journal.done(entry['id'], key,
+                                  ['recovered: device already gone'] + steps)
+                LOG.info('Finished the interrupted removal of %s', key)
+            elif decision.remove:
+                resume[key] = entry['id']
+            else:
+                self.journal.abandoned(
+                    entry['id'], key, 'no longer safe to remove: %s'
+                    % '; '.join(decision.reasons))
+                LOG.warning('Abandoned the interrupted removal of %s: %s',
+                            key, '; '.join(decision.reasons))
+        return resume
+
+    # -- one removal ----------------------------------------------------------
+    def _remove(self, decision: decide.Decision,
+                op_id: str | None) -> Outcome:
+        fresh = decide.decide_one(self.gatherer.recheck(decision.facts),
+                                  self.policy)
+        if not fresh.remove:
+            if op_id:
+                self.journal.abandoned(op_id, fresh.facts.key,
+                                       '; '.join(fresh.reasons))
+            return Outcome(fresh, KEPT, 'changed since the run began')
+        f = fresh.facts
+        op_id = self.journal.intent(f.key, f.kind, f.parent, f.type_id,
+                                    list(fresh.reasons), op_id=op_id)
+        try:
+            steps = self.remover.remove(f)
+        except exception.LibvirtError:
+            # The intent stays open: the next run finishes the undefine.
+            raise
+        except exception.NovaMigException as e:
+            self.journal.failed(op_id, f.key, str(e), [])
+            LOG.error('Removing %s failed: %s', f.key, e)
+            return Outcome(fresh, FAILED, str(e))
+        ownership.OwnershipRecord(self.conf.host.state_dir).discard(f.key)
+        self.journal.done(op_id, f.key, steps)
+        LOG.info('Removed %s (%s on %s): %s', f.key, f.type_id, f.parent,
+                 ', '.join(steps))
+        return Outcome(fresh, REMOVED, ', '.join(steps))
+
+
+def policy_from(conf: cfg.ConfigOpts, **kwargs) -> decide.Policy:
+    """A policy with ``[reaper]grace_period`` and the flags given."""
+    return decide.Policy(grace_period=conf.reaper.grace_period, **kwargs)
