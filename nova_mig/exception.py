@@ -216,3 +216,26 @@ class RetypeStepFailed(NovaMigException):
 
 class RetypeStateError(NovaMigException):
     msg_fmt = "retype state file %(path)s: %(reason)s"
+
+
+class LayoutFileError(InvalidLayout):
+    msg_fmt = "Layout file %(path)s: %(where)s: %(reason)s"
+
+
+class LayoutValidationFailed(InvalidLayout):
+    """The layout cannot be applied to this host; nothing was changed."""
+
+    msg_fmt = ("The layout %(path)s cannot be applied to host %(host)s; "
+               "nothing was changed:\n%(errors)s")
+
+    @property
+    def errors(self) -> list[str]:
+        return list(self.kwargs.get('error_list', []))
+
+
+class CheckpointError(NovaMigException):
+    msg_fmt = "Layout checkpoint %(path)s: %(reason)s"
+
+
+class MigPartedError(InvalidLayout):
+    msg_fmt = "mig-parted file %(path)s: %(reason)s"

@@ -12,6 +12,8 @@ nova-mig never sees ``pynvml`` objects.
 import abc
 import dataclasses
 
+from nova_mig import exception
+
 #: MIG mode values as NVML reports them.
 MIG_DISABLED = 0
 MIG_ENABLED = 1
@@ -91,6 +93,8 @@ class ActiveVgpu:
     type_id: int | None
     #: GPU instance it runs on, for MIG-backed vGPUs; None otherwise.
     gpu_instance_id: int | None
+    #: PCI address of the function (VF or PF) carrying it, when known.
+    parent: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,6 +189,24 @@ class GpuBackend(metaclass=abc.ABCMeta):
     def create_compute_instance(self, gpu_uuid: str, gpu_instance_id: int
                                 ) -> ComputeInstance:
         """Create the full-size compute instance of a GPU instance."""
+
+    def set_mig_mode(self, gpu_uuid: str, enabled: bool) -> tuple[int, int]:
+        """Enable or disable MIG mode on a GPU.
+
+        The new mode may stay pending until the GPU is reset; the caller
+        compares the returned current mode with the one it asked for.
+
+        :returns: ``(current, pending)`` after the change.
+        :raises: :class:`nova_mig.exception.GpuOperationRefused` (code
+            ``NOT_SUPPORTED`` for a backend that cannot change the mode,
+            ``IN_USE`` while GPU instances or vGPUs exist).
+        """
+        raise exception.GpuOperationRefused(
+            gpu=gpu_uuid, code='NOT_SUPPORTED',
+            operation='%s MIG mode' % ('enable' if enabled else 'disable'),
+            reason='the %s backend cannot change the MIG mode; use '
+                   '"nvidia-smi -i <GPU> -mig %d"' % (
+                       type(self).__name__, int(enabled)))
 
     @abc.abstractmethod
     def destroy_compute_instance(self, gpu_uuid: str, gpu_instance_id: int,
