@@ -239,3 +239,54 @@ class CheckpointError(NovaMigException):
 
 class MigPartedError(InvalidLayout):
     msg_fmt = "mig-parted file %(path)s: %(reason)s"
+
+
+class NotMigProfile(NovaMigException):
+    msg_fmt = ("%(profile)r is not a MIG profile name; expected "
+               "<slices>g.<memory>gb with an optional +me, +me.all, -me or "
+               "+gfx suffix, such as 1g.10gb or 1g.10gb+me.")
+
+
+class ProfileNotOffered(NovaMigException):
+    msg_fmt = ("MIG profile %(profile)s is not known to this cloud's "
+               "Placement (no resource class %(name)s). Known profiles: "
+               "%(known)s.")
+
+
+class FlavorNotManaged(NovaMigException):
+    msg_fmt = ("Flavor %(name)s (%(id)s) exists and was not created by "
+               "nova-mig (no %(mark)s extra spec); refusing to change it. "
+               "Choose another name with --name, or pass --force to let "
+               "nova-mig take it over.")
+
+
+class FlavorSizeMismatch(NovaMigException):
+    msg_fmt = ("Flavor %(name)s (%(id)s) exists with %(have)s, not "
+               "%(want)s, and Nova cannot resize a flavor. Delete it or "
+               "choose another name with --name.")
+
+
+class FlavorProfileMismatch(NovaMigException):
+    msg_fmt = ("Flavor %(name)s (%(id)s) already asks for MIG profile "
+               "%(have)s, not %(want)s. Choose another name with --name, or "
+               "pass --force to change it.")
+
+
+class UnknownTraits(NovaMigException):
+    msg_fmt = ("Placement has no trait %(traits)s, so no host could ever "
+               "match the flavor. Known GPU traits: %(known)s.")
+
+
+class AdminRequired(NovaMigException):
+    msg_fmt = ("%(service)s refused %(action)s (HTTP 403): admin rights are "
+               "needed. Run the command as a user with the admin role.")
+
+
+class CloudUnreachable(NovaMigException):
+    msg_fmt = ("%(service)s is unreachable or rejected the credentials "
+               "during %(action)s: %(reason)s. Check the cloud's catalog "
+               "(openstack catalog list), clouds.yaml or OS_* variables.")
+
+
+class ComputeRequestFailed(NovaMigException):
+    msg_fmt = "Nova refused %(action)s (HTTP %(status)s): %(reason)s"
