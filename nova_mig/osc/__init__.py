@@ -1,0 +1,1 @@
+"""The ``openstack mig`` commands: an OpenStackClient plugin."""

@@ -1,0 +1,59 @@
+"""The ``mig`` client of an OSC session: Placement and compute handles.
+
+Placement is reached through nova-mig's own
+:class:`~nova_mig.placement.client.PlacementClient` over the session's
+openstacksdk placement proxy (a keystoneauth ``Adapter`` honouring
+clouds.yaml, ``OS_*``, region, interface and endpoint overrides); every
+call names its microversion. Compute is the openstacksdk compute proxy
+``openstack`` itself uses.
+"""
+
+from nova_mig import exception
+from nova_mig.placement import client as placement_client
+
+
+class OscPlacementClient(placement_client.PlacementClient):
+    """A PlacementClient whose errors speak of the cloud, not nova.conf."""
+
+    def request(self, method: str, path: str, microversion: str,
+                body: dict | None = None, ok: tuple[int, ...] = (200,)):
+        action = '%s %s' % (method, path.split('?')[0])
+        try:
+            return super().request(method, path, microversion, body=body,
+                                   ok=ok)
+        except (exception.PlacementUnreachable,
+                exception.PlacementAuthError) as e:
+            raise exception.CloudUnreachable(
+                service='Placement', action=action,
+                reason=e.kwargs.get('reason') or str(e))
+
+    def _error(self, method: str, path: str, resp) -> Exception:
+        if resp.status_code == 403:
+            return exception.AdminRequired(
+                service='Placement',
+                action='%s %s' % (method, path.split('?')[0]))
+        return super()._error(method, path, resp)
+
+
+class MigClient:
+    """What the ``openstack mig`` commands talk to.
+
+    :param instance: OSC's ``ClientManager``.
+    """
+
+    def __init__(self, instance):
+        self._instance = instance
+        self._placement = None
+
+    @property
+    def placement(self) -> OscPlacementClient:
+        if self._placement is None:
+            proxy = self._instance.sdk_connection.placement
+            self._placement = OscPlacementClient(
+                proxy, 'the placement endpoint of the cloud')
+        return self._placement
+
+    @property
+    def compute(self):
+        """The openstacksdk compute proxy."""
+        return self._instance.sdk_connection.compute

@@ -1,0 +1,75 @@
+"""Options and error handling shared by the ``openstack mig`` commands."""
+
+import functools
+
+from osc_lib import exceptions as osc_exc
+from osc_lib import utils
+
+from nova_mig import exception
+from nova_mig.flavor import names
+
+
+def add_naming_options(parser, flavor: bool = False) -> None:
+    """The ``[naming]`` templates, for a cloud whose nova-mig changed them.
+
+    nova-mig's hosts read them from their configuration file; the client
+    has none, so they are options (and ``NOVA_MIG_*`` variables).
+    """
+    defaults = names.naming_defaults()
+    group = parser.add_argument_group(
+        'naming', 'Must match [naming] of the hosts\' nova-mig.conf.')
+    group.add_argument(
+        '--rc-template', metavar='<template>',
+        default=utils.env('NOVA_MIG_RC_TEMPLATE',
+                          default=defaults['mig_resource_class']),
+        help='Resource class template, [naming]mig_resource_class '
+             '(default: %(default)s; Env: NOVA_MIG_RC_TEMPLATE)')
+    group.add_argument(
+        '--trait-template', metavar='<template>',
+        default=utils.env('NOVA_MIG_TRAIT_TEMPLATE',
+                          default=defaults['profile_trait']),
+        help='Profile trait template, [naming]profile_trait '
+             '(default: %(default)s; Env: NOVA_MIG_TRAIT_TEMPLATE)')
+    group.add_argument(
+        '--model-template', metavar='<template>',
+        default=utils.env('NOVA_MIG_MODEL_TEMPLATE',
+                          default=defaults['model_trait']),
+        help='GPU model trait template, [naming]model_trait '
+             '(default: %(default)s; Env: NOVA_MIG_MODEL_TEMPLATE)')
+    if flavor:
+        group.add_argument(
+            '--name-template', metavar='<template>',
+            default=utils.env('NOVA_MIG_FLAVOR_TEMPLATE',
+                              default=names.FLAVOR_TEMPLATE),
+            help='Flavor name template, {profile} is the MIG profile '
+                 '(default: %(default)s; Env: NOVA_MIG_FLAVOR_TEMPLATE)')
+        group.add_argument(
+            '--vgpu-class', action='store_true',
+            default=bool(utils.env('NOVA_MIG_VGPU_CLASS')),
+            help='The hosts keep Nova\'s VGPU resource class: ask for '
+                 'resources:VGPU=1 and require the profile trait instead '
+                 'of the MIG resource class (Env: NOVA_MIG_VGPU_CLASS)')
+
+
+def scheme(parsed_args) -> names.Scheme:
+    """The naming scheme the options describe."""
+    kwargs = {}
+    if getattr(parsed_args, 'name_template', None):
+        kwargs['flavor_template'] = parsed_args.name_template
+    return names.Scheme(
+        rc_template=parsed_args.rc_template,
+        trait_template=parsed_args.trait_template,
+        model_template=parsed_args.model_template,
+        vgpu_class=bool(getattr(parsed_args, 'vgpu_class', False)),
+        **kwargs)
+
+
+def translate_errors(take_action):
+    """Turn nova-mig errors into ``CommandError`` (message, exit 1)."""
+    @functools.wraps(take_action)
+    def wrapper(self, parsed_args):
+        try:
+            return take_action(self, parsed_args)
+        except exception.NovaMigException as e:
+            raise osc_exc.CommandError(str(e))
+    return wrapper

@@ -1,0 +1,172 @@
+"""``openstack mig flavor create|list|sync``: flavors of one MIG slice."""
+
+import re
+
+from osc_lib.cli import format_columns
+from osc_lib.cli import parseractions
+from osc_lib.command import command
+
+from nova_mig.flavor import capacity
+from nova_mig.flavor import manage
+from nova_mig.flavor import names
+from nova_mig.flavor import traits as traits_mod
+from nova_mig.osc import common
+
+_TRAIT_RE = re.compile(r'^[A-Z][A-Z0-9_]*$')
+
+
+def _add_flavor_options(parser, sync: bool = False) -> None:
+    parser.add_argument(
+        '--vcpus', metavar='<vcpus>', type=int,
+        help='vCPUs of a new flavor (default %d); an existing flavor must '
+             'already have them' % manage.DEFAULT_VCPUS)
+    parser.add_argument(
+        '--ram', metavar='<size-mb>', type=int,
+        help='RAM in MB of a new flavor (default %d)'
+             % manage.DEFAULT_RAM_MB)
+    parser.add_argument(
+        '--disk', metavar='<size-gb>', type=int,
+        help='Root disk in GB of a new flavor (default %d)'
+             % manage.DEFAULT_DISK_GB)
+    parser.add_argument(
+        '--property', metavar='<key=value>',
+        action=parseractions.KeyValueAction, default={},
+        help='Further extra spec (repeat for more)')
+    parser.add_argument(
+        '--model-trait', metavar='<model-or-trait>', action='append',
+        default=[],
+        help='Also require this GPU model: an NVML model name ("NVIDIA '
+             'A100 80GB PCIe", turned into a trait with --model-template) '
+             'or a trait name (repeat for more)')
+    parser.add_argument(
+        '--private', action='store_true', default=False,
+        help='Make a new flavor private')
+    parser.add_argument(
+        '--force', action='store_true', default=False,
+        help='Also change flavors nova-mig did not create (they are '
+             'marked as nova-mig\'s afterwards)')
+    if sync:
+        parser.add_argument(
+            '--dry-run', action='store_true', default=False,
+            help='Show what would change; change nothing')
+    common.add_naming_options(parser, flavor=True)
+
+
+def _model_traits(scheme: names.Scheme, values: list[str]) -> tuple:
+    return tuple(v if _TRAIT_RE.match(v) else scheme.model_trait(v)
+                 for v in values)
+
+
+def _template(parsed_args, scheme: names.Scheme,
+              profile: str = '', name: str = '') -> manage.FlavorSpec:
+    return manage.FlavorSpec(
+        profile=profile, name=name, vcpus=parsed_args.vcpus,
+        ram=parsed_args.ram, disk=parsed_args.disk,
+        properties=dict(parsed_args.property),
+        traits=_model_traits(scheme, parsed_args.model_trait),
+        is_public=not parsed_args.private)
+
+
+class CreateFlavor(command.ShowOne):
+    """Create a flavor asking for one vGPU of a MIG profile.
+
+    Idempotent: an existing flavor nova-mig created gets its extra specs
+    updated; a flavor it did not create is refused without --force.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--profile', metavar='<profile>', required=True,
+            help='MIG profile, such as 1g.10gb')
+        parser.add_argument(
+            '--name', metavar='<name>',
+            help='Flavor name (default: from --name-template)')
+        _add_flavor_options(parser)
+        return parser
+
+    @common.translate_errors
+    def take_action(self, parsed_args):
+        mig = self.app.client_manager.mig
+        scheme = common.scheme(parsed_args)
+        profile = parsed_args.profile
+        capacity.check_profile(mig.placement, scheme, profile)
+        spec = _template(parsed_args, scheme, profile,
+                         parsed_args.name or scheme.flavor_name(profile))
+        traits_mod.check_traits(mig.placement, scheme, spec.traits)
+        row = manage.ensure_flavor(mig.compute, scheme, spec,
+                                   force=parsed_args.force)
+        columns = ('name', 'id', 'profile', 'status', 'vcpus', 'ram',
+                   'disk', 'properties', 'managed')
+        return columns, (row.name, row.id, row.profile, row.status,
+                         row.vcpus, row.ram, row.disk,
+                         format_columns.DictColumn(row.extra_specs),
+                         row.managed)
+
+
+class ListFlavor(command.Lister):
+    """List the flavors asking for a MIG-backed vGPU, with their profile."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        common.add_naming_options(parser)
+        return parser
+
+    @common.translate_errors
+    def take_action(self, parsed_args):
+        rows = manage.mig_flavors(self.app.client_manager.mig.compute,
+                                  common.scheme(parsed_args))
+        columns = ('ID', 'Name', 'Profile', 'Resources', 'Traits',
+                   'Managed', 'vCPUs', 'RAM', 'Disk')
+        return columns, [
+            (r.id, r.name, r.profile, format_columns.DictColumn(r.resources),
+             format_columns.DictColumn(r.traits), r.managed, r.vcpus, r.ram,
+             r.disk) for r in rows]
+
+
+class SyncFlavor(command.Lister):
+    """Create or update one flavor per MIG profile the cloud offers.
+
+    The profiles offered are those with an inventory in Placement. Flavors
+    of the same name that nova-mig did not create are reported as refused
+    (exit code 1) and left alone unless --force. nova-mig's flavors of
+    profiles no longer offered are reported, never deleted.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--profile', metavar='<profile>', action='append', default=[],
+            help='Only these offered profiles (repeat for more)')
+        _add_flavor_options(parser, sync=True)
+        return parser
+
+    @common.translate_errors
+    def take_action(self, parsed_args):
+        mig = self.app.client_manager.mig
+        scheme = common.scheme(parsed_args)
+        profiles = capacity.offered_profiles(mig.placement, scheme)
+        if parsed_args.profile:
+            for profile in parsed_args.profile:
+                if profile not in profiles:
+                    capacity.check_profile(mig.placement, scheme, profile)
+            profiles = sorted(set(parsed_args.profile))
+        template = _template(parsed_args, scheme)
+        traits_mod.check_traits(mig.placement, scheme, template.traits)
+        rows = manage.sync_flavors(mig.compute, scheme, profiles,
+                                   template=template,
+                                   force=parsed_args.force,
+                                   dry_run=parsed_args.dry_run)
+        self.refused = [r for r in rows if r.status == manage.REFUSED]
+        for row in self.refused:
+            self.app.stderr.write(row.reason + '\n')
+        columns = ('Name', 'ID', 'Profile', 'Status', 'Set', 'Removed')
+        return columns, [
+            (r.name, r.id, r.profile, r.status,
+             format_columns.DictColumn(r.set_specs),
+             format_columns.ListColumn(r.removed_specs)) for r in rows]
+
+    def run(self, parsed_args):
+        self.refused = []
+        result = super().run(parsed_args)
+        return 1 if self.refused else result

@@ -1,0 +1,46 @@
+"""``openstack mig profile list``: MIG slices of the cloud per profile."""
+
+from osc_lib.cli import format_columns
+from osc_lib.command import command
+
+from nova_mig.flavor import capacity
+from nova_mig.osc import common
+
+
+class ListProfile(command.Lister):
+    """List MIG profiles with the total, used and free slices of the cloud.
+
+    Read from Placement: the inventories and usages of the MIG resource
+    classes (and of VGPU on providers carrying one MIG profile trait).
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--long', action='store_true', default=False,
+            help='One row per host and GPU resource provider, with its '
+                 'GPU model traits')
+        common.add_naming_options(parser)
+        return parser
+
+    @common.translate_errors
+    def take_action(self, parsed_args):
+        scheme = common.scheme(parsed_args)
+        client = self.app.client_manager.mig.placement
+        rows = capacity.provider_slices(client, scheme,
+                                        traits=parsed_args.long)
+        if parsed_args.long:
+            prefix = scheme.model_trait_prefix()
+            columns = ('Host', 'Provider', 'Profile', 'Resource Class',
+                       'Total', 'Reserved', 'Used', 'Free', 'GPU Model')
+            return columns, [
+                (r.host, r.provider, r.profile, r.resource_class,
+                 r.capacity, r.reserved, r.used, r.free,
+                 format_columns.ListColumn(
+                     [t for t in r.traits if t.startswith(prefix)]))
+                for r in rows]
+        columns = ('Profile', 'Resource Class', 'Hosts', 'GPUs', 'Total',
+                   'Used', 'Free')
+        return columns, [
+            (p.profile, p.resource_class, p.hosts, p.providers, p.capacity,
+             p.used, p.free) for p in capacity.by_profile(rows)]

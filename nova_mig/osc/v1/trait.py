@@ -1,0 +1,67 @@
+"""``openstack mig trait list|sync``: the GPU traits in Placement."""
+
+from osc_lib.command import command
+
+from nova_mig import exception
+from nova_mig.flavor import capacity
+from nova_mig.flavor import names
+from nova_mig.flavor import traits
+from nova_mig.osc import common
+
+
+class ListTrait(command.Lister):
+    """List the MIG profile and GPU traits Placement knows."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--long', action='store_true', default=False,
+            help='Also count the resource providers carrying each trait')
+        common.add_naming_options(parser)
+        return parser
+
+    @common.translate_errors
+    def take_action(self, parsed_args):
+        client = self.app.client_manager.mig.placement
+        rows = traits.list_traits(client, common.scheme(parsed_args),
+                                  count=parsed_args.long)
+        columns = ('Name', 'Kind', 'Profile')
+        if parsed_args.long:
+            columns += ('Providers',)
+            return columns, [(r.name, r.kind, r.profile, r.providers)
+                             for r in rows]
+        return columns, [(r.name, r.kind, r.profile) for r in rows]
+
+
+class SyncTrait(command.Lister):
+    """Create the profile trait of every MIG profile the cloud offers.
+
+    The profiles offered are those with an inventory in Placement; add
+    others (hardware still to come) with --profile.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--profile', metavar='<profile>', action='append', default=[],
+            help='Also create the trait of this MIG profile (repeat for '
+                 'more)')
+        parser.add_argument(
+            '--dry-run', action='store_true', default=False,
+            help='Show what would be created; create nothing')
+        common.add_naming_options(parser)
+        return parser
+
+    @common.translate_errors
+    def take_action(self, parsed_args):
+        for profile in parsed_args.profile:
+            if not names.is_profile(profile):
+                raise exception.NotMigProfile(profile=profile)
+        scheme = common.scheme(parsed_args)
+        client = self.app.client_manager.mig.placement
+        profiles = set(capacity.offered_profiles(client, scheme))
+        profiles.update(parsed_args.profile)
+        rows = traits.sync_traits(client, scheme, sorted(profiles),
+                                  dry_run=parsed_args.dry_run)
+        return ('Name', 'Profile', 'Status'), [
+            (r.name, r.profile, r.status) for r in rows]
