@@ -92,12 +92,18 @@ class Journal:
 
     def intent(self, device: str, kind: str, parent: str, type_id: str,
                reasons: list[str], op_id: str | None = None) -> str:
-        """Record that ``device`` is about to be removed; return the id."""
-        op_id = op_id or str(uuid.uuid4())
-        self._append({'id': op_id, 'event': INTENT, 'device': device,
-                      'kind': kind, 'parent': parent, 'type': type_id,
-                      'reasons': list(reasons)})
-        return op_id
+        """Record that ``device`` is about to be removed; return the id.
+
+        :param op_id: the id of an interrupted intent this one resumes;
+            the line then carries ``"resumed": true``.
+        """
+        entry = {'id': op_id or str(uuid.uuid4()), 'event': INTENT,
+                 'device': device, 'kind': kind, 'parent': parent,
+                 'type': type_id, 'reasons': list(reasons)}
+        if op_id:
+            entry['resumed'] = True
+        self._append(entry)
+        return entry['id']
 
     def done(self, op_id: str, device: str, steps: list[str]) -> None:
         self._append({'id': op_id, 'event': DONE, 'device': device,
