@@ -4,8 +4,9 @@ Nova's libvirt driver creates one child resource provider per vGPU parent
 device it is configured for, named ``<hypervisor hostname>_pci_<address>``
 (the libvirt node device name of the parent), with an inventory of the
 parent's resource class: the vGPUs it already carries plus those it can
-still create. :func:`expected_providers` derives the same from a
-:class:`~nova_mig.host.discovery.HostReport`, with the traits nova-mig adds.
+still create. In vendor-specific VFIO mode Nova's PCI-in-Placement makes one
+provider per PF holding its VFs. :func:`expected_providers` derives the same
+from the Nova configuration plan, with the traits nova-mig adds.
 """
 
 import collections
@@ -15,7 +16,8 @@ from oslo_config import cfg
 
 from nova_mig.host import discovery
 from nova_mig.host import sysfs
-from nova_mig import naming
+from nova_mig.novaconf import plan
+from nova_mig.novaconf import render
 from nova_mig import vgpu_types
 
 
@@ -45,82 +47,41 @@ def hypervisor_hostname(conf: cfg.ConfigOpts,
     return report.hostname
 
 
-def provider_name(hostname: str, address: str) -> str:
-    """``compute1_pci_0000_41_00_4`` for VF 0000:41:00.4 of compute1."""
-    return '%s_pci_%s' % (hostname,
-                          address.replace(':', '_').replace('.', '_'))
+def provider_name(hostname: str, address: str,
+                  mode: str = sysfs.MODE_MDEV) -> str:
+    """The name nova-compute gives the provider of a vGPU parent.
 
-
-def traits_for(conf: cfg.ConfigOpts, report: discovery.HostReport,
-               pf_address: str, type_name: str) -> frozenset[str]:
-    """MIG profile, GPU model, compute capability and device mode traits."""
-    traits = {naming.device_mode_trait(conf, report.device_mode)}
-    gpu = report.gpu_by_address(pf_address)
-    if gpu is not None:
-        traits.add(naming.model_trait(conf, gpu.name))
-        traits.add(naming.compute_capability_trait(
-            conf, *gpu.compute_capability))
-    profile = report.profile_of_type(type_name, gpu)
-    if profile:
-        traits.add(naming.profile_trait(conf, profile))
-    return frozenset(traits)
-
-
-def assignments(report: discovery.HostReport) -> dict[str, tuple[str, int]]:
-    """Parent address -> (type name, total) as nova-mig configures Nova.
-
-    A parent carrying vGPUs keeps their type; its total is those vGPUs
-    plus what it can still create of that type. A free MIG-mode VF is
-    paired, in address order, with a free GPU instance of its GPU and
-    offered the MIG-backed type of that instance's profile.
+    mdev: the libvirt driver's ``compute1_pci_0000_41_00_4``. Vendor VFIO:
+    Nova's PCI-in-Placement puts every VF under its PF's provider,
+    ``compute1_0000:41:00.0`` (``address`` is then the PF's).
     """
-    names = report.type_names()
-    devices = collections.defaultdict(list)
-    for dev in report.vgpu_devices():
-        devices[dev['parent']].append(dev)
-    free_profiles = _free_profiles(report)
-    result = {}
-    for parent in report.parents:
-        if parent.mode == sysfs.MODE_VENDOR_VFIO:
-            if parent.current_type:
-                type_name = names.get(str(parent.current_type))
-                if type_name:
-                    result[parent.address] = (type_name, 1)
-            continue
-        carried = devices.get(parent.address)
-        if carried:
-            type_name = carried[0]['type_name'] or carried[0]['type']
-            avail = sum(t.available_instances for t in parent.types
-                        if t.name == type_name)
-            result[parent.address] = (type_name, len(carried) + avail)
-            continue
-        queue = free_profiles.get(parent.pf_address)
-        gpu = report.gpu_by_address(parent.pf_address)
-        while queue:
-            profile = queue[0]
-            match = [t for t in parent.types if t.available_instances and
-                     report.profile_of_type(t.name, gpu) == profile]
-            if match:
-                queue.pop(0)
-                result[parent.address] = (match[0].name, 1)
-                break
-            if not any(t.available_instances for t in parent.types):
-                break
-            queue.pop(0)
-    return result
+    if mode == sysfs.MODE_VENDOR_VFIO:
+        return '%s_%s' % (hostname, address.upper())
+    return render.provider_name(hostname, address)
 
 
-def _free_profiles(report: discovery.HostReport) -> dict[str, list[str]]:
-    """PF address -> profiles of its GPU instances that carry no vGPU."""
-    used = {(d['gpu'], d['gpu_instance_id']) for d in report.vgpu_devices()
-            if d['gpu_instance_id'] is not None}
-    result = {}
-    for gpu in report.gpus:
-        result[gpu.pci_address] = [
-            gi.profile_name for gi in sorted(
-                gpu.gpu_instances, key=lambda g: g.placement.start)
-            if (gpu.pci_address, gi.id) not in used]
-    return result
+def provider_prefix(hostname: str, mode: str) -> str:
+    """The start every GPU provider name of the host shares."""
+    if mode == sysfs.MODE_VENDOR_VFIO:
+        return hostname + '_'
+    return render.provider_name(hostname, '')
+
+
+def _mdev_total(report: discovery.HostReport, address: str,
+                type_id: str, caps: dict[str, int]) -> int:
+    """vGPUs of the type the parent carries plus those it can still make.
+
+    Nova's inventory for a parent is its ``available_instances`` plus the
+    mdevs already created, bounded by the type's ``max_instances``.
+    """
+    carried = sum(1 for m in report.mdevs
+                  if m.parent == address and m.type_id == type_id)
+    avail = sum(t.available_instances for p in report.parents
+                if p.address == address for t in p.types if t.id == type_id)
+    total = carried + avail
+    if type_id in caps:
+        total = min(total, caps[type_id])
+    return total
 
 
 def expected_providers(conf: cfg.ConfigOpts, report: discovery.HostReport,
@@ -128,19 +89,37 @@ def expected_providers(conf: cfg.ConfigOpts, report: discovery.HostReport,
                        ) -> dict[str, ExpectedProvider]:
     """Provider name -> what Placement should show for it.
 
+    Which parent carries which type is decided once, by the Nova
+    configuration plan (:func:`nova_mig.novaconf.plan.build`), so
+    Placement is checked against exactly what nova-compute is told.
+
     :param hostname: the compute node name; defaults to
         :func:`hypervisor_hostname`.
     """
     hostname = hostname or hypervisor_hostname(conf, report)
-    pf_of = {p.address: p.pf_address for p in report.parents}
+    config = plan.build(conf, report)
     result = {}
-    for address, (type_name, total) in sorted(assignments(report).items()):
-        pf = pf_of.get(address, address)
-        name = provider_name(hostname, address)
+    if report.device_mode == sysfs.MODE_VENDOR_VFIO:
+        by_pf = collections.defaultdict(list)
+        for a in config.assignments:
+            by_pf[a.gpu].append(a)
+        for pf, assigned in sorted(by_pf.items()):
+            first = assigned[0]
+            name = provider_name(hostname, pf, sysfs.MODE_VENDOR_VFIO)
+            result[name] = ExpectedProvider(
+                name=name, address=pf, pf_address=pf,
+                type_name=first.type_name,
+                resource_class=first.resource_class, total=len(assigned),
+                traits=frozenset(first.traits))
+        return result
+    for a in sorted(config.assignments, key=lambda a: a.address):
+        name = provider_name(hostname, a.address)
         result[name] = ExpectedProvider(
-            name=name, address=address, pf_address=pf, type_name=type_name,
-            resource_class=naming.resource_class_for_type(conf, type_name),
-            total=total, traits=traits_for(conf, report, pf, type_name))
+            name=name, address=a.address, pf_address=a.gpu,
+            type_name=a.type_name, resource_class=a.resource_class,
+            total=_mdev_total(report, a.address, a.type_id,
+                              config.max_instances),
+            traits=frozenset(a.traits))
     return result
 
 

@@ -108,7 +108,7 @@ def verify(conf: cfg.ConfigOpts, report: discovery.HostReport,
     expected = offer.expected_providers(conf, report, hostname)
     state = state_mod.SyncState.load(state_mod.SyncState.path_for(conf))
     _, tree = sync.find_tree(client, hostname, state)
-    prefix = offer.provider_name(hostname, '')
+    prefix = offer.provider_prefix(hostname, report.device_mode)
     names = set(expected) | {n for n in tree if n.startswith(prefix)}
     checked, drift = [], []
     for name in sorted(names):
