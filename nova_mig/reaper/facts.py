@@ -115,13 +115,12 @@ def inflight_consumers(client, hostname: str, domain_uuids: set[str]
     roots = client.providers(name=hostname)
     if not roots:
         raise exception.PlacementProviderNotFound(name=hostname)
-    prefix = hostname + '_pci_'
     known = {u.lower() for u in domain_uuids}
     result = {}
     for rp in client.providers(in_tree=roots[0]['uuid']):
-        if not rp['name'].startswith(prefix):
+        address = _address_of(hostname, rp['name'])
+        if address is None:
             continue
-        address = _address_of(rp['name'][len(prefix):])
         body = client.request(
             'GET', '/resource_providers/%s/allocations' % rp['uuid'],
             MV_ALLOCATIONS)[1] or {}
@@ -131,10 +130,21 @@ def inflight_consumers(client, hostname: str, domain_uuids: set[str]
     return result
 
 
-def _address_of(suffix: str) -> str:
-    """``0000_41_00_4`` -> ``0000:41:00.4``."""
-    dom, bus, slot, func = suffix.split('_', 3)
-    return '%s:%s:%s.%s' % (dom, bus, slot, func)
+def _address_of(hostname: str, name: str) -> str | None:
+    """The PCI address a GPU provider's name ends with, else None.
+
+    ``<host>_pci_0000_41_00_4`` (mdev parents, libvirt's node device name)
+    and ``<host>_0000:41:00.0`` (PCI devices in Placement, vendor VFIO).
+    """
+    if not name.startswith(hostname + '_'):
+        return None
+    rest = name[len(hostname) + 1:]
+    if rest.startswith('pci_'):
+        parts = rest[len('pci_'):].split('_')
+        if len(parts) == 4:
+            return '%s:%s:%s.%s' % tuple(parts)
+        return None
+    return rest if rest.count(':') == 2 and '.' in rest else None
 
 
 def placement_client(conf: cfg.ConfigOpts):
@@ -269,7 +279,9 @@ class Gatherer:
             pids = tuple(sorted(found))
         consumers = None
         if inflight is not None:
-            consumers = inflight.get(dev['parent'], ())
+            # mdev: the parent's provider; vendor VFIO: the PF's.
+            consumers = inflight.get(dev['parent'],
+                                     inflight.get(dev['gpu'], ()))
         age, source = device_age(record, root, kind, key, now)
         type_enabled, type_note = enabled.enabled(kind, dev['type'],
                                                   dev['parent'])

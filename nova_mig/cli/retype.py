@@ -1,0 +1,104 @@
+"""``nova-mig retype``: change this host's vGPU types safely, resumably."""
+
+from cliff import lister
+
+from nova_mig.cli import common
+
+COLUMNS = ('step', 'status', 'detail')
+
+
+class Retype(common.ErrorReporting, lister.Lister):
+    """Change the vGPU layout of this host in the order Nova needs.
+
+    Runs the whole operator workflow of a vGPU type change as one command.
+    Each step reports what it did; the completed steps are recorded in
+    [host]state_dir/retype-state.json, so running the same command again
+    after a failure resumes at the step that failed.
+
+      1. disable-service: disable this host's nova-compute service in the
+         Compute API with [retype]disabled_reason (a service someone else
+         had disabled stays disabled at the end).
+      2. check-in-use: stop, listing them, if guests (running, paused or
+         shut off) use vGPU devices on the GPUs the layout changes.
+      3. reap: remove the unused vGPU devices on those GPUs, with the
+         reaper's checks ("nova-mig reap --all-unassigned"), journaled.
+      4. apply-layout: apply LAYOUT like "nova-mig layout apply" (SR-IOV
+         VFs, MIG instances, vGPU devices).
+      5. nova-config: regenerate nova-compute's configuration like
+         "nova-mig nova-config" ([nova]config_snippet).
+      6. restart-nova-compute: run [retype]restart_command; with
+         [retype]allow_restart = False print it and stop (exit 2) until
+         the operator ran it and resumes.
+      7. wait-placement: wait up to [retype]placement_timeout seconds
+         until Placement shows the new inventory ("nova-mig verify").
+      8. enable-service: enable nova-compute again.
+
+    A failed step stops the run with exit status 1, prints the state the
+    host is left in (e.g. "nova-compute is disabled; the layout may be
+    partly applied") and the command that resumes. --dry-run shows what
+    each remaining step would do and changes nothing (no state is
+    written).
+
+    The Compute API and Placement are reached with the [placement]
+    credentials; --skip-service-steps and --skip-placement-check leave
+    them out where they cannot be reached (you then keep the service
+    disabled yourself).
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            'layout', metavar='LAYOUT',
+            help='The new layout file (the format of "nova-mig layout '
+                 'apply").')
+        parser.add_argument(
+            '--dry-run', action='store_true',
+            help='Show what each remaining step would do; change nothing.')
+        parser.add_argument(
+            '--restart', action='store_true',
+            help='Forget an unfinished retype recorded for another layout '
+                 'and start over from the first step.')
+        parser.add_argument(
+            '--skip-service-steps', action='store_true',
+            help='Neither disable nor enable nova-compute in the Compute '
+                 'API (disable it yourself first).')
+        parser.add_argument(
+            '--skip-placement-check', action='store_true',
+            help='Do not ask Placement: neither for in-flight allocations '
+                 'while reaping nor for the new capacity at the end.')
+        parser.add_argument(
+            '--include-foreign', action='store_true',
+            help='Let the reap step remove unused devices nova-mig did not '
+                 'create on the GPUs being changed.')
+        return parser
+
+    def take_action(self, parsed_args):
+        from nova_mig import exception
+        from nova_mig.reaper import retype
+        from nova_mig.reaper import retype_steps
+
+        missing = retype_steps.missing_layout_support()
+        if missing:
+            raise exception.ConfigError(
+                reason='retype needs the layout support: %s' % missing)
+        options = retype.Options(
+            layout_path=parsed_args.layout, dry_run=parsed_args.dry_run,
+            skip_service=parsed_args.skip_service_steps,
+            skip_placement_check=parsed_args.skip_placement_check,
+            include_foreign=parsed_args.include_foreign)
+        state = retype.start(self.conf, options,
+                             restart=parsed_args.restart)
+        ctx = retype.Context(
+            conf=self.conf, backend=self.backend(), options=options,
+            state=state,
+            say=lambda line: self.app.stderr.write(line + '\n'))
+        rows = retype.run_steps(ctx, retype_steps.all_steps())
+        self._waiting = any(r[1] == retype.WAITING for r in rows)
+        if not options.dry_run and not self._waiting:
+            retype.clear_state(self.conf.host.state_dir)
+        return COLUMNS, rows
+
+    def run(self, parsed_args):
+        self._waiting = False
+        rc = super().run(parsed_args)
+        return rc or (2 if self._waiting else 0)

@@ -1,0 +1,221 @@
+"""The vGPU type change workflow as resumable steps (``nova-mig retype``).
+
+The operator workflow of a type change, in order: disable this host's
+nova-compute service with a reason; check that no guest uses the GPUs the
+new layout changes; reap the unused devices on them; apply the layout;
+regenerate Nova's configuration; restart nova-compute; wait until
+Placement shows the new capacity; enable the service again. Each step is a
+:class:`Step`; the names of the completed ones are kept in
+``<[host]state_dir>/retype-state.json`` so that a run that stopped resumes
+where it stopped. A step that fails raises
+:class:`nova_mig.exception.RetypeStepFailed` naming the state the host is
+left in and the command that resumes.
+"""
+
+import dataclasses
+import hashlib
+import importlib
+import json
+import os
+import shlex
+import subprocess
+import time
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova_mig import exception
+from nova_mig import fileutils
+from nova_mig.host import discovery
+
+LOG = logging.getLogger(__name__)
+
+STATE_FILE = 'retype-state.json'
+
+DONE = 'done'
+SKIPPED = 'skipped'
+WOULD = 'would do'
+FAILED = 'failed'
+PENDING = 'pending'
+WAITING = 'waiting for operator'
+
+
+@dataclasses.dataclass
+class Options:
+    """What the operator asked for."""
+
+    layout_path: str
+    dry_run: bool = False
+    skip_service: bool = False
+    skip_placement_check: bool = False
+    include_foreign: bool = False
+
+
+@dataclasses.dataclass
+class Context:
+    """Shared by the steps of one run."""
+
+    conf: cfg.ConfigOpts
+    backend: object
+    options: Options
+    state: dict
+    #: openstacksdk connection factory (tests pass fakes).
+    connect: object = None
+    #: Placement client factory.
+    placement: object = None
+    #: Runs a command; returns its exit status (tests pass fakes).
+    runner: object = None
+    #: Writes lines the operator must see.
+    say: object = print
+
+    def report(self) -> discovery.HostReport:
+        return discovery.discover(self.backend)
+
+    def layout(self):
+        schema = importlib.import_module('nova_mig.layout.schema')
+        return schema.load(self.options.layout_path)
+
+
+class StepStopped(Exception):
+    """A step cannot go on; ``state`` says how the host is left."""
+
+    def __init__(self, reason: str, state: str = ''):
+        super().__init__(reason)
+        self.reason = reason
+        self.state = state
+
+
+class WaitForOperator(Exception):
+    """The operator must act (the message says how) before resuming."""
+
+
+class Step:
+    """One step of the workflow: ``run`` acts, ``preview`` only reads."""
+
+    name = ''
+    #: The host's state when this step fails (before anything it does).
+    state_on_failure = ''
+
+    def run(self, ctx: Context) -> str:
+        raise NotImplementedError
+
+    def preview(self, ctx: Context) -> str:
+        raise NotImplementedError
+
+
+def load_state(state_dir: str) -> dict | None:
+    path = os.path.join(state_dir, STATE_FILE)
+    try:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        raise exception.RetypeStateError(path=path, reason=e)
+
+
+def save_state(state_dir: str, state: dict) -> None:
+    path = os.path.join(state_dir, STATE_FILE)
+    try:
+        fileutils.write_if_changed(path, json.dumps(state, indent=1,
+                                                    sort_keys=True), 0o600)
+    except OSError as e:
+        raise exception.RetypeStateError(path=path, reason=e)
+
+
+def clear_state(state_dir: str) -> None:
+    fileutils.remove(os.path.join(state_dir, STATE_FILE))
+
+
+def layout_digest(path: str) -> str:
+    try:
+        with open(path, 'rb') as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError as e:
+        raise exception.ConfigError(reason='cannot read layout %s: %s'
+                                    % (path, e.strerror or e))
+
+
+def resume_command(options: Options) -> str:
+    args = ['nova-mig', 'retype', options.layout_path]
+    for flag, on in (('--skip-service-steps', options.skip_service),
+                     ('--skip-placement-check',
+                      options.skip_placement_check),
+                     ('--include-foreign', options.include_foreign)):
+        if on:
+            args.append(flag)
+    return ' '.join(shlex.quote(a) for a in args)
+
+
+def run_steps(ctx: Context, steps: list[Step]) -> list[tuple[str, str, str]]:
+    """Run (or preview) the steps not completed yet.
+
+    :returns: rows (step, status, detail).
+    :raises: :class:`nova_mig.exception.RetypeStepFailed`; the state file
+        then records the completed steps and the failure.
+    """
+    rows = []
+    completed = ctx.state.setdefault('completed', [])
+    for index, step in enumerate(steps):
+        if step.name in completed:
+            rows.append((step.name, DONE, 'done in an earlier run'))
+            continue
+        if ctx.options.dry_run:
+            rows.append((step.name, WOULD, step.preview(ctx)))
+            continue
+        ctx.say('[%d/%d] %s ...' % (index + 1, len(steps), step.name))
+        try:
+            detail = step.run(ctx)
+        except WaitForOperator as e:
+            ctx.state['waiting'] = step.name
+            completed.append(step.name)
+            save_state(ctx.conf.host.state_dir, ctx.state)
+            rows.append((step.name, WAITING, str(e)))
+            rows += [(s.name, PENDING, '') for s in steps[index + 1:]]
+            return rows
+        except (StepStopped, exception.NovaMigException) as e:
+            reason = getattr(e, 'reason', None) or str(e)
+            state = getattr(e, 'state', '') or step.state_on_failure
+            ctx.state['failed'] = {'step': step.name, 'reason': reason}
+            save_state(ctx.conf.host.state_dir, ctx.state)
+            raise exception.RetypeStepFailed(
+                step=step.name, reason=reason, state=state,
+                resume=resume_command(ctx.options))
+        completed.append(step.name)
+        ctx.state.pop('failed', None)
+        ctx.state.pop('waiting', None)
+        save_state(ctx.conf.host.state_dir, ctx.state)
+        ctx.say('[%d/%d] %s: %s' % (index + 1, len(steps), step.name,
+                                    detail))
+        rows.append((step.name, DONE, detail))
+    return rows
+
+
+def start(conf: cfg.ConfigOpts, options: Options, restart: bool = False
+          ) -> dict:
+    """The state to run with: resumed, or new.
+
+    :raises: :class:`nova_mig.exception.RetypeStateError` when an
+        unfinished retype of another layout is recorded and ``restart``
+        is not given.
+    """
+    digest = layout_digest(options.layout_path)
+    state = load_state(conf.host.state_dir)
+    if state and not restart:
+        if state.get('layout_sha256') != digest:
+            raise exception.RetypeStateError(
+                path=os.path.join(conf.host.state_dir, STATE_FILE),
+                reason='an unfinished retype to %s (completed: %s) is '
+                       'recorded and the layout given differs; resume it '
+                       'with "nova-mig retype %s", or pass --restart to '
+                       'start over' % (state.get('layout'), ', '.join(
+                           state.get('completed', [])) or 'nothing',
+                           state.get('layout')))
+        return state
+    return {'layout': os.path.abspath(options.layout_path),
+            'layout_sha256': digest, 'completed': [],
+            'started': time.time()}
+
+
+def default_runner(command: list[str]) -> int:
+    return subprocess.call(command)

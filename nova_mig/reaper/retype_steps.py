@@ -1,0 +1,301 @@
+"""The eight steps of ``nova-mig retype``, in the order they run.
+
+The layout steps call ``nova_mig.layout`` by module path (``plan`` and
+``apply``) and the Nova configuration step ``nova_mig.novaconf``, so the
+workflow uses exactly what ``nova-mig layout apply`` and ``nova-mig
+nova-config`` do.
+"""
+
+import importlib
+import time
+
+from oslo_log import log as logging
+
+from nova_mig.reaper import nova_service
+from nova_mig.reaper import retype
+from nova_mig.reaper import run as run_mod
+
+LOG = logging.getLogger(__name__)
+
+SERVICE_DISABLED = ('nova-compute is disabled in the Compute API; no device '
+                    'was changed.')
+
+
+def _service_host(ctx: retype.Context) -> str:
+    return nova_service.service_host(ctx.conf, ctx.report().hostname)
+
+
+def _conn(ctx: retype.Context):
+    return (ctx.connect or nova_service.connect)(ctx.conf)
+
+
+def _plan(ctx: retype.Context):
+    plan_mod = importlib.import_module('nova_mig.layout.plan')
+    report = ctx.report()
+    return report, plan_mod.plan(report, ctx.layout(),
+                                 ctx.backend.sysfs_root())
+
+
+def changing_gpus(the_plan) -> list[str]:
+    """PCI addresses of the GPUs the plan changes."""
+    return [g.address for g in the_plan.gpus if g.actions or g.refused]
+
+
+def users_of(report, gpus: list[str]) -> list[str]:
+    """Domains (any state) using a vGPU device on one of ``gpus``."""
+    users = set()
+    for dev in report.vgpu_devices():
+        if dev['gpu'] in gpus:
+            for name in dev['domains']:
+                users.add('%s (%s on %s)' % (name, dev['uuid'] or
+                                             dev['parent'], dev['gpu']))
+    return sorted(users)
+
+
+class DisableService(retype.Step):
+    name = 'disable-service'
+    state_on_failure = 'Nothing was changed.'
+
+    def preview(self, ctx):
+        if ctx.options.skip_service:
+            return 'skipped (--skip-service-steps)'
+        return 'disable nova-compute on %s: "%s"' % (
+            _service_host(ctx), ctx.conf.retype.disabled_reason)
+
+    def run(self, ctx):
+        if ctx.options.skip_service:
+            return 'skipped (--skip-service-steps)'
+        host = _service_host(ctx)
+        before = nova_service.get_state(_conn(ctx), host)
+        if not before.enabled:
+            # Someone else disabled it: the last step must not enable it.
+            ctx.state['service_was_disabled'] = True
+            return 'already disabled (%s); it will stay disabled' % (
+                before.disabled_reason or 'no reason given')
+        nova_service.disable(_conn(ctx), host,
+                             ctx.conf.retype.disabled_reason)
+        return 'disabled nova-compute on %s' % host
+
+
+class CheckInUse(retype.Step):
+    name = 'check-in-use'
+    state_on_failure = SERVICE_DISABLED
+
+    def _check(self, ctx) -> str:
+        report, the_plan = _plan(ctx)
+        gpus = changing_gpus(the_plan)
+        ctx.state['gpus'] = gpus
+        users = users_of(report, gpus)
+        if users:
+            raise retype.StepStopped(
+                'guests use the GPUs being changed; migrate, shelve or '
+                'delete them first: %s' % '; '.join(users))
+        for gplan in the_plan.refused:
+            raise retype.StepStopped('layout refused on %s: %s (%s)' % (
+                gplan.address, gplan.refused, ', '.join(gplan.blockers)))
+        return ('no guest uses %s' % ', '.join(gpus) if gpus else
+                'the layout changes no GPU')
+
+    preview = run = _check
+
+
+class Reap(retype.Step):
+    name = 'reap'
+    state_on_failure = SERVICE_DISABLED + ' Some unused vGPU devices may ' \
+        'have been removed (see the reaper journal).'
+
+    def _reaper(self, ctx):
+        gpus = set(ctx.state.get('gpus') or changing_gpus(_plan(ctx)[1]))
+        report = ctx.report()
+        only = {d['uuid'] or d['parent'] for d in report.vgpu_devices()
+                if d['gpu'] in gpus}
+        policy = run_mod.policy_from(
+            ctx.conf, all_unassigned=True,
+            include_foreign=ctx.options.include_foreign,
+            skip_placement_check=ctx.options.skip_placement_check)
+        return run_mod.Reaper(ctx.conf, ctx.backend, policy, only=only)
+
+    def preview(self, ctx):
+        result = self._reaper(ctx).run(apply=False)
+        return 'would remove %s' % (', '.join(
+            o.decision.facts.key for o in result.outcomes
+            if o.decision.remove) or 'nothing')
+
+    def run(self, ctx):
+        from nova_mig import lock
+
+        def guard(report):
+            if ctx.options.skip_service:
+                return
+            nova_service.require_disabled(_conn(ctx), _service_host(ctx))
+
+        with lock.host_lock(ctx.conf):
+            result = self._reaper(ctx).run(apply=True, guard=guard)
+        if result.failed or any(o.result == run_mod.NOT_RUN
+                                for o in result.outcomes):
+            raise retype.StepStopped('; '.join(
+                '%s: %s' % (o.decision.facts.key, o.detail)
+                for o in result.outcomes
+                if o.result in (run_mod.FAILED, run_mod.NOT_RUN)))
+        kept = [o.decision.facts.key for o in result.outcomes
+                if not o.decision.remove]
+        return 'removed %s%s' % (', '.join(result.removed()) or 'nothing',
+                                 '; kept %s' % ', '.join(kept) if kept
+                                 else '')
+
+
+class ApplyLayout(retype.Step):
+    name = 'apply-layout'
+    state_on_failure = SERVICE_DISABLED.replace(
+        'no device was changed', 'the layout may be partly applied ('
+        '"nova-mig discover" shows it); Nova\'s configuration is unchanged')
+
+    def preview(self, ctx):
+        _, the_plan = _plan(ctx)
+        return '%d change(s): %s' % (len(the_plan.actions), '; '.join(
+            a.describe() for a in the_plan.actions) or 'none')
+
+    def run(self, ctx):
+        apply_mod = importlib.import_module('nova_mig.layout.apply')
+        result = apply_mod.apply(ctx.backend, ctx.conf, ctx.layout())
+        if not result.ok:
+            raise retype.StepStopped('; '.join(
+                '%s %s %s' % (row[0], row[1], row[3])
+                for row in result.rows()))
+        done = sum(len(g.done) for g in result.gpus)
+        return '%d change(s) applied' % done
+
+
+class NovaConfig(retype.Step):
+    name = 'nova-config'
+    state_on_failure = SERVICE_DISABLED.replace(
+        'no device was changed', 'the new layout is applied; Nova\'s '
+        'configuration was not written')
+
+    def _result(self, ctx, dry_run):
+        from nova_mig.novaconf import apply
+        from nova_mig.novaconf import plan
+        from nova_mig.privsep import files
+        report = ctx.report()
+        root = ctx.backend.sysfs_root()
+        ids = plan.read_product_ids(root, [p.address for p in report.parents])
+        config, snippet, provider = apply.generate(ctx.conf, report, ids,
+                                                   root)
+        return apply.apply(config, snippet, ctx.conf.nova.config_snippet,
+                           provider, ctx.conf.nova.provider_config_file,
+                           writer=files.FileWriter(), dry_run=dry_run)
+
+    def preview(self, ctx):
+        result = self._result(ctx, True)
+        return '%s %s' % ('rewrite' if result.restart_needed else
+                          'unchanged', ctx.conf.nova.config_snippet)
+
+    def run(self, ctx):
+        result = self._result(ctx, False)
+        return 'wrote %s: %s' % (ctx.conf.nova.config_snippet,
+                                 'yes' if result.snippet_written else
+                                 'no (unchanged)')
+
+
+class RestartNovaCompute(retype.Step):
+    name = 'restart-nova-compute'
+    state_on_failure = SERVICE_DISABLED.replace(
+        'no device was changed', 'the new layout and Nova configuration are '
+        'in place; nova-compute still runs with the old configuration')
+
+    def _command(self, ctx) -> str:
+        return ' '.join(ctx.conf.retype.restart_command)
+
+    def preview(self, ctx):
+        if not ctx.conf.retype.allow_restart:
+            return 'print "%s" for the operator' % self._command(ctx)
+        return 'run "%s"' % self._command(ctx)
+
+    def run(self, ctx):
+        command = list(ctx.conf.retype.restart_command)
+        if not ctx.conf.retype.allow_restart:
+            raise retype.WaitForOperator(
+                'restarting nova-compute is not allowed here '
+                '([retype]allow_restart = False): run "%s", then resume '
+                'with: %s' % (' '.join(command),
+                              retype.resume_command(ctx.options)))
+        status = (ctx.runner or retype.default_runner)(command)
+        if status != 0:
+            raise retype.StepStopped('"%s" exited with %s' % (
+                ' '.join(command), status))
+        return 'ran "%s"' % ' '.join(command)
+
+
+class WaitPlacement(retype.Step):
+    name = 'wait-placement'
+    state_on_failure = SERVICE_DISABLED.replace(
+        'no device was changed', 'the new layout and configuration are in '
+        'place and nova-compute was restarted; Placement does not show '
+        'the new capacity yet ("nova-mig verify" shows the drift)')
+
+    def preview(self, ctx):
+        if ctx.options.skip_placement_check:
+            return 'skipped (--skip-placement-check)'
+        return 'wait up to %ds for Placement to show the new inventory' % (
+            ctx.conf.retype.placement_timeout)
+
+    def run(self, ctx):
+        if ctx.options.skip_placement_check:
+            return 'skipped (--skip-placement-check)'
+        from nova_mig.placement import verify
+        from nova_mig.reaper import facts
+        client = (ctx.placement or facts.placement_client)(ctx.conf)
+        if client is None:
+            raise retype.StepStopped(
+                'Placement is not configured ([placement]auth_type); '
+                'configure it or pass --skip-placement-check')
+        deadline = time.monotonic() + ctx.conf.retype.placement_timeout
+        while True:
+            result = verify.verify(ctx.conf, ctx.report(), client)
+            if result.ok:
+                return 'Placement shows the new capacity of %d provider(s)' \
+                    % len(result.checked)
+            if time.monotonic() >= deadline:
+                raise retype.StepStopped(
+                    'Placement still differs after %ds: %s' % (
+                        ctx.conf.retype.placement_timeout, '; '.join(
+                            '%s %s' % (d.provider, d.kind)
+                            for d in result.drift)))
+            time.sleep(ctx.conf.retype.poll_interval)
+
+
+class EnableService(retype.Step):
+    name = 'enable-service'
+    state_on_failure = ('The retype is complete but nova-compute is still '
+                        'disabled in the Compute API.')
+
+    def preview(self, ctx):
+        if ctx.options.skip_service:
+            return 'skipped (--skip-service-steps)'
+        return 'enable nova-compute on %s' % _service_host(ctx)
+
+    def run(self, ctx):
+        if ctx.options.skip_service:
+            return 'skipped (--skip-service-steps)'
+        if ctx.state.get('service_was_disabled'):
+            return 'left disabled: it was disabled before the retype'
+        host = _service_host(ctx)
+        nova_service.enable(_conn(ctx), host)
+        return 'enabled nova-compute on %s' % host
+
+
+def all_steps() -> list[retype.Step]:
+    return [DisableService(), CheckInUse(), Reap(), ApplyLayout(),
+            NovaConfig(), RestartNovaCompute(), WaitPlacement(),
+            EnableService()]
+
+
+def missing_layout_support() -> str | None:
+    """Why ``nova_mig.layout`` cannot be used, or None."""
+    for name in ('nova_mig.layout.schema', 'nova_mig.layout.plan',
+                 'nova_mig.layout.apply'):
+        try:
+            importlib.import_module(name)
+        except ImportError as e:
+            return '%s is not available (%s)' % (name, e)
+    return None
