@@ -249,8 +249,7 @@ class NotMigProfile(NovaMigException):
 
 class ProfileNotOffered(NovaMigException):
     msg_fmt = ("MIG profile %(profile)s is not known to this cloud's "
-               "Placement (no resource class %(name)s). Known profiles: "
-               "%(known)s.")
+               "Placement (no %(name)s). Known profiles: %(known)s.")
 
 
 class FlavorNotManaged(NovaMigException):

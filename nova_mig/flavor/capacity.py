@@ -129,13 +129,15 @@ def offered_profiles(client, scheme: names.Scheme) -> list[str]:
 
 
 def known_profiles(client, scheme: names.Scheme) -> set[str]:
-    """Profiles with a resource class or a profile trait in Placement.
+    """Profiles whose resource class (or, VGPU class kept, trait) exists.
 
-    Two requests; no provider is read.
+    One request; no provider is read.
     """
-    known = {scheme.profile_of_class(rc)
-             for rc in client.resource_classes()}
-    known |= {scheme.profile_of_trait(t) for t in custom_traits(client)}
+    if scheme.vgpu_class:
+        known = {scheme.profile_of_trait(t) for t in custom_traits(client)}
+    else:
+        known = {scheme.profile_of_class(rc)
+                 for rc in client.resource_classes()}
     known.discard(None)
     return known
 
@@ -158,8 +160,9 @@ def check_profile(client, scheme: names.Scheme, profile: str) -> None:
         raise exception.NotMigProfile(profile=profile)
     known = known_profiles(client, scheme)
     if profile not in known:
-        name = (scheme.profile_trait(profile) if scheme.vgpu_class
-                else scheme.resource_class(profile))
+        name = ('trait %s' % scheme.profile_trait(profile)
+                if scheme.vgpu_class
+                else 'resource class %s' % scheme.resource_class(profile))
         raise exception.ProfileNotOffered(
             profile=profile, name=name,
             known=', '.join(sorted(known)) or 'none')

@@ -22,6 +22,10 @@ from nova_mig.flavor import names
 
 LOG = logging.getLogger(__name__)
 
+#: Nova validates extra specs from this microversion on (Zed and later):
+#: a typo is refused when the flavor is made, not when an instance boots.
+MV_EXTRA_SPEC_VALIDATION = '2.86'
+
 DEFAULT_VCPUS = 4
 DEFAULT_RAM_MB = 8192
 DEFAULT_DISK_GB = 20
@@ -117,6 +121,16 @@ def compute_call(action: str, fn, *args, **kwargs):
         raise exception.CloudUnreachable(
             service='Nova', action=action,
             reason=(str(e) or type(e).__name__).splitlines()[0])
+
+
+def set_extra_specs(compute, flavor, specs: dict[str, str]) -> None:
+    """POST the extra specs at microversion 2.86, so Nova validates them."""
+    def post():
+        resp = compute.post('/flavors/%s/os-extra_specs' % flavor.id,
+                            json={'extra_specs': specs},
+                            microversion=MV_EXTRA_SPEC_VALIDATION)
+        sdk_exc.raise_from_response(resp)
+    compute_call('setting the extra specs of flavor %s' % flavor.name, post)
 
 
 def all_flavors(compute) -> list:
@@ -215,8 +229,7 @@ def ensure_flavor(compute, scheme: names.Scheme, spec: FlavorSpec,
         return row
     action = 'updating the extra specs of flavor %s' % flavor.name
     if row.set_specs:
-        compute_call(action, compute.create_flavor_extra_specs, flavor,
-                     row.set_specs)
+        set_extra_specs(compute, flavor, row.set_specs)
     for key in row.removed_specs:
         compute_call(action, compute.delete_flavor_extra_specs_property,
                      flavor, key)
@@ -245,8 +258,7 @@ def _create(compute, scheme: names.Scheme, spec: FlavorSpec,
         name=spec.name, vcpus=row.vcpus, ram=row.ram, disk=row.disk,
         is_public=spec.is_public)
     try:
-        compute_call('setting the extra specs of flavor %s' % spec.name,
-                     compute.create_flavor_extra_specs, flavor, wanted)
+        set_extra_specs(compute, flavor, wanted)
     except exception.NovaMigException:
         # A flavor without its extra specs (and ownership mark) would
         # block every later run: take it back.
