@@ -189,3 +189,17 @@ class TestReap(base.CliTestCase):
         self.assertEqual(0, rc, err)
         self.assertFalse(proc.is_alive())
         self.assertFalse(self.mdev_exists(ORPHAN_8C))
+
+    def test_queued_devices_only(self):
+        from nova_mig.reaper import queue
+        with open(os.path.join(self.state, queue.FILE_NAME), 'w') as f:
+            f.write(json.dumps({'domain': 'gone', 'mdevs': [ORPHAN_4C],
+                                'pci': []}) + '\n')
+        rc, out, err = self.reap(*APPLY, '--queued', '--all-unassigned',
+                                 '-f', 'json')
+        self.assertEqual(0, rc, err)
+        self.assertEqual([ORPHAN_4C], list(self.rows(out)))
+        self.assertFalse(self.mdev_exists(ORPHAN_4C))
+        # Not queued: left alone although removable.
+        self.assertTrue(self.mdev_exists(ORPHAN_8C))
+        self.assertEqual(set(), queue.Queue(self.state).peek())
