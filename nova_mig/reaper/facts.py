@@ -302,18 +302,8 @@ class Gatherer:
 
         :raises: :class:`nova_mig.exception.LibvirtError`.
         """
-        from nova_mig.host import virt
-        host = virt.LibvirtHost(self.backend.libvirt_uri())
-        try:
-            domains = host.domains()
-        finally:
-            host.close()
-        users = tuple(
-            _label(d) for d in domains
-            if (facts.kind == decide.KIND_MDEV and
-                facts.key in d.mdev_uuids) or
-            (facts.kind == decide.KIND_VENDOR_VFIO and
-             facts.key in d.pci_addresses))
+        users = tuple(_label(d) for d in domains_referencing(
+            self.backend.libvirt_uri(), facts.kind, facts.key))
         holders, note = self._holders([])
         pids = None
         if holders is not None:
@@ -324,6 +314,52 @@ class Gatherer:
             pids = tuple(sorted(found))
         return dataclasses.replace(facts, domains=users, holders=pids,
                                    holders_note=note)
+
+
+def domains_referencing(uri: str, kind: str, key: str) -> list:
+    """Every domain (any state) whose XML references one device.
+
+    Only the domains whose XML contains the device's UUID or address are
+    parsed, so re-checking one device on a host with thousands of defined
+    domains costs one ``XMLDesc`` each and a few parses.
+
+    :raises: :class:`nova_mig.exception.LibvirtError`.
+    """
+    import libvirt
+
+    from nova_mig.host import virt
+    libvirt.registerErrorHandler(lambda ctx, err: None, None)
+    if kind == decide.KIND_MDEV:
+        needles = (key.lower(),)
+    else:
+        dom, bus, slot, func = key.replace('.', ':').split(':')
+        needles = ('0x%02x' % int(bus, 16),)
+    result = []
+    try:
+        conn = libvirt.openReadOnly(uri)
+    except libvirt.libvirtError as e:
+        raise exception.LibvirtError(uri=uri, reason=e.get_error_message())
+    try:
+        for dom in conn.listAllDomains(0):
+            xml = dom.XMLDesc(0)
+            if not any(n in xml.lower() for n in needles):
+                continue
+            mdevs, pcis, nova = virt.parse_domain_xml(xml)
+            if key in (mdevs if kind == decide.KIND_MDEV else pcis):
+                result.append(virt.Domain(
+                    name=dom.name(), uuid=dom.UUIDString(),
+                    state=virt._STATES.get(dom.state()[0], 'unknown'),
+                    persistent=bool(dom.isPersistent()),
+                    nova_instance=nova, mdev_uuids=mdevs,
+                    pci_addresses=pcis))
+    except libvirt.libvirtError as e:
+        raise exception.LibvirtError(uri=uri, reason=e.get_error_message())
+    finally:
+        try:
+            conn.close()
+        except libvirt.libvirtError:
+            pass
+    return result
 
 
 def _label(domain) -> str:

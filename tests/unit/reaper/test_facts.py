@@ -150,3 +150,38 @@ class TestGather(fakes.ReaperTestCase):
         fresh = gatherer.recheck(devs[fakes.B1])
         self.assertEqual(('instance-late (shutoff)',), fresh.domains)
         self.assertEqual((7,), fresh.holders)
+
+
+class TestDomainsReferencing(fakes.ReaperTestCase):
+
+    host_file = os.path.join(os.path.dirname(__file__), '..', '..', '..',
+                             'etc', 'nova-mig', 'hosts',
+                             'h200-vendor-vfio.yaml')
+
+    def test_vendor_vfio_vf_in_pci_hostdev(self):
+        uri = self.backend.libvirt_uri()
+        found = facts.domains_referencing(uri, decide.KIND_VENDOR_VFIO,
+                                          '0000:1b:00.6')
+        self.assertEqual(['instance-00000102'], [d.name for d in found])
+        self.assertEqual('shutoff', found[0].state)
+        self.assertEqual([], facts.domains_referencing(
+            uri, decide.KIND_VENDOR_VFIO, '0000:1b:00.5'))
+
+    def test_vendor_vfio_gather(self):
+        gatherer = facts.Gatherer(self.conf, self.backend, placement=False,
+                                  clock=self.clock)
+        devs = {d.key: d for d in gatherer.gather().devices}
+        self.assertEqual(decide.KIND_VENDOR_VFIO, devs['0000:1b:00.4'].kind)
+        self.assertEqual(('instance-00000101 (running)',),
+                         devs['0000:1b:00.4'].domains)
+        self.assertEqual((), devs['0000:1b:00.5'].domains)
+        # No [pci]device_spec lists the VF: not enabled in Nova.
+        self.assertFalse(devs['0000:1b:00.5'].type_enabled)
+
+    def test_provider_names(self):
+        self.assertEqual('0000:1b:00.0',
+                         facts._address_of('h', 'h_0000:1b:00.0'))
+        self.assertEqual('0000:41:00.4',
+                         facts._address_of('h', 'h_pci_0000_41_00_4'))
+        self.assertIsNone(facts._address_of('h', 'h'))
+        self.assertIsNone(facts._address_of('h', 'hx_pci_0000_41_00_4'))
