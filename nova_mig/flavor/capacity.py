@@ -106,7 +106,7 @@ def provider_slices(client, scheme: names.Scheme,
                 resource_class=rc, total=total, reserved=reserved,
                 capacity=int((total - reserved) * ratio),
                 used=int(usages.get(rc, 0)), traits=sorted(rp_traits)))
-    return rows
+    return sorted(rows, key=lambda r: (r.host, r.provider, r.profile))
 
 
 def by_profile(rows: list[ProviderSlices]) -> list[ProfileCapacity]:

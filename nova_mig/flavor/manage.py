@@ -278,15 +278,20 @@ def _create(compute, scheme: names.Scheme, spec: FlavorSpec,
 
 def sync_flavors(compute, scheme: names.Scheme, profiles: list[str],
                  template: FlavorSpec | None = None, force: bool = False,
-                 dry_run: bool = False) -> list[FlavorRow]:
-    """One flavor per profile; report nova-mig's flavors of other profiles.
+                 dry_run: bool = False,
+                 offered: list[str] | None = None) -> list[FlavorRow]:
+    """One flavor per profile; report nova-mig's flavors of lost profiles.
 
     A flavor of the same name that nova-mig does not own is reported with
     status ``refused`` (and left alone) instead of stopping the others.
 
     :param template: sizes, properties and traits for every flavor; its
         ``profile`` and ``name`` are ignored.
+    :param offered: the profiles the cloud offers (default ``profiles``);
+        nova-mig's flavors of any other profile are reported with status
+        ``not offered``, and kept.
     """
+    offered = set(profiles if offered is None else offered)
     template = template or FlavorSpec(profile='', name='')
     flavors = all_flavors(compute)
     rows = []
@@ -304,7 +309,7 @@ def sync_flavors(compute, scheme: names.Scheme, profiles: list[str],
     done = {r.name for r in rows}
     for row in mig_flavors(compute, scheme, flavors):
         if row.managed and row.name not in done and \
-                row.profile not in profiles:
+                row.profile not in offered:
             row.status = NOT_OFFERED
             rows.append(row)
     return rows

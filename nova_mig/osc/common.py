@@ -7,6 +7,7 @@ from osc_lib import utils
 
 from nova_mig import exception
 from nova_mig.flavor import names
+from nova_mig.osc import client
 
 
 def add_naming_options(parser, flavor: bool = False) -> None:
@@ -62,6 +63,17 @@ def scheme(parsed_args) -> names.Scheme:
         model_template=parsed_args.model_template,
         vgpu_class=bool(getattr(parsed_args, 'vgpu_class', False)),
         **kwargs)
+
+
+def mig_client(app):
+    """A :class:`~nova_mig.osc.client.MigClient` of this command's session.
+
+    Built afresh rather than taken from ``client_manager.mig``: OSC caches
+    plugin clients on the ``ClientManager`` class, so in an interactive
+    shell or a process running several shells the cached one would keep
+    the first session's credentials.
+    """
+    return client.MigClient(app.client_manager)
 
 
 def translate_errors(take_action):

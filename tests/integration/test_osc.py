@@ -139,10 +139,10 @@ class ProfileListTestCase(OscTestCase):
         long_rows = [r for r in self.openstack_json(
             'mig', 'profile', 'list', '--long') if r['Profile'] == profile]
         self.assertEqual(
-            [(host1, host1 + '_pci_0000_41_00_0', 3, 0, 2, 1, []),
-             (host1, host1 + '_pci_0000_41_00_1', 2, 0, 0, 2, []),
-             (host2, host2 + '_pci_0000_41_00_0', 3, 1, 1, 2,
-              ['CUSTOM_GPU_IT_MODEL'])],
+            sorted([(host1, host1 + '_pci_0000_41_00_0', 3, 0, 2, 1, []),
+                    (host1, host1 + '_pci_0000_41_00_1', 2, 0, 0, 2, []),
+                    (host2, host2 + '_pci_0000_41_00_0', 3, 1, 1, 2,
+                     ['CUSTOM_GPU_IT_MODEL'])]),
             [(r['Host'], r['Provider'], r['Total'], r['Reserved'],
               r['Used'], r['Free'], r['GPU Model']) for r in long_rows])
 
@@ -283,7 +283,7 @@ class FlavorTestCase(OscTestCase):
 
     def test_sync_one_flavor_per_offered_profile(self):
         p1, p2 = unique_profile(1), unique_profile(4)
-        self.gpu_host(p1, [2])
+        _, (gpu1,) = self.gpu_host(p1, [2])
         self.gpu_host(p2, [1, 1])
         dry = self.openstack_json('mig', 'flavor', 'sync', '--dry-run')
         dry = {r['Profile']: r['Status'] for r in dry}
@@ -306,10 +306,13 @@ class FlavorTestCase(OscTestCase):
         names = self.openstack('flavor', 'list', '--all', '-f', 'value',
                                '-c', 'Name').split()
         self.assertEqual(1, names.count('mig.' + p1))
-        # p2 only: p1's managed flavor is reported, never deleted.
-        only = {r['Profile']: r['Status'] for r in self.openstack_json(
-            'mig', 'flavor', 'sync', '--profile', p2)}
-        self.assertEqual('not offered', only[p1])
+        # p1's GPU goes: its flavor is reported, never deleted.
+        generation = self.placement.inventories(gpu1)[1]
+        self.placement.set_inventories(gpu1, {}, generation)
+        after = {r['Profile']: r['Status'] for r in self.openstack_json(
+            'mig', 'flavor', 'sync')}
+        self.assertEqual(('not offered', 'unchanged'),
+                         (after[p1], after[p2]))
         self.assertIn('mig.' + p1, self.openstack(
             'flavor', 'list', '--all', '-f', 'value', '-c', 'Name'))
 
@@ -322,8 +325,9 @@ class FlavorTestCase(OscTestCase):
         out = self.openstack('mig', 'flavor', 'sync', '--profile', p1,
                              '--profile', p2, '-f', 'json', expect=1)
         rows = {r['Profile'] or r['Name']: r['Status']
-                for r in json.loads(out)}
+                for r in json.loads(out) if r['Status'] != 'not offered'}
         self.assertEqual({'mig.' + p1: 'refused', p2: 'created'}, rows)
+        self.assertEqual({}, self.nova_flavor('mig.' + p1)['extra_specs'])
         self.assertIn('not created by nova-mig', self.last_stderr)
 
 

@@ -87,7 +87,7 @@ class CreateFlavor(command.ShowOne):
 
     @common.translate_errors
     def take_action(self, parsed_args):
-        mig = self.app.client_manager.mig
+        mig = common.mig_client(self.app)
         scheme = common.scheme(parsed_args)
         profile = parsed_args.profile
         capacity.check_profile(mig.placement, scheme, profile)
@@ -114,7 +114,7 @@ class ListFlavor(command.Lister):
 
     @common.translate_errors
     def take_action(self, parsed_args):
-        rows = manage.mig_flavors(self.app.client_manager.mig.compute,
+        rows = manage.mig_flavors(common.mig_client(self.app).compute,
                                   common.scheme(parsed_args))
         columns = ('ID', 'Name', 'Profile', 'Resources', 'Traits',
                    'Managed', 'vCPUs', 'RAM', 'Disk')
@@ -143,12 +143,13 @@ class SyncFlavor(command.Lister):
 
     @common.translate_errors
     def take_action(self, parsed_args):
-        mig = self.app.client_manager.mig
+        mig = common.mig_client(self.app)
         scheme = common.scheme(parsed_args)
-        profiles = capacity.offered_profiles(mig.placement, scheme)
+        offered = capacity.offered_profiles(mig.placement, scheme)
+        profiles = offered
         if parsed_args.profile:
             for profile in parsed_args.profile:
-                if profile not in profiles:
+                if profile not in offered:
                     capacity.check_profile(mig.placement, scheme, profile)
             profiles = sorted(set(parsed_args.profile))
         template = _template(parsed_args, scheme)
@@ -156,7 +157,8 @@ class SyncFlavor(command.Lister):
         rows = manage.sync_flavors(mig.compute, scheme, profiles,
                                    template=template,
                                    force=parsed_args.force,
-                                   dry_run=parsed_args.dry_run)
+                                   dry_run=parsed_args.dry_run,
+                                   offered=offered)
         self.refused = [r for r in rows if r.status == manage.REFUSED]
         for row in self.refused:
             self.app.stderr.write(row.reason + '\n')

@@ -26,7 +26,7 @@ class ListProfile(command.Lister):
     @common.translate_errors
     def take_action(self, parsed_args):
         scheme = common.scheme(parsed_args)
-        client = self.app.client_manager.mig.placement
+        client = common.mig_client(self.app).placement
         rows = capacity.provider_slices(client, scheme,
                                         traits=parsed_args.long)
         if parsed_args.long:

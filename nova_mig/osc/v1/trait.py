@@ -22,7 +22,7 @@ class ListTrait(command.Lister):
 
     @common.translate_errors
     def take_action(self, parsed_args):
-        client = self.app.client_manager.mig.placement
+        client = common.mig_client(self.app).placement
         rows = traits.list_traits(client, common.scheme(parsed_args),
                                   count=parsed_args.long)
         columns = ('Name', 'Kind', 'Profile')
@@ -58,7 +58,7 @@ class SyncTrait(command.Lister):
             if not names.is_profile(profile):
                 raise exception.NotMigProfile(profile=profile)
         scheme = common.scheme(parsed_args)
-        client = self.app.client_manager.mig.placement
+        client = common.mig_client(self.app).placement
         profiles = set(capacity.offered_profiles(client, scheme))
         profiles.update(parsed_args.profile)
         rows = traits.sync_traits(client, scheme, sorted(profiles),
