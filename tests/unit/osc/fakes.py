@@ -1,0 +1,160 @@
+"""In-memory Placement API and compute proxy for the flavor unit tests."""
+
+import json
+import urllib.parse
+import uuid as uuid_mod
+
+from openstack import exceptions as sdk_exc
+import requests
+
+
+def response(status: int, body=None) -> requests.Response:
+    resp = requests.Response()
+    resp.status_code = status
+    resp.reason = {200: 'OK', 204: 'No Content', 201: 'Created',
+                   403: 'Forbidden', 404: 'Not Found'}.get(status, '')
+    resp._content = json.dumps(body).encode() if body is not None else b''
+    return resp
+
+
+class FakePlacementAdapter:
+    """Answers PlacementClient's requests from dictionaries.
+
+    ``seen`` records (method, path, microversion) of every request;
+    ``status`` forces every answer to one HTTP status (403 tests).
+    """
+
+    def __init__(self):
+        self.rps: dict[str, dict] = {}
+        self.traits: set[str] = {'HW_CPU_X86_AVX2'}
+        self.classes: set[str] = {'VCPU', 'MEMORY_MB', 'VGPU'}
+        self.seen: list[tuple[str, str, str]] = []
+        self.status: int | None = None
+
+    def add(self, name, parent=None, inventory=None, usages=None,
+            traits=()) -> str:
+        uuid = str(uuid_mod.uuid4())
+        root = self.rps[parent]['root_provider_uuid'] if parent else uuid
+        self.rps[uuid] = {
+            'uuid': uuid, 'name': name, 'root_provider_uuid': root,
+            'parent_provider_uuid': parent, 'generation': 1,
+            'inventory': {rc: dict({'reserved': 0, 'allocation_ratio': 1.0},
+                                   **inv)
+                          for rc, inv in (inventory or {}).items()},
+            'usages': dict(usages or {}), 'traits': set(traits)}
+        self.classes |= set(self.rps[uuid]['inventory'])
+        self.traits |= set(traits)
+        return uuid
+
+    def request(self, path, method, microversion=None, raise_exc=True,
+                json=None, **kwargs):
+        self.seen.append((method, path, microversion))
+        if self.status:
+            return response(self.status, {'errors': [
+                {'status': self.status, 'title': 'Forbidden'}]})
+        parsed = urllib.parse.urlparse(path)
+        query = urllib.parse.parse_qs(parsed.query)
+        parts = parsed.path.strip('/').split('/')
+        if parts == ['resource_providers']:
+            rows = list(self.rps.values())
+            if 'required' in query:
+                need = set(query['required'][0].split(','))
+                rows = [r for r in rows if need <= r['traits']]
+            return response(200, {'resource_providers': [
+                {k: r[k] for k in ('uuid', 'name', 'generation',
+                                   'root_provider_uuid',
+                                   'parent_provider_uuid')}
+                for r in rows]})
+        if parts[0] == 'resource_providers' and len(parts) == 3:
+            rp = self.rps[parts[1]]
+            gen = {'resource_provider_generation': rp['generation']}
+            if parts[2] == 'inventories':
+                return response(200, dict(gen, inventories=rp['inventory']))
+            if parts[2] == 'usages':
+                return response(200, dict(gen, usages=rp['usages']))
+            if parts[2] == 'traits':
+                return response(200, dict(gen, traits=sorted(rp['traits'])))
+        if parts == ['traits'] and method == 'GET':
+            name = query.get('name', [''])[0]
+            if name.startswith('in:'):
+                rows = set(name[3:].split(',')) & self.traits
+            else:
+                rows = {t for t in self.traits
+                        if t.startswith(name.split(':', 1)[1])}
+            return response(200, {'traits': sorted(rows)})
+        if parts[0] == 'traits' and method == 'PUT':
+            new = parts[1] not in self.traits
+            self.traits.add(parts[1])
+            return response(201 if new else 204)
+        if parts == ['resource_classes']:
+            return response(200, {'resource_classes': [
+                {'name': c} for c in sorted(self.classes)]})
+        raise AssertionError('unexpected %s %s' % (method, path))
+
+
+class Flavor:
+    """What the code reads of an openstacksdk Flavor."""
+
+    def __init__(self, name, vcpus=4, ram=8192, disk=20, extra_specs=None,
+                 id=None):
+        self.name = name
+        self.id = id or str(uuid_mod.uuid4())
+        self.vcpus, self.ram, self.disk = vcpus, ram, disk
+        self.extra_specs = extra_specs
+
+
+class FakeCompute:
+    """The compute proxy calls of nova_mig.flavor.manage, in memory.
+
+    ``refuse`` maps an extra spec key to the HTTP status Nova answers a
+    POST carrying it with; ``forbidden`` makes every call answer 403.
+    """
+
+    def __init__(self, *flavors):
+        self.flavors_by_id = {f.id: f for f in flavors}
+        self.calls: list[tuple] = []
+        self.refuse: dict[str, int] = {}
+        self.forbidden = False
+
+    def _check(self, call):
+        self.calls.append(call)
+        if self.forbidden:
+            raise sdk_exc.ForbiddenException(
+                message='Policy does not allow', http_status=403)
+
+    def named(self, name):
+        return [f for f in self.flavors_by_id.values() if f.name == name]
+
+    def flavors(self, details=True, is_public=None):
+        self._check(('flavors', is_public))
+        return iter(list(self.flavors_by_id.values()))
+
+    def fetch_flavor_extra_specs(self, flavor):
+        self._check(('fetch_extra_specs', flavor.name))
+        flavor.extra_specs = {}
+        return flavor
+
+    def create_flavor(self, name, vcpus, ram, disk, is_public=True):
+        self._check(('create_flavor', name))
+        flavor = Flavor(name, vcpus, ram, disk, extra_specs={})
+        self.flavors_by_id[flavor.id] = flavor
+        return flavor
+
+    def delete_flavor(self, flavor):
+        self._check(('delete_flavor', flavor.name))
+        del self.flavors_by_id[flavor.id]
+
+    def post(self, url, json=None, microversion=None):
+        flavor_id = url.split('/')[2]
+        flavor = self.flavors_by_id[flavor_id]
+        self._check(('post_extra_specs', flavor.name, microversion))
+        for key in json['extra_specs']:
+            if key in self.refuse:
+                return response(self.refuse[key], {'badRequest': {
+                    'code': 400, 'message': 'Validation failed; %s' % key}})
+        flavor.extra_specs.update(json['extra_specs'])
+        return response(200, json)
+
+    def delete_flavor_extra_specs_property(self, flavor, key):
+        self._check(('delete_extra_spec', flavor.name, key))
+        del self.flavors_by_id[flavor.id].extra_specs[key]
