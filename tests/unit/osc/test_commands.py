@@ -8,6 +8,7 @@ import subprocess
 import sys
 import types
 
+import fixtures
 from osc_lib import exceptions as osc_exc
 
 from nova_mig.flavor import names
@@ -68,7 +69,6 @@ class PluginTestCase(base.TestCase):
 
 
 def _env(name, value):
-    import fixtures
     return fixtures.EnvironmentVariable(name, value)
 
 
