@@ -1,0 +1,1 @@
+"""Declarative MIG and vGPU layouts: validate, plan, apply, export, restore."""

@@ -1,0 +1,291 @@
+"""Execute a layout plan: SR-IOV VFs, MIG instances, vGPU devices.
+
+GPUs are handled one after the other.  A refused GPU (something in use)
+is skipped whole; a failure half-way (the card or the kernel says no)
+stops that GPU, reports exactly what was done, and the other GPUs go on.
+Every vGPU device created is added to the ownership record and, where
+libvirt supports it, defined as a persistent node device.  The run holds
+the host lock; the checkpoint for the boot restore is written at the end.
+"""
+
+import dataclasses
+import os
+import typing
+
+from oslo_log import log as logging
+
+from nova_mig import exception
+from nova_mig.host import discovery
+from nova_mig.host import sysfs
+from nova_mig.layout import checkpoint
+from nova_mig.layout import export
+from nova_mig.layout import nodedev
+from nova_mig.layout import plan as plan_mod
+from nova_mig.layout import schema
+from nova_mig import lock
+from nova_mig import ownership
+
+LOG = logging.getLogger(__name__)
+
+UNCHANGED = 'unchanged'
+CHANGED = 'changed'
+REFUSED = 'refused'
+FAILED = 'failed'
+
+#: progress(index, total, action, status); status is None before the step.
+Progress = typing.Callable[[int, int, plan_mod.Action, str | None], None]
+
+
+@dataclasses.dataclass
+class GpuResult:
+    gpu: str
+    status: str
+    done: list[str] = dataclasses.field(default_factory=list)
+    not_done: list[str] = dataclasses.field(default_factory=list)
+    error: str | None = None
+
+
+@dataclasses.dataclass
+class ApplyResult:
+    plan: plan_mod.Plan
+    gpus: list[GpuResult]
+    dry_run: bool = False
+    checkpoint: str | None = None
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        if self.dry_run:
+            return not self.plan.refused
+        return all(g.status in (UNCHANGED, CHANGED) for g in self.gpus)
+
+    def rows(self) -> list[tuple]:
+        rows = []
+        for gpu in self.gpus:
+            detail = gpu.error or ''
+            if gpu.not_done:
+                detail += ('; ' if detail else '') + 'not done: ' + \
+                    '; '.join(gpu.not_done)
+            rows.append((gpu.gpu, gpu.status, len(gpu.done), detail))
+        return rows
+
+
+class Executor:
+    """Runs the actions of a plan through the backend and sysfs."""
+
+    def __init__(self, backend, state_dir: str,
+                 progress: Progress | None = None):
+        self.backend = backend
+        self.root = backend.sysfs_root()
+        self.writer = backend.sysfs_writer()
+        self.owned = ownership.OwnershipRecord(state_dir)
+        self.nodedevs = nodedev.NodeDevices(backend.libvirt_uri())
+        self.progress = progress
+        self.gi_ids: dict[tuple[str, int], int] = {}
+
+    # -- sysfs ----------------------------------------------------------------
+    def _pci(self, *parts: str) -> str:
+        return os.path.join(self.root, sysfs.PCI_DEVICES, *parts)
+
+    def _write(self, path: str, value: str) -> None:
+        LOG.debug('Writing %r to %s', value, path)
+        self.writer.write(path, value)
+
+    def _vf_address(self, action: plan_mod.Action) -> str:
+        if action.vf is None:
+            return action.parent
+        link = self._pci(action.gpu, 'virtfn%d' % action.vf)
+        try:
+            return os.path.basename(os.readlink(link))
+        except OSError as e:
+            raise exception.SysfsError(path=link, reason=e.strerror)
+
+    def _type_dir(self, parent: str, type_name: str) -> str:
+        """The mdev type folder of a type, found by NAME on the parent."""
+        types = self._pci(parent, sysfs.SUPPORTED_TYPES)
+        reader = sysfs.SysfsReader(self.root)
+        for entry in reader.listdir(types):
+            name = reader.read(os.path.join(types, entry, 'name'))
+            if name.split()[-1:] == [type_name]:
+                return os.path.join(types, entry)
+        raise exception.SysfsError(
+            path=types, reason='no vGPU type %s offered on %s' % (
+                type_name, parent))
+
+    def _creatable_id(self, vf: str, type_name: str) -> int:
+        path = self._pci(vf, sysfs.VENDOR_DIR, sysfs.CREATABLE_TYPES)
+        reader = sysfs.SysfsReader(self.root)
+        for type_id, name in reader.parse_creatable(reader.read(path)):
+            if name.split()[-1:] == [type_name]:
+                return type_id
+        raise exception.SysfsError(path=path, reason='vGPU type %s is not '
+                                   'creatable on %s now' % (type_name, vf))
+
+    # -- actions ----------------------------------------------------------------
+    def _remove_vgpu(self, action: plan_mod.Action) -> None:
+        if action.vendor_vfio:
+            self._write(self._pci(action.parent, sysfs.VENDOR_DIR,
+                                  sysfs.CURRENT_TYPE), '0')
+            self.owned.discard(action.parent)
+            return
+        self._write(os.path.join(self.root, sysfs.MDEV_DEVICES, action.uuid,
+                                 'remove'), '1')
+        if action.node_device:
+            self.nodedevs.undefine(action.uuid, action.parent)
+        self.owned.discard(action.uuid)
+
+    def _create_vgpu(self, action: plan_mod.Action) -> None:
+        parent = self._vf_address(action)
+        action.parent = parent
+        start = action.placement.start if action.placement else None
+        details = {'gpu': action.gpu, 'parent': parent,
+                   'type': action.type_name, 'source': 'layout'}
+        if start is not None:
+            details.update(profile=action.profile, placement=start)
+        if action.vendor_vfio:
+            type_id = self._creatable_id(parent, action.type_name)
+            self._write(self._pci(parent, sysfs.VENDOR_DIR,
+                                  sysfs.CURRENT_TYPE), str(type_id))
+            self.owned.add(parent, **details)
+            return
+        type_dir = self._type_dir(parent, action.type_name)
+        self._write(os.path.join(type_dir, 'create'), action.uuid)
+        self.owned.add(action.uuid, **details)
+        self.nodedevs.define(action.uuid, parent,
+                             os.path.basename(type_dir))
+
+    def _gi_id(self, action: plan_mod.Action) -> int:
+        if action.gi_id is not None:
+            return action.gi_id
+        return self.gi_ids[(action.gpu, action.placement.start)]
+
+    def run(self, action: plan_mod.Action) -> None:
+        kind, gpu = action.kind, action.gpu_uuid
+        if kind == plan_mod.REMOVE_VGPU:
+            self._remove_vgpu(action)
+        elif kind == plan_mod.DESTROY_CI:
+            self.backend.destroy_compute_instance(gpu, action.gi_id,
+                                                  action.ci_id)
+        elif kind == plan_mod.DESTROY_GI:
+            self.backend.destroy_gpu_instance(gpu, action.gi_id)
+        elif kind == plan_mod.SET_NUMVFS:
+            self._write(self._pci(action.gpu, 'sriov_numvfs'),
+                        str(action.count))
+        elif kind == plan_mod.SET_MIG:
+            current, _pending = self.backend.set_mig_mode(gpu, action.mig)
+            if bool(current) != action.mig:
+                raise exception.GpuOperationRefused(
+                    gpu=gpu, code='RESET_REQUIRED',
+                    operation=action.describe(),
+                    reason='the change is pending until the GPU is reset; '
+                           'reset it (nvidia-smi -r) and apply again')
+        elif kind == plan_mod.CREATE_GI:
+            gi = self.backend.create_gpu_instance(gpu, action.profile_id,
+                                                  action.placement)
+            self.gi_ids[(action.gpu, gi.placement.start)] = gi.id
+        elif kind == plan_mod.CREATE_CI:
+            self.backend.create_compute_instance(gpu, self._gi_id(action))
+        elif kind == plan_mod.CREATE_VGPU:
+            self._create_vgpu(action)
+        else:  # pragma: no cover - the plan only makes the kinds above
+            raise AssertionError(kind)
+
+    def execute(self, the_plan: plan_mod.Plan) -> list[GpuResult]:
+        """Run every GPU's actions; one GPU's failure stops only that GPU."""
+        total = len([a for g in the_plan.gpus if not g.refused
+                     for a in g.actions])
+        index = 0
+        results = []
+        try:
+            for gplan in the_plan.gpus:
+                if gplan.refused:
+                    results.append(GpuResult(
+                        gplan.address, REFUSED,
+                        not_done=[a.describe() for a in gplan.actions],
+                        error='%s: %s' % (gplan.refused,
+                                          ', '.join(gplan.blockers))))
+                    continue
+                result = GpuResult(gplan.address, CHANGED if gplan.actions
+                                   else UNCHANGED)
+                results.append(result)
+                for n, action in enumerate(gplan.actions):
+                    index += 1
+                    self._report(index, total, action, None)
+                    try:
+                        self.run(action)
+                    except (exception.NovaMigException, OSError) as e:
+                        self._report(index, total, action, FAILED)
+                        result.status = FAILED
+                        result.error = '%s failed: %s' % (
+                            action.describe(), e)
+                        result.not_done = [a.describe()
+                                           for a in gplan.actions[n:]]
+                        LOG.error('GPU %s: %s', gplan.address, result.error)
+                        index += len(gplan.actions) - n - 1
+                        break
+                    result.done.append(action.describe())
+                    self._report(index, total, action, 'done')
+        finally:
+            self.nodedevs.close()
+        return results
+
+    def _report(self, index, total, action, status) -> None:
+        if self.progress is not None:
+            self.progress(index, total, action, status)
+
+
+def apply(backend, conf, layout: schema.Layout, dry_run: bool = False,
+          progress: Progress | None = None,
+          hostname: str | None = None) -> ApplyResult:
+    """Validate, plan and apply ``layout`` under the host lock.
+
+    :param backend: the :class:`nova_mig.gpu.base.GpuBackend`.
+    :param conf: the ConfigOpts (``[host]state_dir``, the lock).
+    :raises: :class:`nova_mig.exception.LayoutValidationFailed` before
+        anything is touched.
+    """
+    with lock.host_lock(conf):
+        report = discovery.discover(backend, hostname)
+        the_plan = plan_mod.plan(report, layout, backend.sysfs_root())
+        if dry_run:
+            return ApplyResult(the_plan, [], dry_run=True)
+        executor = Executor(backend, conf.host.state_dir, progress)
+        results = executor.execute(the_plan)
+        result = ApplyResult(the_plan, results,
+                             warnings=list(executor.nodedevs.warnings))
+        result.checkpoint = write_checkpoint(backend, conf, result,
+                                             hostname)
+    return result
+
+
+def write_checkpoint(backend, conf, result: ApplyResult,
+                     hostname: str | None = None) -> str:
+    """Checkpoint the host after an apply (failed GPUs keep their entry)."""
+    report = discovery.discover(backend, hostname)
+    state_dir = conf.host.state_dir
+    failed = {g.gpu for g in result.gpus if g.status in (REFUSED, FAILED)}
+    try:
+        previous = checkpoint.load(state_dir)
+    except exception.CheckpointError as e:
+        LOG.warning('Replacing an unreadable checkpoint: %s', e)
+        previous = None
+    layout = checkpoint.merge(export.export(report, 'checkpoint'),
+                              previous, failed)
+    return checkpoint.save(state_dir, layout, report.hostname)
+
+
+def restore(backend, conf, progress: Progress | None = None,
+            hostname: str | None = None) -> ApplyResult | None:
+    """Re-create the checkpointed layout (at boot); None without one.
+
+    Applying the checkpoint enables the VFs, then creates the GPU and
+    compute instances at their recorded placements, then the vGPU devices
+    with their recorded UUIDs and VFs.
+    """
+    layout = checkpoint.load(conf.host.state_dir)
+    if layout is None:
+        LOG.info('No layout checkpoint in %s: nothing to restore',
+                 conf.host.state_dir)
+        return None
+    return apply(backend, conf, layout, progress=progress,
+                 hostname=hostname)

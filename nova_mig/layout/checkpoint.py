@@ -1,0 +1,92 @@
+"""The checkpoint: the host's exact layout at the last apply, for boot.
+
+``layout apply`` writes it to ``<[host]state_dir>/layout-checkpoint.json``
+after its changes: an exported layout (placements, vGPU UUIDs and VFs) of
+every GPU.  A GPU whose apply was refused or failed keeps its entry from
+the previous checkpoint, so a reboot brings back a consistent state.  The
+boot restore applies it.  The file is replaced atomically.
+"""
+
+import datetime
+import json
+import os
+import tempfile
+
+from oslo_log import log as logging
+
+from nova_mig import exception
+from nova_mig.layout import schema
+
+LOG = logging.getLogger(__name__)
+
+FILE_NAME = 'layout-checkpoint.json'
+VERSION = 1
+
+
+def path(state_dir: str) -> str:
+    return os.path.join(state_dir, FILE_NAME)
+
+
+def load(state_dir: str) -> schema.Layout | None:
+    """The checkpointed layout; None when no apply ever ran.
+
+    :raises: :class:`nova_mig.exception.CheckpointError`
+    """
+    where = path(state_dir)
+    try:
+        with open(where, encoding='utf-8') as stream:
+            data = json.load(stream)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        raise exception.CheckpointError(path=where, reason=e)
+    if not isinstance(data, dict) or data.get('version') != VERSION:
+        raise exception.CheckpointError(path=where,
+                                        reason='unknown format or version')
+    try:
+        return schema.parse(data.get('layout'), where)
+    except exception.LayoutFileError as e:
+        raise exception.CheckpointError(path=where, reason=e)
+
+
+def merge(new: schema.Layout, previous: schema.Layout | None,
+          keep_previous: set[str]) -> schema.Layout:
+    """``new``, with the entries of ``keep_previous`` GPUs from before."""
+    if previous is None or not keep_previous:
+        return new
+    old = {g.selector.pci_address: g for g in previous.gpus}
+    gpus = []
+    for gpu in new.gpus:
+        address = gpu.selector.pci_address
+        gpus.append(old[address] if address in keep_previous and
+                    address in old else gpu)
+    return schema.Layout(gpus=tuple(gpus), source=new.source,
+                         description=new.description)
+
+
+def save(state_dir: str, layout: schema.Layout, hostname: str) -> str:
+    """Write the checkpoint atomically; return its path."""
+    where = path(state_dir)
+    os.makedirs(state_dir, exist_ok=True)
+    document = {
+        'version': VERSION,
+        'hostname': hostname,
+        'saved_at': datetime.datetime.now(
+            datetime.timezone.utc).isoformat(),
+        'layout': layout.as_dict(),
+    }
+    fd, tmp = tempfile.mkstemp(dir=state_dir, prefix='.checkpoint-')
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as stream:
+            json.dump(document, stream, indent=1)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, where)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    LOG.info('Layout checkpoint written to %s', where)
+    return where

@@ -1,0 +1,107 @@
+"""What a GPU carries now: vGPU devices tied to their GPU instances and VFs."""
+
+import dataclasses
+
+from nova_mig.gpu import base
+from nova_mig.host import discovery
+from nova_mig import vgpu_types
+
+
+@dataclasses.dataclass(frozen=True)
+class HostDevice:
+    """An existing vGPU device of a GPU."""
+
+    #: The mdev UUID, or the VF address in vendor-VFIO mode.
+    key: str
+    uuid: str | None
+    parent: str
+    #: Index of the parent VF on its PF; None when the PF is the parent.
+    vf: int | None
+    type_name: str | None
+    type_id: str | None
+    #: Placement start of the GPU instance it runs on (MIG-backed).
+    gi_start: int | None
+    domains: tuple[str, ...]
+    node_device: str | None
+    vendor_vfio: bool = False
+
+    @property
+    def in_use(self) -> bool:
+        return bool(self.domains)
+
+    def describe(self) -> str:
+        name = self.uuid or 'vGPU'
+        return '%s (%s on %s)' % (name, self.type_name or self.type_id,
+                                  self.parent)
+
+
+def vf_index(report: discovery.HostReport, gpu: base.Gpu,
+             address: str) -> int | None:
+    pf = report.sriov.get(gpu.pci_address)
+    if pf is None or address not in pf.vfs:
+        return None
+    return pf.vfs.index(address)
+
+
+def _gi_starts(gpu: base.Gpu) -> dict[int, int]:
+    return {gi.id: gi.placement.start for gi in gpu.gpu_instances}
+
+
+def devices(report: discovery.HostReport, gpu: base.Gpu
+            ) -> list[HostDevice]:
+    """The vGPU devices of one GPU, each tied to its GPU instance."""
+    starts = _gi_starts(gpu)
+    by_uuid = {a.mdev_uuid: a for a in gpu.active_vgpus if a.mdev_uuid}
+    by_parent = {a.parent: a for a in gpu.active_vgpus if a.parent}
+    result = []
+    unplaced = []
+    for dev in report.vgpu_devices():
+        if dev['gpu'] != gpu.pci_address:
+            continue
+        vendor = dev['uuid'] is None
+        active = (by_parent.get(dev['parent']) if vendor
+                  else by_uuid.get(dev['uuid']))
+        gi_id = active.gpu_instance_id if active else None
+        name = dev['type_name']
+        item = HostDevice(
+            key=dev['parent'] if vendor else dev['uuid'],
+            uuid=dev['uuid'] if not vendor else None,
+            parent=dev['parent'],
+            vf=vf_index(report, gpu, dev['parent']),
+            type_name=vgpu_types.bare_name(name) if name else None,
+            type_id=dev['type'],
+            gi_start=starts.get(gi_id) if gi_id is not None else None,
+            domains=tuple(dev['domains']),
+            node_device=dev['libvirt_node_device'],
+            vendor_vfio=vendor)
+        if item.gi_start is None and dev['profile']:
+            unplaced.append(item)
+        else:
+            result.append(item)
+    result += _place_by_profile(gpu, result, unplaced)
+    return sorted(result, key=lambda d: (d.gi_start is None,
+                                         d.gi_start or 0, d.vf or 0,
+                                         d.key))
+
+
+def _place_by_profile(gpu: base.Gpu, placed: list[HostDevice],
+                      unplaced: list[HostDevice]) -> list[HostDevice]:
+    """Tie MIG-backed devices NVML did not place to GPU instances.
+
+    Where the driver does not say which GPU instance a vendor-VFIO vGPU
+    runs on, devices are matched to the free instances of their profile in
+    placement order, the order in which they are created.
+    """
+    taken = {d.gi_start for d in placed if d.gi_start is not None}
+    names = {p.name for p in gpu.profiles}
+    result = []
+    for dev in sorted(unplaced, key=lambda d: (d.vf or 0, d.key)):
+        profile = vgpu_types.profile_for(dev.type_name or '', names)
+        free = sorted(gi.placement.start for gi in gpu.gpu_instances
+                      if gi.profile_name == profile and
+                      gi.placement.start not in taken)
+        start = free[0] if free else None
+        if start is not None:
+            taken.add(start)
+        result.append(dataclasses.replace(dev, gi_start=start))
+    return result

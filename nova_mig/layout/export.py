@@ -1,0 +1,69 @@
+"""Describe the current host as a layout (``nova-mig layout export``).
+
+The export is exact: every GPU by PCI address, every GPU instance with its
+placement, every vGPU device with its type, VF and (in mdev mode) UUID, so
+applying it after a reboot re-creates the same geometry and devices.
+"""
+
+import collections
+
+from nova_mig.gpu import base
+from nova_mig.host import discovery
+from nova_mig.host import sysfs
+from nova_mig.layout import current
+from nova_mig.layout import schema
+
+
+def _device(dev: current.HostDevice) -> schema.VgpuSpec:
+    return schema.VgpuSpec(uuid=dev.uuid, type=dev.type_name, vf=dev.vf)
+
+
+def _mig(gpu: base.Gpu, devices: list[current.HostDevice]
+         ) -> tuple[schema.GiSpec, ...]:
+    on_gi = {d.gi_start: d for d in devices if d.gi_start is not None}
+    result = []
+    for gi in sorted(gpu.gpu_instances, key=lambda g: g.placement.start):
+        dev = on_gi.get(gi.placement.start)
+        result.append(schema.GiSpec(
+            profile=gi.profile_name, placement=gi.placement.start,
+            vgpu=_device(dev) if dev else False))
+    return tuple(result)
+
+
+def _time_sliced(devices: list[current.HostDevice]
+                 ) -> schema.TimeSlicedSpec | None:
+    if not devices:
+        return None
+    names = collections.Counter(d.type_name for d in devices)
+    name = names.most_common(1)[0][0]
+    chosen = [d for d in devices if d.type_name == name]
+    return schema.TimeSlicedSpec(
+        type=name, count=len(chosen),
+        devices=tuple(_device(d) for d in chosen))
+
+
+def gpu_spec(report: discovery.HostReport, gpu: base.Gpu) -> schema.GpuSpec:
+    """The exact layout entry of one GPU as it is now."""
+    devices = current.devices(report, gpu)
+    pf = report.sriov.get(gpu.pci_address)
+    mode = (report.device_mode if report.device_mode != sysfs.MODE_NONE
+            else 'auto')
+    mig = gpu.mig_enabled if gpu.mig_capable else None
+    return schema.GpuSpec(
+        selector=schema.Selector(pci_address=gpu.pci_address),
+        where='gpus[%d]' % gpu.index,
+        comment='%s %s' % (gpu.name, gpu.uuid),
+        mig=mig, device_mode=mode,
+        sriov_vfs=pf.num_vfs if pf and pf.total_vfs else None,
+        vgpus='none' if mig else 'all',
+        gpu_instances=_mig(gpu, devices) if mig else None,
+        time_sliced=None if mig else _time_sliced(devices))
+
+
+def export(report: discovery.HostReport,
+           source: str = '<export>') -> schema.Layout:
+    """The whole host as a layout."""
+    return schema.Layout(
+        gpus=tuple(gpu_spec(report, gpu) for gpu in report.gpus),
+        source=source,
+        description='Exported from host %s by nova-mig' % report.hostname)

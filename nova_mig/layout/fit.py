@@ -1,0 +1,150 @@
+"""Find placements for a GPU's wanted MIG profiles, keeping what exists.
+
+Profiles and their possible placements come from the GPU (NVML), never
+from a table.  Wanted instances without a placement are placed larger
+first, searching every order with backtracking, so ``3g + 2g + 1g + 1g``
+fits where creating them in file order would not; among the solutions the
+one keeping most existing GPU instances wins.
+"""
+
+import collections
+import dataclasses
+
+from nova_mig.gpu import base
+
+
+class NoFit(Exception):
+    """The wanted profiles cannot be placed; ``profile`` and ``reason``."""
+
+    def __init__(self, profile: str, reason: str):
+        super().__init__('%s: %s' % (profile, reason))
+        self.profile = profile
+        self.reason = reason
+
+
+@dataclasses.dataclass(frozen=True)
+class Wanted:
+    profile: base.GpuInstanceProfile
+    start: int | None = None
+
+
+def _fmt(placement: base.Placement) -> str:
+    return '%d:%d' % (placement.start, placement.size)
+
+
+def compute_slices(gpu: base.Gpu) -> int:
+    """Compute slices of the card: those of its largest profile."""
+    return max((p.slice_count for p in gpu.profiles), default=0)
+
+
+def check_counts(gpu: base.Gpu, wanted: list[Wanted]) -> None:
+    """Instance counts, the "+me" rule and the compute-slice budget.
+
+    :raises: :class:`NoFit`
+    """
+    counts = collections.Counter(w.profile.name for w in wanted)
+    for item in wanted:
+        limit = item.profile.instance_count
+        if counts[item.profile.name] > limit:
+            raise NoFit(item.profile.name, '%d instances wanted, the card '
+                        'allows %d' % (counts[item.profile.name], limit))
+    media = [w.profile.name for w in wanted if w.profile.media_extensions]
+    if len(media) > 1:
+        raise NoFit(media[1], 'at most one "+me" GPU instance per GPU, '
+                    'the layout asks for %d (%s)' % (len(media),
+                                                     ', '.join(media)))
+    needed = sum(w.profile.slice_count for w in wanted)
+    budget = compute_slices(gpu)
+    if needed > budget:
+        raise NoFit(' + '.join(w.profile.name for w in wanted),
+                    'needs %d compute slices, the card has %d' % (needed,
+                                                                   budget))
+
+
+def _fixed(wanted: list[Wanted]) -> dict[int, base.Placement]:
+    """Placements given in the layout, checked and without overlaps."""
+    fixed: dict[int, base.Placement] = {}
+    for i, item in enumerate(wanted):
+        if item.start is None:
+            continue
+        options = [p for p in item.profile.placements
+                   if p.start == item.start]
+        if not options:
+            raise NoFit(item.profile.name, 'placement %d is not possible; '
+                        'possible placements: %s' % (item.start, ', '.join(
+                            _fmt(p) for p in item.profile.placements)))
+        for j, other in fixed.items():
+            if options[0].overlaps(other):
+                raise NoFit(item.profile.name, 'placement %s overlaps %s at '
+                            '%s' % (_fmt(options[0]),
+                                    wanted[j].profile.name, _fmt(other)))
+        fixed[i] = options[0]
+    return fixed
+
+
+def fit(gpu: base.Gpu, wanted: list[Wanted],
+        existing: tuple[base.GpuInstance, ...] = ()) -> list[base.Placement]:
+    """Placements for ``wanted``, in the same order.
+
+    :param existing: the GPU instances now on the card; a solution reusing
+        more of them (same profile, same placement) is preferred.
+    :raises: :class:`NoFit` naming the profile that does not fit and why.
+    """
+    check_counts(gpu, wanted)
+    fixed = _fixed(wanted)
+    have = {(gi.profile_id, gi.placement.start) for gi in existing}
+    free = [i for i in range(len(wanted)) if i not in fixed]
+    # Larger profiles first: they have the fewest placements.
+    free.sort(key=lambda i: (-wanted[i].profile.placements[0].size
+                             if wanted[i].profile.placements else 0,
+                             -wanted[i].profile.slice_count,
+                             wanted[i].profile.id))
+    base_score = sum(1 for i, p in fixed.items()
+                     if (wanted[i].profile.id, p.start) in have)
+    best: dict = {'score': -1, 'placements': None}
+    deepest = {'depth': -1, 'index': None}
+    chosen = dict(fixed)
+
+    def candidates(i: int, depth: int) -> list[base.Placement]:
+        profile = wanted[i].profile
+        floor = -1
+        # Symmetry: instances of one profile take increasing starts.
+        for j in free[:depth]:
+            if wanted[j].profile.id == profile.id:
+                floor = max(floor, chosen[j].start)
+        options = [p for p in profile.placements if p.start > floor and
+                   not any(p.overlaps(q) for q in chosen.values())]
+        options.sort(key=lambda p: ((profile.id, p.start) not in have,
+                                    p.start))
+        return options
+
+    def search(depth: int, score: int) -> bool:
+        if score + (len(free) - depth) <= best['score']:
+            return False
+        if depth == len(free):
+            best['score'] = score
+            best['placements'] = dict(chosen)
+            return score == base_score + len(free)
+        i = free[depth]
+        options = candidates(i, depth)
+        if not options and depth > deepest['depth']:
+            deepest.update(depth=depth, index=i)
+        for placement in options:
+            chosen[i] = placement
+            gain = (wanted[i].profile.id, placement.start) in have
+            done = search(depth + 1, score + int(gain))
+            del chosen[i]
+            if done:
+                return True
+        return False
+
+    search(0, base_score)
+    if best['placements'] is None:
+        i = deepest['index'] if deepest['index'] is not None else free[0]
+        profile = wanted[i].profile
+        raise NoFit(profile.name, 'no free placement left beside the other '
+                    'GPU instances (its placements: %s; the set %s does '
+                    'not fit the card\'s memory slices in any order)' % (
+                        ', '.join(_fmt(p) for p in profile.placements),
+                        ' + '.join(w.profile.name for w in wanted)))
+    return [best['placements'][i] for i in range(len(wanted))]

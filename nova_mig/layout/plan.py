@@ -1,0 +1,384 @@
+"""The diff between a host and a layout: actions with reasons, per GPU.
+
+A GPU whose change would destroy something in use (a GPU instance with
+processes, a vGPU device referenced by any libvirt domain, running or
+merely defined) is refused as a whole: none of its actions run.
+"""
+
+import dataclasses
+import typing
+
+from nova_mig.gpu import base
+from nova_mig.host import discovery
+from nova_mig.layout import current
+from nova_mig.layout import schema
+from nova_mig.layout import target as target_mod
+
+REMOVE_VGPU = 'remove-vgpu'
+DESTROY_CI = 'destroy-ci'
+DESTROY_GI = 'destroy-gi'
+SET_NUMVFS = 'set-numvfs'
+SET_MIG = 'set-mig-mode'
+CREATE_GI = 'create-gi'
+CREATE_CI = 'create-ci'
+CREATE_VGPU = 'create-vgpu'
+
+
+@dataclasses.dataclass
+class Action:
+    """One change on one GPU."""
+
+    kind: str
+    gpu: str
+    gpu_uuid: str
+    reason: str
+    profile: str | None = None
+    profile_id: int | None = None
+    placement: base.Placement | None = None
+    gi_id: int | None = None
+    ci_id: int | None = None
+    uuid: str | None = None
+    type_name: str | None = None
+    type_id: int | None = None
+    vf: int | None = None
+    parent: str | None = None
+    count: int | None = None
+    mig: bool | None = None
+    vendor_vfio: bool = False
+    node_device: str | None = None
+
+    def where(self) -> str:
+        if self.placement is None:
+            return ''
+        return ' at %d:%d' % (self.placement.start, self.placement.size)
+
+    def parent_text(self) -> str:
+        if self.vf is not None:
+            return 'VF %d%s' % (self.vf, ' (%s)' % self.parent
+                                if self.parent else '')
+        return self.parent or 'the GPU'
+
+    def describe(self) -> str:
+        """One line: what is done."""
+        if self.kind == REMOVE_VGPU:
+            return 'remove vGPU %s (%s) from %s' % (
+                self.uuid or '', self.type_name, self.parent_text())
+        if self.kind == DESTROY_CI:
+            return 'destroy compute instance %s of GPU instance %s (%s%s)' \
+                % (self.ci_id, self.gi_id, self.profile, self.where())
+        if self.kind == DESTROY_GI:
+            return 'destroy GPU instance %s (%s%s)' % (
+                self.gi_id, self.profile, self.where())
+        if self.kind == SET_NUMVFS:
+            return 'set SR-IOV VFs to %d' % self.count
+        if self.kind == SET_MIG:
+            return '%s MIG mode' % ('enable' if self.mig else 'disable')
+        if self.kind == CREATE_GI:
+            return 'create GPU instance %s%s' % (self.profile, self.where())
+        if self.kind == CREATE_CI:
+            return 'create compute instance on %s%s' % (self.profile,
+                                                        self.where())
+        return 'create vGPU %s %s on %s%s' % (
+            self.type_name, self.uuid or '', self.parent_text(),
+            ' for %s%s' % (self.profile, self.where())
+            if self.profile else '')
+
+    def as_dict(self) -> dict:
+        result: dict[str, typing.Any] = {
+            'gpu': self.gpu, 'action': self.kind,
+            'description': self.describe(), 'reason': self.reason}
+        for key in ('profile', 'gi_id', 'uuid', 'type_name', 'vf', 'parent',
+                    'count', 'mig'):
+            if getattr(self, key) is not None:
+                result[key] = getattr(self, key)
+        if self.placement is not None:
+            result['placement'] = '%d:%d' % (self.placement.start,
+                                             self.placement.size)
+        return result
+
+
+@dataclasses.dataclass
+class GpuPlan:
+    target: target_mod.GpuTarget
+    actions: list[Action]
+    #: Why the GPU is refused (something in use), or None.
+    refused: str | None = None
+    blockers: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def address(self) -> str:
+        return self.target.gpu.pci_address
+
+
+@dataclasses.dataclass
+class Plan:
+    hostname: str
+    source: str
+    gpus: list[GpuPlan]
+    #: GPUs no layout entry selects: left alone.
+    untouched: list[str]
+
+    @property
+    def actions(self) -> list[Action]:
+        return [a for g in self.gpus for a in g.actions]
+
+    @property
+    def refused(self) -> list[GpuPlan]:
+        return [g for g in self.gpus if g.refused]
+
+    @property
+    def empty(self) -> bool:
+        """True when the host matches the layout."""
+        return not self.actions and not self.refused
+
+    def rows(self) -> list[tuple]:
+        rows = []
+        for gplan in self.gpus:
+            for action in gplan.actions:
+                rows.append((action.gpu, action.kind, action.describe(),
+                             action.reason,
+                             'refused' if gplan.refused else 'planned'))
+            if gplan.refused:
+                rows.append((gplan.address, 'refused', gplan.refused,
+                             'in use: ' + ', '.join(gplan.blockers),
+                             'refused'))
+        return rows
+
+    def as_dict(self) -> dict:
+        return {
+            'hostname': self.hostname, 'layout': self.source,
+            'matches': self.empty,
+            'gpus': [{'gpu': g.address, 'uuid': g.target.gpu.uuid,
+                      'refused': g.refused, 'blockers': g.blockers,
+                      'actions': [a.as_dict() for a in g.actions]}
+                     for g in self.gpus],
+            'untouched': self.untouched,
+        }
+
+
+class _GpuPlanner:
+    """Builds the actions of one GPU."""
+
+    def __init__(self, report: discovery.HostReport,
+                 target: target_mod.GpuTarget):
+        self.report = report
+        self.target = target
+        self.gpu = target.gpu
+        self.devices = current.devices(report, target.gpu)
+        self.removals: list[Action] = []
+        self.gi_removals: list[Action] = []
+        self.creations: list[Action] = []
+        self.blockers: list[str] = []
+        self.kept: list[current.HostDevice] = []
+
+    def action(self, kind: str, reason: str, **kw) -> Action:
+        return Action(kind, self.gpu.pci_address, self.gpu.uuid, reason,
+                      **kw)
+
+    def remove(self, dev: current.HostDevice, reason: str) -> None:
+        if dev.in_use:
+            self.blockers += ['domain %s (vGPU %s)' % (d, dev.uuid or
+                                                       dev.parent)
+                              for d in dev.domains]
+        self.removals.append(self.action(
+            REMOVE_VGPU, reason, uuid=dev.uuid, type_name=dev.type_name,
+            vf=dev.vf, parent=dev.parent, vendor_vfio=dev.vendor_vfio,
+            node_device=dev.node_device))
+
+    @staticmethod
+    def matches(dev: current.HostDevice,
+                want: target_mod.DeviceTarget) -> bool:
+        if dev.type_name != want.type.name:
+            return False
+        if want.uuid_given and dev.uuid != want.uuid:
+            return False
+        return want.vf is None or dev.vf == want.vf
+
+    # -- MIG geometry ------------------------------------------------------
+    def mig(self) -> list[tuple[target_mod.DeviceTarget, base.Placement,
+                                str]]:
+        """Plan GPU instances; return the devices to create."""
+        wanted = {gi.placement.start: gi
+                  for gi in self.target.gpu_instances}
+        on_gi = {d.gi_start: d for d in self.devices
+                 if d.gi_start is not None}
+        to_create = []
+        for gi in sorted(self.gpu.gpu_instances,
+                         key=lambda g: g.placement.start):
+            want = wanted.get(gi.placement.start)
+            dev = on_gi.get(gi.placement.start)
+            if want is not None and want.profile.id == gi.profile_id:
+                if dev and want.device and self.matches(dev, want.device):
+                    self.kept.append(dev)
+                elif dev:
+                    self.remove(dev, 'the layout wants %s on %s at %d' % (
+                        'vGPU %s' % want.device.type.name if want.device
+                        else 'no vGPU', gi.profile_name,
+                        gi.placement.start))
+                if not gi.compute_instances:
+                    self.creations.append(self.action(
+                        CREATE_CI, 'the GPU instance has no compute '
+                        'instance', profile=gi.profile_name,
+                        placement=gi.placement, gi_id=gi.id))
+                if want.device and not (dev and dev in self.kept):
+                    to_create.append((want.device, gi.placement,
+                                      gi.profile_name))
+                continue
+            reason = ('not in the layout' if want is None else
+                      'the layout wants %s there' % want.profile.name)
+            if dev:
+                self.remove(dev, 'its GPU instance is destroyed: ' + reason)
+            if gi.processes:
+                self.blockers.append('processes %s on GPU instance %d' % (
+                    ', '.join(str(p) for p in gi.processes), gi.id))
+            for ci in gi.compute_instances:
+                self.gi_removals.append(self.action(
+                    DESTROY_CI, reason, profile=gi.profile_name,
+                    placement=gi.placement, gi_id=gi.id, ci_id=ci.id))
+            self.gi_removals.append(self.action(
+                DESTROY_GI, reason, profile=gi.profile_name,
+                placement=gi.placement, gi_id=gi.id))
+        existing = {(g.profile_id, g.placement.start)
+                    for g in self.gpu.gpu_instances}
+        new = [gi for gi in self.target.gpu_instances
+               if (gi.profile.id, gi.placement.start) not in existing]
+        # Larger profiles first, as the card requires.
+        new.sort(key=lambda g: (-g.placement.size, g.placement.start))
+        for gi in new:
+            self.creations.append(self.action(
+                CREATE_GI, 'wanted by the layout', profile=gi.profile.name,
+                profile_id=gi.profile.id, placement=gi.placement))
+            self.creations.append(self.action(
+                CREATE_CI, 'vGPUs and CUDA need its compute instance',
+                profile=gi.profile.name, placement=gi.placement))
+            if gi.device:
+                to_create.append((gi.device, gi.placement, gi.profile.name))
+        for dev in self.devices:
+            if dev.gi_start is None and dev not in self.kept:
+                self.remove(dev, 'a time-sliced vGPU cannot run beside MIG')
+        return sorted(to_create, key=lambda item: item[1].start)
+
+    # -- time-sliced ----------------------------------------------------------
+    def time_sliced(self) -> list[tuple[target_mod.DeviceTarget, None,
+                                        None]]:
+        wanted = list(self.target.time_sliced)
+        left = list(self.devices)
+        to_create = []
+        for want in [w for w in wanted if w.uuid_given]:
+            dev = next((d for d in left if self.matches(d, want)), None)
+            if dev:
+                left.remove(dev)
+                self.kept.append(dev)
+            else:
+                to_create.append((want, None, None))
+        for want in [w for w in wanted if not w.uuid_given]:
+            # In-use devices first, so an unused one is what goes.
+            same = sorted((d for d in left if self.matches(d, want)),
+                          key=lambda d: not d.in_use)
+            if same:
+                left.remove(same[0])
+                self.kept.append(same[0])
+            else:
+                to_create.append((want, None, None))
+        for dev in left:
+            self.remove(dev, 'not in the layout (%d x %s wanted)' % (
+                len(wanted), wanted[0].type.name if wanted else 'no vGPU'))
+        return to_create
+
+    # -- SR-IOV and parents ---------------------------------------------------
+    def sriov(self) -> list[Action]:
+        pf = self.report.sriov.get(self.gpu.pci_address)
+        want = self.target.sriov_vfs
+        if pf is None or want is None or want == pf.num_vfs:
+            return []
+        actions = []
+        if pf.num_vfs:
+            if self.kept:
+                self.blockers.append(
+                    'changing the VF count (%d -> %d) removes every VF, '
+                    'and %s stay' % (pf.num_vfs, want, ', '.join(
+                        d.describe() for d in self.kept)))
+            actions.append(self.action(
+                SET_NUMVFS, 'the VF count can only change through 0',
+                count=0))
+        if want:
+            actions.append(self.action(
+                SET_NUMVFS, 'the layout wants %d VFs (one vGPU per VF)'
+                % want, count=want))
+        return actions
+
+    def vf_count(self) -> int:
+        pf = self.report.sriov.get(self.gpu.pci_address)
+        if pf is None:
+            return 0
+        return (self.target.sriov_vfs if self.target.sriov_vfs is not None
+                else pf.num_vfs)
+
+    def place(self, to_create) -> None:
+        pf = self.report.sriov.get(self.gpu.pci_address)
+        sriov = pf is not None and pf.total_vfs > 0
+        taken = {d.vf for d in self.kept if d.vf is not None}
+        taken |= {w.vf for w, _p, _n in to_create if w.vf is not None}
+        held = {a for dom in self.report.domains for a in dom.pci_addresses}
+        free = []
+        if sriov:
+            for index in range(self.vf_count()):
+                address = (pf.vfs[index] if index < len(pf.vfs) and
+                           self.target.sriov_vfs in (None, pf.num_vfs)
+                           else None)
+                if index not in taken and address not in held:
+                    free.append((index, address))
+        for want, placement, profile in to_create:
+            if not sriov:
+                vf, parent = None, self.gpu.pci_address
+            elif want.vf is not None:
+                vf = want.vf
+                parent = pf.vfs[vf] if vf < len(pf.vfs) else None
+            else:
+                vf, parent = free.pop(0) if free else (None, None)
+            self.creations.append(self.action(
+                CREATE_VGPU, 'wanted by the layout', profile=profile,
+                placement=placement, uuid=want.uuid,
+                type_name=want.type.name, type_id=want.type.id, vf=vf,
+                parent=parent,
+                vendor_vfio=self.target.mode == 'vendor-vfio'))
+
+    def plan(self) -> GpuPlan:
+        to_create: list = []
+        mig_actions = []
+        gpu = self.gpu
+        if self.target.gpu_instances is not None:
+            to_create = self.mig()
+        elif self.target.time_sliced is not None:
+            to_create = self.time_sliced()
+        if self.target.mig is not None and \
+                self.target.mig != gpu.mig_enabled:
+            mig_actions.append(self.action(
+                SET_MIG, 'the layout wants MIG %s' % (
+                    'enabled' if self.target.mig else 'disabled'),
+                mig=self.target.mig))
+        sriov = self.sriov()
+        self.place(to_create)
+        actions = (self.removals + self.gi_removals + sriov + mig_actions +
+                   self.creations)
+        refused = None
+        if self.blockers:
+            refused = ('the layout needs to destroy what is in use; '
+                       'nothing on this GPU is changed')
+        return GpuPlan(self.target, actions, refused, self.blockers)
+
+
+def plan(report: discovery.HostReport, layout: schema.Layout,
+         sysfs_root: str) -> Plan:
+    """Validate ``layout`` against the host and compute the diff.
+
+    :param sysfs_root: the backend's sysfs root (device-mode detection).
+    :raises: :class:`nova_mig.exception.LayoutValidationFailed`
+    """
+    targets = target_mod.resolve(report, layout, sysfs_root)
+    selected = {t.gpu.pci_address for t in targets}
+    return Plan(
+        hostname=report.hostname, source=layout.source,
+        gpus=[_GpuPlanner(report, t).plan() for t in targets],
+        untouched=[g.pci_address for g in report.gpus
+                   if g.pci_address not in selected])
