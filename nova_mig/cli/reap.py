@@ -1,5 +1,7 @@
 """``nova-mig reap``: find, and with --apply remove, orphan vGPU devices."""
 
+import argparse
+
 from cliff import lister
 from oslo_log import log as logging
 
@@ -61,6 +63,8 @@ class Reap(common.ErrorReporting, lister.Lister):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
+        # Keep the lists of the description as written.
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
         parser.add_argument(
             '--apply', action='store_true',
             help='Remove the devices decided "remove". Without it nothing '

@@ -1,5 +1,7 @@
 """``nova-mig retype``: change this host's vGPU types safely, resumably."""
 
+import argparse
+
 from cliff import lister
 
 from nova_mig.cli import common
@@ -47,6 +49,8 @@ class Retype(common.ErrorReporting, lister.Lister):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
+        # Keep the lists of the description as written.
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
         parser.add_argument(
             'layout', metavar='LAYOUT',
             help='The new layout file (the format of "nova-mig layout '
