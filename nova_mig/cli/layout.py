@@ -1,0 +1,272 @@
+"""``nova-mig layout ...``: plan, apply, assert, export, import, restore."""
+
+from cliff import lister
+
+from nova_mig.cli import common
+
+PLAN_COLUMNS = ('GPU', 'Action', 'Description', 'Reason', 'Status')
+RESULT_COLUMNS = ('GPU', 'Status', 'Actions done', 'Detail')
+
+
+class _Lister(common.ErrorReporting, lister.Lister):
+    """A lister whose exit code can say the work was not complete."""
+
+    exit_code = 0
+
+    def run(self, parsed_args):
+        rc = super().run(parsed_args)
+        return rc or self.exit_code
+
+
+def _layout_arg(parser):
+    parser.add_argument('layout', metavar='FILE',
+                        help='The layout file (YAML, see the layout file '
+                             'reference).')
+
+
+def _plan(cmd, path: str):
+    from nova_mig.host import discovery
+    from nova_mig.layout import plan
+    from nova_mig.layout import schema
+    backend = cmd.backend()
+    layout = schema.load(path)
+    report = discovery.discover(backend)
+    return plan.plan(report, layout, backend.sysfs_root())
+
+
+def _progress(stream):
+    def report(index, total, action, status):
+        if status is None:
+            return
+        stream.write('[%d/%d] GPU %s: %s ... %s\n' % (
+            index, total, action.gpu, action.describe(), status))
+        stream.flush()
+    return report
+
+
+class LayoutPlan(_Lister):
+    """Show what applying a layout file would change on this host.
+
+    Validates FILE against the host first: every MIG profile must be
+    offered by the GPU it is asked of (as NVML reports it), the set must
+    fit the card's slices and placements (searched larger profiles first),
+    at most one "+me" profile per GPU, and a vGPU type must exist for each
+    profile in the host's device mode (mdev or vendor-vfio). Each error
+    names the GPU, the profile and why; the exit code is then 1.
+
+    Then lists, per GPU, the actions applying FILE takes, each with its
+    reason: vGPU devices to remove, compute and GPU instances to destroy,
+    SR-IOV VFs to enable, MIG mode to change, GPU and compute instances to
+    create (with their placements), vGPU devices to create (with their
+    UUID and VF). A GPU whose change would destroy what is in use (a GPU
+    instance with processes, a vGPU device referenced by a libvirt domain,
+    running or shut off) is shown as refused with what holds it. An empty
+    list means the host matches FILE. Nothing is changed.
+
+    -f json prints a list of objects with the keys GPU, Action,
+    Description, Reason and Status.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        _layout_arg(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        the_plan = _plan(self, parsed_args.layout)
+        return PLAN_COLUMNS, the_plan.rows()
+
+
+class LayoutApply(_Lister):
+    """Apply a layout file to this host: VFs, MIG instances, vGPU devices.
+
+    Validates and plans like "nova-mig layout plan" (nothing is touched
+    when FILE is invalid), then executes the plan GPU by GPU under the host
+    lock shared with the boot restore and the reaper. GPU instances that
+    already match stay; applying the same file twice changes nothing the
+    second time. Progress goes to stderr, one line per action.
+
+    A GPU whose change would destroy what is in use is refused whole
+    (nothing on it changes) and the other GPUs proceed. When the card or
+    the kernel refuses a step half-way, that GPU stops, the output says
+    exactly what was done and what was not, and running the command again
+    converges. vGPU devices get deterministic UUIDs (host, GPU, profile,
+    placement) unless FILE gives them, are recorded in the ownership
+    record of [host]state_dir and, where libvirt supports it, defined as
+    persistent node devices with autostart.
+
+    At the end the exact layout of the host is written to the checkpoint
+    in [host]state_dir, which "nova-mig layout restore" re-creates at boot.
+
+    Exit code: 0 when every GPU matches FILE, 1 when a GPU was refused or
+    failed. --dry-run prints the plan and changes nothing.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        _layout_arg(parser)
+        parser.add_argument('--dry-run', action='store_true',
+                            help='Print the plan; change nothing.')
+        return parser
+
+    def take_action(self, parsed_args):
+        from nova_mig.layout import apply
+        from nova_mig.layout import schema
+        layout = schema.load(parsed_args.layout)
+        result = apply.apply(self.backend(), self.conf, layout,
+                             dry_run=parsed_args.dry_run,
+                             progress=_progress(self.app.stderr))
+        self.exit_code = 0 if result.ok else 1
+        if result.dry_run:
+            return PLAN_COLUMNS, result.plan.rows()
+        for warning in result.warnings:
+            self.app.stderr.write('warning: %s\n' % warning)
+        if result.checkpoint:
+            self.app.stderr.write('Checkpoint written to %s\n'
+                                  % result.checkpoint)
+        return RESULT_COLUMNS, result.rows()
+
+
+class LayoutAssert(common.Command):
+    """Check that this host matches a layout file; change nothing.
+
+    Exit code 0 and "host matches FILE" when applying FILE would change
+    nothing; exit code 1 and the actions still needed (the same lines as
+    "nova-mig layout plan") otherwise, including GPUs refused because
+    their change would destroy what is in use. An invalid FILE is an
+    error (exit code 1) naming the GPU, profile and reason.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        _layout_arg(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        the_plan = _plan(self, parsed_args.layout)
+        out = self.app.stdout
+        if the_plan.empty:
+            out.write('host %s matches %s\n' % (the_plan.hostname,
+                                                parsed_args.layout))
+            return 0
+        out.write('host %s does not match %s:\n' % (the_plan.hostname,
+                                                    parsed_args.layout))
+        for gpu, kind, description, reason, status in the_plan.rows():
+            out.write('  %s %s: %s (%s)%s\n' % (
+                gpu, kind, description, reason,
+                ' [refused]' if status == 'refused' else ''))
+        return 1
+
+
+def _write(cmd, text: str, output: str | None) -> None:
+    if output:
+        from nova_mig import fileutils
+        fileutils.write_if_changed(output, text)
+        cmd.app.stderr.write('Wrote %s\n' % output)
+    else:
+        cmd.app.stdout.write(text)
+
+
+class LayoutExport(common.Command):
+    """Write the current host as a layout file (or a mig-parted config).
+
+    The layout is exact: each GPU selected by PCI address, its MIG mode,
+    SR-IOV VF count and device mode, each GPU instance with its placement
+    and the vGPU device it carries (type, VF and, in mdev mode, UUID), or
+    "vgpu: false". Applying it after a reboot re-creates the same geometry
+    and the same vGPU UUIDs, so guests find their devices again.
+
+    --mig-parted writes a mig-parted "version: v1" file instead, one
+    config (--config, default "nova-mig") listing each GPU's profile
+    counts; placements and vGPU devices cannot be expressed there.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('-o', '--output', metavar='FILE',
+                            help='Write to FILE (atomically) instead of '
+                                 'stdout.')
+        parser.add_argument('--mig-parted', action='store_true',
+                            help='Write a mig-parted v1 config.')
+        parser.add_argument('--config', metavar='LABEL', default='nova-mig',
+                            help='mig-configs label with --mig-parted.')
+        return parser
+
+    def take_action(self, parsed_args):
+        from nova_mig.host import discovery
+        from nova_mig.layout import export
+        from nova_mig.layout import migparted
+        report = discovery.discover(self.backend())
+        if parsed_args.mig_parted:
+            text = migparted.export_config(report, parsed_args.config)
+        else:
+            text = ('# nova-mig layout of host %s\n' % report.hostname +
+                    export.export(report).dump())
+        _write(self, text, parsed_args.output)
+        return 0
+
+
+class LayoutImportMigParted(common.Command):
+    """Convert a mig-parted config into a nova-mig layout file.
+
+    Reads a mig-parted "version: v1" FILE and converts the config named by
+    --config (needed when the file has several "mig-configs"): "devices:
+    all" or a list of GPU indexes, "device-filter" PCI device IDs,
+    "mig-enabled" and the "mig-devices" profile counts. Placements are
+    left to nova-mig (larger profiles first); vGPU devices default to one
+    per GPU instance. The host is not read and nothing is changed; check
+    the result with "nova-mig layout plan".
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('file', metavar='FILE',
+                            help='The mig-parted config file.')
+        parser.add_argument('--config', metavar='LABEL',
+                            help='The mig-configs entry to convert.')
+        parser.add_argument('-o', '--output', metavar='FILE',
+                            help='Write the layout to FILE instead of '
+                                 'stdout.')
+        return parser
+
+    def take_action(self, parsed_args):
+        from nova_mig import exception
+        from nova_mig.layout import migparted
+        try:
+            with open(parsed_args.file, encoding='utf-8') as stream:
+                text = stream.read()
+        except OSError as e:
+            raise exception.MigPartedError(path=parsed_args.file,
+                                           reason=e.strerror)
+        layout = migparted.import_config(text, parsed_args.config,
+                                         parsed_args.file)
+        _write(self, layout.dump(), parsed_args.output)
+        return 0
+
+
+class LayoutRestore(_Lister):
+    """Re-create the layout checkpointed by the last apply (at boot).
+
+    Reads the checkpoint in [host]state_dir written by "nova-mig layout
+    apply" and applies it under the host lock, in boot order: SR-IOV VFs,
+    then the GPU and compute instances at their recorded placements, then
+    the vGPU devices with their recorded UUIDs and VFs, so guests defined
+    before the reboot find their devices. What still exists is kept.
+
+    The nova-mig-restore.service systemd unit runs it after the NVIDIA
+    driver and before nova-compute and libvirt-guests. Without a
+    checkpoint it does nothing and exits 0. Exit code 1 when a GPU was
+    refused or failed; the unit then fails and nova-compute, which
+    requires it, does not start on a host whose vGPUs are missing.
+    """
+
+    def take_action(self, parsed_args):
+        from nova_mig.layout import apply
+        result = apply.restore(self.backend(), self.conf,
+                               progress=_progress(self.app.stderr))
+        if result is None:
+            self.app.stderr.write('No layout checkpoint: nothing to '
+                                  'restore\n')
+            return RESULT_COLUMNS, []
+        self.exit_code = 0 if result.ok else 1
+        return RESULT_COLUMNS, result.rows()
