@@ -9,7 +9,6 @@ record and sysfs (age) and Nova's configuration (enabled types).
 
 import dataclasses
 import datetime
-import json
 import os
 import time
 
@@ -201,7 +200,7 @@ class Gatherer:
         self.placement = placement
         self.clock = clock
 
-    def _placement(self, report: discovery.HostReport, notes: list[str]
+    def _placement(self, report: discovery.HostReport
                    ) -> tuple[dict | None, str]:
         if self.placement is False:
             return None, 'Placement check skipped (--skip-placement-check)'
@@ -218,7 +217,7 @@ class Gatherer:
             return None, 'Placement check failed: %s' % e
         return result, ''
 
-    def _holders(self, notes: list[str]) -> tuple[dict | None, str]:
+    def _holders(self) -> tuple[dict | None, str]:
         try:
             nodes, denied = open_device_nodes(self.conf.reaper.proc_root)
         except exception.NovaMigException as e:
@@ -246,8 +245,8 @@ class Gatherer:
         else:
             notes.append('no Nova configuration file could be read: '
                          'enabled types unknown')
-        holders, holders_note = self._holders(notes)
-        inflight, placement_note = self._placement(report, notes)
+        holders, holders_note = self._holders()
+        inflight, placement_note = self._placement(report)
         for note in (holders_note, placement_note):
             if note:
                 notes.append(note)
@@ -304,7 +303,7 @@ class Gatherer:
         """
         users = tuple(_label(d) for d in domains_referencing(
             self.backend.libvirt_uri(), facts.kind, facts.key))
-        holders, note = self._holders([])
+        holders, note = self._holders()
         pids = None
         if holders is not None:
             found = set()
@@ -365,9 +364,3 @@ def domains_referencing(uri: str, kind: str, key: str) -> list:
 def _label(domain) -> str:
     extra = '' if domain.nova_instance else ', not a Nova instance'
     return '%s (%s%s)' % (domain.name, domain.state, extra)
-
-
-def as_json(host: HostFacts) -> str:
-    """The facts as JSON, for debugging (``reap --debug``)."""
-    return json.dumps([dataclasses.asdict(d) for d in host.devices],
-                      indent=1, sort_keys=True)
