@@ -8,7 +8,6 @@ import os_traits
 
 from nova_mig.conf import naming as naming_conf
 from nova_mig import naming
-from nova_mig import vgpu_types
 
 #: The resource class Nova's libvirt driver uses for vGPUs by default.
 VGPU = 'VGPU'
@@ -26,20 +25,10 @@ _NORM_PROFILE_RE = re.compile(
     r'^(?P<slices>[1-9])G_(?P<gb>[1-9][0-9]*)GB(?:_(?P<suffix>[A-Z_]+))?$')
 
 
-def _suffix_tokens() -> dict[str, str]:
-    """``ME`` -> ``+me``: normalised suffix -> profile suffix.
-
-    ``+me`` and ``-me`` normalise alike; the first (``+me``) wins.
-    """
-    tokens = {}
-    for suffix in vgpu_types.MIG_SUFFIXES.values():
-        if suffix:
-            token = re.sub('[^0-9A-Za-z]+', '_', suffix).upper().strip('_')
-            tokens.setdefault(token, suffix)
-    return tokens
-
-
-_SUFFIX_TOKENS = _suffix_tokens()
+#: ``NOME`` -> ``-me``: name token -> profile suffix (see
+#: :data:`nova_mig.naming.PROFILE_SUFFIX_TOKENS`).
+_SUFFIX_TOKENS = {token: suffix for suffix, token
+                  in naming.PROFILE_SUFFIX_TOKENS.items()}
 
 
 def is_profile(name: str) -> bool:

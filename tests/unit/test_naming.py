@@ -19,6 +19,18 @@ class TestNaming(base.TestCase):
             naming.mig_resource_class(self.conf, '1g.18gb+me'),
             naming.mig_resource_class(self.conf, '1g.18gb'))
 
+    def test_every_suffix_gets_a_name_of_its_own(self):
+        # Plain normalisation would turn +me and -me into the same name.
+        names = {p: naming.mig_resource_class(self.conf, p) for p in (
+            '1g.18gb', '1g.18gb+me', '1g.18gb-me', '1g.18gb+me.all',
+            '1g.18gb+gfx')}
+        self.assertEqual(len(names), len(set(names.values())), names)
+        self.assertEqual('CUSTOM_MIG_1G_18GB_NOME', names['1g.18gb-me'])
+        self.assertEqual('CUSTOM_MIG_1G_18GB_MEALL', names['1g.18gb+me.all'])
+        self.assertEqual('CUSTOM_MIG_1G_18GB_GFX', names['1g.18gb+gfx'])
+        self.assertEqual('CUSTOM_MIG_1G_18GB_NOME',
+                         naming.profile_trait(self.conf, '1g.18gb-me'))
+
     def test_resource_class_for_type(self):
         self.assertEqual(
             'CUSTOM_MIG_3G_40GB',
