@@ -17,8 +17,8 @@ import urllib.error
 import urllib.request
 
 import fixtures
-from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
+from keystoneauth1 import session as ks_session
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 #: Module name -> the distribution to install when it is missing.
@@ -197,8 +197,9 @@ class Service:
     def wait(self, deadline: float) -> None:
         """Wait until ``GET /`` answers below 500."""
         while True:
-            if self.process is None or self.process.poll() is not None:
-                code = None if self.process is None else self.process.returncode
+            proc = self.process
+            if proc is None or proc.poll() is not None:
+                code = None if proc is None else proc.returncode
                 raise ServiceError('%s exited (%s) before answering; log %s:'
                                    '\n%s' % (self.name, code, self.log_path,
                                              tail(self.log_path)))
