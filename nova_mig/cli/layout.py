@@ -177,7 +177,7 @@ class LayoutExport(common.Command):
     and the same vGPU UUIDs, so guests find their devices again.
 
     --mig-parted writes a mig-parted "version: v1" file instead, one
-    config (--config, default "nova-mig") listing each GPU's profile
+    config (--label, default "nova-mig") listing each GPU's profile
     counts; placements and vGPU devices cannot be expressed there.
     """
 
@@ -188,8 +188,9 @@ class LayoutExport(common.Command):
                                  'stdout.')
         parser.add_argument('--mig-parted', action='store_true',
                             help='Write a mig-parted v1 config.')
-        parser.add_argument('--config', metavar='LABEL', default='nova-mig',
-                            help='mig-configs label with --mig-parted.')
+        parser.add_argument('--label', metavar='LABEL', default='nova-mig',
+                            help='mig-configs label with --mig-parted '
+                                 '(default: nova-mig).')
         return parser
 
     def take_action(self, parsed_args):
@@ -198,7 +199,7 @@ class LayoutExport(common.Command):
         from nova_mig.layout import migparted
         report = discovery.discover(self.backend())
         if parsed_args.mig_parted:
-            text = migparted.export_config(report, parsed_args.config)
+            text = migparted.export_config(report, parsed_args.label)
         else:
             text = ('# nova-mig layout of host %s\n' % report.hostname +
                     export.export(report).dump())
@@ -210,7 +211,7 @@ class LayoutImportMigParted(common.Command):
     """Convert a mig-parted config into a nova-mig layout file.
 
     Reads a mig-parted "version: v1" FILE and converts the config named by
-    --config (needed when the file has several "mig-configs"): "devices:
+    --label (needed when the file has several "mig-configs"): "devices:
     all" or a list of GPU indexes, "device-filter" PCI device IDs,
     "mig-enabled" and the "mig-devices" profile counts. Placements are
     left to nova-mig (larger profiles first); vGPU devices default to one
@@ -222,8 +223,10 @@ class LayoutImportMigParted(common.Command):
         parser = super().get_parser(prog_name)
         parser.add_argument('file', metavar='FILE',
                             help='The mig-parted config file.')
-        parser.add_argument('--config', metavar='LABEL',
-                            help='The mig-configs entry to convert.')
+        parser.add_argument('--label', metavar='LABEL',
+                            help='The mig-configs entry to convert (the '
+                                 'global --config-file option takes '
+                                 '"--config").')
         parser.add_argument('-o', '--output', metavar='FILE',
                             help='Write the layout to FILE instead of '
                                  'stdout.')
@@ -238,7 +241,7 @@ class LayoutImportMigParted(common.Command):
         except OSError as e:
             raise exception.MigPartedError(path=parsed_args.file,
                                            reason=e.strerror)
-        layout = migparted.import_config(text, parsed_args.config,
+        layout = migparted.import_config(text, parsed_args.label,
                                          parsed_args.file)
         _write(self, layout.dump(), parsed_args.output)
         return 0

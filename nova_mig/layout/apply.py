@@ -63,9 +63,10 @@ class ApplyResult:
         rows = []
         for gpu in self.gpus:
             detail = gpu.error or ''
-            if gpu.not_done:
-                detail += ('; ' if detail else '') + 'not done: ' + \
-                    '; '.join(gpu.not_done)
+            if gpu.status == FAILED and gpu.not_done:
+                detail += '; not done: ' + '; '.join(gpu.not_done)
+            elif gpu.not_done:
+                detail += ' (%d actions not done)' % len(gpu.not_done)
             rows.append((gpu.gpu, gpu.status, len(gpu.done), detail))
         return rows
 

@@ -100,7 +100,7 @@ def import_config(text: str, label: str | None = None,
     if label is None:
         if len(known) > 1:
             raise _fail(path, 'several configs (%s); choose one with '
-                        '--config' % ', '.join(known))
+                        '--label' % ', '.join(known))
         label = known[0]
     if label not in known:
         raise _fail(path, 'no config %r; the file has %s' % (

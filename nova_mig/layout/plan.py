@@ -253,16 +253,18 @@ class _GpuPlanner:
                 profile=gi.profile.name, placement=gi.placement))
             if gi.device:
                 to_create.append((gi.device, gi.placement, gi.profile.name))
-        for dev in self.devices:
-            if dev.gi_start is None and dev not in self.kept:
-                self.remove(dev, 'a time-sliced vGPU cannot run beside MIG')
+        if self.target.mig is not False:
+            for dev in self.devices:
+                if dev.gi_start is None:
+                    self.remove(dev, 'a time-sliced vGPU cannot run '
+                                'beside MIG')
         return sorted(to_create, key=lambda item: item[1].start)
 
     # -- time-sliced ----------------------------------------------------------
     def time_sliced(self) -> list[tuple[target_mod.DeviceTarget, None,
                                         None]]:
         wanted = list(self.target.time_sliced)
-        left = list(self.devices)
+        left = [d for d in self.devices if d.gi_start is None]
         to_create = []
         for want in [w for w in wanted if w.uuid_given]:
             dev = next((d for d in left if self.matches(d, want)), None)
@@ -349,8 +351,8 @@ class _GpuPlanner:
         gpu = self.gpu
         if self.target.gpu_instances is not None:
             to_create = self.mig()
-        elif self.target.time_sliced is not None:
-            to_create = self.time_sliced()
+        if self.target.time_sliced is not None:
+            to_create += self.time_sliced()
         if self.target.mig is not None and \
                 self.target.mig != gpu.mig_enabled:
             mig_actions.append(self.action(

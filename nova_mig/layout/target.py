@@ -305,8 +305,7 @@ class _Resolver:
                            if gpu.mig_capable else None),
             time_sliced=(self.time_sliced(gpu, spec, mode, types)
                          if spec.time_sliced else None))
-        if target.mig is False and target.gpu_instances is None and \
-                gpu.mig_capable:
+        if target.mig is False:
             target.gpu_instances = []
         self.check_vfs(target)
         return target
