@@ -122,7 +122,7 @@ class Executor:
         raise exception.SysfsError(path=path, reason='vGPU type %s is not '
                                    'creatable on %s now' % (type_name, vf))
 
-    # -- actions ----------------------------------------------------------------
+    # -- actions ---------------------------------------------------------
     def _remove_vgpu(self, action: plan_mod.Action) -> None:
         if action.vendor_vfio:
             self._write(self._pci(action.parent, sysfs.VENDOR_DIR,

@@ -57,8 +57,8 @@ def check_counts(gpu: base.Gpu, wanted: list[Wanted]) -> None:
     budget = compute_slices(gpu)
     if needed > budget:
         raise NoFit(' + '.join(w.profile.name for w in wanted),
-                    'needs %d compute slices, the card has %d' % (needed,
-                                                                   budget))
+                    'needs %d compute slices, the card has %d'
+                    % (needed, budget))
 
 
 def _fixed(wanted: list[Wanted]) -> dict[int, base.Placement]:

@@ -418,9 +418,9 @@ def select(layout: Layout, gpus: list[base.Gpu]
         best = max(s.selector.rank for s in matching)
         chosen = [s for s in matching if s.selector.rank == best]
         if len(chosen) > 1:
+            where = ' and '.join(s.where for s in chosen)
             errors.append('GPU %s (%s): selected by %s alike; make one more '
-                          'specific' % (gpu.pci_address, gpu.name, ' and '.join(
-                              s.where for s in chosen)))
+                          'specific' % (gpu.pci_address, gpu.name, where))
             continue
         pairs.append((gpu, chosen[0]))
     return pairs, errors

@@ -93,8 +93,7 @@ class GpuTarget:
 
 def host_types(report: discovery.HostReport, gpu: base.Gpu
                ) -> dict[str, TypeRef]:
-    """vGPU types of a GPU by bare name: NVML's, then its parents' in sysfs.
-    """
+    """vGPU types of a GPU by bare name: NVML's, then its parents'."""
     types: dict[str, TypeRef] = {}
     for vtype in gpu.vgpu_types or ():
         name = vgpu_types.bare_name(vtype.name)
