@@ -261,3 +261,45 @@ mig-configs:
         self.assertEqual(1, rc)
         self.assertIn('several configs (all-disabled, balanced); choose '
                       'one with --label', err)
+
+
+class TestExampleLayouts(layout_base.LayoutTestCase):
+
+    def example(self, name: str) -> str:
+        return os.path.join(layout_base.base.REPO, 'etc', 'nova-mig',
+                            'layouts', name)
+
+    def test_a100_balanced_applies_and_asserts(self):
+        path = self.example('a100-balanced.yaml')
+        rc, out, err = self.cli('layout', 'apply', path)
+        self.assertEqual(0, rc, out + err)
+        self.assertEqual(0, self.cli('layout', 'assert', path)[0])
+        second = self.snapshot()['gpus']['0000:81:00.0']['instances']
+        self.assertEqual([('3g.40gb', 0), ('3g.40gb', 4)],
+                         [i[:2] for i in second])
+
+    def test_h200_vendor_vfio_plans(self):
+        self.use_host('h200-vendor-vfio-uniform.yaml')
+        rc, out, err = self.cli('layout', 'plan',
+                                self.example('h200-vendor-vfio.yaml'))
+        self.assertEqual(0, rc, err)
+        self.assertIn('refused', out)   # GPU 1's 2g.35gb is in use
+
+    def test_mig_parted_example_imports(self):
+        rc, out, err = self.cli(
+            'layout', 'import-mig-parted', '--label', 'balanced',
+            self.example('mig-parted-example.yaml'))
+        self.assertEqual(0, rc, err)
+        self.assertIn('3g.40gb', out)
+
+    def test_h100_selection_by_device_id_and_index(self):
+        self.use_host('h100-sxm5-8x.yaml')
+        rc, out, err = self.cli('layout', 'plan', '-f', 'json',
+                                self.example('h100-all-1g.yaml'))
+        self.assertEqual(0, rc, err)
+        created = {(r['GPU'], r['Action']) for r in json.loads(out)}
+        # Four more vGPUs on each of GPUs 0-3, none on GPUs 4-7.
+        self.assertEqual({('0000:18:00.0', 'create-vgpu'),
+                          ('0000:2a:00.0', 'create-vgpu'),
+                          ('0000:3a:00.0', 'create-vgpu'),
+                          ('0000:5d:00.0', 'create-vgpu')}, created)
