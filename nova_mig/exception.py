@@ -289,3 +289,20 @@ class CloudUnreachable(NovaMigException):
 
 class ComputeRequestFailed(NovaMigException):
     msg_fmt = "Nova refused %(action)s (HTTP %(status)s): %(reason)s"
+
+
+class HookRestoreFailed(NovaMigException):
+    msg_fmt = ("The layout restore failed (%(reason)s): nova-compute must not "
+               "start with a partial GPU geometry. Fix the GPU named above "
+               "and run \"nova-mig hook pre-start\" (or \"nova-mig layout "
+               "restore\") again.")
+
+
+class HookProvidersTimeout(NovaMigException):
+    msg_fmt = ("Gave up after %(timeout)ss waiting for nova-compute's "
+               "resource providers in Placement: %(missing)s. Check that "
+               "nova-compute runs and is configured with the vGPU types of "
+               "this host (nova-mig nova-config), that [nova]"
+               "hypervisor_hostname is the name it reports, then run "
+               "\"nova-mig sync\"; raise [hook]provider_timeout on slow "
+               "hosts.")

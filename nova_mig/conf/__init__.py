@@ -3,6 +3,7 @@
 from oslo_config import cfg
 
 from nova_mig.conf import gpu
+from nova_mig.conf import hook
 from nova_mig.conf import host
 from nova_mig.conf import libvirt
 from nova_mig.conf import naming
@@ -16,5 +17,5 @@ from nova_mig.conf import simulator
 def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register every nova-mig option group on ``conf``."""
     for module in (host, libvirt, gpu, simulator, naming, nova,
-                   placement, reaper, retype):
+                   placement, reaper, retype, hook):
         module.register_opts(conf)

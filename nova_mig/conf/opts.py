@@ -1,6 +1,7 @@
 """Entry point for oslo-config-generator: every option of nova-mig."""
 
 from nova_mig.conf import gpu
+from nova_mig.conf import hook
 from nova_mig.conf import host
 from nova_mig.conf import libvirt
 from nova_mig.conf import naming
@@ -11,7 +12,7 @@ from nova_mig.conf import retype
 from nova_mig.conf import simulator
 
 _MODULES = (host, libvirt, gpu, simulator, naming, nova,
-            placement, reaper, retype)
+            placement, reaper, retype, hook)
 
 
 def list_opts():

@@ -1,0 +1,107 @@
+"""``nova-mig hook pre-start|post-start``: around nova-compute's start."""
+
+from cliff import lister
+
+from nova_mig.cli import common
+
+COLUMNS = ('Step', 'Status', 'Detail')
+
+
+class _Hook(common.ErrorReporting, lister.Lister):
+    """A hook: one row per step, exit code 1 when a step failed."""
+
+    exit_code = 0
+
+    def run(self, parsed_args):
+        rc = super().run(parsed_args)
+        return rc or self.exit_code
+
+    def report(self, result):
+        self.exit_code = result.exit_code
+        for step in result.steps:
+            if step.status in ('failed', 'warning'):
+                self.app.stderr.write('nova-mig hook %s: %s: %s: %s\n' % (
+                    result.hook, step.name, step.status, step.detail))
+        return COLUMNS, result.rows()
+
+
+def _progress(stream):
+    def report(index, total, action, status):
+        if status is not None:
+            stream.write('[%d/%d] GPU %s: %s ... %s\n' % (
+                index, total, action.gpu, action.describe(), status))
+            stream.flush()
+    return report
+
+
+class HookPreStart(_Hook):
+    """Prepare this host for nova-compute; run before it starts.
+
+    In order, and as systemd's ExecStartPre of nova-compute.service (or a
+    container's entry point before nova-compute):
+
+    1. restores the layout checkpointed by the last "nova-mig layout
+       apply" (SR-IOV VFs, MIG instances at their placements, vGPU
+       devices with their UUIDs), like "nova-mig layout restore". Without
+       a checkpoint this step is skipped. When a GPU cannot be restored
+       the hook stops here and exits 1: nova-compute must not start on a
+       half-restored geometry. [hook]restore_layout turns the step off;
+    2. writes the Nova configuration of the restored host, like
+       "nova-mig nova-config" ([hook]write_nova_config); a failure exits 1;
+    3. creates the host's custom resource classes and traits in Placement,
+       which needs none of nova-compute's providers. Each Placement
+       request is bounded by [hook]placement_timeout. When Placement is
+       unreachable, refuses the credentials or fails, this is a warning
+       and the exit code stays 0, so a Placement outage does not keep
+       nova-compute from starting; with --strict ([hook]strict) it exits 1.
+
+    Prints one row per step (restore layout, nova config, placement) with
+    its status: ok, skipped, warning or failed; warnings and failures are
+    also written to stderr.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--strict', action='store_true', default=None,
+            help='Exit 1 when Placement cannot be reached instead of '
+                 'warning (default: [hook]strict).')
+        return parser
+
+    def take_action(self, parsed_args):
+        from nova_mig import hook
+        return self.report(hook.pre_start(
+            self.conf, self.backend(), strict=parsed_args.strict,
+            progress=_progress(self.app.stderr)))
+
+
+class HookPostStart(_Hook):
+    """Wait for nova-compute's GPU providers, then sync their traits.
+
+    Run once nova-compute has started (systemd's ExecStartPost of
+    nova-compute.service). Polls Placement every
+    [hook]provider_poll_interval seconds until the compute node provider
+    ([nova]hypervisor_hostname) and every GPU resource provider this
+    host's configuration gives nova-compute exist, then adds their traits
+    like "nova-mig sync". A Placement that does not answer yet counts as
+    not ready.
+
+    Exit code 1 with the providers still missing when they do not all
+    appear within --timeout seconds ([hook]provider_timeout), or when the
+    sync fails. nova-compute keeps running either way (the systemd
+    drop-in ignores this command's exit code); "nova-mig sync" can be run
+    again later.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--timeout', type=float, metavar='SECONDS',
+            help='How long to wait for the providers (default: '
+                 '[hook]provider_timeout).')
+        return parser
+
+    def take_action(self, parsed_args):
+        from nova_mig import hook
+        return self.report(hook.post_start(
+            self.conf, self.backend(), timeout=parsed_args.timeout))

@@ -1,0 +1,306 @@
+"""nova-compute start hooks: what runs before and after nova-compute starts.
+
+:func:`pre_start` runs before nova-compute (systemd ``ExecStartPre``, or a
+container's entry point): it restores the checkpointed layout, writes
+Nova's configuration for it and creates the resource classes and traits in
+Placement (nothing there needs nova-compute's providers yet). A restore
+failure always fails the hook: nova-compute must not start on a host
+whose vGPU devices are half there. A Placement outage only fails it in
+strict mode; otherwise it is a warning, because the configuration is
+already written and the traits can follow later.
+
+:func:`post_start` runs once nova-compute started (``ExecStartPost``): it
+waits, up to ``[hook]provider_timeout`` seconds, for the compute node and
+GPU resource providers nova-compute creates, then syncs their traits like
+``nova-mig sync``.
+"""
+
+import contextlib
+import dataclasses
+import os
+import time
+import typing
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova_mig import exception
+from nova_mig.host import discovery
+from nova_mig.layout import apply as layout_apply
+from nova_mig.novaconf import apply as novaconf_apply
+from nova_mig.novaconf import plan as novaconf_plan
+from nova_mig.placement import client as client_mod
+from nova_mig.placement import connect
+from nova_mig.placement import offer
+from nova_mig.placement import sync as sync_mod
+from nova_mig.privsep import files
+
+LOG = logging.getLogger(__name__)
+
+OK = 'ok'
+SKIPPED = 'skipped'
+WARNING = 'warning'
+FAILED = 'failed'
+
+#: Errors of a Placement that is down or refuses us: a warning by default.
+PLACEMENT_ERRORS = (exception.PlacementUnreachable,
+                    exception.PlacementAuthError,
+                    exception.PlacementError,
+                    exception.PlacementConflictRetriesExhausted)
+
+
+@dataclasses.dataclass
+class Step:
+    """One step of a hook and how it ended."""
+
+    name: str
+    status: str
+    detail: str = ''
+
+
+@dataclasses.dataclass
+class HookResult:
+    """The steps a hook ran; it failed when one of them failed."""
+
+    hook: str
+    steps: list[Step] = dataclasses.field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(s.status != FAILED for s in self.steps)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def add(self, name: str, status: str, detail: str = '') -> Step:
+        step = Step(name, status, detail)
+        self.steps.append(step)
+        log = {FAILED: LOG.error, WARNING: LOG.warning}.get(status, LOG.info)
+        log('%s: %s: %s %s', self.hook, name, status, detail)
+        return step
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        return [(s.name, s.status, s.detail) for s in self.steps]
+
+
+@contextlib.contextmanager
+def placement_timeout(conf: cfg.ConfigOpts):
+    """Bound every Placement request by ``[hook]placement_timeout``.
+
+    Only when ``[placement]timeout`` is unset; the override is dropped
+    when the block ends.
+    """
+    if conf.placement.timeout is not None:
+        yield
+        return
+    conf.set_override('timeout', conf.hook.placement_timeout,
+                      group='placement')
+    try:
+        yield
+    finally:
+        conf.clear_override('timeout', group='placement')
+
+
+# -- pre-start ----------------------------------------------------------------
+def restore_layout(conf: cfg.ConfigOpts, backend, result: HookResult,
+                   progress=None) -> bool:
+    """Restore the checkpointed layout; False when nova-compute must wait."""
+    if not conf.hook.restore_layout:
+        result.add('restore layout', SKIPPED, '[hook]restore_layout is off')
+        return True
+    try:
+        restored = layout_apply.restore(backend, conf, progress=progress)
+    except exception.NovaMigException as e:
+        result.add('restore layout', FAILED,
+                   str(exception.HookRestoreFailed(reason=e)))
+        return False
+    if restored is None:
+        result.add('restore layout', SKIPPED, 'no layout checkpoint in %s'
+                   % conf.host.state_dir)
+        return True
+    bad = ['%s %s: %s' % (gpu, status, detail or '-')
+           for gpu, status, _n, detail in restored.rows()
+           if status not in (layout_apply.UNCHANGED, layout_apply.CHANGED)]
+    if bad:
+        result.add('restore layout', FAILED, str(
+            exception.HookRestoreFailed(reason='; '.join(bad))))
+        return False
+    changed = [g.gpu for g in restored.gpus
+               if g.status == layout_apply.CHANGED]
+    result.add('restore layout', OK, '%d GPU(s), re-created on %s' % (
+        len(restored.gpus), ', '.join(changed)) if changed else
+        '%d GPU(s), nothing to re-create' % len(restored.gpus))
+    return True
+
+
+def write_nova_config(conf: cfg.ConfigOpts, backend,
+                      report: discovery.HostReport,
+                      result: HookResult) -> bool:
+    """Write the snippet and provider config like ``nova-mig nova-config``.
+
+    nova-compute has not started yet, so a changed file needs no restart.
+    """
+    if not conf.hook.write_nova_config:
+        result.add('nova config', SKIPPED, '[hook]write_nova_config is off')
+        return True
+    root = backend.sysfs_root()
+    try:
+        product_ids = novaconf_plan.read_product_ids(
+            root, [p.address for p in report.parents])
+        config, snippet, provider_config = novaconf_apply.generate(
+            conf, report, product_ids, root)
+        written = novaconf_apply.apply(
+            config, snippet, os.path.abspath(conf.nova.config_snippet),
+            provider_config,
+            os.path.abspath(conf.nova.provider_config_file),
+            writer=files.FileWriter())
+    except exception.NovaMigException as e:
+        result.add('nova config', FAILED, str(e))
+        return False
+    for warning in config.warnings:
+        LOG.warning('nova config: %s', warning)
+    result.add('nova config', OK, '%s %s, %s %s' % (
+        written.snippet_path,
+        'written' if written.snippet_written else 'unchanged',
+        written.provider_config_path,
+        'written' if written.provider_config_written else 'unchanged'))
+    return True
+
+
+def ensure_classes_and_traits(conf: cfg.ConfigOpts,
+                              report: discovery.HostReport,
+                              result: HookResult, strict: bool) -> bool:
+    """Create the host's custom resource classes and traits in Placement."""
+    expected = offer.expected_providers(conf, report)
+    classes = offer.custom_classes(expected)
+    traits = offer.custom_traits(expected)
+    try:
+        with placement_timeout(conf), \
+                connect.placement(conf, report) as client:
+            syncer = sync_mod.Syncer(conf, client)
+            created_classes = syncer.ensure_classes(classes, dry_run=False)
+            created_traits = syncer.ensure_traits(traits, dry_run=False)
+            syncer.state.save()
+    except PLACEMENT_ERRORS as e:
+        if strict:
+            result.add('placement', FAILED, '%s (strict mode)' % e)
+            return False
+        result.add('placement', WARNING,
+                   '%s; nova-compute starts anyway, run "nova-mig sync" '
+                   'once Placement is back' % e)
+        return True
+    result.add('placement', OK, '%d resource class(es), %d trait(s) '
+               'present; created: %s' % (
+                   len(classes), len(traits),
+                   ', '.join(created_classes + created_traits) or 'none'))
+    return True
+
+
+def pre_start(conf: cfg.ConfigOpts, backend, strict: bool | None = None,
+              progress=None) -> HookResult:
+    """Everything nova-compute needs before it starts.
+
+    :param conf: options: [hook], [host], [nova], [naming], [placement].
+    :param backend: the GPU backend of ``[gpu]backend``.
+    :param strict: fail on a Placement outage; None takes [hook]strict.
+    :param progress: progress callback of the layout restore.
+    :returns: the steps run; ``exit_code`` 1 when one failed. A failed
+        restore stops the hook before the configuration is written.
+    """
+    strict = conf.hook.strict if strict is None else strict
+    result = HookResult('pre-start')
+    if not restore_layout(conf, backend, result, progress):
+        return result
+    try:
+        report = discovery.discover(backend)
+    except exception.NovaMigException as e:
+        result.add('discover', FAILED, str(e))
+        return result
+    if not write_nova_config(conf, backend, report, result):
+        return result
+    ensure_classes_and_traits(conf, report, result, strict)
+    return result
+
+
+# -- post-start ---------------------------------------------------------------
+def missing_providers(client: client_mod.PlacementClient, hostname: str,
+                      expected: typing.Iterable[str]) -> list[str]:
+    """Names of the compute node and GPU providers not in Placement yet."""
+    roots = client.providers(name=hostname)
+    if not roots:
+        return [hostname] + sorted(expected)
+    present = {p['name'] for p in client.providers(
+        in_tree=roots[0]['root_provider_uuid'])}
+    return sorted(set(expected) - present)
+
+
+def wait_for_providers(client: client_mod.PlacementClient, hostname: str,
+                       expected: typing.Iterable[str], timeout: float,
+                       interval: float, sleep=time.sleep,
+                       clock=time.monotonic) -> float:
+    """Wait until every provider exists; return the seconds waited.
+
+    A Placement that does not answer yet counts as providers missing.
+
+    :raises: :class:`nova_mig.exception.HookProvidersTimeout`
+    """
+    expected = list(expected)
+    start = clock()
+    while True:
+        try:
+            missing = missing_providers(client, hostname, expected)
+            why = 'missing %s' % ', '.join(missing)
+        except (exception.PlacementUnreachable,
+                exception.PlacementError) as e:
+            missing, why = [hostname], str(e)
+        if not missing:
+            return clock() - start
+        left = start + timeout - clock()
+        if left <= 0:
+            raise exception.HookProvidersTimeout(timeout='%g' % timeout,
+                                                 missing=why)
+        LOG.info('Waiting for nova-compute\'s providers (%s); %.0fs left',
+                 why, left)
+        sleep(min(interval, left))
+
+
+def post_start(conf: cfg.ConfigOpts, backend, timeout: float | None = None,
+               interval: float | None = None, sleep=time.sleep,
+               clock=time.monotonic) -> HookResult:
+    """Wait for nova-compute's GPU providers, then sync their traits.
+
+    :param timeout: seconds to wait; None takes [hook]provider_timeout.
+    :param interval: seconds between polls; None takes
+        [hook]provider_poll_interval.
+    :returns: the steps run; ``exit_code`` 1 on timeout or sync failure.
+    """
+    timeout = conf.hook.provider_timeout if timeout is None else timeout
+    interval = (conf.hook.provider_poll_interval if interval is None
+                else interval)
+    result = HookResult('post-start')
+    try:
+        report = discovery.discover(backend)
+    except exception.NovaMigException as e:
+        result.add('discover', FAILED, str(e))
+        return result
+    hostname = offer.hypervisor_hostname(conf, report)
+    expected = offer.expected_providers(conf, report, hostname)
+    try:
+        with placement_timeout(conf), \
+                connect.placement(conf, report) as client:
+            waited = wait_for_providers(client, hostname, expected,
+                                        timeout, interval, sleep, clock)
+            result.add('wait for providers', OK, '%d GPU provider(s) of %s '
+                       'after %.1fs' % (len(expected), hostname, waited))
+            synced = sync_mod.sync(conf, report, client, sleep=sleep)
+    except exception.HookProvidersTimeout as e:
+        result.add('wait for providers', FAILED, str(e))
+        return result
+    except exception.NovaMigException as e:
+        result.add('placement', FAILED, str(e))
+        return result
+    changed = [p.name for p in synced.providers if p.status == 'changed']
+    result.add('sync', OK, '%d provider(s), %d changed, %d write(s)' % (
+        len(synced.providers), len(changed), synced.writes))
+    return result
