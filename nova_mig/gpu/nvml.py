@@ -200,3 +200,9 @@ class NvmlBackend(base.GpuBackend):
         self._change('destroy compute instance', gpu_uuid,
                      privsep_nvml.destroy_compute_instance, gpu_uuid,
                      gpu_instance_id, compute_instance_id)
+
+    def set_mig_mode(self, gpu_uuid: str, enabled: bool) -> tuple[int, int]:
+        current, pending = self._change(
+            '%s MIG mode' % ('enable' if enabled else 'disable'), gpu_uuid,
+            privsep_nvml.set_mig_mode, gpu_uuid, enabled)
+        return current, pending

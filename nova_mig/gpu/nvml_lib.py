@@ -403,6 +403,14 @@ def create_compute_instance(gpu_uuid: str, gi_id: int) -> dict[str, int]:
     return {'id': info.id, 'profile_id': info.profileId}
 
 
+def set_mig_mode(gpu_uuid: str, enabled: bool) -> tuple[int, int]:
+    """Change the MIG mode; ``(current, pending)`` afterwards."""
+    handle = handle_by_uuid(gpu_uuid)
+    call('nvmlDeviceSetMigMode', gpu_uuid, handle, int(bool(enabled)))
+    mode = call('nvmlDeviceGetMigMode', gpu_uuid, handle)
+    return mode[0], mode[1]
+
+
 def destroy_compute_instance(gpu_uuid: str, gi_id: int, ci_id: int) -> None:
     handle = handle_by_uuid(gpu_uuid)
     gi = _gpu_instance_by_id(handle, gpu_uuid, gi_id)

@@ -47,3 +47,10 @@ def destroy_compute_instance(gpu_uuid: str, gpu_instance_id: int,
     with nvml_lib.session():
         nvml_lib.destroy_compute_instance(gpu_uuid, gpu_instance_id,
                                           compute_instance_id)
+
+
+@privsep.sys_admin_pctxt.entrypoint
+def set_mig_mode(gpu_uuid: str, enabled: bool) -> tuple[int, int]:
+    """Enable or disable MIG mode; returns ``(current, pending)``."""
+    with nvml_lib.session():
+        return tuple(nvml_lib.set_mig_mode(gpu_uuid, enabled))
