@@ -26,7 +26,8 @@ reaper_opts = [
         'proc_root',
         default='/proc',
         help='Root of the proc file system scanned for open '
-             '/dev/vfio/<group> handles (/proc/<pid>/fd/*). Change it only '
+             '/dev/vfio/<group> handles (the entries of /proc/<pid>/fd). '
+             'Change it only '
              'in tests. Reading other users\' descriptors needs root: when '
              'some cannot be read, nothing is removed.'),
     cfg.StrOpt(
