@@ -3,8 +3,10 @@
 # The one entry point of a fresh checkout of nova-mig.
 #
 #   tools/quickstart.sh demo [NOVA-MIG ARGS...]
-#       Discover the simulated host of etc/nova-mig/demo.conf. Arguments,
-#       when given, replace "discover" (e.g. "demo discover -f json").
+#       On the simulated host of etc/nova-mig/demo.conf: discover, plan a
+#       layout, generate Nova's configuration (dry run) and sync the
+#       embedded Placement. Arguments, when given, run that one nova-mig
+#       command instead (e.g. "demo discover -f json").
 #   tools/quickstart.sh test [STESTR RUN ARGS...]
 #       Run the whole test suite with stestr and close with the line
 #       "N passed, N failed, N skipped".
@@ -55,7 +57,7 @@ function die {
 }
 
 function usage {
-    sed -n '3,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '3,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2
 }
 
@@ -175,15 +177,39 @@ function prepare {
     ensure_python_packages
 }
 
+DEMO_LAYOUT=etc/nova-mig/layouts/a100-balanced.yaml
+
+function demo_step {
+    local title=$1
+    shift
+    printf '\n=== %s\n$ nova-mig %s\n\n' "$title" "$*"
+    "$VENV/bin/nova-mig" --config-file "$DEMO_CONF" "$@"
+}
+
+# The whole flow on the simulated host and the embedded Placement: nothing
+# is written outside the repository (state in .nova-mig-state/).
+function run_demo_flow {
+    demo_step "1/4 Discover the host: GPUs, MIG geometry, VFs, vGPUs, guests" \
+        discover
+    demo_step "2/4 Plan a declared layout (nothing is changed)" \
+        layout plan "$DEMO_LAYOUT"
+    demo_step "3/4 Generate nova-compute's configuration (dry run)" \
+        nova-config --dry-run
+    demo_step "4/4 Sync classes and traits into the embedded Placement" \
+        sync
+}
+
 function run_demo {
     if [ $# -eq 0 ]; then
-        set -- discover
+        run_demo_flow
+    else
+        "$VENV/bin/nova-mig" --config-file "$DEMO_CONF" "$@"
     fi
-    "$VENV/bin/nova-mig" --config-file "$DEMO_CONF" "$@"
     cat <<EOF
 
 What next:
-  tools/quickstart.sh demo discover -f json   the same report, as JSON
+  tools/quickstart.sh demo discover -f json   one command, with its arguments
+  tools/quickstart.sh demo layout apply $DEMO_LAYOUT
   tools/quickstart.sh demo help               every nova-mig command
   tools/quickstart.sh test                    run the test suite
 Other simulated hosts are in etc/nova-mig/hosts/: point [simulator]host_file
