@@ -5,6 +5,8 @@ import signal
 import socket
 import socketserver
 import sys
+import threading
+import time
 from wsgiref import simple_server
 
 USAGE = 'usage: python -m tests.integration.serve keystone|placement|nova FD'
@@ -47,8 +49,23 @@ class ThreadingServer(socketserver.ThreadingMixIn,
     daemon_threads = True
 
 
+def exit_with_parent(parent: int) -> None:
+    """End this process when the test process that started it is gone.
+
+    A test runner killed before its clean-up ran must not leave services
+    behind.
+    """
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name='parent-watch', daemon=True).start()
+
+
 def serve(name: str, fd: int) -> None:
     """Build the application ``name`` and serve it on socket ``fd``."""
+    exit_with_parent(os.getppid())
     # Services parse sys.argv as their command line: give them none.
     sys.argv = [name]
     app = APPS[name]()

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 import urllib.error
 import urllib.request
 
@@ -440,11 +441,15 @@ class ServicesFixture(fixtures.Fixture):
     services is not installed.
     """
 
-    def _setUp(self):
+    def setUp(self):
+        # Checked before Fixture.setUp, which would turn the skip raised
+        # by _setUp into a SetupError.
         missing = missing_packages()
         if missing:
-            import testtools
-            raise testtools.TestCase.skipException(
+            raise unittest.SkipTest(
                 'integration tier needs %s: pip install -r '
                 'test-requirements.txt' % ', '.join(missing))
+        super().setUp()
+
+    def _setUp(self):
         self.services = shared()
