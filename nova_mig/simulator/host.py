@@ -1,18 +1,18 @@
 """The simulated host's work directory: live state and rendered views.
 
-The work directory holds ``state.json`` (the live state), ``sys`` (a
-symlink to the current rendering of the sysfs tree) and ``libvirt.xml``
-(the libvirt test-driver file).  The host is materialised from the host
-file when the work directory is new or the host file's content changed;
-otherwise the live state is reused, so changes persist between processes.
-Every change is saved and rendered again: the sysfs tree is rendered into
-a new directory and the ``sys`` symlink swapped atomically, so readers
-never see a half-written tree.  Do not cache the ``sys`` symlink's target.
+The work directory holds ``state.json`` (the live state), ``sys`` (the
+rendered sysfs tree) and ``libvirt.xml`` (the libvirt test-driver file).
+The host is materialised from the host file when the work directory is new
+or the host file's content changed; otherwise the live state is reused, so
+changes persist between processes.  Every change is saved and rendered
+again; only the sysfs entries that differ are rewritten, as the kernel
+updates a few attributes of a live ``/sys``.
 """
 
 import contextlib
 import fcntl
 import json
+import marshal
 import os
 import shutil
 import tempfile
@@ -32,7 +32,10 @@ STATE_FILE = 'state.json'
 LIBVIRT_FILE = 'libvirt.xml'
 SYS_LINK = 'sys'
 LOCK_FILE = '.lock'
+#: Renderings of an older layout of the work directory, removed on sight.
 GENERATION_PREFIX = 'sys.'
+#: What the current rendering wrote, to change only what differs next time.
+MANIFEST_FILE = '.sys-manifest'
 
 
 class SimulatedHost:
@@ -43,6 +46,8 @@ class SimulatedHost:
         self.host_file = os.path.abspath(host_file)
         self.work_dir = os.path.abspath(work_dir)
         self.catalog = catalog or catalog_mod.default_catalog()
+        #: (manifest file stamp, entries) of this process's last rendering.
+        self._cache = None
 
     @classmethod
     def from_conf(cls, conf) -> 'SimulatedHost':
@@ -78,10 +83,8 @@ class SimulatedHost:
         return os.path.join(self.work_dir, STATE_FILE)
 
     def tree_roots(self) -> list[str]:
-        """Real directories of every rendering still on disk."""
-        return [os.path.join(self.work_dir, name)
-                for name in os.listdir(self.work_dir)
-                if name.startswith(GENERATION_PREFIX)]
+        """The directory holding the rendered sysfs tree."""
+        return [self.sysfs_root]
 
     # -- state ----------------------------------------------------------------
     @contextlib.contextmanager
@@ -129,27 +132,52 @@ class SimulatedHost:
         self._render_locked(state)
 
     def _render_locked(self, state: state_mod.HostState) -> None:
-        new_root = tempfile.mkdtemp(dir=self.work_dir,
-                                    prefix=GENERATION_PREFIX)
-        sysfs.render(state, new_root)
-        os.chmod(new_root, 0o755)
-        link_tmp = os.path.join(self.work_dir, '.sys.link')
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(link_tmp)
-        os.symlink(os.path.basename(new_root), link_tmp)
-        previous = (os.path.realpath(self.sysfs_root)
-                    if os.path.islink(self.sysfs_root) else None)
-        os.replace(link_tmp, self.sysfs_root)
+        root = self.sysfs_root
+        manifest_path = os.path.join(self.work_dir, MANIFEST_FILE)
+        old = self._manifest(manifest_path, self._cache)
+        if old is None or not os.path.isdir(root) or os.path.islink(root):
+            # First rendering (or a work directory of an older layout,
+            # where "sys" was a symlink to generation directories).
+            if os.path.islink(root):
+                os.unlink(root)
+            for stale in self._generations():
+                shutil.rmtree(stale, ignore_errors=True)
+            shutil.rmtree(root, ignore_errors=True)
+            os.makedirs(root, mode=0o755)
+            old = {}
+        new = sysfs.entries(state)
+        changed = sysfs.sync(root, old, new)
+        fd, tmp = tempfile.mkstemp(dir=self.work_dir, suffix='.manifest')
+        with os.fdopen(fd, 'wb') as stream:
+            marshal.dump(new, stream)
+        os.replace(tmp, manifest_path)
+        self._cache = (_stamp(manifest_path), new)
         fd, tmp = tempfile.mkstemp(dir=self.work_dir, suffix='.xml')
         with os.fdopen(fd, 'w', encoding='utf-8') as stream:
             stream.write(libvirt_xml.render(state))
         os.chmod(tmp, 0o644)
         os.replace(tmp, self.libvirt_path)
-        # Keep the previous rendering for readers still walking it.
-        keep = {new_root, previous}
-        for root in self.tree_roots():
-            if root not in keep:
-                shutil.rmtree(root, ignore_errors=True)
+        LOG.debug('Rendered %s: %d sysfs entries changed', state.hostname,
+                  changed)
+
+    @staticmethod
+    def _manifest(path: str, cache) -> dict[str, tuple] | None:
+        # What is on disk: this process's last rendering when nobody else
+        # rendered since, else the manifest file (marshal is fast, and one
+        # that cannot be read, say from another Python, costs a full render).
+        if cache is not None and cache[0] == _stamp(path):
+            return cache[1]
+        try:
+            with open(path, 'rb') as stream:
+                manifest = marshal.load(stream)
+        except (OSError, ValueError, EOFError, TypeError):
+            return None
+        return manifest if isinstance(manifest, dict) else None
+
+    def _generations(self) -> list[str]:
+        return [os.path.join(self.work_dir, name)
+                for name in os.listdir(self.work_dir)
+                if name.startswith(GENERATION_PREFIX)]
 
     def load(self) -> state_mod.HostState:
         """The live state, materialised first when needed."""
@@ -181,3 +209,11 @@ class SimulatedHost:
         with self.transaction() as state:
             state.wipe()
         return state
+
+
+def _stamp(path: str) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)

@@ -6,7 +6,9 @@ symlinks to them, so every sysfs reader that follows links (libvirt,
 mdevctl, Nova, nova-mig) reads the tree as it reads ``/sys``.
 """
 
+import contextlib
 import os
+import shutil
 
 from oslo_log import log as logging
 
@@ -48,47 +50,93 @@ def format_vgpu_types(types) -> str:
 
 
 class _Tree:
-    """Writes files and relative symlinks below one root directory.
+    """Collects the entries of a rendering: files, directories, symlinks.
 
-    A rendering writes thousands of small files, so it remembers the
-    directories it made and writes with bare system calls.
+    Entries are keyed by their path relative to the tree's root: ``('d',)``
+    for a directory, ``('f', text, mode)`` for a file and ``('l', target)``
+    for a relative symlink. :func:`sync` writes them to disk.
     """
 
-    def __init__(self, root: str):
-        self.root = root
-        self.made = {root}
+    def __init__(self):
+        self.entries: dict[str, tuple] = {}
 
-    def path(self, rel: str) -> str:
-        return os.path.join(self.root, rel)
-
-    def _parent(self, target: str) -> None:
-        parent = os.path.dirname(target)
-        if parent not in self.made:
-            os.makedirs(parent, exist_ok=True)
-            while parent not in self.made and parent != self.root:
-                self.made.add(parent)
-                parent = os.path.dirname(parent)
+    def _dirs(self, rel: str) -> None:
+        while rel and rel not in self.entries:
+            self.entries[rel] = ('d',)
+            rel = os.path.dirname(rel)
 
     def mkdir(self, rel: str) -> None:
-        self._parent(os.path.join(self.path(rel), '.'))
+        self._dirs(rel)
 
     def write(self, rel: str, content, mode: int = 0o644) -> None:
-        target = self.path(rel)
-        self._parent(target)
+        self._dirs(os.path.dirname(rel))
         text = '' if content is None else str(content)
         if text and not text.endswith('\n'):
             text += '\n'
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-        try:
-            os.write(fd, text.encode('utf-8'))
-        finally:
-            os.close(fd)
+        self.entries[rel] = ('f', text, mode)
 
     def link(self, rel: str, target_rel: str) -> None:
-        link = self.path(rel)
-        self._parent(link)
-        os.symlink(os.path.relpath(self.path(target_rel),
-                                   os.path.dirname(link)), link)
+        self._dirs(os.path.dirname(rel))
+        self.entries[rel] = ('l', _relative(target_rel,
+                                            os.path.dirname(rel)))
+
+
+def _relative(target: str, start: str) -> str:
+    """``os.path.relpath`` for clean relative paths, without its cost."""
+    to, frm = target.split('/'), start.split('/') if start else []
+    common = 0
+    for a, b in zip(to, frm):
+        if a != b:
+            break
+        common += 1
+    return '/'.join(['..'] * (len(frm) - common) + to[common:]) or '.'
+
+
+def _depth(rel: str) -> int:
+    return rel.count('/')
+
+
+def _remove(path: str, kind: str) -> None:
+    try:
+        if kind == 'd' and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def sync(root: str, old: dict[str, tuple], new: dict[str, tuple]) -> int:
+    """Make the tree under ``root`` go from rendering ``old`` to ``new``.
+
+    Only the entries that differ are touched, as the kernel changes a few
+    attributes of a live sysfs. Files are replaced (unlinked and created)
+    so read-only attributes can change too.
+
+    :returns: the number of entries written or removed.
+    """
+    gone = [rel for rel, entry in old.items()
+            if rel not in new or new[rel][0] != entry[0]]
+    for rel in sorted(gone, key=_depth, reverse=True):
+        _remove(os.path.join(root, rel), old[rel][0])
+    different = [rel for rel, entry in new.items() if old.get(rel) != entry]
+    for rel in sorted(different, key=_depth):
+        entry = new[rel]
+        path = os.path.join(root, rel)
+        if entry[0] == 'd':
+            os.makedirs(path, exist_ok=True)
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        if entry[0] == 'l':
+            os.symlink(entry[1], path)
+            continue
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, entry[2])
+        try:
+            os.write(fd, entry[1].encode('utf-8'))
+        finally:
+            os.close(fd)
+    return len(gone) + len(different)
 
 
 def _pci_function(tree: _Tree, address: str, device: int, group: int,
@@ -151,7 +199,12 @@ def _vendor_vfio(tree: _Tree, state: state_mod.HostState, gpu: dict,
 
 def render(state: state_mod.HostState, root: str) -> None:
     """Write the sysfs tree of ``state`` into the empty directory ``root``."""
-    tree = _Tree(root)
+    sync(root, {}, entries(state))
+
+
+def entries(state: state_mod.HostState) -> dict[str, tuple]:
+    """Every entry of the sysfs tree of ``state``; see :class:`_Tree`."""
+    tree = _Tree()
     for rel in ('bus/pci/devices', 'bus/pci/drivers/' + DRIVER,
                 'kernel/iommu_groups', 'devices/system'):
         tree.mkdir(rel)
@@ -184,4 +237,4 @@ def render(state: state_mod.HostState, root: str) -> None:
                 _vendor_vfio(tree, state, gpu, vf, vf_rel)
         if pf in parents:
             _mdev_types(tree, state, gpu, pf, pf_rel)
-    LOG.debug('Rendered sysfs tree of %s into %s', state.hostname, root)
+    return tree.entries

@@ -8,6 +8,7 @@ from nova_mig import exception
 from nova_mig import gpu as gpu_mod
 from nova_mig.gpu import base as gpu_base
 from nova_mig.gpu import simulated
+from nova_mig.simulator import sysfs as sysfs_mod
 from tests.unit.simulator import base
 
 
@@ -212,13 +213,36 @@ class TestBackend(base.SimulatorTestCase):
         self.assertIn(base.UUID1, domain.XMLDesc(0))
         conn.close()
 
-    def test_old_tree_removed(self):
-        first = os.path.realpath(self.backend_.sysfs_root())
+    def test_only_changed_entries_are_rewritten(self):
+        root = self.backend_.sysfs_root()
+        pf = os.path.join(root, 'bus/pci/devices', self.gpu.pci_address)
+        totalvfs = os.path.join(pf, 'sriov_totalvfs')
+        before = os.stat(totalvfs).st_ino
         gi = self.backend_.create_gpu_instance(self.gpu.uuid, 19)
-        second = os.path.realpath(self.backend_.sysfs_root())
         self.backend_.create_compute_instance(self.gpu.uuid, gi.id)
-        third = os.path.realpath(self.backend_.sysfs_root())
-        self.assertEqual(3, len({first, second, third}))
-        self.assertFalse(os.path.exists(first))
-        self.assertTrue(os.path.isdir(second))
-        self.assertTrue(os.path.isdir(third))
+        # The tree is changed in place: same root, untouched files kept.
+        self.assertEqual(root, self.backend_.sysfs_root())
+        self.assertFalse(os.path.islink(root))
+        self.assertEqual(before, os.stat(totalvfs).st_ino)
+        # ... and it equals a full rendering of the new state.
+        fresh = os.path.join(self.tmpdir, 'fresh')
+        os.makedirs(fresh)
+        sysfs_mod.render(self.backend_.host.load(), fresh)
+        self.assertEqual(_tree(fresh), _tree(root))
+
+
+def _tree(root):
+    """Every entry under root: files with content, links with target."""
+    result = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, root)
+            if os.path.islink(path):
+                result[rel] = ('l', os.readlink(path))
+            elif os.path.isdir(path):
+                result[rel] = ('d',)
+            else:
+                with open(path) as f:
+                    result[rel] = ('f', f.read(), os.stat(path).st_mode)
+    return result
