@@ -107,6 +107,16 @@ class PlacementUnreachable(NovaMigException):
                "embedded Placement.")
 
 
+class IdentityUnreachable(NovaMigException):
+    msg_fmt = ("Keystone at %(url)s is unreachable: %(reason)s. Check "
+               "[placement]auth_url and that the identity service runs.")
+
+
+class IdentityError(NovaMigException):
+    msg_fmt = ("Keystone at %(url)s failed to issue a token: %(reason)s. "
+               "Check the identity service's logs.")
+
+
 class PlacementAuthError(NovaMigException):
     msg_fmt = ("Placement at %(url)s refused the credentials (%(reason)s). "
                "Check [placement]auth_type, auth_url, username, "

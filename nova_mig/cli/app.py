@@ -124,8 +124,13 @@ class NovaMigApp(app.App):
         console.setLevel(level)
         root.addHandler(console)
         if not self.options.debug:
-            # nova-mig reports plugin load failures itself, in one line.
-            std_logging.getLogger('stevedore').setLevel(std_logging.ERROR)
+            # nova-mig reports plugin load failures and unreachable
+            # services itself, in one line; -v shows these libraries' own
+            # warnings.
+            quiet = (std_logging.ERROR if self.options.verbose_level <= 1
+                     else level)
+            for name in ('stevedore', 'keystoneauth'):
+                std_logging.getLogger(name).setLevel(quiet)
 
     def initialize_app(self, argv):
         if self._config_error is not None:

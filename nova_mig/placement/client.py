@@ -73,6 +73,7 @@ class PlacementClient:
         self.where = where
         self.calls: collections.Counter = collections.Counter()
         self.writes = 0
+        self._authenticated = False
 
     # -- construction -------------------------------------------------------
     @classmethod
@@ -121,6 +122,8 @@ class PlacementClient:
         Statuses outside ``ok`` raise; this is the only place mapping
         keystoneauth and HTTP errors to nova-mig exceptions.
         """
+        if not self._authenticated:
+            self._authenticate()
         self.calls[method] += 1
         if method in WRITE_METHODS:
             self.writes += 1
@@ -144,6 +147,24 @@ class PlacementClient:
                 return resp.status_code, None
             return resp.status_code, resp.json()
         raise self._error(method, path, resp)
+
+    def _authenticate(self) -> None:
+        """Get a token first, so Keystone's failures are named as such."""
+        auth = (getattr(self.adapter, 'auth', None) or
+                getattr(getattr(self.adapter, 'session', None), 'auth', None))
+        url = getattr(auth, 'auth_url', None) or 'the identity service'
+        get_token = getattr(self.adapter, 'get_token', None)
+        try:
+            if get_token is not None:
+                get_token()
+        except _UNREACHABLE as e:
+            raise exception.IdentityUnreachable(url=url, reason=_reason(e))
+        except _AUTH as e:
+            raise exception.PlacementAuthError(url=self.where,
+                                               reason=_reason(e))
+        except ks_exc.ClientException as e:
+            raise exception.IdentityError(url=url, reason=_reason(e))
+        self._authenticated = True
 
     def _error(self, method: str, path: str, resp) -> Exception:
         status = resp.status_code

@@ -26,9 +26,15 @@ def response(status: int, body=None, reason: str = '') -> requests.Response:
 class FakeAdapter:
     """Answers each request with the next item: a response or an error."""
 
+    auth = None
+    session = None
+
     def __init__(self, *answers):
         self.answers = list(answers)
         self.seen = []
+
+    def get_token(self):
+        return 'token'
 
     def request(self, path, method, **kwargs):
         self.seen.append((method, path, kwargs))
@@ -149,9 +155,13 @@ class FromConfTestCase(base.TestCase):
         self.assertEqual('placement', c.adapter.service_type)
         self.assertEqual('RegionOne', c.adapter.region_name)
         self.assertIn('http://127.0.0.1:9/identity', c.where)
-        # Port 9 (discard) is closed: the auth request fails to connect.
-        e = self.assertRaises(exception.PlacementUnreachable,
+        # Port 9 (discard) is closed: the token request fails to connect,
+        # and the error names Keystone, not Placement.
+        e = self.assertRaises(exception.IdentityUnreachable,
                               c.resource_classes)
+        self.assertIn('Keystone at http://127.0.0.1:9/identity', str(e))
+        self.assertIn('[placement]auth_url', str(e))
+        self.assertEqual(0, c.requests)
         self.assertNotIn('s3cr3t-pw', str(e))
         self.assertNotIn('s3cr3t-pw', logs.output)
 
@@ -162,3 +172,39 @@ class FromConfTestCase(base.TestCase):
                               self.conf)
         self.assertIn('auth_url', str(e))
         self.assertIn('[placement]auth_type', str(e))
+
+
+class IdentityErrorTestCase(base.TestCase):
+    """Failures of the token request are Keystone's, not Placement's."""
+
+    def client(self, token_error):
+        adapter = FakeAdapter(response(200, {'resource_classes': []}))
+        adapter.auth = type('Auth', (), {'auth_url': 'http://ks:5000/v3'})()
+
+        def get_token():
+            raise token_error
+        adapter.get_token = get_token
+        return client_mod.PlacementClient(adapter, URL)
+
+    def test_keystone_500(self):
+        c = self.client(ks_exc.InternalServerError('boom'))
+        e = self.assertRaises(exception.IdentityError, c.resource_classes)
+        self.assertIn('Keystone at http://ks:5000/v3 failed', str(e))
+        self.assertNotIn('Placement', str(e))
+
+    def test_keystone_refusing_credentials(self):
+        c = self.client(ks_exc.Unauthorized('bad password'))
+        e = self.assertRaises(exception.PlacementAuthError,
+                              c.resource_classes)
+        self.assertIn('refused the credentials', str(e))
+
+    def test_token_fetched_once(self):
+        adapter = FakeAdapter(response(200, {'resource_classes': []}),
+                              response(200, {'resource_classes': []}))
+        calls = []
+        adapter.get_token = lambda: calls.append(1) or 'token'
+        c = client_mod.PlacementClient(adapter, URL)
+        c.resource_classes()
+        c.resource_classes()
+        self.assertEqual(1, len(calls))
+        self.assertEqual(2, c.requests)
