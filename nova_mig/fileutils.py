@@ -1,5 +1,6 @@
 """Atomic, change-only writes of the configuration files nova-mig owns."""
 
+import json
 import os
 import tempfile
 
@@ -63,6 +64,12 @@ def write_if_changed(path: str, content: str, mode: int = 0o644) -> bool:
     _fsync_dir(directory)
     LOG.debug('Wrote %s', path)
     return True
+
+
+def write_json(path: str, document, mode: int = 0o644) -> bool:
+    """Write ``document`` as indented JSON with :func:`write_if_changed`."""
+    return write_if_changed(
+        path, json.dumps(document, indent=1, sort_keys=True) + '\n', mode)
 
 
 def remove(path: str) -> bool:

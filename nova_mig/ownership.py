@@ -9,11 +9,11 @@ is a JSON file under ``[host]state_dir``, replaced atomically.
 import datetime
 import json
 import os
-import tempfile
 
 from oslo_log import log as logging
 
 from nova_mig import exception
+from nova_mig import fileutils
 
 LOG = logging.getLogger(__name__)
 
@@ -49,22 +49,8 @@ class OwnershipRecord:
         return dict(data.get('devices', {}))
 
     def _write(self) -> None:
-        directory = os.path.dirname(self.path)
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix='.owned-')
-        try:
-            with os.fdopen(fd, 'w') as f:
-                json.dump({'version': VERSION, 'devices': self._devices}, f,
-                          indent=1, sort_keys=True)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        fileutils.write_json(self.path, {'version': VERSION,
+                                         'devices': self._devices})
 
     def owns(self, key: str) -> bool:
         return key in self._devices

@@ -10,11 +10,11 @@ boot restore applies it.  The file is replaced atomically.
 import datetime
 import json
 import os
-import tempfile
 
 from oslo_log import log as logging
 
 from nova_mig import exception
+from nova_mig import fileutils
 from nova_mig.layout import schema
 
 LOG = logging.getLogger(__name__)
@@ -75,18 +75,6 @@ def save(state_dir: str, layout: schema.Layout, hostname: str) -> str:
             datetime.timezone.utc).isoformat(),
         'layout': layout.as_dict(),
     }
-    fd, tmp = tempfile.mkstemp(dir=state_dir, prefix='.checkpoint-')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as stream:
-            json.dump(document, stream, indent=1)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, where)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    fileutils.write_json(where, document)
     LOG.info('Layout checkpoint written to %s', where)
     return where

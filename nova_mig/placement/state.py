@@ -15,10 +15,11 @@ It lives in ``<[host]state_dir>/<[placement_sync]state_file>`` as JSON:
 
 import json
 import os
-import tempfile
 
 from oslo_config import cfg
 from oslo_log import log as logging
+
+from nova_mig import fileutils
 
 LOG = logging.getLogger(__name__)
 
@@ -70,21 +71,7 @@ class SyncState:
 
     def save(self) -> None:
         """Write the file atomically (temporary file and rename)."""
-        directory = os.path.dirname(self.path) or '.'
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix='.placement-sync.',
-                                   dir=directory)
-        try:
-            with os.fdopen(fd, 'w', encoding='utf-8') as f:
-                json.dump(self.as_dict(), f, indent=1, sort_keys=True)
-                f.write('\n')
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        fileutils.write_json(self.path, self.as_dict())
 
     # -- per provider -------------------------------------------------------
     def owned(self, uuid: str) -> set[str]:
