@@ -24,14 +24,28 @@ def _layout_arg(parser):
                              'reference).')
 
 
-def _plan(cmd, path: str):
+def _foreign_arg(parser):
+    parser.add_argument(
+        '--include-foreign', action='store_true',
+        help='Also remove unused vGPU devices nova-mig did not create '
+             '(Nova, mdevctl or another tool made them). Without it, a GPU '
+             'whose layout needs to remove such a device is refused: Nova '
+             'creates an mdev before it defines the guest using it, so an '
+             'unused foreign device may belong to an instance being built. '
+             'Drain the host (disable its nova-compute service) first.')
+
+
+def _plan(cmd, parsed_args):
     from nova_mig.host import discovery
+    from nova_mig.layout import apply
     from nova_mig.layout import plan
     from nova_mig.layout import schema
     backend = cmd.backend()
-    layout = schema.load(path)
+    layout = schema.load(parsed_args.layout)
     report = discovery.discover(backend)
-    return plan.plan(report, layout, backend.sysfs_root())
+    return plan.plan(report, layout, backend.sysfs_root(),
+                     owned=apply.owned_devices(
+                         cmd.conf, parsed_args.include_foreign))
 
 
 def _progress(stream):
@@ -70,10 +84,11 @@ class LayoutPlan(_Lister):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         _layout_arg(parser)
+        _foreign_arg(parser)
         return parser
 
     def take_action(self, parsed_args):
-        the_plan = _plan(self, parsed_args.layout)
+        the_plan = _plan(self, parsed_args)
         return PLAN_COLUMNS, the_plan.rows()
 
 
@@ -105,6 +120,7 @@ class LayoutApply(_Lister):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         _layout_arg(parser)
+        _foreign_arg(parser)
         parser.add_argument('--dry-run', action='store_true',
                             help='Print the plan; change nothing.')
         return parser
@@ -115,6 +131,7 @@ class LayoutApply(_Lister):
         layout = schema.load(parsed_args.layout)
         result = apply.apply(self.backend(), self.conf, layout,
                              dry_run=parsed_args.dry_run,
+                             include_foreign=parsed_args.include_foreign,
                              progress=_progress(self.app.stderr))
         self.exit_code = 0 if result.ok else 1
         if result.dry_run:
@@ -140,10 +157,11 @@ class LayoutAssert(common.Command):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         _layout_arg(parser)
+        _foreign_arg(parser)
         return parser
 
     def take_action(self, parsed_args):
-        the_plan = _plan(self, parsed_args.layout)
+        the_plan = _plan(self, parsed_args)
         out = self.app.stdout
         if the_plan.empty:
             out.write('host %s matches %s\n' % (the_plan.hostname,

@@ -235,19 +235,30 @@ class Executor:
             self.progress(index, total, action, status)
 
 
+def owned_devices(conf, include_foreign: bool) -> set[str] | None:
+    """The devices a layout may remove when unused; None for any."""
+    if include_foreign:
+        return None
+    return set(ownership.OwnershipRecord(conf.host.state_dir).devices())
+
+
 def apply(backend, conf, layout: schema.Layout, dry_run: bool = False,
           progress: Progress | None = None,
-          hostname: str | None = None) -> ApplyResult:
+          hostname: str | None = None,
+          include_foreign: bool = False) -> ApplyResult:
     """Validate, plan and apply ``layout`` under the host lock.
 
     :param backend: the :class:`nova_mig.gpu.base.GpuBackend`.
     :param conf: the ConfigOpts (``[host]state_dir``, the lock).
+    :param include_foreign: remove unused vGPU devices nova-mig did not
+        create too (see :func:`nova_mig.layout.plan.plan`).
     :raises: :class:`nova_mig.exception.LayoutValidationFailed` before
         anything is touched.
     """
     with lock.host_lock(conf):
         report = discovery.discover(backend, hostname)
-        the_plan = plan_mod.plan(report, layout, backend.sysfs_root())
+        the_plan = plan_mod.plan(report, layout, backend.sysfs_root(),
+                                 owned=owned_devices(conf, include_foreign))
         if dry_run:
             return ApplyResult(the_plan, [], dry_run=True)
         executor = Executor(backend, conf.host.state_dir, progress)

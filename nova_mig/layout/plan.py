@@ -140,7 +140,7 @@ class Plan:
                              'refused' if gplan.refused else 'planned'))
             if gplan.refused:
                 rows.append((gplan.address, 'refused', gplan.refused,
-                             'in use: ' + ', '.join(gplan.blockers),
+                             'blocked by: ' + ', '.join(gplan.blockers),
                              'refused'))
         return rows
 
@@ -160,8 +160,10 @@ class _GpuPlanner:
     """Builds the actions of one GPU."""
 
     def __init__(self, report: discovery.HostReport,
-                 target: target_mod.GpuTarget):
+                 target: target_mod.GpuTarget,
+                 owned: set[str] | None = None):
         self.report = report
+        self.owned = owned
         self.target = target
         self.gpu = target.gpu
         self.devices = current.devices(report, target.gpu)
@@ -180,6 +182,15 @@ class _GpuPlanner:
             self.blockers += ['domain %s (vGPU %s)' % (d, dev.uuid or
                                                        dev.parent)
                               for d in dev.domains]
+        elif self.owned is not None and (dev.uuid or dev.parent) \
+                not in self.owned:
+            # Nova creates an mdev before it defines the guest using it:
+            # an unused device nova-mig did not make may be about to be
+            # used by an instance being built.
+            self.blockers.append(
+                'vGPU %s not created by nova-mig (Nova may be about to use '
+                'it; drain the host and pass --include-foreign)'
+                % (dev.uuid or dev.parent))
         self.removals.append(self.action(
             REMOVE_VGPU, reason, uuid=dev.uuid, type_name=dev.type_name,
             vf=dev.vf, parent=dev.parent, vendor_vfio=dev.vendor_vfio,
@@ -365,22 +376,26 @@ class _GpuPlanner:
                    self.creations)
         refused = None
         if self.blockers:
-            refused = ('the layout needs to destroy what is in use; '
-                       'nothing on this GPU is changed')
+            refused = ('the layout needs to destroy what is in use or not '
+                       'nova-mig\'s; nothing on this GPU is changed')
         return GpuPlan(self.target, actions, refused, self.blockers)
 
 
 def plan(report: discovery.HostReport, layout: schema.Layout,
-         sysfs_root: str) -> Plan:
+         sysfs_root: str, owned: set[str] | None = None) -> Plan:
     """Validate ``layout`` against the host and compute the diff.
 
     :param sysfs_root: the backend's sysfs root (device-mode detection).
+    :param owned: the vGPU devices (UUIDs, vendor-VFIO VF addresses)
+        nova-mig created; a GPU whose layout needs to remove another,
+        even unused, is refused. None removes unused devices whoever made
+        them (a drained host, as ``retype`` makes it).
     :raises: :class:`nova_mig.exception.LayoutValidationFailed`
     """
     targets = target_mod.resolve(report, layout, sysfs_root)
     selected = {t.gpu.pci_address for t in targets}
     return Plan(
         hostname=report.hostname, source=layout.source,
-        gpus=[_GpuPlanner(report, t).plan() for t in targets],
+        gpus=[_GpuPlanner(report, t, owned).plan() for t in targets],
         untouched=[g.pci_address for g in report.gpus
                    if g.pci_address not in selected])

@@ -89,7 +89,8 @@ class TestApply(layout_base.LayoutTestCase):
     def test_in_use_gpu_refused_others_proceed(self):
         before = self.snapshot()
         path = self.write('reshape.yaml', RESHAPE)
-        rc, out, err = self.cli('layout', 'apply', path)
+        # The example host's devices were not made by nova-mig.
+        rc, out, err = self.cli('layout', 'apply', '--include-foreign', path)
         self.assertEqual(1, rc, out + err)
         self.assertIn('refused', out)
         self.assertIn('instance-00000001', out)
@@ -205,12 +206,28 @@ class TestApply(layout_base.LayoutTestCase):
         self.assertEqual(['2g.20gb', '1g.10gb', '1g.10gb', '3g.40gb'],
                          [gi.profile for gi in first.gpu_instances])
 
+    def test_unused_foreign_device_refuses_its_gpu(self):
+        # GPU 1 carries an unused vGPU the host file made (as Nova would):
+        # an instance being built may be about to use it.
+        state = self.state()
+        path = self.write('reshape.yaml', RESHAPE)
+        rc, out, err = self.cli('layout', 'apply', path)
+        self.assertEqual(1, rc, out + err)
+        self.assertIn('5b2f9c1e-8a43-4c6e-9d1f-2a7b3c4d5e03 not created by '
+                      'nova-mig', out)
+        self.assertIn('--include-foreign', out)
+        self.assertEqual(state, self.state())
+        rc, out, err = self.cli('layout', 'plan', '--include-foreign', path)
+        self.assertEqual(0, rc, err)
+        self.assertIn('remove-vgpu', out)
+        self.assertNotIn('not created by nova-mig', out)
+
     def test_disable_mig_for_time_sliced_vgpus(self):
         layout = {'version': 1, 'gpus': [
             {'select': {'pci_address': '0000:81:00.0'}, 'mig': 'disabled',
              'time_sliced': {'type': 'A100D-20C', 'count': 2}}]}
         path = self.write('sliced.yaml', layout)
-        rc, out, err = self.cli('layout', 'apply', path)
+        rc, out, err = self.cli('layout', 'apply', '--include-foreign', path)
         self.assertEqual(0, rc, out + err)
         after = self.snapshot()
         self.assertEqual('disabled', after['gpus']['0000:81:00.0']['mig'])
@@ -242,7 +259,8 @@ mig-configs:
         rc, _out, err = self.cli('layout', 'import-mig-parted', source,
                                  '--label', 'balanced', '-o', layout)
         self.assertEqual(0, rc, err)
-        rc, out, err = self.cli('layout', 'apply', layout)
+        rc, out, err = self.cli('layout', 'apply', '--include-foreign',
+                                layout)
         self.assertEqual(0, rc, out + err)
         rc, out, err = self.cli('layout', 'export', '--mig-parted',
                                 '--label', 'balanced')
@@ -271,7 +289,7 @@ class TestExampleLayouts(layout_base.LayoutTestCase):
 
     def test_a100_balanced_applies_and_asserts(self):
         path = self.example('a100-balanced.yaml')
-        rc, out, err = self.cli('layout', 'apply', path)
+        rc, out, err = self.cli('layout', 'apply', '--include-foreign', path)
         self.assertEqual(0, rc, out + err)
         self.assertEqual(0, self.cli('layout', 'assert', path)[0])
         second = self.snapshot()['gpus']['0000:81:00.0']['instances']
