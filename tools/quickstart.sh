@@ -239,6 +239,11 @@ function run_tests {
     local skipped=0
     local rc=0
     before=$(next_run_id)
+    # Keep each test's output and logs with its result (shown when it
+    # fails) instead of in the middle of the run's progress lines.
+    export OS_STDOUT_CAPTURE=${OS_STDOUT_CAPTURE:-1}
+    export OS_STDERR_CAPTURE=${OS_STDERR_CAPTURE:-1}
+    export OS_LOG_CAPTURE=${OS_LOG_CAPTURE:-1}
     "$VENV/bin/stestr" run "$@" || rc=$?
     if [ "$(next_run_id)" != "$before" ]; then
         stats=$("$VENV/bin/stestr" last --subunit | \
