@@ -210,6 +210,8 @@ function run_demo {
 What next:
   tools/quickstart.sh demo discover -f json   one command, with its arguments
   tools/quickstart.sh demo layout apply $DEMO_LAYOUT
+      (refuses the GPU whose unused vGPU nova-mig did not create; add
+      --include-foreign to replace it, as after draining a real host)
   tools/quickstart.sh demo help               every nova-mig command
   tools/quickstart.sh test                    run the test suite
 Other simulated hosts are in etc/nova-mig/hosts/: point [simulator]host_file
