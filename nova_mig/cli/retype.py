@@ -72,8 +72,8 @@ class Retype(common.ErrorReporting, lister.Lister):
                  'while reaping nor for the new capacity at the end.')
         parser.add_argument(
             '--include-foreign', action='store_true',
-            help='Let the reap step remove unused devices nova-mig did not '
-                 'create on the GPUs being changed.')
+            help='Let the reap and layout steps remove unused devices '
+                 'nova-mig did not create on the GPUs being changed.')
         return parser
 
     def take_action(self, parsed_args):

@@ -157,7 +157,9 @@ class ApplyLayout(retype.Step):
 
     def run(self, ctx):
         apply_mod = importlib.import_module('nova_mig.layout.apply')
-        result = apply_mod.apply(ctx.backend, ctx.conf, ctx.layout())
+        result = apply_mod.apply(
+            ctx.backend, ctx.conf, ctx.layout(),
+            include_foreign=ctx.options.include_foreign)
         if not result.ok:
             raise retype.StepStopped('; '.join(
                 '%s %s %s' % (row[0], row[1], row[3])
