@@ -205,3 +205,20 @@ class TestSteps(TestEngine):
         with open(os.path.join(self.conf.host.state_dir,
                                retype.STATE_FILE)) as f:
             self.assertEqual(['a'], json.load(f)['completed'])
+
+
+class TestApplyLayoutStep(TestEngine):
+
+    def _run(self, include_foreign):
+        result = mock.Mock(ok=True, gpus=[])
+        with mock.patch('nova_mig.layout.apply.apply',
+                        return_value=result) as apply:
+            retype_steps.ApplyLayout().run(
+                self.ctx(include_foreign=include_foreign))
+        return apply.call_args.kwargs['include_foreign']
+
+    def test_include_foreign_reaches_the_layout(self):
+        # The reap step and the layout step remove the same devices: a
+        # foreign device the reaper keeps must not be removed by apply.
+        self.assertFalse(self._run(False))
+        self.assertTrue(self._run(True))
