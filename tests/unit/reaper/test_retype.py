@@ -211,10 +211,13 @@ class TestApplyLayoutStep(TestEngine):
 
     def _run(self, include_foreign):
         result = mock.Mock(ok=True, gpus=[])
+        ctx = self.ctx(include_foreign=include_foreign)
+        layout = mock.sentinel.layout
         with mock.patch('nova_mig.layout.apply.apply',
-                        return_value=result) as apply:
-            retype_steps.ApplyLayout().run(
-                self.ctx(include_foreign=include_foreign))
+                        return_value=result) as apply, \
+                mock.patch.object(ctx, 'layout', return_value=layout):
+            retype_steps.ApplyLayout().run(ctx)
+        self.assertIs(layout, apply.call_args.args[2])
         return apply.call_args.kwargs['include_foreign']
 
     def test_include_foreign_reaches_the_layout(self):
