@@ -2,16 +2,11 @@
 
 import os
 
-import fixtures
 import yaml
 
 from nova_mig import gpu
 from nova_mig.host import discovery
 from tests.functional import base
-
-#: Simulated hosts render thousands of sysfs files per change: keep them
-#: in memory where the machine allows it.
-FAST_DIR = '/dev/shm'
 
 
 class LayoutTestCase(base.CliTestCase):
@@ -21,10 +16,7 @@ class LayoutTestCase(base.CliTestCase):
 
     def setUp(self):
         super().setUp()
-        work = (self.useFixture(fixtures.TempDir(rootdir=FAST_DIR)).path
-                if os.path.isdir(FAST_DIR) else
-                os.path.join(self.tmpdir, 'sim'))
-        self.use_host(self.host, work)
+        self.use_host(self.host, os.path.join(self.tmpdir, 'sim'))
 
     def use_host(self, host: str, work: str | None = None) -> None:
         work = work or self.work
