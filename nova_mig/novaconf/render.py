@@ -20,6 +20,7 @@ import yaml
 from nova_mig import exception
 from nova_mig.host import discovery
 from nova_mig.host import sysfs
+from nova_mig import naming
 from nova_mig.novaconf import plan
 
 LOG = logging.getLogger(__name__)
@@ -77,8 +78,8 @@ def device_specs(config: plan.NovaConfig) -> list[dict]:
 
 def alias_name(assignment: plan.Assignment) -> str:
     """``mig-1g-18gb`` for a 1g.18gb vGPU, ``vgpu-a100d-20c`` if sliced."""
-    base = ('mig-' + assignment.profile if assignment.profile
-            else 'vgpu-' + assignment.type_name)
+    base = ('mig-' + naming.profile_token(assignment.profile)
+            if assignment.profile else 'vgpu-' + assignment.type_name)
     return re.sub(r'[^a-z0-9]+', '-', base.lower()).strip('-')
 
 

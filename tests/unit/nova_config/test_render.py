@@ -251,5 +251,10 @@ class TestVendorVfio(base.TestCase):
                             '1g.10gb+me', 'CUSTOM_MIG_1G_10GB_ME', (), True,
                             '20b5')
         self.assertEqual('mig-1g-10gb-me', render.alias_name(a))
+        # -me (no media extension) must not take +me's alias name.
+        nome = plan.Assignment('0000:41:00.5', fakes.PF0, '2',
+                               'A100D-1-10CNOME', '1g.10gb-me',
+                               'CUSTOM_MIG_1G_10GB_NOME', (), True, '20b5')
+        self.assertEqual('mig-1g-10gb-nome', render.alias_name(nome))
         a = dataclasses.replace(a, type_name='A100D-20C', profile=None)
         self.assertEqual('vgpu-a100d-20c', render.alias_name(a))
