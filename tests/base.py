@@ -1,11 +1,22 @@
 """Common test base classes."""
 
+import socket
+
 import fixtures
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 from oslotest import base
 
 from nova_mig import conf as nova_mig_conf
+
+
+def closed_port_url() -> str:
+    """A loopback URL nothing listens on."""
+    sock = socket.socket()
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return 'http://127.0.0.1:%d' % port
 
 
 class TestCase(base.BaseTestCase):

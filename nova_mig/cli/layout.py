@@ -18,13 +18,11 @@ class _Lister(common.ErrorReporting, lister.Lister):
         return rc or self.exit_code
 
 
-def _layout_arg(parser):
+def _layout_args(parser):
+    """FILE and --include-foreign, for the commands that plan a layout."""
     parser.add_argument('layout', metavar='FILE',
                         help='The layout file (YAML, see the layout file '
                              'reference).')
-
-
-def _foreign_arg(parser):
     parser.add_argument(
         '--include-foreign', action='store_true',
         help='Also remove unused vGPU devices nova-mig did not create '
@@ -83,8 +81,7 @@ class LayoutPlan(_Lister):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        _layout_arg(parser)
-        _foreign_arg(parser)
+        _layout_args(parser)
         return parser
 
     def take_action(self, parsed_args):
@@ -119,8 +116,7 @@ class LayoutApply(_Lister):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        _layout_arg(parser)
-        _foreign_arg(parser)
+        _layout_args(parser)
         parser.add_argument('--dry-run', action='store_true',
                             help='Print the plan; change nothing.')
         return parser
@@ -156,8 +152,7 @@ class LayoutAssert(common.Command):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        _layout_arg(parser)
-        _foreign_arg(parser)
+        _layout_args(parser)
         return parser
 
     def take_action(self, parsed_args):

@@ -19,31 +19,28 @@ def add_naming_options(parser, flavor: bool = False) -> None:
     defaults = names.naming_defaults()
     group = parser.add_argument_group(
         'naming', 'Must match [naming] of the hosts\' nova-mig.conf.')
-    group.add_argument(
-        '--rc-template', metavar='<template>',
-        default=utils.env('NOVA_MIG_RC_TEMPLATE',
-                          default=defaults['mig_resource_class']),
-        help='Resource class template, [naming]mig_resource_class '
-             '(default: %(default)s; Env: NOVA_MIG_RC_TEMPLATE)')
-    group.add_argument(
-        '--trait-template', metavar='<template>',
-        default=utils.env('NOVA_MIG_TRAIT_TEMPLATE',
-                          default=defaults['profile_trait']),
-        help='Profile trait template, [naming]profile_trait '
-             '(default: %(default)s; Env: NOVA_MIG_TRAIT_TEMPLATE)')
-    group.add_argument(
-        '--model-template', metavar='<template>',
-        default=utils.env('NOVA_MIG_MODEL_TEMPLATE',
-                          default=defaults['model_trait']),
-        help='GPU model trait template, [naming]model_trait '
-             '(default: %(default)s; Env: NOVA_MIG_MODEL_TEMPLATE)')
+    templates = [
+        ('--rc-template', 'NOVA_MIG_RC_TEMPLATE',
+         defaults['mig_resource_class'],
+         'Resource class template, [naming]mig_resource_class'),
+        ('--trait-template', 'NOVA_MIG_TRAIT_TEMPLATE',
+         defaults['profile_trait'],
+         'Profile trait template, [naming]profile_trait'),
+        ('--model-template', 'NOVA_MIG_MODEL_TEMPLATE',
+         defaults['model_trait'],
+         'GPU model trait template, [naming]model_trait'),
+    ]
     if flavor:
+        templates.append(
+            ('--name-template', 'NOVA_MIG_FLAVOR_TEMPLATE',
+             names.FLAVOR_TEMPLATE,
+             'Flavor name template, {profile} is the MIG profile'))
+    for flag, env, default, text in templates:
         group.add_argument(
-            '--name-template', metavar='<template>',
-            default=utils.env('NOVA_MIG_FLAVOR_TEMPLATE',
-                              default=names.FLAVOR_TEMPLATE),
-            help='Flavor name template, {profile} is the MIG profile '
-                 '(default: %(default)s; Env: NOVA_MIG_FLAVOR_TEMPLATE)')
+            flag, metavar='<template>', default=utils.env(env,
+                                                          default=default),
+            help='%s (default: %%(default)s; Env: %s)' % (text, env))
+    if flavor:
         group.add_argument(
             '--vgpu-class', action='store_true',
             default=bool(utils.env('NOVA_MIG_VGPU_CLASS')),

@@ -1,12 +1,29 @@
 """Helpers for the ``nova-mig layout`` functional tests."""
 
+import contextlib
 import os
+from unittest import mock
 
 import yaml
 
 from nova_mig import gpu
 from nova_mig.host import discovery
+from nova_mig.simulator import kernel
 from tests.functional import base
+
+
+@contextlib.contextmanager
+def refused_mdev_create():
+    """The simulated kernel refuses every mdev ``create`` with ENOSPC."""
+    real = kernel.SysfsWriter.write
+
+    def write(writer, path, value):
+        if path.endswith('/create'):
+            raise OSError(28, 'No space left on device', path)
+        return real(writer, path, value)
+
+    with mock.patch.object(kernel.SysfsWriter, 'write', write):
+        yield
 
 
 class LayoutTestCase(base.CliTestCase):

@@ -7,27 +7,17 @@ providers (nova-compute not started yet), or a closed port.
 
 import json
 import os
-import socket
 import threading
-from unittest import mock
 
 from nova_mig import gpu
 from nova_mig.host import discovery
 from nova_mig.placement import embedded
 from nova_mig.placement import offer
-from nova_mig.simulator import kernel
+from tests import base as test_base
 from tests.functional import layout_base
 
 HOST = 'compute-a100-1'
 VF4 = HOST + '_pci_0000_41_00_4'
-
-
-def closed_port_url() -> str:
-    sock = socket.socket()
-    sock.bind(('127.0.0.1', 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return 'http://127.0.0.1:%d' % port
 
 
 class HookTestCase(layout_base.LayoutTestCase):
@@ -115,14 +105,7 @@ class TestPreStart(HookTestCase):
     def test_restore_failure_fails_and_writes_no_config(self):
         self.checkpoint()
         self.backend.wipe()
-        real = kernel.SysfsWriter.write
-
-        def refuse_create(writer, path, value):
-            if path.endswith('/create'):
-                raise OSError(28, 'No space left on device', path)
-            return real(writer, path, value)
-
-        with mock.patch.object(kernel.SysfsWriter, 'write', refuse_create):
+        with layout_base.refused_mdev_create():
             rc, out, err = self.cli('hook', 'pre-start', '-f', 'json')
         self.assertEqual(1, rc, out + err)
         steps = self.steps(out)
@@ -137,7 +120,7 @@ class TestPreStart(HookTestCase):
         self.assertTrue(os.path.exists(self.snippet))
 
     def test_placement_unreachable_warns_and_starts(self):
-        url = closed_port_url()
+        url = test_base.closed_port_url()
         self.use_conf('[placement]\nauth_type = none\nendpoint_override = '
                       '%s\n[hook]\nplacement_timeout = 2\n' % url)
         rc, out, err = self.cli('hook', 'pre-start', '-f', 'json')
@@ -150,7 +133,7 @@ class TestPreStart(HookTestCase):
         self.assertTrue(os.path.exists(self.snippet))
 
     def test_placement_unreachable_strict_fails_config_written(self):
-        url = closed_port_url()
+        url = test_base.closed_port_url()
         self.use_conf('[placement]\nauth_type = none\nendpoint_override = '
                       '%s\n' % url)
         rc, out, err = self.cli('hook', 'pre-start', '--strict', '-f',
@@ -162,8 +145,9 @@ class TestPreStart(HookTestCase):
         self.assertTrue(os.path.exists(self.provider_config))
 
     def test_strict_from_the_config_file(self):
+        url = test_base.closed_port_url()
         self.use_conf('[placement]\nauth_type = none\nendpoint_override = '
-                      '%s\n[hook]\nstrict = true\n' % closed_port_url())
+                      '%s\n[hook]\nstrict = true\n' % url)
         rc, out, err = self.cli('hook', 'pre-start')
         self.assertEqual(1, rc, out + err)
         self.assertIn('placement: failed', err)

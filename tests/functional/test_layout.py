@@ -8,7 +8,6 @@ from nova_mig import exception
 from nova_mig.gpu import simulated
 from nova_mig.layout import checkpoint
 from nova_mig import ownership
-from nova_mig.simulator import kernel
 from tests.functional import layout_base
 
 
@@ -172,14 +171,7 @@ class TestApply(layout_base.LayoutTestCase):
         self.cli('layout', 'export', '-o', exported)
         before = self.snapshot()
         self.backend.wipe()
-        real = kernel.SysfsWriter.write
-
-        def refuse_create(writer, path, value):
-            if path.endswith('/create'):
-                raise OSError(28, 'No space left on device', path)
-            return real(writer, path, value)
-
-        with mock.patch.object(kernel.SysfsWriter, 'write', refuse_create):
+        with layout_base.refused_mdev_create():
             rc, out, _err = self.cli('layout', 'apply', exported)
         self.assertEqual(1, rc)
         self.assertIn('No space left on device', out)

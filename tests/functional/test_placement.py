@@ -7,7 +7,6 @@ counted with a response hook on the client's requests session.
 
 import json
 import os
-import socket
 import threading
 from wsgiref import simple_server
 
@@ -18,6 +17,7 @@ from nova_mig.placement import embedded
 from nova_mig.placement import offer
 from nova_mig.placement import sync
 from nova_mig.placement import verify
+from tests import base as test_base
 from tests.functional import base
 
 HOST = 'compute-a100-1'
@@ -201,11 +201,7 @@ class PlacementCliTestCase(base.CliTestCase):
         self.assertEqual('CUSTOM_MIG_3G_40GB: 1', drift[VF81]['expected'])
 
     def test_unreachable_placement(self):
-        sock = socket.socket()
-        sock.bind(('127.0.0.1', 0))
-        port = sock.getsockname()[1]
-        sock.close()
-        url = 'http://127.0.0.1:%d' % port
+        url = test_base.closed_port_url()
         conf = self.conf_file(extra='[placement]\nauth_type = none\n'
                                     'endpoint_override = %s\n' % url)
         rc, out, err = self.nova_mig('sync', conf_file=conf)

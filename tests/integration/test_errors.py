@@ -2,23 +2,14 @@
 
 import json
 import os
-import socket
 import threading
 from wsgiref import simple_server
 
+from tests import base as test_base
 from tests.integration import base
 from tests.integration import services
 
 WRONG_PASSWORD = 'wr0ng-Pa55word-%s' % os.getpid()
-
-
-def closed_port_url() -> str:
-    """A loopback URL nothing listens on."""
-    sock = socket.socket()
-    sock.bind(('127.0.0.1', 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return 'http://127.0.0.1:%d' % port
 
 
 class _Quiet(simple_server.WSGIRequestHandler):
@@ -61,7 +52,7 @@ class ErrorTestCase(base.IntegrationTestCase):
         return result
 
     def test_placement_unreachable_writes_nothing(self):
-        url = closed_port_url()
+        url = test_base.closed_port_url()
         conf = self.conf_file(self.services.placement_section(
             endpoint_override=url))
         state = os.path.join(self.tmpdir, 'state', 'placement-sync.json')
@@ -90,7 +81,7 @@ class ErrorTestCase(base.IntegrationTestCase):
         self.assertFalse(os.path.exists(state))
 
     def test_keystone_unreachable(self):
-        url = closed_port_url()
+        url = test_base.closed_port_url()
         conf = self.conf_file(self.services.placement_section(
             auth_url=url + '/v3'))
         rc, out, err = self.nova_mig('sync', conf_file=conf)
