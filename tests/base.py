@@ -1,6 +1,9 @@
 """Common test base classes."""
 
+import json
 import socket
+import threading
+from wsgiref import simple_server
 
 import fixtures
 from oslo_config import cfg
@@ -17,6 +20,35 @@ def closed_port_url() -> str:
     port = sock.getsockname()[1]
     sock.close()
     return 'http://127.0.0.1:%d' % port
+
+
+class _QuietHandler(simple_server.WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def _failing_placement(environ, start_response):
+    start_response('500 Internal Server Error',
+                   [('Content-Type', 'application/json')])
+    return [json.dumps({'errors': [{
+        'status': 500, 'title': 'Internal Server Error',
+        'detail': 'The database is on fire.'}]}).encode()]
+
+
+class FailingPlacement(fixtures.Fixture):
+    """A loopback server answering every request like a broken Placement.
+
+    ``url`` is its root; each answer is HTTP 500 with Placement's error
+    body, detail "The database is on fire."
+    """
+
+    def _setUp(self):
+        server = simple_server.make_server(
+            '127.0.0.1', 0, _failing_placement, handler_class=_QuietHandler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        self.url = 'http://127.0.0.1:%d' % server.server_port
 
 
 class TestCase(base.BaseTestCase):

@@ -7,8 +7,6 @@ counted with a response hook on the client's requests session.
 
 import json
 import os
-import threading
-from wsgiref import simple_server
 
 from nova_mig import gpu
 from nova_mig.host import discovery
@@ -212,30 +210,13 @@ class PlacementCliTestCase(base.CliTestCase):
         self.assertNotIn('Traceback', err)
 
     def test_placement_returning_500(self):
-        def app(environ, start_response):
-            start_response('500 Internal Server Error',
-                           [('Content-Type', 'application/json')])
-            return [json.dumps({'errors': [{
-                'status': 500, 'title': 'Internal Server Error',
-                'detail': 'The database is on fire.'}]}).encode()]
-
-        server = simple_server.make_server(
-            '127.0.0.1', 0, app, handler_class=_Quiet)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        self.addCleanup(server.server_close)
-        self.addCleanup(server.shutdown)
+        url = self.useFixture(test_base.FailingPlacement()).url
         conf = self.conf_file(
             extra='[placement]\nauth_type = none\nendpoint_override = '
-                  'http://127.0.0.1:%d\n' % server.server_port)
+                  '%s\n' % url)
         for command in ('sync', 'verify'):
             rc, out, err = self.nova_mig(command, conf_file=conf)
             self.assertEqual(1, rc)
             self.assertIn('failed with HTTP 500: Internal Server Error: '
                           'The database is on fire.', err)
             self.assertNotIn('Traceback', err)
-
-
-class _Quiet(simple_server.WSGIRequestHandler):
-    def log_message(self, *args):
-        pass

@@ -1,29 +1,12 @@
 """Failures of a sync against real services: one clear line, exit 1."""
 
-import json
 import os
-import threading
-from wsgiref import simple_server
 
 from tests import base as test_base
 from tests.integration import base
 from tests.integration import services
 
 WRONG_PASSWORD = 'wr0ng-Pa55word-%s' % os.getpid()
-
-
-class _Quiet(simple_server.WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-def failing_placement(environ, start_response):
-    """Every request fails like a Placement whose database is gone."""
-    start_response('500 Internal Server Error',
-                   [('Content-Type', 'application/json')])
-    return [json.dumps({'errors': [{
-        'status': 500, 'title': 'Internal Server Error',
-        'detail': 'The database is on fire.'}]}).encode()]
 
 
 class ErrorTestCase(base.IntegrationTestCase):
@@ -91,14 +74,9 @@ class ErrorTestCase(base.IntegrationTestCase):
         self.assertFalse(os.path.exists(self.snippet))
 
     def test_placement_returning_500(self):
-        server = simple_server.make_server(
-            '127.0.0.1', 0, failing_placement, handler_class=_Quiet)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        self.addCleanup(server.server_close)
-        self.addCleanup(server.shutdown)
+        url = self.useFixture(test_base.FailingPlacement()).url
         conf = self.conf_file(self.services.placement_section(
-            endpoint_override='http://127.0.0.1:%d' % server.server_port))
+            endpoint_override=url))
         for command in ('sync', 'verify'):
             rc, out, err = self.nova_mig(command, conf_file=conf)
             self.assert_one_line_error(
