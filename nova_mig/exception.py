@@ -29,15 +29,6 @@ class ConfigError(NovaMigException):
     msg_fmt = "Invalid configuration: %(reason)s"
 
 
-class HostFileError(NovaMigException):
-    msg_fmt = "%(path)s: %(reason)s"
-
-
-class UnknownGpuModel(HostFileError):
-    msg_fmt = ("%(path)s: unknown GPU model %(model)r at %(where)s; known "
-               "models: %(known)s")
-
-
 class BackendNotFound(NovaMigException):
     msg_fmt = ("GPU backend %(name)r is not installed; available backends: "
                "%(available)s. Set [gpu]backend to one of them.")
@@ -77,11 +68,6 @@ class GpuNotFound(NovaMigException):
 
 class InvalidLayout(NovaMigException):
     msg_fmt = "%(reason)s"
-
-
-class UnknownProfile(InvalidLayout):
-    msg_fmt = ("GPU %(gpu)s (%(model)s) has no MIG profile %(profile)r; it "
-               "offers: %(known)s")
 
 
 class GpuOperationRefused(NovaMigException):

@@ -10,7 +10,7 @@ import re
 import os_resource_classes
 import os_traits
 
-from nova_mig import vgpu_types
+from nova_mig.model import vgpu_types
 
 
 #: MIG profile suffix -> the token naming it, as NVIDIA's vGPU type names

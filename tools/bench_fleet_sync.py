@@ -1,7 +1,7 @@
 """Benchmark nova-mig sync for a fleet of hosts against one Placement.
 
 Starts one real Placement process (openstack-placement, wsgiref, SQLite;
-``python -m nova_mig.placement.embedded``), seeds it with the providers
+``python -m nova_mig.simulator.placement``), seeds it with the providers
 nova-compute would create for N hosts, each a copy of a discovered
 simulated host under another name, then runs a first sync and a no-op
 sync of every host from a few worker threads and prints requests per
@@ -26,10 +26,10 @@ from nova_mig import conf as nova_mig_conf
 from nova_mig import gpu
 from nova_mig.host import discovery
 from nova_mig.placement import client as client_mod
-from nova_mig.placement import embedded
 from nova_mig.placement import offer
 from nova_mig.placement import state as state_mod
 from nova_mig.placement import sync
+from nova_mig.simulator import placement as embedded
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -46,7 +46,7 @@ def make_conf(work: str, host_file: str) -> cfg.ConfigOpts:
 
 def start_placement(work: str) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, '-m', 'nova_mig.placement.embedded',
+        [sys.executable, '-m', 'nova_mig.simulator.placement',
          '--state-dir', os.path.join(work, 'server')],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     return proc, proc.stdout.readline().strip()

@@ -89,9 +89,9 @@ def main() -> int:
     from oslo_config import cfg
 
     from nova_mig import conf as nova_mig_conf
-    from nova_mig.gpu import simulated
     from nova_mig.reaper import decide
     from nova_mig.reaper import facts
+    from nova_mig.simulator import backend as simulated
 
     work = tempfile.mkdtemp(prefix='bench-reap-')
     try:

@@ -69,7 +69,7 @@ class HookPreStart(_Hook):
         return parser
 
     def take_action(self, parsed_args):
-        from nova_mig import hook
+        from nova_mig.workflows import hook
         return self.report(hook.pre_start(
             self.conf, self.backend(), strict=parsed_args.strict,
             progress=_progress(self.app.stderr)))
@@ -102,6 +102,6 @@ class HookPostStart(_Hook):
         return parser
 
     def take_action(self, parsed_args):
-        from nova_mig import hook
+        from nova_mig.workflows import hook
         return self.report(hook.post_start(
             self.conf, self.backend(), timeout=parsed_args.timeout))

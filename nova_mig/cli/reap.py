@@ -98,9 +98,9 @@ class Reap(common.ErrorReporting, lister.Lister):
 
     def take_action(self, parsed_args):
         from nova_mig import lock
-        from nova_mig.reaper import nova_service
         from nova_mig.reaper import queue
         from nova_mig.reaper import run
+        from nova_mig.workflows import compute_service as nova_service
 
         conf = self.conf
         policy = run.policy_from(

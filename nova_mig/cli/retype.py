@@ -77,14 +77,9 @@ class Retype(common.ErrorReporting, lister.Lister):
         return parser
 
     def take_action(self, parsed_args):
-        from nova_mig import exception
-        from nova_mig.reaper import retype
-        from nova_mig.reaper import retype_steps
+        from nova_mig.workflows import retype
+        from nova_mig.workflows import retype_steps
 
-        missing = retype_steps.missing_layout_support()
-        if missing:
-            raise exception.ConfigError(
-                reason='retype needs the layout support: %s' % missing)
         options = retype.Options(
             layout_path=parsed_args.layout, dry_run=parsed_args.dry_run,
             skip_service=parsed_args.skip_service_steps,

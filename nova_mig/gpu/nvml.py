@@ -6,8 +6,9 @@ from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig.gpu import base
-from nova_mig.gpu import nvml_lib
+from nova_mig.model import gpu as gpu_model
 from nova_mig.privsep import nvml as privsep_nvml
+from nova_mig.privsep import nvml_lib
 from nova_mig.privsep import sysfs as privsep_sysfs
 
 LOG = logging.getLogger(__name__)
@@ -34,19 +35,19 @@ def _nvml_error(error: nvml_lib.NvmlCallFailed,
 def _gpu(index: int, ident: dict, mode: tuple[int, int] | None,
          profiles: list[dict], gpu_instances: list[dict],
          processes: dict[int, list[int]], vgpu_types: list[dict] | None,
-         active: list[dict]) -> base.Gpu:
+         active: list[dict]) -> gpu_model.Gpu:
     """Build the data model from the helper layer's plain values."""
     model_profiles = tuple(
-        base.GpuInstanceProfile(
+        gpu_model.GpuInstanceProfile(
             id=p['id'], name=p['name'], slice_count=p['slice_count'],
             memory_mb=p['memory_mb'], instance_count=p['instance_count'],
             multiprocessor_count=p['multiprocessor_count'],
-            placements=tuple(base.Placement(start, size)
+            placements=tuple(gpu_model.Placement(start, size)
                              for start, size in p['placements']))
         for p in profiles)
     names = {p.id: p.name for p in model_profiles}
-    current, pending = mode or (base.MIG_DISABLED, base.MIG_DISABLED)
-    return base.Gpu(
+    current, pending = mode or (gpu_model.MIG_DISABLED, gpu_model.MIG_DISABLED)
+    return gpu_model.Gpu(
         index=index,
         pci_address=ident['pci_address'],
         uuid=ident['uuid'],
@@ -62,18 +63,19 @@ def _gpu(index: int, ident: dict, mode: tuple[int, int] | None,
                           processes.get(gi['id'], ()))
             for gi in gpu_instances),
         vgpu_types=None if vgpu_types is None else tuple(
-            base.VgpuType(**t) for t in vgpu_types),
-        active_vgpus=tuple(base.ActiveVgpu(**v) for v in active),
+            gpu_model.VgpuType(**t) for t in vgpu_types),
+        active_vgpus=tuple(gpu_model.ActiveVgpu(**v) for v in active),
     )
 
 
 def _gpu_instance(gi: dict, profile_name: str,
-                  processes: typing.Iterable[int] = ()) -> base.GpuInstance:
-    return base.GpuInstance(
+                  processes: typing.Iterable[int] = ()
+                  ) -> gpu_model.GpuInstance:
+    return gpu_model.GpuInstance(
         id=gi['id'], profile_id=gi['profile_id'], profile_name=profile_name,
-        placement=base.Placement(gi['start'], gi['size']),
+        placement=gpu_model.Placement(gi['start'], gi['size']),
         compute_instances=tuple(
-            base.ComputeInstance(id=ci['id'], profile_id=ci['profile_id'])
+            gpu_model.ComputeInstance(id=ci['id'], profile_id=ci['profile_id'])
             for ci in gi.get('compute_instances', ())),
         processes=tuple(processes))
 
@@ -112,7 +114,7 @@ class NvmlBackend(base.GpuBackend):
         return privsep_sysfs.PrivsepSysfsWriter(self.sysfs_root())
 
     # -- reads ---------------------------------------------------------------
-    def list_gpus(self) -> list[base.Gpu]:
+    def list_gpus(self) -> list[gpu_model.Gpu]:
         self._ensure_init()
         try:
             count = nvml_lib.device_count()
@@ -120,7 +122,7 @@ class NvmlBackend(base.GpuBackend):
             raise _nvml_error(e, '-')
         return [self._read_gpu(index) for index in range(count)]
 
-    def _read_gpu(self, index: int) -> base.Gpu:
+    def _read_gpu(self, index: int) -> gpu_model.Gpu:
         gpu = str(index)
         try:
             handle = nvml_lib.handle_by_index(index)
@@ -132,7 +134,7 @@ class NvmlBackend(base.GpuBackend):
             processes: dict[int, list[int]] = {}
             if mode is not None:
                 profiles = nvml_lib.profiles(handle, gpu)
-                if mode[0] == base.MIG_ENABLED:
+                if mode[0] == gpu_model.MIG_ENABLED:
                     gpu_instances = nvml_lib.gpu_instances(handle, gpu,
                                                            profiles)
                     processes = nvml_lib.processes_by_gpu_instance(handle,
@@ -172,8 +174,8 @@ class NvmlBackend(base.GpuBackend):
             raise _nvml_error(e, gpu_uuid)
 
     def create_gpu_instance(self, gpu_uuid: str, profile_id: int,
-                            placement: base.Placement | None = None
-                            ) -> base.GpuInstance:
+                            placement: gpu_model.Placement | None = None
+                            ) -> gpu_model.GpuInstance:
         start = size = None
         if placement is not None:
             start, size = placement.start, placement.size
@@ -189,11 +191,12 @@ class NvmlBackend(base.GpuBackend):
                      gpu_instance_id)
 
     def create_compute_instance(self, gpu_uuid: str, gpu_instance_id: int
-                                ) -> base.ComputeInstance:
+                                ) -> gpu_model.ComputeInstance:
         ci = self._change('create compute instance', gpu_uuid,
                           privsep_nvml.create_compute_instance, gpu_uuid,
                           gpu_instance_id)
-        return base.ComputeInstance(id=ci['id'], profile_id=ci['profile_id'])
+        return gpu_model.ComputeInstance(id=ci['id'],
+                                         profile_id=ci['profile_id'])
 
     def destroy_compute_instance(self, gpu_uuid: str, gpu_instance_id: int,
                                  compute_instance_id: int) -> None:

@@ -10,10 +10,10 @@ import socket
 
 from oslo_log import log as logging
 
-from nova_mig.gpu import base
 from nova_mig.host import sysfs
 from nova_mig.host import virt
-from nova_mig import vgpu_types
+from nova_mig.model import gpu as gpu_model
+from nova_mig.model import vgpu_types
 
 LOG = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ class HostReport:
 
     hostname: str
     device_mode: str
-    gpus: list[base.Gpu]
+    gpus: list[gpu_model.Gpu]
     parents: list[sysfs.VgpuParent]
     mdevs: list[sysfs.Mdev]
     sriov: dict[str, sysfs.SriovPf]
@@ -32,7 +32,7 @@ class HostReport:
     node_devices: list[virt.MdevNodeDevice]
 
     # -- lookups ----------------------------------------------------------
-    def gpu_by_address(self, address: str) -> base.Gpu | None:
+    def gpu_by_address(self, address: str) -> gpu_model.Gpu | None:
         for gpu in self.gpus:
             if gpu.pci_address == address:
                 return gpu
@@ -57,7 +57,7 @@ class HostReport:
                 names[mtype.id] = mtype.name
         return names
 
-    def profile_of_type(self, type_name: str, gpu: base.Gpu | None
+    def profile_of_type(self, type_name: str, gpu: gpu_model.Gpu | None
                         ) -> str | None:
         names = None
         if gpu is not None and gpu.profiles:
@@ -197,10 +197,10 @@ class HostReport:
 
 
 def _mig_word(value: int) -> str:
-    return 'enabled' if value == base.MIG_ENABLED else 'disabled'
+    return 'enabled' if value == gpu_model.MIG_ENABLED else 'disabled'
 
 
-def memory_slices(gpu: base.Gpu) -> int:
+def memory_slices(gpu: gpu_model.Gpu) -> int:
     """Memory slices of a MIG-capable GPU: the end of its widest placement."""
     ends = [p.start + p.size for prof in gpu.profiles
             for p in prof.placements]

@@ -2,9 +2,9 @@
 
 import dataclasses
 
-from nova_mig.gpu import base
 from nova_mig.host import discovery
-from nova_mig import vgpu_types
+from nova_mig.model import gpu as gpu_model
+from nova_mig.model import vgpu_types
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +35,7 @@ class HostDevice:
                                   self.parent)
 
 
-def vf_index(report: discovery.HostReport, gpu: base.Gpu,
+def vf_index(report: discovery.HostReport, gpu: gpu_model.Gpu,
              address: str) -> int | None:
     pf = report.sriov.get(gpu.pci_address)
     if pf is None or address not in pf.vfs:
@@ -43,11 +43,11 @@ def vf_index(report: discovery.HostReport, gpu: base.Gpu,
     return pf.vfs.index(address)
 
 
-def _gi_starts(gpu: base.Gpu) -> dict[int, int]:
+def _gi_starts(gpu: gpu_model.Gpu) -> dict[int, int]:
     return {gi.id: gi.placement.start for gi in gpu.gpu_instances}
 
 
-def devices(report: discovery.HostReport, gpu: base.Gpu
+def devices(report: discovery.HostReport, gpu: gpu_model.Gpu
             ) -> list[HostDevice]:
     """The vGPU devices of one GPU, each tied to its GPU instance."""
     starts = _gi_starts(gpu)
@@ -84,7 +84,7 @@ def devices(report: discovery.HostReport, gpu: base.Gpu
                                          d.key))
 
 
-def _place_by_profile(gpu: base.Gpu, placed: list[HostDevice],
+def _place_by_profile(gpu: gpu_model.Gpu, placed: list[HostDevice],
                       unplaced: list[HostDevice]) -> list[HostDevice]:
     """Tie MIG-backed devices NVML did not place to GPU instances.
 

@@ -7,18 +7,18 @@ applying it after a reboot re-creates the same geometry and devices.
 
 import collections
 
-from nova_mig.gpu import base
 from nova_mig.host import discovery
 from nova_mig.host import sysfs
 from nova_mig.layout import current
 from nova_mig.layout import schema
+from nova_mig.model import gpu as gpu_model
 
 
 def _device(dev: current.HostDevice) -> schema.VgpuSpec:
     return schema.VgpuSpec(uuid=dev.uuid, type=dev.type_name, vf=dev.vf)
 
 
-def _mig(gpu: base.Gpu, devices: list[current.HostDevice]
+def _mig(gpu: gpu_model.Gpu, devices: list[current.HostDevice]
          ) -> tuple[schema.GiSpec, ...]:
     on_gi = {d.gi_start: d for d in devices if d.gi_start is not None}
     result = []
@@ -42,7 +42,8 @@ def _time_sliced(devices: list[current.HostDevice]
         devices=tuple(_device(d) for d in chosen))
 
 
-def gpu_spec(report: discovery.HostReport, gpu: base.Gpu) -> schema.GpuSpec:
+def gpu_spec(report: discovery.HostReport, gpu: gpu_model.Gpu
+             ) -> schema.GpuSpec:
     """The exact layout entry of one GPU as it is now."""
     devices = current.devices(report, gpu)
     pf = report.sriov.get(gpu.pci_address)

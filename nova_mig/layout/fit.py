@@ -10,7 +10,7 @@ one keeping most existing GPU instances wins.
 import collections
 import dataclasses
 
-from nova_mig.gpu import base
+from nova_mig.model import gpu as gpu_model
 
 
 class NoFit(Exception):
@@ -24,20 +24,20 @@ class NoFit(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class Wanted:
-    profile: base.GpuInstanceProfile
+    profile: gpu_model.GpuInstanceProfile
     start: int | None = None
 
 
-def _fmt(placement: base.Placement) -> str:
+def _fmt(placement: gpu_model.Placement) -> str:
     return '%d:%d' % (placement.start, placement.size)
 
 
-def compute_slices(gpu: base.Gpu) -> int:
+def compute_slices(gpu: gpu_model.Gpu) -> int:
     """Compute slices of the card: those of its largest profile."""
     return max((p.slice_count for p in gpu.profiles), default=0)
 
 
-def check_counts(gpu: base.Gpu, wanted: list[Wanted]) -> None:
+def check_counts(gpu: gpu_model.Gpu, wanted: list[Wanted]) -> None:
     """Instance counts, the "+me" rule and the compute-slice budget.
 
     :raises: :class:`NoFit`
@@ -61,9 +61,9 @@ def check_counts(gpu: base.Gpu, wanted: list[Wanted]) -> None:
                     % (needed, budget))
 
 
-def _fixed(wanted: list[Wanted]) -> dict[int, base.Placement]:
+def _fixed(wanted: list[Wanted]) -> dict[int, gpu_model.Placement]:
     """Placements given in the layout, checked and without overlaps."""
-    fixed: dict[int, base.Placement] = {}
+    fixed: dict[int, gpu_model.Placement] = {}
     for i, item in enumerate(wanted):
         if item.start is None:
             continue
@@ -82,8 +82,9 @@ def _fixed(wanted: list[Wanted]) -> dict[int, base.Placement]:
     return fixed
 
 
-def fit(gpu: base.Gpu, wanted: list[Wanted],
-        existing: tuple[base.GpuInstance, ...] = ()) -> list[base.Placement]:
+def fit(gpu: gpu_model.Gpu, wanted: list[Wanted],
+        existing: tuple[gpu_model.GpuInstance, ...] = ()
+        ) -> list[gpu_model.Placement]:
     """Placements for ``wanted``, in the same order.
 
     :param existing: the GPU instances now on the card; a solution reusing
@@ -105,7 +106,7 @@ def fit(gpu: base.Gpu, wanted: list[Wanted],
     deepest = {'depth': -1, 'index': None}
     chosen = dict(fixed)
 
-    def candidates(i: int, depth: int) -> list[base.Placement]:
+    def candidates(i: int, depth: int) -> list[gpu_model.Placement]:
         profile = wanted[i].profile
         floor = -1
         # Symmetry: instances of one profile take increasing starts.

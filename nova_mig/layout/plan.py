@@ -8,11 +8,11 @@ merely defined) is refused as a whole: none of its actions run.
 import dataclasses
 import typing
 
-from nova_mig.gpu import base
 from nova_mig.host import discovery
 from nova_mig.layout import current
 from nova_mig.layout import schema
 from nova_mig.layout import target as target_mod
+from nova_mig.model import gpu as gpu_model
 
 REMOVE_VGPU = 'remove-vgpu'
 DESTROY_CI = 'destroy-ci'
@@ -34,7 +34,7 @@ class Action:
     reason: str
     profile: str | None = None
     profile_id: int | None = None
-    placement: base.Placement | None = None
+    placement: gpu_model.Placement | None = None
     gi_id: int | None = None
     ci_id: int | None = None
     uuid: str | None = None
@@ -206,7 +206,7 @@ class _GpuPlanner:
         return want.vf is None or dev.vf == want.vf
 
     # -- MIG geometry ------------------------------------------------------
-    def mig(self) -> list[tuple[target_mod.DeviceTarget, base.Placement,
+    def mig(self) -> list[tuple[target_mod.DeviceTarget, gpu_model.Placement,
                                 str]]:
         """Plan GPU instances; return the devices to create."""
         wanted = {gi.placement.start: gi

@@ -8,7 +8,7 @@ import typing
 import yaml
 
 from nova_mig import exception
-from nova_mig.gpu import base
+from nova_mig.model import gpu as gpu_model
 
 VERSION = 1
 DEVICE_MODES = ('auto', 'mdev', 'vendor-vfio')
@@ -52,7 +52,7 @@ class Selector:
             return 1
         return 0
 
-    def matches(self, gpu: base.Gpu) -> bool:
+    def matches(self, gpu: gpu_model.Gpu) -> bool:
         if self.pci_address and gpu.pci_address != self.pci_address:
             return False
         if self.uuid and gpu.uuid.lower() != self.uuid:
@@ -396,8 +396,8 @@ def load(path: str) -> Layout:
     return loads(text, path)
 
 
-def select(layout: Layout, gpus: list[base.Gpu]
-           ) -> tuple[list[tuple[base.Gpu, GpuSpec]], list[str]]:
+def select(layout: Layout, gpus: list[gpu_model.Gpu]
+           ) -> tuple[list[tuple[gpu_model.Gpu, GpuSpec]], list[str]]:
     """Pair each GPU with the most specific entry selecting it.
 
     :returns: ``(pairs in GPU order, errors)``; errors name exact

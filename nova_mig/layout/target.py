@@ -13,12 +13,12 @@ import uuid as uuid_mod
 from oslo_log import log as logging
 
 from nova_mig import exception
-from nova_mig.gpu import base
 from nova_mig.host import discovery
 from nova_mig.host import sysfs
 from nova_mig.layout import fit
 from nova_mig.layout import schema
-from nova_mig import vgpu_types
+from nova_mig.model import gpu as gpu_model
+from nova_mig.model import vgpu_types
 
 LOG = logging.getLogger(__name__)
 
@@ -60,8 +60,8 @@ class DeviceTarget:
 
 @dataclasses.dataclass(frozen=True)
 class GiTarget:
-    profile: base.GpuInstanceProfile
-    placement: base.Placement
+    profile: gpu_model.GpuInstanceProfile
+    placement: gpu_model.Placement
     device: DeviceTarget | None = None
 
 
@@ -69,7 +69,7 @@ class GiTarget:
 class GpuTarget:
     """What one GPU must become."""
 
-    gpu: base.Gpu
+    gpu: gpu_model.Gpu
     spec: schema.GpuSpec
     mode: str
     #: None leaves the MIG mode as it is.
@@ -91,7 +91,7 @@ class GpuTarget:
         return list(self.time_sliced or ())
 
 
-def host_types(report: discovery.HostReport, gpu: base.Gpu
+def host_types(report: discovery.HostReport, gpu: gpu_model.Gpu
                ) -> dict[str, TypeRef]:
     """vGPU types of a GPU by bare name: NVML's, then its parents'."""
     types: dict[str, TypeRef] = {}
@@ -110,7 +110,7 @@ def host_types(report: discovery.HostReport, gpu: base.Gpu
     return types
 
 
-def resolve_mode(report: discovery.HostReport, gpu: base.Gpu,
+def resolve_mode(report: discovery.HostReport, gpu: gpu_model.Gpu,
                  sysfs_root: str) -> str:
     """The host's device mode, also when no VF is enabled yet."""
     if report.device_mode != MODE_NONE:
@@ -131,7 +131,7 @@ class _Resolver:
         self.sysfs_root = sysfs_root
         self.errors: list[str] = []
 
-    def error(self, gpu: base.Gpu, what: str, why: str) -> None:
+    def error(self, gpu: gpu_model.Gpu, what: str, why: str) -> None:
         self.errors.append('GPU %s (%s): %s: %s' % (
             gpu.pci_address, gpu.name, what, why))
 
@@ -160,7 +160,7 @@ class _Resolver:
                                      t.name))
         return matching[0]
 
-    def sriov(self, gpu: base.Gpu, spec: schema.GpuSpec) -> int | None:
+    def sriov(self, gpu: gpu_model.Gpu, spec: schema.GpuSpec) -> int | None:
         pf = self.report.sriov.get(gpu.pci_address)
         if spec.sriov_vfs is None:
             return None
@@ -287,7 +287,7 @@ class _Resolver:
                     'beyond the %d VFs enabled or asked' % vfs))
             seen.add(dev.vf)
 
-    def resolve(self, gpu: base.Gpu, spec: schema.GpuSpec) -> GpuTarget:
+    def resolve(self, gpu: gpu_model.Gpu, spec: schema.GpuSpec) -> GpuTarget:
         mode = resolve_mode(self.report, gpu, self.sysfs_root)
         if spec.device_mode != 'auto' and mode not in (MODE_NONE,
                                                        spec.device_mode):

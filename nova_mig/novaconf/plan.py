@@ -16,11 +16,11 @@ import re
 from oslo_log import log as logging
 
 from nova_mig import exception
-from nova_mig.gpu import base as gpu_base
 from nova_mig.host import discovery
 from nova_mig.host import sysfs
+from nova_mig.model import gpu as gpu_model
+from nova_mig.model import vgpu_types
 from nova_mig import naming
-from nova_mig import vgpu_types
 
 LOG = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class _Planner:
         self.warnings.append(text)
 
     # -- per GPU facts --------------------------------------------------
-    def parents_of(self, gpu: gpu_base.Gpu) -> list[sysfs.VgpuParent]:
+    def parents_of(self, gpu: gpu_model.Gpu) -> list[sysfs.VgpuParent]:
         pf = self.report.sriov.get(gpu.pci_address)
         order = {vf: i for i, vf in enumerate(pf.vfs)} if pf else {}
         parents = [p for p in self.report.parents
@@ -120,7 +120,7 @@ class _Planner:
                     (str(parent.current_type), None))
         return result
 
-    def offered(self, parent: sysfs.VgpuParent, gpu: gpu_base.Gpu
+    def offered(self, parent: sysfs.VgpuParent, gpu: gpu_model.Gpu
                 ) -> list[tuple[str, str]]:
         """(type ID, name) the parent offers.
 
@@ -135,10 +135,10 @@ class _Planner:
         return result
 
     @staticmethod
-    def profile_names(gpu: gpu_base.Gpu):
+    def profile_names(gpu: gpu_model.Gpu):
         return {p.name for p in gpu.profiles} or None
 
-    def type_for_profile(self, offered, profile: str, gpu: gpu_base.Gpu
+    def type_for_profile(self, offered, profile: str, gpu: gpu_model.Gpu
                          ) -> tuple[str, str] | None:
         """The offered type backed by ``profile``.
 
@@ -155,7 +155,7 @@ class _Planner:
                     natural_key(parsed.name), natural_key(item[0]))
         return min(matches, key=rank) if matches else None
 
-    def max_instances_of(self, gpu: gpu_base.Gpu, parent, type_id: str,
+    def max_instances_of(self, gpu: gpu_model.Gpu, parent, type_id: str,
                          name: str) -> int | None:
         """How many vGPUs of a time-sliced type fit on the GPU."""
         for vt in gpu.vgpu_types or ():

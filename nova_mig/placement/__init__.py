@@ -1,1 +1,1 @@
-"""Placement: client, sync of classes and traits, verify, embedded."""
+"""Placement: client, expected providers, sync and verify."""

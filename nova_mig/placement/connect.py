@@ -4,13 +4,16 @@ import contextlib
 
 from oslo_config import cfg
 from oslo_log import log as logging
+from stevedore import driver
 
 from nova_mig.host import discovery
 from nova_mig.placement import client as client_mod
-from nova_mig.placement import embedded
-from nova_mig.placement import offer
 
 LOG = logging.getLogger(__name__)
+
+#: stevedore namespace of the embedded Placement (``nova_mig.simulator``
+#: provides it; product code never imports the simulator).
+EMBEDDED_NAMESPACE = 'nova_mig.embedded_placement'
 
 
 def use_embedded(conf: cfg.ConfigOpts) -> bool:
@@ -25,23 +28,14 @@ def placement(conf: cfg.ConfigOpts, report: discovery.HostReport):
     """Yield a :class:`~nova_mig.placement.client.PlacementClient`.
 
     With a cloud configured the client is built from ``[placement]``.
-    Otherwise an embedded Placement is started under ``[host]state_dir``
-    and seeded with the providers nova-compute would create for
-    ``report``; it stops when the block ends.
+    Otherwise the embedded Placement plugin is loaded from the
+    ``nova_mig.embedded_placement`` namespace, started under
+    ``[host]state_dir`` and seeded with the providers nova-compute would
+    create for ``report``; it stops when the block ends.
     """
     if not use_embedded(conf):
         yield client_mod.PlacementClient.from_conf(conf)
         return
-    server = embedded.EmbeddedPlacement(conf.host.state_dir)
-    server.start()
-    try:
-        hostname = offer.hypervisor_hostname(conf, report)
-        created = embedded.seed(
-            server.client(), hostname,
-            offer.expected_providers(conf, report, hostname))
-        if created:
-            LOG.info('Embedded Placement: created providers %s',
-                     ', '.join(created))
-        yield server.client()
-    finally:
-        server.stop()
+    for_host = driver.DriverManager(EMBEDDED_NAMESPACE, 'embedded').driver
+    with for_host(conf, report) as client:
+        yield client

@@ -16,9 +16,9 @@ from oslo_config import cfg
 
 from nova_mig.host import discovery
 from nova_mig.host import sysfs
+from nova_mig.model import vgpu_types
 from nova_mig.novaconf import plan
 from nova_mig.novaconf import render
-from nova_mig import vgpu_types
 
 
 @dataclasses.dataclass(frozen=True)

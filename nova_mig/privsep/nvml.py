@@ -2,13 +2,13 @@
 
 Each entrypoint takes plain values, opens NVML inside the privsep daemon,
 finds the GPU by UUID and returns plain dicts.  NVML failures leave as
-:class:`nova_mig.gpu.nvml_lib.NvmlCallFailed`, whose plain arguments survive
-privsep's (class path, args) serialisation; the backend turns them into
+:class:`nova_mig.privsep.nvml_lib.NvmlCallFailed`, whose plain arguments
+survive privsep's (class path, args) serialisation; the backend turns them into
 nova-mig exceptions.
 """
 
-from nova_mig.gpu import nvml_lib
 from nova_mig import privsep
+from nova_mig.privsep import nvml_lib
 
 
 @privsep.sys_admin_pctxt.entrypoint

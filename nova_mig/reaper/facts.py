@@ -18,9 +18,9 @@ from oslo_log import log as logging
 from nova_mig import exception
 from nova_mig.host import discovery
 from nova_mig.host import sysfs
+from nova_mig.novaconf import read as novaconf
 from nova_mig import ownership
 from nova_mig.reaper import decide
-from nova_mig.reaper import novaconf
 
 LOG = logging.getLogger(__name__)
 

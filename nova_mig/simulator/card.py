@@ -3,7 +3,7 @@
 from oslo_log import log as logging
 
 from nova_mig import exception
-from nova_mig.gpu import base
+from nova_mig.model import gpu as gpu_model
 from nova_mig.simulator import catalog
 from nova_mig.simulator import state as state_mod
 
@@ -21,12 +21,13 @@ def _refuse(gpu: dict, operation: str, code: str, reason: str):
         gpu=gpu['uuid'], operation=operation, code=code, reason=reason)
 
 
-def _placement(gi: dict, profile: base.GpuInstanceProfile) -> base.Placement:
-    return base.Placement(gi['start'], profile.placements[0].size)
+def _placement(gi: dict, profile: gpu_model.GpuInstanceProfile
+               ) -> gpu_model.Placement:
+    return gpu_model.Placement(gi['start'], profile.placements[0].size)
 
 
 def occupied(state: state_mod.HostState, gpu: dict
-             ) -> list[tuple[dict, base.Placement]]:
+             ) -> list[tuple[dict, gpu_model.Placement]]:
     """The GPU instances of a GPU with their placements."""
     model = state.model(gpu)
     return [(gi, _placement(gi, model.profile(gi['profile_id'])))
@@ -47,7 +48,7 @@ def create_gpu_instance(state: state_mod.HostState, gpu: dict,
     """
     operation = 'create GPU instance of profile %s' % profile_id
     model = state.model(gpu)
-    if not model.mig_capable or gpu['mig_current'] != base.MIG_ENABLED:
+    if not model.mig_capable or gpu['mig_current'] != gpu_model.MIG_ENABLED:
         raise _refuse(gpu, operation, NOT_SUPPORTED, 'MIG mode is disabled')
     profile = model.profile(profile_id)
     if profile is None:

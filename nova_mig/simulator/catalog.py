@@ -8,8 +8,8 @@ import re
 from oslo_log import log as logging
 import yaml
 
-from nova_mig import exception
-from nova_mig.gpu import base
+from nova_mig.model import gpu as gpu_model
+from nova_mig.simulator import exception as sim_exception
 
 LOG = logging.getLogger(__name__)
 
@@ -49,8 +49,8 @@ class GpuModel:
     board: str
     memory_slices: int | None
     sriov_totalvfs: int
-    profiles: tuple[base.GpuInstanceProfile, ...]
-    vgpu_types: tuple[base.VgpuType, ...]
+    profiles: tuple[gpu_model.GpuInstanceProfile, ...]
+    vgpu_types: tuple[gpu_model.VgpuType, ...]
 
     @property
     def pci_device(self) -> int:
@@ -65,25 +65,26 @@ class GpuModel:
     def sriov(self) -> bool:
         return self.sriov_totalvfs > 0
 
-    def profile(self, profile_id: int) -> base.GpuInstanceProfile | None:
+    def profile(self, profile_id: int) -> gpu_model.GpuInstanceProfile | None:
         for profile in self.profiles:
             if profile.id == profile_id:
                 return profile
         return None
 
-    def profile_by_name(self, name: str) -> base.GpuInstanceProfile | None:
+    def profile_by_name(self, name: str
+                        ) -> gpu_model.GpuInstanceProfile | None:
         for profile in self.profiles:
             if profile.name == name:
                 return profile
         return None
 
-    def vgpu_type(self, type_id: int) -> base.VgpuType | None:
+    def vgpu_type(self, type_id: int) -> gpu_model.VgpuType | None:
         for vgpu_type in self.vgpu_types:
             if vgpu_type.id == type_id:
                 return vgpu_type
         return None
 
-    def vgpu_type_by_name(self, name: str) -> base.VgpuType | None:
+    def vgpu_type_by_name(self, name: str) -> gpu_model.VgpuType | None:
         """Find a type by its name, with or without "NVIDIA "/"GRID "."""
         wanted = short_type_name(name)
         for vgpu_type in self.vgpu_types:
@@ -92,16 +93,16 @@ class GpuModel:
         return None
 
 
-def _placements(text: str) -> tuple[base.Placement, ...]:
+def _placements(text: str) -> tuple[gpu_model.Placement, ...]:
     result = []
     for item in text.split():
         start, size = item.split(':')
-        result.append(base.Placement(int(start), int(size)))
+        result.append(gpu_model.Placement(int(start), int(size)))
     return tuple(result)
 
 
-def _profile(data: dict) -> base.GpuInstanceProfile:
-    return base.GpuInstanceProfile(
+def _profile(data: dict) -> gpu_model.GpuInstanceProfile:
+    return gpu_model.GpuInstanceProfile(
         id=int(data['id']), name=data['name'],
         slice_count=int(data['slices']), memory_mb=int(data['memory_mb']),
         instance_count=int(data['instances']),
@@ -109,9 +110,9 @@ def _profile(data: dict) -> base.GpuInstanceProfile:
         placements=_placements(data['placements']))
 
 
-def _vgpu_type(data: dict) -> base.VgpuType:
+def _vgpu_type(data: dict) -> gpu_model.VgpuType:
     profile = data.get('gpu_instance_profile')
-    return base.VgpuType(
+    return gpu_model.VgpuType(
         id=int(data['id']), name=data['name'],
         gpu_instance_profile_id=None if profile is None else int(profile),
         framebuffer_mb=int(data['framebuffer_mb']),
@@ -161,12 +162,12 @@ class Catalog:
 
         :param path: host file naming the model, for the error message.
         :param where: key path of the model in that file.
-        :raises: :class:`nova_mig.exception.UnknownGpuModel`
+        :raises: :class:`nova_mig.simulator.exception.UnknownGpuModel`
         """
         try:
             return self.models[key]
         except (KeyError, TypeError):
-            raise exception.UnknownGpuModel(
+            raise sim_exception.UnknownGpuModel(
                 path=path, model=key, where=where,
                 known=', '.join(self.known()))
 

@@ -21,6 +21,7 @@ from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig.simulator import catalog as catalog_mod
+from nova_mig.simulator import exception as sim_exception
 from nova_mig.simulator import hostfile
 from nova_mig.simulator import libvirt_xml
 from nova_mig.simulator import state as state_mod
@@ -102,8 +103,8 @@ class SimulatedHost:
             with open(self.host_file, 'rb') as stream:
                 return stream.read()
         except OSError as exc:
-            raise exception.HostFileError(path=self.host_file,
-                                          reason=exc.strerror)
+            raise sim_exception.HostFileError(path=self.host_file,
+                                              reason=exc.strerror)
 
     def _load_locked(self) -> state_mod.HostState:
         content = self._read_host_file()

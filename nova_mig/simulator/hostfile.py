@@ -13,16 +13,18 @@ from oslo_log import log as logging
 import yaml
 
 from nova_mig import exception
-from nova_mig.gpu import base
+from nova_mig.model import gpu as gpu_model
 from nova_mig.simulator import card
 from nova_mig.simulator import catalog as catalog_mod
+from nova_mig.simulator import exception as sim_exception
 from nova_mig.simulator import pci
 from nova_mig.simulator import state as state_mod
 
 LOG = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-MIG_MODES = {'enabled': base.MIG_ENABLED, 'disabled': base.MIG_DISABLED}
+MIG_MODES = {'enabled': gpu_model.MIG_ENABLED,
+             'disabled': gpu_model.MIG_DISABLED}
 MDEV_NAME_FORMS = ('uuid', 'uuid_parent')
 
 _TOP_KEYS = ('version', 'hostname', 'device_mode', 'vgpu_manager', 'libvirt',
@@ -49,9 +51,9 @@ class _Parser:
         self.path = path
         self.catalog = catalog
 
-    def error(self, where: str, reason: str) -> exception.HostFileError:
-        return exception.HostFileError(path=self.path,
-                                       reason='%s: %s' % (where, reason))
+    def error(self, where: str, reason: str) -> sim_exception.HostFileError:
+        return sim_exception.HostFileError(path=self.path,
+                                           reason='%s: %s' % (where, reason))
 
     def mapping(self, value, where: str, keys: tuple) -> dict:
         if not isinstance(value, dict):
@@ -182,7 +184,7 @@ class _Parser:
     def gpu_instance(self, state, gpu, model, where, data) -> None:
         data = self.mapping(data, where, _GI_KEYS)
         names = [p.name for p in model.profiles]
-        if gpu['mig_current'] != base.MIG_ENABLED:
+        if gpu['mig_current'] != gpu_model.MIG_ENABLED:
             raise self.error(where, 'GPU instances need MIG mode current '
                              '"enabled"')
         profile = model.profile_by_name(data.get('profile'))
@@ -262,7 +264,7 @@ class _Parser:
                              % (exc.strerror, self._hint(vgpu_type)))
 
     @staticmethod
-    def _hint(vgpu_type: base.VgpuType) -> str:
+    def _hint(vgpu_type: gpu_model.VgpuType) -> str:
         if vgpu_type.gpu_instance_profile_id is None:
             return ('; time-sliced types need MIG disabled, a free parent '
                     'and no vGPU of another type on the GPU')
@@ -325,7 +327,7 @@ def parse(content: bytes, path: str,
           ) -> state_mod.HostState:
     """Validate host-file content and build the initial state.
 
-    :raises: :class:`nova_mig.exception.HostFileError`
+    :raises: :class:`nova_mig.simulator.exception.HostFileError`
     """
     parser = _Parser(path, catalog or catalog_mod.default_catalog())
     try:
@@ -336,7 +338,7 @@ def parse(content: bytes, path: str,
         if where is not None:
             reason = 'line %d column %d: %s' % (where.line + 1,
                                                 where.column + 1, reason)
-        raise exception.HostFileError(
+        raise sim_exception.HostFileError(
             path=path, reason='not valid YAML: %s' % ' '.join(reason.split()))
     state = parser.parse(data)
     state.data['host_file'] = path
@@ -353,5 +355,5 @@ def load(path: str, catalog: catalog_mod.Catalog | None = None
         with open(path, 'rb') as stream:
             content = stream.read()
     except OSError as exc:
-        raise exception.HostFileError(path=path, reason=exc.strerror)
+        raise sim_exception.HostFileError(path=path, reason=exc.strerror)
     return parse(content, path, catalog)

@@ -6,7 +6,7 @@ import os
 
 from oslo_log import log as logging
 
-from nova_mig.gpu import base
+from nova_mig.model import gpu as gpu_model
 from nova_mig.simulator import catalog as catalog_mod
 from nova_mig.simulator import pci
 
@@ -150,16 +150,16 @@ class HostState:
         return min(candidates, key=lambda gi: gi['start'], default=None)
 
     def available_instances(self, gpu: dict, address: str,
-                            vgpu_type: base.VgpuType) -> int:
+                            vgpu_type: gpu_model.VgpuType) -> int:
         """What ``available_instances`` of the type reads on a parent."""
         on_parent = self.vgpus_on(address)
         if vgpu_type.gpu_instance_profile_id is not None:
-            if (on_parent or gpu['mig_current'] != base.MIG_ENABLED or
+            if (on_parent or gpu['mig_current'] != gpu_model.MIG_ENABLED or
                     self.free_gpu_instance(
                         gpu, vgpu_type.gpu_instance_profile_id) is None):
                 return 0
             return 1
-        if gpu['mig_current'] == base.MIG_ENABLED:
+        if gpu['mig_current'] == gpu_model.MIG_ENABLED:
             return 0
         existing = self.vgpus_of(gpu)
         # One time-sliced type per physical GPU: any vGPU of another type,
@@ -172,7 +172,7 @@ class HostState:
             return 0 if on_parent else min(left, 1)
         return left
 
-    def listed_types(self, gpu: dict) -> list[base.VgpuType]:
+    def listed_types(self, gpu: dict) -> list[gpu_model.VgpuType]:
         """Types the driver lists on the GPU's parents now.
 
         A MIG-capable card lists its MIG-backed types while MIG is enabled
@@ -181,12 +181,12 @@ class HostState:
         model = self.model(gpu)
         if not model.mig_capable:
             return list(model.vgpu_types)
-        mig = gpu['mig_current'] == base.MIG_ENABLED
+        mig = gpu['mig_current'] == gpu_model.MIG_ENABLED
         return [t for t in model.vgpu_types
                 if (t.gpu_instance_profile_id is not None) == mig]
 
     def creatable_types(self, gpu: dict, address: str
-                        ) -> list[base.VgpuType]:
+                        ) -> list[gpu_model.VgpuType]:
         return [t for t in self.listed_types(gpu)
                 if self.available_instances(gpu, address, t) > 0]
 

@@ -12,7 +12,7 @@ import shutil
 
 from oslo_log import log as logging
 
-from nova_mig.gpu import base
+from nova_mig.model import gpu as gpu_model
 from nova_mig.simulator import catalog as catalog_mod
 from nova_mig.simulator import pci
 from nova_mig.simulator import state as state_mod
@@ -33,7 +33,7 @@ def type_dir_name(type_id: int) -> str:
     return 'nvidia-%d' % type_id
 
 
-def description(vgpu_type: base.VgpuType, max_instance: int) -> str:
+def description(vgpu_type: gpu_model.VgpuType, max_instance: int) -> str:
     """The ``description`` file, in NVIDIA's format."""
     series = catalog_mod.short_type_name(vgpu_type.name)[-1]
     heads = 4 if series in 'QB' else 1

@@ -5,7 +5,7 @@ import os
 
 import testscenarios
 
-from nova_mig import vgpu_types
+from nova_mig.model import vgpu_types
 from tests.functional import base
 
 load_tests = testscenarios.load_tests_apply_scenarios

@@ -11,8 +11,8 @@ import threading
 
 from nova_mig import gpu
 from nova_mig.host import discovery
-from nova_mig.placement import embedded
 from nova_mig.placement import offer
+from nova_mig.simulator import placement as embedded
 from tests import base as test_base
 from tests.functional import layout_base
 

@@ -5,9 +5,9 @@ import os
 from unittest import mock
 
 from nova_mig import exception
-from nova_mig.gpu import simulated
 from nova_mig.layout import checkpoint
 from nova_mig import ownership
+from nova_mig.simulator import backend as simulated
 from tests.functional import layout_base
 
 

@@ -11,10 +11,10 @@ import os
 from nova_mig import gpu
 from nova_mig.host import discovery
 from nova_mig.placement import client as client_mod
-from nova_mig.placement import embedded
 from nova_mig.placement import offer
 from nova_mig.placement import sync
 from nova_mig.placement import verify
+from nova_mig.simulator import placement as embedded
 from tests import base as test_base
 from tests.functional import base
 

@@ -8,10 +8,10 @@ import time
 
 import fixtures
 
-from nova_mig.gpu import simulated
 from nova_mig import lock
 from nova_mig import ownership
 from nova_mig.reaper import journal
+from nova_mig.simulator import backend as simulated
 from nova_mig.simulator import kernel
 from tests.functional import base
 

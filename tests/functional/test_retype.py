@@ -3,11 +3,10 @@
 import configparser
 import json
 import os
-import unittest
 
-from nova_mig.gpu import simulated
-from nova_mig.reaper import retype
-from nova_mig.reaper import retype_steps
+from nova_mig.simulator import backend as simulated
+from nova_mig.workflows import retype
+from nova_mig.workflows import retype_steps
 from tests.functional import base
 
 ORPHAN_8C = '7e0a1c9d-4b2e-4f3a-8c5d-000000000801'
@@ -22,8 +21,6 @@ gpus:
 '''
 
 
-@unittest.skipIf(retype_steps.missing_layout_support(),
-                 'nova_mig.layout is not available')
 class TestRetype(base.CliTestCase):
 
     def setUp(self):

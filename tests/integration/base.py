@@ -11,8 +11,8 @@ from nova_mig import conf as nova_mig_conf
 from nova_mig import gpu
 from nova_mig.host import discovery
 from nova_mig.placement import client as client_mod
-from nova_mig.placement import embedded
 from nova_mig.placement import offer
+from nova_mig.simulator import placement as embedded
 from tests.functional import base as functional_base
 from tests.integration import services as services_mod
 

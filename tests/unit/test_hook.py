@@ -3,8 +3,8 @@
 from unittest import mock
 
 from nova_mig import exception
-from nova_mig import hook
 from nova_mig.layout import apply as layout_apply
+from nova_mig.workflows import hook
 from tests import base
 from tests.unit.placement import fakes
 

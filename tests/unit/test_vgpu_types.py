@@ -2,7 +2,7 @@
 
 import testscenarios
 
-from nova_mig import vgpu_types
+from nova_mig.model import vgpu_types
 from tests import base
 
 load_tests = testscenarios.load_tests_apply_scenarios

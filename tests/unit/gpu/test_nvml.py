@@ -4,9 +4,9 @@ import fixtures
 import pynvml
 
 from nova_mig import exception
-from nova_mig.gpu import base
 from nova_mig.gpu import nvml
-from nova_mig.gpu import nvml_lib
+from nova_mig.model import gpu as gpu_model
+from nova_mig.privsep import nvml_lib
 from tests import base as test_base
 from tests.unit.gpu import fake_cards
 from tests.unit.gpu import fake_pynvml
@@ -82,16 +82,16 @@ class TestListGpus(NvmlTestCase):
     def test_gpu_instances_with_cis_and_processes(self):
         gis = {gi.id: gi for gi in self.a100.gpu_instances}
         self.assertEqual([1, 2, 3], sorted(gis))
-        self.assertEqual((9, '3g.40gb', base.Placement(0, 4)),
+        self.assertEqual((9, '3g.40gb', gpu_model.Placement(0, 4)),
                          (gis[1].profile_id, gis[1].profile_name,
                           gis[1].placement))
-        self.assertEqual((base.ComputeInstance(0, 2),),
+        self.assertEqual((gpu_model.ComputeInstance(0, 2),),
                          gis[1].compute_instances)
         self.assertEqual((PROCESS,), gis[1].processes)
-        self.assertEqual((base.ComputeInstance(0, 1),),
+        self.assertEqual((gpu_model.ComputeInstance(0, 1),),
                          gis[2].compute_instances)
         self.assertEqual((), gis[2].processes)
-        self.assertEqual(('1g.10gb', base.Placement(6, 1), ()),
+        self.assertEqual(('1g.10gb', gpu_model.Placement(6, 1), ()),
                          (gis[3].profile_name, gis[3].placement,
                           gis[3].compute_instances))
 
@@ -109,8 +109,8 @@ class TestListGpus(NvmlTestCase):
 
     def test_active_vgpus(self):
         self.assertEqual(
-            (base.ActiveVgpu(MDEV, 702, 1),
-             base.ActiveVgpu(MDEV[:-1] + '2', 710, None)),
+            (gpu_model.ActiveVgpu(MDEV, 702, 1),
+             gpu_model.ActiveVgpu(MDEV[:-1] + '2', 710, None)),
             self.a100.active_vgpus)
 
     def test_non_mig_gpu(self):
@@ -202,7 +202,7 @@ class TestListGpusStates(NvmlTestCase):
         self.useFixture(fixtures.MonkeyPatch(
             'pynvml.nvmlDeviceGetGpuInstancePossiblePlacements', placements))
         (result,) = self.backend.list_gpus()
-        self.assertEqual((base.Placement(3, 1),),
+        self.assertEqual((gpu_model.Placement(3, 1),),
                          result.profile(19).placements)
 
     def test_library_missing(self):

@@ -4,11 +4,11 @@ from oslo_privsep.test import fixture as privsep_fixture
 import pynvml
 
 from nova_mig import exception
-from nova_mig.gpu import base
 from nova_mig.gpu import nvml
-from nova_mig.gpu import nvml_lib
+from nova_mig.model import gpu as gpu_model
 from nova_mig import privsep
 from nova_mig.privsep import nvml as privsep_nvml
+from nova_mig.privsep import nvml_lib
 from tests import base as test_base
 from tests.unit.gpu import fake_cards
 from tests.unit.gpu import fake_pynvml
@@ -45,8 +45,8 @@ class TestChanges(ChangesTestCase):
 
     def test_create_gpu_instance_at_placement(self):
         gi = self.backend.create_gpu_instance(self.empty.uuid, 9,
-                                              base.Placement(4, 4))
-        self.assertEqual((9, '3g.40gb', base.Placement(4, 4), ()),
+                                              gpu_model.Placement(4, 4))
+        self.assertEqual((9, '3g.40gb', gpu_model.Placement(4, 4), ()),
                          (gi.profile_id, gi.profile_name, gi.placement,
                           gi.compute_instances))
         self.assertEqual((9, 4, 4), (self.empty.gis[gi.id].profile.id,
@@ -61,7 +61,7 @@ class TestChanges(ChangesTestCase):
 
     def test_create_and_destroy_compute_instance(self):
         gi = self.backend.create_gpu_instance(self.empty.uuid, 14,
-                                              base.Placement(2, 2))
+                                              gpu_model.Placement(2, 2))
         ci = self.backend.create_compute_instance(self.empty.uuid, gi.id)
         # The full-size shared-engine profile: 2 compute slices.
         self.assertEqual(1, ci.profile_id)
@@ -83,7 +83,7 @@ class TestChanges(ChangesTestCase):
     def test_overlapping_placement(self):
         self.assertRefused('INSUFFICIENT_RESOURCES',
                            self.backend.create_gpu_instance, self.busy.uuid,
-                           15, base.Placement(6, 2))
+                           15, gpu_model.Placement(6, 2))
 
     def test_no_room_left(self):
         self.assertRefused('INSUFFICIENT_RESOURCES',
@@ -92,15 +92,15 @@ class TestChanges(ChangesTestCase):
 
     def test_second_media_extensions_instance(self):
         self.backend.create_gpu_instance(self.empty.uuid, 20,
-                                         base.Placement(0, 1))
+                                         gpu_model.Placement(0, 1))
         self.assertRefused('INSUFFICIENT_RESOURCES',
                            self.backend.create_gpu_instance, self.empty.uuid,
-                           20, base.Placement(3, 1))
+                           20, gpu_model.Placement(3, 1))
 
     def test_placement_not_allowed(self):
         self.assertRefused('INVALID_ARGUMENT',
                            self.backend.create_gpu_instance, self.empty.uuid,
-                           15, base.Placement(1, 2))
+                           15, gpu_model.Placement(1, 2))
 
     def test_unknown_profile(self):
         self.assertRefused('INVALID_ARGUMENT',
@@ -194,6 +194,7 @@ class TestChangesDaemon(test_base.TestCase):
         self.assertEqual('IN_USE', error.code)
         # The daemon changes its own copy of the fake card.
         backend.destroy_gpu_instance(busy.uuid, 3)
-        gi = backend.create_gpu_instance(busy.uuid, 15, base.Placement(6, 2))
-        self.assertEqual(('1g.20gb', base.Placement(6, 2)),
+        gi = backend.create_gpu_instance(
+            busy.uuid, 15, gpu_model.Placement(6, 2))
+        self.assertEqual(('1g.20gb', gpu_model.Placement(6, 2)),
                          (gi.profile_name, gi.placement))

@@ -6,24 +6,25 @@ import os
 from nova_mig.cli import slicemap
 from nova_mig.gpu import base as gpu_base
 from nova_mig.host import discovery
+from nova_mig.model import gpu as gpu_model
 from tests import base
 from tests.unit.host import test_sysfs
 from tests.unit.host import test_virt
 
-P = gpu_base.Placement
+P = gpu_model.Placement
 UUID_USED = '5d3c2b1a-0000-4000-8000-000000000001'
 UUID_IDLE = '5d3c2b1a-0000-4000-8000-000000000002'
 
 PROFILES = (
-    gpu_base.GpuInstanceProfile(19, '1g.10gb', 1, 9856, 7, 14,
-                                tuple(P(i, 1) for i in range(7))),
-    gpu_base.GpuInstanceProfile(20, '1g.10gb+me', 1, 9856, 1, 14,
-                                tuple(P(i, 1) for i in range(7))),
-    gpu_base.GpuInstanceProfile(14, '2g.20gb', 2, 19968, 3, 28,
-                                (P(0, 2), P(2, 2), P(4, 2))),
-    gpu_base.GpuInstanceProfile(9, '3g.40gb', 3, 40192, 2, 42,
-                                (P(0, 4), P(4, 4))),
-    gpu_base.GpuInstanceProfile(0, '7g.80gb', 7, 80896, 1, 98, (P(0, 8),)),
+    gpu_model.GpuInstanceProfile(19, '1g.10gb', 1, 9856, 7, 14,
+                                 tuple(P(i, 1) for i in range(7))),
+    gpu_model.GpuInstanceProfile(20, '1g.10gb+me', 1, 9856, 1, 14,
+                                 tuple(P(i, 1) for i in range(7))),
+    gpu_model.GpuInstanceProfile(14, '2g.20gb', 2, 19968, 3, 28,
+                                 (P(0, 2), P(2, 2), P(4, 2))),
+    gpu_model.GpuInstanceProfile(9, '3g.40gb', 3, 40192, 2, 42,
+                                 (P(0, 4), P(4, 4))),
+    gpu_model.GpuInstanceProfile(0, '7g.80gb', 7, 80896, 1, 98, (P(0, 8),)),
 )
 
 
@@ -73,21 +74,21 @@ class TestDiscovery(base.TestCase):
             f.write('<node>%s</node>' % test_virt.DOMAIN % dict(
                 name='instance-00000001', metadata=test_virt.NOVA_METADATA,
                 devices=test_virt.MDEV % UUID_USED, state=5))
-        gpu = gpu_base.Gpu(
+        gpu = gpu_model.Gpu(
             index=0, pci_address='0000:41:00.0',
             uuid='GPU-11111111-2222-3333-4444-555555555555',
             name='NVIDIA A100 80GB PCIe', pci_device_id=0x20B510DE,
             memory_total_mb=81920, compute_capability=(8, 0),
             mig_current=1, mig_pending=1, profiles=PROFILES,
             gpu_instances=(
-                gpu_base.GpuInstance(1, 9, '3g.40gb', P(0, 4)),
-                gpu_base.GpuInstance(7, 19, '1g.10gb', P(4, 1)),
-                gpu_base.GpuInstance(8, 19, '1g.10gb', P(5, 1),
-                                     processes=(4242,)),
+                gpu_model.GpuInstance(1, 9, '3g.40gb', P(0, 4)),
+                gpu_model.GpuInstance(7, 19, '1g.10gb', P(4, 1)),
+                gpu_model.GpuInstance(8, 19, '1g.10gb', P(5, 1),
+                                      processes=(4242,)),
             ),
             vgpu_types=(), active_vgpus=(
-                gpu_base.ActiveVgpu(UUID_USED, 700, 1),
-                gpu_base.ActiveVgpu(UUID_IDLE, 701, 7)))
+                gpu_model.ActiveVgpu(UUID_USED, 700, 1),
+                gpu_model.ActiveVgpu(UUID_IDLE, 701, 7)))
         self.backend = FakeBackend(self.conf, [gpu], tree.root,
                                    'test://' + xml)
 

@@ -4,9 +4,9 @@ import os
 
 from nova_mig import exception
 from nova_mig.gpu import base
-from nova_mig.gpu import simulated
 from nova_mig.layout import checkpoint
 from nova_mig.layout import schema
+from nova_mig.simulator import backend as simulated
 from tests import base as test_base
 from tests.functional import base as functional_base
 

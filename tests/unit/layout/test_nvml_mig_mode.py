@@ -4,8 +4,8 @@ from unittest import mock
 
 from nova_mig import exception
 from nova_mig.gpu import nvml
-from nova_mig.gpu import nvml_lib
 from nova_mig.privsep import nvml as privsep_nvml
+from nova_mig.privsep import nvml_lib
 from tests import base as test_base
 
 

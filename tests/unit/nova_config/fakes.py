@@ -1,17 +1,17 @@
 """Hand-built host reports for the nova-config tests."""
 
-from nova_mig.gpu import base as gpu_base
 from nova_mig.host import discovery
 from nova_mig.host import sysfs
+from nova_mig.model import gpu as gpu_model
 
-P = gpu_base.Placement
+P = gpu_model.Placement
 PF0 = '0000:41:00.0'
 PF1 = '0000:81:00.0'
 T4_PF = '0000:3b:00.0'
 
 
 def _profile(pid, name, slices, count, placements):
-    return gpu_base.GpuInstanceProfile(
+    return gpu_model.GpuInstanceProfile(
         pid, name, slices, 10000 * slices, count, 14 * slices,
         tuple(P(s, n) for s, n in placements))
 
@@ -48,12 +48,12 @@ T4_TYPES = {
 
 def gi(gi_id, profile, start, size):
     pid = {p.name: p.id for p in A100_80}[profile]
-    return gpu_base.GpuInstance(gi_id, pid, profile, P(start, size))
+    return gpu_model.GpuInstance(gi_id, pid, profile, P(start, size))
 
 
 def a100(address=PF0, gis=(), mig=True, active=(), vgpu_types=None,
          index=0):
-    return gpu_base.Gpu(
+    return gpu_model.Gpu(
         index=index, pci_address=address, uuid='GPU-%d' % index,
         name='NVIDIA A100 80GB PCIe', pci_device_id=0x20B510DE,
         memory_total_mb=81920, compute_capability=(8, 0),
@@ -63,11 +63,11 @@ def a100(address=PF0, gis=(), mig=True, active=(), vgpu_types=None,
 
 
 def t4(address=T4_PF, index=0):
-    return gpu_base.Gpu(
+    return gpu_model.Gpu(
         index=index, pci_address=address, uuid='GPU-T4-%d' % index,
         name='Tesla T4', pci_device_id=0x1EB810DE, memory_total_mb=16384,
         compute_capability=(7, 5), mig_current=0, mig_pending=0,
-        vgpu_types=(gpu_base.VgpuType(224, 'GRID T4-16Q', None, 16384, 1),))
+        vgpu_types=(gpu_model.VgpuType(224, 'GRID T4-16Q', None, 16384, 1),))
 
 
 def vfs(pf, count):

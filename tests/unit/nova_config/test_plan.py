@@ -1,8 +1,8 @@
 """Tests for assigning vGPU types to vGPU parents (nova-config's plan)."""
 
 from nova_mig import exception
-from nova_mig.gpu import base as gpu_base
 from nova_mig.host import sysfs
+from nova_mig.model import gpu as gpu_model
 from nova_mig.novaconf import plan
 from tests import base
 from tests.unit.nova_config import fakes
@@ -24,7 +24,7 @@ class TestMigAssignment(base.TestCase):
         gpu = fakes.a100(
             gis=[fakes.gi(1, '2g.20gb', 0, 2), fakes.gi(2, '1g.10gb', 2, 1),
                  fakes.gi(3, '1g.10gb', 3, 1), fakes.gi(4, '3g.40gb', 4, 4)],
-            active=[gpu_base.ActiveVgpu(U2, 904, 2)])
+            active=[gpu_model.ActiveVgpu(U2, 904, 2)])
         report = fakes.report(
             [gpu], fakes.mdev_parents(fakes.PF0, vfs),
             mdevs=[fakes.mdev(U1, 'nvidia-902', vfs[0]),
@@ -150,7 +150,7 @@ class TestTimeSliced(base.TestCase):
         self.flags(time_sliced_type=['A100D-20C'], group='nova')
         vfs = fakes.vfs(fakes.PF0, 8)
         gpu = fakes.a100(mig=False, vgpu_types=(
-            gpu_base.VgpuType(910, 'NVIDIA A100D-20C', None, 20480, 4),))
+            gpu_model.VgpuType(910, 'NVIDIA A100D-20C', None, 20480, 4),))
         report = fakes.report([gpu], fakes.mdev_parents(fakes.PF0, vfs),
                               mdevs=[fakes.mdev(U1, 'nvidia-910', vfs[5])])
         config = plan.build(self.conf, report)

@@ -4,8 +4,8 @@ import datetime
 import os
 import time
 
-from nova_mig.gpu import simulated
 from nova_mig import ownership
+from nova_mig.simulator import backend as simulated
 from tests import base
 
 HOSTS = os.path.join(os.path.dirname(__file__), 'hosts')

@@ -5,7 +5,7 @@ from unittest import mock
 from openstack import exceptions as sdk_exc
 
 from nova_mig import exception
-from nova_mig.reaper import nova_service
+from nova_mig.workflows import compute_service as nova_service
 from tests import base
 
 
@@ -65,7 +65,7 @@ class TestNovaService(base.TestCase):
 
     def test_force_skips_the_api(self):
         c = conn(error=AssertionError('must not be called'))
-        with self.assertLogs('nova_mig.reaper.nova_service',
+        with self.assertLogs('nova_mig.workflows.compute_service',
                              'WARNING') as logs:
             self.assertIsNone(nova_service.guard_apply(
                 self.conf, 'cmp1', force=True, conn=c))

@@ -3,7 +3,7 @@
 import json
 import os
 
-from nova_mig.reaper import novaconf
+from nova_mig.novaconf import read as novaconf
 from tests import base
 
 

@@ -6,10 +6,10 @@ from unittest import mock
 import libvirt
 
 from nova_mig import exception
-from nova_mig.gpu import simulated
 from nova_mig.host import sysfs
 from nova_mig.reaper import decide
 from nova_mig.reaper import remove
+from nova_mig.simulator import backend as simulated
 from tests.unit.reaper import fakes
 
 

@@ -5,8 +5,8 @@ import os
 from unittest import mock
 
 from nova_mig import exception
-from nova_mig.reaper import retype
-from nova_mig.reaper import retype_steps
+from nova_mig.workflows import retype
+from nova_mig.workflows import retype_steps
 from tests.unit.reaper import fakes
 from tests.unit.reaper import test_nova_service as svc
 

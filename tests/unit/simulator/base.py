@@ -4,7 +4,7 @@ import os
 
 import yaml
 
-from nova_mig.gpu import simulated
+from nova_mig.simulator import backend as simulated
 from tests import base
 
 HOSTS_DIR = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',

@@ -1,7 +1,7 @@
 """Integrity of the GPU model catalog."""
 
-from nova_mig import exception
 from nova_mig.simulator import catalog
+from nova_mig.simulator import exception as sim_exception
 from tests import base
 
 EXPECTED_MODELS = {
@@ -130,8 +130,9 @@ class TestCatalog(base.TestCase):
                 self.assertEqual(model.board, other, vgpu_type.id)
 
     def test_unknown_model(self):
-        exc = self.assertRaises(exception.UnknownGpuModel, self.catalog.get,
-                                'A200', '/x.yaml', 'gpus[0].model')
+        exc = self.assertRaises(sim_exception.UnknownGpuModel,
+                                self.catalog.get, 'A200', '/x.yaml',
+                                'gpus[0].model')
         self.assertIn("'A200'", str(exc))
         self.assertIn('gpus[0].model', str(exc))
         self.assertIn('A100-PCIE-80GB', str(exc))

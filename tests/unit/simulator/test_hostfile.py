@@ -2,8 +2,8 @@
 
 import copy
 
-from nova_mig import exception
-from nova_mig.gpu import base as gpu_base
+from nova_mig.model import gpu as gpu_model
+from nova_mig.simulator import exception as sim_exception
 from nova_mig.simulator import hostfile
 from nova_mig.simulator import pci
 from tests.unit.simulator import base
@@ -17,7 +17,8 @@ class TestHostFileValidation(base.SimulatorTestCase):
 
     def assertRejected(self, data, where, *fragments):
         path = self.write_host(data)
-        exc = self.assertRaises(exception.HostFileError, hostfile.load, path)
+        exc = self.assertRaises(
+            sim_exception.HostFileError, hostfile.load, path)
         message = str(exc)
         self.assertTrue(message.startswith(path + ': '), message)
         self.assertIn(where + ':', message)
@@ -33,7 +34,7 @@ class TestHostFileValidation(base.SimulatorTestCase):
         gpu = state.gpus[0]
         self.assertEqual(pci.gpu_uuid('unit-host', base.PF), gpu['uuid'])
         self.assertTrue(gpu['uuid'].startswith('GPU-'))
-        self.assertEqual(gpu_base.MIG_ENABLED, gpu['mig_current'])
+        self.assertEqual(gpu_model.MIG_ENABLED, gpu['mig_current'])
         self.assertEqual([0, 1, 2, 4], [gi['start']
                                         for gi in gpu['gpu_instances']])
         # The vGPU sits on the lowest free 1g.10gb with a compute instance.
@@ -64,7 +65,7 @@ class TestHostFileValidation(base.SimulatorTestCase):
     def test_unknown_model(self):
         data = self.host()
         data['gpus'][0]['model'] = 'A100-96GB'
-        exc = self.assertRaises(exception.UnknownGpuModel, hostfile.load,
+        exc = self.assertRaises(sim_exception.UnknownGpuModel, hostfile.load,
                                 self.write_host(data))
         self.assertIn('gpus[0].model', str(exc))
         self.assertIn('H200-SXM-141GB', str(exc))
@@ -220,7 +221,7 @@ class TestHostFileValidation(base.SimulatorTestCase):
                             'expected a mapping')
 
     def test_missing_file(self):
-        exc = self.assertRaises(exception.HostFileError, hostfile.load,
+        exc = self.assertRaises(sim_exception.HostFileError, hostfile.load,
                                 self.tmpdir + '/nope.yaml')
         self.assertIn('nope.yaml', str(exc))
 

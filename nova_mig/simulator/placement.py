@@ -8,11 +8,12 @@ Placement WSGI application (``[api]auth_strategy = noauth2``) from a
 compute node and GPU providers the way nova-compute's libvirt driver would.
 Nothing outside the state directory is written.
 
-Run ``python -m nova_mig.placement.embedded --state-dir DIR`` to serve one
+Run ``python -m nova_mig.simulator.placement --state-dir DIR`` to serve one
 as a process (the benchmark and integration tests do).
 """
 
 import argparse
+import contextlib
 import os
 import socketserver
 import sys
@@ -24,6 +25,7 @@ from oslo_config import cfg
 from oslo_db.sqlalchemy import engines
 from oslo_log import log as logging
 
+from nova_mig.host import discovery
 from nova_mig.placement import client as client_mod
 from nova_mig.placement import offer
 
@@ -189,6 +191,32 @@ def _inventory(spec: dict[str, dict]) -> dict[str, dict]:
         inv.update(values)
         result[rc] = inv
     return result
+
+
+@contextlib.contextmanager
+def for_host(conf: cfg.ConfigOpts, report: discovery.HostReport):
+    """An embedded Placement seeded with the providers of ``report``.
+
+    The entry point of the ``nova_mig.embedded_placement`` namespace that
+    :func:`nova_mig.placement.connect.placement` loads when the embedded
+    Placement is chosen.  The server runs under ``[host]state_dir`` and
+    stops when the block ends.
+
+    :returns: a context manager yielding a
+        :class:`~nova_mig.placement.client.PlacementClient`.
+    """
+    server = EmbeddedPlacement(conf.host.state_dir)
+    server.start()
+    try:
+        hostname = offer.hypervisor_hostname(conf, report)
+        created = seed(server.client(), hostname,
+                       offer.expected_providers(conf, report, hostname))
+        if created:
+            LOG.info('Embedded Placement: created providers %s',
+                     ', '.join(created))
+        yield server.client()
+    finally:
+        server.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

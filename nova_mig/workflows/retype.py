@@ -14,7 +14,6 @@ left in and the command that resumes.
 
 import dataclasses
 import hashlib
-import importlib
 import json
 import os
 import shlex
@@ -27,6 +26,7 @@ from oslo_log import log as logging
 from nova_mig import exception
 from nova_mig import fileutils
 from nova_mig.host import discovery
+from nova_mig.layout import schema
 
 LOG = logging.getLogger(__name__)
 
@@ -72,7 +72,6 @@ class Context:
         return discovery.discover(self.backend)
 
     def layout(self):
-        schema = importlib.import_module('nova_mig.layout.schema')
         return schema.load(self.options.layout_path)
 
 

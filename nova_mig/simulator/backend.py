@@ -4,6 +4,7 @@ from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig.gpu import base
+from nova_mig.model import gpu as gpu_model
 from nova_mig.simulator import card
 from nova_mig.simulator import host as host_mod
 from nova_mig.simulator import kernel
@@ -55,24 +56,24 @@ class SimulatedBackend(base.GpuBackend):
         self.host.wipe()
 
     # -- reads --------------------------------------------------------------
-    def list_gpus(self) -> list[base.Gpu]:
+    def list_gpus(self) -> list[gpu_model.Gpu]:
         state = self.host.load()
         return [self._gpu(state, gpu) for gpu in state.gpus]
 
     @staticmethod
-    def _gpu(state: state_mod.HostState, gpu: dict) -> base.Gpu:
+    def _gpu(state: state_mod.HostState, gpu: dict) -> gpu_model.Gpu:
         model = state.model(gpu)
         instances = []
         for gi, placement in card.occupied(state, gpu):
-            instances.append(base.GpuInstance(
+            instances.append(gpu_model.GpuInstance(
                 id=gi['id'], profile_id=gi['profile_id'],
                 profile_name=model.profile(gi['profile_id']).name,
                 placement=placement,
                 compute_instances=tuple(
-                    base.ComputeInstance(ci['id'], ci['profile_id'])
+                    gpu_model.ComputeInstance(ci['id'], ci['profile_id'])
                     for ci in gi['compute_instances']),
                 processes=tuple(gi['processes'])))
-        return base.Gpu(
+        return gpu_model.Gpu(
             index=gpu['index'], pci_address=gpu['pci_address'],
             uuid=gpu['uuid'], name=model.nvml_name,
             pci_device_id=model.pci_device_id,
@@ -83,9 +84,9 @@ class SimulatedBackend(base.GpuBackend):
             gpu_instances=tuple(instances),
             vgpu_types=model.vgpu_types if state.vgpu_manager else None,
             active_vgpus=tuple(
-                base.ActiveVgpu(mdev_uuid=v['uuid'], type_id=v['type_id'],
-                                gpu_instance_id=v['gpu_instance_id'],
-                                parent=v['parent'])
+                gpu_model.ActiveVgpu(mdev_uuid=v['uuid'], type_id=v['type_id'],
+                                     gpu_instance_id=v['gpu_instance_id'],
+                                     parent=v['parent'])
                 for v in state.vgpus_of(gpu)))
 
     # -- changes --------------------------------------------------------------
@@ -97,15 +98,15 @@ class SimulatedBackend(base.GpuBackend):
         return gpu
 
     def _gi(self, gpu: dict, gi: dict, state: state_mod.HostState
-            ) -> base.GpuInstance:
+            ) -> gpu_model.GpuInstance:
         for item in self._gpu(state, gpu).gpu_instances:
             if item.id == gi['id']:
                 return item
         raise AssertionError('GPU instance vanished')  # pragma: no cover
 
     def create_gpu_instance(self, gpu_uuid: str, profile_id: int,
-                            placement: base.Placement | None = None
-                            ) -> base.GpuInstance:
+                            placement: gpu_model.Placement | None = None
+                            ) -> gpu_model.GpuInstance:
         with self.host.transaction() as state:
             gpu = self._gpu_record(state, gpu_uuid)
             if placement is not None:
@@ -131,11 +132,11 @@ class SimulatedBackend(base.GpuBackend):
                 state, self._gpu_record(state, gpu_uuid), gpu_instance_id)
 
     def create_compute_instance(self, gpu_uuid: str, gpu_instance_id: int
-                                ) -> base.ComputeInstance:
+                                ) -> gpu_model.ComputeInstance:
         with self.host.transaction() as state:
             ci = card.create_compute_instance(
                 state, self._gpu_record(state, gpu_uuid), gpu_instance_id)
-        return base.ComputeInstance(ci['id'], ci['profile_id'])
+        return gpu_model.ComputeInstance(ci['id'], ci['profile_id'])
 
     def destroy_compute_instance(self, gpu_uuid: str, gpu_instance_id: int,
                                  compute_instance_id: int) -> None:
@@ -150,7 +151,7 @@ class SimulatedBackend(base.GpuBackend):
         :raises: GpuOperationRefused NOT_SUPPORTED (card not MIG capable)
             or IN_USE (GPU instances or vGPUs exist).
         """
-        mode = base.MIG_ENABLED if enabled else base.MIG_DISABLED
+        mode = gpu_model.MIG_ENABLED if enabled else gpu_model.MIG_DISABLED
         operation = '%s MIG mode' % ('enable' if enabled else 'disable')
         with self.host.transaction() as state:
             gpu = self._gpu_record(state, gpu_uuid)

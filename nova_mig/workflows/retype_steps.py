@@ -1,19 +1,19 @@
 """The eight steps of ``nova-mig retype``, in the order they run.
 
-The layout steps call ``nova_mig.layout`` by module path (``plan`` and
-``apply``) and the Nova configuration step ``nova_mig.novaconf``, so the
-workflow uses exactly what ``nova-mig layout apply`` and ``nova-mig
-nova-config`` do.
+The layout steps call :mod:`nova_mig.layout` (``plan`` and ``apply``) and
+the Nova configuration step :mod:`nova_mig.novaconf`, so the workflow uses
+exactly what ``nova-mig layout apply`` and ``nova-mig nova-config`` do.
 """
 
-import importlib
 import time
 
 from oslo_log import log as logging
 
-from nova_mig.reaper import nova_service
-from nova_mig.reaper import retype
+from nova_mig.layout import apply as apply_mod
+from nova_mig.layout import plan as plan_mod
 from nova_mig.reaper import run as run_mod
+from nova_mig.workflows import compute_service as nova_service
+from nova_mig.workflows import retype
 
 LOG = logging.getLogger(__name__)
 
@@ -30,7 +30,6 @@ def _conn(ctx: retype.Context):
 
 
 def _plan(ctx: retype.Context):
-    plan_mod = importlib.import_module('nova_mig.layout.plan')
     report = ctx.report()
     return report, plan_mod.plan(report, ctx.layout(),
                                  ctx.backend.sysfs_root())
@@ -156,7 +155,6 @@ class ApplyLayout(retype.Step):
             a.describe() for a in the_plan.actions) or 'none')
 
     def run(self, ctx):
-        apply_mod = importlib.import_module('nova_mig.layout.apply')
         result = apply_mod.apply(
             ctx.backend, ctx.conf, ctx.layout(),
             include_foreign=ctx.options.include_foreign)
@@ -290,14 +288,3 @@ def all_steps() -> list[retype.Step]:
     return [DisableService(), CheckInUse(), Reap(), ApplyLayout(),
             NovaConfig(), RestartNovaCompute(), WaitPlacement(),
             EnableService()]
-
-
-def missing_layout_support() -> str | None:
-    """Why ``nova_mig.layout`` cannot be used, or None."""
-    for name in ('nova_mig.layout.schema', 'nova_mig.layout.plan',
-                 'nova_mig.layout.apply'):
-        try:
-            importlib.import_module(name)
-        except ImportError as e:
-            return '%s is not available (%s)' % (name, e)
-    return None

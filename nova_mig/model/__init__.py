@@ -1,0 +1,1 @@
+"""Plain typed data shared by every nova-mig package."""

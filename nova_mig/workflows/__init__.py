@@ -1,0 +1,1 @@
+"""Workflows that span features: nova-compute hooks, vGPU type changes."""
