@@ -4,6 +4,8 @@ Every error an operator can meet is a subclass of :class:`NovaMigException`
 whose message names what is wrong and, where it helps, what to do.
 """
 
+import typing
+
 
 class NovaMigException(Exception):
     """Base class: formats ``msg_fmt`` with the keyword arguments given."""
@@ -12,7 +14,8 @@ class NovaMigException(Exception):
     #: Exit code the command line uses for this error.
     exit_code = 1
 
-    def __init__(self, message=None, **kwargs):
+    def __init__(self, message: str | None = None,
+                 **kwargs: typing.Any) -> None:
         self.kwargs = kwargs
         if not message:
             try:
