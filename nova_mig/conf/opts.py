@@ -1,24 +1,51 @@
-"""Entry point for oslo-config-generator: every option of nova-mig."""
+"""Every option module of nova-mig, found by walking this package.
 
-from nova_mig.conf import gpu
-from nova_mig.conf import hook
-from nova_mig.conf import host
-from nova_mig.conf import libvirt
-from nova_mig.conf import naming
-from nova_mig.conf import nova
-from nova_mig.conf import placement
-from nova_mig.conf import reaper
-from nova_mig.conf import retype
-from nova_mig.conf import simulator
+Each module of ``nova_mig.conf`` but this one and ``utils`` defines an
+option group with ``register_opts(conf)`` and ``list_opts()``; a new group
+needs nothing but its module. ``list_opts`` is the ``oslo.config.opts``
+entry point of oslo-config-generator.
+"""
 
-_MODULES = (host, libvirt, gpu, simulator, naming, nova,
-            placement, reaper, retype, hook)
+import importlib
+import os
+import pkgutil
+import types
+
+from oslo_config import cfg
+
+# Modules of this package that define no options.
+_NOT_OPTIONS = frozenset({'opts', 'utils'})
 
 
-def list_opts():
+def _list_module_names() -> list[str]:
+    path = os.path.dirname(os.path.abspath(__file__))
+    return sorted(name for _, name, ispkg in pkgutil.iter_modules([path])
+                  if not ispkg and name not in _NOT_OPTIONS)
+
+
+def _import_modules(names: list[str]) -> list[types.ModuleType]:
+    modules = []
+    for name in names:
+        module = importlib.import_module('nova_mig.conf.' + name)
+        if not (hasattr(module, 'list_opts') and
+                hasattr(module, 'register_opts')):
+            raise RuntimeError(
+                'nova_mig.conf.%s defines no list_opts() and '
+                'register_opts(conf): add them, or list the module in '
+                'nova_mig.conf.opts._NOT_OPTIONS' % name)
+        modules.append(module)
+    return modules
+
+
+def option_modules() -> list[types.ModuleType]:
+    """The option modules, in name order."""
+    return _import_modules(_list_module_names())
+
+
+def list_opts() -> list[tuple[cfg.OptGroup, list[cfg.Opt]]]:
     """Return ``[(group, [opts])]`` for every nova-mig option group."""
     result = []
-    for module in _MODULES:
+    for module in option_modules():
         for group, opts in module.list_opts().items():
             result.append((group, opts))
     return result
