@@ -1,0 +1,205 @@
+"""``nova-mig install-units``: write the systemd units for this install.
+
+The units shipped in ``etc/systemd`` (installed under
+``<prefix>/share/nova-mig/systemd``) are templates: the path of the
+``nova-mig`` executable differs between a distribution package
+(``/usr/bin``), ``pip install`` as root (``/usr/local/bin``) and a virtual
+environment (``<venv>/bin``), and so does nova-compute's unit name. This
+command fills them in for the nova-mig that runs it.
+"""
+
+import os
+import shutil
+import sys
+import sysconfig
+
+import nova_mig
+from nova_mig.cli import common
+from nova_mig import exception
+from nova_mig import fileutils
+
+#: Where systemd reads units an administrator installed.
+SYSTEM_DIR = '/etc/systemd/system'
+DEFAULT_CONFIG = '/etc/nova-mig/nova-mig.conf'
+NOVA_COMPUTE_UNIT = 'nova-compute.service'
+RESTORE_UNIT = 'nova-mig-restore.service'
+DROP_IN = 'nova-mig.conf'
+#: Template name, relative to a template directory -> installed name,
+#: relative to the output directory (``{unit}``: nova-compute's unit).
+TEMPLATES = (
+    (RESTORE_UNIT, RESTORE_UNIT),
+    (os.path.join('nova-compute.service.d', DROP_IN),
+     os.path.join('{unit}.d', DROP_IN)),
+)
+SHARE = os.path.join('share', 'nova-mig', 'systemd')
+
+
+def template_dirs() -> list[str]:
+    """Where the unit templates may be, in the order they are tried.
+
+    The install prefix of this Python first (a virtual environment or
+    ``pip install``), then the source tree (an editable install), then the
+    distribution's and the local administrator's prefixes.
+    """
+    source = os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(nova_mig.__file__))), 'etc', 'systemd')
+    dirs = [os.path.join(sysconfig.get_path('data'), SHARE),
+            os.path.join(sys.prefix, SHARE), source,
+            os.path.join('/usr/local', SHARE), os.path.join('/usr', SHARE)]
+    return list(dict.fromkeys(os.path.normpath(d) for d in dirs))
+
+
+def find_templates(explicit: str | None = None) -> str:
+    """The first directory holding every template.
+
+    :raises: :class:`~nova_mig.exception.InstallUnitsError` naming the
+        directories tried.
+    """
+    dirs = [explicit] if explicit else template_dirs()
+    for d in dirs:
+        if all(os.path.isfile(os.path.join(d, t)) for t, _ in TEMPLATES):
+            return d
+    raise exception.InstallUnitsError(
+        reason='the systemd unit templates (%s) are in none of %s; '
+               'reinstall nova-mig or pass --template-dir'
+               % (', '.join(t for t, _ in TEMPLATES), ', '.join(dirs)))
+
+
+def _executable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def find_executable(explicit: str | None = None) -> str:
+    """Absolute path of the ``nova-mig`` executable the units run.
+
+    In order: ``explicit``; the command being run (``sys.argv[0]`` when it
+    is ``nova-mig``); the ``nova-mig`` next to this Python (a virtual
+    environment's ``bin/``, or ``/usr/bin`` for a distribution package);
+    the first on ``PATH`` (``/usr/local/bin`` after ``pip install``).
+
+    :raises: :class:`~nova_mig.exception.InstallUnitsError` when none is found.
+    """
+    if explicit:
+        path = os.path.abspath(explicit)
+        if not _executable(path):
+            raise exception.InstallUnitsError(
+                reason='--executable %s is not an executable file' % path)
+        return path
+    candidates = []
+    argv0 = sys.argv[0] if sys.argv else ''
+    if os.path.basename(argv0) == 'nova-mig':
+        candidates.append(argv0 if os.sep in argv0
+                          else shutil.which(argv0) or '')
+    candidates.append(os.path.join(os.path.dirname(sys.executable),
+                                   'nova-mig'))
+    candidates.append(shutil.which('nova-mig') or '')
+    for path in candidates:
+        if path and _executable(path):
+            return os.path.abspath(path)
+    raise exception.InstallUnitsError(
+        reason='no nova-mig executable found (next to %s nor on PATH); '
+               'pass --executable PATH' % sys.executable)
+
+
+def _quote(arg: str) -> str:
+    """One argument of a systemd command line."""
+    arg = arg.replace('%', '%%')
+    if any(c.isspace() or c in '"\'\\;$' for c in arg):
+        return '"%s"' % arg.replace('\\', '\\\\').replace('"', '\\"')
+    return arg
+
+
+def render(template: str, executable: str, config_args: list[str],
+           nova_compute_unit: str) -> str:
+    """A unit template with its placeholders filled in.
+
+    Lines starting with ``##`` document the template itself and are left
+    out.
+    """
+    values = {'@NOVA_MIG@': _quote(executable),
+              '@CONFIG_ARGS@': ' '.join(_quote(a) for a in config_args),
+              '@NOVA_COMPUTE_UNIT@': nova_compute_unit}
+    lines = [line for line in template.splitlines(keepends=True)
+             if not line.startswith('##')]
+    text = ''.join(lines)
+    for key, value in values.items():
+        text = text.replace(key, value)
+    return ('# Written by "nova-mig install-units"; run it again after '
+            'moving nova-mig.\n' + text)
+
+
+class InstallUnits(common.Command):
+    """Write nova-mig's systemd units, with this install's paths.
+
+    Writes nova-mig-restore.service (layout restore and nova-config at
+    boot) and nova-compute's drop-in (the pre-start and post-start hooks,
+    Wants=/After= the restore unit) into --output-dir, default
+    /etc/systemd/system. The units run the nova-mig executable of this
+    install (/usr/bin, /usr/local/bin or a virtual environment's bin/)
+    with the --config-file/--config-dir options given to this command, or
+    /etc/nova-mig/nova-mig.conf. Files already up to date are left alone.
+    Then run "systemctl daemon-reload" and "systemctl enable
+    nova-mig-restore.service".
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--output-dir', default=SYSTEM_DIR, metavar='DIR',
+            help='Write the units here (default: %s).' % SYSTEM_DIR)
+        parser.add_argument(
+            '--nova-compute-unit', default=NOVA_COMPUTE_UNIT,
+            metavar='UNIT',
+            help='nova-compute\'s unit, which the drop-in extends '
+                 '(default: %s; openstack-nova-compute.service on RDO, '
+                 'kolla-nova_compute-container.service for kolla-ansible).'
+                 % NOVA_COMPUTE_UNIT)
+        parser.add_argument(
+            '--executable', metavar='PATH',
+            help='The nova-mig the units run (default: this one).')
+        parser.add_argument(
+            '--template-dir', metavar='DIR',
+            help='Read the unit templates from DIR (default: the first of '
+                 '%s that has them).' % ', '.join(template_dirs()))
+        parser.add_argument(
+            '--dry-run', action='store_true',
+            help='Print the units instead of writing them.')
+        return parser
+
+    def config_args(self) -> list[str]:
+        opts = self.app.options
+        args = []
+        for path in opts.config_file:
+            args += ['--config-file', os.path.abspath(path)]
+        for path in opts.config_dir:
+            args += ['--config-dir', os.path.abspath(path)]
+        return args or ['--config-file', DEFAULT_CONFIG]
+
+    def take_action(self, parsed_args):
+        unit = parsed_args.nova_compute_unit
+        if '/' in unit or not unit.endswith('.service'):
+            raise exception.InstallUnitsError(
+                reason='--nova-compute-unit %s is not a unit name ending in '
+                       '.service' % unit)
+        templates = find_templates(parsed_args.template_dir)
+        executable = find_executable(parsed_args.executable)
+        out = self.app.stdout
+        for name, target in TEMPLATES:
+            with open(os.path.join(templates, name), encoding='utf-8') as f:
+                text = render(f.read(), executable, self.config_args(), unit)
+            path = os.path.join(parsed_args.output_dir,
+                                target.format(unit=unit))
+            if parsed_args.dry_run:
+                out.write('# %s\n%s\n' % (path, text))
+                continue
+            try:
+                changed = fileutils.write_if_changed(path, text)
+            except OSError as e:
+                raise exception.InstallUnitsError(
+                    reason='cannot write %s: %s' % (path, e.strerror))
+            out.write('%s %s\n' % ('Wrote' if changed else 'Unchanged',
+                                   path))
+        if not parsed_args.dry_run:
+            out.write('Units run %s. Next: systemctl daemon-reload && '
+                      'systemctl enable %s\n' % (executable, RESTORE_UNIT))
+        return 0
