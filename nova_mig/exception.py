@@ -305,3 +305,12 @@ class HookProvidersTimeout(NovaMigException):
                "hypervisor_hostname is the name it reports, then run "
                "\"nova-mig sync\"; raise [hook]provider_timeout on slow "
                "hosts.")
+
+
+class InstallUnitsError(NovaMigException):
+    msg_fmt = "Cannot install the systemd units: %(reason)s"
+
+
+class NovaReleaseUnsupported(NovaMigException):
+    msg_fmt = ("%(what)s needs Nova %(needed)s or later; this host targets "
+               "Nova %(release)s (%(source)s). %(fix)s")
