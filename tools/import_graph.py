@@ -217,9 +217,10 @@ def check(imports: list[Import], layers: dict[str, int],
         src = layers[imp.source]
         dst = -1 if imp.target == ROOT_NODE else layers[imp.target]
         if dst >= src:
-            errors.append('%s: upward import: %s (layer %d) imports %s '
-                          '(layer %d)' % (where, imp.source, src,
-                                          imp.target, dst))
+            errors.append('%s: %s import: %s (layer %d) imports %s '
+                          '(layer %d)' % (where,
+                                          'upward' if dst > src else 'sideways',
+                                          imp.source, src, imp.target, dst))
     edges = graph(imports)
     modules: dict[str, set[str]] = collections.defaultdict(set)
     for imp in imports:

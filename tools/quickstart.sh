@@ -8,10 +8,12 @@
 #       embedded Placement. Arguments, when given, run that one nova-mig
 #       command instead (e.g. "demo discover -f json").
 #   tools/quickstart.sh test [STESTR RUN ARGS...]
-#       Run the whole test suite with stestr and close with the line
-#       "N passed, N failed, N skipped".
+#       Run the gates (flake8, bashate, mypy, import graph) and the whole
+#       test suite with stestr, and close with the line "N passed,
+#       N failed, N skipped"; fail when a gate or a test fails. With
+#       arguments, only the tests they select run, without the gates.
 #   tools/quickstart.sh pep8
-#       flake8 (with hacking) and bashate.
+#       Only the gates.
 #
 # Every command first makes sure that:
 #   1. the virtual environment exists ($NOVA_MIG_VENV, default .venv),
@@ -57,7 +59,7 @@ function die {
 }
 
 function usage {
-    sed -n '3,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '3,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2
 }
 
@@ -268,14 +270,23 @@ function run_tests {
     return "$rc"
 }
 
-function run_pep8 {
-    if [ ! -x "$VENV/bin/bashate" ]; then
-        "$VENV/bin/python" -m pip install -q bashate
+# The style and structure gates: each runs even when another failed, and
+# the failed ones are named at the end.
+function run_gates {
+    local failed=""
+    log "gate: flake8 (hacking)"
+    "$VENV/bin/flake8" || failed="$failed flake8"
+    log "gate: bashate"
+    PATH=$VENV/bin:$PATH tools/bashate.sh || failed="$failed bashate"
+    log "gate: mypy (plain over nova_mig/, --strict over its strict part)"
+    PATH=$VENV/bin:$PATH tools/mypy.sh || failed="$failed mypy"
+    log "gate: import graph (layers, cycles)"
+    "$VENV/bin/python" tools/import_graph.py || failed="$failed import-graph"
+    if [ -n "$failed" ]; then
+        log "FAILED gates:$failed"
+        return 1
     fi
-    local rc=0
-    "$VENV/bin/flake8" || rc=1
-    PATH=$VENV/bin:$PATH tools/bashate.sh || rc=1
-    return "$rc"
+    log "every gate passed"
 }
 
 function main {
@@ -288,11 +299,19 @@ function main {
             ;;
         test)
             prepare test
-            run_tests "$@"
+            local rc=0
+            if [ $# -eq 0 ]; then
+                run_gates || rc=1
+            else
+                log "tests selected: the gates do not run"
+            fi
+            # The last line stays the tests' "N passed, N failed, ..."
+            run_tests "$@" || rc=1
+            return "$rc"
             ;;
         pep8)
             prepare test
-            run_pep8
+            run_gates
             ;;
         *)
             usage
