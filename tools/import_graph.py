@@ -48,7 +48,7 @@ ROOT_NODE = '__init__'
 class Import(typing.NamedTuple):
     source: str         # importing node
     target: str         # imported node
-    path: str           # file, relative to the current directory
+    path: str           # file, from the directory holding the package
     line: int
     source_module: str  # dotted module names
     target_module: str
@@ -109,6 +109,7 @@ def _targets(root: str, pkg: str, path: str,
 def collect(root: str) -> list[Import]:
     """Every import between nodes of the package in directory ``root``."""
     pkg = os.path.basename(os.path.normpath(root))
+    top = os.path.dirname(os.path.normpath(root))  # paths shown from here
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d != '__pycache__')
@@ -125,7 +126,8 @@ def collect(root: str) -> list[Import]:
                 for parts in _targets(root, pkg, path, node):
                     target = parts[0] if parts else ROOT_NODE
                     found.append(Import(
-                        source, target, os.path.relpath(path), node.lineno,
+                        source, target, os.path.relpath(path, top),
+                        node.lineno,
                         '.'.join([pkg] + _module_parts(root, path)),
                         '.'.join([pkg] + parts)))
     return sorted(set(found), key=lambda i: (i.path, i.line, i.target))
@@ -217,10 +219,10 @@ def check(imports: list[Import], layers: dict[str, int],
         src = layers[imp.source]
         dst = -1 if imp.target == ROOT_NODE else layers[imp.target]
         if dst >= src:
+            kind = 'upward' if dst > src else 'sideways'
             errors.append('%s: %s import: %s (layer %d) imports %s '
-                          '(layer %d)' % (where,
-                                          'upward' if dst > src else 'sideways',
-                                          imp.source, src, imp.target, dst))
+                          '(layer %d)' % (where, kind, imp.source, src,
+                                          imp.target, dst))
     edges = graph(imports)
     modules: dict[str, set[str]] = collections.defaultdict(set)
     for imp in imports:
