@@ -47,6 +47,17 @@ nova_opts = [
              'supports is used. A GPU already carrying vGPUs keeps their '
              'type. Unset, GPUs with MIG disabled and no vGPU are left out '
              'of the generated configuration, with a warning.'),
+    cfg.StrOpt(
+        'release',
+        help='The Nova release nova-compute runs on this host, as a series '
+             '("2025.1"), a name ("epoxy") or a major version ("31"). Used '
+             'only when the nova package is not installed where nova-mig '
+             'runs (nova-compute in a container, for instance); otherwise '
+             'the installed package\'s version decides. "nova-mig '
+             'nova-config" leaves out options this release lacks and '
+             'refuses a configuration that cannot work without them. '
+             'Unset with no nova package, nova-mig assumes the oldest '
+             'supported release, 2024.1.'),
 ]
 
 
