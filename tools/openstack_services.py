@@ -9,7 +9,9 @@ It prints the endpoints, an openrc for the ``openstack`` client and the
 ``[placement]`` section to put in a nova-mig.conf, then serves until
 interrupted (Ctrl-C), and stops the services. Configuration, SQLite
 databases and logs are under DIR (a temporary directory, removed at the
-end, when not given).
+end, when not given). Each service may take NOVA_MIG_SERVICE_START_TIMEOUT
+seconds (default 600) to set up and answer; on failure its log is printed
+once.
 """
 
 import argparse

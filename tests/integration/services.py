@@ -8,6 +8,7 @@ import importlib.util
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -28,7 +29,11 @@ REQUIRED = {'keystone': 'keystone', 'placement': 'openstack-placement',
             'openstack': 'openstacksdk'}
 REGION = 'RegionOne'
 DOMAIN = 'Default'
-START_TIMEOUT = 120.0
+#: Environment variable raising (or lowering) the start limit, seconds.
+START_TIMEOUT_ENV = 'NOVA_MIG_SERVICE_START_TIMEOUT'
+#: The default start limit of each service, database set-up included. On a
+#: busy 2-core machine Keystone's db_sync and bootstrap alone took 61 s.
+DEFAULT_START_TIMEOUT = 600.0
 LOG_TAIL = 40
 ADMIN_PASSWORD = 'it-admin-secret'
 SERVICE_PASSWORD = 'it-service-secret'
@@ -103,6 +108,24 @@ enforce_new_defaults = True
 
 class ServiceError(Exception):
     """A service did not set up or start; the message has its log tail."""
+
+
+def start_timeout() -> float:
+    """Seconds a service may take to set up and answer.
+
+    :data:`START_TIMEOUT_ENV` when set, else :data:`DEFAULT_START_TIMEOUT`.
+    """
+    value = os.environ.get(START_TIMEOUT_ENV, '')
+    if not value:
+        return DEFAULT_START_TIMEOUT
+    try:
+        timeout = float(value)
+    except ValueError:
+        timeout = 0.0
+    if timeout <= 0:
+        raise ServiceError('%s=%s is not a positive number of seconds'
+                           % (START_TIMEOUT_ENV, value))
+    return timeout
 
 
 def missing_packages() -> list[str]:
@@ -213,9 +236,10 @@ class Service:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise ServiceError('%s did not answer on %s within %.0fs; '
-                                   'log %s:\n%s'
-                                   % (self.name, self.root, START_TIMEOUT,
+                raise ServiceError('%s did not answer on %s within %.0fs '
+                                   '(raise %s); log %s:\n%s'
+                                   % (self.name, self.root,
+                                      start_timeout(), START_TIMEOUT_ENV,
                                       self.log_path, tail(self.log_path)))
             time.sleep(0.1)
 
@@ -317,7 +341,7 @@ class OpenStackServices:
                   '--bootstrap-public-url', ks.url,
                   '--bootstrap-region-id', REGION)
         ks.spawn({'OS_KEYSTONE_CONFIG_FILES': conf})
-        ks.wait(begin + START_TIMEOUT)
+        ks.wait(begin + start_timeout())
         self._register()
         self.timings['keystone'] = time.monotonic() - begin
 
@@ -331,14 +355,14 @@ class OpenStackServices:
                     'sqlite:///%s/nova_cell0.db' % nova.directory)
         nova.manage(*manage, 'db', 'sync')
         nova.spawn({'OS_NOVA_CONFIG_DIR': nova.directory})
-        nova.wait(begin + START_TIMEOUT)
+        nova.wait(begin + start_timeout())
         self.timings['nova'] = time.monotonic() - begin
 
     def _start_placement(self) -> None:
         begin = time.monotonic()
         self.placement.spawn(
             {'OS_PLACEMENT_CONFIG_DIR': self.placement.directory})
-        self.placement.wait(begin + START_TIMEOUT)
+        self.placement.wait(begin + start_timeout())
         self.timings['placement'] = time.monotonic() - begin
 
     def _register(self) -> None:
@@ -415,18 +439,45 @@ _SHARED: OpenStackServices | None = None
 _SHARED_ERROR: ServiceError | None = None
 
 
-def shared() -> OpenStackServices:
-    """The services of this test process, started on first use.
+class ServicesUnavailable(ServiceError):
+    """The services failed to start earlier in this test run."""
 
-    Started once per process and stopped at exit; a failed start is
-    remembered so later tests fail at once with the same message.
+
+def _start_untimed() -> OpenStackServices:
+    """Start the services outside the running test's time limit.
+
+    oslotest bounds each test with ``OS_TEST_TIMEOUT`` through
+    ``SIGALRM``; the services' start is bounded by :func:`start_timeout`
+    instead, so the alarm is paused meanwhile and re-armed with the time
+    the test had left.
+    """
+    remaining = signal.alarm(0)
+    try:
+        return OpenStackServices().start()
+    finally:
+        if remaining:
+            signal.alarm(remaining)
+
+
+def shared() -> OpenStackServices:
+    """The services of this test run, started on first use.
+
+    Every integration and production-install test runs in one stestr
+    worker (``group_regex`` in ``.stestr.conf``), so the services start
+    once per run and stop at exit. A failed start raises its
+    :class:`ServiceError`, with the failing service's log, once; the tests
+    after it fail at once with :class:`ServicesUnavailable`, one line
+    naming the first failure, instead of repeating the log.
     """
     global _SHARED, _SHARED_ERROR
     if _SHARED_ERROR is not None:
-        raise _SHARED_ERROR
+        first = str(_SHARED_ERROR).splitlines()[0]
+        raise ServicesUnavailable(
+            'the services failed to start earlier in this run (the first '
+            'failing test shows the log): %s' % first)
     if _SHARED is None:
         try:
-            _SHARED = OpenStackServices().start()
+            _SHARED = _start_untimed()
         except ServiceError as e:
             _SHARED_ERROR = e
             raise

@@ -1,6 +1,7 @@
 """The service fixture itself: failures are reported, not hidden."""
 
 import os
+import signal
 import time
 
 import fixtures
@@ -22,7 +23,7 @@ class ServiceFixtureTestCase(testtools.TestCase):
         service.spawn({'OS_PLACEMENT_CONFIG_DIR': service.directory})
 
         e = self.assertRaises(services.ServiceError, service.wait,
-                              time.monotonic() + services.START_TIMEOUT)
+                              time.monotonic() + services.start_timeout())
 
         message = str(e)
         self.assertTrue(message.startswith('placement exited (1) before '
@@ -30,6 +31,66 @@ class ServiceFixtureTestCase(testtools.TestCase):
                                            % service.log_path), message)
         # The tail names what went wrong.
         self.assertIn('unable to open database file', message)
+
+    def test_start_timeout_from_the_environment(self):
+        env = services.START_TIMEOUT_ENV
+        self.useFixture(fixtures.EnvironmentVariable(env))
+        self.assertEqual(600.0, services.start_timeout())
+        self.useFixture(fixtures.EnvironmentVariable(env, '1200'))
+        self.assertEqual(1200.0, services.start_timeout())
+        self.useFixture(fixtures.EnvironmentVariable(env, 'soon'))
+        e = self.assertRaises(services.ServiceError, services.start_timeout)
+        self.assertEqual('NOVA_MIG_SERVICE_START_TIMEOUT=soon is not a '
+                         'positive number of seconds', str(e))
+
+    def test_failed_start_shows_the_log_once(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'tests.integration.services._SHARED', None))
+        self.useFixture(fixtures.MonkeyPatch(
+            'tests.integration.services._SHARED_ERROR', None))
+        calls = []
+
+        def start():
+            calls.append(1)
+            raise services.ServiceError('keystone exited (1) before '
+                                        'answering; log k.log:\n' +
+                                        'a log line\n' * 500)
+        self.useFixture(fixtures.MonkeyPatch(
+            'tests.integration.services._start_untimed', start))
+
+        first = self.assertRaises(services.ServiceError, services.shared)
+        self.assertEqual(501, len(str(first).splitlines()))
+        for _ in range(3):
+            later = self.assertRaises(services.ServicesUnavailable,
+                                      services.shared)
+            self.assertEqual(
+                'the services failed to start earlier in this run (the '
+                'first failing test shows the log): keystone exited (1) '
+                'before answering; log k.log:', str(later))
+        # Not started again for every test.
+        self.assertEqual([1], calls)
+
+    def test_start_pauses_the_test_time_limit(self):
+        fired = []
+        old = signal.signal(signal.SIGALRM, lambda *a: fired.append(1))
+        self.addCleanup(signal.signal, signal.SIGALRM, old)
+        self.addCleanup(signal.alarm, 0)
+
+        def start(stack):
+            time.sleep(1.5)
+            return stack
+        self.useFixture(fixtures.MonkeyPatch(
+            'tests.integration.services.OpenStackServices.start', start))
+        self.useFixture(fixtures.MonkeyPatch(
+            'tests.integration.services.OpenStackServices.__init__',
+            lambda stack: None))
+        signal.alarm(1)
+
+        services._start_untimed()
+
+        self.assertEqual([], fired)
+        # Re-armed with what the test had left.
+        self.assertEqual(1, signal.alarm(0))
 
     def test_missing_package_skips_naming_it(self):
         self.useFixture(fixtures.MonkeyPatch(
