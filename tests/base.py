@@ -1,7 +1,11 @@
 """Common test base classes."""
 
 import json
+import os
+import shutil
 import socket
+import subprocess
+import sys
 import threading
 from wsgiref import simple_server
 
@@ -11,6 +15,23 @@ from oslo_config import fixture as config_fixture
 from oslotest import base
 
 from nova_mig import conf as nova_mig_conf
+
+TOP_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
+
+
+def unprivileged_command() -> list[str]:
+    """The prefix that runs a command as ``nobody`` when we are root.
+
+    CI runs the tests as root: a test of what an unprivileged caller sees
+    runs that part in a subprocess through this prefix instead of being
+    skipped. Empty when we are not root.
+    """
+    if os.geteuid() != 0:
+        return []
+    if shutil.which('setpriv'):
+        return ['setpriv', '--reuid=nobody', '--regid=nogroup',
+                '--clear-groups']
+    return ['runuser', '-u', 'nobody', '--']
 
 
 def closed_port_url() -> str:
@@ -72,3 +93,26 @@ class TestCase(base.BaseTestCase):
     def flags(self, group=None, **kw):
         """Override options for this test only."""
         self.conf_fixture.config(group=group, **kw)
+
+    def run_unprivileged(self, code: str, *argv: str) -> str:
+        """Run Python ``code`` as a user without root; return its stdout.
+
+        As root (as in CI) the code runs as ``nobody`` (see
+        :func:`unprivileged_command`); ``self.tmpdir`` and the temporary
+        directories above it are made readable for it. ``argv`` is
+        ``sys.argv[1:]`` of the code.
+        """
+        path = self.tmpdir
+        # mkdtemp makes 0700 directories (the nested ones of oslotest's
+        # TMPDIR too): open the way down to self.tmpdir.
+        while not os.stat(path).st_mode & 0o001:
+            os.chmod(path, os.stat(path).st_mode | 0o055)
+            path = os.path.dirname(path)
+        result = subprocess.run(
+            unprivileged_command() + [sys.executable, '-c', code] +
+            list(argv), capture_output=True, text=True, cwd=TOP_DIR,
+            env=dict(os.environ, PYTHONPATH=TOP_DIR))
+        if result.returncode:
+            self.fail('unprivileged run failed (%d): %s'
+                      % (result.returncode, result.stderr))
+        return result.stdout

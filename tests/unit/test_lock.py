@@ -1,6 +1,7 @@
 """Tests for the host lock."""
 
 import multiprocessing
+import os
 
 from nova_mig import exception
 from nova_mig import lock
@@ -55,3 +56,23 @@ class TestHostLock(base.TestCase):
         e = self.assertRaises(exception.ConfigError,
                               lock.host_lock(self.conf).__enter__)
         self.assertIn('[host]state_dir', str(e))
+
+    def test_state_dir_the_caller_cannot_write(self):
+        # As a user without root (root writes anywhere: CI runs as root,
+        # hence the subprocess as nobody).
+        state_dir = os.path.join(self.tmpdir, 'readonly')
+        os.mkdir(state_dir, 0o555)
+        out = self.run_unprivileged(
+            'import sys\n'
+            'from oslo_config import cfg\n'
+            'from nova_mig import conf, exception, lock\n'
+            'c = cfg.ConfigOpts()\n'
+            'conf.register_opts(c)\n'
+            'c([], project="nova-mig")\n'
+            'c.set_override("state_dir", sys.argv[1], group="host")\n'
+            'try:\n'
+            '    lock.host_lock(c).__enter__()\n'
+            'except exception.ConfigError as e:\n'
+            '    print(e)\n', state_dir)
+        self.assertIn('cannot create the lock directory %s/locks: '
+                      'Permission denied' % state_dir, out)
