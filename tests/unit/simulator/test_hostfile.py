@@ -1,24 +1,33 @@
-"""Validation of simulated host files."""
+"""Validation of simulated host files (parsed in memory)."""
 
 import copy
+
+import yaml
 
 from nova_mig.model import gpu as gpu_model
 from nova_mig.simulator import exception as sim_exception
 from nova_mig.simulator import hostfile
 from nova_mig.simulator import pci
-from tests.unit.simulator import base
+from tests import base as test_base
+from tests.unit.simulator import fakes as base
+
+# Named in the errors only: nothing is read from or written to it.
+PATH = '/etc/nova-mig/hosts/unit-host.yaml'
 
 
-class TestHostFileValidation(base.SimulatorTestCase):
+def _content(data) -> bytes:
+    return (data if isinstance(data, str) else yaml.safe_dump(data)).encode()
+
+
+class TestHostFileValidation(test_base.TestCase):
 
     def parse(self, data):
-        path = self.write_host(data)
-        return hostfile.load(path), path
+        return hostfile.parse(_content(data), PATH), PATH
 
     def assertRejected(self, data, where, *fragments):
-        path = self.write_host(data)
+        path = PATH
         exc = self.assertRaises(
-            sim_exception.HostFileError, hostfile.load, path)
+            sim_exception.HostFileError, hostfile.parse, _content(data), path)
         message = str(exc)
         self.assertTrue(message.startswith(path + ': '), message)
         self.assertIn(where + ':', message)
@@ -65,8 +74,8 @@ class TestHostFileValidation(base.SimulatorTestCase):
     def test_unknown_model(self):
         data = self.host()
         data['gpus'][0]['model'] = 'A100-96GB'
-        exc = self.assertRaises(sim_exception.UnknownGpuModel, hostfile.load,
-                                self.write_host(data))
+        exc = self.assertRaises(sim_exception.UnknownGpuModel,
+                                hostfile.parse, _content(data), PATH)
         self.assertIn('gpus[0].model', str(exc))
         self.assertIn('H200-SXM-141GB', str(exc))
 

@@ -4,7 +4,7 @@ from xml.etree import ElementTree
 
 import libvirt
 
-from tests.unit.simulator import base
+from tests.functional.simulator import base
 
 
 class TestLibvirtXml(base.SimulatorTestCase):

@@ -2,7 +2,7 @@
 
 import os
 
-from tests.unit.simulator import base
+from tests.functional.simulator import base
 
 
 class TestSysfsTree(base.SimulatorTestCase):

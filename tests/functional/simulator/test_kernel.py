@@ -3,7 +3,7 @@
 import errno
 import os
 
-from tests.unit.simulator import base
+from tests.functional.simulator import base
 
 
 class TestSysfsWriter(base.SimulatorTestCase):

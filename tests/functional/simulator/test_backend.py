@@ -9,7 +9,7 @@ from nova_mig import gpu as gpu_mod
 from nova_mig.model import gpu as gpu_model
 from nova_mig.simulator import backend as simulated
 from nova_mig.simulator import sysfs as sysfs_mod
-from tests.unit.simulator import base
+from tests.functional.simulator import base
 
 
 class TestBackend(base.SimulatorTestCase):

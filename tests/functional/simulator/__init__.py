@@ -1,0 +1,1 @@
+"""Functional tests of the simulated host: they materialise it on disk."""
