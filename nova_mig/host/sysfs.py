@@ -6,13 +6,14 @@ symlinks the way the kernel lays them out (see the kernel's
 ``Documentation/driver-api/vfio-mediated-device.rst``).
 """
 
-import dataclasses
 import errno
 import os
 
 from oslo_log import log as logging
 
 from nova_mig import exception
+from nova_mig.model import constants
+from nova_mig.model import host as host_model
 
 LOG = logging.getLogger(__name__)
 
@@ -24,53 +25,11 @@ VENDOR_DIR = 'nvidia'
 CREATABLE_TYPES = 'creatable_vgpu_types'
 CURRENT_TYPE = 'current_vgpu_type'
 
-MODE_MDEV = 'mdev'
-MODE_VENDOR_VFIO = 'vendor-vfio'
-MODE_NONE = 'none'
-
-
-@dataclasses.dataclass(frozen=True)
-class MdevType:
-    """One entry of a parent's ``mdev_supported_types``."""
-
-    id: str                    # "nvidia-699"
-    name: str                  # "NVIDIA A100D-1-10C"
-    description: dict[str, str]
-    available_instances: int
-    device_api: str
-    devices: tuple[str, ...]   # UUIDs of the mdevs of this type
-
-
-@dataclasses.dataclass(frozen=True)
-class VgpuParent:
-    """A device that can carry vGPUs: an SR-IOV VF or a PF."""
-
-    address: str
-    pf_address: str            # its own address when it is a PF
-    mode: str                  # MODE_MDEV or MODE_VENDOR_VFIO
-    types: tuple[MdevType, ...]
-    #: vendor VFIO only: the vGPU type ID the VF carries (0 = none).
-    current_type: int = 0
-
-
-@dataclasses.dataclass(frozen=True)
-class Mdev:
-    """An existing mediated device."""
-
-    uuid: str
-    type_id: str
-    parent: str
-    iommu_group: int | None
-
-
-@dataclasses.dataclass(frozen=True)
-class SriovPf:
-    """SR-IOV state of a physical function."""
-
-    address: str
-    total_vfs: int
-    num_vfs: int
-    vfs: tuple[str, ...]
+#: The records this module reads, defined in :mod:`nova_mig.model.host`.
+MdevType = host_model.MdevType
+VgpuParent = host_model.VgpuParent
+Mdev = host_model.Mdev
+SriovPf = host_model.SriovPf
 
 
 class SysfsReader:
@@ -133,9 +92,11 @@ class SysfsReader:
             return None
         vfs = []
         for entry in self.listdir(dev):
-            if entry.startswith('virtfn'):
-                vfs.append((int(entry[len('virtfn'):]),
-                            self.link_name(os.path.join(dev, entry))))
+            if not entry.startswith('virtfn'):
+                continue
+            link = self.link_name(os.path.join(dev, entry))
+            if link is not None:
+                vfs.append((int(entry[len('virtfn'):]), link))
         return SriovPf(
             address=address,
             total_vfs=self.read_int(os.path.join(dev, 'sriov_totalvfs')),
@@ -176,7 +137,7 @@ class SysfsReader:
                 for type_id in self.listdir(types_dir))
             parents.append(VgpuParent(
                 address=address, pf_address=self.pf_of(address),
-                mode=MODE_MDEV, types=types))
+                mode=constants.MODE_MDEV, types=types))
         return parents
 
     def mdevs(self) -> list[Mdev]:
@@ -222,7 +183,7 @@ class SysfsReader:
                 for type_id, name in creatable)
             parents.append(VgpuParent(
                 address=address, pf_address=self.pf_of(address),
-                mode=MODE_VENDOR_VFIO, types=types,
+                mode=constants.MODE_VENDOR_VFIO, types=types,
                 current_type=self.read_int(os.path.join(vendor,
                                                         CURRENT_TYPE))))
         return parents
@@ -239,8 +200,8 @@ def mode_of(parents: list[VgpuParent]) -> str:
     otherwise VFs with NVIDIA's ``nvidia/`` folder mean vendor-specific VFIO.
     """
     modes = {parent.mode for parent in parents}
-    if MODE_MDEV in modes:
-        return MODE_MDEV
-    if MODE_VENDOR_VFIO in modes:
-        return MODE_VENDOR_VFIO
-    return MODE_NONE
+    if constants.MODE_MDEV in modes:
+        return constants.MODE_MDEV
+    if constants.MODE_VENDOR_VFIO in modes:
+        return constants.MODE_VENDOR_VFIO
+    return constants.MODE_NONE

@@ -17,9 +17,9 @@ from oslo_log import log as logging
 from nova_mig import exception
 from nova_mig.host import discovery
 from nova_mig.host import sysfs
+from nova_mig.host import virt
 from nova_mig.layout import checkpoint
 from nova_mig.layout import export
-from nova_mig.layout import nodedev
 from nova_mig.layout import plan as plan_mod
 from nova_mig.layout import schema
 from nova_mig import lock
@@ -80,7 +80,7 @@ class Executor:
         self.root = backend.sysfs_root()
         self.writer = backend.sysfs_writer()
         self.owned = ownership.OwnershipRecord(state_dir)
-        self.nodedevs = nodedev.NodeDevices(backend.libvirt_uri())
+        self.nodedevs = virt.NodeDevices(backend.libvirt_uri())
         self.progress = progress
         self.gi_ids: dict[tuple[str, int], int] = {}
 

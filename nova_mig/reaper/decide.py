@@ -9,9 +9,6 @@ counts as failed.
 
 import dataclasses
 
-KIND_MDEV = 'mdev'
-KIND_VENDOR_VFIO = 'vendor-vfio'
-
 KEEP = 'keep'
 REMOVE = 'remove'
 

@@ -18,6 +18,9 @@ from oslo_log import log as logging
 from nova_mig import exception
 from nova_mig.host import discovery
 from nova_mig.host import sysfs
+from nova_mig.host import virt
+from nova_mig.model import constants
+from nova_mig.model import host as host_model
 from nova_mig.novaconf import read as novaconf
 from nova_mig import ownership
 from nova_mig.reaper import decide
@@ -32,7 +35,7 @@ MV_ALLOCATIONS = '1.0'
 class HostFacts:
     """Everything gathered about the host for one run."""
 
-    report: discovery.HostReport
+    report: host_model.HostReport
     devices: list[decide.DeviceFacts]
     notes: list[str]
 
@@ -79,7 +82,7 @@ def vfio_nodes(conf: cfg.ConfigOpts, sysfs_root: str, kind: str, key: str,
     files (iommufd), ``<dev>/vfio/devices/vfio<N>``.
     """
     reader = sysfs.SysfsReader(sysfs_root)
-    if kind == decide.KIND_MDEV:
+    if kind == constants.MODE_MDEV:
         dev = reader.path(sysfs.MDEV_DEVICES, key)
     else:
         dev = reader.path(sysfs.PCI_DEVICES, key)
@@ -170,7 +173,7 @@ def device_age(record: ownership.OwnershipRecord, sysfs_root: str,
     created = _parse_time(entry.get('created_at'))
     if created is not None:
         return max(now - created, 0.0), 'ownership record'
-    if kind == decide.KIND_MDEV:
+    if kind == constants.MODE_MDEV:
         path = os.path.join(sysfs_root, sysfs.MDEV_DEVICES, key)
     else:
         path = os.path.join(sysfs_root, sysfs.PCI_DEVICES, key,
@@ -200,7 +203,7 @@ class Gatherer:
         self.placement = placement
         self.clock = clock
 
-    def _placement(self, report: discovery.HostReport
+    def _placement(self, report: host_model.HostReport
                    ) -> tuple[dict | None, str]:
         if self.placement is False:
             return None, 'Placement check skipped (--skip-placement-check)'
@@ -209,8 +212,8 @@ class Gatherer:
             if client is None:
                 return None, ('Placement not configured ([placement]'
                               'auth_type and endpoint_override unset)')
-            from nova_mig.placement import offer
-            hostname = offer.hypervisor_hostname(self.conf, report)
+            from nova_mig.placement import expected
+            hostname = expected.hypervisor_hostname(self.conf, report)
             result = inflight_consumers(
                 client, hostname, {d.uuid for d in report.domains})
         except exception.NovaMigException as e:
@@ -261,10 +264,11 @@ class Gatherer:
     def device_facts(self, report, dev, root, record, enabled, holders,
                      holders_note, inflight, placement_note, now
                      ) -> decide.DeviceFacts:
-        kind = decide.KIND_MDEV if dev['uuid'] else decide.KIND_VENDOR_VFIO
+        kind = (constants.MODE_MDEV if dev['uuid']
+                else constants.MODE_VENDOR_VFIO)
         key = dev['uuid'] or dev['parent']
         group = None
-        if kind == decide.KIND_MDEV:
+        if kind == constants.MODE_MDEV:
             for mdev in report.mdevs:
                 if mdev.uuid == key:
                     group = mdev.iommu_group
@@ -315,52 +319,18 @@ class Gatherer:
                                    holders_note=note)
 
 
-def domains_referencing(uri: str, kind: str, key: str) -> list:
+def domains_referencing(uri: str, kind: str, key: str
+                        ) -> list[host_model.Domain]:
     """Every domain (any state) whose XML references one device.
-
-    Only the domains whose XML contains the device's UUID or address are
-    parsed, so re-checking one device on a host with thousands of defined
-    domains costs one ``XMLDesc`` each and a few parses.
 
     :raises: :class:`nova_mig.exception.LibvirtError`.
     """
-    import libvirt
-
-    from nova_mig.host import virt
-    libvirt.registerErrorHandler(lambda ctx, err: None, None)
-    if kind == decide.KIND_MDEV:
-        needles = (key.lower(),)
-    else:
-        dom, bus, slot, func = key.replace('.', ':').split(':')
-        needles = ('0x%02x' % int(bus, 16),)
-    result = []
-    try:
-        conn = libvirt.openReadOnly(uri)
-    except libvirt.libvirtError as e:
-        raise exception.LibvirtError(uri=uri, reason=e.get_error_message())
-    try:
-        for dom in conn.listAllDomains(0):
-            xml = dom.XMLDesc(0)
-            if not any(n in xml.lower() for n in needles):
-                continue
-            mdevs, pcis, nova = virt.parse_domain_xml(xml)
-            if key in (mdevs if kind == decide.KIND_MDEV else pcis):
-                result.append(virt.Domain(
-                    name=dom.name(), uuid=dom.UUIDString(),
-                    state=virt._STATES.get(dom.state()[0], 'unknown'),
-                    persistent=bool(dom.isPersistent()),
-                    nova_instance=nova, mdev_uuids=mdevs,
-                    pci_addresses=pcis))
-    except libvirt.libvirtError as e:
-        raise exception.LibvirtError(uri=uri, reason=e.get_error_message())
-    finally:
-        try:
-            conn.close()
-        except libvirt.libvirtError:
-            pass
-    return result
+    with virt.LibvirtHost(uri) as host:
+        if kind == constants.MODE_MDEV:
+            return host.domains_using(mdev_uuid=key)
+        return host.domains_using(pci_address=key)
 
 
-def _label(domain) -> str:
+def _label(domain: host_model.Domain) -> str:
     extra = '' if domain.nova_instance else ', not a Nova instance'
     return '%s (%s%s)' % (domain.name, domain.state, extra)

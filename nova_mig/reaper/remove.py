@@ -12,12 +12,13 @@ step is idempotent, so a removal interrupted half-way can be run again.
 import errno
 import os
 
-import libvirt
 from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig.host import sysfs
+from nova_mig.host import virt
+from nova_mig.model import constants
 from nova_mig import privsep
 from nova_mig.reaper import decide
 
@@ -35,12 +36,6 @@ def _unlink_definition(path: str) -> None:
         raise PermissionError(errno.EACCES, 'refusing to delete outside %s'
                               % MDEVCTL_ROOT, path)
     os.unlink(path)
-
-
-def node_device_names(uuid: str, parent: str) -> list[str]:
-    """Both of libvirt's names for an mdev node device (see facts.md §5)."""
-    base = 'mdev_' + uuid.replace('-', '_')
-    return [base + '_' + parent.replace(':', '_').replace('.', '_'), base]
 
 
 class Remover:
@@ -61,7 +56,7 @@ class Remover:
             write fails, :class:`nova_mig.exception.LibvirtError` when
             libvirt refuses to undefine.
         """
-        if facts.kind == decide.KIND_VENDOR_VFIO:
+        if facts.kind == constants.MODE_VENDOR_VFIO:
             return self._vendor_vfio(facts)
         steps = []
         root = self.backend.sysfs_root()
@@ -100,7 +95,7 @@ class Remover:
                  name: str | None = None) -> list[str]:
         """Undefine the mdev in libvirt, or delete mdevctl's definition."""
         steps = []
-        names = [name] if name else node_device_names(uuid, parent)
+        names = [name] if name else virt.mdev_names(uuid, parent)
         if self._libvirt_undefine(names):
             steps.append('libvirt undefine')
         path = os.path.join(self.conf.reaper.mdevctl_root, parent, uuid)
@@ -110,46 +105,13 @@ class Remover:
         return steps
 
     def _libvirt_undefine(self, names: list[str]) -> bool:
-        uri = self.backend.libvirt_uri()
-        try:
-            conn = libvirt.open(uri)
-        except libvirt.libvirtError as e:
-            raise exception.LibvirtError(uri=uri,
-                                         reason=e.get_error_message())
-        try:
-            for name in names:
-                try:
-                    dev = conn.nodeDeviceLookupByName(name)
-                except libvirt.libvirtError as e:
-                    if (e.get_error_code() ==
-                            libvirt.VIR_ERR_NO_NODE_DEVICE):
-                        continue
-                    raise
-                try:
-                    dev.undefine()
-                except libvirt.libvirtError as e:
-                    code = e.get_error_code()
-                    if code in (libvirt.VIR_ERR_NO_SUPPORT,
-                                libvirt.VIR_ERR_NO_NODE_DEVICE):
-                        LOG.debug('libvirt cannot undefine %s (%s); using '
-                                  'mdevctl\'s file', name,
-                                  e.get_error_message())
-                        return False
-                    if code == libvirt.VIR_ERR_OPERATION_INVALID:
-                        # Not persistent: nothing to undefine.
-                        return False
-                    raise
-                LOG.info('Undefined libvirt node device %s', name)
-                return True
-            return False
-        except libvirt.libvirtError as e:
-            raise exception.LibvirtError(uri=uri,
-                                         reason=e.get_error_message())
-        finally:
-            try:
-                conn.close()
-            except libvirt.libvirtError:
-                pass
+        with virt.LibvirtHost(self.backend.libvirt_uri(),
+                              read_only=False) as host:
+            outcome = host.undefine_node_device(names)
+        if outcome == virt.UNSUPPORTED:
+            LOG.debug('libvirt cannot undefine %s; using mdevctl\'s file',
+                      names[0])
+        return outcome == virt.UNDEFINED
 
     def _unlink(self, path: str) -> None:
         default = (os.path.realpath(self.conf.reaper.mdevctl_root) ==

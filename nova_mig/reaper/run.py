@@ -14,6 +14,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_mig import exception
+from nova_mig.model import constants
 from nova_mig import ownership
 from nova_mig.reaper import decide
 from nova_mig.reaper import facts as facts_mod
@@ -146,7 +147,7 @@ class Reaper:
                     continue
                 try:
                     steps = ([] if entry.get('kind') ==
-                             decide.KIND_VENDOR_VFIO else
+                             constants.MODE_VENDOR_VFIO else
                              self.remover.undefine(key, entry['parent']))
                 except exception.NovaMigException as e:
                     LOG.warning('Cannot finish the removal of %s: %s',

@@ -3,13 +3,13 @@
 import json
 import os
 
+import libvirt
+
 from nova_mig.cli import slicemap
-from nova_mig.gpu import base as gpu_base
 from nova_mig.host import discovery
 from nova_mig.model import gpu as gpu_model
 from tests import base
-from tests.unit.host import test_sysfs
-from tests.unit.host import test_virt
+from tests.unit.host import fakes
 
 P = gpu_model.Placement
 UUID_USED = '5d3c2b1a-0000-4000-8000-000000000001'
@@ -28,35 +28,11 @@ PROFILES = (
 )
 
 
-class FakeBackend(gpu_base.GpuBackend):
-    """A backend over a hand-built tree and libvirt file."""
-
-    def __init__(self, conf, gpus, root, uri):
-        super().__init__(conf)
-        self.gpus, self.root, self.uri = gpus, root, uri
-        self.hostname = 'compute-1'
-
-    def sysfs_root(self):
-        return self.root
-
-    def libvirt_uri(self):
-        return self.uri
-
-    def sysfs_writer(self):
-        raise NotImplementedError()
-
-    def list_gpus(self):
-        return self.gpus
-
-    create_gpu_instance = destroy_gpu_instance = sysfs_writer
-    create_compute_instance = destroy_compute_instance = sysfs_writer
-
-
 class TestDiscovery(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        tree = test_sysfs.Tree(os.path.join(self.tmpdir, 'sys'))
+        tree = fakes.Tree(os.path.join(self.tmpdir, 'sys'))
         tree.pci('0000:41:00.0', total_vfs=20)
         vfs = ['0000:41:00.4', '0000:41:00.5', '0000:41:00.6']
         for vf in vfs:
@@ -69,11 +45,10 @@ class TestDiscovery(base.TestCase):
                 'nvidia-710': ('NVIDIA A100D-20C', 0)})
         tree.mdev(vfs[0], 'nvidia-700', UUID_USED, 10)
         tree.mdev(vfs[1], 'nvidia-701', UUID_IDLE, 11)
-        xml = os.path.join(self.tmpdir, 'libvirt.xml')
-        with open(xml, 'w') as f:
-            f.write('<node>%s</node>' % test_virt.DOMAIN % dict(
-                name='instance-00000001', metadata=test_virt.NOVA_METADATA,
-                devices=test_virt.MDEV % UUID_USED, state=5))
+        self.useFixture(fakes.FakeLibvirt(fakes.FakeConnection([
+            fakes.FakeDomain('instance-00000001', fakes.domain_xml(
+                'instance-00000001', fakes.MDEV % UUID_USED),
+                state=libvirt.VIR_DOMAIN_SHUTOFF)])))
         gpu = gpu_model.Gpu(
             index=0, pci_address='0000:41:00.0',
             uuid='GPU-11111111-2222-3333-4444-555555555555',
@@ -89,8 +64,7 @@ class TestDiscovery(base.TestCase):
             vgpu_types=(), active_vgpus=(
                 gpu_model.ActiveVgpu(UUID_USED, 700, 1),
                 gpu_model.ActiveVgpu(UUID_IDLE, 701, 7)))
-        self.backend = FakeBackend(self.conf, [gpu], tree.root,
-                                   'test://' + xml)
+        self.backend = fakes.FakeBackend(self.conf, [gpu], tree.root)
 
     def test_report(self):
         report = discovery.discover(self.backend).as_dict()

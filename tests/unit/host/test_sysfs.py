@@ -4,81 +4,9 @@ import os
 
 from nova_mig import exception
 from nova_mig.host import sysfs
+from nova_mig.model import constants
 from tests import base
-
-
-class Tree:
-    """Builds a small sysfs tree: real directories, kernel-style symlinks."""
-
-    def __init__(self, root):
-        self.root = root
-        for d in ('devices/pci0000:40/0000:40:01.1', 'bus/pci/devices',
-                  'class/mdev_bus', 'bus/mdev/devices', 'kernel/iommu_groups'):
-            os.makedirs(os.path.join(root, d), exist_ok=True)
-
-    def _write(self, path, value):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, 'w') as f:
-            f.write('%s\n' % value)
-
-    def dev_dir(self, address):
-        return os.path.join(self.root, 'devices/pci0000:40/0000:40:01.1',
-                            address)
-
-    def pci(self, address, pf=None, total_vfs=None):
-        d = self.dev_dir(address)
-        self._write(os.path.join(d, 'vendor'), '0x10de')
-        os.symlink(os.path.relpath(d, os.path.join(self.root,
-                                                   'bus/pci/devices')),
-                   os.path.join(self.root, 'bus/pci/devices', address))
-        if total_vfs is not None:
-            self._write(os.path.join(d, 'sriov_totalvfs'), total_vfs)
-            self._write(os.path.join(d, 'sriov_numvfs'), 0)
-        if pf is not None:
-            os.symlink('../' + pf, os.path.join(d, 'physfn'))
-            pf_dir = self.dev_dir(pf)
-            n = len([e for e in os.listdir(pf_dir)
-                     if e.startswith('virtfn')])
-            os.symlink('../' + address, os.path.join(pf_dir, 'virtfn%d' % n))
-            self._write(os.path.join(pf_dir, 'sriov_numvfs'), n + 1)
-        return d
-
-    def mdev_parent(self, address, types):
-        d = self.dev_dir(address)
-        os.symlink(os.path.relpath(d, os.path.join(self.root,
-                                                   'class/mdev_bus')),
-                   os.path.join(self.root, 'class/mdev_bus', address))
-        for type_id, (name, avail) in types.items():
-            t = os.path.join(d, 'mdev_supported_types', type_id)
-            self._write(os.path.join(t, 'name'), name)
-            self._write(os.path.join(t, 'description'),
-                        'num_heads=1, frl_config=60, framebuffer=10240M, '
-                        'max_resolution=4096x2400, max_instance=1')
-            self._write(os.path.join(t, 'available_instances'), avail)
-            self._write(os.path.join(t, 'device_api'), 'vfio-pci')
-            os.makedirs(os.path.join(t, 'devices'))
-
-    def mdev(self, parent, type_id, uuid, group):
-        pdir = self.dev_dir(parent)
-        d = os.path.join(pdir, uuid)
-        os.makedirs(d)
-        os.symlink('../mdev_supported_types/' + type_id,
-                   os.path.join(d, 'mdev_type'))
-        os.makedirs(os.path.join(self.root, 'kernel/iommu_groups',
-                                 str(group)), exist_ok=True)
-        os.symlink(os.path.join(self.root, 'kernel/iommu_groups', str(group)),
-                   os.path.join(d, 'iommu_group'))
-        os.symlink(os.path.relpath(d, os.path.join(self.root,
-                                                   'bus/mdev/devices')),
-                   os.path.join(self.root, 'bus/mdev/devices', uuid))
-        tdev = os.path.join(pdir, 'mdev_supported_types', type_id, 'devices')
-        os.symlink('../../../' + uuid, os.path.join(tdev, uuid))
-
-    def vendor_vf(self, address, creatable, current=0):
-        d = self.dev_dir(address)
-        self._write(os.path.join(d, 'nvidia/creatable_vgpu_types'),
-                    '\n'.join('%d : %s' % c for c in creatable))
-        self._write(os.path.join(d, 'nvidia/current_vgpu_type'), current)
+from tests.unit.host import fakes
 
 
 UUID1 = '5d3c2b1a-0000-4000-8000-000000000001'
@@ -89,7 +17,7 @@ class TestMdevHost(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.tree = Tree(os.path.join(self.tmpdir, 'sys'))
+        self.tree = fakes.Tree(os.path.join(self.tmpdir, 'sys'))
         self.tree.pci('0000:41:00.0', total_vfs=20)
         for vf in ('0000:41:00.4', '0000:41:00.5'):
             self.tree.pci(vf, pf='0000:41:00.0')
@@ -108,7 +36,7 @@ class TestMdevHost(base.TestCase):
                          [p.address for p in parents])
         self.assertEqual({'0000:41:00.0'}, {p.pf_address for p in parents})
         first = parents[0]
-        self.assertEqual(sysfs.MODE_MDEV, first.mode)
+        self.assertEqual(constants.MODE_MDEV, first.mode)
         self.assertEqual(['nvidia-700', 'nvidia-701'],
                          [t.id for t in first.types])
         t700 = first.types[0]
@@ -137,7 +65,7 @@ class TestMdevHost(base.TestCase):
         self.assertEqual('0000:41:00.0', self.reader.pf_of('0000:41:00.0'))
 
     def test_mode(self):
-        self.assertEqual(sysfs.MODE_MDEV, self.reader.device_mode())
+        self.assertEqual(constants.MODE_MDEV, self.reader.device_mode())
 
     def test_unreadable_attribute_names_the_file(self):
         path = os.path.join(self.tree.dev_dir('0000:41:00.5'),
@@ -160,7 +88,7 @@ class TestVendorVfioHost(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.tree = Tree(os.path.join(self.tmpdir, 'sys'))
+        self.tree = fakes.Tree(os.path.join(self.tmpdir, 'sys'))
         self.tree.pci('0000:c1:00.0', total_vfs=32)
         self.tree.pci('0000:c1:00.4', pf='0000:c1:00.0')
         self.tree.pci('0000:c1:00.5', pf='0000:c1:00.0')
@@ -183,11 +111,11 @@ class TestVendorVfioHost(base.TestCase):
 
     def test_mode(self):
         self.assertEqual([], self.reader.mdev_parents())
-        self.assertEqual(sysfs.MODE_VENDOR_VFIO, self.reader.device_mode())
+        self.assertEqual(constants.MODE_VENDOR_VFIO, self.reader.device_mode())
 
     def test_no_gpu_at_all(self):
         reader = sysfs.SysfsReader(os.path.join(self.tmpdir, 'empty'))
-        self.assertEqual(sysfs.MODE_NONE, reader.device_mode())
+        self.assertEqual(constants.MODE_NONE, reader.device_mode())
         self.assertEqual([], reader.mdevs())
 
 

@@ -9,6 +9,7 @@ from nova_mig.reaper import decide
 from nova_mig.reaper import facts
 from nova_mig.reaper import journal
 from nova_mig.reaper import run
+from tests.functional.reaper import base
 from tests.unit.reaper import fakes
 
 EVERYTHING = decide.Policy(grace_period=600, include_foreign=True,
@@ -27,7 +28,7 @@ class FailingWriter:
         self.real.write(path, value)
 
 
-class TestRun(fakes.ReaperTestCase):
+class TestRun(base.ReaperTestCase):
 
     def setUp(self):
         super().setUp()

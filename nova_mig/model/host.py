@@ -1,0 +1,278 @@
+"""What discovery reports about a compute host: plain typed records.
+
+The sysfs records (vGPU parents, their types, mdevs, SR-IOV functions), the
+libvirt records (domains, mdev node devices) and the :class:`HostReport`
+joining them with the GPU backend's :mod:`nova_mig.model.gpu` data.
+:mod:`nova_mig.host` reads them; every package above uses them.
+"""
+
+import dataclasses
+import typing
+
+from nova_mig.model import constants
+from nova_mig.model import gpu as gpu_model
+from nova_mig.model import vgpu_types
+
+#: A vGPU device as :meth:`HostReport.vgpu_devices` lists it (JSON-ready).
+VgpuDevice = dict[str, typing.Any]
+
+
+# -- sysfs ---------
+@dataclasses.dataclass(frozen=True)
+class MdevType:
+    """One entry of a parent's ``mdev_supported_types``."""
+
+    id: str                    # "nvidia-699"
+    name: str                  # "NVIDIA A100D-1-10C"
+    description: dict[str, str]
+    available_instances: int
+    device_api: str
+    devices: tuple[str, ...]   # UUIDs of the mdevs of this type
+
+
+@dataclasses.dataclass(frozen=True)
+class VgpuParent:
+    """A device that can carry vGPUs: an SR-IOV VF or a PF."""
+
+    address: str
+    pf_address: str            # its own address when it is a PF
+    mode: str                  # a constants.DEVICE_MODES entry
+    types: tuple[MdevType, ...]
+    #: vendor VFIO only: the vGPU type ID the VF carries (0 = none).
+    current_type: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Mdev:
+    """An existing mediated device."""
+
+    uuid: str
+    type_id: str
+    parent: str
+    iommu_group: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class SriovPf:
+    """SR-IOV state of a physical function."""
+
+    address: str
+    total_vfs: int
+    num_vfs: int
+    vfs: tuple[str, ...]
+
+
+# -- libvirt ---------
+@dataclasses.dataclass(frozen=True)
+class Domain:
+    """A libvirt domain and the host devices it references."""
+
+    name: str
+    uuid: str
+    state: str
+    persistent: bool
+    #: True when the domain carries Nova's metadata (an instance).
+    nova_instance: bool
+    mdev_uuids: tuple[str, ...]
+    pci_addresses: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class MdevNodeDevice:
+    """A libvirt node device of the ``mdev`` capability."""
+
+    name: str
+    uuid: str
+    parent: str | None         # PCI address of the parent when known
+    type_id: str | None
+
+
+# -- the report ---------
+@dataclasses.dataclass
+class HostReport:
+    """Everything discovered about a host, with the raw records kept."""
+
+    hostname: str
+    device_mode: str
+    gpus: list[gpu_model.Gpu]
+    parents: list[VgpuParent]
+    mdevs: list[Mdev]
+    sriov: dict[str, SriovPf]
+    domains: list[Domain]
+    node_devices: list[MdevNodeDevice]
+
+    # -- lookups ----------------------------------------------------------
+    def gpu_by_address(self, address: str) -> gpu_model.Gpu | None:
+        for gpu in self.gpus:
+            if gpu.pci_address == address:
+                return gpu
+        return None
+
+    def domains_using(self, mdev_uuid: str | None = None,
+                      pci_address: str | None = None) -> list[Domain]:
+        """Domains referencing an mdev UUID or a PCI address."""
+        return [d for d in self.domains
+                if (mdev_uuid and mdev_uuid in d.mdev_uuids) or
+                (pci_address and pci_address in d.pci_addresses)]
+
+    def type_names(self) -> dict[str, str]:
+        """Type ID -> type name, from sysfs and from the GPU backend."""
+        names: dict[str, str] = {}
+        for gpu in self.gpus:
+            for vtype in gpu.vgpu_types or ():
+                names['nvidia-%d' % vtype.id] = vtype.name
+                names[str(vtype.id)] = vtype.name
+        for parent in self.parents:
+            for mtype in parent.types:
+                names[mtype.id] = mtype.name
+        return names
+
+    def profile_of_type(self, type_name: str, gpu: gpu_model.Gpu | None
+                        ) -> str | None:
+        names = None
+        if gpu is not None and gpu.profiles:
+            names = {p.name for p in gpu.profiles}
+        return vgpu_types.profile_for(type_name, names)
+
+    # -- vGPU devices -------------------------------------------------------
+    def vgpu_devices(self) -> list[VgpuDevice]:
+        """Every vGPU device (mdev, or vendor-VFIO VF with a type)."""
+        names = self.type_names()
+        node_devices = {d.uuid: d.name for d in self.node_devices}
+        devices = []
+        for mdev in self.mdevs:
+            devices.append(self._device(
+                uuid=mdev.uuid, parent=mdev.parent, type_id=mdev.type_id,
+                type_name=names.get(mdev.type_id),
+                domains=self.domains_using(mdev_uuid=mdev.uuid),
+                node_device=node_devices.get(mdev.uuid)))
+        for parent in self.parents:
+            if (parent.mode != constants.MODE_VENDOR_VFIO or
+                    not parent.current_type):
+                continue
+            type_id = str(parent.current_type)
+            devices.append(self._device(
+                uuid=None, parent=parent.address, type_id=type_id,
+                type_name=names.get(type_id),
+                domains=self.domains_using(pci_address=parent.address),
+                node_device=None))
+        return devices
+
+    def _device(self, uuid: str | None, parent: str, type_id: str,
+                type_name: str | None, domains: list[Domain],
+                node_device: str | None) -> VgpuDevice:
+        pf = self._pf_of(parent)
+        gpu = self.gpu_by_address(pf)
+        gi_id = None
+        if gpu is not None and uuid:
+            for active in gpu.active_vgpus:
+                if active.mdev_uuid == uuid:
+                    gi_id = active.gpu_instance_id
+        return {
+            'uuid': uuid,
+            'parent': parent,
+            'gpu': pf,
+            'type': type_id,
+            'type_name': type_name,
+            'profile': (self.profile_of_type(type_name, gpu)
+                        if type_name else None),
+            'gpu_instance_id': gi_id,
+            'domain': domains[0].name if domains else None,
+            'domains': [d.name for d in domains],
+            'domain_state': domains[0].state if domains else None,
+            'libvirt_node_device': node_device,
+        }
+
+    def _pf_of(self, address: str) -> str:
+        for parent in self.parents:
+            if parent.address == address:
+                return parent.pf_address
+        for pf in self.sriov.values():
+            if address in pf.vfs:
+                return pf.address
+        return address
+
+    # -- serialisation --------------------------------------------------------
+    def as_dict(self) -> dict[str, typing.Any]:
+        """The report as the JSON document ``nova-mig discover`` prints."""
+        devices = self.vgpu_devices()
+        by_gi: dict[tuple[str, int], VgpuDevice] = {}
+        for dev in devices:
+            if dev['gpu_instance_id'] is not None:
+                by_gi[(dev['gpu'], dev['gpu_instance_id'])] = dev
+        gpus = []
+        for gpu in self.gpus:
+            pf = self.sriov.get(gpu.pci_address)
+            instances = []
+            for gi in sorted(gpu.gpu_instances,
+                             key=lambda g: g.placement.start):
+                gi_dev = by_gi.get((gpu.pci_address, gi.id))
+                instances.append({
+                    'id': gi.id,
+                    'profile': gi.profile_name,
+                    'profile_id': gi.profile_id,
+                    'placement_start': gi.placement.start,
+                    'placement_size': gi.placement.size,
+                    'compute_instances': len(gi.compute_instances),
+                    'processes': list(gi.processes),
+                    'vgpu_device': (gi_dev['uuid'] or gi_dev['parent'])
+                    if gi_dev else None,
+                    'in_use': bool(gi.processes) or bool(
+                        gi_dev and gi_dev['domain']),
+                })
+            gpus.append({
+                'index': gpu.index,
+                'pci_address': gpu.pci_address,
+                'uuid': gpu.uuid,
+                'model': gpu.name,
+                'pci_device_id': '0x%08X' % gpu.pci_device_id,
+                'compute_capability': '%d.%d' % gpu.compute_capability,
+                'memory_total_mb': gpu.memory_total_mb,
+                'mig_capable': gpu.mig_capable,
+                'mig_mode': _mig_word(gpu.mig_current),
+                'mig_pending': _mig_word(gpu.mig_pending),
+                'memory_slices': memory_slices(gpu),
+                'sriov_vfs': ({'total': pf.total_vfs, 'enabled': pf.num_vfs}
+                              if pf else None),
+                'gpu_instances': instances,
+            })
+        parents = []
+        for parent in self.parents:
+            pf_gpu = self.gpu_by_address(parent.pf_address)
+            parents.append({
+                'address': parent.address,
+                'pf_address': parent.pf_address,
+                'mode': parent.mode,
+                'current_type': (str(parent.current_type)
+                                 if parent.current_type else None),
+                'types': [{
+                    'id': t.id,
+                    'name': t.name,
+                    'profile': self.profile_of_type(t.name, pf_gpu),
+                    'available_instances': t.available_instances,
+                } for t in parent.types],
+            })
+        return {
+            'hostname': self.hostname,
+            'device_mode': self.device_mode,
+            'gpus': gpus,
+            'vgpu_parents': parents,
+            'vgpu_devices': devices,
+            'domains': [{
+                'name': d.name, 'uuid': d.uuid, 'state': d.state,
+                'nova_instance': d.nova_instance,
+                'mdevs': list(d.mdev_uuids),
+                'pci_devices': list(d.pci_addresses),
+            } for d in self.domains],
+        }
+
+
+def _mig_word(value: int) -> str:
+    return 'enabled' if value == gpu_model.MIG_ENABLED else 'disabled'
+
+
+def memory_slices(gpu: gpu_model.Gpu) -> int:
+    """Memory slices of a MIG-capable GPU: the end of its widest placement."""
+    ends = [p.start + p.size for prof in gpu.profiles
+            for p in prof.placements]
+    return max(ends) if ends else 0
