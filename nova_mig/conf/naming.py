@@ -56,5 +56,5 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     utils.register_group(conf, naming_group, naming_opts)
 
 
-def list_opts():
+def list_opts() -> dict[cfg.OptGroup, list[cfg.StrOpt]]:
     return {naming_group: naming_opts}

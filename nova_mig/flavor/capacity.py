@@ -14,16 +14,49 @@ providers, or all with ``traits=True``) per GPU provider found.
 
 import collections
 import dataclasses
+import typing
 
 from oslo_log import log as logging
 
 from nova_mig import exception
-from nova_mig.flavor import names
+from nova_mig.model import constants
+from nova_mig import naming
 
 LOG = logging.getLogger(__name__)
 
 MV_USAGES = '1.9'
 MV_TRAIT_LIST = '1.6'
+
+
+class PlacementApi(typing.Protocol):
+    """What the flavor library asks of a Placement client.
+
+    :class:`nova_mig.placement.client.PlacementClient` has it all.
+    """
+
+    def request(self, method: str, path: str, microversion: str,
+                body: dict[str, typing.Any] | None = None,
+                ok: tuple[int, ...] = (200,)) -> tuple[int, typing.Any]:
+        ...
+
+    def providers(self) -> list[dict[str, typing.Any]]:
+        ...
+
+    def inventories(self, uuid: str
+                    ) -> tuple[dict[str, dict[str, typing.Any]], int]:
+        ...
+
+    def provider_traits(self, uuid: str) -> tuple[set[str], int]:
+        ...
+
+    def resource_classes(self) -> set[str]:
+        ...
+
+    def existing_traits(self, names: set[str]) -> set[str]:
+        ...
+
+    def ensure_trait(self, name: str) -> bool:
+        ...
 
 
 @dataclasses.dataclass
@@ -62,7 +95,7 @@ class ProfileCapacity:
         return max(self.capacity - self.used, 0)
 
 
-def provider_slices(client, scheme: names.Scheme,
+def provider_slices(client: PlacementApi, scheme: naming.Scheme,
                     traits: bool = False) -> list[ProviderSlices]:
     """Every GPU provider's MIG slices, sorted by host and provider.
 
@@ -73,19 +106,20 @@ def provider_slices(client, scheme: names.Scheme,
     rows = []
     for rp in sorted(providers, key=lambda p: p['name']):
         inventories, _ = client.inventories(rp['uuid'])
-        mig = {rc: inv for rc, inv in inventories.items()
-               if scheme.profile_of_class(rc)}
-        vgpu = inventories.get(names.VGPU)
+        # resource class -> (profile, inventory)
+        mig = {rc: (profile, inv) for rc, inv in inventories.items()
+               for profile in [scheme.profile_of_class(rc)] if profile}
+        vgpu = inventories.get(constants.VGPU)
         if not mig and vgpu is None:
             continue
         rp_traits: set[str] = set()
         if traits or vgpu is not None:
             rp_traits, _ = client.provider_traits(rp['uuid'])
         if vgpu is not None:
-            profiles = {scheme.profile_of_trait(t) for t in rp_traits} - {
-                None}
+            profiles = {p for p in map(scheme.profile_of_trait, rp_traits)
+                        if p}
             if len(profiles) == 1:
-                mig[names.VGPU] = dict(vgpu, profile=profiles.pop())
+                mig[constants.VGPU] = (profiles.pop(), vgpu)
             elif profiles:
                 LOG.warning('Provider %s has VGPU inventory and several MIG '
                             'profile traits (%s); not counted.', rp['name'],
@@ -96,13 +130,13 @@ def provider_slices(client, scheme: names.Scheme,
             'GET', '/resource_providers/%s/usages' % rp['uuid'],
             MV_USAGES)[1]['usages']
         root = by_uuid.get(rp.get('root_provider_uuid') or rp['uuid'], rp)
-        for rc, inv in sorted(mig.items()):
+        for rc, (profile, inv) in sorted(mig.items()):
             total = int(inv.get('total', 0))
             reserved = int(inv.get('reserved', 0))
             ratio = float(inv.get('allocation_ratio', 1.0))
             rows.append(ProviderSlices(
                 host=root['name'], provider=rp['name'], uuid=rp['uuid'],
-                profile=inv.get('profile') or scheme.profile_of_class(rc),
+                profile=profile,
                 resource_class=rc, total=total, reserved=reserved,
                 capacity=int((total - reserved) * ratio),
                 used=int(usages.get(rc, 0)), traits=sorted(rp_traits)))
@@ -111,7 +145,8 @@ def provider_slices(client, scheme: names.Scheme,
 
 def by_profile(rows: list[ProviderSlices]) -> list[ProfileCapacity]:
     """Sum provider rows per profile (and resource class), by profile."""
-    groups = collections.defaultdict(list)
+    groups: dict[tuple[str, str], list[ProviderSlices]] = (
+        collections.defaultdict(list))
     for row in rows:
         groups[(row.profile, row.resource_class)].append(row)
     return [ProfileCapacity(
@@ -122,41 +157,41 @@ def by_profile(rows: list[ProviderSlices]) -> list[ProfileCapacity]:
         for (profile, rc), group in sorted(groups.items())]
 
 
-def offered_profiles(client, scheme: names.Scheme) -> list[str]:
+def offered_profiles(client: PlacementApi,
+                     scheme: naming.Scheme) -> list[str]:
     """Profiles some GPU provider of the cloud has an inventory of."""
     return sorted({r.profile for r in provider_slices(client, scheme)
                    if r.total > 0})
 
 
-def known_profiles(client, scheme: names.Scheme) -> set[str]:
+def known_profiles(client: PlacementApi, scheme: naming.Scheme) -> set[str]:
     """Profiles whose resource class (or, VGPU class kept, trait) exists.
 
     One request; no provider is read.
     """
     if scheme.vgpu_class:
-        known = {scheme.profile_of_trait(t) for t in custom_traits(client)}
+        known = map(scheme.profile_of_trait, custom_traits(client))
     else:
-        known = {scheme.profile_of_class(rc)
-                 for rc in client.resource_classes()}
-    known.discard(None)
-    return known
+        known = map(scheme.profile_of_class, client.resource_classes())
+    return {p for p in known if p}
 
 
-def custom_traits(client) -> list[str]:
+def custom_traits(client: PlacementApi) -> list[str]:
     """Every ``CUSTOM_`` trait Placement knows."""
     body = client.request('GET', '/traits?name=startswith:CUSTOM_',
                           MV_TRAIT_LIST)[1]
     return sorted(body['traits'])
 
 
-def check_profile(client, scheme: names.Scheme, profile: str) -> None:
+def check_profile(client: PlacementApi, scheme: naming.Scheme,
+                  profile: str) -> None:
     """Refuse a profile Placement knows neither class nor trait of.
 
     :raises: :class:`nova_mig.exception.NotMigProfile` for a malformed
         name, :class:`nova_mig.exception.ProfileNotOffered` naming the
         known profiles otherwise.
     """
-    if not names.is_profile(profile):
+    if not constants.is_profile(profile):
         raise exception.NotMigProfile(profile=profile)
     known = known_profiles(client, scheme)
     if profile not in known:

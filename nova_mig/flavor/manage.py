@@ -10,15 +10,18 @@ Nova cannot change a flavor's vCPUs, RAM or disk, so an existing flavor
 only gets its extra specs updated; asking for other sizes is an error.
 """
 
+import collections.abc
 import dataclasses
 import re
+import typing
 
 from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
 from oslo_log import log as logging
 
 from nova_mig import exception
-from nova_mig.flavor import names
+from nova_mig.model import constants
+from nova_mig import naming
 
 LOG = logging.getLogger(__name__)
 
@@ -39,6 +42,21 @@ NOT_OFFERED = 'not offered'
 _RESOURCES_RE = re.compile(r'^resources(\d*|_[a-zA-Z0-9_-]+)?:(?P<rc>.+)$')
 _TRAIT_RE = re.compile(r'^trait(\d*|_[a-zA-Z0-9_-]+)?:(?P<trait>.+)$')
 
+#: An openstacksdk compute proxy (``conn.compute``); the SDK is untyped.
+Compute = typing.Any
+_T = typing.TypeVar('_T')
+
+
+class Flavor(typing.Protocol):
+    """What nova-mig reads of an openstacksdk ``Flavor``."""
+
+    name: str
+    id: str
+    vcpus: int
+    ram: int
+    disk: int
+    extra_specs: dict[str, str] | None
+
 
 @dataclasses.dataclass
 class FlavorSpec:
@@ -57,7 +75,7 @@ class FlavorSpec:
     traits: tuple[str, ...] = ()
     is_public: bool = True
 
-    def extra_specs(self, scheme: names.Scheme) -> dict[str, str]:
+    def extra_specs(self, scheme: naming.Scheme) -> dict[str, str]:
         specs = dict(self.properties)
         specs.update(scheme.extra_specs(self.profile, self.traits))
         return specs
@@ -82,12 +100,13 @@ class FlavorRow:
     reason: str = ''
 
     @classmethod
-    def of(cls, flavor, scheme: names.Scheme, **kwargs) -> 'FlavorRow':
+    def of(cls, flavor: Flavor, scheme: naming.Scheme,
+           **kwargs: typing.Any) -> 'FlavorRow':
         specs = dict(flavor.extra_specs or {})
         return cls(name=flavor.name, id=flavor.id,
                    profile=scheme.profile_of_specs(specs),
                    vcpus=flavor.vcpus, ram=flavor.ram, disk=flavor.disk,
-                   extra_specs=specs, managed=names.is_managed(specs),
+                   extra_specs=specs, managed=naming.is_managed(specs),
                    **kwargs)
 
     @property
@@ -101,7 +120,8 @@ class FlavorRow:
                 for m in [_TRAIT_RE.match(k)] if m}
 
 
-def compute_call(action: str, fn, *args, **kwargs):
+def compute_call(action: str, fn: collections.abc.Callable[..., _T],
+                 *args: typing.Any, **kwargs: typing.Any) -> _T:
     """Call the compute proxy; map its failures to nova-mig exceptions.
 
     :raises: :class:`nova_mig.exception.AdminRequired` on HTTP 403,
@@ -123,9 +143,10 @@ def compute_call(action: str, fn, *args, **kwargs):
             reason=(str(e) or type(e).__name__).splitlines()[0])
 
 
-def set_extra_specs(compute, flavor, specs: dict[str, str]) -> None:
+def set_extra_specs(compute: Compute, flavor: Flavor,
+                    specs: dict[str, str]) -> None:
     """POST the extra specs at microversion 2.86, so Nova validates them."""
-    def post():
+    def post() -> None:
         resp = compute.post('/flavors/%s/os-extra_specs' % flavor.id,
                             json={'extra_specs': specs},
                             microversion=MV_EXTRA_SPEC_VALIDATION)
@@ -133,7 +154,7 @@ def set_extra_specs(compute, flavor, specs: dict[str, str]) -> None:
     compute_call('setting the extra specs of flavor %s' % flavor.name, post)
 
 
-def all_flavors(compute) -> list:
+def all_flavors(compute: Compute) -> list[Flavor]:
     """Every flavor, public or not, with its extra specs."""
     flavors = list(compute_call('listing flavors', compute.flavors,
                                 details=True, is_public='None'))
@@ -145,8 +166,8 @@ def all_flavors(compute) -> list:
     return flavors
 
 
-def mig_flavors(compute, scheme: names.Scheme,
-                flavors: list | None = None) -> list[FlavorRow]:
+def mig_flavors(compute: Compute, scheme: naming.Scheme,
+                flavors: list[Flavor] | None = None) -> list[FlavorRow]:
     """The flavors asking for a MIG profile, by name."""
     if flavors is None:
         flavors = all_flavors(compute)
@@ -154,7 +175,7 @@ def mig_flavors(compute, scheme: names.Scheme,
     return sorted((r for r in rows if r.profile), key=lambda r: r.name)
 
 
-def _stale_keys(scheme: names.Scheme, specs: dict[str, str],
+def _stale_keys(scheme: naming.Scheme, specs: dict[str, str],
                 wanted: dict[str, str]) -> list[str]:
     """Keys asking for MIG resources or GPU traits that are not wanted."""
     model_prefix = scheme.model_trait_prefix()
@@ -164,7 +185,7 @@ def _stale_keys(scheme: names.Scheme, specs: dict[str, str],
             continue
         rc = _RESOURCES_RE.match(key)
         trait = _TRAIT_RE.match(key)
-        if rc and (rc['rc'] == names.VGPU or
+        if rc and (rc['rc'] == constants.VGPU or
                    scheme.profile_of_class(rc['rc'])):
             stale.append(key)
         elif trait and (scheme.profile_of_trait(trait['trait']) or
@@ -173,11 +194,11 @@ def _stale_keys(scheme: names.Scheme, specs: dict[str, str],
     return sorted(stale)
 
 
-def _check_existing(flavor, row: FlavorRow, spec: FlavorSpec,
+def _check_existing(flavor: Flavor, row: FlavorRow, spec: FlavorSpec,
                     force: bool) -> None:
     if not row.managed and not force:
         raise exception.FlavorNotManaged(name=flavor.name, id=flavor.id,
-                                         mark=names.MANAGED_KEY)
+                                         mark=naming.MANAGED_KEY)
     want = {'vcpus': spec.vcpus, 'ram': spec.ram, 'disk': spec.disk}
     have = {'vcpus': flavor.vcpus, 'ram': flavor.ram, 'disk': flavor.disk}
     differ = sorted(k for k, v in want.items()
@@ -193,9 +214,9 @@ def _check_existing(flavor, row: FlavorRow, spec: FlavorSpec,
             want=spec.profile)
 
 
-def ensure_flavor(compute, scheme: names.Scheme, spec: FlavorSpec,
+def ensure_flavor(compute: Compute, scheme: naming.Scheme, spec: FlavorSpec,
                   force: bool = False, dry_run: bool = False,
-                  flavors: list | None = None) -> FlavorRow:
+                  flavors: list[Flavor] | None = None) -> FlavorRow:
     """Create the flavor of ``spec``, or bring an existing one in line.
 
     Never creates a second flavor of the same name (public or private).
@@ -243,7 +264,7 @@ def ensure_flavor(compute, scheme: names.Scheme, spec: FlavorSpec,
     return row
 
 
-def _create(compute, scheme: names.Scheme, spec: FlavorSpec,
+def _create(compute: Compute, scheme: naming.Scheme, spec: FlavorSpec,
             wanted: dict[str, str], dry_run: bool) -> FlavorRow:
     row = FlavorRow(
         name=spec.name, id=None, profile=spec.profile,
@@ -276,7 +297,7 @@ def _create(compute, scheme: names.Scheme, spec: FlavorSpec,
     return row
 
 
-def sync_flavors(compute, scheme: names.Scheme, profiles: list[str],
+def sync_flavors(compute: Compute, scheme: naming.Scheme, profiles: list[str],
                  template: FlavorSpec | None = None, force: bool = False,
                  dry_run: bool = False,
                  offered: list[str] | None = None) -> list[FlavorRow]:
@@ -291,7 +312,7 @@ def sync_flavors(compute, scheme: names.Scheme, profiles: list[str],
         nova-mig's flavors of any other profile are reported with status
         ``not offered``, and kept.
     """
-    offered = set(profiles if offered is None else offered)
+    offering = set(profiles if offered is None else offered)
     template = template or FlavorSpec(profile='', name='')
     flavors = all_flavors(compute)
     rows = []
@@ -309,7 +330,7 @@ def sync_flavors(compute, scheme: names.Scheme, profiles: list[str],
     done = {r.name for r in rows}
     for row in mig_flavors(compute, scheme, flavors):
         if row.managed and row.name not in done and \
-                row.profile not in offered:
+                row.profile not in offering:
             row.status = NOT_OFFERED
             rows.append(row)
     return rows

@@ -1,5 +1,6 @@
 """The GPU traits nova-mig names in Placement: list them, create them."""
 
+import collections.abc
 import dataclasses
 import urllib.parse
 
@@ -7,7 +8,7 @@ from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig.flavor import capacity
-from nova_mig.flavor import names
+from nova_mig import naming
 
 LOG = logging.getLogger(__name__)
 
@@ -29,19 +30,16 @@ class TraitRow:
     status: str | None = None
 
 
-def _kinds(scheme: names.Scheme) -> list[tuple[str, str]]:
+def _kinds(scheme: naming.Scheme) -> list[tuple[str, str]]:
     """(prefix, kind) of the non-profile GPU traits, longest first."""
-    defaults = names.naming_defaults()
-    prefixes = [
-        (scheme.model_trait_prefix(), MODEL),
-        (names.template_prefix(defaults['compute_capability_trait']),
-         CAPABILITY),
-        (names.template_prefix(defaults['device_mode_trait']), MODE)]
+    prefixes = [(scheme.model_trait_prefix(), MODEL),
+                (scheme.capability_trait_prefix(), CAPABILITY),
+                (scheme.mode_trait_prefix(), MODE)]
     return sorted(prefixes, key=lambda p: len(p[0]), reverse=True)
 
 
-def classify(scheme: names.Scheme, trait: str) -> tuple[str | None,
-                                                        str | None]:
+def classify(scheme: naming.Scheme,
+             trait: str) -> tuple[str | None, str | None]:
     """(kind, profile) of a trait; kind None for a trait not nova-mig's."""
     profile = scheme.profile_of_trait(trait)
     if profile:
@@ -54,7 +52,7 @@ def classify(scheme: names.Scheme, trait: str) -> tuple[str | None,
     return None, None
 
 
-def list_traits(client, scheme: names.Scheme,
+def list_traits(client: capacity.PlacementApi, scheme: naming.Scheme,
                 count: bool = False) -> list[TraitRow]:
     """The MIG profile, GPU model, capability and mode traits in Placement.
 
@@ -73,14 +71,15 @@ def list_traits(client, scheme: names.Scheme,
     return rows
 
 
-def providers_with(client, trait: str) -> int:
+def providers_with(client: capacity.PlacementApi, trait: str) -> int:
     path = '/resource_providers?' + urllib.parse.urlencode(
         {'required': trait})
     return len(client.request('GET', path, MV_REQUIRED)[1][
         'resource_providers'])
 
 
-def sync_traits(client, scheme: names.Scheme, profiles: list[str],
+def sync_traits(client: capacity.PlacementApi, scheme: naming.Scheme,
+                profiles: list[str],
                 dry_run: bool = False) -> list[TraitRow]:
     """Create the profile trait of each profile where Placement lacks it.
 
@@ -104,16 +103,17 @@ def sync_traits(client, scheme: names.Scheme, profiles: list[str],
     return rows
 
 
-def check_traits(client, scheme: names.Scheme, wanted) -> None:
+def check_traits(client: capacity.PlacementApi, scheme: naming.Scheme,
+                 wanted: collections.abc.Iterable[str]) -> None:
     """Refuse traits Placement does not know: no host could match them.
 
     :raises: :class:`nova_mig.exception.UnknownTraits` naming the GPU
         traits Placement has.
     """
-    wanted = set(wanted)
-    if not wanted:
+    asked = set(wanted)
+    if not asked:
         return
-    missing = wanted - client.existing_traits(wanted)
+    missing = asked - client.existing_traits(asked)
     if missing:
         known = [r.name for r in list_traits(client, scheme)]
         raise exception.UnknownTraits(traits=', '.join(sorted(missing)),

@@ -8,21 +8,15 @@ or ``NVIDIA `` (newer ones).  Type IDs (``nvidia-699``) differ between
 driver releases and boards, so nova-mig only ever maps by name.
 """
 
+import collections.abc
 import dataclasses
 import re
 
-#: Suffix of a MIG-backed type name -> suffix of the MIG profile name.
-MIG_SUFFIXES = {
-    '': '',
-    'ME': '+me',          # one media extension (NVDEC/NVJPG/OFA)
-    'MEALL': '+me.all',   # all media extensions
-    'NOME': '-me',        # no media extension
-    'GFX': '+gfx',        # graphics-capable slice
-}
+from nova_mig.model import constants
 
 # Longest suffixes first so "MEALL" is not read as "ME" + "ALL".
-_SUFFIX_RE = '|'.join(sorted((s for s in MIG_SUFFIXES if s), key=len,
-                             reverse=True))
+_SUFFIX_RE = '|'.join(sorted((s for s in constants.MIG_SUFFIXES if s),
+                             key=len, reverse=True))
 _MIG_RE = re.compile(
     r'^(?P<board>[A-Z0-9]+?)-(?P<slices>[1-9])-(?P<gb>\d+)'
     r'(?P<series>[ABCQ])(?P<suffix>' + _SUFFIX_RE + r')?$')
@@ -49,10 +43,10 @@ class VgpuTypeName:
     @property
     def profile(self) -> str | None:
         """The MIG profile name NVIDIA uses, e.g. ``1g.10gb+me``."""
-        if not self.mig_backed:
+        if self.slices is None:
             return None
         return '%dg.%dgb%s' % (self.slices, self.framebuffer_gb,
-                               MIG_SUFFIXES[self.suffix])
+                               constants.MIG_SUFFIXES[self.suffix])
 
 
 def bare_name(raw: str) -> str:
@@ -82,7 +76,8 @@ def parse(raw: str) -> VgpuTypeName | None:
     return None
 
 
-def profile_for(raw: str, profile_names=None) -> str | None:
+def profile_for(raw: str, profile_names: collections.abc.Container[str]
+                | None = None) -> str | None:
     """The MIG profile backing a vGPU type, as NVIDIA names it on that GPU.
 
     :param raw: the vGPU type name.
@@ -98,6 +93,7 @@ def profile_for(raw: str, profile_names=None) -> str | None:
     return parsed.profile
 
 
-def type_names_for_profile(profile: str, names) -> list[str]:
+def type_names_for_profile(profile: str,
+                           names: collections.abc.Iterable[str]) -> list[str]:
     """The vGPU type names among ``names`` backed by ``profile``."""
     return [n for n in names if profile_for(n) == profile]

@@ -15,6 +15,8 @@ import os
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from nova_mig.model import constants
+
 LOG = logging.getLogger(__name__)
 
 
@@ -51,7 +53,7 @@ class EnabledTypes:
         """
         if not self.files_read:
             return None, 'no Nova configuration read'
-        if kind == 'vendor-vfio':
+        if kind == constants.MODE_VENDOR_VFIO:
             return self._vendor_vfio(parent)
         if type_id not in self.mdev_types:
             return False, 'not in [devices]enabled_mdev_types'

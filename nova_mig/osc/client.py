@@ -8,6 +8,8 @@ call names its microversion. Compute is the openstacksdk compute proxy
 ``openstack`` itself uses.
 """
 
+import typing
+
 from nova_mig import exception
 from nova_mig.placement import client as placement_client
 
@@ -16,7 +18,8 @@ class OscPlacementClient(placement_client.PlacementClient):
     """A PlacementClient whose errors speak of the cloud, not nova.conf."""
 
     def request(self, method: str, path: str, microversion: str,
-                body: dict | None = None, ok: tuple[int, ...] = (200,)):
+                body: dict[str, typing.Any] | None = None,
+                ok: tuple[int, ...] = (200,)) -> tuple[int, typing.Any]:
         action = '%s %s' % (method, path.split('?')[0])
         try:
             return super().request(method, path, microversion, body=body,
@@ -27,7 +30,8 @@ class OscPlacementClient(placement_client.PlacementClient):
                 service='Placement', action=action,
                 reason=e.kwargs.get('reason') or str(e))
 
-    def _error(self, method: str, path: str, resp) -> Exception:
+    def _error(self, method: str, path: str,
+               resp: typing.Any) -> Exception:
         if resp.status_code == 403:
             return exception.AdminRequired(
                 service='Placement',
@@ -41,9 +45,9 @@ class MigClient:
     :param instance: OSC's ``ClientManager``.
     """
 
-    def __init__(self, instance):
+    def __init__(self, instance: typing.Any) -> None:
         self._instance = instance
-        self._placement = None
+        self._placement: OscPlacementClient | None = None
 
     @property
     def placement(self) -> OscPlacementClient:
@@ -54,6 +58,6 @@ class MigClient:
         return self._placement
 
     @property
-    def compute(self):
+    def compute(self) -> typing.Any:
         """The openstacksdk compute proxy."""
         return self._instance.sdk_connection.compute

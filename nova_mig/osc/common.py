@@ -1,22 +1,26 @@
 """Options and error handling shared by the ``openstack mig`` commands."""
 
+import argparse
+import collections.abc
 import functools
+import typing
 
 from osc_lib import exceptions as osc_exc
 from osc_lib import utils
 
 from nova_mig import exception
-from nova_mig.flavor import names
+from nova_mig import naming
 from nova_mig.osc import client
 
 
-def add_naming_options(parser, flavor: bool = False) -> None:
+def add_naming_options(parser: argparse.ArgumentParser,
+                       flavor: bool = False) -> None:
     """The ``[naming]`` templates, for a cloud whose nova-mig changed them.
 
     nova-mig's hosts read them from their configuration file; the client
     has none, so they are options (and ``NOVA_MIG_*`` variables).
     """
-    defaults = names.naming_defaults()
+    defaults = naming.naming_defaults()
     group = parser.add_argument_group(
         'naming', 'Must match [naming] of the hosts\' nova-mig.conf.')
     templates = [
@@ -33,7 +37,7 @@ def add_naming_options(parser, flavor: bool = False) -> None:
     if flavor:
         templates.append(
             ('--name-template', 'NOVA_MIG_FLAVOR_TEMPLATE',
-             names.FLAVOR_TEMPLATE,
+             naming.FLAVOR_TEMPLATE,
              'Flavor name template, {profile} is the MIG profile'))
     for flag, env, default, text in templates:
         group.add_argument(
@@ -49,12 +53,12 @@ def add_naming_options(parser, flavor: bool = False) -> None:
                  'of the MIG resource class (Env: NOVA_MIG_VGPU_CLASS)')
 
 
-def scheme(parsed_args) -> names.Scheme:
+def scheme(parsed_args: argparse.Namespace) -> naming.Scheme:
     """The naming scheme the options describe."""
-    kwargs = {}
+    kwargs: dict[str, str] = {}
     if getattr(parsed_args, 'name_template', None):
         kwargs['flavor_template'] = parsed_args.name_template
-    return names.Scheme(
+    return naming.Scheme(
         rc_template=parsed_args.rc_template,
         trait_template=parsed_args.trait_template,
         model_template=parsed_args.model_template,
@@ -62,7 +66,7 @@ def scheme(parsed_args) -> names.Scheme:
         **kwargs)
 
 
-def mig_client(app):
+def mig_client(app: typing.Any) -> client.MigClient:
     """A :class:`~nova_mig.osc.client.MigClient` of this command's session.
 
     Built afresh rather than taken from ``client_manager.mig``: OSC caches
@@ -73,10 +77,15 @@ def mig_client(app):
     return client.MigClient(app.client_manager)
 
 
-def translate_errors(take_action):
+_Action = collections.abc.Callable[[typing.Any, argparse.Namespace],
+                                   typing.Any]
+
+
+def translate_errors(take_action: _Action) -> _Action:
     """Turn nova-mig errors into ``CommandError`` (message, exit 1)."""
     @functools.wraps(take_action)
-    def wrapper(self, parsed_args):
+    def wrapper(self: typing.Any, parsed_args: argparse.Namespace
+                ) -> typing.Any:
         try:
             return take_action(self, parsed_args)
         except exception.NovaMigException as e:

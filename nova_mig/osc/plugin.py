@@ -4,7 +4,9 @@ Kept light: OSC imports this module on every ``openstack`` run; the
 client and commands are imported only when a ``mig`` command runs.
 """
 
+import argparse
 import logging
+import typing
 
 from osc_lib import utils
 
@@ -16,7 +18,7 @@ DEFAULT_API_VERSION = '1'
 API_VERSIONS = ('1',)
 
 
-def make_client(instance):
+def make_client(instance: typing.Any) -> typing.Any:
     """The ``client_manager.mig`` client of the OSC session."""
     from nova_mig.osc import client
     LOG.debug('Instantiating nova-mig client, API version %s',
@@ -24,7 +26,8 @@ def make_client(instance):
     return client.MigClient(instance)
 
 
-def build_option_parser(parser):
+def build_option_parser(
+        parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add ``--os-mig-api-version`` to the global options."""
     parser.add_argument(
         '--os-mig-api-version', metavar='<mig-api-version>',

@@ -1,6 +1,8 @@
 """``openstack mig flavor create|list|sync``: flavors of one MIG slice."""
 
+import argparse
 import re
+import typing
 
 from osc_lib.cli import format_columns
 from osc_lib.cli import parseractions
@@ -8,14 +10,15 @@ from osc_lib.command import command
 
 from nova_mig.flavor import capacity
 from nova_mig.flavor import manage
-from nova_mig.flavor import names
 from nova_mig.flavor import traits as traits_mod
+from nova_mig import naming
 from nova_mig.osc import common
 
 _TRAIT_RE = re.compile(r'^[A-Z][A-Z0-9_]*$')
 
 
-def _add_flavor_options(parser, sync: bool = False) -> None:
+def _add_flavor_options(parser: argparse.ArgumentParser,
+                        sync: bool = False) -> None:
     parser.add_argument(
         '--vcpus', metavar='<vcpus>', type=int,
         help='vCPUs of a new flavor (default %d); an existing flavor must '
@@ -52,12 +55,13 @@ def _add_flavor_options(parser, sync: bool = False) -> None:
     common.add_naming_options(parser, flavor=True)
 
 
-def _model_traits(scheme: names.Scheme, values: list[str]) -> tuple:
+def _model_traits(scheme: naming.Scheme,
+                  values: list[str]) -> tuple[str, ...]:
     return tuple(v if _TRAIT_RE.match(v) else scheme.model_trait(v)
                  for v in values)
 
 
-def _template(parsed_args, scheme: names.Scheme,
+def _template(parsed_args: argparse.Namespace, scheme: naming.Scheme,
               profile: str = '', name: str = '') -> manage.FlavorSpec:
     return manage.FlavorSpec(
         profile=profile, name=name, vcpus=parsed_args.vcpus,
@@ -74,7 +78,7 @@ class CreateFlavor(command.ShowOne):
     updated; a flavor it did not create is refused without --force.
     """
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(
             '--profile', metavar='<profile>', required=True,
@@ -86,7 +90,8 @@ class CreateFlavor(command.ShowOne):
         return parser
 
     @common.translate_errors
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[
+            tuple[str, ...], typing.Any]:
         mig = common.mig_client(self.app)
         scheme = common.scheme(parsed_args)
         profile = parsed_args.profile
@@ -107,13 +112,14 @@ class CreateFlavor(command.ShowOne):
 class ListFlavor(command.Lister):
     """List the flavors asking for a MIG-backed vGPU, with their profile."""
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         common.add_naming_options(parser)
         return parser
 
     @common.translate_errors
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[
+            tuple[str, ...], typing.Any]:
         rows = manage.mig_flavors(common.mig_client(self.app).compute,
                                   common.scheme(parsed_args))
         columns = ('ID', 'Name', 'Profile', 'Resources', 'Traits',
@@ -133,7 +139,7 @@ class SyncFlavor(command.Lister):
     profiles no longer offered are reported, never deleted.
     """
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(
             '--profile', metavar='<profile>', action='append', default=[],
@@ -142,7 +148,8 @@ class SyncFlavor(command.Lister):
         return parser
 
     @common.translate_errors
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[
+            tuple[str, ...], typing.Any]:
         mig = common.mig_client(self.app)
         scheme = common.scheme(parsed_args)
         offered = capacity.offered_profiles(mig.placement, scheme)
@@ -168,7 +175,7 @@ class SyncFlavor(command.Lister):
              format_columns.DictColumn(r.set_specs),
              format_columns.ListColumn(r.removed_specs)) for r in rows]
 
-    def run(self, parsed_args):
+    def run(self, parsed_args: argparse.Namespace) -> int:
         self.refused = []
         result = super().run(parsed_args)
         return 1 if self.refused else result

@@ -1,5 +1,8 @@
 """``openstack mig profile list``: MIG slices of the cloud per profile."""
 
+import argparse
+import typing
+
 from osc_lib.cli import format_columns
 from osc_lib.command import command
 
@@ -14,7 +17,7 @@ class ListProfile(command.Lister):
     classes (and of VGPU on providers carrying one MIG profile trait).
     """
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(
             '--long', action='store_true', default=False,
@@ -24,16 +27,16 @@ class ListProfile(command.Lister):
         return parser
 
     @common.translate_errors
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[
+            tuple[str, ...], typing.Any]:
         scheme = common.scheme(parsed_args)
         client = common.mig_client(self.app).placement
         rows = capacity.provider_slices(client, scheme,
                                         traits=parsed_args.long)
         if parsed_args.long:
             prefix = scheme.model_trait_prefix()
-            columns = ('Host', 'Provider', 'Profile', 'Resource Class',
-                       'Total', 'Reserved', 'Used', 'Free', 'GPU Model')
-            return columns, [
+            return ('Host', 'Provider', 'Profile', 'Resource Class',
+                    'Total', 'Reserved', 'Used', 'Free', 'GPU Model'), [
                 (r.host, r.provider, r.profile, r.resource_class,
                  r.capacity, r.reserved, r.used, r.free,
                  format_columns.ListColumn(

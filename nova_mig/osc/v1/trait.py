@@ -1,18 +1,21 @@
 """``openstack mig trait list|sync``: the GPU traits in Placement."""
 
+import argparse
+import typing
+
 from osc_lib.command import command
 
 from nova_mig import exception
 from nova_mig.flavor import capacity
-from nova_mig.flavor import names
 from nova_mig.flavor import traits
+from nova_mig.model import constants
 from nova_mig.osc import common
 
 
 class ListTrait(command.Lister):
     """List the MIG profile and GPU traits Placement knows."""
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(
             '--long', action='store_true', default=False,
@@ -21,11 +24,12 @@ class ListTrait(command.Lister):
         return parser
 
     @common.translate_errors
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[
+            tuple[str, ...], typing.Any]:
         client = common.mig_client(self.app).placement
         rows = traits.list_traits(client, common.scheme(parsed_args),
                                   count=parsed_args.long)
-        columns = ('Name', 'Kind', 'Profile')
+        columns: tuple[str, ...] = ('Name', 'Kind', 'Profile')
         if parsed_args.long:
             columns += ('Providers',)
             return columns, [(r.name, r.kind, r.profile, r.providers)
@@ -40,7 +44,7 @@ class SyncTrait(command.Lister):
     others (hardware still to come) with --profile.
     """
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(
             '--profile', metavar='<profile>', action='append', default=[],
@@ -53,9 +57,10 @@ class SyncTrait(command.Lister):
         return parser
 
     @common.translate_errors
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[
+            tuple[str, ...], typing.Any]:
         for profile in parsed_args.profile:
-            if not names.is_profile(profile):
+            if not constants.is_profile(profile):
                 raise exception.NotMigProfile(profile=profile)
         scheme = common.scheme(parsed_args)
         client = common.mig_client(self.app).placement

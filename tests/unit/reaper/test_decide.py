@@ -2,11 +2,12 @@
 
 import dataclasses
 
+from nova_mig.model import constants
 from nova_mig.reaper import decide
 from tests import base
 
 ORPHAN = decide.DeviceFacts(
-    key='u1', kind=decide.KIND_MDEV, parent='0000:41:00.4',
+    key='u1', kind=constants.MODE_MDEV, parent='0000:41:00.4',
     type_id='nvidia-1', type_name='NVIDIA A100D-1-10C', iommu_group=31,
     domains=(), holders=(), inflight_consumers=(), age=3600.0,
     age_source='ownership record', type_enabled=False, owned=True)

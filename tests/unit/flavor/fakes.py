@@ -1,4 +1,4 @@
-"""In-memory Placement API and compute proxy for the flavor unit tests."""
+"""In-memory Placement API and compute proxy for the flavor and OSC tests."""
 
 import json
 import urllib.parse
@@ -6,6 +6,8 @@ import uuid as uuid_mod
 
 from openstack import exceptions as sdk_exc
 import requests
+
+from nova_mig.placement import client as client_mod
 
 
 def response(status: int, body=None) -> requests.Response:
@@ -90,6 +92,13 @@ class FakePlacementAdapter:
             return response(200, {'resource_classes': [
                 {'name': c} for c in sorted(self.classes)]})
         raise AssertionError('unexpected %s %s' % (method, path))
+
+
+def placement_client() -> tuple[FakePlacementAdapter,
+                                client_mod.PlacementClient]:
+    """A real PlacementClient talking to a fresh in-memory Placement."""
+    api = FakePlacementAdapter()
+    return api, client_mod.PlacementClient(api, 'fake')
 
 
 class Flavor:

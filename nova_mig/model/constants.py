@@ -1,0 +1,104 @@
+"""Constants and name patterns shared by every layer: one definition each.
+
+Device modes, the MIG profile name, PCI addresses and UUIDs as sysfs
+spells them, and the names Nova and libvirt give GPU devices and their
+resource providers.
+"""
+
+import re
+
+#: How a host exposes vGPUs: the mdev bus ...
+MODE_MDEV = 'mdev'
+#: ... or NVIDIA's vendor-specific VFIO (``nvidia/current_vgpu_type``).
+MODE_VENDOR_VFIO = 'vendor-vfio'
+#: Neither: no vGPU manager, or no SR-IOV VF yet.
+MODE_NONE = 'none'
+#: A layout leaves the choice to what the host offers.
+MODE_AUTO = 'auto'
+#: The modes a host can be in when it offers vGPUs.
+DEVICE_MODES = (MODE_MDEV, MODE_VENDOR_VFIO)
+
+#: The resource class Nova's libvirt driver uses for vGPUs by default.
+VGPU = 'VGPU'
+
+#: Suffix of a MIG-backed vGPU type name -> suffix of the MIG profile name.
+#: NVIDIA's type names spell ``+me`` as ``ME``, ``-me`` as ``NOME``.
+MIG_SUFFIXES = {
+    '': '',
+    'ME': '+me',          # one media extension (NVDEC/NVJPG/OFA)
+    'MEALL': '+me.all',   # all media extensions
+    'NOME': '-me',        # no media extension
+    'GFX': '+gfx',        # graphics-capable slice
+}
+
+#: A MIG GPU-instance profile name: ``1g.10gb``, ``1g.10gb+me``.
+PROFILE_RE = re.compile(
+    r'^(?P<slices>[1-9])g\.(?P<gb>[1-9][0-9]*)gb'
+    r'(?P<suffix>' + '|'.join(re.escape(s) for s in sorted(
+        (s for s in MIG_SUFFIXES.values() if s), key=len, reverse=True))
+    + r')?$')
+
+#: A PCI address as sysfs spells it, ``DDDD:BB:SS.F`` in lower-case hex:
+#: slot 00-1f (5 bits), function 0-7 (3 bits). Unanchored and without
+#: groups, to build longer patterns from.
+_PCI_PARTS = ('[0-9a-f]{4}', '[0-9a-f]{2}', '[01][0-9a-f]', '[0-7]')
+PCI_ADDRESS = r'%s:%s:%s\.%s' % _PCI_PARTS
+#: The same, anchored, with groups ``domain``, ``bus``, ``slot``,
+#: ``function``.
+PCI_ADDRESS_RE = re.compile(
+    r'^(?P<domain>%s):(?P<bus>%s):(?P<slot>%s)\.(?P<function>%s)$'
+    % _PCI_PARTS)
+#: A UUID in canonical lower-case form. Unanchored, without groups.
+UUID = r'[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}'
+UUID_RE = re.compile('^%s$' % UUID)
+
+
+def is_profile(name: str | None) -> bool:
+    """True for a MIG profile name such as ``1g.10gb`` or ``1g.10gb+me``."""
+    return bool(PROFILE_RE.match(name or ''))
+
+
+def is_pci_address(text: object) -> bool:
+    """True for a PCI address in sysfs form, ``0000:41:00.4``."""
+    return isinstance(text, str) and bool(PCI_ADDRESS_RE.match(text))
+
+
+def is_uuid(text: object) -> bool:
+    """True for a canonical lower-case UUID."""
+    return isinstance(text, str) and bool(UUID_RE.match(text))
+
+
+def _underscored(address: str) -> str:
+    return re.sub(r'[:.]', '_', address)
+
+
+def libvirt_pci_name(address: str) -> str:
+    """libvirt's node-device name of a PCI function: ``pci_0000_41_00_4``."""
+    return 'pci_' + _underscored(address)
+
+
+def libvirt_mdev_name(uuid: str, parent: str | None = None) -> str:
+    """libvirt's node-device name of an mdev.
+
+    ``mdev_<uuid_>``, or with ``parent`` the form of libvirt 7.7 and later,
+    ``mdev_<uuid_>_<parent_>``.
+    """
+    name = 'mdev_' + uuid.replace('-', '_')
+    return name + '_' + _underscored(parent) if parent else name
+
+
+def mdev_provider_name(hostname: str, address: str) -> str:
+    """Nova's provider of an mdev parent: ``cn1_pci_0000_41_00_4``.
+
+    The libvirt driver names it after the parent's node device; an empty
+    ``address`` gives the prefix every such provider of the host shares.
+    """
+    return '%s_%s' % (hostname, libvirt_pci_name(address))
+
+
+def pci_provider_name(hostname: str, pf_address: str) -> str:
+    """Nova's PCI-in-Placement provider of a PF: ``cn1_0000:41:00.0``.
+
+    Every VF of the PF is counted there (vendor-specific VFIO).
+    """
+    return '%s_%s' % (hostname, pf_address.upper())

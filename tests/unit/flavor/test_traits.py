@@ -1,0 +1,57 @@
+"""Tests of the GPU traits nova-mig lists and creates in Placement."""
+
+from nova_mig import exception
+from nova_mig.flavor import traits
+from nova_mig import naming
+from tests import base
+from tests.unit.flavor import fakes
+
+RC = 'CUSTOM_MIG_1G_10GB'
+
+
+class PlacementTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.api, self.client = fakes.placement_client()
+        self.scheme = naming.Scheme()
+
+
+class TraitsTestCase(PlacementTestCase):
+
+    def test_list_keeps_gpu_traits_and_counts(self):
+        cn = self.api.add('cn')
+        self.api.add('gpu', parent=cn, traits={RC, 'CUSTOM_GPU_A100'})
+        self.api.traits |= {'CUSTOM_FOO', 'CUSTOM_VGPU_MODE_MDEV',
+                            'CUSTOM_CUDA_COMPUTE_CAPABILITY_V9_0'}
+        rows = traits.list_traits(self.client, self.scheme, count=True)
+        self.assertEqual(
+            [('CUSTOM_CUDA_COMPUTE_CAPABILITY_V9_0', traits.CAPABILITY,
+              None, 0),
+             ('CUSTOM_GPU_A100', traits.MODEL, None, 1),
+             (RC, traits.PROFILE, '1g.10gb', 1),
+             ('CUSTOM_VGPU_MODE_MDEV', traits.MODE, None, 0)],
+            [(r.name, r.kind, r.profile, r.providers) for r in rows])
+
+    def test_sync_creates_only_missing_and_dry_run_creates_none(self):
+        self.api.traits.add(RC)
+        dry = traits.sync_traits(self.client, self.scheme,
+                                 ['1g.10gb', '2g.20gb'], dry_run=True)
+        self.assertEqual(['exists', 'would create'],
+                         [r.status for r in dry])
+        self.assertNotIn('CUSTOM_MIG_2G_20GB', self.api.traits)
+        rows = traits.sync_traits(self.client, self.scheme,
+                                  ['1g.10gb', '2g.20gb'])
+        self.assertEqual(['exists', 'created'], [r.status for r in rows])
+        self.assertIn('CUSTOM_MIG_2G_20GB', self.api.traits)
+        puts = [s for s in self.api.seen if s[0] == 'PUT']
+        self.assertEqual([('PUT', '/traits/CUSTOM_MIG_2G_20GB', '1.6')],
+                         puts)
+
+    def test_check_traits_names_missing_and_known(self):
+        self.api.traits |= {'CUSTOM_GPU_A100'}
+        traits.check_traits(self.client, self.scheme, ['CUSTOM_GPU_A100'])
+        e = self.assertRaises(exception.UnknownTraits, traits.check_traits,
+                              self.client, self.scheme, ['CUSTOM_GPU_H100'])
+        self.assertIn('no trait CUSTOM_GPU_H100', str(e))
+        self.assertIn('Known GPU traits: CUSTOM_GPU_A100', str(e))
