@@ -25,8 +25,9 @@ from oslo_config import cfg
 from nova_mig import conf as nova_mig_conf
 from nova_mig import gpu
 from nova_mig.host import discovery
+from nova_mig.novaconf import plan
 from nova_mig.placement import client as client_mod
-from nova_mig.placement import offer
+from nova_mig.placement import expected as expected_mod
 from nova_mig.placement import state as state_mod
 from nova_mig.placement import sync
 from nova_mig.simulator import placement as embedded
@@ -52,17 +53,17 @@ def start_placement(work: str) -> tuple[subprocess.Popen, str]:
     return proc, proc.stdout.readline().strip()
 
 
-def run_phase(conf, url, reports, workers, phase):
-    def one(report):
+def run_phase(conf, url, configs, workers, phase):
+    def one(config):
         client = client_mod.PlacementClient.for_endpoint(url)
         state = state_mod.SyncState.load(os.path.join(
-            conf.host.state_dir, 'hosts', report.hostname + '.json'))
+            conf.host.state_dir, 'hosts', config.hostname + '.json'))
         syncer = sync.Syncer(conf, client, state=state)
-        return syncer.run(report)
+        return syncer.run(config)
 
     start = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        results = list(pool.map(one, reports))
+        results = list(pool.map(one, configs))
     elapsed = time.monotonic() - start
     reqs = [r.requests for r in results]
     return {
@@ -85,18 +86,18 @@ def main(argv=None) -> int:
     work = tempfile.mkdtemp(prefix='bench-fleet-sync-')
     conf = make_conf(work, args.host_file)
     template = discovery.discover(gpu.load_backend(conf))
-    reports = [dataclasses.replace(template, hostname='cn%04d' % i)
-               for i in range(args.hosts)]
+    # One plan per host, as each host's own sync builds it.
+    configs = [plan.build(conf, dataclasses.replace(
+        template, hostname='cn%04d' % i)) for i in range(args.hosts)]
     proc, url = start_placement(work)
     try:
         admin = client_mod.PlacementClient.for_endpoint(url)
         t0 = time.monotonic()
-        for report in reports:
-            embedded.seed(admin, report.hostname,
-                          offer.expected_providers(conf, report,
-                                                   report.hostname))
+        for config in configs:
+            embedded.seed(admin, config.hostname,
+                          expected_mod.providers(config, config.hostname))
         seeded = time.monotonic() - t0
-        rows = [run_phase(conf, url, reports, args.workers, phase)
+        rows = [run_phase(conf, url, configs, args.workers, phase)
                 for phase in ('first sync', 'no-op sync')]
     finally:
         proc.terminate()

@@ -4,9 +4,9 @@ import os
 
 from nova_mig.cli import common
 from nova_mig.host import discovery
-from nova_mig.novaconf import apply
-from nova_mig.novaconf import plan
+from nova_mig.model import constants
 from nova_mig.novaconf import render
+from nova_mig.novaconf import write
 from nova_mig.privsep import files
 
 COLUMNS = ('hostname', 'device_mode', 'snippet_path', 'snippet_written',
@@ -65,16 +65,11 @@ class NovaConfig(common.ShowOne):
     def take_action(self, parsed_args):
         backend = self.backend()
         report = discovery.discover(backend)
-        root = backend.sysfs_root()
-        product_ids = plan.read_product_ids(
-            root, [p.address for p in report.parents])
-        config, snippet, provider_config = apply.generate(
-            self.conf, report, product_ids, root)
-        result = apply.apply(
-            config, snippet,
+        config = write.plan_host(self.conf, report, backend.sysfs_root())
+        result = write.write(
+            config, report,
             os.path.abspath(parsed_args.output or
                             self.conf.nova.config_snippet),
-            provider_config,
             os.path.abspath(parsed_args.provider_config or
                             self.conf.nova.provider_config_file),
             writer=files.FileWriter(), dry_run=parsed_args.dry_run)
@@ -87,9 +82,9 @@ class NovaConfig(common.ShowOne):
         return super().produce_output(parsed_args, column_names, data)
 
 
-def _row(result: apply.Result) -> tuple:
+def _row(result: write.Result) -> tuple:
     config = result.config
-    mdev = config.device_mode == 'mdev'
+    mdev = config.device_mode == constants.MODE_MDEV
     return (
         config.hostname, config.device_mode, result.snippet_path,
         result.snippet_written, result.provider_config_path,

@@ -2,6 +2,7 @@
 
 from nova_mig.cli import common
 from nova_mig.host import discovery
+from nova_mig.novaconf import plan
 from nova_mig.placement import connect
 from nova_mig.placement import sync
 
@@ -46,9 +47,9 @@ class Sync(common.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        report = discovery.discover(self.backend())
-        with connect.placement(self.conf, report) as client:
-            result = sync.sync(self.conf, report, client,
+        config = plan.build(self.conf, discovery.discover(self.backend()))
+        with connect.placement(self.conf, config) as client:
+            result = sync.sync(self.conf, config, client,
                                dry_run=parsed_args.dry_run).as_dict()
         return COLUMNS, tuple(result[c] for c in COLUMNS)
 

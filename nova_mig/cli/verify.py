@@ -2,6 +2,7 @@
 
 from nova_mig.cli import common
 from nova_mig.host import discovery
+from nova_mig.novaconf import plan
 from nova_mig.placement import connect
 from nova_mig.placement import verify
 
@@ -27,9 +28,9 @@ class Verify(common.ShowOne):
     """
 
     def take_action(self, parsed_args):
-        report = discovery.discover(self.backend())
-        with connect.placement(self.conf, report) as client:
-            result = verify.verify(self.conf, report, client)
+        config = plan.build(self.conf, discovery.discover(self.backend()))
+        with connect.placement(self.conf, config) as client:
+            result = verify.verify(self.conf, config, client)
         self._ok = result.ok
         data = result.as_dict()
         return COLUMNS, tuple(data[c] for c in COLUMNS)

@@ -18,6 +18,7 @@ from oslo_log import log as logging
 from nova_mig import exception
 from nova_mig.host import discovery
 from nova_mig.host import sysfs
+from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
 from nova_mig.model import vgpu_types
 from nova_mig import naming
@@ -40,6 +41,9 @@ class Assignment:
     traits: tuple[str, ...]
     is_vf: bool
     product_id: str            # 4 hex digits, as sysfs "device" shows it
+    #: vGPUs of the type the parent carries plus those it can still make
+    #: (one for a vendor-VFIO VF); the type's ``max_instances`` may cap it.
+    capacity: int = 1
 
 
 @dataclasses.dataclass
@@ -83,6 +87,7 @@ class _Planner:
     def __init__(self, conf, report: discovery.HostReport,
                  product_ids: dict[str, str], sysfs_root: str):
         self.conf = conf
+        self.naming = naming.Scheme.from_conf(conf)
         self.report = report
         self.product_ids = product_ids
         self.sysfs_root = sysfs_root
@@ -110,12 +115,14 @@ class _Planner:
     def carried(self, parents) -> dict[str, list[tuple[str, str | None]]]:
         """Parent address -> [(type ID, mdev UUID)] of its vGPUs."""
         addresses = {p.address for p in parents}
-        result = collections.defaultdict(list)
+        result: dict[str, list[tuple[str, str | None]]] = \
+            collections.defaultdict(list)
         for mdev in sorted(self.report.mdevs, key=lambda m: m.uuid):
             if mdev.parent in addresses:
                 result[mdev.parent].append((mdev.type_id, mdev.uuid))
         for parent in parents:
-            if parent.mode == sysfs.MODE_VENDOR_VFIO and parent.current_type:
+            if (parent.mode == constants.MODE_VENDOR_VFIO and
+                    parent.current_type):
                 result[parent.address].append(
                     (str(parent.current_type), None))
         return result
@@ -128,7 +135,7 @@ class _Planner:
         vGPU manager reports for its GPU complete the list.
         """
         result = [(t.id, t.name) for t in parent.types]
-        if parent.mode == sysfs.MODE_VENDOR_VFIO:
+        if parent.mode == constants.MODE_VENDOR_VFIO:
             known = {type_id for type_id, _ in result}
             result += [(str(vt.id), vt.name) for vt in gpu.vgpu_types or ()
                        if str(vt.id) not in known]
@@ -149,8 +156,11 @@ class _Planner:
         matches = [(type_id, name) for type_id, name in offered
                    if vgpu_types.profile_for(name, known) == profile]
 
-        def rank(item):
+        def rank(item: tuple[str, str]) -> tuple:
             parsed = vgpu_types.parse(item[1])
+            if parsed is None:      # profile_for matched no name: last
+                return (True, True, natural_key(item[1]),
+                        natural_key(item[0]))
             return (parsed.suffix != '', parsed.series != 'C',
                     natural_key(parsed.name), natural_key(item[0]))
         return min(matches, key=rank) if matches else None
@@ -287,10 +297,10 @@ class _Planner:
     def add_cap(self, type_id: str, count: int | None, capped: bool):
         if capped:
             self.capped.add(type_id)
-        if type_id in self.caps and self.caps[type_id] is None:
+        current = self.caps.get(type_id, 0)
+        if current is None:
             return
-        self.caps[type_id] = (None if count is None
-                              else self.caps.get(type_id, 0) + count)
+        self.caps[type_id] = None if count is None else current + count
 
     # -- the whole host --------------------------------------------------
     def build(self) -> NovaConfig:
@@ -300,7 +310,7 @@ class _Planner:
             raise exception.NoVgpuParents(
                 host=report.hostname, where=self.sysfs_root,
                 reason='the GPU backend reports no NVIDIA GPU')
-        if self.mode not in (sysfs.MODE_MDEV, sysfs.MODE_VENDOR_VFIO):
+        if self.mode not in (constants.MODE_MDEV, constants.MODE_VENDOR_VFIO):
             raise exception.NoVgpuParents(
                 host=report.hostname, where=self.sysfs_root,
                 reason='neither class/mdev_bus nor NVIDIA vendor-specific '
@@ -336,23 +346,37 @@ class _Planner:
                           assignments=assignments, max_instances=caps,
                           warnings=self.warnings)
 
+    def capacity(self, address: str, type_id: str) -> int:
+        """What Nova counts for a parent: its vGPUs plus those it can make.
+
+        Nova's inventory for an mdev parent is its ``available_instances``
+        plus the mdevs already created; a vendor-VFIO VF is one vGPU.
+        """
+        if self.mode == constants.MODE_VENDOR_VFIO:
+            return 1
+        carried = sum(1 for m in self.report.mdevs
+                      if m.parent == address and m.type_id == type_id)
+        return carried + sum(
+            t.available_instances for p in self.report.parents
+            if p.address == address for t in p.types if t.id == type_id)
+
     def assignment(self, gpu, address, type_id, name) -> Assignment:
         profile = vgpu_types.profile_for(name, self.profile_names(gpu))
         traits = []
         if profile:
-            traits.append(naming.profile_trait(self.conf, profile))
+            traits.append(self.naming.profile_trait(profile))
         traits += [
-            naming.model_trait(self.conf, gpu.name),
-            naming.compute_capability_trait(self.conf,
-                                            *gpu.compute_capability),
-            naming.device_mode_trait(self.conf, self.mode)]
+            self.naming.model_trait(gpu.name),
+            self.naming.compute_capability_trait(*gpu.compute_capability),
+            self.naming.device_mode_trait(self.mode)]
         return Assignment(
             address=address, gpu=gpu.pci_address, type_id=type_id,
             type_name=vgpu_types.bare_name(name), profile=profile,
-            resource_class=naming.resource_class_for_type(self.conf, name),
+            resource_class=self.naming.resource_class_for_type(name),
             traits=tuple(traits), is_vf=address != gpu.pci_address,
             product_id=self.product_ids.get(
-                address, '%04x' % (gpu.pci_device_id >> 16)))
+                address, '%04x' % (gpu.pci_device_id >> 16)),
+            capacity=self.capacity(address, type_id))
 
 
 def build(conf, report: discovery.HostReport,

@@ -7,7 +7,9 @@ so nova-compute never starts with half of a configuration.
 
 import dataclasses
 import difflib
+import typing
 
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_mig import exception
@@ -43,19 +45,52 @@ class Result:
         return self.snippet_changed or self.provider_config_changed
 
 
-def generate(conf, report: discovery.HostReport,
-             product_ids: dict[str, str] | None = None,
-             sysfs_root: str = '/sys') -> tuple[plan.NovaConfig, str, str]:
-    """Plan, check Nova's rules and render both files.
+class Writer(typing.Protocol):
+    """Writes files; :mod:`nova_mig.fileutils` is one."""
 
-    :returns: the plan, the nova.conf snippet, the provider config.
-    :raises: :class:`~nova_mig.exception.NovaConfigRuleViolation` and the
-        errors of :func:`nova_mig.novaconf.plan.build`.
+    def write_if_changed(self, path: str, content: str,
+                         mode: int) -> bool:
+        ...
+
+    def remove(self, path: str) -> bool:
+        ...
+
+
+def plan_host(conf: cfg.ConfigOpts, report: discovery.HostReport,
+              sysfs_root: str) -> plan.NovaConfig:
+    """The host's Nova configuration plan, with its PCI device IDs.
+
+    The device IDs of the vGPU parents are read from ``sysfs_root``.
+
+    :raises: the errors of :func:`nova_mig.novaconf.plan.build`.
     """
-    config = plan.build(conf, report, product_ids, sysfs_root)
+    product_ids = plan.read_product_ids(
+        sysfs_root, [p.address for p in report.parents])
+    return plan.build(conf, report, product_ids, sysfs_root)
+
+
+def write(config: plan.NovaConfig, report: discovery.HostReport,
+          snippet_path: str, provider_config_path: str,
+          writer: Writer | None = None, dry_run: bool = False) -> Result:
+    """Check Nova's rules, render both files and write those that changed.
+
+    The one path writing Nova's configuration: ``nova-mig nova-config``,
+    the pre-start hook and the retype workflow all come here.
+
+    :param config: the plan, see :func:`plan_host`.
+    :param report: the host the plan was built from.
+    :param writer: writes and removes files; defaults to
+        :mod:`nova_mig.fileutils`.
+    :param dry_run: compare only; write nothing.
+    :raises: :class:`~nova_mig.exception.NovaConfigRuleViolation` (then
+        nothing is written) and
+        :class:`~nova_mig.exception.NovaConfigWriteError`; nothing is left
+        half-written.
+    """
     render.check_rules(config, report)
-    return (config, render.render_snippet(config),
-            render.render_provider_config(config))
+    return _replace(config, render.render_snippet(config), snippet_path,
+                    render.render_provider_config(config),
+                    provider_config_path, writer or fileutils, dry_run)
 
 
 def _read(path: str) -> str | None:
@@ -74,18 +109,10 @@ def _diff(path: str, old: str | None, new: str) -> str:
         tofile=path + ' (generated)'))
 
 
-def apply(config: plan.NovaConfig, snippet: str, snippet_path: str,
-          provider_config: str, provider_config_path: str, writer=None,
-          dry_run: bool = False) -> Result:
-    """Write both files when their content changed.
-
-    :param writer: an object with ``write_if_changed(path, content, mode)``
-        and ``remove(path)``; defaults to :mod:`nova_mig.fileutils`.
-    :param dry_run: compare only; write nothing.
-    :raises: :class:`~nova_mig.exception.NovaConfigWriteError`; nothing is
-        left half-written.
-    """
-    writer = writer or fileutils
+def _replace(config: plan.NovaConfig, snippet: str, snippet_path: str,
+             provider_config: str, provider_config_path: str,
+             writer: Writer, dry_run: bool) -> Result:
+    """Write both files when their content changed."""
     old_snippet = _read(snippet_path)
     old_provider = _read(provider_config_path)
     result = Result(
@@ -121,7 +148,7 @@ def apply(config: plan.NovaConfig, snippet: str, snippet_path: str,
     return result
 
 
-def _roll_back(writer, path: str, old: str | None) -> str:
+def _roll_back(writer: Writer, path: str, old: str | None) -> str:
     try:
         if old is None:
             writer.remove(path)

@@ -148,6 +148,20 @@ class PlacementClient:
             return resp.status_code, resp.json()
         raise self._error(method, path, resp)
 
+    def json(self, method: str, path: str, microversion: str,
+             body: dict | None = None) -> dict:
+        """Make one call answered 200 with a JSON body; return the body.
+
+        :raises: what :meth:`request` raises, and
+            :class:`~nova_mig.exception.PlacementError` for an empty body.
+        """
+        status, answer = self.request(method, path, microversion, body)
+        if answer is None:
+            raise exception.PlacementError(
+                method=method, path=path, status=status,
+                title='empty response', detail='', code=None)
+        return answer
+
     def _authenticate(self) -> None:
         """Get a token first, so Keystone's failures are named as such."""
         auth = (getattr(self.adapter, 'auth', None) or
@@ -193,7 +207,7 @@ class PlacementClient:
         path = '/resource_providers'
         if query:
             path += '?' + urllib.parse.urlencode(query, safe=',:!')
-        return self.request('GET', path, mv)[1]['resource_providers']
+        return self.json('GET', path, mv)['resource_providers']
 
     def create_provider(self, name: str, uuid: str | None = None,
                         parent: str | None = None) -> dict:
@@ -202,13 +216,13 @@ class PlacementClient:
             body['uuid'] = uuid
         if parent:
             body['parent_provider_uuid'] = parent
-        return self.request('POST', '/resource_providers',
-                            MV_CREATE_PROVIDER, body)[1]
+        return self.json('POST', '/resource_providers', MV_CREATE_PROVIDER,
+                         body)
 
     def provider_traits(self, uuid: str) -> tuple[set[str], int]:
         """The provider's traits and generation."""
-        body = self.request('GET', '/resource_providers/%s/traits' % uuid,
-                            MV_ERROR_CODES)[1]
+        body = self.json('GET', '/resource_providers/%s/traits' % uuid,
+                         MV_ERROR_CODES)
         return set(body['traits']), body['resource_provider_generation']
 
     def set_provider_traits(self, uuid: str, traits: set[str],
@@ -218,25 +232,25 @@ class PlacementClient:
         :raises: :class:`nova_mig.exception.PlacementGenerationConflict`
             when ``generation`` is stale.
         """
-        body = self.request(
+        body = self.json(
             'PUT', '/resource_providers/%s/traits' % uuid, MV_ERROR_CODES,
             {'traits': sorted(traits),
-             'resource_provider_generation': generation})[1]
+             'resource_provider_generation': generation})
         return body['resource_provider_generation']
 
     def inventories(self, uuid: str) -> tuple[dict[str, dict], int]:
-        body = self.request(
+        body = self.json(
             'GET', '/resource_providers/%s/inventories' % uuid,
-            MV_ERROR_CODES)[1]
+            MV_ERROR_CODES)
         return body['inventories'], body['resource_provider_generation']
 
     def set_inventories(self, uuid: str, inventories: dict[str, dict],
                         generation: int) -> int:
-        body = self.request(
+        body = self.json(
             'PUT', '/resource_providers/%s/inventories' % uuid,
             MV_ERROR_CODES,
             {'inventories': inventories,
-             'resource_provider_generation': generation})[1]
+             'resource_provider_generation': generation})
         return body['resource_provider_generation']
 
     # -- traits and resource classes ------------------------------------------
@@ -245,7 +259,7 @@ class PlacementClient:
         if not names:
             return set()
         path = '/traits?name=in:' + ','.join(sorted(names))
-        return set(self.request('GET', path, MV_TRAITS)[1]['traits'])
+        return set(self.json('GET', path, MV_TRAITS)['traits'])
 
     def ensure_trait(self, name: str) -> bool:
         """Idempotent PUT /traits/{name}; True when it was created."""
@@ -254,7 +268,7 @@ class PlacementClient:
         return status == 201
 
     def resource_classes(self) -> set[str]:
-        body = self.request('GET', '/resource_classes', MV_CLASSES)[1]
+        body = self.json('GET', '/resource_classes', MV_CLASSES)
         return {rc['name'] for rc in body['resource_classes']}
 
     def ensure_resource_class(self, name: str) -> bool:
@@ -292,8 +306,8 @@ def _first_error(resp) -> tuple[str, str, str | None]:
     if errors:
         first = errors[0]
         title = first.get('title') or title
-        detail = (first.get('detail') or '').strip().splitlines()
-        detail = detail[-1] if detail else ''
+        lines = (first.get('detail') or '').strip().splitlines()
+        detail = lines[-1] if lines else ''
         code = first.get('code')
     elif resp.text:
         detail = resp.text.strip().splitlines()[0][:200]

@@ -1,12 +1,13 @@
 """Which Placement a command talks to: the cloud's, or an embedded one."""
 
 import contextlib
+import typing
 
 from oslo_config import cfg
 from oslo_log import log as logging
 from stevedore import driver
 
-from nova_mig.host import discovery
+from nova_mig.novaconf import plan
 from nova_mig.placement import client as client_mod
 
 LOG = logging.getLogger(__name__)
@@ -24,18 +25,23 @@ def use_embedded(conf: cfg.ConfigOpts) -> bool:
 
 
 @contextlib.contextmanager
-def placement(conf: cfg.ConfigOpts, report: discovery.HostReport):
+def placement(conf: cfg.ConfigOpts, config: plan.NovaConfig
+              ) -> typing.Iterator[client_mod.PlacementClient]:
     """Yield a :class:`~nova_mig.placement.client.PlacementClient`.
 
     With a cloud configured the client is built from ``[placement]``.
     Otherwise the embedded Placement plugin is loaded from the
     ``nova_mig.embedded_placement`` namespace, started under
     ``[host]state_dir`` and seeded with the providers nova-compute would
-    create for ``report``; it stops when the block ends.
+    create for ``config``, the host's Nova configuration plan; it stops
+    when the block ends.
     """
     if not use_embedded(conf):
         yield client_mod.PlacementClient.from_conf(conf)
         return
-    for_host = driver.DriverManager(EMBEDDED_NAMESPACE, 'embedded').driver
-    with for_host(conf, report) as client:
+    for_host: typing.Callable[
+        [cfg.ConfigOpts, plan.NovaConfig],
+        typing.ContextManager[client_mod.PlacementClient]] = \
+        driver.DriverManager(EMBEDDED_NAMESPACE, 'embedded').driver
+    with for_host(conf, config) as client:
         yield client

@@ -15,24 +15,29 @@ host, is:
 
 A sync with nothing to do therefore makes two requests and no write. A
 trait write carries the generation just read; a 409
-``placement.concurrent_update`` is retried after re-reading, with a
-doubling delay, ``[placement_sync]max_attempts`` times in all.
+``placement.concurrent_update`` is retried (with tenacity) after
+re-reading, with a doubling delay, ``[placement_sync]max_attempts`` times
+in all.
 """
 
 import collections
 import dataclasses
 import time
+import typing
 
 from oslo_config import cfg
 from oslo_log import log as logging
+import tenacity
 
 from nova_mig import exception
-from nova_mig.host import discovery
+from nova_mig.novaconf import plan
 from nova_mig.placement import client as client_mod
-from nova_mig.placement import offer
+from nova_mig.placement import expected as expected_mod
 from nova_mig.placement import state as state_mod
 
 LOG = logging.getLogger(__name__)
+
+Sleep = typing.Callable[[float], None]
 
 
 @dataclasses.dataclass
@@ -99,7 +104,8 @@ class Syncer:
 
     def __init__(self, conf: cfg.ConfigOpts,
                  client: client_mod.PlacementClient,
-                 state: state_mod.SyncState | None = None, sleep=time.sleep):
+                 state: state_mod.SyncState | None = None,
+                 sleep: Sleep = time.sleep) -> None:
         self.conf = conf
         self.client = client
         self.state = state or state_mod.SyncState.load(
@@ -161,58 +167,82 @@ class Syncer:
                     confirmed.add(uuid)
         return confirmed
 
+    def retrying(self, name: str) -> tenacity.Retrying:
+        """Retries of a trait write losing a race, per [placement_sync]."""
+        opts = self.conf.placement_sync
+
+        def log(retry_state: tenacity.RetryCallState) -> None:
+            delay = (retry_state.next_action.sleep
+                     if retry_state.next_action else 0.0)
+            LOG.info('Provider %s changed under us (attempt %s); '
+                     'retrying in %.2fs', name, retry_state.attempt_number,
+                     delay)
+        return tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(
+                exception.PlacementGenerationConflict),
+            stop=tenacity.stop_after_attempt(opts.max_attempts),
+            wait=tenacity.wait_exponential(multiplier=opts.retry_delay,
+                                           max=opts.max_retry_delay),
+            sleep=self.sleep, before_sleep=log)
+
     def apply(self, uuid: str, name: str, desired: frozenset[str],
               resource_class: str | None, dry_run: bool) -> ProviderChange:
-        """Make the provider carry ``desired``, keeping foreign traits."""
-        opts = self.conf.placement_sync
-        owned = self.state.owned(uuid)
-        for attempt in range(1, opts.max_attempts + 1):
-            current, generation = self.client.provider_traits(uuid)
-            remove = (owned & current) - desired
-            add = desired - current
-            wanted = (current | desired) - remove
-            change = ProviderChange(
-                name=name, uuid=uuid, resource_class=resource_class,
-                status='unchanged', added=sorted(add),
-                removed=sorted(remove),
-                kept=sorted(current - desired - owned), attempts=attempt)
-            new_owned = ((owned & current) | add) - remove
-            if wanted == current:
-                self.state.record(uuid, name, generation, desired,
-                                  new_owned, current)
-                return change
-            if dry_run:
-                change.status = 'would change'
-                return change
-            try:
-                generation = self.client.set_provider_traits(
-                    uuid, wanted, generation)
-            except exception.PlacementGenerationConflict:
-                self.conflicts += 1
-                if attempt == opts.max_attempts:
-                    raise exception.PlacementConflictRetriesExhausted(
-                        provider=name, attempts=attempt)
-                delay = min(opts.max_retry_delay,
-                            opts.retry_delay * 2 ** (attempt - 1))
-                LOG.info('Provider %s changed under us (attempt %s); '
-                         'retrying in %.2fs', name, attempt, delay)
-                self.sleep(delay)
-                continue
-            change.status = 'changed'
-            self.state.record(uuid, name, generation, desired, new_owned,
-                              wanted)
-            return change
+        """Make the provider carry ``desired``, keeping foreign traits.
+
+        :raises: :class:`~nova_mig.exception.PlacementConflictRetriesExhausted`
+            when every try lost a race with another writer.
+        """
+        try:
+            for attempt in self.retrying(name):
+                with attempt:
+                    return self._apply_once(
+                        uuid, name, desired, resource_class, dry_run,
+                        attempt.retry_state.attempt_number)
+        except tenacity.RetryError as e:
+            raise exception.PlacementConflictRetriesExhausted(
+                provider=name, attempts=e.last_attempt.attempt_number)
         raise AssertionError('unreachable')  # pragma: no cover
 
+    def _apply_once(self, uuid: str, name: str, desired: frozenset[str],
+                    resource_class: str | None, dry_run: bool,
+                    attempt: int) -> ProviderChange:
+        """One read and (when needed) write of the provider's traits."""
+        owned = self.state.owned(uuid)
+        current, generation = self.client.provider_traits(uuid)
+        remove = (owned & current) - desired
+        add = desired - current
+        wanted = (current | desired) - remove
+        change = ProviderChange(
+            name=name, uuid=uuid, resource_class=resource_class,
+            status='unchanged', added=sorted(add), removed=sorted(remove),
+            kept=sorted(current - desired - owned), attempts=attempt)
+        new_owned = ((owned & current) | add) - remove
+        if wanted == current:
+            self.state.record(uuid, name, generation, desired, new_owned,
+                              current)
+            return change
+        if dry_run:
+            change.status = 'would change'
+            return change
+        try:
+            generation = self.client.set_provider_traits(uuid, wanted,
+                                                         generation)
+        except exception.PlacementGenerationConflict:
+            self.conflicts += 1
+            raise
+        change.status = 'changed'
+        self.state.record(uuid, name, generation, desired, new_owned, wanted)
+        return change
+
     # -- the run --------------------------------------------------------------
-    def run(self, report: discovery.HostReport,
+    def run(self, config: plan.NovaConfig,
             dry_run: bool = False) -> SyncResult:
-        hostname = offer.hypervisor_hostname(self.conf, report)
-        expected = offer.expected_providers(self.conf, report, hostname)
+        hostname = expected_mod.hypervisor_hostname(self.conf, config)
+        expected = expected_mod.providers(config, hostname)
         calls_before = self.client.requests
         writes_before = self.client.writes
         root_uuid, tree = self.tree(hostname)
-        classes = self.ensure_classes(offer.custom_classes(expected),
+        classes = self.ensure_classes(expected_mod.custom_classes(expected),
                                       dry_run)
 
         changes: dict[str, ProviderChange] = {}
@@ -276,17 +306,18 @@ class Syncer:
             conflicts=self.conflicts)
 
 
-def sync(conf: cfg.ConfigOpts, report: discovery.HostReport,
+def sync(conf: cfg.ConfigOpts, config: plan.NovaConfig,
          client: client_mod.PlacementClient, dry_run: bool = False,
-         sleep=time.sleep) -> SyncResult:
+         sleep: Sleep = time.sleep) -> SyncResult:
     """Sync one host's classes and GPU provider traits into Placement.
 
     :param conf: options: [placement_sync], [naming], [host]state_dir.
-    :param report: the discovered host.
+    :param config: the host's Nova configuration plan
+        (:func:`nova_mig.novaconf.plan.build`).
     :param client: where Placement is.
     :param dry_run: read only; report what would change.
     :raises: :class:`nova_mig.exception.NovaMigException` subclasses:
         PlacementUnreachable, PlacementAuthError, PlacementError,
         PlacementProviderNotFound, PlacementConflictRetriesExhausted.
     """
-    return Syncer(conf, client, sleep=sleep).run(report, dry_run=dry_run)
+    return Syncer(conf, client, sleep=sleep).run(config, dry_run=dry_run)

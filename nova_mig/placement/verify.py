@@ -4,7 +4,7 @@ After a vGPU type change nova-compute may keep reporting the old type's
 resource class and capacity (it does while vGPU devices of the old type
 still exist), and instances then fail with NoValidHost. :func:`verify`
 finds that drift, and every other difference between what the host offers
-(:func:`nova_mig.placement.offer.expected_providers`) and Placement's
+(:func:`nova_mig.placement.expected.providers`) and Placement's
 inventories.
 """
 
@@ -13,9 +13,9 @@ import dataclasses
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from nova_mig.host import discovery
+from nova_mig.novaconf import plan
 from nova_mig.placement import client as client_mod
-from nova_mig.placement import offer
+from nova_mig.placement import expected as expected_mod
 from nova_mig.placement import state as state_mod
 from nova_mig.placement import sync
 
@@ -59,7 +59,7 @@ def _fmt(inventory: dict[str, int]) -> str:
         '(none)'
 
 
-def compare(name: str, expected: offer.ExpectedProvider | None,
+def compare(name: str, expected: expected_mod.ExpectedProvider | None,
             actual: dict[str, int]) -> list[Drift]:
     """Drift of one provider: expected class and total vs. its inventory."""
     if expected is None:
@@ -95,26 +95,29 @@ def compare(name: str, expected: offer.ExpectedProvider | None,
     return drift
 
 
-def verify(conf: cfg.ConfigOpts, report: discovery.HostReport,
+def verify(conf: cfg.ConfigOpts, config: plan.NovaConfig,
            client: client_mod.PlacementClient) -> VerifyResult:
     """Check every GPU provider of the host; read only.
 
+    :param config: the host's Nova configuration plan
+        (:func:`nova_mig.novaconf.plan.build`).
     :returns: the providers checked and the drift found.
     :raises: :class:`nova_mig.exception.NovaMigException` subclasses for
         Placement errors and a missing compute node provider.
     """
     before = client.requests
-    hostname = offer.hypervisor_hostname(conf, report)
-    expected = offer.expected_providers(conf, report, hostname)
+    hostname = expected_mod.hypervisor_hostname(conf, config)
+    expected = expected_mod.providers(config, hostname)
     state = state_mod.SyncState.load(state_mod.SyncState.path_for(conf))
     _, tree = sync.find_tree(client, hostname, state)
-    prefix = offer.provider_prefix(hostname, report.device_mode)
+    prefix = expected_mod.provider_prefix(hostname, config.device_mode)
     names = set(expected) | {n for n in tree if n.startswith(prefix)}
     checked, drift = [], []
     for name in sorted(names):
         exp = expected.get(name)
         rp = tree.get(name)
         if rp is None:
+            assert exp is not None  # the name came from expected
             drift.append(Drift(
                 name, MISSING_PROVIDER,
                 _fmt({exp.resource_class: exp.total}), '(no provider)',

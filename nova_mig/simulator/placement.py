@@ -25,9 +25,9 @@ from oslo_config import cfg
 from oslo_db.sqlalchemy import engines
 from oslo_log import log as logging
 
-from nova_mig.host import discovery
+from nova_mig.novaconf import plan
 from nova_mig.placement import client as client_mod
-from nova_mig.placement import offer
+from nova_mig.placement import expected as expected_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ class EmbeddedPlacement:
 
 
 def seed(client: client_mod.PlacementClient, hostname: str,
-         expected: dict[str, offer.ExpectedProvider]) -> list[str]:
+         expected: dict[str, expected_mod.ExpectedProvider]) -> list[str]:
     """Create the providers nova-compute would, where they are missing.
 
     The root provider is named ``hostname`` with VCPU, MEMORY_MB and
@@ -194,8 +194,8 @@ def _inventory(spec: dict[str, dict]) -> dict[str, dict]:
 
 
 @contextlib.contextmanager
-def for_host(conf: cfg.ConfigOpts, report: discovery.HostReport):
-    """An embedded Placement seeded with the providers of ``report``.
+def for_host(conf: cfg.ConfigOpts, config: plan.NovaConfig):
+    """An embedded Placement seeded with the providers of ``config``.
 
     The entry point of the ``nova_mig.embedded_placement`` namespace that
     :func:`nova_mig.placement.connect.placement` loads when the embedded
@@ -208,9 +208,9 @@ def for_host(conf: cfg.ConfigOpts, report: discovery.HostReport):
     server = EmbeddedPlacement(conf.host.state_dir)
     server.start()
     try:
-        hostname = offer.hypervisor_hostname(conf, report)
+        hostname = expected_mod.hypervisor_hostname(conf, config)
         created = seed(server.client(), hostname,
-                       offer.expected_providers(conf, report, hostname))
+                       expected_mod.providers(config, hostname))
         if created:
             LOG.info('Embedded Placement: created providers %s',
                      ', '.join(created))

@@ -23,19 +23,24 @@ import typing
 
 from oslo_config import cfg
 from oslo_log import log as logging
+import tenacity
 
 from nova_mig import exception
+from nova_mig.gpu import base as gpu_base
 from nova_mig.host import discovery
 from nova_mig.layout import apply as layout_apply
-from nova_mig.novaconf import apply as novaconf_apply
 from nova_mig.novaconf import plan as novaconf_plan
+from nova_mig.novaconf import write as novaconf_write
 from nova_mig.placement import client as client_mod
 from nova_mig.placement import connect
-from nova_mig.placement import offer
+from nova_mig.placement import expected as expected_mod
 from nova_mig.placement import sync as sync_mod
 from nova_mig.privsep import files
 
 LOG = logging.getLogger(__name__)
+
+Sleep = typing.Callable[[float], None]
+Clock = typing.Callable[[], float]
 
 OK = 'ok'
 SKIPPED = 'skipped'
@@ -134,25 +139,16 @@ def restore_layout(conf: cfg.ConfigOpts, backend, result: HookResult,
     return True
 
 
-def write_nova_config(conf: cfg.ConfigOpts, backend,
+def write_nova_config(conf: cfg.ConfigOpts, config: novaconf_plan.NovaConfig,
                       report: discovery.HostReport,
                       result: HookResult) -> bool:
     """Write the snippet and provider config like ``nova-mig nova-config``.
 
     nova-compute has not started yet, so a changed file needs no restart.
     """
-    if not conf.hook.write_nova_config:
-        result.add('nova config', SKIPPED, '[hook]write_nova_config is off')
-        return True
-    root = backend.sysfs_root()
     try:
-        product_ids = novaconf_plan.read_product_ids(
-            root, [p.address for p in report.parents])
-        config, snippet, provider_config = novaconf_apply.generate(
-            conf, report, product_ids, root)
-        written = novaconf_apply.apply(
-            config, snippet, os.path.abspath(conf.nova.config_snippet),
-            provider_config,
+        written = novaconf_write.write(
+            config, report, os.path.abspath(conf.nova.config_snippet),
             os.path.abspath(conf.nova.provider_config_file),
             writer=files.FileWriter())
     except exception.NovaMigException as e:
@@ -169,15 +165,16 @@ def write_nova_config(conf: cfg.ConfigOpts, backend,
 
 
 def ensure_classes_and_traits(conf: cfg.ConfigOpts,
-                              report: discovery.HostReport,
+                              config: novaconf_plan.NovaConfig,
                               result: HookResult, strict: bool) -> bool:
     """Create the host's custom resource classes and traits in Placement."""
-    expected = offer.expected_providers(conf, report)
-    classes = offer.custom_classes(expected)
-    traits = offer.custom_traits(expected)
+    expected = expected_mod.providers(
+        config, expected_mod.hypervisor_hostname(conf, config))
+    classes = expected_mod.custom_classes(expected)
+    traits = expected_mod.custom_traits(expected)
     try:
         with placement_timeout(conf), \
-                connect.placement(conf, report) as client:
+                connect.placement(conf, config) as client:
             syncer = sync_mod.Syncer(conf, client)
             created_classes = syncer.ensure_classes(classes, dry_run=False)
             created_traits = syncer.ensure_traits(traits, dry_run=False)
@@ -197,8 +194,9 @@ def ensure_classes_and_traits(conf: cfg.ConfigOpts,
     return True
 
 
-def pre_start(conf: cfg.ConfigOpts, backend, strict: bool | None = None,
-              progress=None) -> HookResult:
+def pre_start(conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
+              strict: bool | None = None,
+              progress: layout_apply.Progress | None = None) -> HookResult:
     """Everything nova-compute needs before it starts.
 
     :param conf: options: [hook], [host], [nova], [naming], [placement].
@@ -217,9 +215,19 @@ def pre_start(conf: cfg.ConfigOpts, backend, strict: bool | None = None,
     except exception.NovaMigException as e:
         result.add('discover', FAILED, str(e))
         return result
-    if not write_nova_config(conf, backend, report, result):
-        return result
-    ensure_classes_and_traits(conf, report, result, strict)
+    if not conf.hook.write_nova_config:
+        result.add('nova config', SKIPPED, '[hook]write_nova_config is off')
+        config = novaconf_plan.build(conf, report)
+    else:
+        try:
+            config = novaconf_write.plan_host(conf, report,
+                                              backend.sysfs_root())
+        except exception.NovaMigException as e:
+            result.add('nova config', FAILED, str(e))
+            return result
+        if not write_nova_config(conf, config, report, result):
+            return result
+    ensure_classes_and_traits(conf, config, result, strict)
     return result
 
 
@@ -237,37 +245,53 @@ def missing_providers(client: client_mod.PlacementClient, hostname: str,
 
 def wait_for_providers(client: client_mod.PlacementClient, hostname: str,
                        expected: typing.Iterable[str], timeout: float,
-                       interval: float, sleep=time.sleep,
-                       clock=time.monotonic) -> float:
+                       interval: float, sleep: Sleep = time.sleep,
+                       clock: Clock = time.monotonic) -> float:
     """Wait until every provider exists; return the seconds waited.
 
     A Placement that does not answer yet counts as providers missing.
 
     :raises: :class:`nova_mig.exception.HookProvidersTimeout`
     """
-    expected = list(expected)
+    names = list(expected)
     start = clock()
-    while True:
+    why = ''
+
+    def missing() -> list[str]:
+        nonlocal why
         try:
-            missing = missing_providers(client, hostname, expected)
-            why = 'missing %s' % ', '.join(missing)
+            absent = missing_providers(client, hostname, names)
         except (exception.PlacementUnreachable,
                 exception.PlacementError) as e:
-            missing, why = [hostname], str(e)
-        if not missing:
-            return clock() - start
-        left = start + timeout - clock()
-        if left <= 0:
-            raise exception.HookProvidersTimeout(timeout='%g' % timeout,
-                                                 missing=why)
+            why = str(e)
+            return [hostname]
+        why = 'missing %s' % ', '.join(absent)
+        return absent
+
+    def left() -> float:
+        return start + timeout - clock()
+
+    def log(retry_state: tenacity.RetryCallState) -> None:
         LOG.info('Waiting for nova-compute\'s providers (%s); %.0fs left',
-                 why, left)
-        sleep(min(interval, left))
+                 why, left())
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_result(bool),
+        stop=lambda retry_state: left() <= 0,
+        wait=lambda retry_state: min(interval, left()),
+        sleep=sleep, before_sleep=log)
+    try:
+        retrying(missing)
+    except tenacity.RetryError:
+        raise exception.HookProvidersTimeout(timeout='%g' % timeout,
+                                             missing=why)
+    return clock() - start
 
 
-def post_start(conf: cfg.ConfigOpts, backend, timeout: float | None = None,
-               interval: float | None = None, sleep=time.sleep,
-               clock=time.monotonic) -> HookResult:
+def post_start(conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
+               timeout: float | None = None, interval: float | None = None,
+               sleep: Sleep = time.sleep,
+               clock: Clock = time.monotonic) -> HookResult:
     """Wait for nova-compute's GPU providers, then sync their traits.
 
     :param timeout: seconds to wait; None takes [hook]provider_timeout.
@@ -284,16 +308,17 @@ def post_start(conf: cfg.ConfigOpts, backend, timeout: float | None = None,
     except exception.NovaMigException as e:
         result.add('discover', FAILED, str(e))
         return result
-    hostname = offer.hypervisor_hostname(conf, report)
-    expected = offer.expected_providers(conf, report, hostname)
+    config = novaconf_plan.build(conf, report)
+    hostname = expected_mod.hypervisor_hostname(conf, config)
+    expected = expected_mod.providers(config, hostname)
     try:
         with placement_timeout(conf), \
-                connect.placement(conf, report) as client:
+                connect.placement(conf, config) as client:
             waited = wait_for_providers(client, hostname, expected,
                                         timeout, interval, sleep, clock)
             result.add('wait for providers', OK, '%d GPU provider(s) of %s '
                        'after %.1fs' % (len(expected), hostname, waited))
-            synced = sync_mod.sync(conf, report, client, sleep=sleep)
+            synced = sync_mod.sync(conf, config, client, sleep=sleep)
     except exception.HookProvidersTimeout as e:
         result.add('wait for providers', FAILED, str(e))
         return result

@@ -19,14 +19,19 @@ import os
 import shlex
 import subprocess
 import time
+import typing
 
 from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig import fileutils
+from nova_mig.gpu import base as gpu_base
 from nova_mig.host import discovery
 from nova_mig.layout import schema
+from nova_mig.layout import spec
+from nova_mig.novaconf import plan
+from nova_mig.novaconf import write as novaconf_write
 
 LOG = logging.getLogger(__name__)
 
@@ -56,23 +61,43 @@ class Context:
     """Shared by the steps of one run."""
 
     conf: cfg.ConfigOpts
-    backend: object
+    backend: gpu_base.GpuBackend
     options: Options
     state: dict
     #: openstacksdk connection factory (tests pass fakes).
-    connect: object = None
+    connect: typing.Callable[[cfg.ConfigOpts], typing.Any] | None = None
     #: Placement client factory.
-    placement: object = None
+    placement: typing.Callable[[cfg.ConfigOpts], typing.Any] | None = None
     #: Runs a command; returns its exit status (tests pass fakes).
-    runner: object = None
+    runner: typing.Callable[[list[str]], int] | None = None
     #: Writes lines the operator must see.
-    say: object = print
+    say: typing.Callable[[str], object] = print
+    #: Waits between two Placement polls, and the clock measuring the
+    #: wait (tests pass fakes).
+    sleep: typing.Callable[[float], None] = time.sleep
+    clock: typing.Callable[[], float] = time.monotonic
+    _planned: tuple[discovery.HostReport, plan.NovaConfig] | None = \
+        dataclasses.field(default=None, repr=False)
 
     def report(self) -> discovery.HostReport:
         return discovery.discover(self.backend)
 
-    def layout(self):
+    def layout(self) -> spec.Layout:
         return schema.load(self.options.layout_path)
+
+    def nova_config(self) -> tuple[discovery.HostReport, plan.NovaConfig]:
+        """The host and its Nova configuration plan, built once per layout.
+
+        :meth:`layout_changed` drops them once the layout is applied.
+        """
+        if self._planned is None:
+            report = self.report()
+            self._planned = (report, novaconf_write.plan_host(
+                self.conf, report, self.backend.sysfs_root()))
+        return self._planned
+
+    def layout_changed(self) -> None:
+        self._planned = None
 
 
 class StepStopped(Exception):

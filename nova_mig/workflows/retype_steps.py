@@ -5,12 +5,17 @@ the Nova configuration step :mod:`nova_mig.novaconf`, so the workflow uses
 exactly what ``nova-mig layout apply`` and ``nova-mig nova-config`` do.
 """
 
-import time
+import typing
 
 from oslo_log import log as logging
+import tenacity
 
 from nova_mig.layout import apply as apply_mod
 from nova_mig.layout import plan as plan_mod
+from nova_mig.novaconf import write as novaconf_write
+from nova_mig.placement import verify
+from nova_mig.privsep import files
+from nova_mig.reaper import facts
 from nova_mig.reaper import run as run_mod
 from nova_mig.workflows import compute_service as nova_service
 from nova_mig.workflows import retype
@@ -158,6 +163,7 @@ class ApplyLayout(retype.Step):
         result = apply_mod.apply(
             ctx.backend, ctx.conf, ctx.layout(),
             include_foreign=ctx.options.include_foreign)
+        ctx.layout_changed()
         if not result.ok:
             raise retype.StepStopped('; '.join(
                 '%s %s %s' % (row[0], row[1], row[3])
@@ -172,18 +178,13 @@ class NovaConfig(retype.Step):
         'no device was changed', 'the new layout is applied; Nova\'s '
         'configuration was not written')
 
-    def _result(self, ctx, dry_run):
-        from nova_mig.novaconf import apply
-        from nova_mig.novaconf import plan
-        from nova_mig.privsep import files
-        report = ctx.report()
-        root = ctx.backend.sysfs_root()
-        ids = plan.read_product_ids(root, [p.address for p in report.parents])
-        config, snippet, provider = apply.generate(ctx.conf, report, ids,
-                                                   root)
-        return apply.apply(config, snippet, ctx.conf.nova.config_snippet,
-                           provider, ctx.conf.nova.provider_config_file,
-                           writer=files.FileWriter(), dry_run=dry_run)
+    def _result(self, ctx: retype.Context,
+                dry_run: bool) -> novaconf_write.Result:
+        report, config = ctx.nova_config()
+        return novaconf_write.write(
+            config, report, ctx.conf.nova.config_snippet,
+            ctx.conf.nova.provider_config_file, writer=files.FileWriter(),
+            dry_run=dry_run)
 
     def preview(self, ctx):
         result = self._result(ctx, True)
@@ -242,26 +243,33 @@ class WaitPlacement(retype.Step):
     def run(self, ctx):
         if ctx.options.skip_placement_check:
             return 'skipped (--skip-placement-check)'
-        from nova_mig.placement import verify
-        from nova_mig.reaper import facts
         client = (ctx.placement or facts.placement_client)(ctx.conf)
         if client is None:
             raise retype.StepStopped(
                 'Placement is not configured ([placement]auth_type); '
                 'configure it or pass --skip-placement-check')
-        deadline = time.monotonic() + ctx.conf.retype.placement_timeout
-        while True:
-            result = verify.verify(ctx.conf, ctx.report(), client)
-            if result.ok:
-                return 'Placement shows the new capacity of %d provider(s)' \
-                    % len(result.checked)
-            if time.monotonic() >= deadline:
-                raise retype.StepStopped(
-                    'Placement still differs after %ds: %s' % (
-                        ctx.conf.retype.placement_timeout, '; '.join(
-                            '%s %s' % (d.provider, d.kind)
-                            for d in result.drift)))
-            time.sleep(ctx.conf.retype.poll_interval)
+        _, config = ctx.nova_config()
+        timeout = ctx.conf.retype.placement_timeout
+        start = ctx.clock()
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_result(lambda result: not result.ok),
+            stop=lambda retry_state: ctx.clock() - start >= timeout,
+            wait=tenacity.wait_fixed(ctx.conf.retype.poll_interval),
+            sleep=ctx.sleep, retry_error_callback=_still_differs(timeout))
+        result = retrying(verify.verify, ctx.conf, config, client)
+        return 'Placement shows the new capacity of %d provider(s)' % len(
+            result.checked)
+
+
+def _still_differs(timeout: int
+                   ) -> typing.Callable[[tenacity.RetryCallState], None]:
+    def stopped(retry_state: tenacity.RetryCallState) -> None:
+        assert retry_state.outcome is not None  # called after a try
+        result = retry_state.outcome.result()
+        raise retype.StepStopped(
+            'Placement still differs after %ds: %s' % (timeout, '; '.join(
+                '%s %s' % (d.provider, d.kind) for d in result.drift)))
+    return stopped
 
 
 class EnableService(retype.Step):

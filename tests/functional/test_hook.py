@@ -11,7 +11,8 @@ import threading
 
 from nova_mig import gpu
 from nova_mig.host import discovery
-from nova_mig.placement import offer
+from nova_mig.novaconf import plan
+from nova_mig.placement import expected as expected_mod
 from nova_mig.simulator import placement as embedded
 from tests import base as test_base
 from tests.functional import layout_base
@@ -168,7 +169,7 @@ class TestPostStart(HookTestCase):
 
     def expected(self):
         report = discovery.discover(gpu.load_backend(self.conf))
-        return offer.expected_providers(self.conf, report, HOST)
+        return expected_mod.providers(plan.build(self.conf, report), HOST)
 
     def test_timeout_when_providers_never_appear(self):
         self.serve_placement()

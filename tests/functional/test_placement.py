@@ -10,8 +10,9 @@ import os
 
 from nova_mig import gpu
 from nova_mig.host import discovery
+from nova_mig.novaconf import plan
 from nova_mig.placement import client as client_mod
-from nova_mig.placement import offer
+from nova_mig.placement import expected as expected_mod
 from nova_mig.placement import sync
 from nova_mig.placement import verify
 from nova_mig.simulator import placement as embedded
@@ -42,12 +43,13 @@ class PlacementTestCase(base.CliTestCase):
         self.flags(host_file=base.host_file('a100-mixed.yaml'),
                    group='simulator')
         self.flags(hypervisor_hostname=HOST, group='nova')
-        self.report = discovery.discover(gpu.load_backend(self.conf))
+        self.config = plan.build(
+            self.conf, discovery.discover(gpu.load_backend(self.conf)))
         self.server = embedded.EmbeddedPlacement(self.tmpdir)
         self.server.start()
         self.addCleanup(self.server.stop)
         self.admin = self.server.client()
-        self.expected = offer.expected_providers(self.conf, self.report)
+        self.expected = expected_mod.providers(self.config, HOST)
         embedded.seed(self.admin, HOST, self.expected)
         self.rps = {p['name']: p for p in self.admin.providers()}
 
@@ -55,7 +57,7 @@ class PlacementTestCase(base.CliTestCase):
         return self.admin.provider_traits(self.rps[name]['uuid'])[0]
 
     def sync(self, client=None, **kw) -> sync.SyncResult:
-        return sync.sync(self.conf, self.report,
+        return sync.sync(self.conf, self.config,
                          client or self.server.client(),
                          sleep=lambda s: None, **kw)
 
@@ -139,7 +141,7 @@ class PlacementTestCase(base.CliTestCase):
 
     def test_verify_matches_after_sync(self):
         self.sync()
-        result = verify.verify(self.conf, self.report, self.server.client())
+        result = verify.verify(self.conf, self.config, self.server.client())
         self.assertTrue(result.ok, result.drift)
         self.assertEqual(len(self.expected), len(result.checked))
 

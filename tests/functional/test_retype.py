@@ -4,10 +4,13 @@ import configparser
 import json
 import os
 
+from nova_mig.host import discovery
 from nova_mig.simulator import backend as simulated
 from nova_mig.workflows import retype
 from nova_mig.workflows import retype_steps
 from tests.functional import base
+from tests.functional.reaper import base as reaper_base
+from tests.unit.reaper import fakes as reaper_fakes
 
 ORPHAN_8C = '7e0a1c9d-4b2e-4f3a-8c5d-000000000801'
 GPU0 = '0000:3b:00.0'
@@ -129,3 +132,17 @@ class TestRetype(base.CliTestCase):
         rc, out, err = self.retype(layout, *FLAGS, '-f', 'json')
         self.assertEqual(0, rc, err)
         self.assertIsNone(retype.load_state(self.state))
+
+
+class TestUsersOf(reaper_base.ReaperTestCase):
+    """The guests the check-in-use step names, on the reaper's host."""
+
+    def test_users_of_lists_every_domain_state(self):
+        report = discovery.discover(self.backend)
+        users = retype_steps.users_of(report, [reaper_fakes.GPU0])
+        # instance-00000002 holds two devices.
+        self.assertEqual(4, len(users))
+        self.assertTrue(any(u.startswith('instance-00000002 (%s'
+                                         % reaper_fakes.A2) for u in users))
+        self.assertEqual([], retype_steps.users_of(report,
+                                                   [reaper_fakes.GPU1]))

@@ -10,8 +10,9 @@ import requests.adapters
 from nova_mig import conf as nova_mig_conf
 from nova_mig import gpu
 from nova_mig.host import discovery
+from nova_mig.novaconf import plan
 from nova_mig.placement import client as client_mod
-from nova_mig.placement import offer
+from nova_mig.placement import expected as expected_mod
 from nova_mig.simulator import placement as embedded
 from tests.functional import base as functional_base
 from tests.integration import services as services_mod
@@ -95,8 +96,8 @@ class IntegrationTestCase(functional_base.CliTestCase):
         """
         conf = self.load_conf(conf_path)
         report = discovery.discover(gpu.load_backend(conf))
-        self.expected = offer.expected_providers(conf, report,
-                                                 self.hostname)
+        self.expected = expected_mod.providers(plan.build(conf, report),
+                                               self.hostname)
         client = client_mod.PlacementClient.from_conf(conf)
         created = embedded.seed(client, self.hostname, self.expected)
         self.assertEqual(sorted([self.hostname] + list(self.expected)),

@@ -2,10 +2,9 @@
 
 import json
 import os
-from unittest import mock
 
 from nova_mig import exception
-from nova_mig.placement import offer
+from nova_mig.novaconf import plan
 from nova_mig.placement import state as state_mod
 from nova_mig.placement import sync
 from tests import base
@@ -18,16 +17,13 @@ P1G = 'CUSTOM_MIG_1G_10GB'
 P3G = 'CUSTOM_MIG_3G_40GB'
 
 
-def expected(*specs) -> dict[str, offer.ExpectedProvider]:
-    """(address, class, profile trait) -> expected providers of cn1."""
-    result = {}
-    for address, rc, profile in specs:
-        name = offer.provider_name(HOST, address)
-        result[name] = offer.ExpectedProvider(
-            name=name, address=address, pf_address=address,
-            type_name='NVIDIA A100D-1-10C', resource_class=rc, total=1,
-            traits=frozenset({MODE, MODEL, profile}))
-    return result
+def assigned(*specs) -> list[plan.Assignment]:
+    """(address, class, profile trait) -> VFs of the plan of cn1."""
+    return [plan.Assignment(
+        address=address, gpu='0000:41:00.0', type_id='nvidia-1',
+        type_name='A100D-1-10C', profile=None, resource_class=rc,
+        traits=(MODE, MODEL, profile), is_vf=True, product_id='20b5')
+        for address, rc, profile in specs]
 
 
 class SyncTestCase(base.TestCase):
@@ -40,16 +36,17 @@ class SyncTestCase(base.TestCase):
                                  inventory={P1G: 1})
         self.vf5 = self.fake.add('cn1_pci_0000_41_00_5', parent=self.root,
                                  inventory={P3G: 1})
-        self.expected = expected(('0000:41:00.4', P1G, P1G),
+        self.assigned = assigned(('0000:41:00.4', P1G, P1G),
                                  ('0000:41:00.5', P3G, P3G))
-        self.report = mock.Mock(hostname=HOST)
+        self.hostname = HOST
         self.sleeps = []
 
     def run_sync(self, dry_run=False) -> sync.SyncResult:
-        with mock.patch.object(offer, 'expected_providers',
-                               return_value=self.expected):
-            return sync.sync(self.conf, self.report, self.fake,
-                             dry_run=dry_run, sleep=self.sleeps.append)
+        config = plan.NovaConfig(hostname=self.hostname, device_mode='mdev',
+                                 assignments=self.assigned,
+                                 max_instances={})
+        return sync.sync(self.conf, config, self.fake, dry_run=dry_run,
+                         sleep=self.sleeps.append)
 
     def traits(self, uuid):
         return self.fake.rps[uuid]['traits']
@@ -88,7 +85,7 @@ class SyncTestCase(base.TestCase):
         self.run_sync()
         self.fake.bump(self.vf4, add='CUSTOM_RACK_7')
         # The VF now carries a 3g.40gb type.
-        self.expected = expected(('0000:41:00.4', P3G, P3G),
+        self.assigned = assigned(('0000:41:00.4', P3G, P3G),
                                  ('0000:41:00.5', P3G, P3G))
         result = self.run_sync()
         self.assertEqual({MODE, MODEL, P3G, 'CUSTOM_RACK_7'},
@@ -101,7 +98,7 @@ class SyncTestCase(base.TestCase):
         self.fake.rps[self.vf5]['traits'].add(MODEL)
         self.fake.traits.add(MODEL)
         self.run_sync()
-        self.expected = expected(('0000:41:00.4', P1G, P1G))
+        self.assigned = assigned(('0000:41:00.4', P1G, P1G))
         self.run_sync()
         self.assertEqual({MODEL}, self.traits(self.vf5))
         # Traits and classes are never deleted.
@@ -119,7 +116,7 @@ class SyncTestCase(base.TestCase):
         self.assertEqual({'unchanged'}, {p.status for p in result.providers})
 
     def test_generation_moved_rechecks_in_one_grouped_listing(self):
-        self.expected = expected(('0000:41:00.4', P1G, P1G),
+        self.assigned = assigned(('0000:41:00.4', P1G, P1G),
                                  ('0000:41:00.5', P1G, P1G))
         self.run_sync()
         # nova-compute allocations bump generations, traits unchanged.
@@ -177,12 +174,12 @@ class SyncTestCase(base.TestCase):
             os.path.join(self.tmpdir, 'placement-sync.json')))
 
     def test_missing_provider_reported(self):
-        self.expected.update(expected(('0000:41:00.6', P1G, P1G)))
+        self.assigned += assigned(('0000:41:00.6', P1G, P1G))
         result = self.run_sync()
         self.assertEqual(['cn1_pci_0000_41_00_6'], result.missing)
 
     def test_no_compute_node(self):
-        self.report.hostname = 'other'
+        self.hostname = 'other'
         e = self.assertRaises(exception.PlacementProviderNotFound,
                               self.run_sync)
         self.assertIn("'other'", str(e))

@@ -1,6 +1,6 @@
 """Unit tests of the inventory comparison behind nova-mig verify."""
 
-from nova_mig.placement import offer
+from nova_mig.placement import expected as expected_mod
 from nova_mig.placement import verify
 from tests import base
 
@@ -8,7 +8,7 @@ NAME = 'cn1_pci_0000_41_00_4'
 
 
 def exp(rc='CUSTOM_MIG_3G_40GB', total=1):
-    return offer.ExpectedProvider(
+    return expected_mod.ExpectedProvider(
         name=NAME, address='0000:41:00.4', pf_address='0000:41:00.0',
         type_name='NVIDIA A100D-3-40C', resource_class=rc, total=total,
         traits=frozenset())

@@ -11,11 +11,11 @@ from oslo_config import cfg
 import yaml
 
 from nova_mig import exception
-from nova_mig.host import sysfs
+from nova_mig.model import constants
 from nova_mig.novaconf import plan
 from nova_mig.novaconf import render
 from tests import base
-from tests.unit.nova_config import fakes
+from tests.unit.novaconf import fakes
 
 #: The parts of Nova's provider config schema 1.0
 #: (nova/compute/provider_config.py SCHEMA_V1) nova-mig relies on.
@@ -44,14 +44,6 @@ PROVIDER_SCHEMA = {
 }
 
 
-def mixed_report():
-    vfs = fakes.vfs(fakes.PF0, 6)
-    gpu = fakes.a100(gis=[fakes.gi(1, '3g.40gb', 0, 4),
-                          fakes.gi(2, '1g.10gb', 4, 1),
-                          fakes.gi(3, '1g.10gb', 5, 1)])
-    return fakes.report([gpu], fakes.mdev_parents(fakes.PF0, vfs)), vfs
-
-
 def nova_conf(path):
     """Load a snippet the way nova-compute does (nova/conf/devices.py)."""
     conf = cfg.ConfigOpts()
@@ -76,7 +68,7 @@ class TestMdevSnippet(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.report, self.vfs = mixed_report()
+        self.report, self.vfs = fakes.mixed_report()
         self.config = plan.build(self.conf, self.report)
         self.text = render.render_snippet(self.config)
         self.path = os.path.join(self.tmpdir, 'snippet.conf')
@@ -139,7 +131,7 @@ class TestMdevRules(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.report, self.vfs = mixed_report()
+        self.report, self.vfs = fakes.mixed_report()
         self.config = plan.build(self.conf, self.report)
 
     def test_valid(self):
@@ -195,7 +187,7 @@ class TestVendorVfio(base.TestCase):
                               fakes.gi(2, '3g.40gb', 4, 4)])
         parents = fakes.vendor_parents(
             fakes.PF0, dict(zip(vfs, current)))
-        report = fakes.report([gpu], parents, mode=sysfs.MODE_VENDOR_VFIO)
+        report = fakes.report([gpu], parents, mode=constants.MODE_VENDOR_VFIO)
         config = plan.build(self.conf, report,
                             product_ids={v: '2321' for v in vfs})
         return report, config, vfs
@@ -239,7 +231,7 @@ class TestVendorVfio(base.TestCase):
         gpu = fakes.a100(gis=[fakes.gi(1, '3g.40gb', 0, 4),
                               fakes.gi(2, '1g.10gb', 4, 1)])
         parents = fakes.vendor_parents(fakes.PF0, {vfs[0]: 0, vfs[1]: 0})
-        report = fakes.report([gpu], parents, mode=sysfs.MODE_VENDOR_VFIO)
+        report = fakes.report([gpu], parents, mode=constants.MODE_VENDOR_VFIO)
         config = plan.build(self.conf, report)
         e = self.assertRaises(exception.NovaConfigRuleViolation,
                               render.check_rules, config, report)

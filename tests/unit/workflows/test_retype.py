@@ -2,13 +2,16 @@
 
 import json
 import os
+import types
 from unittest import mock
 
 from nova_mig import exception
 from nova_mig.workflows import retype
 from nova_mig.workflows import retype_steps
-from tests.unit.reaper import fakes
-from tests.unit.reaper import test_nova_service as svc
+from tests import base
+from tests.unit.workflows import fakes
+
+HOSTNAME = 'cn1'
 
 
 class Recording(retype.Step):
@@ -26,10 +29,12 @@ class Recording(retype.Step):
         return 'would run ' + self.name
 
 
-class TestEngine(fakes.ReaperTestCase):
+class RetypeTestCase(base.TestCase):
+    """A layout file and the context of a run over a fake backend."""
 
     def setUp(self):
         super().setUp()
+        self.backend = mock.Mock()
         self.layout = os.path.join(self.tmpdir, 'layout.yaml')
         with open(self.layout, 'w') as f:
             f.write('version: 1\ngpus: []\n')
@@ -37,13 +42,18 @@ class TestEngine(fakes.ReaperTestCase):
 
     def ctx(self, **kw):
         options = retype.Options(layout_path=self.layout, **kw)
-        return retype.Context(conf=self.conf, backend=self.backend,
-                              options=options,
-                              state=retype.start(self.conf, options),
-                              say=lambda line: None)
+        ctx = retype.Context(conf=self.conf, backend=self.backend,
+                             options=options,
+                             state=retype.start(self.conf, options),
+                             say=lambda line: None)
+        ctx.report = lambda: types.SimpleNamespace(hostname=HOSTNAME)
+        return ctx
 
     def state(self):
         return retype.load_state(self.conf.host.state_dir)
+
+
+class TestEngine(RetypeTestCase):
 
     def test_failure_records_state_and_resume_skips_done_steps(self):
         log = []
@@ -121,11 +131,11 @@ class TestEngine(fakes.ReaperTestCase):
                           self.conf.host.state_dir)
 
 
-class TestSteps(TestEngine):
+class TestSteps(RetypeTestCase):
 
     def test_service_disabled_then_enabled(self):
-        service = svc.FakeService(fakes.HOSTNAME)
-        conn = svc.conn(service)
+        service = fakes.FakeService(HOSTNAME)
+        conn = fakes.conn(service)
         ctx = self.ctx()
         ctx.connect = lambda conf: conn
         self.assertIn('disabled nova-compute',
@@ -136,22 +146,13 @@ class TestSteps(TestEngine):
         self.assertEqual('enabled', service.status)
 
     def test_service_disabled_by_someone_else_stays_disabled(self):
-        service = svc.FakeService(fakes.HOSTNAME, 'disabled', 'repair')
+        service = fakes.FakeService(HOSTNAME, 'disabled', 'repair')
         ctx = self.ctx()
-        ctx.connect = lambda conf: svc.conn(service)
+        ctx.connect = lambda conf: fakes.conn(service)
         retype_steps.DisableService().run(ctx)
         self.assertIn('left disabled', retype_steps.EnableService().run(ctx))
         self.assertEqual(('disabled', 'repair'),
                          (service.status, service.disabled_reason))
-
-    def test_users_of_lists_every_domain_state(self):
-        report = self.ctx().report()
-        users = retype_steps.users_of(report, [fakes.GPU0])
-        # instance-00000002 holds two devices.
-        self.assertEqual(4, len(users))
-        self.assertTrue(any(u.startswith('instance-00000002 (%s'
-                                         % fakes.A2) for u in users))
-        self.assertEqual([], retype_steps.users_of(report, [fakes.GPU1]))
 
     def test_restart_not_allowed_waits_for_operator(self):
         self.flags(allow_restart=False, group='retype')
@@ -170,30 +171,41 @@ class TestSteps(TestEngine):
         ctx.runner.assert_called_once_with(
             ['systemctl', 'restart', 'nova-compute'])
 
-    def test_wait_placement_times_out_with_the_drift(self):
-        self.flags(placement_timeout=1, poll_interval=0.01, group='retype')
+    def waiting_ctx(self):
         ctx = self.ctx()
-        ctx.placement = lambda conf: object()
-        ctx.report = lambda: None
+        ctx.placement = lambda conf: mock.sentinel.client
+        ctx.nova_config = lambda: (None, mock.sentinel.config)
+        ctx.clock = fakes.Clock()
+        ctx.sleep = ctx.clock.sleep
+        return ctx
+
+    def test_wait_placement_times_out_with_the_drift(self):
+        self.flags(placement_timeout=1, poll_interval=0.25, group='retype')
+        ctx = self.waiting_ctx()
         drift = mock.Mock(provider='rp1', kind='wrong total')
         result = mock.Mock(ok=False, drift=[drift], checked=[])
         with mock.patch('nova_mig.placement.verify.verify',
                         return_value=result) as verify:
             e = self.assertRaises(retype.StepStopped,
                                   retype_steps.WaitPlacement().run, ctx)
-        self.assertIn('rp1 wrong total', e.reason)
-        self.assertGreater(verify.call_count, 1)
+        self.assertIn('Placement still differs after 1s: rp1 wrong total',
+                      e.reason)
+        # Polled at 0, 0.25, 0.5, 0.75 and 1 second.
+        self.assertEqual(5, verify.call_count)
+        self.assertEqual([0.25] * 4, ctx.clock.sleeps)
+        verify.assert_called_with(self.conf, mock.sentinel.config,
+                                  mock.sentinel.client)
 
     def test_wait_placement_returns_once_ok(self):
-        ctx = self.ctx()
-        ctx.placement = lambda conf: object()
+        ctx = self.waiting_ctx()
         results = [mock.Mock(ok=False, drift=[]),
                    mock.Mock(ok=True, checked=[1, 2])]
-        self.flags(poll_interval=0, group='retype')
+        self.flags(poll_interval=3, group='retype')
         with mock.patch('nova_mig.placement.verify.verify',
                         side_effect=results):
             self.assertIn('2 provider(s)',
                           retype_steps.WaitPlacement().run(ctx))
+        self.assertEqual([3], ctx.clock.sleeps)
 
     def test_wait_placement_unconfigured(self):
         e = self.assertRaises(retype.StepStopped,
@@ -207,17 +219,20 @@ class TestSteps(TestEngine):
             self.assertEqual(['a'], json.load(f)['completed'])
 
 
-class TestApplyLayoutStep(TestEngine):
+class TestApplyLayoutStep(RetypeTestCase):
 
     def _run(self, include_foreign):
         result = mock.Mock(ok=True, gpus=[])
         ctx = self.ctx(include_foreign=include_foreign)
         layout = mock.sentinel.layout
+        ctx._planned = mock.sentinel.planned
         with mock.patch('nova_mig.layout.apply.apply',
                         return_value=result) as apply, \
                 mock.patch.object(ctx, 'layout', return_value=layout):
             retype_steps.ApplyLayout().run(ctx)
         self.assertIs(layout, apply.call_args.args[2])
+        # The Nova configuration is planned again for the new layout.
+        self.assertIsNone(ctx._planned)
         return apply.call_args.kwargs['include_foreign']
 
     def test_include_foreign_reaches_the_layout(self):

@@ -2,6 +2,7 @@
 
 from nova_mig.host import discovery
 from nova_mig.host import sysfs
+from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
 
 P = gpu_model.Placement
@@ -92,7 +93,7 @@ def mdev_parents(pf, addresses, types=None, max_instance=1):
     types = tuple(mdev_type(t, n, max_instance=max_instance)
                   for t, n in sorted(types.items()))
     return [sysfs.VgpuParent(address=a, pf_address=pf,
-                             mode=sysfs.MODE_MDEV, types=types)
+                             mode=constants.MODE_MDEV, types=types)
             for a in addresses]
 
 
@@ -100,7 +101,7 @@ def vendor_parents(pf, current):
     """Vendor-VFIO VFs: address -> current type ID (0 = none)."""
     creatable = ((1414, 'NVIDIA A100D-1-10C'), (1416, 'NVIDIA A100D-3-40C'))
     return [sysfs.VgpuParent(
-        address=a, pf_address=pf, mode=sysfs.MODE_VENDOR_VFIO,
+        address=a, pf_address=pf, mode=constants.MODE_VENDOR_VFIO,
         types=tuple(sysfs.MdevType(str(i), n, {}, 1, 'vfio-pci', ())
                     for i, n in creatable),
         current_type=t) for a, t in current.items()]
@@ -111,7 +112,7 @@ def mdev(uuid, type_id, parent):
                       iommu_group=None)
 
 
-def report(gpus, parents, mdevs=(), mode=sysfs.MODE_MDEV, hostname='cn1'):
+def report(gpus, parents, mdevs=(), mode=constants.MODE_MDEV, hostname='cn1'):
     sriov = {}
     for gpu in gpus:
         children = tuple(p.address for p in parents
@@ -124,3 +125,11 @@ def report(gpus, parents, mdevs=(), mode=sysfs.MODE_MDEV, hostname='cn1'):
         hostname=hostname, device_mode=mode, gpus=list(gpus),
         parents=list(parents), mdevs=list(mdevs), sriov=sriov, domains=[],
         node_devices=[])
+
+
+def mixed_report():
+    """An A100 with a 3g.40gb and two 1g.10gb GPU instances, 6 VFs."""
+    addresses = vfs(PF0, 6)
+    gpu = a100(gis=[gi(1, '3g.40gb', 0, 4), gi(2, '1g.10gb', 4, 1),
+                    gi(3, '1g.10gb', 5, 1)])
+    return report([gpu], mdev_parents(PF0, addresses)), addresses

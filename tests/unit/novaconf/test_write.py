@@ -1,13 +1,16 @@
 """Tests for writing the Nova configuration: atomic, change-only."""
 
+import dataclasses
 import os
 from unittest import mock
 
 from nova_mig import exception
 from nova_mig import fileutils
-from nova_mig.novaconf import apply
+from nova_mig.novaconf import plan
+from nova_mig.novaconf import render
+from nova_mig.novaconf import write
 from tests import base
-from tests.unit.nova_config import test_render
+from tests.unit.novaconf import fakes
 
 
 class TestFileutils(base.TestCase):
@@ -58,21 +61,22 @@ class FailingWriter:
         return fileutils.remove(path)
 
 
-class TestApply(base.TestCase):
+class TestWrite(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        report, _ = test_render.mixed_report()
-        self.config, self.snippet, self.provider = apply.generate(
-            self.conf, report)
+        self.report, _ = fakes.mixed_report()
+        self.config = plan.build(self.conf, self.report)
+        self.snippet = render.render_snippet(self.config)
+        self.provider = render.render_provider_config(self.config)
         self.snippet_path = os.path.join(self.tmpdir, 'nova.conf.d',
                                          '50-nova-mig.conf')
         self.provider_path = os.path.join(self.tmpdir, 'provider_config',
                                           'nova-mig.yaml')
 
     def run_apply(self, **kw):
-        return apply.apply(self.config, self.snippet, self.snippet_path,
-                           self.provider, self.provider_path, **kw)
+        return write.write(self.config, self.report, self.snippet_path,
+                           self.provider_path, **kw)
 
     def test_idempotent(self):
         first = self.run_apply()
@@ -123,4 +127,11 @@ class TestApply(base.TestCase):
                               self.run_apply,
                               writer=FailingWriter(self.snippet_path))
         self.assertIn('Permission denied; nothing was written', str(e))
+        self.assertFalse(os.path.exists(self.provider_path))
+
+    def test_rule_violation_writes_nothing(self):
+        self.config.assignments[0] = dataclasses.replace(
+            self.config.assignments[0], type_id='nvidia-999')
+        self.assertRaises(exception.NovaConfigRuleViolation, self.run_apply)
+        self.assertFalse(os.path.exists(self.snippet_path))
         self.assertFalse(os.path.exists(self.provider_path))

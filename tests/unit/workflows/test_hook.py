@@ -1,31 +1,23 @@
 """Unit tests of the nova-compute hooks: steps, strictness, waiting."""
 
+import os
 from unittest import mock
 
 from nova_mig import exception
+from nova_mig import fileutils
+from nova_mig.host import discovery
 from nova_mig.layout import apply as layout_apply
+from nova_mig.novaconf import plan
+from nova_mig.placement import connect
 from nova_mig.workflows import hook
 from tests import base
+from tests.unit.novaconf import fakes as novaconf_fakes
 from tests.unit.placement import fakes
+from tests.unit.workflows import fakes as workflows_fakes
 
 HOST = 'cn1'
 VF4 = 'cn1_pci_0000_41_00_4'
 VF5 = 'cn1_pci_0000_41_00_5'
-
-
-class Clock:
-    """A fake monotonic clock that ``sleep`` advances."""
-
-    def __init__(self):
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 class TestHookResult(base.TestCase):
@@ -60,14 +52,18 @@ class TestPreStart(base.TestCase):
     def setUp(self):
         super().setUp()
         self.backend = mock.Mock()
+        self.backend.sysfs_root.return_value = self.tmpdir
+        self.snippet = os.path.join(self.tmpdir, 'nova.conf.d', 'mig.conf')
+        self.flags(config_snippet=self.snippet,
+                   provider_config_file=os.path.join(self.tmpdir, 'p.yaml'),
+                   group='nova')
         p = mock.patch.object
         self.restore = self.patch(p(layout_apply, 'restore'))
-        self.discover = self.patch(
-            p(hook.discovery, 'discover'))
-        self.config = self.patch(p(hook, 'write_nova_config',
-                                   return_value=True))
-        self.placement = self.patch(
-            p(hook, 'ensure_classes_and_traits', return_value=True))
+        self.report, _ = novaconf_fakes.mixed_report()
+        self.patch(p(discovery, 'discover', return_value=self.report))
+        self.placement = self.patch(p(
+            connect, 'placement', side_effect=exception.PlacementUnreachable(
+                url='http://p', reason='refused')))
 
     def patch(self, patcher):
         mocked = patcher.start()
@@ -81,13 +77,16 @@ class TestPreStart(base.TestCase):
                 for i, status in enumerate(statuses)]
         return layout_apply.ApplyResult(mock.Mock(), gpus)
 
+    def steps(self, result):
+        return [(s.name, s.status) for s in result.steps]
+
     def test_failed_gpu_stops_before_the_config(self):
         self.restore.return_value = self.result('changed', 'failed')
         result = hook.pre_start(self.conf, self.backend)
         self.assertEqual(1, result.exit_code)
         self.assertEqual(['restore layout'], [s.name for s in result.steps])
         self.assertIn('0000:01:00.0 failed: boom', result.steps[0].detail)
-        self.config.assert_not_called()
+        self.assertFalse(os.path.exists(self.snippet))
         self.placement.assert_not_called()
 
     def test_refused_gpu_is_a_failure_too(self):
@@ -101,29 +100,44 @@ class TestPreStart(base.TestCase):
         result = hook.pre_start(self.conf, self.backend)
         self.assertEqual(1, result.exit_code)
         self.assertIn('must not start', result.steps[0].detail)
-        self.config.assert_not_called()
+        self.assertFalse(os.path.exists(self.snippet))
 
     def test_restore_off_is_skipped(self):
         self.flags(restore_layout=False, group='hook')
         result = hook.pre_start(self.conf, self.backend)
         self.restore.assert_not_called()
         self.assertEqual(0, result.exit_code)
-        self.assertEqual(hook.SKIPPED, result.steps[0].status)
-        self.config.assert_called_once()
+        self.assertEqual([('restore layout', hook.SKIPPED),
+                          ('nova config', hook.OK),
+                          ('placement', hook.WARNING)], self.steps(result))
+        self.assertIn('enabled_mdev_types', fileutils.read_text(self.snippet))
 
     def test_strict_defaults_to_the_option(self):
         self.restore.return_value = None
         self.flags(strict=True, group='hook')
-        hook.pre_start(self.conf, self.backend)
-        self.assertIs(True, self.placement.call_args[0][3])
-        hook.pre_start(self.conf, self.backend, strict=False)
-        self.assertIs(False, self.placement.call_args[0][3])
+        result = hook.pre_start(self.conf, self.backend)
+        self.assertEqual(('placement', hook.FAILED), self.steps(result)[-1])
+        self.assertIn('(strict mode)', result.steps[-1].detail)
+        result = hook.pre_start(self.conf, self.backend, strict=False)
+        self.assertEqual(('placement', hook.WARNING), self.steps(result)[-1])
+        self.assertEqual(0, result.exit_code)
 
     def test_failed_config_skips_placement(self):
         self.restore.return_value = None
-        self.config.return_value = False
-        hook.pre_start(self.conf, self.backend)
+        with open(os.path.join(self.tmpdir, 'nova.conf.d'), 'w'):
+            pass    # a file where the snippet's directory should be
+        result = hook.pre_start(self.conf, self.backend)
+        self.assertEqual([('restore layout', hook.SKIPPED),
+                          ('nova config', hook.FAILED)], self.steps(result))
         self.placement.assert_not_called()
+
+    def test_config_off_still_creates_classes_and_traits(self):
+        self.restore.return_value = None
+        self.flags(write_nova_config=False, group='hook')
+        result = hook.pre_start(self.conf, self.backend)
+        self.assertEqual(('nova config', hook.SKIPPED), self.steps(result)[1])
+        self.assertFalse(os.path.exists(self.snippet))
+        self.assertEqual('cn1', self.placement.call_args.args[1].hostname)
 
 
 class TestEnsureClassesAndTraits(base.TestCase):
@@ -131,27 +145,25 @@ class TestEnsureClassesAndTraits(base.TestCase):
     def setUp(self):
         super().setUp()
         patcher = mock.patch.object(
-            hook.connect, 'placement',
+            connect, 'placement',
             side_effect=exception.PlacementUnreachable(url='http://p',
                                                        reason='refused'))
         patcher.start()
         self.addCleanup(patcher.stop)
-        patcher = mock.patch.object(hook.offer, 'expected_providers',
-                                    return_value={})
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        report, _ = novaconf_fakes.mixed_report()
+        self.config = plan.build(self.conf, report)
 
     def test_outage_is_a_warning(self):
         result = hook.HookResult('pre-start')
         self.assertTrue(hook.ensure_classes_and_traits(
-            self.conf, mock.Mock(), result, strict=False))
+            self.conf, self.config, result, strict=False))
         self.assertEqual(hook.WARNING, result.steps[0].status)
         self.assertIn('http://p is unreachable', result.steps[0].detail)
 
     def test_outage_fails_in_strict_mode(self):
         result = hook.HookResult('pre-start')
         self.assertFalse(hook.ensure_classes_and_traits(
-            self.conf, mock.Mock(), result, strict=True))
+            self.conf, self.config, result, strict=True))
         self.assertEqual(hook.FAILED, result.steps[0].status)
         # The timeout override does not outlive the hook.
         self.assertIsNone(self.conf.placement.timeout)
@@ -162,7 +174,7 @@ class TestWaitForProviders(base.TestCase):
     def setUp(self):
         super().setUp()
         self.fake = fakes.FakePlacement()
-        self.clock = Clock()
+        self.clock = workflows_fakes.Clock()
 
     def wait(self, timeout=10.0, interval=2.0):
         return hook.wait_for_providers(

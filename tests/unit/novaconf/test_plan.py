@@ -1,11 +1,11 @@
 """Tests for assigning vGPU types to vGPU parents (nova-config's plan)."""
 
 from nova_mig import exception
-from nova_mig.host import sysfs
+from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
 from nova_mig.novaconf import plan
 from tests import base
-from tests.unit.nova_config import fakes
+from tests.unit.novaconf import fakes
 
 U1 = '11111111-0000-4000-8000-000000000001'
 U2 = '11111111-0000-4000-8000-000000000002'
@@ -171,7 +171,7 @@ class TestVendorVfio(base.TestCase):
                               fakes.gi(2, '1g.10gb', 1, 1)])
         parents = fakes.vendor_parents(fakes.PF0, {vfs[0]: 0, vfs[1]: 0,
                                                    vfs[2]: 1414, vfs[3]: 0})
-        report = fakes.report([gpu], parents, mode=sysfs.MODE_VENDOR_VFIO)
+        report = fakes.report([gpu], parents, mode=constants.MODE_VENDOR_VFIO)
         config = plan.build(self.conf, report,
                             product_ids={v: '20b6' for v in vfs})
         self.assertEqual({vfs[2]: '1414', vfs[0]: '1414'},
@@ -191,7 +191,7 @@ class TestNoParents(base.TestCase):
         self.assertIn('/srv/sys', str(e))
 
     def test_no_vgpu_parent(self):
-        report = fakes.report([fakes.a100()], [], mode=sysfs.MODE_NONE)
+        report = fakes.report([fakes.a100()], [], mode=constants.MODE_NONE)
         e = self.assertRaises(exception.NoVgpuParents, plan.build,
                               self.conf, report)
         self.assertIn('sriov-manage', str(e))
