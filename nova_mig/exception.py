@@ -314,3 +314,12 @@ class InstallUnitsError(NovaMigException):
 class NovaReleaseUnsupported(NovaMigException):
     msg_fmt = ("%(what)s needs Nova %(needed)s or later; this host targets "
                "Nova %(release)s (%(source)s). %(fix)s")
+
+
+class RebalanceInputError(NovaMigException):
+    msg_fmt = "%(path)s: %(where)s: %(reason)s"
+
+
+class RebalanceSolverFailed(NovaMigException):
+    msg_fmt = ("The rebalance planner's solver found no plan (%(reason)s); "
+               "nothing was changed.")

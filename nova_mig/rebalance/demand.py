@@ -1,0 +1,248 @@
+"""What the cloud asks for: unmet boots and the operator's targets.
+
+Two sources, both per MIG profile (the profile a flavor's resource class or
+trait names, see :class:`nova_mig.naming.Scheme`):
+
+* **Unmet demand** over a window: servers in ``ERROR`` whose fault says
+  that no valid host was found, read from the Compute API at microversion
+  2.47 or later, where each server embeds its flavor with the extra specs.
+* **Targets**, an optional YAML file: a minimum of free slices per
+  profile, cloud-wide or within one host aggregate or availability zone::
+
+      version: 1
+      targets:
+        - {profile: 1g.10gb, min_free: 8}
+        - {profile: 3g.40gb, min_free: 2, availability_zone: az1}
+        - {profile: 7g.80gb, min_free: 1, aggregate: training}
+"""
+
+import collections
+import dataclasses
+import datetime
+import re
+import typing
+
+from oslo_log import log as logging
+import yaml
+
+from nova_mig import exception
+from nova_mig.model import constants
+from nova_mig import naming
+
+LOG = logging.getLogger(__name__)
+
+VERSION = 1
+#: The first Compute API microversion embedding the flavor in a server.
+MV_EMBEDDED_FLAVOR = '2.47'
+#: Substring of the fault of a boot the scheduler could not place.
+NO_VALID_HOST = 'no valid host'
+_WINDOW_RE = re.compile(r'^\s*(?P<n>\d+)\s*(?P<unit>[smhdw]?)\s*$')
+_UNITS = {'': 1, 's': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800}
+_TARGET_KEYS = {'profile', 'min_free', 'aggregate', 'availability_zone'}
+#: Scope of the demand that applies to the whole cloud.
+CLOUD = ''
+
+
+def parse_window(text: str) -> int:
+    """``24h`` -> 86400 seconds (units s, m, h, d, w; none is seconds).
+
+    :raises: ValueError naming the accepted forms.
+    """
+    match = _WINDOW_RE.match(str(text))
+    if not match or int(match['n']) <= 0:
+        raise ValueError('%r is not a duration such as 30m, 24h or 7d'
+                         % (text,))
+    return int(match['n']) * _UNITS[match['unit']]
+
+
+def aggregate_scope(name: str) -> str:
+    return 'aggregate:%s' % name
+
+
+def zone_scope(name: str) -> str:
+    return 'az:%s' % name
+
+
+@dataclasses.dataclass(frozen=True)
+class Demand:
+    """Free slices of ``profile`` wanted within ``scope``."""
+
+    profile: str
+    wanted: int
+    #: :data:`CLOUD`, or ``aggregate:<name>`` / ``az:<name>``.
+    scope: str = CLOUD
+    #: Where it comes from: ``unmet`` boots, ``target`` file.
+    source: str = 'target'
+
+
+@dataclasses.dataclass
+class UnmetBoots:
+    """Boots that failed with NoValidHost within the window."""
+
+    by_profile: dict[str, int]
+    #: Failed boots of flavors asking for no MIG profile (not planned for).
+    other: int = 0
+    servers: list[str] = dataclasses.field(default_factory=list)
+
+
+def _fail(path: str, where: str, reason: str) -> exception.RebalanceInputError:
+    return exception.RebalanceInputError(path=path, where=where,
+                                         reason=reason)
+
+
+def parse_targets(document: typing.Any, path: str) -> list[Demand]:
+    """Targets from a loaded YAML document.
+
+    :raises: :class:`nova_mig.exception.RebalanceInputError` naming the key.
+    """
+    if not isinstance(document, dict):
+        raise _fail(path, 'top level', 'expected a mapping with "version" '
+                    'and "targets"')
+    unknown = sorted(set(document) - {'version', 'targets'})
+    if unknown:
+        raise _fail(path, 'top level', 'unknown key(s) %s' %
+                    ', '.join(map(str, unknown)))
+    if document.get('version') != VERSION:
+        raise _fail(path, 'version', 'unsupported version %r; expected %d'
+                    % (document.get('version'), VERSION))
+    items = document.get('targets')
+    if not isinstance(items, list):
+        raise _fail(path, 'targets', 'expected a list of targets')
+    result = []
+    for i, item in enumerate(items):
+        where = 'targets[%d]' % i
+        if not isinstance(item, dict):
+            raise _fail(path, where, 'expected a mapping, found %r' % (item,))
+        unknown = sorted(set(item) - _TARGET_KEYS)
+        if unknown:
+            raise _fail(path, where, 'unknown key(s) %s; allowed: %s' % (
+                ', '.join(map(str, unknown)), ', '.join(sorted(_TARGET_KEYS))))
+        profile = item.get('profile')
+        if not isinstance(profile, str) or not constants.is_profile(profile):
+            raise _fail(path, where + '.profile',
+                        'not a MIG profile name such as 1g.10gb: %r'
+                        % (profile,))
+        min_free = item.get('min_free')
+        if (isinstance(min_free, bool) or not isinstance(min_free, int) or
+                min_free < 0):
+            raise _fail(path, where + '.min_free',
+                        'expected an integer >= 0, found %r' % (min_free,))
+        if 'aggregate' in item and 'availability_zone' in item:
+            raise _fail(path, where, '"aggregate" and "availability_zone" '
+                        'exclude each other')
+        scope = CLOUD
+        if item.get('aggregate') is not None:
+            scope = aggregate_scope(str(item['aggregate']))
+        elif item.get('availability_zone') is not None:
+            scope = zone_scope(str(item['availability_zone']))
+        result.append(Demand(profile, min_free, scope))
+    return result
+
+
+def load_targets(path: str) -> list[Demand]:
+    """Read and check a targets file."""
+    try:
+        with open(path, encoding='utf-8') as stream:
+            document = yaml.safe_load(stream)
+    except OSError as e:
+        raise _fail(path, 'file', e.strerror or str(e))
+    except yaml.YAMLError as e:
+        raise _fail(path, 'YAML', str(e).replace('\n', ' '))
+    return parse_targets(document, path)
+
+
+def check_profiles(demands: typing.Iterable[Demand], known: set[str],
+                   path: str) -> None:
+    """Refuse a target of a profile no GPU of the fleet offers."""
+    for demand in demands:
+        if demand.source == 'target' and demand.profile not in known:
+            raise _fail(path, 'profile %s' % demand.profile,
+                        'no GPU of the planned hosts offers it (known: %s)'
+                        % (', '.join(sorted(known)) or 'none'))
+
+
+def is_no_valid_host(server: typing.Any) -> bool:
+    fault = getattr(server, 'fault', None) or {}
+    message = fault.get('message', '') if isinstance(fault, dict) else ''
+    return NO_VALID_HOST in str(message).lower()
+
+
+def _flavor_specs(server: typing.Any) -> dict[str, str]:
+    flavor = getattr(server, 'flavor', None)
+    if flavor is None:
+        return {}
+    if isinstance(flavor, dict):
+        return dict(flavor.get('extra_specs') or {})
+    return dict(getattr(flavor, 'extra_specs', None) or {})
+
+
+def unmet_boots(compute: typing.Any, scheme: naming.Scheme,
+                since: datetime.datetime) -> UnmetBoots:
+    """Count the NoValidHost boots since ``since`` per MIG profile.
+
+    :param compute: the openstacksdk compute proxy (admin: all projects).
+    :raises: :class:`nova_mig.exception.CloudUnreachable` when the
+        Compute API cannot be read.
+    """
+    counts: collections.Counter = collections.Counter()
+    other = 0
+    servers = []
+    try:
+        # openstacksdk negotiates the highest microversion both sides
+        # know (2.47+ on any supported Nova), so flavors come embedded.
+        found = list(compute.servers(details=True, all_projects=True,
+                                     status='ERROR',
+                                     changes_since=since.isoformat()))
+    except exception.NovaMigException:
+        raise
+    except Exception as e:
+        raise exception.CloudUnreachable(
+            service='Compute', action='GET /servers/detail',
+            reason=str(e).splitlines()[0] if str(e) else type(e).__name__)
+    for server in found:
+        if not is_no_valid_host(server):
+            continue
+        profile = scheme.profile_of_specs(_flavor_specs(server))
+        if profile is None:
+            other += 1
+            continue
+        counts[profile] += 1
+        servers.append(getattr(server, 'id', ''))
+    LOG.debug('NoValidHost boots since %s: %s (%d without a MIG profile)',
+              since.isoformat(), dict(counts), other)
+    return UnmetBoots(dict(counts), other, servers)
+
+
+def host_scopes(compute: typing.Any) -> dict[str, set[str]]:
+    """Host name -> its ``aggregate:<name>`` and ``az:<name>`` scopes."""
+    scopes: dict[str, set[str]] = collections.defaultdict(set)
+    try:
+        aggregates = list(compute.aggregates())
+    except Exception as e:
+        raise exception.CloudUnreachable(
+            service='Compute', action='GET /os-aggregates',
+            reason=str(e).splitlines()[0] if str(e) else type(e).__name__)
+    for agg in aggregates:
+        for host in getattr(agg, 'hosts', None) or ():
+            scopes[host].add(aggregate_scope(agg.name))
+            zone = getattr(agg, 'availability_zone', None)
+            if zone:
+                scopes[host].add(zone_scope(zone))
+    return dict(scopes)
+
+
+def combine(unmet: dict[str, int], targets: list[Demand]) -> list[Demand]:
+    """One demand row per (profile, scope).
+
+    Cloud-wide, the free slices wanted are the larger of the unmet boots
+    and the target; scoped targets are rows of their own.
+    """
+    rows: dict[tuple[str, str], Demand] = {}
+    for profile, count in sorted(unmet.items()):
+        rows[(profile, CLOUD)] = Demand(profile, count, CLOUD, 'unmet')
+    for target in targets:
+        key = (target.profile, target.scope)
+        old = rows.get(key)
+        if old is None or target.wanted > old.wanted:
+            rows[key] = target
+    return [rows[k] for k in sorted(rows)]

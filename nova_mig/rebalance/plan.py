@@ -1,0 +1,294 @@
+"""A rebalance plan: new geometries for the fleet, one layout file per host.
+
+:func:`build` takes the hosts (:mod:`nova_mig.rebalance.fleet`) and the
+demand (:mod:`nova_mig.rebalance.demand`), groups interchangeable GPUs,
+lists each group's candidate geometries (:mod:`nova_mig.rebalance.geometry`:
+the GPU instances in use stay where they are, the free slices around them
+are re-partitioned), lets the solver (:mod:`nova_mig.rebalance.solver`)
+choose, and maps the choice back to GPUs, filling as few hosts as it can.
+Each touched host gets a layout file (the format of ``nova-mig layout``)
+naming only its touched GPUs, by PCI address, with every GPU instance at
+its placement and the vGPU devices of those kept pinned by UUID and type.
+"""
+
+import collections
+import dataclasses
+import os
+import typing
+
+import yaml
+
+from nova_mig import fileutils
+from nova_mig.rebalance import demand as demand_mod
+from nova_mig.rebalance import fleet
+from nova_mig.rebalance import geometry
+from nova_mig.rebalance import solver
+
+PLAN_FILE = 'plan.json'
+#: The layout file version written (``nova-mig layout``'s format).
+LAYOUT_VERSION = 1
+DEVICE_MODES = ('auto', 'mdev', 'vendor-vfio')
+
+
+@dataclasses.dataclass
+class GpuChange:
+    host: str
+    pci_address: str
+    model: str
+    before: list[str]
+    after: list[str]
+    kept_in_use: int
+    slots: tuple[geometry.Slot, ...]
+
+
+@dataclasses.dataclass
+class ProfileRow:
+    profile: str
+    scope: str
+    wanted: int
+    free_before: int
+    free_after: int
+
+    @property
+    def covered_before(self) -> int:
+        return min(self.wanted, self.free_before)
+
+    @property
+    def covered_after(self) -> int:
+        return min(self.wanted, self.free_after)
+
+
+@dataclasses.dataclass
+class Plan:
+    rows: list[ProfileRow]
+    changes: list[GpuChange]
+    left_out: list[fleet.LeftOut]
+    hosts_planned: int
+    gpus_planned: int
+    seconds: float
+    optimal: bool
+    layouts: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def hosts_touched(self) -> list[str]:
+        return sorted({c.host for c in self.changes})
+
+    def as_dict(self) -> dict[str, typing.Any]:
+        return {
+            'profiles': [dict(dataclasses.asdict(r),
+                              covered_before=r.covered_before,
+                              covered_after=r.covered_after)
+                         for r in self.rows],
+            'gpus_touched': len(self.changes),
+            'hosts_touched': self.hosts_touched,
+            'hosts_planned': self.hosts_planned,
+            'gpus_planned': self.gpus_planned,
+            'left_out': [dataclasses.asdict(h) for h in self.left_out],
+            'changes': [{'host': c.host, 'gpu': c.pci_address,
+                         'model': c.model, 'before': c.before,
+                         'after': c.after, 'kept_in_use': c.kept_in_use}
+                        for c in self.changes],
+            'layouts': dict(self.layouts),
+            'solver_seconds': round(self.seconds, 3),
+            'optimal': self.optimal,
+        }
+
+
+def known_profiles(hosts: list[fleet.HostState]) -> set[str]:
+    """The profiles some GPU of the hosts offers."""
+    return {n for h in hosts for g in h.gpus for n in g.table.names}
+
+
+def _in_scope(host: fleet.HostState, scope: str) -> bool:
+    return not scope or scope in host.scopes
+
+
+class _Builder:
+
+    def __init__(self, hosts: list[fleet.HostState],
+                 demands: list[demand_mod.Demand]):
+        self.hosts = hosts
+        self.demands = demands
+        variants = {d.profile for d in demands if geometry.is_variant(
+            d.profile)}
+        self.variants = variants
+        self.cache: dict[tuple, list[tuple[geometry.Slot, ...]]] = {}
+        self.members: dict[tuple, list[fleet.GpuState]] = \
+            collections.defaultdict(list)
+        for host in hosts:
+            for gpu in host.gpus:
+                self.members[(gpu.key, host.scopes)].append(gpu)
+        self.keys = sorted(self.members, key=repr)
+
+    def slices(self, profile: str) -> int:
+        """Compute slices of a profile, from the first table knowing it."""
+        for host in self.hosts:
+            for gpu in host.gpus:
+                found = gpu.table.get(profile)
+                if found is not None:
+                    return found.slice_count
+        return 1
+
+    def allowed(self, table: geometry.ProfileTable) -> set[str]:
+        return {n for n in table.names
+                if not geometry.is_variant(n) or n in self.variants}
+
+    def completions(self, gpu: fleet.GpuState
+                    ) -> list[tuple[geometry.Slot, ...]]:
+        key = (gpu.table.key, gpu.fixed)
+        if key not in self.cache:
+            self.cache[key] = geometry.completions(
+                gpu.table, gpu.fixed, self.allowed(gpu.table))
+        return self.cache[key]
+
+    def groups(self) -> tuple[list[solver.Group], list[list[tuple]]]:
+        groups = []
+        layouts = []
+        for key in self.keys:
+            gpus = self.members[key]
+            gpu = gpus[0]
+            current = geometry.counts(gpu.free)
+            options = [solver.Option(free=current)]
+            new: list[tuple] = [()]
+            for slots in self.completions(gpu):
+                free = geometry.counts(slots)
+                if free == current:
+                    continue
+                whole = tuple(sorted(s.profile
+                                     for s in gpu.fixed + slots))
+                options.append(solver.Option(free=free,
+                                             geometry=(gpu.model, whole)))
+                new.append(slots)
+            groups.append(solver.Group(count=len(gpus), options=options,
+                                       scopes=key[1]))
+            layouts.append(new)
+        return groups, layouts
+
+
+def _free(host_gpus: typing.Iterable[tuple[fleet.HostState, dict[str, int]]],
+          profile: str, scope: str) -> int:
+    return sum(free.get(profile, 0) for host, free in host_gpus
+               if _in_scope(host, scope))
+
+
+def build(hosts: list[fleet.HostState], demands: list[demand_mod.Demand],
+          left_out: list[fleet.LeftOut] | None = None,
+          max_gpus: int | None = None,
+          time_limit: float = solver.DEFAULT_TIME_LIMIT) -> Plan:
+    """Plan the fleet; see the module docstring."""
+    builder = _Builder(hosts, demands)
+    groups, candidates = builder.groups()
+    rows = [solver.Row(d.profile, d.wanted, d.scope,
+                       weight=builder.slices(d.profile)) for d in demands]
+    solution = solver.solve(groups, rows, max_gpus=max_gpus,
+                            time_limit=time_limit)
+    by_host = {h.name: h for h in hosts}
+    changes = []
+    after: dict[tuple[str, str], dict[str, int]] = {}
+    for k, key in enumerate(builder.keys):
+        gpus = _fill_order(builder.members[key])
+        position = 0
+        for option, count in sorted(solution.chosen[k].items(),
+                                    key=lambda item: (item[0] == 0, item)):
+            for gpu in gpus[position:position + count]:
+                if option == 0:
+                    after[(gpu.host, gpu.pci_address)] = geometry.counts(
+                        gpu.free)
+                    continue
+                wanted = groups[k].options[option].free
+                slots = geometry.arrangement(
+                    gpu.table, gpu.fixed, wanted, prefer=gpu.free)
+                after[(gpu.host, gpu.pci_address)] = geometry.counts(slots)
+                changes.append(GpuChange(
+                    host=gpu.host, pci_address=gpu.pci_address,
+                    model=gpu.model,
+                    before=[s.profile for s in sorted(gpu.fixed + gpu.free)],
+                    after=[s.profile for s in sorted(gpu.fixed + slots)],
+                    kept_in_use=len(gpu.fixed),
+                    slots=tuple(sorted(gpu.fixed + slots))))
+            position += count
+    before_free = [(by_host[g.host], geometry.counts(g.free))
+                   for h in hosts for g in h.gpus]
+    after_free = [(by_host[host], free) for (host, _), free in after.items()]
+    profile_rows = [ProfileRow(
+        profile=d.profile, scope=d.scope, wanted=d.wanted,
+        free_before=_free(before_free, d.profile, d.scope),
+        free_after=_free(after_free, d.profile, d.scope)) for d in demands]
+    return Plan(rows=profile_rows,
+                changes=sorted(changes, key=lambda c: (c.host,
+                                                       c.pci_address)),
+                left_out=list(left_out or ()), hosts_planned=len(hosts),
+                gpus_planned=sum(len(h.gpus) for h in hosts),
+                seconds=solution.seconds, optimal=solution.optimal)
+
+
+def _fill_order(gpus: list[fleet.GpuState]) -> list[fleet.GpuState]:
+    """Hosts with more GPUs of the group first: fewer hosts touched."""
+    per_host = collections.Counter(g.host for g in gpus)
+    return sorted(gpus, key=lambda g: (-per_host[g.host], g.host,
+                                       g.pci_address))
+
+
+def host_layout(host: fleet.HostState, changes: list[GpuChange]
+                ) -> dict[str, typing.Any]:
+    """The layout document of one host: its touched GPUs only.
+
+    In the layout file format (``doc/source/reference/layout-file.rst``),
+    version :data:`LAYOUT_VERSION`.
+    """
+    gpus = {g.pci_address: g for g in host.gpus}
+    mode = host.device_mode if host.device_mode in DEVICE_MODES else 'auto'
+    entries = []
+    for change in changes:
+        gpu = gpus[change.pci_address]
+        keep = set(gpu.fixed) | set(gpu.free)
+        instances = []
+        for slot in change.slots:
+            item: dict[str, typing.Any] = {'profile': slot.profile,
+                                           'placement': slot.start}
+            dev = gpu.devices.get(slot.start) if slot in keep else None
+            if dev and dev.get('type'):
+                item['vgpu'] = {'type': str(dev['type']).split()[-1]}
+                if dev.get('uuid'):
+                    item['vgpu']['uuid'] = dev['uuid']
+            instances.append(item)
+        entry: dict[str, typing.Any] = {
+            'select': {'pci_address': gpu.pci_address},
+            'comment': 'rebalance: %s %s, %d GPU instance(s) in use kept'
+                       % (gpu.model, gpu.uuid, len(gpu.fixed)),
+            'mig': 'enabled',
+            'device_mode': mode,
+        }
+        if gpu.sriov_vfs is not None:
+            entry['sriov_vfs'] = gpu.sriov_vfs
+        entry['gpu_instances'] = instances
+        entries.append(entry)
+    return {'version': LAYOUT_VERSION,
+            'description': 'Rebalance of host %s by nova-mig' % host.name,
+            'gpus': entries}
+
+
+def dump_layout(document: dict[str, typing.Any]) -> str:
+    return yaml.safe_dump(document, sort_keys=False,
+                          default_flow_style=False)
+
+
+def write_layouts(plan: Plan, hosts: list[fleet.HostState],
+                  directory: str) -> dict[str, str]:
+    """Write ``<host>.yaml`` per touched host and ``plan.json``.
+
+    :returns: host -> layout file path (also kept in ``plan.layouts``).
+    """
+    os.makedirs(directory, exist_ok=True)
+    by_host = {h.name: h for h in hosts}
+    grouped: dict[str, list[GpuChange]] = collections.defaultdict(list)
+    for change in plan.changes:
+        grouped[change.host].append(change)
+    for name, changes in sorted(grouped.items()):
+        text = dump_layout(host_layout(by_host[name], changes))
+        path = os.path.join(directory, '%s.yaml' % name)
+        fileutils.write_if_changed(
+            path, '# nova-mig rebalance layout of host %s\n' % name + text)
+        plan.layouts[name] = path
+    fileutils.write_json(os.path.join(directory, PLAN_FILE), plan.as_dict())
+    return dict(plan.layouts)

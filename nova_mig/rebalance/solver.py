@@ -1,0 +1,204 @@
+"""The planner's integer program, solved by HiGHS through ``scipy.optimize``.
+
+GPUs in the same state (model, profile table, GPU instances in use, free
+GPU instances, scopes) are interchangeable, so the program decides *how
+many* GPUs of each such group take each candidate geometry, not which:
+4000 GPUs make a few hundred groups. Variables:
+
+* ``x[k,o]`` integer: GPUs of group ``k`` given option ``o`` (option 0 of
+  every group is "leave as is");
+* ``c[r]`` continuous, ``0 <= c[r] <= wanted[r]``: free slices of demand
+  row ``r`` (a profile within a scope) covered, each worth ``weight[r]``
+  (the profile's compute slices: a 7g request weighs seven 1g ones);
+* ``y[m,g]`` binary: the new geometry ``g`` of model ``m`` is used.
+
+Constraints: ``sum_o x[k,o] = n[k]``; ``c[r] <= sum free[k,o,p_r] x[k,o]``
+over the groups in the row's scope; ``x[k,o] <= n[k] y[m,g]``; and, with
+``max_gpus``, ``sum x[k,o] <= max_gpus`` over the options that change a GPU.
+
+The objective is lexicographic and solved in two passes: first maximise the
+covered demand ``sum weight[r] c[r]``; then, holding it, minimise the GPUs
+touched, then the number of new geometries per model (one weighted
+objective, the weight of a touched GPU exceeding the number of ``y``
+variables, which is exact for integers).
+"""
+
+import dataclasses
+import time
+import typing
+
+import numpy
+from scipy import optimize
+from scipy import sparse
+
+from nova_mig import exception
+
+#: Seconds HiGHS may spend on each pass before the best plan found is used.
+DEFAULT_TIME_LIMIT = 60.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """One geometry a group of GPUs may take."""
+
+    #: Free slices per profile a GPU offers with this geometry.
+    free: dict[str, int]
+    #: Identity of the whole geometry within its model (for ``y``); None
+    #: for the option that keeps the GPU as it is.
+    geometry: tuple | None = None
+
+    @property
+    def current(self) -> bool:
+        return self.geometry is None
+
+
+@dataclasses.dataclass
+class Group:
+    """Interchangeable GPUs."""
+
+    count: int
+    options: list[Option]
+    scopes: frozenset[str] = frozenset()
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """Free slices of ``profile`` wanted within ``scope`` ('' = cloud)."""
+
+    profile: str
+    wanted: int
+    scope: str = ''
+    #: Value of one covered slice (the profile's compute slices).
+    weight: int = 1
+
+
+@dataclasses.dataclass
+class Solution:
+    #: Per group: option index -> GPUs.
+    chosen: list[dict[int, int]]
+    covered: list[int]
+    touched: int
+    geometries: int
+    seconds: float
+    optimal: bool = True
+
+
+def _in_scope(group: Group, row: Row) -> bool:
+    return not row.scope or row.scope in group.scopes
+
+
+def solve(groups: list[Group], rows: list[Row],
+          max_gpus: int | None = None,
+          time_limit: float = DEFAULT_TIME_LIMIT) -> Solution:
+    """Choose geometries; see the module docstring for the program.
+
+    :raises: :class:`nova_mig.exception.RebalanceSolverFailed`
+    """
+    started = time.monotonic()
+    x_index = []
+    for k, group in enumerate(groups):
+        for o in range(len(group.options)):
+            x_index.append((k, o))
+    nx = len(x_index)
+    nc = len(rows)
+    geometries: dict[tuple, int] = {}
+    for k, o in x_index:
+        geo = groups[k].options[o].geometry
+        if geo is not None and geo not in geometries:
+            geometries[geo] = len(geometries)
+    ny = len(geometries)
+    n = nx + nc + ny
+    # Constraint matrix, built as coordinates.
+    data: list[float] = []
+    rows_i: list[int] = []
+    cols: list[int] = []
+    lower: list[float] = []
+    upper: list[float] = []
+
+    def add(entries: typing.Iterable[tuple[int, float]], lo: float,
+            hi: float) -> None:
+        line = len(lower)
+        for col, value in entries:
+            rows_i.append(line)
+            cols.append(col)
+            data.append(value)
+        lower.append(lo)
+        upper.append(hi)
+
+    first: dict[int, int] = {}
+    for i, (k, o) in enumerate(x_index):
+        first.setdefault(k, i)
+    for k, group in enumerate(groups):
+        start = first[k]
+        add(((start + o, 1.0) for o in range(len(group.options))),
+            group.count, group.count)
+    for r, row in enumerate(rows):
+        entries = [(nx + r, 1.0)]
+        for i, (k, o) in enumerate(x_index):
+            free = groups[k].options[o].free.get(row.profile, 0)
+            if free and _in_scope(groups[k], row):
+                entries.append((i, -float(free)))
+        add(entries, -numpy.inf, 0.0)
+    for i, (k, o) in enumerate(x_index):
+        geo = groups[k].options[o].geometry
+        if geo is not None:
+            add(((i, 1.0), (nx + nc + geometries[geo],
+                            -float(groups[k].count))), -numpy.inf, 0.0)
+    change = [(i, 1.0) for i, (k, o) in enumerate(x_index)
+              if groups[k].options[o].geometry is not None]
+    if max_gpus is not None:
+        add(change, 0.0, float(max_gpus))
+    lo_bounds = numpy.zeros(n)
+    hi_bounds = numpy.concatenate([
+        numpy.array([float(groups[k].count) for k, _ in x_index]),
+        numpy.array([float(r.wanted) for r in rows]),
+        numpy.ones(ny)])
+    integrality = numpy.concatenate([numpy.ones(nx), numpy.zeros(nc),
+                                     numpy.ones(ny)])
+    matrix = sparse.coo_matrix((data, (rows_i, cols)),
+                               shape=(len(lower), n)).tocsr()
+    bounds = optimize.Bounds(lo_bounds, hi_bounds)
+
+    def run(cost, extra=None):
+        constraints = [optimize.LinearConstraint(matrix, lower, upper)]
+        if extra is not None:
+            constraints.append(extra)
+        result = optimize.milp(
+            cost, constraints=constraints, integrality=integrality,
+            bounds=bounds, options={'time_limit': time_limit})
+        if result.x is None:
+            raise exception.RebalanceSolverFailed(reason=result.message)
+        return result
+
+    cost1 = numpy.zeros(n)
+    cost1[nx:nx + nc] = [-float(r.weight) for r in rows]
+    first_pass = run(cost1)
+    best = -float(first_pass.fun)
+    keep = numpy.zeros(n)
+    keep[nx:nx + nc] = [float(r.weight) for r in rows]
+    floor = optimize.LinearConstraint(keep.reshape(1, -1),
+                                      best - 1e-6 * max(1.0, abs(best)),
+                                      numpy.inf)
+    cost2 = numpy.zeros(n)
+    for i, _ in change:
+        cost2[i] = float(ny + 1)
+    cost2[nx + nc:] = 1.0
+    second_pass = run(cost2, floor)
+    values = numpy.round(second_pass.x).astype(int)
+    chosen: list[dict[int, int]] = [dict() for _ in groups]
+    for i, (k, o) in enumerate(x_index):
+        if values[i]:
+            chosen[k][o] = int(values[i])
+    covered = []
+    for row in rows:
+        free = sum(groups[k].options[o].free.get(row.profile, 0) * count
+                   for k, by_option in enumerate(chosen)
+                   for o, count in by_option.items()
+                   if _in_scope(groups[k], row))
+        covered.append(min(row.wanted, free))
+    return Solution(
+        chosen=chosen, covered=covered,
+        touched=int(sum(values[i] for i, _ in change)),
+        geometries=int(sum(values[nx + nc:])),
+        seconds=time.monotonic() - started,
+        optimal=bool(first_pass.status == 0 and second_pass.status == 0))

@@ -1,0 +1,102 @@
+"""Plans end to end: documents in, summary and layout files out."""
+
+import json
+import os
+
+import fixtures
+import yaml
+
+from nova_mig.layout import schema
+from nova_mig.rebalance import demand
+from nova_mig.rebalance import fleet
+from nova_mig.rebalance import geometry
+from nova_mig.rebalance import plan
+from tests import base
+from tests.unit.rebalance import fakes
+
+DEV = {'uuid': '8f3c1a52-3a3e-4a0e-9a57-0d3b8e6f0a01',
+       'gpu': '0000:41:00.0', 'gpu_instance_id': 1,
+       'type_name': 'NVIDIA A100D-3-40C'}
+
+
+def _hosts():
+    busy = fakes.gpu_doc(0, instances=(('3g.40gb', 0, 4, True),
+                                       ('1g.10gb', 4, 1, False),
+                                       ('1g.10gb', 5, 1, False),
+                                       ('1g.10gb', 6, 1, False)))
+    small = fakes.gpu_doc(1, instances=fakes.SEVEN_1G)
+    h100 = fakes.gpu_doc(0, fakes.H100_80, instances=fakes.SEVEN_1G)
+    docs = [fakes.host_doc('cn1', busy, small, devices=(DEV,)),
+            fakes.host_doc('cn2', h100)]
+    return [fleet.host_state(d, '%s.json' % d['hostname'], 0)
+            for d in docs]
+
+
+class BuildTestCase(base.TestCase):
+
+    def test_nothing_wanted_changes_nothing(self):
+        result = plan.build(_hosts(), [])
+        self.assertEqual([], result.changes)
+        self.assertEqual(3, result.gpus_planned)
+
+    def test_demand_is_covered_and_in_use_instances_stay(self):
+        hosts = _hosts()
+        wanted = [demand.Demand('3g.40gb', 3), demand.Demand('7g.80gb', 1)]
+        result = plan.build(hosts, wanted)
+        rows = {r.profile: r for r in result.rows}
+        self.assertEqual((0, 3), (rows['3g.40gb'].covered_before,
+                                  rows['3g.40gb'].covered_after))
+        self.assertEqual((0, 1), (rows['7g.80gb'].covered_before,
+                                  rows['7g.80gb'].covered_after))
+        fixed = {(g.host, g.pci_address): g.fixed
+                 for h in hosts for g in h.gpus}
+        for change in result.changes:
+            kept = fixed[(change.host, change.pci_address)]
+            self.assertLessEqual(set(kept), set(change.slots))
+            gpu = next(g for h in hosts for g in h.gpus
+                       if g.pci_address == change.pci_address and
+                       g.host == change.host)
+            self.assertTrue(geometry.is_valid(gpu.table, change.slots))
+        busy = [c for c in result.changes
+                if (c.host, c.pci_address) == ('cn1', '0000:41:00.0')]
+        self.assertEqual([1], [c.kept_in_use for c in busy])
+        self.assertEqual(3, len(result.changes))
+
+    def test_max_gpus(self):
+        result = plan.build(_hosts(), [demand.Demand('7g.80gb', 3)],
+                            max_gpus=1)
+        self.assertEqual(1, len(result.changes))
+        self.assertEqual(1, result.rows[0].covered_after)
+
+    def test_layout_files_are_valid_layouts_pinning_kept_devices(self):
+        hosts = _hosts()
+        # The 7 free 1g.10gb slices of the H100 are wanted: the busy
+        # GPU's three free ones make the 3g.40gb.
+        del hosts[0].gpus[1]
+        result = plan.build(hosts, [demand.Demand('3g.40gb', 1),
+                                    demand.Demand('1g.10gb', 7)])
+        out = self.useFixture(fixtures.TempDir()).path
+        written = plan.write_layouts(result, hosts, out)
+        self.assertEqual({'cn1': os.path.join(out, 'cn1.yaml')}, written)
+        with open(written['cn1']) as stream:
+            text = stream.read()
+        layout = schema.loads(text, written['cn1'])
+        [entry] = layout.gpus
+        self.assertEqual('0000:41:00.0', entry.selector.pci_address)
+        doc = yaml.safe_load(text)['gpus'][0]
+        self.assertEqual(
+            [{'profile': '3g.40gb', 'placement': 0,
+              'vgpu': {'type': 'A100D-3-40C', 'uuid': DEV['uuid']}},
+             {'profile': '3g.40gb', 'placement': 4}],
+            doc['gpu_instances'])
+        self.assertEqual(16, doc['sriov_vfs'])
+        with open(os.path.join(out, plan.PLAN_FILE)) as stream:
+            summary = json.load(stream)
+        self.assertEqual(['cn1'], summary['hosts_touched'])
+        self.assertEqual(written, summary['layouts'])
+
+    def test_scoped_target_lands_in_its_zone(self):
+        hosts = _hosts()
+        hosts[1].scopes = frozenset({demand.zone_scope('az2')})
+        result = plan.build(hosts, [demand.Demand('7g.80gb', 1, 'az:az2')])
+        self.assertEqual(['cn2'], [c.host for c in result.changes])
