@@ -1,10 +1,15 @@
 """GPU backends: loading the plugin selected by ``[gpu]backend``."""
 
+import importlib.metadata
+import typing
+
+from oslo_config import cfg
 from stevedore import driver
 from stevedore import exception as stevedore_exc
 from stevedore import extension
 
 from nova_mig import exception
+from nova_mig.gpu import base
 
 NAMESPACE = 'nova_mig.gpu_backends'
 
@@ -14,7 +19,7 @@ def available_backends() -> list[str]:
     return sorted(extension.ExtensionManager(NAMESPACE).names())
 
 
-def load_backend(conf):
+def load_backend(conf: cfg.ConfigOpts) -> base.GpuBackend:
     """Instantiate the backend named by ``[gpu]backend``.
 
     :param conf: a ``ConfigOpts`` with nova-mig's options registered.
@@ -22,13 +27,15 @@ def load_backend(conf):
     :raises: :class:`nova_mig.exception.BackendNotFound`
     """
     name = conf.gpu.backend
-    failures = []
+    failures: list[BaseException] = []
 
-    def _failed(manager, entrypoint, error):
+    def _failed(manager: extension.ExtensionManager[base.GpuBackend],
+                entrypoint: importlib.metadata.EntryPoint,
+                error: BaseException) -> None:
         failures.append(error)
 
     try:
-        manager = driver.DriverManager(
+        manager: driver.DriverManager[base.GpuBackend] = driver.DriverManager(
             NAMESPACE, name, invoke_on_load=True, invoke_args=(conf,),
             on_load_failure_callback=_failed)
     except stevedore_exc.NoMatches:
@@ -39,4 +46,5 @@ def load_backend(conf):
             raise exception.BackendLoadFailed(name=name, reason=error)
         raise exception.BackendNotFound(
             name=name, available=', '.join(available_backends()) or 'none')
-    return manager.driver
+    # invoke_on_load: the driver is the backend object, not its class.
+    return typing.cast(base.GpuBackend, manager.driver)

@@ -11,9 +11,19 @@ objects.
 """
 
 import abc
+import typing
+
+from oslo_config import cfg
 
 from nova_mig import exception
 from nova_mig.model import gpu as gpu_model
+
+
+class SysfsWriter(typing.Protocol):
+    """Performs the sysfs writes of a host."""
+
+    def write(self, path: str, value: str) -> None:
+        """Write ``value`` to ``path``; ``OSError`` with the kernel's errno."""
 
 
 class GpuBackend(metaclass=abc.ABCMeta):
@@ -22,20 +32,22 @@ class GpuBackend(metaclass=abc.ABCMeta):
     :param conf: the ``oslo_config.cfg.ConfigOpts`` nova-mig runs with.
     """
 
-    def __init__(self, conf):
+    def __init__(self, conf: cfg.ConfigOpts):
         self.conf = conf
 
     # -- the host as seen by the kernel -----------------------------------
     def sysfs_root(self) -> str:
         """Root of the sysfs tree describing the host."""
-        return self.conf.host.sysfs_root
+        root: str = self.conf.host.sysfs_root
+        return root
 
     def libvirt_uri(self) -> str:
         """URI of the libvirt daemon managing the host's guests."""
-        return self.conf.libvirt.connection_uri
+        uri: str = self.conf.libvirt.connection_uri
+        return uri
 
     @abc.abstractmethod
-    def sysfs_writer(self):
+    def sysfs_writer(self) -> SysfsWriter:
         """The object that performs sysfs writes for this host.
 
         It has ``write(path, value)`` and raises ``OSError`` with the errno

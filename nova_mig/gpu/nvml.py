@@ -2,6 +2,7 @@
 
 import typing
 
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_mig import exception
@@ -32,10 +33,13 @@ def _nvml_error(error: nvml_lib.NvmlCallFailed,
                                reason='%s (%s)' % (error.reason, error.code))
 
 
-def _gpu(index: int, ident: dict, mode: tuple[int, int] | None,
-         profiles: list[dict], gpu_instances: list[dict],
-         processes: dict[int, list[int]], vgpu_types: list[dict] | None,
-         active: list[dict]) -> gpu_model.Gpu:
+Records = list[nvml_lib.Record]
+
+
+def _gpu(index: int, ident: nvml_lib.Record, mode: tuple[int, int] | None,
+         profiles: Records, gpu_instances: Records,
+         processes: dict[int, list[int]], vgpu_types: Records | None,
+         active: Records) -> gpu_model.Gpu:
     """Build the data model from the helper layer's plain values."""
     model_profiles = tuple(
         gpu_model.GpuInstanceProfile(
@@ -68,7 +72,7 @@ def _gpu(index: int, ident: dict, mode: tuple[int, int] | None,
     )
 
 
-def _gpu_instance(gi: dict, profile_name: str,
+def _gpu_instance(gi: nvml_lib.Record, profile_name: str,
                   processes: typing.Iterable[int] = ()
                   ) -> gpu_model.GpuInstance:
     return gpu_model.GpuInstance(
@@ -86,7 +90,7 @@ class NvmlBackend(base.GpuBackend):
     NVML is initialised on first use and shut down by :meth:`close`.
     """
 
-    def __init__(self, conf):
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
         super().__init__(conf)
         self._initialised = False
 
@@ -129,8 +133,8 @@ class NvmlBackend(base.GpuBackend):
             ident = nvml_lib.identity(handle, gpu)
             gpu = ident['uuid']
             mode = nvml_lib.mig_mode(handle, gpu)
-            profiles: list[dict] = []
-            gpu_instances: list[dict] = []
+            profiles: list[nvml_lib.Record] = []
+            gpu_instances: list[nvml_lib.Record] = []
             processes: dict[int, list[int]] = {}
             if mode is not None:
                 profiles = nvml_lib.profiles(handle, gpu)
@@ -153,7 +157,8 @@ class NvmlBackend(base.GpuBackend):
             handle = nvml_lib.handle_by_uuid(gpu_uuid)
             for profile in nvml_lib.profile_infos(handle, gpu_uuid):
                 if profile['id'] == profile_id:
-                    return profile['name']
+                    name: str = profile['name']
+                    return name
         except nvml_lib.NvmlCallFailed as e:
             LOG.warning('Cannot name profile %s of GPU %s: %s', profile_id,
                         gpu_uuid, e)

@@ -61,10 +61,13 @@ class FileWriter:
     def write_if_changed(self, path: str, content: str,
                          mode: int = 0o644) -> bool:
         if self._privileged(path):
-            return write_if_changed(path, content, mode)
+            # The entrypoint's answer crosses privsep untyped.
+            changed: bool = write_if_changed(path, content, mode)
+            return changed
         return fileutils.write_if_changed(path, content, mode)
 
     def remove(self, path: str) -> bool:
         if self._privileged(path):
-            return remove(path)
+            removed: bool = remove(path)
+            return removed
         return fileutils.remove(path)

@@ -53,4 +53,5 @@ def destroy_compute_instance(gpu_uuid: str, gpu_instance_id: int,
 def set_mig_mode(gpu_uuid: str, enabled: bool) -> tuple[int, int]:
     """Enable or disable MIG mode; returns ``(current, pending)``."""
     with nvml_lib.session():
-        return tuple(nvml_lib.set_mig_mode(gpu_uuid, enabled))
+        current, pending = nvml_lib.set_mig_mode(gpu_uuid, enabled)
+    return current, pending

@@ -25,6 +25,9 @@ INVALID_ID = 0xFFFFFFFF
 #: nvmlDeviceGetGpuInstancePossiblePlacements_v2.
 _MAX_PLACEMENTS = 32
 _MIB = 1024 * 1024
+#: What the helpers return for one NVML object: plain values only, so they
+#: cross the privsep channel unchanged.
+Record = dict[str, typing.Any]
 
 
 class NvmlCallFailed(Exception):
@@ -105,7 +108,8 @@ def session() -> typing.Iterator[None]:
 
 
 def device_count() -> int:
-    return call('nvmlDeviceGetCount', '-')
+    count: int = call('nvmlDeviceGetCount', '-')
+    return count
 
 
 def handle_by_index(index: int) -> typing.Any:
@@ -127,7 +131,7 @@ def pci_address(info: typing.Any) -> str:
     return '%04x:%s:%s' % (int(domain, 16), bus, rest)
 
 
-def identity(handle: typing.Any, gpu: str) -> dict[str, typing.Any]:
+def identity(handle: typing.Any, gpu: str) -> Record:
     """UUID, name, PCI identity, memory and compute capability."""
     pci = call('nvmlDeviceGetPciInfo', gpu, handle)
     memory = call('nvmlDeviceGetMemoryInfo', gpu, handle)
@@ -172,9 +176,9 @@ def _profile_info(handle: typing.Any, gpu: str, enum: int) -> typing.Any:
     return call('nvmlDeviceGetGpuInstanceProfileInfo', gpu, handle, enum, 1)
 
 
-def profile_infos(handle: typing.Any, gpu: str) -> list[dict]:
+def profile_infos(handle: typing.Any, gpu: str) -> list[Record]:
     """GPU-instance profiles of a card, without their placements."""
-    profiles: dict[int, dict] = {}
+    profiles: dict[int, Record] = {}
     for enum in range(pynvml.NVML_GPU_INSTANCE_PROFILE_COUNT):
         try:
             info = _profile_info(handle, gpu, enum)
@@ -210,7 +214,7 @@ def possible_placements(handle: typing.Any, gpu: str,
             for i in range(count.value)]
 
 
-def profiles(handle: typing.Any, gpu: str) -> list[dict]:
+def profiles(handle: typing.Any, gpu: str) -> list[Record]:
     """GPU-instance profiles with ``placements``; [] without MIG."""
     result = profile_infos(handle, gpu)
     for profile in result:
@@ -221,7 +225,7 @@ def profiles(handle: typing.Any, gpu: str) -> list[dict]:
 
 # -- GPU and compute instances -----------------------------------------------
 def _gpu_instance_handles(handle: typing.Any, gpu: str,
-                          profile: dict) -> list[typing.Any]:
+                          profile: Record) -> list[typing.Any]:
     size = max(profile['instance_count'], 1)
     handles = (pynvml.c_nvmlGpuInstance_t * size)()
     count = ctypes.c_uint(size)
@@ -230,14 +234,14 @@ def _gpu_instance_handles(handle: typing.Any, gpu: str,
     return [handles[i] for i in range(count.value)]
 
 
-def _gi_dict(info: typing.Any) -> dict[str, int]:
+def _gi_dict(info: typing.Any) -> Record:
     return {'id': info.id, 'profile_id': info.profileId,
             'start': info.placement.start, 'size': info.placement.size}
 
 
-def ci_profiles(gi: typing.Any, gpu: str) -> list[dict]:
+def ci_profiles(gi: typing.Any, gpu: str) -> list[Record]:
     """Compute-instance profiles (shared engines) of a GPU instance."""
-    result: dict[int, dict] = {}
+    result: dict[int, Record] = {}
     for enum in range(pynvml.NVML_COMPUTE_INSTANCE_PROFILE_COUNT):
         try:
             info = call('nvmlGpuInstanceGetComputeInstanceProfileInfo', gpu,
@@ -269,7 +273,7 @@ def compute_instances(gi: typing.Any, gpu: str) -> list[dict[str, int]]:
 
 
 def gpu_instances(handle: typing.Any, gpu: str,
-                  profile_list: list[dict]) -> list[dict]:
+                  profile_list: list[Record]) -> list[Record]:
     """Existing GPU instances with their compute instances.
 
     :returns: dicts with ``id, profile_id, start, size,
@@ -313,7 +317,7 @@ def processes_by_gpu_instance(handle: typing.Any,
 
 
 # -- vGPU --------------------------------------------------------------------
-def vgpu_types(handle: typing.Any, gpu: str) -> list[dict] | None:
+def vgpu_types(handle: typing.Any, gpu: str) -> list[Record] | None:
     """vGPU types of the GPU; None when no vGPU manager answers."""
     type_ids = optional('nvmlDeviceGetSupportedVgpus', gpu, handle)
     if type_ids is None:
@@ -335,7 +339,7 @@ def vgpu_types(handle: typing.Any, gpu: str) -> list[dict] | None:
     return result
 
 
-def active_vgpus(handle: typing.Any, gpu: str) -> list[dict]:
+def active_vgpus(handle: typing.Any, gpu: str) -> list[Record]:
     """vGPUs running on the GPU: ``mdev_uuid, type_id, gpu_instance_id``.
 
     nvmlVgpuInstanceGetMdevUUID and nvmlVgpuInstanceGetType follow NVML's
@@ -365,7 +369,7 @@ def _gpu_instance_by_id(handle: typing.Any, gpu: str,
 
 def create_gpu_instance(gpu_uuid: str, profile_id: int,
                         start: int | None = None,
-                        size: int | None = None) -> dict[str, int]:
+                        size: int | None = None) -> Record:
     """Create a GPU instance, at ``start``/``size`` when given."""
     handle = handle_by_uuid(gpu_uuid)
     if start is None:
