@@ -158,10 +158,12 @@ def placement_client(conf: cfg.ConfigOpts):
 
 
 # -- age --------------------------------------------------------------------
-def _parse_time(value: str) -> float | None:
+def _parse_time(value: str | None) -> float | None:
+    if not isinstance(value, str):
+        return None
     try:
         return datetime.datetime.fromisoformat(value).timestamp()
-    except (TypeError, ValueError):
+    except ValueError:
         return None
 
 

@@ -97,13 +97,14 @@ class Journal:
         :param op_id: the id of an interrupted intent this one resumes;
             the line then carries ``"resumed": true``.
         """
-        entry = {'id': op_id or str(uuid.uuid4()), 'event': INTENT,
-                 'device': device, 'kind': kind, 'parent': parent,
-                 'type': type_id, 'reasons': list(reasons)}
+        new_id = op_id or str(uuid.uuid4())
+        entry: dict[str, object] = {
+            'id': new_id, 'event': INTENT, 'device': device, 'kind': kind,
+            'parent': parent, 'type': type_id, 'reasons': list(reasons)}
         if op_id:
             entry['resumed'] = True
         self._append(entry)
-        return entry['id']
+        return new_id
 
     def done(self, op_id: str, device: str, steps: list[str]) -> None:
         self._append({'id': op_id, 'event': DONE, 'device': device,

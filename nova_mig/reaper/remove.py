@@ -78,7 +78,7 @@ class Remover:
             raise exception.SysfsWriteError(
                 path=path, value=value,
                 reason='%s (errno %s)' % (e.strerror or e,
-                                          errno.errorcode.get(e.errno,
+                                          errno.errorcode.get(e.errno or 0,
                                                               e.errno)))
 
     def _vendor_vfio(self, facts: decide.DeviceFacts) -> list[str]:
