@@ -39,8 +39,13 @@ _SUFFIX_OF_TOKEN = {token: suffix for suffix, token
 #: A profile once normalised into a name: ``1G_10GB_NOME``.
 _TOKEN_RE = re.compile(
     r'^(?P<slices>[1-9])G_(?P<gb>[1-9][0-9]*)GB(?:_(?P<suffix>[A-Z_]+))?$')
-_RESOURCES_GROUP_RE = re.compile(r'^resources(\d*|_[a-zA-Z0-9_-]+)$')
 _PLACEHOLDER = 'QQNOVAMIGQQ'
+#: Extra spec keys of a flavor asking for resources or traits, in any
+#: request group: ``resources:<rc>``, ``resources1:<rc>``,
+#: ``trait_gpu:<trait>``.
+RESOURCES_KEY_RE = re.compile(
+    r'^resources(\d*|_[a-zA-Z0-9_-]+):(?P<rc>.+)$')
+TRAIT_KEY_RE = re.compile(r'^trait(\d*|_[a-zA-Z0-9_-]+):(?P<trait>.+)$')
 
 
 def naming_defaults() -> dict[str, str]:
@@ -222,18 +227,16 @@ class Scheme:
         class, or ``VGPU`` with a required profile trait.
         """
         specs = specs or {}
-        for key in specs:
-            group, _, name = key.partition(':')
-            if _RESOURCES_GROUP_RE.match(group):
-                profile = self.profile_of_class(name)
-                if profile:
-                    return profile
-        if any(k.endswith(':' + constants.VGPU) and k.startswith('resources')
-               for k in specs):
+        classes = [m['rc'] for m in map(RESOURCES_KEY_RE.match, specs) if m]
+        for rc in classes:
+            profile = self.profile_of_class(rc)
+            if profile:
+                return profile
+        if constants.VGPU in classes:
             for key, value in specs.items():
-                group, _, name = key.partition(':')
-                if group.startswith('trait') and value == 'required':
-                    profile = self.profile_of_trait(name)
+                match = TRAIT_KEY_RE.match(key)
+                if match and value == 'required':
+                    profile = self.profile_of_trait(match['trait'])
                     if profile:
                         return profile
         return None

@@ -12,7 +12,6 @@ only gets its extra specs updated; asking for other sizes is an error.
 
 import collections.abc
 import dataclasses
-import re
 import typing
 
 from keystoneauth1 import exceptions as ks_exc
@@ -39,8 +38,6 @@ UNCHANGED = 'unchanged'
 REFUSED = 'refused'
 NOT_OFFERED = 'not offered'
 
-_RESOURCES_RE = re.compile(r'^resources(\d*|_[a-zA-Z0-9_-]+)?:(?P<rc>.+)$')
-_TRAIT_RE = re.compile(r'^trait(\d*|_[a-zA-Z0-9_-]+)?:(?P<trait>.+)$')
 
 #: An openstacksdk compute proxy (``conn.compute``); the SDK is untyped.
 Compute = typing.Any
@@ -112,12 +109,12 @@ class FlavorRow:
     @property
     def resources(self) -> dict[str, str]:
         return {m['rc']: v for k, v in self.extra_specs.items()
-                for m in [_RESOURCES_RE.match(k)] if m}
+                for m in [naming.RESOURCES_KEY_RE.match(k)] if m}
 
     @property
     def traits(self) -> dict[str, str]:
         return {m['trait']: v for k, v in self.extra_specs.items()
-                for m in [_TRAIT_RE.match(k)] if m}
+                for m in [naming.TRAIT_KEY_RE.match(k)] if m}
 
 
 def compute_call(action: str, fn: collections.abc.Callable[..., _T],
@@ -183,8 +180,8 @@ def _stale_keys(scheme: naming.Scheme, specs: dict[str, str],
     for key in specs:
         if key in wanted:
             continue
-        rc = _RESOURCES_RE.match(key)
-        trait = _TRAIT_RE.match(key)
+        rc = naming.RESOURCES_KEY_RE.match(key)
+        trait = naming.TRAIT_KEY_RE.match(key)
         if rc and (rc['rc'] == constants.VGPU or
                    scheme.profile_of_class(rc['rc'])):
             stale.append(key)

@@ -77,6 +77,9 @@ def mig_client(app: typing.Any) -> client.MigClient:
     return client.MigClient(app.client_manager)
 
 
+#: What a Lister or ShowOne's ``take_action`` returns: columns and data.
+Result = tuple[tuple[str, ...], typing.Any]
+
 _Action = collections.abc.Callable[[typing.Any, argparse.Namespace],
                                    typing.Any]
 

@@ -2,7 +2,6 @@
 
 import argparse
 import re
-import typing
 
 from osc_lib.cli import format_columns
 from osc_lib.cli import parseractions
@@ -90,8 +89,7 @@ class CreateFlavor(command.ShowOne):
         return parser
 
     @common.translate_errors
-    def take_action(self, parsed_args: argparse.Namespace) -> tuple[
-            tuple[str, ...], typing.Any]:
+    def take_action(self, parsed_args: argparse.Namespace) -> common.Result:
         mig = common.mig_client(self.app)
         scheme = common.scheme(parsed_args)
         profile = parsed_args.profile
@@ -118,8 +116,7 @@ class ListFlavor(command.Lister):
         return parser
 
     @common.translate_errors
-    def take_action(self, parsed_args: argparse.Namespace) -> tuple[
-            tuple[str, ...], typing.Any]:
+    def take_action(self, parsed_args: argparse.Namespace) -> common.Result:
         rows = manage.mig_flavors(common.mig_client(self.app).compute,
                                   common.scheme(parsed_args))
         columns = ('ID', 'Name', 'Profile', 'Resources', 'Traits',
@@ -148,8 +145,7 @@ class SyncFlavor(command.Lister):
         return parser
 
     @common.translate_errors
-    def take_action(self, parsed_args: argparse.Namespace) -> tuple[
-            tuple[str, ...], typing.Any]:
+    def take_action(self, parsed_args: argparse.Namespace) -> common.Result:
         mig = common.mig_client(self.app)
         scheme = common.scheme(parsed_args)
         offered = capacity.offered_profiles(mig.placement, scheme)

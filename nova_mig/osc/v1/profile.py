@@ -1,7 +1,6 @@
 """``openstack mig profile list``: MIG slices of the cloud per profile."""
 
 import argparse
-import typing
 
 from osc_lib.cli import format_columns
 from osc_lib.command import command
@@ -27,8 +26,7 @@ class ListProfile(command.Lister):
         return parser
 
     @common.translate_errors
-    def take_action(self, parsed_args: argparse.Namespace) -> tuple[
-            tuple[str, ...], typing.Any]:
+    def take_action(self, parsed_args: argparse.Namespace) -> common.Result:
         scheme = common.scheme(parsed_args)
         client = common.mig_client(self.app).placement
         rows = capacity.provider_slices(client, scheme,

@@ -1,7 +1,6 @@
 """``openstack mig trait list|sync``: the GPU traits in Placement."""
 
 import argparse
-import typing
 
 from osc_lib.command import command
 
@@ -24,8 +23,7 @@ class ListTrait(command.Lister):
         return parser
 
     @common.translate_errors
-    def take_action(self, parsed_args: argparse.Namespace) -> tuple[
-            tuple[str, ...], typing.Any]:
+    def take_action(self, parsed_args: argparse.Namespace) -> common.Result:
         client = common.mig_client(self.app).placement
         rows = traits.list_traits(client, common.scheme(parsed_args),
                                   count=parsed_args.long)
@@ -57,8 +55,7 @@ class SyncTrait(command.Lister):
         return parser
 
     @common.translate_errors
-    def take_action(self, parsed_args: argparse.Namespace) -> tuple[
-            tuple[str, ...], typing.Any]:
+    def take_action(self, parsed_args: argparse.Namespace) -> common.Result:
         for profile in parsed_args.profile:
             if not constants.is_profile(profile):
                 raise exception.NotMigProfile(profile=profile)

@@ -3,21 +3,12 @@
 from nova_mig import exception
 from nova_mig.flavor import capacity
 from nova_mig import naming
-from tests import base
-from tests.unit.flavor import fakes
+from tests.unit.flavor import base as flavor_base
 
-RC = 'CUSTOM_MIG_1G_10GB'
-
-
-class PlacementTestCase(base.TestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.api, self.client = fakes.placement_client()
-        self.scheme = naming.Scheme()
+RC = flavor_base.RC
 
 
-class CapacityTestCase(PlacementTestCase):
+class CapacityTestCase(flavor_base.PlacementTestCase):
 
     def test_totals_apply_reserved_and_allocation_ratio(self):
         cn1 = self.api.add('cn1', inventory={'VCPU': {'total': 8}})

@@ -2,22 +2,12 @@
 
 from nova_mig import exception
 from nova_mig.flavor import traits
-from nova_mig import naming
-from tests import base
-from tests.unit.flavor import fakes
+from tests.unit.flavor import base as flavor_base
 
-RC = 'CUSTOM_MIG_1G_10GB'
+RC = flavor_base.RC
 
 
-class PlacementTestCase(base.TestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.api, self.client = fakes.placement_client()
-        self.scheme = naming.Scheme()
-
-
-class TraitsTestCase(PlacementTestCase):
+class TraitsTestCase(flavor_base.PlacementTestCase):
 
     def test_list_keeps_gpu_traits_and_counts(self):
         cn = self.api.add('cn')

@@ -7,9 +7,10 @@ import types
 import fixtures
 
 from tests import base
+from tests.unit.flavor import base as flavor_base
 from tests.unit.flavor import fakes
 
-RC = 'CUSTOM_MIG_1G_10GB'
+RC = flavor_base.RC
 
 
 class CommandTestCase(base.TestCase):
