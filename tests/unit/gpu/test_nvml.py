@@ -7,27 +7,10 @@ from nova_mig import exception
 from nova_mig.gpu import nvml
 from nova_mig.model import gpu as gpu_model
 from nova_mig.privsep import nvml_lib
+from nova_mig.privsep import sysfs as privsep_sysfs
 from tests import base as test_base
-from tests.unit.gpu import fake_cards
-from tests.unit.gpu import fake_pynvml
-
-PROCESS = 4242
-MDEV = '1b2c3d4e-0000-4000-8000-000000000001'
-
-
-def busy_a100() -> fake_cards.Gpu:
-    """A100 80GB, MIG on, three GPU instances and two vGPUs.
-
-    3g.40gb@0 (a CI running a process, a MIG-backed vGPU), 2g.20gb@4 (a CI),
-    1g.10gb@6 (no CI); a time-sliced vGPU.
-    """
-    gpu = fake_cards.a100_80gb()
-    fake_cards.add_gpu_instance(gpu, 1, 9, 0, processes=(PROCESS,))
-    fake_cards.add_gpu_instance(gpu, 2, 14, 4)
-    fake_cards.add_gpu_instance(gpu, 3, 19, 6, cis=0)
-    gpu.active_vgpus.append(fake_cards.ActiveVgpu(7, MDEV.upper(), 702, 1))
-    gpu.active_vgpus.append(fake_cards.ActiveVgpu(8, MDEV[:-1] + '2', 710))
-    return gpu
+from tests.unit.privsep import fake_cards
+from tests.unit.privsep import fake_pynvml
 
 
 class NvmlTestCase(test_base.TestCase):
@@ -40,11 +23,21 @@ class NvmlTestCase(test_base.TestCase):
         return self.fake
 
 
+class TestSysfsWriter(test_base.TestCase):
+
+    def test_backend_writer_uses_configured_root(self):
+        root = self.useFixture(fixtures.TempDir()).path
+        self.flags(sysfs_root=root, group='host')
+        writer = nvml.NvmlBackend(self.conf).sysfs_writer()
+        self.assertIsInstance(writer, privsep_sysfs.PrivsepSysfsWriter)
+        self.assertEqual(root, writer.root)
+
+
 class TestListGpus(NvmlTestCase):
 
     def setUp(self):
         super().setUp()
-        self.use_fake(busy_a100(), fake_cards.t4())
+        self.use_fake(fake_cards.busy_a100(), fake_cards.t4())
         self.a100, self.t4 = self.backend.list_gpus()
 
     def test_identity(self):
@@ -87,7 +80,7 @@ class TestListGpus(NvmlTestCase):
                           gis[1].placement))
         self.assertEqual((gpu_model.ComputeInstance(0, 2),),
                          gis[1].compute_instances)
-        self.assertEqual((PROCESS,), gis[1].processes)
+        self.assertEqual((fake_cards.PROCESS,), gis[1].processes)
         self.assertEqual((gpu_model.ComputeInstance(0, 1),),
                          gis[2].compute_instances)
         self.assertEqual((), gis[2].processes)
@@ -109,8 +102,8 @@ class TestListGpus(NvmlTestCase):
 
     def test_active_vgpus(self):
         self.assertEqual(
-            (gpu_model.ActiveVgpu(MDEV, 702, 1),
-             gpu_model.ActiveVgpu(MDEV[:-1] + '2', 710, None)),
+            (gpu_model.ActiveVgpu(fake_cards.MDEV, 702, 1),
+             gpu_model.ActiveVgpu(fake_cards.MDEV[:-1] + '2', 710, None)),
             self.a100.active_vgpus)
 
     def test_non_mig_gpu(self):
@@ -155,14 +148,14 @@ class TestListGpusStates(NvmlTestCase):
         self.assertEqual(7, len(result.profiles))
 
     def test_supported_vgpus_missing_from_driver(self):
-        self.use_fake(busy_a100())
+        self.use_fake(fake_cards.busy_a100())
         self.fake.remove('nvmlDeviceGetSupportedVgpus')
         (result,) = self.backend.list_gpus()
         self.assertIsNone(result.vgpu_types)
         self.assertEqual((), result.active_vgpus)
 
     def test_vgpu_profile_id_missing_from_driver(self):
-        self.use_fake(busy_a100())
+        self.use_fake(fake_cards.busy_a100())
         self.fake.remove('nvmlVgpuTypeGetGpuInstanceProfileId')
         self.fake.remove('nvmlVgpuInstanceGetGpuInstanceId')
         (result,) = self.backend.list_gpus()
@@ -170,10 +163,10 @@ class TestListGpusStates(NvmlTestCase):
                                       for t in result.vgpu_types])
         self.assertEqual([None, None], [v.gpu_instance_id
                                         for v in result.active_vgpus])
-        self.assertEqual(MDEV, result.active_vgpus[0].mdev_uuid)
+        self.assertEqual(fake_cards.MDEV, result.active_vgpus[0].mdev_uuid)
 
     def test_processes_not_supported(self):
-        self.use_fake(busy_a100())
+        self.use_fake(fake_cards.busy_a100())
         self.fake.fail('nvmlDeviceGetComputeRunningProcesses_v3',
                        pynvml.NVML_ERROR_NOT_SUPPORTED)
         (result,) = self.backend.list_gpus()
@@ -214,7 +207,7 @@ class TestListGpusStates(NvmlTestCase):
         self.assertIn('[gpu]backend = simulated', str(error))
 
     def test_unexpected_error_names_call_and_gpu(self):
-        self.use_fake(busy_a100())
+        self.use_fake(fake_cards.busy_a100())
         self.fake.fail('nvmlGpuInstanceGetInfo', pynvml.NVML_ERROR_GPU_IS_LOST)
         error = self.assertRaises(exception.NvmlError,
                                   self.backend.list_gpus)
@@ -230,7 +223,7 @@ class TestListGpusStates(NvmlTestCase):
         self.assertIn('nvmlDeviceGetMemoryInfo failed on GPU 0', str(error))
 
     def test_vgpu_unexpected_error_is_not_hidden(self):
-        self.use_fake(busy_a100())
+        self.use_fake(fake_cards.busy_a100())
         self.fake.fail('nvmlDeviceGetSupportedVgpus',
                        pynvml.NVML_ERROR_NO_PERMISSION)
         self.assertRaises(exception.NvmlError, self.backend.list_gpus)

@@ -7,13 +7,10 @@ from nova_mig import exception
 from nova_mig.gpu import nvml
 from nova_mig.model import gpu as gpu_model
 from nova_mig import privsep
-from nova_mig.privsep import nvml as privsep_nvml
-from nova_mig.privsep import nvml_lib
 from tests import base as test_base
-from tests.unit.gpu import fake_cards
-from tests.unit.gpu import fake_pynvml
-from tests.unit.gpu import privsep_fixtures
-from tests.unit.gpu import test_nvml
+from tests.unit.privsep import fake_cards
+from tests.unit.privsep import fake_pynvml
+from tests.unit.privsep import privsep_fixtures
 
 
 class ChangesTestCase(test_base.TestCase):
@@ -24,7 +21,7 @@ class ChangesTestCase(test_base.TestCase):
         super().setUp()
         self.useFixture(self.privsep_fixture(privsep.sys_admin_pctxt))
         self.empty = fake_cards.a100_80gb(index=0)
-        self.busy = test_nvml.busy_a100()
+        self.busy = fake_cards.busy_a100()
         self.busy.uuid = 'GPU-b0000000-0000-4000-8000-000000000000'
         self.off = fake_cards.a100_80gb(index=2, mig=0)
         self.fake = self.useFixture(fake_pynvml.FakeNvmlFixture(
@@ -165,25 +162,12 @@ class TestChangesOverTheWire(TestChanges):
 
     privsep_fixture = privsep_fixtures.WirePrivsepFixture
 
-    def test_entrypoint_error_crosses_as_call_failed(self):
-        error = self.assertRaises(nvml_lib.NvmlCallFailed,
-                                  privsep_nvml.destroy_gpu_instance,
-                                  self.busy.uuid, 2)
-        self.assertEqual(('nvmlGpuInstanceDestroy', self.busy.uuid,
-                          'IN_USE'),
-                         (error.call, error.gpu, error.code))
-
-    def test_entrypoint_returns_plain_values(self):
-        gi = privsep_nvml.create_gpu_instance(self.empty.uuid, 5, 0, 4)
-        self.assertEqual({'profile_id': 5, 'start': 0, 'size': 4},
-                         {k: gi[k] for k in ('profile_id', 'start', 'size')})
-
 
 class TestChangesDaemon(test_base.TestCase):
     """A real (forked, unprivileged) privsep daemon runs the entrypoint."""
 
     def test_refusal_crosses_the_daemon(self):
-        busy = test_nvml.busy_a100()
+        busy = fake_cards.busy_a100()
         # The daemon forks after the fake is installed and inherits it.
         self.useFixture(fake_pynvml.FakeNvmlFixture([busy]))
         self.useFixture(privsep_fixture.UnprivilegedPrivsepFixture(

@@ -17,8 +17,8 @@ import dataclasses
 import fixtures
 import pynvml
 
-from tests.unit.gpu import fake_cards
-from tests.unit.gpu import fake_nvml_abi as abi
+from tests.unit.privsep import fake_cards
+from tests.unit.privsep import fake_nvml_abi as abi
 
 OK = pynvml.NVML_SUCCESS
 _MIB = 1024 * 1024

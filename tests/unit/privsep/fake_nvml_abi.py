@@ -4,7 +4,7 @@ import ctypes
 
 import pynvml
 
-from tests.unit.gpu import fake_cards
+from tests.unit.privsep import fake_cards
 
 MIB = 1024 * 1024
 

@@ -6,11 +6,10 @@ import os
 import fixtures
 from oslo_privsep.test import fixture as privsep_fixture
 
-from nova_mig.gpu import nvml
 from nova_mig import privsep
 from nova_mig.privsep import sysfs
 from tests import base as test_base
-from tests.unit.gpu import privsep_fixtures
+from tests.unit.privsep import privsep_fixtures
 
 
 class SysfsTestCase(test_base.TestCase):
@@ -27,7 +26,8 @@ class SysfsTestCase(test_base.TestCase):
         self.useFixture(fixtures.MonkeyPatch(
             'nova_mig.privsep.sysfs.SYSFS_ROOT', self.root))
         if self.privsep_fixture:
-            self.useFixture(self.privsep_fixture(privsep.sys_admin_pctxt))
+            self.privsep = self.useFixture(
+                self.privsep_fixture(privsep.sys_admin_pctxt))
         self.writer = sysfs.PrivsepSysfsWriter(self.root)
 
     def read(self, path):
@@ -36,14 +36,6 @@ class SysfsTestCase(test_base.TestCase):
 
 
 class TestPrivsepSysfsWriter(SysfsTestCase):
-
-    def test_write_through_entrypoint(self):
-        calls = []
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova_mig.privsep.sysfs.write_sysfs',
-            lambda path, value: calls.append((path, value))))
-        self.writer.write(self.target, '1')
-        self.assertEqual([(self.target, '1')], calls)
 
     def test_write(self):
         self.writer.write(self.target, '1')
@@ -75,27 +67,25 @@ class TestPrivsepSysfsWriter(SysfsTestCase):
         self.assertEqual(errno.EACCES, error.errno)
         self.assertEqual('keep', self.read(outside))
 
+
+class TestPrivsepSysfsWriterOverTheWire(TestPrivsepSysfsWriter):
+    privsep_fixture = privsep_fixtures.WirePrivsepFixture
+
+    def test_write_through_entrypoint(self):
+        self.writer.write(self.target, '1')
+        self.assertEqual(['nova_mig.privsep.sysfs.write_sysfs'],
+                         self.privsep.channel.calls)
+        self.assertEqual('1', self.read(self.target))
+
     def test_other_root_is_written_without_privsep(self):
         other = os.path.join(self.tmpdir, 'copy')
         os.makedirs(other)
         path = os.path.join(other, 'sriov_numvfs')
         with open(path, 'w') as f:
             f.write('0')
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova_mig.privsep.sysfs.write_sysfs',
-            lambda *args: self.fail('privsep used for %s' % other)))
         sysfs.PrivsepSysfsWriter(other).write(path, '4')
         self.assertEqual('4', self.read(path))
-
-    def test_backend_writer_uses_configured_root(self):
-        self.flags(sysfs_root=self.root, group='host')
-        writer = nvml.NvmlBackend(self.conf).sysfs_writer()
-        self.assertIsInstance(writer, sysfs.PrivsepSysfsWriter)
-        self.assertEqual(self.root, writer.root)
-
-
-class TestPrivsepSysfsWriterOverTheWire(TestPrivsepSysfsWriter):
-    privsep_fixture = privsep_fixtures.WirePrivsepFixture
+        self.assertEqual([], self.privsep.channel.calls)
 
 
 class TestPrivsepSysfsWriterDaemon(SysfsTestCase):

@@ -39,9 +39,12 @@ class _InProcessChannel:
 
     def __init__(self, context):
         self.context = context
+        #: Dotted names of the entrypoints called, in order.
+        self.calls = []
 
     def remote_call(self, name, args, kwargs, timeout):
         name, args, kwargs = _wire((name, args, kwargs))
+        self.calls.append(name)
         func = importutils.import_class(name)
         assert self.context.is_entrypoint(func), name
         self.context.client_mode = False
@@ -62,7 +65,10 @@ class _InProcessChannel:
 
 
 class WirePrivsepFixture(fixtures.Fixture):
-    """Entrypoints of ``context`` go through a privsep-like channel."""
+    """Entrypoints of ``context`` go through a privsep-like channel.
+
+    ``channel.calls`` lists the entrypoints called through it.
+    """
 
     def __init__(self, context):
         super().__init__()
@@ -71,5 +77,6 @@ class WirePrivsepFixture(fixtures.Fixture):
     def _setUp(self):
         self.context.set_client_mode(True)
         old = self.context.channel
-        self.context.channel = _InProcessChannel(self.context)
+        self.channel = _InProcessChannel(self.context)
+        self.context.channel = self.channel
         self.addCleanup(setattr, self.context, 'channel', old)

@@ -4,6 +4,9 @@ import dataclasses
 
 #: NVML's "no GPU instance" / time-sliced profile ID.
 INVALID_ID = 0xFFFFFFFF
+#: The PID and the mdev of busy_a100().
+PROCESS = 4242
+MDEV = '1b2c3d4e-0000-4000-8000-000000000001'
 
 
 @dataclasses.dataclass
@@ -137,6 +140,21 @@ def add_gpu_instance(gpu: Gpu, gi_id: int, profile_id: int, start: int,
                                         list(processes))
     gpu.gis[gi_id] = gi
     return gi
+
+
+def busy_a100() -> Gpu:
+    """A100 80GB, MIG on, three GPU instances and two vGPUs.
+
+    3g.40gb@0 (a CI running a process, a MIG-backed vGPU), 2g.20gb@4 (a CI),
+    1g.10gb@6 (no CI); a time-sliced vGPU.
+    """
+    gpu = a100_80gb()
+    add_gpu_instance(gpu, 1, 9, 0, processes=(PROCESS,))
+    add_gpu_instance(gpu, 2, 14, 4)
+    add_gpu_instance(gpu, 3, 19, 6, cis=0)
+    gpu.active_vgpus.append(ActiveVgpu(7, MDEV.upper(), 702, 1))
+    gpu.active_vgpus.append(ActiveVgpu(8, MDEV[:-1] + '2', 710))
+    return gpu
 
 
 def t4(index: int = 1) -> Gpu:

@@ -1,0 +1,39 @@
+"""Tests of the privileged NVML entrypoints, over a privsep-like channel."""
+
+from nova_mig import privsep
+from nova_mig.privsep import nvml as privsep_nvml
+from nova_mig.privsep import nvml_lib
+from tests import base as test_base
+from tests.unit.privsep import fake_cards
+from tests.unit.privsep import fake_pynvml
+from tests.unit.privsep import privsep_fixtures
+
+
+class TestEntrypoints(test_base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.privsep = self.useFixture(privsep_fixtures.WirePrivsepFixture(
+            privsep.sys_admin_pctxt))
+        self.empty = fake_cards.a100_80gb(index=0)
+        self.busy = fake_cards.busy_a100()
+        self.busy.uuid = 'GPU-b0000000-0000-4000-8000-000000000000'
+        self.fake = self.useFixture(fake_pynvml.FakeNvmlFixture(
+            [self.empty, self.busy])).fake
+
+    def test_error_crosses_as_call_failed(self):
+        error = self.assertRaises(nvml_lib.NvmlCallFailed,
+                                  privsep_nvml.destroy_gpu_instance,
+                                  self.busy.uuid, 2)
+        self.assertEqual(('nvmlGpuInstanceDestroy', self.busy.uuid,
+                          'IN_USE'),
+                         (error.call, error.gpu, error.code))
+        self.assertEqual(['nova_mig.privsep.nvml.destroy_gpu_instance'],
+                         self.privsep.channel.calls)
+
+    def test_returns_plain_values(self):
+        gi = privsep_nvml.create_gpu_instance(self.empty.uuid, 5, 0, 4)
+        self.assertEqual({'profile_id': 5, 'start': 0, 'size': 4},
+                         {k: gi[k] for k in ('profile_id', 'start', 'size')})
+        ci = privsep_nvml.create_compute_instance(self.empty.uuid, gi['id'])
+        self.assertEqual({'id', 'profile_id'}, set(ci))
