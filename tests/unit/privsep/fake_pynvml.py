@@ -222,6 +222,17 @@ class FakeNvml(abi.VgpuFunctions):
         abi.out(current_ref).value = gpu.mig_current
         abi.out(pending_ref).value = gpu.mig_pending
 
+    def nvmlDeviceSetMigMode(self, handle, mode, status_ref):
+        gpu = self._gpu(handle)
+        self._check_privileged()
+        if not gpu.mig_capable:
+            raise abi.Ret(pynvml.NVML_ERROR_NOT_SUPPORTED)
+        if gpu.gis or gpu.active_vgpus:
+            raise abi.Ret(pynvml.NVML_ERROR_IN_USE)
+        # The new mode stays pending until the GPU is reset.
+        gpu.mig_pending = abi.val(mode)
+        abi.out(status_ref).value = pynvml.NVML_SUCCESS
+
     # -- GPU-instance profiles ------------------------------------------------
     def _readable_mig_gpu(self, handle) -> fake_cards.Gpu:
         gpu = self._gpu(handle)
