@@ -1,18 +1,23 @@
 """The host file: a versioned YAML description of a simulated host.
 
 The format (``version: 1``) is documented in
-``doc/source/reference/simulated-host.rst``.  :func:`load` validates a file
-and returns the initial :class:`nova_mig.simulator.state.HostState`; every
-error names the file, the key path (``gpus[1].gpu_instances[0].profile``)
-and what is allowed there.
+``doc/source/reference/simulated-host.rst``.  :data:`HOST_SCHEMA` (JSON
+schema) checks the form of a file; :func:`load` then builds the initial
+:class:`nova_mig.simulator.state.HostState`, checking what a schema cannot
+know (the GPU model's profiles and VF count, free GPU instances, devices
+held twice). Every error names the file, the key path
+(``gpus[1].gpu_instances[0].profile``) and the reason, in one line.
 """
 
 import hashlib
+import typing
 
 from oslo_log import log as logging
 import yaml
 
 from nova_mig import exception
+from nova_mig.layout import schema
+from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
 from nova_mig.simulator import card
 from nova_mig.simulator import catalog as catalog_mod
@@ -27,17 +32,82 @@ MIG_MODES = {'enabled': gpu_model.MIG_ENABLED,
              'disabled': gpu_model.MIG_DISABLED}
 MDEV_NAME_FORMS = ('uuid', 'uuid_parent')
 
-_TOP_KEYS = ('version', 'hostname', 'device_mode', 'vgpu_manager', 'libvirt',
-             'gpus', 'vgpus', 'domains')
-_GPU_KEYS = ('model', 'pci_address', 'uuid', 'mig_mode', 'sriov_vfs',
-             'gpu_instances')
-_GI_KEYS = ('profile', 'placement', 'compute_instances', 'processes')
-_VGPU_KEYS = ('uuid', 'type', 'parent', 'gpu', 'vf', 'gpu_instance')
-_DOMAIN_KEYS = ('name', 'uuid', 'state', 'nova', 'display_name', 'mdevs',
-                'pci_hostdevs')
-
 # libyaml's loader when PyYAML was built with it: several times faster.
 _LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+
+
+# -- the schema (x-reason: see nova_mig.layout.schema) ----------------------
+def _items(item: schema.Schema, what: str) -> schema.Schema:
+    return {'type': ['array', 'null'], 'items': item,
+            'x-reason': 'expected a list of %s, found %%(value)r' % what}
+
+
+_BOOLEAN = {'type': 'boolean', 'x-reason': 'expected true or false, found '
+                                           '%(value)r'}
+_UUID = {'type': 'string', 'pattern': '^%s$' % constants.UUID,
+         'x-reason': '%(value)r is not a lower-case UUID'}
+_PCI_ADDRESS = {'type': 'string', 'pattern': '^%s$' % constants.PCI_ADDRESS,
+                'x-reason': '%(value)r is not a lower-case PCI address '
+                            'like 0000:41:00.0'}
+_GPU_INSTANCE = schema.mapping({
+    # Which profiles the GPU has is checked while building.
+    'profile': {'type': 'string', 'x-reason': 'expected a MIG profile name '
+                                              '(1g.10gb), found %(value)r'},
+    'placement': schema.integer(0),
+    'compute_instances': {'enum': [0, 1],
+                          'x-reason': 'expected 0 or 1, found %(value)r'},
+    'processes': _items(schema.integer(1), 'process IDs'),
+}, required=('profile',))
+_GPU = schema.mapping({
+    # Which models the catalog knows is checked while building.
+    'model': {'type': 'string', 'x-reason': 'expected a GPU model name, '
+                                            'found %(value)r'},
+    'pci_address': _PCI_ADDRESS,
+    'uuid': {'type': 'string', 'pattern': '^GPU-%s$' % constants.UUID,
+             'x-reason': '%(value)r is not a GPU UUID like GPU-<lower-case '
+                         'UUID>'},
+    'mig_mode': {'if': {'type': 'object'},
+                 'then': schema.mapping({'current': schema.choice(*MIG_MODES),
+                                         'pending': schema.choice(
+                                             *MIG_MODES)}),
+                 'else': schema.choice(*MIG_MODES)},
+    'sriov_vfs': schema.integer(0),
+    'gpu_instances': _items(_GPU_INSTANCE, 'GPU instances'),
+}, required=('model', 'pci_address'))
+_VGPU = schema.mapping({
+    'uuid': _UUID,
+    'type': {},         # the model's vGPU types: checked while building
+    'parent': _PCI_ADDRESS,
+    'gpu': schema.integer(0),
+    'vf': schema.integer(0),
+    'gpu_instance': schema.integer(0),
+})
+_DOMAIN = schema.mapping({
+    'name': {'type': 'string', 'minLength': 1,
+             'x-reason': 'a domain name is required'},
+    'uuid': _UUID,
+    'state': schema.choice(*state_mod.DOMAIN_STATES),
+    'nova': _BOOLEAN,
+    'display_name': {},
+    'mdevs': _items(_UUID, 'mdev UUIDs'),
+    'pci_hostdevs': _items(_PCI_ADDRESS, 'PCI addresses'),
+}, required=('name',))
+HOST_SCHEMA: schema.Schema = schema.mapping({
+    'version': {'const': FORMAT_VERSION,
+                'x-reason': 'unsupported version %%(value)r; this nova-mig '
+                            'reads version %d' % FORMAT_VERSION},
+    'hostname': {'type': 'string', 'minLength': 1,
+                 'x-reason': 'a host name is required'},
+    'device_mode': schema.choice(*constants.DEVICE_MODES),
+    'vgpu_manager': _BOOLEAN,
+    'libvirt': schema.mapping(
+        {'mdev_node_name': schema.choice(*MDEV_NAME_FORMS)}, nullable=True),
+    'gpus': _items(_GPU, 'GPUs'),
+    'vgpus': _items(_VGPU, 'vGPUs'),
+    'domains': _items(_DOMAIN, 'libvirt domains'),
+}, required=('version', 'hostname'))
+
+_CHECKER = schema.validator(HOST_SCHEMA)
 
 
 def file_digest(content: bytes) -> str:
@@ -45,7 +115,10 @@ def file_digest(content: bytes) -> str:
 
 
 class _Parser:
-    """Validates one host file into a state; raises HostFileError."""
+    """Builds the state of a host file the schema accepted.
+
+    Raises HostFileError for what only the catalog and the state know.
+    """
 
     def __init__(self, path: str, catalog: catalog_mod.Catalog):
         self.path = path
@@ -55,111 +128,49 @@ class _Parser:
         return sim_exception.HostFileError(path=self.path,
                                            reason='%s: %s' % (where, reason))
 
-    def mapping(self, value, where: str, keys: tuple) -> dict:
-        if not isinstance(value, dict):
-            raise self.error(where or '(top level)',
-                             'expected a mapping with keys %s'
-                             % ', '.join(keys))
-        unknown = sorted(set(value) - set(keys), key=str)
-        if unknown:
-            raise self.error('%s.%s' % (where, unknown[0]) if where else
-                             unknown[0], 'unknown key; allowed keys: %s'
-                             % ', '.join(keys))
-        return value
-
-    def items(self, value, where: str) -> list:
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self.error(where, 'expected a list')
-        return value
-
-    def integer(self, value, where: str, low: int = 0,
-                high: int | None = None) -> int:
-        if (not isinstance(value, int) or isinstance(value, bool) or
-                value < low or (high is not None and value > high)):
-            raise self.error(where, 'expected an integer from %d to %s, got '
-                             '%r' % (low, 'any' if high is None else high,
-                                     value))
-        return value
-
-    def choice(self, value, where: str, allowed) -> object:
-        if value not in allowed:
-            raise self.error(where, '%r is not allowed; use one of %s'
-                             % (value, ', '.join(str(a) for a in allowed)))
-        return value
-
-    def address(self, value, where: str) -> str:
-        if not pci.is_pci_address(value):
-            raise self.error(where, '%r is not a lower-case PCI address '
-                             'like 0000:41:00.0' % (value,))
-        return value
-
-    def uuid(self, value, where: str) -> str:
-        if not pci.is_uuid(value):
-            raise self.error(where, '%r is not a lower-case UUID' % (value,))
-        return value
-
-    # -- sections ----------------------------------------------------------
-    def parse(self, data) -> state_mod.HostState:
-        data = self.mapping(data, '', _TOP_KEYS)
-        if data.get('version') != FORMAT_VERSION:
-            raise self.error('version', 'unsupported version %r; this '
-                             'nova-mig reads version %d'
-                             % (data.get('version'), FORMAT_VERSION))
-        hostname = data.get('hostname')
-        if not isinstance(hostname, str) or not hostname:
-            raise self.error('hostname', 'a host name is required')
-        mode = self.choice(data.get('device_mode', state_mod.MODE_MDEV),
-                           'device_mode', state_mod.DEVICE_MODES)
-        manager = self.choice(data.get('vgpu_manager', True),
-                              'vgpu_manager', (True, False))
+    def parse(self, data: dict[str, typing.Any]) -> state_mod.HostState:
+        problem = schema.first_problem(_CHECKER, data)
+        if problem is not None:
+            raise self.error(problem.where, problem.reason)
         state = state_mod.HostState(
-            state_mod.empty(hostname, mode, manager), self.catalog)
-        libvirt = self.mapping(data.get('libvirt') or {}, 'libvirt',
-                               ('mdev_node_name',))
-        state.data['mdev_node_name'] = self.choice(
-            libvirt.get('mdev_node_name', 'uuid_parent'),
-            'libvirt.mdev_node_name', MDEV_NAME_FORMS)
-        for index, gpu in enumerate(self.items(data.get('gpus'), 'gpus')):
+            state_mod.empty(data['hostname'],
+                            data.get('device_mode', constants.MODE_MDEV),
+                            data.get('vgpu_manager', True)),
+            self.catalog)
+        state.data['mdev_node_name'] = (data.get('libvirt') or {}).get(
+            'mdev_node_name', 'uuid_parent')
+        for index, gpu in enumerate(data.get('gpus') or []):
             self.gpu(state, index, gpu)
-        for index, vgpu in enumerate(self.items(data.get('vgpus'),
-                                                'vgpus')):
+        for index, vgpu in enumerate(data.get('vgpus') or []):
             self.vgpu(state, index, vgpu)
-        for index, domain in enumerate(self.items(data.get('domains'),
-                                                  'domains')):
+        for index, domain in enumerate(data.get('domains') or []):
             self.domain(state, index, domain)
         return state
 
-    def mig_mode(self, value, where: str) -> tuple[int, int]:
+    @staticmethod
+    def mig_mode(value: str | dict[str, str]) -> tuple[int, int]:
         if isinstance(value, dict):
-            value = self.mapping(value, where, ('current', 'pending'))
-            current = self.choice(value.get('current', 'disabled'),
-                                  where + '.current', tuple(MIG_MODES))
-            pending = self.choice(value.get('pending', current),
-                                  where + '.pending', tuple(MIG_MODES))
+            current = value.get('current', 'disabled')
+            pending = value.get('pending', current)
             return MIG_MODES[current], MIG_MODES[pending]
-        value = self.choice(value, where, tuple(MIG_MODES))
         return MIG_MODES[value], MIG_MODES[value]
 
-    def gpu(self, state: state_mod.HostState, index: int, data) -> None:
+    def gpu(self, state: state_mod.HostState, index: int,
+            data: dict[str, typing.Any]) -> None:
         where = 'gpus[%d]' % index
-        data = self.mapping(data, where, _GPU_KEYS)
-        model = self.catalog.get(data.get('model'), self.path,
+        model = self.catalog.get(data['model'], self.path,
                                  where + '.model')
-        address = self.address(data.get('pci_address'),
-                               where + '.pci_address')
+        address = data['pci_address']
         gpu_uuid = data.get('uuid') or pci.gpu_uuid(state.hostname, address)
-        if not (gpu_uuid.startswith('GPU-') and pci.is_uuid(gpu_uuid[4:])):
-            raise self.error(where + '.uuid', '%r is not a GPU UUID like '
-                             'GPU-<lower-case UUID>' % gpu_uuid)
-        current, pending = self.mig_mode(data.get('mig_mode', 'disabled'),
-                                         where + '.mig_mode')
+        current, pending = self.mig_mode(data.get('mig_mode', 'disabled'))
         if not model.mig_capable and (current or pending):
             raise self.error(where + '.mig_mode', '%s is not MIG capable; '
                              'only "disabled" is allowed' % model.key)
-        numvfs = self.integer(data.get('sriov_vfs', 0), where + '.sriov_vfs',
-                              0, model.sriov_totalvfs)
+        numvfs = data.get('sriov_vfs', 0)
+        if numvfs > model.sriov_totalvfs:
+            raise self.error(where + '.sriov_vfs', 'expected an integer from '
+                             '0 to %d, got %r' % (model.sriov_totalvfs,
+                                                  numvfs))
         gpu = {'index': index, 'model': model.key, 'pci_address': address,
                'uuid': gpu_uuid, 'mig_current': current,
                'mig_pending': pending, 'numvfs': numvfs,
@@ -176,30 +187,25 @@ class _Parser:
         if gpu_uuid in {other['uuid'] for other in state.gpus}:
             raise self.error(where + '.uuid', 'duplicate GPU UUID')
         state.gpus.append(gpu)
-        for gi_index, gi in enumerate(self.items(
-                data.get('gpu_instances'), where + '.gpu_instances')):
+        for gi_index, gi in enumerate(data.get('gpu_instances') or []):
             self.gpu_instance(state, gpu, model, '%s.gpu_instances[%d]'
                               % (where, gi_index), gi)
 
-    def gpu_instance(self, state, gpu, model, where, data) -> None:
-        data = self.mapping(data, where, _GI_KEYS)
+    def gpu_instance(self, state: state_mod.HostState,
+                     gpu: dict[str, typing.Any], model: catalog_mod.GpuModel,
+                     where: str, data: dict[str, typing.Any]) -> None:
         names = [p.name for p in model.profiles]
         if gpu['mig_current'] != gpu_model.MIG_ENABLED:
             raise self.error(where, 'GPU instances need MIG mode current '
                              '"enabled"')
-        profile = model.profile_by_name(data.get('profile'))
+        profile = model.profile_by_name(data['profile'])
         if profile is None:
             raise self.error(where + '.profile', 'unknown profile %r for %s;'
                              ' allowed: %s' % (data.get('profile'),
                                                model.key, ', '.join(names)))
         start = data.get('placement')
-        if start is not None:
-            self.integer(start, where + '.placement')
-        cis = self.integer(data.get('compute_instances', 1),
-                           where + '.compute_instances', 0, 1)
-        processes = [self.integer(pid, '%s.processes[%d]' % (where, i), 1)
-                     for i, pid in enumerate(self.items(
-                         data.get('processes'), where + '.processes'))]
+        cis = data.get('compute_instances', 1)
+        processes = list(data.get('processes') or [])
         try:
             gi = card.create_gpu_instance(state, gpu, profile.id, start)
         except exception.GpuOperationRefused as exc:
@@ -209,29 +215,26 @@ class _Parser:
             card.create_compute_instance(state, gpu, gi['id'])
         gi['processes'] = processes
 
-    def vgpu(self, state: state_mod.HostState, index: int, data) -> None:
+    def vgpu(self, state: state_mod.HostState, index: int,
+             data: dict[str, typing.Any]) -> None:
         where = 'vgpus[%d]' % index
-        data = self.mapping(data, where, _VGPU_KEYS)
         if not state.vgpu_manager:
             raise self.error(where, 'vGPUs need vgpu_manager: true')
         if ('parent' in data) == ('gpu' in data):
             raise self.error(where, 'give either parent (a PCI address) or '
                              'gpu (an index) with vf (a VF index)')
         if 'parent' in data:
-            address = self.address(data['parent'], where + '.parent')
+            address = data['parent']
         else:
-            gpu_index = self.integer(data['gpu'], where + '.gpu', 0,
-                                     len(state.gpus) - 1)
-            gpu = state.gpus[gpu_index]
+            gpu = self.index(state.gpus, data['gpu'], where + '.gpu')
             if 'vf' in data:
-                vf = self.integer(data['vf'], where + '.vf', 0,
-                                  max(gpu['numvfs'] - 1, 0))
+                vf = self.index(range(gpu['numvfs']), data['vf'],
+                                where + '.vf')
                 address = pci.vf_address(gpu['pci_address'], vf)
             else:
                 address = gpu['pci_address']
         found = state.locate(address)
-        parents = state.vgpu_parents(found[0]) if found else []
-        if address not in parents:
+        if found is None or address not in state.vgpu_parents(found[0]):
             raise self.error(where + '.parent', '%s cannot carry a vGPU; '
                              'vGPU parents here: %s' % (address, ', '.join(
                                  a for g in state.gpus
@@ -246,14 +249,15 @@ class _Parser:
                                                         short_type_name(t.name)
                                                         for t in
                                                         model.vgpu_types)))
-        if state.device_mode == state_mod.MODE_VENDOR_VFIO:
+        if state.device_mode == constants.MODE_VENDOR_VFIO:
             vgpu_uuid = data.get('uuid') or state.new_vgpu_uuid(address)
         else:
             vgpu_uuid = data.get('uuid')
-        self.uuid(vgpu_uuid, where + '.uuid')
+        if vgpu_uuid is None:
+            raise self.error(where + '.uuid', 'None is not a lower-case '
+                             'UUID; an mdev needs one')
         start = data.get('gpu_instance')
         if start is not None:
-            self.integer(start, where + '.gpu_instance')
             if vgpu_type.gpu_instance_profile_id is None:
                 raise self.error(where + '.gpu_instance', 'time-sliced type '
                                  '%s sits on no GPU instance' % data['type'])
@@ -262,6 +266,15 @@ class _Parser:
         except OSError as exc:
             raise self.error(where, 'the host would refuse this vGPU (%s)%s'
                              % (exc.strerror, self._hint(vgpu_type)))
+
+    def index(self, items: typing.Sequence[typing.Any], value: int,
+              where: str) -> typing.Any:
+        """``items[value]``, or an error naming the allowed range."""
+        if value >= len(items):
+            raise self.error(where, 'expected an integer from 0 to %s, got '
+                             '%r' % (len(items) - 1 if items else 'none',
+                                     value))
+        return items[value]
 
     @staticmethod
     def _hint(vgpu_type: gpu_model.VgpuType) -> str:
@@ -272,30 +285,22 @@ class _Parser:
                 'GPU instance of profile %d with a compute instance'
                 % vgpu_type.gpu_instance_profile_id)
 
-    def domain(self, state: state_mod.HostState, index: int, data) -> None:
+    def domain(self, state: state_mod.HostState, index: int,
+               data: dict[str, typing.Any]) -> None:
         where = 'domains[%d]' % index
-        data = self.mapping(data, where, _DOMAIN_KEYS)
-        name = data.get('name')
-        if not isinstance(name, str) or not name:
-            raise self.error(where + '.name', 'a domain name is required')
+        name = data['name']
         if name in {d['name'] for d in state.domains}:
             raise self.error(where + '.name', 'duplicate domain %r' % name)
-        domain_uuid = self.uuid(data.get('uuid') or
-                                pci.domain_uuid(state.hostname, name),
-                                where + '.uuid')
-        run_state = self.choice(data.get('state', 'running'),
-                                where + '.state', state_mod.DOMAIN_STATES)
-        mdevs = [self.uuid(u, '%s.mdevs[%d]' % (where, i)) for i, u in
-                 enumerate(self.items(data.get('mdevs'), where + '.mdevs'))]
-        hostdevs = [self.address(a, '%s.pci_hostdevs[%d]' % (where, i))
-                    for i, a in enumerate(self.items(
-                        data.get('pci_hostdevs'), where + '.pci_hostdevs'))]
-        if mdevs and state.device_mode != state_mod.MODE_MDEV:
+        domain_uuid = data.get('uuid') or pci.domain_uuid(state.hostname,
+                                                          name)
+        run_state = data.get('state', 'running')
+        mdevs = list(data.get('mdevs') or [])
+        hostdevs = list(data.get('pci_hostdevs') or [])
+        if mdevs and state.device_mode != constants.MODE_MDEV:
             raise self.error(where + '.mdevs', 'a vendor-vfio host has no '
                              'mdevs; give the VFs in pci_hostdevs')
         domain = {'name': name, 'uuid': domain_uuid, 'state': run_state,
-                  'nova': self.choice(data.get('nova', True), where + '.nova',
-                                      (True, False)),
+                  'nova': data.get('nova', True),
                   'display_name': str(data.get('display_name') or name),
                   'mdevs': mdevs, 'pci_hostdevs': hostdevs}
         if run_state in state_mod.ACTIVE_DOMAIN_STATES:

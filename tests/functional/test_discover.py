@@ -171,6 +171,17 @@ class TestDiscoverErrors(base.CliTestCase):
                                      conf_file=self.write_conf(host))
         self.assertOneLineError(rc, err, host, 'RTX-9999', 'A100')
 
+    def test_host_file_schema_error(self):
+        # The schema's error: file, key path and reason on one line.
+        host = self.write_host(
+            'version: 1\nhostname: h\ngpus:\n'
+            '  - model: A100-PCIE-80GB\n    pci_address: "0000:41:00.0"\n'
+            '    sriov_vfs: -1\n')
+        rc, out, err = self.nova_mig('discover',
+                                     conf_file=self.write_conf(host))
+        self.assertOneLineError(rc, err, host + ': gpus[0].sriov_vfs: '
+                                'expected an integer >= 0, found -1')
+
     def test_unreadable_sysfs(self):
         conf = self.write_conf(base.host_file('a100-mixed.yaml'))
         rc, out, err = self.nova_mig('discover', conf_file=conf)

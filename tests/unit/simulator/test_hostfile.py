@@ -69,7 +69,7 @@ class TestHostFileValidation(test_base.TestCase):
     def test_unknown_top_key(self):
         data = self.host()
         data['gpu'] = []
-        self.assertRejected(data, 'gpu', 'unknown key', 'gpus')
+        self.assertRejected(data, 'top level', 'unknown key(s) gpu;', 'gpus')
 
     def test_unknown_model(self):
         data = self.host()
@@ -226,7 +226,7 @@ class TestHostFileValidation(test_base.TestCase):
         self.assertRejected(data, 'vgpus[0]', 'vgpu_manager: true')
 
     def test_not_yaml_mapping(self):
-        self.assertRejected('- a\n- b\n', '(top level)',
+        self.assertRejected('- a\n- b\n', 'top level',
                             'expected a mapping')
 
     def test_missing_file(self):
