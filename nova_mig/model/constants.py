@@ -102,3 +102,21 @@ def pci_provider_name(hostname: str, pf_address: str) -> str:
     Every VF of the PF is counted there (vendor-specific VFIO).
     """
     return '%s_%s' % (hostname, pf_address.upper())
+
+
+def provider_address(hostname: str, name: str) -> str | None:
+    """The PCI address a GPU provider of ``hostname`` is named after.
+
+    The reverse of :func:`mdev_provider_name` (``cn1_pci_0000_41_00_4`` ->
+    ``0000:41:00.4``) and :func:`pci_provider_name` (``cn1_0000:41:00.0``,
+    returned as spelt there); None for any other name.
+    """
+    if not name.startswith(hostname + '_'):
+        return None
+    rest = name[len(hostname) + 1:]
+    if rest.startswith('pci_'):
+        parts = rest[len('pci_'):].split('_')
+        if len(parts) == 4:
+            return '%s:%s:%s.%s' % tuple(parts)
+        return None
+    return rest if rest.count(':') == 2 and '.' in rest else None

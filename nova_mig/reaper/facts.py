@@ -120,7 +120,7 @@ def inflight_consumers(client, hostname: str, domain_uuids: set[str]
     known = {u.lower() for u in domain_uuids}
     result = {}
     for rp in client.providers(in_tree=roots[0]['uuid']):
-        address = _address_of(hostname, rp['name'])
+        address = constants.provider_address(hostname, rp['name'])
         if address is None:
             continue
         body = client.request(
@@ -130,23 +130,6 @@ def inflight_consumers(client, hostname: str, domain_uuids: set[str]
                            if c.lower() not in known)
         result[address] = tuple(consumers)
     return result
-
-
-def _address_of(hostname: str, name: str) -> str | None:
-    """The PCI address a GPU provider's name ends with, else None.
-
-    ``<host>_pci_0000_41_00_4`` (mdev parents, libvirt's node device name)
-    and ``<host>_0000:41:00.0`` (PCI devices in Placement, vendor VFIO).
-    """
-    if not name.startswith(hostname + '_'):
-        return None
-    rest = name[len(hostname) + 1:]
-    if rest.startswith('pci_'):
-        parts = rest[len('pci_'):].split('_')
-        if len(parts) == 4:
-            return '%s:%s:%s.%s' % tuple(parts)
-        return None
-    return rest if rest.count(':') == 2 and '.' in rest else None
 
 
 def placement_client(conf: cfg.ConfigOpts):

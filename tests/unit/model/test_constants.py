@@ -68,3 +68,13 @@ class NamesTestCase(base.TestCase):
                          constants.mdev_provider_name('cn1', ''))
         self.assertEqual('cn1_0000:C1:00.0',
                          constants.pci_provider_name('cn1', '0000:c1:00.0'))
+
+    def test_provider_address_reverses_both_names(self):
+        for address in ('0000:41:00.4', '0000:1b:00.0'):
+            self.assertEqual(address, constants.provider_address(
+                'h', constants.mdev_provider_name('h', address)))
+        self.assertEqual('0000:1B:00.0', constants.provider_address(
+            'h', constants.pci_provider_name('h', '0000:1b:00.0')))
+        for name in ('h', 'hx_pci_0000_41_00_4', 'h_pci_0000_41',
+                     'h_gpu0'):
+            self.assertIsNone(constants.provider_address('h', name), name)

@@ -73,14 +73,6 @@ class TestInflight(base.TestCase):
                           fakes.FakePlacement(hostname='other'),
                           fakes.HOSTNAME, set())
 
-    def test_provider_names(self):
-        self.assertEqual('0000:1b:00.0',
-                         facts._address_of('h', 'h_0000:1b:00.0'))
-        self.assertEqual('0000:41:00.4',
-                         facts._address_of('h', 'h_pci_0000_41_00_4'))
-        self.assertIsNone(facts._address_of('h', 'h'))
-        self.assertIsNone(facts._address_of('h', 'hx_pci_0000_41_00_4'))
-
 
 class TestDomainsReferencing(base.TestCase):
 
