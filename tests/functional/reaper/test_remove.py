@@ -12,12 +12,6 @@ from tests.functional.reaper import base
 from tests.unit.reaper import fakes
 
 
-def mdev(uuid, parent, node=None):
-    return decide.DeviceFacts(key=uuid, kind=constants.MODE_MDEV,
-                              parent=parent, type_id='nvidia-235',
-                              libvirt_node_device=node)
-
-
 class TestRemoveMdev(base.ReaperTestCase):
 
     def setUp(self):
@@ -30,7 +24,7 @@ class TestRemoveMdev(base.ReaperTestCase):
         os.makedirs(os.path.dirname(definition))
         with open(definition, 'w') as f:
             f.write('{"mdev_type": "nvidia-235", "start": "auto"}')
-        steps = self.remover.remove(mdev(fakes.B1, fakes.GPU1))
+        steps = self.remover.remove(fakes.mdev(fakes.B1, fakes.GPU1))
         # The test driver cannot undefine: the mdevctl file is deleted.
         self.assertEqual(['sysfs remove', 'mdevctl definition deleted'],
                          steps)
@@ -39,11 +33,11 @@ class TestRemoveMdev(base.ReaperTestCase):
         self.assertTrue(self.mdev_exists(fakes.B2))
         # Idempotent: a second run finds nothing left to do.
         self.assertEqual(['sysfs: already gone'],
-                         self.remover.remove(mdev(fakes.B1, fakes.GPU1)))
+                         self.remover.remove(fakes.mdev(fakes.B1, fakes.GPU1)))
 
     def test_in_use_device_trips_the_simulated_kernel(self):
         e = self.assertRaises(exception.SysfsWriteError, self.remover.remove,
-                              mdev(fakes.A1, fakes.GPU0))
+                              fakes.mdev(fakes.A1, fakes.GPU0))
         self.assertIn('EBUSY', str(e))
         self.assertTrue(self.mdev_exists(fakes.A1))
 

@@ -111,6 +111,18 @@ class FakeNvml(abi.VgpuFunctions):
             self._by_addr[addr] = obj
         return ctypes.cast(ctypes.c_void_p(self._addr_of[key]), ptr_type)
 
+    def _fill(self, array, count_ref, objects: list, ptr_type) -> None:
+        """Return handles of ``objects`` in a caller-allocated array.
+
+        NVML trusts the caller to size the array to instanceCount; the
+        fake checks it, an overflow on a host would corrupt memory.
+        """
+        if array is None or len(array) < len(objects):
+            raise abi.Ret(pynvml.NVML_ERROR_INSUFFICIENT_SIZE)
+        for i, obj in enumerate(objects):
+            array[i] = self._handle(obj, ptr_type)
+        abi.out(count_ref).value = len(objects)
+
     def _forget(self, obj: object) -> None:
         addr = self._addr_of.pop(id(obj), None)
         self._by_addr.pop(addr, None)
@@ -288,13 +300,7 @@ class FakeNvml(abi.VgpuFunctions):
         if gpu.profile(profile_id) is None:
             raise abi.Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
         gis = [gi for gi in gpu.gis.values() if gi.profile.id == profile_id]
-        # NVML trusts the caller to size the array to instanceCount; the
-        # fake checks it, an overflow on a host would corrupt memory.
-        if array is None or len(array) < len(gis):
-            raise abi.Ret(pynvml.NVML_ERROR_INSUFFICIENT_SIZE)
-        for i, gi in enumerate(gis):
-            array[i] = self._handle(gi, pynvml.c_nvmlGpuInstance_t)
-        abi.out(count_ref).value = len(gis)
+        self._fill(array, count_ref, gis, pynvml.c_nvmlGpuInstance_t)
 
     def nvmlDeviceGetGpuInstanceById(self, handle, gi_id, gi_ref):
         gi = self._mig_gpu(handle).gis.get(abi.val(gi_id))
@@ -388,11 +394,7 @@ class FakeNvml(abi.VgpuFunctions):
                                            count_ref):
         _gpu, gi = self._gi_of(handle)
         cis = [ci for ci in gi.cis.values() if ci.profile_id == profile_id]
-        if array is None or len(array) < len(cis):
-            raise abi.Ret(pynvml.NVML_ERROR_INSUFFICIENT_SIZE)
-        for i, ci in enumerate(cis):
-            array[i] = self._handle(ci, pynvml.c_nvmlComputeInstance_t)
-        abi.out(count_ref).value = len(cis)
+        self._fill(array, count_ref, cis, pynvml.c_nvmlComputeInstance_t)
 
     def nvmlGpuInstanceGetComputeInstanceById(self, handle, ci_id, ci_ref):
         _gpu, gi = self._gi_of(handle)

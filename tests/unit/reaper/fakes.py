@@ -2,6 +2,9 @@
 
 import datetime
 
+from nova_mig.model import constants
+from nova_mig.reaper import decide
+
 #: Names in the simulated host tests/functional/reaper/hosts/reaper-cases.yaml
 HOSTNAME = 'reaper-host'
 
@@ -15,6 +18,13 @@ GPU0, GPU1, GPU2, GPU3 = ('0000:3b:00.0', '0000:5e:00.0', '0000:86:00.0',
                           '0000:d8:00.0')
 #: Nova enables T4-4C only (nvidia-234 in the simulator's catalog).
 NOVA_CONF = '[devices]\nenabled_mdev_types = nvidia-234\n'
+
+
+def mdev(uuid, parent, node=None) -> decide.DeviceFacts:
+    """The facts of an mdev of type nvidia-235 (T4-8C)."""
+    return decide.DeviceFacts(key=uuid, kind=constants.MODE_MDEV,
+                              parent=parent, type_id='nvidia-235',
+                              libvirt_node_device=node)
 
 
 def iso(ts: float) -> str:

@@ -17,12 +17,6 @@ LONG_B1 = 'mdev_bbbbbbbb_0000_4000_8000_000000000001_0000_5e_00_0'
 SHORT_B1 = 'mdev_bbbbbbbb_0000_4000_8000_000000000001'
 
 
-def mdev(uuid, parent, node=None):
-    return decide.DeviceFacts(key=uuid, kind=constants.MODE_MDEV,
-                              parent=parent, type_id='nvidia-235',
-                              libvirt_node_device=node)
-
-
 class RemoverTestCase(base.TestCase):
     """A Remover over a plain sysfs folder and a fake libvirt."""
 
@@ -58,14 +52,14 @@ class TestRemoveMdev(RemoverTestCase):
         remove_file = self.make(sysfs.MDEV_DEVICES, fakes.B1, 'remove')
         definition = self.definition(fakes.GPU1, fakes.B1)
         self.assertEqual(['sysfs remove', 'mdevctl definition deleted'],
-                         self.remover.remove(mdev(fakes.B1, fakes.GPU1)))
+                         self.remover.remove(fakes.mdev(fakes.B1, fakes.GPU1)))
         self.assertEqual([(remove_file, '1')], self.backend.writer.writes)
         self.assertFalse(os.path.exists(definition))
         # Idempotent: a second run finds nothing left to do.
         os.unlink(remove_file)
         os.rmdir(os.path.dirname(remove_file))
         self.assertEqual(['sysfs: already gone'],
-                         self.remover.remove(mdev(fakes.B1, fakes.GPU1)))
+                         self.remover.remove(fakes.mdev(fakes.B1, fakes.GPU1)))
         self.assertEqual(1, len(self.backend.writer.writes))
 
     def test_failed_write_names_errno(self):
@@ -73,7 +67,7 @@ class TestRemoveMdev(RemoverTestCase):
         os.makedirs(os.path.join(self.root, sysfs.MDEV_DEVICES, fakes.B1,
                                  'remove'))
         e = self.assertRaises(exception.SysfsWriteError, self.remover.remove,
-                              mdev(fakes.B1, fakes.GPU1))
+                              fakes.mdev(fakes.B1, fakes.GPU1))
         self.assertIn('EISDIR', str(e))
         self.assertIn(fakes.B1, str(e))
 
