@@ -34,7 +34,7 @@ LAYERS: dict[str, int] = {
     'gpu': 3, 'host': 3,
     'layout': 4, 'novaconf': 4,
     'placement': 5, 'flavor': 5,
-    'reaper': 6,
+    'reaper': 6, 'rebalance': 6,
     'workflows': 7,
     'simulator': 8,
     'cli': 9, 'osc': 9,

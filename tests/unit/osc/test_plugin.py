@@ -10,8 +10,10 @@ import fixtures
 
 from nova_mig.osc import client as client_mod
 from nova_mig.osc import plugin
+from nova_mig.osc.v1 import capacity
 from nova_mig.osc.v1 import flavor
 from nova_mig.osc.v1 import profile
+from nova_mig.osc.v1 import rebalance
 from nova_mig.osc.v1 import trait
 from tests import base
 
@@ -58,4 +60,6 @@ class PluginTestCase(base.TestCase):
              'mig_flavor_list': flavor.ListFlavor,
              'mig_flavor_sync': flavor.SyncFlavor,
              'mig_trait_list': trait.ListTrait,
-             'mig_trait_sync': trait.SyncTrait}, commands)
+             'mig_trait_sync': trait.SyncTrait,
+             'mig_capacity': capacity.Capacity,
+             'mig_rebalance_plan': rebalance.PlanRebalance}, commands)

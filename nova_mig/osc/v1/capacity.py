@@ -1,0 +1,92 @@
+"""``openstack mig capacity``: MIG slices per profile, with unmet demand."""
+
+import argparse
+import datetime
+import typing
+
+from osc_lib.cli import format_columns
+from osc_lib.command import command
+from osc_lib import exceptions as osc_exc
+
+from nova_mig.flavor import capacity as flavor_capacity
+from nova_mig.osc import common
+from nova_mig.rebalance import capacity
+from nova_mig.rebalance import demand
+
+DEFAULT_WINDOW = '24h'
+
+
+def add_window_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        '--window', metavar='<duration>', default=DEFAULT_WINDOW,
+        help='Count the boots that failed with NoValidHost over this '
+             'past duration: 30m, 24h, 7d (default: %(default)s)')
+    parser.add_argument(
+        '--no-unmet', dest='unmet', action='store_false', default=True,
+        help='Do not read the Compute API for failed boots')
+
+
+def window_seconds(parsed_args: argparse.Namespace) -> int:
+    try:
+        return demand.parse_window(parsed_args.window)
+    except ValueError as e:
+        raise osc_exc.CommandError('--window: %s' % e)
+
+
+def unmet(app: typing.Any, parsed_args: argparse.Namespace,
+          seconds: int) -> dict[str, int]:
+    """Profile -> NoValidHost boots in the window (none with --no-unmet)."""
+    if not parsed_args.unmet:
+        return {}
+    since = (datetime.datetime.now(datetime.timezone.utc) -
+             datetime.timedelta(seconds=seconds))
+    boots = demand.unmet_boots(common.mig_client(app).compute,
+                               common.scheme(parsed_args), since)
+    return boots.by_profile
+
+
+class Capacity(command.Lister):
+    """Show MIG capacity per profile: total, used, free and unmet demand.
+
+    Total, used and free come from Placement (the inventories and usages
+    of the GPU providers); unmet is the number of boots that failed with
+    NoValidHost over --window, per requested profile, read from the
+    Compute API (servers in ERROR with their embedded flavor; admin).
+    --long shows one row per host, GPU model and profile instead.
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--long', action='store_true', default=False,
+            help='One row per host, GPU model and profile')
+        add_window_option(parser)
+        common.add_naming_options(parser)
+        return parser
+
+    @common.translate_errors
+    def take_action(self, parsed_args: argparse.Namespace
+                    ) -> tuple[tuple[str, ...], list[tuple]]:
+        seconds = window_seconds(parsed_args)
+        scheme = common.scheme(parsed_args)
+        rows = flavor_capacity.provider_slices(
+            common.mig_client(self.app).placement, scheme, traits=True)
+        if parsed_args.long:
+            return (('Host', 'GPU Model', 'Profile', 'Providers', 'Total',
+                     'Used', 'Free'),
+                    [(h.host, h.model, h.profile, h.providers, h.total,
+                      h.used, h.free)
+                     for h in capacity.by_host(rows, scheme)])
+        wanted = unmet(self.app, parsed_args, seconds)
+        columns: tuple[str, ...] = ('Profile', 'Resource Class',
+                                    'GPU Models', 'Hosts', 'Providers',
+                                    'Total', 'Used', 'Free')
+        if parsed_args.unmet:
+            columns += ('Unmet',)
+        lines = capacity.by_profile(rows, scheme, wanted)
+        return columns, [
+            (p.profile, p.resource_class,
+             format_columns.ListColumn(p.models), p.hosts, p.providers,
+             p.total, p.used, p.free) +
+            ((p.unmet,) if parsed_args.unmet else ())
+            for p in lines]

@@ -1,0 +1,115 @@
+"""``openstack mig rebalance plan``: new MIG geometries for the demand."""
+
+import argparse
+import os
+import time
+import typing
+
+from osc_lib.command import command
+from osc_lib import exceptions as osc_exc
+
+from nova_mig.flavor import capacity as flavor_capacity
+from nova_mig.osc import common
+from nova_mig.osc.v1 import capacity as capacity_cmd
+from nova_mig.rebalance import demand
+from nova_mig.rebalance import fleet
+from nova_mig.rebalance import plan
+
+
+class PlanRebalance(command.Lister):
+    """Propose MIG geometries that cover the unmet demand; change nothing.
+
+    Reads each compute host's "nova-mig discover -f json" document from
+    --hosts (one *.json per host, gathered by playbooks/rebalance.yaml),
+    joins it with Placement's usages, and counts the demand: boots that
+    failed with NoValidHost over --window, per profile, and the minimum
+    free slices of --targets. Hosts whose document is missing, older than
+    --window or disagrees with Placement are left out, with the reason.
+
+    GPU instances in use never move; the free slices around them, and
+    whole free GPUs, may be re-partitioned. The objective, solved exactly
+    by HiGHS: cover the most demand (in compute slices), then touch the
+    fewest GPUs, then use the fewest new geometries per GPU model.
+
+    One row per demand (profile and scope): wanted, free and covered
+    before and after. With --output-dir, one layout file per touched host
+    (<host>.yaml, "nova-mig layout" format, applied on the host with
+    "nova-mig rebalance apply") and plan.json are written there.
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--hosts', metavar='<dir>', required=True,
+            help='Directory of the hosts\' discover documents (*.json)')
+        parser.add_argument(
+            '--targets', metavar='<file>',
+            help='YAML file of minimum free slices per profile, '
+                 'cloud-wide or per aggregate or availability zone')
+        parser.add_argument(
+            '--max-gpus', metavar='<n>', type=int,
+            help='Touch at most this many GPUs')
+        parser.add_argument(
+            '--output-dir', metavar='<dir>',
+            help='Write the layout files and plan.json here')
+        parser.add_argument(
+            '--time-limit', metavar='<seconds>', type=float, default=60.0,
+            help='Seconds the solver may spend per pass (default: '
+                 '%(default)s); the best plan found by then is used')
+        capacity_cmd.add_window_option(parser)
+        common.add_naming_options(parser)
+        return parser
+
+    @common.translate_errors
+    def take_action(self, parsed_args: argparse.Namespace
+                    ) -> tuple[tuple[str, ...], list[tuple]]:
+        seconds = capacity_cmd.window_seconds(parsed_args)
+        if parsed_args.max_gpus is not None and parsed_args.max_gpus < 0:
+            raise osc_exc.CommandError('--max-gpus: must be 0 or more')
+        targets = (demand.load_targets(parsed_args.targets)
+                   if parsed_args.targets else [])
+        hosts, left = fleet.load_hosts(parsed_args.hosts, seconds)
+        if targets:
+            demand.check_profiles(targets, plan.known_profiles(hosts),
+                                  parsed_args.targets)
+        mig = common.mig_client(self.app)
+        scheme = common.scheme(parsed_args)
+        rows = flavor_capacity.provider_slices(mig.placement, scheme)
+        hosts, disagreeing = fleet.join_placement(hosts, rows)
+        left += disagreeing
+        if any(t.scope for t in targets):
+            scopes = demand.host_scopes(mig.compute)
+            for host in hosts:
+                host.scopes = frozenset(
+                    scopes.get(host.name) or
+                    scopes.get(host.name.split('.')[0]) or ())
+        wanted = demand.combine(
+            capacity_cmd.unmet(self.app, parsed_args, seconds), targets)
+        started = time.monotonic()
+        result = plan.build(hosts, wanted, left_out=left,
+                            max_gpus=parsed_args.max_gpus,
+                            time_limit=parsed_args.time_limit)
+        if parsed_args.output_dir:
+            plan.write_layouts(result, hosts, parsed_args.output_dir)
+        self._summary(result, time.monotonic() - started,
+                      parsed_args.output_dir)
+        columns = ('Profile', 'Scope', 'Wanted', 'Free Before',
+                   'Free After', 'Covered Before', 'Covered After')
+        return columns, [
+            (r.profile, r.scope or 'cloud', r.wanted, r.free_before,
+             r.free_after, r.covered_before, r.covered_after)
+            for r in result.rows]
+
+    def _summary(self, result: plan.Plan, seconds: float,
+                 output_dir: typing.Optional[str]) -> None:
+        say = self.app.stderr.write
+        for host in result.left_out:
+            say('left out: %s: %s\n' % (host.host, host.reason))
+        say('%d GPU(s) on %d host(s) to change, of %d GPU(s) on %d host(s) '
+            'planned; planned in %.2f s%s\n' % (
+                len(result.changes), len(result.hosts_touched),
+                result.gpus_planned, result.hosts_planned, seconds,
+                '' if result.optimal else ' (time limit: best plan found)'))
+        if output_dir:
+            say('layout files and %s in %s\n' % (
+                plan.PLAN_FILE, os.path.abspath(output_dir)))

@@ -1,0 +1,1 @@
+"""Demand-driven re-partitioning of the MIG geometry across the cloud."""

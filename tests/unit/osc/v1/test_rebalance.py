@@ -1,0 +1,72 @@
+"""``openstack mig rebalance plan`` over a fake cloud."""
+
+import os
+import types
+
+import fixtures
+from osc_lib import exceptions as osc_exc
+
+from nova_mig.osc.v1 import rebalance
+from tests.unit.osc import base
+from tests.unit.osc.v1 import fakes
+from tests.unit.rebalance import fakes as rebalance_fakes
+
+
+class PlanTestCase(base.CommandTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.compute = fakes.Compute()
+        self.app.client_manager.sdk_connection.compute = self.compute
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.hosts = os.path.join(self.dir, 'hosts')
+        os.mkdir(self.hosts)
+        gpu = rebalance_fakes.gpu_doc(0, instances=rebalance_fakes.SEVEN_1G)
+        rebalance_fakes.write(self.hosts,
+                              rebalance_fakes.host_doc('cn1', gpu))
+        fakes.provider(self.placement, 'cn1', fakes.RC1G, 7, 0)
+
+    def test_plan_covers_unmet_and_writes_layouts(self):
+        self.compute.fail_boot(fakes.RC3G, 2)
+        out = os.path.join(self.dir, 'out')
+        rows = self.run_cmd(rebalance.PlanRebalance, '--hosts', self.hosts,
+                            '--output-dir', out)
+        self.assertEqual([{'Profile': '3g.40gb', 'Scope': 'cloud',
+                           'Wanted': 2, 'Free Before': 0, 'Free After': 2,
+                           'Covered Before': 0, 'Covered After': 2}], rows)
+        self.assertEqual(['cn1.yaml', 'plan.json'], sorted(os.listdir(out)))
+        self.assertIn('1 GPU(s) on 1 host(s) to change',
+                      self.app.stderr.getvalue())
+
+    def test_disagreeing_host_is_left_out(self):
+        fakes.provider(self.placement, 'cn1', fakes.RC1G, 1, 1,
+                       name='_pci_0000_41_00_5')
+        self.compute.fail_boot(fakes.RC3G)
+        rows = self.run_cmd(rebalance.PlanRebalance, '--hosts', self.hosts)
+        self.assertEqual(0, rows[0]['Covered After'])
+        self.assertIn('left out: cn1: Placement counts 1 used 1g.10gb',
+                      self.app.stderr.getvalue())
+
+    def test_targets_with_unknown_profile(self):
+        targets = os.path.join(self.dir, 't.yaml')
+        with open(targets, 'w') as stream:
+            stream.write('version: 1\ntargets:\n'
+                         '  - {profile: 2g.24gb, min_free: 1}\n')
+        e = self.assertRaises(osc_exc.CommandError, self.run_cmd,
+                              rebalance.PlanRebalance, '--hosts',
+                              self.hosts, '--targets', targets)
+        self.assertTrue(str(e).startswith(
+            '%s: profile 2g.24gb: no GPU of the planned hosts offers it'
+            % targets), str(e))
+
+    def test_scoped_target_reads_aggregates(self):
+        targets = os.path.join(self.dir, 't.yaml')
+        with open(targets, 'w') as stream:
+            stream.write('version: 1\ntargets:\n  - {profile: 7g.80gb, '
+                         'min_free: 1, aggregate: train}\n')
+        self.compute.aggs = [types.SimpleNamespace(
+            name='train', hosts=['cn1'], availability_zone=None)]
+        rows = self.run_cmd(rebalance.PlanRebalance, '--hosts', self.hosts,
+                            '--targets', targets, '--no-unmet')
+        self.assertEqual([('aggregate:train', 1)],
+                         [(r['Scope'], r['Covered After']) for r in rows])
