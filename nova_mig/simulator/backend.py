@@ -67,7 +67,7 @@ class SimulatedBackend(base.GpuBackend):
         for gi, placement in card.occupied(state, gpu):
             instances.append(gpu_model.GpuInstance(
                 id=gi['id'], profile_id=gi['profile_id'],
-                profile_name=model.profile(gi['profile_id']).name,
+                profile_name=card.gi_profile(state, gpu, gi).name,
                 placement=placement,
                 compute_instances=tuple(
                     gpu_model.ComputeInstance(ci['id'], ci['profile_id'])

@@ -26,11 +26,21 @@ def _placement(gi: dict, profile: gpu_model.GpuInstanceProfile
     return gpu_model.Placement(gi['start'], profile.placements[0].size)
 
 
+def gi_profile(state: state_mod.HostState, gpu: dict,
+               gi: dict) -> gpu_model.GpuInstanceProfile:
+    """The profile of an existing GPU instance of ``gpu``."""
+    profile = state.model(gpu).profile(gi['profile_id'])
+    if profile is None:
+        raise ValueError('GPU instance %s of %s has profile %s, unknown to '
+                         'the card' % (gi['id'], gpu['pci_address'],
+                                       gi['profile_id']))
+    return profile
+
+
 def occupied(state: state_mod.HostState, gpu: dict
              ) -> list[tuple[dict, gpu_model.Placement]]:
     """The GPU instances of a GPU with their placements."""
-    model = state.model(gpu)
-    return [(gi, _placement(gi, model.profile(gi['profile_id'])))
+    return [(gi, _placement(gi, gi_profile(state, gpu, gi)))
             for gi in gpu['gpu_instances']]
 
 
@@ -62,7 +72,7 @@ def create_gpu_instance(state: state_mod.HostState, gpu: dict,
                       'already %d instances of %s' % (len(same),
                                                       profile.name))
     if profile.media_extensions and any(
-            model.profile(gi['profile_id']).media_extensions
+            gi_profile(state, gpu, gi).media_extensions
             for gi, _p in existing):
         raise _refuse(gpu, operation, INSUFFICIENT_RESOURCES,
                       'a "+me" GPU instance already exists')
@@ -141,7 +151,7 @@ def create_compute_instance(state: state_mod.HostState, gpu: dict,
     if gi['compute_instances']:
         raise _refuse(gpu, operation, INSUFFICIENT_RESOURCES,
                       'the full-size compute instance exists already')
-    profile = state.model(gpu).profile(gi['profile_id'])
+    profile = gi_profile(state, gpu, gi)
     ci = {'id': 0,
           'profile_id': catalog.CI_PROFILE_FOR_SLICES[profile.slice_count]}
     gi['compute_instances'].append(ci)

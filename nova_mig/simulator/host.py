@@ -48,7 +48,7 @@ class SimulatedHost:
         self.work_dir = os.path.abspath(work_dir)
         self.catalog = catalog or catalog_mod.default_catalog()
         #: (manifest file stamp, entries) of this process's last rendering.
-        self._cache = None
+        self._cache: tuple[tuple | None, dict[str, tuple]] | None = None
 
     @classmethod
     def from_conf(cls, conf) -> 'SimulatedHost':

@@ -18,6 +18,7 @@ import os
 import socketserver
 import sys
 import threading
+import typing
 import uuid as uuid_mod
 from wsgiref import simple_server
 
@@ -32,7 +33,7 @@ from nova_mig.placement import expected as expected_mod
 LOG = logging.getLogger(__name__)
 
 #: What the root provider gets, like a small libvirt compute node.
-ROOT_INVENTORY = {
+ROOT_INVENTORY: dict[str, dict[str, typing.Any]] = {
     'VCPU': {'total': 64, 'allocation_ratio': 4.0},
     'MEMORY_MB': {'total': 515072, 'reserved': 512},
     'DISK_GB': {'total': 1800},
@@ -69,9 +70,9 @@ class EmbeddedPlacement:
         self.port = port
         self.threaded = threaded
         self.url: str | None = None
-        self._server = None
-        self._thread = None
-        self._reset_engine = None
+        self._server: simple_server.WSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._reset_engine: typing.Callable[[], None] | None = None
 
     def _app(self):
         # Imported here: openstack-placement is only needed when embedded.
@@ -111,29 +112,31 @@ class EmbeddedPlacement:
             app = self._app()
         server_class = (_ThreadingServer if self.threaded
                         else simple_server.WSGIServer)
-        self._server = simple_server.make_server(
+        server = simple_server.make_server(
             '127.0.0.1', self.port, app, server_class=server_class,
             handler_class=_QuietHandler)
-        self.url = 'http://127.0.0.1:%d' % self._server.server_port
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name='embedded-placement',
-            daemon=True)
-        self._thread.start()
-        LOG.info('Embedded Placement at %s, database %s', self.url,
-                 self.db_path)
-        return self.url
+        url = 'http://127.0.0.1:%d' % server.server_port
+        thread = threading.Thread(target=server.serve_forever,
+                                  name='embedded-placement', daemon=True)
+        self._server, self._thread, self.url = server, thread, url
+        thread.start()
+        LOG.info('Embedded Placement at %s, database %s', url, self.db_path)
+        return url
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
-            self._thread.join()
+            if self._thread is not None:
+                self._thread.join()
             self._server = None
         if self._reset_engine is not None:
             self._reset_engine()
             self._reset_engine = None
 
     def client(self) -> client_mod.PlacementClient:
+        if self.url is None:
+            raise RuntimeError('the embedded Placement is not started')
         return client_mod.PlacementClient.for_endpoint(self.url)
 
     def __enter__(self) -> 'EmbeddedPlacement':
@@ -231,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(url + '\n')
     sys.stdout.flush()
     try:
-        placement._thread.join()
+        if placement._thread is not None:
+            placement._thread.join()
     except KeyboardInterrupt:
         pass
     finally:

@@ -6,6 +6,7 @@ import os
 
 from oslo_log import log as logging
 
+from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
 from nova_mig.simulator import catalog as catalog_mod
 from nova_mig.simulator import pci
@@ -13,9 +14,6 @@ from nova_mig.simulator import pci
 LOG = logging.getLogger(__name__)
 
 STATE_VERSION = 1
-MODE_MDEV = 'mdev'
-MODE_VENDOR_VFIO = 'vendor-vfio'
-DEVICE_MODES = (MODE_MDEV, MODE_VENDOR_VFIO)
 DOMAIN_STATES = ('running', 'paused', 'shutoff')
 #: Domain states in which QEMU holds its devices open.
 ACTIVE_DOMAIN_STATES = ('running', 'paused')
@@ -35,7 +33,8 @@ class HostState:
     :mod:`nova_mig.simulator.card`.
     """
 
-    def __init__(self, data: dict, catalog: catalog_mod.Catalog = None):
+    def __init__(self, data: dict,
+                 catalog: catalog_mod.Catalog | None = None):
         self.data = data
         self.catalog = catalog or catalog_mod.default_catalog()
 
@@ -96,13 +95,13 @@ class HostState:
             return []
         if self.model(gpu).sriov:
             return self.vf_addresses(gpu)
-        if self.device_mode == MODE_MDEV:
+        if self.device_mode == constants.MODE_MDEV:
             return [gpu['pci_address']]
         return []
 
     def mdev_parents(self) -> list[tuple[dict, str]]:
         """``(gpu, address)`` of every mdev parent (mdev mode only)."""
-        if self.device_mode != MODE_MDEV:
+        if self.device_mode != constants.MODE_MDEV:
             return []
         return [(gpu, address) for gpu in self.gpus
                 for address in self.vgpu_parents(gpu)]
@@ -210,7 +209,7 @@ class HostState:
         if vgpu_type is None or vgpu_type not in self.listed_types(gpu):
             raise kernel_error(errno.EINVAL, 'type %s not supported on %s'
                                % (type_id, address))
-        if not pci.is_uuid(vgpu_uuid):
+        if not constants.is_uuid(vgpu_uuid):
             raise kernel_error(errno.EINVAL, 'invalid UUID %r' % vgpu_uuid)
         if self.vgpu(vgpu_uuid) is not None:
             raise kernel_error(errno.EEXIST, 'mdev %s exists' % vgpu_uuid)
@@ -301,7 +300,7 @@ class HostState:
         return group
 
 
-def empty(hostname: str, device_mode: str = MODE_MDEV,
+def empty(hostname: str, device_mode: str = constants.MODE_MDEV,
           vgpu_manager: bool = True) -> dict:
     """A state dict without GPUs, vGPUs or domains."""
     return {
