@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import typing
 import unittest
 import urllib.error
 import urllib.request
@@ -41,6 +42,7 @@ DEMO_PASSWORD = 'it-demo-secret'
 # Taken at import: oslotest points tempfile at a per-test directory,
 # removed when the test ends, while the services outlive the test.
 TMP_DIR = tempfile.gettempdir()
+T = typing.TypeVar('T')
 
 KEYSTONE_CONF = """\
 [DEFAULT]
@@ -200,7 +202,7 @@ class Service:
             begin = time.monotonic()
             rc = subprocess.call(argv, stdout=log, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL, cwd=self.directory,
-                                 env=_env({}))
+                                 env=child_env({}))
             log.write('# exit %d after %.1fs\n'
                       % (rc, time.monotonic() - begin))
         if rc:
@@ -215,7 +217,7 @@ class Service:
                 [sys.executable, '-m', 'tests.integration.serve', self.name,
                  str(fd)],
                 stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, cwd=REPO, env=_env(env),
+                stdin=subprocess.DEVNULL, cwd=REPO, env=child_env(env),
                 pass_fds=(fd,))
 
     def wait(self, deadline: float) -> None:
@@ -254,7 +256,12 @@ class Service:
         self.sock.close()
 
 
-def _env(extra: dict[str, str]) -> dict[str, str]:
+def child_env(extra: dict[str, str]) -> dict[str, str]:
+    """The environment of a child process.
+
+    No OS_* or NOVA_MIG_* variable, the repository on PYTHONPATH, then
+    ``extra``.
+    """
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(('OS_', 'NOVA_MIG_'))}
     env['PYTHONPATH'] = os.pathsep.join(
@@ -443,20 +450,24 @@ class ServicesUnavailable(ServiceError):
     """The services failed to start earlier in this test run."""
 
 
-def _start_untimed() -> OpenStackServices:
-    """Start the services outside the running test's time limit.
+def untimed(func: typing.Callable[..., T], *args: typing.Any) -> T:
+    """Call ``func`` outside the running test's time limit.
 
     oslotest bounds each test with ``OS_TEST_TIMEOUT`` through
-    ``SIGALRM``; the services' start is bounded by :func:`start_timeout`
-    instead, so the alarm is paused meanwhile and re-armed with the time
-    the test had left.
+    ``SIGALRM``; starting the services (or building the production venv)
+    has its own limit instead, so the alarm is paused meanwhile and
+    re-armed with the time the test had left.
     """
     remaining = signal.alarm(0)
     try:
-        return OpenStackServices().start()
+        return func(*args)
     finally:
         if remaining:
             signal.alarm(remaining)
+
+
+def _start_untimed() -> OpenStackServices:
+    return untimed(OpenStackServices().start)
 
 
 def shared() -> OpenStackServices:

@@ -1,0 +1,92 @@
+"""nova-mig as ``pip install nova-mig`` leaves it, against a real cloud."""
+
+import json
+import os
+import subprocess
+
+from tests import base as test_base
+from tests.production import base
+
+
+class InstallTestCase(base.ProductionTestCase):
+
+    def steps(self, out: str) -> dict[str, dict]:
+        return {row['Step']: row for row in json.loads(out)}
+
+    def test_only_the_requirements_are_installed(self):
+        python = os.path.join(self.venv, 'bin', 'python')
+        found = subprocess.run(
+            [python, '-c', 'import importlib.util as u; print([m for m in '
+             '("oslo_db", "placement", "keystone", "nova", "testtools") '
+             'if u.find_spec(m)])'],
+            capture_output=True, text=True, check=True,
+            env={'PATH': os.environ.get('PATH', '')})
+        self.assertEqual('[]', found.stdout.strip())
+        # And nova-mig is the installed wheel, not the working tree.
+        where = subprocess.run(
+            [python, '-c', 'import nova_mig; print(nova_mig.__file__)'],
+            capture_output=True, text=True, check=True, cwd=self.tmpdir,
+            env={'PATH': os.environ.get('PATH', '')})
+        self.assertTrue(where.stdout.startswith(self.venv), where.stdout)
+
+    def test_sync_verify_and_hooks_against_the_cloud(self):
+        conf = self.conf_file()
+        self.seed(conf)
+
+        rc, out, err = self.installed('sync', '-f', 'json', conf_file=conf)
+        self.assertEqual(0, rc, out + err)
+        self.assertEqual([], json.loads(out)['missing'])
+
+        rc, out, err = self.installed('verify', conf_file=conf)
+        self.assertEqual(0, rc, out + err)
+        self.assertIn('Placement matches the host', out)
+
+        rc, out, err = self.installed('hook', 'pre-start', '-f', 'json',
+                                      conf_file=conf)
+        self.assertEqual(0, rc, out + err)
+        self.assertEqual({'ok', 'skipped'},
+                         {s['Status'] for s in self.steps(out).values()})
+        self.assertEqual('ok', self.steps(out)['placement']['Status'])
+        self.assertTrue(os.path.exists(self.snippet))
+
+        rc, out, err = self.installed('hook', 'post-start', '-f', 'json',
+                                      conf_file=conf)
+        self.assertEqual(0, rc, out + err)
+        self.assertEqual({'ok'},
+                         {s['Status'] for s in self.steps(out).values()})
+        self.assertNotIn('Traceback', err)
+
+    def test_placement_outage(self):
+        url = test_base.closed_port_url()
+        conf = self.conf_file(self.services.placement_section(
+            endpoint_override=url), extra='[hook]\nplacement_timeout = 5\n')
+
+        rc, out, err = self.installed('sync', conf_file=conf)
+        self.assertEqual(1, rc, out + err)
+        self.assertEqual(1, len(err.splitlines()), err)
+        self.assertIn('Placement at %s is unreachable' % url, err)
+
+        rc, out, err = self.installed('hook', 'pre-start', '-f', 'json',
+                                      conf_file=conf)
+        self.assertEqual(0, rc, out + err)
+        self.assertEqual('warning', self.steps(out)['placement']['Status'])
+        self.assertIn('nova-compute starts anyway', err)
+        self.assertTrue(os.path.exists(self.snippet))
+
+        rc, out, err = self.installed('hook', 'pre-start', '--strict',
+                                      conf_file=conf)
+        self.assertEqual(1, rc, out + err)
+        self.assertIn('(strict mode)', err)
+
+    def test_install_units_of_the_venv(self):
+        out_dir = os.path.join(self.tmpdir, 'system')
+        rc, out, err = self.installed('install-units', '--output-dir',
+                                      out_dir)
+        self.assertEqual(0, rc, out + err)
+        exe = os.path.join(self.venv, 'bin', 'nova-mig')
+        self.assertIn('Units run %s.' % exe, out)
+        with open(os.path.join(out_dir, 'nova-compute.service.d',
+                               'nova-mig.conf')) as f:
+            self.assertIn('ExecStartPre=+%s --config-file '
+                          '/etc/nova-mig/nova-mig.conf hook pre-start' % exe,
+                          f.read())
