@@ -95,14 +95,13 @@ class NovaMigApp(app.App):
         # A command-line run logs to stderr through cliff's console handler
         # (honouring -v/-q/--debug); a configured log file or journal gets
         # oslo.log's own handlers instead.
+        self._config_error: exception.ConfigError | None = None
         try:
             if self.conf is None:
                 self.conf = self._load_conf()
         except exception.ConfigError as e:
             self.conf = None
             self._config_error = e
-        else:
-            self._config_error = None
         if self.conf is not None and (self.conf.log_file or
                                       self.conf.use_journal or
                                       self.conf.use_syslog):

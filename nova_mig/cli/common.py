@@ -1,31 +1,44 @@
 """Shared pieces of the nova-mig commands."""
 
+import argparse
+import typing
+
 from cliff import command
 from cliff import show
+from oslo_config import cfg
 
+from nova_mig.cli import app as app_mod
 from nova_mig import exception
 from nova_mig import gpu
 
+#: What ``take_action`` returns: the column names, then the row (ShowOne)
+#: or the rows (Lister).
+Columns = tuple[tuple[str, ...], typing.Any]
 
-class ErrorReporting:
+
+class ErrorReporting(command.Command):
     """Turn nova-mig errors into one clear line and a non-zero exit.
 
     Without ``--debug`` an operator sees ``nova-mig: error: <what and
-    where>``; with it, the traceback too.
+    where>``; with it, the traceback too. Mixed in before a cliff command
+    class (which it names as its own base for the type checker).
     """
 
-    def run(self, parsed_args):
+    def run(self, parsed_args: argparse.Namespace) -> int:
         try:
             return super().run(parsed_args)
         except exception.NovaMigException as e:
-            if self.app_args.debug:
+            if self.app_args is not None and self.app_args.debug:
                 raise
             self.app.stderr.write('nova-mig: error: %s\n' % e)
             return e.exit_code
 
     @property
-    def conf(self):
-        return self.app.conf
+    def conf(self) -> cfg.ConfigOpts:
+        conf = typing.cast(app_mod.NovaMigApp, self.app).conf
+        if conf is None:    # the app exits on a configuration error first
+            raise exception.ConfigError(reason='no configuration loaded')
+        return conf
 
     def backend(self):
         """The GPU backend chosen by ``[gpu]backend``."""
@@ -38,3 +51,21 @@ class Command(ErrorReporting, command.Command):
 
 class ShowOne(ErrorReporting, show.ShowOne):
     """A nova-mig command that shows one object."""
+
+
+class ReportShowOne(ShowOne):
+    """A ShowOne whose table form is a text report.
+
+    Without ``-f``/``-c`` the row goes through :meth:`render_report`;
+    the other formatters show the columns as usual.
+    """
+
+    def render_report(self, row: dict) -> str:
+        raise NotImplementedError
+
+    def produce_output(self, parsed_args, column_names, data):
+        if parsed_args.formatter == 'table' and not parsed_args.columns:
+            self.app.stdout.write(self.render_report(
+                dict(zip(column_names, data))))
+            return 0
+        return super().produce_output(parsed_args, column_names, data)

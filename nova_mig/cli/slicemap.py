@@ -78,7 +78,7 @@ def render(report: dict) -> str:
     out = io.StringIO()
     out.write('Host %s  device mode: %s\n\n'
               % (report['hostname'], report['device_mode']))
-    devices_by_gpu = {}
+    devices_by_gpu: dict[str, list[dict]] = {}
     for dev in report['vgpu_devices']:
         devices_by_gpu.setdefault(dev['gpu'], []).append(dev)
     for gpu in report['gpus']:
@@ -122,13 +122,13 @@ def _types_table(report: dict) -> str:
     real room is the smaller of the VFs offering the type and the GPU
     instances of its profile that carry no vGPU yet.
     """
-    free_gis = {}
+    free_gis: dict[tuple[str, str], int] = {}
     for gpu in report['gpus']:
         for gi in gpu['gpu_instances']:
             if not gi['vgpu_device']:
                 key = (gpu['pci_address'], gi['profile'])
                 free_gis[key] = free_gis.get(key, 0) + 1
-    rows = {}
+    rows: dict[tuple, dict] = {}
     for parent in report['vgpu_parents']:
         for vtype in parent['types']:
             key = (parent['pf_address'], vtype['id'])
