@@ -1,5 +1,6 @@
 """``nova-mig layout ...``: plan, apply, assert, export, import, restore."""
 
+from cliff import command
 from cliff import lister
 
 from nova_mig.cli import common
@@ -18,19 +19,24 @@ class _Lister(common.ErrorReporting, lister.Lister):
         return rc or self.exit_code
 
 
-def _layout_args(parser):
+class _PlansLayout(command.Command):
     """FILE and --include-foreign, for the commands that plan a layout."""
-    parser.add_argument('layout', metavar='FILE',
-                        help='The layout file (YAML, see the layout file '
-                             'reference).')
-    parser.add_argument(
-        '--include-foreign', action='store_true',
-        help='Also remove unused vGPU devices nova-mig did not create '
-             '(Nova, mdevctl or another tool made them). Without it, a GPU '
-             'whose layout needs to remove such a device is refused: Nova '
-             'creates an mdev before it defines the guest using it, so an '
-             'unused foreign device may belong to an instance being built. '
-             'Drain the host (disable its nova-compute service) first.')
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            'layout', metavar='FILE',
+            help='The layout file (YAML, see the layout file reference).')
+        parser.add_argument(
+            '--include-foreign', action='store_true',
+            help='Also remove unused vGPU devices nova-mig did not create '
+                 '(Nova, mdevctl or another tool made them). Without it, a '
+                 'GPU whose layout needs to remove such a device is '
+                 'refused: Nova creates an mdev before it defines the guest '
+                 'using it, so an unused foreign device may belong to an '
+                 'instance being built. Drain the host (disable its '
+                 'nova-compute service) first.')
+        return parser
 
 
 def _plan(cmd, parsed_args):
@@ -56,7 +62,7 @@ def _progress(stream):
     return report
 
 
-class LayoutPlan(_Lister):
+class LayoutPlan(_PlansLayout, _Lister):
     """Show what applying a layout file would change on this host.
 
     Validates FILE against the host first: every MIG profile must be
@@ -79,17 +85,12 @@ class LayoutPlan(_Lister):
     Description, Reason and Status.
     """
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        _layout_args(parser)
-        return parser
-
     def take_action(self, parsed_args):
         the_plan = _plan(self, parsed_args)
         return PLAN_COLUMNS, the_plan.rows()
 
 
-class LayoutApply(_Lister):
+class LayoutApply(_PlansLayout, _Lister):
     """Apply a layout file to this host: VFs, MIG instances, vGPU devices.
 
     Validates and plans like "nova-mig layout plan" (nothing is touched
@@ -116,7 +117,6 @@ class LayoutApply(_Lister):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        _layout_args(parser)
         parser.add_argument('--dry-run', action='store_true',
                             help='Print the plan; change nothing.')
         return parser
@@ -140,7 +140,7 @@ class LayoutApply(_Lister):
         return RESULT_COLUMNS, result.rows()
 
 
-class LayoutAssert(common.Command):
+class LayoutAssert(_PlansLayout, common.Command):
     """Check that this host matches a layout file; change nothing.
 
     Exit code 0 and "host matches FILE" when applying FILE would change
@@ -149,11 +149,6 @@ class LayoutAssert(common.Command):
     their change would destroy what is in use. An invalid FILE is an
     error (exit code 1) naming the GPU, profile and reason.
     """
-
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        _layout_args(parser)
-        return parser
 
     def take_action(self, parsed_args):
         the_plan = _plan(self, parsed_args)

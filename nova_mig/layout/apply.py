@@ -12,16 +12,18 @@ import dataclasses
 import os
 import typing
 
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_mig import exception
+from nova_mig.gpu import base
 from nova_mig.host import discovery
 from nova_mig.host import sysfs
 from nova_mig.host import virt
 from nova_mig.layout import checkpoint
 from nova_mig.layout import export
 from nova_mig.layout import plan as plan_mod
-from nova_mig.layout import schema
+from nova_mig.layout import spec
 from nova_mig import lock
 from nova_mig import ownership
 
@@ -34,6 +36,14 @@ FAILED = 'failed'
 
 #: progress(index, total, action, status); status is None before the step.
 Progress = typing.Callable[[int, int, plan_mod.Action, str | None], None]
+_T = typing.TypeVar('_T')
+
+
+def _planned(value: _T | None) -> _T:
+    """A field the plan always sets for the kind of action at hand."""
+    if value is None:  # pragma: no cover - the plan sets it
+        raise AssertionError('incomplete layout plan action')
+    return value
 
 
 @dataclasses.dataclass
@@ -59,7 +69,7 @@ class ApplyResult:
             return not self.plan.refused
         return all(g.status in (UNCHANGED, CHANGED) for g in self.gpus)
 
-    def rows(self) -> list[tuple]:
+    def rows(self) -> list[tuple[str, str, int, str]]:
         rows = []
         for gpu in self.gpus:
             detail = gpu.error or ''
@@ -74,7 +84,7 @@ class ApplyResult:
 class Executor:
     """Runs the actions of a plan through the backend and sysfs."""
 
-    def __init__(self, backend, state_dir: str,
+    def __init__(self, backend: base.GpuBackend, state_dir: str,
                  progress: Progress | None = None):
         self.backend = backend
         self.root = backend.sysfs_root()
@@ -94,7 +104,7 @@ class Executor:
 
     def _vf_address(self, action: plan_mod.Action) -> str:
         if action.vf is None:
-            return action.parent
+            return _planned(action.parent)
         link = self._pci(action.gpu, 'virtfn%d' % action.vf)
         try:
             return os.path.basename(os.readlink(link))
@@ -125,64 +135,69 @@ class Executor:
     # -- actions ---------------------------------------------------------
     def _remove_vgpu(self, action: plan_mod.Action) -> None:
         if action.vendor_vfio:
-            self._write(self._pci(action.parent, sysfs.VENDOR_DIR,
+            parent = _planned(action.parent)
+            self._write(self._pci(parent, sysfs.VENDOR_DIR,
                                   sysfs.CURRENT_TYPE), '0')
-            self.owned.discard(action.parent)
+            self.owned.discard(parent)
             return
-        self._write(os.path.join(self.root, sysfs.MDEV_DEVICES, action.uuid,
+        mdev = _planned(action.uuid)
+        self._write(os.path.join(self.root, sysfs.MDEV_DEVICES, mdev,
                                  'remove'), '1')
         if action.node_device:
-            self.nodedevs.undefine(action.uuid, action.parent)
-        self.owned.discard(action.uuid)
+            self.nodedevs.undefine(mdev, action.parent)
+        self.owned.discard(mdev)
 
     def _create_vgpu(self, action: plan_mod.Action) -> None:
         parent = self._vf_address(action)
         action.parent = parent
-        start = action.placement.start if action.placement else None
-        details = {'gpu': action.gpu, 'parent': parent,
-                   'type': action.type_name, 'source': 'layout'}
-        if start is not None:
-            details.update(profile=action.profile, placement=start)
+        type_name = _planned(action.type_name)
+        details: dict[str, typing.Any] = {
+            'gpu': action.gpu, 'parent': parent, 'type': type_name,
+            'source': 'layout'}
+        if action.placement is not None:
+            details.update(profile=action.profile,
+                           placement=action.placement.start)
         if action.vendor_vfio:
-            type_id = self._creatable_id(parent, action.type_name)
+            type_id = self._creatable_id(parent, type_name)
             self._write(self._pci(parent, sysfs.VENDOR_DIR,
                                   sysfs.CURRENT_TYPE), str(type_id))
             self.owned.add(parent, **details)
             return
-        type_dir = self._type_dir(parent, action.type_name)
-        self._write(os.path.join(type_dir, 'create'), action.uuid)
-        self.owned.add(action.uuid, **details)
-        self.nodedevs.define(action.uuid, parent,
-                             os.path.basename(type_dir))
+        mdev = _planned(action.uuid)
+        type_dir = self._type_dir(parent, type_name)
+        self._write(os.path.join(type_dir, 'create'), mdev)
+        self.owned.add(mdev, **details)
+        self.nodedevs.define(mdev, parent, os.path.basename(type_dir))
 
     def _gi_id(self, action: plan_mod.Action) -> int:
         if action.gi_id is not None:
             return action.gi_id
-        return self.gi_ids[(action.gpu, action.placement.start)]
+        return self.gi_ids[(action.gpu, _planned(action.placement).start)]
 
     def run(self, action: plan_mod.Action) -> None:
         kind, gpu = action.kind, action.gpu_uuid
         if kind == plan_mod.REMOVE_VGPU:
             self._remove_vgpu(action)
         elif kind == plan_mod.DESTROY_CI:
-            self.backend.destroy_compute_instance(gpu, action.gi_id,
-                                                  action.ci_id)
+            self.backend.destroy_compute_instance(
+                gpu, _planned(action.gi_id), _planned(action.ci_id))
         elif kind == plan_mod.DESTROY_GI:
-            self.backend.destroy_gpu_instance(gpu, action.gi_id)
+            self.backend.destroy_gpu_instance(gpu, _planned(action.gi_id))
         elif kind == plan_mod.SET_NUMVFS:
             self._write(self._pci(action.gpu, 'sriov_numvfs'),
                         str(action.count))
         elif kind == plan_mod.SET_MIG:
-            current, _pending = self.backend.set_mig_mode(gpu, action.mig)
-            if bool(current) != action.mig:
+            enable = _planned(action.mig)
+            current, _pending = self.backend.set_mig_mode(gpu, enable)
+            if bool(current) != enable:
                 raise exception.GpuOperationRefused(
                     gpu=gpu, code='RESET_REQUIRED',
                     operation=action.describe(),
                     reason='the change is pending until the GPU is reset; '
                            'reset it (nvidia-smi -r) and apply again')
         elif kind == plan_mod.CREATE_GI:
-            gi = self.backend.create_gpu_instance(gpu, action.profile_id,
-                                                  action.placement)
+            gi = self.backend.create_gpu_instance(
+                gpu, _planned(action.profile_id), action.placement)
             self.gi_ids[(action.gpu, gi.placement.start)] = gi.id
         elif kind == plan_mod.CREATE_CI:
             self.backend.create_compute_instance(gpu, self._gi_id(action))
@@ -230,19 +245,22 @@ class Executor:
             self.nodedevs.close()
         return results
 
-    def _report(self, index, total, action, status) -> None:
+    def _report(self, index: int, total: int, action: plan_mod.Action,
+                status: str | None) -> None:
         if self.progress is not None:
             self.progress(index, total, action, status)
 
 
-def owned_devices(conf, include_foreign: bool) -> set[str] | None:
+def owned_devices(conf: cfg.ConfigOpts, include_foreign: bool
+                  ) -> set[str] | None:
     """The devices a layout may remove when unused; None for any."""
     if include_foreign:
         return None
     return set(ownership.OwnershipRecord(conf.host.state_dir).devices())
 
 
-def apply(backend, conf, layout: schema.Layout, dry_run: bool = False,
+def apply(backend: base.GpuBackend, conf: cfg.ConfigOpts,
+          layout: spec.Layout, dry_run: bool = False,
           progress: Progress | None = None,
           hostname: str | None = None,
           include_foreign: bool = False) -> ApplyResult:
@@ -270,7 +288,8 @@ def apply(backend, conf, layout: schema.Layout, dry_run: bool = False,
     return result
 
 
-def write_checkpoint(backend, conf, result: ApplyResult,
+def write_checkpoint(backend: base.GpuBackend, conf: cfg.ConfigOpts,
+                     result: ApplyResult,
                      hostname: str | None = None) -> str:
     """Checkpoint the host after an apply (failed GPUs keep their entry)."""
     report = discovery.discover(backend, hostname)
@@ -286,7 +305,8 @@ def write_checkpoint(backend, conf, result: ApplyResult,
     return checkpoint.save(state_dir, layout, report.hostname)
 
 
-def restore(backend, conf, progress: Progress | None = None,
+def restore(backend: base.GpuBackend, conf: cfg.ConfigOpts,
+            progress: Progress | None = None,
             hostname: str | None = None) -> ApplyResult | None:
     """Re-create the checkpointed layout (at boot); None without one.
 

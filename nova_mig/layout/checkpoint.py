@@ -16,6 +16,7 @@ from oslo_log import log as logging
 from nova_mig import exception
 from nova_mig import fileutils
 from nova_mig.layout import schema
+from nova_mig.layout import spec
 
 LOG = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ def path(state_dir: str) -> str:
     return os.path.join(state_dir, FILE_NAME)
 
 
-def load(state_dir: str) -> schema.Layout | None:
+def load(state_dir: str) -> spec.Layout | None:
     """The checkpointed layout; None when no apply ever ran.
 
     :raises: :class:`nova_mig.exception.CheckpointError`
@@ -49,8 +50,8 @@ def load(state_dir: str) -> schema.Layout | None:
         raise exception.CheckpointError(path=where, reason=e)
 
 
-def merge(new: schema.Layout, previous: schema.Layout | None,
-          keep_previous: set[str]) -> schema.Layout:
+def merge(new: spec.Layout, previous: spec.Layout | None,
+          keep_previous: set[str]) -> spec.Layout:
     """``new``, with the entries of ``keep_previous`` GPUs from before."""
     if previous is None or not keep_previous:
         return new
@@ -60,11 +61,11 @@ def merge(new: schema.Layout, previous: schema.Layout | None,
         address = gpu.selector.pci_address
         gpus.append(old[address] if address in keep_previous and
                     address in old else gpu)
-    return schema.Layout(gpus=tuple(gpus), source=new.source,
-                         description=new.description)
+    return spec.Layout(gpus=tuple(gpus), source=new.source,
+                       description=new.description)
 
 
-def save(state_dir: str, layout: schema.Layout, hostname: str) -> str:
+def save(state_dir: str, layout: spec.Layout, hostname: str) -> str:
     """Write the checkpoint atomically; return its path."""
     where = path(state_dir)
     os.makedirs(state_dir, exist_ok=True)

@@ -2,8 +2,8 @@
 
 import dataclasses
 
-from nova_mig.host import discovery
 from nova_mig.model import gpu as gpu_model
+from nova_mig.model import host as host_model
 from nova_mig.model import vgpu_types
 
 
@@ -35,7 +35,7 @@ class HostDevice:
                                   self.parent)
 
 
-def vf_index(report: discovery.HostReport, gpu: gpu_model.Gpu,
+def vf_index(report: host_model.HostReport, gpu: gpu_model.Gpu,
              address: str) -> int | None:
     pf = report.sriov.get(gpu.pci_address)
     if pf is None or address not in pf.vfs:
@@ -47,7 +47,7 @@ def _gi_starts(gpu: gpu_model.Gpu) -> dict[int, int]:
     return {gi.id: gi.placement.start for gi in gpu.gpu_instances}
 
 
-def devices(report: discovery.HostReport, gpu: gpu_model.Gpu
+def devices(report: host_model.HostReport, gpu: gpu_model.Gpu
             ) -> list[HostDevice]:
     """The vGPU devices of one GPU, each tied to its GPU instance."""
     starts = _gi_starts(gpu)

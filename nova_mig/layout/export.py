@@ -7,51 +7,51 @@ applying it after a reboot re-creates the same geometry and devices.
 
 import collections
 
-from nova_mig.host import discovery
-from nova_mig.host import sysfs
 from nova_mig.layout import current
-from nova_mig.layout import schema
+from nova_mig.layout import spec
+from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
+from nova_mig.model import host as host_model
 
 
-def _device(dev: current.HostDevice) -> schema.VgpuSpec:
-    return schema.VgpuSpec(uuid=dev.uuid, type=dev.type_name, vf=dev.vf)
+def _device(dev: current.HostDevice) -> spec.VgpuSpec:
+    return spec.VgpuSpec(uuid=dev.uuid, type=dev.type_name, vf=dev.vf)
 
 
 def _mig(gpu: gpu_model.Gpu, devices: list[current.HostDevice]
-         ) -> tuple[schema.GiSpec, ...]:
+         ) -> tuple[spec.GiSpec, ...]:
     on_gi = {d.gi_start: d for d in devices if d.gi_start is not None}
     result = []
     for gi in sorted(gpu.gpu_instances, key=lambda g: g.placement.start):
         dev = on_gi.get(gi.placement.start)
-        result.append(schema.GiSpec(
+        result.append(spec.GiSpec(
             profile=gi.profile_name, placement=gi.placement.start,
             vgpu=_device(dev) if dev else False))
     return tuple(result)
 
 
 def _time_sliced(devices: list[current.HostDevice]
-                 ) -> schema.TimeSlicedSpec | None:
+                 ) -> spec.TimeSlicedSpec | None:
     if not devices:
         return None
     names = collections.Counter(d.type_name for d in devices)
     name = names.most_common(1)[0][0]
     chosen = [d for d in devices if d.type_name == name]
-    return schema.TimeSlicedSpec(
-        type=name, count=len(chosen),
+    return spec.TimeSlicedSpec(
+        type=name or '', count=len(chosen),
         devices=tuple(_device(d) for d in chosen))
 
 
-def gpu_spec(report: discovery.HostReport, gpu: gpu_model.Gpu
-             ) -> schema.GpuSpec:
+def gpu_spec(report: host_model.HostReport, gpu: gpu_model.Gpu
+             ) -> spec.GpuSpec:
     """The exact layout entry of one GPU as it is now."""
     devices = current.devices(report, gpu)
     pf = report.sriov.get(gpu.pci_address)
-    mode = (report.device_mode if report.device_mode != sysfs.MODE_NONE
-            else 'auto')
+    mode = (report.device_mode if report.device_mode != constants.MODE_NONE
+            else constants.MODE_AUTO)
     mig = gpu.mig_enabled if gpu.mig_capable else None
-    return schema.GpuSpec(
-        selector=schema.Selector(pci_address=gpu.pci_address),
+    return spec.GpuSpec(
+        selector=spec.Selector(pci_address=gpu.pci_address),
         where='gpus[%d]' % gpu.index,
         comment='%s %s' % (gpu.name, gpu.uuid),
         mig=mig, device_mode=mode,
@@ -61,10 +61,10 @@ def gpu_spec(report: discovery.HostReport, gpu: gpu_model.Gpu
         time_sliced=None if mig else _time_sliced(devices))
 
 
-def export(report: discovery.HostReport,
-           source: str = '<export>') -> schema.Layout:
+def export(report: host_model.HostReport,
+           source: str = '<export>') -> spec.Layout:
     """The whole host as a layout."""
-    return schema.Layout(
+    return spec.Layout(
         gpus=tuple(gpu_spec(report, gpu) for gpu in report.gpus),
         source=source,
         description='Exported from host %s by nova-mig' % report.hostname)

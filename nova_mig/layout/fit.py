@@ -82,6 +82,68 @@ def _fixed(wanted: list[Wanted]) -> dict[int, gpu_model.Placement]:
     return fixed
 
 
+class _Search:
+    """Backtracking over the free instances' placements, best score kept.
+
+    The score counts the existing GPU instances a solution keeps.
+    """
+
+    def __init__(self, wanted: list[Wanted],
+                 fixed: dict[int, gpu_model.Placement],
+                 have: set[tuple[int, int]]):
+        self.wanted = wanted
+        self.have = have
+        self.free = [i for i in range(len(wanted)) if i not in fixed]
+        # Larger profiles first: they have the fewest placements.
+        self.free.sort(key=lambda i: (
+            -wanted[i].profile.placements[0].size
+            if wanted[i].profile.placements else 0,
+            -wanted[i].profile.slice_count, wanted[i].profile.id))
+        self.chosen = dict(fixed)
+        self.base_score = sum(1 for i, p in fixed.items()
+                              if self.keeps(i, p))
+        self.best_score = -1
+        self.best: dict[int, gpu_model.Placement] | None = None
+        #: The free instance the search got stuck on deepest.
+        self.stuck = (-1, self.free[0] if self.free else 0)
+
+    def keeps(self, i: int, placement: gpu_model.Placement) -> bool:
+        return (self.wanted[i].profile.id, placement.start) in self.have
+
+    def candidates(self, i: int, depth: int) -> list[gpu_model.Placement]:
+        profile = self.wanted[i].profile
+        floor = -1
+        # Symmetry: instances of one profile take increasing starts.
+        for j in self.free[:depth]:
+            if self.wanted[j].profile.id == profile.id:
+                floor = max(floor, self.chosen[j].start)
+        options = [p for p in profile.placements if p.start > floor and
+                   not any(p.overlaps(q) for q in self.chosen.values())]
+        options.sort(key=lambda p: (not self.keeps(i, p), p.start))
+        return options
+
+    def run(self, depth: int = 0, score: int | None = None) -> bool:
+        """Search from ``depth``; True once no better solution can exist."""
+        score = self.base_score if score is None else score
+        if score + (len(self.free) - depth) <= self.best_score:
+            return False
+        if depth == len(self.free):
+            self.best_score = score
+            self.best = dict(self.chosen)
+            return score == self.base_score + len(self.free)
+        i = self.free[depth]
+        options = self.candidates(i, depth)
+        if not options and depth > self.stuck[0]:
+            self.stuck = (depth, i)
+        for placement in options:
+            self.chosen[i] = placement
+            done = self.run(depth + 1, score + int(self.keeps(i, placement)))
+            del self.chosen[i]
+            if done:
+                return True
+        return False
+
+
 def fit(gpu: gpu_model.Gpu, wanted: list[Wanted],
         existing: tuple[gpu_model.GpuInstance, ...] = ()
         ) -> list[gpu_model.Placement]:
@@ -92,60 +154,14 @@ def fit(gpu: gpu_model.Gpu, wanted: list[Wanted],
     :raises: :class:`NoFit` naming the profile that does not fit and why.
     """
     check_counts(gpu, wanted)
-    fixed = _fixed(wanted)
-    have = {(gi.profile_id, gi.placement.start) for gi in existing}
-    free = [i for i in range(len(wanted)) if i not in fixed]
-    # Larger profiles first: they have the fewest placements.
-    free.sort(key=lambda i: (-wanted[i].profile.placements[0].size
-                             if wanted[i].profile.placements else 0,
-                             -wanted[i].profile.slice_count,
-                             wanted[i].profile.id))
-    base_score = sum(1 for i, p in fixed.items()
-                     if (wanted[i].profile.id, p.start) in have)
-    best: dict = {'score': -1, 'placements': None}
-    deepest = {'depth': -1, 'index': None}
-    chosen = dict(fixed)
-
-    def candidates(i: int, depth: int) -> list[gpu_model.Placement]:
-        profile = wanted[i].profile
-        floor = -1
-        # Symmetry: instances of one profile take increasing starts.
-        for j in free[:depth]:
-            if wanted[j].profile.id == profile.id:
-                floor = max(floor, chosen[j].start)
-        options = [p for p in profile.placements if p.start > floor and
-                   not any(p.overlaps(q) for q in chosen.values())]
-        options.sort(key=lambda p: ((profile.id, p.start) not in have,
-                                    p.start))
-        return options
-
-    def search(depth: int, score: int) -> bool:
-        if score + (len(free) - depth) <= best['score']:
-            return False
-        if depth == len(free):
-            best['score'] = score
-            best['placements'] = dict(chosen)
-            return score == base_score + len(free)
-        i = free[depth]
-        options = candidates(i, depth)
-        if not options and depth > deepest['depth']:
-            deepest.update(depth=depth, index=i)
-        for placement in options:
-            chosen[i] = placement
-            gain = (wanted[i].profile.id, placement.start) in have
-            done = search(depth + 1, score + int(gain))
-            del chosen[i]
-            if done:
-                return True
-        return False
-
-    search(0, base_score)
-    if best['placements'] is None:
-        i = deepest['index'] if deepest['index'] is not None else free[0]
-        profile = wanted[i].profile
+    search = _Search(wanted, _fixed(wanted),
+                     {(gi.profile_id, gi.placement.start) for gi in existing})
+    search.run()
+    if search.best is None:
+        profile = wanted[search.stuck[1]].profile
         raise NoFit(profile.name, 'no free placement left beside the other '
                     'GPU instances (its placements: %s; the set %s does '
                     'not fit the card\'s memory slices in any order)' % (
                         ', '.join(_fmt(p) for p in profile.placements),
                         ' + '.join(w.profile.name for w in wanted)))
-    return [best['placements'][i] for i in range(len(wanted))]
+    return [search.best[i] for i in range(len(wanted))]

@@ -7,81 +7,75 @@ itself, larger profiles first.
 """
 
 import collections
+import typing
 
 import yaml
 
 from nova_mig import exception
-from nova_mig.host import discovery
 from nova_mig.layout import schema
+from nova_mig.layout import spec
+from nova_mig.model import host as host_model
 
 VERSION = 'v1'
+
+#: One entry of a ``mig-configs`` list.
+ENTRY_SCHEMA: schema.Schema = schema.mapping({
+    'devices': {'type': ['string', 'array'], 'pattern': '^all$',
+                'items': {'type': 'integer'},
+                'x-reason': '"devices" must be "all" or a list of GPU '
+                            'indexes'},
+    'device-filter': schema.device_ids('device-filter %(value)r is not a '
+                                       'PCI device ID'),
+    'mig-enabled': {'type': 'boolean',
+                    'x-reason': '"mig-enabled" must be true or false'},
+    'mig-devices': {'type': ['object', 'null'],
+                    'additionalProperties': {
+                        'type': 'integer', 'minimum': 0,
+                        'x-reason': 'count of %(key)s must be an integer '
+                                    '>= 0'},
+                    'x-reason': '"mig-devices" must map profiles to '
+                                'counts'},
+}, required=('mig-enabled',))
+_ENTRY = schema.validator(ENTRY_SCHEMA)
 
 
 def _fail(path: str, reason: str) -> exception.MigPartedError:
     return exception.MigPartedError(path=path, reason=reason)
 
 
-def _device_ids(value, path: str, where: str) -> tuple[int, ...]:
-    items = value if isinstance(value, list) else [value]
-    try:
-        return tuple(int(str(item), 16) for item in items)
-    except ValueError:
-        raise _fail(path, '%s: device-filter %r is not a PCI device ID'
-                    % (where, value))
-
-
-def _entry(item, path: str, where: str) -> list[schema.GpuSpec]:
-    if not isinstance(item, dict):
-        raise _fail(path, '%s: expected a mapping' % where)
-    unknown = set(item) - {'devices', 'device-filter', 'mig-enabled',
-                           'mig-devices'}
-    if unknown:
-        raise _fail(path, '%s: unknown key(s) %s' % (
-            where, ', '.join(sorted(unknown))))
-    enabled = item.get('mig-enabled')
-    if not isinstance(enabled, bool):
-        raise _fail(path, '%s: "mig-enabled" must be true or false' % where)
-    counts = item.get('mig-devices') or {}
-    if not isinstance(counts, dict):
-        raise _fail(path, '%s: "mig-devices" must map profiles to counts'
-                    % where)
+def _entry(item: object, path: str, where: str) -> list[spec.GpuSpec]:
+    problem = schema.first_problem(_ENTRY, item)
+    if problem is not None:
+        raise _fail(path, '%s: %s' % (where, problem.reason))
+    data = typing.cast(dict[str, typing.Any], item)
+    enabled: bool = data['mig-enabled']
+    counts: dict[str, int] = data.get('mig-devices') or {}
     if counts and not enabled:
         raise _fail(path, '%s: "mig-devices" needs "mig-enabled: true"'
                     % where)
-    gis = []
-    for profile, count in counts.items():
-        if isinstance(count, bool) or not isinstance(count, int) or \
-                count < 0:
-            raise _fail(path, '%s: count of %s must be an integer >= 0'
-                        % (where, profile))
-        gis += [schema.GiSpec(str(profile))] * count
-    ids = (_device_ids(item['device-filter'], path, where)
-           if 'device-filter' in item else ())
-    devices = item.get('devices', 'all')
-    if devices == 'all':
-        indexes = [None]
-    elif isinstance(devices, list) and all(
-            isinstance(i, int) and not isinstance(i, bool) for i in devices):
-        indexes = list(devices)
-    else:
-        raise _fail(path, '%s: "devices" must be "all" or a list of GPU '
-                    'indexes' % where)
-    return [schema.GpuSpec(
-        selector=schema.Selector(index=index, pci_device_ids=ids,
-                                 all=index is None and not ids),
+    gis = tuple(spec.GiSpec(str(profile))
+                for profile, count in counts.items() for _ in range(count))
+    given = data.get('device-filter', [])
+    ids = tuple(spec.device_id(i)
+                for i in (given if isinstance(given, list) else [given]))
+    devices = data.get('devices', 'all')
+    indexes: list[int | None] = [None] if devices == 'all' else devices
+    return [spec.GpuSpec(
+        selector=spec.Selector(index=index, pci_device_ids=ids,
+                               all=index is None and not ids),
         where='%s (devices %s)' % (where, 'all' if index is None else index),
-        mig=enabled, gpu_instances=tuple(gis) if enabled else None)
+        mig=enabled, gpu_instances=gis if enabled else None)
         for index in indexes]
 
 
-def labels(document) -> list[str]:
+def labels(document: object) -> list[str]:
     configs = document.get('mig-configs') if isinstance(document, dict) \
         else None
     return sorted(configs) if isinstance(configs, dict) else []
 
 
 def import_config(text: str, label: str | None = None,
-                  path: str = '<mig-parted>') -> schema.Layout:
+                  path: str = '<mig-parted>') -> spec.Layout:
     """A layout from a mig-parted file.
 
     :param label: the ``mig-configs`` entry; may be left out when the file
@@ -108,35 +102,36 @@ def import_config(text: str, label: str | None = None,
     entries = document['mig-configs'][label]
     if not isinstance(entries, list) or not entries:
         raise _fail(path, 'config %r must be a non-empty list' % label)
-    gpus = []
+    gpus: list[spec.GpuSpec] = []
     for i, item in enumerate(entries):
         gpus += _entry(item, path, '%s[%d]' % (label, i))
-    return schema.Layout(gpus=tuple(gpus), source=path,
-                         description='Imported from mig-parted config %s '
-                                     'of %s' % (label, path))
+    return spec.Layout(gpus=tuple(gpus), source=path,
+                       description='Imported from mig-parted config %s of '
+                                   '%s' % (label, path))
 
 
-def export_config(report: discovery.HostReport,
+def export_config(report: host_model.HostReport,
                   label: str = 'nova-mig') -> str:
     """The host's MIG geometry as a mig-parted file (placements are lost).
 
     GPUs with the same geometry share one entry.
     """
-    groups: dict[tuple, list[int]] = collections.OrderedDict()
+    groups: dict[tuple[bool, tuple[tuple[str, int], ...]], list[int]] = {}
     for gpu in report.gpus:
         if not gpu.mig_capable:
             continue
         counts = collections.Counter(gi.profile_name
                                      for gi in gpu.gpu_instances)
-        order = sorted(counts, key=lambda name: (
-            -gpu.profile_by_name(name).slice_count, name))
+        slices = {p.name: p.slice_count for p in gpu.profiles}
+        order = sorted(counts, key=lambda name: (-slices.get(name, 0), name))
         key = (gpu.mig_enabled, tuple((n, counts[n]) for n in order))
         groups.setdefault(key, []).append(gpu.index)
     entries = []
-    for (enabled, counts), indexes in groups.items():
-        entry = {'devices': indexes, 'mig-enabled': enabled}
+    for (enabled, geometry), indexes in groups.items():
+        entry: dict[str, typing.Any] = {'devices': indexes,
+                                        'mig-enabled': enabled}
         if enabled:
-            entry['mig-devices'] = dict(counts)
+            entry['mig-devices'] = dict(geometry)
         entries.append(entry)
     return yaml.safe_dump({'version': VERSION,
                            'mig-configs': {label: entries}},

@@ -8,11 +8,12 @@ merely defined) is refused as a whole: none of its actions run.
 import dataclasses
 import typing
 
-from nova_mig.host import discovery
 from nova_mig.layout import current
-from nova_mig.layout import schema
+from nova_mig.layout import spec
 from nova_mig.layout import target as target_mod
+from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
+from nova_mig.model import host as host_model
 
 REMOVE_VGPU = 'remove-vgpu'
 DESTROY_CI = 'destroy-ci'
@@ -22,6 +23,10 @@ SET_MIG = 'set-mig-mode'
 CREATE_GI = 'create-gi'
 CREATE_CI = 'create-ci'
 CREATE_VGPU = 'create-vgpu'
+
+
+#: (GPU, action, description, reason, status) of ``layout plan``.
+Row = tuple[str, str, str, str, str]
 
 
 @dataclasses.dataclass
@@ -70,7 +75,7 @@ class Action:
             return 'destroy GPU instance %s (%s%s)' % (
                 self.gi_id, self.profile, self.where())
         if self.kind == SET_NUMVFS:
-            return 'set SR-IOV VFs to %d' % self.count
+            return 'set SR-IOV VFs to %s' % self.count
         if self.kind == SET_MIG:
             return '%s MIG mode' % ('enable' if self.mig else 'disable')
         if self.kind == CREATE_GI:
@@ -83,7 +88,7 @@ class Action:
             ' for %s%s' % (self.profile, self.where())
             if self.profile else '')
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, typing.Any]:
         result: dict[str, typing.Any] = {
             'gpu': self.gpu, 'action': self.kind,
             'description': self.describe(), 'reason': self.reason}
@@ -131,8 +136,8 @@ class Plan:
         """True when the host matches the layout."""
         return not self.actions and not self.refused
 
-    def rows(self) -> list[tuple]:
-        rows = []
+    def rows(self) -> list[Row]:
+        rows: list[Row] = []
         for gplan in self.gpus:
             for action in gplan.actions:
                 rows.append((action.gpu, action.kind, action.describe(),
@@ -144,7 +149,7 @@ class Plan:
                              'refused'))
         return rows
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, typing.Any]:
         return {
             'hostname': self.hostname, 'layout': self.source,
             'matches': self.empty,
@@ -156,10 +161,15 @@ class Plan:
         }
 
 
+#: A vGPU device to create: where it goes, and the profile backing it.
+ToCreate = tuple[target_mod.DeviceTarget, gpu_model.Placement | None,
+                 str | None]
+
+
 class _GpuPlanner:
     """Builds the actions of one GPU."""
 
-    def __init__(self, report: discovery.HostReport,
+    def __init__(self, report: host_model.HostReport,
                  target: target_mod.GpuTarget,
                  owned: set[str] | None = None):
         self.report = report
@@ -173,7 +183,7 @@ class _GpuPlanner:
         self.blockers: list[str] = []
         self.kept: list[current.HostDevice] = []
 
-    def action(self, kind: str, reason: str, **kw) -> Action:
+    def action(self, kind: str, reason: str, **kw: typing.Any) -> Action:
         return Action(kind, self.gpu.pci_address, self.gpu.uuid, reason,
                       **kw)
 
@@ -206,14 +216,12 @@ class _GpuPlanner:
         return want.vf is None or dev.vf == want.vf
 
     # -- MIG geometry ------------------------------------------------------
-    def mig(self) -> list[tuple[target_mod.DeviceTarget, gpu_model.Placement,
-                                str]]:
+    def mig(self, targets: list[target_mod.GiTarget]) -> list[ToCreate]:
         """Plan GPU instances; return the devices to create."""
-        wanted = {gi.placement.start: gi
-                  for gi in self.target.gpu_instances}
+        wanted = {gi.placement.start: gi for gi in targets}
         on_gi = {d.gi_start: d for d in self.devices
                  if d.gi_start is not None}
-        to_create = []
+        to_create: list[ToCreate] = []
         for gi in sorted(self.gpu.gpu_instances,
                          key=lambda g: g.placement.start):
             want = wanted.get(gi.placement.start)
@@ -251,32 +259,34 @@ class _GpuPlanner:
                 placement=gi.placement, gi_id=gi.id))
         existing = {(g.profile_id, g.placement.start)
                     for g in self.gpu.gpu_instances}
-        new = [gi for gi in self.target.gpu_instances
-               if (gi.profile.id, gi.placement.start) not in existing]
+        new = [t for t in targets
+               if (t.profile.id, t.placement.start) not in existing]
         # Larger profiles first, as the card requires.
-        new.sort(key=lambda g: (-g.placement.size, g.placement.start))
-        for gi in new:
+        new.sort(key=lambda t: (-t.placement.size, t.placement.start))
+        for target in new:
             self.creations.append(self.action(
-                CREATE_GI, 'wanted by the layout', profile=gi.profile.name,
-                profile_id=gi.profile.id, placement=gi.placement))
+                CREATE_GI, 'wanted by the layout',
+                profile=target.profile.name, profile_id=target.profile.id,
+                placement=target.placement))
             self.creations.append(self.action(
                 CREATE_CI, 'vGPUs and CUDA need its compute instance',
-                profile=gi.profile.name, placement=gi.placement))
-            if gi.device:
-                to_create.append((gi.device, gi.placement, gi.profile.name))
+                profile=target.profile.name, placement=target.placement))
+            if target.device:
+                to_create.append((target.device, target.placement,
+                                  target.profile.name))
         if self.target.mig is not False:
             for dev in self.devices:
                 if dev.gi_start is None:
                     self.remove(dev, 'a time-sliced vGPU cannot run '
                                 'beside MIG')
-        return sorted(to_create, key=lambda item: item[1].start)
+        return sorted(to_create, key=lambda item: (
+            item[1].start if item[1] else 0))
 
     # -- time-sliced ----------------------------------------------------------
-    def time_sliced(self) -> list[tuple[target_mod.DeviceTarget, None,
-                                        None]]:
-        wanted = list(self.target.time_sliced)
+    def time_sliced(self, wanted: list[target_mod.DeviceTarget]
+                    ) -> list[ToCreate]:
         left = [d for d in self.devices if d.gi_start is None]
-        to_create = []
+        to_create: list[ToCreate] = []
         for want in [w for w in wanted if w.uuid_given]:
             dev = next((d for d in left if self.matches(d, want)), None)
             if dev:
@@ -327,26 +337,28 @@ class _GpuPlanner:
         return (self.target.sriov_vfs if self.target.sriov_vfs is not None
                 else pf.num_vfs)
 
-    def place(self, to_create) -> None:
+    def place(self, to_create: list[ToCreate]) -> None:
         pf = self.report.sriov.get(self.gpu.pci_address)
-        sriov = pf is not None and pf.total_vfs > 0
+        vfs = pf.vfs if pf is not None and pf.total_vfs > 0 else None
         taken = {d.vf for d in self.kept if d.vf is not None}
         taken |= {w.vf for w, _p, _n in to_create if w.vf is not None}
         held = {a for dom in self.report.domains for a in dom.pci_addresses}
-        free = []
-        if sriov:
+        free: list[tuple[int | None, str | None]] = []
+        if pf is not None and vfs is not None:
             for index in range(self.vf_count()):
-                address = (pf.vfs[index] if index < len(pf.vfs) and
+                address = (vfs[index] if index < len(vfs) and
                            self.target.sriov_vfs in (None, pf.num_vfs)
                            else None)
                 if index not in taken and address not in held:
                     free.append((index, address))
         for want, placement, profile in to_create:
-            if not sriov:
+            vf: int | None
+            parent: str | None
+            if vfs is None:
                 vf, parent = None, self.gpu.pci_address
             elif want.vf is not None:
                 vf = want.vf
-                parent = pf.vfs[vf] if vf < len(pf.vfs) else None
+                parent = vfs[vf] if vf < len(vfs) else None
             else:
                 vf, parent = free.pop(0) if free else (None, None)
             self.creations.append(self.action(
@@ -354,16 +366,16 @@ class _GpuPlanner:
                 placement=placement, uuid=want.uuid,
                 type_name=want.type.name, type_id=want.type.id, vf=vf,
                 parent=parent,
-                vendor_vfio=self.target.mode == 'vendor-vfio'))
+                vendor_vfio=self.target.mode == constants.MODE_VENDOR_VFIO))
 
     def plan(self) -> GpuPlan:
-        to_create: list = []
+        to_create: list[ToCreate] = []
         mig_actions = []
         gpu = self.gpu
         if self.target.gpu_instances is not None:
-            to_create = self.mig()
+            to_create = self.mig(self.target.gpu_instances)
         if self.target.time_sliced is not None:
-            to_create += self.time_sliced()
+            to_create += self.time_sliced(self.target.time_sliced)
         if self.target.mig is not None and \
                 self.target.mig != gpu.mig_enabled:
             mig_actions.append(self.action(
@@ -381,7 +393,7 @@ class _GpuPlanner:
         return GpuPlan(self.target, actions, refused, self.blockers)
 
 
-def plan(report: discovery.HostReport, layout: schema.Layout,
+def plan(report: host_model.HostReport, layout: spec.Layout,
          sysfs_root: str, owned: set[str] | None = None) -> Plan:
     """Validate ``layout`` against the host and compute the diff.
 

@@ -13,18 +13,18 @@ import uuid as uuid_mod
 from oslo_log import log as logging
 
 from nova_mig import exception
-from nova_mig.host import discovery
 from nova_mig.host import sysfs
 from nova_mig.layout import fit
-from nova_mig.layout import schema
+from nova_mig.layout import spec
+from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
+from nova_mig.model import host as host_model
 from nova_mig.model import vgpu_types
 
 LOG = logging.getLogger(__name__)
 
 #: Namespace of the vGPU device UUIDs nova-mig derives.
 UUID_NAMESPACE = uuid_mod.UUID('3c6f0f1e-5d0a-4b9e-8f43-9a1d2c7b6e55')
-MODE_NONE = sysfs.MODE_NONE
 
 
 def device_uuid(hostname: str, gpu_uuid: str, what: str, where: int) -> str:
@@ -70,7 +70,7 @@ class GpuTarget:
     """What one GPU must become."""
 
     gpu: gpu_model.Gpu
-    spec: schema.GpuSpec
+    entry: spec.GpuSpec
     mode: str
     #: None leaves the MIG mode as it is.
     mig: bool | None
@@ -91,8 +91,16 @@ class GpuTarget:
         return list(self.time_sliced or ())
 
 
-def host_types(report: discovery.HostReport, gpu: gpu_model.Gpu
-               ) -> dict[str, TypeRef]:
+Types = dict[str, TypeRef]
+
+
+def _compute_type(name: str) -> bool:
+    """True for a compute ("C") vGPU type."""
+    parsed = vgpu_types.parse(name)
+    return parsed is not None and parsed.series == 'C'
+
+
+def host_types(report: host_model.HostReport, gpu: gpu_model.Gpu) -> Types:
     """vGPU types of a GPU by bare name: NVML's, then its parents'."""
     types: dict[str, TypeRef] = {}
     for vtype in gpu.vgpu_types or ():
@@ -110,23 +118,23 @@ def host_types(report: discovery.HostReport, gpu: gpu_model.Gpu
     return types
 
 
-def resolve_mode(report: discovery.HostReport, gpu: gpu_model.Gpu,
+def resolve_mode(report: host_model.HostReport, gpu: gpu_model.Gpu,
                  sysfs_root: str) -> str:
     """The host's device mode, also when no VF is enabled yet."""
-    if report.device_mode != MODE_NONE:
+    if report.device_mode != constants.MODE_NONE:
         return report.device_mode
     if gpu.vgpu_types is None:
-        return MODE_NONE
+        return constants.MODE_NONE
     if os.path.isdir(os.path.join(sysfs_root, sysfs.MDEV_BUS_CLASS)):
-        return sysfs.MODE_MDEV
+        return constants.MODE_MDEV
     if gpu.pci_address in report.sriov:
-        return sysfs.MODE_VENDOR_VFIO
-    return MODE_NONE
+        return constants.MODE_VENDOR_VFIO
+    return constants.MODE_NONE
 
 
 class _Resolver:
 
-    def __init__(self, report: discovery.HostReport, sysfs_root: str):
+    def __init__(self, report: host_model.HostReport, sysfs_root: str):
         self.report = report
         self.sysfs_root = sysfs_root
         self.errors: list[str] = []
@@ -135,8 +143,8 @@ class _Resolver:
         self.errors.append('GPU %s (%s): %s: %s' % (
             gpu.pci_address, gpu.name, what, why))
 
-    def pick_type(self, gpu, types, profile: str, asked: str | None
-                  ) -> TypeRef | None:
+    def pick_type(self, gpu: gpu_model.Gpu, types: Types, profile: str,
+                  asked: str | None) -> TypeRef | None:
         names = {p.name for p in gpu.profiles}
         if asked:
             ref = types.get(vgpu_types.bare_name(asked))
@@ -156,31 +164,32 @@ class _Resolver:
                        % (', '.join(sorted(types)) or 'none'))
             return None
         # Compute ("C") types first, then by name, so the choice is stable.
-        matching.sort(key=lambda t: (vgpu_types.parse(t.name).series != 'C',
-                                     t.name))
+        matching.sort(key=lambda t: (not _compute_type(t.name), t.name))
         return matching[0]
 
-    def sriov(self, gpu: gpu_model.Gpu, spec: schema.GpuSpec) -> int | None:
+    def sriov(self, gpu: gpu_model.Gpu, entry: spec.GpuSpec) -> int | None:
         pf = self.report.sriov.get(gpu.pci_address)
-        if spec.sriov_vfs is None:
+        asked = entry.sriov_vfs
+        if asked is None:
             return None
         if pf is None or not pf.total_vfs:
-            if spec.sriov_vfs not in ('all', 0):
+            if asked not in (spec.ALL_VFS, 0):
                 self.error(gpu, 'sriov_vfs', 'the GPU has no SR-IOV')
             return None
-        if spec.sriov_vfs == 'all':
+        if isinstance(asked, str):      # all of them
             return pf.total_vfs
-        if spec.sriov_vfs > pf.total_vfs:
+        if asked > pf.total_vfs:
             self.error(gpu, 'sriov_vfs', '%d VFs asked, the GPU offers %d'
-                       % (spec.sriov_vfs, pf.total_vfs))
+                       % (asked, pf.total_vfs))
             return None
-        return spec.sriov_vfs
+        return asked
 
-    def mig_geometry(self, gpu, spec, mode, types) -> list[GiTarget] | None:
-        if spec.gpu_instances is None:
+    def mig_geometry(self, gpu: gpu_model.Gpu, entry: spec.GpuSpec,
+                     mode: str, types: Types) -> list[GiTarget] | None:
+        if entry.gpu_instances is None:
             return None
         wanted = []
-        for gi in spec.gpu_instances:
+        for gi in entry.gpu_instances:
             profile = gpu.profile_by_name(gi.profile)
             if profile is None:
                 self.error(gpu, 'profile %s' % gi.profile, 'not offered by '
@@ -188,7 +197,7 @@ class _Resolver:
                                p.name for p in gpu.profiles) or 'none'))
                 continue
             wanted.append(fit.Wanted(profile, gi.placement))
-        if len(wanted) != len(spec.gpu_instances):
+        if len(wanted) != len(entry.gpu_instances):
             return None
         try:
             placements = fit.fit(gpu, wanted, gpu.gpu_instances)
@@ -196,21 +205,23 @@ class _Resolver:
             self.error(gpu, 'profile %s' % e.profile, e.reason)
             return None
         result = []
-        for gi, item, placement in zip(spec.gpu_instances, wanted,
+        for gi, item, placement in zip(entry.gpu_instances, wanted,
                                        placements):
             result.append(GiTarget(item.profile, placement, self.device(
-                gpu, spec, mode, types, gi, item.profile, placement)))
+                gpu, entry, mode, types, gi, item.profile, placement)))
         return result
 
-    def device(self, gpu, spec, mode, types, gi: schema.GiSpec,
-               profile, placement) -> DeviceTarget | None:
-        asked = gi.vgpu if isinstance(gi.vgpu, schema.VgpuSpec) else None
+    def device(self, gpu: gpu_model.Gpu, entry: spec.GpuSpec, mode: str,
+               types: Types, gi: spec.GiSpec,
+               profile: gpu_model.GpuInstanceProfile,
+               placement: gpu_model.Placement) -> DeviceTarget | None:
+        asked = gi.vgpu if isinstance(gi.vgpu, spec.VgpuSpec) else None
         wanted = (gi.vgpu is not False and
-                  (gi.vgpu is not None or spec.vgpus == 'all'))
+                  (gi.vgpu is not None or entry.vgpus == 'all'))
         if not wanted:
             return None
         what = 'profile %s at %d' % (profile.name, placement.start)
-        if mode == MODE_NONE:
+        if mode == constants.MODE_NONE:
             self.error(gpu, what, 'a vGPU device is wanted but the host '
                        'has no vGPU manager or device mode (mdev or '
                        'vendor-vfio); set "vgpus: none" for bare MIG')
@@ -222,10 +233,11 @@ class _Resolver:
         return self._device_target(gpu, mode, ref, asked, what, profile.name,
                                    placement.start)
 
-    def _device_target(self, gpu, mode, ref, asked, what, key, where
-                       ) -> DeviceTarget:
+    def _device_target(self, gpu: gpu_model.Gpu, mode: str, ref: TypeRef,
+                       asked: spec.VgpuSpec | None, what: str, key: str,
+                       where: int) -> DeviceTarget:
         dev_uuid = asked.uuid if asked else None
-        if mode == sysfs.MODE_VENDOR_VFIO:
+        if mode == constants.MODE_VENDOR_VFIO:
             if dev_uuid:
                 self.error(gpu, what, 'a vGPU UUID cannot be chosen in '
                            'vendor-vfio mode (the driver assigns it)')
@@ -235,14 +247,14 @@ class _Resolver:
                                    where)
         given = bool(asked and asked.uuid)
         return DeviceTarget(ref, dev_uuid, asked.vf if asked else None,
-                            given and mode != sysfs.MODE_VENDOR_VFIO)
+                            given and mode != constants.MODE_VENDOR_VFIO)
 
-    def time_sliced(self, gpu, spec, mode, types) -> list[DeviceTarget]:
-        sliced = spec.time_sliced
+    def time_sliced(self, gpu: gpu_model.Gpu, sliced: spec.TimeSlicedSpec,
+                    mode: str, types: Types) -> list[DeviceTarget]:
         ref = types.get(vgpu_types.bare_name(sliced.type))
         what = 'vGPU type %s' % sliced.type
         parsed = vgpu_types.parse(sliced.type)
-        if mode == MODE_NONE:
+        if mode == constants.MODE_NONE:
             self.error(gpu, what, 'the host has no vGPU manager')
             return []
         if ref is None or parsed is None or parsed.mig_backed:
@@ -287,40 +299,40 @@ class _Resolver:
                     'beyond the %d VFs enabled or asked' % vfs))
             seen.add(dev.vf)
 
-    def resolve(self, gpu: gpu_model.Gpu, spec: schema.GpuSpec) -> GpuTarget:
+    def resolve(self, gpu: gpu_model.Gpu, entry: spec.GpuSpec) -> GpuTarget:
         mode = resolve_mode(self.report, gpu, self.sysfs_root)
-        if spec.device_mode != 'auto' and mode not in (MODE_NONE,
-                                                       spec.device_mode):
+        if (entry.device_mode != constants.MODE_AUTO and
+                mode not in (constants.MODE_NONE, entry.device_mode)):
             self.error(gpu, 'device_mode', '%s asked but the host runs %s'
-                       % (spec.device_mode, mode))
-        if spec.mig is not None and not gpu.mig_capable and spec.mig:
+                       % (entry.device_mode, mode))
+        if entry.mig is not None and not gpu.mig_capable and entry.mig:
             self.error(gpu, 'mig', 'the GPU is not MIG capable')
         types = host_types(self.report, gpu)
         target = GpuTarget(
-            gpu=gpu, spec=spec, mode=mode,
-            mig=spec.mig if gpu.mig_capable else None,
-            sriov_vfs=self.sriov(gpu, spec),
-            gpu_instances=(self.mig_geometry(gpu, spec, mode, types)
+            gpu=gpu, entry=entry, mode=mode,
+            mig=entry.mig if gpu.mig_capable else None,
+            sriov_vfs=self.sriov(gpu, entry),
+            gpu_instances=(self.mig_geometry(gpu, entry, mode, types)
                            if gpu.mig_capable else None),
-            time_sliced=(self.time_sliced(gpu, spec, mode, types)
-                         if spec.time_sliced else None))
+            time_sliced=(self.time_sliced(gpu, entry.time_sliced, mode, types)
+                         if entry.time_sliced else None))
         if target.mig is False:
             target.gpu_instances = []
         self.check_vfs(target)
         return target
 
 
-def resolve(report: discovery.HostReport, layout: schema.Layout,
+def resolve(report: host_model.HostReport, layout: spec.Layout,
             sysfs_root: str) -> list[GpuTarget]:
     """Validate ``layout`` on the host and resolve each selected GPU.
 
     :raises: :class:`nova_mig.exception.LayoutValidationFailed` listing
         every problem; nothing has been changed.
     """
-    pairs, errors = schema.select(layout, report.gpus)
+    pairs, errors = spec.select(layout, report.gpus)
     resolver = _Resolver(report, sysfs_root)
     resolver.errors += errors
-    targets = [resolver.resolve(gpu, spec) for gpu, spec in pairs]
+    targets = [resolver.resolve(gpu, entry) for gpu, entry in pairs]
     uuids = [d.uuid for t in targets for d in t.devices() if d.uuid]
     for dup in sorted({u for u in uuids if uuids.count(u) > 1}):
         resolver.errors.append('vGPU UUID %s is used twice' % dup)

@@ -1,6 +1,8 @@
 """GPUs for the layout unit tests, built from the simulator's catalog."""
 
+from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
+from nova_mig.model import host as host_model
 from nova_mig.simulator import catalog
 
 
@@ -25,3 +27,10 @@ def gi(card: gpu_model.Gpu, gi_id: int, profile: str,
         id=gi_id, profile_id=prof.id, profile_name=prof.name,
         placement=gpu_model.Placement(start, prof.placements[0].size),
         compute_instances=(gpu_model.ComputeInstance(0, 0),))
+
+
+def report(*gpus: gpu_model.Gpu) -> host_model.HostReport:
+    """A host without vGPU devices, SR-IOV or domains."""
+    return host_model.HostReport(
+        hostname='h', device_mode=constants.MODE_NONE, gpus=list(gpus),
+        parents=[], mdevs=[], sriov={}, domains=[], node_devices=[])

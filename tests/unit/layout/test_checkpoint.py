@@ -1,20 +1,17 @@
-"""Tests of the layout checkpoint and the backends' MIG mode change."""
+"""Tests of the layout checkpoint."""
 
 import os
 
 from nova_mig import exception
-from nova_mig.gpu import base
 from nova_mig.layout import checkpoint
-from nova_mig.layout import schema
-from nova_mig.simulator import backend as simulated
+from nova_mig.layout import spec
 from tests import base as test_base
-from tests.functional import base as functional_base
 
 
-def _layout(profile: str, address: str = '0000:41:00.0') -> schema.Layout:
-    return schema.Layout(gpus=(schema.GpuSpec(
-        selector=schema.Selector(pci_address=address), where='gpus[0]',
-        gpu_instances=(schema.GiSpec(profile, 0, False),), mig=True),))
+def _layout(profile: str, address: str = '0000:41:00.0') -> spec.Layout:
+    return spec.Layout(gpus=(spec.GpuSpec(
+        selector=spec.Selector(pci_address=address), where='gpus[0]',
+        gpu_instances=(spec.GiSpec(profile, 0, False),), mig=True),))
 
 
 class TestCheckpoint(test_base.TestCase):
@@ -42,37 +39,3 @@ class TestCheckpoint(test_base.TestCase):
         self.assertEqual('4g.40gb', merged.gpus[0].gpu_instances[0].profile)
         merged = checkpoint.merge(new, old, set())
         self.assertEqual('7g.80gb', merged.gpus[0].gpu_instances[0].profile)
-
-
-class TestMigMode(test_base.TestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.flags(backend='simulated', group='gpu')
-        self.flags(host_file=functional_base.host_file('a100-mixed.yaml'),
-                   group='simulator')
-        self.backend = simulated.SimulatedBackend(self.conf)
-        self.gpu = self.backend.list_gpus()[1]
-
-    def test_refused_while_instances_exist(self):
-        error = self.assertRaises(exception.GpuOperationRefused,
-                                  self.backend.set_mig_mode, self.gpu.uuid,
-                                  False)
-        self.assertEqual('IN_USE', error.code)
-        self.assertTrue(self.backend.list_gpus()[1].mig_enabled)
-
-    def test_disable_then_enable(self):
-        with self.backend.host.transaction() as state:
-            state.data['vgpus'] = []
-            state.gpu_by_uuid(self.gpu.uuid)['gpu_instances'] = []
-        self.assertEqual((0, 0), self.backend.set_mig_mode(self.gpu.uuid,
-                                                           False))
-        self.assertFalse(self.backend.list_gpus()[1].mig_enabled)
-        self.assertEqual((1, 1), self.backend.set_mig_mode(self.gpu.uuid,
-                                                           True))
-
-    def test_default_backend_cannot(self):
-        error = self.assertRaises(
-            exception.GpuOperationRefused,
-            base.GpuBackend.set_mig_mode, self.backend, 'GPU-x', True)
-        self.assertEqual('NOT_SUPPORTED', error.code)

@@ -44,13 +44,36 @@ class TestImport(test_base.TestCase):
         for text, label, expected in [
                 (CONFIG, 'nope', "no config 'nope'; the file has all-1g, "
                  "mixed"),
-                ('version: v2', None, 'expected "version: v1"'),
                 ('version: v1\nmig-configs: {a: [{devices: all}]}', None,
-                 '"mig-enabled" must be true or false'),
+                 'a[0]: "mig-enabled" must be true or false'),
+                ('version: v2', None, 'expected "version: v1"'),
                 ('version: v1\nmig-configs: {a: [{mig-enabled: false, '
                  'mig-devices: {1g.10gb: 1}}]}', None,
-                 '"mig-devices" needs "mig-enabled: true"')]:
+                 'a[0]: "mig-devices" needs "mig-enabled: true"'),
+                ('version: v1\nmig-configs: {a: [{mig-enabled: true, '
+                 'mig-devices: {1g.10gb: -1}}]}', None,
+                 'a[0]: count of 1g.10gb must be an integer >= 0'),
+                ('version: v1\nmig-configs: {a: [{mig-enabled: true, '
+                 'mig-devices: [1g.10gb]}]}', None,
+                 'a[0]: "mig-devices" must map profiles to counts'),
+                ('version: v1\nmig-configs: {a: [{mig-enabled: true, '
+                 'devices: first}]}', None,
+                 'a[0]: "devices" must be "all" or a list of GPU indexes'),
+                ('version: v1\nmig-configs: {a: [{mig-enabled: true, '
+                 'device-filter: [H100]}]}', None,
+                 "a[0]: device-filter 'H100' is not a PCI device ID"),
+                ('version: v1\nmig-configs: {a: [{mig-enabled: true, '
+                 'gpus: all}]}', None,
+                 'a[0]: unknown key(s) gpus; allowed: device-filter, '
+                 'devices, mig-devices, mig-enabled'),
+                ('version: v1\nmig-configs: {a: [all]}', None,
+                 "a[0]: expected a mapping, found 'all'"),
+                ('version: v1\nmig-configs: {a: [], b: []}', None,
+                 'several configs (a, b); choose one with --label'),
+                ('version: v1\nmig-configs: {a: []}', None,
+                 "config 'a' must be a non-empty list")]:
             error = self.assertRaises(exception.MigPartedError,
                                       migparted.import_config, text, label,
                                       'mp.yaml')
-            self.assertIn(expected, str(error))
+            self.assertEqual('mig-parted file mp.yaml: ' + expected,
+                             str(error))
