@@ -112,4 +112,6 @@ class TestImportGraph(base.TestCase):
                            'architecture.rst')
         with open(doc) as f:
             text = f.read()
-        self.assertIn(textwrap.indent(diagram, '   '), text)
+        self.assertIn(textwrap.indent(diagram, '   '), text,
+                      'paste "tools/import_graph.py --format ascii" into '
+                      'the diagram of %s' % doc)
