@@ -199,10 +199,12 @@ class Problem:
 
 
 def validator(schema: Schema) -> jsonschema.protocols.Validator:
-    """A validator of ``schema`` knowing this module's formats."""
-    cls = jsonschema.Draft202012Validator
-    cls.check_schema(schema)
-    return cls(schema, format_checker=FORMATS)
+    """A validator of ``schema`` knowing this module's formats.
+
+    The schemas are checked against the metaschema by the unit tests, not
+    at import.
+    """
+    return jsonschema.Draft202012Validator(schema, format_checker=FORMATS)
 
 
 def _explain(error: jsonschema.ValidationError) -> Problem:

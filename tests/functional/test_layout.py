@@ -4,6 +4,8 @@ import json
 import os
 from unittest import mock
 
+import yaml
+
 from nova_mig import exception
 from nova_mig.layout import checkpoint
 from nova_mig import ownership
@@ -257,7 +259,6 @@ mig-configs:
         rc, out, err = self.cli('layout', 'export', '--mig-parted',
                                 '--label', 'balanced')
         self.assertEqual(0, rc, err)
-        import yaml
         exported = yaml.safe_load(out)['mig-configs']['balanced']
         self.assertEqual(
             [{'devices': [0], 'mig-enabled': True,

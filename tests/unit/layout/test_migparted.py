@@ -1,5 +1,7 @@
 """Tests of the mig-parted conversion."""
 
+import jsonschema
+
 from nova_mig import exception
 from nova_mig.layout import migparted
 from tests import base as test_base
@@ -22,6 +24,9 @@ mig-configs:
 
 
 class TestImport(test_base.TestCase):
+
+    def test_schema_is_valid(self):
+        jsonschema.Draft202012Validator.check_schema(migparted.ENTRY_SCHEMA)
 
     def test_devices_all(self):
         layout = migparted.import_config(CONFIG, 'all-1g')
