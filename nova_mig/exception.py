@@ -308,7 +308,7 @@ class HookProvidersTimeout(NovaMigException):
 
 
 class InstallUnitsError(NovaMigException):
-    msg_fmt = "Cannot install the systemd units: %(reason)s"
+    msg_fmt = "Cannot install nova-mig's host files: %(reason)s"
 
 
 class NovaReleaseUnsupported(NovaMigException):
@@ -323,3 +323,8 @@ class RebalanceInputError(NovaMigException):
 class RebalanceSolverFailed(NovaMigException):
     msg_fmt = ("The rebalance planner's solver found no plan (%(reason)s); "
                "nothing was changed.")
+
+
+class PrivsepStartFailed(NovaMigException):
+    msg_fmt = ("Cannot start nova-mig's privileged helper (%(command)s): "
+               "%(reason)s. %(fix)s")

@@ -1,15 +1,18 @@
-"""``nova-mig install-units``: write the systemd units for this install.
+"""``nova-mig install-units`` and ``install-sudoers``: host files.
 
-The units shipped in ``etc/systemd`` (installed under
-``<prefix>/share/nova-mig/systemd``) are templates: the path of the
-``nova-mig`` executable differs between a distribution package
-(``/usr/bin``), ``pip install`` as root (``/usr/local/bin``) and a virtual
-environment (``<venv>/bin``), and so does nova-compute's unit name. This
-command fills them in for the nova-mig that runs it.
+The systemd units shipped in ``etc/systemd`` and the sudoers rule in
+``etc/sudoers.d`` (installed under ``<prefix>/share/nova-mig/``) are
+templates: the path of the ``nova-mig`` executable differs between a
+distribution package (``/usr/bin``), ``pip install`` as root
+(``/usr/local/bin``) and a virtual environment (``<venv>/bin``), and so do
+nova-compute's unit name and the ``privsep-helper`` nova-mig starts. These
+commands fill them in for the nova-mig that runs them.
 """
 
 import os
+import re
 import shutil
+import subprocess
 import sys
 import sysconfig
 
@@ -17,6 +20,7 @@ import nova_mig
 from nova_mig.cli import common
 from nova_mig import exception
 from nova_mig import fileutils
+from nova_mig.privsep import helper
 
 #: Where systemd reads units an administrator installed.
 SYSTEM_DIR = '/etc/systemd/system'
@@ -27,42 +31,44 @@ DROP_IN = 'nova-mig.conf'
 #: Template name, relative to a template directory -> installed name,
 #: relative to the output directory (``{unit}``: nova-compute's unit).
 TEMPLATES = (
-    (RESTORE_UNIT, RESTORE_UNIT),
-    (os.path.join('nova-compute.service.d', DROP_IN),
+    (os.path.join('systemd', RESTORE_UNIT), RESTORE_UNIT),
+    (os.path.join('systemd', 'nova-compute.service.d', DROP_IN),
      os.path.join('{unit}.d', DROP_IN)),
 )
-SHARE = os.path.join('share', 'nova-mig', 'systemd')
+SUDOERS_TEMPLATE = os.path.join('sudoers.d', 'nova-mig')
+SUDOERS_FILE = '/etc/sudoers.d/nova-mig'
+SHARE = os.path.join('share', 'nova-mig')
 
 
 def template_dirs() -> list[str]:
-    """Where the unit templates may be, in the order they are tried.
+    """Where the templates may be, in the order they are tried.
 
     The install prefix of this Python first (a virtual environment or
-    ``pip install``), then the source tree (an editable install), then the
-    distribution's and the local administrator's prefixes.
+    ``pip install``), then the source tree's ``etc/`` (an editable
+    install), then the distribution's and the local administrator's
+    prefixes. Each holds ``systemd/`` and ``sudoers.d/``.
     """
     source = os.path.join(os.path.dirname(os.path.dirname(
-        os.path.abspath(nova_mig.__file__))), 'etc', 'systemd')
+        os.path.abspath(nova_mig.__file__))), 'etc')
     dirs = [os.path.join(sysconfig.get_path('data'), SHARE),
             os.path.join(sys.prefix, SHARE), source,
             os.path.join('/usr/local', SHARE), os.path.join('/usr', SHARE)]
     return list(dict.fromkeys(os.path.normpath(d) for d in dirs))
 
 
-def find_templates(explicit: str | None = None) -> str:
-    """The first directory holding every template.
+def find_templates(names: list[str], explicit: str | None = None) -> str:
+    """The first template directory holding every one of ``names``.
 
     :raises: :class:`~nova_mig.exception.InstallUnitsError` naming the
         directories tried.
     """
     dirs = [explicit] if explicit else template_dirs()
     for d in dirs:
-        if all(os.path.isfile(os.path.join(d, t)) for t, _ in TEMPLATES):
+        if all(os.path.isfile(os.path.join(d, name)) for name in names):
             return d
     raise exception.InstallUnitsError(
-        reason='the systemd unit templates (%s) are in none of %s; '
-               'reinstall nova-mig or pass --template-dir'
-               % (', '.join(t for t, _ in TEMPLATES), ', '.join(dirs)))
+        reason='the templates %s are in none of %s; reinstall nova-mig or '
+               'pass --template-dir' % (', '.join(names), ', '.join(dirs)))
 
 
 def _executable(path: str) -> bool:
@@ -109,23 +115,58 @@ def _quote(arg: str) -> str:
     return arg
 
 
-def render(template: str, executable: str, config_args: list[str],
-           nova_compute_unit: str) -> str:
-    """A unit template with its placeholders filled in.
+def fill(template: str, values: dict[str, str], command: str) -> str:
+    """A template with its placeholders filled in.
 
     Lines starting with ``##`` document the template itself and are left
     out.
     """
-    values = {'@NOVA_MIG@': _quote(executable),
-              '@CONFIG_ARGS@': ' '.join(_quote(a) for a in config_args),
-              '@NOVA_COMPUTE_UNIT@': nova_compute_unit}
     lines = [line for line in template.splitlines(keepends=True)
              if not line.startswith('##')]
     text = ''.join(lines)
     for key, value in values.items():
-        text = text.replace(key, value)
-    return ('# Written by "nova-mig install-units"; run it again after '
-            'moving nova-mig.\n' + text)
+        text = text.replace('@%s@' % key, value)
+    return ('# Written by "nova-mig %s"; run it again after moving '
+            'nova-mig.\n%s' % (command, text))
+
+
+def render(template: str, executable: str, config_args: list[str],
+           nova_compute_unit: str) -> str:
+    """A unit template with its placeholders filled in."""
+    return fill(template, {
+        'NOVA_MIG': _quote(executable),
+        'CONFIG_ARGS': ' '.join(_quote(a) for a in config_args),
+        'NOVA_COMPUTE_UNIT': nova_compute_unit}, 'install-units')
+
+
+def _sudoers_arg(arg: str) -> str:
+    """One literal argument of a sudoers command."""
+    if any(c.isspace() for c in arg):
+        raise exception.InstallUnitsError(
+            reason='%r has white space, which a sudoers rule cannot match; '
+                   'use paths without spaces' % arg)
+    return re.sub(r'([\\,:=*?\[\]!])', r'\\\1', arg)
+
+
+def render_sudoers(template: str, user: str, argv: list[str]) -> str:
+    """The sudoers rule letting ``user`` run ``argv`` as root."""
+    if not re.fullmatch(r'[a-z_][a-z0-9_.-]*\$?', user):
+        raise exception.InstallUnitsError(
+            reason='--user %r is not a user name' % user)
+    return fill(template, {
+        'USER': user,
+        'HELPER_ARGV': ' '.join(_sudoers_arg(a) for a in argv)},
+        'install-sudoers')
+
+
+def config_args(options) -> list[str]:
+    """The command's --config-file/--config-dir options, absolute."""
+    args = []
+    for path in options.config_file:
+        args += ['--config-file', os.path.abspath(path)]
+    for path in options.config_dir:
+        args += ['--config-dir', os.path.abspath(path)]
+    return args or ['--config-file', DEFAULT_CONFIG]
 
 
 class InstallUnits(common.Command):
@@ -166,27 +207,20 @@ class InstallUnits(common.Command):
             help='Print the units instead of writing them.')
         return parser
 
-    def config_args(self) -> list[str]:
-        opts = self.app.options
-        args = []
-        for path in opts.config_file:
-            args += ['--config-file', os.path.abspath(path)]
-        for path in opts.config_dir:
-            args += ['--config-dir', os.path.abspath(path)]
-        return args or ['--config-file', DEFAULT_CONFIG]
-
     def take_action(self, parsed_args):
         unit = parsed_args.nova_compute_unit
         if '/' in unit or not unit.endswith('.service'):
             raise exception.InstallUnitsError(
                 reason='--nova-compute-unit %s is not a unit name ending in '
                        '.service' % unit)
-        templates = find_templates(parsed_args.template_dir)
+        templates = find_templates([t for t, _ in TEMPLATES],
+                                   parsed_args.template_dir)
         executable = find_executable(parsed_args.executable)
         out = self.app.stdout
         for name, target in TEMPLATES:
             with open(os.path.join(templates, name), encoding='utf-8') as f:
-                text = render(f.read(), executable, self.config_args(), unit)
+                text = render(f.read(), executable,
+                              config_args(self.app.options), unit)
             path = os.path.join(parsed_args.output_dir,
                                 target.format(unit=unit))
             if parsed_args.dry_run:
@@ -203,3 +237,70 @@ class InstallUnits(common.Command):
             out.write('Units run %s. Next: systemctl daemon-reload && '
                       'systemctl enable %s\n' % (executable, RESTORE_UNIT))
         return 0
+
+
+class InstallSudoers(common.Command):
+    """Write the sudoers rule that lets a user start nova-mig's privsep.
+
+    Run as an unprivileged service user, nova-mig starts its privileged
+    helper with "sudo -n", by absolute path, with the configuration files
+    it was given (see [nova_mig_privsep]helper_command). This writes
+    /etc/sudoers.d/nova-mig (or --output), mode 0440, allowing --user to
+    run exactly that command as root, built the same way nova-mig builds
+    it: give this command the same --config-file/--config-dir options as
+    the service. The file is checked with "visudo -c" when visudo is
+    installed, and only then put in place.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--user', required=True,
+            help='The user nova-mig runs as (e.g. nova).')
+        parser.add_argument(
+            '--output', default=SUDOERS_FILE, metavar='PATH',
+            help='Write the rule here (default: %s).' % SUDOERS_FILE)
+        parser.add_argument(
+            '--template-dir', metavar='DIR',
+            help='Read the template from DIR/sudoers.d (default: the first '
+                 'of %s that has it).' % ', '.join(template_dirs()))
+        parser.add_argument(
+            '--dry-run', action='store_true',
+            help='Print the rule instead of writing it.')
+        return parser
+
+    def take_action(self, parsed_args):
+        templates = find_templates([SUDOERS_TEMPLATE],
+                                   parsed_args.template_dir)
+        with open(os.path.join(templates, SUDOERS_TEMPLATE),
+                  encoding='utf-8') as f:
+            text = render_sudoers(f.read(), parsed_args.user,
+                                  helper.helper_argv(self.conf))
+        out = self.app.stdout
+        if parsed_args.dry_run:
+            out.write('# %s\n%s' % (parsed_args.output, text))
+            return 0
+        check_sudoers(text)
+        try:
+            changed = fileutils.write_if_changed(parsed_args.output, text,
+                                                 mode=0o440)
+        except OSError as e:
+            raise exception.InstallUnitsError(
+                reason='cannot write %s: %s' % (parsed_args.output,
+                                                e.strerror))
+        out.write('%s %s\n' % ('Wrote' if changed else 'Unchanged',
+                               parsed_args.output))
+        return 0
+
+
+def check_sudoers(text: str) -> None:
+    """Refuse a rule ``visudo -c`` refuses (skipped without visudo)."""
+    visudo = shutil.which('visudo')
+    if visudo is None:
+        return
+    result = subprocess.run([visudo, '-c', '-q', '-f', '-'], input=text,
+                            capture_output=True, text=True, check=False)
+    if result.returncode:
+        raise exception.InstallUnitsError(
+            reason='visudo refuses the rule: %s'
+                   % (result.stderr or result.stdout).strip())

@@ -29,8 +29,8 @@ class TestConf(base.TestCase):
         # register_opts and the generator see the same groups: every
         # module of nova_mig/conf, found without a list to keep.
         self.assertEqual({'gpu', 'hook', 'host', 'libvirt', 'naming', 'nova',
-                          'placement', 'placement_sync', 'reaper', 'retype',
-                          'simulator'}, listed)
+                          'nova_mig_privsep', 'placement', 'placement_sync',
+                          'reaper', 'retype', 'simulator'}, listed)
         oslo_own = {'config_source', 'shell_completion'}
         self.assertEqual(listed, set(fresh) - oslo_own)
 

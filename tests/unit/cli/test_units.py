@@ -16,6 +16,7 @@ from nova_mig.cli import units
 from tests import base
 
 SYSTEMD_ANALYZE = shutil.which('systemd-analyze')
+VISUDO = shutil.which('visudo')
 
 
 class InstallUnitsTestCase(base.TestCase):
@@ -40,10 +41,10 @@ class InstallUnitsTestCase(base.TestCase):
             f.write('#!/bin/sh\n')
         os.chmod(self.exe, 0o755)
 
-    def nova_mig(self, *args):
+    def nova_mig(self, *args, command=('install-units', '--output-dir')):
         stdout, stderr = io.StringIO(), io.StringIO()
-        argv = ['--config-file', self.conf_path, 'install-units',
-                '--output-dir', self.out] + list(args)
+        argv = ['--config-file', self.conf_path] + list(command) + [
+            self.out] + list(args)
         rc = app.NovaMigApp(stdout=stdout, stderr=stderr).run(argv)
         return rc, stdout.getvalue(), stderr.getvalue()
 
@@ -129,8 +130,8 @@ class InstallUnitsTestCase(base.TestCase):
         rc, out, err = self.nova_mig('--executable',
                                      os.path.join(self.tmpdir, 'nope'))
         self.assertEqual(1, rc)
-        self.assertEqual('nova-mig: error: Cannot install the systemd units: '
-                         '--executable %s is not an executable file\n'
+        self.assertEqual('nova-mig: error: Cannot install nova-mig\'s host '
+                         'files: --executable %s is not an executable file\n'
                          % os.path.join(self.tmpdir, 'nope'), err)
         self.assertFalse(os.path.exists(self.out))
 
@@ -157,9 +158,56 @@ class InstallUnitsTestCase(base.TestCase):
         self.assertIn('reinstall nova-mig or pass --template-dir', err)
 
     def test_template_dirs_start_with_this_prefix(self):
-        self.assertEqual(os.path.join(sys.prefix, 'share', 'nova-mig',
-                                      'systemd'),
+        self.assertEqual(os.path.join(sys.prefix, 'share', 'nova-mig'),
                          units.template_dirs()[0])
+
+    def sudoers(self, *args):
+        self.useFixture(fixtures.MonkeyPatch(
+            'sys.executable', os.path.join(os.path.dirname(self.exe),
+                                           'python3')))
+        helper_path = os.path.join(os.path.dirname(self.exe),
+                                   'privsep-helper')
+        shutil.copy(self.exe, helper_path)
+        self.out = os.path.join(self.tmpdir, 'sudoers.d', 'nova-mig')
+        self.conf_path = os.path.join(self.tmpdir, 'nova-mig.conf')
+        with open(self.conf_path, 'w'):
+            pass
+        return helper_path, self.nova_mig(
+            '--user', 'nova', *args,
+            command=('install-sudoers', '--output'))
+
+    def test_sudoers_rule_names_the_exact_helper_command(self):
+        helper_path, (rc, out, err) = self.sudoers()
+        self.assertEqual(0, rc, err)
+        self.assertEqual('Wrote %s\n' % self.out, out)
+        self.assertEqual(0o440, os.stat(self.out).st_mode & 0o777)
+        with open(self.out) as f:
+            rules = [line for line in f.read().splitlines()
+                     if line and not line.startswith('#')]
+        self.assertEqual(
+            ['Defaults:nova !requiretty',
+             'nova ALL = (root) NOPASSWD: %s --config-file %s '
+             '--privsep_context nova_mig.privsep.sys_admin_pctxt '
+             '--privsep_sock_path *' % (helper_path, self.conf_path)],
+            rules)
+
+    def test_sudoers_refuses_a_bad_user_and_spaces(self):
+        _, (rc, _, err) = self.sudoers('--dry-run')
+        self.assertEqual(0, rc, err)
+        rc, _, err = self.nova_mig('--user', 'no body', command=(
+            'install-sudoers', '--output'))
+        self.assertEqual(1, rc)
+        self.assertIn("--user 'no body' is not a user name", err)
+        self.assertFalse(os.path.exists(self.out))
+
+    @testtools.skipIf(VISUDO is None, 'visudo is not installed (bindep.txt '
+                      'lists sudo for the test profile)')
+    def test_sudoers_rule_passes_visudo(self):
+        _, (rc, out, err) = self.sudoers()
+        self.assertEqual(0, rc, err)
+        result = subprocess.run([VISUDO, '-c', '-f', self.out],
+                                capture_output=True, text=True, check=False)
+        self.assertEqual(0, result.returncode, result.stdout + result.stderr)
 
     @testtools.skipIf(SYSTEMD_ANALYZE is None,
                       'systemd-analyze is not installed (bindep.txt lists '

@@ -1,0 +1,43 @@
+"""Options of the [nova_mig_privsep] group: how the privsep daemon starts.
+
+The group is oslo.privsep's: ``privsep-helper`` reads its other options
+(``capabilities``, ``user``, ``group``, ``thread_pool_size``) from the same
+section of the configuration files nova-mig passes to it. nova-mig itself
+only needs ``helper_command``, registered here on nova-mig's own options
+without importing oslo.privsep (and eventlet) on every command.
+"""
+
+from oslo_config import cfg
+
+from nova_mig.conf import utils
+
+privsep_group = cfg.OptGroup(
+    'nova_mig_privsep',
+    title='Privileged helper',
+    help='How nova-mig starts oslo.privsep\'s daemon, which does its '
+         'root-only work (sysfs writes, MIG changes through NVML).')
+
+privsep_opts = [
+    cfg.StrOpt(
+        'helper_command',
+        help='Command starting the privsep daemon, without its '
+             '--privsep_context and --privsep_sock_path arguments (nova-mig '
+             'appends them). Unset, nova-mig runs the privsep-helper '
+             'installed next to its own Python (a virtual environment\'s '
+             'bin/, else the first on PATH) with the --config-file and '
+             '--config-dir options nova-mig was given: directly when '
+             'nova-mig runs as root, else through "sudo -n", which needs '
+             'the rule "nova-mig install-sudoers" writes. In a kolla-style '
+             'container whose sudo allows only rootwrap, set it to "sudo '
+             'nova-rootwrap /etc/nova/rootwrap.conf privsep-helper '
+             '--config-file /etc/nova-mig/nova-mig.conf" with '
+             'etc/nova-mig/rootwrap.d/nova-mig.filters installed.'),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    utils.register_group(conf, privsep_group, privsep_opts)
+
+
+def list_opts():
+    return {privsep_group: privsep_opts}
