@@ -1,8 +1,16 @@
 """``nova-mig hook pre-start|post-start``: around nova-compute's start."""
 
+import argparse
+import typing
+
 from cliff import lister
 
 from nova_mig.cli import common
+
+if typing.TYPE_CHECKING:
+    from nova_mig.layout import apply as layout_apply
+    from nova_mig.layout import plan as layout_plan
+    from nova_mig.workflows import hook as hook_mod
 
 COLUMNS = ('Step', 'Status', 'Detail')
 
@@ -12,11 +20,11 @@ class _Hook(common.ErrorReporting, lister.Lister):
 
     exit_code = 0
 
-    def run(self, parsed_args):
+    def run(self, parsed_args: argparse.Namespace) -> int:
         rc = super().run(parsed_args)
         return rc or self.exit_code
 
-    def report(self, result):
+    def report(self, result: 'hook_mod.HookResult') -> common.Columns:
         self.exit_code = result.exit_code
         for step in result.steps:
             if step.status in ('failed', 'warning'):
@@ -25,8 +33,9 @@ class _Hook(common.ErrorReporting, lister.Lister):
         return COLUMNS, result.rows()
 
 
-def _progress(stream):
-    def report(index, total, action, status):
+def _progress(stream: typing.TextIO) -> 'layout_apply.Progress':
+    def report(index: int, total: int, action: 'layout_plan.Action',
+               status: str | None) -> None:
         if status is not None:
             stream.write('[%d/%d] GPU %s: %s ... %s\n' % (
                 index, total, action.gpu, action.describe(), status))
@@ -60,7 +69,7 @@ class HookPreStart(_Hook):
     also written to stderr.
     """
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(
             '--strict', action='store_true', default=None,
@@ -68,7 +77,7 @@ class HookPreStart(_Hook):
                  'warning (default: [hook]strict).')
         return parser
 
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace) -> common.Columns:
         from nova_mig.workflows import hook
         return self.report(hook.pre_start(
             self.conf, self.backend(), strict=parsed_args.strict,
@@ -93,7 +102,7 @@ class HookPostStart(_Hook):
     again later.
     """
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(
             '--timeout', type=float, metavar='SECONDS',
@@ -101,7 +110,7 @@ class HookPostStart(_Hook):
                  '[hook]provider_timeout).')
         return parser
 
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace) -> common.Columns:
         from nova_mig.workflows import hook
         return self.report(hook.post_start(
             self.conf, self.backend(), timeout=parsed_args.timeout))

@@ -1,5 +1,6 @@
 """``nova-mig nova-config``: generate nova-compute's vGPU configuration."""
 
+import argparse
 import os
 
 from nova_mig.cli import common
@@ -15,7 +16,7 @@ COLUMNS = ('hostname', 'device_mode', 'snippet_path', 'snippet_written',
            'pci_devices', 'warnings', 'snippet', 'provider_config', 'diff')
 
 
-class NovaConfig(common.ShowOne):
+class NovaConfig(common.ReportShowOne):
     """Generate and write nova-compute's vGPU configuration for this host.
 
     Discovers the host like "nova-mig discover" and generates, in mdev
@@ -47,7 +48,7 @@ class NovaConfig(common.ShowOne):
     the table form plus snippet, provider_config and diff.
     """
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(
             '--dry-run', action='store_true',
@@ -62,7 +63,7 @@ class NovaConfig(common.ShowOne):
                  '[nova]provider_config_file.')
         return parser
 
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace) -> common.Columns:
         backend = self.backend()
         report = discovery.discover(backend)
         config = write.plan_host(self.conf, report, backend.sysfs_root())
@@ -75,11 +76,8 @@ class NovaConfig(common.ShowOne):
             writer=files.FileWriter(), dry_run=parsed_args.dry_run)
         return COLUMNS, _row(result)
 
-    def produce_output(self, parsed_args, column_names, data):
-        if parsed_args.formatter == 'table' and not parsed_args.columns:
-            self.app.stdout.write(_text(dict(zip(column_names, data))))
-            return 0
-        return super().produce_output(parsed_args, column_names, data)
+    def render_report(self, row: dict) -> str:
+        return _text(row)
 
 
 def _row(result: write.Result) -> tuple:

@@ -1,11 +1,15 @@
 """``nova-mig reap``: find, and with --apply remove, orphan vGPU devices."""
 
 import argparse
+import typing
 
 from cliff import lister
 from oslo_log import log as logging
 
 from nova_mig.cli import common
+
+if typing.TYPE_CHECKING:
+    from nova_mig.host import discovery
 
 LOG = logging.getLogger(__name__)
 
@@ -61,7 +65,7 @@ class Reap(common.ErrorReporting, lister.Lister):
     (--no-wait) or the service check refused.
     """
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         # Keep the lists of the description as written.
         parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -96,7 +100,7 @@ class Reap(common.ErrorReporting, lister.Lister):
                  'their domain was released (see etc/libvirt/hooks/qemu).')
         return parser
 
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace) -> common.Columns:
         from nova_mig import lock
         from nova_mig.reaper import queue
         from nova_mig.reaper import run
@@ -114,7 +118,7 @@ class Reap(common.ErrorReporting, lister.Lister):
             only = taken.take() if parsed_args.apply else taken.peek()
         reaper = run.Reaper(conf, self.backend(), policy, only=only)
 
-        def guard(report):
+        def guard(report: 'discovery.HostReport') -> None:
             nova_service.guard_apply(
                 conf, report.hostname,
                 force=parsed_args.force_with_enabled_service)
@@ -139,7 +143,7 @@ class Reap(common.ErrorReporting, lister.Lister):
             rows.append(tuple(row[c] for c in COLUMNS))
         return COLUMNS, rows
 
-    def run(self, parsed_args):
+    def run(self, parsed_args: argparse.Namespace) -> int:
         self._failed = False
         rc = super().run(parsed_args)
         return rc or (1 if self._failed else 0)

@@ -47,7 +47,7 @@ class Retype(common.ErrorReporting, lister.Lister):
     disabled yourself).
     """
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         # Keep the lists of the description as written.
         parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -76,7 +76,7 @@ class Retype(common.ErrorReporting, lister.Lister):
                  'nova-mig did not create on the GPUs being changed.')
         return parser
 
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace) -> common.Columns:
         from nova_mig.workflows import retype
         from nova_mig.workflows import retype_steps
 
@@ -97,7 +97,7 @@ class Retype(common.ErrorReporting, lister.Lister):
             retype.clear_state(self.conf.host.state_dir)
         return COLUMNS, rows
 
-    def run(self, parsed_args):
+    def run(self, parsed_args: argparse.Namespace) -> int:
         self._waiting = False
         rc = super().run(parsed_args)
         return rc or (2 if self._waiting else 0)

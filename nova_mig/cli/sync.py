@@ -1,5 +1,7 @@
 """``nova-mig sync``: register the host's classes and GPU traits."""
 
+import argparse
+
 from nova_mig.cli import common
 from nova_mig.host import discovery
 from nova_mig.novaconf import plan
@@ -11,7 +13,7 @@ COLUMNS = ('hostname', 'root_uuid', 'dry_run', 'classes_created',
            'conflicts')
 
 
-class Sync(common.ShowOne):
+class Sync(common.ReportShowOne):
     """Put this host's vGPU resource classes and GPU traits into Placement.
 
     Creates the custom resource classes of the vGPU types this host offers
@@ -38,7 +40,7 @@ class Sync(common.ShowOne):
     fails, or when the compute node provider does not exist.
     """
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(
             '--dry-run', action='store_true',
@@ -46,18 +48,15 @@ class Sync(common.ShowOne):
                  'changed, without writing anything.')
         return parser
 
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace) -> common.Columns:
         config = plan.build(self.conf, discovery.discover(self.backend()))
         with connect.placement(self.conf, config) as client:
             result = sync.sync(self.conf, config, client,
                                dry_run=parsed_args.dry_run).as_dict()
         return COLUMNS, tuple(result[c] for c in COLUMNS)
 
-    def produce_output(self, parsed_args, column_names, data):
-        if parsed_args.formatter == 'table' and not parsed_args.columns:
-            self.app.stdout.write(render(dict(zip(column_names, data))))
-            return 0
-        return super().produce_output(parsed_args, column_names, data)
+    def render_report(self, row: dict) -> str:
+        return render(row)
 
 
 def render(result: dict) -> str:

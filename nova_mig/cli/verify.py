@@ -1,5 +1,7 @@
 """``nova-mig verify``: compare Placement's GPU inventories with the host."""
 
+import argparse
+
 from nova_mig.cli import common
 from nova_mig.host import discovery
 from nova_mig.novaconf import plan
@@ -9,7 +11,7 @@ from nova_mig.placement import verify
 COLUMNS = ('hostname', 'ok', 'checked', 'drift', 'requests')
 
 
-class Verify(common.ShowOne):
+class Verify(common.ReportShowOne):
     """Check that Placement offers exactly the vGPUs this host offers.
 
     For every GPU resource provider of this host
@@ -27,7 +29,7 @@ class Verify(common.ShowOne):
     otherwise, or when Placement cannot be read.
     """
 
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace) -> common.Columns:
         config = plan.build(self.conf, discovery.discover(self.backend()))
         with connect.placement(self.conf, config) as client:
             result = verify.verify(self.conf, config, client)
@@ -35,13 +37,10 @@ class Verify(common.ShowOne):
         data = result.as_dict()
         return COLUMNS, tuple(data[c] for c in COLUMNS)
 
-    def produce_output(self, parsed_args, column_names, data):
-        if parsed_args.formatter == 'table' and not parsed_args.columns:
-            self.app.stdout.write(render(dict(zip(column_names, data))))
-            return 0
-        return super().produce_output(parsed_args, column_names, data)
+    def render_report(self, row: dict) -> str:
+        return render(row)
 
-    def run(self, parsed_args):
+    def run(self, parsed_args: argparse.Namespace) -> int:
         self._ok = True
         rc = super().run(parsed_args)
         return rc or (0 if self._ok else 1)

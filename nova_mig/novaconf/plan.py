@@ -12,18 +12,25 @@ of its vGPUs, else the first of ``[nova]time_sliced_type`` it supports.
 import collections
 import dataclasses
 import re
+import typing
 
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_mig import exception
-from nova_mig.host import discovery
 from nova_mig.host import sysfs
 from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
+from nova_mig.model import host as host_model
 from nova_mig.model import vgpu_types
 from nova_mig import naming
 
 LOG = logging.getLogger(__name__)
+
+#: (type ID, type name) of a vGPU type a parent offers.
+TypeChoice = tuple[str, str]
+#: Parent address -> [(type ID, mdev UUID or None)] of the vGPUs it carries.
+Carried = dict[str, list[tuple[str, str | None]]]
 
 NVIDIA_VENDOR_ID = '10de'
 
@@ -64,7 +71,8 @@ def natural_key(text: str) -> tuple:
                  for p in re.split(r'(\d+)', text))
 
 
-def read_product_ids(sysfs_root: str, addresses) -> dict[str, str]:
+def read_product_ids(sysfs_root: str, addresses: typing.Iterable[str]
+                     ) -> dict[str, str]:
     """PCI device IDs (``20b5``) of functions, from their sysfs ``device``.
 
     An unreadable ID is left out; the GPU's NVML ID is used instead.
@@ -84,7 +92,7 @@ def read_product_ids(sysfs_root: str, addresses) -> dict[str, str]:
 class _Planner:
     """Builds a :class:`NovaConfig` from a host report."""
 
-    def __init__(self, conf, report: discovery.HostReport,
+    def __init__(self, conf: cfg.ConfigOpts, report: host_model.HostReport,
                  product_ids: dict[str, str], sysfs_root: str):
         self.conf = conf
         self.naming = naming.Scheme.from_conf(conf)
@@ -97,13 +105,13 @@ class _Planner:
         self.caps: dict[str, int | None] = {}
         self.capped: set[str] = set()
 
-    def warn(self, msg: str, *args) -> None:
+    def warn(self, msg: str, *args: object) -> None:
         text = msg % args
         LOG.warning('%s', text)
         self.warnings.append(text)
 
     # -- per GPU facts --------------------------------------------------
-    def parents_of(self, gpu: gpu_model.Gpu) -> list[sysfs.VgpuParent]:
+    def parents_of(self, gpu: gpu_model.Gpu) -> list[host_model.VgpuParent]:
         pf = self.report.sriov.get(gpu.pci_address)
         order = {vf: i for i, vf in enumerate(pf.vfs)} if pf else {}
         parents = [p for p in self.report.parents
@@ -112,11 +120,10 @@ class _Planner:
             p.address != gpu.pci_address, order.get(p.address, len(order)),
             natural_key(p.address)))
 
-    def carried(self, parents) -> dict[str, list[tuple[str, str | None]]]:
+    def carried(self, parents: list[host_model.VgpuParent]) -> Carried:
         """Parent address -> [(type ID, mdev UUID)] of its vGPUs."""
         addresses = {p.address for p in parents}
-        result: dict[str, list[tuple[str, str | None]]] = \
-            collections.defaultdict(list)
+        result: Carried = collections.defaultdict(list)
         for mdev in sorted(self.report.mdevs, key=lambda m: m.uuid):
             if mdev.parent in addresses:
                 result[mdev.parent].append((mdev.type_id, mdev.uuid))
@@ -127,7 +134,7 @@ class _Planner:
                     (str(parent.current_type), None))
         return result
 
-    def offered(self, parent: sysfs.VgpuParent, gpu: gpu_model.Gpu
+    def offered(self, parent: host_model.VgpuParent, gpu: gpu_model.Gpu
                 ) -> list[tuple[str, str]]:
         """(type ID, name) the parent offers.
 
@@ -142,10 +149,11 @@ class _Planner:
         return result
 
     @staticmethod
-    def profile_names(gpu: gpu_model.Gpu):
+    def profile_names(gpu: gpu_model.Gpu) -> set[str] | None:
         return {p.name for p in gpu.profiles} or None
 
-    def type_for_profile(self, offered, profile: str, gpu: gpu_model.Gpu
+    def type_for_profile(self, offered: list[TypeChoice], profile: str,
+                         gpu: gpu_model.Gpu
                          ) -> tuple[str, str] | None:
         """The offered type backed by ``profile``.
 
@@ -165,7 +173,8 @@ class _Planner:
                     natural_key(parsed.name), natural_key(item[0]))
         return min(matches, key=rank) if matches else None
 
-    def max_instances_of(self, gpu: gpu_model.Gpu, parent, type_id: str,
+    def max_instances_of(self, gpu: gpu_model.Gpu,
+                         parent: host_model.VgpuParent, type_id: str,
                          name: str) -> int | None:
         """How many vGPUs of a time-sliced type fit on the GPU."""
         for vt in gpu.vgpu_types or ():
@@ -179,7 +188,9 @@ class _Planner:
         return None
 
     # -- assignment ---------------------------------------------------------
-    def assign_mig(self, gpu, parents, carried) -> dict[str, tuple]:
+    def assign_mig(self, gpu: gpu_model.Gpu,
+                   parents: list[host_model.VgpuParent],
+                   carried: Carried) -> dict[str, TypeChoice]:
         known = self.profile_names(gpu)
         gis = sorted(gpu.gpu_instances,
                      key=lambda g: (g.placement.start, g.id))
@@ -228,7 +239,9 @@ class _Planner:
             self.add_cap(type_id, count, capped=True)
         return assigned
 
-    def time_sliced_choice(self, gpu, parents, carried):
+    def time_sliced_choice(self, gpu: gpu_model.Gpu,
+                           parents: list[host_model.VgpuParent],
+                           carried: Carried) -> TypeChoice | None:
         in_use = collections.Counter(
             type_id for vgpus in carried.values() for type_id, _ in vgpus)
         wanted = [w.strip().upper() for w in
@@ -264,7 +277,9 @@ class _Planner:
                   ', '.join(wanted))
         return None
 
-    def assign_time_sliced(self, gpu, parents, carried) -> dict[str, tuple]:
+    def assign_time_sliced(self, gpu: gpu_model.Gpu,
+                           parents: list[host_model.VgpuParent],
+                           carried: Carried) -> dict[str, TypeChoice]:
         choice = self.time_sliced_choice(gpu, parents, carried)
         if choice is None:
             return {}
@@ -294,7 +309,8 @@ class _Planner:
         self.add_cap(type_id, limit, capped=True)
         return assigned
 
-    def add_cap(self, type_id: str, count: int | None, capped: bool):
+    def add_cap(self, type_id: str, count: int | None,
+                capped: bool) -> None:
         if capped:
             self.capped.add(type_id)
         current = self.caps.get(type_id, 0)
@@ -360,7 +376,8 @@ class _Planner:
             t.available_instances for p in self.report.parents
             if p.address == address for t in p.types if t.id == type_id)
 
-    def assignment(self, gpu, address, type_id, name) -> Assignment:
+    def assignment(self, gpu: gpu_model.Gpu, address: str, type_id: str,
+                   name: str) -> Assignment:
         profile = vgpu_types.profile_for(name, self.profile_names(gpu))
         traits = []
         if profile:
@@ -379,7 +396,7 @@ class _Planner:
             capacity=self.capacity(address, type_id))
 
 
-def build(conf, report: discovery.HostReport,
+def build(conf: cfg.ConfigOpts, report: host_model.HostReport,
           product_ids: dict[str, str] | None = None,
           sysfs_root: str = '/sys') -> NovaConfig:
     """Decide what nova-compute is told about the host's vGPUs.

@@ -12,14 +12,15 @@ import collections
 import dataclasses
 import json
 import re
+import typing
 
 import os_traits
 from oslo_log import log as logging
 import yaml
 
 from nova_mig import exception
-from nova_mig.host import discovery
 from nova_mig.model import constants
+from nova_mig.model import host as host_model
 from nova_mig import naming
 from nova_mig.novaconf import plan
 
@@ -127,12 +128,12 @@ def providers(config: plan.NovaConfig) -> list[dict]:
 
 
 # -- Nova's rules ---------------------------------------------------------
-def _violation(reason: str, *args):
+def _violation(reason: str, *args: object) -> typing.NoReturn:
     raise exception.NovaConfigRuleViolation(reason=reason % args)
 
 
 def check_mdev_rules(config: plan.NovaConfig,
-                     report: discovery.HostReport) -> None:
+                     report: host_model.HostReport) -> None:
     """Check what nova-compute checks, or silently ignores, at start."""
     offered = {p.address: {t.id for t in p.types} for p in report.parents
                if p.mode == constants.MODE_MDEV}
@@ -205,7 +206,7 @@ def check_provider_rules(entries: list[dict]) -> None:
 
 
 def check_rules(config: plan.NovaConfig,
-                report: discovery.HostReport) -> None:
+                report: host_model.HostReport) -> None:
     """Check the rules nova-compute enforces or silently relies on.
 
     :raises: :class:`~nova_mig.exception.NovaConfigRuleViolation`

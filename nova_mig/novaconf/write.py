@@ -14,7 +14,7 @@ from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig import fileutils
-from nova_mig.host import discovery
+from nova_mig.model import host as host_model
 from nova_mig.novaconf import plan
 from nova_mig.novaconf import render
 
@@ -56,7 +56,7 @@ class Writer(typing.Protocol):
         ...
 
 
-def plan_host(conf: cfg.ConfigOpts, report: discovery.HostReport,
+def plan_host(conf: cfg.ConfigOpts, report: host_model.HostReport,
               sysfs_root: str) -> plan.NovaConfig:
     """The host's Nova configuration plan, with its PCI device IDs.
 
@@ -69,7 +69,7 @@ def plan_host(conf: cfg.ConfigOpts, report: discovery.HostReport,
     return plan.build(conf, report, product_ids, sysfs_root)
 
 
-def write(config: plan.NovaConfig, report: discovery.HostReport,
+def write(config: plan.NovaConfig, report: host_model.HostReport,
           snippet_path: str, provider_config_path: str,
           writer: Writer | None = None, dry_run: bool = False) -> Result:
     """Check Nova's rules, render both files and write those that changed.

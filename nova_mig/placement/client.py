@@ -24,6 +24,7 @@ Errors leave the client as :mod:`nova_mig.exception` classes only:
 """
 
 import collections
+import typing
 import urllib.parse
 
 from keystoneauth1 import adapter as ks_adapter
@@ -180,7 +181,8 @@ class PlacementClient:
             raise exception.IdentityError(url=url, reason=_reason(e))
         self._authenticated = True
 
-    def _error(self, method: str, path: str, resp) -> Exception:
+    def _error(self, method: str, path: str,
+               resp: typing.Any) -> Exception:
         status = resp.status_code
         title, detail, code = _first_error(resp)
         if status in (401, 403):
@@ -296,7 +298,7 @@ def _reason(e: Exception) -> str:
     return text.splitlines()[0] if text else type(e).__name__
 
 
-def _first_error(resp) -> tuple[str, str, str | None]:
+def _first_error(resp: typing.Any) -> tuple[str, str, str | None]:
     """Title, detail and code of the first error of an error response."""
     title, detail, code = resp.reason or '', '', None
     try:

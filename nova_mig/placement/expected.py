@@ -39,7 +39,7 @@ class _Named(typing.Protocol):
 def hypervisor_hostname(conf: cfg.ConfigOpts, host: _Named) -> str:
     """``[nova]hypervisor_hostname``, ``[placement_sync]``'s, or the host's.
 
-    :param host: a :class:`~nova_mig.host.discovery.HostReport` or a
+    :param host: a :class:`~nova_mig.model.host.HostReport` or a
         :class:`~nova_mig.novaconf.plan.NovaConfig`.
     """
     for group in ('nova', 'placement_sync'):

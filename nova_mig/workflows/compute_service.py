@@ -7,6 +7,7 @@ again at the end. The connection reuses the keystoneauth session of the
 """
 
 import dataclasses
+import typing
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -44,7 +45,7 @@ def configured(conf: cfg.ConfigOpts) -> bool:
     return bool(conf.placement.auth_type)
 
 
-def connect(conf: cfg.ConfigOpts):
+def connect(conf: cfg.ConfigOpts) -> typing.Any:
     """An ``openstack.connection.Connection`` with ``[placement]``'s session.
 
     :raises: :class:`nova_mig.exception.ComputeApiError` when no
@@ -74,7 +75,7 @@ def connect(conf: cfg.ConfigOpts):
         session=session, app_name='nova-mig', **kwargs)
 
 
-def _find(conn, host: str):
+def _find(conn: typing.Any, host: str) -> typing.Any:
     from openstack import exceptions as sdk_exc
     try:
         services = list(conn.compute.services(binary=BINARY, host=host))
@@ -88,13 +89,13 @@ def _find(conn, host: str):
     return services[0]
 
 
-def _state(service) -> ServiceState:
+def _state(service: typing.Any) -> ServiceState:
     return ServiceState(host=service.host, status=service.status,
                         disabled_reason=service.disabled_reason,
                         state=service.state)
 
 
-def get_state(conn, host: str) -> ServiceState:
+def get_state(conn: typing.Any, host: str) -> ServiceState:
     """The nova-compute service of ``host``.
 
     :raises: :class:`nova_mig.exception.ComputeServiceNotFound`,
@@ -103,7 +104,7 @@ def get_state(conn, host: str) -> ServiceState:
     return _state(_find(conn, host))
 
 
-def require_disabled(conn, host: str) -> ServiceState:
+def require_disabled(conn: typing.Any, host: str) -> ServiceState:
     """Raise unless the nova-compute service of ``host`` is disabled.
 
     :raises: :class:`nova_mig.exception.ComputeServiceEnabled`.
@@ -114,7 +115,7 @@ def require_disabled(conn, host: str) -> ServiceState:
     return state
 
 
-def disable(conn, host: str, reason: str) -> ServiceState:
+def disable(conn: typing.Any, host: str, reason: str) -> ServiceState:
     """Disable the service with ``reason``; a disabled one is left as is.
 
     An already disabled service keeps its own reason: someone else disabled
@@ -134,7 +135,7 @@ def disable(conn, host: str, reason: str) -> ServiceState:
     return _state(service)
 
 
-def enable(conn, host: str) -> ServiceState:
+def enable(conn: typing.Any, host: str) -> ServiceState:
     """Enable the service of ``host``."""
     from openstack import exceptions as sdk_exc
     service = _find(conn, host)
@@ -149,7 +150,7 @@ def enable(conn, host: str) -> ServiceState:
 
 
 def guard_apply(conf: cfg.ConfigOpts, hostname: str, force: bool = False,
-                conn=None) -> ServiceState | None:
+                conn: typing.Any = None) -> ServiceState | None:
     """Refuse a change while this host's nova-compute may get instances.
 
     :param hostname: the discovered host name (see :func:`service_host`).

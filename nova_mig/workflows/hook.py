@@ -29,6 +29,7 @@ from nova_mig import exception
 from nova_mig.gpu import base as gpu_base
 from nova_mig.host import discovery
 from nova_mig.layout import apply as layout_apply
+from nova_mig.model import host as host_model
 from nova_mig.novaconf import plan as novaconf_plan
 from nova_mig.novaconf import write as novaconf_write
 from nova_mig.placement import client as client_mod
@@ -90,7 +91,7 @@ class HookResult:
 
 
 @contextlib.contextmanager
-def placement_timeout(conf: cfg.ConfigOpts):
+def placement_timeout(conf: cfg.ConfigOpts) -> typing.Iterator[None]:
     """Bound every Placement request by ``[hook]placement_timeout``.
 
     Only when ``[placement]timeout`` is unset; the override is dropped
@@ -108,8 +109,9 @@ def placement_timeout(conf: cfg.ConfigOpts):
 
 
 # -- pre-start ----------------------------------------------------------------
-def restore_layout(conf: cfg.ConfigOpts, backend, result: HookResult,
-                   progress=None) -> bool:
+def restore_layout(conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
+                   result: HookResult,
+                   progress: layout_apply.Progress | None = None) -> bool:
     """Restore the checkpointed layout; False when nova-compute must wait."""
     if not conf.hook.restore_layout:
         result.add('restore layout', SKIPPED, '[hook]restore_layout is off')
@@ -140,7 +142,7 @@ def restore_layout(conf: cfg.ConfigOpts, backend, result: HookResult,
 
 
 def write_nova_config(conf: cfg.ConfigOpts, config: novaconf_plan.NovaConfig,
-                      report: discovery.HostReport,
+                      report: host_model.HostReport,
                       result: HookResult) -> bool:
     """Write the snippet and provider config like ``nova-mig nova-config``.
 

@@ -30,6 +30,7 @@ from nova_mig.gpu import base as gpu_base
 from nova_mig.host import discovery
 from nova_mig.layout import schema
 from nova_mig.layout import spec
+from nova_mig.model import host as host_model
 from nova_mig.novaconf import plan
 from nova_mig.novaconf import write as novaconf_write
 
@@ -76,16 +77,16 @@ class Context:
     #: wait (tests pass fakes).
     sleep: typing.Callable[[float], None] = time.sleep
     clock: typing.Callable[[], float] = time.monotonic
-    _planned: tuple[discovery.HostReport, plan.NovaConfig] | None = \
+    _planned: tuple[host_model.HostReport, plan.NovaConfig] | None = \
         dataclasses.field(default=None, repr=False)
 
-    def report(self) -> discovery.HostReport:
+    def report(self) -> host_model.HostReport:
         return discovery.discover(self.backend)
 
     def layout(self) -> spec.Layout:
         return schema.load(self.options.layout_path)
 
-    def nova_config(self) -> tuple[discovery.HostReport, plan.NovaConfig]:
+    def nova_config(self) -> tuple[host_model.HostReport, plan.NovaConfig]:
         """The host and its Nova configuration plan, built once per layout.
 
         :meth:`layout_changed` drops them once the layout is applied.

@@ -12,6 +12,7 @@ import tenacity
 
 from nova_mig.layout import apply as apply_mod
 from nova_mig.layout import plan as plan_mod
+from nova_mig.model import host as host_model
 from nova_mig.novaconf import write as novaconf_write
 from nova_mig.placement import verify
 from nova_mig.privsep import files
@@ -30,22 +31,23 @@ def _service_host(ctx: retype.Context) -> str:
     return nova_service.service_host(ctx.conf, ctx.report().hostname)
 
 
-def _conn(ctx: retype.Context):
+def _conn(ctx: retype.Context) -> typing.Any:
     return (ctx.connect or nova_service.connect)(ctx.conf)
 
 
-def _plan(ctx: retype.Context):
+def _plan(ctx: retype.Context
+          ) -> tuple[host_model.HostReport, plan_mod.Plan]:
     report = ctx.report()
     return report, plan_mod.plan(report, ctx.layout(),
                                  ctx.backend.sysfs_root())
 
 
-def changing_gpus(the_plan) -> list[str]:
+def changing_gpus(the_plan: plan_mod.Plan) -> list[str]:
     """PCI addresses of the GPUs the plan changes."""
     return [g.address for g in the_plan.gpus if g.actions or g.refused]
 
 
-def users_of(report, gpus: list[str]) -> list[str]:
+def users_of(report: host_model.HostReport, gpus: list[str]) -> list[str]:
     """Domains (any state) using a vGPU device on one of ``gpus``."""
     users = set()
     for dev in report.vgpu_devices():
@@ -60,13 +62,13 @@ class DisableService(retype.Step):
     name = 'disable-service'
     state_on_failure = 'Nothing was changed.'
 
-    def preview(self, ctx):
+    def preview(self, ctx: retype.Context) -> str:
         if ctx.options.skip_service:
             return 'skipped (--skip-service-steps)'
         return 'disable nova-compute on %s: "%s"' % (
             _service_host(ctx), ctx.conf.retype.disabled_reason)
 
-    def run(self, ctx):
+    def run(self, ctx: retype.Context) -> str:
         if ctx.options.skip_service:
             return 'skipped (--skip-service-steps)'
         host = _service_host(ctx)
@@ -85,7 +87,7 @@ class CheckInUse(retype.Step):
     name = 'check-in-use'
     state_on_failure = SERVICE_DISABLED
 
-    def _check(self, ctx) -> str:
+    def _check(self, ctx: retype.Context) -> str:
         report, the_plan = _plan(ctx)
         gpus = changing_gpus(the_plan)
         ctx.state['gpus'] = gpus
@@ -108,7 +110,7 @@ class Reap(retype.Step):
     state_on_failure = SERVICE_DISABLED + ' Some unused vGPU devices may ' \
         'have been removed (see the reaper journal).'
 
-    def _reaper(self, ctx):
+    def _reaper(self, ctx: retype.Context) -> run_mod.Reaper:
         gpus = set(ctx.state.get('gpus') or changing_gpus(_plan(ctx)[1]))
         report = ctx.report()
         only = {d['uuid'] or d['parent'] for d in report.vgpu_devices()
@@ -119,16 +121,16 @@ class Reap(retype.Step):
             skip_placement_check=ctx.options.skip_placement_check)
         return run_mod.Reaper(ctx.conf, ctx.backend, policy, only=only)
 
-    def preview(self, ctx):
+    def preview(self, ctx: retype.Context) -> str:
         result = self._reaper(ctx).run(apply=False)
         return 'would remove %s' % (', '.join(
             o.decision.facts.key for o in result.outcomes
             if o.decision.remove) or 'nothing')
 
-    def run(self, ctx):
+    def run(self, ctx: retype.Context) -> str:
         from nova_mig import lock
 
-        def guard(report):
+        def guard(report: host_model.HostReport) -> None:
             if ctx.options.skip_service:
                 return
             nova_service.require_disabled(_conn(ctx), _service_host(ctx))
@@ -154,12 +156,12 @@ class ApplyLayout(retype.Step):
         'no device was changed', 'the layout may be partly applied ('
         '"nova-mig discover" shows it); Nova\'s configuration is unchanged')
 
-    def preview(self, ctx):
+    def preview(self, ctx: retype.Context) -> str:
         _, the_plan = _plan(ctx)
         return '%d change(s): %s' % (len(the_plan.actions), '; '.join(
             a.describe() for a in the_plan.actions) or 'none')
 
-    def run(self, ctx):
+    def run(self, ctx: retype.Context) -> str:
         result = apply_mod.apply(
             ctx.backend, ctx.conf, ctx.layout(),
             include_foreign=ctx.options.include_foreign)
@@ -186,12 +188,12 @@ class NovaConfig(retype.Step):
             ctx.conf.nova.provider_config_file, writer=files.FileWriter(),
             dry_run=dry_run)
 
-    def preview(self, ctx):
+    def preview(self, ctx: retype.Context) -> str:
         result = self._result(ctx, True)
         return '%s %s' % ('rewrite' if result.restart_needed else
                           'unchanged', ctx.conf.nova.config_snippet)
 
-    def run(self, ctx):
+    def run(self, ctx: retype.Context) -> str:
         result = self._result(ctx, False)
         return 'wrote %s: %s' % (ctx.conf.nova.config_snippet,
                                  'yes' if result.snippet_written else
@@ -204,15 +206,15 @@ class RestartNovaCompute(retype.Step):
         'no device was changed', 'the new layout and Nova configuration are '
         'in place; nova-compute still runs with the old configuration')
 
-    def _command(self, ctx) -> str:
+    def _command(self, ctx: retype.Context) -> str:
         return ' '.join(ctx.conf.retype.restart_command)
 
-    def preview(self, ctx):
+    def preview(self, ctx: retype.Context) -> str:
         if not ctx.conf.retype.allow_restart:
             return 'print "%s" for the operator' % self._command(ctx)
         return 'run "%s"' % self._command(ctx)
 
-    def run(self, ctx):
+    def run(self, ctx: retype.Context) -> str:
         command = list(ctx.conf.retype.restart_command)
         if not ctx.conf.retype.allow_restart:
             raise retype.WaitForOperator(
@@ -234,13 +236,13 @@ class WaitPlacement(retype.Step):
         'place and nova-compute was restarted; Placement does not show '
         'the new capacity yet ("nova-mig verify" shows the drift)')
 
-    def preview(self, ctx):
+    def preview(self, ctx: retype.Context) -> str:
         if ctx.options.skip_placement_check:
             return 'skipped (--skip-placement-check)'
         return 'wait up to %ds for Placement to show the new inventory' % (
             ctx.conf.retype.placement_timeout)
 
-    def run(self, ctx):
+    def run(self, ctx: retype.Context) -> str:
         if ctx.options.skip_placement_check:
             return 'skipped (--skip-placement-check)'
         client = (ctx.placement or facts.placement_client)(ctx.conf)
@@ -277,12 +279,12 @@ class EnableService(retype.Step):
     state_on_failure = ('The retype is complete but nova-compute is still '
                         'disabled in the Compute API.')
 
-    def preview(self, ctx):
+    def preview(self, ctx: retype.Context) -> str:
         if ctx.options.skip_service:
             return 'skipped (--skip-service-steps)'
         return 'enable nova-compute on %s' % _service_host(ctx)
 
-    def run(self, ctx):
+    def run(self, ctx: retype.Context) -> str:
         if ctx.options.skip_service:
             return 'skipped (--skip-service-steps)'
         if ctx.state.get('service_was_disabled'):

@@ -1,0 +1,274 @@
+"""Change some GPUs' MIG geometry while the rest of the host keeps serving.
+
+``nova-mig retype`` disables the whole nova-compute service; a rebalance
+changes one or two GPUs of a host and must not take the others out of
+scheduling. The per-GPU drain, for the GPUs a layout changes:
+
+1. **plan**: the layout's diff (:func:`nova_mig.layout.plan.plan`, the same
+   in-use checks as ``nova-mig layout apply``): GPUs it refuses are left
+   alone and reported;
+2. **drain**: regenerate the Nova configuration without the vGPU parents of
+   those GPUs that carry no vGPU device a guest uses (those keep running
+   and keep their providers), restart nova-compute, so Nova deletes the
+   now-unconfigured providers, and wait until Placement shows exactly the
+   drained configuration (:func:`nova_mig.placement.verify.verify`). A
+   withheld provider that holds an allocation (a boot landed while
+   draining) keeps its GPU out of the change: it is left alone, reported;
+3. **apply** the layout to the drained GPUs only
+   (:func:`nova_mig.layout.apply.apply`: the in-use checks run again, under
+   the host lock);
+4. **restore**: regenerate the full configuration, restart nova-compute,
+   wait until Placement shows the new capacity.
+
+Dry run by default: only step 1 runs and the rest is described.
+"""
+
+import dataclasses
+import time
+import typing
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova_mig import exception
+from nova_mig.host import discovery
+from nova_mig.layout import apply as apply_mod
+from nova_mig.layout import plan as plan_mod
+from nova_mig.layout import spec
+from nova_mig.novaconf import plan as novaconf_plan
+from nova_mig.novaconf import write as novaconf_write
+from nova_mig.placement import expected
+from nova_mig.placement import verify
+from nova_mig.privsep import files
+from nova_mig.reaper import facts
+from nova_mig.workflows import retype
+
+LOG = logging.getLogger(__name__)
+
+CHANGED = 'changed'
+WOULD_CHANGE = 'would change'
+LEFT_ALONE = 'left alone'
+REFUSED = 'refused'
+FAILED = 'failed'
+MV_USAGES = '1.9'
+
+
+@dataclasses.dataclass
+class GpuOutcome:
+    gpu: str
+    status: str
+    detail: str = ''
+
+
+@dataclasses.dataclass
+class DrainResult:
+    gpus: list[GpuOutcome]
+    steps: list[str]
+    dry_run: bool
+
+    @property
+    def ok(self) -> bool:
+        return all(g.status in (CHANGED, WOULD_CHANGE, LEFT_ALONE)
+                   for g in self.gpus)
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        return [(g.gpu, g.status, g.detail) for g in self.gpus]
+
+
+class GpuDrain:
+    """One per-GPU drain run; every outside effect can be replaced."""
+
+    def __init__(self, conf: cfg.ConfigOpts, backend: typing.Any,
+                 layout: spec.Layout, include_foreign: bool = False,
+                 placement: typing.Any = None,
+                 runner: typing.Callable[[list[str]], int] | None = None,
+                 clock: typing.Callable[[], float] = time.monotonic,
+                 sleep: typing.Callable[[float], None] = time.sleep,
+                 writer: typing.Any = None):
+        self.conf = conf
+        self.backend = backend
+        self.layout = layout
+        self.include_foreign = include_foreign
+        self.placement = placement
+        self.runner = runner or retype.default_runner
+        self.clock = clock
+        self.sleep = sleep
+        self.writer = writer
+        self.steps: list[str] = []
+
+    # -- pieces ------------------------------------------------------------
+    def report(self) -> typing.Any:
+        return discovery.discover(self.backend)
+
+    def config(self, report: typing.Any) -> novaconf_plan.NovaConfig:
+        return novaconf_write.plan_host(self.conf, report,
+                                        self.backend.sysfs_root())
+
+    def client(self) -> typing.Any:
+        client = (self.placement or facts.placement_client)(self.conf)
+        if client is None:
+            raise exception.GpuDrainStopped(
+                step='drain', reason='Placement is not configured '
+                '([placement]auth_type)', state='Nothing was changed.')
+        return client
+
+    def write(self, config: novaconf_plan.NovaConfig,
+              report: typing.Any) -> None:
+        novaconf_write.write(
+            config, report, self.conf.nova.config_snippet,
+            self.conf.nova.provider_config_file,
+            writer=self.writer or files.FileWriter())
+
+    def restart(self, step: str, state: str) -> None:
+        command = list(self.conf.retype.restart_command)
+        if not self.conf.retype.allow_restart:
+            raise exception.GpuDrainStopped(
+                step=step, reason='restarting nova-compute is not allowed '
+                '([retype]allow_restart = False)', state=state)
+        status = self.runner(command)
+        if status != 0:
+            raise exception.GpuDrainStopped(
+                step=step, reason='"%s" exited with %s' % (
+                    ' '.join(command), status), state=state)
+        self.steps.append('%s: ran "%s"' % (step, ' '.join(command)))
+
+    def wait(self, step: str, config: novaconf_plan.NovaConfig,
+             client: typing.Any, state: str,
+             stop_early: typing.Callable[[], bool] | None = None) -> None:
+        """Until Placement shows ``config``; ``stop_early`` may end it."""
+        timeout = self.conf.retype.placement_timeout
+        start = self.clock()
+        while True:
+            result = verify.verify(self.conf, config, client)
+            if result.ok:
+                self.steps.append('%s: Placement shows the configuration'
+                                  % step)
+                return
+            if stop_early is not None and stop_early():
+                return
+            if self.clock() - start >= timeout:
+                raise exception.GpuDrainStopped(
+                    step=step, reason='Placement still differs after %ds: '
+                    '%s' % (timeout, '; '.join('%s %s' % (d.provider, d.kind)
+                                               for d in result.drift)),
+                    state=state)
+            self.sleep(self.conf.retype.poll_interval)
+
+    def used_providers(self, client: typing.Any, names: set[str],
+                       hostname: str) -> set[str]:
+        """The providers among ``names`` holding an allocation."""
+        roots = client.providers(name=hostname)
+        if not roots:
+            return set()
+        used = set()
+        for rp in client.providers(in_tree=roots[0]['root_provider_uuid']):
+            if rp['name'] not in names:
+                continue
+            usages = client.request(
+                'GET', '/resource_providers/%s/usages' % rp['uuid'],
+                MV_USAGES)[1]['usages']
+            if any(usages.values()):
+                used.add(rp['name'])
+        return used
+
+    # -- the run -----------------------------------------------------------
+    def run(self, dry_run: bool = True) -> DrainResult:
+        report = self.report()
+        owned = apply_mod.owned_devices(self.conf, self.include_foreign)
+        the_plan = plan_mod.plan(report, self.layout,
+                                 self.backend.sysfs_root(), owned=owned)
+        outcomes: dict[str, GpuOutcome] = {}
+        for gplan in the_plan.gpus:
+            if gplan.refused:
+                outcomes[gplan.address] = GpuOutcome(
+                    gplan.address, REFUSED, '%s (%s)' % (
+                        gplan.refused, ', '.join(gplan.blockers)))
+            elif gplan.actions:
+                outcomes[gplan.address] = GpuOutcome(
+                    gplan.address, WOULD_CHANGE, '; '.join(
+                        a.describe() for a in gplan.actions))
+        draining = sorted(a for a, o in outcomes.items()
+                          if o.status == WOULD_CHANGE)
+        config = self.config(report)
+        in_use = {d['parent'] for d in report.vgpu_devices()
+                  if d['domains']}
+        withheld = [a for a in config.assignments
+                    if a.gpu in draining and a.address not in in_use]
+        hostname = expected.hypervisor_hostname(self.conf, config)
+        names = {expected.provider_name(hostname, a.address,
+                                        config.device_mode): a.gpu
+                 for a in withheld}
+        self.steps.append('drain: withhold %s from Nova' % (
+            ', '.join(sorted(names)) or 'nothing'))
+        if dry_run or not draining:
+            return self._result(outcomes, dry_run)
+        client = self.client()
+        self._leave_used(client, names, hostname, outcomes)
+        draining = [a for a in draining
+                    if outcomes[a].status == WOULD_CHANGE]
+        if not draining:
+            return self._result(outcomes, dry_run)
+        drained = dataclasses.replace(config, assignments=[
+            a for a in config.assignments
+            if not (a.gpu in draining and a.address not in in_use)])
+        self.write(drained, report)
+        self.restart('drain', 'Nova is configured without %s; run "nova-mig'
+                     ' nova-config" and restart nova-compute to offer them '
+                     'again' % ', '.join(draining))
+        self.wait('drain', drained, client,
+                  'nova-compute runs without %s' % ', '.join(draining),
+                  stop_early=lambda: bool(self._leave_used(
+                      client, {n: g for n, g in names.items()
+                               if g in draining}, hostname, outcomes)))
+        draining = [a for a in draining
+                    if outcomes[a].status == WOULD_CHANGE]
+        if draining:
+            self._apply(report, draining, outcomes)
+        report = self.report()
+        full = self.config(report)
+        self.write(full, report)
+        self.restart('restore', 'the layout is applied and the full Nova '
+                     'configuration written; nova-compute was not '
+                     'restarted')
+        self.wait('restore', full, client, 'nova-compute was restarted with '
+                  'the new configuration; Placement does not show it yet '
+                  '("nova-mig verify")')
+        return self._result(outcomes, dry_run)
+
+    def _leave_used(self, client: typing.Any, names: dict[str, str],
+                    hostname: str, outcomes: dict[str, GpuOutcome]) -> bool:
+        """Take GPUs whose withheld providers got allocations out."""
+        used = self.used_providers(client, set(names), hostname)
+        for name in sorted(used):
+            gpu = names[name]
+            if outcomes[gpu].status == WOULD_CHANGE:
+                outcomes[gpu] = GpuOutcome(
+                    gpu, LEFT_ALONE, 'provider %s got an allocation while '
+                    'draining' % name)
+                LOG.warning('GPU %s left alone: provider %s got an '
+                            'allocation while draining', gpu, name)
+        return bool(used)
+
+    def _apply(self, report: typing.Any, draining: list[str],
+               outcomes: dict[str, GpuOutcome]) -> None:
+        # Only the drained GPUs, each named by its address: an entry
+        # selecting by model must not reach a GPU left alone.
+        pairs, _ = spec.select(self.layout, report.gpus)
+        layout = dataclasses.replace(self.layout, gpus=tuple(
+            dataclasses.replace(entry, selector=spec.Selector(
+                pci_address=gpu.pci_address))
+            for gpu, entry in pairs if gpu.pci_address in draining))
+        result = apply_mod.apply(self.backend, self.conf, layout,
+                                 include_foreign=self.include_foreign)
+        for gpu, status, _done, detail in result.rows():
+            if gpu not in draining:
+                continue
+            ok = status in (apply_mod.UNCHANGED, apply_mod.CHANGED)
+            outcomes[gpu] = GpuOutcome(gpu, CHANGED if ok else FAILED,
+                                       detail or outcomes[gpu].detail)
+        self.steps.append('apply: %s' % ', '.join(draining))
+
+    def _result(self, outcomes: dict[str, GpuOutcome],
+                dry_run: bool) -> DrainResult:
+        return DrainResult([outcomes[a] for a in sorted(outcomes)],
+                           list(self.steps), dry_run)
