@@ -47,6 +47,9 @@ class TestMigAssignment(base.TestCase):
         self.assertTrue(first.is_vf)
         self.assertEqual('20b5', first.product_id)
         self.assertEqual([], config.warnings)
+        # What Nova counts per parent: its vGPUs plus those it can make.
+        self.assertEqual([2, 2, 1, 1],
+                         [a.capacity for a in config.assignments])
 
     def test_all_1g_prefers_plain_compute_type(self):
         # A100D-1-10Q and A100D-1-10CME are offered too; the plain

@@ -135,3 +135,18 @@ class TestWrite(base.TestCase):
         self.assertRaises(exception.NovaConfigRuleViolation, self.run_apply)
         self.assertFalse(os.path.exists(self.snippet_path))
         self.assertFalse(os.path.exists(self.provider_path))
+
+
+class TestPlanHost(base.TestCase):
+
+    def test_product_ids_come_from_sysfs(self):
+        report, vfs = fakes.mixed_report()
+        device = os.path.join(self.tmpdir, 'bus', 'pci', 'devices', vfs[0])
+        os.makedirs(device)
+        with open(os.path.join(device, 'device'), 'w') as f:
+            f.write('0x20B6\n')
+        config = write.plan_host(self.conf, report, self.tmpdir)
+        ids = {a.address: a.product_id for a in config.assignments}
+        self.assertEqual('20b6', ids.pop(vfs[0]))
+        # Unreadable IDs fall back to the GPU's NVML ID.
+        self.assertEqual({'20b5'}, set(ids.values()))
