@@ -2,7 +2,6 @@
 
 import dataclasses
 import os
-from unittest import mock
 
 from nova_mig import exception
 from nova_mig import fileutils
@@ -11,39 +10,6 @@ from nova_mig.novaconf import render
 from nova_mig.novaconf import write
 from tests import base
 from tests.unit.novaconf import fakes
-
-
-class TestFileutils(base.TestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.path = os.path.join(self.tmpdir, 'd', 'f.conf')
-
-    def test_write_if_changed(self):
-        self.assertTrue(fileutils.write_if_changed(self.path, 'a\n'))
-        self.assertEqual(0o644, os.stat(self.path).st_mode & 0o777)
-        inode = os.stat(self.path).st_ino
-        self.assertFalse(fileutils.write_if_changed(self.path, 'a\n'))
-        self.assertEqual(inode, os.stat(self.path).st_ino)
-        self.assertTrue(fileutils.write_if_changed(self.path, 'b\n'))
-        self.assertEqual('b\n', fileutils.read_text(self.path))
-        self.assertEqual(['f.conf'], os.listdir(os.path.dirname(self.path)))
-
-    def test_failed_replace_keeps_old_file(self):
-        fileutils.write_if_changed(self.path, 'old\n')
-        with mock.patch.object(os, 'replace',
-                               side_effect=OSError(28, 'No space')):
-            self.assertRaises(OSError, fileutils.write_if_changed,
-                              self.path, 'new\n')
-        self.assertEqual('old\n', fileutils.read_text(self.path))
-        # No temporary file left behind.
-        self.assertEqual(['f.conf'], os.listdir(os.path.dirname(self.path)))
-
-    def test_remove(self):
-        self.assertFalse(fileutils.remove(self.path))
-        fileutils.write_if_changed(self.path, 'x')
-        self.assertTrue(fileutils.remove(self.path))
-        self.assertIsNone(fileutils.read_text(self.path))
 
 
 class FailingWriter:
