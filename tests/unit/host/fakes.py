@@ -292,7 +292,7 @@ class FakeBackend(gpu_base.GpuBackend):
     Its sysfs writer is a :class:`RecordingWriter`; it changes no GPU.
     """
 
-    def __init__(self, conf, gpus, root, uri='test:///fake'):
+    def __init__(self, conf, gpus, root, uri='qemu:///system'):
         super().__init__(conf)
         self.gpus, self.root, self.uri = gpus, root, uri
         self.hostname = 'compute-1'
