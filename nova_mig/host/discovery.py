@@ -1,8 +1,8 @@
 """Discover a compute host: GPUs, MIG geometry, vGPU parents, devices, guests.
 
 :func:`discover` joins what three sources say (the GPU backend, sysfs and
-libvirt) into one :class:`HostReport`, the input of every other nova-mig
-command.
+libvirt) into one :class:`nova_mig.model.host.HostReport`, the input of
+every other nova-mig command.
 """
 
 import socket
@@ -16,13 +16,9 @@ from nova_mig.model import host as host_model
 
 LOG = logging.getLogger(__name__)
 
-#: The report, defined in :mod:`nova_mig.model.host`.
-HostReport = host_model.HostReport
-memory_slices = host_model.memory_slices
-
 
 def discover(backend: gpu_base.GpuBackend, hostname: str | None = None
-             ) -> HostReport:
+             ) -> host_model.HostReport:
     """Discover the host behind a GPU backend.
 
     :param backend: a :class:`nova_mig.gpu.base.GpuBackend`; it also says
@@ -43,7 +39,7 @@ def discover(backend: gpu_base.GpuBackend, hostname: str | None = None
         domains = host.domains()
         node_devices = host.mdev_node_devices()
     name = hostname or getattr(backend, 'hostname', None) or socket.getfqdn()
-    return HostReport(
+    return host_model.HostReport(
         hostname=name,
         device_mode=sysfs.mode_of(parents),
         gpus=gpus,

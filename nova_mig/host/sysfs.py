@@ -25,12 +25,6 @@ VENDOR_DIR = 'nvidia'
 CREATABLE_TYPES = 'creatable_vgpu_types'
 CURRENT_TYPE = 'current_vgpu_type'
 
-#: The records this module reads, defined in :mod:`nova_mig.model.host`.
-MdevType = host_model.MdevType
-VgpuParent = host_model.VgpuParent
-Mdev = host_model.Mdev
-SriovPf = host_model.SriovPf
-
 
 class SysfsReader:
     """Reads the host's devices under ``root``.
@@ -85,7 +79,7 @@ class SysfsReader:
         pf = self.link_name(self.path(PCI_DEVICES, address, 'physfn'))
         return pf or address
 
-    def sriov(self, address: str) -> SriovPf | None:
+    def sriov(self, address: str) -> host_model.SriovPf | None:
         """SR-IOV state of a PF, None when it has no SR-IOV capability."""
         dev = self.path(PCI_DEVICES, address)
         if not os.path.exists(os.path.join(dev, 'sriov_totalvfs')):
@@ -97,7 +91,7 @@ class SysfsReader:
             link = self.link_name(os.path.join(dev, entry))
             if link is not None:
                 vfs.append((int(entry[len('virtfn'):]), link))
-        return SriovPf(
+        return host_model.SriovPf(
             address=address,
             total_vfs=self.read_int(os.path.join(dev, 'sriov_totalvfs')),
             num_vfs=self.read_int(os.path.join(dev, 'sriov_numvfs')),
@@ -114,11 +108,11 @@ class SysfsReader:
                 result[key.strip()] = value.strip()
         return result
 
-    def mdev_type(self, type_dir: str) -> MdevType:
+    def mdev_type(self, type_dir: str) -> host_model.MdevType:
         desc_path = os.path.join(type_dir, 'description')
         description = (self.read(desc_path)
                        if os.path.exists(desc_path) else '')
-        return MdevType(
+        return host_model.MdevType(
             id=os.path.basename(type_dir),
             name=self.read(os.path.join(type_dir, 'name')),
             description=self.parse_description(description),
@@ -127,7 +121,7 @@ class SysfsReader:
             device_api=self.read(os.path.join(type_dir, 'device_api')),
             devices=tuple(self.listdir(os.path.join(type_dir, 'devices'))))
 
-    def mdev_parents(self) -> list[VgpuParent]:
+    def mdev_parents(self) -> list[host_model.VgpuParent]:
         """Every parent on the mdev bus with its supported types."""
         parents = []
         for address in self.listdir(self.path(MDEV_BUS_CLASS)):
@@ -135,19 +129,19 @@ class SysfsReader:
             types = tuple(
                 self.mdev_type(os.path.join(types_dir, type_id))
                 for type_id in self.listdir(types_dir))
-            parents.append(VgpuParent(
+            parents.append(host_model.VgpuParent(
                 address=address, pf_address=self.pf_of(address),
                 mode=constants.MODE_MDEV, types=types))
         return parents
 
-    def mdevs(self) -> list[Mdev]:
+    def mdevs(self) -> list[host_model.Mdev]:
         """Every existing mediated device."""
         result = []
         for uuid in self.listdir(self.path(MDEV_DEVICES)):
             dev = self.path(MDEV_DEVICES, uuid)
             real = os.path.realpath(dev)
             group = self.link_name(os.path.join(dev, 'iommu_group'))
-            result.append(Mdev(
+            result.append(host_model.Mdev(
                 uuid=uuid,
                 type_id=self.link_name(os.path.join(dev, 'mdev_type')) or '',
                 parent=os.path.basename(os.path.dirname(real)),
@@ -167,7 +161,7 @@ class SysfsReader:
                 result.append((int(type_id), name.strip()))
         return result
 
-    def vendor_vfio_parents(self) -> list[VgpuParent]:
+    def vendor_vfio_parents(self) -> list[host_model.VgpuParent]:
         """Every PCI function with NVIDIA's vendor-specific VFIO files."""
         parents = []
         for address in self.listdir(self.path(PCI_DEVICES)):
@@ -177,11 +171,11 @@ class SysfsReader:
             creatable = self.parse_creatable(
                 self.read(os.path.join(vendor, CREATABLE_TYPES)))
             types = tuple(
-                MdevType(id=str(type_id), name=name, description={},
-                         available_instances=1, device_api='vfio-pci',
-                         devices=())
+                host_model.MdevType(
+                    id=str(type_id), name=name, description={},
+                    available_instances=1, device_api='vfio-pci', devices=())
                 for type_id, name in creatable)
-            parents.append(VgpuParent(
+            parents.append(host_model.VgpuParent(
                 address=address, pf_address=self.pf_of(address),
                 mode=constants.MODE_VENDOR_VFIO, types=types,
                 current_type=self.read_int(os.path.join(vendor,
@@ -193,7 +187,7 @@ class SysfsReader:
         return mode_of(self.mdev_parents() + self.vendor_vfio_parents())
 
 
-def mode_of(parents: list[VgpuParent]) -> str:
+def mode_of(parents: list[host_model.VgpuParent]) -> str:
     """The host's device mode, from its vGPU parents.
 
     Parents on the mdev bus (a non-empty ``/sys/class/mdev_bus``) mean mdev;

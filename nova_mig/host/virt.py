@@ -25,9 +25,6 @@ from nova_mig.model import host as host_model
 
 LOG = logging.getLogger(__name__)
 
-#: The records this module reads, defined in :mod:`nova_mig.model.host`.
-Domain = host_model.Domain
-MdevNodeDevice = host_model.MdevNodeDevice
 
 NOVA_NS = 'http://openstack.org/xmlns/libvirt/nova/1.1'
 
@@ -137,9 +134,9 @@ def parse_domain_xml(xml: str) -> tuple[tuple[str, ...], tuple[str, ...],
     return tuple(mdevs), tuple(pcis), nova
 
 
-def _domain(dom: typing.Any, xml: str) -> Domain:
+def _domain(dom: typing.Any, xml: str) -> host_model.Domain:
     mdevs, pcis, nova = parse_domain_xml(xml)
-    return Domain(
+    return host_model.Domain(
         name=dom.name(), uuid=dom.UUIDString(),
         state=_STATES.get(dom.state()[0], 'unknown'),
         persistent=bool(dom.isPersistent()), nova_instance=nova,
@@ -201,7 +198,7 @@ class LibvirtHost:
             self._conn = None
 
     # -- domains -------------------------------------------------------------
-    def domains(self) -> list[Domain]:
+    def domains(self) -> list[host_model.Domain]:
         """Every domain: running, paused, shut off and merely defined.
 
         :raises: :class:`nova_mig.exception.LibvirtError`.
@@ -215,7 +212,8 @@ class LibvirtHost:
         return sorted(result, key=lambda d: d.name)
 
     def domains_using(self, mdev_uuid: str | None = None,
-                      pci_address: str | None = None) -> list[Domain]:
+                      pci_address: str | None = None
+                      ) -> list[host_model.Domain]:
         """Every domain (any state) referencing an mdev or a PCI address.
 
         Only the domains whose XML contains the device's UUID or PCI bus
@@ -247,7 +245,7 @@ class LibvirtHost:
         return result
 
     # -- node devices ------------------------------------------------------
-    def mdev_node_devices(self) -> list[MdevNodeDevice]:
+    def mdev_node_devices(self) -> list[host_model.MdevNodeDevice]:
         """Every node device of the mdev capability.
 
         :raises: :class:`nova_mig.exception.LibvirtError`.
@@ -268,7 +266,7 @@ class LibvirtHost:
                 if parent is None:
                     addr = root.findtext('./capability/parent_addr')
                     parent = addr.lower() if addr else None
-                result.append(MdevNodeDevice(
+                result.append(host_model.MdevNodeDevice(
                     name=dev.name(), uuid=uuid, parent=parent,
                     type_id=type_el.get('id') if type_el is not None
                     else None))
