@@ -9,7 +9,7 @@ from oslo_log import log as logging
 from nova_mig.cli import common
 
 if typing.TYPE_CHECKING:
-    from nova_mig.host import discovery
+    from nova_mig.model import host as host_model
 
 LOG = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class Reap(common.ErrorReporting, lister.Lister):
             only = taken.take() if parsed_args.apply else taken.peek()
         reaper = run.Reaper(conf, self.backend(), policy, only=only)
 
-        def guard(report: 'discovery.HostReport') -> None:
+        def guard(report: 'host_model.HostReport') -> None:
             nova_service.guard_apply(
                 conf, report.hostname,
                 force=parsed_args.force_with_enabled_service)

@@ -1,9 +1,8 @@
 """Hand-built host reports for the nova-config tests."""
 
-from nova_mig.host import discovery
-from nova_mig.host import sysfs
 from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
+from nova_mig.model import host as host_model
 
 P = gpu_model.Placement
 PF0 = '0000:41:00.0'
@@ -82,7 +81,7 @@ def vfs(pf, count):
 
 
 def mdev_type(type_id, name, available=1, max_instance=1):
-    return sysfs.MdevType(
+    return host_model.MdevType(
         id=type_id, name=name,
         description={'max_instance': str(max_instance)},
         available_instances=available, device_api='vfio-pci', devices=())
@@ -92,24 +91,24 @@ def mdev_parents(pf, addresses, types=None, max_instance=1):
     types = types or A100_TYPES
     types = tuple(mdev_type(t, n, max_instance=max_instance)
                   for t, n in sorted(types.items()))
-    return [sysfs.VgpuParent(address=a, pf_address=pf,
-                             mode=constants.MODE_MDEV, types=types)
+    return [host_model.VgpuParent(address=a, pf_address=pf,
+                                  mode=constants.MODE_MDEV, types=types)
             for a in addresses]
 
 
 def vendor_parents(pf, current):
     """Vendor-VFIO VFs: address -> current type ID (0 = none)."""
     creatable = ((1414, 'NVIDIA A100D-1-10C'), (1416, 'NVIDIA A100D-3-40C'))
-    return [sysfs.VgpuParent(
+    return [host_model.VgpuParent(
         address=a, pf_address=pf, mode=constants.MODE_VENDOR_VFIO,
-        types=tuple(sysfs.MdevType(str(i), n, {}, 1, 'vfio-pci', ())
+        types=tuple(host_model.MdevType(str(i), n, {}, 1, 'vfio-pci', ())
                     for i, n in creatable),
         current_type=t) for a, t in current.items()]
 
 
 def mdev(uuid, type_id, parent):
-    return sysfs.Mdev(uuid=uuid, type_id=type_id, parent=parent,
-                      iommu_group=None)
+    return host_model.Mdev(uuid=uuid, type_id=type_id, parent=parent,
+                           iommu_group=None)
 
 
 def report(gpus, parents, mdevs=(), mode=constants.MODE_MDEV, hostname='cn1'):
@@ -119,9 +118,9 @@ def report(gpus, parents, mdevs=(), mode=constants.MODE_MDEV, hostname='cn1'):
                          if p.pf_address == gpu.pci_address and
                          p.address != gpu.pci_address)
         if children:
-            sriov[gpu.pci_address] = sysfs.SriovPf(
+            sriov[gpu.pci_address] = host_model.SriovPf(
                 gpu.pci_address, 32, len(children), children)
-    return discovery.HostReport(
+    return host_model.HostReport(
         hostname=hostname, device_mode=mode, gpus=list(gpus),
         parents=list(parents), mdevs=list(mdevs), sriov=sriov, domains=[],
         node_devices=[])
