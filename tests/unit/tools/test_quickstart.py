@@ -1,0 +1,98 @@
+"""Tests for tools/quickstart.sh test: the gates and the closing line.
+
+The script runs on a copy of itself in a temporary tree whose virtual
+environment holds stubs: each tool exits 1 when its name is in $FAIL.
+"""
+
+import os
+import shutil
+import stat
+import subprocess
+
+from tests import base
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__),
+                                   os.pardir, os.pardir, os.pardir))
+STUB = '''#!/bin/bash
+name=$(basename "$0")
+if [ "$name" = python ] && [ "${1:-}" = tools/import_graph.py ]; then
+    name=import_graph
+fi
+echo "$name $*" >> "$CALLS"
+case " $FAIL " in *" $name "*) exit 1 ;; esac
+case "$name ${1:-}" in
+    "stestr run")
+        mkdir -p .stestr
+        echo $(( $(cat .stestr/next-stream 2>/dev/null || echo 0) + 1 )) \\
+            > .stestr/next-stream ;;
+    "subunit-stats "*)
+        printf 'Passed tests:   5\\nFailed tests:   0\\n'
+        printf 'Skipped tests:  1\\n' ;;
+esac
+exit 0
+'''
+TOOLS = ('python', 'flake8', 'bashate', 'mypy', 'stestr', 'subunit-stats',
+         'nova-mig', 'bindep')
+
+
+class TestQuickstartTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.top = os.path.join(self.tmpdir, 'tree')
+        os.makedirs(os.path.join(self.top, 'tools'))
+        for name in ('quickstart.sh', 'bashate.sh', 'mypy.sh'):
+            shutil.copy(os.path.join(TOP, 'tools', name),
+                        os.path.join(self.top, 'tools', name))
+        bindir = os.path.join(self.top, '.venv', 'bin')
+        os.makedirs(bindir)
+        for name in TOOLS:
+            path = os.path.join(bindir, name)
+            with open(path, 'w') as f:
+                f.write(STUB)
+            os.chmod(path, os.stat(path).st_mode | stat.S_IEXEC)
+        self.calls = os.path.join(self.tmpdir, 'calls')
+
+    def run_test(self, *args, fail=''):
+        env = dict(os.environ, FAIL=fail, CALLS=self.calls,
+                   NOVA_MIG_SKIP_BINDEP='1')
+        env.pop('NOVA_MIG_VENV', None)
+        result = subprocess.run(
+            [os.path.join(self.top, 'tools', 'quickstart.sh'), 'test'] +
+            list(args), capture_output=True, text=True, env=env)
+        with open(self.calls) as f:
+            called = [line.split()[0] for line in f]
+        return result, called
+
+    def test_every_gate_and_the_tests_run(self):
+        result, called = self.run_test()
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertEqual('5 passed, 0 failed, 1 skipped',
+                         result.stdout.splitlines()[-1])
+        for gate in ('flake8', 'bashate', 'mypy', 'import_graph'):
+            self.assertIn(gate, called)
+        # plain mypy, then --strict over the strict packages
+        with open(self.calls) as f:
+            self.assertIn('mypy --strict nova_mig/model nova_mig/naming.py '
+                          'nova_mig/gpu nova_mig/host nova_mig/privsep '
+                          'nova_mig/layout\n', f.read())
+        self.assertLess(called.index('import_graph'), called.index('stestr'))
+
+    def test_a_failed_gate_fails_the_run_after_the_tests(self):
+        for gate in ('flake8', 'bashate', 'mypy', 'import_graph'):
+            if os.path.exists(self.calls):
+                os.remove(self.calls)
+            result, called = self.run_test(fail=gate)
+            self.assertEqual(1, result.returncode, gate)
+            self.assertIn('stestr', called)
+            self.assertEqual('5 passed, 0 failed, 1 skipped',
+                             result.stdout.splitlines()[-1])
+            self.assertIn('FAILED gates: %s' % gate.replace('_', '-'),
+                          result.stderr)
+
+    def test_selected_tests_run_without_gates(self):
+        result, called = self.run_test('tests.unit.test_lock',
+                                       fail='flake8 mypy')
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertNotIn('flake8', called)
+        self.assertIn('stestr', called)
