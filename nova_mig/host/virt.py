@@ -25,7 +25,7 @@ from nova_mig.model import host as host_model
 
 LOG = logging.getLogger(__name__)
 
-
+#: Namespace of the metadata Nova writes in an instance's domain XML.
 NOVA_NS = 'http://openstack.org/xmlns/libvirt/nova/1.1'
 
 _STATES = {
