@@ -328,3 +328,7 @@ class RebalanceSolverFailed(NovaMigException):
 class PrivsepStartFailed(NovaMigException):
     msg_fmt = ("Cannot start nova-mig's privileged helper (%(command)s): "
                "%(reason)s. %(fix)s")
+
+
+class GpuDrainStopped(NovaMigException):
+    msg_fmt = "Per-GPU drain stopped at %(step)s: %(reason)s. %(state)s"

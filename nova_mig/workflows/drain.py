@@ -164,9 +164,9 @@ class GpuDrain:
         for rp in client.providers(in_tree=roots[0]['root_provider_uuid']):
             if rp['name'] not in names:
                 continue
-            usages = client.request(
+            usages = client.json(
                 'GET', '/resource_providers/%s/usages' % rp['uuid'],
-                MV_USAGES)[1]['usages']
+                MV_USAGES)['usages']
             if any(usages.values()):
                 used.add(rp['name'])
         return used

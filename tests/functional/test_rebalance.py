@@ -1,0 +1,146 @@
+"""``nova-mig rebalance apply``: the per-GPU drain on a simulated host.
+
+The a100-mixed host, a real embedded Placement, and as nova-compute's
+restart command the simulated restart (``nova_mig.simulator.nova_compute``)
+that makes Placement follow the Nova configuration nova-mig writes.
+"""
+
+import json
+import os
+import sys
+
+from oslo_config import cfg
+
+from nova_mig import conf as nova_mig_conf
+from nova_mig import gpu
+from nova_mig.host import discovery
+from nova_mig.simulator import nova_compute
+from nova_mig.simulator import placement as embedded
+from tests.functional import base
+
+HOST = 'compute-a100-1'
+GPU81 = '0000:81:00.0'
+GPU41 = '0000:41:00.0'
+FULL = '''version: 1
+gpus:
+  - select: {pci_address: "%s"}
+    mig: enabled
+    sriov_vfs: 16
+    gpu_instances:
+      - {profile: 7g.80gb, placement: 0}
+''' % GPU81
+BUSY = '''version: 1
+gpus:
+  - select: {pci_address: "%s"}
+    mig: enabled
+    gpu_instances:
+      - {profile: 7g.80gb, placement: 0}
+''' % GPU41
+
+
+class RebalanceApplyTestCase(base.CliTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.server = embedded.EmbeddedPlacement(
+            os.path.join(self.tmpdir, 'cloud'))
+        url = self.server.start()
+        self.addCleanup(self.server.stop)
+        snippet = os.path.join(self.tmpdir, 'nova.conf.d', 'mig.conf')
+        self.conf_path = os.path.join(self.tmpdir, 'nova-mig.conf')
+        restart = ','.join([sys.executable, '-m',
+                            'nova_mig.simulator.nova_compute',
+                            '--config-file', self.conf_path])
+        self.conf_path = self.write_conf(
+            base.host_file('a100-mixed.yaml'), extra=(
+                '[nova]\nhypervisor_hostname = %s\nconfig_snippet = %s\n'
+                'provider_config_file = %s\n'
+                '[placement]\nauth_type = admin_token\nendpoint = %s\n'
+                'token = admin\nendpoint_override = %s\n'
+                '[retype]\nallow_restart = true\nrestart_command = %s\n'
+                'poll_interval = 0\nplacement_timeout = 20\n' % (
+                    HOST, snippet,
+                    os.path.join(self.tmpdir, 'provider', 'mig.yaml'),
+                    url, url, restart)))
+        rc, out, err = self.nova_mig('nova-config', conf_file=self.conf_path)
+        self.assertEqual(0, rc, out + err)
+        nova_compute.restart(self.load())
+
+    def load(self):
+        conf = cfg.ConfigOpts()
+        nova_mig_conf.register_opts(conf)
+        conf(['--config-file', self.conf_path], project='nova-mig')
+        return conf
+
+    def layout(self, text):
+        path = os.path.join(self.tmpdir, 'layout.yaml')
+        with open(path, 'w') as stream:
+            stream.write(text)
+        return path
+
+    def providers(self):
+        return sorted(p['name'] for p in self.server.client().providers())
+
+    def geometry(self, address):
+        report = discovery.discover(gpu.load_backend(self.load()))
+        gpu_ = report.gpu_by_address(address)
+        return sorted((g.profile_name, g.placement.start)
+                      for g in gpu_.gpu_instances)
+
+    def test_dry_run_changes_nothing(self):
+        before = self.providers()
+        rc, out, err = self.nova_mig('rebalance', 'apply',
+                                     self.layout(FULL), '-f', 'json',
+                                     '--include-foreign',
+                                     conf_file=self.conf_path)
+        self.assertEqual(0, rc, out + err)
+        [row] = json.loads(out)
+        self.assertEqual((GPU81, 'would change'),
+                         (row['GPU'], row['Status']))
+        self.assertIn('destroy GPU instance', row['Detail'])
+        self.assertIn('drain: withhold %s_pci_0000_81_00_' % HOST, err)
+        self.assertEqual(before, self.providers())
+        self.assertEqual([('3g.40gb', 4), ('4g.40gb', 0)],
+                         self.geometry(GPU81))
+
+    def test_apply_changes_one_gpu_and_placement_follows(self):
+        untouched = [p for p in self.providers() if '_41_' in p]
+        # GPU 81 carries an unused vGPU device nova-mig did not create:
+        # its provider is drained first, so removing it is safe.
+        rc, out, err = self.nova_mig('rebalance', 'apply',
+                                     self.layout(FULL), '--yes', '-f',
+                                     'json', '--include-foreign',
+                                     conf_file=self.conf_path)
+        self.assertEqual(0, rc, out + err)
+        self.assertEqual([{'GPU': GPU81, 'Status': 'changed'}],
+                         [{k: r[k] for k in ('GPU', 'Status')}
+                          for r in json.loads(out)])
+        self.assertIn('drain: Placement shows the configuration', err)
+        self.assertIn('restore: Placement shows the configuration', err)
+        self.assertEqual([('7g.80gb', 0)], self.geometry(GPU81))
+        names = self.providers()
+        self.assertLessEqual(set(untouched), set(names))
+        rp = [p for p in self.server.client().providers()
+              if '_81_' in p['name']]
+        self.assertEqual(1, len(rp))
+        inventory, _ = self.server.client().inventories(rp[0]['uuid'])
+        self.assertEqual({'CUSTOM_MIG_7G_80GB'}, set(inventory))
+
+    def test_foreign_device_refuses_without_include_foreign(self):
+        rc, out, err = self.nova_mig('rebalance', 'apply',
+                                     self.layout(FULL), '-f', 'json',
+                                     conf_file=self.conf_path)
+        self.assertEqual(1, rc, out + err)
+        [row] = json.loads(out)
+        self.assertEqual('refused', row['Status'])
+        self.assertIn('not created by nova-mig', row['Detail'])
+
+    def test_in_use_gpu_is_refused_and_left_as_it_is(self):
+        before = self.geometry(GPU41)
+        rc, out, err = self.nova_mig('rebalance', 'apply',
+                                     self.layout(BUSY), '--yes', '-f',
+                                     'json', conf_file=self.conf_path)
+        self.assertEqual(1, rc, out + err)
+        [row] = json.loads(out)
+        self.assertEqual('refused', row['Status'])
+        self.assertEqual(before, self.geometry(GPU41))
