@@ -128,7 +128,11 @@ def report(gpus, parents, mdevs=(), mode=constants.MODE_MDEV, hostname='cn1'):
 
 def mixed_report():
     """An A100 with a 3g.40gb and two 1g.10gb GPU instances, 6 VFs."""
-    addresses = vfs(PF0, 6)
-    gpu = a100(gis=[gi(1, '3g.40gb', 0, 4), gi(2, '1g.10gb', 4, 1),
-                    gi(3, '1g.10gb', 5, 1)])
-    return report([gpu], mdev_parents(PF0, addresses)), addresses
+    return a100_report(6, [gi(1, '3g.40gb', 0, 4), gi(2, '1g.10gb', 4, 1),
+                           gi(3, '1g.10gb', 5, 1)])
+
+
+def a100_report(vf_count, gis):
+    """One MIG-enabled A100 with ``gis`` and ``vf_count`` mdev VFs."""
+    addresses = vfs(PF0, vf_count)
+    return report([a100(gis=gis)], mdev_parents(PF0, addresses)), addresses

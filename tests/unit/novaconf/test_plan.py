@@ -54,20 +54,16 @@ class TestMigAssignment(base.TestCase):
     def test_all_1g_prefers_plain_compute_type(self):
         # A100D-1-10Q and A100D-1-10CME are offered too; the plain
         # compute type wins whatever the IDs' order.
-        vfs = fakes.vfs(fakes.PF0, 8)
-        gpu = fakes.a100(gis=[fakes.gi(i + 1, '1g.10gb', i, 1)
-                              for i in range(7)])
-        report = fakes.report([gpu], fakes.mdev_parents(fakes.PF0, vfs))
+        report, vfs = fakes.a100_report(
+            8, [fakes.gi(i + 1, '1g.10gb', i, 1) for i in range(7)])
         config = plan.build(self.conf, report)
         self.assertEqual({a: 'nvidia-904' for a in vfs[:7]},
                          by_address(config))
         self.assertEqual({'nvidia-904': 7}, config.max_instances)
 
     def test_me_instance_gets_me_type(self):
-        vfs = fakes.vfs(fakes.PF0, 3)
-        gpu = fakes.a100(gis=[fakes.gi(1, '1g.10gb', 1, 1),
-                              fakes.gi(2, '1g.10gb+me', 0, 1)])
-        report = fakes.report([gpu], fakes.mdev_parents(fakes.PF0, vfs))
+        report, vfs = fakes.a100_report(
+            3, [fakes.gi(1, '1g.10gb', 1, 1), fakes.gi(2, '1g.10gb+me', 0, 1)])
         config = plan.build(self.conf, report)
         # Placement order: the +me GI at 0 takes the first VF.
         self.assertEqual({vfs[0]: 'nvidia-900', vfs[1]: 'nvidia-904'},
@@ -90,19 +86,15 @@ class TestMigAssignment(base.TestCase):
                          [a.address for a in config.assignments])
 
     def test_too_few_vfs_warns(self):
-        vfs = fakes.vfs(fakes.PF0, 2)
-        gpu = fakes.a100(gis=[fakes.gi(i + 1, '1g.10gb', i, 1)
-                              for i in range(4)])
-        report = fakes.report([gpu], fakes.mdev_parents(fakes.PF0, vfs))
+        report, _ = fakes.a100_report(
+            2, [fakes.gi(i + 1, '1g.10gb', i, 1) for i in range(4)])
         config = plan.build(self.conf, report)
         self.assertEqual(2, len(config.assignments))
         self.assertIn('2 GPU instance(s) have no free VF',
                       config.warnings[0])
 
     def test_no_type_for_profile(self):
-        vfs = fakes.vfs(fakes.PF0, 2)
-        gpu = fakes.a100(gis=[fakes.gi(1, '1g.20gb', 0, 2)])
-        report = fakes.report([gpu], fakes.mdev_parents(fakes.PF0, vfs))
+        report, vfs = fakes.a100_report(2, [fakes.gi(1, '1g.20gb', 0, 2)])
         e = self.assertRaises(exception.NoVgpuTypeForProfile,
                               plan.build, self.conf, report)
         self.assertIn('1g.20gb', str(e))
@@ -201,10 +193,7 @@ class TestNoParents(base.TestCase):
         self.assertIn('cn1', str(e))
 
     def test_hypervisor_hostname_option(self):
-        vfs = fakes.vfs(fakes.PF0, 1)
-        report = fakes.report([fakes.a100(gis=[fakes.gi(1, '7g.80gb', 0,
-                                                        8)])],
-                              fakes.mdev_parents(fakes.PF0, vfs))
+        report, _ = fakes.a100_report(1, [fakes.gi(1, '7g.80gb', 0, 8)])
         self.assertEqual('cn1', plan.build(self.conf, report).hostname)
         self.flags(hypervisor_hostname='cn1.example.org', group='nova')
         self.assertEqual('cn1.example.org',
