@@ -1,6 +1,13 @@
 """Fakes of the workflows tests: a clock, the Compute API's services."""
 
+import os
+import types
 from unittest import mock
+
+from nova_mig.workflows import retype
+from tests import base
+
+HOSTNAME = 'cn1'
 
 
 class Clock:
@@ -54,3 +61,27 @@ class FakeCompute:
 def conn(*services, error=None):
     """An openstacksdk connection whose compute proxy knows ``services``."""
     return mock.Mock(compute=FakeCompute(*services, error=error))
+
+
+class RetypeTestCase(base.TestCase):
+    """A layout file and the context of a run over a fake backend."""
+
+    def setUp(self):
+        super().setUp()
+        self.backend = mock.Mock()
+        self.layout = os.path.join(self.tmpdir, 'layout.yaml')
+        with open(self.layout, 'w') as f:
+            f.write('version: 1\ngpus: []\n')
+        self.options = retype.Options(layout_path=self.layout)
+
+    def ctx(self, **kw):
+        options = retype.Options(layout_path=self.layout, **kw)
+        ctx = retype.Context(conf=self.conf, backend=self.backend,
+                             options=options,
+                             state=retype.start(self.conf, options),
+                             say=lambda line: None)
+        ctx.report = lambda: types.SimpleNamespace(hostname=HOSTNAME)
+        return ctx
+
+    def state(self):
+        return retype.load_state(self.conf.host.state_dir)
