@@ -166,6 +166,7 @@ class Simulation:
         self.slice_hours = 0.0
         self.last = 0.0
         self.plan_seconds: list[float] = []
+        self.plan_passes: list[list[float]] = []
 
     def index(self, gpu: Gpu) -> None:
         gpu.version += 1
@@ -254,6 +255,7 @@ class Simulation:
         started = time.monotonic()
         result = plan.build(states, demands)
         self.plan_seconds.append(time.monotonic() - started)
+        self.plan_passes.append(result.passes)
         by_key = {(g.host, g.pci_address): g for g in self.gpus}
         for change in result.changes:
             self.reconfigure(by_key[(change.host, change.pci_address)],
@@ -377,6 +379,9 @@ def main() -> None:
             len(sim.plan_seconds),
             sum(sim.plan_seconds) / len(sim.plan_seconds),
             max(sim.plan_seconds), gpus))
+        print('  slowest solver passes (cover, touch, tie-break): %s' % (
+            ', '.join('%.2f s' % max(p[i] for p in sim.plan_passes)
+                      for i in range(3))))
 
 
 if __name__ == '__main__':

@@ -235,6 +235,7 @@ class HostReport:
                 'sriov_vfs': ({'total': pf.total_vfs, 'enabled': pf.num_vfs}
                               if pf else None),
                 'gpu_instances': instances,
+                'profiles': [profile_dict(p) for p in gpu.profiles],
             })
         parents = []
         for parent in self.parents:
@@ -265,6 +266,20 @@ class HostReport:
                 'pci_devices': list(d.pci_addresses),
             } for d in self.domains],
         }
+
+
+def profile_dict(profile: gpu_model.GpuInstanceProfile
+                 ) -> dict[str, typing.Any]:
+    """A GPU-instance profile with its placements, as discover prints it.
+
+    The rebalance planner enumerates each GPU's valid geometries from it.
+    """
+    return {'id': profile.id, 'name': profile.name,
+            'slices': profile.slice_count, 'memory_mb': profile.memory_mb,
+            'instances': profile.instance_count,
+            'multiprocessors': profile.multiprocessor_count,
+            'placements': [{'start': p.start, 'size': p.size}
+                           for p in profile.placements]}
 
 
 def _mig_word(value: int) -> str:

@@ -19,6 +19,7 @@ import typing
 import yaml
 
 from nova_mig import fileutils
+from nova_mig.model import constants
 from nova_mig.rebalance import demand as demand_mod
 from nova_mig.rebalance import fleet
 from nova_mig.rebalance import geometry
@@ -27,7 +28,7 @@ from nova_mig.rebalance import solver
 PLAN_FILE = 'plan.json'
 #: The layout file version written (``nova-mig layout``'s format).
 LAYOUT_VERSION = 1
-DEVICE_MODES = ('auto', 'mdev', 'vendor-vfio')
+DEVICE_MODES = (constants.MODE_AUTO,) + constants.DEVICE_MODES
 
 
 @dataclasses.dataclass
@@ -68,6 +69,8 @@ class Plan:
     seconds: float
     optimal: bool
     layouts: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: Seconds of each solver pass.
+    passes: list[float] = dataclasses.field(default_factory=list)
 
     @property
     def hosts_touched(self) -> list[str]:
@@ -90,6 +93,7 @@ class Plan:
                         for c in self.changes],
             'layouts': dict(self.layouts),
             'solver_seconds': round(self.seconds, 3),
+            'solver_passes': [round(p, 3) for p in self.passes],
             'optimal': self.optimal,
         }
 
@@ -219,7 +223,8 @@ def build(hosts: list[fleet.HostState], demands: list[demand_mod.Demand],
                                                        c.pci_address)),
                 left_out=list(left_out or ()), hosts_planned=len(hosts),
                 gpus_planned=sum(len(h.gpus) for h in hosts),
-                seconds=solution.seconds, optimal=solution.optimal)
+                seconds=solution.seconds, optimal=solution.optimal,
+                passes=list(solution.passes))
 
 
 def _fill_order(gpus: list[fleet.GpuState]) -> list[fleet.GpuState]:
@@ -237,7 +242,8 @@ def host_layout(host: fleet.HostState, changes: list[GpuChange]
     version :data:`LAYOUT_VERSION`.
     """
     gpus = {g.pci_address: g for g in host.gpus}
-    mode = host.device_mode if host.device_mode in DEVICE_MODES else 'auto'
+    mode = (host.device_mode if host.device_mode in DEVICE_MODES
+            else constants.MODE_AUTO)
     entries = []
     for change in changes:
         gpu = gpus[change.pci_address]

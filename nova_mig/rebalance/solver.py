@@ -16,11 +16,11 @@ Constraints: ``sum_o x[k,o] = n[k]``; ``c[r] <= sum free[k,o,p_r] x[k,o]``
 over the groups in the row's scope; ``x[k,o] <= n[k] y[m,g]``; and, with
 ``max_gpus``, ``sum x[k,o] <= max_gpus`` over the options that change a GPU.
 
-The objective is lexicographic and solved in two passes: first maximise the
-covered demand ``sum weight[r] c[r]``; then, holding it, minimise the GPUs
-touched, then the number of new geometries per model (one weighted
-objective, the weight of a touched GPU exceeding the number of ``y``
-variables, which is exact for integers).
+The objective is lexicographic, solved in three passes, each holding the
+optimum of the ones before: maximise the covered demand
+``sum weight[r] c[r]``; minimise the GPUs touched; minimise the number of
+new geometries per model ``sum y`` (a tie-break given :data:`TIE_LIMIT`
+seconds; without an answer in time the second pass's plan stands).
 """
 
 import dataclasses
@@ -35,6 +35,8 @@ from nova_mig import exception
 
 #: Seconds HiGHS may spend on each pass before the best plan found is used.
 DEFAULT_TIME_LIMIT = 60.0
+#: Seconds for the last pass, a tie-break between equally good plans.
+TIE_LIMIT = 5.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +83,8 @@ class Solution:
     geometries: int
     seconds: float
     optimal: bool = True
+    #: Seconds of each HiGHS pass.
+    passes: list[float] = dataclasses.field(default_factory=list)
 
 
 def _in_scope(group: Group, row: Row) -> bool:
@@ -159,32 +163,44 @@ def solve(groups: list[Group], rows: list[Row],
                                shape=(len(lower), n)).tocsr()
     bounds = optimize.Bounds(lo_bounds, hi_bounds)
 
-    def run(cost, extra=None):
+    passes: list[float] = []
+
+    def run(cost, extra, limit, required=True):
+        begun = time.monotonic()
         constraints = [optimize.LinearConstraint(matrix, lower, upper)]
-        if extra is not None:
-            constraints.append(extra)
+        constraints += extra
         result = optimize.milp(
             cost, constraints=constraints, integrality=integrality,
-            bounds=bounds, options={'time_limit': time_limit})
-        if result.x is None:
+            bounds=bounds, options={'time_limit': limit})
+        passes.append(time.monotonic() - begun)
+        if result.x is None and required:
             raise exception.RebalanceSolverFailed(reason=result.message)
         return result
 
-    cost1 = numpy.zeros(n)
-    cost1[nx:nx + nc] = [-float(r.weight) for r in rows]
-    first_pass = run(cost1)
-    best = -float(first_pass.fun)
-    keep = numpy.zeros(n)
-    keep[nx:nx + nc] = [float(r.weight) for r in rows]
-    floor = optimize.LinearConstraint(keep.reshape(1, -1),
-                                      best - 1e-6 * max(1.0, abs(best)),
-                                      numpy.inf)
-    cost2 = numpy.zeros(n)
+    def at_least(weights, value):
+        return optimize.LinearConstraint(
+            weights.reshape(1, -1), value - 1e-6 * max(1.0, abs(value)),
+            numpy.inf)
+
+    # 1. The most covered demand, in compute slices.
+    covered_cost = numpy.zeros(n)
+    covered_cost[nx:nx + nc] = [-float(r.weight) for r in rows]
+    first_pass = run(covered_cost, [], time_limit)
+    floor = [at_least(-covered_cost, -float(first_pass.fun))]
+    # 2. Holding it, the fewest GPUs touched.
+    touched_cost = numpy.zeros(n)
     for i, _ in change:
-        cost2[i] = float(ny + 1)
-    cost2[nx + nc:] = 1.0
-    second_pass = run(cost2, floor)
-    values = numpy.round(second_pass.x).astype(int)
+        touched_cost[i] = 1.0
+    second_pass = run(touched_cost, floor, time_limit)
+    # 3. Holding both, the fewest new geometries: a tie-break, given
+    # less time; without an answer in time the second pass's plan stands.
+    geometry_cost = numpy.zeros(n)
+    geometry_cost[nx + nc:] = 1.0
+    third_pass = run(geometry_cost, floor + [at_least(
+        -touched_cost, -float(second_pass.fun))], min(time_limit, TIE_LIMIT),
+        required=False)
+    final = third_pass if third_pass.x is not None else second_pass
+    values = numpy.round(final.x).astype(int)
     chosen: list[dict[int, int]] = [dict() for _ in groups]
     for i, (k, o) in enumerate(x_index):
         if values[i]:
@@ -201,4 +217,6 @@ def solve(groups: list[Group], rows: list[Row],
         touched=int(sum(values[i] for i, _ in change)),
         geometries=int(sum(values[nx + nc:])),
         seconds=time.monotonic() - started,
-        optimal=bool(first_pass.status == 0 and second_pass.status == 0))
+        optimal=all(r.status == 0
+                    for r in (first_pass, second_pass, third_pass)),
+        passes=passes)

@@ -14,6 +14,8 @@ from oslo_config import cfg
 from nova_mig import conf as nova_mig_conf
 from nova_mig import gpu
 from nova_mig.host import discovery
+from nova_mig.rebalance import fleet
+from nova_mig.rebalance import geometry
 from nova_mig.simulator import nova_compute
 from nova_mig.simulator import placement as embedded
 from tests.functional import base
@@ -144,3 +146,23 @@ class RebalanceApplyTestCase(base.CliTestCase):
         [row] = json.loads(out)
         self.assertEqual('refused', row['Status'])
         self.assertEqual(before, self.geometry(GPU41))
+
+
+class DiscoverDocumentTestCase(base.CliTestCase):
+    """What ``discover -f json`` prints is what the planner reads."""
+
+    def test_planner_reads_the_discover_document(self):
+        conf = self.write_conf(base.host_file('a100-mixed.yaml'))
+        rc, out, err = self.nova_mig('discover', '-f', 'json',
+                                     conf_file=conf)
+        self.assertEqual(0, rc, err)
+        host = fleet.host_state(json.loads(out), 'a100.json', 0)
+        self.assertEqual(HOST, host.name)
+        gpus = {g.pci_address: g for g in host.gpus}
+        self.assertIn('7g.80gb', gpus[GPU41].table.names)
+        self.assertEqual([(2, '1g.10gb'), (4, '3g.40gb')],
+                         [(s.start, s.profile) for s in gpus[GPU41].fixed])
+        self.assertEqual([(0, '2g.20gb'), (3, '1g.10gb')],
+                         [(s.start, s.profile) for s in gpus[GPU41].free])
+        self.assertTrue(geometry.is_valid(
+            gpus[GPU41].table, gpus[GPU41].fixed + gpus[GPU41].free))
