@@ -9,9 +9,12 @@ inventories.
 """
 
 import dataclasses
+import time
+import typing
 
 from oslo_config import cfg
 from oslo_log import log as logging
+import tenacity
 
 from nova_mig.novaconf import plan
 from nova_mig.placement import client as client_mod
@@ -134,3 +137,36 @@ def verify(conf: cfg.ConfigOpts, config: plan.NovaConfig,
             'actual': actual, 'ok': not found})
     return VerifyResult(hostname=hostname, checked=checked, drift=drift,
                         requests=client.requests - before)
+
+
+def wait_until_ok(conf: cfg.ConfigOpts, config: plan.NovaConfig,
+                  client: client_mod.PlacementClient, timeout: float,
+                  interval: float,
+                  sleep: typing.Callable[[float], None] = time.sleep,
+                  clock: typing.Callable[[], float] = time.monotonic,
+                  stop_early: typing.Callable[[], bool] | None = None
+                  ) -> VerifyResult:
+    """Verify every ``interval`` seconds until Placement matches ``config``.
+
+    :param timeout: seconds after which the last result is returned.
+    :param stop_early: asked after each result that is not ok; True ends
+        the wait with that result.
+    :returns: the last result: ok, or not when the time is up or
+        ``stop_early`` ended the wait.
+    :raises: what :func:`verify` raises.
+    """
+    start = clock()
+
+    def again(result: VerifyResult) -> bool:
+        return not result.ok and not (stop_early and stop_early())
+
+    def last(retry_state: tenacity.RetryCallState) -> VerifyResult:
+        assert retry_state.outcome is not None  # called after a try
+        return retry_state.outcome.result()
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_result(again),
+        stop=lambda retry_state: clock() - start >= timeout,
+        wait=tenacity.wait_fixed(interval), sleep=sleep,
+        retry_error_callback=last)
+    return retrying(verify, conf, config, client)

@@ -8,7 +8,6 @@ exactly what ``nova-mig layout apply`` and ``nova-mig nova-config`` do.
 import typing
 
 from oslo_log import log as logging
-import tenacity
 
 from nova_mig.layout import apply as apply_mod
 from nova_mig.layout import plan as plan_mod
@@ -252,26 +251,15 @@ class WaitPlacement(retype.Step):
                 'configure it or pass --skip-placement-check')
         _, config = ctx.nova_config()
         timeout = ctx.conf.retype.placement_timeout
-        start = ctx.clock()
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_result(lambda result: not result.ok),
-            stop=lambda retry_state: ctx.clock() - start >= timeout,
-            wait=tenacity.wait_fixed(ctx.conf.retype.poll_interval),
-            sleep=ctx.sleep, retry_error_callback=_still_differs(timeout))
-        result = retrying(verify.verify, ctx.conf, config, client)
+        result = verify.wait_until_ok(
+            ctx.conf, config, client, timeout, ctx.conf.retype.poll_interval,
+            sleep=ctx.sleep, clock=ctx.clock)
+        if not result.ok:
+            raise retype.StepStopped(
+                'Placement still differs after %ds: %s' % (timeout, '; '.join(
+                    '%s %s' % (d.provider, d.kind) for d in result.drift)))
         return 'Placement shows the new capacity of %d provider(s)' % len(
             result.checked)
-
-
-def _still_differs(timeout: int
-                   ) -> typing.Callable[[tenacity.RetryCallState], None]:
-    def stopped(retry_state: tenacity.RetryCallState) -> None:
-        assert retry_state.outcome is not None  # called after a try
-        result = retry_state.outcome.result()
-        raise retype.StepStopped(
-            'Placement still differs after %ds: %s' % (timeout, '; '.join(
-                '%s %s' % (d.provider, d.kind) for d in result.drift)))
-    return stopped
 
 
 class EnableService(retype.Step):

@@ -1,8 +1,10 @@
 """Unit tests of the inventory comparison behind nova-mig verify."""
 
+from nova_mig.novaconf import plan
 from nova_mig.placement import expected as expected_mod
 from nova_mig.placement import verify
 from tests import base
+from tests.unit.placement import fakes
 
 NAME = 'cn1_pci_0000_41_00_4'
 
@@ -38,3 +40,52 @@ class CompareTestCase(base.TestCase):
         self.assertEqual([], self.kinds(None, {}))
         self.assertEqual([verify.UNEXPECTED_PROVIDER],
                          self.kinds(None, {'CUSTOM_MIG_1G_10GB': 1}))
+
+
+class WaitTestCase(base.TestCase):
+    """Waiting for a provider whose inventory is still the old type's."""
+
+    def setUp(self):
+        super().setUp()
+        self.fake = fakes.FakePlacement()
+        root = self.fake.add('cn1')
+        self.vf4 = self.fake.add(NAME, parent=root,
+                                 inventory={'CUSTOM_MIG_1G_10GB': 1})
+        self.config = plan.NovaConfig(
+            hostname='cn1', device_mode='mdev', max_instances={},
+            assignments=[plan.Assignment(
+                '0000:41:00.4', '0000:41:00.0', 'nvidia-902', 'A100D-3-40C',
+                '3g.40gb', 'CUSTOM_MIG_3G_40GB', (), True, '20b5')])
+        self.now = 0.0
+        self.sleeps = []
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+        if len(self.sleeps) == self.fixed_after:
+            # nova-compute restarted and reported the new inventory.
+            self.fake.rps[self.vf4]['inventory'] = {'CUSTOM_MIG_3G_40GB': 1}
+
+    def wait(self, fixed_after, **kw):
+        self.fixed_after = fixed_after
+        return verify.wait_until_ok(self.conf, self.config, self.fake, 10, 3,
+                                    sleep=self.sleep, clock=lambda: self.now,
+                                    **kw)
+
+    def test_returns_once_placement_matches(self):
+        result = self.wait(fixed_after=2)
+        self.assertTrue(result.ok)
+        self.assertEqual([3, 3], self.sleeps)
+
+    def test_time_up_returns_the_drift(self):
+        result = self.wait(fixed_after=None)
+        self.assertFalse(result.ok)
+        self.assertEqual([verify.STALE_CLASS],
+                         [d.kind for d in result.drift])
+        # Polled at 0, 3, 6 and 9 seconds, and once more at 12.
+        self.assertEqual([3, 3, 3, 3], self.sleeps)
+
+    def test_stop_early(self):
+        result = self.wait(fixed_after=None, stop_early=lambda: True)
+        self.assertFalse(result.ok)
+        self.assertEqual([], self.sleeps)
