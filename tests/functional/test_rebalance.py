@@ -8,16 +8,19 @@ that makes Placement follow the Nova configuration nova-mig writes.
 import json
 import os
 import sys
+import uuid
 
 from oslo_config import cfg
 
 from nova_mig import conf as nova_mig_conf
 from nova_mig import gpu
 from nova_mig.host import discovery
+from nova_mig.layout import schema
 from nova_mig.rebalance import fleet
 from nova_mig.rebalance import geometry
 from nova_mig.simulator import nova_compute
 from nova_mig.simulator import placement as embedded
+from nova_mig.workflows import drain
 from tests.functional import base
 
 HOST = 'compute-a100-1'
@@ -40,7 +43,8 @@ gpus:
 ''' % GPU41
 
 
-class RebalanceApplyTestCase(base.CliTestCase):
+class RebalanceHostTestCase(base.CliTestCase):
+    """The simulated host registered in an embedded Placement."""
 
     def setUp(self):
         super().setUp()
@@ -88,6 +92,9 @@ class RebalanceApplyTestCase(base.CliTestCase):
         gpu_ = report.gpu_by_address(address)
         return sorted((g.profile_name, g.placement.start)
                       for g in gpu_.gpu_instances)
+
+
+class RebalanceApplyTestCase(RebalanceHostTestCase):
 
     def test_dry_run_changes_nothing(self):
         before = self.providers()
@@ -166,3 +173,56 @@ class DiscoverDocumentTestCase(base.CliTestCase):
                          [(s.start, s.profile) for s in gpus[GPU41].free])
         self.assertTrue(geometry.is_valid(
             gpus[GPU41].table, gpus[GPU41].fixed + gpus[GPU41].free))
+
+
+class AllocationWhileDrainingTestCase(RebalanceHostTestCase):
+    """A boot landing on a GPU being drained keeps the GPU as it is."""
+
+    def allocate(self):
+        client = self.server.client()
+        rp = next(p for p in client.providers()
+                  if p['name'] == HOST + '_pci_0000_81_00_4')
+        inventory, _ = client.inventories(rp['uuid'])
+        client.request('PUT', '/allocations/%s' % uuid.uuid4(), '1.28',
+                       body={'allocations': {rp['uuid']: {'resources': {
+                           rc: 1 for rc in inventory}}},
+                             'project_id': 'p', 'user_id': 'u',
+                             'consumer_generation': None}, ok=(204,))
+
+    def test_allocated_before_the_drain(self):
+        self.allocate()
+        rc, out, err = self.nova_mig('rebalance', 'apply',
+                                     self.layout(FULL), '--yes', '-f',
+                                     'json', '--include-foreign',
+                                     conf_file=self.conf_path)
+        self.assertEqual(0, rc, out + err)
+        [row] = json.loads(out)
+        self.assertEqual('left alone', row['Status'])
+        self.assertIn('got an allocation while draining', row['Detail'])
+        self.assertEqual([('3g.40gb', 4), ('4g.40gb', 0)],
+                         self.geometry(GPU81))
+
+    def test_allocated_while_draining(self):
+        conf = self.load()
+        restarts = []
+
+        def runner(command):
+            # The boot lands between the configuration write and the
+            # restart: Nova keeps the allocated provider.
+            if not restarts:
+                self.allocate()
+            restarts.append(command)
+            nova_compute.restart(conf)
+            return 0
+
+        run = drain.GpuDrain(conf, gpu.load_backend(conf),
+                             schema.load(self.layout(FULL)),
+                             include_foreign=True, runner=runner)
+        result = run.run(dry_run=False)
+        self.assertEqual([(GPU81, 'left alone')],
+                         [(g.gpu, g.status) for g in result.gpus])
+        self.assertEqual(2, len(restarts))
+        self.assertEqual([('3g.40gb', 4), ('4g.40gb', 0)],
+                         self.geometry(GPU81))
+        names = self.providers()
+        self.assertIn(HOST + '_pci_0000_81_00_4', names)
