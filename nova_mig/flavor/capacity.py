@@ -13,6 +13,7 @@ providers, or all with ``traits=True``) per GPU provider found.
 """
 
 import collections
+from concurrent import futures
 import dataclasses
 import typing
 
@@ -96,22 +97,25 @@ class ProfileCapacity:
 
 
 def provider_slices(client: PlacementApi, scheme: naming.Scheme,
-                    traits: bool = False) -> list[ProviderSlices]:
+                    traits: bool = False,
+                    workers: int = 1) -> list[ProviderSlices]:
     """Every GPU provider's MIG slices, sorted by host and provider.
 
     :param traits: read every GPU provider's traits (for ``--long``).
+    :param workers: providers read at the same time (threads); a large
+        cloud has thousands of GPU providers, each two or three requests.
     """
     providers = client.providers()
     by_uuid = {p['uuid']: p for p in providers}
-    rows = []
-    for rp in sorted(providers, key=lambda p: p['name']):
+
+    def read(rp: dict[str, typing.Any]) -> list[ProviderSlices]:
         inventories, _ = client.inventories(rp['uuid'])
         # resource class -> (profile, inventory)
         mig = {rc: (profile, inv) for rc, inv in inventories.items()
                for profile in [scheme.profile_of_class(rc)] if profile}
         vgpu = inventories.get(constants.VGPU)
         if not mig and vgpu is None:
-            continue
+            return []
         rp_traits: set[str] = set()
         if traits or vgpu is not None:
             rp_traits, _ = client.provider_traits(rp['uuid'])
@@ -125,11 +129,12 @@ def provider_slices(client: PlacementApi, scheme: naming.Scheme,
                             'profile traits (%s); not counted.', rp['name'],
                             ', '.join(sorted(profiles)))
         if not mig:
-            continue
+            return []
         usages = client.request(
             'GET', '/resource_providers/%s/usages' % rp['uuid'],
             MV_USAGES)[1]['usages']
         root = by_uuid.get(rp.get('root_provider_uuid') or rp['uuid'], rp)
+        rows = []
         for rc, (profile, inv) in sorted(mig.items()):
             total = int(inv.get('total', 0))
             reserved = int(inv.get('reserved', 0))
@@ -140,6 +145,15 @@ def provider_slices(client: PlacementApi, scheme: naming.Scheme,
                 resource_class=rc, total=total, reserved=reserved,
                 capacity=int((total - reserved) * ratio),
                 used=int(usages.get(rc, 0)), traits=sorted(rp_traits)))
+        return rows
+
+    ordered = sorted(providers, key=lambda p: p['name'])
+    if workers > 1:
+        with futures.ThreadPoolExecutor(workers) as pool:
+            found = list(pool.map(read, ordered))
+    else:
+        found = [read(rp) for rp in ordered]
+    rows = [row for group in found for row in group]
     return sorted(rows, key=lambda r: (r.host, r.provider, r.profile))
 
 

@@ -14,6 +14,8 @@ from nova_mig.rebalance import capacity
 from nova_mig.rebalance import demand
 
 DEFAULT_WINDOW = '24h'
+#: Placement providers read at the same time.
+READ_WORKERS = 8
 
 
 def add_window_option(parser: argparse.ArgumentParser) -> None:
@@ -70,7 +72,8 @@ class Capacity(command.Lister):
         seconds = window_seconds(parsed_args)
         scheme = common.scheme(parsed_args)
         rows = flavor_capacity.provider_slices(
-            common.mig_client(self.app).placement, scheme, traits=True)
+            common.mig_client(self.app).placement, scheme, traits=True,
+            workers=READ_WORKERS)
         if parsed_args.long:
             return (('Host', 'GPU Model', 'Profile', 'Providers', 'Total',
                      'Used', 'Free'),

@@ -74,7 +74,8 @@ class PlanRebalance(command.Lister):
                                   parsed_args.targets)
         mig = common.mig_client(self.app)
         scheme = common.scheme(parsed_args)
-        rows = flavor_capacity.provider_slices(mig.placement, scheme)
+        rows = flavor_capacity.provider_slices(
+            mig.placement, scheme, workers=capacity_cmd.READ_WORKERS)
         hosts, disagreeing = fleet.join_placement(hosts, rows)
         left += disagreeing
         if any(t.scope for t in targets):
