@@ -86,7 +86,7 @@ class GpuOperationRefused(NovaMigException):
 
     @property
     def code(self) -> str:
-        return self.kwargs.get('code', 'UNKNOWN')
+        return str(self.kwargs.get('code', 'UNKNOWN'))
 
 
 class PlacementUnreachable(NovaMigException):

@@ -1,10 +1,12 @@
 """Helpers for registering option groups."""
 
+import collections.abc
+
 from oslo_config import cfg
 
 
 def register_group(conf: cfg.ConfigOpts, group: cfg.OptGroup,
-                   opts: list) -> None:
+                   opts: collections.abc.Sequence[cfg.Opt]) -> None:
     """Register ``opts`` under a private copy of ``group`` on ``conf``.
 
     oslo.config keeps the registered options, their defaults and overrides
