@@ -69,6 +69,20 @@ def helper_argv(conf: cfg.ConfigOpts) -> list[str]:
     return argv
 
 
+def _conf(conf: cfg.ConfigOpts | None) -> cfg.ConfigOpts:
+    conf = conf or _CONF
+    if conf is None:
+        raise exception.PrivsepStartFailed(
+            command=HELPER, reason='nova-mig\'s configuration was not given '
+            'to the privileged helper', fix='This is a bug in nova-mig.')
+    return conf
+
+
+def configured(conf: cfg.ConfigOpts | None = None) -> bool:
+    """Whether ``[nova_mig_privsep]helper_command`` is set."""
+    return bool(_conf(conf).nova_mig_privsep.helper_command)
+
+
 def command(conf: cfg.ConfigOpts | None = None,
             euid: int | None = None) -> list[str]:
     """The command starting the daemon, without context and socket.
@@ -76,11 +90,7 @@ def command(conf: cfg.ConfigOpts | None = None,
     ``[nova_mig_privsep]helper_command`` when set; else
     :func:`helper_argv`, through ``sudo -n`` unless running as root.
     """
-    conf = conf or _CONF
-    if conf is None:
-        raise exception.PrivsepStartFailed(
-            command=HELPER, reason='nova-mig\'s configuration was not given '
-            'to the privileged helper', fix='This is a bug in nova-mig.')
+    conf = _conf(conf)
     if conf.nova_mig_privsep.helper_command:
         return shlex.split(conf.nova_mig_privsep.helper_command)
     euid = os.geteuid() if euid is None else euid
