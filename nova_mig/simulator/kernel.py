@@ -14,13 +14,14 @@ import re
 
 from oslo_log import log as logging
 
+from nova_mig.model import constants
 from nova_mig.simulator import host as host_mod
 from nova_mig.simulator import state as state_mod
 
 LOG = logging.getLogger(__name__)
 
-_BDF = r'[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]'
-_UUID = r'[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}'
+_BDF = constants.PCI_ADDRESS
+_UUID = constants.UUID
 CREATE_RE = re.compile(r'^devices/.*/(?P<parent>%s)/mdev_supported_types/'
                        r'nvidia-(?P<type_id>\d+)/create$' % _BDF)
 REMOVE_RE = re.compile(r'^devices/.*/(?P<parent>%s)/(?P<uuid>%s)/remove$'

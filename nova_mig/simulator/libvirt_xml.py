@@ -12,6 +12,7 @@ from xml.sax import saxutils
 
 from oslo_log import log as logging
 
+from nova_mig.model import constants
 from nova_mig.simulator import pci
 from nova_mig.simulator import state as state_mod
 
@@ -68,7 +69,7 @@ def _pci_device(state: state_mod.HostState, gpu: dict, address: str,
     model = state.model(gpu)
     domain, bus, slot, function = pci.split(address)
     lines = ['  <device>',
-             '    <name>%s</name>' % pci.libvirt_pci_name(address),
+             '    <name>%s</name>' % constants.libvirt_pci_name(address),
              '    <parent>computer</parent>',
              '    <driver><name>nvidia</name></driver>',
              "    <capability type='pci'>",
@@ -90,7 +91,7 @@ def _pci_device(state: state_mod.HostState, gpu: dict, address: str,
         lines += ['        %s' % _pci_address(vf)
                   for vf in state.vf_addresses(gpu)]
         lines.append('      </capability>')
-    if (state.device_mode == state_mod.MODE_MDEV and
+    if (state.device_mode == constants.MODE_MDEV and
             address in state.vgpu_parents(gpu)):
         lines.append("      <capability type='mdev_types'>")
         for vgpu_type in state.listed_types(gpu):
@@ -111,7 +112,7 @@ def _mdev_device(state: state_mod.HostState, vgpu: dict) -> str:
     return '\n'.join([
         '  <device>',
         '    <name>%s</name>' % name,
-        '    <parent>%s</parent>' % pci.libvirt_pci_name(vgpu['parent']),
+        '    <parent>%s</parent>' % constants.libvirt_pci_name(vgpu['parent']),
         "    <driver><name>nvidia-vgpu-vfio</name></driver>",
         "    <capability type='mdev'>",
         "      <type id='nvidia-%d'/>" % vgpu['type_id'],
@@ -131,7 +132,7 @@ def render(state: state_mod.HostState) -> str:
         parts.append(_pci_device(state, gpu, gpu['pci_address'], None))
         parts += [_pci_device(state, gpu, vf, index)
                   for index, vf in enumerate(state.vf_addresses(gpu))]
-    if state.device_mode == state_mod.MODE_MDEV:
+    if state.device_mode == constants.MODE_MDEV:
         parts += [_mdev_device(state, vgpu) for vgpu in state.vgpus]
     parts.append('</node>')
     return '\n'.join(parts) + '\n'

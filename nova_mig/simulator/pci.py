@@ -1,13 +1,8 @@
 """PCI addresses, SR-IOV VF layout and identifiers of the simulated host."""
 
-import re
 import uuid
 
-PCI_ADDRESS_RE = re.compile(
-    r'^(?P<domain>[0-9a-f]{4}):(?P<bus>[0-9a-f]{2}):(?P<slot>[0-1][0-9a-f])'
-    r'\.(?P<function>[0-7])$')
-UUID_RE = re.compile(
-    r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
+from nova_mig.model import constants
 
 #: Routing function of the first VF and distance between VFs, as on
 #: NVIDIA data-centre GPUs (PF 0000:41:00.0 -> VFs 0000:41:00.4, .5 ...).
@@ -24,17 +19,9 @@ FIRST_MDEV_GROUP = 1000
 UUID_NAMESPACE = uuid.UUID('8f1c5e2a-6b0d-4d7e-9a51-3c2b7e4f1d90')
 
 
-def is_pci_address(text) -> bool:
-    return isinstance(text, str) and bool(PCI_ADDRESS_RE.match(text))
-
-
-def is_uuid(text) -> bool:
-    return isinstance(text, str) and bool(UUID_RE.match(text))
-
-
 def split(address: str) -> tuple[int, int, int, int]:
     """``0000:41:00.4`` -> ``(0, 0x41, 0, 4)``."""
-    match = PCI_ADDRESS_RE.match(address)
+    match = constants.PCI_ADDRESS_RE.match(address)
     if not match:
         raise ValueError('not a PCI address: %r' % address)
     return (int(match['domain'], 16), int(match['bus'], 16),
@@ -82,18 +69,11 @@ def domain_uuid(hostname: str, name: str) -> str:
     return str(uuid.uuid5(UUID_NAMESPACE, '%s/domain/%s' % (hostname, name)))
 
 
-def libvirt_pci_name(address: str) -> str:
-    """libvirt node-device name of a PCI device: ``pci_0000_41_00_4``."""
-    return 'pci_' + re.sub(r'[:.]', '_', address)
-
-
 def libvirt_mdev_name(mdev_uuid: str, parent: str, form: str) -> str:
     """libvirt node-device name of an mdev in the given form.
 
     :param form: ``uuid`` (``mdev_<uuid_>``) or ``uuid_parent``
         (``mdev_<uuid_>_<parent_>``, libvirt >= 7.7).
     """
-    name = 'mdev_' + mdev_uuid.replace('-', '_')
-    if form == 'uuid_parent':
-        name += '_' + re.sub(r'[:.]', '_', parent)
-    return name
+    return constants.libvirt_mdev_name(
+        mdev_uuid, parent if form == 'uuid_parent' else None)

@@ -12,6 +12,7 @@ import shutil
 
 from oslo_log import log as logging
 
+from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
 from nova_mig.simulator import catalog as catalog_mod
 from nova_mig.simulator import pci
@@ -208,7 +209,7 @@ def entries(state: state_mod.HostState) -> dict[str, tuple]:
     for rel in ('bus/pci/devices', 'bus/pci/drivers/' + DRIVER,
                 'kernel/iommu_groups', 'devices/system'):
         tree.mkdir(rel)
-    if state.device_mode == state_mod.MODE_MDEV:
+    if state.device_mode == constants.MODE_MDEV:
         tree.mkdir('bus/mdev/devices')
         tree.mkdir('class/mdev_bus')
     for gpu in state.gpus:
@@ -231,7 +232,7 @@ def entries(state: state_mod.HostState) -> dict[str, tuple]:
             tree.link(vf_rel + '/physfn', pf_rel)
             if vf not in parents:
                 continue
-            if state.device_mode == state_mod.MODE_MDEV:
+            if state.device_mode == constants.MODE_MDEV:
                 _mdev_types(tree, state, gpu, vf, vf_rel)
             else:
                 _vendor_vfio(tree, state, gpu, vf, vf_rel)
