@@ -3,7 +3,8 @@
 Three local "hosts", each its own nova-mig configuration, state directory
 and simulated a100-mixed host under a name of its own, registered in the
 shared Placement as nova-compute would (``nova_mig.simulator.nova_compute``,
-which is also each host's ``[retype]restart_command``). ansible-playbook
+which is also each host's ``[retype]restart_command``) and synced
+(``nova-mig sync``: the GPU model traits). ansible-playbook
 runs them with a local inventory; ``openstack mig rebalance plan`` reads
 Placement and the Nova API with the admin's real tokens.
 """
@@ -71,6 +72,8 @@ class PlaybookTestCase(base.IntegrationTestCase):
         rc, out, err = self.nova_mig('nova-config', conf_file=conf)
         self.assertEqual(0, rc, out + err)
         nova_compute.restart(self.load_conf(conf))
+        rc, out, err = self.nova_mig('sync', conf_file=conf)
+        self.assertEqual(0, rc, out + err)
         return conf
 
     def inventory(self) -> str:
@@ -91,11 +94,7 @@ class PlaybookTestCase(base.IntegrationTestCase):
                 'children': {'compute': {'hosts': hosts}}}}, f)
         return path
 
-    def playbook(self, *extra: str) -> subprocess.CompletedProcess:
-        targets = os.path.join(self.tmpdir, 'targets.yaml')
-        with open(targets, 'w') as f:
-            f.write('version: 1\ntargets:\n'
-                    '  - {profile: 7g.80gb, min_free: 2}\n')
+    def env(self) -> dict[str, str]:
         venv = os.path.dirname(sys.executable)
         env = services_mod.child_env(self.services.env())
         env.update({
@@ -104,6 +103,14 @@ class PlaybookTestCase(base.IntegrationTestCase):
             'ANSIBLE_HOME': os.path.join(self.tmpdir, 'ansible'),
             'ANSIBLE_LOCAL_TEMP': os.path.join(self.tmpdir, 'ansible-tmp'),
             'ANSIBLE_HOST_KEY_CHECKING': 'false'})
+        return env
+
+    def playbook(self, *extra: str) -> subprocess.CompletedProcess:
+        targets = os.path.join(self.tmpdir, 'targets.yaml')
+        with open(targets, 'w') as f:
+            f.write('version: 1\ntargets:\n'
+                    '  - {profile: 7g.80gb, min_free: 2}\n')
+        venv = os.path.dirname(sys.executable)
         self.run_dir = os.path.join(self.tmpdir, 'run')
         argv = [self.ansible, '-i', self.inventory(), PLAYBOOK,
                 '-e', 'rebalance_dir=%s' % self.run_dir,
@@ -112,7 +119,7 @@ class PlaybookTestCase(base.IntegrationTestCase):
                 '-e', json.dumps({'openstack_command': [
                     os.path.join(venv, 'openstack')]}),
                 '-e', 'rebalance_include_foreign=true'] + list(extra)
-        return subprocess.run(argv, env=env, capture_output=True,
+        return subprocess.run(argv, env=self.env(), capture_output=True,
                               text=True, timeout=600)
 
     def geometry(self, name: str) -> list:
@@ -131,6 +138,28 @@ class PlaybookTestCase(base.IntegrationTestCase):
             if '_pci_0000_81_' in rp['name']:
                 classes |= set(client.inventories(rp['uuid'])[0])
         return classes
+
+    def test_capacity_per_host_from_the_real_cloud(self):
+        proc = subprocess.run(
+            [os.path.join(os.path.dirname(sys.executable), 'openstack'),
+             'mig', 'capacity', '--long', '-f', 'json'], env=self.env(),
+            capture_output=True, text=True, timeout=300)
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        rows = [r for r in json.loads(proc.stdout)
+                if r['Host'] == self.names[0]]
+        self.assertEqual(
+            {('1g.10gb', 'NVIDIA_A100_80GB_PCIE'), ('2g.20gb',
+                                                    'NVIDIA_A100_80GB_PCIE'),
+             ('3g.40gb', 'NVIDIA_A100_80GB_PCIE'),
+             ('4g.40gb', 'NVIDIA_A100_80GB_PCIE')},
+            {(r['Profile'], r['GPU Model']) for r in rows})
+        proc = subprocess.run(
+            [os.path.join(os.path.dirname(sys.executable), 'openstack'),
+             'mig', 'capacity', '--window', '1h', '-f', 'json'],
+            env=self.env(), capture_output=True, text=True, timeout=300)
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        self.assertTrue(all(r['Unmet'] == 0
+                            for r in json.loads(proc.stdout)))
 
     def test_dry_run_plans_and_changes_nothing(self):
         proc = self.playbook()
