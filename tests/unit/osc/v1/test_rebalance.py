@@ -70,3 +70,24 @@ class PlanTestCase(base.CommandTestCase):
                             '--targets', targets, '--no-unmet')
         self.assertEqual([('aggregate:train', 1)],
                          [(r['Scope'], r['Covered After']) for r in rows])
+
+    def test_missing_hosts_directory_is_one_line(self):
+        missing = os.path.join(self.dir, 'nowhere')
+        e = self.assertRaises(osc_exc.CommandError, self.run_cmd,
+                              rebalance.PlanRebalance, '--hosts', missing)
+        self.assertTrue(str(e).startswith(missing + ': --hosts: '), str(e))
+        self.assertNotIn('\n', str(e))
+
+    def test_placement_refusing_is_one_line(self):
+        self.placement.status = 403
+        e = self.assertRaises(osc_exc.CommandError, self.run_cmd,
+                              rebalance.PlanRebalance, '--hosts',
+                              self.hosts)
+        self.assertIn('Placement', str(e))
+        self.assertNotIn('\n', str(e))
+
+    def test_bad_max_gpus(self):
+        e = self.assertRaises(osc_exc.CommandError, self.run_cmd,
+                              rebalance.PlanRebalance, '--hosts',
+                              self.hosts, '--max-gpus', '-1')
+        self.assertEqual('--max-gpus: must be 0 or more', str(e))
