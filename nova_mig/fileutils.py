@@ -3,6 +3,7 @@
 import json
 import os
 import tempfile
+import typing
 
 from oslo_log import log as logging
 
@@ -66,7 +67,7 @@ def write_if_changed(path: str, content: str, mode: int = 0o644) -> bool:
     return True
 
 
-def write_json(path: str, document, mode: int = 0o644) -> bool:
+def write_json(path: str, document: typing.Any, mode: int = 0o644) -> bool:
     """Write ``document`` as indented JSON with :func:`write_if_changed`."""
     return write_if_changed(
         path, json.dumps(document, indent=1, sort_keys=True) + '\n', mode)

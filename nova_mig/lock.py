@@ -6,8 +6,10 @@ they all take this one external (file) lock under ``[host]state_dir``.
 
 import contextlib
 import os
+import typing
 
 from oslo_concurrency import lockutils
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_mig import exception
@@ -18,12 +20,13 @@ LOCK_NAME = 'host'
 LOCK_PREFIX = 'nova-mig-'
 
 
-def lock_path(conf) -> str:
+def lock_path(conf: cfg.ConfigOpts) -> str:
     return os.path.join(conf.host.state_dir, 'locks')
 
 
 @contextlib.contextmanager
-def host_lock(conf, wait: bool = True):
+def host_lock(conf: cfg.ConfigOpts,
+              wait: bool = True) -> typing.Iterator[None]:
     """Hold the host lock for the duration of the ``with`` block.
 
     :param conf: the ConfigOpts, for ``[host]state_dir``.

@@ -9,6 +9,7 @@ is a JSON file under ``[host]state_dir``, replaced atomically.
 import datetime
 import json
 import os
+import typing
 
 from oslo_log import log as logging
 
@@ -35,7 +36,7 @@ class OwnershipRecord:
         self.path = os.path.join(state_dir, FILE_NAME)
         self._devices = self._read()
 
-    def _read(self) -> dict[str, dict]:
+    def _read(self) -> dict[str, dict[str, typing.Any]]:
         try:
             with open(self.path) as f:
                 data = json.load(f)
@@ -55,13 +56,13 @@ class OwnershipRecord:
     def owns(self, key: str) -> bool:
         return key in self._devices
 
-    def get(self, key: str) -> dict | None:
+    def get(self, key: str) -> dict[str, typing.Any] | None:
         return self._devices.get(key)
 
-    def devices(self) -> dict[str, dict]:
+    def devices(self) -> dict[str, dict[str, typing.Any]]:
         return dict(self._devices)
 
-    def add(self, key: str, **details) -> None:
+    def add(self, key: str, **details: typing.Any) -> None:
         """Record a device nova-mig created (UUID or VF address)."""
         entry = dict(details)
         entry.setdefault('created_at', _now())

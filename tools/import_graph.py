@@ -31,13 +31,14 @@ LAYERS: dict[str, int] = {
     'exception': 0, 'conf': 0,
     'model': 1, 'fileutils': 1, 'lock': 1,
     'naming': 2, 'ownership': 2, 'privsep': 2,
-    'gpu': 3, 'host': 3,
-    'layout': 4, 'novaconf': 4,
-    'placement': 5, 'flavor': 5,
-    'reaper': 6, 'rebalance': 6,
-    'workflows': 7,
-    'simulator': 8,
-    'cli': 9, 'osc': 9,
+    'gpu': 3,
+    'host': 4,
+    'layout': 5, 'novaconf': 5,
+    'placement': 6, 'flavor': 6,
+    'reaper': 7, 'rebalance': 7,
+    'workflows': 8,
+    'simulator': 9,
+    'cli': 10, 'osc': 10,
 }
 # Loaded through stevedore entry points only, never imported.
 PRIVATE: frozenset[str] = frozenset({'simulator'})
