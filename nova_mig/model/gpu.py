@@ -62,6 +62,9 @@ class GpuInstance:
     compute_instances: tuple[ComputeInstance, ...] = ()
     #: PIDs of processes NVML reports on this GPU instance.
     processes: tuple[int, ...] = ()
+    #: vGPU type IDs the driver can create on it now
+    #: (nvmlGpuInstanceGetCreatableVgpus); None where it cannot tell.
+    creatable_vgpu_types: tuple[int, ...] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +77,11 @@ class VgpuType:
     gpu_instance_profile_id: int | None
     framebuffer_mb: int
     max_instances: int
+    #: vGPUs of this type one GPU instance holds (NVML's
+    #: nvmlVgpuTypeGetMaxInstancesPerGpuInstance: above 1 for time-sliced
+    #: MIG-backed types); None where the driver cannot tell, which means 1
+    #: for a MIG-backed type.
+    max_instances_per_gi: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
