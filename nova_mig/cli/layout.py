@@ -49,7 +49,7 @@ def _plan(cmd, parsed_args):
     report = discovery.discover(backend)
     return plan.plan(report, layout, backend.sysfs_root(),
                      owned=apply.owned_devices(
-                         cmd.conf, parsed_args.include_foreign))
+                         cmd.conf, parsed_args.include_foreign, report))
 
 
 def _progress(stream):
@@ -78,16 +78,35 @@ class LayoutPlan(_PlansLayout, _Lister):
     create (with their placements), vGPU devices to create (with their
     UUID and VF). A GPU whose change would destroy what is in use (a GPU
     instance with processes, a vGPU device referenced by a libvirt domain,
-    running or shut off) is shown as refused with what holds it. An empty
-    list means the host matches FILE. Nothing is changed.
+    running or shut off) is shown as refused with what holds it, and one
+    line "blocked by: ..." naming each holder (separated by ";"). When the
+    host already matches FILE, the line "nothing to do: host H matches
+    FILE" goes to stderr and the list is empty. Nothing is changed.
 
     -f json prints a list of objects with the keys GPU, Action,
     Description, Reason and Status.
+
+    Exit code: 0 when there is nothing to do or every GPU's actions are
+    planned, 1 when FILE is invalid, 3 when a GPU is refused.
     """
+
+    #: Exit code when at least one GPU is refused.
+    REFUSED_EXIT = 3
 
     def take_action(self, parsed_args):
         the_plan = _plan(self, parsed_args)
+        if the_plan.empty:
+            self.app.stderr.write('nothing to do: host %s matches %s\n' % (
+                the_plan.hostname, parsed_args.layout))
+        self.exit_code = self.REFUSED_EXIT if the_plan.refused else 0
         return PLAN_COLUMNS, the_plan.rows()
+
+    def produce_output(self, parsed_args, column_names, data):
+        data = list(data)
+        if (not data and parsed_args.formatter == 'table' and
+                not getattr(parsed_args, 'print_empty', False)):
+            return 0    # cliff would print an empty line
+        return super().produce_output(parsed_args, column_names, data)
 
 
 class LayoutApply(_PlansLayout, _Lister):
@@ -111,24 +130,44 @@ class LayoutApply(_PlansLayout, _Lister):
     At the end the exact layout of the host is written to the checkpoint
     in [host]state_dir, which "nova-mig layout restore" re-creates at boot.
 
-    Exit code: 0 when every GPU matches FILE, 1 when a GPU was refused or
-    failed. --dry-run prints the plan and changes nothing.
+    Right before each destructive step (and before a vGPU is created on a
+    VF) libvirt, the open /dev/vfio handles and the GPU instance's
+    processes are read again: a target used since the plan stops its GPU
+    with the status "in use". With --include-foreign, a plan that removes
+    a device nova-mig did not create first checks, like "reap --apply",
+    that this host's nova-compute service is disabled in the Compute API.
+
+    Exit code: 0 when every GPU matches FILE, 1 when a GPU was refused,
+    failed or found in use. --dry-run prints the plan and changes nothing.
     """
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument('--dry-run', action='store_true',
                             help='Print the plan; change nothing.')
+        parser.add_argument(
+            '--force-with-enabled-service', action='store_true',
+            help='With --include-foreign, remove foreign devices even when '
+                 'the nova-compute service of this host is enabled (or '
+                 'cannot be checked).')
         return parser
 
     def take_action(self, parsed_args):
         from nova_mig.layout import apply
         from nova_mig.layout import schema
+        from nova_mig.workflows import compute_service
         layout = schema.load(parsed_args.layout)
+
+        def guard(report):
+            compute_service.guard_apply(
+                self.conf, report.hostname,
+                force=parsed_args.force_with_enabled_service)
+
         result = apply.apply(self.backend(), self.conf, layout,
                              dry_run=parsed_args.dry_run,
                              include_foreign=parsed_args.include_foreign,
-                             progress=_progress(self.app.stderr))
+                             progress=_progress(self.app.stderr),
+                             guard=guard)
         self.exit_code = 0 if result.ok else 1
         if result.dry_run:
             return PLAN_COLUMNS, result.plan.rows()
@@ -168,8 +207,13 @@ class LayoutAssert(_PlansLayout, common.Command):
 
 def _write(cmd, text: str, output: str | None) -> None:
     if output:
+        from nova_mig import exception
         from nova_mig import fileutils
-        fileutils.write_if_changed(output, text)
+        try:
+            fileutils.write_if_changed(output, text)
+        except OSError as e:
+            raise exception.OutputWriteError(path=output,
+                                             reason=e.strerror or e)
         cmd.app.stderr.write('Wrote %s\n' % output)
     else:
         cmd.app.stdout.write(text)
@@ -242,13 +286,11 @@ class LayoutImportMigParted(common.Command):
 
     def take_action(self, parsed_args):
         from nova_mig import exception
+        from nova_mig import fileutils
         from nova_mig.layout import migparted
-        try:
-            with open(parsed_args.file, encoding='utf-8') as stream:
-                text = stream.read()
-        except OSError as e:
-            raise exception.MigPartedError(path=parsed_args.file,
-                                           reason=e.strerror)
+        text = fileutils.read_input(
+            parsed_args.file, lambda where, reason: exception.MigPartedError(
+                path=parsed_args.file, reason=reason))
         layout = migparted.import_config(text, parsed_args.label,
                                          parsed_args.file)
         _write(self, layout.dump(), parsed_args.output)

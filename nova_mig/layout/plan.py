@@ -66,8 +66,10 @@ class Action:
     def describe(self) -> str:
         """One line: what is done."""
         if self.kind == REMOVE_VGPU:
-            return 'remove vGPU %s (%s) from %s' % (
-                self.uuid or '', self.type_name, self.parent_text())
+            return 'remove vGPU %s from %s' % (
+                ' '.join(filter(None, (self.uuid,
+                                       '(%s)' % self.type_name))),
+                self.parent_text())
         if self.kind == DESTROY_CI:
             return 'destroy compute instance %s of GPU instance %s (%s%s)' \
                 % (self.ci_id, self.gi_id, self.profile, self.where())
@@ -83,8 +85,9 @@ class Action:
         if self.kind == CREATE_CI:
             return 'create compute instance on %s%s' % (self.profile,
                                                         self.where())
-        return 'create vGPU %s %s on %s%s' % (
-            self.type_name, self.uuid or '', self.parent_text(),
+        return 'create vGPU %s on %s%s' % (
+            ' '.join(filter(None, (self.type_name, self.uuid))),
+            self.parent_text(),
             ' for %s%s' % (self.profile, self.where())
             if self.profile else '')
 
@@ -145,7 +148,7 @@ class Plan:
                              'refused' if gplan.refused else 'planned'))
             if gplan.refused:
                 rows.append((gplan.address, 'refused', gplan.refused,
-                             'blocked by: ' + ', '.join(gplan.blockers),
+                             'blocked by: ' + '; '.join(gplan.blockers),
                              'refused'))
         return rows
 
