@@ -17,7 +17,7 @@ CATALOG_PATH = os.path.join(os.path.dirname(__file__), 'catalog.yaml')
 
 #: MIG-backed vGPU type names: <BOARD>-<G>-<GB><SERIES>[suffix].
 MIG_TYPE_RE = re.compile(
-    r'^(?P<board>[A-Z0-9]+)-(?P<slices>[1-7])-(?P<gb>\d+)(?P<series>C)'
+    r'^(?P<board>[A-Z0-9]+)-(?P<slices>[1-7])-(?P<gb>\d+)(?P<series>[ABCQ])'
     r'(?P<suffix>ME|NOME|MEALL|GFX)?$')
 #: Time-sliced vGPU type names: <BOARD>-<GB><SERIES>.
 TIME_SLICED_TYPE_RE = re.compile(
@@ -112,11 +112,13 @@ def _profile(data: dict) -> gpu_model.GpuInstanceProfile:
 
 def _vgpu_type(data: dict) -> gpu_model.VgpuType:
     profile = data.get('gpu_instance_profile')
+    per_gi = data.get('max_instances_per_gi')
     return gpu_model.VgpuType(
         id=int(data['id']), name=data['name'],
         gpu_instance_profile_id=None if profile is None else int(profile),
         framebuffer_mb=int(data['framebuffer_mb']),
-        max_instances=int(data['max_instances']))
+        max_instances=int(data['max_instances']),
+        max_instances_per_gi=None if per_gi is None else int(per_gi))
 
 
 def _model(key: str, data: dict, tables: dict) -> GpuModel:

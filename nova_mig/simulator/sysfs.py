@@ -38,9 +38,11 @@ def description(vgpu_type: gpu_model.VgpuType, max_instance: int) -> str:
     """The ``description`` file, in NVIDIA's format."""
     series = catalog_mod.short_type_name(vgpu_type.name)[-1]
     heads = 4 if series in 'QB' else 1
+    # C-series (compute) types print 4096x2160, the others 4096x2400.
+    resolution = '4096x2160' if series == 'C' else '4096x2400'
     return ('num_heads=%d, frl_config=60, framebuffer=%dM, '
-            'max_resolution=4096x2400, max_instance=%d'
-            % (heads, vgpu_type.framebuffer_mb, max_instance))
+            'max_resolution=%s, max_instance=%d'
+            % (heads, vgpu_type.framebuffer_mb, resolution, max_instance))
 
 
 def format_vgpu_types(types) -> str:

@@ -1,5 +1,6 @@
 """Integrity of the GPU model catalog."""
 
+from nova_mig.model import constants
 from nova_mig.simulator import catalog
 from nova_mig.simulator import exception as sim_exception
 from tests import base
@@ -16,7 +17,17 @@ EXPECTED_MODELS = {
     'H200-SXM-141GB': (0x233510DE, 'H200X', (9, 0), 32),
     'H200-NVL-141GB': (0x233B10DE, 'H200', (9, 0), 32),
     'T4': (0x1EB810DE, 'T4', (7, 5), 0),
+    'RTX-PRO-6000-BSE': (0x2BB510DE, 'DC', (12, 0), 48),
+    'B200-SXM-180GB': (0x290110DE, 'B200X', (10, 0), 32),
+    'B300-SXM-288GB': (0x318210DE, 'B300X', (10, 3), 32),
+    'H20-96GB': (0x232910DE, 'H20X', (9, 0), 32),
+    'H100-SXM5-94GB': (0x233710DE, 'H100XL', (9, 0), 32),
+    'H800-SXM-80GB': (0x232410DE, 'H800XM', (9, 0), 32),
+    'A800-SXM4-80GB': (0x20F310DE, 'A800DX', (8, 0), 20),
 }
+#: Types NVIDIA's vGPU type tables do not list (issue 13 item 3).
+NOT_IN_NVIDIA_TABLES = ('A100D-5C', 'A100DX-5C', 'A30-1C', 'A30-2C',
+                        'A30-3C', 'H100L-31C')
 
 
 class TestCatalog(base.TestCase):
@@ -48,7 +59,8 @@ class TestCatalog(base.TestCase):
                 self.assertTrue(profile.placements, profile.name)
                 self.assertLessEqual(profile.instance_count,
                                      len(profile.placements), profile.name)
-                self.assertRegex(profile.name, r'^\d+g\.\d+gb(\+me)?$')
+                self.assertTrue(constants.is_profile(profile.name),
+                                profile.name)
                 self.assertEqual(int(profile.name.split('g')[0]),
                                  profile.slice_count, profile.name)
                 sizes = {p.size for p in profile.placements}
@@ -79,8 +91,8 @@ class TestCatalog(base.TestCase):
     def test_vgpu_types(self):
         for model in self.catalog.models.values():
             # The largest time-sliced type takes the whole card.
-            whole_gb = max(t.framebuffer_mb for t in model.vgpu_types
-                           if t.gpu_instance_profile_id is None) // 1024
+            whole_gb = round(max(t.framebuffer_mb for t in model.vgpu_types
+                                 if t.gpu_instance_profile_id is None) / 1024)
             self.assertLess(abs(whole_gb * 1024 - model.memory_total_mb),
                             2048, model.key)
             ids = [t.id for t in model.vgpu_types]
@@ -94,9 +106,14 @@ class TestCatalog(base.TestCase):
                     self.assertIsNotNone(match, short)
                     self.assertEqual(model.board, match['board'])
                     gb = int(match['gb'])
-                    self.assertEqual(gb * 1024, vgpu_type.framebuffer_mb)
-                    self.assertEqual(whole_gb // gb, vgpu_type.max_instances,
-                                     short)
+                    self.assertLessEqual(abs(gb * 1024 -
+                                             vgpu_type.framebuffer_mb), 128,
+                                         short)
+                    # NVIDIA caps some below the framebuffer's quotient
+                    # (H200X-4C: 32, not 35).
+                    self.assertLessEqual(vgpu_type.max_instances,
+                                         whole_gb // gb, short)
+                    self.assertIsNone(vgpu_type.max_instances_per_gi, short)
                     continue
                 match = catalog.MIG_TYPE_RE.match(short)
                 self.assertIsNotNone(match, short)
@@ -104,16 +121,75 @@ class TestCatalog(base.TestCase):
                 profile = model.profile(vgpu_type.gpu_instance_profile_id)
                 self.assertIsNotNone(profile, short)
                 self.assertEqual(profile.slice_count, int(match['slices']))
-                self.assertEqual(profile.name.split('.')[1].split('gb')[0],
-                                 match['gb'], short)
+                per_gi = vgpu_type.max_instances_per_gi
+                self.assertIsNotNone(per_gi, short)
+                profile_gb = int(profile.name.split('.')[1].split('gb')[0])
+                # Time-sliced MIG-backed types share one GPU instance.
+                self.assertLessEqual(int(match['gb']) * per_gi, profile_gb,
+                                     short)
+                if per_gi == 1:
+                    self.assertEqual(profile_gb, int(match['gb']), short)
                 self.assertEqual(profile.media_extensions,
                                  match['suffix'] == 'ME', short)
-                self.assertEqual(profile.instance_count,
+                self.assertEqual(profile.instance_count * per_gi,
                                  vgpu_type.max_instances, short)
-            # Every MIG profile has its vGPU type.
+            # Every MIG profile has its vGPU type, except on the RTX PRO
+            # 6000 where only the +gfx profiles carry vGPUs.
             backed = {t.gpu_instance_profile_id for t in model.vgpu_types}
-            self.assertEqual({p.id for p in model.profiles},
-                             backed - {None}, model.key)
+            profiles = {p.id for p in model.profiles
+                        if model.board != 'DC' or p.name.endswith('+gfx')}
+            self.assertEqual(profiles, backed - {None}, model.key)
+
+    def test_types_missing_from_nvidia_tables_are_gone(self):
+        names = {catalog.short_type_name(t.name)
+                 for model in self.catalog.models.values()
+                 for t in model.vgpu_types}
+        for name in NOT_IN_NVIDIA_TABLES:
+            self.assertNotIn(name, names)
+
+    def test_corrections_from_nvidia_tables(self):
+        for key, board in (('H200-SXM-141GB', 'H200X'),
+                           ('H200-NVL-141GB', 'H200')):
+            model = self.catalog.get(key)
+            maxima = {catalog.short_type_name(t.name): t.max_instances
+                      for t in model.vgpu_types}
+            self.assertEqual(32, maxima[board + '-4C'])
+            self.assertEqual(16, maxima[board + '-8C'])
+            self.assertEqual(10, maxima[board + '-14C'])
+            self.assertEqual(5, maxima[board + '-28C'])
+            for name in ('1g.35gb', '2g.35gb'):
+                self.assertEqual(33280, model.profile_by_name(name).memory_mb)
+        h100l = self.catalog.get('H100-NVL-94GB')
+        self.assertEqual(24672, h100l.vgpu_type_by_name(
+            'H100L-1-24C').framebuffer_mb)
+        self.assertEqual(96246, h100l.vgpu_type_by_name(
+            'H100L-94C').framebuffer_mb)
+        a30 = self.catalog.get('A30-24GB')
+        # nvidia-smi prints MiB / 1024 with two decimals: 5.81 and 11.69.
+        self.assertEqual('5.81', '%.2f' % (
+            a30.profile_by_name('1g.6gb').memory_mb / 1024))
+        self.assertEqual('11.69', '%.2f' % (
+            a30.profile_by_name('2g.12gb').memory_mb / 1024))
+
+    def test_rtx_pro_6000_gfx_only_types(self):
+        model = self.catalog.get('RTX-PRO-6000-BSE')
+        self.assertEqual(4, model.memory_slices)
+        by_name = {catalog.short_type_name(t.name): t
+                   for t in model.vgpu_types}
+        for name, profile, per_gi in (('DC-1-24Q', '1g.24gb+gfx', 1),
+                                      ('DC-2-12C', '2g.48gb+gfx', 4),
+                                      ('DC-4-24Q', '4g.96gb+gfx', 4)):
+            vgpu_type = by_name[name]
+            self.assertEqual('NVIDIA RTX Pro 6000 Blackwell ' + name,
+                             vgpu_type.name)
+            self.assertEqual(profile, model.profile(
+                vgpu_type.gpu_instance_profile_id).name)
+            self.assertEqual(per_gi, vgpu_type.max_instances_per_gi)
+        self.assertEqual({'1g.24gb', '1g.24gb+me', '1g.24gb+gfx',
+                          '1g.24gb+me.all', '1g.24gb-me', '2g.48gb',
+                          '2g.48gb+gfx', '2g.48gb+me.all', '2g.48gb-me',
+                          '4g.96gb', '4g.96gb+gfx'},
+                         {p.name for p in model.profiles})
 
     def test_t4_is_time_sliced_only(self):
         t4 = self.catalog.get('T4')
