@@ -167,6 +167,14 @@ class NovaConfigWriteError(NovaMigException):
     msg_fmt = "Cannot write %(path)s: %(reason)s"
 
 
+class OutputWriteError(NovaMigException):
+    msg_fmt = "%(path)s: cannot write: %(reason)s"
+
+
+class InputFileError(NovaMigException):
+    msg_fmt = "%(path)s: %(where)s: %(reason)s"
+
+
 class NothingToConfigure(NovaMigException):
     msg_fmt = ("No vGPU parent of host %(host)s can be offered to Nova: "
                "%(reason)s")
@@ -218,7 +226,7 @@ class RetypeStateError(NovaMigException):
 
 
 class LayoutFileError(InvalidLayout):
-    msg_fmt = "Layout file %(path)s: %(where)s: %(reason)s"
+    msg_fmt = "%(path)s: %(where)s: %(reason)s"
 
 
 class LayoutValidationFailed(InvalidLayout):
@@ -237,7 +245,7 @@ class CheckpointError(NovaMigException):
 
 
 class MigPartedError(InvalidLayout):
-    msg_fmt = "mig-parted file %(path)s: %(reason)s"
+    msg_fmt = "%(path)s: %(reason)s"
 
 
 class NotMigProfile(NovaMigException):

@@ -1,4 +1,10 @@
-"""Atomic, change-only writes of the configuration files nova-mig owns."""
+"""Bounded reads of input files; atomic, change-only writes of nova-mig's.
+
+Every YAML document nova-mig reads (layouts, mig-parted files, simulated
+host files) goes through :func:`load_yaml`: size and nesting are bounded
+before anything is built, and invalid UTF-8 or YAML is reported with its
+line and column, never as a raw Python error.
+"""
 
 import json
 import os
@@ -6,11 +12,116 @@ import tempfile
 import typing
 
 from oslo_log import log as logging
+import yaml
 
 LOG = logging.getLogger(__name__)
 
 #: Mode of the directories nova-mig creates for its files.
 DIR_MODE = 0o755
+
+#: Largest input file read (layout, host or mig-parted file), in bytes.
+MAX_INPUT_BYTES = 4 * 1024 * 1024
+#: Deepest nesting of mappings and lists in a YAML input.
+MAX_YAML_DEPTH = 32
+#: Most nodes (scalars, mappings, lists, aliases) in a YAML input.
+MAX_YAML_NODES = 500_000
+
+# libyaml's loader when PyYAML was built with it: several times faster.
+_LOADER: typing.Any = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+
+#: Builds the error to raise from ``(where, reason)``: ``where`` is a key
+#: path or ``line L column C``.
+Fail = typing.Callable[[str, str], Exception]
+
+
+def read_input(path: str, fail: Fail,
+               limit: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of an input file, at most ``limit`` of them.
+
+    :raises: what ``fail('file', reason)`` builds when the file cannot be
+        read (a directory, missing, no permission) or is too large.
+    """
+    try:
+        with open(path, 'rb') as stream:
+            content = stream.read(limit + 1)
+    except OSError as e:
+        raise fail('file', e.strerror or str(e))
+    if len(content) > limit:
+        raise fail('file', 'larger than %d bytes; not a nova-mig input '
+                   'file' % limit)
+    return content
+
+
+def _position(content: bytes, offset: int) -> str:
+    line = content.count(b'\n', 0, offset) + 1
+    column = offset - (content.rfind(b'\n', 0, offset) + 1) + 1
+    return 'line %d column %d' % (line, column)
+
+
+def decode(content: bytes, fail: Fail) -> str:
+    """``content`` as UTF-8 text.
+
+    :raises: what ``fail('line L column C', reason)`` builds, pointing at
+        the first byte that is not UTF-8.
+    """
+    try:
+        return content.decode('utf-8')
+    except UnicodeDecodeError as e:
+        raise fail(_position(content, e.start),
+                   'not valid UTF-8 (byte 0x%02x)' % content[e.start])
+
+
+def _mark(node: typing.Any) -> str:
+    mark = getattr(node, 'start_mark', None) or getattr(
+        node, 'problem_mark', None)
+    if mark is None:
+        return 'YAML'
+    return 'line %d column %d' % (mark.line + 1, mark.column + 1)
+
+
+def load_yaml(content: bytes | str, fail: Fail,
+              max_depth: int = MAX_YAML_DEPTH,
+              max_nodes: int = MAX_YAML_NODES) -> typing.Any:
+    """Parse one YAML document safely, within bounds.
+
+    Events are counted before the document is built, so a deeply nested
+    or huge document is refused without building it, and Python's
+    recursion limit is never reached.
+
+    :raises: what ``fail(where, reason)`` builds for invalid UTF-8, invalid
+        YAML, nesting deeper than ``max_depth`` or more than ``max_nodes``
+        nodes.
+    """
+    if isinstance(content, bytes):
+        if len(content) > MAX_INPUT_BYTES:
+            raise fail('file', 'larger than %d bytes' % MAX_INPUT_BYTES)
+        text = decode(content, fail)
+    else:
+        text = content
+    depth = nodes = 0
+    try:
+        for event in yaml.parse(text, Loader=_LOADER):
+            if isinstance(event, (yaml.MappingStartEvent,
+                                  yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > max_depth:
+                    raise fail(_mark(event), 'nested deeper than %d levels'
+                               % max_depth)
+            elif isinstance(event, (yaml.MappingEndEvent,
+                                    yaml.SequenceEndEvent)):
+                depth -= 1
+            if isinstance(event, yaml.NodeEvent):
+                nodes += 1
+                if nodes > max_nodes:
+                    raise fail(_mark(event), 'more than %d values'
+                               % max_nodes)
+        return yaml.load(text, Loader=_LOADER)
+    except yaml.YAMLError as e:
+        reason = getattr(e, 'problem', None) or str(e)
+        raise fail(_mark(e), 'not valid YAML: %s'
+                   % ' '.join(str(reason).split()))
+    except RecursionError:
+        raise fail('YAML', 'nested too deeply')
 
 
 def read_text(path: str) -> str | None:

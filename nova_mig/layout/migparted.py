@@ -12,8 +12,10 @@ import typing
 import yaml
 
 from nova_mig import exception
+from nova_mig import fileutils
 from nova_mig.layout import schema
 from nova_mig.layout import spec
+from nova_mig.model import constants
 from nova_mig.model import host as host_model
 
 VERSION = 'v1'
@@ -21,7 +23,7 @@ VERSION = 'v1'
 #: One entry of a ``mig-configs`` list.
 ENTRY_SCHEMA: schema.Schema = schema.mapping({
     'devices': {'type': ['string', 'array'], 'pattern': '^all$',
-                'items': {'type': 'integer'},
+                'items': {'type': 'integer', 'minimum': 0},
                 'x-reason': '"devices" must be "all" or a list of GPU '
                             'indexes'},
     'device-filter': schema.device_ids('device-filter %(value)r is not a '
@@ -31,8 +33,11 @@ ENTRY_SCHEMA: schema.Schema = schema.mapping({
     'mig-devices': {'type': ['object', 'null'],
                     'additionalProperties': {
                         'type': 'integer', 'minimum': 0,
-                        'x-reason': 'count of %(key)s must be an integer '
-                                    '>= 0'},
+                        'maximum': constants.MAX_GPU_INSTANCES,
+                        'x-reason': 'count of %%(key)s must be an integer '
+                                    'from 0 to %d (no GPU holds more GPU '
+                                    'instances)'
+                                    % constants.MAX_GPU_INSTANCES},
                     'x-reason': '"mig-devices" must map profiles to '
                                 'counts'},
 }, required=('mig-enabled',))
@@ -53,6 +58,10 @@ def _entry(item: object, path: str, where: str) -> list[spec.GpuSpec]:
     if counts and not enabled:
         raise _fail(path, '%s: "mig-devices" needs "mig-enabled: true"'
                     % where)
+    if sum(counts.values()) > constants.MAX_GPU_INSTANCES:
+        raise _fail(path, '%s.mig-devices: %d GPU instances asked; no GPU '
+                    'holds more than %d' % (where, sum(counts.values()),
+                                            constants.MAX_GPU_INSTANCES))
     gis = tuple(spec.GiSpec(str(profile))
                 for profile, count in counts.items() for _ in range(count))
     given = data.get('device-filter', [])
@@ -74,7 +83,7 @@ def labels(document: object) -> list[str]:
     return sorted(configs) if isinstance(configs, dict) else []
 
 
-def import_config(text: str, label: str | None = None,
+def import_config(text: str | bytes, label: str | None = None,
                   path: str = '<mig-parted>') -> spec.Layout:
     """A layout from a mig-parted file.
 
@@ -82,10 +91,8 @@ def import_config(text: str, label: str | None = None,
         has only one.
     :raises: :class:`nova_mig.exception.MigPartedError`
     """
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise _fail(path, 'not YAML: %s' % e)
+    document = fileutils.load_yaml(
+        text, lambda where, reason: _fail(path, '%s: %s' % (where, reason)))
     if not isinstance(document, dict) or document.get('version') != VERSION:
         raise _fail(path, 'expected "version: %s"' % VERSION)
     known = labels(document)

@@ -16,9 +16,9 @@ import uuid as uuid_mod
 
 import jsonschema
 from oslo_utils import uuidutils
-import yaml
 
 from nova_mig import exception
+from nova_mig import fileutils
 from nova_mig.layout import spec
 from nova_mig.model import constants
 
@@ -69,11 +69,18 @@ def _canonical_uuid(value: str) -> str:
 
 
 # -- building blocks --------------------------------------------------------
-def integer(minimum: int, nullable: bool = False) -> Schema:
-    return {'type': ['integer', 'null'] if nullable else 'integer',
-            'minimum': minimum,
-            'x-reason': 'expected an integer >= %d, found %%(value)r'
-                        % minimum}
+def integer(minimum: int, nullable: bool = False,
+            maximum: int | None = None) -> Schema:
+    """An integer from ``minimum`` (to ``maximum``, when given)."""
+    node: Schema = {'type': ['integer', 'null'] if nullable else 'integer',
+                    'minimum': minimum,
+                    'x-reason': 'expected an integer >= %d, found %%(value)r'
+                                % minimum}
+    if maximum is not None:
+        node['maximum'] = maximum
+        node['x-reason'] = ('expected an integer from %d to %d, found '
+                            '%%(value)r' % (minimum, maximum))
+    return node
 
 
 def choice(*choices: str) -> Schema:
@@ -103,15 +110,16 @@ _VGPU = {
              'x-reason': 'not a UUID: %(value)r'},
     'type': {'type': ['string', 'null'],
              'x-reason': 'expected a vGPU type name, found %(value)r'},
-    'vf': integer(0, nullable=True),
+    'vf': integer(0, nullable=True, maximum=constants.MAX_SRIOV_VFS - 1),
 }
 _PROFILE = {'type': 'string', 'minLength': 1,
             'x-reason': 'expected a MIG profile name (1g.10gb), found '
                         '%(value)r'}
 _GPU_INSTANCE = {
     **mapping({'profile': _PROFILE,
-               'placement': integer(0, nullable=True),
-               'count': integer(1),
+               'placement': integer(0, nullable=True,
+                                    maximum=constants.MAX_PLACEMENT),
+               'count': integer(1, maximum=constants.MAX_GPU_INSTANCES),
                'vgpu': {**mapping(_VGPU),
                         'type': ['object', 'boolean', 'null'],
                         'x-reason': 'expected true, false or a mapping, '
@@ -146,20 +154,26 @@ _GPU = {
     # "all", a count or null; pattern and minimum each apply to one type.
     'sriov_vfs': {'type': ['string', 'integer', 'null'],
                   'pattern': '^%s$' % spec.ALL_VFS, 'minimum': 0,
-                  'x-reason': 'expected "all", null or an integer >= 0, '
-                              'found %(value)r'},
+                  'maximum': constants.MAX_SRIOV_VFS,
+                  'x-reason': 'expected "all", null or an integer from 0 '
+                              'to %d, found %%(value)r'
+                              % constants.MAX_SRIOV_VFS},
     'vgpus': choice(*spec.VGPU_DEFAULTS),
     'gpu_instances': {'type': ['array', 'null'], 'items': _GPU_INSTANCE,
-                      'x-reason': 'expected a list of profiles, found '
-                                  '%(value)r'},
+                      'maxItems': constants.MAX_GPU_INSTANCES,
+                      'x-reason': 'expected a list of at most %d profiles, '
+                                  'found %%(value)r'
+                                  % constants.MAX_GPU_INSTANCES},
     'time_sliced': mapping({
         'type': {'type': 'string', 'minLength': 1,
                  'x-reason': 'expected a time-sliced vGPU type name '
                              '(T4-4C), found %(value)r'},
-        'count': integer(0),
+        'count': integer(0, maximum=constants.MAX_TIME_SLICED_VGPUS),
         'devices': {'type': ['array', 'null'], 'items': mapping(_VGPU),
-                    'x-reason': 'expected a list of vGPU devices, found '
-                                '%(value)r'}},
+                    'maxItems': constants.MAX_TIME_SLICED_VGPUS,
+                    'x-reason': 'expected a list of at most %d vGPU '
+                                'devices, found %%(value)r'
+                                % constants.MAX_TIME_SLICED_VGPUS}},
         required=('type',), nullable=True),
     'comment': {},
 }
@@ -297,6 +311,12 @@ class _Builder:
     def gpu_instances(self, items: list[typing.Any], where: str
                       ) -> tuple[spec.GiSpec, ...]:
         result: list[spec.GiSpec] = []
+        total = sum(item.get('count', 1) if isinstance(item, dict) else 1
+                    for item in items)
+        if total > constants.MAX_GPU_INSTANCES:
+            raise self.fail(where, '%d GPU instances asked; no GPU holds '
+                            'more than %d' % (total,
+                                              constants.MAX_GPU_INSTANCES))
         for i, item in enumerate(items):
             here = '%s[%d]' % (where, i)
             data: dict[str, typing.Any] = (
@@ -375,20 +395,18 @@ def parse(document: object, path: str = '<layout>') -> spec.Layout:
                                              document))
 
 
-def loads(text: str, path: str = '<layout>') -> spec.Layout:
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise exception.LayoutFileError(path=path, where='YAML', reason=e)
-    return parse(document, path)
+def _failure(path: str) -> fileutils.Fail:
+    def fail(where: str, reason: str) -> exception.LayoutFileError:
+        return exception.LayoutFileError(path=path, where=where,
+                                         reason=reason)
+    return fail
+
+
+def loads(text: str | bytes, path: str = '<layout>') -> spec.Layout:
+    """Parse layout text (YAML), bounded by :func:`fileutils.load_yaml`."""
+    return parse(fileutils.load_yaml(text, _failure(path)), path)
 
 
 def load(path: str) -> spec.Layout:
     """Read and parse a layout file."""
-    try:
-        with open(path, encoding='utf-8') as stream:
-            text = stream.read()
-    except OSError as e:
-        raise exception.LayoutFileError(path=path, where='file',
-                                        reason=e.strerror)
-    return loads(text, path)
+    return loads(fileutils.read_input(path, _failure(path)), path)

@@ -18,6 +18,16 @@ MODE_AUTO = 'auto'
 #: The modes a host can be in when it offers vGPUs.
 DEVICE_MODES = (MODE_MDEV, MODE_VENDOR_VFIO)
 
+#: Input limits, checked before anything is built from a count: what the
+#: largest card can hold. No MIG-capable GPU has more than 7 compute slices
+#: (so 7 GPU instances) or 8 memory slices (placements 0-7) ...
+MAX_GPU_INSTANCES = 7
+MAX_PLACEMENT = 7
+#: ... nor offers more than 256 SR-IOV VFs (one PCI bus of functions), nor
+#: more than 64 time-sliced vGPUs.
+MAX_SRIOV_VFS = 256
+MAX_TIME_SLICED_VGPUS = 64
+
 #: The resource class Nova's libvirt driver uses for vGPUs by default.
 VGPU = 'VGPU'
 

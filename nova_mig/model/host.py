@@ -40,6 +40,12 @@ class VgpuParent:
     types: tuple[MdevType, ...]
     #: vendor VFIO only: the vGPU type ID the VF carries (0 = none).
     current_type: int = 0
+    #: vendor VFIO only, from the VF's ``nvidia/`` files while it carries a
+    #: vGPU: the GPU instance it sits on (``gpu_instance_id``), its
+    #: ``placement_id`` and its ``vgpu_params``; None / empty otherwise.
+    gpu_instance_id: int | None = None
+    placement_id: int | None = None
+    vgpu_params: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,6 +174,9 @@ class HostReport:
             for active in gpu.active_vgpus:
                 if active.mdev_uuid == uuid:
                     gi_id = active.gpu_instance_id
+        if gi_id is None:
+            # Vendor-specific VFIO: what the VF's nvidia/gpu_instance_id says.
+            gi_id = self._vf_gpu_instance(parent)
         return {
             'uuid': uuid,
             'parent': parent,
@@ -182,6 +191,12 @@ class HostReport:
             'domain_state': domains[0].state if domains else None,
             'libvirt_node_device': node_device,
         }
+
+    def _vf_gpu_instance(self, address: str) -> int | None:
+        for parent in self.parents:
+            if parent.address == address and parent.current_type:
+                return parent.gpu_instance_id
+        return None
 
     def _pf_of(self, address: str) -> str:
         for parent in self.parents:
@@ -246,6 +261,7 @@ class HostReport:
                 'mode': parent.mode,
                 'current_type': (str(parent.current_type)
                                  if parent.current_type else None),
+                'gpu_instance_id': parent.gpu_instance_id,
                 'types': [{
                     'id': t.id,
                     'name': t.name,

@@ -13,9 +13,9 @@ import hashlib
 import typing
 
 from oslo_log import log as logging
-import yaml
 
 from nova_mig import exception
+from nova_mig import fileutils
 from nova_mig.layout import schema
 from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
@@ -31,9 +31,6 @@ FORMAT_VERSION = 1
 MIG_MODES = {'enabled': gpu_model.MIG_ENABLED,
              'disabled': gpu_model.MIG_DISABLED}
 MDEV_NAME_FORMS = ('uuid', 'uuid_parent')
-
-# libyaml's loader when PyYAML was built with it: several times faster.
-_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
 
 
 # -- the schema (x-reason: see nova_mig.layout.schema) ----------------------
@@ -335,16 +332,7 @@ def parse(content: bytes, path: str,
     :raises: :class:`nova_mig.simulator.exception.HostFileError`
     """
     parser = _Parser(path, catalog or catalog_mod.default_catalog())
-    try:
-        data = yaml.load(content, Loader=_LOADER)
-    except yaml.YAMLError as exc:
-        where = getattr(exc, 'problem_mark', None)
-        reason = getattr(exc, 'problem', None) or str(exc)
-        if where is not None:
-            reason = 'line %d column %d: %s' % (where.line + 1,
-                                                where.column + 1, reason)
-        raise sim_exception.HostFileError(
-            path=path, reason='not valid YAML: %s' % ' '.join(reason.split()))
+    data = fileutils.load_yaml(content, parser.error)
     state = parser.parse(data)
     state.data['host_file'] = path
     state.data['host_file_sha256'] = file_digest(content)
@@ -356,9 +344,7 @@ def parse(content: bytes, path: str,
 def load(path: str, catalog: catalog_mod.Catalog | None = None
          ) -> state_mod.HostState:
     """Read and validate the host file at ``path``."""
-    try:
-        with open(path, 'rb') as stream:
-            content = stream.read()
-    except OSError as exc:
-        raise sim_exception.HostFileError(path=path, reason=exc.strerror)
+    content = fileutils.read_input(
+        path, lambda where, reason: sim_exception.HostFileError(
+            path=path, reason=reason))
     return parse(content, path, catalog)

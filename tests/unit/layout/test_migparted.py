@@ -57,7 +57,16 @@ class TestImport(test_base.TestCase):
                  'a[0]: "mig-devices" needs "mig-enabled: true"'),
                 ('version: v1\nmig-configs: {a: [{mig-enabled: true, '
                  'mig-devices: {1g.10gb: -1}}]}', None,
-                 'a[0]: count of 1g.10gb must be an integer >= 0'),
+                 'a[0]: count of 1g.10gb must be an integer from 0 to 7 (no '
+                 'GPU holds more GPU instances)'),
+                ('version: v1\nmig-configs: {a: [{mig-enabled: true, '
+                 'mig-devices: {1g.10gb: 1000000000}}]}', None,
+                 'a[0]: count of 1g.10gb must be an integer from 0 to 7 (no '
+                 'GPU holds more GPU instances)'),
+                ('version: v1\nmig-configs: {a: [{mig-enabled: true, '
+                 'mig-devices: {1g.10gb: 4, 2g.20gb: 4}}]}', None,
+                 'a[0].mig-devices: 8 GPU instances asked; no GPU holds '
+                 'more than 7'),
                 ('version: v1\nmig-configs: {a: [{mig-enabled: true, '
                  'mig-devices: [1g.10gb]}]}', None,
                  'a[0]: "mig-devices" must map profiles to counts'),
@@ -80,5 +89,5 @@ class TestImport(test_base.TestCase):
             error = self.assertRaises(exception.MigPartedError,
                                       migparted.import_config, text, label,
                                       'mp.yaml')
-            self.assertEqual('mig-parted file mp.yaml: ' + expected,
+            self.assertEqual('mp.yaml: ' + expected,
                              str(error))
