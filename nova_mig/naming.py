@@ -19,6 +19,7 @@ from oslo_config import cfg
 
 from nova_mig.conf import naming as naming_conf
 from nova_mig.model import constants
+from nova_mig.model import gpu as gpu_model
 from nova_mig.model import vgpu_types
 
 #: Default flavor name template: ``mig.1g.10gb``.
@@ -153,9 +154,14 @@ class Scheme:
         return _rc(self.time_sliced_template,
                    type_name=vgpu_types.bare_name(type_name))
 
-    def resource_class_for_type(self, type_name: str) -> str:
-        """The resource class of one vGPU of a type, MIG-backed or not."""
-        profile = vgpu_types.profile_for(type_name)
+    def resource_class_for_type(self, type_name: str,
+                                gpu: gpu_model.Gpu | None = None) -> str:
+        """The resource class of one vGPU of a type, MIG-backed or not.
+
+        :param gpu: the GPU carrying it, whose driver knows the type's
+            profile; without it the type's name decides.
+        """
+        profile = vgpu_types.backing(type_name, gpu).profile
         if profile:
             return self.resource_class(profile)
         return self.time_sliced_resource_class(type_name)

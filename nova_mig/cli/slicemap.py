@@ -119,37 +119,42 @@ def _types_table(report: dict) -> str:
 
     On an SR-IOV GPU every free VF reports one available instance of every
     MIG-backed type while a single free GPU instance may back them all: the
-    real room is the smaller of the VFs offering the type and the GPU
-    instances of its profile that carry no vGPU yet.
+    real room is the smaller of the VFs offering the type and the room
+    left on the GPU instances of its profile: one vGPU each, or the type's
+    per-instance maximum for time-sliced MIG-backed types.
     """
-    free_gis: dict[tuple[str, str], int] = {}
+    gis_by_profile: dict[tuple[str, str], list[int]] = {}
     for gpu in report['gpus']:
         for gi in gpu['gpu_instances']:
-            if not gi['vgpu_device']:
-                key = (gpu['pci_address'], gi['profile'])
-                free_gis[key] = free_gis.get(key, 0) + 1
+            key = (gpu['pci_address'], gi['profile'])
+            gis_by_profile.setdefault(key, []).append(
+                len(gi.get('vgpu_devices', ())))
     rows: dict[tuple, dict] = {}
     for parent in report['vgpu_parents']:
         for vtype in parent['types']:
             key = (parent['pf_address'], vtype['id'])
             row = rows.setdefault(key, {
                 'name': vtype['name'], 'profile': vtype['profile'],
+                'per_gi': vtype.get('per_gpu_instance') or 1,
+                'mapping': vtype.get('mapping'),
                 'parents': 0, 'available': 0})
             if vtype['available_instances']:
                 row['parents'] += 1
             row['available'] += vtype['available_instances']
     table = prettytable.PrettyTable(
-        ['GPU', 'vGPU type', 'name', 'MIG profile', 'parents offering it',
-         'creatable now'])
+        ['GPU', 'vGPU type', 'name', 'MIG profile', 'mapping',
+         'parents offering it', 'creatable now'])
     table.align = 'l'
     for (gpu, type_id), row in sorted(rows.items()):
         room = row['available']
         if row['profile']:
-            room = min(room, free_gis.get((gpu, row['profile']), 0))
+            room = min(room, sum(
+                max(row['per_gi'] - used, 0)
+                for used in gis_by_profile.get((gpu, row['profile']), ())))
         if room:
             table.add_row([gpu, type_id, row['name'],
-                           row['profile'] or 'time-sliced', row['parents'],
-                           room])
+                           row['profile'] or 'time-sliced', row['mapping'],
+                           row['parents'], room])
     title = ('vGPU types creatable now (types with no room are hidden; '
              '-f json lists all)')
     if not table.rows:

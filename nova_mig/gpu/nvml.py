@@ -81,7 +81,10 @@ def _gpu_instance(gi: nvml_lib.Record, profile_name: str,
         compute_instances=tuple(
             gpu_model.ComputeInstance(id=ci['id'], profile_id=ci['profile_id'])
             for ci in gi.get('compute_instances', ())),
-        processes=tuple(processes))
+        processes=tuple(processes),
+        creatable_vgpu_types=(
+            None if gi.get('creatable_vgpu_types') is None
+            else tuple(gi['creatable_vgpu_types'])))
 
 
 class NvmlBackend(base.GpuBackend):
@@ -136,14 +139,14 @@ class NvmlBackend(base.GpuBackend):
             profiles: list[nvml_lib.Record] = []
             gpu_instances: list[nvml_lib.Record] = []
             processes: dict[int, list[int]] = {}
+            vgpu_types = nvml_lib.vgpu_types(handle, gpu)
             if mode is not None:
                 profiles = nvml_lib.profiles(handle, gpu)
                 if mode[0] == gpu_model.MIG_ENABLED:
-                    gpu_instances = nvml_lib.gpu_instances(handle, gpu,
-                                                           profiles)
+                    gpu_instances = nvml_lib.gpu_instances(
+                        handle, gpu, profiles, vgpu=vgpu_types is not None)
                     processes = nvml_lib.processes_by_gpu_instance(handle,
                                                                    gpu)
-            vgpu_types = nvml_lib.vgpu_types(handle, gpu)
             active = ([] if vgpu_types is None
                       else nvml_lib.active_vgpus(handle, gpu))
         except nvml_lib.NvmlCallFailed as e:

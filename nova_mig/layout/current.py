@@ -93,10 +93,9 @@ def _place_by_profile(gpu: gpu_model.Gpu, placed: list[HostDevice],
     placement order, the order in which they are created.
     """
     taken = {d.gi_start for d in placed if d.gi_start is not None}
-    names = {p.name for p in gpu.profiles}
     result = []
     for dev in sorted(unplaced, key=lambda d: (d.vf or 0, d.key)):
-        profile = vgpu_types.profile_for(dev.type_name or '', names)
+        profile = vgpu_types.backing(dev.type_name or '', gpu).profile
         free = sorted(gi.placement.start for gi in gpu.gpu_instances
                       if gi.profile_name == profile and
                       gi.placement.start not in taken)

@@ -145,19 +145,18 @@ class _Resolver:
 
     def pick_type(self, gpu: gpu_model.Gpu, types: Types, profile: str,
                   asked: str | None) -> TypeRef | None:
-        names = {p.name for p in gpu.profiles}
         if asked:
             ref = types.get(vgpu_types.bare_name(asked))
             if ref is None:
                 self.error(gpu, 'profile %s' % profile, 'vGPU type %s is '
                            'not offered on this GPU' % asked)
-            elif vgpu_types.profile_for(ref.name, names) != profile:
+            elif vgpu_types.backing(ref.name, gpu).profile != profile:
                 self.error(gpu, 'profile %s' % profile, 'vGPU type %s is '
                            'not backed by this profile' % asked)
                 ref = None
             return ref
         matching = [types[n] for n in
-                    vgpu_types.type_names_for_profile(profile, types)]
+                    vgpu_types.types_backed_by(profile, types, gpu)]
         if not matching:
             self.error(gpu, 'profile %s' % profile, 'no vGPU type backed by '
                        'this profile is offered on this GPU (offered: %s)'
@@ -257,11 +256,12 @@ class _Resolver:
         if mode == constants.MODE_NONE:
             self.error(gpu, what, 'the host has no vGPU manager')
             return []
-        if ref is None or parsed is None or parsed.mig_backed:
+        if (ref is None or parsed is None or
+                vgpu_types.backing(ref.name, gpu).profile is not None):
             self.error(gpu, what, 'not a time-sliced vGPU type offered on '
                        'this GPU (offered: %s)' % ', '.join(
                            n for n in sorted(types)
-                           if not vgpu_types.profile_for(n)))
+                           if not vgpu_types.backing(n, gpu).profile))
             return []
         limit = {vgpu_types.bare_name(t.name): t.max_instances
                  for t in gpu.vgpu_types or ()}.get(ref.name)

@@ -82,6 +82,10 @@ class VgpuType:
     #: MIG-backed types); None where the driver cannot tell, which means 1
     #: for a MIG-backed type.
     max_instances_per_gi: int | None = None
+    #: False where the driver lacks nvmlVgpuTypeGetGpuInstanceProfileId
+    #: (``gpu_instance_profile_id`` is then None without meaning
+    #: time-sliced): the profile then comes from the type's name.
+    profile_from_driver: bool = True
 
 
 @dataclasses.dataclass(frozen=True)

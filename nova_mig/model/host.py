@@ -135,10 +135,8 @@ class HostReport:
 
     def profile_of_type(self, type_name: str, gpu: gpu_model.Gpu | None
                         ) -> str | None:
-        names = None
-        if gpu is not None and gpu.profiles:
-            names = {p.name for p in gpu.profiles}
-        return vgpu_types.profile_for(type_name, names)
+        """The MIG profile backing a type: the driver's answer first."""
+        return vgpu_types.backing(type_name, gpu).profile
 
     # -- vGPU devices -------------------------------------------------------
     def vgpu_devices(self) -> list[VgpuDevice]:
@@ -177,14 +175,16 @@ class HostReport:
         if gi_id is None:
             # Vendor-specific VFIO: what the VF's nvidia/gpu_instance_id says.
             gi_id = self._vf_gpu_instance(parent)
+        backing = (vgpu_types.backing(type_name, gpu) if type_name
+                   else None)
         return {
             'uuid': uuid,
             'parent': parent,
             'gpu': pf,
             'type': type_id,
             'type_name': type_name,
-            'profile': (self.profile_of_type(type_name, gpu)
-                        if type_name else None),
+            'profile': backing.profile if backing else None,
+            'mapping': backing.mapping if backing else None,
             'gpu_instance_id': gi_id,
             'domain': domains[0].name if domains else None,
             'domains': [d.name for d in domains],
@@ -211,17 +211,19 @@ class HostReport:
     def as_dict(self) -> dict[str, typing.Any]:
         """The report as the JSON document ``nova-mig discover`` prints."""
         devices = self.vgpu_devices()
-        by_gi: dict[tuple[str, int], VgpuDevice] = {}
+        by_gi: dict[tuple[str, int], list[VgpuDevice]] = {}
         for dev in devices:
             if dev['gpu_instance_id'] is not None:
-                by_gi[(dev['gpu'], dev['gpu_instance_id'])] = dev
+                by_gi.setdefault((dev['gpu'], dev['gpu_instance_id']),
+                                 []).append(dev)
         gpus = []
         for gpu in self.gpus:
             pf = self.sriov.get(gpu.pci_address)
             instances = []
             for gi in sorted(gpu.gpu_instances,
                              key=lambda g: g.placement.start):
-                gi_dev = by_gi.get((gpu.pci_address, gi.id))
+                gi_devs = by_gi.get((gpu.pci_address, gi.id), [])
+                gi_dev = gi_devs[0] if gi_devs else None
                 instances.append({
                     'id': gi.id,
                     'profile': gi.profile_name,
@@ -232,8 +234,11 @@ class HostReport:
                     'processes': list(gi.processes),
                     'vgpu_device': (gi_dev['uuid'] or gi_dev['parent'])
                     if gi_dev else None,
-                    'in_use': bool(gi.processes) or bool(
-                        gi_dev and gi_dev['domain']),
+                    # Several with time-sliced MIG-backed types.
+                    'vgpu_devices': [d['uuid'] or d['parent']
+                                     for d in gi_devs],
+                    'in_use': bool(gi.processes) or any(
+                        d['domain'] for d in gi_devs),
                 })
             gpus.append({
                 'index': gpu.index,
@@ -251,6 +256,7 @@ class HostReport:
                               if pf else None),
                 'gpu_instances': instances,
                 'profiles': [profile_dict(p) for p in gpu.profiles],
+                'type_mapping': type_mapping(gpu),
             })
         parents = []
         for parent in self.parents:
@@ -262,12 +268,8 @@ class HostReport:
                 'current_type': (str(parent.current_type)
                                  if parent.current_type else None),
                 'gpu_instance_id': parent.gpu_instance_id,
-                'types': [{
-                    'id': t.id,
-                    'name': t.name,
-                    'profile': self.profile_of_type(t.name, pf_gpu),
-                    'available_instances': t.available_instances,
-                } for t in parent.types],
+                'types': [_type_dict(t, vgpu_types.backing(t.name, pf_gpu))
+                          for t in parent.types],
             })
         return {
             'hostname': self.hostname,
@@ -296,6 +298,27 @@ def profile_dict(profile: gpu_model.GpuInstanceProfile
             'multiprocessors': profile.multiprocessor_count,
             'placements': [{'start': p.start, 'size': p.size}
                            for p in profile.placements]}
+
+
+def _type_dict(mtype: MdevType, backing: vgpu_types.Backing
+               ) -> dict[str, typing.Any]:
+    return {'id': mtype.id, 'name': mtype.name, 'profile': backing.profile,
+            'per_gpu_instance': backing.per_gpu_instance,
+            'mapping': backing.mapping,
+            'available_instances': mtype.available_instances}
+
+
+def type_mapping(gpu: gpu_model.Gpu) -> str | None:
+    """How the GPU's vGPU types map to profiles: ``driver`` or ``name``.
+
+    None without a vGPU manager.
+    """
+    if gpu.vgpu_types is None:
+        return None
+    if gpu.vgpu_types and all(t.profile_from_driver
+                              for t in gpu.vgpu_types):
+        return vgpu_types.MAPPING_DRIVER
+    return vgpu_types.MAPPING_NAME
 
 
 def _mig_word(value: int) -> str:

@@ -5,7 +5,13 @@ NVIDIA names MIG-backed vGPU types ``<BOARD>-<G>-<GB><SERIES>[SUFFIX]``
 ``1g.5gb+me``) and time-sliced types ``<BOARD>-<GB><SERIES>`` (``A100D-20C``,
 ``T4-16Q``).  sysfs and NVML prefix the name with ``GRID `` (older drivers)
 or ``NVIDIA `` (newer ones).  Type IDs (``nvidia-699``) differ between
-driver releases and boards, so nova-mig only ever maps by name.
+driver releases and boards, so nova-mig resolves them on each host.
+
+Where the driver answers (NVML), :func:`backing` takes a type's profile from
+``nvmlVgpuTypeGetGpuInstanceProfileId`` matched against the GPU's own
+profile table, because names are not enough (the RTX PRO 6000 Blackwell's
+types run on ``+gfx`` GPU instances and no name says so); the name rule of
+:func:`profile_for` is the fallback for hosts without NVML.
 """
 
 import collections.abc
@@ -13,6 +19,11 @@ import dataclasses
 import re
 
 from nova_mig.model import constants
+from nova_mig.model import gpu as gpu_model
+
+#: Where a type's profile came from: the driver (NVML) or the type's name.
+MAPPING_DRIVER = 'driver'
+MAPPING_NAME = 'name'
 
 # Longest suffixes first so "MEALL" is not read as "ME" + "ALL".
 _SUFFIX_RE = '|'.join(sorted((s for s in constants.MIG_SUFFIXES if s),
@@ -97,3 +108,55 @@ def type_names_for_profile(profile: str,
                            names: collections.abc.Iterable[str]) -> list[str]:
     """The vGPU type names among ``names`` backed by ``profile``."""
     return [n for n in names if profile_for(n) == profile]
+
+
+@dataclasses.dataclass(frozen=True)
+class Backing:
+    """What backs one vGPU type on one GPU."""
+
+    #: The MIG profile name on that GPU; None for time-sliced or unknown.
+    profile: str | None
+    #: vGPUs of the type one GPU instance holds (1 unless the driver says
+    #: more: time-sliced MIG-backed types).
+    per_gpu_instance: int
+    #: :data:`MAPPING_DRIVER` or :data:`MAPPING_NAME`.
+    mapping: str
+
+
+def driver_type(raw: str, gpu: gpu_model.Gpu | None
+                ) -> gpu_model.VgpuType | None:
+    """The GPU's own record of a type, matched by bare name."""
+    if gpu is None or not gpu.vgpu_types:
+        return None
+    wanted = bare_name(raw).upper()
+    for vgpu_type in gpu.vgpu_types:
+        if bare_name(vgpu_type.name).upper() == wanted:
+            return vgpu_type
+    return None
+
+
+def backing(raw: str, gpu: gpu_model.Gpu | None) -> Backing:
+    """The MIG profile backing a type on a GPU, the driver's answer first.
+
+    :param raw: the vGPU type name as sysfs or NVML reports it.
+    :param gpu: the physical GPU, when known.
+    """
+    known = driver_type(raw, gpu)
+    if (known is not None and known.profile_from_driver and
+            gpu is not None and gpu.profiles):
+        if known.gpu_instance_profile_id is None:
+            return Backing(None, 0, MAPPING_DRIVER)
+        profile = gpu.profile(known.gpu_instance_profile_id)
+        return Backing(profile.name if profile else None,
+                       max(known.max_instances_per_gi or 1, 1),
+                       MAPPING_DRIVER)
+    names = ({p.name for p in gpu.profiles}
+             if gpu is not None and gpu.profiles else None)
+    profile_name = profile_for(raw, names)
+    return Backing(profile_name, 1 if profile_name else 0, MAPPING_NAME)
+
+
+def types_backed_by(profile: str, names: collections.abc.Iterable[str],
+                    gpu: gpu_model.Gpu | None) -> list[str]:
+    """The type names among ``names`` backed by ``profile`` on ``gpu``."""
+    return [n for n in names if backing(n, gpu).profile == profile]

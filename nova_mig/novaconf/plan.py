@@ -4,9 +4,13 @@ Nova lets a PCI address carry one vGPU type only, and a VF carries at most
 one vGPU, so on an SR-IOV GPU with MIG enabled every GPU instance gets its
 own VF: a VF that already carries a vGPU keeps its type, then each GPU
 instance without a vGPU, by placement, takes the next free VF with the type
-backed by its profile. VFs left over are not offered (Nova would count them
-as capacity). A GPU with MIG disabled offers one time-sliced type: the type
-of its vGPUs, else the first of ``[nova]time_sliced_type`` it supports.
+backed by its profile (as many VFs as the type's vGPUs per GPU instance,
+for time-sliced MIG-backed types; a GPU instance already carrying vGPUs
+keeps those). VFs left over are not offered (Nova would count them as
+capacity). The driver says which profile backs a type where it can
+(:func:`nova_mig.model.vgpu_types.backing`); the type's name otherwise.
+A GPU with MIG disabled offers one time-sliced type: the type of its vGPUs,
+else the first of ``[nova]time_sliced_type`` it supports.
 """
 
 import collections
@@ -148,10 +152,6 @@ class _Planner:
                        if str(vt.id) not in known]
         return result
 
-    @staticmethod
-    def profile_names(gpu: gpu_model.Gpu) -> set[str] | None:
-        return {p.name for p in gpu.profiles} or None
-
     def type_for_profile(self, offered: list[TypeChoice], profile: str,
                          gpu: gpu_model.Gpu
                          ) -> tuple[str, str] | None:
@@ -160,13 +160,12 @@ class _Planner:
         Several can match (other series, variants): prefer no suffix, then
         the compute series, then the lowest name.
         """
-        known = self.profile_names(gpu)
         matches = [(type_id, name) for type_id, name in offered
-                   if vgpu_types.profile_for(name, known) == profile]
+                   if vgpu_types.backing(name, gpu).profile == profile]
 
         def rank(item: tuple[str, str]) -> tuple:
             parsed = vgpu_types.parse(item[1])
-            if parsed is None:      # profile_for matched no name: last
+            if parsed is None:      # an unparsable name: last
                 return (True, True, natural_key(item[1]),
                         natural_key(item[0]))
             return (parsed.suffix != '', parsed.series != 'C',
@@ -191,11 +190,10 @@ class _Planner:
     def assign_mig(self, gpu: gpu_model.Gpu,
                    parents: list[host_model.VgpuParent],
                    carried: Carried) -> dict[str, TypeChoice]:
-        known = self.profile_names(gpu)
         gis = sorted(gpu.gpu_instances,
                      key=lambda g: (g.placement.start, g.id))
         gi_of = {a.mdev_uuid: a.gpu_instance_id for a in gpu.active_vgpus}
-        taken = set()
+        on_gi: collections.Counter[int | None] = collections.Counter()
         assigned = {}
         for parent in parents:
             if not carried.get(parent.address):
@@ -205,12 +203,13 @@ class _Planner:
             assigned[parent.address] = (type_id, name)
             gi_id = gi_of.get(uuid) if uuid else None
             if gi_id is None:
-                profile = vgpu_types.profile_for(name, known)
-                gi_id = next((g.id for g in gis if g.id not in taken and
-                              g.profile_name == profile), None)
-            taken.add(gi_id)
+                backing = vgpu_types.backing(name, gpu)
+                gi_id = next((g.id for g in gis
+                              if on_gi[g.id] < backing.per_gpu_instance and
+                              g.profile_name == backing.profile), None)
+            on_gi[gi_id] += 1
         free = [p for p in parents if p.address not in assigned]
-        left = [gi for gi in gis if gi.id not in taken]
+        left = [gi for gi in gis if not on_gi[gi.id]]
         for gi in left:
             if not free:
                 self.warn('GPU %s: %d GPU instance(s) have no free VF to '
@@ -229,13 +228,19 @@ class _Planner:
                         {vgpu_types.bare_name(n) for _, n in offered})) or
                     'none')
             assigned[parent.address] = choice
+            on_gi[gi.id] = 1
+            # Time-sliced MIG-backed types: one VF per vGPU of the GI.
+            per_gi = vgpu_types.backing(choice[1], gpu).per_gpu_instance
+            while on_gi[gi.id] < per_gi and free:
+                assigned[free.pop(0).address] = choice
+                on_gi[gi.id] += 1
         if free:
             LOG.debug('GPU %s: VFs %s carry no vGPU and have no GPU '
                       'instance left; not offered', gpu.pci_address,
                       ', '.join(p.address for p in free))
-        for type_id, name in set(assigned.values()):
-            profile = vgpu_types.profile_for(name, known)
-            count = sum(1 for gi in gis if gi.profile_name == profile)
+        # One vGPU per VF offered: the host-wide cap of each type.
+        for type_id, count in collections.Counter(
+                t for t, _name in assigned.values()).items():
             self.add_cap(type_id, count, capped=True)
         return assigned
 
@@ -378,7 +383,7 @@ class _Planner:
 
     def assignment(self, gpu: gpu_model.Gpu, address: str, type_id: str,
                    name: str) -> Assignment:
-        profile = vgpu_types.profile_for(name, self.profile_names(gpu))
+        profile = vgpu_types.backing(name, gpu).profile
         traits = []
         if profile:
             traits.append(self.naming.profile_trait(profile))
@@ -389,7 +394,7 @@ class _Planner:
         return Assignment(
             address=address, gpu=gpu.pci_address, type_id=type_id,
             type_name=vgpu_types.bare_name(name), profile=profile,
-            resource_class=self.naming.resource_class_for_type(name),
+            resource_class=self.naming.resource_class_for_type(name, gpu),
             traits=tuple(traits), is_vf=address != gpu.pci_address,
             product_id=self.product_ids.get(
                 address, '%04x' % (gpu.pci_device_id >> 16)),

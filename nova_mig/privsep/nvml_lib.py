@@ -273,9 +273,12 @@ def compute_instances(gi: typing.Any, gpu: str) -> list[dict[str, int]]:
 
 
 def gpu_instances(handle: typing.Any, gpu: str,
-                  profile_list: list[Record]) -> list[Record]:
+                  profile_list: list[Record],
+                  vgpu: bool = False) -> list[Record]:
     """Existing GPU instances with their compute instances.
 
+    :param vgpu: also ask which vGPU types each can take now
+        (``creatable_vgpu_types``; needs the vGPU manager).
     :returns: dicts with ``id, profile_id, start, size,
         compute_instances``; [] when MIG is off.
     """
@@ -290,6 +293,8 @@ def gpu_instances(handle: typing.Any, gpu: str,
         for gi in handles:
             entry = _gi_dict(call('nvmlGpuInstanceGetInfo', gpu, gi))
             entry['compute_instances'] = compute_instances(gi, gpu)
+            if vgpu:
+                entry['creatable_vgpu_types'] = creatable_vgpus(gi, gpu)
             result.append(entry)
     return sorted(result, key=lambda gi: gi['id'])
 
@@ -325,18 +330,37 @@ def vgpu_types(handle: typing.Any, gpu: str) -> list[Record] | None:
     result = []
     for type_id in type_ids:
         profile_id = optional('nvmlVgpuTypeGetGpuInstanceProfileId', gpu,
-                              type_id, default=INVALID_ID)
+                              type_id)
         result.append({
             'id': int(type_id),
             'name': _text(call('nvmlVgpuTypeGetName', gpu, type_id)),
             'gpu_instance_profile_id': (
-                None if profile_id == INVALID_ID else profile_id),
+                None if profile_id in (None, INVALID_ID) else profile_id),
+            'profile_from_driver': profile_id is not None,
             'framebuffer_mb': call('nvmlVgpuTypeGetFramebufferSize', gpu,
                                    type_id) // _MIB,
             'max_instances': call('nvmlVgpuTypeGetMaxInstances', gpu, handle,
                                   type_id),
+            'max_instances_per_gi': (
+                None if profile_id in (None, INVALID_ID) else
+                optional('nvmlVgpuTypeGetMaxInstancesPerGpuInstance', gpu,
+                         type_id)),
         })
     return result
+
+
+def creatable_vgpus(gi: typing.Any, gpu: str) -> list[int] | None:
+    """vGPU type IDs the driver can create on one GPU instance now.
+
+    :returns: None where the driver has no such call (older than vGPU 17)
+        or the GPU instance does not answer.
+    """
+    info = pynvml.c_nvmlVgpuTypeIdInfo_v1_t()
+    info.version = pynvml.nvmlVgpuTypeIdInfo_v1
+    result = optional('nvmlGpuInstanceGetCreatableVgpus', gpu, gi, info)
+    if result is None:
+        return None
+    return [int(result.vgpuTypeIds[i]) for i in range(result.vgpuCount)]
 
 
 def active_vgpus(handle: typing.Any, gpu: str) -> list[Record]:

@@ -138,14 +138,31 @@ class HostState:
                  vgpu['parent'] in d['pci_hostdevs'])]
 
     # -- availability --------------------------------------------------------
+    def room_on_gi(self, gpu: dict, gi: dict,
+                   vgpu_type: gpu_model.VgpuType | None) -> bool:
+        """Whether the GI takes one more vGPU of the type.
+
+        A GI holds one vGPU, or up to the type's per-instance maximum of
+        vGPUs of that one type (time-sliced MIG-backed types).
+        """
+        on_gi = [v for v in self.vgpus_of(gpu)
+                 if v['gpu_instance_id'] == gi['id']]
+        if not on_gi:
+            return True
+        per_gi = (vgpu_type.max_instances_per_gi or 1) if vgpu_type else 1
+        return (all(v['type_id'] == vgpu_type.id for v in on_gi)
+                if vgpu_type else False) and len(on_gi) < per_gi
+
     def free_gpu_instance(self, gpu: dict, profile_id: int,
-                          start: int | None = None) -> dict | None:
-        """Lowest-placed GI of a profile with a CI and no vGPU on it."""
+                          start: int | None = None,
+                          vgpu_type: gpu_model.VgpuType | None = None
+                          ) -> dict | None:
+        """Lowest-placed GI of a profile with a CI and room for a vGPU."""
         candidates = [gi for gi in gpu['gpu_instances']
                       if gi['profile_id'] == profile_id and
                       start in (None, gi['start']) and
                       gi['compute_instances'] and
-                      self.vgpu_on_gi(gpu, gi) is None]
+                      self.room_on_gi(gpu, gi, vgpu_type)]
         return min(candidates, key=lambda gi: gi['start'], default=None)
 
     def available_instances(self, gpu: dict, address: str,
@@ -155,7 +172,8 @@ class HostState:
         if vgpu_type.gpu_instance_profile_id is not None:
             if (on_parent or gpu['mig_current'] != gpu_model.MIG_ENABLED or
                     self.free_gpu_instance(
-                        gpu, vgpu_type.gpu_instance_profile_id) is None):
+                        gpu, vgpu_type.gpu_instance_profile_id,
+                        vgpu_type=vgpu_type) is None):
                 return 0
             return 1
         if gpu['mig_current'] == gpu_model.MIG_ENABLED:
@@ -220,7 +238,8 @@ class HostState:
         gi_id = None
         if vgpu_type.gpu_instance_profile_id is not None:
             gi = self.free_gpu_instance(
-                gpu, vgpu_type.gpu_instance_profile_id, gi_start)
+                gpu, vgpu_type.gpu_instance_profile_id, gi_start,
+                vgpu_type)
             if gi is None:
                 raise kernel_error(
                     errno.ENOSPC, 'no free GPU instance at placement %s '

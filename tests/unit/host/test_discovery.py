@@ -134,5 +134,5 @@ class TestDiscovery(base.TestCase):
         self.assertEqual(1, len(rows), text)
         cells = [c.strip() for c in rows[0].strip('|').split('|')]
         self.assertEqual(['0000:41:00.0', 'nvidia-701', 'NVIDIA A100D-1-10C',
-                          '1g.10gb', '3', '1'], cells)
+                          '1g.10gb', 'name', '3', '1'], cells)
         self.assertNotIn('nvidia-700 ', text.split('creatable now')[1])

@@ -48,7 +48,8 @@ class TestVendorVfio(base.TestCase):
         self.assertEqual(
             {'uuid': None, 'parent': VF1, 'gpu': PF, 'type': '1414',
              'type_name': 'NVIDIA H200X-1-18C', 'profile': '1g.18gb',
-             'gpu_instance_id': None, 'domain': 'instance-1',
+             'mapping': 'name', 'gpu_instance_id': None,
+             'domain': 'instance-1',
              'domains': ['instance-1'], 'domain_state': 'shutoff',
              'libvirt_node_device': None}, device)
 

@@ -136,3 +136,56 @@ def a100_report(vf_count, gis):
     """One MIG-enabled A100 with ``gis`` and ``vf_count`` mdev VFs."""
     addresses = vfs(PF0, vf_count)
     return report([a100(gis=gis)], mdev_parents(PF0, addresses)), addresses
+
+
+# -- RTX PRO 6000 Blackwell Server Edition (IDs made up) ---------------------
+RTX_PF = '0000:61:00.0'
+RTX_PRO = (
+    _profile(14, '1g.24gb', 1, 4, [(i, 1) for i in range(4)]),
+    _profile(47, '1g.24gb+gfx', 1, 4, [(i, 1) for i in range(4)]),
+    _profile(21, '2g.48gb', 2, 2, [(0, 2), (2, 2)]),
+    _profile(35, '2g.48gb+gfx', 2, 2, [(0, 2), (2, 2)]),
+    _profile(32, '4g.96gb+gfx', 4, 1, [(0, 4)]),
+)
+#: Its MIG-backed types run on +gfx instances only, and no name says so;
+#: DC-1-8Q and DC-2-12C share their GPU instance (3 and 2 per instance).
+RTX_TYPES = (
+    gpu_model.VgpuType(1401, 'NVIDIA RTX Pro 6000 Blackwell DC-1-24Q', 47,
+                       24576, 4, 1),
+    gpu_model.VgpuType(1402, 'NVIDIA RTX Pro 6000 Blackwell DC-1-8Q', 47,
+                       8192, 12, 3),
+    gpu_model.VgpuType(1403, 'NVIDIA RTX Pro 6000 Blackwell DC-2-12C', 35,
+                       12288, 4, 2),
+    gpu_model.VgpuType(1410, 'NVIDIA RTX Pro 6000 Blackwell DC-24Q', None,
+                       24576, 4),
+)
+
+
+def rtx_gi(gi_id, profile, start):
+    found = {p.name: p for p in RTX_PRO}[profile]
+    return gpu_model.GpuInstance(gi_id, found.id, profile,
+                                 P(start, found.placements[0].size))
+
+
+def rtx_pro_6000(gis=(), vgpu_types=RTX_TYPES, address=RTX_PF):
+    return gpu_model.Gpu(
+        index=0, pci_address=address, uuid='GPU-RTX-0',
+        name='NVIDIA RTX PRO 6000 Blackwell Server Edition',
+        pci_device_id=0x2BB510DE, memory_total_mb=97887,
+        compute_capability=(12, 0), mig_current=1, mig_pending=1,
+        profiles=RTX_PRO, gpu_instances=tuple(gis), vgpu_types=vgpu_types)
+
+
+def rtx_report(vf_count, gis, current=None, vgpu_types=RTX_TYPES):
+    """A vendor-VFIO RTX PRO 6000; ``current``: VF index -> type ID."""
+    addresses = vfs(RTX_PF, vf_count)
+    creatable = tuple(host_model.MdevType(str(t.id), t.name, {}, 1,
+                                          'vfio-pci', ())
+                      for t in RTX_TYPES if t.gpu_instance_profile_id)
+    parents = [host_model.VgpuParent(
+        address=a, pf_address=RTX_PF, mode=constants.MODE_VENDOR_VFIO,
+        types=creatable, current_type=(current or {}).get(n, 0))
+        for n, a in enumerate(addresses)]
+    gpu = rtx_pro_6000(gis, vgpu_types)
+    return (report([gpu], parents, mode=constants.MODE_VENDOR_VFIO),
+            addresses)

@@ -48,6 +48,9 @@ class VgpuType:
     profile_id: int              # INVALID_ID for time-sliced types
     framebuffer_mb: int
     max_instances: int
+    #: vGPUs of the type one GPU instance holds (3 for the time-sliced
+    #: MIG-backed types of an RTX PRO 6000).
+    max_per_gi: int = 1
 
 
 @dataclasses.dataclass
@@ -166,3 +169,43 @@ def t4(index: int = 1) -> Gpu:
         pci_device_id=0x1EB810DE,
         memory_mb=15360,
         compute_capability=(7, 5))
+
+
+#: RTX PRO 6000 Blackwell Server Edition (IDs made up: hosts read them):
+#: (enum, id, name, slices, instances, memory MiB, SMs, starts, size).
+_RTX_PRO_6000_PROFILES = (
+    (0, 14, 'MIG 1g.24gb', 1, 4, 24064, 46, range(4), 1),
+    (10, 47, 'MIG 1g.24gb+gfx', 1, 4, 24064, 46, range(4), 1),
+    (1, 21, 'MIG 2g.48gb', 2, 2, 48384, 94, (0, 2), 2),
+    (11, 35, 'MIG 2g.48gb+gfx', 2, 2, 48384, 94, (0, 2), 2),
+    (3, 5, 'MIG 4g.96gb', 4, 1, 97024, 188, (0,), 4),
+    (12, 32, 'MIG 4g.96gb+gfx', 4, 1, 97024, 188, (0,), 4),
+)
+
+#: Its MIG-backed vGPU types run on +gfx GPU instances only, although no
+#: name says so; DC-1-8Q is time-sliced on its GPU instance (3 per GI).
+RTX_PRO_6000_VGPU_TYPES = (
+    (1401, 'NVIDIA RTX Pro 6000 Blackwell DC-1-24Q', 47, 24576, 4, 1),
+    (1402, 'NVIDIA RTX Pro 6000 Blackwell DC-1-8Q', 47, 8192, 12, 3),
+    (1403, 'NVIDIA RTX Pro 6000 Blackwell DC-2-12C', 35, 12288, 4, 2),
+    (1404, 'NVIDIA RTX Pro 6000 Blackwell DC-4-24Q', 32, 24576, 4, 4),
+    (1410, 'NVIDIA RTX Pro 6000 Blackwell DC-24Q', INVALID_ID, 24576, 4, 1),
+)
+
+
+def rtx_pro_6000(index: int = 0) -> Gpu:
+    """An empty RTX PRO 6000 Blackwell Server Edition, MIG on."""
+    profiles = [Profile(enum, pid, name, slices, count, memory, sms,
+                        [(start, size) for start in starts])
+                for (enum, pid, name, slices, count, memory, sms, starts,
+                     size) in _RTX_PRO_6000_PROFILES]
+    return Gpu(
+        uuid='GPU-b6000%03d-0000-4000-8000-000000000000' % index,
+        name='NVIDIA RTX PRO 6000 Blackwell Server Edition',
+        bus_id='00000000:%02X:00.0' % (0x61 + index),
+        pci_device_id=0x2BB510DE,
+        memory_mb=97887,
+        compute_capability=(12, 0),
+        mig_capable=True, mig_current=1, mig_pending=1,
+        profiles=profiles,
+        vgpu_types=[VgpuType(*t) for t in RTX_PRO_6000_VGPU_TYPES])

@@ -79,6 +79,38 @@ class VgpuFunctions:
         self._vgpu_gpu(handle)
         out(count_ref).value = self._vgpu_type(type_id).max_instances
 
+    def nvmlVgpuTypeGetMaxInstancesPerGpuInstance(self, info_ref):
+        info = out(info_ref)
+        if info.version != pynvml.nvmlVgpuTypeMaxInstance_v1:
+            raise Ret(pynvml.NVML_ERROR_ARGUMENT_VERSION_MISMATCH)
+        vgpu_type = self._vgpu_type(info.vgpuTypeId)
+        if vgpu_type.profile_id == fake_cards.INVALID_ID:
+            raise Ret(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+        info.maxInstancePerGI = vgpu_type.max_per_gi
+
+    def nvmlGpuInstanceGetCreatableVgpus(self, gi_handle, info_ref):
+        """Types of the GI's profile with room left on that GI.
+
+        The GI takes one type at a time, up to the type's per-GI maximum.
+        """
+        gpu, gi = self._gi_of(gi_handle)
+        info = out(info_ref)
+        if info.version != pynvml.nvmlVgpuTypeIdInfo_v1:
+            raise Ret(pynvml.NVML_ERROR_ARGUMENT_VERSION_MISMATCH)
+        if gpu.vgpu_types is None:
+            raise Ret(pynvml.NVML_ERROR_NOT_SUPPORTED)
+        on_gi = [v.type_id for v in gpu.active_vgpus
+                 if v.gpu_instance_id == gi.id]
+        types = [t.id for t in gpu.vgpu_types
+                 if t.profile_id == gi.profile.id and
+                 set(on_gi) <= {t.id} and len(on_gi) < t.max_per_gi]
+        capacity = info.vgpuCount
+        info.vgpuCount = len(types)
+        if types and (not info.vgpuTypeIds or capacity < len(types)):
+            raise Ret(pynvml.NVML_ERROR_INSUFFICIENT_SIZE)
+        for i, type_id in enumerate(types):
+            info.vgpuTypeIds[i] = type_id
+
     def nvmlDeviceGetActiveVgpus(self, handle, count_ref, array):
         vgpus = [v.id for v in self._vgpu_gpu(handle).active_vgpus]
         self._fill_array(count_ref, array, vgpus,

@@ -1,0 +1,60 @@
+"""nova-config's plan on a GPU whose driver maps types to profiles.
+
+The RTX PRO 6000 Blackwell: types on ``+gfx`` GPU instances that no name
+reveals, and several vGPUs sharing one GPU instance.
+"""
+
+from nova_mig.novaconf import plan
+from tests import base
+from tests.unit.novaconf import fakes
+
+GIS = [fakes.rtx_gi(1, '1g.24gb+gfx', 0), fakes.rtx_gi(2, '1g.24gb+gfx', 1),
+       fakes.rtx_gi(3, '2g.48gb+gfx', 2)]
+
+
+class TestDriverMapping(base.TestCase):
+
+    def build(self, report):
+        return plan.build(self.conf, report)
+
+    def test_types_follow_the_driver_and_fill_each_instance(self):
+        report, vfs = fakes.rtx_report(8, GIS)
+        config = self.build(report)
+        by_vf = {a.address: a for a in config.assignments}
+        # Three DC-1-8Q per 1g.24gb+gfx instance, two DC-2-12C on the
+        # 2g.48gb+gfx one: one VF per vGPU.
+        self.assertEqual(['1402'] * 6 + ['1403'] * 2,
+                         [by_vf[vf].type_id for vf in vfs])
+        self.assertEqual({'1402': 6, '1403': 2}, config.max_instances)
+        first = by_vf[vfs[0]]
+        self.assertEqual(('1g.24gb+gfx', 'CUSTOM_MIG_1G_24GB_GFX'),
+                         (first.profile, first.resource_class))
+        self.assertIn('CUSTOM_MIG_1G_24GB_GFX', first.traits)
+
+    def test_too_few_vfs_for_every_vgpu(self):
+        report, vfs = fakes.rtx_report(4, GIS)
+        config = self.build(report)
+        self.assertEqual(['1402'] * 3 + ['1402'],
+                         [a.type_id for a in config.assignments])
+        self.assertIn('1 GPU instance(s) have no free VF',
+                      '\n'.join(config.warnings))
+
+    def test_carried_vgpus_keep_their_instance_and_count(self):
+        # The layout put one DC-1-24Q on GI 1: that instance offers it
+        # alone; the others are filled.
+        report, vfs = fakes.rtx_report(8, GIS, current={0: 1401})
+        config = self.build(report)
+        self.assertEqual(['1401'] + ['1402'] * 3 + ['1403'] * 2,
+                         [a.type_id for a in config.assignments])
+        self.assertEqual({'1401': 1, '1402': 3, '1403': 2},
+                         config.max_instances)
+
+    def test_without_the_driver_the_name_decides(self):
+        # An old driver: no profile IDs; DC-1-8Q reads as 1g.8gb, which
+        # this GPU does not have, so no type backs its GPU instances.
+        old = tuple(fakes.gpu_model.VgpuType(
+            t.id, t.name, None, t.framebuffer_mb, t.max_instances,
+            profile_from_driver=False) for t in fakes.RTX_TYPES)
+        report, _vfs = fakes.rtx_report(8, GIS, vgpu_types=old)
+        self.assertRaises(plan.exception.NoVgpuTypeForProfile,
+                          self.build, report)
