@@ -24,6 +24,14 @@ SUPPORTED_TYPES = 'mdev_supported_types'
 VENDOR_DIR = 'nvidia'
 CREATABLE_TYPES = 'creatable_vgpu_types'
 CURRENT_TYPE = 'current_vgpu_type'
+#: Per-VF files of vendor-specific VFIO besides the two above (operator
+#: reports, not NVIDIA documentation): the GPU instance the VF's vGPU sits
+#: on (ENXIO until a vGPU exists), its placement and its parameters.
+GPU_INSTANCE_ID = 'gpu_instance_id'
+PLACEMENT_ID = 'placement_id'
+VGPU_PARAMS = 'vgpu_params'
+#: What those files raise or hold while they have nothing to say.
+_NO_ANSWER_ERRNOS = (errno.ENXIO, errno.ENOENT, errno.ENODEV, errno.EINVAL)
 
 
 class SysfsReader:
@@ -152,14 +160,55 @@ class SysfsReader:
     # -- vendor-specific VFIO --------------------------------------------
     @staticmethod
     def parse_creatable(text: str) -> list[tuple[int, str]]:
-        """Parse ``creatable_vgpu_types``: lines of ``<id> : <name>``."""
+        """Parse ``creatable_vgpu_types``.
+
+        Lines are ``<id> : <name>``; some drivers write ``<id> <name>``.
+        The header (``ID    : vGPU Name``), blank lines and lines without a
+        numeric ID or a name are skipped.
+        """
         result = []
         for line in text.splitlines():
             type_id, sep, name = line.partition(':')
-            type_id = type_id.strip()
-            if sep and type_id.isdigit():
-                result.append((int(type_id), name.strip()))
+            if not sep:
+                type_id, _sep, name = line.strip().partition(' ')
+            type_id, name = type_id.strip(), name.strip()
+            if type_id.isdigit() and name:
+                result.append((int(type_id), name))
         return result
+
+    @staticmethod
+    def parse_params(text: str) -> dict[str, str]:
+        """Parse ``vgpu_params``: ``key=value`` items, by comma or line."""
+        result = {}
+        for item in text.replace('\n', ',').split(','):
+            key, sep, value = item.strip().partition('=')
+            if sep and key.strip():
+                result[key.strip()] = value.strip()
+        return result
+
+    def read_optional(self, path: str) -> str | None:
+        """A vendor-VFIO attribute, None while it has nothing to say.
+
+        ``gpu_instance_id`` reads ENXIO until the VF carries a vGPU; an
+        absent file (older drivers) reads the same.
+        """
+        try:
+            with open(path) as f:
+                return f.read().strip()
+        except OSError as e:
+            if e.errno in _NO_ANSWER_ERRNOS:
+                return None
+            raise exception.SysfsError(path=path, reason=e.strerror or e)
+
+    def _optional_int(self, path: str) -> int | None:
+        value = self.read_optional(path)
+        if not value:
+            return None
+        try:
+            return int(value, 0)
+        except ValueError:
+            raise exception.SysfsError(
+                path=path, reason='expected an integer, found %r' % value)
 
     def vendor_vfio_parents(self) -> list[host_model.VgpuParent]:
         """Every PCI function with NVIDIA's vendor-specific VFIO files."""
@@ -175,11 +224,18 @@ class SysfsReader:
                     id=str(type_id), name=name, description={},
                     available_instances=1, device_api='vfio-pci', devices=())
                 for type_id, name in creatable)
+            current = self.read_int(os.path.join(vendor, CURRENT_TYPE))
+            params = self.read_optional(os.path.join(vendor, VGPU_PARAMS))
             parents.append(host_model.VgpuParent(
                 address=address, pf_address=self.pf_of(address),
                 mode=constants.MODE_VENDOR_VFIO, types=types,
-                current_type=self.read_int(os.path.join(vendor,
-                                                        CURRENT_TYPE))))
+                current_type=current,
+                gpu_instance_id=self._optional_int(
+                    os.path.join(vendor, GPU_INSTANCE_ID)) if current
+                else None,
+                placement_id=self._optional_int(
+                    os.path.join(vendor, PLACEMENT_ID)) if current else None,
+                vgpu_params=self.parse_params(params or '')))
         return parents
 
     def device_mode(self) -> str:

@@ -1,5 +1,6 @@
 """What a GPU carries now: vGPU devices tied to their GPU instances and VFs."""
 
+import collections
 import dataclasses
 
 from nova_mig.model import gpu as gpu_model
@@ -89,18 +90,20 @@ def _place_by_profile(gpu: gpu_model.Gpu, placed: list[HostDevice],
     """Tie MIG-backed devices NVML did not place to GPU instances.
 
     Where the driver does not say which GPU instance a vendor-VFIO vGPU
-    runs on, devices are matched to the free instances of their profile in
-    placement order, the order in which they are created.
+    runs on, devices are matched to the instances of their profile with
+    room left (one vGPU, or the type's per-instance maximum) in placement
+    order, the order in which they are created.
     """
-    taken = {d.gi_start for d in placed if d.gi_start is not None}
+    taken = collections.Counter(d.gi_start for d in placed
+                                if d.gi_start is not None)
     result = []
     for dev in sorted(unplaced, key=lambda d: (d.vf or 0, d.key)):
-        profile = vgpu_types.backing(dev.type_name or '', gpu).profile
+        backing = vgpu_types.backing(dev.type_name or '', gpu)
         free = sorted(gi.placement.start for gi in gpu.gpu_instances
-                      if gi.profile_name == profile and
-                      gi.placement.start not in taken)
+                      if gi.profile_name == backing.profile and
+                      taken[gi.placement.start] < backing.per_gpu_instance)
         start = free[0] if free else None
         if start is not None:
-            taken.add(start)
+            taken[start] += 1
         result.append(dataclasses.replace(dev, gi_start=start))
     return result

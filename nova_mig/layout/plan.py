@@ -219,36 +219,56 @@ class _GpuPlanner:
         return want.vf is None or dev.vf == want.vf
 
     # -- MIG geometry ------------------------------------------------------
+    def keep_on_gi(self, gi: gpu_model.GpuInstance,
+                   want: target_mod.GiTarget,
+                   devs: list[current.HostDevice],
+                   to_create: list[ToCreate]) -> None:
+        """Match a kept GPU instance's vGPUs with those the layout wants.
+
+        In-use devices are matched first; the rest go, the missing ones
+        are created (several share an instance with ``vgpus: N``).
+        """
+        missing = []
+        left = sorted(devs, key=lambda d: (not d.in_use, d.vf or 0, d.key))
+        for device in want.devices:
+            dev = next((d for d in left if self.matches(d, device)), None)
+            if dev is None:
+                missing.append(device)
+                continue
+            left.remove(dev)
+            self.kept.append(dev)
+        for dev in left:
+            self.remove(dev, 'the layout wants %s on %s at %d' % (
+                '%d x vGPU %s' % (len(want.devices),
+                                  want.devices[0].type.name)
+                if len(want.devices) > 1 else
+                'vGPU %s' % want.devices[0].type.name if want.devices
+                else 'no vGPU', gi.profile_name, gi.placement.start))
+        to_create += [(d, gi.placement, gi.profile_name) for d in missing]
+
     def mig(self, targets: list[target_mod.GiTarget]) -> list[ToCreate]:
         """Plan GPU instances; return the devices to create."""
         wanted = {gi.placement.start: gi for gi in targets}
-        on_gi = {d.gi_start: d for d in self.devices
-                 if d.gi_start is not None}
+        on_gi: dict[int, list[current.HostDevice]] = {}
+        for dev in self.devices:
+            if dev.gi_start is not None:
+                on_gi.setdefault(dev.gi_start, []).append(dev)
         to_create: list[ToCreate] = []
         for gi in sorted(self.gpu.gpu_instances,
                          key=lambda g: g.placement.start):
             want = wanted.get(gi.placement.start)
-            dev = on_gi.get(gi.placement.start)
+            devs = on_gi.get(gi.placement.start, [])
             if want is not None and want.profile.id == gi.profile_id:
-                if dev and want.device and self.matches(dev, want.device):
-                    self.kept.append(dev)
-                elif dev:
-                    self.remove(dev, 'the layout wants %s on %s at %d' % (
-                        'vGPU %s' % want.device.type.name if want.device
-                        else 'no vGPU', gi.profile_name,
-                        gi.placement.start))
+                self.keep_on_gi(gi, want, devs, to_create)
                 if not gi.compute_instances:
                     self.creations.append(self.action(
                         CREATE_CI, 'the GPU instance has no compute '
                         'instance', profile=gi.profile_name,
                         placement=gi.placement, gi_id=gi.id))
-                if want.device and not (dev and dev in self.kept):
-                    to_create.append((want.device, gi.placement,
-                                      gi.profile_name))
                 continue
             reason = ('not in the layout' if want is None else
                       'the layout wants %s there' % want.profile.name)
-            if dev:
+            for dev in devs:
                 self.remove(dev, 'its GPU instance is destroyed: ' + reason)
             if gi.processes:
                 self.blockers.append('processes %s on GPU instance %d' % (
@@ -274,9 +294,8 @@ class _GpuPlanner:
             self.creations.append(self.action(
                 CREATE_CI, 'vGPUs and CUDA need its compute instance',
                 profile=target.profile.name, placement=target.placement))
-            if target.device:
-                to_create.append((target.device, target.placement,
-                                  target.profile.name))
+            to_create += [(d, target.placement, target.profile.name)
+                          for d in target.devices]
         if self.target.mig is not False:
             for dev in self.devices:
                 if dev.gi_start is None:

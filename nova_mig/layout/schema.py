@@ -120,6 +120,8 @@ _GPU_INSTANCE = {
                'placement': integer(0, nullable=True,
                                     maximum=constants.MAX_PLACEMENT),
                'count': integer(1, maximum=constants.MAX_GPU_INSTANCES),
+               'vgpus': integer(
+                   1, maximum=constants.MAX_VGPUS_PER_GPU_INSTANCE),
                'vgpu': {**mapping(_VGPU),
                         'type': ['object', 'boolean', 'null'],
                         'x-reason': 'expected true, false or a mapping, '
@@ -327,12 +329,19 @@ class _Builder:
                 raise self.fail(here, '"count" and "placement" exclude each '
                                 'other')
             vgpu: spec.VgpuSpec | bool | None = data.get('vgpu')
+            vgpus = int(data.get('vgpus', 1))
             if isinstance(data.get('vgpu'), dict):
                 vgpu = self.vgpu(data['vgpu'])
-                if count > 1 and (vgpu.uuid or vgpu.vf is not None):
+                if (count > 1 or vgpus > 1) and (vgpu.uuid or
+                                                 vgpu.vf is not None):
                     raise self.fail(here, 'a vGPU "uuid" or "vf" needs '
-                                    'count 1')
-            result += [spec.GiSpec(data['profile'], placement, vgpu)] * count
+                                    '%s 1' % ('count' if count > 1
+                                              else 'vgpus'))
+            if vgpus > 1 and vgpu is False:
+                raise self.fail(here, '"vgpus: %d" and "vgpu: false" '
+                                'exclude each other' % vgpus)
+            result += [spec.GiSpec(data['profile'], placement, vgpu,
+                                   vgpus)] * count
         return tuple(result)
 
     def time_sliced(self, data: dict[str, typing.Any], where: str

@@ -113,6 +113,9 @@ class GiSpec:
     placement: int | None = None
     #: None: the GPU's ``vgpus`` default; False: no vGPU device.
     vgpu: VgpuSpec | bool | None = None
+    #: vGPU devices on the instance (time-sliced MIG-backed types: up to
+    #: the type's per-instance maximum).
+    vgpus: int = 1
 
     def as_dict(self) -> Document:
         result: Document = {'profile': self.profile}
@@ -122,6 +125,8 @@ class GiSpec:
             result['vgpu'] = self.vgpu.as_dict() or True
         elif self.vgpu is not None:
             result['vgpu'] = self.vgpu
+        if self.vgpus != 1:
+            result['vgpus'] = self.vgpus
         return result
 
 

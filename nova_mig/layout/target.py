@@ -63,6 +63,14 @@ class GiTarget:
     profile: gpu_model.GpuInstanceProfile
     placement: gpu_model.Placement
     device: DeviceTarget | None = None
+    #: The second and further vGPUs sharing the instance (``vgpus: N``).
+    more_devices: tuple[DeviceTarget, ...] = ()
+
+    @property
+    def devices(self) -> list[DeviceTarget]:
+        """Every vGPU device wanted on the instance."""
+        return ([self.device] if self.device else []) + list(
+            self.more_devices)
 
 
 @dataclasses.dataclass
@@ -87,7 +95,7 @@ class GpuTarget:
 
     def devices(self) -> list[DeviceTarget]:
         if self.gpu_instances is not None:
-            return [gi.device for gi in self.gpu_instances if gi.device]
+            return [d for gi in self.gpu_instances for d in gi.devices]
         return list(self.time_sliced or ())
 
 
@@ -206,9 +214,31 @@ class _Resolver:
         result = []
         for gi, item, placement in zip(entry.gpu_instances, wanted,
                                        placements):
-            result.append(GiTarget(item.profile, placement, self.device(
-                gpu, entry, mode, types, gi, item.profile, placement)))
+            device = self.device(gpu, entry, mode, types, gi, item.profile,
+                                 placement)
+            result.append(GiTarget(item.profile, placement, device,
+                                   self.more_devices(gpu, mode, gi, device,
+                                                     placement)))
         return result
+
+    def more_devices(self, gpu: gpu_model.Gpu, mode: str, gi: spec.GiSpec,
+                     first: DeviceTarget | None,
+                     placement: gpu_model.Placement
+                     ) -> tuple[DeviceTarget, ...]:
+        """The vGPUs after the first on a shared GPU instance."""
+        if gi.vgpus == 1 or first is None:
+            return ()
+        what = 'profile %s at %d' % (gi.profile, placement.start)
+        limit = vgpu_types.backing(first.type.name, gpu).per_gpu_instance
+        if gi.vgpus > limit:
+            self.error(gpu, what, '%d vGPUs of %s wanted, the driver allows '
+                       '%d per GPU instance' % (gi.vgpus, first.type.name,
+                                                limit))
+            return ()
+        return tuple(self._device_target(
+            gpu, mode, first.type, None, what,
+            '%s/%d' % (gi.profile, n), placement.start)
+            for n in range(1, gi.vgpus))
 
     def device(self, gpu: gpu_model.Gpu, entry: spec.GpuSpec, mode: str,
                types: Types, gi: spec.GiSpec,

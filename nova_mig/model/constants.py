@@ -23,6 +23,9 @@ DEVICE_MODES = (MODE_MDEV, MODE_VENDOR_VFIO)
 #: (so 7 GPU instances) or 8 memory slices (placements 0-7) ...
 MAX_GPU_INSTANCES = 7
 MAX_PLACEMENT = 7
+#: vGPUs one GPU instance holds at most (time-sliced MIG-backed types
+#: hold 1 to 3 on an RTX PRO 6000); the driver's own maximum is checked too.
+MAX_VGPUS_PER_GPU_INSTANCE = 8
 #: ... nor offers more than 256 SR-IOV VFs (one PCI bus of functions), nor
 #: more than 64 time-sliced vGPUs.
 MAX_SRIOV_VFS = 256

@@ -198,6 +198,21 @@ def _vendor_vfio(tree: _Tree, state: state_mod.HostState, gpu: dict,
         model.vgpu_types), 0o444)
     tree.write(rel + '/nvidia/current_vgpu_type',
                carried[0]['type_id'] if carried else 0, 0o644)
+    tree.write(rel + '/nvidia/vgpu_params', None, 0o644)
+    if not carried:
+        # The driver answers ENXIO here until the VF carries a vGPU; a
+        # plain file cannot, so the simulated tree leaves them out (the
+        # reader takes both alike).
+        return
+    vgpu = carried[0]
+    gi = (state.gpu_instance(gpu, vgpu['gpu_instance_id'])
+          if vgpu['gpu_instance_id'] is not None else None)
+    if gi is not None:
+        tree.write(rel + '/nvidia/gpu_instance_id', gi['id'], 0o444)
+    # The simulator's choice: the GPU instance's placement start, or the
+    # vGPU's rank on the GPU for a time-sliced type.
+    tree.write(rel + '/nvidia/placement_id', gi['start'] if gi is not None
+               else state.vgpus_of(gpu).index(vgpu), 0o444)
 
 
 def render(state: state_mod.HostState, root: str) -> None:

@@ -132,6 +132,37 @@ class TestDiscoverDetails(base.CliTestCase):
         self.assertEqual('instance-00000201', held['0000:1b:00.4'])
         self.assertIsNone(held['0000:1b:00.5'])
 
+    def test_vendor_vfio_vgpus_sit_on_their_gpu_instances(self):
+        # Issue 12 finding 10: the VF's nvidia/gpu_instance_id links each
+        # vGPU to its GPU instance, so the running guest's GI is in use.
+        report = self.report('h200-vendor-vfio.yaml')
+        by_parent = {d['parent']: d for d in report['vgpu_devices']}
+        instances = {gi['id']: gi for gi in report['gpus'][0][
+            'gpu_instances']}
+        running = by_parent['0000:1b:00.4']
+        self.assertIsNotNone(running['gpu_instance_id'])
+        gi = instances[running['gpu_instance_id']]
+        self.assertEqual('1g.18gb', gi['profile'])
+        self.assertEqual('0000:1b:00.4', gi['vgpu_device'])
+        self.assertTrue(gi['in_use'])
+        shut_off = instances[by_parent['0000:1b:00.6']['gpu_instance_id']]
+        self.assertEqual('2g.35gb', shut_off['profile'])
+        self.assertTrue(shut_off['in_use'])     # a defined guest holds it
+        idle = instances[by_parent['0000:1b:00.5']['gpu_instance_id']]
+        self.assertEqual('0000:1b:00.5', idle['vgpu_device'])
+        self.assertFalse(idle['in_use'])
+        free = [g for g in instances.values() if not g['vgpu_device']]
+        self.assertEqual(3, len(free))
+        parents = {p['address']: p for p in report['vgpu_parents']}
+        self.assertEqual(2, parents['0000:1b:00.4']['gpu_instance_id'])
+        self.assertIsNone(parents['0000:1b:00.7']['gpu_instance_id'])
+
+    def test_vendor_vfio_slice_map_draws_used_instances(self):
+        conf = self.write_conf(base.host_file('h200-vendor-vfio.yaml'))
+        rc, out, err = self.nova_mig('discover', conf_file=conf)
+        self.assertEqual(0, rc, err)
+        self.assertIn('#' * 11, out)
+
 
 class TestDiscoverErrors(base.CliTestCase):
     """Bad input: one clear line, non-zero exit, no traceback."""

@@ -266,11 +266,18 @@ class Tree:
         tdev = os.path.join(pdir, 'mdev_supported_types', type_id, 'devices')
         os.symlink('../../../' + uuid, os.path.join(tdev, uuid))
 
-    def vendor_vf(self, address, creatable, current=0):
+    def vendor_vf(self, address, creatable, current=0, gpu_instance=None,
+                  placement=None, params=None, colon=True):
         d = self.dev_dir(address)
+        line = '%d : %s' if colon else '%d %s'
         self._write(os.path.join(d, 'nvidia/creatable_vgpu_types'),
-                    '\n'.join('%d : %s' % c for c in creatable))
+                    '\n'.join(line % c for c in creatable))
         self._write(os.path.join(d, 'nvidia/current_vgpu_type'), current)
+        for name, value in (('gpu_instance_id', gpu_instance),
+                            ('placement_id', placement),
+                            ('vgpu_params', params)):
+            if value is not None:
+                self._write(os.path.join(d, 'nvidia', name), value)
 
 
 # -- GPU backend ------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Tests for the sysfs reader on trees laid out as the kernel does."""
 
+import errno
 import os
+from unittest import mock
 
 from nova_mig import exception
 from nova_mig.host import sysfs
@@ -92,10 +94,60 @@ class TestVendorVfioHost(base.TestCase):
         self.tree.pci('0000:c1:00.0', total_vfs=32)
         self.tree.pci('0000:c1:00.4', pf='0000:c1:00.0')
         self.tree.pci('0000:c1:00.5', pf='0000:c1:00.0')
-        self.tree.vendor_vf('0000:c1:00.4', [], current=1414)
+        self.tree.vendor_vf('0000:c1:00.4', [], current=1414,
+                            gpu_instance=5, placement=2,
+                            params='frame_rate_limiter=0, foo=bar')
         self.tree.vendor_vf('0000:c1:00.5', [(1414, 'NVIDIA H200X-1-18C'),
                                              (1415, 'NVIDIA H200X-2-35C')])
         self.reader = sysfs.SysfsReader(self.tree.root)
+
+    def test_vgpu_files_of_a_carrying_vf(self):
+        parents = self.reader.vendor_vfio_parents()
+        self.assertEqual(5, parents[0].gpu_instance_id)
+        self.assertEqual(2, parents[0].placement_id)
+        self.assertEqual({'frame_rate_limiter': '0', 'foo': 'bar'},
+                         parents[0].vgpu_params)
+        # No vGPU, no files: nothing to say.
+        self.assertIsNone(parents[1].gpu_instance_id)
+        self.assertIsNone(parents[1].placement_id)
+        self.assertEqual({}, parents[1].vgpu_params)
+
+    def test_gpu_instance_id_enxio_means_none(self):
+        path = os.path.join(self.tree.dev_dir('0000:c1:00.4'), 'nvidia',
+                            'gpu_instance_id')
+        real_open = open
+
+        def enxio_open(name, *args, **kwargs):
+            if name == os.path.join(self.tree.root, 'bus/pci/devices',
+                                    '0000:c1:00.4', 'nvidia',
+                                    'gpu_instance_id'):
+                raise OSError(errno.ENXIO, os.strerror(errno.ENXIO), name)
+            return real_open(name, *args, **kwargs)
+        self.assertTrue(os.path.exists(path))
+        with mock.patch('builtins.open', enxio_open):
+            parents = self.reader.vendor_vfio_parents()
+        self.assertIsNone(parents[0].gpu_instance_id)
+        self.assertEqual(2, parents[0].placement_id)
+
+    def test_other_read_errors_name_the_file(self):
+        real_open = open
+
+        def eio_open(name, *args, **kwargs):
+            if name.endswith('placement_id'):
+                raise OSError(errno.EIO, os.strerror(errno.EIO), name)
+            return real_open(name, *args, **kwargs)
+        with mock.patch('builtins.open', eio_open):
+            exc = self.assertRaises(exception.SysfsError,
+                                    self.reader.vendor_vfio_parents)
+        self.assertIn('placement_id', str(exc))
+
+    def test_creatable_lines_without_colon(self):
+        self.tree.pci('0000:c1:00.6', pf='0000:c1:00.0')
+        self.tree.vendor_vf('0000:c1:00.6', [(1414, 'NVIDIA H200X-1-18C')],
+                            colon=False)
+        parents = self.reader.vendor_vfio_parents()
+        self.assertEqual([('1414', 'NVIDIA H200X-1-18C')],
+                         [(t.id, t.name) for t in parents[2].types])
 
     def test_vendor_parents(self):
         parents = self.reader.vendor_vfio_parents()
@@ -136,3 +188,8 @@ class TestParsers(base.TestCase):
             sysfs.SysfsReader.parse_creatable(
                 '1414 : NVIDIA H200X-1-18C\n\ngarbage\n'
                 '1417 : NVIDIA H200X-7-141C\n'))
+        self.assertEqual(
+            [(1414, 'NVIDIA H200X-1-18C'), (1417, 'NVIDIA H200X-7-141C')],
+            sysfs.SysfsReader.parse_creatable(
+                'ID    : vGPU Name\n1414 NVIDIA H200X-1-18C\n1415\n'
+                '  1417   NVIDIA H200X-7-141C  \n'))
