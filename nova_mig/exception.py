@@ -187,9 +187,10 @@ class HostLocked(NovaMigException):
 
 
 class StateFileError(NovaMigException):
-    msg_fmt = ("nova-mig state file %(path)s is unreadable: %(reason)s. "
-               "Restore it from a backup or move it aside; nova-mig then "
-               "treats every device as foreign.")
+    msg_fmt = ("%(path)s: %(reason)s; nova-mig refuses this state file. "
+               "Restore it from a backup, or move it aside (mv %(path)s "
+               "%(path)s.bad); nova-mig then treats every device as "
+               "foreign.")
 
 
 class ComputeServiceEnabled(NovaMigException):

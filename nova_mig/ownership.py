@@ -42,12 +42,25 @@ class OwnershipRecord:
                 data = json.load(f)
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError) as e:
-            raise exception.StateFileError(path=self.path, reason=e)
+        except OSError as e:
+            raise exception.StateFileError(path=self.path,
+                                           reason=e.strerror or e)
+        except ValueError as e:
+            raise exception.StateFileError(path=self.path,
+                                           reason='not JSON: %s' % e)
         if not isinstance(data, dict) or data.get('version') != VERSION:
             raise exception.StateFileError(
                 path=self.path, reason='unknown format or version')
-        return dict(data.get('devices', {}))
+        devices = data.get('devices', {})
+        if not isinstance(devices, dict):
+            raise exception.StateFileError(
+                path=self.path, reason='devices: expected a mapping')
+        for key, entry in devices.items():
+            if not isinstance(entry, dict):
+                raise exception.StateFileError(
+                    path=self.path, reason='devices.%s: expected a mapping'
+                    % key)
+        return dict(devices)
 
     def _write(self) -> None:
         fileutils.write_json(self.path, {'version': VERSION,

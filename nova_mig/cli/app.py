@@ -11,6 +11,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 import pbr.version
 
+from nova_mig.cli import confcheck
 from nova_mig import conf as nova_mig_conf
 from nova_mig import exception
 
@@ -87,6 +88,13 @@ class NovaMigApp(app.App):
             conf(args, project='nova-mig', version=version())
         except (cfg.Error, OSError) as e:
             raise exception.ConfigError(reason=e)
+        except UnicodeDecodeError:
+            confcheck.check_encoding(confcheck.config_files(
+                args, conf.default_config_files))
+            raise
+        files = list(conf.config_file or ())
+        confcheck.check_values(conf, files)
+        self._unknown_options = confcheck.unknown_options(files)
         if self.options.debug:
             conf.set_override('debug', True)
         return conf
@@ -135,6 +143,9 @@ class NovaMigApp(app.App):
         if self._config_error is not None:
             self.stderr.write('nova-mig: error: %s\n' % self._config_error)
             sys.exit(self._config_error.exit_code)
+        for where in getattr(self, '_unknown_options', ()):
+            self.stderr.write('nova-mig: warning: %s: unknown option, '
+                              'ignored\n' % where)
 
 
 def main(argv: list[str] | None = None) -> int:

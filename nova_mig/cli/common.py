@@ -32,6 +32,14 @@ class ErrorReporting(command.Command):
                 raise
             self.app.stderr.write('nova-mig: error: %s\n' % e)
             return e.exit_code
+        except OSError as e:
+            # A file the command could not read or write that no code path
+            # named: still one line, with the path.
+            if self.app_args is not None and self.app_args.debug:
+                raise
+            self.app.stderr.write('nova-mig: error: %s: %s\n' % (
+                e.filename or 'I/O', e.strerror or e))
+            return 1
 
     @property
     def conf(self) -> cfg.ConfigOpts:

@@ -26,6 +26,27 @@ LOG = logging.getLogger(__name__)
 VERSION = 1
 
 
+def _shape_problem(data: object) -> str | None:
+    """Why ``data`` is not a sync state of this version; None when it is."""
+    if not isinstance(data, dict):
+        return 'expected a JSON object'
+    if data.get('version') != VERSION:
+        return 'version: expected %d, found %r' % (VERSION,
+                                                   data.get('version'))
+    for key in ('created_traits', 'created_classes'):
+        value = data.get(key, [])
+        if not (isinstance(value, list) and
+                all(isinstance(v, str) for v in value)):
+            return '%s: expected a list of names' % key
+    if not isinstance(data.get('root'), (dict, type(None))):
+        return 'root: expected an object or null'
+    providers = data.get('providers', {})
+    if not (isinstance(providers, dict) and
+            all(isinstance(v, dict) for v in providers.values())):
+        return 'providers: expected an object of objects'
+    return None
+
+
 class SyncState:
     """The state file's content, loaded and saved atomically."""
 
@@ -44,21 +65,38 @@ class SyncState:
 
     @classmethod
     def load(cls, path: str) -> 'SyncState':
-        """Read the file; a missing or unreadable one starts empty."""
+        """Read the file; a missing or unreadable one starts empty.
+
+        A file that is not JSON of the expected shape is moved aside to
+        ``<path>.bad`` with a warning naming it, so the next save does not
+        overwrite what an operator may want to look at.
+        """
         try:
             with open(path, encoding='utf-8') as f:
                 data = json.load(f)
         except FileNotFoundError:
             return cls(path)
         except (OSError, ValueError) as e:
-            LOG.warning('Ignoring unreadable Placement sync state %s: %s',
-                        path, e)
-            return cls(path)
-        if data.get('version') != VERSION:
-            LOG.warning('Ignoring Placement sync state %s of version %s',
-                        path, data.get('version'))
-            return cls(path)
+            return cls._set_aside(path, 'not readable JSON: %s'
+                                  % (getattr(e, 'strerror', None) or e))
+        problem = _shape_problem(data)
+        if problem:
+            return cls._set_aside(path, problem)
         return cls(path, data)
+
+    @classmethod
+    def _set_aside(cls, path: str, reason: str) -> 'SyncState':
+        backup = path + '.bad'
+        try:
+            os.replace(path, backup)
+        except OSError as e:
+            LOG.warning('%s: %s; starting with an empty Placement sync '
+                        'state (cannot move it aside: %s)', path, reason,
+                        e.strerror)
+        else:
+            LOG.warning('%s: %s; moved it aside to %s and started with an '
+                        'empty Placement sync state', path, reason, backup)
+        return cls(path)
 
     def as_dict(self) -> dict:
         return {

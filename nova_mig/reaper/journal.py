@@ -5,7 +5,9 @@ and fsynced) before a device is touched and a closing line after:
 ``done``, ``failed`` or ``abandoned``, carrying the intent's ``id``. An
 intent without a closing line is a run that died half-way; the next run
 finishes it (see :meth:`Journal.pending`). A torn last line, left by a
-crash in the middle of a write, is ignored.
+crash in the middle of a write, is ignored; so is, with a warning naming
+the file and line, a line of the wrong shape (not an object, or an intent
+without its ``device``): an intent the run cannot read cannot be finished.
 """
 
 import datetime
@@ -30,6 +32,20 @@ CLOSING = (DONE, FAILED, ABANDONED)
 
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+def _shape_problem(entry: object) -> str | None:
+    """Why a parsed line cannot be a journal entry; None when it can."""
+    if not isinstance(entry, dict):
+        return 'not a JSON object'
+    for key in ('id', 'event'):
+        if not isinstance(entry.get(key), str):
+            return 'no "%s" text' % key
+    if entry['event'] == INTENT:
+        for key in ('device', 'parent'):
+            if not isinstance(entry.get(key), str):
+                return 'an intent without "%s" text' % key
+    return None
 
 
 class Journal:
@@ -76,8 +92,12 @@ class Journal:
                 LOG.warning('%s:%d: ignoring a torn or corrupt line',
                             self.path, number)
                 continue
-            if isinstance(entry, dict) and 'id' in entry:
-                result.append(entry)
+            problem = _shape_problem(entry)
+            if problem:
+                LOG.warning('%s:%d: ignoring a line of the wrong shape: %s',
+                            self.path, number, problem)
+                continue
+            result.append(entry)
         return result
 
     def pending(self) -> list[dict]:

@@ -6,7 +6,9 @@ domain to ``<[host]state_dir>/reaper-queue.jsonl``: ``{"domain": name,
 call libvirt, so it only queues; ``nova-mig reap --queued --apply`` (from
 a timer or a path unit) decides on the queued devices. :meth:`Queue.take`
 moves the file aside atomically, so lines the hook appends meanwhile go to
-a new file and are kept for the next run.
+a new file and are kept for the next run. A line that is not JSON, or
+not an object of that shape, is ignored with a warning naming the file and
+line.
 """
 
 import json
@@ -18,6 +20,17 @@ LOG = logging.getLogger(__name__)
 
 FILE_NAME = 'reaper-queue.jsonl'
 TAKEN_SUFFIX = '.taken'
+
+
+def _queued(entry: object) -> set[str] | None:
+    """The devices of one queue line; None when it has the wrong shape."""
+    if not isinstance(entry, dict):
+        return None
+    mdevs, pci = entry.get('mdevs') or [], entry.get('pci') or []
+    if not (isinstance(mdevs, list) and isinstance(pci, list) and
+            all(isinstance(d, str) for d in mdevs + pci)):
+        return None
+    return {u.lower() for u in mdevs} | set(pci)
 
 
 class Queue:
@@ -39,8 +52,14 @@ class Queue:
                         LOG.warning('%s:%d: ignoring a corrupt line', path,
                                     number)
                         continue
-                    devices.update(u.lower() for u in entry.get('mdevs', ()))
-                    devices.update(entry.get('pci', ()))
+                    queued = _queued(entry)
+                    if queued is None:
+                        LOG.warning('%s:%d: ignoring a line of the wrong '
+                                    'shape (expected an object with lists '
+                                    '"mdevs" and "pci" of text)', path,
+                                    number)
+                        continue
+                    devices.update(queued)
         except FileNotFoundError:
             pass
         return devices
