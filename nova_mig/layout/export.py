@@ -20,13 +20,23 @@ def _device(dev: current.HostDevice) -> spec.VgpuSpec:
 
 def _mig(gpu: gpu_model.Gpu, devices: list[current.HostDevice]
          ) -> tuple[spec.GiSpec, ...]:
-    on_gi = {d.gi_start: d for d in devices if d.gi_start is not None}
+    on_gi: dict[int, list[current.HostDevice]] = {}
+    for dev in devices:
+        if dev.gi_start is not None:
+            on_gi.setdefault(dev.gi_start, []).append(dev)
     result = []
     for gi in sorted(gpu.gpu_instances, key=lambda g: g.placement.start):
-        dev = on_gi.get(gi.placement.start)
+        devs = on_gi.get(gi.placement.start, [])
+        if len(devs) > 1:
+            # A shared instance: its vGPUs by count and type.
+            result.append(spec.GiSpec(
+                profile=gi.profile_name, placement=gi.placement.start,
+                vgpu=spec.VgpuSpec(type=devs[0].type_name),
+                vgpus=len(devs)))
+            continue
         result.append(spec.GiSpec(
             profile=gi.profile_name, placement=gi.placement.start,
-            vgpu=_device(dev) if dev else False))
+            vgpu=_device(devs[0]) if devs else False))
     return tuple(result)
 
 

@@ -1,0 +1,111 @@
+"""Layout plans with several vGPUs sharing one GPU instance (``vgpus: N``).
+
+On the RTX PRO 6000 Blackwell (simulator catalog) time-sliced MIG-backed
+types put up to the type's per-instance maximum on one GPU instance.
+"""
+
+import dataclasses
+import json
+
+from nova_mig import exception
+from nova_mig.layout import export
+from nova_mig.layout import plan
+from nova_mig.layout import schema
+from nova_mig.model import constants
+from nova_mig.model import host as host_model
+from tests import base as test_base
+from tests.unit.layout import fakes
+
+PF = '0000:41:00.0'
+VFS = tuple('0000:41:00.%d' % n for n in range(4, 8))
+
+
+def _layout(gi: str) -> str:
+    return ('version: 1\ngpus: [{select: {index: 0}, sriov_vfs: null, '
+            'gpu_instances: [%s]}]' % gi)
+
+
+class TestSharedInstance(test_base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.card = fakes.gpu('RTX-PRO-6000-BSE')
+
+    def report(self, card=None, parents=()):
+        report = fakes.report(card or self.card)
+        report.device_mode = constants.MODE_VENDOR_VFIO
+        report.sriov = {PF: host_model.SriovPf(PF, 4, 4, VFS)}
+        report.parents = list(parents)
+        return report
+
+    def make(self, text, **kwargs):
+        return plan.plan(self.report(**kwargs), schema.loads(text, 'l.yaml'),
+                         self.tmpdir)
+
+    def test_two_vgpus_on_one_instance_take_two_vfs(self):
+        the_plan = self.make(_layout(
+            '{profile: 1g.24gb+gfx, vgpus: 2, vgpu: {type: DC-1-8Q}}'))
+        vgpus = [a for a in the_plan.actions if a.kind == plan.CREATE_VGPU]
+        self.assertEqual([('DC-1-8Q', 0, '1g.24gb+gfx'),
+                          ('DC-1-8Q', 1, '1g.24gb+gfx')],
+                         [(a.type_name, a.vf, a.profile) for a in vgpus])
+        self.assertEqual({0}, {a.placement.start for a in vgpus})
+
+    def test_more_than_the_driver_allows_per_instance(self):
+        error = self.assertRaises(
+            exception.LayoutValidationFailed, self.make, _layout(
+                '{profile: 1g.24gb+gfx, vgpus: 3, vgpu: {type: DC-1-8Q}}'))
+        self.assertIn('3 vGPUs of DC-1-8Q wanted, the driver allows 2 per '
+                      'GPU instance', str(error))
+
+    def test_schema_bounds_and_conflicts(self):
+        for gi, why in (
+                ('{profile: 1g.24gb+gfx, vgpus: 0}', 'vgpus'),
+                ('{profile: 1g.24gb+gfx, vgpus: 2, vgpu: false}',
+                 'exclude each other'),
+                ('{profile: 1g.24gb+gfx, vgpus: 2, vgpu: {vf: 1}}',
+                 'needs vgpus 1')):
+            error = self.assertRaises(exception.NovaMigException,
+                                      schema.loads, _layout(gi), 'l.yaml')
+            self.assertIn(why, str(error))
+
+    def test_round_trip_through_the_document(self):
+        text = _layout('{profile: 1g.24gb+gfx, placement: 0, vgpus: 2, '
+                       'vgpu: {type: DC-1-8Q}}')
+        layout = schema.loads(text, 'l.yaml')
+        (gi,) = layout.gpus[0].gpu_instances
+        self.assertEqual(2, gi.vgpus)
+        again = schema.loads(layout.dump(), 'l.yaml')
+        self.assertEqual(layout.gpus[0].gpu_instances,
+                         again.gpus[0].gpu_instances)
+
+    def test_kept_instance_adds_only_the_missing_vgpu(self):
+        card = dataclasses.replace(self.card, gpu_instances=(
+            fakes.gi(self.card, 1, '1g.24gb+gfx', 0),))
+        parents = [host_model.VgpuParent(VFS[0], PF,
+                                         constants.MODE_VENDOR_VFIO, (),
+                                         current_type=2402)]
+        the_plan = self.make(_layout(
+            '{profile: 1g.24gb+gfx, placement: 0, vgpus: 2, '
+            'vgpu: {type: DC-1-8Q}}'), card=card, parents=parents)
+        self.assertEqual([(plan.CREATE_VGPU, 1)],
+                         [(a.kind, a.vf) for a in the_plan.actions])
+        # And the export says what the instance carries.
+        spec = export.gpu_spec(self.report(card, parents), card)
+        (gi,) = spec.gpu_instances
+        self.assertEqual((1, 'DC-1-8Q'), (gi.vgpus, gi.vgpu.type))
+
+    def test_export_of_a_shared_instance(self):
+        card = dataclasses.replace(self.card, gpu_instances=(
+            fakes.gi(self.card, 1, '1g.24gb+gfx', 0),))
+        parents = [host_model.VgpuParent(vf, PF, constants.MODE_VENDOR_VFIO,
+                                         (), current_type=2402)
+                   for vf in VFS[:2]]
+        spec = export.gpu_spec(self.report(card, parents), card)
+        (gi,) = spec.gpu_instances
+        self.assertEqual((2, 'DC-1-8Q'), (gi.vgpus, gi.vgpu.type))
+        # Applying the export again changes nothing.
+        text = json.dumps({'version': 1, 'gpus': [spec.as_dict()]})
+        the_plan = plan.plan(self.report(card, parents),
+                             schema.loads(text, 'l.yaml'), self.tmpdir)
+        self.assertTrue(the_plan.empty, the_plan.actions)
