@@ -153,15 +153,30 @@ def mig_mode(handle: typing.Any, gpu: str) -> tuple[int, int] | None:
 
 
 # -- GPU-instance profiles --------------------------------------------------
-def _profile_name(info: typing.Any) -> str:
+def mig_memory_gb(total_bytes: int, profile_mb: int) -> int:
+    """The ``<N>gb`` of a profile name, rounded as NVIDIA's go-nvlib does.
+
+    The profile's share of the card is rounded up to eighths, then scaled
+    to the card's memory in whole GiB: an H200's 16384 MiB instance of
+    143771 MiB is ``18gb``, where ``ceil(MiB / 1024)`` would say ``16gb``.
+    """
+    if total_bytes <= 0:
+        return math.ceil(profile_mb / 1024)
+    share = math.ceil(profile_mb * _MIB / total_bytes * 8) / 8
+    total_gb = -(-total_bytes // (1024 * _MIB))
+    # Python's round() rounds halves to even; go's math.Round away from 0.
+    return int(math.floor(share * total_gb + 0.5))
+
+
+def _profile_name(info: typing.Any, total_bytes: int) -> str:
     name = _text(getattr(info, 'name', b'')).strip()
     if name.startswith('MIG '):
         name = name[len('MIG '):]
     if not name:
-        # Version 1 structures carry no name: approximate nvidia-smi's
-        # (exact for most A100/H100 profiles, never "+me").
+        # Version 1 structures carry no name: rebuild nvidia-smi's from the
+        # slices and the memory (never a "+me", "+gfx" or "-me" suffix).
         name = '%dg.%dgb' % (info.sliceCount,
-                             math.ceil(info.memorySizeMB / 1024))
+                             mig_memory_gb(total_bytes, info.memorySizeMB))
     return name
 
 
@@ -179,6 +194,10 @@ def _profile_info(handle: typing.Any, gpu: str, enum: int) -> typing.Any:
 def profile_infos(handle: typing.Any, gpu: str) -> list[Record]:
     """GPU-instance profiles of a card, without their placements."""
     profiles: dict[int, Record] = {}
+    total_bytes: int | None = None
+    # Every profile enum the installed bindings know: nvidia-ml-py 13.x
+    # adds the +gfx, -me and +me.all ones (NVML_GPU_INSTANCE_PROFILE_COUNT
+    # 0x11 or more, 0xA in 12.535).
     for enum in range(pynvml.NVML_GPU_INSTANCE_PROFILE_COUNT):
         try:
             info = _profile_info(handle, gpu, enum)
@@ -186,9 +205,12 @@ def profile_infos(handle: typing.Any, gpu: str) -> list[Record]:
             if e.code in ('NOT_SUPPORTED', 'INVALID_ARGUMENT'):
                 continue
             raise
+        if total_bytes is None and not getattr(info, 'name', b''):
+            total_bytes = int(call('nvmlDeviceGetMemoryInfo', gpu,
+                                   handle).total)
         profiles.setdefault(info.id, {
             'id': info.id,
-            'name': _profile_name(info),
+            'name': _profile_name(info, total_bytes or 0),
             'slice_count': info.sliceCount,
             'memory_mb': info.memorySizeMB,
             'instance_count': info.instanceCount,
