@@ -2,11 +2,14 @@
 #
 # The one entry point of a fresh checkout of nova-mig.
 #
-#   tools/quickstart.sh demo [NOVA-MIG ARGS...]
-#       On the simulated host of etc/nova-mig/demo.conf: discover, plan a
-#       layout, generate Nova's configuration (dry run) and sync the
-#       embedded Placement. Arguments, when given, run that one nova-mig
-#       command instead (e.g. "demo discover -f json").
+#   tools/quickstart.sh demo [--host NAME] [--scenario orphans] [ARGS...]
+#       On the simulated host of etc/nova-mig/demo.conf (--host: the example
+#       host etc/nova-mig/hosts/NAME.yaml): discover, plan the example
+#       layout that fits it, generate Nova's configuration (dry run), sync
+#       the embedded Placement and list its MIG profiles with "openstack
+#       mig". --scenario orphans: the story of orphan vGPUs after a type
+#       change and the reaper. ARGS run that one nova-mig command instead
+#       (e.g. "demo discover -f json").
 #   tools/quickstart.sh test [STESTR RUN ARGS...]
 #       Run the gates (flake8, bashate, mypy, import graph) and the whole
 #       test suite with stestr, and close with the line "N passed,
@@ -21,10 +24,11 @@
 #   2. the system packages of bindep.txt are installed (skipped with
 #      NOVA_MIG_SKIP_BINDEP=1); apt-get or dnf runs as root, through sudo
 #      when the caller is not root;
-#   3. requirements.txt, test-requirements.txt and nova-mig itself (editable)
-#      are installed in it. This step is skipped while a hash of the
-#      requirement files, recorded in the virtual environment, is unchanged,
-#      so a second run starts at once.
+#   3. requirements.txt and nova-mig itself (editable, with its "embedded"
+#      Placement and "osc" extras) are installed in it, and for "test" and
+#      "pep8" test-requirements.txt too. This step is skipped while a hash
+#      of the requirement files, recorded in the virtual environment, is
+#      unchanged, so a second run starts at once.
 #
 # The script runs from the top of the repository, so relative paths in
 # etc/nova-mig/demo.conf and in the arguments are relative to it.
@@ -44,8 +48,8 @@ PYTHON3=${PYTHON3:-python3}
 DEMO_CONF=etc/nova-mig/demo.conf
 DEPS_STAMP=$VENV/.nova-mig-deps.sha256
 # Files whose change means the virtual environment must be refreshed.
-DEPS_FILES="requirements.txt test-requirements.txt setup.cfg setup.py
-pyproject.toml"
+DEPS_FILES="requirements.txt setup.cfg setup.py pyproject.toml"
+TEST_DEPS_FILES="test-requirements.txt"
 
 APT_UPDATED=False
 
@@ -59,7 +63,7 @@ function die {
 }
 
 function usage {
-    sed -n '3,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '3,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2
 }
 
@@ -145,7 +149,7 @@ function deps_hash {
     local f
     {
         "$VENV/bin/python" --version
-        for f in $DEPS_FILES; do
+        for f in "$@"; do
             if [ -f "$f" ]; then
                 echo "$f"
                 cat "$f"
@@ -154,71 +158,262 @@ function deps_hash {
     } | sha256sum | cut -d' ' -f1
 }
 
-# Step 3: Python packages, only when the requirement files changed.
+# Whether the stamp of profile $1 (demo or test) matches the files.
+function deps_current {
+    local stamp=$VENV/.nova-mig-$1-deps.sha256
+    local files=$DEPS_FILES
+    if [ "$1" = test ]; then
+        stamp=$DEPS_STAMP
+        files="$DEPS_FILES $TEST_DEPS_FILES"
+    fi
+    # shellcheck disable=SC2086
+    [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(deps_hash $files)" ] && \
+        [ -x "$VENV/bin/nova-mig" ]
+}
+
+# Step 3: Python packages, only when the requirement files changed. The
+# demo needs requirements.txt and nova-mig with its "embedded" (Placement)
+# and "osc" (openstack mig) extras; the tests also test-requirements.txt.
 function ensure_python_packages {
-    local want
-    want=$(deps_hash)
-    if [ -f "$DEPS_STAMP" ] && [ "$(cat "$DEPS_STAMP")" = "$want" ] && \
-        [ -x "$VENV/bin/nova-mig" ]; then
+    local profile=$1
+    local stamp=$VENV/.nova-mig-$profile-deps.sha256
+    local files=$DEPS_FILES
+    if deps_current "$profile" || \
+        { [ "$profile" = demo ] && deps_current test; }; then
         return 0
     fi
     # pbr takes the version from git; without a git checkout give it one.
     if ! git rev-parse --git-dir >/dev/null 2>&1; then
         export PBR_VERSION=${PBR_VERSION:-0.0.1.dev0}
     fi
-    log "installing requirements into $VENV (once per change)"
-    "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q \
-        -r requirements.txt -r test-requirements.txt -e .
-    echo "$want" > "$DEPS_STAMP"
+    if [ "$profile" = test ]; then
+        stamp=$DEPS_STAMP
+        files="$DEPS_FILES $TEST_DEPS_FILES"
+        log "installing requirements into $VENV (once per change)"
+        "$VENV/bin/python" -m pip install -q --upgrade pip
+        "$VENV/bin/python" -m pip install -q \
+            -r requirements.txt -r test-requirements.txt -e '.[embedded,osc]'
+    else
+        # pip's own lines (Collecting, Downloading, Installing) show the
+        # progress of the first run.
+        log "installing the demo's requirements into $VENV (once per" \
+            "change): requirements.txt, nova-mig[embedded,osc]"
+        "$VENV/bin/python" -m pip install --progress-bar on \
+            --disable-pip-version-check -r requirements.txt \
+            -e '.[embedded,osc]' 2>&1 | grep -v -e '^Requirement already' \
+            -e 'BuildBackendWarning' >&2 || true
+        "$VENV/bin/python" -c 'import nova_mig, placement' 2>/dev/null || \
+            die "installing the demo's requirements failed (see above)"
+    fi
+    # shellcheck disable=SC2086
+    deps_hash $files > "$stamp"
 }
 
 function prepare {
     ensure_venv
     ensure_system_packages "$1"
-    ensure_python_packages
+    ensure_python_packages "${2:-test}"
 }
 
-DEMO_LAYOUT=etc/nova-mig/layouts/a100-balanced.yaml
+# The example host of the demo (--host NAME) and its configuration files.
+DEMO_HOST=a100-mixed
+DEMO_CONF_ARGS=()
 
+# The first example layout whose "# fits:" line names the host.
+function layout_for_host {
+    grep -l -E "^# fits: etc/nova-mig/hosts/$1\.yaml( |$)" \
+        etc/nova-mig/layouts/*.yaml 2>/dev/null | head -n 1
+}
+
+# Where the state of the demo host lives: demo.conf's host keeps
+# .nova-mig-state, every other one .nova-mig-state/hosts/NAME.
+function demo_state_dir {
+    if [ "$DEMO_HOST" = a100-mixed ]; then
+        echo .nova-mig-state
+    else
+        echo ".nova-mig-state/hosts/$DEMO_HOST"
+    fi
+}
+
+# Choose the simulated host etc/nova-mig/hosts/NAME.yaml.
+function use_demo_host {
+    local dir
+    local conf
+    if [ ! -f "etc/nova-mig/hosts/$1.yaml" ]; then
+        die "no example host $1; choose one of:" \
+            "$(cd etc/nova-mig/hosts && ls -- *.yaml | sed 's/\.yaml$//' | \
+            tr '\n' ' ')"
+    fi
+    DEMO_HOST=$1
+    DEMO_CONF_ARGS=(--config-file "$DEMO_CONF")
+    if [ "$DEMO_HOST" = a100-mixed ]; then
+        return 0
+    fi
+    dir=$(demo_state_dir)
+    conf=$dir/demo-host.conf
+    mkdir -p "$dir"
+    printf '%s\n' "# written by tools/quickstart.sh demo --host $1" \
+        '[simulator]' "host_file = etc/nova-mig/hosts/$1.yaml" \
+        '[host]' "state_dir = $dir" > "$conf"
+    DEMO_CONF_ARGS+=(--config-file "$conf")
+}
+
+function nova_mig {
+    "$VENV/bin/nova-mig" "${DEMO_CONF_ARGS[@]}" "$@"
+}
+
+function demo_title {
+    printf '\n=== %s\n' "$*"
+}
+
+# One step: its title, the command line, then the command. A step that
+# fails (some are meant to) shows its exit status and the flow goes on.
 function demo_step {
     local title=$1
+    local rc=0
     shift
-    printf '\n=== %s\n$ nova-mig %s\n\n' "$title" "$*"
-    "$VENV/bin/nova-mig" --config-file "$DEMO_CONF" "$@"
+    demo_title "$title"
+    printf '$ nova-mig %s\n\n' "$*"
+    nova_mig "$@" || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        printf '(exit status %d)\n' "$rc"
+    fi
+}
+
+# "openstack mig profile list" against the embedded Placement, served for
+# the time of the command from the database the steps before left.
+function demo_osc_profiles {
+    local url=""
+    local pid
+    local fifo
+    demo_title "$1"
+    printf '$ openstack mig profile list\n\n'
+    if [ ! -x "$VENV/bin/openstack" ]; then
+        echo "(python-openstackclient is not installed: skipped)"
+        return 0
+    fi
+    fifo=$(mktemp -u)
+    mkfifo "$fifo"
+    "$VENV/bin/python" -m nova_mig.simulator.placement \
+        --state-dir "$(demo_state_dir)" > "$fifo" &
+    pid=$!
+    read -r url < "$fifo" || true
+    rm -f "$fifo"
+    if [ -n "$url" ]; then
+        env -u OS_CLOUD OS_AUTH_TYPE=admin_token OS_TOKEN=admin \
+            OS_ENDPOINT="$url" OS_PLACEMENT_ENDPOINT_OVERRIDE="$url" \
+            "$VENV/bin/openstack" mig profile list || \
+            echo "(openstack mig profile list failed)"
+    fi
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
 }
 
 # The whole flow on the simulated host and the embedded Placement: nothing
 # is written outside the repository (state in .nova-mig-state/).
 function run_demo_flow {
-    demo_step "1/4 Discover the host: GPUs, MIG geometry, VFs, vGPUs, guests" \
+    local layout
+    layout=$(layout_for_host "$DEMO_HOST")
+    demo_step "1/5 Discover the host: GPUs, MIG geometry, VFs, vGPUs, guests" \
         discover
-    demo_step "2/4 Plan a declared layout (nothing is changed)" \
-        layout plan "$DEMO_LAYOUT"
-    demo_step "3/4 Generate nova-compute's configuration (dry run)" \
+    if [ -n "$layout" ]; then
+        demo_step "2/5 Plan a declared layout (nothing is changed)" \
+            layout plan "$layout"
+    else
+        demo_title "2/5 Plan a declared layout: no example layout fits" \
+            "$DEMO_HOST"
+    fi
+    demo_step "3/5 Generate nova-compute's configuration (dry run)" \
         nova-config --dry-run
-    demo_step "4/4 Sync classes and traits into the embedded Placement" \
+    demo_step "4/5 Sync classes and traits into the embedded Placement" \
         sync
+    demo_osc_profiles \
+        "5/5 The MIG profiles the cloud offers, as an admin sees them"
 }
 
-function run_demo {
-    if [ $# -eq 0 ]; then
-        run_demo_flow
-    else
-        "$VENV/bin/nova-mig" --config-file "$DEMO_CONF" "$@"
-    fi
+# The story of Mirantis' article: after a vGPU type change, the devices of
+# the old type block the new one until the reaper removes them.
+function run_demo_orphans {
+    local state=.nova-mig-state/orphans
+    local t0
+    rm -rf "$state"
+    mkdir -p "$state/nova" "$state/proc"
+    DEMO_CONF_ARGS=(--config-file "$DEMO_CONF"
+                    --config-file etc/nova-mig/demo-orphans.conf)
+    demo_step "1/9 Two Tesla T4: GPU 0 has a T4-8C nobody uses" \
+        discover
+    t0=$(date +%s)
+    demo_step "2/9 The old type: nova-mig gives GPU 0 T4-8C devices" \
+        layout apply etc/nova-mig/layouts/t4-8c.yaml
+    demo_title "3/9 The operator switches Nova to T4-4C (nvidia-234) only"
+    printf '$ cat %s\n' "$state/nova/nova.conf"
+    printf '[devices]\nenabled_mdev_types = nvidia-234\n' | \
+        tee "$state/nova/nova.conf"
+    demo_step "4/9 Creating T4-4C on GPU 0 fails: the T4-8C devices block it" \
+        layout plan etc/nova-mig/layouts/t4-4c.yaml
+    demo_step "5/9 Which devices are orphans? keep or remove, and why" \
+        reap
+    demo_title "6/9 Drain the host: disable its nova-compute service"
+    printf '$ openstack compute service set --disable compute-t4-1 %s\n' \
+        nova-compute
+    "$VENV/bin/python" -m nova_mig.simulator.cloud "${DEMO_CONF_ARGS[@]}" \
+        service-disable
+    while [ $(($(date +%s) - t0)) -le 5 ]; do
+        sleep 1
+    done
+    demo_step "7/9 The grace period ([reaper]grace_period = 5 s) has passed" \
+        reap --apply
+    demo_step "8/9 The T4-8C Nova left before nova-mig: removed explicitly" \
+        reap --apply --include-foreign
+    demo_step "9/9 Now the new type can be created" \
+        layout apply etc/nova-mig/layouts/t4-4c.yaml
+}
+
+function demo_hints {
     cat <<EOF
 
 What next:
   tools/quickstart.sh demo discover -f json   one command, with its arguments
-  tools/quickstart.sh demo layout apply $DEMO_LAYOUT
-      (refuses the GPU whose unused vGPU nova-mig did not create; add
-      --include-foreign to replace it, as after draining a real host)
+  tools/quickstart.sh demo --host h100-sxm5-8x
+      the same flow on another example host (etc/nova-mig/hosts/NAME.yaml)
+  tools/quickstart.sh demo --scenario orphans
+      orphan vGPU devices after a type change, and the reaper
   tools/quickstart.sh demo help               every nova-mig command
   tools/quickstart.sh test                    run the test suite
-Other simulated hosts are in etc/nova-mig/hosts/: point [simulator]host_file
-in $DEMO_CONF at one of them and run the demo again.
 EOF
+}
+
+function run_demo {
+    local scenario=flow
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --host)
+                [ $# -ge 2 ] || die "--host needs a host name"
+                use_demo_host "$2"
+                shift 2
+                ;;
+            --scenario)
+                [ "${2:-}" = orphans ] || die "--scenario: only orphans"
+                scenario=$2
+                shift 2
+                ;;
+            *)
+                break
+                ;;
+        esac
+    done
+    if [ ${#DEMO_CONF_ARGS[@]} -eq 0 ]; then
+        use_demo_host "$DEMO_HOST"
+    fi
+    if [ "$scenario" = orphans ]; then
+        run_demo_orphans
+    elif [ $# -eq 0 ]; then
+        run_demo_flow
+    else
+        nova_mig "$@"
+        return
+    fi
+    demo_hints
 }
 
 # The id stestr gives to its next run (0 before the first one).
@@ -294,7 +489,7 @@ function main {
     [ $# -eq 0 ] || shift
     case $action in
         demo)
-            prepare ""
+            prepare "" demo
             run_demo "$@"
             ;;
         test)

@@ -1,6 +1,7 @@
 """``nova-mig reap``: find, and with --apply remove, orphan vGPU devices."""
 
 import argparse
+import contextlib
 import typing
 
 from cliff import lister
@@ -12,6 +13,10 @@ if typing.TYPE_CHECKING:
     from nova_mig.model import host as host_model
 
 LOG = logging.getLogger(__name__)
+
+#: stevedore namespace of the embedded cloud's Compute API (the simulator
+#: provides it; product code never imports the simulator).
+EMBEDDED_COMPUTE = 'nova_mig.embedded_compute'
 
 COLUMNS = ('device', 'parent', 'type', 'decision', 'reasons', 'result')
 
@@ -116,20 +121,25 @@ class Reap(common.ErrorReporting, lister.Lister):
         if parsed_args.queued:
             taken = queue.Queue(conf.host.state_dir)
             only = taken.take() if parsed_args.apply else taken.peek()
-        reaper = run.Reaper(conf, self.backend(), policy, only=only)
+        with contextlib.ExitStack() as stack:
+            backend = self.backend()
+            gatherer, conn = self._embedded_cloud(stack, backend, policy)
+            reaper = run.Reaper(conf, backend, policy, gatherer=gatherer,
+                                only=only)
 
-        def guard(report: 'host_model.HostReport') -> None:
-            nova_service.guard_apply(
-                conf, report.hostname,
-                force=parsed_args.force_with_enabled_service)
+            def guard(report: 'host_model.HostReport') -> None:
+                nova_service.guard_apply(
+                    conf, report.hostname,
+                    force=parsed_args.force_with_enabled_service,
+                    conn=conn)
 
-        if parsed_args.apply:
-            with lock.host_lock(conf, wait=not parsed_args.no_wait):
-                result = reaper.run(apply=True, guard=guard)
-            if taken is not None and not result.failed:
-                taken.finish()
-        else:
-            result = reaper.run(apply=False)
+            if parsed_args.apply:
+                with lock.host_lock(conf, wait=not parsed_args.no_wait):
+                    result = reaper.run(apply=True, guard=guard)
+                if taken is not None and not result.failed:
+                    taken.finish()
+            else:
+                result = reaper.run(apply=False)
         for note in result.notes:
             self.app.stderr.write('note: %s\n' % note)
         self._failed = result.failed or any(
@@ -142,6 +152,32 @@ class Reap(common.ErrorReporting, lister.Lister):
                 row['reasons'] = '\n'.join(row['reasons'])
             rows.append(tuple(row[c] for c in COLUMNS))
         return COLUMNS, rows
+
+    def _embedded_cloud(self, stack: contextlib.ExitStack, backend,
+                        policy) -> tuple[typing.Any, typing.Any]:
+        """The facts gatherer and Compute API of the embedded cloud.
+
+        With ``[placement_sync]embedded`` chosen, the allocations are read
+        from the embedded Placement (seeded with the host's providers and
+        its instances' allocations) and the nova-compute service from the
+        embedded cloud's records; (None, None) otherwise: the reaper then
+        uses ``[placement]``.
+        """
+        from nova_mig.placement import connect
+        if not connect.use_embedded(self.conf):
+            return None, None
+        from stevedore import driver
+
+        from nova_mig.host import discovery
+        from nova_mig.novaconf import plan
+        from nova_mig.reaper import facts
+        conn: typing.Any = driver.DriverManager(
+            EMBEDDED_COMPUTE, 'embedded').driver(self.conf)
+        if policy.skip_placement_check:
+            return None, conn
+        config = plan.build(self.conf, discovery.discover(backend))
+        client = stack.enter_context(connect.placement(self.conf, config))
+        return facts.Gatherer(self.conf, backend, placement=client), conn
 
     def run(self, parsed_args: argparse.Namespace) -> int:
         self._failed = False

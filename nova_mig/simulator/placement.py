@@ -217,6 +217,11 @@ def for_host(conf: cfg.ConfigOpts, config: plan.NovaConfig):
         if created:
             LOG.info('Embedded Placement: created providers %s',
                      ', '.join(created))
+        from nova_mig.simulator import cloud
+        allocated = cloud.seed_allocations(server.client(), conf, hostname)
+        if allocated:
+            LOG.info('Embedded Placement: allocations of instances %s',
+                     ', '.join(allocated))
         yield server.client()
     finally:
         server.stop()
