@@ -8,6 +8,7 @@ line and column, never as a raw Python error.
 
 import json
 import os
+import re
 import tempfile
 import typing
 
@@ -27,7 +28,33 @@ MAX_YAML_DEPTH = 32
 MAX_YAML_NODES = 500_000
 
 # libyaml's loader when PyYAML was built with it: several times faster.
-_LOADER: typing.Any = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+_SAFE_LOADER: typing.Any = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+
+
+class _Loader(_SAFE_LOADER):  # type: ignore[misc]
+    """The safe loader without YAML 1.1's base-60 numbers.
+
+    YAML 1.1 reads an unquoted ``0000:41:00.0`` as the sexagesimal float
+    2460.0; here it stays the string an operator wrote.
+    """
+
+
+_INT = 'tag:yaml.org,2002:int'
+_FLOAT = 'tag:yaml.org,2002:float'
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers
+            if tag not in (_INT, _FLOAT)]
+    for first, resolvers in _SAFE_LOADER.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver(
+    _INT, re.compile(r'^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|'
+                     r'[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$'),
+    list('-+0123456789'))
+_Loader.add_implicit_resolver(
+    _FLOAT, re.compile(r'^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*'
+                       r'(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|'
+                       r'[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$'),
+    list('-+0123456789.'))
+_LOADER: typing.Any = _Loader
 
 #: Builds the error to raise from ``(where, reason)``: ``where`` is a key
 #: path or ``line L column C``.

@@ -38,3 +38,19 @@ class TestFileutils(base.TestCase):
         fileutils.write_if_changed(self.path, 'x')
         self.assertTrue(fileutils.remove(self.path))
         self.assertIsNone(fileutils.read_text(self.path))
+
+
+class TestLoadYaml(base.TestCase):
+
+    def load(self, text):
+        return fileutils.load_yaml(text, lambda where, why: ValueError(why))
+
+    def test_unquoted_pci_address_is_a_string(self):
+        # YAML 1.1 would read the base-60 float 2460.0.
+        self.assertEqual({'pci_address': '0000:41:00.0', 'parent': '1:30'},
+                         self.load('pci_address: 0000:41:00.0\n'
+                                   'parent: 1:30\n'))
+
+    def test_numbers_stay_numbers(self):
+        self.assertEqual([12, -3, 8, 16, 1000, 1.5, float('inf')],
+                         self.load('[12, -3, 010, 0x10, 1_000, 1.5, .inf]'))
