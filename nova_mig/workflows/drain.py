@@ -35,6 +35,7 @@ from nova_mig.host import discovery
 from nova_mig.layout import apply as apply_mod
 from nova_mig.layout import plan as plan_mod
 from nova_mig.layout import spec
+from nova_mig.model import constants
 from nova_mig.novaconf import plan as novaconf_plan
 from nova_mig.novaconf import write as novaconf_write
 from nova_mig.placement import expected
@@ -134,23 +135,31 @@ class GpuDrain:
 
     def wait(self, step: str, config: novaconf_plan.NovaConfig,
              client: typing.Any, state: str,
-             stop_early: typing.Callable[[], bool] | None = None) -> None:
-        """Until Placement shows ``config``; ``stop_early`` may end it."""
+             tolerate: typing.Callable[[], set[str]] | None = None
+             ) -> None:
+        """Until Placement shows ``config``.
+
+        :param tolerate: called on every poll; the providers it returns may
+            remain although ``config`` leaves them out (they hold an
+            allocation, so Nova cannot delete them).
+        """
         timeout = self.conf.retype.placement_timeout
         start = self.clock()
         while True:
             result = verify.verify(self.conf, config, client)
-            if result.ok:
+            kept = tolerate() if tolerate is not None else set()
+            drift = [d for d in result.drift
+                     if not (d.kind == verify.UNEXPECTED_PROVIDER and
+                             d.provider in kept)]
+            if not drift:
                 self.steps.append('%s: Placement shows the configuration'
                                   % step)
-                return
-            if stop_early is not None and stop_early():
                 return
             if self.clock() - start >= timeout:
                 raise exception.GpuDrainStopped(
                     step=step, reason='Placement still differs after %ds: '
                     '%s' % (timeout, '; '.join('%s %s' % (d.provider, d.kind)
-                                               for d in result.drift)),
+                                               for d in drift)),
                     state=state)
             self.sleep(self.conf.retype.poll_interval)
 
@@ -195,11 +204,15 @@ class GpuDrain:
         withheld = [a for a in config.assignments
                     if a.gpu in draining and a.address not in in_use]
         hostname = expected.hypervisor_hostname(self.conf, config)
-        names = {expected.provider_name(hostname, a.address,
-                                        config.device_mode): a.gpu
-                 for a in withheld}
+        # mdev: one provider per vGPU parent, so an allocation on a
+        # withheld one is a boot on a draining GPU. Vendor VFIO: one
+        # provider per PF, shared with the VFs in use; the layout's in-use
+        # checks (run again under the host lock) guard those GPUs.
+        names = {} if config.device_mode == constants.MODE_VENDOR_VFIO \
+            else {expected.provider_name(hostname, a.address): a.gpu
+                  for a in withheld}
         self.steps.append('drain: withhold %s from Nova' % (
-            ', '.join(sorted(names)) or 'nothing'))
+            ', '.join(sorted(a.address for a in withheld)) or 'nothing'))
         if dry_run or not draining:
             return self._result(outcomes, dry_run)
         client = self.client()
@@ -217,9 +230,8 @@ class GpuDrain:
                      'again' % ', '.join(draining))
         self.wait('drain', drained, client,
                   'nova-compute runs without %s' % ', '.join(draining),
-                  stop_early=lambda: bool(self._leave_used(
-                      client, {n: g for n, g in names.items()
-                               if g in draining}, hostname, outcomes)))
+                  tolerate=lambda: self._leave_used(
+                      client, names, hostname, outcomes))
         draining = [a for a in draining
                     if outcomes[a].status == WOULD_CHANGE]
         if draining:
@@ -236,8 +248,12 @@ class GpuDrain:
         return self._result(outcomes, dry_run)
 
     def _leave_used(self, client: typing.Any, names: dict[str, str],
-                    hostname: str, outcomes: dict[str, GpuOutcome]) -> bool:
-        """Take GPUs whose withheld providers got allocations out."""
+                    hostname: str, outcomes: dict[str, GpuOutcome]
+                    ) -> set[str]:
+        """Take GPUs whose withheld providers got allocations out.
+
+        :returns: the withheld providers holding an allocation.
+        """
         used = self.used_providers(client, set(names), hostname)
         for name in sorted(used):
             gpu = names[name]
@@ -247,7 +263,7 @@ class GpuDrain:
                     'draining' % name)
                 LOG.warning('GPU %s left alone: provider %s got an '
                             'allocation while draining', gpu, name)
-        return bool(used)
+        return used
 
     def _apply(self, report: typing.Any, draining: list[str],
                outcomes: dict[str, GpuOutcome]) -> None:

@@ -107,7 +107,7 @@ class RebalanceApplyTestCase(RebalanceHostTestCase):
         self.assertEqual((GPU81, 'would change'),
                          (row['GPU'], row['Status']))
         self.assertIn('destroy GPU instance', row['Detail'])
-        self.assertIn('drain: withhold %s_pci_0000_81_00_' % HOST, err)
+        self.assertIn('drain: withhold 0000:81:00.4', err)
         self.assertEqual(before, self.providers())
         self.assertEqual([('3g.40gb', 4), ('4g.40gb', 0)],
                          self.geometry(GPU81))
