@@ -44,8 +44,8 @@ def host_lock(conf: cfg.ConfigOpts,
     lock = lockutils.InterProcessLock(
         os.path.join(path, LOCK_PREFIX + LOCK_NAME))
     if not lock.acquire(blocking=wait):
-        raise exception.HostLocked(path=lock.path)
-    LOG.debug('Acquired the host lock %s', lock.path)
+        raise exception.HostLocked(path=os.fsdecode(lock.path))
+    LOG.debug('Acquired the host lock %s', os.fsdecode(lock.path))
     try:
         yield
     finally:

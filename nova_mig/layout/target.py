@@ -352,6 +352,25 @@ class _Resolver:
         return target
 
 
+def _uuids_elsewhere(report: host_model.HostReport,
+                     targets: list[GpuTarget]) -> list[str]:
+    """A wanted UUID the host already has, on another GPU: refused now.
+
+    The kernel would refuse the create (EEXIST) half-way through an apply.
+    """
+    pf_of = {p.address: p.pf_address for p in report.parents}
+    where = {m.uuid: pf_of.get(m.parent, m.parent) for m in report.mdevs}
+    errors = []
+    for target in targets:
+        for device in target.devices():
+            other = where.get(device.uuid or '')
+            if other is not None and other != target.gpu.pci_address:
+                errors.append('vGPU UUID %s already exists on GPU %s; '
+                              'UUIDs are unique across the host'
+                              % (device.uuid, other))
+    return errors
+
+
 def resolve(report: host_model.HostReport, layout: spec.Layout,
             sysfs_root: str) -> list[GpuTarget]:
     """Validate ``layout`` on the host and resolve each selected GPU.
@@ -366,6 +385,7 @@ def resolve(report: host_model.HostReport, layout: spec.Layout,
     uuids = [d.uuid for t in targets for d in t.devices() if d.uuid]
     for dup in sorted({u for u in uuids if uuids.count(u) > 1}):
         resolver.errors.append('vGPU UUID %s is used twice' % dup)
+    resolver.errors += _uuids_elsewhere(report, targets)
     if resolver.errors:
         raise exception.LayoutValidationFailed(
             path=layout.source, host=report.hostname,

@@ -16,6 +16,7 @@ import marshal
 import os
 import shutil
 import tempfile
+import urllib.parse
 
 from oslo_log import log as logging
 
@@ -77,7 +78,9 @@ class SimulatedHost:
 
     @property
     def libvirt_uri(self) -> str:
-        return 'test://' + self.libvirt_path
+        # libvirt parses the URI: a path with a space or a "%" must be
+        # percent-encoded (libvirt decodes it before opening the file).
+        return 'test://' + urllib.parse.quote(self.libvirt_path)
 
     @property
     def state_path(self) -> str:
