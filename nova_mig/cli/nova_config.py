@@ -43,18 +43,25 @@ class NovaConfig(common.ReportShowOne):
     cannot be written, the first is restored. The output says whether
     nova-compute must be restarted (it reads both files only at start).
 
-    --dry-run prints the snippet and the diff against the current files
-    and writes nothing. -f json prints one object with the keys shown by
-    the table form plus snippet, provider_config and diff.
+    --dry-run prints the diff against the current files (unified, from
+    /dev/null for a file not written yet) and writes nothing; --show
+    prints the full text of both files instead of the diff. -f json
+    prints one object with the keys shown by the table form plus snippet,
+    provider_config and diff.
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(
             '--dry-run', action='store_true',
-            help='Print the snippet and the diff; write nothing.')
+            help='Print the diff against the current files; write '
+                 'nothing.')
         parser.add_argument(
-            '--output', metavar='PATH',
+            '--show', action='store_true',
+            help='Print the full text of the snippet and the provider '
+                 'config (instead of the diff with --dry-run).')
+        parser.add_argument(
+            '-o', '--output', metavar='PATH',
             help='Write the nova.conf snippet here instead of '
                  '[nova]config_snippet.')
         parser.add_argument(
@@ -64,6 +71,7 @@ class NovaConfig(common.ReportShowOne):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> common.Columns:
+        self._show = parsed_args.show
         backend = self.backend()
         report = discovery.discover(backend)
         config = write.plan_host(self.conf, report, backend.sysfs_root())
@@ -77,7 +85,7 @@ class NovaConfig(common.ReportShowOne):
         return COLUMNS, _row(result)
 
     def render_report(self, row: dict) -> str:
-        return _text(row)
+        return _text(row, show=getattr(self, '_show', False))
 
 
 def _row(result: write.Result) -> tuple:
@@ -98,12 +106,17 @@ def _yes(value: bool) -> str:
     return 'yes' if value else 'no (unchanged)'
 
 
-def _text(row: dict) -> str:
+def _text(row: dict, show: bool = False) -> str:
     lines = []
+    if show:
+        lines += ['# %s' % row['snippet_path'],
+                  row['snippet'].rstrip('\n'), '',
+                  '# %s' % row['provider_config_path'],
+                  row['provider_config'].rstrip('\n'), '']
     if row['dry_run']:
-        lines += [row['snippet'].rstrip('\n'), '',
-                  row['diff'].rstrip('\n') or '(no change)', '',
-                  'Dry run: nothing written.',
+        if not show:
+            lines += [row['diff'].rstrip('\n') or '(no change)', '']
+        lines += ['Dry run: nothing written.',
                   'nova-compute restart needed once written: %s'
                   % ('yes' if row['restart_nova_compute'] else 'no')]
     else:
