@@ -31,12 +31,10 @@ MAX_YAML_NODES = 500_000
 _SAFE_LOADER: typing.Any = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
 
 
-class _Loader(_SAFE_LOADER):  # type: ignore[misc]
-    """The safe loader without YAML 1.1's base-60 numbers.
-
-    YAML 1.1 reads an unquoted ``0000:41:00.0`` as the sexagesimal float
-    2460.0; here it stays the string an operator wrote.
-    """
+# The safe loader without YAML 1.1's base-60 numbers: YAML 1.1 reads an
+# unquoted 0000:41:00.0 as the sexagesimal float 2460.0; here it stays the
+# string an operator wrote.
+_Loader: typing.Any = type('_Loader', (_SAFE_LOADER,), {})
 
 
 _INT = 'tag:yaml.org,2002:int'
