@@ -236,7 +236,8 @@ class TestHostFileValidation(test_base.TestCase):
 
     def test_examples_are_valid(self):
         for name in ('a100-mixed.yaml', 'h100-sxm5-8x.yaml',
-                     'h200-vendor-vfio.yaml', 't4-orphans.yaml'):
+                     'h200-vendor-vfio.yaml', 't4-orphans.yaml',
+                     'rtx-pro-6000-vendor-vfio.yaml', 'b200-hgx.yaml'):
             state = hostfile.load(base.example(name))
             self.assertTrue(state.gpus, name)
             self.assertTrue(state.domains, name)
