@@ -58,6 +58,18 @@ nova_opts = [
              'refuses a configuration that cannot work without them. '
              'Unset with no nova package, nova-mig assumes the oldest '
              'supported release, 2024.1.'),
+    cfg.BoolOpt(
+        'live_migratable',
+        default=False,
+        help='Offer this host\'s vendor-specific VFIO vGPUs for live '
+             'migration: every [pci]device_spec and alias nova-mig writes '
+             'carries "live_migratable": "yes", and Nova tags their '
+             'providers HW_PCI_LIVE_MIGRATABLE. Needs Nova 2025.1 (31.0.0) '
+             'or later, see [nova]release; an older release is refused. '
+             'In mdev mode Nova live-migrates vGPUs since 2024.1 when the '
+             'target offers the same vGPU type, which nova-mig\'s resource '
+             'class and GPU model trait pin (openstack mig flavor create '
+             '--live-migratable); this option is not needed there.'),
 ]
 
 

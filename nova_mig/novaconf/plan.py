@@ -28,6 +28,7 @@ from nova_mig.model import gpu as gpu_model
 from nova_mig.model import host as host_model
 from nova_mig.model import vgpu_types
 from nova_mig import naming
+from nova_mig.novaconf import release
 
 LOG = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ class NovaConfig:
     #: type ID -> host-wide cap, for types whose parents are VFs.
     max_instances: dict[str, int]
     warnings: list[str] = dataclasses.field(default_factory=list)
+    #: Vendor VFIO: device specs and aliases say "live_migratable": "yes".
+    live_migratable: bool = False
 
 
 def natural_key(text: str) -> tuple:
@@ -365,7 +368,20 @@ class _Planner:
                 if t in used and t in self.capped and c}
         return NovaConfig(hostname=hostname, device_mode=self.mode,
                           assignments=assignments, max_instances=caps,
-                          warnings=self.warnings)
+                          warnings=self.warnings,
+                          live_migratable=self.live_migratable())
+
+    def live_migratable(self) -> bool:
+        """``[nova]live_migratable`` in vendor-VFIO mode, release checked.
+
+        :raises: :class:`~nova_mig.exception.NovaReleaseUnsupported`
+        """
+        if (not self.conf.nova.live_migratable or
+                self.mode != constants.MODE_VENDOR_VFIO):
+            return False
+        release.check(release.target(self.conf.nova.release),
+                      {release.PCI_LIVE_MIGRATABLE})
+        return True
 
     def capacity(self, address: str, type_id: str) -> int:
         """What Nova counts for a parent: its vGPUs plus those it can make.

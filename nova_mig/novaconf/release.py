@@ -75,6 +75,7 @@ class Feature:
 
 MDEV_MAX_INSTANCES = 'mdev_max_instances'
 PCI_MANAGED_TAG = 'pci_managed_tag'
+PCI_LIVE_MIGRATABLE = 'pci_live_migratable'
 
 FEATURES = {f.key: f for f in (
     Feature(MDEV_MAX_INSTANCES, '[mdev_<type>]max_instances',
@@ -84,6 +85,10 @@ FEATURES = {f.key: f for f in (
             '(vendor-specific VFIO mode)', _BY_MAJOR[31], REFUSE,
             'an older Nova ignores the tag and libvirt would try to rebind '
             'the VF from the NVIDIA driver'),
+    Feature(PCI_LIVE_MIGRATABLE, '"live_migratable" on [pci]device_spec '
+            'and alias ([nova]live_migratable)', _BY_MAJOR[31], REFUSE,
+            'an older Nova ignores it and refuses to live-migrate an '
+            'instance with a PCI device'),
 )}
 
 

@@ -63,45 +63,68 @@ def mdev_groups(config: plan.NovaConfig) -> list[MdevGroup]:
     return groups
 
 
+#: Nova's value of ``live_migratable`` on device specs and aliases.
+LIVE_MIGRATABLE = {True: 'yes', False: 'no'}
+
+
 def device_specs(config: plan.NovaConfig) -> list[dict]:
     """One ``[pci] device_spec`` per vendor-VFIO VF, by address."""
-    return [{
-        'address': a.address,
-        'vendor_id': plan.NVIDIA_VENDOR_ID,
-        'product_id': a.product_id,
-        'managed': 'no',
-        'resource_class': a.resource_class,
-        'traits': ','.join(a.traits),
-    } for a in sorted(config.assignments, key=lambda a: a.address)]
+    specs = []
+    for a in sorted(config.assignments, key=lambda a: a.address):
+        spec = {
+            'address': a.address,
+            'vendor_id': plan.NVIDIA_VENDOR_ID,
+            'product_id': a.product_id,
+            'managed': 'no',
+            'resource_class': a.resource_class,
+            'traits': ','.join(a.traits),
+        }
+        if config.live_migratable:
+            spec['live_migratable'] = LIVE_MIGRATABLE[True]
+        specs.append(spec)
+    return specs
 
 
-def alias_name(assignment: plan.Assignment) -> str:
+def alias_name_of(profile: str | None, type_name: str) -> str:
     """``mig-1g-18gb`` for a 1g.18gb vGPU, ``vgpu-a100d-20c`` if sliced."""
-    base = ('mig-' + naming.profile_token(assignment.profile)
-            if assignment.profile else 'vgpu-' + assignment.type_name)
+    base = ('mig-' + naming.profile_token(profile) if profile
+            else 'vgpu-' + type_name)
     return re.sub(r'[^a-z0-9]+', '-', base.lower()).strip('-')
 
 
-def aliases(config: plan.NovaConfig) -> list[dict]:
-    """One ``[pci] alias`` per resource class, by name.
+def alias_name(assignment: plan.Assignment) -> str:
+    """The alias name of an assignment's vGPU; see :func:`alias_name_of`."""
+    return alias_name_of(assignment.profile, assignment.type_name)
 
-    Nova's PCI in Placement refuses an alias name defined twice, so a
-    resource class served by VFs of several product IDs gets one alias
-    matching on the resource class alone.
+
+def pci_alias(name: str, resource_class: str,
+              live_migratable: bool | None = None) -> dict[str, str]:
+    """One ``[pci] alias`` matching on the resource class alone.
+
+    No vendor or product ID: two GPU models' VFs of one profile share the
+    alias, which Nova's API reads once for the whole cloud (with
+    ``[filter_scheduler]pci_in_placement``, one alias name may have one
+    spec only, ``PciInvalidAlias`` otherwise).
+
+    :param live_migratable: None matches any device; True or False only
+        those whose device spec says so.
     """
+    alias = {'name': name, 'device_type': 'type-VF',
+             'resource_class': resource_class}
+    if live_migratable is not None:
+        alias['live_migratable'] = LIVE_MIGRATABLE[live_migratable]
+    return alias
+
+
+def aliases(config: plan.NovaConfig) -> list[dict]:
+    """One ``[pci] alias`` per resource class, by name."""
     by_rc = collections.defaultdict(list)
     for a in config.assignments:
         by_rc[a.resource_class].append(a)
-    result = []
-    for rc, members in by_rc.items():
-        alias = {'name': alias_name(members[0]), 'device_type': 'type-VF'}
-        products = {a.product_id for a in members}
-        if len(products) == 1:
-            alias['vendor_id'] = plan.NVIDIA_VENDOR_ID
-            alias['product_id'] = products.pop()
-        alias['resource_class'] = rc
-        result.append(alias)
-    return sorted(result, key=lambda a: a['name'])
+    return sorted((pci_alias(alias_name(members[0]), rc,
+                             True if config.live_migratable else None)
+                   for rc, members in by_rc.items()),
+                  key=lambda a: a['name'])
 
 
 def providers(config: plan.NovaConfig) -> list[dict]:

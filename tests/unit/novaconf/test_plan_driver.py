@@ -4,7 +4,11 @@ The RTX PRO 6000 Blackwell: types on ``+gfx`` GPU instances that no name
 reveals, and several vGPUs sharing one GPU instance.
 """
 
+import fixtures
+
+from nova_mig import exception
 from nova_mig.novaconf import plan
+from nova_mig.novaconf import render
 from tests import base
 from tests.unit.novaconf import fakes
 
@@ -56,5 +60,37 @@ class TestDriverMapping(base.TestCase):
             t.id, t.name, None, t.framebuffer_mb, t.max_instances,
             profile_from_driver=False) for t in fakes.RTX_TYPES)
         report, _vfs = fakes.rtx_report(8, GIS, vgpu_types=old)
-        self.assertRaises(plan.exception.NoVgpuTypeForProfile,
+        self.assertRaises(exception.NoVgpuTypeForProfile,
                           self.build, report)
+
+
+class TestLiveMigratable(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        # nova-compute in a container: [nova]release decides.
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_mig.novaconf.release.installed_version', lambda: None))
+        self.flags(live_migratable=True, group='nova')
+
+    def test_device_specs_and_aliases_say_so(self):
+        self.flags(release='2025.1', group='nova')
+        report, _vfs = fakes.rtx_report(8, GIS)
+        config = plan.build(self.conf, report)
+        self.assertTrue(config.live_migratable)
+        self.assertEqual({'yes'}, {s['live_migratable']
+                                   for s in render.device_specs(config)})
+        self.assertEqual({'yes'}, {a['live_migratable']
+                                   for a in render.aliases(config)})
+
+    def test_refused_before_2025_1(self):
+        self.flags(release='2024.2', group='nova')
+        report, _vfs = fakes.rtx_report(8, GIS)
+        error = self.assertRaises(exception.NovaReleaseUnsupported,
+                                  plan.build, self.conf, report)
+        self.assertIn('live_migratable', str(error))
+
+    def test_not_in_mdev_mode(self):
+        self.flags(release='2024.1', group='nova')
+        report, _vfs = fakes.mixed_report()
+        self.assertFalse(plan.build(self.conf, report).live_migratable)
