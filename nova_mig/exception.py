@@ -279,6 +279,11 @@ class FlavorProfileMismatch(NovaMigException):
                "pass --force to change it.")
 
 
+class LiveMigrationUnsupported(NovaMigException):
+    msg_fmt = ("A live-migratable flavor of profile %(profile)s cannot be "
+               "made: %(reason)s")
+
+
 class UnknownTraits(NovaMigException):
     msg_fmt = ("Placement has no trait %(traits)s, so no host could ever "
                "match the flavor. Known GPU traits: %(known)s.")

@@ -26,6 +26,12 @@ MAX_PLACEMENT = 7
 #: vGPUs one GPU instance holds at most (time-sliced MIG-backed types
 #: hold 1 to 3 on an RTX PRO 6000); the driver's own maximum is checked too.
 MAX_VGPUS_PER_GPU_INSTANCE = 8
+
+#: Traits Nova puts on the providers of the PCI devices it reports in
+#: Placement (vendor-specific VFIO vGPUs), and on those whose device spec
+#: says ``live_migratable`` (Nova 2025.1 and later).
+PCI_PROVIDER_TRAIT = 'COMPUTE_MANAGED_PCI_DEVICE'
+PCI_LIVE_MIGRATABLE_TRAIT = 'HW_PCI_LIVE_MIGRATABLE'
 #: ... nor offers more than 256 SR-IOV VFs (one PCI bus of functions), nor
 #: more than 64 time-sliced vGPUs.
 MAX_SRIOV_VFS = 256

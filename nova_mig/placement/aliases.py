@@ -13,12 +13,9 @@ import dataclasses
 import json
 import typing
 
+from nova_mig.model import constants
 from nova_mig import naming
 from nova_mig.novaconf import render
-
-#: Nova puts these on the providers of PCI devices it reports in Placement.
-PCI_PROVIDER_TRAIT = 'COMPUTE_MANAGED_PCI_DEVICE'
-LIVE_MIGRATABLE_TRAIT = 'HW_PCI_LIVE_MIGRATABLE'
 
 
 class PlacementReader(typing.Protocol):
@@ -82,7 +79,7 @@ def cloud_aliases(client: PlacementReader,
     found: dict[str, CloudAlias] = {}
     for rp in sorted(providers, key=lambda p: p['name']):
         traits, _gen = client.provider_traits(rp['uuid'])
-        if PCI_PROVIDER_TRAIT not in traits:
+        if constants.PCI_PROVIDER_TRAIT not in traits:
             continue
         inventories, _gen = client.inventories(rp['uuid'])
         root = by_uuid.get(rp.get('root_provider_uuid') or rp['uuid'], rp)
@@ -93,7 +90,7 @@ def cloud_aliases(client: PlacementReader,
             entry = found.setdefault(rc, CloudAlias(name, rc))
             entry.hosts.add(root['name'])
             entry.providers += 1
-            if LIVE_MIGRATABLE_TRAIT in traits:
+            if constants.PCI_LIVE_MIGRATABLE_TRAIT in traits:
                 entry.live_migratable += 1
     return sorted(found.values(), key=lambda a: a.name)
 

@@ -91,7 +91,7 @@ class TestNovaReadsTheMergedAliases(base.TestCase):
             for pf in {a.gpu for a in config.assignments}:
                 placement.add(
                     '%s_%s' % (config.hostname, pf.upper()), parent=root,
-                    traits={aliases.PCI_PROVIDER_TRAIT},
+                    traits={constants.PCI_PROVIDER_TRAIT},
                     inventory={a.resource_class: 2
                                for a in config.assignments})
         text = aliases.render_lines(

@@ -9,6 +9,7 @@ from osc_lib.command import command
 
 from nova_mig.flavor import capacity
 from nova_mig.flavor import manage
+from nova_mig.flavor import migration
 from nova_mig.flavor import traits as traits_mod
 from nova_mig import naming
 from nova_mig.osc import common
@@ -85,6 +86,13 @@ class CreateFlavor(command.ShowOne):
         parser.add_argument(
             '--name', metavar='<name>',
             help='Flavor name (default: from --name-template)')
+        parser.add_argument(
+            '--live-migratable', action='store_true', default=False,
+            help='Ask for a vGPU that can live-migrate: needs --model-trait '
+                 '(the same vGPU type on source and target); on '
+                 'vendor-specific VFIO hosts also requires '
+                 'HW_PCI_LIVE_MIGRATABLE ([nova]live_migratable, Nova '
+                 '2025.1 or later)')
         _add_flavor_options(parser)
         return parser
 
@@ -96,6 +104,9 @@ class CreateFlavor(command.ShowOne):
         capacity.check_profile(mig.placement, scheme, profile)
         spec = _template(parsed_args, scheme, profile,
                          parsed_args.name or scheme.flavor_name(profile))
+        if parsed_args.live_migratable:
+            spec.traits = migration.required_traits(mig.placement, scheme,
+                                                    profile, spec.traits)
         traits_mod.check_traits(mig.placement, scheme, spec.traits)
         row = manage.ensure_flavor(mig.compute, scheme, spec,
                                    force=parsed_args.force)

@@ -2,19 +2,21 @@
 
 import json
 
+from nova_mig.model import constants
 from nova_mig import naming
 from nova_mig.placement import aliases
 from tests import base
 from tests.unit.placement import fakes
 
-PCI = aliases.PCI_PROVIDER_TRAIT
+PCI = constants.PCI_PROVIDER_TRAIT
+LIVE = constants.PCI_LIVE_MIGRATABLE_TRAIT
 
 
 def cloud():
     """Two vendor-VFIO hosts of different GPU models, one mdev host."""
     placement = fakes.FakePlacement()
     for host, traits in (('cn-a100', {PCI}),
-                         ('cn-h100', {PCI, aliases.LIVE_MIGRATABLE_TRAIT})):
+                         ('cn-h100', {PCI, LIVE})):
         root = placement.add(host)
         placement.add('%s_0000:41:00.0' % host, parent=root, traits=traits,
                       inventory={'CUSTOM_MIG_1G_10GB': 7})
