@@ -58,6 +58,10 @@ def _entry(item: object, path: str, where: str) -> list[spec.GpuSpec]:
     if counts and not enabled:
         raise _fail(path, '%s: "mig-devices" needs "mig-enabled: true"'
                     % where)
+    for profile in counts:
+        if not isinstance(profile, str) or not constants.is_profile(profile):
+            raise _fail(path, '%s.mig-devices: %r is not a MIG profile name '
+                        '(1g.10gb)' % (where, profile))
     if sum(counts.values()) > constants.MAX_GPU_INSTANCES:
         raise _fail(path, '%s.mig-devices: %d GPU instances asked; no GPU '
                     'holds more than %d' % (where, sum(counts.values()),
@@ -80,7 +84,8 @@ def _entry(item: object, path: str, where: str) -> list[spec.GpuSpec]:
 def labels(document: object) -> list[str]:
     configs = document.get('mig-configs') if isinstance(document, dict) \
         else None
-    return sorted(configs) if isinstance(configs, dict) else []
+    return sorted(str(k) for k in configs) if isinstance(configs, dict) \
+        else []
 
 
 def import_config(text: str | bytes, label: str | None = None,
@@ -106,7 +111,8 @@ def import_config(text: str | bytes, label: str | None = None,
     if label not in known:
         raise _fail(path, 'no config %r; the file has %s' % (
             label, ', '.join(known)))
-    entries = document['mig-configs'][label]
+    entries = next(v for k, v in document['mig-configs'].items()
+                   if str(k) == label)
     if not isinstance(entries, list) or not entries:
         raise _fail(path, 'config %r must be a non-empty list' % label)
     gpus: list[spec.GpuSpec] = []

@@ -38,6 +38,10 @@ LOCK_FILE = '.lock'
 GENERATION_PREFIX = 'sys.'
 #: What the current rendering wrote, to change only what differs next time.
 MANIFEST_FILE = '.sys-manifest'
+#: Digest of the state file the sysfs tree and libvirt XML were last fully
+#: rendered from: a crash between saving the state and rendering it leaves
+#: a stamp that differs, and the next load renders again from the state.
+RENDERED_FILE = '.rendered'
 
 
 class SimulatedHost:
@@ -113,14 +117,22 @@ class SimulatedHost:
         content = self._read_host_file()
         digest = hostfile.file_digest(content)
         try:
-            with open(self.state_path, encoding='utf-8') as stream:
-                data = json.load(stream)
+            with open(self.state_path, 'rb') as stream:
+                text = stream.read()
+            data = json.loads(text)
         except (OSError, ValueError):
             data = None
-        if (data and data.get('host_file_sha256') == digest and
+        if (isinstance(data, dict) and
+                data.get('host_file_sha256') == digest and
                 data.get('version') == state_mod.STATE_VERSION and
                 os.path.exists(self.sysfs_root)):
-            return state_mod.HostState(data, self.catalog)
+            state = state_mod.HostState(data, self.catalog)
+            if self._rendered() != hostfile.file_digest(text):
+                LOG.warning('The simulated host in %s was not rendered '
+                            'from its last saved state (a crash in '
+                            'between); rendering it again', self.work_dir)
+                self._render_locked(state, text, fresh=True)
+            return state
         LOG.info('Materialising simulated host from %s into %s',
                  self.host_file, self.work_dir)
         state = hostfile.parse(content, self.host_file, self.catalog)
@@ -128,17 +140,31 @@ class SimulatedHost:
         return state
 
     def _save_locked(self, state: state_mod.HostState) -> None:
+        text = json.dumps(state.data, indent=1, sort_keys=True).encode()
         fd, tmp = tempfile.mkstemp(dir=self.work_dir, suffix='.json')
-        with os.fdopen(fd, 'w', encoding='utf-8') as stream:
-            json.dump(state.data, stream, indent=1, sort_keys=True)
+        with os.fdopen(fd, 'wb') as stream:
+            stream.write(text)
         os.chmod(tmp, 0o644)
         os.replace(tmp, self.state_path)
-        self._render_locked(state)
+        self._render_locked(state, text)
 
-    def _render_locked(self, state: state_mod.HostState) -> None:
+    def _rendered(self) -> str | None:
+        try:
+            with open(os.path.join(self.work_dir, RENDERED_FILE),
+                      encoding='ascii') as stream:
+                return stream.read().strip()
+        except (OSError, ValueError):
+            return None
+
+    def _render_locked(self, state: state_mod.HostState, text: bytes,
+                       fresh: bool = False) -> None:
+        """Render ``state`` (saved as ``text``), then stamp the rendering.
+
+        :param fresh: render the whole tree again, trusting nothing on disk.
+        """
         root = self.sysfs_root
         manifest_path = os.path.join(self.work_dir, MANIFEST_FILE)
-        old = self._manifest(manifest_path, self._cache)
+        old = None if fresh else self._manifest(manifest_path, self._cache)
         if old is None or not os.path.isdir(root) or os.path.islink(root):
             # First rendering (or a work directory of an older layout,
             # where "sys" was a symlink to generation directories).
@@ -161,6 +187,10 @@ class SimulatedHost:
             stream.write(libvirt_xml.render(state))
         os.chmod(tmp, 0o644)
         os.replace(tmp, self.libvirt_path)
+        fd, tmp = tempfile.mkstemp(dir=self.work_dir, suffix='.rendered')
+        with os.fdopen(fd, 'w', encoding='ascii') as stream:
+            stream.write(hostfile.file_digest(text) + '\n')
+        os.replace(tmp, os.path.join(self.work_dir, RENDERED_FILE))
         LOG.debug('Rendered %s: %d sysfs entries changed', state.hostname,
                   changed)
 

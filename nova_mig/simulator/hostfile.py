@@ -168,6 +168,13 @@ class _Parser:
             raise self.error(where + '.sriov_vfs', 'expected an integer from '
                              '0 to %d, got %r' % (model.sriov_totalvfs,
                                                   numvfs))
+        if model.sriov_totalvfs:
+            try:
+                pci.vf_address(address, model.sriov_totalvfs - 1)
+            except ValueError:
+                raise self.error(where + '.pci_address', 'the %d VFs of %s '
+                                 'would lie past bus ff; choose a lower bus'
+                                 % (model.sriov_totalvfs, address))
         gpu = {'index': index, 'model': model.key, 'pci_address': address,
                'uuid': gpu_uuid, 'mig_current': current,
                'mig_pending': pending, 'numvfs': numvfs,

@@ -36,6 +36,9 @@ def vf_address(pf_address: str, vf_index: int) -> str:
     """Address of VF ``vf_index`` (0-based) of the PF at ``pf_address``."""
     domain, bus, slot, function = split(pf_address)
     devfn = (slot << 3 | function) + VF_OFFSET + vf_index * VF_STRIDE
+    if bus + (devfn >> 8) > 0xff:
+        raise ValueError('VF %d of %s would lie past bus ff'
+                         % (vf_index, pf_address))
     return join(domain, bus + (devfn >> 8), (devfn >> 3) & 0x1f, devfn & 7)
 
 
