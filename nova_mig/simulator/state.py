@@ -1,5 +1,6 @@
 """The live state of the simulated host and the kernel rules on vGPUs."""
 
+import collections
 import copy
 import errno
 import os
@@ -157,13 +158,21 @@ class HostState:
                           start: int | None = None,
                           vgpu_type: gpu_model.VgpuType | None = None
                           ) -> dict | None:
-        """Lowest-placed GI of a profile with a CI and room for a vGPU."""
+        """The GI of a profile with a CI and room for a vGPU.
+
+        The one carrying the fewest vGPUs, then the lowest placed: several
+        vGPUs of a time-sliced MIG-backed type spread over the instances
+        (the simulator's choice; the real driver's is unverified).
+        """
         candidates = [gi for gi in gpu['gpu_instances']
                       if gi['profile_id'] == profile_id and
                       start in (None, gi['start']) and
                       gi['compute_instances'] and
                       self.room_on_gi(gpu, gi, vgpu_type)]
-        return min(candidates, key=lambda gi: gi['start'], default=None)
+        carried = collections.Counter(v['gpu_instance_id']
+                                      for v in self.vgpus_of(gpu))
+        return min(candidates, key=lambda gi: (carried[gi['id']],
+                                               gi['start']), default=None)
 
     def available_instances(self, gpu: dict, address: str,
                             vgpu_type: gpu_model.VgpuType) -> int:
