@@ -77,7 +77,9 @@ class NovaMigApp(app.App):
 
     def _load_conf(self) -> cfg.ConfigOpts:
         conf = cfg.ConfigOpts()
-        nova_mig_conf.register_opts(conf)
+        # [placement]'s keystoneauth options are registered by the commands
+        # that talk to a cloud (common.ErrorReporting.conf).
+        nova_mig_conf.register_opts(conf, cloud=False)
         logging.register_options(conf)
         args = []
         for path in self.options.config_file:

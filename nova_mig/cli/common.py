@@ -8,6 +8,7 @@ from cliff import show
 from oslo_config import cfg
 
 from nova_mig.cli import app as app_mod
+from nova_mig import conf as nova_mig_conf
 from nova_mig import exception
 from nova_mig import gpu
 
@@ -41,11 +42,19 @@ class ErrorReporting(command.Command):
                 e.filename or 'I/O', e.strerror or e))
             return 1
 
+    #: Whether the command may talk to a cloud (Placement, the Compute
+    #: API): its configuration then carries [placement]'s keystoneauth
+    #: options, whose import costs the others most of their start-up.
+    uses_cloud = True
+
     @property
     def conf(self) -> cfg.ConfigOpts:
         conf = typing.cast(app_mod.NovaMigApp, self.app).conf
         if conf is None:    # the app exits on a configuration error first
             raise exception.ConfigError(reason='no configuration loaded')
+        if self.uses_cloud and not getattr(conf, '_nova_mig_cloud', False):
+            nova_mig_conf.register_cloud_opts(conf)
+            setattr(conf, '_nova_mig_cloud', True)
         return conf
 
     def backend(self):

@@ -53,7 +53,7 @@ def check_encoding(files: list[str]) -> None:
 
 def _own_groups() -> dict[str, set[str]]:
     groups: dict[str, set[str]] = {}
-    for group, options in conf_opts.list_opts():
+    for group, options in conf_opts.list_opts(cloud=False):
         names = groups.setdefault(group.name, set())
         for opt in options:
             names.add(opt.dest)
@@ -98,7 +98,7 @@ def check_values(conf: cfg.ConfigOpts, files: list[str]) -> None:
     :raises: :class:`nova_mig.exception.ConfigError` naming the file and
         ``[group]option`` of the first value oslo.config refuses.
     """
-    for group, options in conf_opts.list_opts():
+    for group, options in conf_opts.list_opts(cloud=False):
         for opt in options:
             try:
                 getattr(conf[group.name], opt.dest)

@@ -22,6 +22,8 @@ class Discover(common.ShowOne):
     device_mode, gpus, vgpu_parents, vgpu_devices and domains.
     """
 
+    uses_cloud = False
+
     def take_action(self, parsed_args):
         report = discovery.discover(self.backend()).as_dict()
         return COLUMNS, tuple(report[c] for c in COLUMNS)

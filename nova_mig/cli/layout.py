@@ -22,6 +22,8 @@ class _Lister(common.ErrorReporting, lister.Lister):
 class _PlansLayout(command.Command):
     """FILE and --include-foreign, for the commands that plan a layout."""
 
+    uses_cloud = False
+
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument(
@@ -233,6 +235,8 @@ class LayoutExport(common.Command):
     counts; placements and vGPU devices cannot be expressed there.
     """
 
+    uses_cloud = False
+
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument('-o', '--output', metavar='FILE',
@@ -270,6 +274,8 @@ class LayoutImportMigParted(common.Command):
     per GPU instance. The host is not read and nothing is changed; check
     the result with "nova-mig layout plan".
     """
+
+    uses_cloud = False
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -312,6 +318,8 @@ class LayoutRestore(_Lister):
     refused or failed; the unit then fails and nova-compute, which
     requires it, does not start on a host whose vGPUs are missing.
     """
+
+    uses_cloud = False
 
     def take_action(self, parsed_args):
         from nova_mig.layout import apply

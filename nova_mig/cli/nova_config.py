@@ -50,6 +50,8 @@ class NovaConfig(common.ReportShowOne):
     provider_config and diff.
     """
 
+    uses_cloud = False
+
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(

@@ -42,10 +42,18 @@ def option_modules() -> list[types.ModuleType]:
     return _import_modules(_list_module_names())
 
 
-def list_opts() -> list[tuple[cfg.OptGroup, list[cfg.Opt]]]:
-    """Return ``[(group, [opts])]`` for every nova-mig option group."""
+def list_opts(cloud: bool = True
+              ) -> list[tuple[cfg.OptGroup, list[cfg.Opt]]]:
+    """Return ``[(group, [opts])]`` for every nova-mig option group.
+
+    :param cloud: with the options reaching a cloud (keystoneauth's, of
+        ``[placement]``); without them keystoneauth is not imported.
+    """
     result = []
     for module in option_modules():
-        for group, opts in module.list_opts().items():
+        listed = (module.list_opts() if cloud or
+                  not hasattr(module, 'list_local_opts')
+                  else module.list_local_opts())
+        for group, opts in listed.items():
             result.append((group, opts))
     return result

@@ -1,6 +1,5 @@
 """Options of the [placement] and [placement_sync] groups."""
 
-from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
 from nova_mig.conf import utils
@@ -81,7 +80,22 @@ placement_sync_opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
+    """[placement_sync], and the [placement] group without its options.
+
+    The keystoneauth options of [placement] come with
+    :func:`register_cloud_opts`: importing keystoneauth costs a command
+    that never talks to a cloud most of its start-up time.
+    """
     conf.register_group(_placement_group())
+    utils.register_group(conf, placement_sync_group, placement_sync_opts)
+
+
+def register_cloud_opts(conf: cfg.ConfigOpts) -> None:
+    """The keystoneauth session, auth and adapter options of [placement].
+
+    Safe to call again: the same options are registered once.
+    """
+    from keystoneauth1 import loading as ks_loading
     ks_loading.register_session_conf_options(conf, PLACEMENT_GROUP)
     ks_loading.register_auth_conf_options(conf, PLACEMENT_GROUP)
     ks_loading.register_adapter_conf_options(conf, PLACEMENT_GROUP,
@@ -90,10 +104,10 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
                      group=PLACEMENT_GROUP)
     conf.set_default('valid_interfaces', ['internal', 'public'],
                      group=PLACEMENT_GROUP)
-    utils.register_group(conf, placement_sync_group, placement_sync_opts)
 
 
 def _ksa_opts() -> list:
+    from keystoneauth1 import loading as ks_loading
     opts = (ks_loading.get_session_conf_options() +
             ks_loading.get_auth_common_conf_options() +
             ks_loading.get_auth_plugin_conf_options('password') +
@@ -109,3 +123,8 @@ def _ksa_opts() -> list:
 def list_opts():
     return {placement_group: _ksa_opts(),
             placement_sync_group: placement_sync_opts}
+
+
+def list_local_opts():
+    """:func:`list_opts` without [placement]'s keystoneauth options."""
+    return {placement_group: [], placement_sync_group: placement_sync_opts}

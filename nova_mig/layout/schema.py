@@ -14,7 +14,6 @@ import dataclasses
 import typing
 import uuid as uuid_mod
 
-import jsonschema
 from oslo_utils import uuidutils
 
 from nova_mig import exception
@@ -22,30 +21,28 @@ from nova_mig import fileutils
 from nova_mig.layout import spec
 from nova_mig.model import constants
 
+if typing.TYPE_CHECKING:
+    import jsonschema
+
 Schema = dict[str, typing.Any]
 Path = list[str | int]
 
-FORMATS = jsonschema.FormatChecker(formats=())
 _GPU_UUID_PREFIXES = ('gpu-', 'mig-')
 
 
-@FORMATS.checks('uuid')
 def _is_uuid(value: object) -> bool:
     return not isinstance(value, str) or bool(uuidutils.is_uuid_like(value))
 
 
-@FORMATS.checks('gpu-uuid')
 def _is_gpu_uuid(value: object) -> bool:
     return not isinstance(value, str) or _is_uuid(_split_gpu_uuid(value)[1])
 
 
-@FORMATS.checks('pci-address')
 def _is_pci_address(value: object) -> bool:
     return not isinstance(value, str) or constants.is_pci_address(
         value.lower())
 
 
-@FORMATS.checks('pci-device-id')
 def _is_device_id(value: object) -> bool:
     if not isinstance(value, (str, int)):
         return True
@@ -214,16 +211,45 @@ class Problem:
         return text or 'top level'
 
 
-def validator(schema: Schema) -> jsonschema.protocols.Validator:
+#: The formats of this module's schemas, by name.
+_FORMAT_CHECKS: dict[str, typing.Callable[[object], bool]] = {
+    'uuid': _is_uuid, 'gpu-uuid': _is_gpu_uuid,
+    'pci-address': _is_pci_address, 'pci-device-id': _is_device_id}
+
+
+class Validator:
+    """A validator of one schema, knowing this module's formats.
+
+    jsonschema is imported and the validator built at the first check:
+    a command reading no layout or host file does not pay for it.
+    """
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        self._checker: 'jsonschema.protocols.Validator | None' = None
+
+    def iter_errors(self, document: typing.Any
+                    ) -> typing.Iterator['jsonschema.ValidationError']:
+        if self._checker is None:
+            import jsonschema
+            formats = jsonschema.FormatChecker(formats=())
+            for name, check in _FORMAT_CHECKS.items():
+                formats.checks(name)(check)
+            self._checker = jsonschema.Draft202012Validator(
+                self.schema, format_checker=formats)
+        return self._checker.iter_errors(document)
+
+
+def validator(schema: Schema) -> Validator:
     """A validator of ``schema`` knowing this module's formats.
 
     The schemas are checked against the metaschema by the unit tests, not
     at import.
     """
-    return jsonschema.Draft202012Validator(schema, format_checker=FORMATS)
+    return Validator(schema)
 
 
-def _explain(error: jsonschema.ValidationError) -> Problem:
+def _explain(error: 'jsonschema.ValidationError') -> Problem:
     path: Path = list(error.path)
     node = typing.cast(Schema, error.schema)
     value: typing.Any = error.instance
@@ -246,7 +272,7 @@ def _explain(error: jsonschema.ValidationError) -> Problem:
                                    'key': path[-1] if path else ''})
 
 
-def first_problem(checker: jsonschema.protocols.Validator,
+def first_problem(checker: Validator,
                   document: object) -> Problem | None:
     """The problem to report first: the one nearest the top.
 

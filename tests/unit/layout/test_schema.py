@@ -118,7 +118,7 @@ class TestErrors(test_base.TestCase):
                 (_one('[]'), 'gpus[0]: expected a mapping, found []'),
                 (_one('{select: {pci_address: 41:00.0}}'),
                  'gpus[0].select.pci_address: not a PCI address '
-                 '(0000:41:00.0): 2460.0'),
+                 "(0000:41:00.0): '41:00.0'"),
                 (_one('{select: {uuid: GPU-nope}}'),
                  "gpus[0].select.uuid: not a GPU UUID (GPU-...): 'GPU-nope'"),
                 (_one('{select: {pci_device_id: [0x10DE, H100]}}'),
