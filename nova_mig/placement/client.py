@@ -146,7 +146,18 @@ class PlacementClient:
         if resp.status_code in ok:
             if resp.status_code == 204 or not resp.content:
                 return resp.status_code, None
-            return resp.status_code, resp.json()
+            try:
+                answer = resp.json()
+            except ValueError:
+                answer = None
+            if not isinstance(answer, dict):
+                raise exception.PlacementError(
+                    method=method, path=path, status=resp.status_code,
+                    title='the answer is not a JSON object (%s)'
+                    % (resp.headers.get('Content-Type') or 'no type'),
+                    detail='; is [placement]endpoint_override a Placement '
+                           'service?', code=None)
+            return resp.status_code, answer
         raise self._error(method, path, resp)
 
     def json(self, method: str, path: str, microversion: str,

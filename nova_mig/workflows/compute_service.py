@@ -76,12 +76,22 @@ def connect(conf: cfg.ConfigOpts) -> typing.Any:
 
 
 def _find(conn: typing.Any, host: str) -> typing.Any:
+    from keystoneauth1 import exceptions as ks_exc
     from openstack import exceptions as sdk_exc
     try:
         services = list(conn.compute.services(binary=BINARY, host=host))
     except sdk_exc.SDKException as e:
         raise exception.ComputeApiError(call='GET /os-services', host=host,
                                         reason=e)
+    except ks_exc.ConnectFailure as e:
+        # Keystone (or Nova) closed: keystoneauth's text carries the URL
+        # on its first line, then the socket's story.
+        raise exception.ComputeApiError(
+            call='GET /os-services', host=host,
+            reason=str(e).split(': HTTPConnectionPool', 1)[0])
+    except ks_exc.ClientException as e:
+        raise exception.ComputeApiError(call='GET /os-services', host=host,
+                                        reason=str(e).splitlines()[0])
     services = [s for s in services
                 if s.binary == BINARY and s.host == host]
     if not services:
