@@ -193,6 +193,16 @@ class StateFileError(NovaMigException):
                "foreign.")
 
 
+class StateWriteError(NovaMigException):
+    msg_fmt = ("Cannot write nova-mig state file %(path)s: %(reason)s; "
+               "%(consequence)s")
+
+
+class TargetInUse(NovaMigException):
+    msg_fmt = ("%(target)s is in use since the plan was made (%(users)s); "
+               "it was left alone. Run the command again once it is free")
+
+
 class ComputeServiceEnabled(NovaMigException):
     msg_fmt = ("The nova-compute service of host %(host)s is %(state)s in "
                "the Compute API; refusing to remove devices while the "

@@ -3,12 +3,22 @@
 GPUs are handled one after the other.  A refused GPU (something in use)
 is skipped whole; a failure half-way (the card or the kernel says no)
 stops that GPU, reports exactly what was done, and the other GPUs go on.
-Every vGPU device created is added to the ownership record and, where
-libvirt supports it, defined as a persistent node device.  The run holds
-the host lock; the checkpoint for the boot restore is written at the end.
+
+Right before every destructive step (remove a vGPU device, destroy a
+compute or GPU instance, write 0 to ``sriov_numvfs``) and before a vGPU is
+created on a VF, :class:`nova_mig.host.inuse.Checker` reads libvirt, the
+open ``/dev/vfio`` handles and the GPU instance's processes again: a target
+used since the plan stops that GPU (status ``in use``), so the run ends
+non-zero and a re-run plans again.
+
+Every vGPU device is recorded in the ownership record before it is created
+(an intent, fsynced) and confirmed after; where libvirt supports it, it is
+defined as a persistent node device.  The run holds the host lock; the
+checkpoint for the boot restore is written at the end.
 """
 
 import dataclasses
+import errno
 import os
 import typing
 
@@ -18,6 +28,7 @@ from oslo_log import log as logging
 from nova_mig import exception
 from nova_mig.gpu import base
 from nova_mig.host import discovery
+from nova_mig.host import inuse
 from nova_mig.host import sysfs
 from nova_mig.host import virt
 from nova_mig.layout import checkpoint
@@ -25,6 +36,7 @@ from nova_mig.layout import export
 from nova_mig.layout import plan as plan_mod
 from nova_mig.layout import spec
 from nova_mig import lock
+from nova_mig.model import host as host_model
 from nova_mig import ownership
 
 LOG = logging.getLogger(__name__)
@@ -33,6 +45,10 @@ UNCHANGED = 'unchanged'
 CHANGED = 'changed'
 REFUSED = 'refused'
 FAILED = 'failed'
+#: A target of the plan became used before its step: that GPU stopped.
+IN_USE = 'in use'
+#: errnos of a removal whose device is already gone: success.
+GONE = (errno.ENODEV, errno.ENOENT)
 
 #: progress(index, total, action, status); status is None before the step.
 Progress = typing.Callable[[int, int, plan_mod.Action, str | None], None]
@@ -73,7 +89,7 @@ class ApplyResult:
         rows = []
         for gpu in self.gpus:
             detail = gpu.error or ''
-            if gpu.status == FAILED and gpu.not_done:
+            if gpu.status in (FAILED, IN_USE) and gpu.not_done:
                 detail += '; not done: ' + '; '.join(gpu.not_done)
             elif gpu.not_done:
                 detail += ' (%d actions not done)' % len(gpu.not_done)
@@ -85,13 +101,16 @@ class Executor:
     """Runs the actions of a plan through the backend and sysfs."""
 
     def __init__(self, backend: base.GpuBackend, state_dir: str,
-                 progress: Progress | None = None):
+                 progress: Progress | None = None,
+                 checker: inuse.Checker | None = None):
         self.backend = backend
         self.root = backend.sysfs_root()
         self.writer = backend.sysfs_writer()
         self.owned = ownership.OwnershipRecord(state_dir)
         self.nodedevs = virt.NodeDevices(backend.libvirt_uri())
         self.progress = progress
+        self.checker = checker or inuse.Checker(
+            backend, '/proc', '/dev', strict=False)
         self.gi_ids: dict[tuple[str, int], int] = {}
 
     # -- sysfs ----------------------------------------------------------------
@@ -101,6 +120,17 @@ class Executor:
     def _write(self, path: str, value: str) -> None:
         LOG.debug('Writing %r to %s', value, path)
         self.writer.write(path, value)
+
+    def _remove_write(self, path: str, value: str) -> bool:
+        """A removal's write; False when the device was already gone."""
+        try:
+            self._write(path, value)
+        except OSError as e:
+            if e.errno not in GONE:
+                raise
+            LOG.info('%s: already gone (%s)', path, e.strerror or e)
+            return False
+        return True
 
     def _vf_address(self, action: plan_mod.Action) -> str:
         if action.vf is None:
@@ -132,17 +162,43 @@ class Executor:
         raise exception.SysfsError(path=path, reason='vGPU type %s is not '
                                    'creatable on %s now' % (type_name, vf))
 
+    # -- the in-use check ------------------------------------------------
+    def targets(self, action: plan_mod.Action) -> list[inuse.Target]:
+        """What an action destroys or reassigns; [] for a harmless one."""
+        kind = action.kind
+        if kind == plan_mod.REMOVE_VGPU:
+            if action.vendor_vfio:
+                return [inuse.Target(inuse.FUNCTION, _planned(action.parent))]
+            return [inuse.Target(inuse.MDEV, _planned(action.uuid))]
+        if kind in (plan_mod.DESTROY_CI, plan_mod.DESTROY_GI):
+            return [inuse.Target(inuse.GPU_INSTANCE, action.gpu_uuid,
+                                 gi_id=action.gi_id)]
+        if kind == plan_mod.SET_NUMVFS and action.count == 0:
+            reader = sysfs.SysfsReader(self.root)
+            pf = self._pci(action.gpu)
+            return [inuse.Target(inuse.FUNCTION, name)
+                    for name in (reader.link_name(os.path.join(pf, entry))
+                                 for entry in reader.listdir(pf)
+                                 if entry.startswith('virtfn'))
+                    if name]
+        if (kind == plan_mod.CREATE_VGPU and action.vf is not None and
+                not action.vf_given):
+            # A VF a domain references (even shut off) is that guest's:
+            # the planner must not pick it for another vGPU.
+            return [inuse.Target(inuse.FUNCTION, self._vf_address(action))]
+        return []
+
     # -- actions ---------------------------------------------------------
     def _remove_vgpu(self, action: plan_mod.Action) -> None:
         if action.vendor_vfio:
             parent = _planned(action.parent)
-            self._write(self._pci(parent, sysfs.VENDOR_DIR,
-                                  sysfs.CURRENT_TYPE), '0')
+            self._remove_write(self._pci(parent, sysfs.VENDOR_DIR,
+                                         sysfs.CURRENT_TYPE), '0')
             self.owned.discard(parent)
             return
         mdev = _planned(action.uuid)
-        self._write(os.path.join(self.root, sysfs.MDEV_DEVICES, mdev,
-                                 'remove'), '1')
+        self._remove_write(os.path.join(self.root, sysfs.MDEV_DEVICES, mdev,
+                                        'remove'), '1')
         if action.node_device:
             self.nodedevs.undefine(mdev, action.parent)
         self.owned.discard(mdev)
@@ -159,15 +215,26 @@ class Executor:
                            placement=action.placement.start)
         if action.vendor_vfio:
             type_id = self._creatable_id(parent, type_name)
+            details['type_id'] = str(type_id)
+            self.owned.intend(parent, **details)
             self._write(self._pci(parent, sysfs.VENDOR_DIR,
                                   sysfs.CURRENT_TYPE), str(type_id))
-            self.owned.add(parent, **details)
+            self.owned.add(parent, vgpu_uuid=self._vgpu_uuid(parent))
             return
         mdev = _planned(action.uuid)
         type_dir = self._type_dir(parent, type_name)
+        self.owned.intend(mdev, **details)
         self._write(os.path.join(type_dir, 'create'), mdev)
-        self.owned.add(mdev, **details)
+        self.owned.add(mdev)
         self.nodedevs.define(mdev, parent, os.path.basename(type_dir))
+
+    def _vgpu_uuid(self, vf: str) -> str | None:
+        """The driver's UUID of the vGPU a VF carries now, when it says."""
+        for gpu in self.backend.list_gpus():
+            for vgpu in gpu.active_vgpus:
+                if vgpu.parent == vf:
+                    return vgpu.mdev_uuid
+        return None
 
     def _gi_id(self, action: plan_mod.Action) -> int:
         if action.gi_id is not None:
@@ -175,6 +242,12 @@ class Executor:
         return self.gi_ids[(action.gpu, _planned(action.placement).start)]
 
     def run(self, action: plan_mod.Action) -> None:
+        """Prove the action's targets unused, then take the action.
+
+        :raises: :class:`nova_mig.exception.TargetInUse` (nothing done),
+            the backend's and the kernel's errors.
+        """
+        self.checker.require_free(*self.targets(action))
         kind, gpu = action.kind, action.gpu_uuid
         if kind == plan_mod.REMOVE_VGPU:
             self._remove_vgpu(action)
@@ -230,8 +303,10 @@ class Executor:
                     try:
                         self.run(action)
                     except (exception.NovaMigException, OSError) as e:
-                        self._report(index, total, action, FAILED)
-                        result.status = FAILED
+                        status = (IN_USE if isinstance(
+                            e, exception.TargetInUse) else FAILED)
+                        self._report(index, total, action, status)
+                        result.status = status
                         result.error = '%s failed: %s' % (
                             action.describe(), e)
                         result.not_done = [a.describe()
@@ -251,35 +326,68 @@ class Executor:
             self.progress(index, total, action, status)
 
 
-def owned_devices(conf: cfg.ConfigOpts, include_foreign: bool
-                  ) -> set[str] | None:
-    """The devices a layout may remove when unused; None for any."""
+def owned_devices(conf: cfg.ConfigOpts, include_foreign: bool,
+                  report: host_model.HostReport | None = None,
+                  write: bool = False) -> set[str] | None:
+    """The devices a layout may remove when unused; None for any.
+
+    :param report: the host now, to reconcile the record's intents and
+        vendor-VFIO identities with (see
+        :meth:`nova_mig.ownership.OwnershipRecord.reconcile`).
+    :param write: save the reconciled record (under the host lock).
+    """
+    record = ownership.OwnershipRecord(conf.host.state_dir)
+    if report is not None:
+        record.reconcile(ownership.present(report), write=write)
     if include_foreign:
         return None
-    return set(ownership.OwnershipRecord(conf.host.state_dir).devices())
+    return {key for key in record.devices() if record.owns(key)}
+
+
+def checker(backend: base.GpuBackend, conf: cfg.ConfigOpts) -> inuse.Checker:
+    """The in-use check of ``layout apply``, with ``[reaper]``'s roots."""
+    return inuse.Checker(backend, conf.reaper.proc_root,
+                         conf.reaper.dev_root, strict=False)
+
+
+def foreign_removals(the_plan: plan_mod.Plan,
+                     owned: set[str]) -> list[plan_mod.Action]:
+    """Removals of vGPU devices nova-mig did not create."""
+    return [a for g in the_plan.gpus if not g.refused for a in g.actions
+            if a.kind == plan_mod.REMOVE_VGPU and
+            (a.uuid or a.parent) not in owned]
 
 
 def apply(backend: base.GpuBackend, conf: cfg.ConfigOpts,
           layout: spec.Layout, dry_run: bool = False,
           progress: Progress | None = None,
           hostname: str | None = None,
-          include_foreign: bool = False) -> ApplyResult:
+          include_foreign: bool = False,
+          guard: typing.Callable[[host_model.HostReport], object] | None
+          = None) -> ApplyResult:
     """Validate, plan and apply ``layout`` under the host lock.
 
     :param backend: the :class:`nova_mig.gpu.base.GpuBackend`.
     :param conf: the ConfigOpts (``[host]state_dir``, the lock).
     :param include_foreign: remove unused vGPU devices nova-mig did not
         create too (see :func:`nova_mig.layout.plan.plan`).
+    :param guard: called with the host report before a plan that removes
+        a foreign device runs; it raises to refuse (the nova-compute
+        service check of ``reap --apply``).
     :raises: :class:`nova_mig.exception.LayoutValidationFailed` before
-        anything is touched.
+        anything is touched, and what ``guard`` raises.
     """
     with lock.host_lock(conf):
         report = discovery.discover(backend, hostname)
+        owned = owned_devices(conf, False, report, write=not dry_run)
         the_plan = plan_mod.plan(report, layout, backend.sysfs_root(),
-                                 owned=owned_devices(conf, include_foreign))
+                                 owned=None if include_foreign else owned)
         if dry_run:
             return ApplyResult(the_plan, [], dry_run=True)
-        executor = Executor(backend, conf.host.state_dir, progress)
+        if guard is not None and foreign_removals(the_plan, owned or set()):
+            guard(report)
+        executor = Executor(backend, conf.host.state_dir, progress,
+                            checker(backend, conf))
         results = executor.execute(the_plan)
         result = ApplyResult(the_plan, results,
                              warnings=list(executor.nodedevs.warnings))

@@ -51,6 +51,9 @@ class Action:
     mig: bool | None = None
     vendor_vfio: bool = False
     node_device: str | None = None
+    #: The layout names the VF (a checkpoint does): the operator's choice,
+    #: not the planner's, even when a guest references that VF.
+    vf_given: bool = False
 
     def where(self) -> str:
         if self.placement is None:
@@ -387,7 +390,7 @@ class _GpuPlanner:
                 CREATE_VGPU, 'wanted by the layout', profile=profile,
                 placement=placement, uuid=want.uuid,
                 type_name=want.type.name, type_id=want.type.id, vf=vf,
-                parent=parent,
+                parent=parent, vf_given=want.vf is not None,
                 vendor_vfio=self.target.mode == constants.MODE_VENDOR_VFIO))
 
     def plan(self) -> GpuPlan:

@@ -17,8 +17,8 @@ from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig.host import discovery
+from nova_mig.host import inuse
 from nova_mig.host import sysfs
-from nova_mig.host import virt
 from nova_mig.model import constants
 from nova_mig.model import host as host_model
 from nova_mig.novaconf import read as novaconf
@@ -40,61 +40,16 @@ class HostFacts:
     notes: list[str]
 
 
-# -- open /dev/vfio handles --------------------------------------------------
-def open_device_nodes(proc_root: str) -> tuple[dict[str, set[int]], int]:
-    """Which processes hold which device nodes open.
-
-    :returns: (target path -> PIDs, number of processes whose descriptors
-        could not be read for lack of permission).
-    """
-    holders: dict[str, set[int]] = {}
-    denied = 0
-    try:
-        entries = os.listdir(proc_root)
-    except OSError as e:
-        raise exception.SysfsError(path=proc_root, reason=e.strerror or e)
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        fd_dir = os.path.join(proc_root, entry, 'fd')
-        try:
-            fds = os.listdir(fd_dir)
-        except PermissionError:
-            denied += 1
-            continue
-        except OSError:      # the process exited meanwhile
-            continue
-        for fd in fds:
-            try:
-                target = os.readlink(os.path.join(fd_dir, fd))
-            except OSError:
-                continue
-            if '/vfio/' in target:
-                holders.setdefault(target, set()).add(int(entry))
-    return holders, denied
+# -- open /dev/vfio handles and domains: the shared in-use check ------------
+open_device_nodes = inuse.open_device_nodes
+domains_referencing = inuse.domains_referencing
 
 
 def vfio_nodes(conf: cfg.ConfigOpts, sysfs_root: str, kind: str, key: str,
                iommu_group: int | None) -> list[str]:
-    """The /dev/vfio nodes through which a device is opened.
-
-    The group node ``<dev>/vfio/<group>`` and, on kernels with VFIO device
-    files (iommufd), ``<dev>/vfio/devices/vfio<N>``.
-    """
-    reader = sysfs.SysfsReader(sysfs_root)
-    if kind == constants.MODE_MDEV:
-        dev = reader.path(sysfs.MDEV_DEVICES, key)
-    else:
-        dev = reader.path(sysfs.PCI_DEVICES, key)
-        group = reader.link_name(os.path.join(dev, 'iommu_group'))
-        iommu_group = int(group) if group and group.isdigit() else None
-    vfio = os.path.join(conf.reaper.dev_root, 'vfio')
-    nodes = []
-    if iommu_group is not None:
-        nodes.append(os.path.join(vfio, str(iommu_group)))
-    nodes += [os.path.join(vfio, 'devices', name)
-              for name in reader.listdir(os.path.join(dev, 'vfio-dev'))]
-    return nodes
+    """The /dev/vfio nodes of a device, under ``[reaper]dev_root``."""
+    return inuse.vfio_nodes(conf.reaper.dev_root, sysfs_root, kind, key,
+                            iommu_group)
 
 
 # -- Placement ------------------------------------------------------------
@@ -187,6 +142,8 @@ class Gatherer:
         self.backend = backend
         self.placement = placement
         self.clock = clock
+        self.checker = inuse.Checker(backend, conf.reaper.proc_root,
+                                     conf.reaper.dev_root)
 
     def _placement(self, report: host_model.HostReport
                    ) -> tuple[dict | None, str]:
@@ -206,15 +163,7 @@ class Gatherer:
         return result, ''
 
     def _holders(self) -> tuple[dict | None, str]:
-        try:
-            nodes, denied = open_device_nodes(self.conf.reaper.proc_root)
-        except exception.NovaMigException as e:
-            return None, str(e)
-        if denied:
-            return None, ('cannot read the descriptors of %d processes in %s '
-                          '(run as root)' % (denied,
-                                             self.conf.reaper.proc_root))
-        return nodes, ''
+        return self.checker.handles()
 
     def gather(self) -> HostFacts:
         """Read every source once and build the facts of every device.
@@ -226,6 +175,9 @@ class Gatherer:
         notes: list[str] = []
         root = self.backend.sysfs_root()
         record = ownership.OwnershipRecord(self.conf.host.state_dir)
+        # Intents of a run that died, vendor-VFIO vGPUs recreated by
+        # another tool: settled in memory (layout apply saves them).
+        record.reconcile(ownership.present(report), write=False)
         enabled = novaconf.read_enabled(novaconf.config_files(self.conf))
         if enabled.files_read:
             notes.append('Nova configuration read from %s'
@@ -258,7 +210,7 @@ class Gatherer:
                 if mdev.uuid == key:
                     group = mdev.iommu_group
         by_name = {d.name: d for d in report.domains}
-        domains = tuple(_label(by_name[name]) for name in dev['domains'])
+        domains = tuple(inuse.label(by_name[name]) for name in dev['domains'])
         pids = None
         if holders is not None:
             found = set()
@@ -290,32 +242,9 @@ class Gatherer:
 
         :raises: :class:`nova_mig.exception.LibvirtError`.
         """
-        users = tuple(_label(d) for d in domains_referencing(
+        users = tuple(inuse.label(d) for d in domains_referencing(
             self.backend.libvirt_uri(), facts.kind, facts.key))
-        holders, note = self._holders()
-        pids = None
-        if holders is not None:
-            found = set()
-            for node in vfio_nodes(self.conf, self.backend.sysfs_root(),
-                                   facts.kind, facts.key, facts.iommu_group):
-                found |= holders.get(node, set())
-            pids = tuple(sorted(found))
+        pids, note = self.checker.holders(facts.kind, facts.key,
+                                          facts.iommu_group)
         return dataclasses.replace(facts, domains=users, holders=pids,
                                    holders_note=note)
-
-
-def domains_referencing(uri: str, kind: str, key: str
-                        ) -> list[host_model.Domain]:
-    """Every domain (any state) whose XML references one device.
-
-    :raises: :class:`nova_mig.exception.LibvirtError`.
-    """
-    with virt.LibvirtHost(uri) as host:
-        if kind == constants.MODE_MDEV:
-            return host.domains_using(mdev_uuid=key)
-        return host.domains_using(pci_address=key)
-
-
-def _label(domain: host_model.Domain) -> str:
-    extra = '' if domain.nova_instance else ', not a Nova instance'
-    return '%s (%s%s)' % (domain.name, domain.state, extra)

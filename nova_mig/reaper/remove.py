@@ -6,7 +6,8 @@ Nova's start-up (which starts every inactive defined mdev) does not bring
 it back; where libvirt cannot (no node device, libvirt older than 7.3, the
 test driver), mdevctl's definition file is deleted instead. A vendor-VFIO
 vGPU gets ``0`` written to its VF's ``nvidia/current_vgpu_type``. Every
-step is idempotent, so a removal interrupted half-way can be run again.
+step is idempotent, so a removal interrupted half-way can be run again; a
+device the kernel says is gone (ENODEV, ENOENT) counts as removed.
 """
 
 import errno
@@ -62,8 +63,7 @@ class Remover:
         root = self.backend.sysfs_root()
         path = os.path.join(root, sysfs.MDEV_DEVICES, facts.key, 'remove')
         if os.path.exists(os.path.join(root, sysfs.MDEV_DEVICES,
-                                       facts.key)):
-            self._write(path, '1')
+                                       facts.key)) and self._write(path, '1'):
             steps.append('sysfs remove')
         else:
             steps.append('sysfs: already gone')
@@ -71,23 +71,27 @@ class Remover:
                                facts.libvirt_node_device)
         return steps
 
-    def _write(self, path: str, value: str) -> None:
+    def _write(self, path: str, value: str) -> bool:
+        """Write; False when the device is already gone."""
         try:
             self.backend.sysfs_writer().write(path, value)
         except OSError as e:
+            if e.errno in (errno.ENODEV, errno.ENOENT):
+                LOG.info('%s: already gone (%s)', path, e.strerror or e)
+                return False
             raise exception.SysfsWriteError(
                 path=path, value=value,
                 reason='%s (errno %s)' % (e.strerror or e,
                                           errno.errorcode.get(e.errno or 0,
                                                               e.errno)))
+        return True
 
     def _vendor_vfio(self, facts: decide.DeviceFacts) -> list[str]:
         path = os.path.join(self.backend.sysfs_root(), sysfs.PCI_DEVICES,
                             facts.key, sysfs.VENDOR_DIR, sysfs.CURRENT_TYPE)
         reader = sysfs.SysfsReader(self.backend.sysfs_root())
-        if reader.read(path) in ('', '0'):
+        if reader.read(path) in ('', '0') or not self._write(path, '0'):
             return ['current_vgpu_type: already 0']
-        self._write(path, '0')
         return ['current_vgpu_type = 0']
 
     # -- persistent definitions --------------------------------------------

@@ -12,6 +12,9 @@ from nova_mig import ownership
 from nova_mig.simulator import backend as simulated
 from tests.functional import layout_base
 
+#: The example hosts' devices are foreign; no Compute API in these tests.
+FORCE = '--force-with-enabled-service'
+
 
 class _RoundTrip:
     """export -> wipe (reboot) -> apply -> assert, then idempotence."""
@@ -91,7 +94,8 @@ class TestApply(layout_base.LayoutTestCase):
         before = self.snapshot()
         path = self.write('reshape.yaml', RESHAPE)
         # The example host's devices were not made by nova-mig.
-        rc, out, err = self.cli('layout', 'apply', '--include-foreign', path)
+        rc, out, err = self.cli('layout', 'apply', '--include-foreign', FORCE,
+                                path)
         self.assertEqual(1, rc, out + err)
         self.assertIn('refused', out)
         self.assertIn('instance-00000001', out)
@@ -221,7 +225,8 @@ class TestApply(layout_base.LayoutTestCase):
             {'select': {'pci_address': '0000:81:00.0'}, 'mig': 'disabled',
              'time_sliced': {'type': 'A100D-20C', 'count': 2}}]}
         path = self.write('sliced.yaml', layout)
-        rc, out, err = self.cli('layout', 'apply', '--include-foreign', path)
+        rc, out, err = self.cli('layout', 'apply', '--include-foreign', FORCE,
+                                path)
         self.assertEqual(0, rc, out + err)
         after = self.snapshot()
         self.assertEqual('disabled', after['gpus']['0000:81:00.0']['mig'])
@@ -253,7 +258,7 @@ mig-configs:
         rc, _out, err = self.cli('layout', 'import-mig-parted', source,
                                  '--label', 'balanced', '-o', layout)
         self.assertEqual(0, rc, err)
-        rc, out, err = self.cli('layout', 'apply', '--include-foreign',
+        rc, out, err = self.cli('layout', 'apply', '--include-foreign', FORCE,
                                 layout)
         self.assertEqual(0, rc, out + err)
         rc, out, err = self.cli('layout', 'export', '--mig-parted',
@@ -282,7 +287,8 @@ class TestExampleLayouts(layout_base.LayoutTestCase):
 
     def test_a100_balanced_applies_and_asserts(self):
         path = self.example('a100-balanced.yaml')
-        rc, out, err = self.cli('layout', 'apply', '--include-foreign', path)
+        rc, out, err = self.cli('layout', 'apply', '--include-foreign', FORCE,
+                                path)
         self.assertEqual(0, rc, out + err)
         self.assertEqual(0, self.cli('layout', 'assert', path)[0])
         second = self.snapshot()['gpus']['0000:81:00.0']['instances']

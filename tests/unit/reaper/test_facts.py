@@ -6,6 +6,7 @@ import fixtures
 import libvirt
 
 from nova_mig import exception
+from nova_mig.host import inuse
 from nova_mig.model import constants
 from nova_mig.reaper import facts
 from tests import base
@@ -91,11 +92,11 @@ class TestDomainsReferencing(base.TestCase):
         found = facts.domains_referencing('qemu:///system',
                                           constants.MODE_MDEV, fakes.B1)
         self.assertEqual(['instance-1 (running)'],
-                         [facts._label(d) for d in found])
+                         [inuse.label(d) for d in found])
         found = facts.domains_referencing(
             'qemu:///system', constants.MODE_VENDOR_VFIO, '0000:c1:00.4')
         self.assertEqual(['instance-2 (shutoff)'],
-                         [facts._label(d) for d in found])
+                         [inuse.label(d) for d in found])
         self.assertEqual([], facts.domains_referencing(
             'qemu:///system', constants.MODE_VENDOR_VFIO, '0000:c1:00.5'))
         # One read-only connection each time, closed after use.
