@@ -104,6 +104,16 @@ class CheckInUse(retype.Step):
     preview = run = _check
 
 
+def _guard(ctx: retype.Context
+           ) -> typing.Callable[[host_model.HostReport], None]:
+    """The nova-compute-disabled check before foreign devices go."""
+    def guard(report: host_model.HostReport) -> None:
+        if ctx.options.skip_service:
+            return
+        nova_service.require_disabled(_conn(ctx), _service_host(ctx))
+    return guard
+
+
 class Reap(retype.Step):
     name = 'reap'
     state_on_failure = SERVICE_DISABLED + ' Some unused vGPU devices may ' \
@@ -129,13 +139,8 @@ class Reap(retype.Step):
     def run(self, ctx: retype.Context) -> str:
         from nova_mig import lock
 
-        def guard(report: host_model.HostReport) -> None:
-            if ctx.options.skip_service:
-                return
-            nova_service.require_disabled(_conn(ctx), _service_host(ctx))
-
         with lock.host_lock(ctx.conf):
-            result = self._reaper(ctx).run(apply=True, guard=guard)
+            result = self._reaper(ctx).run(apply=True, guard=_guard(ctx))
         if result.failed or any(o.result == run_mod.NOT_RUN
                                 for o in result.outcomes):
             raise retype.StepStopped('; '.join(
@@ -163,7 +168,7 @@ class ApplyLayout(retype.Step):
     def run(self, ctx: retype.Context) -> str:
         result = apply_mod.apply(
             ctx.backend, ctx.conf, ctx.layout(),
-            include_foreign=ctx.options.include_foreign)
+            include_foreign=ctx.options.include_foreign, guard=_guard(ctx))
         ctx.layout_changed()
         if not result.ok:
             raise retype.StepStopped('; '.join(
