@@ -152,10 +152,14 @@ def load_yaml(content: bytes | str, fail: Fail,
 def read_text(path: str) -> str | None:
     """The content of a text file, None when it does not exist.
 
+    Bytes that are not UTF-8 read as U+FFFD: the content then differs from
+    any content nova-mig generates, so :func:`write_if_changed` replaces a
+    damaged file instead of failing on it.
+
     :raises: ``OSError`` when the file exists but cannot be read.
     """
     try:
-        with open(path, encoding='utf-8') as f:
+        with open(path, encoding='utf-8', errors='replace') as f:
             return f.read()
     except FileNotFoundError:
         return None

@@ -95,6 +95,11 @@ def read_enabled(paths: list[str]) -> EnabledTypes:
             LOG.warning('Cannot read Nova configuration file %s: %s',
                         path, e)
             continue
+        except UnicodeDecodeError as e:
+            LOG.warning('Cannot read Nova configuration file %s: not valid '
+                        'UTF-8 (byte 0x%02x at offset %d)', path,
+                        e.object[e.start], e.start)
+            continue
         result.files_read.append(path)
         devices = sections.get('devices', {})
         for name in ('enabled_vgpu_types', 'enabled_mdev_types'):
