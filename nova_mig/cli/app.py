@@ -12,18 +12,11 @@ from oslo_log import log as logging
 import pbr.version
 
 from nova_mig.cli import confcheck
+from nova_mig.cli import shell
 from nova_mig import conf as nova_mig_conf
 from nova_mig import exception
 
-DESCRIPTION = """\
-nova-mig makes NVIDIA MIG-backed vGPUs first-class in OpenStack Nova: it
-discovers a compute host's GPUs, MIG geometry, SR-IOV VFs, vGPU types and
-devices and the libvirt guests using them.
-
-Configuration is read with oslo.config from /etc/nova-mig/nova-mig.conf (or
-the files given with --config-file / --config-dir). Set [gpu]backend =
-simulated and [simulator]host_file to run against a simulated host.
-"""
+DESCRIPTION = shell.DESCRIPTION
 
 
 def version() -> str:
@@ -152,6 +145,10 @@ class NovaMigApp(app.App):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        # No interactive shell: the help, and the exit status of a
+        # command line missing its command.
+        return shell.main(argv)
     # oslo.privsep imports eventlet, which warns on import; an operator
     # cannot act on that warning.
     warnings.filterwarnings('ignore',

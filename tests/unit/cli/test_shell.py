@@ -1,0 +1,59 @@
+"""``nova-mig`` help before the application loads (nova_mig.cli.shell)."""
+
+import importlib
+import io
+import subprocess
+import sys
+
+import fixtures
+
+from nova_mig.cli import app
+from nova_mig.cli import shell
+from tests import base
+
+
+class TestShellHelp(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.EnvironmentVariable('COLUMNS', '80'))
+        self.out = self.useFixture(fixtures.MonkeyPatch(
+            'sys.stdout', io.StringIO())).new_value
+        self.err = self.useFixture(fixtures.MonkeyPatch(
+            'sys.stderr', io.StringIO())).new_value
+
+    def test_every_command_with_its_docstring_line(self):
+        self.assertEqual(0, shell.main(['--help']))
+        text = self.out.getvalue()
+        commands = shell._entry_points()
+        self.assertIn(('layout plan', 'nova_mig.cli.layout:LayoutPlan'),
+                      commands)
+        for name, target in commands:
+            module, _, cls = target.partition(':')
+            doc = getattr(importlib.import_module(module), cls).__doc__
+            line = '  %s  ' % name
+            self.assertIn(line, text)
+            summary = text.split(line, 1)[1].split('\n', 1)[0].strip()
+            self.assertEqual(doc.strip().split('\n')[0], summary)
+
+    def test_global_options_match_the_application(self):
+        real = app.NovaMigApp().parser.format_help()
+        self.assertIn(shell.GLOBAL_OPTIONS, real)
+
+    def test_help_loads_no_configuration_library(self):
+        shell.main(['help'])
+        code = ('import sys; from nova_mig.cli import shell; '
+                'shell.help_text(); '
+                'print(sorted(m for m in sys.modules if m.split(".")[0] in '
+                '("oslo_config", "oslo_log", "cliff", "keystoneauth1")))')
+        self.assertEqual('[]', self.run_python(code).strip())
+
+    def test_bare_command_prints_help_to_stderr_and_exits_2(self):
+        self.assertEqual(2, shell.main([]))
+        self.assertEqual('', self.out.getvalue())
+        self.assertIn('Commands:', self.err.getvalue())
+        self.assertEqual(2, app.main([]))
+
+    def run_python(self, code):
+        return subprocess.run([sys.executable, '-c', code], check=True,
+                              capture_output=True, text=True).stdout
