@@ -1,12 +1,22 @@
 """Write the generated Nova configuration, only when it changed.
 
-Both files are replaced atomically. If the provider config cannot be
-written after the snippet was, the snippet gets its previous content back,
-so nova-compute never starts with half of a configuration.
+The snippet and the provider config are one transaction.  Before either
+is replaced, a journal beside the snippet (``.<snippet name>.journal``)
+records the previous content of both, written atomically and fsynced;
+each file is then replaced atomically, and the journal removed.  A run
+that finds a journal left by a run that died rolls both files back to the
+recorded content first, so after any crash the next run starts from both
+old files and ends with both new ones: nova-compute never starts with half
+of a configuration.  A failure (not a crash) after the snippet was written
+rolls it back at once.  Temporary files left by a killed run
+(``.<name>.*.tmp``, older than :data:`STALE_TMP_AGE`) are removed.
 """
 
 import dataclasses
 import difflib
+import json
+import os
+import time
 import typing
 
 from oslo_config import cfg
@@ -21,6 +31,10 @@ from nova_mig.novaconf import render
 LOG = logging.getLogger(__name__)
 
 FILE_MODE = 0o644
+#: Seconds after which a temporary file of a configuration file is stale
+#: (a live write takes milliseconds).
+STALE_TMP_AGE = 60
+JOURNAL_VERSION = 1
 
 
 @dataclasses.dataclass
@@ -88,9 +102,100 @@ def write(config: plan.NovaConfig, report: host_model.HostReport,
         half-written.
     """
     render.check_rules(config, report)
+    writer = writer or fileutils
+    if not dry_run:
+        recover(snippet_path, provider_config_path, writer)
     return _replace(config, render.render_snippet(config), snippet_path,
                     render.render_provider_config(config),
-                    provider_config_path, writer or fileutils, dry_run)
+                    provider_config_path, writer, dry_run)
+
+
+def journal_path(snippet_path: str) -> str:
+    """Where the transaction's journal of a snippet lives."""
+    return os.path.join(os.path.dirname(snippet_path),
+                        '.%s.journal' % os.path.basename(snippet_path))
+
+
+def stale_temporary_files(paths: typing.Iterable[str],
+                          now: float | None = None) -> list[str]:
+    """Temporary files of ``paths`` older than :data:`STALE_TMP_AGE`."""
+    now = time.time() if now is None else now
+    stale = []
+    for path in paths:
+        directory, name = os.path.split(path)
+        try:
+            entries = os.listdir(directory)
+        except OSError:
+            continue
+        for entry in entries:
+            if not (entry.startswith('.%s.' % name) and
+                    entry.endswith('.tmp')):
+                continue
+            full = os.path.join(directory, entry)
+            try:
+                if now - os.stat(full).st_mtime > STALE_TMP_AGE:
+                    stale.append(full)
+            except OSError:
+                continue
+    return sorted(stale)
+
+
+def recover(snippet_path: str, provider_config_path: str,
+            writer: Writer) -> list[str]:
+    """Finish what a run that died left: journal and temporary files.
+
+    :returns: the paths rolled back or removed.
+    :raises: :class:`~nova_mig.exception.NovaConfigWriteError` when the
+        journal cannot be read or a file cannot be restored.
+    """
+    done = []
+    journal = journal_path(snippet_path)
+    text = _read(journal)
+    if text is not None:
+        try:
+            files = json.loads(text)['files']
+            restore = [(str(f['path']), f['content']) for f in files]
+        except (ValueError, KeyError, TypeError) as e:
+            raise exception.NovaConfigWriteError(
+                path=journal, reason='unreadable journal of an interrupted '
+                'write (%s); check %s and %s, then delete it' % (
+                    e, snippet_path, provider_config_path))
+        for path, content in restore:
+            try:
+                if content is None:
+                    writer.remove(path)
+                else:
+                    writer.write_if_changed(path, content, FILE_MODE)
+            except OSError as e:
+                raise exception.NovaConfigWriteError(
+                    path=path, reason='cannot roll back an interrupted '
+                    'write (%s); the journal %s still holds the previous '
+                    'content' % (e.strerror or e, journal))
+            done.append(path)
+        _remove(writer, journal)
+        LOG.warning('Rolled back %s, left half-written by an interrupted '
+                    'run (journal %s)', ', '.join(done), journal)
+    for stale in stale_temporary_files(
+            [snippet_path, provider_config_path, journal]):
+        try:
+            writer.remove(stale)
+        except OSError as e:
+            LOG.warning('Cannot remove the stale temporary file %s: %s',
+                        stale, e.strerror or e)
+            continue
+        LOG.info('Removed the stale temporary file %s', stale)
+        done.append(stale)
+    return done
+
+
+def _remove(writer: Writer, path: str) -> None:
+    try:
+        writer.remove(path)
+    except OSError as e:
+        raise exception.NovaConfigWriteError(
+            path=path, reason='cannot remove the journal (%s); the next run '
+            'rolls the configuration back and writes it again'
+            % (e.strerror or e))
 
 
 def _read(path: str) -> str | None:
@@ -125,10 +230,15 @@ def _replace(config: plan.NovaConfig, snippet: str, snippet_path: str,
         provider_config_changed=old_provider != provider_config)
     if dry_run:
         return result
+    journal = journal_path(snippet_path)
+    if result.restart_needed:
+        _journal(writer, journal, [(snippet_path, old_snippet),
+                                   (provider_config_path, old_provider)])
     try:
         result.snippet_written = writer.write_if_changed(
             snippet_path, snippet, FILE_MODE)
     except OSError as e:
+        _forget(writer, journal)
         raise exception.NovaConfigWriteError(
             path=snippet_path, reason='%s; nothing was written'
             % (e.strerror or e))
@@ -139,13 +249,40 @@ def _replace(config: plan.NovaConfig, snippet: str, snippet_path: str,
         reason = e.strerror or str(e)
         if result.snippet_written:
             reason += '; ' + _roll_back(writer, snippet_path, old_snippet)
+        else:
+            _forget(writer, journal)
         raise exception.NovaConfigWriteError(path=provider_config_path,
                                              reason=reason)
+    if result.restart_needed:
+        _remove(writer, journal)
     LOG.info('Nova configuration of %s: snippet %s, provider config %s',
              config.hostname,
              'written' if result.snippet_written else 'unchanged',
              'written' if result.provider_config_written else 'unchanged')
     return result
+
+
+def _journal(writer: Writer, journal: str,
+             files: list[tuple[str, str | None]]) -> None:
+    """Record, fsynced, the content both files have before the change."""
+    try:
+        writer.write_if_changed(journal, json.dumps({
+            'version': JOURNAL_VERSION,
+            'files': [{'path': path, 'content': content}
+                      for path, content in files]}, indent=1) + '\n',
+            FILE_MODE)
+    except OSError as e:
+        raise exception.NovaConfigWriteError(
+            path=journal, reason='%s; nothing was written' % (e.strerror or e))
+
+
+def _forget(writer: Writer, journal: str) -> None:
+    """Remove the journal of a change that wrote nothing (best effort)."""
+    try:
+        writer.remove(journal)
+    except OSError as e:
+        LOG.warning('Cannot remove %s: %s; the next run removes it',
+                    journal, e.strerror or e)
 
 
 def _roll_back(writer: Writer, path: str, old: str | None) -> str:
@@ -156,6 +293,8 @@ def _roll_back(writer: Writer, path: str, old: str | None) -> str:
             writer.write_if_changed(path, old, FILE_MODE)
     except OSError as e:
         LOG.error('Could not restore %s: %s', path, e)
-        return ('%s could NOT be restored (%s): fix it before restarting '
-                'nova-compute' % (path, e.strerror or e))
+        return ('%s could NOT be restored (%s): the next run of nova-mig '
+                'nova-config restores it from the journal, or fix it before '
+                'restarting nova-compute' % (path, e.strerror or e))
+    _forget(writer, journal_path(path))
     return '%s was restored to its previous content' % path

@@ -27,7 +27,8 @@ class FailingWriter:
         return fileutils.remove(path)
 
 
-class TestWrite(base.TestCase):
+class _Files(base.TestCase):
+    """A plan and the two paths it is written to."""
 
     def setUp(self):
         super().setUp()
@@ -43,6 +44,9 @@ class TestWrite(base.TestCase):
     def run_apply(self, **kw):
         return write.write(self.config, self.report, self.snippet_path,
                            self.provider_path, **kw)
+
+
+class TestWrite(_Files):
 
     def test_idempotent(self):
         first = self.run_apply()
@@ -116,3 +120,64 @@ class TestPlanHost(base.TestCase):
         self.assertEqual('20b6', ids.pop(vfs[0]))
         # Unreadable IDs fall back to the GPU's NVML ID.
         self.assertEqual({'20b5'}, set(ids.values()))
+
+
+class TestTransaction(_Files):
+    """The snippet and provider config as one transaction."""
+
+    def half_written(self):
+        """A run that died between the two renames."""
+        fileutils.write_if_changed(self.snippet_path, '# old snippet\n')
+        fileutils.write_if_changed(self.provider_path, '# old provider\n')
+        journal = write.journal_path(self.snippet_path)
+        write._journal(fileutils, journal, [
+            (self.snippet_path, '# old snippet\n'),
+            (self.provider_path, '# old provider\n')])
+        fileutils.write_if_changed(self.snippet_path, self.snippet)
+        return journal
+
+    def test_recover_rolls_both_back(self):
+        journal = self.half_written()
+        done = write.recover(self.snippet_path, self.provider_path,
+                             fileutils)
+        self.assertEqual([self.snippet_path, self.provider_path], done)
+        self.assertEqual('# old snippet\n',
+                         fileutils.read_text(self.snippet_path))
+        self.assertEqual('# old provider\n',
+                         fileutils.read_text(self.provider_path))
+        self.assertFalse(os.path.exists(journal))
+
+    def test_next_write_ends_with_both_new(self):
+        journal = self.half_written()
+        result = self.run_apply()
+        self.assertTrue(result.snippet_written)
+        self.assertEqual(self.snippet, fileutils.read_text(self.snippet_path))
+        self.assertEqual(self.provider,
+                         fileutils.read_text(self.provider_path))
+        self.assertFalse(os.path.exists(journal))
+
+    def test_no_journal_left_after_a_write(self):
+        self.run_apply()
+        self.assertEqual(['50-nova-mig.conf'],
+                         os.listdir(os.path.dirname(self.snippet_path)))
+
+    def test_unreadable_journal_names_it(self):
+        journal = write.journal_path(self.snippet_path)
+        fileutils.write_if_changed(journal, '{"no files": 1}\n')
+        e = self.assertRaises(exception.NovaConfigWriteError, self.run_apply)
+        self.assertIn(journal, str(e))
+        self.assertFalse(os.path.exists(self.provider_path))
+
+    def test_stale_temporary_files_are_removed(self):
+        directory = os.path.dirname(self.provider_path)
+        os.makedirs(directory)
+        stale = os.path.join(directory, '.nova-mig.yaml.abc123.tmp')
+        young = os.path.join(directory, '.nova-mig.yaml.def456.tmp')
+        for path in (stale, young):
+            with open(path, 'w') as f:
+                f.write('partial')
+        old = os.stat(stale).st_mtime - write.STALE_TMP_AGE - 1
+        os.utime(stale, (old, old))
+        self.run_apply()
+        self.assertFalse(os.path.exists(stale))
+        self.assertTrue(os.path.exists(young))
