@@ -5,7 +5,11 @@
 host lock; intents left by a run that died are finished first (completed if
 the device is still safe to remove, else marked abandoned), then every
 device decided ``remove`` is checked again against libvirt and the open
-handles, journaled, removed and journaled again.
+handles (:class:`nova_mig.host.inuse.Checker`, shared with ``layout
+apply``), journaled, removed and journaled again.  A device used since the
+run began is left alone with the result ``in use``, which makes the run
+end non-zero, so that the next run (``reap --queued`` keeps its queue)
+decides it again.
 """
 
 import dataclasses
@@ -28,6 +32,8 @@ REMOVED = 'removed'
 KEPT = 'kept'
 FAILED = 'failed'
 NOT_RUN = 'not run'
+#: Decided removable, then found used right before the removal.
+IN_USE = 'in use'
 
 
 @dataclasses.dataclass
@@ -52,7 +58,7 @@ class RunResult:
 
     @property
     def failed(self) -> bool:
-        return any(o.result == FAILED for o in self.outcomes)
+        return any(o.result in (FAILED, IN_USE) for o in self.outcomes)
 
     def removed(self) -> list[str]:
         return [o.decision.facts.key for o in self.outcomes
@@ -177,7 +183,8 @@ class Reaper:
             if op_id:
                 self.journal.abandoned(op_id, fresh.facts.key,
                                        '; '.join(fresh.reasons))
-            return Outcome(fresh, KEPT, 'changed since the run began')
+            return Outcome(fresh, IN_USE, 'changed since the run began: %s'
+                           % '; '.join(fresh.reasons))
         f = fresh.facts
         op_id = self.journal.intent(f.key, f.kind, f.parent, f.type_id,
                                     list(fresh.reasons), op_id=op_id)

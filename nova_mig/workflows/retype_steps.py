@@ -146,7 +146,8 @@ class Reap(retype.Step):
             raise retype.StepStopped('; '.join(
                 '%s: %s' % (o.decision.facts.key, o.detail)
                 for o in result.outcomes
-                if o.result in (run_mod.FAILED, run_mod.NOT_RUN)))
+                if o.result in (run_mod.FAILED, run_mod.NOT_RUN,
+                                run_mod.IN_USE)))
         kept = [o.decision.facts.key for o in result.outcomes
                 if not o.decision.remove]
         return 'removed %s%s' % (', '.join(result.removed()) or 'nothing',

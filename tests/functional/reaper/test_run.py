@@ -187,7 +187,8 @@ class TestRun(base.ReaperTestCase):
                 return real.recheck(f)
 
         result = self.reaper(gatherer=Claiming()).run(apply=True)
-        self.assertEqual(run.KEPT, self.results(result)[fakes.C1])
+        self.assertEqual(run.IN_USE, self.results(result)[fakes.C1])
+        self.assertTrue(result.failed)
         self.assertTrue(self.mdev_exists(fakes.C1))
         self.assertNotIn(fakes.C1, [e['device']
                                     for e in self.journal.entries()])
