@@ -1,7 +1,11 @@
 """``nova-mig discover``: show what the compute host has."""
 
+import yaml
+
 from nova_mig.cli import common
 from nova_mig.cli import slicemap
+from nova_mig import fileutils
+from nova_mig.host import capture
 from nova_mig.host import discovery
 
 COLUMNS = ('hostname', 'device_mode', 'gpus', 'vgpu_parents',
@@ -24,8 +28,29 @@ class Discover(common.ShowOne):
 
     uses_cloud = False
 
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--host-file', metavar='OUT',
+            help='Also write the host as a simulated-host file to OUT (GPU '
+                 'models with their profiles and vGPU types as the backend '
+                 'reports them, instances, VFs, vGPU devices, domains), to '
+                 'attach to a bug report and replay with [simulator]'
+                 'host_file. The host itself is only read.')
+        return parser
+
     def take_action(self, parsed_args):
-        report = discovery.discover(self.backend()).as_dict()
+        found = discovery.discover(self.backend())
+        if parsed_args.host_file:
+            document = yaml.safe_dump(capture.host_file(found),
+                                      sort_keys=False)
+            fileutils.write_if_changed(
+                parsed_args.host_file,
+                '# nova-mig discover --host-file: a captured host, see '
+                'doc/source/reference/simulated-host.rst\n' + document)
+            self.app.stderr.write('Wrote host file %s\n'
+                                  % parsed_args.host_file)
+        report = found.as_dict()
         return COLUMNS, tuple(report[c] for c in COLUMNS)
 
     def produce_output(self, parsed_args, column_names, data):

@@ -124,7 +124,9 @@ def _vgpu_type(data: dict) -> gpu_model.VgpuType:
 def _model(key: str, data: dict, tables: dict) -> GpuModel:
     major, minor = str(data['compute_capability']).split('.')
     table = data.get('mig_profile_table')
-    profiles = tuple(_profile(p) for p in tables[table]) if table else ()
+    # A host file's own models (a captured host) list them inline.
+    raw = tables[table] if table else data.get('mig_profiles') or ()
+    profiles = tuple(_profile(p) for p in raw)
     return GpuModel(
         key=key, description=data.get('description', key),
         nvml_name=data['nvml_name'],
@@ -135,7 +137,8 @@ def _model(key: str, data: dict, tables: dict) -> GpuModel:
         memory_slices=data.get('memory_slices'),
         sriov_totalvfs=int(data.get('sriov_totalvfs') or 0),
         profiles=profiles,
-        vgpu_types=tuple(_vgpu_type(t) for t in data['vgpu_types']))
+        vgpu_types=tuple(_vgpu_type(t) for t in data.get('vgpu_types')
+                         or ()))
 
 
 class Catalog:
@@ -157,6 +160,22 @@ class Catalog:
 
     def known(self) -> list[str]:
         return sorted(self.models)
+
+    def extended(self, models: dict | None) -> 'Catalog':
+        """This catalog plus the models a host file defines itself.
+
+        ``models`` maps keys to entries of the catalog's ``models`` form,
+        with the profiles inline under ``mig_profiles`` (what
+        ``nova-mig discover --host-file`` writes for a captured host).
+
+        :raises: KeyError, ValueError or TypeError for a malformed entry.
+        """
+        if not models:
+            return self
+        merged = dict(self.models)
+        for key, value in models.items():
+            merged[str(key)] = _model(str(key), value, {})
+        return Catalog(merged, self.path)
 
     def get(self, key: str, path: str = '<catalog>',
             where: str = 'model') -> GpuModel:

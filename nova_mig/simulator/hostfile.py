@@ -97,6 +97,11 @@ HOST_SCHEMA: schema.Schema = schema.mapping({
                  'x-reason': 'a host name is required'},
     'device_mode': schema.choice(*constants.DEVICE_MODES),
     'vgpu_manager': _BOOLEAN,
+    # GPU models of the host's own (a captured host): the catalog's form,
+    # checked while building.
+    'models': {'type': ['object', 'null'],
+               'x-reason': 'expected a mapping of GPU models, found '
+                           '%(value)r'},
     'libvirt': schema.mapping(
         {'mdev_node_name': schema.choice(*MDEV_NAME_FORMS)}, nullable=True),
     'gpus': _items(_GPU, 'GPUs'),
@@ -129,11 +134,21 @@ class _Parser:
         problem = schema.first_problem(_CHECKER, data)
         if problem is not None:
             raise self.error(problem.where, problem.reason)
+        models = data.get('models') or {}
+        for key, value in models.items():
+            try:
+                self.catalog = self.catalog.extended({key: value})
+            except (AttributeError, KeyError, TypeError, ValueError) as exc:
+                raise self.error('models.%s' % key, 'not a GPU model of the '
+                                 'catalog form (%s: %s)'
+                                 % (type(exc).__name__, exc))
         state = state_mod.HostState(
             state_mod.empty(data['hostname'],
                             data.get('device_mode', constants.MODE_MDEV),
                             data.get('vgpu_manager', True)),
             self.catalog)
+        if models:
+            state.data['models'] = models
         state.data['mdev_node_name'] = (data.get('libvirt') or {}).get(
             'mdev_node_name', 'uuid_parent')
         for index, gpu in enumerate(data.get('gpus') or []):

@@ -37,7 +37,9 @@ class HostState:
     def __init__(self, data: dict,
                  catalog: catalog_mod.Catalog | None = None):
         self.data = data
-        self.catalog = catalog or catalog_mod.default_catalog()
+        # A captured host's own GPU models travel with its state.
+        self.catalog = (catalog or catalog_mod.default_catalog()).extended(
+            data.get('models'))
 
     # -- plain accessors ------------------------------------------------------
     @property

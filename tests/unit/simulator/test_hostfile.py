@@ -234,6 +234,45 @@ class TestHostFileValidation(test_base.TestCase):
                                 self.tmpdir + '/nope.yaml')
         self.assertIn('nope.yaml', str(exc))
 
+    def test_own_models_extend_the_catalog(self):
+        with open(base.example('a100-mixed.yaml')) as f:
+            a100 = yaml.safe_load(f)
+        document = {
+            'version': 1, 'hostname': 'cap-1',
+            'models': {'captured-X': {
+                'nvml_name': 'NVIDIA X', 'pci_device_id': '0x12345678',
+                'memory_total_mb': 1000, 'compute_capability': '9.9',
+                'board': 'X', 'memory_slices': 2, 'sriov_totalvfs': 4,
+                'mig_profiles': [{'id': 3, 'name': '1g.1gb', 'slices': 1,
+                                  'memory_mb': 500, 'instances': 2,
+                                  'multiprocessors': 1,
+                                  'placements': '0:1 1:1'}],
+                'vgpu_types': [{'id': 9, 'name': 'NVIDIA X-1-1C',
+                                'gpu_instance_profile': 3,
+                                'framebuffer_mb': 500, 'max_instances': 4,
+                                'max_instances_per_gi': 2}]}},
+            'gpus': [{'model': 'captured-X', 'pci_address': '0000:05:00.0',
+                      'mig_mode': 'enabled', 'sriov_vfs': 4,
+                      'gpu_instances': [{'profile': '1g.1gb'}]},
+                     a100['gpus'][0]]}
+        state = hostfile.parse(yaml.safe_dump(document).encode(), 'cap.yaml')
+        model = state.model(state.gpus[0])
+        self.assertEqual(2, model.vgpu_type(9).max_instances_per_gi)
+        self.assertEqual(1, len(state.gpus[0]['gpu_instances']))
+        self.assertEqual('A100-PCIE-80GB', state.model(state.gpus[1]).key)
+        # The models travel with the saved state.
+        reloaded = type(state)(copy.deepcopy(state.data))
+        self.assertEqual(model, reloaded.model(reloaded.gpus[0]))
+
+    def test_malformed_own_model_is_named(self):
+        document = {'version': 1, 'hostname': 'cap-1',
+                    'models': {'captured-X': {'nvml_name': 'NVIDIA X'}}}
+        exc = self.assertRaises(sim_exception.HostFileError, hostfile.parse,
+                                yaml.safe_dump(document).encode(),
+                                'cap.yaml')
+        self.assertIn('models.captured-X', str(exc))
+        self.assertIn('cap.yaml', str(exc))
+
     def test_examples_are_valid(self):
         for name in ('a100-mixed.yaml', 'h100-sxm5-8x.yaml',
                      'h200-vendor-vfio.yaml', 't4-orphans.yaml',
