@@ -299,6 +299,28 @@ class UnknownTraits(NovaMigException):
                "match the flavor. Known GPU traits: %(known)s.")
 
 
+class FlavorExists(NovaMigException):
+    msg_fmt = ("Flavor %(name)s (%(id)s) exists; refusing to create it "
+               "again. Pass --or-update to update its MIG extra specs (the "
+               "others are kept), or choose another name with --name.")
+
+
+class FlavorNotFound(NovaMigException):
+    msg_fmt = "No flavor named or with the ID %(flavor)s."
+
+
+class FlavorAmbiguous(NovaMigException):
+    msg_fmt = ("%(count)d flavors are named %(flavor)s (IDs %(ids)s); name "
+               "one by its ID.")
+
+
+class ComputeApiMissing(NovaMigException):
+    msg_fmt = ("The cloud has no Compute API (Nova) for %(action)s: the "
+               "catalog or endpoint in use (%(where)s) offers none, as an "
+               "embedded Placement does not. Flavors need a cloud with "
+               "Nova.")
+
+
 class AdminRequired(NovaMigException):
     msg_fmt = ("%(service)s refused %(action)s (HTTP 403): admin rights are "
                "needed. Run the command as a user with the admin role.")

@@ -213,7 +213,8 @@ def _check_existing(flavor: Flavor, row: FlavorRow, spec: FlavorSpec,
 
 def ensure_flavor(compute: Compute, scheme: naming.Scheme, spec: FlavorSpec,
                   force: bool = False, dry_run: bool = False,
-                  flavors: list[Flavor] | None = None) -> FlavorRow:
+                  flavors: list[Flavor] | None = None,
+                  exist_ok: bool = True) -> FlavorRow:
     """Create the flavor of ``spec``, or bring an existing one in line.
 
     Never creates a second flavor of the same name (public or private).
@@ -222,6 +223,8 @@ def ensure_flavor(compute: Compute, scheme: naming.Scheme, spec: FlavorSpec,
 
     :param force: change a flavor nova-mig did not create (and mark it).
     :param flavors: every flavor, when the caller already listed them.
+    :param exist_ok: update an existing flavor; False raises
+        :class:`nova_mig.exception.FlavorExists` instead.
     :raises: :class:`nova_mig.exception.FlavorNotManaged`,
         :class:`nova_mig.exception.FlavorSizeMismatch`,
         :class:`nova_mig.exception.FlavorProfileMismatch`, or a compute
@@ -234,6 +237,8 @@ def ensure_flavor(compute: Compute, scheme: naming.Scheme, spec: FlavorSpec,
     if not same:
         return _create(compute, scheme, spec, wanted, dry_run)
     flavor = same[0]
+    if not exist_ok:
+        raise exception.FlavorExists(name=flavor.name, id=flavor.id)
     row = FlavorRow.of(flavor, scheme)
     _check_existing(flavor, row, spec, force)
     row.set_specs = {k: v for k, v in wanted.items()
@@ -258,6 +263,82 @@ def ensure_flavor(compute: Compute, scheme: naming.Scheme, spec: FlavorSpec,
     row.managed = True
     LOG.info('Flavor %s: set %s, removed %s', flavor.name,
              sorted(row.set_specs), row.removed_specs)
+    return row
+
+
+def find_flavor(compute: Compute, ref: str,
+                flavors: list[Flavor] | None = None) -> Flavor:
+    """The flavor whose ID, else whose name, is ``ref``.
+
+    :raises: :class:`nova_mig.exception.FlavorNotFound`,
+        :class:`nova_mig.exception.FlavorAmbiguous`.
+    """
+    if flavors is None:
+        flavors = all_flavors(compute)
+    found = ([f for f in flavors if f.id == ref] or
+             [f for f in flavors if f.name == ref])
+    if not found:
+        raise exception.FlavorNotFound(flavor=ref)
+    if len(found) > 1:
+        raise exception.FlavorAmbiguous(
+            flavor=ref, count=len(found),
+            ids=', '.join(sorted(f.id for f in found)))
+    return found[0]
+
+
+def _owned(flavor: Flavor, scheme: naming.Scheme,
+           force: bool) -> FlavorRow:
+    row = FlavorRow.of(flavor, scheme)
+    if not row.managed and not force:
+        raise exception.FlavorNotManaged(name=flavor.name, id=flavor.id,
+                                         mark=naming.MANAGED_KEY)
+    return row
+
+
+def change_specs(compute: Compute, scheme: naming.Scheme, flavor: Flavor,
+                 set_specs: dict[str, str] | None = None,
+                 unset_keys: collections.abc.Iterable[str] = (),
+                 force: bool = False) -> FlavorRow:
+    """Set and remove extra specs of a flavor nova-mig created.
+
+    Keys to remove that the flavor lacks are ignored. With ``force`` a
+    flavor nova-mig did not create is changed too, and marked as its own.
+
+    :raises: :class:`nova_mig.exception.FlavorNotManaged`, or a compute
+        error of :func:`compute_call`.
+    """
+    row = _owned(flavor, scheme, force)
+    wanted = dict(set_specs or {})
+    if not row.managed:
+        wanted[naming.MANAGED_KEY] = 'true'
+    row.set_specs = {k: v for k, v in wanted.items()
+                     if row.extra_specs.get(k) != v}
+    row.removed_specs = sorted(k for k in set(unset_keys)
+                               if k in row.extra_specs)
+    row.status = (UPDATED if row.set_specs or row.removed_specs
+                  else UNCHANGED)
+    if row.set_specs:
+        set_extra_specs(compute, flavor, row.set_specs)
+    for key in row.removed_specs:
+        compute_call('removing extra spec %s of flavor %s'
+                     % (key, flavor.name),
+                     compute.delete_flavor_extra_specs_property,
+                     flavor, key)
+        row.extra_specs.pop(key, None)
+    row.extra_specs.update(row.set_specs)
+    row.profile = scheme.profile_of_specs(row.extra_specs)
+    row.managed = True
+    return row
+
+
+def delete_flavor(compute: Compute, scheme: naming.Scheme, flavor: Flavor,
+                  force: bool = False) -> FlavorRow:
+    """Delete a flavor nova-mig created (any flavor with ``force``)."""
+    row = _owned(flavor, scheme, force)
+    compute_call('deleting flavor %s' % flavor.name, compute.delete_flavor,
+                 flavor)
+    row.status = 'deleted'
+    LOG.info('Deleted flavor %s (%s)', flavor.name, flavor.id)
     return row
 
 

@@ -59,5 +59,15 @@ class MigClient:
 
     @property
     def compute(self) -> typing.Any:
-        """The openstacksdk compute proxy."""
-        return self._instance.sdk_connection.compute
+        """The openstacksdk compute proxy.
+
+        :raises: :class:`nova_mig.exception.ComputeApiMissing` when the
+            session's endpoint has no Compute API: openstacksdk then hands
+            out a bare proxy without the flavor calls.
+        """
+        proxy = self._instance.sdk_connection.compute
+        if not hasattr(proxy, 'flavors'):
+            where = getattr(proxy, 'endpoint_override', None) or 'catalog'
+            raise exception.ComputeApiMissing(action='flavors',
+                                              where=where)
+        return proxy

@@ -8,11 +8,11 @@ import argparse
 import logging
 import typing
 
-from osc_lib import utils
-
 LOG = logging.getLogger(__name__)
 
 API_NAME = 'mig'
+#: OSC reads the plugin's version from ``API_VERSION_OPTION`` of its
+#: options; with no such option it uses ``DEFAULT_API_VERSION``.
 API_VERSION_OPTION = 'os_mig_api_version'
 DEFAULT_API_VERSION = '1'
 API_VERSIONS = ('1',)
@@ -28,16 +28,14 @@ def make_client(instance: typing.Any) -> typing.Any:
 
 def build_option_parser(
         parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add ``--os-mig-api-version`` to the global options."""
-    parser.add_argument(
-        '--os-mig-api-version', metavar='<mig-api-version>',
-        default=utils.env('OS_MIG_API_VERSION',
-                          default=DEFAULT_API_VERSION),
-        help='nova-mig command API version, default=%s '
-             '(Env: OS_MIG_API_VERSION)' % DEFAULT_API_VERSION)
+    """No global option: the ``mig`` commands have a single version.
+
+    OSC asks every plugin for this hook; nova-mig adds no
+    ``--os-mig-api-version``, which would mean nothing.
+    """
     return parser
 
 
 def check_api_version(check_version: str) -> bool:
-    """Only version 1 exists; the shell warns about any other."""
+    """Only version 1 exists (OSC asks; no option sets another)."""
     return check_version in API_VERSIONS

@@ -6,7 +6,9 @@ import re
 from osc_lib.cli import format_columns
 from osc_lib.cli import parseractions
 from osc_lib.command import command
+from osc_lib import exceptions as osc_exc
 
+from nova_mig import exception
 from nova_mig.flavor import capacity
 from nova_mig.flavor import manage
 from nova_mig.flavor import migration
@@ -71,11 +73,25 @@ def _template(parsed_args: argparse.Namespace, scheme: naming.Scheme,
         is_public=not parsed_args.private)
 
 
+#: The columns of "flavor create" and "flavor show".
+SHOW_COLUMNS = ('name', 'id', 'profile', 'status', 'vcpus', 'ram', 'disk',
+                'properties', 'managed')
+
+
+def _show(row: manage.FlavorRow) -> common.Result:
+    return SHOW_COLUMNS, (row.name, row.id, row.profile, row.status,
+                          row.vcpus, row.ram, row.disk,
+                          format_columns.DictColumn(row.extra_specs),
+                          row.managed)
+
+
 class CreateFlavor(command.ShowOne):
     """Create a flavor asking for one vGPU of a MIG profile.
 
-    Idempotent: an existing flavor nova-mig created gets its extra specs
-    updated; a flavor it did not create is refused without --force.
+    A flavor of the same name is an error, as with "openstack flavor
+    create"; --or-update updates the MIG extra specs of an existing flavor
+    nova-mig created instead (its other extra specs are kept). A flavor it
+    did not create is refused without --force.
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -93,6 +109,10 @@ class CreateFlavor(command.ShowOne):
                  'vendor-specific VFIO hosts also requires '
                  'HW_PCI_LIVE_MIGRATABLE ([nova]live_migratable, Nova '
                  '2025.1 or later)')
+        parser.add_argument(
+            '--or-update', action='store_true', default=False,
+            help='Update the flavor when it exists (its MIG resources and '
+                 'GPU traits; other extra specs are kept)')
         _add_flavor_options(parser)
         return parser
 
@@ -109,13 +129,142 @@ class CreateFlavor(command.ShowOne):
                                                     profile, spec.traits)
         traits_mod.check_traits(mig.placement, scheme, spec.traits)
         row = manage.ensure_flavor(mig.compute, scheme, spec,
-                                   force=parsed_args.force)
-        columns = ('name', 'id', 'profile', 'status', 'vcpus', 'ram',
-                   'disk', 'properties', 'managed')
-        return columns, (row.name, row.id, row.profile, row.status,
-                         row.vcpus, row.ram, row.disk,
-                         format_columns.DictColumn(row.extra_specs),
-                         row.managed)
+                                   force=parsed_args.force,
+                                   exist_ok=parsed_args.or_update)
+        return _show(row)
+
+
+def _add_flavor_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('flavor', metavar='<flavor>',
+                        help='Flavor to act on (name or ID)')
+
+
+class ShowFlavor(command.ShowOne):
+    """Show a flavor with the MIG profile it asks for."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        _add_flavor_argument(parser)
+        common.add_naming_options(parser)
+        return parser
+
+    @common.translate_errors
+    def take_action(self, parsed_args: argparse.Namespace) -> common.Result:
+        compute = common.mig_client(self.app).compute
+        flavor = manage.find_flavor(compute, parsed_args.flavor)
+        return _show(manage.FlavorRow.of(flavor, common.scheme(parsed_args),
+                                         status='exists'))
+
+
+class _ChangeFlavor(command.Command):
+    """Set or unset extra specs of a flavor nova-mig created."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        _add_flavor_argument(parser)
+        parser.add_argument(
+            '--force', action='store_true', default=False,
+            help='Also change a flavor nova-mig did not create (it is '
+                 'marked as nova-mig\'s afterwards)')
+        common.add_naming_options(parser)
+        return parser
+
+    def changes(self, parsed_args: argparse.Namespace,
+                scheme: naming.Scheme) -> tuple[dict[str, str], list[str]]:
+        raise NotImplementedError
+
+    @common.translate_errors
+    def take_action(self, parsed_args: argparse.Namespace) -> None:
+        compute = common.mig_client(self.app).compute
+        scheme = common.scheme(parsed_args)
+        flavor = manage.find_flavor(compute, parsed_args.flavor)
+        set_specs, unset_keys = self.changes(parsed_args, scheme)
+        manage.change_specs(compute, scheme, flavor, set_specs, unset_keys,
+                            force=parsed_args.force)
+
+
+class SetFlavor(_ChangeFlavor):
+    """Set extra specs of a flavor nova-mig created.
+
+    Nova validates the extra specs (microversion 2.86). A flavor nova-mig
+    did not create is refused without --force.
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--property', metavar='<key=value>',
+            action=parseractions.KeyValueAction, default={},
+            help='Extra spec to set (repeat for more)')
+        parser.add_argument(
+            '--model-trait', metavar='<model-or-trait>', action='append',
+            default=[],
+            help='Also require this GPU model: an NVML model name or a '
+                 'trait name (repeat for more)')
+        return parser
+
+    def changes(self, parsed_args, scheme):
+        specs = dict(parsed_args.property)
+        for trait in _model_traits(scheme, parsed_args.model_trait):
+            specs['trait:%s' % trait] = 'required'
+        return specs, []
+
+
+class UnsetFlavor(_ChangeFlavor):
+    """Remove extra specs of a flavor nova-mig created."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--property', metavar='<key>', action='append', default=[],
+            help='Extra spec to remove (repeat for more)')
+        parser.add_argument(
+            '--model-trait', metavar='<model-or-trait>', action='append',
+            default=[],
+            help='No longer require this GPU model (repeat for more)')
+        return parser
+
+    def changes(self, parsed_args, scheme):
+        keys = list(parsed_args.property)
+        keys += ['trait:%s' % t
+                 for t in _model_traits(scheme, parsed_args.model_trait)]
+        return {}, keys
+
+
+class DeleteFlavor(command.Command):
+    """Delete flavors nova-mig created.
+
+    A flavor nova-mig did not create is refused without --force. Every
+    flavor named is tried; the exit code is 1 when one failed.
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument('flavor', metavar='<flavor>', nargs='+',
+                            help='Flavor(s) to delete (name or ID)')
+        parser.add_argument(
+            '--force', action='store_true', default=False,
+            help='Also delete flavors nova-mig did not create')
+        common.add_naming_options(parser)
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> None:
+        compute = common.mig_client(self.app).compute
+        scheme = common.scheme(parsed_args)
+        failed = []
+        for ref in parsed_args.flavor:
+            try:
+                flavor = manage.find_flavor(compute, ref)
+                manage.delete_flavor(compute, scheme, flavor,
+                                     force=parsed_args.force)
+            except exception.NovaMigException as e:
+                self.app.stderr.write('%s\n' % e)
+                failed.append(ref)
+        if failed:
+            raise osc_exc.CommandError(
+                'Failed to delete %d of %d flavors: %s' % (
+                    len(failed), len(parsed_args.flavor),
+                    ', '.join(failed)))
 
 
 class ListFlavor(command.Lister):

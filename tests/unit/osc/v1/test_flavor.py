@@ -67,3 +67,83 @@ class FlavorCommandTestCase(osc_base.CommandTestCase):
         args = cmd.get_parser('x').parse_args(['--profile', '4g.40gb'])
         e = self.assertRaises(osc_exc.CommandError, cmd.take_action, args)
         self.assertIn('MIG profile 4g.40gb is not known', str(e))
+
+
+class FlavorConventionsTestCase(osc_base.CommandTestCase):
+    """create fails on an existing flavor; show, set, unset, delete."""
+
+    def setUp(self):
+        super().setUp()
+        self.gpu('cn1')
+        self.run_cmd(flavor.CreateFlavor, '--profile', '1g.10gb',
+                     '--property', 'hw:cpu_policy=dedicated')
+        self.flavor = self.compute.named('mig.1g.10gb')[0]
+
+    def test_create_refuses_an_existing_flavor(self):
+        cmd = flavor.CreateFlavor(self.app, None)
+        args = cmd.get_parser('x').parse_args(['--profile', '1g.10gb'])
+        e = self.assertRaises(osc_exc.CommandError, cmd.take_action, args)
+        self.assertIn('--or-update', str(e))
+
+    def test_or_update_keeps_extra_specs_nova_mig_did_not_set(self):
+        self.flavor.extra_specs['quota:cpu_shares'] = '1024'
+        self.placement.traits |= {RC}
+        row = self.run_cmd(flavor.CreateFlavor, '--profile', '1g.10gb',
+                           '--or-update', '--vgpu-class')
+        self.assertEqual('updated', row['status'])
+        self.assertEqual('1024', row['properties']['quota:cpu_shares'])
+        self.assertEqual('dedicated', row['properties']['hw:cpu_policy'])
+        self.assertEqual('1', row['properties']['resources:VGPU'])
+        self.assertNotIn('resources:%s' % RC, row['properties'])
+
+    def test_show_by_name_and_id(self):
+        by_name = self.run_cmd(flavor.ShowFlavor, 'mig.1g.10gb')
+        by_id = self.run_cmd(flavor.ShowFlavor, self.flavor.id)
+        self.assertEqual(by_name, by_id)
+        self.assertEqual('1g.10gb', by_name['profile'])
+        self.assertTrue(by_name['managed'])
+        cmd = flavor.ShowFlavor(self.app, None)
+        e = self.assertRaises(osc_exc.CommandError, cmd.take_action,
+                              cmd.get_parser('x').parse_args(['nope']))
+        self.assertIn('No flavor named or with the ID nope', str(e))
+
+    def run_plain(self, cls, *argv):
+        cmd = cls(self.app, None)
+        return cmd.run(cmd.get_parser('x').parse_args(list(argv)))
+
+    def test_set_and_unset(self):
+        self.run_plain(flavor.SetFlavor, 'mig.1g.10gb', '--property',
+                       'hw:mem_page_size=large', '--model-trait',
+                       'CUSTOM_GPU_X')
+        specs = self.compute.named('mig.1g.10gb')[0].extra_specs
+        self.assertEqual('large', specs['hw:mem_page_size'])
+        self.assertEqual('required', specs['trait:CUSTOM_GPU_X'])
+        self.run_plain(flavor.UnsetFlavor, 'mig.1g.10gb', '--property',
+                       'hw:cpu_policy', '--model-trait', 'CUSTOM_GPU_X')
+        specs = self.compute.named('mig.1g.10gb')[0].extra_specs
+        self.assertNotIn('hw:cpu_policy', specs)
+        self.assertNotIn('trait:CUSTOM_GPU_X', specs)
+        self.assertEqual('1', specs['resources:%s' % RC])
+
+    def test_set_refuses_a_foreign_flavor_without_force(self):
+        foreign = fakes.Flavor('theirs', extra_specs={})
+        self.compute.flavors_by_id[foreign.id] = foreign
+        cmd = flavor.SetFlavor(self.app, None)
+        args = cmd.get_parser('x').parse_args(['theirs', '--property',
+                                               'a=b'])
+        self.assertRaises(osc_exc.CommandError, cmd.take_action, args)
+        self.assertEqual({}, foreign.extra_specs)
+        self.run_plain(flavor.SetFlavor, 'theirs', '--property', 'a=b',
+                       '--force')
+        self.assertEqual({'a': 'b', naming.MANAGED_KEY: 'true'},
+                         foreign.extra_specs)
+
+    def test_delete_only_nova_migs_flavors(self):
+        foreign = fakes.Flavor('theirs', extra_specs={})
+        self.compute.flavors_by_id[foreign.id] = foreign
+        cmd = flavor.DeleteFlavor(self.app, None)
+        args = cmd.get_parser('x').parse_args(['mig.1g.10gb', 'theirs'])
+        e = self.assertRaises(osc_exc.CommandError, cmd.take_action, args)
+        self.assertIn('1 of 2', str(e))
+        self.assertEqual([], self.compute.named('mig.1g.10gb'))
+        self.assertEqual([foreign], self.compute.named('theirs'))
