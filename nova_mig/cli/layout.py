@@ -22,8 +22,6 @@ class _Lister(common.ErrorReporting, lister.Lister):
 class _PlansLayout(command.Command):
     """FILE and --include-foreign, for the commands that plan a layout."""
 
-    uses_cloud = False
-
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument(
@@ -91,6 +89,8 @@ class LayoutPlan(_PlansLayout, _Lister):
     Exit code: 0 when there is nothing to do or every GPU's actions are
     planned, 1 when FILE is invalid, 3 when a GPU is refused.
     """
+
+    uses_cloud = False
 
     #: Exit code when at least one GPU is refused.
     REFUSED_EXIT = 3
@@ -190,6 +190,8 @@ class LayoutAssert(_PlansLayout, common.Command):
     their change would destroy what is in use. An invalid FILE is an
     error (exit code 1) naming the GPU, profile and reason.
     """
+
+    uses_cloud = False
 
     def take_action(self, parsed_args):
         the_plan = _plan(self, parsed_args)
@@ -317,14 +319,28 @@ class LayoutRestore(_Lister):
     checkpoint it does nothing and exits 0. Exit code 1 when a GPU was
     refused or failed; the unit then fails and nova-compute, which
     requires it, does not start on a host whose vGPUs are missing.
+
+    A GPU whose MIG mode came back disabled (Hopper GPUs after a reboot)
+    gets it enabled again; when the change stays pending until a GPU
+    reset, the GPU stops with the exact command to run, unless
+    --reset-gpu lets nova-mig run it on a GPU that is idle.
     """
 
-    uses_cloud = False
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--reset-gpu', action='store_true',
+            help='Reset a GPU whose MIG mode change stays pending '
+                 '("nvidia-smi --gpu-reset -i <PCI address>"), only when '
+                 'it has no GPU instance, vGPU device or guest. Without it '
+                 'such a GPU is refused with that command.')
+        return parser
 
     def take_action(self, parsed_args):
         from nova_mig.layout import apply
         result = apply.restore(self.backend(), self.conf,
-                               progress=_progress(self.app.stderr))
+                               progress=_progress(self.app.stderr),
+                               reset_gpu=parsed_args.reset_gpu)
         if result is None:
             self.app.stderr.write('No layout checkpoint: nothing to '
                                   'restore\n')

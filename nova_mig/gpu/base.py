@@ -19,6 +19,11 @@ from nova_mig import exception
 from nova_mig.model import gpu as gpu_model
 
 
+def reset_command(pci_address: str) -> list[str]:
+    """The command that resets one GPU (NVML offers no call for it)."""
+    return ['nvidia-smi', '--gpu-reset', '-i', pci_address]
+
+
 class SysfsWriter(typing.Protocol):
     """Performs the sysfs writes of a host."""
 
@@ -97,6 +102,22 @@ class GpuBackend(metaclass=abc.ABCMeta):
             reason='the %s backend cannot change the MIG mode; use '
                    '"nvidia-smi -i <GPU> -mig %d"' % (
                        type(self).__name__, int(enabled)))
+
+    def reset_gpu(self, gpu_uuid: str, pci_address: str) -> None:
+        """Reset a GPU, so a pending MIG mode takes effect.
+
+        NVML has no reset call: the NVML backend runs ``nvidia-smi
+        --gpu-reset -i <PCI address>`` as root. The caller proves the GPU
+        idle first.
+
+        :raises: :class:`nova_mig.exception.GpuOperationRefused` (code
+            ``NOT_SUPPORTED`` for a backend that cannot, ``RESET_FAILED``
+            when the reset fails).
+        """
+        raise exception.GpuOperationRefused(
+            gpu=gpu_uuid, code='NOT_SUPPORTED', operation='reset the GPU',
+            reason='the %s backend cannot reset a GPU; run "%s"' % (
+                type(self).__name__, ' '.join(reset_command(pci_address))))
 
     @abc.abstractmethod
     def destroy_compute_instance(self, gpu_uuid: str, gpu_instance_id: int,

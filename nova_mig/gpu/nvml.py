@@ -212,6 +212,16 @@ class NvmlBackend(base.GpuBackend):
                      privsep_nvml.destroy_compute_instance, gpu_uuid,
                      gpu_instance_id, compute_instance_id)
 
+    def reset_gpu(self, gpu_uuid: str, pci_address: str) -> None:
+        LOG.warning('GPU %s: resetting it (%s)', gpu_uuid,
+                    ' '.join(base.reset_command(pci_address)))
+        try:
+            privsep_nvml.reset_gpu(gpu_uuid, base.reset_command(pci_address))
+        except nvml_lib.NvmlCallFailed as e:
+            raise exception.GpuOperationRefused(
+                gpu=gpu_uuid, operation='reset the GPU', code=e.code,
+                reason='%s: %s' % (e.call, e.reason))
+
     def set_mig_mode(self, gpu_uuid: str, enabled: bool) -> tuple[int, int]:
         current, pending = self._change(
             '%s MIG mode' % ('enable' if enabled else 'disable'), gpu_uuid,

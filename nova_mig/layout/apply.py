@@ -102,8 +102,12 @@ class Executor:
 
     def __init__(self, backend: base.GpuBackend, state_dir: str,
                  progress: Progress | None = None,
-                 checker: inuse.Checker | None = None):
+                 checker: inuse.Checker | None = None,
+                 reset_gpu: bool = False):
         self.backend = backend
+        #: Reset an idle GPU whose MIG mode change stays pending (Hopper
+        #: after a reboot); otherwise stop with the command to run.
+        self.reset_gpu = reset_gpu
         self.root = backend.sysfs_root()
         self.writer = backend.sysfs_writer()
         self.owned = ownership.OwnershipRecord(state_dir)
@@ -260,14 +264,7 @@ class Executor:
             self._write(self._pci(action.gpu, 'sriov_numvfs'),
                         str(action.count))
         elif kind == plan_mod.SET_MIG:
-            enable = _planned(action.mig)
-            current, _pending = self.backend.set_mig_mode(gpu, enable)
-            if bool(current) != enable:
-                raise exception.GpuOperationRefused(
-                    gpu=gpu, code='RESET_REQUIRED',
-                    operation=action.describe(),
-                    reason='the change is pending until the GPU is reset; '
-                           'reset it (nvidia-smi -r) and apply again')
+            self._set_mig(action)
         elif kind == plan_mod.CREATE_GI:
             gi = self.backend.create_gpu_instance(
                 gpu, _planned(action.profile_id), action.placement)
@@ -278,6 +275,35 @@ class Executor:
             self._create_vgpu(action)
         else:  # pragma: no cover - the plan only makes the kinds above
             raise AssertionError(kind)
+
+    def _set_mig(self, action: plan_mod.Action) -> None:
+        """Change the MIG mode; reset the GPU when allowed and idle."""
+        enable, gpu = _planned(action.mig), action.gpu_uuid
+        current, _pending = self.backend.set_mig_mode(gpu, enable)
+        if bool(current) == enable:
+            return
+        command = ' '.join(base.reset_command(action.gpu))
+        if not self.reset_gpu:
+            raise exception.GpuOperationRefused(
+                gpu=gpu, code='RESET_REQUIRED', operation=action.describe(),
+                reason='the change is pending until the GPU is reset; once '
+                       'the GPU is idle run "%s" and apply again, or let '
+                       'nova-mig reset it ("nova-mig layout restore '
+                       '--reset-gpu")' % command)
+        busy = _gpu_users(discovery.discover(self.backend), action.gpu)
+        if busy:
+            raise exception.GpuOperationRefused(
+                gpu=gpu, code='IN_USE', operation='reset the GPU',
+                reason='not idle (%s); free it, then run "%s"'
+                       % (', '.join(busy), command))
+        self.backend.reset_gpu(gpu, action.gpu)
+        for found in self.backend.list_gpus():
+            if found.uuid == gpu and bool(found.mig_current) != enable:
+                raise exception.GpuOperationRefused(
+                    gpu=gpu, code='RESET_REQUIRED',
+                    operation=action.describe(),
+                    reason='MIG mode still pending after "%s"; reboot the '
+                           'host' % command)
 
     def execute(self, the_plan: plan_mod.Plan) -> list[GpuResult]:
         """Run every GPU's actions; one GPU's failure stops only that GPU."""
@@ -358,13 +384,31 @@ def foreign_removals(the_plan: plan_mod.Plan,
             (a.uuid or a.parent) not in owned]
 
 
+def _gpu_users(report: host_model.HostReport, address: str) -> list[str]:
+    """What keeps a GPU from being reset: instances, vGPUs, guests."""
+    gpu = report.gpu_by_address(address)
+    users = []
+    if gpu is not None:
+        users += ['GPU instance %d' % gi.id for gi in gpu.gpu_instances]
+        users += ['vGPU %s' % (v.mdev_uuid or v.type_id)
+                  for v in gpu.active_vgpus]
+    users += ['vGPU device %s' % (d['uuid'] or d['parent'])
+              for d in report.vgpu_devices() if d['gpu'] == address]
+    pf = report.sriov.get(address)
+    functions = {address, *(pf.vfs if pf else ())}
+    users += ['domain %s' % d.name for d in report.domains
+              if d.state in ('running', 'paused') and
+              functions & set(d.pci_addresses)]
+    return users
+
+
 def apply(backend: base.GpuBackend, conf: cfg.ConfigOpts,
           layout: spec.Layout, dry_run: bool = False,
           progress: Progress | None = None,
           hostname: str | None = None,
           include_foreign: bool = False,
           guard: typing.Callable[[host_model.HostReport], object] | None
-          = None) -> ApplyResult:
+          = None, reset_gpu: bool = False) -> ApplyResult:
     """Validate, plan and apply ``layout`` under the host lock.
 
     :param backend: the :class:`nova_mig.gpu.base.GpuBackend`.
@@ -374,6 +418,9 @@ def apply(backend: base.GpuBackend, conf: cfg.ConfigOpts,
     :param guard: called with the host report before a plan that removes
         a foreign device runs; it raises to refuse (the nova-compute
         service check of ``reap --apply``).
+    :param reset_gpu: reset an idle GPU whose MIG mode change stays
+        pending (``nvidia-smi --gpu-reset -i <PCI>``); without it such a
+        GPU stops with that command.
     :raises: :class:`nova_mig.exception.LayoutValidationFailed` before
         anything is touched, and what ``guard`` raises.
     """
@@ -387,7 +434,7 @@ def apply(backend: base.GpuBackend, conf: cfg.ConfigOpts,
         if guard is not None and foreign_removals(the_plan, owned or set()):
             guard(report)
         executor = Executor(backend, conf.host.state_dir, progress,
-                            checker(backend, conf))
+                            checker(backend, conf), reset_gpu=reset_gpu)
         results = executor.execute(the_plan)
         result = ApplyResult(the_plan, results,
                              warnings=list(executor.nodedevs.warnings))
@@ -415,12 +462,15 @@ def write_checkpoint(backend: base.GpuBackend, conf: cfg.ConfigOpts,
 
 def restore(backend: base.GpuBackend, conf: cfg.ConfigOpts,
             progress: Progress | None = None,
-            hostname: str | None = None) -> ApplyResult | None:
+            hostname: str | None = None,
+            reset_gpu: bool = False) -> ApplyResult | None:
     """Re-create the checkpointed layout (at boot); None without one.
 
-    Applying the checkpoint enables the VFs, then creates the GPU and
-    compute instances at their recorded placements, then the vGPU devices
-    with their recorded UUIDs and VFs.
+    Applying the checkpoint re-enables MIG mode where it came back off
+    (Hopper GPUs after a reboot; the change may need a GPU reset, done
+    only with ``reset_gpu`` and on an idle GPU), enables the VFs, then
+    creates the GPU and compute instances at their recorded placements,
+    then the vGPU devices with their recorded UUIDs and VFs.
     """
     layout = checkpoint.load(conf.host.state_dir)
     if layout is None:
@@ -428,4 +478,4 @@ def restore(backend: base.GpuBackend, conf: cfg.ConfigOpts,
                  conf.host.state_dir)
         return None
     return apply(backend, conf, layout, progress=progress,
-                 hostname=hostname)
+                 hostname=hostname, reset_gpu=reset_gpu)

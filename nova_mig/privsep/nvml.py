@@ -7,6 +7,8 @@ survive privsep's (class path, args) serialisation; the backend turns them into
 nova-mig exceptions.
 """
 
+from oslo_concurrency import processutils
+
 from nova_mig import privsep
 from nova_mig.privsep import nvml_lib
 
@@ -47,6 +49,25 @@ def destroy_compute_instance(gpu_uuid: str, gpu_instance_id: int,
     with nvml_lib.session():
         nvml_lib.destroy_compute_instance(gpu_uuid, gpu_instance_id,
                                           compute_instance_id)
+
+
+@privsep.sys_admin_pctxt.entrypoint
+def reset_gpu(gpu_uuid: str, command: list[str]) -> str:
+    """Run the GPU reset command (``nvidia-smi --gpu-reset -i <PCI>``).
+
+    NVML has no reset call.  A failure leaves as NvmlCallFailed with code
+    ``RESET_FAILED`` and the command's output.
+
+    :returns: the command's standard output.
+    """
+    try:
+        out, _err = processutils.execute(*command)
+    except (processutils.ProcessExecutionError, OSError) as e:
+        detail = getattr(e, 'stderr', None) or getattr(e, 'stdout', None)
+        raise nvml_lib.NvmlCallFailed(
+            ' '.join(command), gpu_uuid, 'RESET_FAILED',
+            ' '.join(str(detail or e).split()))
+    return str(out)
 
 
 @privsep.sys_admin_pctxt.entrypoint

@@ -165,6 +165,27 @@ class SimulatedBackend(base.GpuBackend):
                     raise exception.GpuOperationRefused(
                         gpu=gpu_uuid, operation=operation, code=card.IN_USE,
                         reason='GPU instances or vGPUs exist')
-            gpu['mig_current'] = gpu['mig_pending'] = mode
+            gpu['mig_pending'] = mode
+            if not gpu.get('mig_mode_needs_reset'):
+                gpu['mig_current'] = mode
             result = (gpu['mig_current'], gpu['mig_pending'])
         return result
+
+    def reset_gpu(self, gpu_uuid: str, pci_address: str) -> None:
+        """A GPU reset: the pending MIG mode takes effect.
+
+        :raises: GpuOperationRefused IN_USE while GPU instances, vGPUs or
+            guests holding its functions exist (nvidia-smi refuses a busy
+            GPU).
+        """
+        with self.host.transaction() as state:
+            gpu = self._gpu_record(state, gpu_uuid)
+            functions = {gpu['pci_address'], *state.vf_addresses(gpu)}
+            users = [d['name'] for d in state.domains
+                     if d['state'] in state_mod.ACTIVE_DOMAIN_STATES and
+                     functions & set(d['pci_hostdevs'])]
+            if gpu['gpu_instances'] or state.vgpus_of(gpu) or users:
+                raise exception.GpuOperationRefused(
+                    gpu=gpu_uuid, operation='reset the GPU',
+                    code=card.IN_USE, reason='the GPU is in use')
+            gpu['mig_current'] = gpu['mig_pending']

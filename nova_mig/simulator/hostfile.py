@@ -69,6 +69,9 @@ _GPU = schema.mapping({
                                              *MIG_MODES)}),
                  'else': schema.choice(*MIG_MODES)},
     'sriov_vfs': schema.integer(0),
+    # Hopper after a reboot: a MIG mode change stays pending until the GPU
+    # is reset.
+    'mig_mode_needs_reset': _BOOLEAN,
     'gpu_instances': _items(_GPU_INSTANCE, 'GPU instances'),
 }, required=('model', 'pci_address'))
 _VGPU = schema.mapping({
@@ -193,6 +196,8 @@ class _Parser:
         gpu = {'index': index, 'model': model.key, 'pci_address': address,
                'uuid': gpu_uuid, 'mig_current': current,
                'mig_pending': pending, 'numvfs': numvfs,
+               'mig_mode_needs_reset': data.get('mig_mode_needs_reset',
+                                                False),
                'gpu_instances': []}
         taken = {pci_address for other in state.gpus
                  for pci_address in [other['pci_address']] +

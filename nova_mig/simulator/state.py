@@ -318,6 +318,9 @@ class HostState:
         for gpu in self.gpus:
             gpu['gpu_instances'] = []
             gpu['numvfs'] = 0
+            if gpu.get('mig_mode_needs_reset'):
+                # Hopper: MIG mode can come back disabled after a reboot.
+                gpu['mig_pending'] = gpu_model.MIG_DISABLED
             gpu['mig_current'] = gpu['mig_pending']
         self.data['vgpus'] = []
         for domain in self.domains:
