@@ -74,6 +74,11 @@ class Retype(common.ErrorReporting, lister.Lister):
             '--include-foreign', action='store_true',
             help='Let the reap and layout steps remove unused devices '
                  'nova-mig did not create on the GPUs being changed.')
+        parser.add_argument(
+            '--per-gpu', action='store_true',
+            help='Keep the compute service enabled and drain only the GPUs '
+                 'being changed, as "nova-mig rebalance apply --yes" does: '
+                 'one step, per-gpu-drain, instead of the eight.')
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> common.Columns:
@@ -84,14 +89,15 @@ class Retype(common.ErrorReporting, lister.Lister):
             layout_path=parsed_args.layout, dry_run=parsed_args.dry_run,
             skip_service=parsed_args.skip_service_steps,
             skip_placement_check=parsed_args.skip_placement_check,
-            include_foreign=parsed_args.include_foreign)
+            include_foreign=parsed_args.include_foreign,
+            per_gpu=parsed_args.per_gpu)
         state = retype.start(self.conf, options,
                              restart=parsed_args.restart)
         ctx = retype.Context(
             conf=self.conf, backend=self.backend(), options=options,
             state=state,
             say=lambda line: self.app.stderr.write(line + '\n'))
-        rows = retype.run_steps(ctx, retype_steps.all_steps())
+        rows = retype.run_steps(ctx, retype_steps.all_steps(options.per_gpu))
         self._waiting = any(r[1] == retype.WAITING for r in rows)
         if not options.dry_run and not self._waiting:
             retype.clear_state(self.conf.host.state_dir)

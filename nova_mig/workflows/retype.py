@@ -55,6 +55,9 @@ class Options:
     skip_service: bool = False
     skip_placement_check: bool = False
     include_foreign: bool = False
+    #: Drain only the GPUs being changed (:mod:`nova_mig.workflows.drain`)
+    #: instead of disabling the compute service.
+    per_gpu: bool = False
 
 
 @dataclasses.dataclass
@@ -166,7 +169,8 @@ def resume_command(options: Options) -> str:
     for flag, on in (('--skip-service-steps', options.skip_service),
                      ('--skip-placement-check',
                       options.skip_placement_check),
-                     ('--include-foreign', options.include_foreign)):
+                     ('--include-foreign', options.include_foreign),
+                     ('--per-gpu', options.per_gpu)):
         if on:
             args.append(flag)
     return ' '.join(shlex.quote(a) for a in args)

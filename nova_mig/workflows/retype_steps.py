@@ -18,6 +18,7 @@ from nova_mig.privsep import files
 from nova_mig.reaper import facts
 from nova_mig.reaper import run as run_mod
 from nova_mig.workflows import compute_service as nova_service
+from nova_mig.workflows import drain
 from nova_mig.workflows import retype
 
 LOG = logging.getLogger(__name__)
@@ -288,7 +289,38 @@ class EnableService(retype.Step):
         return 'enabled nova-compute on %s' % host
 
 
-def all_steps() -> list[retype.Step]:
+class PerGpuDrain(retype.Step):
+    """The whole change, GPU by GPU, the compute service left enabled."""
+
+    name = 'per-gpu-drain'
+    state_on_failure = 'The compute service stays enabled.'
+
+    def _drain(self, ctx: retype.Context) -> drain.GpuDrain:
+        return drain.GpuDrain(
+            ctx.conf, ctx.backend, ctx.layout(),
+            include_foreign=ctx.options.include_foreign,
+            placement=ctx.placement, runner=ctx.runner)
+
+    @staticmethod
+    def _rows(result: drain.DrainResult) -> str:
+        return '; '.join('%s %s%s' % (g.gpu, g.status, ' (%s)' % g.detail
+                                      if g.detail else '')
+                         for g in result.gpus) or 'the layout changes no GPU'
+
+    def preview(self, ctx):
+        return self._rows(self._drain(ctx).run(dry_run=True))
+
+    def run(self, ctx):
+        result = self._drain(ctx).run(dry_run=False)
+        ctx.layout_changed()
+        if not result.ok:
+            raise retype.StepStopped(self._rows(result))
+        return self._rows(result)
+
+
+def all_steps(per_gpu: bool = False) -> list[retype.Step]:
+    if per_gpu:
+        return [PerGpuDrain()]
     return [DisableService(), CheckInUse(), Reap(), ApplyLayout(),
             NovaConfig(), RestartNovaCompute(), WaitPlacement(),
             EnableService()]

@@ -135,6 +135,17 @@ class RebalanceApplyTestCase(RebalanceHostTestCase):
         inventory, _ = self.server.client().inventories(rp[0]['uuid'])
         self.assertEqual({'CUSTOM_MIG_7G_80GB'}, set(inventory))
 
+    def test_retype_per_gpu_runs_the_drain(self):
+        rc, out, err = self.nova_mig('retype', self.layout(FULL),
+                                     '--per-gpu', '--include-foreign', '-f',
+                                     'json', conf_file=self.conf_path)
+        self.assertEqual(0, rc, out + err)
+        [row] = json.loads(out)
+        self.assertEqual(('per-gpu-drain', 'done'),
+                         (row['step'], row['status']))
+        self.assertIn('%s changed' % GPU81, row['detail'])
+        self.assertEqual([('7g.80gb', 0)], self.geometry(GPU81))
+
     def test_foreign_device_refuses_without_include_foreign(self):
         rc, out, err = self.nova_mig('rebalance', 'apply',
                                      self.layout(FULL), '-f', 'json',
