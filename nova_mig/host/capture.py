@@ -110,10 +110,6 @@ def _model(report: host_model.HostReport, gpu: gpu_model.Gpu) -> Document:
     }
 
 
-def _mig_word(value: int) -> str:
-    return 'enabled' if value == gpu_model.MIG_ENABLED else 'disabled'
-
-
 def _gpu_uuid(uuid: str) -> str:
     """``GPU-<lower-case UUID>``, as the host file spells it."""
     prefix, _sep, rest = uuid.partition('-')
@@ -126,8 +122,8 @@ def _gpu(report: host_model.HostReport, gpu: gpu_model.Gpu) -> Document:
         'model': model_key(gpu),
         'pci_address': gpu.pci_address,
         'uuid': _gpu_uuid(gpu.uuid),
-        'mig_mode': {'current': _mig_word(gpu.mig_current),
-                     'pending': _mig_word(gpu.mig_pending)},
+        'mig_mode': {'current': host_model.mig_word(gpu.mig_current),
+                     'pending': host_model.mig_word(gpu.mig_pending)},
         'sriov_vfs': pf.num_vfs if pf else 0,
     }
     # Created in ID order, the replayed instances get the same IDs when

@@ -249,8 +249,8 @@ class HostReport:
                 'compute_capability': '%d.%d' % gpu.compute_capability,
                 'memory_total_mb': gpu.memory_total_mb,
                 'mig_capable': gpu.mig_capable,
-                'mig_mode': _mig_word(gpu.mig_current),
-                'mig_pending': _mig_word(gpu.mig_pending),
+                'mig_mode': mig_word(gpu.mig_current),
+                'mig_pending': mig_word(gpu.mig_pending),
                 'memory_slices': memory_slices(gpu),
                 'sriov_vfs': ({'total': pf.total_vfs, 'enabled': pf.num_vfs}
                               if pf else None),
@@ -321,7 +321,8 @@ def type_mapping(gpu: gpu_model.Gpu) -> str | None:
     return vgpu_types.MAPPING_NAME
 
 
-def _mig_word(value: int) -> str:
+def mig_word(value: int) -> str:
+    """A MIG mode as reports and host files spell it."""
     return 'enabled' if value == gpu_model.MIG_ENABLED else 'disabled'
 
 
