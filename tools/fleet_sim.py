@@ -38,6 +38,11 @@ Strategies compared on the same trace:
     get the new ones ``--reconfig-minutes`` later (drain, re-partition,
     nova-compute restart), their running requests untouched.
 
+With ``--placement``, the last rebalance is planned once more through the
+command's path, against a real Placement process seeded with the fleet's
+providers as that rebalance saw them (``tools/bench_rebalance.py``), and
+the time to read Placement and plan is printed.
+
 Printed for each: requests served (and the share of all requests), mean
 compute-slice utilisation (slices of running requests over all slices,
 time-averaged), GPU reconfigurations; then the ratios of served requests
@@ -167,6 +172,7 @@ class Simulation:
         self.last = 0.0
         self.plan_seconds: list[float] = []
         self.plan_passes: list[list[float]] = []
+        self.last_call: tuple | None = None
 
     def index(self, gpu: Gpu) -> None:
         gpu.version += 1
@@ -252,6 +258,7 @@ class Simulation:
                   for name, gpus in sorted(hosts.items())]
         demands = [demand.Demand(p, n, source='unmet')
                    for p, n in sorted(unmet.items())]
+        self.last_call = (states, demands)
         started = time.monotonic()
         result = plan.build(states, demands)
         self.plan_seconds.append(time.monotonic() - started)
@@ -331,6 +338,12 @@ def main() -> None:
                         help='hours between two rebalances (T)')
     parser.add_argument('--reconfig-minutes', type=float, default=15.0)
     parser.add_argument('--seed', type=int, default=42)
+    parser.add_argument('--placement', action='store_true',
+                        help='also plan the last rebalance again against a '
+                             'real Placement seeded with the fleet\'s '
+                             'providers, and time it (slow to seed)')
+    parser.add_argument('--workers', type=int, default=8,
+                        help='Placement reads at the same time')
     args = parser.parse_args()
     hours = args.days * 24
     gpus = args.hosts * args.gpus_per_host
@@ -382,6 +395,11 @@ def main() -> None:
         print('  slowest solver passes (cover, touch, tie-break): %s' % (
             ', '.join('%.2f s' % max(p[i] for p in sim.plan_passes)
                       for i in range(3))))
+    if args.placement and sim.last_call is not None:
+        # The fleet as the last rebalance saw it, through the command's
+        # path: tools/bench_rebalance.py seeds and reads Placement.
+        import bench_rebalance
+        bench_rebalance.with_placement(args, *sim.last_call)
 
 
 if __name__ == '__main__':
