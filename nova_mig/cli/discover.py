@@ -1,5 +1,7 @@
 """``nova-mig discover``: show what the compute host has."""
 
+import shutil
+
 import yaml
 
 from nova_mig.cli import common
@@ -56,6 +58,22 @@ class Discover(common.ShowOne):
     def produce_output(self, parsed_args, column_names, data):
         if parsed_args.formatter == 'table' and not parsed_args.columns:
             report = dict(zip(column_names, data))
-            self.app.stdout.write(slicemap.render(report))
+            self.app.stdout.write(slicemap.render(
+                report, width=_width(parsed_args, self.app.stdout)))
             return 0
         return super().produce_output(parsed_args, column_names, data)
+
+
+def _width(parsed_args, stream) -> int | None:
+    """The columns to fit the table form in, None for no limit.
+
+    cliff's --max-width (or CLIFF_MAX_TERM_WIDTH), else the terminal's
+    width when writing to one (or with --fit-width).
+    """
+    max_width = int(getattr(parsed_args, 'max_width', 0) or 0)
+    if max_width > 0:
+        return max_width
+    isatty = getattr(stream, 'isatty', None)
+    if getattr(parsed_args, 'fit_width', False) or (isatty and isatty()):
+        return shutil.get_terminal_size().columns
+    return None

@@ -4,7 +4,8 @@ import io
 
 import prettytable
 
-CELL = 12  # characters per memory slice
+CELL = 12  # characters per memory slice, when the width allows
+MIN_CELL = 5
 PAD = ' ' * 8
 
 FILL_IN_USE = '#'
@@ -33,10 +34,22 @@ def _segment(labels: list[str], width: int, fill: str) -> tuple[str, str]:
     return '|' + label.ljust(inner), '|' + fill * inner
 
 
-def slice_bar(gpu: dict) -> list[str]:
-    """Three lines: slice numbers, GPU instance labels, and their fill."""
+def cell_width(slices: int, width: int | None) -> int:
+    """Columns per slice so that the map fits ``width`` (None: no limit)."""
+    if not width or not slices:
+        return CELL
+    return max(MIN_CELL, min(CELL, (width - len(PAD) - 1) // slices))
+
+
+def slice_bar(gpu: dict, width: int | None = None) -> list[str]:
+    """Three lines: slice numbers, GPU instance labels, and their fill.
+
+    :param width: the terminal's columns; the slices are narrowed (labels
+        shortened to the profile, then the GPU instance ID) to fit.
+    """
     slices = gpu['memory_slices']
-    numbers = ''.join(str(i).ljust(CELL) for i in range(slices))
+    cell = cell_width(slices, width)
+    numbers = ''.join(str(i).ljust(cell) for i in range(slices))
     header = ('  slice ' + numbers).rstrip()
     labels, fills = [], []
     by_start = {gi['placement_start']: gi for gi in gpu['gpu_instances']}
@@ -46,21 +59,21 @@ def slice_bar(gpu: dict) -> list[str]:
         if gi is not None:
             names = ['%s GI%d' % (gi['profile'], gi['id']), gi['profile'],
                      'GI%d' % gi['id']]
-            label, fill = _segment(names, CELL * gi['placement_size'],
+            label, fill = _segment(names, cell * gi['placement_size'],
                                    _fill(gi))
             pos += gi['placement_size']
         else:
             free = 1
             while pos + free < slices and pos + free not in by_start:
                 free += 1
-            label, fill = _segment(['free'], CELL * free, FILL_FREE)
+            label, fill = _segment(['free'], cell * free, FILL_FREE)
             pos += free
         labels.append(label)
         fills.append(fill)
     return [header, PAD + ''.join(labels) + '|', PAD + ''.join(fills) + '|']
 
 
-def _gpu_heading(gpu: dict) -> str:
+def _gpu_heading(gpu: dict, width: int | None = None) -> str:
     vfs = ''
     if gpu['sriov_vfs']:
         vfs = '  VFs %d/%d' % (gpu['sriov_vfs']['enabled'],
@@ -68,13 +81,27 @@ def _gpu_heading(gpu: dict) -> str:
     mig = 'MIG %s' % gpu['mig_mode'] if gpu['mig_capable'] else 'no MIG'
     if gpu['mig_capable'] and gpu['mig_pending'] != gpu['mig_mode']:
         mig += ' (pending: %s)' % gpu['mig_pending']
-    return 'GPU %d  %s  %s  %s  %s%s' % (
+    line = 'GPU %d  %s  %s  %s  %s%s' % (
         gpu['index'], gpu['pci_address'], gpu['model'], gpu['uuid'], mig,
         vfs)
+    if width and len(line) > width:
+        line = 'GPU %d  %s  %s\n  %s  %s%s' % (
+            gpu['index'], gpu['pci_address'], gpu['model'], gpu['uuid'],
+            mig, vfs)
+    return line
 
 
-def render(report: dict) -> str:
-    """The ``nova-mig discover`` table output."""
+def _fit(table: prettytable.PrettyTable, width: int | None) -> None:
+    if width:
+        table.max_table_width = max(width, 40)
+
+
+def render(report: dict, width: int | None = None) -> str:
+    """The ``nova-mig discover`` table output.
+
+    :param width: columns to fit in (the terminal's, or cliff's
+        ``--max-width``); None draws everything at full width.
+    """
     out = io.StringIO()
     out.write('Host %s  device mode: %s\n\n'
               % (report['hostname'], report['device_mode']))
@@ -82,9 +109,9 @@ def render(report: dict) -> str:
     for dev in report['vgpu_devices']:
         devices_by_gpu.setdefault(dev['gpu'], []).append(dev)
     for gpu in report['gpus']:
-        out.write(_gpu_heading(gpu) + '\n')
+        out.write(_gpu_heading(gpu, width) + '\n')
         if gpu['mig_capable'] and gpu['mig_mode'] == 'enabled':
-            for line in slice_bar(gpu):
+            for line in slice_bar(gpu, width):
                 out.write(line + '\n')
         elif gpu['mig_capable']:
             out.write('  MIG is disabled: only time-sliced vGPU types.\n')
@@ -104,17 +131,21 @@ def render(report: dict) -> str:
                     '-' if dev['gpu_instance_id'] is None
                     else dev['gpu_instance_id'],
                     guest])
+            _fit(table, width - 2 if width else None)
             for line in table.get_string().splitlines():
                 out.write('  ' + line + '\n')
         else:
             out.write('  no vGPU devices\n')
         out.write('\n')
-    out.write(LEGEND + '\n\n')
-    out.write(_types_table(report) + '\n')
+    legend = LEGEND
+    if width and len(legend) > width:
+        legend = legend.replace('   = ', '\n        = ')
+    out.write(legend + '\n\n')
+    out.write(_types_table(report, width) + '\n')
     return out.getvalue()
 
 
-def _types_table(report: dict) -> str:
+def _types_table(report: dict, width: int | None = None) -> str:
     """vGPU types creatable now, per GPU.
 
     On an SR-IOV GPU every free VF reports one available instance of every
@@ -159,4 +190,5 @@ def _types_table(report: dict) -> str:
              '-f json lists all)')
     if not table.rows:
         return title + '\n  none'
+    _fit(table, width)
     return title + '\n' + table.get_string()
