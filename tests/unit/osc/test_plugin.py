@@ -8,6 +8,7 @@ import types
 
 from nova_mig.osc import client as client_mod
 from nova_mig.osc import plugin
+from nova_mig.osc.v1 import alias
 from nova_mig.osc.v1 import capacity
 from nova_mig.osc.v1 import flavor
 from nova_mig.osc.v1 import profile
@@ -64,4 +65,5 @@ class PluginTestCase(base.TestCase):
              'mig_trait_list': trait.ListTrait,
              'mig_trait_sync': trait.SyncTrait,
              'mig_capacity': capacity.Capacity,
-             'mig_rebalance_plan': rebalance.PlanRebalance}, commands)
+             'mig_rebalance_plan': rebalance.PlanRebalance,
+             'mig_alias_list': alias.ListAlias}, commands)
