@@ -1,0 +1,509 @@
+"""Bad input, table-driven: one line naming file, key and reason; no change.
+
+Every case runs one ``nova-mig`` command against the same materialised
+simulated host with one malformed input (a host file, layout, mig-parted
+file, configuration file, state file or server answer) and checks that the
+command exits non-zero, prints exactly one line ``nova-mig: error: ...``
+holding the expected text, no traceback, and that not one file under the
+test's directory changed.
+"""
+
+import hashlib
+import io
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from wsgiref import simple_server
+
+from nova_mig.cli import app
+from nova_mig import lock
+from nova_mig.placement import state as sync_state
+from nova_mig.reaper import journal as journal_mod
+from nova_mig.reaper import queue as queue_mod
+from tests import base as test_base
+from tests.functional import base
+
+A100 = base.host_file('a100-mixed.yaml')
+with open(A100, encoding='utf-8') as _stream:
+    A100_TEXT = _stream.read()
+MDEV1 = '5b2f9c1e-8a43-4c6e-9d1f-2a7b3c4d5e01'
+LAYOUT = os.path.join(base.REPO, 'etc', 'nova-mig', 'layouts',
+                      'a100-balanced.yaml')
+DEEP = '[' * 40 + ']' * 40
+BIG = 'version: 1\n' + '#' * (4 * 1024 * 1024) + '\n'
+
+
+def _host(**changes: str) -> str:
+    """The A100 example host with text replaced (old=new pairs)."""
+    text = A100_TEXT
+    for old, new in changes.values():
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text
+
+
+def _gpu_host(gpu: str) -> str:
+    return ('version: 1\nhostname: h\ndevice_mode: mdev\nvgpu_manager: '
+            'true\ngpus:\n  - %s\n' % gpu)
+
+
+def _layout(gpu: str) -> str:
+    return 'version: 1\ngpus:\n  - %s\n' % gpu
+
+
+def _mp(entry: str) -> str:
+    return 'version: v1\nmig-configs:\n  a:\n    - %s\n' % entry
+
+
+class Case:
+    """One malformed input and what ``nova-mig`` must say about it.
+
+    ``files`` are written into the case's directory ``{d}`` (the names may
+    start with ``state/`` to land in the shared state directory); ``{d}``
+    in ``argv``, ``conf`` and the expected text stands for that directory.
+    """
+
+    def __init__(self, name: str, argv: list[str], expected: str,
+                 files: dict[str, str | bytes] | None = None,
+                 conf: str = '', host: str | None = None,
+                 server: bytes | None = None):
+        self.name, self.argv, self.expected = name, argv, expected
+        self.files, self.conf, self.host = files or {}, conf, host
+        self.server = server
+
+
+def _host_case(name: str, content: str | bytes, expected: str) -> Case:
+    return Case(name, ['discover'], '{d}/h.yaml: ' + expected,
+                files={'h.yaml': content}, host='{d}/h.yaml')
+
+
+def _layout_case(name: str, content: str | bytes, expected: str) -> Case:
+    return Case(name, ['layout', 'plan', '{d}/l.yaml'],
+                '{d}/l.yaml: ' + expected, files={'l.yaml': content})
+
+
+def _mp_case(name: str, content: str | bytes, expected: str,
+             *extra: str) -> Case:
+    return Case(name, ['layout', 'import-mig-parted', '{d}/m.yaml'] +
+                list(extra), '{d}/m.yaml: ' + expected,
+                files={'m.yaml': content})
+
+
+def _conf_case(name: str, extra: str | bytes, expected: str,
+               argv: tuple[str, ...] = ('discover',)) -> Case:
+    return Case(name, list(argv), expected, conf=extra)
+
+
+def _owned_case(name: str, content: str, expected: str) -> Case:
+    return Case(name, ['layout', 'plan', LAYOUT],
+                '{state}/owned-devices.json: ' + expected,
+                files={'state/owned-devices.json': content})
+
+
+CASES = [
+    # -- host files ---------------------------------------------------------
+    _host_case('host_uuid_int', _host(u=('uuid: ' + MDEV1, 'uuid: 12345')),
+               'vgpus[0].uuid: 12345 is not a lower-case UUID'),
+    _host_case('host_not_utf8', b'version: 1\nhostname: \xff\n',
+               'line 2 column 11: not valid UTF-8 (byte 0xff)'),
+    _host_case('host_deep', 'version: 1\nhostname: h\ngpus: ' + DEEP,
+               'line 3 column 38: nested deeper than 32 levels'),
+    _host_case('host_bad_yaml', 'version: 1\nhostname: [\n',
+               'line 3 column 1: not valid YAML: did not find expected '
+               'node content'),
+    _host_case('host_vf_past_bus_ff', _gpu_host(
+        '{model: A100-PCIE-80GB, pci_address: "0000:ff:1f.0"}'),
+        'gpus[0].pci_address: the 20 VFs of 0000:ff:1f.0 would lie past '
+        'bus ff; choose a lower bus'),
+    _host_case('host_top_list', '- 1\n',
+               'top level: expected a mapping, found [1]'),
+    _host_case('host_version', 'version: 2\nhostname: h\n',
+               'version: unsupported version 2; this nova-mig reads '
+               'version 1'),
+    _host_case('host_mixed_keys', 'version: 1\nhostname: h\n1: 2\n',
+               'top level: unknown key(s) 1; allowed: '),
+    _host_case('host_sriov_vfs', _gpu_host(
+        '{model: A100-PCIE-80GB, pci_address: "0000:41:00.0", '
+        'sriov_vfs: 999}'),
+        'gpus[0].sriov_vfs: expected an integer from 0 to 20, got 999'),
+    _host_case('host_bad_pci', _gpu_host(
+        '{model: A100-PCIE-80GB, pci_address: "41:00.0"}'),
+        "gpus[0].pci_address: '41:00.0' is not a lower-case PCI address"),
+    _host_case('host_unknown_model', _gpu_host(
+        '{model: Z999, pci_address: "0000:41:00.0"}'),
+        "unknown GPU model 'Z999'"),
+    _host_case('host_too_large', BIG, 'file: larger than 4194304 bytes'),
+    Case('host_is_directory', ['discover'], '{d}: Is a directory',
+         host='{d}'),
+    Case('host_missing', ['discover'],
+         '{d}/none.yaml: No such file or directory', host='{d}/none.yaml'),
+    # -- layouts ------------------------------------------------------------
+    _layout_case('layout_not_utf8', b'version: 1\ngpus: [\xff]\n',
+                 'line 2 column 8: not valid UTF-8 (byte 0xff)'),
+    _layout_case('layout_deep', 'version: 1\ngpus: ' + DEEP,
+                 'line 2 column 38: nested deeper than 32 levels'),
+    _layout_case('layout_mixed_keys', _layout('{select: all, 1: 2, '
+                                              'null: 3}'),
+                 'gpus[0]: unknown key(s) 1, None; allowed: '),
+    _layout_case('layout_count_huge', _layout(
+        '{gpu_instances: [{profile: 1g.10gb, count: 30000000}]}'),
+        'gpus[0].gpu_instances[0].count: expected an integer from 1 to 7, '
+        'found 30000000'),
+    _layout_case('layout_count_sum', _layout(
+        '{gpu_instances: [{profile: 1g.10gb, count: 4}, '
+        '{profile: 1g.10gb, count: 4}]}'),
+        'gpus[0].gpu_instances: 8 GPU instances asked; no GPU holds more '
+        'than 7'),
+    _layout_case('layout_count_bool', _layout(
+        '{gpu_instances: [{profile: 1g.10gb, count: true}]}'),
+        'gpus[0].gpu_instances[0].count: expected an integer from 1 to 7, '
+        'found True'),
+    _layout_case('layout_eight_instances', _layout(
+        '{gpu_instances: [' + ', '.join(['1g.10gb'] * 8) + ']}'),
+        'gpus[0].gpu_instances: expected a list of at most 7 profiles'),
+    _layout_case('layout_bad_yaml', 'version: 1\ngpus: [\n',
+                 'line 3 column 1: not valid YAML: did not find expected '
+                 'node content'),
+    _layout_case('layout_version', 'version: 2\ngpus: [all]\n',
+                 'version: unsupported version 2'),
+    _layout_case('layout_no_gpus', 'version: 1\ngpus: []\n',
+                 'gpus: expected a non-empty list of GPUs'),
+    _layout_case('layout_top_list', '- 1\n',
+                 'top level: expected a mapping, found [1]'),
+    _layout_case('layout_vgpu_uuid_int', _layout(
+        '{gpu_instances: [{profile: 1g.10gb, vgpu: {uuid: 12345}}]}'),
+        'gpus[0].gpu_instances[0].vgpu.uuid: not a UUID: 12345'),
+    _layout_case('layout_placement', _layout(
+        '{gpu_instances: [{profile: 1g.10gb, placement: 9}]}'),
+        'gpus[0].gpu_instances[0].placement: expected an integer from 0 '
+        'to 7, found 9'),
+    _layout_case('layout_sriov_vfs', _layout('{sriov_vfs: 100000}'),
+                 'gpus[0].sriov_vfs: expected "all", null or an integer '
+                 'from 0 to 256, found 100000'),
+    _layout_case('layout_time_sliced_count', _layout(
+        '{mig: disabled, time_sliced: {type: T4-4C, count: 1000000}}'),
+        'gpus[0].time_sliced.count: expected an integer from 0 to 64, '
+        'found 1000000'),
+    _layout_case('layout_bad_pci', _layout('{select: {pci_address: '
+                                           'x41}}'),
+                 "gpus[0].select.pci_address: not a PCI address "
+                 "(0000:41:00.0): 'x41'"),
+    _layout_case('layout_bad_gpu_uuid', _layout('{select: {uuid: '
+                                                'GPU-xyz}}'),
+                 "gpus[0].select.uuid: not a GPU UUID (GPU-...): "
+                 "'GPU-xyz'"),
+    _layout_case('layout_mig_maybe', _layout('{mig: maybe}'),
+                 "gpus[0].mig: expected one of enabled, disabled, found "
+                 "'maybe'"),
+    _layout_case('layout_too_large', BIG,
+                 'file: larger than 4194304 bytes'),
+    Case('layout_directory', ['layout', 'plan', '{d}'],
+         '{d}: file: Is a directory'),
+    Case('layout_missing', ['layout', 'plan', '{d}/none.yaml'],
+         '{d}/none.yaml: file: No such file or directory'),
+    # -- mig-parted files ---------------------------------------------------
+    _mp_case('mp_devices_int', _mp('{devices: 5, mig-enabled: true}'),
+             'a[0]: "devices" must be "all" or a list of GPU indexes'),
+    _mp_case('mp_count_huge', _mp(
+        '{devices: all, mig-enabled: true, mig-devices: '
+        '{1g.10gb: 1000000000}}'),
+        'a[0]: count of 1g.10gb must be an integer from 0 to 7'),
+    _mp_case('mp_count_sum', _mp(
+        '{devices: all, mig-enabled: true, mig-devices: '
+        '{1g.10gb: 4, 2g.20gb: 4}}'),
+        'a[0].mig-devices: 8 GPU instances asked; no GPU holds more '
+        'than 7'),
+    _mp_case('mp_profile_int', _mp(
+        '{devices: all, mig-enabled: true, mig-devices: {2: 1}}'),
+        'a[0].mig-devices: 2 is not a MIG profile name (1g.10gb)'),
+    _mp_case('mp_not_utf8', b'version: v1\nmig-configs: {a: [\xfe]}\n',
+             'line 2 column 19: not valid UTF-8 (byte 0xfe)'),
+    _mp_case('mp_deep', 'version: v1\nmig-configs: ' + DEEP,
+             'line 2 column 45: nested deeper than 32 levels'),
+    _mp_case('mp_version', 'version: v2\nmig-configs: {}\n',
+             'expected "version: v1"'),
+    _mp_case('mp_no_configs', 'version: v1\n', 'no "mig-configs"'),
+    _mp_case('mp_mixed_labels', 'version: v1\nmig-configs: {1: [], '
+             'a: []}\n', 'several configs (1, a); choose one with --label'),
+    _mp_case('mp_no_label', _mp('{devices: all, mig-enabled: false}'),
+             "no config 'b'; the file has a", '--label', 'b'),
+    _mp_case('mp_empty_config', 'version: v1\nmig-configs: {a: []}\n',
+             "config 'a' must be a non-empty list"),
+    _mp_case('mp_enabled_text', _mp('{devices: all, mig-enabled: yes2}'),
+             'a[0]: "mig-enabled" must be true or false'),
+    Case('mp_directory', ['layout', 'import-mig-parted', '{d}'],
+         '{d}: Is a directory'),
+    # -- configuration ------------------------------------------------------
+    _conf_case('conf_not_utf8', b'[gpu]\nfoo = \xff\n',
+               'Invalid configuration: {d}/c.conf: line 8 column 7: not '
+               'valid UTF-8 (byte 0xff)'),
+    _conf_case('conf_int', '[reaper]\ngrace_period = abc\n',
+               "Invalid configuration: {d}/c.conf: [reaper]grace_period: "
+               "invalid literal for int() with base 10: 'abc'",
+               argv=('reap',)),
+    _conf_case('conf_minimum', '[placement_sync]\nmax_attempts = -5\n',
+               'Invalid configuration: {d}/c.conf: '
+               '[placement_sync]max_attempts: Should be greater than or '
+               'equal to 1'),
+    _conf_case('conf_bool', '[retype]\nallow_restart = perhaps\n',
+               'Invalid configuration: {d}/c.conf: [retype]allow_restart: '
+               'Unexpected boolean value'),
+    _conf_case('conf_backend', '[gpu]\nbackend = nosuch\n',
+               "GPU backend 'nosuch' is not installed"),
+    _conf_case('conf_parse', '[gpu\n', 'Invalid configuration: '),
+    _conf_case('conf_state_dir_file', '[host]\nstate_dir = {d}/c.conf\n',
+               'cannot create the lock directory {d}/c.conf/locks: Not a '
+               'directory (check [host]state_dir)',
+               argv=('layout', 'apply', LAYOUT)),
+    _conf_case('conf_state_dir_unmakeable',
+               '[host]\nstate_dir = {d}/c.conf/state\n',
+               '{d}/c.conf/state: Not a directory'),
+    Case('conf_missing', ['--config-file', '{d}/none.conf', 'discover'],
+         'Invalid configuration: '),
+    # -- output files -------------------------------------------------------
+    Case('export_to_directory', ['layout', 'export', '-o', '{d}'],
+         '{d}: cannot write: Is a directory'),
+    Case('import_to_directory', ['layout', 'import-mig-parted',
+                                 '{d}/m.yaml', '-o', '{d}'],
+         '{d}: cannot write: Is a directory',
+         files={'m.yaml': _mp('{devices: all, mig-enabled: false}')}),
+    # -- state files --------------------------------------------------------
+    _owned_case('owned_list', '[]\n', 'unknown format or version; nova-mig '
+                'refuses this state file. Restore it from a backup, or '
+                'move it aside (mv {state}/owned-devices.json '
+                '{state}/owned-devices.json.bad)'),
+    _owned_case('owned_devices_list', '{"version": 1, "devices": [1]}',
+                'devices: expected a mapping'),
+    _owned_case('owned_entry_int', '{"version": 1, "devices": {"x": 5}}',
+                'devices.x: expected a mapping'),
+    _owned_case('owned_not_json', '{"version": 1,', 'not JSON: '),
+    _owned_case('owned_version', '{"version": 7, "devices": {}}',
+                'unknown format or version'),
+    # -- server answers -----------------------------------------------------
+    Case('placement_html_sync', ['sync'],
+         'Placement GET /resource_providers?name=compute-a100-1 failed '
+         'with HTTP 200: the answer is not a JSON object (text/html); is '
+         '[placement]endpoint_override a Placement service?',
+         conf='[placement]\nauth_type = none\nendpoint_override = {url}\n',
+         server=b'<html>not Placement</html>'),
+    Case('placement_list_verify', ['verify'],
+         'failed with HTTP 200: the answer is not a JSON object',
+         conf='[placement]\nauth_type = none\nendpoint_override = {url}\n',
+         server=b'[1, 2]'),
+    Case('placement_closed', ['sync'],
+         'Placement at {closed} is unreachable',
+         conf='[placement]\nauth_type = none\n'
+              'endpoint_override = {closed}\n'),
+    Case('keystone_closed_reaper', ['reap', '--apply'],
+         'Compute API call GET /os-services for host compute-a100-1 '
+         'failed: Unable to establish connection to {closed}/v3/auth/'
+         'tokens.',
+         conf='[placement]\nauth_type = password\nauth_url = {closed}/v3\n'
+              'username = u\npassword = p\nproject_name = p\n'
+              'user_domain_name = Default\nproject_domain_name = Default\n'),
+]
+
+
+class _Answer:
+    """A loopback HTTP server answering 200 with ``body`` to everything."""
+
+    def __init__(self, body: bytes):
+        def application(environ, start_response):
+            start_response('200 OK', [('Content-Type', 'text/html')])
+            return [body]
+        self.server = simple_server.make_server(
+            '127.0.0.1', 0, application,
+            handler_class=test_base._QuietHandler)
+        threading.Thread(target=self.server.serve_forever,
+                         daemon=True).start()
+        self.url = 'http://127.0.0.1:%d' % self.server.server_port
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _snapshot(root: str) -> dict[str, str]:
+    """Each path under ``root``: a digest of its content or link target."""
+    result = {}
+    for directory, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(directory, name)
+            key = os.path.relpath(path, root)
+            if os.path.islink(path):
+                result[key] = 'link:' + os.readlink(path)
+            elif os.path.isdir(path):
+                result[key] = 'dir'
+            else:
+                with open(path, 'rb') as stream:
+                    result[key] = hashlib.sha256(stream.read()).hexdigest()
+    return result
+
+
+class BadInputTestCase(test_base.TestCase):
+    """One materialised simulated host shared by every case of a process."""
+
+    root: str = ''
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.root = tempfile.mkdtemp(prefix='nova-mig-bad-input-')
+        cls.state = os.path.join(cls.root, 'state')
+        conf = os.path.join(cls.root, 'ok.conf')
+        cls._write_conf(conf, A100, '')
+        root_logger = logging.getLogger('')
+        handlers, level = list(root_logger.handlers), root_logger.level
+        try:
+            # Materialise the host.
+            app.NovaMigApp(stdout=io.StringIO(), stderr=io.StringIO()
+                           ).run(['--config-file', conf, 'discover'])
+        finally:
+            for handler in list(root_logger.handlers):
+                root_logger.removeHandler(handler)
+            for handler in handlers:
+                root_logger.addHandler(handler)
+            root_logger.setLevel(level)
+        # The host lock's file, as the first locked run leaves it.
+        locks = os.path.join(cls.state, 'locks')
+        os.makedirs(locks)
+        open(os.path.join(locks, lock.LOCK_PREFIX + lock.LOCK_NAME),
+             'a').close()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.root, ignore_errors=True)
+        super().tearDownClass()
+
+    @classmethod
+    def _write_conf(cls, path: str, host: str, extra: str | bytes) -> None:
+        with open(path, 'wb') as stream:
+            stream.write(('[gpu]\nbackend = simulated\n[host]\nstate_dir = '
+                          '%s\n[simulator]\nhost_file = %s\n'
+                          % (cls.state, host)).encode())
+            stream.write(extra if isinstance(extra, bytes)
+                         else extra.encode())
+
+    def nova_mig(self, argv: list[str]) -> tuple[int, str, str]:
+        self.useFixture(base.RootLogger())
+        stdout, stderr = io.StringIO(), io.StringIO()
+        try:
+            rc = app.NovaMigApp(stdout=stdout, stderr=stderr).run(argv)
+        except SystemExit as e:
+            rc = e.code
+        return rc, stdout.getvalue(), stderr.getvalue()
+
+
+class TestBadInput(BadInputTestCase):
+
+    def test_at_least_sixty_distinct_cases(self):
+        self.assertGreaterEqual(len({c.name for c in CASES}), 60)
+        self.assertEqual(len(CASES), len({c.name for c in CASES}))
+
+    def _run(self, case: Case) -> None:
+        d = os.path.join(self.root, 'cases', case.name)
+        os.makedirs(d)
+        closed = test_base.closed_port_url()
+        values = {'d': d, 'state': self.state, 'closed': closed}
+        server = None if case.server is None else _Answer(case.server)
+        if server is not None:
+            values['url'] = server.url
+        written: list[str] = []
+        try:
+            self._check(case, d, values, written)
+        finally:
+            for path in written:
+                os.unlink(path)
+            if server is not None:
+                server.close()
+
+    def _check(self, case: Case, d: str, values: dict[str, str],
+               written: list[str]) -> None:
+
+        def fill(text):
+            if isinstance(text, bytes):
+                return text
+            for key, value in values.items():
+                text = text.replace('{%s}' % key, value)
+            return text
+
+        for name, content in case.files.items():
+            path = (os.path.join(self.state, name[len('state/'):])
+                    if name.startswith('state/') else os.path.join(d, name))
+            with open(path, 'wb') as stream:
+                stream.write(content if isinstance(content, bytes)
+                             else content.encode())
+            written.append(path)
+        conf = os.path.join(d, 'c.conf')
+        self._write_conf(conf, fill(case.host or A100), fill(case.conf))
+        argv = ['--config-file', conf] + [fill(a) for a in case.argv]
+        before = _snapshot(self.root)
+        rc, out, err = self.nova_mig(argv)
+        self.assertNotEqual(0, rc, out + err)
+        self.assertNotIn('Traceback', out + err)
+        lines = err.splitlines()
+        self.assertEqual(1, len(lines), err)
+        self.assertTrue(lines[0].startswith('nova-mig: error: '), err)
+        self.assertIn(fill(case.expected), lines[0])
+        after = _snapshot(self.root)
+        self.assertEqual([], sorted(k for k in set(before) | set(after)
+                                    if before.get(k) != after.get(k)))
+
+    def test_cases(self):
+        failed = []
+        for case in CASES:
+            try:
+                self._run(case)
+            except AssertionError as e:
+                failed.append('%s: %s' % (case.name, str(e)[:600]))
+        self.assertEqual([], failed)
+
+
+class TestStateLines(BadInputTestCase):
+    """Journal and queue lines of the wrong shape: skipped, with a warning.
+
+    The sync state of the wrong shape is moved aside, as documented.
+    """
+
+    def test_sync_state_of_wrong_shape_is_moved_aside(self):
+        path = os.path.join(self.root, 'sync-state.json')
+        with open(path, 'w') as stream:
+            stream.write('[1, 2]')
+        with self.assertLogs('nova_mig.placement.state', 'WARNING') as logs:
+            loaded = sync_state.SyncState.load(path)
+        self.assertEqual(set(), loaded.created_traits)
+        self.assertFalse(os.path.exists(path))
+        with open(path + '.bad') as stream:
+            self.assertEqual('[1, 2]', stream.read())
+        self.assertIn('moved it aside to %s.bad' % path, logs.output[0])
+
+    def test_journal_intent_without_device_is_skipped(self):
+        state = os.path.join(self.root, 'journal')
+        os.makedirs(state)
+        journal = journal_mod.Journal(state)
+        with open(journal.path, 'w') as stream:
+            stream.write(json.dumps({'id': 'a', 'event': 'intent'}) + '\n')
+            stream.write('[1]\n')
+        kept = journal.intent(MDEV1, 'mdev', '0000:41:00.4', 'nvidia-1',
+                              ['orphan'])
+        with self.assertLogs('nova_mig.reaper.journal', 'WARNING') as logs:
+            pending = journal.pending()
+        self.assertEqual([kept], [p['id'] for p in pending])
+        self.assertIn(':1: ignoring a line of the wrong shape: an intent '
+                      'without "device" text', logs.output[0])
+        self.assertIn(':2: ignoring a line of the wrong shape: not a JSON '
+                      'object', logs.output[1])
+
+    def test_queue_line_not_an_object_is_skipped(self):
+        state = os.path.join(self.root, 'queue')
+        os.makedirs(state)
+        queue = queue_mod.Queue(state)
+        with open(queue.path, 'w') as stream:
+            stream.write('[1]\n{"mdevs": 5}\n')
+            stream.write(json.dumps({'mdevs': [MDEV1.upper()]}) + '\n')
+        with self.assertLogs('nova_mig.reaper.queue', 'WARNING') as logs:
+            self.assertEqual({MDEV1}, queue.peek())
+        self.assertEqual(2, len(logs.output))
