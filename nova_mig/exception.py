@@ -252,7 +252,9 @@ class LayoutValidationFailed(InvalidLayout):
 
 
 class CheckpointError(NovaMigException):
-    msg_fmt = "Layout checkpoint %(path)s: %(reason)s"
+    msg_fmt = ("%(path)s: %(reason)s; this layout checkpoint is refused. Run "
+               "\"nova-mig layout apply\" with the host's layout file to "
+               "write a new one")
 
 
 class MigPartedError(InvalidLayout):

@@ -39,15 +39,19 @@ def load(state_dir: str) -> spec.Layout | None:
             data = json.load(stream)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as e:
-        raise exception.CheckpointError(path=where, reason=e)
+    except OSError as e:
+        raise exception.CheckpointError(path=where, reason=e.strerror or e)
+    except ValueError as e:
+        raise exception.CheckpointError(path=where, reason='not JSON: %s' % e)
     if not isinstance(data, dict) or data.get('version') != VERSION:
         raise exception.CheckpointError(path=where,
                                         reason='unknown format or version')
     try:
         return schema.parse(data.get('layout'), where)
     except exception.LayoutFileError as e:
-        raise exception.CheckpointError(path=where, reason=e)
+        # The key path inside the file: the layout sits under "layout".
+        raise exception.CheckpointError(path=where, reason='layout.%s: %s' % (
+            e.kwargs['where'], e.kwargs['reason']))
 
 
 def merge(new: spec.Layout, previous: spec.Layout | None,

@@ -32,6 +32,20 @@ class TestCheckpoint(test_base.TestCase):
                                   checkpoint.load, self.tmpdir)
         self.assertIn('unknown format or version', str(error))
 
+    def test_wrong_shape_names_the_key(self):
+        where = checkpoint.path(self.tmpdir)
+        with open(where, 'w') as f:
+            f.write('{"version": 1, "layout": {"version": 1, "gpus": '
+                    '[{"gpu_instances": [{"profile": "1g.10gb", '
+                    '"count": 1000000000}]}]}}')
+        error = self.assertRaises(exception.CheckpointError,
+                                  checkpoint.load, self.tmpdir)
+        self.assertEqual(
+            '%s: layout.gpus[0].gpu_instances[0].count: expected an integer '
+            'from 1 to 7, found 1000000000; this layout checkpoint is '
+            'refused. Run "nova-mig layout apply" with the host\'s layout '
+            'file to write a new one' % where, str(error))
+
     def test_merge_keeps_failed_gpus(self):
         new = _layout('7g.80gb')
         old = _layout('4g.40gb')
