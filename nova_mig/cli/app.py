@@ -2,6 +2,7 @@
 
 import importlib.metadata
 import logging as std_logging
+import os
 import sys
 import warnings
 
@@ -15,6 +16,7 @@ from nova_mig.cli import confcheck
 from nova_mig.cli import shell
 from nova_mig import conf as nova_mig_conf
 from nova_mig import exception
+from nova_mig.privsep import helper as privsep_helper
 
 DESCRIPTION = shell.DESCRIPTION
 
@@ -66,6 +68,16 @@ class NovaMigApp(app.App):
             '--config-dir', action='append', default=[], metavar='DIR',
             help='Directory of .conf files read after --config-file; may be '
                  'repeated.')
+        # --log-file comes with cliff; these complete oslo.log's set.
+        parser.add_argument(
+            '--log-dir', metavar='DIR',
+            help='Log to DIR/<program>.log ([DEFAULT]log_dir).')
+        parser.add_argument(
+            '--use-syslog', action='store_true', default=False,
+            help='Log to syslog ([DEFAULT]use_syslog).')
+        parser.add_argument(
+            '--use-journal', action='store_true', default=False,
+            help='Log to the systemd journal ([DEFAULT]use_journal).')
         return parser
 
     def _load_conf(self) -> cfg.ConfigOpts:
@@ -92,12 +104,62 @@ class NovaMigApp(app.App):
         self._unknown_options = confcheck.unknown_options(files)
         if self.options.debug:
             conf.set_override('debug', True)
+        self._logging_overrides(conf)
+        # The privsep daemon is started with this run's configuration.
+        privsep_helper.use_conf(conf)
         return conf
 
+    def _logging_overrides(self, conf: cfg.ConfigOpts) -> None:
+        """oslo.log's command-line options win over the files'."""
+        opts = self.options
+        for option, value in (('log_file', opts.log_file),
+                              ('log_dir', opts.log_dir)):
+            if value:
+                conf.set_override(option, os.path.abspath(value))
+        for option in ('use_syslog', 'use_journal'):
+            if getattr(opts, option):
+                conf.set_override(option, True)
+
+    def _setup_oslo_log(self, conf: cfg.ConfigOpts) -> bool:
+        """oslo.log's handlers for a file, directory, journal or syslog.
+
+        :returns: False when none is configured (the console only).
+        """
+        if not (conf.log_file or conf.log_dir or conf.use_journal or
+                conf.use_syslog or conf.log_config_append):
+            return False
+        try:
+            logging.setup(conf, 'nova-mig')
+        except RuntimeError as e:
+            if conf.use_journal and 'ystemd' in str(e):
+                raise exception.ConfigError(
+                    reason='use_journal needs the systemd Python bindings '
+                           '(pip install systemd-python, or the '
+                           'python3-systemd package); log to stderr, which '
+                           'journald keeps for a systemd unit, or set '
+                           'log_file')
+            raise exception.ConfigError(reason=e)
+        except OSError as e:
+            raise exception.ConfigError(
+                reason='cannot open the log %s: %s'
+                % (e.filename or conf.log_file or conf.log_dir, e.strerror))
+        # Without a file or the journal oslo.log also logs to stdout, where
+        # the command's own output goes (-f json): never there.
+        root = std_logging.getLogger('')
+        for handler in list(root.handlers):
+            if getattr(handler, 'stream', None) is sys.stdout:
+                root.removeHandler(handler)
+        # syslog alone still shows the console what it shows without it.
+        return bool(conf.log_file or conf.log_dir or conf.use_journal or
+                    conf.log_config_append)
+
     def configure_logging(self):
-        # A command-line run logs to stderr through cliff's console handler
-        # (honouring -v/-q/--debug); a configured log file or journal gets
-        # oslo.log's own handlers instead.
+        # A command-line run logs to stderr through a console handler
+        # (honouring -v/-q/--debug). A log file or directory, the journal
+        # or syslog (options of the files, or --log-file, --log-dir,
+        # --use-journal, --use-syslog) get oslo.log's own handlers, set up
+        # by oslo.log as in every other OpenStack program; with syslog
+        # alone the console handler stays.
         self._config_error: exception.ConfigError | None = None
         try:
             if self.conf is None:
@@ -105,14 +167,20 @@ class NovaMigApp(app.App):
         except exception.ConfigError as e:
             self.conf = None
             self._config_error = e
-        if self.conf is not None and (self.conf.log_file or
-                                      self.conf.use_journal or
-                                      self.conf.use_syslog):
-            logging.setup(self.conf, 'nova-mig')
-            return
         root = std_logging.getLogger('')
+        keep: list[std_logging.Handler] = []
+        if self.conf is not None:
+            try:
+                if self._setup_oslo_log(self.conf):
+                    return
+            except exception.ConfigError as e:
+                self._config_error = e
+            else:
+                # syslog alone: its handler stays beside the console.
+                keep = list(root.handlers) if self.conf.use_syslog else []
         for handler in list(root.handlers):
-            root.removeHandler(handler)
+            if handler not in keep:
+                root.removeHandler(handler)
         console = std_logging.StreamHandler(self.stderr)
         console.setFormatter(
             std_logging.Formatter('%(levelname)s: %(message)s'))
@@ -122,7 +190,8 @@ class NovaMigApp(app.App):
             level = {0: std_logging.ERROR, 1: std_logging.WARNING,
                      2: std_logging.INFO}.get(self.options.verbose_level,
                                               std_logging.DEBUG)
-        root.setLevel(level)
+        # syslog gets INFO and up whatever the console shows.
+        root.setLevel(min(level, std_logging.INFO) if keep else level)
         console.setLevel(level)
         root.addHandler(console)
         if not self.options.debug:

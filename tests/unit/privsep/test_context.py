@@ -50,3 +50,9 @@ class ContextTestCase(base.TestCase):
         fix = context._fix(list(helper.SUDO) + ['/usr/bin/privsep-helper'])
         self.assertIn('"nova-mig install-sudoers --user nova"', fix)
         self.assertIn('or run nova-mig as root', fix)
+
+    def test_the_package_attribute_is_one_lazy_context(self):
+        from nova_mig import privsep  # noqa: H302,H306
+        self.assertIs(privsep.sys_admin_pctxt, privsep.sys_admin_pctxt)
+        self.assertIsInstance(privsep.sys_admin_pctxt,
+                              context.NovaMigPrivContext)
