@@ -59,6 +59,10 @@ def slice_bar(gpu: dict, width: int | None = None) -> list[str]:
         if gi is not None:
             names = ['%s GI%d' % (gi['profile'], gi['id']), gi['profile'],
                      'GI%d' % gi['id']]
+            shared = len(gi.get('vgpu_devices', ()))
+            if shared > 1:
+                # Several vGPUs share the instance.
+                names = ['%s x%d' % (n, shared) for n in names[:2]] + names
             label, fill = _segment(names, cell * gi['placement_size'],
                                    _fill(gi))
             pos += gi['placement_size']
@@ -145,6 +149,11 @@ def render(report: dict, width: int | None = None) -> str:
     return out.getvalue()
 
 
+def _type_number(type_id: str) -> str:
+    """``2400`` for ``nvidia-2400`` (mdev) and ``2400`` (vendor VFIO)."""
+    return type_id.rpartition('-')[2]
+
+
 def _types_table(report: dict, width: int | None = None) -> str:
     """vGPU types creatable now, per GPU.
 
@@ -154,12 +163,17 @@ def _types_table(report: dict, width: int | None = None) -> str:
     left on the GPU instances of its profile: one vGPU each, or the type's
     per-instance maximum for time-sliced MIG-backed types.
     """
-    gis_by_profile: dict[tuple[str, str], list[int]] = {}
+    types_on_gi: dict[tuple[str, int], list[str]] = {}
+    for dev in report['vgpu_devices']:
+        if dev['gpu_instance_id'] is not None:
+            types_on_gi.setdefault((dev['gpu'], dev['gpu_instance_id']),
+                                   []).append(_type_number(dev['type']))
+    gis_by_profile: dict[tuple[str, str], list[list[str]]] = {}
     for gpu in report['gpus']:
         for gi in gpu['gpu_instances']:
             key = (gpu['pci_address'], gi['profile'])
             gis_by_profile.setdefault(key, []).append(
-                len(gi.get('vgpu_devices', ())))
+                types_on_gi.get((gpu['pci_address'], gi['id']), []))
     rows: dict[tuple, dict] = {}
     for parent in report['vgpu_parents']:
         for vtype in parent['types']:
@@ -179,9 +193,12 @@ def _types_table(report: dict, width: int | None = None) -> str:
     for (gpu, type_id), row in sorted(rows.items()):
         room = row['available']
         if row['profile']:
+            # A GPU instance takes vGPUs of one type at a time.
+            number = _type_number(type_id)
             room = min(room, sum(
-                max(row['per_gi'] - used, 0)
-                for used in gis_by_profile.get((gpu, row['profile']), ())))
+                max(row['per_gi'] - len(on_gi), 0)
+                for on_gi in gis_by_profile.get((gpu, row['profile']), ())
+                if set(on_gi) <= {number}))
         if room:
             table.add_row([gpu, type_id, row['name'],
                            row['profile'] or 'time-sliced', row['mapping'],
