@@ -28,6 +28,19 @@ def version() -> str:
         return 'unknown'
 
 
+def _entry_points(namespace: str) -> list:
+    """nova-mig's entry points of ``namespace``.
+
+    Read from nova-mig's own distribution: scanning every installed
+    package for the group costs a short command a tenth of its time.
+    """
+    try:
+        eps = importlib.metadata.distribution('nova-mig').entry_points
+    except importlib.metadata.PackageNotFoundError:
+        return list(importlib.metadata.entry_points(group=namespace))
+    return [ep for ep in eps if ep.group == namespace]
+
+
 class LazyCommandManager(commandmanager.CommandManager):
     """Find commands without importing them.
 
@@ -39,7 +52,7 @@ class LazyCommandManager(commandmanager.CommandManager):
 
     def load_commands(self, namespace):
         self.group_list.append(namespace)
-        for ep in importlib.metadata.entry_points(group=namespace):
+        for ep in _entry_points(namespace):
             name = (ep.name.replace('_', ' ') if self.convert_underscores
                     else ep.name)
             self.commands[name] = ep

@@ -42,6 +42,19 @@ class ErrorReporting(command.Command):
                 e.filename or 'I/O', e.strerror or e))
             return 1
 
+    def get_epilog(self) -> str:
+        """cliff's epilog without its "provided by the ... plugin" line.
+
+        To name a plugin's distribution cliff reads the metadata of every
+        installed package, a third of a short command's time; every
+        nova-mig command is nova-mig's own.
+        """
+        parts = [self._epilog or '']
+        parts += [e for h in self._hooks
+                  if h.obj is not None and
+                  (e := h.obj.get_epilog()) is not None]
+        return '\n\n'.join(parts)
+
     #: Whether the command may talk to a cloud (Placement, the Compute
     #: API): its configuration then carries [placement]'s keystoneauth
     #: options, whose import costs the others most of their start-up.
