@@ -1,0 +1,99 @@
+"""The host file ``discover --host-file`` writes, from in-memory reports."""
+
+from nova_mig.host import capture
+from nova_mig.model import gpu as gpu_model
+from nova_mig.model import host as host_model
+from tests import base as test_base
+
+PF = '0000:41:00.0'
+VF = '0000:41:00.4'
+UUID = '5d3c2b1a-0000-4000-8000-000000000001'
+
+
+def a100(vgpu_types=None) -> gpu_model.Gpu:
+    profile = gpu_model.GpuInstanceProfile(
+        id=9, name='3g.40gb', slice_count=3, memory_mb=40192,
+        instance_count=2, multiprocessor_count=42,
+        placements=(gpu_model.Placement(0, 4), gpu_model.Placement(4, 4)))
+    return gpu_model.Gpu(
+        index=0, pci_address=PF,
+        uuid='GPU-ABCDEF00-0000-4000-8000-000000000000',
+        name='NVIDIA A100 80GB PCIe', pci_device_id=0x20B510DE,
+        memory_total_mb=81920, compute_capability=(8, 0), mig_current=1,
+        mig_pending=1, profiles=(profile,),
+        gpu_instances=(gpu_model.GpuInstance(
+            id=2, profile_id=9, profile_name='3g.40gb',
+            placement=gpu_model.Placement(4, 4),
+            compute_instances=(gpu_model.ComputeInstance(0, 2),),
+            processes=(77,)),),
+        vgpu_types=vgpu_types)
+
+
+def report(gpu: gpu_model.Gpu, node_name: str) -> host_model.HostReport:
+    mtype = host_model.MdevType(
+        id='nvidia-754', name='NVIDIA A100D-3-40C',
+        description={'framebuffer': '40960M', 'max_instance': '2'},
+        available_instances=0, device_api='vfio-pci', devices=(UUID,))
+    return host_model.HostReport(
+        hostname='cn-1', device_mode='mdev', gpus=[gpu],
+        parents=[host_model.VgpuParent(address=VF, pf_address=PF,
+                                       mode='mdev', types=(mtype,))],
+        mdevs=[host_model.Mdev(uuid=UUID, type_id='nvidia-754', parent=VF,
+                               iommu_group=300)],
+        sriov={PF: host_model.SriovPf(address=PF, total_vfs=20, num_vfs=4,
+                                      vfs=(VF,))},
+        domains=[host_model.Domain(
+            name='instance-1', uuid=UUID, state='crashed', persistent=True,
+            nova_instance=True, mdev_uuids=(UUID,), pci_addresses=())],
+        node_devices=[host_model.MdevNodeDevice(
+            name=node_name, uuid=UUID, parent=VF, type_id='nvidia-754')])
+
+
+class TestHostFile(test_base.TestCase):
+
+    def test_types_from_sysfs_without_nvml_answer(self):
+        document = capture.host_file(report(a100(), 'mdev_' +
+                                            UUID.replace('-', '_')))
+        model = document['models'][capture.model_key(a100())]
+        self.assertEqual([{'id': 754, 'name': 'NVIDIA A100D-3-40C',
+                           'gpu_instance_profile': 9,
+                           'framebuffer_mb': 40960, 'max_instances': 2}],
+                         model['vgpu_types'])
+        self.assertEqual('A100D', model['board'])
+        self.assertEqual(8, model['memory_slices'])
+        self.assertEqual(20, model['sriov_totalvfs'])
+        self.assertEqual('0:4 4:4', model['mig_profiles'][0]['placements'])
+        # libvirt's older node-device names are kept.
+        self.assertEqual({'mdev_node_name': 'uuid'}, document['libvirt'])
+
+    def test_gpus_vgpus_and_domains(self):
+        vtype = gpu_model.VgpuType(id=754, name='NVIDIA A100D-3-40C',
+                                   gpu_instance_profile_id=9,
+                                   framebuffer_mb=40960, max_instances=2,
+                                   max_instances_per_gi=1)
+        gpu = a100((vtype,))
+        gpu = gpu_model.Gpu(**{**gpu.__dict__, 'active_vgpus': (
+            gpu_model.ActiveVgpu(UUID, 754, 2),)})
+        document = capture.host_file(report(gpu, 'mdev_x_0000_41_00_4'))
+        self.assertEqual(1, document['models'][capture.model_key(gpu)][
+            'vgpu_types'][0]['max_instances_per_gi'])
+        (entry,) = document['gpus']
+        self.assertEqual('GPU-abcdef00-0000-4000-8000-000000000000',
+                         entry['uuid'])
+        self.assertEqual({'current': 'enabled', 'pending': 'enabled'},
+                         entry['mig_mode'])
+        self.assertEqual(4, entry['sriov_vfs'])
+        self.assertEqual([{'profile': '3g.40gb', 'placement': 4,
+                           'compute_instances': 1, 'processes': [77]}],
+                         entry['gpu_instances'])
+        self.assertEqual([{'uuid': UUID, 'type': 'A100D-3-40C',
+                           'parent': VF, 'gpu_instance': 4}],
+                         document['vgpus'])
+        (domain,) = document['domains']
+        # A state the host file has no word for is written as shut off.
+        self.assertEqual('shutoff', domain['state'])
+        self.assertEqual([UUID], domain['mdevs'])
+        self.assertEqual({'mdev_node_name': 'uuid_parent'},
+                         document['libvirt'])
+        self.assertEqual('mdev', document['device_mode'])
+        self.assertTrue(document['vgpu_manager'])
