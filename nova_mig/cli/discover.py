@@ -2,12 +2,8 @@
 
 import shutil
 
-import yaml
-
 from nova_mig.cli import common
 from nova_mig.cli import slicemap
-from nova_mig import fileutils
-from nova_mig.host import capture
 from nova_mig.host import discovery
 
 COLUMNS = ('hostname', 'device_mode', 'gpus', 'vgpu_parents',
@@ -44,6 +40,11 @@ class Discover(common.ShowOne):
     def take_action(self, parsed_args):
         found = discovery.discover(self.backend())
         if parsed_args.host_file:
+            # Imported here: a plain discover does not pay for them.
+            import yaml
+
+            from nova_mig import fileutils
+            from nova_mig.host import capture
             document = yaml.safe_dump(capture.host_file(found),
                                       sort_keys=False)
             fileutils.write_if_changed(
