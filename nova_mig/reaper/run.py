@@ -149,8 +149,9 @@ class Reaper:
             key = entry['device']
             decision = by_key.get(key)
             if decision is None:
-                if self.only is not None and key not in self.only:
-                    continue
+                # Gone: only the definition is left to clean up, whatever
+                # the run is restricted to (retype's reap step lists the
+                # devices present, and this one no longer is).
                 try:
                     steps = ([] if entry.get('kind') ==
                              constants.MODE_VENDOR_VFIO else
@@ -183,7 +184,7 @@ class Reaper:
             if op_id:
                 self.journal.abandoned(op_id, fresh.facts.key,
                                        '; '.join(fresh.reasons))
-            return Outcome(fresh, IN_USE, 'changed since the run began: %s'
+            return Outcome(fresh, IN_USE, 'in use since the run began: %s'
                            % '; '.join(fresh.reasons))
         f = fresh.facts
         op_id = self.journal.intent(f.key, f.kind, f.parent, f.type_id,

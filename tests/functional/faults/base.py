@@ -1,0 +1,167 @@
+"""Crash points and races of the fault-injection tier.
+
+A crash point is a state-changing step: a change of the simulated host
+(kernel or card: one committed transaction), a rename, unlink or data
+fsync of a file outside the simulated host (ownership record, journals,
+checkpoint, retype state, Nova configuration).  :class:`CrashPoints`
+counts them; with ``at`` set, the process leaves with ``os._exit`` right
+after that step, as a ``kill -9`` would leave it.  The command runs in a
+forked child so that the test process survives the crash; the re-run
+happens in the test process.
+"""
+
+import collections
+import contextlib
+import os
+import shutil
+import stat
+import typing
+from unittest import mock
+
+from nova_mig.layout import apply as apply_mod
+from nova_mig import ownership
+from nova_mig.reaper import run as reaper_run
+from nova_mig.simulator import host as host_mod
+
+#: Exit status of a child killed at its crash point.
+CRASHED = 86
+#: Most crash points tried per scenario (the first of each kind, then
+#: evenly spaced ones), to keep the tier's run time modest.
+MAX_POINTS = 7
+
+#: Counts of every scenario run, for the docs: name -> counters.
+COUNTS: dict[str, collections.Counter] = collections.defaultdict(
+    collections.Counter)
+
+
+class CrashPoints:
+    """Counts the state-changing steps of one run; crashes at ``at``.
+
+    :param sim_dir: the simulated host's work directory (its own renames
+        are part of its transaction, not separate steps).
+    """
+
+    def __init__(self, sim_dir: str, at: int | None = None):
+        self.sim_dir = os.path.realpath(sim_dir) + os.sep
+        self.at = at
+        self.kinds: list[str] = []
+        self.current = 'file'
+
+    def step(self, kind: str) -> None:
+        self.kinds.append('%s: %s' % (self.current, kind))
+        if len(self.kinds) == self.at:
+            os._exit(CRASHED)
+
+    def _outside(self, path: typing.Any) -> bool:
+        if not isinstance(path, str):
+            return False
+        return not os.path.realpath(path).startswith(self.sim_dir)
+
+    @contextlib.contextmanager
+    def installed(self) -> typing.Iterator['CrashPoints']:
+        points = self
+        real_tx = host_mod.SimulatedHost.transaction
+        real_replace, real_unlink, real_fsync = os.replace, os.unlink, \
+            os.fsync
+        real_run = apply_mod.Executor.run
+        real_remove = reaper_run.Reaper._remove
+
+        @contextlib.contextmanager
+        def transaction(host):
+            with real_tx(host) as state:
+                yield state
+            points.step('simulated host')
+
+        def replace(src, dst, *args, **kwargs):
+            real_replace(src, dst, *args, **kwargs)
+            if points._outside(dst):
+                points.step('rename %s' % os.path.basename(dst))
+
+        def unlink(path, *args, **kwargs):
+            real_unlink(path, *args, **kwargs)
+            if points._outside(path):
+                points.step('unlink %s' % os.path.basename(path))
+
+        def fsync(fd):
+            real_fsync(fd)
+            if not stat.S_ISDIR(os.fstat(fd).st_mode):
+                points.step('fsync')
+
+        def run(executor, action):
+            points.current = action.kind
+            try:
+                return real_run(executor, action)
+            finally:
+                points.current = 'file'
+
+        def remove(reaper, decision, op_id):
+            points.current = 'reap'
+            try:
+                return real_remove(reaper, decision, op_id)
+            finally:
+                points.current = 'file'
+
+        with mock.patch.object(host_mod.SimulatedHost, 'transaction',
+                               transaction), \
+                mock.patch.object(apply_mod.Executor, 'run', run), \
+                mock.patch.object(reaper_run.Reaper, '_remove', remove), \
+                mock.patch('os.replace', replace), \
+                mock.patch('os.unlink', unlink), \
+                mock.patch('os.fsync', fsync):
+            yield self
+
+
+def killed(sim_dir: str, at: int, command: typing.Callable[[], object]
+           ) -> int:
+    """Run ``command`` in a child that dies at crash point ``at``.
+
+    :returns: the child's exit status: :data:`CRASHED` when it died there,
+        else what ``command`` returned (an int) or 0.
+    """
+    pid = os.fork()
+    if pid == 0:   # pragma: no cover - the child
+        status = 3
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            with CrashPoints(sim_dir, at).installed():
+                rc = command()
+            status = rc if isinstance(rc, int) else 0
+        except BaseException:
+            status = 2
+        finally:
+            os._exit(status)
+    _, wait_status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(wait_status)
+
+
+def sample(kinds: list[str], limit: int = MAX_POINTS) -> list[int]:
+    """Crash points to try (1-based): every kind once, then spread out."""
+    chosen: dict[str, int] = {}
+    for index, kind in enumerate(kinds, 1):
+        chosen.setdefault(kind, index)
+    points = set(chosen.values())
+    n = len(kinds)
+    spare = max(limit - len(points), 0)
+    for i in range(spare):
+        points.add(1 + (i * n) // max(spare, 1))
+    points.add(n)
+    return sorted(p for p in points if 1 <= p <= n)
+
+
+def owned_exactly(state_dir: str) -> dict[str, dict]:
+    """The ownership record, with no intent left in it."""
+    record = ownership.OwnershipRecord(state_dir)
+    devices = record.devices()
+    leftover = [k for k, v in devices.items()
+                if v.get('state') == ownership.INTENT]
+    if leftover:
+        raise AssertionError('intents left in the ownership record: %s'
+                             % leftover)
+    return devices
+
+
+def fresh(path: str) -> None:
+    """Remove a directory tree, to start a scenario again."""
+    shutil.rmtree(path, ignore_errors=True)
