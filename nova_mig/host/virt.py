@@ -11,6 +11,7 @@ and skips persistence, since the boot restore re-creates the devices anyway.
 """
 
 import collections.abc
+import os
 import re
 import typing
 from xml.etree import ElementTree
@@ -152,6 +153,14 @@ def _quiet(ctx: object, err: object) -> None:
 
 
 # -- the connection -----------------------------------------------------------
+def _test_driver_file(uri: str) -> str | None:
+    """The file of a ``test:///<path>`` URI (libvirt's test driver)."""
+    prefix = 'test://'
+    if not uri.startswith(prefix) or uri == 'test:///default':
+        return None
+    return uri[len(prefix):] or None
+
+
 class LibvirtHost:
     """A libvirt daemon, connected to on first use.
 
@@ -179,6 +188,11 @@ class LibvirtHost:
         if self._conn is None:
             # nova-mig reports errors itself.
             libvirt.registerErrorHandler(_quiet, None)
+            path = _test_driver_file(self.uri)
+            if path is not None and not os.path.exists(path):
+                # libxml2 would print an "I/O warning" to stderr first.
+                raise exception.LibvirtError(
+                    uri=self.uri, reason='no such file: %s' % path)
             try:
                 if self.read_only:
                     self._conn = libvirt.openReadOnly(self.uri)
