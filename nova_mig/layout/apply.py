@@ -78,12 +78,16 @@ class ApplyResult:
     dry_run: bool = False
     checkpoint: str | None = None
     warnings: list[str] = dataclasses.field(default_factory=list)
+    #: Why the checkpoint could not be written (the boot restore would
+    #: restore an older layout), or None.
+    checkpoint_error: str | None = None
 
     @property
     def ok(self) -> bool:
         if self.dry_run:
             return not self.plan.refused
-        return all(g.status in (UNCHANGED, CHANGED) for g in self.gpus)
+        return self.checkpoint_error is None and all(
+            g.status in (UNCHANGED, CHANGED) for g in self.gpus)
 
     def rows(self) -> list[tuple[str, str, int, str]]:
         rows = []
@@ -437,9 +441,20 @@ def apply(backend: base.GpuBackend, conf: cfg.ConfigOpts,
                             checker(backend, conf), reset_gpu=reset_gpu)
         results = executor.execute(the_plan)
         result = ApplyResult(the_plan, results,
-                             warnings=list(executor.nodedevs.warnings))
-        result.checkpoint = write_checkpoint(backend, conf, result,
-                                             hostname)
+                             warnings=list(executor.nodedevs.warnings) +
+                             executor.checker.notes)
+        try:
+            result.checkpoint = write_checkpoint(backend, conf, result,
+                                                 hostname)
+        except OSError as e:
+            result.checkpoint_error = (
+                'the layout checkpoint %s was not written (%s): the boot '
+                'restore would re-create the previous layout; free the '
+                'state directory and apply again' % (
+                    checkpoint.path(conf.host.state_dir),
+                    e.strerror or e))
+            result.warnings.append(result.checkpoint_error)
+            LOG.error('%s', result.checkpoint_error)
     return result
 
 
