@@ -3,9 +3,10 @@
 Two sources, both per MIG profile (the profile a flavor's resource class or
 trait names, see :class:`nova_mig.naming.Scheme`):
 
-* **Unmet demand** over a window: servers in ``ERROR`` whose fault says
-  that no valid host was found, read from the Compute API at microversion
-  2.47 or later, where each server embeds its flavor with the extra specs.
+* **Unmet demand** over a window: servers in ``ERROR`` (or deleted since)
+  whose fault says that no valid host was found, read from the Compute API
+  at microversion 2.47 or later, where each server embeds its flavor with
+  the extra specs.
 * **Targets**, an optional YAML file: a minimum of free slices per
   profile, cloud-wide or within one host aggregate or availability zone::
 
@@ -34,6 +35,9 @@ LOG = logging.getLogger(__name__)
 VERSION = 1
 #: The first Compute API microversion embedding the flavor in a server.
 MV_EMBEDDED_FLAVOR = '2.47'
+#: Statuses of the servers whose fault is read: failed boots, and those
+#: deleted since (with ``changes-since`` Nova lists them, fault included).
+FAILED_STATUSES = ('ERROR', 'DELETED')
 #: Substring of the fault of a boot the scheduler could not place.
 NO_VALID_HOST = 'no valid host'
 _WINDOW_RE = re.compile(r'^\s*(?P<n>\d+)\s*(?P<unit>[smhdw]?)\s*$')
@@ -190,16 +194,20 @@ def unmet_boots(compute: typing.Any, scheme: naming.Scheme,
     try:
         # openstacksdk negotiates the highest microversion both sides
         # know (2.47+ on any supported Nova), so flavors come embedded.
-        found = list(compute.servers(details=True, all_projects=True,
-                                     status='ERROR',
-                                     changes_since=since.isoformat()))
+        # A failed boot its owner deleted since is DELETED, fault kept.
+        found: dict[typing.Any, typing.Any] = {}
+        for status in FAILED_STATUSES:
+            for server in compute.servers(details=True, all_projects=True,
+                                          status=status,
+                                          changes_since=since.isoformat()):
+                found.setdefault(getattr(server, 'id', id(server)), server)
     except exception.NovaMigException:
         raise
     except Exception as e:
         raise exception.CloudUnreachable(
             service='Compute', action='GET /servers/detail',
             reason=str(e).splitlines()[0] if str(e) else type(e).__name__)
-    for server in found:
+    for server in found.values():
         if not is_no_valid_host(server):
             continue
         profile = scheme.profile_of_specs(_flavor_specs(server))

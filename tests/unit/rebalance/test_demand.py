@@ -14,9 +14,9 @@ from tests import base
 SPECS = {'resources:CUSTOM_MIG_3G_40GB': '1'}
 
 
-def _server(message, specs=SPECS, id='s'):
+def _server(message, specs=SPECS, id='s', status='ERROR'):
     return types.SimpleNamespace(
-        id=id, fault={'message': message, 'code': 500},
+        id=id, status=status, fault={'message': message, 'code': 500},
         flavor=types.SimpleNamespace(extra_specs=specs))
 
 
@@ -32,7 +32,8 @@ class FakeCompute:
         self.queries.append(query)
         if self.error:
             raise self.error
-        return iter(self._servers)
+        return iter(s for s in self._servers
+                    if getattr(s, 'status', 'ERROR') == query['status'])
 
     def aggregates(self):
         return iter(self._aggregates)
@@ -121,7 +122,7 @@ class UnmetBootsTestCase(base.TestCase):
         compute = FakeCompute([
             _server('No valid host was found. There are not enough '
                     'hosts available.', id='a'),
-            _server('No valid host was found.', id='b'),
+            _server('No valid host was found.', id='b', status='DELETED'),
             _server('Build of instance aborted: disk full', id='c'),
             _server('No valid host was found.', specs={}, id='d'),
             _server('No valid host was found.', specs={
@@ -131,9 +132,10 @@ class UnmetBootsTestCase(base.TestCase):
         result = demand.unmet_boots(compute, naming.Scheme(), self.since)
         self.assertEqual({'3g.40gb': 2, '1g.10gb': 1}, result.by_profile)
         self.assertEqual(1, result.other)
-        self.assertEqual(['a', 'b', 'e'], result.servers)
-        self.assertEqual([{'all_projects': True, 'status': 'ERROR',
-                           'changes_since': self.since.isoformat()}],
+        self.assertEqual(['a', 'b', 'e'], sorted(result.servers))
+        self.assertEqual([{'all_projects': True, 'status': status,
+                           'changes_since': self.since.isoformat()}
+                          for status in ('ERROR', 'DELETED')],
                          compute.queries)
 
     def test_unreachable_compute_is_one_line(self):
