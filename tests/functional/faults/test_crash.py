@@ -12,6 +12,7 @@ references may be lost at the kill.
 from nova_mig import fileutils
 from nova_mig.novaconf import write
 from tests.functional.faults import scenarios
+from tests.functional.reaper import base as reaper_base
 
 
 class TestCrash(scenarios.FaultTestCase):
@@ -27,10 +28,6 @@ class TestCrash(scenarios.FaultTestCase):
             self.backend.wipe()
         self.converges('layout restore', prepare,
                        lambda: self.run_cli('layout', 'restore'))
-
-    def test_reap_apply(self):
-        self.converges('reap --apply', lambda: None,
-                       lambda: self.run_cli(*scenarios.REAP))
 
     def test_nova_config(self):
         def prepare():
@@ -79,3 +76,12 @@ class TestCrashRetype(scenarios.FaultTestCase):
         self.converges('retype', lambda: None, lambda: self.run_cli(
             'retype', layout, '--skip-service-steps',
             '--skip-placement-check', '--include-foreign'))
+
+
+class TestCrashReap(scenarios.FaultTestCase):
+
+    host = reaper_base.CASES
+
+    def test_reap_apply(self):
+        self.converges('reap --apply', lambda: None,
+                       lambda: self.run_cli(*scenarios.REAP))

@@ -18,6 +18,7 @@ from nova_mig.reaper import decide
 from nova_mig.reaper import facts as facts_mod
 from tests.functional.faults import base as faults
 from tests.functional.faults import scenarios
+from tests.functional.reaper import base as reaper_base
 
 _SERIAL = itertools.count(1)
 
@@ -34,7 +35,7 @@ class RaceTestCase(scenarios.FaultTestCase):
                 return
             host.domains.append({
                 'name': 'instance-race-%d' % next(_SERIAL),
-                'uuid': '0d000000-0000-4000-8000-%012d' % next(_SERIAL),
+                'uuid': '0e0e0e0e-0000-4000-8000-%012d' % next(_SERIAL),
                 'state': state, 'nova': True, 'display_name': 'race',
                 'mdevs': [target.key] if target.kind == inuse.MDEV else [],
                 'pci_hostdevs': ([target.key] if target.kind ==
@@ -129,6 +130,11 @@ class TestRaces(RaceTestCase):
     def test_layout_apply(self):
         self.races('layout apply (races)', apply_targets,
                    lambda: self.run_cli(*scenarios.APPLY, self.layout))
+
+
+class TestRacesReap(RaceTestCase):
+
+    host = reaper_base.CASES
 
     def test_reap_apply(self):
         self.races('reap --apply (races)', reaper_targets,
