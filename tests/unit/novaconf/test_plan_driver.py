@@ -94,3 +94,21 @@ class TestLiveMigratable(base.TestCase):
         self.flags(release='2024.1', group='nova')
         report, _vfs = fakes.mixed_report()
         self.assertFalse(plan.build(self.conf, report).live_migratable)
+
+
+class TestMdevSharedInstances(base.TestCase):
+
+    def test_one_vf_per_vgpu_and_the_host_cap(self):
+        vfs = fakes.vfs(fakes.RTX_PF, 8)
+        types = {'nvidia-%d' % t.id: t.name for t in fakes.RTX_TYPES
+                 if t.gpu_instance_profile_id}
+        report = fakes.report([fakes.rtx_pro_6000(GIS)],
+                              fakes.mdev_parents(fakes.RTX_PF, vfs, types))
+        config = plan.build(self.conf, report)
+        self.assertEqual(['nvidia-1402'] * 6 + ['nvidia-1403'] * 2,
+                         [a.type_id for a in config.assignments])
+        self.assertEqual({'nvidia-1402': 6, 'nvidia-1403': 2},
+                         config.max_instances)
+        (group, _other) = render.mdev_groups(config)
+        self.assertEqual((tuple(vfs[:6]), 6),
+                         (group.addresses, group.max_instances))
