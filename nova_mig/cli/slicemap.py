@@ -168,12 +168,14 @@ def _types_table(report: dict, width: int | None = None) -> str:
         if dev['gpu_instance_id'] is not None:
             types_on_gi.setdefault((dev['gpu'], dev['gpu_instance_id']),
                                    []).append(_type_number(dev['type']))
-    gis_by_profile: dict[tuple[str, str], list[list[str]]] = {}
+    gis_by_profile: dict[tuple[str, str],
+                         list[tuple[list[str], list[str] | None]]] = {}
     for gpu in report['gpus']:
         for gi in gpu['gpu_instances']:
             key = (gpu['pci_address'], gi['profile'])
             gis_by_profile.setdefault(key, []).append(
-                types_on_gi.get((gpu['pci_address'], gi['id']), []))
+                (types_on_gi.get((gpu['pci_address'], gi['id']), []),
+                 gi.get('creatable_vgpu_types')))
     rows: dict[tuple, dict] = {}
     for parent in report['vgpu_parents']:
         for vtype in parent['types']:
@@ -195,10 +197,13 @@ def _types_table(report: dict, width: int | None = None) -> str:
         if row['profile']:
             # A GPU instance takes vGPUs of one type at a time.
             number = _type_number(type_id)
+            # The driver's list of what an instance takes now wins.
             room = min(room, sum(
                 max(row['per_gi'] - len(on_gi), 0)
-                for on_gi in gis_by_profile.get((gpu, row['profile']), ())
-                if set(on_gi) <= {number}))
+                for on_gi, creatable in gis_by_profile.get(
+                    (gpu, row['profile']), ())
+                if set(on_gi) <= {number} and
+                (creatable is None or number in creatable)))
         if room:
             table.add_row([gpu, type_id, row['name'],
                            row['profile'] or 'time-sliced', row['mapping'],

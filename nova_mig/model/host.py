@@ -237,6 +237,11 @@ class HostReport:
                     # Several with time-sliced MIG-backed types.
                     'vgpu_devices': [d['uuid'] or d['parent']
                                      for d in gi_devs],
+                    # What NVML says it can create there now; None where
+                    # the driver cannot tell.
+                    'creatable_vgpu_types': (
+                        None if gi.creatable_vgpu_types is None
+                        else [str(t) for t in gi.creatable_vgpu_types]),
                     'in_use': bool(gi.processes) or any(
                         d['domain'] for d in gi_devs),
                 })

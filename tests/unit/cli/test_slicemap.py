@@ -63,3 +63,13 @@ class TestSharedInstances(base.TestCase):
         self.assertEqual('4', rows['2402'][-2].strip())
         # DC-1-24Q: on GI 3 only.
         self.assertEqual('1', rows['2400'][-2].strip())
+
+    def test_the_drivers_creatable_list_wins(self):
+        doc = report()
+        # NVML says GI 3 takes DC-1-24Q only now.
+        doc['gpus'][0]['gpu_instances'][2]['creatable_vgpu_types'] = ['2400']
+        text = slicemap.render(doc)
+        rows = {line.split('|')[2].strip(): line.split('|')
+                for line in text.splitlines() if '| driver ' in line}
+        self.assertEqual('1', rows['2402'][-2].strip())
+        self.assertEqual('1', rows['2400'][-2].strip())
