@@ -219,10 +219,10 @@ function prepare {
 DEMO_HOST=a100-mixed
 DEMO_CONF_ARGS=()
 
-# The first example layout whose "# fits:" line names the host.
+# The first example layout whose "# fits:" line names the host, if any.
 function layout_for_host {
-    grep -l -E "^# fits: etc/nova-mig/hosts/$1\.yaml( |$)" \
-        etc/nova-mig/layouts/*.yaml 2>/dev/null | head -n 1
+    { grep -l -E "^# fits: etc/nova-mig/hosts/$1\.yaml( |$)" \
+        etc/nova-mig/layouts/*.yaml 2>/dev/null || true; } | head -n 1
 }
 
 # Where the state of the demo host lives: demo.conf's host keeps

@@ -96,3 +96,65 @@ class TestQuickstartTest(base.TestCase):
         self.assertEqual(0, result.returncode, result.stderr)
         self.assertNotIn('flake8', called)
         self.assertIn('stestr', called)
+
+
+class TestQuickstartDemo(TestQuickstartTest):
+    """tools/quickstart.sh demo: its requirements, its host and layout."""
+
+    def setUp(self):
+        super().setUp()
+        for rel, text in (
+                ('requirements.txt', 'pbr\n'),
+                ('test-requirements.txt', 'nova\n'),
+                ('etc/nova-mig/demo.conf', '[gpu]\n'),
+                ('etc/nova-mig/hosts/a100-mixed.yaml', 'version: 1\n'),
+                ('etc/nova-mig/hosts/big.yaml', 'version: 1\n'),
+                ('etc/nova-mig/layouts/other.yaml',
+                 '# fits: etc/nova-mig/hosts/bigger.yaml\n'),
+                ('etc/nova-mig/layouts/big.yaml',
+                 '# fits: etc/nova-mig/hosts/big.yaml (with a flag)\n')):
+            path = os.path.join(self.top, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, 'w') as f:
+                f.write(text)
+
+    def run_demo(self, *args):
+        env = dict(os.environ, FAIL='', CALLS=self.calls,
+                   NOVA_MIG_SKIP_BINDEP='1')
+        env.pop('NOVA_MIG_VENV', None)
+        if os.path.exists(self.calls):
+            os.remove(self.calls)
+        result = subprocess.run(
+            [os.path.join(self.top, 'tools', 'quickstart.sh'), 'demo'] +
+            list(args), capture_output=True, text=True, env=env,
+            cwd=self.top)
+        with open(self.calls) as f:
+            return result, f.read().splitlines()
+
+    def test_installs_only_the_demo_requirements_once(self):
+        result, calls = self.run_demo()
+        self.assertEqual(0, result.returncode, result.stderr)
+        pip = [c for c in calls if ' pip install' in c]
+        self.assertEqual(1, len(pip), calls)
+        self.assertIn('-r requirements.txt -e .[embedded,osc]', pip[0])
+        self.assertNotIn('test-requirements', pip[0])
+        result, calls = self.run_demo()
+        self.assertEqual([], [c for c in calls if ' pip install' in c])
+
+    def test_host_option_plans_the_layout_that_fits(self):
+        result, calls = self.run_demo('--host', 'big')
+        self.assertEqual(0, result.returncode, result.stderr)
+        plans = [c for c in calls if ' layout plan ' in c]
+        self.assertEqual(1, len(plans), calls)
+        self.assertIn('--config-file etc/nova-mig/demo.conf --config-file '
+                      '.nova-mig-state/hosts/big/demo-host.conf', plans[0])
+        self.assertTrue(plans[0].endswith('etc/nova-mig/layouts/big.yaml'))
+        with open(os.path.join(self.top, '.nova-mig-state', 'hosts', 'big',
+                               'demo-host.conf')) as f:
+            self.assertIn('host_file = etc/nova-mig/hosts/big.yaml',
+                          f.read())
+
+    def test_unknown_host_names_the_example_hosts(self):
+        result, _calls = self.run_demo('--host', 'nope')
+        self.assertEqual(1, result.returncode)
+        self.assertIn('choose one of: a100-mixed big', result.stderr)
