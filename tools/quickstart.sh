@@ -219,10 +219,14 @@ function prepare {
 DEMO_HOST=a100-mixed
 DEMO_CONF_ARGS=()
 
-# The first example layout whose "# fits:" line names the host, if any.
+# The first example layout whose "# fits:" line names the host, if any:
+# one that fits as it is before one that needs a flag ("(with ...").
 function layout_for_host {
-    { grep -l -E "^# fits: etc/nova-mig/hosts/$1\.yaml( |$)" \
-        etc/nova-mig/layouts/*.yaml 2>/dev/null || true; } | head -n 1
+    local tail
+    for tail in '$' ' '; do
+        { grep -l -E "^# fits: etc/nova-mig/hosts/$1\.yaml$tail" \
+            etc/nova-mig/layouts/*.yaml 2>/dev/null || true; }
+    done | head -n 1
 }
 
 # Where the state of the demo host lives: demo.conf's host keeps
