@@ -32,11 +32,13 @@ def _mig(gpu: gpu_model.Gpu, devices: list[current.HostDevice]
             result.append(spec.GiSpec(
                 profile=gi.profile_name, placement=gi.placement.start,
                 vgpu=spec.VgpuSpec(type=devs[0].type_name),
-                vgpus=len(devs)))
+                vgpus=len(devs),
+                compute_instance=bool(gi.compute_instances)))
             continue
         result.append(spec.GiSpec(
             profile=gi.profile_name, placement=gi.placement.start,
-            vgpu=_device(devs[0]) if devs else False))
+            vgpu=_device(devs[0]) if devs else False,
+            compute_instance=bool(gi.compute_instances)))
     return tuple(result)
 
 
@@ -59,11 +61,18 @@ def gpu_spec(report: host_model.HostReport, gpu: gpu_model.Gpu
     pf = report.sriov.get(gpu.pci_address)
     mode = (report.device_mode if report.device_mode != constants.MODE_NONE
             else constants.MODE_AUTO)
-    mig = gpu.mig_enabled if gpu.mig_capable else None
+    # The mode the GPU has after its next reset: a pending change is kept,
+    # so a restore after a reboot does not undo it.
+    mig = (gpu.mig_pending == gpu_model.MIG_ENABLED if gpu.mig_capable
+           else None)
+    comment = '%s %s' % (gpu.name, gpu.uuid)
+    if gpu.mig_capable and gpu.mig_pending != gpu.mig_current:
+        comment += '; MIG %s pending a GPU reset' % (
+            'enabled' if mig else 'disabled')
     return spec.GpuSpec(
         selector=spec.Selector(pci_address=gpu.pci_address),
         where='gpus[%d]' % gpu.index,
-        comment='%s %s' % (gpu.name, gpu.uuid),
+        comment=comment,
         mig=mig, device_mode=mode,
         sriov_vfs=pf.num_vfs if pf and pf.total_vfs else None,
         vgpus='none' if mig else 'all',

@@ -263,7 +263,7 @@ class _GpuPlanner:
             devs = on_gi.get(gi.placement.start, [])
             if want is not None and want.profile.id == gi.profile_id:
                 self.keep_on_gi(gi, want, devs, to_create)
-                if not gi.compute_instances:
+                if not gi.compute_instances and want.compute_instance:
                     self.creations.append(self.action(
                         CREATE_CI, 'the GPU instance has no compute '
                         'instance', profile=gi.profile_name,
@@ -294,9 +294,11 @@ class _GpuPlanner:
                 CREATE_GI, 'wanted by the layout',
                 profile=target.profile.name, profile_id=target.profile.id,
                 placement=target.placement))
-            self.creations.append(self.action(
-                CREATE_CI, 'vGPUs and CUDA need its compute instance',
-                profile=target.profile.name, placement=target.placement))
+            if target.compute_instance:
+                self.creations.append(self.action(
+                    CREATE_CI, 'vGPUs and CUDA need its compute instance',
+                    profile=target.profile.name,
+                    placement=target.placement))
             to_create += [(d, target.placement, target.profile.name)
                           for d in target.devices]
         if self.target.mig is not False:
@@ -401,8 +403,15 @@ class _GpuPlanner:
             to_create = self.mig(self.target.gpu_instances)
         if self.target.time_sliced is not None:
             to_create += self.time_sliced(self.target.time_sliced)
+        # A mode change already pending (until the GPU's next reset) is
+        # not asked for again when nothing else waits for it: the layout
+        # holds once the GPU is reset (an exported or checkpointed layout
+        # of a GPU with a pending change).
+        waiting = (self.target.mig == (gpu.mig_pending ==
+                                       gpu_model.MIG_ENABLED) and
+                   not (self.creations or to_create))
         if self.target.mig is not None and \
-                self.target.mig != gpu.mig_enabled:
+                self.target.mig != gpu.mig_enabled and not waiting:
             mig_actions.append(self.action(
                 SET_MIG, 'the layout wants MIG %s' % (
                     'enabled' if self.target.mig else 'disabled'),

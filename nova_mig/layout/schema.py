@@ -119,6 +119,9 @@ _GPU_INSTANCE = {
                'count': integer(1, maximum=constants.MAX_GPU_INSTANCES),
                'vgpus': integer(
                    1, maximum=constants.MAX_VGPUS_PER_GPU_INSTANCE),
+               'compute_instance': {
+                   'type': 'boolean',
+                   'x-reason': 'expected true or false, found %(value)r'},
                'vgpu': {**mapping(_VGPU),
                         'type': ['object', 'boolean', 'null'],
                         'x-reason': 'expected true, false or a mapping, '
@@ -366,8 +369,9 @@ class _Builder:
             if vgpus > 1 and vgpu is False:
                 raise self.fail(here, '"vgpus: %d" and "vgpu: false" '
                                 'exclude each other' % vgpus)
-            result += [spec.GiSpec(data['profile'], placement, vgpu,
-                                   vgpus)] * count
+            result += [spec.GiSpec(
+                data['profile'], placement, vgpu, vgpus,
+                compute_instance=data.get('compute_instance', True))] * count
         return tuple(result)
 
     def time_sliced(self, data: dict[str, typing.Any], where: str

@@ -116,6 +116,8 @@ class GiSpec:
     #: vGPU devices on the instance (time-sliced MIG-backed types: up to
     #: the type's per-instance maximum).
     vgpus: int = 1
+    #: False: the instance has no compute instance and none is created.
+    compute_instance: bool = True
 
     def as_dict(self) -> Document:
         result: Document = {'profile': self.profile}
@@ -127,6 +129,8 @@ class GiSpec:
             result['vgpu'] = self.vgpu
         if self.vgpus != 1:
             result['vgpus'] = self.vgpus
+        if not self.compute_instance:
+            result['compute_instance'] = False
         return result
 
 

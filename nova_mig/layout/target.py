@@ -65,6 +65,8 @@ class GiTarget:
     device: DeviceTarget | None = None
     #: The second and further vGPUs sharing the instance (``vgpus: N``).
     more_devices: tuple[DeviceTarget, ...] = ()
+    #: False: no compute instance is created on it.
+    compute_instance: bool = True
 
     @property
     def devices(self) -> list[DeviceTarget]:
@@ -218,7 +220,8 @@ class _Resolver:
                                  placement)
             result.append(GiTarget(item.profile, placement, device,
                                    self.more_devices(gpu, mode, gi, device,
-                                                     placement)))
+                                                     placement),
+                                   compute_instance=gi.compute_instance))
         return result
 
     def more_devices(self, gpu: gpu_model.Gpu, mode: str, gi: spec.GiSpec,
