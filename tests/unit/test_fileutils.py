@@ -54,3 +54,76 @@ class TestLoadYaml(base.TestCase):
     def test_numbers_stay_numbers(self):
         self.assertEqual([12, -3, 8, 16, 1000, 1.5, float('inf')],
                          self.load('[12, -3, 010, 0x10, 1_000, 1.5, .inf]'))
+
+
+class Refused(Exception):
+    pass
+
+
+def _fail(where: str, reason: str) -> Refused:
+    return Refused('%s: %s' % (where, reason))
+
+
+class TestLoadYamlBounds(base.TestCase):
+
+    def assertRefused(self, content, expected: str, **kwargs) -> None:
+        error = self.assertRaises(Refused, fileutils.load_yaml, content,
+                                  _fail, **kwargs)
+        self.assertEqual(expected, str(error))
+
+    def test_document(self):
+        self.assertEqual({'a': [1, {'b': None}]},
+                         fileutils.load_yaml(b'a: [1, {b: null}]\n', _fail))
+
+    def test_invalid_utf8_named_by_line_and_column(self):
+        self.assertRefused(b'a: 1\nbb: "\xc3("\n',
+                           'line 2 column 6: not valid UTF-8 (byte 0xc3)')
+
+    def test_invalid_yaml(self):
+        self.assertRefused('a: [\n', 'line 2 column 1: not valid YAML: did '
+                                     'not find expected node content')
+
+    def test_nesting_refused_before_building(self):
+        self.assertRefused('a: ' + '[' * 33 + ']' * 33,
+                           'line 1 column 35: nested deeper than 32 levels')
+        # Far past Python's recursion limit: still one refusal (libyaml's
+        # scanner stops at its own limit before the first event).
+        error = self.assertRaises(Refused, fileutils.load_yaml,
+                                  '[' * 100000, _fail)
+        self.assertIn('nest', str(error))
+        self.assertEqual(1, len(fileutils.load_yaml('[' * 32 + ']' * 32,
+                                                    _fail)))
+
+    def test_node_count(self):
+        self.assertRefused('[1, 2, 3, 4]', 'line 1 column 11: more than 4 '
+                                           'values', max_nodes=4)
+
+    def test_aliases_are_not_expanded(self):
+        # A "billion laughs" document: aliases are shared, not copied.
+        names = ['a'] + ['b%d' % i for i in range(19)]
+        text = 'a: &a [x, x, x, x, x, x, x, x, x]\n' + ''.join(
+            'b%d: &b%d [*%s, *%s, *%s, *%s]\n' % (i, i, p, p, p, p)
+            for i, p in enumerate(names))
+        document = fileutils.load_yaml(text, _fail)
+        self.assertIs(document['b0'][0], document['a'])
+
+    def test_read_input(self):
+        path = os.path.join(self.tmpdir, 'f.yaml')
+        with open(path, 'wb') as f:
+            f.write(b'x' * 11)
+        self.assertEqual(b'x' * 11, fileutils.read_input(path, _fail))
+        error = self.assertRaises(Refused, fileutils.read_input, path,
+                                  _fail, limit=10)
+        self.assertEqual('file: larger than 10 bytes; not a nova-mig input '
+                         'file', str(error))
+        error = self.assertRaises(Refused, fileutils.read_input,
+                                  self.tmpdir, _fail)
+        self.assertEqual('file: Is a directory', str(error))
+
+    def test_read_text_of_damaged_file(self):
+        path = os.path.join(self.tmpdir, 'snippet.conf')
+        with open(path, 'wb') as f:
+            f.write(b'[devices]\n\xff\n')
+        self.assertEqual('[devices]\n\ufffd\n', fileutils.read_text(path))
+        self.assertTrue(fileutils.write_if_changed(path, '[devices]\n'))
+        self.assertEqual('[devices]\n', fileutils.read_text(path))
