@@ -79,6 +79,12 @@ CASES = [
         {'profile': '1g.10gb', 'count': 2, 'placement': 0}]}),
      'gpus[0].gpu_instances[0]: "count" and "placement" exclude each '
      'other'),
+    ('uuid_on_other_gpu', _one({'gpu_instances': [
+        {'profile': '4g.40gb', 'vgpu': {
+            'uuid': '5b2f9c1e-8a43-4c6e-9d1f-2a7b3c4d5e01'}}, '3g.40gb']},
+        {'pci_address': '0000:81:00.0'}),
+     'vGPU UUID 5b2f9c1e-8a43-4c6e-9d1f-2a7b3c4d5e01 already exists on GPU '
+     '0000:41:00.0; UUIDs are unique across the host'),
 ]
 
 
