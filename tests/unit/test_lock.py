@@ -37,7 +37,10 @@ class TestHostLock(base.TestCase):
         with lock.host_lock(self.conf):
             answer = self._other_process()
         self.assertIn('Another nova-mig run holds the host lock', answer)
-        self.assertIn(self.tmpdir, answer)
+        # The path as text, not a bytes repr (b'...').
+        self.assertIn('host lock %s (' % os.path.join(
+            lock.lock_path(self.conf), lock.LOCK_PREFIX + lock.LOCK_NAME),
+            answer)
 
     def test_released_after_block(self):
         with lock.host_lock(self.conf):
