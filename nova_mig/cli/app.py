@@ -13,12 +13,12 @@ from oslo_log import log as logging
 import pbr.version
 
 from nova_mig.cli import confcheck
-from nova_mig.cli import shell
+from nova_mig.cli import usage
 from nova_mig import conf as nova_mig_conf
 from nova_mig import exception
 from nova_mig.privsep import helper as privsep_helper
 
-DESCRIPTION = shell.DESCRIPTION
+DESCRIPTION = usage.DESCRIPTION
 
 
 def version() -> str:
@@ -230,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     if not argv:
         # No interactive shell: the help, and the exit status of a
         # command line missing its command.
-        return shell.main(argv)
+        sys.stderr.write(usage.help_text())
+        return 2
     # oslo.privsep imports eventlet, which warns on import; an operator
     # cannot act on that warning.
     warnings.filterwarnings('ignore',

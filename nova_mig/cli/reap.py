@@ -163,9 +163,11 @@ class Reap(common.ErrorReporting, lister.Lister):
         embedded cloud's records; (None, None) otherwise: the reaper then
         uses ``[placement]``.
         """
-        from nova_mig.placement import connect
-        if not connect.use_embedded(self.conf):
+        # Only when chosen explicitly: an unconfigured host must not get
+        # its service check answered by a simulated cloud.
+        if self.conf.placement_sync.embedded is not True:
             return None, None
+        from nova_mig.placement import connect
         from stevedore import driver
 
         from nova_mig.host import discovery

@@ -9,6 +9,7 @@ import fixtures
 
 from nova_mig.cli import app
 from nova_mig.cli import shell
+from nova_mig.cli import usage
 from tests import base
 
 
@@ -25,7 +26,7 @@ class TestShellHelp(base.TestCase):
     def test_every_command_with_its_docstring_line(self):
         self.assertEqual(0, shell.main(['--help']))
         text = self.out.getvalue()
-        commands = shell._entry_points()
+        commands = usage._entry_points()
         self.assertIn(('layout plan', 'nova_mig.cli.layout:LayoutPlan'),
                       commands)
         for name, target in commands:
@@ -38,12 +39,12 @@ class TestShellHelp(base.TestCase):
 
     def test_global_options_match_the_application(self):
         real = app.NovaMigApp().parser.format_help()
-        self.assertIn(shell.GLOBAL_OPTIONS, real)
+        self.assertIn(usage.GLOBAL_OPTIONS, real)
 
     def test_help_loads_no_configuration_library(self):
         shell.main(['help'])
         code = ('import sys; from nova_mig.cli import shell; '
-                'shell.help_text(); '
+                'shell.usage.help_text(); '
                 'print(sorted(m for m in sys.modules if m.split(".")[0] in '
                 '("oslo_config", "oslo_log", "cliff", "keystoneauth1")))')
         self.assertEqual('[]', self.run_python(code).strip())
