@@ -1,5 +1,6 @@
 """The simulated host's libvirt test-driver file, read by real libvirt."""
 
+import os
 from xml.etree import ElementTree
 
 import libvirt
@@ -96,3 +97,10 @@ class TestLibvirtXml(base.SimulatorTestCase):
         self.addCleanup(fresh.close)
         self.assertEqual(13, len(fresh.listAllDevices(
             libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_MDEV)))
+
+    def test_state_dir_with_a_space(self):
+        state_dir = os.path.join(self.tmpdir, 'state dir %20')
+        self.flags(state_dir=state_dir, group='host')
+        backend, conn = self.connect('a100-mixed.yaml')
+        self.assertIn('state%20dir%20%2520', backend.libvirt_uri())
+        self.assertEqual(3, len(conn.listAllDomains(0)))
