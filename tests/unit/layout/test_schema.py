@@ -59,6 +59,25 @@ class TestParse(test_base.TestCase):
         again = schema.loads(layout.dump(), 'doc.yaml')
         self.assertEqual(layout.as_dict(), again.as_dict())
 
+    def test_gpu_instance_without_compute_instance(self):
+        layout = schema.loads(_one(
+            '{gpu_instances: [{profile: 1g.10gb, compute_instance: false, '
+            'vgpu: false}, 1g.10gb]}'))
+        first, second = layout.gpus[0].gpu_instances
+        self.assertFalse(first.compute_instance)
+        self.assertTrue(second.compute_instance)
+        self.assertEqual({'profile': '1g.10gb', 'vgpu': False,
+                          'compute_instance': False}, first.as_dict())
+        self.assertEqual({'profile': '1g.10gb'}, second.as_dict())
+        again = schema.loads(layout.dump())
+        self.assertEqual(layout.as_dict(), again.as_dict())
+        error = self.assertRaises(
+            exception.LayoutFileError, schema.loads, _one(
+                '{gpu_instances: [{profile: 1g.10gb, compute_instance: 0}]}'),
+            'f.yaml')
+        self.assertEqual('f.yaml: gpus[0].gpu_instances[0].compute_instance: '
+                         'expected true or false, found 0', str(error))
+
     def test_shorthands(self):
         layout = schema.loads(_one('{select: all, mig: true, sriov_vfs: 4}, '
                                    '{mig: false, sriov_vfs: null}'))
