@@ -24,8 +24,10 @@ from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig import fileutils
+from nova_mig.model import constants
 from nova_mig.model import host as host_model
 from nova_mig.novaconf import plan
+from nova_mig.novaconf import release
 from nova_mig.novaconf import render
 
 LOG = logging.getLogger(__name__)
@@ -80,7 +82,32 @@ def plan_host(conf: cfg.ConfigOpts, report: host_model.HostReport,
     """
     product_ids = plan.read_product_ids(
         sysfs_root, [p.address for p in report.parents])
-    return plan.build(conf, report, product_ids, sysfs_root)
+    return for_release(conf, plan.build(conf, report, product_ids,
+                                        sysfs_root))
+
+
+def for_release(conf: cfg.ConfigOpts,
+                config: plan.NovaConfig) -> plan.NovaConfig:
+    """The plan without what the targeted Nova release lacks.
+
+    The release is the installed nova package's, else ``[nova]release``
+    (:mod:`nova_mig.novaconf.release`). ``[mdev_<type>]max_instances`` is
+    left out before 2024.1, with a warning.
+
+    :raises: :class:`~nova_mig.exception.NovaReleaseUnsupported` for the
+        vendor-specific VFIO mode (``"managed": "no"``) before 2025.1.
+    """
+    used = set()
+    if config.device_mode == constants.MODE_VENDOR_VFIO:
+        used.add(release.PCI_MANAGED_TAG)
+    if config.max_instances:
+        used.add(release.MDEV_MAX_INSTANCES)
+    target = release.target(conf.nova.release)
+    LOG.info('Nova configuration for %s', target)
+    kept = release.check(target, used)
+    if release.MDEV_MAX_INSTANCES in used - kept:
+        config = dataclasses.replace(config, max_instances={})
+    return config
 
 
 def write(config: plan.NovaConfig, report: host_model.HostReport,
@@ -148,9 +175,12 @@ def recover(snippet_path: str, provider_config_path: str,
     :raises: :class:`~nova_mig.exception.NovaConfigWriteError` when the
         journal cannot be read or a file cannot be restored.
     """
-    done = []
+    done: list[str] = []
     journal = journal_path(snippet_path)
-    text = _read(journal)
+    # A snippet directory that is no directory: nothing was written there
+    # (and writing the snippet says why it cannot be).
+    text = (_read(journal) if os.path.isdir(os.path.dirname(journal))
+            else None)
     if text is not None:
         try:
             files = json.loads(text)['files']
