@@ -106,7 +106,7 @@ def register_cloud_opts(conf: cfg.ConfigOpts) -> None:
                      group=PLACEMENT_GROUP)
 
 
-def _ksa_opts() -> list:
+def _ksa_opts() -> list[cfg.Opt]:
     from keystoneauth1 import loading as ks_loading
     opts = (ks_loading.get_session_conf_options() +
             ks_loading.get_auth_common_conf_options() +
@@ -120,11 +120,11 @@ def _ksa_opts() -> list:
     return result
 
 
-def list_opts():
+def list_opts() -> dict[cfg.OptGroup, list[cfg.Opt]]:
     return {placement_group: _ksa_opts(),
             placement_sync_group: placement_sync_opts}
 
 
-def list_local_opts():
+def list_local_opts() -> dict[cfg.OptGroup, list[cfg.Opt]]:
     """:func:`list_opts` without [placement]'s keystoneauth options."""
     return {placement_group: [], placement_sync_group: placement_sync_opts}
