@@ -92,8 +92,7 @@ class GpuOperationRefused(NovaMigException):
 class PlacementUnreachable(NovaMigException):
     msg_fmt = ("Placement at %(url)s is unreachable: %(reason)s. Check "
                "[placement]endpoint_override, auth_url, valid_interfaces and "
-               "region_name, or leave [placement]auth_type unset to use the "
-               "embedded Placement.")
+               "region_name, and that the placement service runs.")
 
 
 class IdentityUnreachable(NovaMigException):
@@ -380,3 +379,18 @@ class PrivsepStartFailed(NovaMigException):
 
 class GpuDrainStopped(NovaMigException):
     msg_fmt = "Per-GPU drain stopped at %(step)s: %(reason)s. %(state)s"
+
+
+class PlacementNotConfigured(NovaMigException):
+    msg_fmt = ("Placement is not configured: [placement] has no auth_type, "
+               "auth_section or endpoint_override (read: %(files)s). Copy "
+               "the [placement] section of nova.conf into nova-mig.conf, or "
+               "add --config-file /etc/nova/nova.conf; for the simulated "
+               "demo only, set [placement_sync]embedded = true.")
+
+
+class EmbeddedPlacementUnavailable(NovaMigException):
+    msg_fmt = ("[placement_sync]embedded = true, but the embedded Placement "
+               "cannot be loaded (%(reason)s). Install it with pip install "
+               "'nova-mig[embedded]', or configure [placement] for the "
+               "cloud's Placement.")

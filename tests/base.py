@@ -89,6 +89,9 @@ class TestCase(base.BaseTestCase):
         self.conf([], project='nova-mig')
         self.tmpdir = self.useFixture(fixtures.TempDir()).path
         self.flags(state_dir=self.tmpdir, group='host')
+        # Tests without a [placement] of their own use the embedded one,
+        # chosen explicitly as the demo does.
+        self.flags(embedded=True, group='placement_sync')
 
     def flags(self, group=None, **kw):
         """Override options for this test only."""

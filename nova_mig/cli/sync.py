@@ -8,7 +8,7 @@ from nova_mig.novaconf import plan
 from nova_mig.placement import connect
 from nova_mig.placement import sync
 
-COLUMNS = ('hostname', 'root_uuid', 'dry_run', 'classes_created',
+COLUMNS = ('placement', 'hostname', 'root_uuid', 'dry_run', 'classes_created',
            'traits_created', 'providers', 'missing', 'requests', 'writes',
            'conflicts')
 
@@ -32,12 +32,14 @@ class Sync(common.ReportShowOne):
     to change makes no write.
 
     Placement is reached with the [placement] options of nova.conf (pass
-    --config-file /etc/nova/nova.conf). With no [placement]auth_type and
-    no endpoint_override, an embedded Placement under [host]state_dir is
-    used, seeded with the providers nova-compute would create.
+    --config-file /etc/nova/nova.conf, or copy that section), and its
+    endpoint is the first line of the report. With [placement_sync]embedded
+    = true (the demo), an embedded Placement under [host]state_dir is used
+    instead, seeded with the providers nova-compute would create.
 
-    Exits 1 when Placement is unreachable, refuses the credentials or
-    fails, or when the compute node provider does not exist.
+    Exits 1 when Placement is not configured, unreachable, refuses the
+    credentials or fails, or when the compute node provider does not
+    exist.
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -53,6 +55,7 @@ class Sync(common.ReportShowOne):
         with connect.placement(self.conf, config) as client:
             result = sync.sync(self.conf, config, client,
                                dry_run=parsed_args.dry_run).as_dict()
+            result['placement'] = client.endpoint
         return COLUMNS, tuple(result[c] for c in COLUMNS)
 
     def render_report(self, row: dict) -> str:
@@ -62,7 +65,8 @@ class Sync(common.ReportShowOne):
 def render(result: dict) -> str:
     """The human-readable report of a sync."""
     verb = 'would create' if result['dry_run'] else 'created'
-    lines = ['Host %s (compute node provider %s)'
+    lines = ['Placement %s' % result['placement'],
+             'Host %s (compute node provider %s)'
              % (result['hostname'], result['root_uuid'])]
     for label, names in (('resource classes', result['classes_created']),
                          ('traits', result['traits_created'])):

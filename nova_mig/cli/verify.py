@@ -8,7 +8,7 @@ from nova_mig.novaconf import plan
 from nova_mig.placement import connect
 from nova_mig.placement import verify
 
-COLUMNS = ('hostname', 'ok', 'checked', 'drift', 'requests')
+COLUMNS = ('placement', 'hostname', 'ok', 'checked', 'drift', 'requests')
 
 
 class Verify(common.ReportShowOne):
@@ -33,8 +33,10 @@ class Verify(common.ReportShowOne):
         config = plan.build(self.conf, discovery.discover(self.backend()))
         with connect.placement(self.conf, config) as client:
             result = verify.verify(self.conf, config, client)
+            endpoint = client.endpoint
         self._ok = result.ok
         data = result.as_dict()
+        data['placement'] = endpoint
         return COLUMNS, tuple(data[c] for c in COLUMNS)
 
     def render_report(self, row: dict) -> str:
@@ -47,7 +49,8 @@ class Verify(common.ReportShowOne):
 
 
 def render(result: dict) -> str:
-    lines = ['Host %s: %s' % (result['hostname'],
+    lines = ['Placement %s' % result['placement'],
+             'Host %s: %s' % (result['hostname'],
                               'Placement matches the host' if result['ok']
                               else '%d drift(s)' % len(result['drift']))]
     for rp in result['checked']:

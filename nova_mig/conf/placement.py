@@ -11,9 +11,11 @@ _PLACEMENT_HELP = (
     'How nova-mig reaches the Placement API: the same options as the '
     '[placement] section of nova.conf, so "--config-file '
     '/etc/nova/nova.conf" on a compute host reuses nova-compute\'s '
-    'credentials. Leave [placement]auth_type and '
-    '[placement]endpoint_override unset to run "nova-mig sync" against '
-    'an embedded Placement kept under [host]state_dir.')
+    'credentials, including an auth_section naming the section that '
+    'holds them. Without auth_type, auth_section or endpoint_override, '
+    'commands that need Placement stop with "Placement is not '
+    'configured"; [placement_sync]embedded chooses an embedded Placement '
+    'instead (demo and tests only).')
 
 
 def _placement_group() -> cfg.OptGroup:
@@ -35,14 +37,20 @@ placement_sync_group = cfg.OptGroup(
 placement_sync_opts = [
     cfg.BoolOpt(
         'embedded',
+        default=False,
         help='Run against an embedded Placement (openstack-placement served '
              'on 127.0.0.1 in the nova-mig process, SQLite database in '
              '<[host]state_dir>/placement) instead of the cloud\'s. The '
              'embedded Placement is seeded with the compute node and GPU '
              'providers nova-compute would create, so the whole flow can '
-             'be tried on one machine. Unset, it is used exactly when '
-             'neither [placement]auth_type nor [placement]endpoint_override '
-             'is set. Never set it on a production compute host.'),
+             'be tried on one machine (etc/nova-mig/demo.conf sets it). It '
+             'needs the "embedded" extra. A configured [placement] '
+             '(auth_type, auth_section or endpoint_override) wins over it. '
+             'Never a fallback: without it and '
+             'without [placement]auth_type, auth_section or '
+             'endpoint_override, "sync" and "verify" stop with "Placement '
+             'is not configured". Never set it on a production compute '
+             'host.'),
     cfg.StrOpt(
         'hypervisor_hostname',
         help='Name of the compute node resource provider, used only when '

@@ -85,6 +85,15 @@ class PlacementClient:
             auth options are incomplete.
         """
         group = placement_conf.PLACEMENT_GROUP
+        section = conf[group].auth_section
+        if section:
+            # nova.conf's "auth_section = keystone_authtoken": the auth
+            # options are read from that section, as keystoneauth does.
+            ks_loading.register_auth_conf_options(conf, section)
+            if not conf[section].auth_type:
+                raise exception.PlacementAuthError(
+                    url=_where(conf), reason='[placement]auth_section = %s '
+                    'but [%s] has no auth_type' % (section, section))
         try:
             auth = ks_loading.load_auth_from_conf_options(conf, group)
             session = ks_loading.load_session_from_conf_options(
@@ -109,6 +118,20 @@ class PlacementClient:
         adapter = ks_adapter.Adapter(session, service_type='placement',
                                      endpoint_override=url)
         return cls(adapter, url)
+
+    @property
+    def endpoint(self) -> str:
+        """The Placement URL the requests go to.
+
+        ``[placement]endpoint_override``, else the one the Keystone catalog
+        gave (known once a request was made); :attr:`where` when neither
+        can be told.
+        """
+        try:
+            url = self.adapter.get_endpoint()
+        except ks_exc.ClientException:
+            url = None
+        return str(url) if url else self.where
 
     # -- the one request path -------------------------------------------------
     @property
@@ -296,9 +319,10 @@ def _where(conf: cfg.ConfigOpts) -> str:
     if group.endpoint_override:
         return group.endpoint_override
     auth_url = None
+    section = group.auth_section or placement_conf.PLACEMENT_GROUP
     try:
-        auth_url = conf[placement_conf.PLACEMENT_GROUP].auth_url
-    except cfg.NoSuchOptError:
+        auth_url = conf[section].auth_url
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
         pass
     return ('the %s endpoint of the catalog at %s'
             % (group.service_type, auth_url or '(no auth_url)'))

@@ -1,4 +1,12 @@
-"""Which Placement a command talks to: the cloud's, or an embedded one."""
+"""Which Placement a command talks to: the cloud's, or an embedded one.
+
+The embedded Placement is used only when chosen (``[placement_sync]
+embedded = true``, and no ``[placement]`` configured), never as a
+fallback: a command run without a
+configured ``[placement]`` (a forgotten ``--config-file``) stops with
+:class:`~nova_mig.exception.PlacementNotConfigured` instead of reporting
+success against a throwaway Placement.
+"""
 
 import contextlib
 import typing
@@ -7,6 +15,8 @@ from oslo_config import cfg
 from oslo_log import log as logging
 from stevedore import driver
 
+from nova_mig import conf as nova_mig_conf
+from nova_mig import exception
 from nova_mig.novaconf import plan
 from nova_mig.placement import client as client_mod
 
@@ -18,10 +28,32 @@ EMBEDDED_NAMESPACE = 'nova_mig.embedded_placement'
 
 
 def use_embedded(conf: cfg.ConfigOpts) -> bool:
-    """``[placement_sync]embedded``, or True when no cloud is configured."""
-    if conf.placement_sync.embedded is not None:
-        return conf.placement_sync.embedded
-    return not (conf.placement.auth_type or conf.placement.endpoint_override)
+    """``[placement_sync]embedded`` chosen, and no cloud configured.
+
+    A configured ``[placement]`` always wins, so adding nova.conf to the
+    demo's configuration talks to the cloud.
+    """
+    return bool(conf.placement_sync.embedded) and not configured(conf)
+
+
+def configured(conf: cfg.ConfigOpts) -> bool:
+    """Whether ``[placement]`` says how to reach a cloud's Placement."""
+    nova_mig_conf.register_cloud_opts(conf)
+    group = conf.placement
+    return bool(group.auth_type or group.auth_section or
+                group.endpoint_override)
+
+
+def cloud_client(conf: cfg.ConfigOpts) -> client_mod.PlacementClient:
+    """The client of the configured Placement.
+
+    :raises: :class:`~nova_mig.exception.PlacementNotConfigured`
+    """
+    if not configured(conf):
+        raise exception.PlacementNotConfigured(
+            files=', '.join(conf.config_file or ()) or
+            'no configuration file')
+    return client_mod.PlacementClient.from_conf(conf)
 
 
 @contextlib.contextmanager
@@ -29,19 +61,28 @@ def placement(conf: cfg.ConfigOpts, config: plan.NovaConfig
               ) -> typing.Iterator[client_mod.PlacementClient]:
     """Yield a :class:`~nova_mig.placement.client.PlacementClient`.
 
-    With a cloud configured the client is built from ``[placement]``.
-    Otherwise the embedded Placement plugin is loaded from the
-    ``nova_mig.embedded_placement`` namespace, started under
+    The client is built from ``[placement]``. With ``[placement_sync]
+    embedded = true`` the embedded Placement plugin is loaded from the
+    ``nova_mig.embedded_placement`` namespace instead, started under
     ``[host]state_dir`` and seeded with the providers nova-compute would
     create for ``config``, the host's Nova configuration plan; it stops
     when the block ends.
+
+    :raises: :class:`~nova_mig.exception.PlacementNotConfigured` without
+        either; :class:`~nova_mig.exception.EmbeddedPlacementUnavailable`
+        when the embedded one is chosen but not installed.
     """
     if not use_embedded(conf):
-        yield client_mod.PlacementClient.from_conf(conf)
+        client = cloud_client(conf)
+        LOG.debug('Placement: %s', client.where)
+        yield client
         return
-    for_host: typing.Callable[
-        [cfg.ConfigOpts, plan.NovaConfig],
-        typing.ContextManager[client_mod.PlacementClient]] = \
-        driver.DriverManager(EMBEDDED_NAMESPACE, 'embedded').driver
+    try:
+        for_host: typing.Callable[
+            [cfg.ConfigOpts, plan.NovaConfig],
+            typing.ContextManager[client_mod.PlacementClient]] = \
+            driver.DriverManager(EMBEDDED_NAMESPACE, 'embedded').driver
+    except Exception as e:  # stevedore wraps the plugin's ImportError
+        raise exception.EmbeddedPlacementUnavailable(reason=e)
     with for_host(conf, config) as client:
         yield client

@@ -48,11 +48,15 @@ SKIPPED = 'skipped'
 WARNING = 'warning'
 FAILED = 'failed'
 
-#: Errors of a Placement that is down or refuses us: a warning by default.
+#: Errors of a Placement (or its Keystone) that is down, refuses us or is
+#: not configured: a warning by default, a failure with [hook]strict.
 PLACEMENT_ERRORS = (exception.PlacementUnreachable,
                     exception.PlacementAuthError,
                     exception.PlacementError,
-                    exception.PlacementConflictRetriesExhausted)
+                    exception.PlacementConflictRetriesExhausted,
+                    exception.PlacementNotConfigured,
+                    exception.IdentityUnreachable,
+                    exception.IdentityError)
 
 
 @dataclasses.dataclass
@@ -181,6 +185,7 @@ def ensure_classes_and_traits(conf: cfg.ConfigOpts,
             created_classes = syncer.ensure_classes(classes, dry_run=False)
             created_traits = syncer.ensure_traits(traits, dry_run=False)
             syncer.state.save()
+            endpoint = client.endpoint
     except PLACEMENT_ERRORS as e:
         if strict:
             result.add('placement', FAILED, '%s (strict mode)' % e)
@@ -189,9 +194,9 @@ def ensure_classes_and_traits(conf: cfg.ConfigOpts,
                    '%s; nova-compute starts anyway, run "nova-mig sync" '
                    'once Placement is back' % e)
         return True
-    result.add('placement', OK, '%d resource class(es), %d trait(s) '
-               'present; created: %s' % (
-                   len(classes), len(traits),
+    result.add('placement', OK, 'Placement %s: %d resource class(es), %d '
+               'trait(s) present; created: %s' % (
+                   endpoint, len(classes), len(traits),
                    ', '.join(created_classes + created_traits) or 'none'))
     return True
 
@@ -321,6 +326,7 @@ def post_start(conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
             result.add('wait for providers', OK, '%d GPU provider(s) of %s '
                        'after %.1fs' % (len(expected), hostname, waited))
             synced = sync_mod.sync(conf, config, client, sleep=sleep)
+            endpoint = client.endpoint
     except exception.HookProvidersTimeout as e:
         result.add('wait for providers', FAILED, str(e))
         return result
@@ -328,6 +334,7 @@ def post_start(conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
         result.add('placement', FAILED, str(e))
         return result
     changed = [p.name for p in synced.providers if p.status == 'changed']
-    result.add('sync', OK, '%d provider(s), %d changed, %d write(s)' % (
-        len(synced.providers), len(changed), synced.writes))
+    result.add('sync', OK, 'Placement %s: %d provider(s), %d changed, %d '
+               'write(s)' % (endpoint, len(synced.providers), len(changed),
+                             synced.writes))
     return result

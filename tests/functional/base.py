@@ -40,9 +40,12 @@ class CliTestCase(base.TestCase):
     def write_conf(self, host, extra: str = '') -> str:
         path = os.path.join(self.tmpdir, 'nova-mig.conf')
         with open(path, 'w') as f:
+            # The embedded Placement, chosen explicitly; a [placement]
+            # section in ``extra`` wins over it.
             f.write('[gpu]\nbackend = simulated\n'
                     '[host]\nstate_dir = %s\n'
-                    '[simulator]\nhost_file = %s\n%s'
+                    '[simulator]\nhost_file = %s\n'
+                    '[placement_sync]\nembedded = true\n%s'
                     % (os.path.join(self.tmpdir, 'state'), host, extra))
         return path
 

@@ -47,6 +47,7 @@ class LayoutTestCase(base.CliTestCase):
         with open(self.conf_file, 'w') as f:
             f.write('[gpu]\nbackend = simulated\n[host]\nstate_dir = %s\n'
                     '[simulator]\nhost_file = %s\nwork_dir = %s\n'
+                    '[placement_sync]\nembedded = true\n'
                     % (state, path, work))
         self.backend = gpu.load_backend(self.conf)
 

@@ -7,7 +7,10 @@ import fixtures
 import testtools
 
 from nova_mig import exception
+from nova_mig.model import constants
+from nova_mig.novaconf import plan
 from nova_mig.novaconf import release
+from nova_mig.novaconf import write
 from tests import base
 
 
@@ -117,3 +120,45 @@ class InstalledNovaTestCase(testtools.TestCase):
     def test_managed_tag_matches_nova_pci_devspec(self):
         has = '"managed"' in self.source('nova.pci.devspec')
         self.assertEqual(has, self.target.has(release.PCI_MANAGED_TAG))
+
+
+class ForReleaseTestCase(base.TestCase):
+    """The Nova-config write path drops or refuses per release."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatch(
+            'nova_mig.novaconf.release.installed_version',
+            return_value=None))
+
+    def config(self, mode, caps):
+        return plan.NovaConfig(hostname='h', device_mode=mode,
+                               assignments=[], max_instances=caps)
+
+    def test_max_instances_kept_from_caracal(self):
+        self.flags(release='2024.1', group='nova')
+        config = write.for_release(self.conf, self.config(
+            constants.MODE_MDEV, {'nvidia-699': 4}))
+        self.assertEqual({'nvidia-699': 4}, config.max_instances)
+
+    def test_max_instances_dropped_before_caracal(self):
+        self.flags(release='bobcat', group='nova')
+        config = write.for_release(self.conf, self.config(
+            constants.MODE_MDEV, {'nvidia-699': 4}))
+        self.assertEqual({}, config.max_instances)
+
+    def test_vendor_vfio_refused_before_epoxy(self):
+        self.flags(release='2024.2', group='nova')
+        self.assertRaises(exception.NovaReleaseUnsupported,
+                          write.for_release, self.conf,
+                          self.config(constants.MODE_VENDOR_VFIO, {}))
+        self.flags(release='2025.1', group='nova')
+        write.for_release(self.conf, self.config(
+            constants.MODE_VENDOR_VFIO, {}))
+
+    def test_unset_without_package_is_caracal(self):
+        e = self.assertRaises(exception.NovaReleaseUnsupported,
+                              write.for_release, self.conf,
+                              self.config(constants.MODE_VENDOR_VFIO, {}))
+        self.assertIn('no nova package installed and [nova]release unset',
+                      str(e))
