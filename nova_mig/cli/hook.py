@@ -59,10 +59,11 @@ class HookPreStart(_Hook):
        "nova-mig nova-config" ([hook]write_nova_config); a failure exits 1;
     3. creates the host's custom resource classes and traits in Placement,
        which needs none of nova-compute's providers. Each Placement
-       request is bounded by [hook]placement_timeout. When Placement is
-       unreachable, refuses the credentials or fails, this is a warning
-       and the exit code stays 0, so a Placement outage does not keep
-       nova-compute from starting; with --strict ([hook]strict) it exits 1.
+       request is bounded by [hook]placement_timeout. When Placement or
+       Keystone is unreachable, refuses the credentials or fails, or
+       [placement] is not configured, this is a warning and the exit code
+       stays 0, so an outage does not keep nova-compute from starting;
+       with --strict ([hook]strict) it exits 1.
 
     Prints one row per step (restore layout, nova config, placement) with
     its status: ok, skipped, warning or failed; warnings and failures are

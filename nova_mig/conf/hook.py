@@ -17,9 +17,10 @@ hook_opts = [
         'strict',
         default=False,
         help='Fail the pre-start hook (exit 1, so nova-compute does not '
-             'start) when Placement cannot be reached or refuses the '
-             'credentials. By default such an outage is logged as a '
-             'warning and nova-compute starts anyway: the Nova '
+             'start) when Placement or Keystone cannot be reached or '
+             'refuses the credentials, or [placement] is not configured. '
+             'By default such an outage is logged as a warning and '
+             'nova-compute starts anyway: the Nova '
              'configuration is written before Placement is contacted, '
              'and "nova-mig hook post-start" or a later "nova-mig sync" '
              'adds the traits once Placement is back. A layout restore '
