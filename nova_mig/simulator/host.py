@@ -42,6 +42,14 @@ MANIFEST_FILE = '.sys-manifest'
 #: rendered from: a crash between saving the state and rendering it leaves
 #: a stamp that differs, and the next load renders again from the state.
 RENDERED_FILE = '.rendered'
+#: Fault injection: the process leaves with :data:`CRASH_STATUS` right
+#: after the N-th change of the simulated host it commits (a kernel or
+#: card operation), as ``kill -9`` would leave it.
+CRASH_ENV = 'NOVA_MIG_SIM_CRASH_AT'
+CRASH_STATUS = 137
+#: This process's ID and the changes it committed (a forked child counts
+#: from zero).
+_committed = [0, 0]
 
 
 class SimulatedHost:
@@ -230,6 +238,7 @@ class SimulatedHost:
             work = state.copy()
             yield work
             self._save_locked(work)
+        _crash_point()
 
     def reset(self) -> state_mod.HostState:
         """Throw the live state away and materialise the host file again."""
@@ -243,6 +252,18 @@ class SimulatedHost:
         with self.transaction() as state:
             state.wipe()
         return state
+
+
+def _crash_point() -> None:
+    """Count a committed change; die at ``$NOVA_MIG_SIM_CRASH_AT``."""
+    if _committed[0] != os.getpid():
+        _committed[:] = [os.getpid(), 0]
+    _committed[1] += 1
+    at = os.environ.get(CRASH_ENV, '')
+    if at.isdigit() and _committed[1] == int(at):
+        LOG.warning('%s=%s: simulated crash after change %d', CRASH_ENV,
+                    at, _committed[1])
+        os._exit(CRASH_STATUS)
 
 
 def _stamp(path: str) -> tuple | None:

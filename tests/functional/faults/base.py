@@ -118,6 +118,14 @@ def killed(sim_dir: str, at: int, command: typing.Callable[[], object]
     :returns: the child's exit status: :data:`CRASHED` when it died there,
         else what ``command`` returned (an int) or 0.
     """
+    def crashing() -> object:
+        with CrashPoints(sim_dir, at).installed():
+            return command()
+    return forked(crashing)
+
+
+def forked(command: typing.Callable[[], object]) -> int:
+    """Run ``command`` in a forked child, silenced; its exit status."""
     pid = os.fork()
     if pid == 0:   # pragma: no cover - the child
         status = 3
@@ -125,8 +133,7 @@ def killed(sim_dir: str, at: int, command: typing.Callable[[], object]
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
-            with CrashPoints(sim_dir, at).installed():
-                rc = command()
+            rc = command()
             status = rc if isinstance(rc, int) else 0
         except BaseException:
             status = 2

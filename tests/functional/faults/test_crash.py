@@ -9,8 +9,11 @@ left, reaper journal, Nova configuration), and no device a guest
 references may be lost at the kill.
 """
 
+import os
+
 from nova_mig import fileutils
 from nova_mig.novaconf import write
+from nova_mig.simulator import host as host_mod
 from tests.functional.faults import scenarios
 from tests.functional.reaper import base as reaper_base
 
@@ -36,6 +39,23 @@ class TestCrash(scenarios.FaultTestCase):
                              self.last)
         self.converges('nova-config', prepare,
                        lambda: self.run_cli('nova-config'))
+
+    def test_simulator_crash_env(self):
+        """NOVA_MIG_SIM_CRASH_AT kills at the N-th simulated change."""
+        self.start_over()
+        want = self.run_cli(*scenarios.APPLY, self.layout)
+        done = self.snapshot()
+        self.start_over()
+        before = self.snapshot()
+
+        def crash_at_3():
+            os.environ[host_mod.CRASH_ENV] = '3'
+            return self.run_cli(*scenarios.APPLY, self.layout)
+        self.assertEqual(host_mod.CRASH_STATUS,
+                         scenarios.faults.forked(crash_at_3))
+        self.assertNotIn(self.snapshot(), (before, done))
+        self.assertEqual(want, self.run_cli(*scenarios.APPLY, self.layout))
+        self.assertEqual(done, self.snapshot())
 
     def test_nova_config_pair_is_never_mixed(self):
         """Killed anywhere, the pair reads both old or both new."""
