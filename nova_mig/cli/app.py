@@ -1,6 +1,8 @@
 """The ``nova-mig`` command line application."""
 
+import contextlib
 import importlib.metadata
+import io
 import logging as std_logging
 import os
 import sys
@@ -104,10 +106,17 @@ class NovaMigApp(app.App):
             args += ['--config-file', path]
         for path in self.options.config_dir:
             args += ['--config-dir', path]
+        said = io.StringIO()
         try:
-            conf(args, project='nova-mig', version=version())
+            # A [DEFAULT] value oslo.config parses as a command-line
+            # option (debug = maybe) makes argparse print and exit.
+            with contextlib.redirect_stderr(said):
+                conf(args, project='nova-mig', version=version())
         except (cfg.Error, OSError) as e:
             raise exception.ConfigError(reason=e)
+        except SystemExit:
+            raise exception.ConfigError(reason='[DEFAULT]: %s' % (
+                ' '.join(said.getvalue().split()) or 'refused'))
         except UnicodeDecodeError:
             confcheck.check_encoding(confcheck.config_files(
                 args, conf.default_config_files))

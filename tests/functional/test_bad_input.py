@@ -251,6 +251,9 @@ CASES = [
     _conf_case('conf_bool', '[retype]\nallow_restart = perhaps\n',
                'Invalid configuration: {d}/c.conf: [retype]allow_restart: '
                'Unexpected boolean value'),
+    _conf_case('conf_default_bool', '[DEFAULT]\ndebug = maybe\n',
+               'Invalid configuration: [DEFAULT]: argument --debug: Invalid '
+               'Boolean value: maybe'),
     _conf_case('conf_backend', '[gpu]\nbackend = nosuch\n',
                "GPU backend 'nosuch' is not installed"),
     _conf_case('conf_parse', '[gpu\n', 'Invalid configuration: '),
