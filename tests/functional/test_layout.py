@@ -118,7 +118,7 @@ class TestApply(layout_base.LayoutTestCase):
         state = self.state()
         rc, out, _err = self.cli('layout', 'plan',
                                  self.write('l.yaml', layout))
-        self.assertEqual(0, rc)
+        self.assertEqual(3, rc)    # a refused GPU
         self.assertIn('instance-00000002', out)
         rc, out, _err = self.cli('layout', 'apply',
                                  self.write('l.yaml', layout))
@@ -216,7 +216,8 @@ class TestApply(layout_base.LayoutTestCase):
         self.assertIn('--include-foreign', out)
         self.assertEqual(state, self.state())
         rc, out, err = self.cli('layout', 'plan', '--include-foreign', path)
-        self.assertEqual(0, rc, err)
+        # GPU 0 stays refused: its 3g.40gb carries a running instance.
+        self.assertEqual(3, rc, err)
         self.assertIn('remove-vgpu', out)
         self.assertNotIn('not created by nova-mig', out)
 
@@ -300,7 +301,10 @@ class TestExampleLayouts(layout_base.LayoutTestCase):
         rc, out, err = self.cli('layout', 'plan',
                                 self.example('h200-vendor-vfio.yaml'))
         self.assertEqual(0, rc, err)
-        self.assertIn('refused', out)   # GPU 1's 2g.35gb is in use
+        # GPU 0 only: GPU 1's 2g.35gb, in use, is not selected.
+        self.assertIn('create-vgpu', out)
+        self.assertNotIn('refused', out)
+        self.assertNotIn('0000:9a:00.0', out)
 
     def test_mig_parted_example_imports(self):
         rc, out, err = self.cli(
