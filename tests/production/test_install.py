@@ -5,6 +5,7 @@ import os
 import subprocess
 
 from tests import base as test_base
+from tests.integration import services
 from tests.production import base
 
 
@@ -90,3 +91,86 @@ class InstallTestCase(base.ProductionTestCase):
             self.assertIn('ExecStartPre=+%s --config-file '
                           '/etc/nova-mig/nova-mig.conf hook pre-start' % exe,
                           f.read())
+
+    def test_no_placement_configured(self):
+        # A forgotten "--config-file /etc/nova/nova.conf": no [placement].
+        conf = self.conf_file(placement='', extra='[placement_sync]\n'
+                              'embedded = false\n')
+        for command in ('sync', 'verify'):
+            rc, out, err = self.installed(command, conf_file=conf)
+            self.assertEqual(1, rc, out + err)
+            self.assertEqual(1, len(err.splitlines()), err)
+            self.assertIn('Placement is not configured', err)
+            self.assertIn('[placement]', err)
+            self.assertNotIn('oslo_db', err)
+        rc, out, err = self.installed('hook', 'pre-start', '-f', 'json',
+                                      conf_file=conf)
+        self.assertEqual(0, rc, out + err)
+        self.assertEqual('warning', self.steps(out)['placement']['Status'])
+        self.assertIn('Placement is not configured', err)
+        rc, out, err = self.installed('hook', 'pre-start', '--strict',
+                                      conf_file=conf)
+        self.assertEqual(1, rc, out + err)
+
+    def test_keystone_outage_in_hooks_like_a_placement_outage(self):
+        url = test_base.closed_port_url()
+        conf = self.conf_file(self.services.placement_section(
+            auth_url=url + '/v3'), extra='[hook]\nplacement_timeout = 5\n')
+        rc, out, err = self.installed('hook', 'pre-start', '-f', 'json',
+                                      conf_file=conf)
+        self.assertEqual(0, rc, out + err)
+        self.assertEqual('warning', self.steps(out)['placement']['Status'])
+        self.assertIn(url, err)
+        self.assertIn('nova-compute starts anyway', err)
+        rc, out, err = self.installed('hook', 'pre-start', '--strict',
+                                      conf_file=conf)
+        self.assertEqual(1, rc, out + err)
+        self.assertIn('(strict mode)', err)
+
+    def test_nova_conf_placement_with_auth_section(self):
+        # nova.conf's [placement] pointing at [keystone_authtoken].
+        section = self.services.placement_section()
+        conf = self.conf_file(
+            '[placement]\nauth_section = keystone_authtoken\n'
+            'region_name = RegionOne\nvalid_interfaces = public\n'
+            '[keystone_authtoken]\n' + ''.join(
+                line + '\n' for line in section.splitlines()[1:]
+                if not line.startswith(('region_name', 'valid_interfaces'))))
+        self.seed(self.conf_file())
+        rc, out, err = self.installed('sync', conf_file=conf)
+        self.assertEqual(0, rc, out + err)
+        self.assertIn(self.services.placement.url, out)
+
+    def test_outputs_name_the_placement_used(self):
+        conf = self.conf_file()
+        self.seed(conf)
+        for command in ('sync', 'verify'):
+            rc, out, err = self.installed(command, conf_file=conf)
+            self.assertEqual(0, rc, out + err)
+            self.assertIn('Placement %s' % self.services.placement.url, out)
+            rc, out, err = self.installed(command, '-f', 'json',
+                                          conf_file=conf)
+            self.assertEqual(self.services.placement.url,
+                             json.loads(out)['placement'])
+
+    def test_secrets_never_printed_nor_logged(self):
+        log_dir = os.path.join(self.tmpdir, 'logs')
+        os.mkdir(log_dir)
+        conf = self.conf_file(extra='[DEFAULT]\ndebug = True\n')
+        self.seed(conf)
+        texts = []
+        for args in (('sync',), ('-v', '-v', '--debug', 'sync'),
+                     ('--debug', '--log-dir', log_dir, 'hook', 'pre-start'),
+                     ('--debug', '--log-file',
+                      os.path.join(log_dir, 'x.log'), 'verify')):
+            rc, out, err = self.installed(*args, conf_file=conf)
+            self.assertEqual(0, rc, out + err)
+            texts += [out, err]
+        for name in os.listdir(log_dir):
+            with open(os.path.join(log_dir, name)) as f:
+                texts.append(f.read())
+        self.assertIn('nova-mig.log', os.listdir(log_dir))
+        self.assertIn('x.log', os.listdir(log_dir))
+        self.assertTrue(any('DEBUG' in t for t in texts[-2:]))
+        for text in texts:
+            self.assertNotIn(services.SERVICE_PASSWORD, text)
