@@ -79,6 +79,17 @@ class FaultTestCase(layout_base.LayoutTestCase):
         faults.fresh(self.work)
         faults.fresh(os.path.dirname(self.snippet))
 
+    def retype_command(self):
+        """``retype`` of GPU 0 of the T4 host to 2 x T4-4C, as a callable."""
+        layout = self.write('t4.yaml', {'version': 1, 'gpus': [
+            {'select': {'pci_address': '0000:3b:00.0'},
+             'time_sliced': {'type': 'T4-4C', 'count': 2}}]})
+        with open(self.conf_file, 'a') as f:
+            f.write('[retype]\nrestart_command = true\n')
+        return lambda: self.run_cli(
+            'retype', layout, '--skip-service-steps',
+            '--skip-placement-check', '--include-foreign')
+
     def run_cli(self, *args) -> int:
         rc, out, err = self.cli(*args)
         self.last = out + err

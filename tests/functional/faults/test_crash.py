@@ -88,14 +88,7 @@ class TestCrashRetype(scenarios.FaultTestCase):
     host = 't4-orphans.yaml'
 
     def test_retype(self):
-        layout = self.write('t4.yaml', {'version': 1, 'gpus': [
-            {'select': {'pci_address': '0000:3b:00.0'},
-             'time_sliced': {'type': 'T4-4C', 'count': 2}}]})
-        with open(self.conf_file, 'a') as f:
-            f.write('[retype]\nrestart_command = true\n')
-        self.converges('retype', lambda: None, lambda: self.run_cli(
-            'retype', layout, '--skip-service-steps',
-            '--skip-placement-check', '--include-foreign'))
+        self.converges('retype', lambda: None, self.retype_command())
 
 
 class TestCrashReap(scenarios.FaultTestCase):

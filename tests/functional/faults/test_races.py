@@ -146,12 +146,6 @@ class TestRacesRetype(RaceTestCase):
     host = 't4-orphans.yaml'
 
     def test_retype(self):
-        layout = self.write('t4.yaml', {'version': 1, 'gpus': [
-            {'select': {'pci_address': '0000:3b:00.0'},
-             'time_sliced': {'type': 'T4-4C', 'count': 2}}]})
-        with open(self.conf_file, 'a') as f:
-            f.write('[retype]\nrestart_command = true\n')
-
         def spy(hook):
             stack = [apply_targets(hook), reaper_targets(hook)]
 
@@ -165,6 +159,4 @@ class TestRacesRetype(RaceTestCase):
                         patch.__exit__(*exc)
             return Both()
 
-        self.races('retype (races)', spy, lambda: self.run_cli(
-            'retype', layout, '--skip-service-steps',
-            '--skip-placement-check', '--include-foreign'))
+        self.races('retype (races)', spy, self.retype_command())
