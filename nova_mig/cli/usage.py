@@ -40,11 +40,15 @@ options:
                        to /etc/nova-mig/nova-mig.conf when it exists.
   --config-dir DIR     Directory of .conf files read after --config-file; may
                        be repeated.
+  --log-dir DIR        Log to DIR/<program>.log ([DEFAULT]log_dir).
+  --use-syslog         Log to syslog ([DEFAULT]use_syslog).
+  --use-journal        Log to the systemd journal ([DEFAULT]use_journal).
 """
 
 USAGE = """\
 usage: nova-mig [--version] [-v | -q] [--log-file LOG_FILE] [-h] [--debug]
-                [--config-file PATH] [--config-dir DIR] COMMAND ...
+                [--config-file PATH] [--config-dir DIR] [--log-dir DIR]
+                [--use-syslog] [--use-journal] COMMAND ...
 """
 
 
