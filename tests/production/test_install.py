@@ -174,3 +174,21 @@ class InstallTestCase(base.ProductionTestCase):
         self.assertTrue(any('DEBUG' in t for t in texts[-2:]))
         for text in texts:
             self.assertNotIn(services.SERVICE_PASSWORD, text)
+
+    def test_nova_release_from_the_option_without_a_nova_package(self):
+        # No nova package in this venv: [nova]release decides, else 2024.1,
+        # which lacks the "managed": "no" tag of vendor-specific VFIO.
+        host = 'h200-vendor-vfio-uniform.yaml'
+        conf = self.conf_file(host=host)
+        rc, out, err = self.installed('nova-config', '--dry-run',
+                                      conf_file=conf)
+        self.assertEqual(1, rc, out + err)
+        self.assertIn('needs Nova 2025.1 Epoxy (31.x) or later; this host '
+                      'targets Nova 2024.1 Caracal (29.x) (no nova package '
+                      'installed and [nova]release unset', err)
+        self.assertFalse(os.path.exists(self.snippet))
+        conf = self.conf_file(host=host, extra='[nova]\nrelease = epoxy\n')
+        rc, out, err = self.installed('nova-config', conf_file=conf)
+        self.assertEqual(0, rc, out + err)
+        with open(self.snippet) as f:
+            self.assertIn('"managed": "no"', f.read())
