@@ -165,6 +165,36 @@ class FromConfTestCase(base.TestCase):
         self.assertNotIn('s3cr3t-pw', str(e))
         self.assertNotIn('s3cr3t-pw', logs.output)
 
+    def test_auth_section_of_nova_conf(self):
+        path = self.tmpdir + '/nova.conf'
+        with open(path, 'w') as f:
+            f.write('[placement]\nauth_section = keystone_authtoken\n'
+                    'region_name = RegionOne\n'
+                    '[keystone_authtoken]\nauth_type = password\n'
+                    'auth_url = http://127.0.0.1:9/identity\n'
+                    'username = nova\npassword = s3cr3t-pw\n'
+                    'project_name = service\nuser_domain_name = Default\n'
+                    'project_domain_name = Default\n')
+        self.conf(['--config-file', path], project='nova-mig')
+        c = client_mod.PlacementClient.from_conf(self.conf)
+        # The credentials come from [keystone_authtoken].
+        self.assertEqual('http://127.0.0.1:9/identity',
+                         c.adapter.auth.auth_url)
+        self.assertEqual('RegionOne', c.adapter.region_name)
+        self.assertIn('http://127.0.0.1:9/identity', c.where)
+
+    def test_auth_section_without_auth_type(self):
+        self.flags(auth_section='keystone_authtoken', group='placement')
+        e = self.assertRaises(exception.PlacementAuthError,
+                              client_mod.PlacementClient.from_conf,
+                              self.conf)
+        self.assertIn('[placement]auth_section = keystone_authtoken but '
+                      '[keystone_authtoken] has no auth_type', str(e))
+
+    def test_endpoint_is_the_override_or_where(self):
+        c = client_mod.PlacementClient.for_endpoint('http://p:8778')
+        self.assertEqual('http://p:8778', c.endpoint)
+
     def test_incomplete_auth_options(self):
         self.flags(auth_type='password', group='placement')
         e = self.assertRaises(exception.PlacementAuthError,
