@@ -45,19 +45,22 @@ def _namespaces_work() -> bool:
                           capture_output=True).returncode == 0
 
 
-def _hidden_ancestor(path: str) -> tuple[str, str] | None:
-    """The first directory above ``path`` others cannot enter, and child.
+def _hidden_ancestors(*paths: str) -> dict[str, set[str]]:
+    """Directories above ``paths`` others cannot enter, and their children.
 
-    pyenv's Python under ``/root`` (mode 0700) cannot be run by
-    ``nobody``; inside the namespace that directory is replaced by a
-    tmpfs holding only the child on the way to ``path``.
+    pyenv's Python, or a checkout, under ``/root`` (mode 0700) cannot be
+    used by ``nobody``; inside the namespace each such directory is
+    replaced by a tmpfs holding only the children on the way to ``paths``.
     """
-    parts = os.path.realpath(path).split(os.sep)[1:]
-    for i in range(1, len(parts)):
-        d = os.sep + os.path.join(*parts[:i])
-        if not os.stat(d).st_mode & stat.S_IXOTH:
-            return d, parts[i]
-    return None
+    hidden: dict[str, set[str]] = {}
+    for path in paths:
+        parts = os.path.realpath(path).split(os.sep)[1:]
+        for i in range(1, len(parts)):
+            d = os.sep + os.path.join(*parts[:i])
+            if not os.stat(d).st_mode & stat.S_IXOTH:
+                hidden.setdefault(d, set()).add(parts[i])
+                break
+    return hidden
 
 
 @testtools.skipUnless(_namespaces_work(),
@@ -108,15 +111,16 @@ class PrivsepThroughSudoTestCase(base.CliTestCase):
             'install -d -m 0755 /etc/nova /etc/sudoers.d',
             'rm -f /etc/sudoers.d/nova-mig',
         ]
-        hidden = _hidden_ancestor(sys.executable)
-        if hidden:
-            d, child = hidden
-            real = os.path.join(self.top, 'real')
-            lines += ['mount --bind %s %s' % (d, real),
-                      'mount -t tmpfs -o mode=0755 tmpfs %s' % d,
-                      'mkdir %s' % os.path.join(d, child),
-                      'mount --bind %s %s' % (os.path.join(real, child),
-                                              os.path.join(d, child))]
+        hidden = _hidden_ancestors(sys.executable, self.bin, base.REPO)
+        for n, (d, children) in enumerate(sorted(hidden.items())):
+            real = os.path.join(self.top, 'real', str(n))
+            lines += ['mkdir -p %s' % real,
+                      'mount --bind %s %s' % (d, real),
+                      'mount -t tmpfs -o mode=0755 tmpfs %s' % d]
+            for child in sorted(children):
+                lines += ['mkdir %s' % os.path.join(d, child),
+                          'mount --bind %s %s' % (os.path.join(real, child),
+                                                  os.path.join(d, child))]
         if sudoers:
             lines.append('%s --config-file %s install-sudoers --user nobody'
                          % (nova_mig, self.conf_path))
