@@ -63,6 +63,7 @@ class SimulatedBackend(base.GpuBackend):
     @staticmethod
     def _gpu(state: state_mod.HostState, gpu: dict) -> gpu_model.Gpu:
         model = state.model(gpu)
+        vgpus = state.vgpus_of(gpu)
         instances = []
         for gi, placement in card.occupied(state, gpu):
             instances.append(gpu_model.GpuInstance(
@@ -72,7 +73,10 @@ class SimulatedBackend(base.GpuBackend):
                 compute_instances=tuple(
                     gpu_model.ComputeInstance(ci['id'], ci['profile_id'])
                     for ci in gi['compute_instances']),
-                processes=tuple(gi['processes'])))
+                processes=tuple(gi['processes']),
+                creatable_vgpu_types=(
+                    _creatable(model.vgpu_types, gi, vgpus)
+                    if state.vgpu_manager else None)))
         return gpu_model.Gpu(
             index=gpu['index'], pci_address=gpu['pci_address'],
             uuid=gpu['uuid'], name=model.nvml_name,
@@ -87,7 +91,7 @@ class SimulatedBackend(base.GpuBackend):
                 gpu_model.ActiveVgpu(mdev_uuid=v['uuid'], type_id=v['type_id'],
                                      gpu_instance_id=v['gpu_instance_id'],
                                      parent=v['parent'])
-                for v in state.vgpus_of(gpu)))
+                for v in vgpus))
 
     # -- changes --------------------------------------------------------------
     @staticmethod
@@ -189,3 +193,18 @@ class SimulatedBackend(base.GpuBackend):
                     gpu=gpu_uuid, operation='reset the GPU',
                     code=card.IN_USE, reason='the GPU is in use')
             gpu['mig_current'] = gpu['mig_pending']
+
+
+def _creatable(vgpu_types: tuple[gpu_model.VgpuType, ...], gi: dict,
+               vgpus: list[dict]) -> tuple[int, ...]:
+    """What nvmlGpuInstanceGetCreatableVgpus answers for one GPU instance.
+
+    The types backed by the instance's profile with room left on it: an
+    instance carries one type at a time, up to the type's per-instance
+    maximum.
+    """
+    on_gi = [v['type_id'] for v in vgpus if v['gpu_instance_id'] == gi['id']]
+    return tuple(
+        t.id for t in vgpu_types
+        if t.gpu_instance_profile_id == gi['profile_id'] and
+        set(on_gi) <= {t.id} and len(on_gi) < (t.max_instances_per_gi or 1))
