@@ -78,7 +78,7 @@ class TestCaptureNvml(CaptureTestCase):
         by_name = {t['name'].split()[-1]: t for t in rtx['vgpu_types']}
         self.assertEqual(47, by_name['DC-1-24Q']['gpu_instance_profile'])
         self.assertEqual(4, by_name['DC-4-24Q']['max_instances_per_gi'])
-        replayed = self.replay(document)
+        replayed = self.replay(document)['gpus']
         original = report.as_dict()['gpus']
         # This report has no sysfs side (no vGPU devices), so the replayed
         # host carries none: where NVML had a vGPU running on a GPU
