@@ -24,9 +24,9 @@ import re
 import typing
 
 from oslo_log import log as logging
-import yaml
 
 from nova_mig import exception
+from nova_mig import fileutils
 from nova_mig.model import constants
 from nova_mig import naming
 
@@ -145,13 +145,10 @@ def parse_targets(document: typing.Any, path: str) -> list[Demand]:
 
 def load_targets(path: str) -> list[Demand]:
     """Read and check a targets file."""
-    try:
-        with open(path, encoding='utf-8') as stream:
-            document = yaml.safe_load(stream)
-    except OSError as e:
-        raise _fail(path, 'file', e.strerror or str(e))
-    except yaml.YAMLError as e:
-        raise _fail(path, 'YAML', str(e).replace('\n', ' '))
+    def fail(where: str, reason: str) -> Exception:
+        return _fail(path, where, reason)
+
+    document = fileutils.load_yaml(fileutils.read_input(path, fail), fail)
     return parse_targets(document, path)
 
 

@@ -44,8 +44,9 @@ class TargetsTestCase(base.TestCase):
     def write(self, text):
         path = os.path.join(self.useFixture(fixtures.TempDir()).path,
                             'targets.yaml')
-        with open(path, 'w') as stream:
-            stream.write(text)
+        with open(path, 'wb') as stream:
+            stream.write(text if isinstance(text, bytes)
+                         else text.encode('utf-8'))
         return path
 
     def test_targets_parse(self):
@@ -73,7 +74,10 @@ class TargetsTestCase(base.TestCase):
              'zone: a}]\n', 'targets[0]'),
             ('version: 1\ntargets: [{profile: 1g.10gb, min_free: 1, '
              'aggregate: a, availability_zone: b}]\n', 'targets[0]'),
-            ('version: 1\ntargets: [\n', 'YAML'),
+            ('version: 1\ntargets: [\n', 'line 3 column 1'),
+            ('version: 1\ntargets: %s1%s\n' % ('[' * 40, ']' * 40),
+             'line 2 column 41'),
+            (b'version: 1\ntargets: [\xff]\n', 'line 2 column 11'),
         ]
         for text, where in cases:
             path = self.write(text)
