@@ -135,11 +135,21 @@ def load_state(state_dir: str) -> dict | None:
     path = os.path.join(state_dir, STATE_FILE)
     try:
         with open(path, encoding='utf-8') as f:
-            return json.load(f)
+            state = json.load(f)
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as e:
         raise exception.RetypeStateError(path=path, reason=e)
+    if (not isinstance(state, dict) or
+            not isinstance(state.get('layout'), str) or
+            not isinstance(state.get('layout_sha256'), str) or
+            not isinstance(state.get('completed'), list) or
+            not all(isinstance(n, str) for n in state['completed'])):
+        raise exception.RetypeStateError(
+            path=path, reason='not a retype state (an object with "layout", '
+            '"layout_sha256" and a "completed" list of step names); run '
+            '"nova-mig retype LAYOUT --restart" to start over')
+    return state
 
 
 def save_state(state_dir: str, state: dict) -> None:
@@ -229,8 +239,9 @@ def start(conf: cfg.ConfigOpts, options: Options, restart: bool = False
         is not given.
     """
     digest = layout_digest(options.layout_path)
-    state = load_state(conf.host.state_dir)
-    if state and not restart:
+    # --restart starts over whatever is recorded, even a damaged file.
+    state = None if restart else load_state(conf.host.state_dir)
+    if state:
         if state.get('layout_sha256') != digest:
             raise exception.RetypeStateError(
                 path=os.path.join(conf.host.state_dir, STATE_FILE),

@@ -100,6 +100,26 @@ class TestEngine(fakes.RetypeTestCase):
         self.assertRaises(exception.RetypeStateError, retype.load_state,
                           self.conf.host.state_dir)
 
+    def test_state_of_the_wrong_shape_is_refused_with_the_fix(self):
+        path = os.path.join(self.conf.host.state_dir, retype.STATE_FILE)
+        for document in ([], {'layout': 'l.yaml'},
+                         {'layout': 'l.yaml', 'layout_sha256': 'x',
+                          'completed': 'a'},
+                         {'layout': 'l.yaml', 'layout_sha256': 'x',
+                          'completed': [1]}):
+            with open(path, 'w') as f:
+                json.dump(document, f)
+            e = self.assertRaises(exception.RetypeStateError,
+                                  retype.load_state,
+                                  self.conf.host.state_dir)
+            self.assertIn('--restart', str(e))
+        layout = os.path.join(self.conf.host.state_dir, 'l.yaml')
+        with open(layout, 'w') as f:
+            f.write('version: 1\n')
+        state = retype.start(self.conf, retype.Options(layout_path=layout),
+                             restart=True)
+        self.assertEqual([], state['completed'])
+
     def test_state_file_is_json(self):
         retype.run_steps(self.ctx(), [Recording('a', [])])
         with open(os.path.join(self.conf.host.state_dir,
