@@ -186,15 +186,22 @@ class FlavorTestCase(OscTestCase):
         self.assertEqual((2, 2048, 20),
                          (flavor['vcpus'], flavor['ram'], flavor['disk']))
 
+        # create refuses an existing flavor; --or-update upserts it.
+        self.openstack('mig', 'flavor', 'create', '--profile', profile,
+                       expect=1)
+        self.assertIn('Flavor mig.%s (%s) exists; refusing to create it '
+                      'again. Pass --or-update' % (profile, first['id']),
+                      self.last_stderr)
         again = self.openstack_json('mig', 'flavor', 'create', '--profile',
                                     profile, '--model-trait',
                                     'CUSTOM_GPU_NVIDIA_A100_80GB_PCIE',
-                                    '--property', 'hw:cpu_policy=dedicated')
+                                    '--property', 'hw:cpu_policy=dedicated',
+                                    '--or-update')
         self.assertEqual(('unchanged', first['id']),
                          (again['status'], again['id']))
         # Without the model trait the flavor is updated, not duplicated.
         third = self.openstack_json('mig', 'flavor', 'create', '--profile',
-                                    profile)
+                                    profile, '--or-update')
         self.assertEqual(('updated', first['id']),
                          (third['status'], third['id']))
         flavor = self.nova_flavor('mig.' + profile)
@@ -262,12 +269,16 @@ class FlavorTestCase(OscTestCase):
                              'value', '-c', 'id').strip()
         self.openstack('mig', 'flavor', 'create', '--profile', profile,
                        expect=1)
+        self.assertIn('Flavor %s (%s) exists; refusing to create it again'
+                      % (name, fid), self.last_stderr)
+        self.openstack('mig', 'flavor', 'create', '--profile', profile,
+                       '--or-update', expect=1)
         self.assertIn('Flavor %s (%s) exists and was not created by '
                       'nova-mig' % (name, fid), self.last_stderr)
         self.assertEqual({'owner': 'ops'},
                          self.nova_flavor(name)['extra_specs'])
         row = self.openstack_json('mig', 'flavor', 'create', '--profile',
-                                  profile, '--force')
+                                  profile, '--or-update', '--force')
         self.assertEqual(('updated', fid, True),
                          (row['status'], row['id'], row['managed']))
         self.assertEqual({'owner': 'ops', 'nova_mig:managed': 'true',
