@@ -192,10 +192,7 @@ def recover(snippet_path: str, provider_config_path: str,
                     e, snippet_path, provider_config_path))
         for path, content in restore:
             try:
-                if content is None:
-                    writer.remove(path)
-                else:
-                    writer.write_if_changed(path, content, FILE_MODE)
+                _put_back(writer, path, content)
             except OSError as e:
                 raise exception.NovaConfigWriteError(
                     path=path, reason='cannot roll back an interrupted '
@@ -315,12 +312,17 @@ def _forget(writer: Writer, journal: str) -> None:
                     journal, e.strerror or e)
 
 
+def _put_back(writer: Writer, path: str, content: str | None) -> None:
+    """Give ``path`` its previous ``content`` (None: it did not exist)."""
+    if content is None:
+        writer.remove(path)
+    else:
+        writer.write_if_changed(path, content, FILE_MODE)
+
+
 def _roll_back(writer: Writer, path: str, old: str | None) -> str:
     try:
-        if old is None:
-            writer.remove(path)
-        else:
-            writer.write_if_changed(path, old, FILE_MODE)
+        _put_back(writer, path, old)
     except OSError as e:
         LOG.error('Could not restore %s: %s', path, e)
         return ('%s could NOT be restored (%s): the next run of nova-mig '
