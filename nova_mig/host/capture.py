@@ -64,12 +64,14 @@ def _sysfs_types(report: host_model.HostReport,
             type_id = _type_id(mtype.id)
             if type_id is None or type_id in found:
                 continue
-            profile = vgpu_types.profile_for(mtype.name, set(profiles))
+            # The one place that decides (NVML first, the name rule
+            # when the GPU has no NVML record).
+            profile = vgpu_types.backing(mtype.name, gpu).profile
             maximum = mtype.description.get('max_instance', '1')
             found[type_id] = {
                 'id': type_id, 'name': mtype.name,
-                'gpu_instance_profile': (profiles[profile] if profile
-                                         else None),
+                'gpu_instance_profile': (profiles.get(profile)
+                                         if profile else None),
                 'framebuffer_mb': _framebuffer_mb(mtype.description),
                 'max_instances': int(maximum) if maximum.isdigit() else 1}
     return [found[k] for k in sorted(found)]

@@ -1,8 +1,11 @@
 """The host file ``discover --host-file`` writes, from in-memory reports."""
 
+from unittest import mock
+
 from nova_mig.host import capture
 from nova_mig.model import gpu as gpu_model
 from nova_mig.model import host as host_model
+from nova_mig.model import vgpu_types
 from tests import base as test_base
 
 PF = '0000:41:00.0'
@@ -65,6 +68,33 @@ class TestHostFile(test_base.TestCase):
         self.assertEqual('0:4 4:4', model['mig_profiles'][0]['placements'])
         # libvirt's older node-device names are kept.
         self.assertEqual({'mdev_node_name': 'uuid'}, document['libvirt'])
+
+    def test_sysfs_types_ask_the_one_backing_rule(self):
+        # The profile of a type read from sysfs is what
+        # vgpu_types.backing says, not a second copy of the name rule.
+        gpu = a100()
+        answer = vgpu_types.Backing(None, 0, vgpu_types.MAPPING_NAME)
+        with mock.patch.object(vgpu_types, 'backing',
+                               return_value=answer) as backing:
+            document = capture.host_file(report(gpu, 'mdev_x'))
+        backing.assert_any_call('NVIDIA A100D-3-40C', gpu)
+        (vtype,) = document['models'][capture.model_key(gpu)]['vgpu_types']
+        self.assertIsNone(vtype['gpu_instance_profile'])
+
+    def test_sysfs_type_of_a_profile_the_gpu_lacks(self):
+        gpu = a100()
+        mtype = host_model.MdevType(
+            id='nvidia-999', name='NVIDIA A100D-1-10C',
+            description={'framebuffer': '10240M', 'max_instance': '7'},
+            available_instances=0, device_api='vfio-pci', devices=())
+        host = report(gpu, 'mdev_x')
+        host.parents[0] = host_model.VgpuParent(
+            address=VF, pf_address=PF, mode='mdev',
+            types=host.parents[0].types + (mtype,))
+        types = capture.host_file(host)['models'][
+            capture.model_key(gpu)]['vgpu_types']
+        self.assertEqual({754: 9, 999: None},
+                         {t['id']: t['gpu_instance_profile'] for t in types})
 
     def test_gpus_vgpus_and_domains(self):
         vtype = gpu_model.VgpuType(id=754, name='NVIDIA A100D-3-40C',
