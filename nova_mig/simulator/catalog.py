@@ -3,25 +3,17 @@
 import dataclasses
 import functools
 import os
-import re
 
 from oslo_log import log as logging
 import yaml
 
 from nova_mig.model import gpu as gpu_model
+from nova_mig.model import vgpu_types
 from nova_mig.simulator import exception as sim_exception
 
 LOG = logging.getLogger(__name__)
 
 CATALOG_PATH = os.path.join(os.path.dirname(__file__), 'catalog.yaml')
-
-#: MIG-backed vGPU type names: <BOARD>-<G>-<GB><SERIES>[suffix].
-MIG_TYPE_RE = re.compile(
-    r'^(?P<board>[A-Z0-9]+)-(?P<slices>[1-7])-(?P<gb>\d+)(?P<series>[ABCQ])'
-    r'(?P<suffix>ME|NOME|MEALL|GFX)?$')
-#: Time-sliced vGPU type names: <BOARD>-<GB><SERIES>.
-TIME_SLICED_TYPE_RE = re.compile(
-    r'^(?P<board>[A-Z0-9]+)-(?P<gb>\d+)(?P<series>[ABCQ])(?P<heads>\d*)$')
 
 #: Full-size compute-instance profile ID for each GPU-instance slice count
 #: (``nvidia-smi mig -lcip``: 1c.1g = 0 ... 7c.7g = 4).
@@ -29,11 +21,6 @@ CI_PROFILE_FOR_SLICES = {1: 0, 2: 1, 3: 2, 4: 3, 7: 4}
 
 # libyaml's loader when PyYAML was built with it: several times faster.
 _LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
-
-
-def short_type_name(name: str) -> str:
-    """The type name without "NVIDIA " or "GRID " (its last token)."""
-    return name.split()[-1]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,9 +73,9 @@ class GpuModel:
 
     def vgpu_type_by_name(self, name: str) -> gpu_model.VgpuType | None:
         """Find a type by its name, with or without "NVIDIA "/"GRID "."""
-        wanted = short_type_name(name)
+        wanted = vgpu_types.bare_name(name)
         for vgpu_type in self.vgpu_types:
-            if short_type_name(vgpu_type.name) == wanted:
+            if vgpu_types.bare_name(vgpu_type.name) == wanted:
                 return vgpu_type
         return None
 

@@ -19,6 +19,7 @@ from nova_mig import fileutils
 from nova_mig.layout import schema
 from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
+from nova_mig.model import vgpu_types
 from nova_mig.simulator import card
 from nova_mig.simulator import catalog as catalog_mod
 from nova_mig.simulator import exception as sim_exception
@@ -269,10 +270,9 @@ class _Parser:
         if vgpu_type is None:
             raise self.error(where + '.type', 'unknown vGPU type %r for %s; '
                              'allowed: %s' % (data.get('type'), model.key,
-                                              ', '.join(catalog_mod.
-                                                        short_type_name(t.name)
-                                                        for t in
-                                                        model.vgpu_types)))
+                                              ', '.join(
+                                                  vgpu_types.bare_name(t.name)
+                                                  for t in model.vgpu_types)))
         if state.device_mode == constants.MODE_VENDOR_VFIO:
             vgpu_uuid = data.get('uuid') or state.new_vgpu_uuid(address)
         else:

@@ -14,7 +14,7 @@ from oslo_log import log as logging
 
 from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
-from nova_mig.simulator import catalog as catalog_mod
+from nova_mig.model import vgpu_types
 from nova_mig.simulator import pci
 from nova_mig.simulator import state as state_mod
 
@@ -36,7 +36,7 @@ def type_dir_name(type_id: int) -> str:
 
 def description(vgpu_type: gpu_model.VgpuType, max_instance: int) -> str:
     """The ``description`` file, in NVIDIA's format."""
-    series = catalog_mod.short_type_name(vgpu_type.name)[-1]
+    series = vgpu_types.bare_name(vgpu_type.name)[-1]
     heads = 4 if series in 'QB' else 1
     # C-series (compute) types print 4096x2160, the others 4096x2400.
     resolution = '4096x2160' if series == 'C' else '4096x2400'

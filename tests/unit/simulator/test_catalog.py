@@ -1,6 +1,7 @@
 """Integrity of the GPU model catalog."""
 
 from nova_mig.model import constants
+from nova_mig.model import vgpu_types
 from nova_mig.simulator import catalog
 from nova_mig.simulator import exception as sim_exception
 from tests import base
@@ -98,14 +99,15 @@ class TestCatalog(base.TestCase):
             ids = [t.id for t in model.vgpu_types]
             self.assertEqual(len(ids), len(set(ids)), model.key)
             for vgpu_type in model.vgpu_types:
-                short = catalog.short_type_name(vgpu_type.name)
+                short = vgpu_types.bare_name(vgpu_type.name)
                 self.assertIn(vgpu_type.name.split()[0], ('NVIDIA', 'GRID'))
                 self.assertGreater(vgpu_type.max_instances, 0, short)
+                parsed = vgpu_types.parse(vgpu_type.name)
+                self.assertIsNotNone(parsed, short)
+                self.assertEqual(model.board, parsed.board, short)
                 if vgpu_type.gpu_instance_profile_id is None:
-                    match = catalog.TIME_SLICED_TYPE_RE.match(short)
-                    self.assertIsNotNone(match, short)
-                    self.assertEqual(model.board, match['board'])
-                    gb = int(match['gb'])
+                    self.assertFalse(parsed.mig_backed, short)
+                    gb = parsed.framebuffer_gb
                     self.assertLessEqual(abs(gb * 1024 -
                                              vgpu_type.framebuffer_mb), 128,
                                          short)
@@ -115,22 +117,20 @@ class TestCatalog(base.TestCase):
                                          whole_gb // gb, short)
                     self.assertIsNone(vgpu_type.max_instances_per_gi, short)
                     continue
-                match = catalog.MIG_TYPE_RE.match(short)
-                self.assertIsNotNone(match, short)
-                self.assertEqual(model.board, match['board'], short)
+                self.assertTrue(parsed.mig_backed, short)
                 profile = model.profile(vgpu_type.gpu_instance_profile_id)
                 self.assertIsNotNone(profile, short)
-                self.assertEqual(profile.slice_count, int(match['slices']))
+                self.assertEqual(profile.slice_count, parsed.slices)
                 per_gi = vgpu_type.max_instances_per_gi
                 self.assertIsNotNone(per_gi, short)
                 profile_gb = int(profile.name.split('.')[1].split('gb')[0])
                 # Time-sliced MIG-backed types share one GPU instance.
-                self.assertLessEqual(int(match['gb']) * per_gi, profile_gb,
-                                     short)
+                self.assertLessEqual(parsed.framebuffer_gb * per_gi,
+                                     profile_gb, short)
                 if per_gi == 1:
-                    self.assertEqual(profile_gb, int(match['gb']), short)
+                    self.assertEqual(profile_gb, parsed.framebuffer_gb, short)
                 self.assertEqual(profile.media_extensions,
-                                 match['suffix'] == 'ME', short)
+                                 parsed.suffix == 'ME', short)
                 self.assertEqual(profile.instance_count * per_gi,
                                  vgpu_type.max_instances, short)
             # Every MIG profile has its vGPU type, except on the RTX PRO
@@ -141,7 +141,7 @@ class TestCatalog(base.TestCase):
             self.assertEqual(profiles, backed - {None}, model.key)
 
     def test_types_missing_from_nvidia_tables_are_gone(self):
-        names = {catalog.short_type_name(t.name)
+        names = {vgpu_types.bare_name(t.name)
                  for model in self.catalog.models.values()
                  for t in model.vgpu_types}
         for name in NOT_IN_NVIDIA_TABLES:
@@ -151,7 +151,7 @@ class TestCatalog(base.TestCase):
         for key, board in (('H200-SXM-141GB', 'H200X'),
                            ('H200-NVL-141GB', 'H200')):
             model = self.catalog.get(key)
-            maxima = {catalog.short_type_name(t.name): t.max_instances
+            maxima = {vgpu_types.bare_name(t.name): t.max_instances
                       for t in model.vgpu_types}
             self.assertEqual(32, maxima[board + '-4C'])
             self.assertEqual(16, maxima[board + '-8C'])
@@ -174,7 +174,7 @@ class TestCatalog(base.TestCase):
     def test_rtx_pro_6000_gfx_only_types(self):
         model = self.catalog.get('RTX-PRO-6000-BSE')
         self.assertEqual(4, model.memory_slices)
-        by_name = {catalog.short_type_name(t.name): t
+        by_name = {vgpu_types.bare_name(t.name): t
                    for t in model.vgpu_types}
         for name, profile, per_gi in (('DC-1-24Q', '1g.24gb+gfx', 1),
                                       ('DC-2-12C', '2g.48gb+gfx', 4),
