@@ -204,7 +204,9 @@ class _Planner:
             type_id, uuid = carried[parent.address][0]
             name = self.names.get(type_id, type_id)
             assigned[parent.address] = (type_id, name)
-            gi_id = gi_of.get(uuid) if uuid else None
+            # An mdev's GPU instance from NVML; a vendor-VFIO VF's from
+            # its nvidia/gpu_instance_id.
+            gi_id = gi_of.get(uuid) if uuid else parent.gpu_instance_id
             if gi_id is None:
                 backing = vgpu_types.backing(name, gpu)
                 gi_id = next((g.id for g in gis
