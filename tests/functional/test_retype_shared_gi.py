@@ -84,6 +84,13 @@ A_KEEP = '''  - select: {pci_address: "%s"}
     gpu_instances:
       - {profile: 2g.48gb+gfx, count: 2, vgpus: 1, vgpu: {type: DC-2-12C}}
 ''' % GPU_A
+#: GPU A: the guest's instance alone, with its one vGPU.
+A_ONE = '''  - select: {pci_address: "%s"}
+    mig: enabled
+    gpu_instances:
+      - {profile: 2g.48gb+gfx, placement: 0, vgpus: 1,
+         vgpu: {type: DC-2-12C}}
+''' % GPU_A
 
 
 class TestRetypeSharedGpuInstance(base.CliTestCase):
@@ -229,4 +236,12 @@ class TestRetypeSharedGpuInstance(base.CliTestCase):
         self.assertEqual({('2g.48gb+gfx', 0): [HELD],
                           ('2g.48gb+gfx', 2): ['0000:61:00.7']}, after)
         self.assertEqual({'CUSTOM_MIG_2G_48GB_GFX': 2},
+                         self.inventory(GPU_A))
+
+    def test_per_gpu_destroys_only_the_instance_no_guest_uses(self):
+        rc, out, err = self.retype(self.layout(A_ONE), '--per-gpu')
+        self.assertEqual(0, rc, out + err)
+        self.assertEqual({('2g.48gb+gfx', 0): [HELD]},
+                         self.vgpus_per_gi(GPU_A))
+        self.assertEqual({'CUSTOM_MIG_2G_48GB_GFX': 1},
                          self.inventory(GPU_A))
