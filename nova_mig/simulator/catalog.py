@@ -2,7 +2,11 @@
 
 import dataclasses
 import functools
+import hashlib
+import marshal
 import os
+import sys
+import tempfile
 
 from oslo_log import log as logging
 import yaml
@@ -128,6 +132,59 @@ def _model(key: str, data: dict, tables: dict) -> GpuModel:
                          or ()))
 
 
+def _cache_dir() -> str:
+    """Where parsed catalogs are kept: ``$XDG_CACHE_HOME/nova-mig``."""
+    base = (os.environ.get('XDG_CACHE_HOME') or
+            os.path.join(os.path.expanduser('~'), '.cache'))
+    return os.path.join(base, 'nova-mig')
+
+
+def _parsed(path: str, cache: bool) -> dict:
+    """The catalog file as plain data, from a cache when it has not changed.
+
+    Parsing the YAML is most of a simulated ``discover``'s start-up, so with
+    ``cache`` the parsed form is kept in the user's cache directory, named
+    by the file's SHA-256 and the interpreter (marshal's format follows
+    it): a changed catalog is parsed again, a stale entry is never read and
+    is removed when the new one is written. A cache that cannot be read or
+    written is only slower.
+    """
+    with open(path, 'rb') as stream:
+        raw = stream.read()
+    if not cache:
+        return yaml.load(raw.decode('utf-8'), Loader=_LOADER)
+    tag = sys.implementation.cache_tag
+    directory = _cache_dir()
+    name = 'catalog-%s-%s.marshal' % (hashlib.sha256(raw).hexdigest()[:32],
+                                      tag)
+    cache_file = os.path.join(directory, name)
+    try:
+        with open(cache_file, 'rb') as stream:
+            data = marshal.load(stream)
+        if isinstance(data, dict):
+            return data
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    data = yaml.load(raw.decode('utf-8'), Loader=_LOADER)
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix='.catalog-')
+        try:
+            with os.fdopen(fd, 'wb') as stream:
+                marshal.dump(data, stream)
+            os.replace(tmp, cache_file)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        for entry in os.listdir(directory):
+            if (entry != name and entry.startswith('catalog-') and
+                    entry.endswith('-%s.marshal' % tag)):
+                os.unlink(os.path.join(directory, entry))
+    except (OSError, ValueError) as e:
+        LOG.debug('Catalog cache %s not written: %s', cache_file, e)
+    return data
+
+
 class Catalog:
     """The GPU models of a catalog file, by key."""
 
@@ -136,9 +193,14 @@ class Catalog:
         self.path = path
 
     @classmethod
-    def load(cls, path: str = CATALOG_PATH) -> 'Catalog':
-        with open(path, encoding='utf-8') as stream:
-            data = yaml.load(stream, Loader=_LOADER)
+    def load(cls, path: str = CATALOG_PATH, cache: bool = False
+             ) -> 'Catalog':
+        """The catalog of ``path``.
+
+        :param cache: keep the parsed file in the user's cache directory
+            (the shipped catalog; see :func:`_parsed`).
+        """
+        data = _parsed(path, cache)
         tables = data.get('mig_profile_tables') or {}
         models = {key: _model(key, value, tables)
                   for key, value in data['models'].items()}
@@ -183,4 +245,4 @@ class Catalog:
 @functools.lru_cache(maxsize=None)
 def default_catalog() -> Catalog:
     """The catalog shipped with nova-mig, loaded once."""
-    return Catalog.load(CATALOG_PATH)
+    return Catalog.load(CATALOG_PATH, cache=True)

@@ -85,6 +85,35 @@ class TestMdevHost(base.TestCase):
         self.assertIn(where, str(e))
         self.assertIn('No such file', str(e))
 
+    def test_description_is_optional(self):
+        type_dir = os.path.join(self.tree.dev_dir('0000:41:00.4'),
+                                'mdev_supported_types/nvidia-701')
+        os.unlink(os.path.join(type_dir, 'description'))
+        t701 = self.reader.mdev_parents()[0].types[1]
+        self.assertEqual({}, t701.description)
+        self.assertEqual('NVIDIA A100D-2-20C', t701.name)
+
+    def test_attribute_not_utf8_names_the_file(self):
+        path = os.path.join(self.tree.dev_dir('0000:41:00.4'),
+                            'mdev_supported_types/nvidia-700/name')
+        with open(path, 'wb') as f:
+            f.write(b'NVIDIA \xff\xfe\n')
+        e = self.assertRaises(exception.SysfsError, self.reader.mdev_parents)
+        self.assertIn('nvidia-700/name', str(e))
+        self.assertIn('not UTF-8', str(e))
+
+    def test_long_attribute_read_whole(self):
+        # A regular file (a generated tree) may exceed one read(2).
+        path = os.path.join(self.tree.dev_dir('0000:41:00.4'),
+                            'mdev_supported_types/nvidia-700/description')
+        text = 'framebuffer=10240M, ' + 'x' * (3 * sysfs._CHUNK) + '=1'
+        with open(path, 'w') as f:
+            f.write(text + '\n')
+        self.assertEqual(text, self.reader.read(path))
+        self.assertEqual(
+            '1', self.reader.mdev_parents()[0].types[0].description[
+                'x' * (3 * sysfs._CHUNK)])
+
 
 class TestVendorVfioHost(base.TestCase):
 
@@ -115,7 +144,7 @@ class TestVendorVfioHost(base.TestCase):
     def test_gpu_instance_id_enxio_means_none(self):
         path = os.path.join(self.tree.dev_dir('0000:c1:00.4'), 'nvidia',
                             'gpu_instance_id')
-        real_open = open
+        real_open = os.open
 
         def enxio_open(name, *args, **kwargs):
             if name == os.path.join(self.tree.root, 'bus/pci/devices',
@@ -124,19 +153,19 @@ class TestVendorVfioHost(base.TestCase):
                 raise OSError(errno.ENXIO, os.strerror(errno.ENXIO), name)
             return real_open(name, *args, **kwargs)
         self.assertTrue(os.path.exists(path))
-        with mock.patch('builtins.open', enxio_open):
+        with mock.patch('os.open', enxio_open):
             parents = self.reader.vendor_vfio_parents()
         self.assertIsNone(parents[0].gpu_instance_id)
         self.assertEqual(2, parents[0].placement_id)
 
     def test_other_read_errors_name_the_file(self):
-        real_open = open
+        real_open = os.open
 
         def eio_open(name, *args, **kwargs):
             if name.endswith('placement_id'):
                 raise OSError(errno.EIO, os.strerror(errno.EIO), name)
             return real_open(name, *args, **kwargs)
-        with mock.patch('builtins.open', eio_open):
+        with mock.patch('os.open', eio_open):
             exc = self.assertRaises(exception.SysfsError,
                                     self.reader.vendor_vfio_parents)
         self.assertIn('placement_id', str(exc))
