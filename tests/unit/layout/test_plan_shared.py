@@ -54,8 +54,8 @@ class TestSharedInstance(test_base.TestCase):
     def test_more_than_the_driver_allows_per_instance(self):
         error = self.assertRaises(
             exception.LayoutValidationFailed, self.make, _layout(
-                '{profile: 1g.24gb+gfx, vgpus: 3, vgpu: {type: DC-1-8Q}}'))
-        self.assertIn('3 vGPUs of DC-1-8Q wanted, the driver allows 2 per '
+                '{profile: 1g.24gb+gfx, vgpus: 4, vgpu: {type: DC-1-8Q}}'))
+        self.assertIn('4 vGPUs of DC-1-8Q wanted, the driver allows 3 per '
                       'GPU instance', str(error))
 
     def test_schema_bounds_and_conflicts(self):

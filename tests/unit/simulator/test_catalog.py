@@ -21,14 +21,17 @@ EXPECTED_MODELS = {
     'RTX-PRO-6000-BSE': (0x2BB510DE, 'DC', (12, 0), 48),
     'B200-SXM-180GB': (0x290110DE, 'B200X', (10, 0), 32),
     'B300-SXM-288GB': (0x318210DE, 'B300X', (10, 3), 32),
-    'H20-96GB': (0x232910DE, 'H20X', (9, 0), 32),
-    'H100-SXM5-94GB': (0x233710DE, 'H100XL', (9, 0), 32),
+    'H20-96GB': (0x232910DE, 'H20', (9, 0), 32),
+    'H100-SXM5-94GB': (0x233910DE, 'H100XL', (9, 0), 32),
     'H800-SXM-80GB': (0x232410DE, 'H800XM', (9, 0), 32),
     'A800-SXM4-80GB': (0x20F310DE, 'A800DX', (8, 0), 20),
 }
-#: Types NVIDIA's vGPU type tables do not list (issue 13 item 3).
+#: Types NVIDIA's vGPU type tables do not list (issue 13 item 3); B200X
+#: and B300X have one time-sliced type, the whole GPU (gpu-operator's
+#: vGPU 20.0 configmap); H20X types belong to the H20 141GB.
 NOT_IN_NVIDIA_TABLES = ('A100D-5C', 'A100DX-5C', 'A30-1C', 'A30-2C',
-                        'A30-3C', 'H100L-31C')
+                        'A30-3C', 'H100L-31C', 'B200X-23C', 'B200X-45C',
+                        'B200X-90C', 'B300X-34C', 'B300X-67C', 'H20X-12C')
 
 
 class TestCatalog(base.TestCase):
@@ -177,6 +180,7 @@ class TestCatalog(base.TestCase):
         by_name = {vgpu_types.bare_name(t.name): t
                    for t in model.vgpu_types}
         for name, profile, per_gi in (('DC-1-24Q', '1g.24gb+gfx', 1),
+                                      ('DC-1-8Q', '1g.24gb+gfx', 3),
                                       ('DC-2-12C', '2g.48gb+gfx', 4),
                                       ('DC-4-24Q', '4g.96gb+gfx', 4)):
             vgpu_type = by_name[name]
