@@ -8,6 +8,11 @@ vGPUs (a time-sliced MIG-backed type, up to four per 2g.48gb+gfx
 instance): a running guest holds the first, the other two are orphans; its
 instance at placement 2 carries one orphan.  GPU B carries two unused
 DC-1-24Q vGPUs on 1g.24gb+gfx instances.
+
+Where a newly created vGPU lands is the driver's choice; three per
+instance after creating six rests on the simulator's unverified spreading
+(doc/source/reference/simulated-host.rst).  The tests on GPU A only
+remove vGPUs, so they do not depend on it.
 """
 
 import json
