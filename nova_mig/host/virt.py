@@ -11,11 +11,11 @@ and skips persistence, since the boot restore re-creates the devices anyway.
 """
 
 import collections.abc
+import html
 import os
 import re
 import typing
 from xml.etree import ElementTree
-from xml.sax import saxutils
 
 import libvirt
 from oslo_log import log as logging
@@ -97,9 +97,9 @@ def parse_mdev_device_name(name: str) -> tuple[str, str | None] | None:
 def mdev_device_xml(uuid: str, parent: str, mdev_type: str) -> str:
     """The node-device XML defining an mdev of ``mdev_type`` on ``parent``."""
     parent_name = constants.libvirt_pci_name(parent)
-    return _MDEV_XML % {'parent': saxutils.escape(parent_name),
-                        'type': saxutils.escape(mdev_type),
-                        'uuid': saxutils.escape(uuid)}
+    return _MDEV_XML % {'parent': html.escape(parent_name, quote=False),
+                        'type': html.escape(mdev_type),  # an attribute
+                        'uuid': html.escape(uuid, quote=False)}
 
 
 def _pci_address(element: ElementTree.Element) -> str | None:
