@@ -36,7 +36,10 @@ def type_dir_name(type_id: int) -> str:
 
 def description(vgpu_type: gpu_model.VgpuType, max_instance: int) -> str:
     """The ``description`` file, in NVIDIA's format."""
-    series = vgpu_types.bare_name(vgpu_type.name)[-1]
+    # "DC-2-12CME": the series is C, the suffix ME.
+    parsed = vgpu_types.parse(vgpu_type.name)
+    series = (parsed.series if parsed is not None
+              else vgpu_types.bare_name(vgpu_type.name)[-1])
     heads = 4 if series in 'QB' else 1
     # C-series (compute) types print 4096x2160, the others 4096x2400.
     resolution = '4096x2160' if series == 'C' else '4096x2400'
