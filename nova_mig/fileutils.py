@@ -6,14 +6,14 @@ before anything is built, and invalid UTF-8 or YAML is reported with its
 line and column, never as a raw Python error.
 """
 
+import functools
 import json
+import logging
 import os
 import re
 import tempfile
 import typing
 
-from oslo_log import log as logging
-import yaml
 
 LOG = logging.getLogger(__name__)
 
@@ -27,32 +27,38 @@ MAX_YAML_DEPTH = 32
 #: Most nodes (scalars, mappings, lists, aliases) in a YAML input.
 MAX_YAML_NODES = 500_000
 
-# libyaml's loader when PyYAML was built with it: several times faster.
-_SAFE_LOADER: typing.Any = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
-
-
-# The safe loader without YAML 1.1's base-60 numbers: YAML 1.1 reads an
-# unquoted 0000:41:00.0 as the sexagesimal float 2460.0; here it stays the
-# string an operator wrote.
-_Loader: typing.Any = type('_Loader', (_SAFE_LOADER,), {})
-
-
 _INT = 'tag:yaml.org,2002:int'
 _FLOAT = 'tag:yaml.org,2002:float'
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers
-            if tag not in (_INT, _FLOAT)]
-    for first, resolvers in _SAFE_LOADER.yaml_implicit_resolvers.items()}
-_Loader.add_implicit_resolver(
-    _INT, re.compile(r'^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|'
-                     r'[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$'),
-    list('-+0123456789'))
-_Loader.add_implicit_resolver(
-    _FLOAT, re.compile(r'^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*'
-                       r'(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|'
-                       r'[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$'),
-    list('-+0123456789.'))
-_LOADER: typing.Any = _Loader
+
+
+@functools.cache
+def _loader() -> typing.Any:
+    """The safe loader without YAML 1.1's base-60 numbers.
+
+    YAML 1.1 reads an unquoted 0000:41:00.0 as the sexagesimal float
+    2460.0; here it stays the string an operator wrote. libyaml's loader
+    when PyYAML was built with it: several times faster. Built on first
+    use: a command that reads no YAML does not import PyYAML.
+    """
+    import yaml
+
+    safe: typing.Any = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+    loader: typing.Any = type('_Loader', (safe,), {})
+    loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers
+                if tag not in (_INT, _FLOAT)]
+        for first, resolvers in safe.yaml_implicit_resolvers.items()}
+    loader.add_implicit_resolver(
+        _INT, re.compile(r'^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|'
+                         r'[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$'),
+        list('-+0123456789'))
+    loader.add_implicit_resolver(
+        _FLOAT, re.compile(r'^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*'
+                           r'(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|'
+                           r'[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$'),
+        list('-+0123456789.'))
+    return loader
+
 
 #: Builds the error to raise from ``(where, reason)``: ``where`` is a key
 #: path or ``line L column C``.
@@ -123,9 +129,12 @@ def load_yaml(content: bytes | str, fail: Fail,
         text = decode(content, fail)
     else:
         text = content
+    import yaml
+
+    loader = _loader()
     depth = nodes = 0
     try:
-        for event in yaml.parse(text, Loader=_LOADER):
+        for event in yaml.parse(text, Loader=loader):
             if isinstance(event, (yaml.MappingStartEvent,
                                   yaml.SequenceStartEvent)):
                 depth += 1
@@ -140,7 +149,7 @@ def load_yaml(content: bytes | str, fail: Fail,
                 if nodes > max_nodes:
                     raise fail(_mark(event), 'more than %d values'
                                % max_nodes)
-        return yaml.load(text, Loader=_LOADER)
+        return yaml.load(text, Loader=loader)
     except yaml.YAMLError as e:
         reason = getattr(e, 'problem', None) or str(e)
         raise fail(_mark(e), 'not valid YAML: %s'

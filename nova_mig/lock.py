@@ -5,12 +5,12 @@ they all take this one external (file) lock under ``[host]state_dir``.
 """
 
 import contextlib
+import logging
 import os
 import typing
 
 from oslo_concurrency import lockutils
 from oslo_config import cfg
-from oslo_log import log as logging
 
 from nova_mig import exception
 

@@ -17,10 +17,9 @@ record is a JSON file under ``[host]state_dir``, replaced atomically.
 
 import datetime
 import json
+import logging
 import os
 import typing
-
-from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig import fileutils

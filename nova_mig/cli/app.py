@@ -11,7 +11,6 @@ import warnings
 from cliff import app
 from cliff import commandmanager
 from oslo_config import cfg
-from oslo_log import log as logging
 import pbr.version
 
 from nova_mig.cli import confcheck
@@ -41,6 +40,24 @@ def _entry_points(namespace: str) -> list:
     except importlib.metadata.PackageNotFoundError:
         return list(importlib.metadata.entry_points(group=namespace))
     return [ep for ep in eps if ep.group == namespace]
+
+
+def register_log_options(conf: cfg.ConfigOpts) -> None:
+    """oslo.log's options, as ``oslo_log.log.register_options`` has them.
+
+    The same option objects from oslo.log's option module, without
+    importing ``oslo_log.log`` (its formatters pull in oslo.serialization,
+    oslo.context and dateutil) on every command; it is imported when a
+    file, a directory, the journal or syslog is logged to. oslo.log's
+    reload hook is for services reloading their configuration, which a
+    command does not do.
+    """
+    from oslo_log import _options
+
+    conf.register_cli_opts(_options.common_cli_opts)
+    conf.register_cli_opts(_options.logging_cli_opts)
+    conf.register_opts(_options.generic_log_opts)
+    conf.register_opts(_options.log_opts)
 
 
 class LazyCommandManager(commandmanager.CommandManager):
@@ -100,7 +117,7 @@ class NovaMigApp(app.App):
         # [placement]'s keystoneauth options are registered by the commands
         # that talk to a cloud (common.ErrorReporting.conf).
         nova_mig_conf.register_opts(conf, cloud=False)
-        logging.register_options(conf)
+        register_log_options(conf)
         args = []
         for path in self.options.config_file:
             args += ['--config-file', path]
@@ -150,8 +167,12 @@ class NovaMigApp(app.App):
         if not (conf.log_file or conf.log_dir or conf.use_journal or
                 conf.use_syslog or conf.log_config_append):
             return False
+        # Imported only here: oslo.log's formatters and handlers cost a
+        # tenth of a second that a command logging to the console skips.
+        from oslo_log import log as oslo_logging
+
         try:
-            logging.setup(conf, 'nova-mig')
+            oslo_logging.setup(conf, 'nova-mig')
         except RuntimeError as e:
             if conf.use_journal and 'ystemd' in str(e):
                 raise exception.ConfigError(

@@ -2,10 +2,10 @@
 
 import argparse
 import contextlib
+import logging
 import typing
 
 from cliff import lister
-from oslo_log import log as logging
 
 from nova_mig.cli import common
 

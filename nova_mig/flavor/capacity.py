@@ -15,9 +15,8 @@ providers, or all with ``traits=True``) per GPU provider found.
 import collections
 from concurrent import futures
 import dataclasses
+import logging
 import typing
-
-from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig.model import constants

@@ -12,11 +12,11 @@ only gets its extra specs updated; asking for other sizes is an error.
 
 import collections.abc
 import dataclasses
+import logging
 import typing
 
 from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
-from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig.model import constants

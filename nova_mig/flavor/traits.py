@@ -2,9 +2,8 @@
 
 import collections.abc
 import dataclasses
+import logging
 import urllib.parse
-
-from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig.flavor import capacity

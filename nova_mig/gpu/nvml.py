@@ -1,9 +1,9 @@
 """GPU backend driving real NVIDIA GPUs through NVML (``pynvml``)."""
 
+import logging
 import typing
 
 from oslo_config import cfg
-from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig.gpu import base

@@ -5,9 +5,8 @@ libvirt) into one :class:`nova_mig.model.host.HostReport`, the input of
 every other nova-mig command.
 """
 
+import logging
 import socket
-
-from oslo_log import log as logging
 
 from nova_mig.gpu import base as gpu_base
 from nova_mig.host import sysfs

@@ -18,9 +18,8 @@ host lock.
 """
 
 import dataclasses
+import logging
 import os
-
-from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig.gpu import base

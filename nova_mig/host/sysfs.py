@@ -7,9 +7,8 @@ symlinks the way the kernel lays them out (see the kernel's
 """
 
 import errno
+import logging
 import os
-
-from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig.model import constants
@@ -136,7 +135,15 @@ class SysfsReader:
                 result[key.strip()] = value.strip()
         return result
 
-    def mdev_type(self, type_dir: str) -> host_model.MdevType:
+    def mdev_type(self, type_dir: str,
+                  devices: tuple[str, ...] | None = None
+                  ) -> host_model.MdevType:
+        """One ``mdev_supported_types`` entry.
+
+        :param devices: the UUIDs of its mdevs when already known (from
+            ``bus/mdev/devices``); otherwise its ``devices`` directory is
+            listed.
+        """
         # Plain concatenation: discovery reads four files per type per VF.
         prefix = type_dir + os.sep
         desc_path = prefix + 'description'
@@ -154,15 +161,24 @@ class SysfsReader:
             available_instances=self.read_int(
                 prefix + 'available_instances'),
             device_api=self.read(prefix + 'device_api'),
-            devices=tuple(self.listdir(prefix + 'devices')))
+            devices=(devices if devices is not None
+                     else tuple(self.listdir(prefix + 'devices'))))
 
     def mdev_parents(self) -> list[host_model.VgpuParent]:
         """Every parent on the mdev bus with its supported types."""
+        # Each type's devices from the mdev bus, in one listing instead of
+        # one per type per VF (the kernel links each mdev in both places).
+        by_type: dict[tuple[str, str], list[str]] = {}
+        for mdev in self.mdevs():
+            by_type.setdefault((mdev.parent, mdev.type_id),
+                               []).append(mdev.uuid)
         parents = []
         for address in self.listdir(self.path(MDEV_BUS_CLASS)):
             types_dir = self.path(MDEV_BUS_CLASS, address, SUPPORTED_TYPES)
             types = tuple(
-                self.mdev_type(os.path.join(types_dir, type_id))
+                self.mdev_type(os.path.join(types_dir, type_id),
+                               tuple(sorted(by_type.get((address, type_id),
+                                                        ()))))
                 for type_id in self.listdir(types_dir))
             parents.append(host_model.VgpuParent(
                 address=address, pf_address=self.pf_of(address),

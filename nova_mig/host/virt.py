@@ -12,13 +12,13 @@ and skips persistence, since the boot restore re-creates the devices anyway.
 
 import collections.abc
 import html
+import logging
 import os
 import re
 import typing
 from xml.etree import ElementTree
 
 import libvirt
-from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig.model import constants

@@ -19,11 +19,11 @@ checkpoint for the boot restore is written at the end.
 
 import dataclasses
 import errno
+import logging
 import os
 import typing
 
 from oslo_config import cfg
-from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig.gpu import base

@@ -9,9 +9,8 @@ boot restore applies it.  The file is replaced atomically.
 
 import datetime
 import json
+import logging
 import os
-
-from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig import fileutils

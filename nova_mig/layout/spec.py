@@ -4,7 +4,6 @@ import dataclasses
 import fnmatch
 import typing
 
-import yaml
 
 from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
@@ -198,6 +197,8 @@ class Layout:
         return result
 
     def dump(self) -> str:
+        import yaml  # only for this: discover does not pay for it
+
         return yaml.safe_dump(self.as_dict(), sort_keys=False,
                               default_flow_style=False)
 

@@ -7,10 +7,9 @@ error names the GPU, the profile and why.
 """
 
 import dataclasses
+import logging
 import os
 import uuid as uuid_mod
-
-from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig.host import sysfs

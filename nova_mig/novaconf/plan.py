@@ -15,11 +15,11 @@ else the first of ``[nova]time_sliced_type`` it supports.
 
 import collections
 import dataclasses
+import logging
 import re
 import typing
 
 from oslo_config import cfg
-from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig.host import sysfs

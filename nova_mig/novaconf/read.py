@@ -10,10 +10,10 @@ multi-valued one (``[pci] device_spec``). The deprecated names
 import dataclasses
 import fnmatch
 import json
+import logging
 import os
 
 from oslo_config import cfg
-from oslo_log import log as logging
 
 from nova_mig.model import constants
 

@@ -14,9 +14,8 @@ else from ``[nova]release``, else it is the oldest supported release.
 
 import dataclasses
 import importlib.metadata
+import logging
 import re
-
-from oslo_log import log as logging
 
 from nova_mig import exception
 

@@ -11,11 +11,11 @@ rules are checked before anything is rendered.
 import collections
 import dataclasses
 import json
+import logging
 import re
 import typing
 
 import os_traits
-from oslo_log import log as logging
 import yaml
 
 from nova_mig import exception

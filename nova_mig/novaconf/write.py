@@ -15,12 +15,12 @@ rolls it back at once.  Temporary files left by a killed run
 import dataclasses
 import difflib
 import json
+import logging
 import os
 import time
 import typing
 
 from oslo_config import cfg
-from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig import fileutils

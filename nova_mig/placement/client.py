@@ -24,6 +24,7 @@ Errors leave the client as :mod:`nova_mig.exception` classes only:
 """
 
 import collections
+import logging
 import typing
 import urllib.parse
 
@@ -33,7 +34,6 @@ from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 from oslo_config import cfg
-from oslo_log import log as logging
 
 from nova_mig.conf import placement as placement_conf
 from nova_mig import exception

@@ -9,10 +9,10 @@ success against a throwaway Placement.
 """
 
 import contextlib
+import logging
 import typing
 
 from oslo_config import cfg
-from oslo_log import log as logging
 from stevedore import driver
 
 from nova_mig import conf as nova_mig_conf

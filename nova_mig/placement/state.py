@@ -14,10 +14,10 @@ It lives in ``<[host]state_dir>/<[placement_sync]state_file>`` as JSON:
 """
 
 import json
+import logging
 import os
 
 from oslo_config import cfg
-from oslo_log import log as logging
 
 from nova_mig import fileutils
 

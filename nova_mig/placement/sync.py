@@ -22,11 +22,11 @@ in all.
 
 import collections
 import dataclasses
+import logging
 import time
 import typing
 
 from oslo_config import cfg
-from oslo_log import log as logging
 import tenacity
 
 from nova_mig import exception

@@ -9,11 +9,11 @@ inventories.
 """
 
 import dataclasses
+import logging
 import time
 import typing
 
 from oslo_config import cfg
-from oslo_log import log as logging
 import tenacity
 
 from nova_mig.novaconf import plan

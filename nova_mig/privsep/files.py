@@ -1,9 +1,8 @@
 """Privileged writes of the Nova configuration files nova-mig generates."""
 
 import errno
+import logging
 import os
-
-from oslo_log import log as logging
 
 from nova_mig import fileutils
 from nova_mig import privsep

@@ -3,10 +3,10 @@
 import contextlib
 import ctypes
 import inspect
+import logging
 import math
 import typing
 
-from oslo_log import log as logging
 import pynvml
 
 LOG = logging.getLogger(__name__)

@@ -1,9 +1,8 @@
 """Privileged sysfs writes (mdev create/remove, SR-IOV, vGPU types)."""
 
 import errno
+import logging
 import os
-
-from oslo_log import log as logging
 
 from nova_mig import privsep
 

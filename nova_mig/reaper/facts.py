@@ -9,11 +9,11 @@ record and sysfs (age) and Nova's configuration (enabled types).
 
 import dataclasses
 import datetime
+import logging
 import os
 import time
 
 from oslo_config import cfg
-from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig.host import discovery

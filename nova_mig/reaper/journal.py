@@ -12,10 +12,9 @@ without its ``device``): an intent the run cannot read cannot be finished.
 
 import datetime
 import json
+import logging
 import os
 import uuid
-
-from oslo_log import log as logging
 
 from nova_mig import exception
 

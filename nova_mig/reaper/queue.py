@@ -12,9 +12,9 @@ line.
 """
 
 import json
+import logging
 import os
 
-from oslo_log import log as logging
 
 LOG = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ device the kernel says is gone (ENODEV, ENOENT) counts as removed.
 """
 
 import errno
+import logging
 import os
 
 from oslo_config import cfg
-from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig.host import sysfs

@@ -13,9 +13,9 @@ decides it again.
 """
 
 import dataclasses
+import logging
 
 from oslo_config import cfg
-from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig.model import constants

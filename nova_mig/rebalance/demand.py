@@ -20,10 +20,9 @@ trait names, see :class:`nova_mig.naming.Scheme`):
 import collections
 import dataclasses
 import datetime
+import logging
 import re
 import typing
-
-from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig import fileutils

@@ -1,6 +1,6 @@
 """The simulated GPU backend: NVML answers from the simulated host."""
 
-from oslo_log import log as logging
+import logging
 
 from nova_mig import exception
 from nova_mig.gpu import base

@@ -1,6 +1,6 @@
 """GPU and compute instances on a simulated card, refused as NVML does."""
 
-from oslo_log import log as logging
+import logging
 
 from nova_mig import exception
 from nova_mig.model import gpu as gpu_model

@@ -3,13 +3,11 @@
 import dataclasses
 import functools
 import hashlib
+import logging
 import marshal
 import os
 import sys
 import tempfile
-
-from oslo_log import log as logging
-import yaml
 
 from nova_mig.model import gpu as gpu_model
 from nova_mig.model import vgpu_types
@@ -22,9 +20,6 @@ CATALOG_PATH = os.path.join(os.path.dirname(__file__), 'catalog.yaml')
 #: Full-size compute-instance profile ID for each GPU-instance slice count
 #: (``nvidia-smi mig -lcip``: 1c.1g = 0 ... 7c.7g = 4).
 CI_PROFILE_FOR_SLICES = {1: 0, 2: 1, 3: 2, 4: 3, 7: 4}
-
-# libyaml's loader when PyYAML was built with it: several times faster.
-_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,6 +127,15 @@ def _model(key: str, data: dict, tables: dict) -> GpuModel:
                          or ()))
 
 
+def _load_yaml(raw: bytes) -> dict:
+    # Imported here: with the cache, a run reads no YAML.
+    import yaml
+
+    # libyaml's loader when PyYAML was built with it: several times faster.
+    loader = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+    return yaml.load(raw.decode('utf-8'), Loader=loader)
+
+
 def _cache_dir() -> str:
     """Where parsed catalogs are kept: ``$XDG_CACHE_HOME/nova-mig``."""
     base = (os.environ.get('XDG_CACHE_HOME') or
@@ -152,7 +156,7 @@ def _parsed(path: str, cache: bool) -> dict:
     with open(path, 'rb') as stream:
         raw = stream.read()
     if not cache:
-        return yaml.load(raw.decode('utf-8'), Loader=_LOADER)
+        return _load_yaml(raw)
     tag = sys.implementation.cache_tag
     directory = _cache_dir()
     name = 'catalog-%s-%s.marshal' % (hashlib.sha256(raw).hexdigest()[:32],
@@ -165,7 +169,7 @@ def _parsed(path: str, cache: bool) -> dict:
             return data
     except (OSError, EOFError, ValueError, TypeError):
         pass
-    data = yaml.load(raw.decode('utf-8'), Loader=_LOADER)
+    data = _load_yaml(raw)
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix='.catalog-')

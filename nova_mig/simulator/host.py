@@ -12,18 +12,16 @@ updates a few attributes of a live ``/sys``.
 import contextlib
 import fcntl
 import json
+import logging
 import marshal
 import os
 import shutil
 import tempfile
 import urllib.parse
 
-from oslo_log import log as logging
-
 from nova_mig import exception
 from nova_mig.simulator import catalog as catalog_mod
 from nova_mig.simulator import exception as sim_exception
-from nova_mig.simulator import hostfile
 from nova_mig.simulator import libvirt_xml
 from nova_mig.simulator import state as state_mod
 from nova_mig.simulator import sysfs
@@ -123,7 +121,7 @@ class SimulatedHost:
 
     def _load_locked(self) -> state_mod.HostState:
         content = self._read_host_file()
-        digest = hostfile.file_digest(content)
+        digest = state_mod.file_digest(content)
         try:
             with open(self.state_path, 'rb') as stream:
                 text = stream.read()
@@ -135,7 +133,7 @@ class SimulatedHost:
                 data.get('version') == state_mod.STATE_VERSION and
                 os.path.exists(self.sysfs_root)):
             state = state_mod.HostState(data, self.catalog)
-            if self._rendered() != hostfile.file_digest(text):
+            if self._rendered() != state_mod.file_digest(text):
                 LOG.warning('The simulated host in %s was not rendered '
                             'from its last saved state (a crash in '
                             'between); rendering it again', self.work_dir)
@@ -143,6 +141,9 @@ class SimulatedHost:
             return state
         LOG.info('Materialising simulated host from %s into %s',
                  self.host_file, self.work_dir)
+        # Imported here: it only parses a new or changed host file.
+        from nova_mig.simulator import hostfile
+
         state = hostfile.parse(content, self.host_file, self.catalog)
         self._save_locked(state)
         return state
@@ -197,7 +198,7 @@ class SimulatedHost:
         os.replace(tmp, self.libvirt_path)
         fd, tmp = tempfile.mkstemp(dir=self.work_dir, suffix='.rendered')
         with os.fdopen(fd, 'w', encoding='ascii') as stream:
-            stream.write(hostfile.file_digest(text) + '\n')
+            stream.write(state_mod.file_digest(text) + '\n')
         os.replace(tmp, os.path.join(self.work_dir, RENDERED_FILE))
         LOG.debug('Rendered %s: %d sysfs entries changed', state.hostname,
                   changed)

@@ -9,10 +9,8 @@ held twice). Every error names the file, the key path
 (``gpus[1].gpu_instances[0].profile``) and the reason, in one line.
 """
 
-import hashlib
+import logging
 import typing
-
-from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig import fileutils
@@ -114,10 +112,6 @@ HOST_SCHEMA: schema.Schema = schema.mapping({
 }, required=('version', 'hostname'))
 
 _CHECKER = schema.validator(HOST_SCHEMA)
-
-
-def file_digest(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
 
 
 class _Parser:
@@ -362,7 +356,7 @@ def parse(content: bytes, path: str,
     data = fileutils.load_yaml(content, parser.error)
     state = parser.parse(data)
     state.data['host_file'] = path
-    state.data['host_file_sha256'] = file_digest(content)
+    state.data['host_file_sha256'] = state_mod.file_digest(content)
     LOG.debug('Host file %s describes %d GPUs, %d vGPUs, %d domains', path,
               len(state.gpus), len(state.vgpus), len(state.domains))
     return state

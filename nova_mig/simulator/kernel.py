@@ -9,10 +9,9 @@ live state, which is saved and rendered again; refused writes raise
 """
 
 import errno
+import logging
 import os
 import re
-
-from oslo_log import log as logging
 
 from nova_mig.model import constants
 from nova_mig.simulator import host as host_mod

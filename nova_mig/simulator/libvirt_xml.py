@@ -8,9 +8,8 @@ extension: 1 running, 3 paused, 5 shut off) and ``<device>`` elements
 mdev children).
 """
 
-from xml.sax import saxutils
-
-from oslo_log import log as logging
+import html
+import logging
 
 from nova_mig.model import constants
 from nova_mig.simulator import pci
@@ -25,7 +24,7 @@ RUNSTATES = {'running': 1, 'paused': 3, 'shutoff': 5}
 
 
 def _text(value) -> str:
-    return saxutils.escape(str(value))
+    return html.escape(str(value), quote=False)
 
 
 def _pci_address(address: str) -> str:

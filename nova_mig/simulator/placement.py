@@ -14,6 +14,7 @@ as a process (the benchmark and integration tests do).
 
 import argparse
 import contextlib
+import logging
 import os
 import socketserver
 import sys
@@ -24,7 +25,6 @@ from wsgiref import simple_server
 
 from oslo_config import cfg
 from oslo_db.sqlalchemy import engines
-from oslo_log import log as logging
 
 from nova_mig.novaconf import plan
 from nova_mig.placement import client as client_mod

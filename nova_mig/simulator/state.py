@@ -3,9 +3,9 @@
 import collections
 import copy
 import errno
+import hashlib
+import logging
 import os
-
-from oslo_log import log as logging
 
 from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
@@ -15,6 +15,13 @@ from nova_mig.simulator import pci
 LOG = logging.getLogger(__name__)
 
 STATE_VERSION = 1
+
+
+def file_digest(content: bytes) -> str:
+    """SHA-256 of a host file or a saved state, as the state records it."""
+    return hashlib.sha256(content).hexdigest()
+
+
 DOMAIN_STATES = ('running', 'paused', 'shutoff')
 #: Domain states in which QEMU holds its devices open.
 ACTIVE_DOMAIN_STATES = ('running', 'paused')

@@ -7,10 +7,9 @@ mdevctl, Nova, nova-mig) reads the tree as it reads ``/sys``.
 """
 
 import contextlib
+import logging
 import os
 import shutil
-
-from oslo_log import log as logging
 
 from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model

@@ -7,10 +7,10 @@ again at the end. The connection reuses the keystoneauth session of the
 """
 
 import dataclasses
+import logging
 import typing
 
 from oslo_config import cfg
-from oslo_log import log as logging
 
 from nova_mig import exception
 

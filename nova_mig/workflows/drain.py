@@ -24,11 +24,11 @@ Dry run by default: only step 1 runs and the rest is described.
 """
 
 import dataclasses
+import logging
 import time
 import typing
 
 from oslo_config import cfg
-from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig.host import discovery

@@ -17,12 +17,12 @@ GPU resource providers nova-compute creates, then syncs their traits like
 
 import contextlib
 import dataclasses
+import logging
 import os
 import time
 import typing
 
 from oslo_config import cfg
-from oslo_log import log as logging
 import tenacity
 
 from nova_mig import exception

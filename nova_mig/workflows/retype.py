@@ -15,6 +15,7 @@ left in and the command that resumes.
 import dataclasses
 import hashlib
 import json
+import logging
 import os
 import shlex
 import subprocess
@@ -22,7 +23,6 @@ import time
 import typing
 
 from oslo_config import cfg
-from oslo_log import log as logging
 
 from nova_mig import exception
 from nova_mig import fileutils

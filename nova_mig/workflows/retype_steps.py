@@ -5,9 +5,8 @@ the Nova configuration step :mod:`nova_mig.novaconf`, so the workflow uses
 exactly what ``nova-mig layout apply`` and ``nova-mig nova-config`` do.
 """
 
+import logging
 import typing
-
-from oslo_log import log as logging
 
 from nova_mig.layout import apply as apply_mod
 from nova_mig.layout import plan as plan_mod
