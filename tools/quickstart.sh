@@ -99,6 +99,12 @@ function install_system_packages {
 
 # Step 1: the virtual environment, with a working pip.
 function ensure_venv {
+    # A venv this script finished (a stamp exists) is taken as it is:
+    # asking pip costs half a second on every run.
+    if [ -x "$VENV/bin/python" ] && [ -x "$VENV/bin/pip" ] && \
+        compgen -G "$VENV/.nova-mig-*.sha256" >/dev/null; then
+        return 0
+    fi
     if [ -x "$VENV/bin/python" ] && \
         "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
         return 0
@@ -122,12 +128,19 @@ function ensure_venv {
         die "$VENV has no pip; remove it and run again"
 }
 
-# Step 2: the system packages that bindep.txt lists for this profile.
+# Step 2: the system packages that bindep.txt lists for this profile,
+# checked again only when bindep.txt changed (bindep takes over a second;
+# remove $VENV/.nova-mig-bindep-*.sha256 to force a check).
 function ensure_system_packages {
     local profile=$1
     local missing
     local rc=0
+    local stamp=$VENV/.nova-mig-bindep-${profile:-default}.sha256
     if [ "${NOVA_MIG_SKIP_BINDEP:-0}" = 1 ]; then
+        return 0
+    fi
+    if [ -f "$stamp" ] && \
+        [ "$(cat "$stamp")" = "$(deps_hash bindep.txt)" ]; then
         return 0
     fi
     if [ ! -x "$VENV/bin/bindep" ]; then
@@ -143,6 +156,7 @@ function ensure_system_packages {
         # shellcheck disable=SC2086
         install_system_packages $missing
     fi
+    deps_hash bindep.txt > "$stamp"
 }
 
 function deps_hash {
@@ -205,6 +219,9 @@ function ensure_python_packages {
         "$VENV/bin/python" -c 'import nova_mig, placement' 2>/dev/null || \
             die "installing the demo's requirements failed (see above)"
     fi
+    # Byte-compile nova-mig as pip does for a regular install: an editable
+    # one under PYTHONDONTWRITEBYTECODE would compile it on every command.
+    "$VENV/bin/python" -m compileall -q nova_mig >/dev/null || true
     # shellcheck disable=SC2086
     deps_hash $files > "$stamp"
 }

@@ -116,7 +116,10 @@ class EmbeddedPlacement:
             '127.0.0.1', self.port, app, server_class=server_class,
             handler_class=_QuietHandler)
         url = 'http://127.0.0.1:%d' % server.server_port
+        # stop() waits up to one poll interval (socketserver's default is
+        # half a second, on every command that used the embedded one).
         thread = threading.Thread(target=server.serve_forever,
+                                  kwargs={'poll_interval': 0.02},
                                   name='embedded-placement', daemon=True)
         self._server, self._thread, self.url = server, thread, url
         thread.start()
