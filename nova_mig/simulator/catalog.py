@@ -3,12 +3,11 @@
 import dataclasses
 import functools
 import hashlib
+import json
 import logging
-import marshal
 import os
-import sys
-import tempfile
 
+from nova_mig import fileutils
 from nova_mig.model import gpu as gpu_model
 from nova_mig.model import vgpu_types
 from nova_mig.simulator import exception as sim_exception
@@ -147,42 +146,32 @@ def _parsed(path: str, cache: bool) -> dict:
     """The catalog file as plain data, from a cache when it has not changed.
 
     Parsing the YAML is most of a simulated ``discover``'s start-up, so with
-    ``cache`` the parsed form is kept in the user's cache directory, named
-    by the file's SHA-256 and the interpreter (marshal's format follows
-    it): a changed catalog is parsed again, a stale entry is never read and
-    is removed when the new one is written. A cache that cannot be read or
-    written is only slower.
+    ``cache`` the parsed form is kept as JSON in the user's cache directory,
+    named by the file's SHA-256: a changed catalog is parsed again, a stale
+    entry is never read and is removed when the new one is written. A
+    cache that cannot be read or written is only slower.
     """
     with open(path, 'rb') as stream:
         raw = stream.read()
     if not cache:
         return _load_yaml(raw)
-    tag = sys.implementation.cache_tag
     directory = _cache_dir()
-    name = 'catalog-%s-%s.marshal' % (hashlib.sha256(raw).hexdigest()[:32],
-                                      tag)
+    name = 'catalog-%s.json' % hashlib.sha256(raw).hexdigest()[:32]
     cache_file = os.path.join(directory, name)
     try:
         with open(cache_file, 'rb') as stream:
-            data = marshal.load(stream)
+            data = json.load(stream)
         if isinstance(data, dict):
             return data
-    except (OSError, EOFError, ValueError, TypeError):
+    except (OSError, ValueError):
         pass
     data = _load_yaml(raw)
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix='.catalog-')
-        try:
-            with os.fdopen(fd, 'wb') as stream:
-                marshal.dump(data, stream)
-            os.replace(tmp, cache_file)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        fileutils.write_if_changed(cache_file, json.dumps(data), mode=0o600)
         for entry in os.listdir(directory):
             if (entry != name and entry.startswith('catalog-') and
-                    entry.endswith('-%s.marshal' % tag)):
+                    entry.endswith('.json')):
                 os.unlink(os.path.join(directory, entry))
     except (OSError, ValueError) as e:
         LOG.debug('Catalog cache %s not written: %s', cache_file, e)
