@@ -62,7 +62,11 @@ def devices(report: host_model.HostReport, gpu: gpu_model.Gpu
         vendor = dev['uuid'] is None
         active = (by_parent.get(dev['parent']) if vendor
                   else by_uuid.get(dev['uuid']))
-        gi_id = active.gpu_instance_id if active else None
+        # NVML's answer first, else the VF's nvidia/gpu_instance_id (the
+        # report's own rule), else a guess by profile below.
+        gi_id = (active.gpu_instance_id if active is not None
+                 and active.gpu_instance_id is not None
+                 else dev['gpu_instance_id'])
         name = dev['type_name']
         item = HostDevice(
             key=dev['parent'] if vendor else dev['uuid'],

@@ -6,6 +6,7 @@ merely defined) is refused as a whole: none of its actions run.
 """
 
 import dataclasses
+import logging
 import typing
 
 from nova_mig.layout import current
@@ -14,6 +15,8 @@ from nova_mig.layout import target as target_mod
 from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
 from nova_mig.model import host as host_model
+
+LOG = logging.getLogger(__name__)
 
 REMOVE_VGPU = 'remove-vgpu'
 DESTROY_CI = 'destroy-ci'
@@ -172,6 +175,11 @@ ToCreate = tuple[target_mod.DeviceTarget, gpu_model.Placement | None,
                  str | None]
 
 
+#: A kept GPU instance's devices the layout does not want there, and the
+#: wanted devices it lacks.
+_GiMatch = tuple[list[current.HostDevice], list[target_mod.DeviceTarget]]
+
+
 class _GpuPlanner:
     """Builds the actions of one GPU."""
 
@@ -222,14 +230,14 @@ class _GpuPlanner:
         return want.vf is None or dev.vf == want.vf
 
     # -- MIG geometry ------------------------------------------------------
-    def keep_on_gi(self, gi: gpu_model.GpuInstance,
-                   want: target_mod.GiTarget,
-                   devs: list[current.HostDevice],
-                   to_create: list[ToCreate]) -> None:
+    def match_on_gi(self, want: target_mod.GiTarget,
+                    devs: list[current.HostDevice]) -> _GiMatch:
         """Match a kept GPU instance's vGPUs with those the layout wants.
 
-        In-use devices are matched first; the rest go, the missing ones
-        are created (several share an instance with ``vgpus: N``).
+        In-use devices are matched first.
+
+        :returns: the devices the layout does not want there and the
+            wanted ones missing.
         """
         missing = []
         left = sorted(devs, key=lambda d: (not d.in_use, d.vf or 0, d.key))
@@ -240,14 +248,54 @@ class _GpuPlanner:
                 continue
             left.remove(dev)
             self.kept.append(dev)
-        for dev in left:
-            self.remove(dev, 'the layout wants %s on %s at %d' % (
-                '%d x vGPU %s' % (len(want.devices),
-                                  want.devices[0].type.name)
-                if len(want.devices) > 1 else
-                'vGPU %s' % want.devices[0].type.name if want.devices
-                else 'no vGPU', gi.profile_name, gi.placement.start))
-        to_create += [(d, gi.placement, gi.profile_name) for d in missing]
+        return left, missing
+
+    def driver_choice(self, matched: list[tuple[gpu_model.GpuInstance,
+                                                _GiMatch]]) -> None:
+        """Take the driver's choice of GPU instance among equal ones.
+
+        Creating a MIG-backed vGPU names a VF and a type, not a GPU
+        instance: where several instances of the profile have room, the
+        driver picks one. A vGPU the layout wants on one instance that sits
+        on another instance of the same profile is kept where it is, so a
+        plan does not remove and create it again for ever.
+        """
+        for gi, (left, _) in matched:
+            for dev in list(left):
+                for other, (_, missing) in matched:
+                    if other is gi or other.profile_id != gi.profile_id:
+                        continue
+                    want = next((w for w in missing
+                                 if self.matches(dev, w)), None)
+                    if want is not None:
+                        missing.remove(want)
+                        left.remove(dev)
+                        self.kept.append(dev)
+                        LOG.info('vGPU %s sits on GPU instance %d (%s at '
+                                 '%d), the layout names the one at %d: '
+                                 'kept as the driver placed it',
+                                 dev.uuid or dev.parent, gi.id,
+                                 gi.profile_name, gi.placement.start,
+                                 other.placement.start)
+                        break
+
+    def settle_gis(self, matched: list[tuple[gpu_model.GpuInstance,
+                                             _GiMatch]],
+                   wanted: dict[int, target_mod.GiTarget],
+                   to_create: list[ToCreate]) -> None:
+        """Remove what kept instances carry in excess, create what lacks."""
+        self.driver_choice(matched)
+        for gi, (left, missing) in matched:
+            want = wanted[gi.placement.start]
+            for dev in left:
+                self.remove(dev, 'the layout wants %s on %s at %d' % (
+                    '%d x vGPU %s' % (len(want.devices),
+                                      want.devices[0].type.name)
+                    if len(want.devices) > 1 else
+                    'vGPU %s' % want.devices[0].type.name if want.devices
+                    else 'no vGPU', gi.profile_name, gi.placement.start))
+            to_create += [(d, gi.placement, gi.profile_name)
+                          for d in missing]
 
     def mig(self, targets: list[target_mod.GiTarget]) -> list[ToCreate]:
         """Plan GPU instances; return the devices to create."""
@@ -257,12 +305,13 @@ class _GpuPlanner:
             if dev.gi_start is not None:
                 on_gi.setdefault(dev.gi_start, []).append(dev)
         to_create: list[ToCreate] = []
+        matched: list[tuple[gpu_model.GpuInstance, _GiMatch]] = []
         for gi in sorted(self.gpu.gpu_instances,
                          key=lambda g: g.placement.start):
             want = wanted.get(gi.placement.start)
             devs = on_gi.get(gi.placement.start, [])
             if want is not None and want.profile.id == gi.profile_id:
-                self.keep_on_gi(gi, want, devs, to_create)
+                matched.append((gi, self.match_on_gi(want, devs)))
                 if not gi.compute_instances and want.compute_instance:
                     self.creations.append(self.action(
                         CREATE_CI, 'the GPU instance has no compute '
@@ -283,6 +332,7 @@ class _GpuPlanner:
             self.gi_removals.append(self.action(
                 DESTROY_GI, reason, profile=gi.profile_name,
                 placement=gi.placement, gi_id=gi.id))
+        self.settle_gis(matched, wanted, to_create)
         existing = {(g.profile_id, g.placement.start)
                     for g in self.gpu.gpu_instances}
         new = [t for t in targets

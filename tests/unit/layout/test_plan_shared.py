@@ -8,6 +8,7 @@ import dataclasses
 import json
 
 from nova_mig import exception
+from nova_mig.layout import current
 from nova_mig.layout import export
 from nova_mig.layout import plan
 from nova_mig.layout import schema
@@ -109,3 +110,61 @@ class TestSharedInstance(test_base.TestCase):
         the_plan = plan.plan(self.report(card, parents),
                              schema.loads(text, 'l.yaml'), self.tmpdir)
         self.assertTrue(the_plan.empty, the_plan.actions)
+
+
+class TestDriverChoosesTheInstance(test_base.TestCase):
+    """Which of two equal GPU instances a new vGPU lands on is the driver's.
+
+    Two 1g.24gb+gfx instances (ID 1 at slice 0, ID 2 at slice 1); the VFs'
+    ``nvidia/gpu_instance_id`` says where each DC-1-8Q vGPU sits.
+    """
+
+    def setUp(self):
+        super().setUp()
+        card = fakes.gpu('RTX-PRO-6000-BSE')
+        self.card = dataclasses.replace(card, gpu_instances=(
+            fakes.gi(card, 1, '1g.24gb+gfx', 0),
+            fakes.gi(card, 2, '1g.24gb+gfx', 1)))
+
+    def report(self, gi_ids):
+        report = fakes.report(self.card)
+        report.device_mode = constants.MODE_VENDOR_VFIO
+        report.sriov = {PF: host_model.SriovPf(PF, 4, 4, VFS)}
+        # A VF with no GPU instance ID carries no vGPU.
+        report.parents = [
+            host_model.VgpuParent(vf, PF, constants.MODE_VENDOR_VFIO, (),
+                                  current_type=2402 if gi_id else 0,
+                                  gpu_instance_id=gi_id)
+            for vf, gi_id in zip(VFS, gi_ids)]
+        return report
+
+    def make(self, gi_ids, first, second):
+        text = _layout(
+            '{profile: 1g.24gb+gfx, placement: 0, vgpus: %d, '
+            'vgpu: {type: DC-1-8Q}}, {profile: 1g.24gb+gfx, placement: 1, '
+            'vgpus: %d, vgpu: {type: DC-1-8Q}}' % (first, second))
+        return plan.plan(self.report(gi_ids), schema.loads(text, 'l.yaml'),
+                         self.tmpdir)
+
+    def test_devices_sit_where_the_vf_says(self):
+        devices = current.devices(self.report((2, 2, 1, 1)), self.card)
+        self.assertEqual({VFS[0]: 1, VFS[1]: 1, VFS[2]: 0, VFS[3]: 0},
+                         {d.parent: d.gi_start for d in devices})
+
+    def test_same_count_on_other_instance_is_left_alone(self):
+        # The layout asks 3 + 1; the driver put them 2 + 2.
+        the_plan = self.make((2, 2, 1, 1), 3, 1)
+        self.assertTrue(the_plan.empty, the_plan.actions)
+
+    def test_surplus_is_still_removed(self):
+        the_plan = self.make((1, 1, 2, 2), 1, 1)
+        self.assertEqual(
+            [(plan.REMOVE_VGPU, 1), (plan.REMOVE_VGPU, 3)],
+            sorted((a.kind, a.vf) for a in the_plan.actions))
+
+    def test_missing_is_still_created(self):
+        the_plan = self.make((1, 2, None, None), 2, 2)
+        self.assertEqual(2, len([a for a in the_plan.actions
+                                 if a.kind == plan.CREATE_VGPU]))
+        self.assertFalse([a for a in the_plan.actions
+                          if a.kind == plan.REMOVE_VGPU])
