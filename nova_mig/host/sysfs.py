@@ -146,14 +146,8 @@ class SysfsReader:
         """
         # Plain concatenation: discovery reads four files per type per VF.
         prefix = type_dir + os.sep
-        desc_path = prefix + 'description'
-        try:
-            description = _read_file(desc_path)
-        except FileNotFoundError:
-            description = ''  # optional in the mdev ABI
-        except OSError as e:
-            raise exception.SysfsError(path=desc_path,
-                                       reason=e.strerror or e)
+        # Optional in the mdev ABI.
+        description = self.read_optional(prefix + 'description') or ''
         return host_model.MdevType(
             id=os.path.basename(type_dir),
             name=self.read(prefix + 'name'),
@@ -230,9 +224,10 @@ class SysfsReader:
         return result
 
     def read_optional(self, path: str) -> str | None:
-        """A vendor-VFIO attribute, None while it has nothing to say.
+        """An optional attribute, None while it has nothing to say.
 
-        ``gpu_instance_id`` reads ENXIO until the VF carries a vGPU; an
+        A vGPU type's ``description`` may be absent; a VF's
+        ``gpu_instance_id`` reads ENXIO until the VF carries a vGPU, and an
         absent file (older drivers) reads the same.
         """
         try:
