@@ -6,6 +6,7 @@ symlinks the way the kernel lays them out (see the kernel's
 ``Documentation/driver-api/vfio-mediated-device.rst``).
 """
 
+import dataclasses
 import errno
 import logging
 import os
@@ -166,17 +167,31 @@ class SysfsReader:
         for mdev in self.mdevs():
             by_type.setdefault((mdev.parent, mdev.type_id),
                                []).append(mdev.uuid)
+        # A type's name, description and device_api belong to the type on
+        # its GPU: read on the first VF of a PF, they are not read again on
+        # its other VFs (three files of four, per type, per VF).
+        first: dict[tuple[str, str], host_model.MdevType] = {}
         parents = []
         for address in self.listdir(self.path(MDEV_BUS_CLASS)):
+            pf_address = self.pf_of(address)
             types_dir = self.path(MDEV_BUS_CLASS, address, SUPPORTED_TYPES)
-            types = tuple(
-                self.mdev_type(os.path.join(types_dir, type_id),
-                               tuple(sorted(by_type.get((address, type_id),
-                                                        ()))))
-                for type_id in self.listdir(types_dir))
+            types = []
+            for type_id in self.listdir(types_dir):
+                type_dir = os.path.join(types_dir, type_id)
+                devices = tuple(sorted(by_type.get((address, type_id), ())))
+                seen = first.get((pf_address, type_id))
+                if seen is None:
+                    found = self.mdev_type(type_dir, devices)
+                    first[(pf_address, type_id)] = found
+                else:
+                    found = dataclasses.replace(
+                        seen, devices=devices,
+                        available_instances=self.read_int(
+                            type_dir + os.sep + 'available_instances'))
+                types.append(found)
             parents.append(host_model.VgpuParent(
-                address=address, pf_address=self.pf_of(address),
-                mode=constants.MODE_MDEV, types=types))
+                address=address, pf_address=pf_address,
+                mode=constants.MODE_MDEV, types=tuple(types)))
         return parents
 
     def mdevs(self) -> list[host_model.Mdev]:

@@ -85,6 +85,34 @@ class TestMdevHost(base.TestCase):
         self.assertIn(where, str(e))
         self.assertIn('No such file', str(e))
 
+    def test_type_attributes_read_once_per_pf(self):
+        # name, description and device_api belong to the type on its GPU:
+        # the second VF's are not read; its available_instances is.
+        type_dir = os.path.join(self.tree.dev_dir('0000:41:00.5'),
+                                'mdev_supported_types/nvidia-700')
+        for name in ('name', 'description', 'device_api'):
+            os.unlink(os.path.join(type_dir, name))
+        first, second = self.reader.mdev_parents()
+        self.assertEqual(first.types[0].name, second.types[0].name)
+        self.assertEqual(first.types[0].description,
+                         second.types[0].description)
+        self.assertEqual((0, 1), (first.types[0].available_instances,
+                                  second.types[0].available_instances))
+        self.assertEqual(((UUID1,), ()), (first.types[0].devices,
+                                          second.types[0].devices))
+
+    def test_other_pf_reads_its_own_type_attributes(self):
+        self.tree.pci('0000:81:00.0', total_vfs=20)
+        self.tree.pci('0000:81:00.4', pf='0000:81:00.0')
+        self.tree.mdev_parent('0000:81:00.4', {
+            'nvidia-700': ('NVIDIA A100X-1-10C', 2)})
+        parents = self.reader.mdev_parents()
+        self.assertEqual(
+            ['NVIDIA A100D-1-10C', 'NVIDIA A100D-1-10C',
+             'NVIDIA A100X-1-10C'],
+            [p.types[0].name for p in parents])
+        self.assertEqual(2, parents[2].types[0].available_instances)
+
     def test_description_is_optional(self):
         type_dir = os.path.join(self.tree.dev_dir('0000:41:00.4'),
                                 'mdev_supported_types/nvidia-701')
