@@ -3,10 +3,12 @@
 import io
 import logging
 import os
+import sys
 
 import fixtures
 
 from nova_mig.cli import app
+from nova_mig.simulator import placement as embedded
 from tests import base
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
@@ -48,6 +50,33 @@ class CliTestCase(base.TestCase):
                     '[placement_sync]\nembedded = true\n%s'
                     % (os.path.join(self.tmpdir, 'state'), host, extra))
         return path
+
+    def write_cloud_conf(self, host, hostname: str, extra: str = '') -> str:
+        """A configuration of ``host`` in a cloud: an embedded Placement.
+
+        Starts ``self.server`` (stopped at cleanup) and points [placement]
+        at it; ``self.snippet`` is the Nova configuration nova-mig writes
+        and the simulated nova-compute restart is [retype]'s command.
+        """
+        self.server = embedded.EmbeddedPlacement(
+            os.path.join(self.tmpdir, 'cloud'))
+        url = self.server.start()
+        self.addCleanup(self.server.stop)
+        self.snippet = os.path.join(self.tmpdir, 'nova.conf.d', 'mig.conf')
+        restart = ','.join([sys.executable, '-m',
+                            'nova_mig.simulator.nova_compute',
+                            '--config-file',
+                            os.path.join(self.tmpdir, 'nova-mig.conf')])
+        return self.write_conf(host, extra=(
+            '[nova]\nhypervisor_hostname = %s\nconfig_snippet = %s\n'
+            'provider_config_file = %s\n'
+            '[placement]\nauth_type = admin_token\nendpoint = %s\n'
+            'token = admin\nendpoint_override = %s\n'
+            '[retype]\nallow_restart = true\nrestart_command = %s\n'
+            'poll_interval = 0\nplacement_timeout = 20\n%s' % (
+                hostname, self.snippet,
+                os.path.join(self.tmpdir, 'provider', 'mig.yaml'),
+                url, url, restart, extra)))
 
     def nova_mig(self, *args, conf_file: str | None = None):
         """Run the command line; return (exit code, stdout, stderr)."""

@@ -7,7 +7,6 @@ that makes Placement follow the Nova configuration nova-mig writes.
 
 import json
 import os
-import sys
 import uuid
 
 from oslo_config import cfg
@@ -19,7 +18,6 @@ from nova_mig.layout import schema
 from nova_mig.rebalance import fleet
 from nova_mig.rebalance import geometry
 from nova_mig.simulator import nova_compute
-from nova_mig.simulator import placement as embedded
 from nova_mig.workflows import drain
 from tests.functional import base
 
@@ -48,26 +46,8 @@ class RebalanceHostTestCase(base.CliTestCase):
 
     def setUp(self):
         super().setUp()
-        self.server = embedded.EmbeddedPlacement(
-            os.path.join(self.tmpdir, 'cloud'))
-        url = self.server.start()
-        self.addCleanup(self.server.stop)
-        snippet = os.path.join(self.tmpdir, 'nova.conf.d', 'mig.conf')
-        self.conf_path = os.path.join(self.tmpdir, 'nova-mig.conf')
-        restart = ','.join([sys.executable, '-m',
-                            'nova_mig.simulator.nova_compute',
-                            '--config-file', self.conf_path])
-        self.conf_path = self.write_conf(
-            base.host_file('a100-mixed.yaml'), extra=(
-                '[nova]\nhypervisor_hostname = %s\nconfig_snippet = %s\n'
-                'provider_config_file = %s\n'
-                '[placement]\nauth_type = admin_token\nendpoint = %s\n'
-                'token = admin\nendpoint_override = %s\n'
-                '[retype]\nallow_restart = true\nrestart_command = %s\n'
-                'poll_interval = 0\nplacement_timeout = 20\n' % (
-                    HOST, snippet,
-                    os.path.join(self.tmpdir, 'provider', 'mig.yaml'),
-                    url, url, restart)))
+        self.conf_path = self.write_cloud_conf(
+            base.host_file('a100-mixed.yaml'), HOST)
         rc, out, err = self.nova_mig('nova-config', conf_file=self.conf_path)
         self.assertEqual(0, rc, out + err)
         nova_compute.restart(self.load())

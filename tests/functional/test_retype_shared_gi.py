@@ -17,7 +17,6 @@ remove vGPUs, so they do not depend on it.
 
 import json
 import os
-import sys
 
 from oslo_config import cfg
 
@@ -25,7 +24,6 @@ from nova_mig import conf as nova_mig_conf
 from nova_mig import gpu
 from nova_mig.host import discovery
 from nova_mig.simulator import nova_compute
-from nova_mig.simulator import placement as embedded
 from nova_mig.workflows import retype
 from tests.functional import base
 
@@ -102,33 +100,15 @@ class TestRetypeSharedGpuInstance(base.CliTestCase):
 
     def setUp(self):
         super().setUp()
-        self.server = embedded.EmbeddedPlacement(
-            os.path.join(self.tmpdir, 'cloud'))
-        url = self.server.start()
-        self.addCleanup(self.server.stop)
         host = os.path.join(self.tmpdir, 'host.yaml')
         with open(host, 'w') as f:
             f.write(HOST)
-        self.snippet = os.path.join(self.tmpdir, 'nova.conf.d', 'mig.conf')
         nova_conf = os.path.join(self.tmpdir, 'nova.conf')
         with open(nova_conf, 'w') as f:
             f.write('[DEFAULT]\n')
-        self.conf_path = os.path.join(self.tmpdir, 'nova-mig.conf')
-        restart = ','.join([sys.executable, '-m',
-                            'nova_mig.simulator.nova_compute',
-                            '--config-file', self.conf_path])
-        self.conf_path = self.write_conf(host, extra=(
-            '[nova]\nhypervisor_hostname = %s\nconfig_snippet = %s\n'
-            'provider_config_file = %s\n'
+        self.conf_path = self.write_cloud_conf(host, HOSTNAME, extra=(
             '[reaper]\ngrace_period = 0\nnova_config_files = %s\n'
-            'proc_root = %s\n'
-            '[placement]\nauth_type = admin_token\nendpoint = %s\n'
-            'token = admin\nendpoint_override = %s\n'
-            '[retype]\nallow_restart = true\nrestart_command = %s\n'
-            'poll_interval = 0\nplacement_timeout = 20\n' % (
-                HOSTNAME, self.snippet,
-                os.path.join(self.tmpdir, 'provider', 'mig.yaml'),
-                nova_conf, self.tmpdir, url, url, restart)))
+            'proc_root = %s\n' % (nova_conf, self.tmpdir)))
         rc, out, err = self.nova_mig('nova-config', conf_file=self.conf_path)
         self.assertEqual(0, rc, out + err)
         nova_compute.restart(self.load())
