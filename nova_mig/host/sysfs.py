@@ -39,6 +39,9 @@ _CHUNK = 65536
 def _read_file(path: str) -> str:
     """A whole small file as stripped text, in as few system calls as can be.
 
+    :raises: OSError from the system calls; SysfsError for text that is
+        not UTF-8.
+
     A sysfs attribute is at most a page; discovery reads thousands of them
     (four per vGPU type per VF), where ``open()``'s buffered text layer
     costs more than the read itself.
@@ -50,7 +53,10 @@ def _read_file(path: str) -> str:
             chunks.append(os.read(fd, _CHUNK))
     finally:
         os.close(fd)
-    return b''.join(chunks).decode('utf-8').strip()
+    try:
+        return b''.join(chunks).decode('utf-8').strip()
+    except UnicodeDecodeError:
+        raise exception.SysfsError(path=path, reason='not UTF-8 text')
 
 
 class SysfsReader:
@@ -72,8 +78,6 @@ class SysfsReader:
             return _read_file(path)
         except OSError as e:
             raise exception.SysfsError(path=path, reason=e.strerror or e)
-        except UnicodeDecodeError:
-            raise exception.SysfsError(path=path, reason='not UTF-8 text')
 
     def read_int(self, path: str, base: int = 10) -> int:
         value = self.read(path)
@@ -251,8 +255,6 @@ class SysfsReader:
             if e.errno in _NO_ANSWER_ERRNOS:
                 return None
             raise exception.SysfsError(path=path, reason=e.strerror or e)
-        except UnicodeDecodeError:
-            raise exception.SysfsError(path=path, reason='not UTF-8 text')
 
     def _optional_int(self, path: str) -> int | None:
         value = self.read_optional(path)
