@@ -262,22 +262,23 @@ class _GpuPlanner:
         """
         for gi, (left, _) in matched:
             for dev in list(left):
-                for other, (_, missing) in matched:
-                    if other is gi or other.profile_id != gi.profile_id:
-                        continue
-                    want = next((w for w in missing
-                                 if self.matches(dev, w)), None)
-                    if want is not None:
-                        missing.remove(want)
-                        left.remove(dev)
-                        self.kept.append(dev)
-                        LOG.info('vGPU %s sits on GPU instance %d (%s at '
-                                 '%d), the layout names the one at %d: '
-                                 'kept as the driver placed it',
-                                 dev.uuid or dev.parent, gi.id,
-                                 gi.profile_name, gi.placement.start,
-                                 other.placement.start)
-                        break
+                home = next(((other, missing, want)
+                             for other, (_, missing) in matched
+                             if other is not gi and
+                             other.profile_id == gi.profile_id
+                             for want in missing if self.matches(dev, want)),
+                            None)
+                if home is None:
+                    continue
+                other, missing, want = home
+                missing.remove(want)
+                left.remove(dev)
+                self.kept.append(dev)
+                LOG.info('vGPU %s sits on GPU instance %d (%s at %d), the '
+                         'layout names the one at %d: kept as the driver '
+                         'placed it', dev.uuid or dev.parent, gi.id,
+                         gi.profile_name, gi.placement.start,
+                         other.placement.start)
 
     def settle_gis(self, matched: list[tuple[gpu_model.GpuInstance,
                                              _GiMatch]],
