@@ -274,19 +274,19 @@ class ProfileNotOffered(NovaMigException):
 class FlavorNotManaged(NovaMigException):
     msg_fmt = ("Flavor %(name)s (%(id)s) exists and was not created by "
                "nova-mig (no %(mark)s extra spec); refusing to change it. "
-               "Choose another name with --name, or pass --force to let "
+               "Choose another flavor name, or pass --force to let "
                "nova-mig take it over.")
 
 
 class FlavorSizeMismatch(NovaMigException):
     msg_fmt = ("Flavor %(name)s (%(id)s) exists with %(have)s, not "
-               "%(want)s, and Nova cannot resize a flavor. Delete it or "
-               "choose another name with --name.")
+               "%(want)s, and Nova cannot change a flavor's sizes or ID. "
+               "Delete it or choose another flavor name.")
 
 
 class FlavorProfileMismatch(NovaMigException):
     msg_fmt = ("Flavor %(name)s (%(id)s) already asks for MIG profile "
-               "%(have)s, not %(want)s. Choose another name with --name, or "
+               "%(have)s, not %(want)s. Choose another flavor name, or "
                "pass --force to change it.")
 
 
@@ -303,7 +303,7 @@ class UnknownTraits(NovaMigException):
 class FlavorExists(NovaMigException):
     msg_fmt = ("Flavor %(name)s (%(id)s) exists; refusing to create it "
                "again. Pass --or-update to update its MIG extra specs (the "
-               "others are kept), or choose another name with --name.")
+               "others are kept), or choose another flavor name.")
 
 
 class FlavorNotFound(NovaMigException):

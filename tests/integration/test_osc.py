@@ -133,7 +133,7 @@ class ProfileListTestCase(OscTestCase):
         rows = [r for r in self.openstack_json('mig', 'profile', 'list')
                 if r['Profile'] == profile]
         self.assertEqual([{'Profile': profile, 'Resource Class': rc,
-                           'Hosts': 2, 'GPUs': 3, 'Total': 3 + 2 + 3,
+                           'Hosts': 2, 'Providers': 3, 'Total': 3 + 2 + 3,
                            'Used': 3, 'Free': 5}], rows)
 
         long_rows = [r for r in self.openstack_json(
@@ -158,7 +158,7 @@ class ProfileListTestCase(OscTestCase):
         rows = [r for r in self.openstack_json('mig', 'profile', 'list')
                 if r['Profile'] == profile]
         self.assertEqual([('VGPU', 1, 2, 1, 1)],
-                         [(r['Resource Class'], r['GPUs'], r['Total'],
+                         [(r['Resource Class'], r['Providers'], r['Total'],
                            r['Used'], r['Free']) for r in rows])
 
     def test_non_admin_is_told_admin_rights_are_needed(self):
@@ -218,9 +218,9 @@ class FlavorTestCase(OscTestCase):
     def test_vgpu_class_flavor_is_accepted_by_nova(self):
         profile = unique_profile(3)
         self.placement.ensure_trait(rc_of(profile))
-        row = self.openstack_json('mig', 'flavor', 'create', '--profile',
-                                  profile, '--vgpu-class', '--name',
-                                  'vgpu-' + profile)
+        row = self.openstack_json('mig', 'flavor', 'create',
+                                  'vgpu-' + profile, '--profile', profile,
+                                  '--vgpu-class')
         self.assertEqual('created', row['status'])
         self.assertEqual(
             {'resources:VGPU': '1', 'trait:%s' % rc_of(profile): 'required',
@@ -413,5 +413,5 @@ class CliTestCase(OscTestCase):
              'json'], env=env, capture_output=True, text=True, timeout=120)
         self.assertEqual(0, proc.returncode, proc.stderr)
         self.assertIn({'Profile': profile, 'Resource Class': rc_of(profile),
-                       'Hosts': 1, 'GPUs': 1, 'Total': 2, 'Used': 0,
+                       'Hosts': 1, 'Providers': 1, 'Total': 2, 'Used': 0,
                        'Free': 2}, json.loads(proc.stdout))
