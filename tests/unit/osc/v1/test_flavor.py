@@ -162,17 +162,19 @@ class FakeIdentity:
         self.projects = projects  # (id, name, domain_id)
         self.domains = domains  # (id, name)
 
-    def find_domain(self, ref, ignore_missing=True):
+    def find_domain(self, name_or_id, ignore_missing=True):
         for id_, name in self.domains:
-            if ref in (id_, name):
+            if name_or_id in (id_, name):
                 return types.SimpleNamespace(id=id_)
-        raise sdk_exc.ResourceNotFound('No Domain found for %s' % ref)
+        raise sdk_exc.ResourceNotFound('No Domain found for %s'
+                                       % name_or_id)
 
-    def find_project(self, ref, ignore_missing=True, domain_id=None):
-        found = [p for p in self.projects if ref in p[:2] and
+    def find_project(self, name_or_id, ignore_missing=True, domain_id=None):
+        found = [p for p in self.projects if name_or_id in p[:2] and
                  domain_id in (None, p[2])]
         if not found:
-            raise sdk_exc.ResourceNotFound('No Project found for %s' % ref)
+            raise sdk_exc.ResourceNotFound('No Project found for %s'
+                                           % name_or_id)
         return types.SimpleNamespace(id=found[0][0])
 
 
