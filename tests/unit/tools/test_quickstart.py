@@ -148,7 +148,13 @@ class TestQuickstartDemo(TestQuickstartTest):
         self.assertEqual(1, len(plans), calls)
         self.assertIn('--config-file etc/nova-mig/demo.conf --config-file '
                       '.nova-mig-state/hosts/big/demo-host.conf', plans[0])
-        self.assertTrue(plans[0].endswith('etc/nova-mig/layouts/big.yaml'))
+        # Summed up from its JSON; --verbose shows the plan itself.
+        self.assertTrue(plans[0].endswith(
+            'layout plan etc/nova-mig/layouts/big.yaml -f json'), plans[0])
+        result, calls = self.run_demo('--host', 'big', '--verbose')
+        plans = [c for c in calls if ' layout plan ' in c]
+        self.assertTrue(plans[0].endswith(
+            'layout plan etc/nova-mig/layouts/big.yaml'), plans[0])
         with open(os.path.join(self.top, '.nova-mig-state', 'hosts', 'big',
                                'demo-host.conf')) as f:
             self.assertIn('host_file = etc/nova-mig/hosts/big.yaml',
