@@ -80,9 +80,10 @@ def mig_client(app: typing.Any) -> client.MigClient:
 
 
 def project_id(app: typing.Any, ref: str, domain: str | None) -> str:
-    """The ID of project ``ref`` (name or ID), as ``openstack flavor
-    create --project`` finds it: one Keystone may refuse a lookup to a
-    non-admin, and then ``ref`` is taken as the ID.
+    """The ID of project ``ref`` (name or ID).
+
+    Found as ``openstack flavor create --project`` finds it: Keystone may
+    refuse the lookup to a non-admin, and then ``ref`` is taken as the ID.
 
     :raises: ``CommandError`` naming the project or domain not found.
     """

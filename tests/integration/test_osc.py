@@ -215,6 +215,38 @@ class FlavorTestCase(OscTestCase):
                          [(r['Profile'], r['Resources'], r['Managed'])
                           for r in listed])
 
+    def test_same_arguments_as_openstack_flavor_create(self):
+        """The options shared with core's command make the same flavor."""
+        profile = unique_profile()
+        self.gpu_host(profile, [1])
+        suffix = uuid.uuid4().hex[:8]
+        shared = ('--ram', '2048', '--disk', '10', '--vcpus', '2',
+                  '--private', '--project', 'demo', '--description',
+                  'One slice', '--property', 'hw:cpu_policy=dedicated')
+        self.openstack('--os-compute-api-version', '2.61', 'flavor',
+                       'create', 'core-' + suffix, '--id', 'core-' + suffix,
+                       *shared)
+        self.openstack('--os-compute-api-version', '2.61', 'mig', 'flavor',
+                       'create', 'mig-' + suffix, '--id', 'mig-' + suffix,
+                       '--profile', profile, *shared)
+
+        def made(name):
+            flavor = self.nova_flavor(name)
+            access = self.compute.get(
+                '/flavors/%s/os-flavor-access' % flavor['id'],
+                microversion='2.61').json()['flavor_access']
+            return ((flavor['vcpus'], flavor['ram'], flavor['disk'],
+                     flavor['os-flavor-access:is_public'],
+                     flavor['description']),
+                    [a['tenant_id'] for a in access],
+                    flavor['extra_specs']['hw:cpu_policy'])
+        core = made('core-' + suffix)
+        self.assertEqual(((2, 2048, 10, False, 'One slice'), 1),
+                         (core[0], len(core[1])))
+        self.assertEqual(core, made('mig-' + suffix))
+        self.assertEqual('mig-' + suffix, self.nova_flavor(
+            'mig-' + suffix)['id'])
+
     def test_vgpu_class_flavor_is_accepted_by_nova(self):
         profile = unique_profile(3)
         self.placement.ensure_trait(rc_of(profile))

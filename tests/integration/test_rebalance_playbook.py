@@ -142,7 +142,8 @@ class PlaybookTestCase(base.IntegrationTestCase):
     def test_capacity_per_host_from_the_real_cloud(self):
         proc = subprocess.run(
             [os.path.join(os.path.dirname(sys.executable), 'openstack'),
-             'mig', 'capacity', 'list', '--long', '-f', 'json'], env=self.env(),
+             'mig', 'capacity', 'list', '--long', '-f', 'json'],
+            env=self.env(),
             capture_output=True, text=True, timeout=300)
         self.assertEqual(0, proc.returncode, proc.stderr)
         rows = [r for r in json.loads(proc.stdout)

@@ -1,4 +1,4 @@
-"""``openstack mig capacity list|show``: MIG slices per profile, unmet demand."""
+"""``openstack mig capacity list|show``: MIG slices and unmet demand."""
 
 import argparse
 import datetime
