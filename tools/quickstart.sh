@@ -365,22 +365,23 @@ function demo_osc_profiles {
 }
 
 # What the demo writes, and where: nothing outside the repository.
+#   demo_writes STATE_DIR HOW_STEPS_PRINT
 function demo_writes {
     demo_why "The demo runs on a simulated host ($DEMO_HOST) and an" \
         "embedded Placement and needs no root. It writes only inside" \
-        "this repository: $(demo_state_dir)/ (the simulated host's" \
-        "state and the Placement database; rm -rf .nova-mig-state" \
-        "resets it) and .nova-mig-state/cache (the parsed GPU catalog:" \
-        "XDG_CACHE_HOME points there), besides .venv. Each step says why" \
-        "it shows what it shows and sums up its command's result;" \
-        "--verbose prints the commands' whole output instead."
+        "this repository: $1/ (the simulated host's state and the" \
+        "Placement database; rm -rf .nova-mig-state resets it) and" \
+        ".nova-mig-state/cache (the parsed GPU catalog: XDG_CACHE_HOME" \
+        "points there), besides .venv. Each step says why it shows what" \
+        "it shows; ${*:2}"
 }
 
 # The whole flow on the simulated host and the embedded Placement.
 function run_demo_flow {
     local layout
     layout=$(layout_for_host "$DEMO_HOST")
-    demo_writes
+    demo_writes "$(demo_state_dir)" "it sums up its command's result, and" \
+        "--verbose prints the commands' whole output instead."
     demo_step "1/5 Discover the host: GPUs, MIG geometry, VFs, vGPUs, guests" \
         "What nova-mig reads on a compute host: GPUs and MIG geometry
         through NVML, VFs and vGPU types from sysfs, guests from libvirt;
@@ -424,7 +425,7 @@ function run_demo_orphans {
     DEMO_CONF_ARGS=(--config-file "$DEMO_CONF"
                     --config-file etc/nova-mig/demo-orphans.conf)
     DEMO_HOST=t4-orphans
-    demo_writes
+    demo_writes "$state" "the commands' output is shown whole."
     demo_step "1/9 Two Tesla T4: GPU 0 has a T4-8C nobody uses" \
         "A T4 has no MIG: its vGPUs are time-sliced, one type per GPU, and
         the slice map has nothing to draw. The T4-8C device on GPU 0 was
