@@ -4,6 +4,7 @@ import argparse
 import datetime
 import json
 import logging
+import typing
 
 from nova_mig.cli import common
 
@@ -48,9 +49,9 @@ class Metrics(common.Command):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
+        # Imported here: "nova-mig --help" does not pay for them.
         from nova_mig.metrics import host as host_metrics
         from nova_mig.metrics import textfile
-        from nova_mig.reaper import decide
         from nova_mig.reaper import facts as facts_mod
 
         if parsed_args.textfile:
@@ -60,7 +61,7 @@ class Metrics(common.Command):
                                       placement=False).gather()
         report = gathered.report
         extra = host_metrics.Extra()
-        _orphans(extra, gathered.devices, decide)
+        _orphans(extra, gathered.devices)
         _checkpoint(extra, self.conf, report, backend.sysfs_root())
         registry = host_metrics.registry(report.as_dict(), extra)
         if parsed_args.textfile:
@@ -71,25 +72,34 @@ class Metrics(common.Command):
         return 0
 
 
-def _orphans(extra, devices: list, decide) -> None:
-    """Orphans by type, and what the reaper would remove now."""
-    unknown = [d.key for d in devices if d.type_enabled is None]
+def _orphans(extra: typing.Any, devices: list) -> None:
+    """Orphans by type, and what the reaper would remove now.
+
+    An orphan is a vGPU device no guest uses whose type Nova's
+    configuration no longer enables; without that configuration none can
+    be told apart, and the collector is marked failed.
+    """
+    from nova_mig.reaper import decide
+
+    unknown = [d for d in devices if d.type_enabled is None]
     if unknown:
         extra.failures['orphans'] = ('enabled types unknown: %s'
-                                     % devices[0].type_note)
+                                     % (unknown[0].type_note or
+                                        'not checked'))
         LOG.warning('Orphans not counted: %s', extra.failures['orphans'])
         return
-    extra.orphans = {}
+    orphans: dict[str, int] = {}
     for dev in devices:
         if not dev.domains and dev.type_enabled is False:
-            extra.orphans[dev.type_id] = extra.orphans.get(dev.type_id,
-                                                           0) + 1
+            orphans[dev.type_id] = orphans.get(dev.type_id, 0) + 1
+    extra.orphans = orphans
     policy = decide.Policy(skip_placement_check=True)
     extra.removable = sum(1 for d in decide.decide(devices, policy)
                           if d.remove)
 
 
-def _checkpoint(extra, conf, report, sysfs_root: str) -> None:
+def _checkpoint(extra: typing.Any, conf: typing.Any, report: typing.Any,
+                sysfs_root: str) -> None:
     """When the last apply wrote its checkpoint; how far each GPU is."""
     from nova_mig import exception
     from nova_mig.layout import checkpoint
