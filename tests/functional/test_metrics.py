@@ -4,11 +4,13 @@ own parser (the one node_exporter's textfile collector agrees with)."""
 import collections
 import json
 import os
+import time
 
 from prometheus_client import parser
 
 from nova_mig.metrics import host as host_metrics
 from tests.functional import base
+from tests.functional import layout_base
 
 
 def samples(text):
@@ -150,3 +152,38 @@ class TestHostMetrics(base.CliTestCase):
         self.assertEqual(1, rc)
         self.assertEqual('nova-mig: error: %s: cannot write: no directory '
                          '%s\n' % (path, os.path.dirname(path)), err)
+
+
+class TestCheckpointMetrics(layout_base.LayoutTestCase):
+    """The last apply's checkpoint: when, and how far each GPU is from it."""
+
+    FORCE = '--force-with-enabled-service'
+
+    def metrics(self):
+        rc, out, err = self.cli('metrics')
+        self.assertEqual(0, rc, err)
+        found = samples(out)
+        return ({s['gpu']: v
+                 for s, v in found['nova_mig_layout_drift_actions']},
+                found['nova_mig_layout_checkpoint_timestamp_seconds'][0][1])
+
+    def test_drift_after_a_reboot_and_back_after_restore(self):
+        exported = os.path.join(self.tmpdir, 'exported.yaml')
+        rc, _out, err = self.cli('layout', 'export', '-o', exported)
+        self.assertEqual(0, rc, err)
+        before = time.time()
+        rc, out, err = self.cli('layout', 'apply', exported, self.FORCE)
+        self.assertEqual(0, rc, out + err)
+        drift, written = self.metrics()
+        self.assertEqual({'0000:41:00.0': 0.0, '0000:81:00.0': 0.0}, drift)
+        self.assertGreaterEqual(written, int(before))
+
+        self.backend.wipe()
+        drift, again = self.metrics()
+        self.assertEqual(written, again)
+        self.assertTrue(all(v > 0 for v in drift.values()), drift)
+
+        rc, out, err = self.cli('layout', 'restore')
+        self.assertEqual(0, rc, out + err)
+        drift, _ = self.metrics()
+        self.assertEqual({0.0}, set(drift.values()))
