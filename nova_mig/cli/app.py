@@ -16,6 +16,7 @@ import pbr.version
 from nova_mig.cli import confcheck
 from nova_mig.cli import usage
 from nova_mig import conf as nova_mig_conf
+from nova_mig.conf import placement as placement_conf
 from nova_mig import exception
 from nova_mig.privsep import helper as privsep_helper
 
@@ -112,11 +113,35 @@ class NovaMigApp(app.App):
             help='Log to the systemd journal ([DEFAULT]use_journal).')
         return parser
 
+    def run(self, argv):
+        # The command line, to tell the configuration loader which command
+        # runs before the files are parsed.
+        self._argv = list(argv)
+        return super().run(argv)
+
+    def _uses_cloud(self) -> bool:
+        """Whether the command of this run may talk to a cloud.
+
+        Its ``uses_cloud`` attribute (:class:`nova_mig.cli.common.
+        ErrorReporting`); an unknown command, or none, counts as one.
+        """
+        _, remainder = self.parser.parse_known_args(
+            getattr(self, '_argv', []))
+        try:
+            factory, _, _ = self.command_manager.find_command(remainder)
+        except (ValueError, ImportError):
+            return True
+        return bool(getattr(factory, 'uses_cloud', True))
+
     def _load_conf(self) -> cfg.ConfigOpts:
         conf = cfg.ConfigOpts()
-        # [placement]'s keystoneauth options are registered by the commands
-        # that talk to a cloud (common.ErrorReporting.conf).
-        nova_mig_conf.register_opts(conf, cloud=False)
+        # [placement]'s keystoneauth options are registered before the
+        # files are parsed, as nova does, for the commands that may talk
+        # to a cloud; the others skip importing keystoneauth.
+        cloud = self._uses_cloud()
+        nova_mig_conf.register_opts(conf, cloud=cloud)
+        if cloud:
+            setattr(conf, '_nova_mig_cloud', True)
         register_log_options(conf)
         args = []
         for path in self.options.config_file:
@@ -139,6 +164,10 @@ class NovaMigApp(app.App):
                 args, conf.default_config_files))
             raise
         files = list(conf.config_file or ())
+        if cloud:
+            # nova.conf's auth_section: the section it names, read the
+            # way keystoneauth reads it.
+            placement_conf.auth_group(conf)
         confcheck.check_values(conf, files)
         self._unknown_options = confcheck.unknown_options(files)
         if self.options.debug:

@@ -85,15 +85,13 @@ class PlacementClient:
             auth options are incomplete.
         """
         group = placement_conf.PLACEMENT_GROUP
-        section = conf[group].auth_section
-        if section:
-            # nova.conf's "auth_section = keystone_authtoken": the auth
-            # options are read from that section, as keystoneauth does.
-            ks_loading.register_auth_conf_options(conf, section)
-            if not conf[section].auth_type:
-                raise exception.PlacementAuthError(
-                    url=_where(conf), reason='[placement]auth_section = %s '
-                    'but [%s] has no auth_type' % (section, section))
+        # nova.conf's "auth_section = keystone_authtoken": the auth
+        # options are read from that section, as keystoneauth does.
+        section = placement_conf.auth_group(conf)
+        if section != group and not conf[section].auth_type:
+            raise exception.PlacementAuthError(
+                url=_where(conf), reason='[placement]auth_section = %s '
+                'but [%s] has no auth_type' % (section, section))
         try:
             auth = ks_loading.load_auth_from_conf_options(conf, group)
             session = ks_loading.load_session_from_conf_options(

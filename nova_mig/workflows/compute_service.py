@@ -12,6 +12,8 @@ import typing
 
 from oslo_config import cfg
 
+from nova_mig import conf as nova_mig_conf
+from nova_mig.conf import placement as placement_conf
 from nova_mig import exception
 
 LOG = logging.getLogger(__name__)
@@ -41,8 +43,20 @@ def service_host(conf: cfg.ConfigOpts, hostname: str) -> str:
 
 
 def configured(conf: cfg.ConfigOpts) -> bool:
-    """Whether credentials to reach the Compute API are configured."""
-    return bool(conf.placement.auth_type)
+    """Whether credentials to reach the Compute API are configured.
+
+    ``[placement]auth_type``, or the ``auth_type`` of the section
+    ``[placement]auth_section`` names (nova.conf's ``auth_section =
+    keystone_authtoken``), as keystoneauth reads them.
+    """
+    nova_mig_conf.register_cloud_opts(conf)
+    return bool(placement_conf.auth_type(conf))
+
+
+def _no_credentials(conf: cfg.ConfigOpts) -> str:
+    """What is unset, naming the section keystoneauth reads."""
+    return 'no credentials: %s is unset' % placement_conf.auth_option(
+        conf, 'auth_type')
 
 
 def connect(conf: cfg.ConfigOpts) -> typing.Any:
@@ -58,7 +72,7 @@ def connect(conf: cfg.ConfigOpts) -> typing.Any:
     if not configured(conf):
         raise exception.ComputeApiError(
             call='connect', host='-',
-            reason='no credentials: [placement]auth_type is unset')
+            reason=_no_credentials(conf))
     try:
         auth = ks_loading.load_auth_from_conf_options(conf, 'placement')
         session = ks_loading.load_session_from_conf_options(
@@ -182,9 +196,8 @@ def guard_apply(conf: cfg.ConfigOpts, hostname: str, force: bool = False,
         if not configured(conf):
             raise exception.ComputeApiError(
                 call='GET /os-services', host=host,
-                reason='cannot check that nova-compute is disabled: no '
-                       'credentials ([placement]auth_type is unset); '
+                reason='cannot check that nova-compute is disabled: %s; '
                        'disable the service and pass '
-                       '--force-with-enabled-service')
+                       '--force-with-enabled-service' % _no_credentials(conf))
         conn = connect(conf)
     return require_disabled(conn, host)
