@@ -61,6 +61,56 @@ def register_log_options(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(_options.log_opts)
 
 
+def load_conf(config_files: list[str], config_dirs: list[str],
+              cloud: bool = True) -> tuple[cfg.ConfigOpts, list[str]]:
+    """The configuration of a run, read in the command line's order.
+
+    Every option is registered first (with ``cloud``, [placement]'s
+    keystoneauth options too, as nova registers them), then the files
+    are parsed, then the section nova.conf's ``[placement]auth_section``
+    names gets its auth options, and every value is checked once.
+
+    :returns: the configuration and ``file: [group]option`` of each
+        option nova-mig's groups do not define.
+    :raises: :class:`nova_mig.exception.ConfigError`
+    """
+    conf = cfg.ConfigOpts()
+    # [placement]'s keystoneauth options are registered before the files
+    # are parsed, for the commands that may talk to a cloud; the others
+    # skip importing keystoneauth.
+    nova_mig_conf.register_opts(conf, cloud=cloud)
+    if cloud:
+        setattr(conf, '_nova_mig_cloud', True)
+    register_log_options(conf)
+    args = []
+    for path in config_files:
+        args += ['--config-file', path]
+    for path in config_dirs:
+        args += ['--config-dir', path]
+    said = io.StringIO()
+    try:
+        # A [DEFAULT] value oslo.config parses as a command-line option
+        # (debug = maybe) makes argparse print and exit.
+        with contextlib.redirect_stderr(said):
+            conf(args, project='nova-mig', version=version())
+    except (cfg.Error, OSError) as e:
+        raise exception.ConfigError(reason=e)
+    except SystemExit:
+        raise exception.ConfigError(reason='[DEFAULT]: %s' % (
+            ' '.join(said.getvalue().split()) or 'refused'))
+    except UnicodeDecodeError:
+        confcheck.check_encoding(confcheck.config_files(
+            args, conf.default_config_files))
+        raise
+    files = list(conf.config_file or ())
+    if cloud:
+        # nova.conf's auth_section: the section it names, read the way
+        # keystoneauth reads it.
+        placement_conf.auth_group(conf)
+    confcheck.check_values(conf, files)
+    return conf, confcheck.unknown_options(files)
+
+
 class LazyCommandManager(commandmanager.CommandManager):
     """Find commands without importing them.
 
@@ -134,42 +184,9 @@ class NovaMigApp(app.App):
         return bool(getattr(factory, 'uses_cloud', True))
 
     def _load_conf(self) -> cfg.ConfigOpts:
-        conf = cfg.ConfigOpts()
-        # [placement]'s keystoneauth options are registered before the
-        # files are parsed, as nova does, for the commands that may talk
-        # to a cloud; the others skip importing keystoneauth.
-        cloud = self._uses_cloud()
-        nova_mig_conf.register_opts(conf, cloud=cloud)
-        if cloud:
-            setattr(conf, '_nova_mig_cloud', True)
-        register_log_options(conf)
-        args = []
-        for path in self.options.config_file:
-            args += ['--config-file', path]
-        for path in self.options.config_dir:
-            args += ['--config-dir', path]
-        said = io.StringIO()
-        try:
-            # A [DEFAULT] value oslo.config parses as a command-line
-            # option (debug = maybe) makes argparse print and exit.
-            with contextlib.redirect_stderr(said):
-                conf(args, project='nova-mig', version=version())
-        except (cfg.Error, OSError) as e:
-            raise exception.ConfigError(reason=e)
-        except SystemExit:
-            raise exception.ConfigError(reason='[DEFAULT]: %s' % (
-                ' '.join(said.getvalue().split()) or 'refused'))
-        except UnicodeDecodeError:
-            confcheck.check_encoding(confcheck.config_files(
-                args, conf.default_config_files))
-            raise
-        files = list(conf.config_file or ())
-        if cloud:
-            # nova.conf's auth_section: the section it names, read the
-            # way keystoneauth reads it.
-            placement_conf.auth_group(conf)
-        confcheck.check_values(conf, files)
-        self._unknown_options = confcheck.unknown_options(files)
+        conf, self._unknown_options = load_conf(
+            self.options.config_file, self.options.config_dir,
+            cloud=self._uses_cloud())
         if self.options.debug:
             conf.set_override('debug', True)
         self._logging_overrides(conf)

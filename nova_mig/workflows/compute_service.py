@@ -8,6 +8,7 @@ again at the end. The connection reuses the keystoneauth session of the
 
 import dataclasses
 import logging
+import re
 import typing
 
 from oslo_config import cfg
@@ -78,7 +79,8 @@ def connect(conf: cfg.ConfigOpts) -> typing.Any:
         session = ks_loading.load_session_from_conf_options(
             conf, 'placement', auth=auth)
     except ks_exc.ClientException as e:
-        raise exception.ComputeApiError(call='connect', host='-', reason=e)
+        raise exception.ComputeApiError(call='connect', host='-',
+                                        reason=_reason(e))
     kwargs = {}
     if conf.reaper.compute_endpoint_override:
         kwargs['compute_endpoint_override'] = (
@@ -94,23 +96,28 @@ def _find(conn: typing.Any, host: str) -> typing.Any:
     from openstack import exceptions as sdk_exc
     try:
         services = list(conn.compute.services(binary=BINARY, host=host))
-    except sdk_exc.SDKException as e:
+    except (sdk_exc.SDKException, ks_exc.ClientException) as e:
+        # Keystone or Nova closed, refusing or answering an error: one
+        # line, without urllib3's repr of the connection.
         raise exception.ComputeApiError(call='GET /os-services', host=host,
-                                        reason=e)
-    except ks_exc.ConnectFailure as e:
-        # Keystone (or Nova) closed: keystoneauth's text carries the URL
-        # on its first line, then the socket's story.
-        raise exception.ComputeApiError(
-            call='GET /os-services', host=host,
-            reason=str(e).split(': HTTPConnectionPool', 1)[0])
-    except ks_exc.ClientException as e:
-        raise exception.ComputeApiError(call='GET /os-services', host=host,
-                                        reason=str(e).splitlines()[0])
+                                        reason=_reason(e))
     services = [s for s in services
                 if s.binary == BINARY and s.host == host]
     if not services:
         raise exception.ComputeServiceNotFound(host=host)
     return services[0]
+
+
+_URL = re.compile(r"https?://[^\s/'\":]+(?::\d+)?[^\s'\":]*")
+
+
+def _reason(e: Exception) -> str:
+    """The failure in one line, naming the URL keystoneauth tried."""
+    reason = exception.short_reason(e)
+    match = _URL.search(str(e))
+    if match and match.group(0) not in reason:
+        return '%s: %s' % (match.group(0), reason)
+    return reason
 
 
 def _state(service: typing.Any) -> ServiceState:
@@ -154,7 +161,8 @@ def disable(conn: typing.Any, host: str, reason: str) -> ServiceState:
         service = conn.compute.disable_service(service,
                                                disabled_reason=reason)
     except sdk_exc.SDKException as e:
-        raise exception.ComputeApiError(call='disable', host=host, reason=e)
+        raise exception.ComputeApiError(call='disable', host=host,
+                                        reason=_reason(e))
     LOG.info('Disabled nova-compute on %s: %s', host, reason)
     return _state(service)
 
@@ -168,7 +176,8 @@ def enable(conn: typing.Any, host: str) -> ServiceState:
     try:
         service = conn.compute.enable_service(service)
     except sdk_exc.SDKException as e:
-        raise exception.ComputeApiError(call='enable', host=host, reason=e)
+        raise exception.ComputeApiError(call='enable', host=host,
+                                        reason=_reason(e))
     LOG.info('Enabled nova-compute on %s', host)
     return _state(service)
 
