@@ -131,8 +131,9 @@ class PlacementClient:
         gave (known once a request was made); :attr:`where` when neither
         can be told.
         """
+        get_endpoint = getattr(self.adapter, 'get_endpoint', None)
         try:
-            url = self.adapter.get_endpoint()
+            url = get_endpoint() if get_endpoint is not None else None
         except ks_exc.ClientException:
             url = None
         return str(url) if url else self.where
@@ -161,7 +162,8 @@ class PlacementClient:
         try:
             resp = self.adapter.request(path, method, **kwargs)
         except _UNREACHABLE as e:
-            raise exception.PlacementUnreachable(url=self.where,
+            # The URL the catalog gave, once Keystone answered.
+            raise exception.PlacementUnreachable(url=self.endpoint,
                                                  reason=_reason(e))
         except _AUTH as e:
             raise exception.PlacementAuthError(url=self.where,
