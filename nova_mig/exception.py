@@ -448,6 +448,12 @@ class PlacementAuthSectionEmpty(PlacementNotConfigured):
                "--config-file /etc/nova/nova.conf.")
 
 
+class RebalanceExtraMissing(NovaMigException):
+    msg_fmt = ("The rebalance planner needs SciPy, which is not installed "
+               "(%(reason)s): pip install 'nova-mig[%(extra)s]' on the host "
+               "that plans (an admin workstation, not a compute host).")
+
+
 class EmbeddedPlacementUnavailable(NovaMigException):
     msg_fmt = ("[placement_sync]embedded = true, but the embedded Placement "
                "cannot be loaded (%(reason)s). Install it with pip install "
