@@ -24,8 +24,17 @@ DESCRIPTION = usage.DESCRIPTION
 
 
 def version() -> str:
+    """nova-mig's version as pip reports it: the installed metadata's.
+
+    pbr's ``version_string()`` would drop the ``.devN`` part pip shows;
+    its ``release_string()`` is the fallback for a tree run uninstalled.
+    """
     try:
-        return pbr.version.VersionInfo('nova-mig').version_string()
+        return importlib.metadata.version('nova-mig')
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    try:
+        return pbr.version.VersionInfo('nova-mig').release_string()
     except Exception:  # pbr cannot tell from an unpacked tree
         return 'unknown'
 
