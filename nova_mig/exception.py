@@ -159,9 +159,15 @@ class IdentityError(NovaMigException):
 
 class PlacementAuthError(NovaMigException):
     msg_fmt = ("Placement at %(url)s refused the credentials (%(reason)s). "
-               "Check [placement]auth_type, auth_url, username, "
+               "Check [%(group)s]auth_type, auth_url, username, "
                "project_name, user_domain_name and project_domain_name; the "
                "user needs the admin role.")
+
+    def __init__(self, message: str | None = None,
+                 **kwargs: typing.Any) -> None:
+        # The section holding the credentials: nova.conf's auth_section.
+        kwargs.setdefault('group', 'placement')
+        super().__init__(message, **kwargs)
 
 
 class PlacementError(NovaMigException):

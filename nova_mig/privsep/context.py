@@ -87,8 +87,8 @@ class NovaMigPrivContext(priv_context.PrivContext):
             return
         base = helper.command()
         said = _HelperSaid()
-        # oslo.log's adapter over the "oslo.privsep.daemon" logger.
-        daemon_log = getattr(daemon.LOG, 'logger', daemon.LOG)
+        # The logger under oslo.log's adapter: "oslo.privsep.daemon".
+        daemon_log = logging.getLogger(daemon.LOG.logger.name)
         daemon_log.addFilter(said)
         try:
             super().start(method)
