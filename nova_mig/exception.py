@@ -40,6 +40,19 @@ def short_reason(error: BaseException) -> str:
     return (text.splitlines() or [name])[0].strip().rstrip('.')
 
 
+#: The first URL of a connection error's text: the one tried.
+_URL = re.compile(r"https?://[^\s/'\":]+(?::\d+)?[^\s'\":]*")
+
+
+def url_reason(error: BaseException) -> str:
+    """``<URL tried>: <short reason>``; the reason alone without a URL."""
+    reason = short_reason(error)
+    match = _URL.search(str(error))
+    if match and match.group(0) not in reason:
+        return '%s: %s' % (match.group(0), reason)
+    return reason
+
+
 def tls_hint(reason: str, option: str) -> str:
     """``; for a private CA set <option>`` after a TLS failure, else ''."""
     return ('; for a private CA set %s' % option
