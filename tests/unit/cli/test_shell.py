@@ -2,6 +2,7 @@
 
 import importlib
 import io
+import os
 import subprocess
 import sys
 
@@ -58,3 +59,41 @@ class TestShellHelp(base.TestCase):
     def run_python(self, code):
         return subprocess.run([sys.executable, '-c', code], check=True,
                               capture_output=True, text=True).stdout
+
+
+class VersionTestCase(base.TestCase):
+
+    def test_version_is_what_pip_reports(self):
+        script = os.path.join(os.path.dirname(sys.executable), 'nova-mig')
+        ours = subprocess.run([script, '--version'], capture_output=True,
+                              text=True, check=True).stdout
+        pip = subprocess.run(
+            [sys.executable, '-m', 'pip', 'show', 'nova-mig'],
+            capture_output=True, text=True, check=True).stdout
+        (version,) = [line.split(':', 1)[1].strip()
+                      for line in pip.splitlines()
+                      if line.startswith('Version:')]
+        self.assertEqual('nova-mig %s\n' % version, ours)
+
+
+class CloudOptionsTestCase(base.TestCase):
+    """keystoneauth's options: before parsing, for the cloud commands."""
+
+    def loaded(self, command: str) -> str:
+        code = (
+            'import sys; from nova_mig.cli import app; '
+            'a = app.NovaMigApp(); '
+            'a._argv = ["--config-file", "etc/nova-mig/demo.conf", '
+            '"%s"]; a.options, _ = a.parser.parse_known_args(a._argv); '
+            'conf = a._load_conf(); '
+            'print("keystoneauth1.loading" in sys.modules, '
+            '"auth_type" in conf.placement)' % command)
+        return subprocess.run([sys.executable, '-c', code], check=True,
+                              capture_output=True, text=True,
+                              cwd=base.TOP_DIR).stdout.strip()
+
+    def test_local_command_skips_keystoneauth(self):
+        self.assertEqual('False False', self.loaded('discover'))
+
+    def test_cloud_command_registers_before_parsing(self):
+        self.assertEqual('True True', self.loaded('sync'))
