@@ -41,11 +41,11 @@ NVIDIA_VENDOR = 0x10de
 
 #: Untrusted arguments, by pattern (sysfs spells PCI addresses and UUIDs
 #: in lower case).
-PCI_ADDRESS_RE = re.compile(
-    r'^[0-9a-f]{4}:[0-9a-f]{2}:[01][0-9a-f]\.[0-7]$')
-UUID_RE = re.compile(r'^[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$')
+#: Matched whole (``fullmatch``: ``$`` would let a trailing newline in).
+PCI_ADDRESS_RE = re.compile(r'[0-9a-f]{4}:[0-9a-f]{2}:[01][0-9a-f]\.[0-7]')
+UUID_RE = re.compile(r'[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}')
 #: An NVIDIA mdev type folder: ``nvidia-<vGPU type ID>``.
-MDEV_TYPE_RE = re.compile(r'^nvidia-[1-9][0-9]{0,9}$')
+MDEV_TYPE_RE = re.compile(r'nvidia-[1-9][0-9]{0,9}')
 #: Largest vGPU type ID (NVML's are unsigned 32-bit integers).
 MAX_TYPE_ID = 0xFFFFFFFF
 #: SR-IOV allows at most 65535 VFs per PF.
@@ -93,9 +93,13 @@ def read_file(path: str) -> str:
 def write_attribute(path: str, value: str) -> None:
     """Write ``value`` to an existing attribute, in one write at offset 0.
 
+    Opened as a shell's ``echo value > path`` opens it (``O_TRUNC``, which
+    sysfs ignores and a copy of the tree needs), never following a link.
+
     :raises: ``OSError`` with the kernel's errno.
     """
-    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC |
+                 os.O_NOFOLLOW)
     try:
         os.write(fd, value.encode())
     finally:
@@ -103,20 +107,20 @@ def write_attribute(path: str, value: str) -> None:
 
 
 def check_pci_address(address: object) -> str:
-    if not isinstance(address, str) or not PCI_ADDRESS_RE.match(address):
+    if not isinstance(address, str) or not PCI_ADDRESS_RE.fullmatch(address):
         raise refused('PCI address %r' % (address,),
                       'not of the form 0000:41:00.4')
     return address
 
 
 def check_uuid(uuid: object) -> str:
-    if not isinstance(uuid, str) or not UUID_RE.match(uuid):
+    if not isinstance(uuid, str) or not UUID_RE.fullmatch(uuid):
         raise refused('UUID %r' % (uuid,), 'not a lower-case canonical UUID')
     return uuid
 
 
 def check_mdev_type(type_id: object) -> str:
-    if not isinstance(type_id, str) or not MDEV_TYPE_RE.match(type_id):
+    if not isinstance(type_id, str) or not MDEV_TYPE_RE.fullmatch(type_id):
         raise refused('mdev type %r' % (type_id,),
                       'not of the form nvidia-<number>')
     return type_id

@@ -22,7 +22,7 @@ from nova_mig import sysfs as gateway
 
 #: An NVML GPU UUID: ``GPU-`` and a canonical UUID.
 GPU_UUID_RE = re.compile(
-    r'^GPU-[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$')
+    r'GPU-[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}')
 #: NVML's IDs and profile IDs are unsigned 32-bit integers.
 MAX_ID = 0xFFFFFFFF
 #: The GPU reset tool: the first of these that exists, never the caller's.
@@ -31,7 +31,7 @@ RESET_TOOLS = ('/usr/bin/nvidia-smi', '/usr/sbin/nvidia-smi',
 
 
 def _gpu(gpu_uuid: object) -> str:
-    if not isinstance(gpu_uuid, str) or not GPU_UUID_RE.match(gpu_uuid):
+    if not isinstance(gpu_uuid, str) or not GPU_UUID_RE.fullmatch(gpu_uuid):
         raise gateway.refused('GPU UUID %r' % (gpu_uuid,),
                               'not of the form GPU-<UUID>')
     return gpu_uuid
