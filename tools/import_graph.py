@@ -261,7 +261,8 @@ def render_ascii(layers: dict[str, int],
     by_layer: dict[int, list[str]] = collections.defaultdict(list)
     for name, layer in layers.items():
         shown = name if name in ('exception', 'fileutils', 'lock',
-                                 'naming', 'ownership') else name + '/'
+                                 'naming', 'ownership', 'sysfs') else (
+                                     name + '/')
         if name in private:
             shown += ' (stevedore only)'
         by_layer[layer].append(shown)
