@@ -268,13 +268,13 @@ class Writer:
     def set_vgpu_type(self, vf: str, type_id: int) -> None:
         """Give a vendor-VFIO VF a vGPU type (create its vGPU)."""
         check_int('vGPU type ID', type_id, 1, MAX_TYPE_ID)
-        self._current_type(vf, type_id)
+        self._write_current_type(vf, type_id)
 
     def clear_vgpu_type(self, vf: str) -> None:
         """Write 0 to a vendor-VFIO VF's vGPU type (remove its vGPU)."""
-        self._current_type(vf, 0)
+        self._write_current_type(vf, 0)
 
-    def _current_type(self, vf: str, type_id: int) -> None:
+    def _write_current_type(self, vf: str, type_id: int) -> None:
         device = self.sysfs.nvidia_device(vf)
         self._write(self.sysfs.attribute(device, VENDOR_DIR,
                                              CURRENT_TYPE), str(type_id))
