@@ -249,16 +249,16 @@ class Writer:
         total = self.sysfs.attribute(device, SRIOV_TOTALVFS)
         limit = int(read_file(total) or 0)
         check_int('VF count of %s' % pf, count, 0, min(limit, MAX_VFS))
-        self._write(self.sysfs.attribute(device, SRIOV_NUMVFS),
-                        str(count))
+        self._write(self.sysfs.attribute(device, SRIOV_NUMVFS), str(count))
 
     def create_mdev(self, parent: str, type_id: str, uuid: str) -> None:
         """Create the mdev ``uuid`` of an NVIDIA type on an NVIDIA parent."""
         check_mdev_type(type_id)
         check_uuid(uuid)
         device = self.sysfs.nvidia_device(parent)
-        self._write(self.sysfs.attribute(device, SUPPORTED_TYPES,
-                                             type_id, 'create'), uuid)
+        path = self.sysfs.attribute(device, SUPPORTED_TYPES, type_id,
+                                    'create')
+        self._write(path, uuid)
 
     def remove_mdev(self, uuid: str) -> None:
         """Remove a mediated device of an NVIDIA parent."""
@@ -276,5 +276,5 @@ class Writer:
 
     def _write_current_type(self, vf: str, type_id: int) -> None:
         device = self.sysfs.nvidia_device(vf)
-        self._write(self.sysfs.attribute(device, VENDOR_DIR,
-                                             CURRENT_TYPE), str(type_id))
+        path = self.sysfs.attribute(device, VENDOR_DIR, CURRENT_TYPE)
+        self._write(path, str(type_id))

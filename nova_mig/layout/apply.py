@@ -189,11 +189,11 @@ class Executor:
             self.owned.add(parent, vgpu_uuid=self._vgpu_uuid(parent))
             return
         mdev = _planned(action.uuid)
-        type_id = self.reader.mdev_type_named(parent, type_name)
+        mdev_type = self.reader.mdev_type_named(parent, type_name)
         self.owned.intend(mdev, **details)
-        self.writer.create_mdev(parent, type_id, mdev)
+        self.writer.create_mdev(parent, mdev_type, mdev)
         self.owned.add(mdev)
-        self.nodedevs.define(mdev, parent, type_id)
+        self.nodedevs.define(mdev, parent, mdev_type)
 
     def _vgpu_uuid(self, vf: str) -> str | None:
         """The driver's UUID of the vGPU a VF carries now, when it says."""

@@ -75,10 +75,11 @@ PROBE = textwrap.dedent('''\
             print(name, 'allowed')
         except OSError as e:
             print(name, e.errno)
-''') % {'pf': fake.NVIDIA_PF, 'mdev': fake.MDEV, 'intel': fake.INTEL_PF,
-         'escaped': fake.ESCAPED, 'linked': fake.LINKED, 'vf': fake.NVIDIA_VF,
-         'foreign': fake.FOREIGN_TYPE, 'escaped_mdev': fake.ESCAPED_MDEV,
-         'intel_mdev': fake.INTEL_MDEV}
+''') % {
+    'pf': fake.NVIDIA_PF, 'mdev': fake.MDEV, 'intel': fake.INTEL_PF,
+    'escaped': fake.ESCAPED, 'linked': fake.LINKED, 'vf': fake.NVIDIA_VF,
+    'foreign': fake.FOREIGN_TYPE, 'escaped_mdev': fake.ESCAPED_MDEV,
+    'intel_mdev': fake.INTEL_MDEV}
 
 
 def _namespaces_work() -> bool:
