@@ -39,11 +39,18 @@ VGPU_PARAMS = 'vgpu_params'
 #: The only vendor whose devices nova-mig changes.
 NVIDIA_VENDOR = 0x10de
 
-#: Untrusted arguments, by pattern (sysfs spells PCI addresses and UUIDs
-#: in lower case).
-#: Matched whole (``fullmatch``: ``$`` would let a trailing newline in).
-PCI_ADDRESS_RE = re.compile(r'[0-9a-f]{4}:[0-9a-f]{2}:[01][0-9a-f]\.[0-7]')
-UUID_RE = re.compile(r'[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}')
+#: A PCI address as sysfs spells it, ``DDDD:BB:SS.F`` in lower-case hex:
+#: slot 00-1f (5 bits), function 0-7 (3 bits); the parts, then the whole,
+#: unanchored and without groups (:mod:`nova_mig.model.constants` builds
+#: its patterns from these).
+PCI_PARTS = ('[0-9a-f]{4}', '[0-9a-f]{2}', '[01][0-9a-f]', '[0-7]')
+PCI_ADDRESS = r'%s:%s:%s\.%s' % PCI_PARTS
+#: A UUID in canonical lower-case form. Unanchored, without groups.
+UUID = r'[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}'
+#: Untrusted arguments, matched whole (``fullmatch``: a ``$`` would let a
+#: trailing newline in).
+PCI_ADDRESS_RE = re.compile(PCI_ADDRESS)
+UUID_RE = re.compile(UUID)
 #: An NVIDIA mdev type folder: ``nvidia-<vGPU type ID>``.
 MDEV_TYPE_RE = re.compile(r'nvidia-[1-9][0-9]{0,9}')
 #: Largest vGPU type ID (NVML's are unsigned 32-bit integers).
