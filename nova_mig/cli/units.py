@@ -248,16 +248,20 @@ class InstallUnits(common.Command):
 
 
 class InstallSudoers(common.Command):
-    """Write the sudoers rule that lets a user start nova-mig's privsep.
+    """Write the sudoers rules that let a user start nova-mig's privsep.
 
-    Run as an unprivileged service user, nova-mig starts its privileged
-    helper with "sudo -n", by absolute path, with the configuration files
-    it was given (see [nova_mig_privsep]helper_command). This writes
-    /etc/sudoers.d/nova-mig (or --output), mode 0440, allowing --user to
-    run exactly that command as root, built the same way nova-mig builds
-    it: give this command the same --config-file/--config-dir options as
-    the service. The file is checked with "visudo -c" when visudo is
-    installed, and only then put in place.
+    Run as an unprivileged service user, nova-mig starts its three
+    privileged helpers (sysfs, nvml, files) with "sudo -n", by absolute
+    path, with the configuration files it was given and a fixed socket,
+    <[host]state_dir>/privsep/<context>.sock (see
+    [nova_mig_privsep]helper_command). This writes /etc/sudoers.d/nova-mig
+    (or --output), mode 0440, allowing --user to run exactly those three
+    commands as root and nothing else (no wildcard: no argument can be
+    appended), built the same way nova-mig builds them: give this command
+    the same --config-file/--config-dir options as the service. It refuses
+    while the helper, nova-mig or a configuration file is writable by that
+    user or by everyone. The file is checked with "visudo -c" when visudo
+    is installed, and only then put in place.
     """
 
     def get_parser(self, prog_name):
