@@ -113,6 +113,18 @@ def write_attribute(path: str, value: str) -> None:
         os.close(fd)
 
 
+def below(path: str, folder: str, resolve: bool = True) -> bool:
+    """Whether ``path`` lies strictly below ``folder``, both resolved.
+
+    The one containment check of nova-mig's privileged side.
+
+    :param resolve: resolve ``path`` (False: the caller resolved it, e.g.
+        all but its last component).
+    """
+    top = os.path.realpath(folder).rstrip(os.sep) + os.sep
+    return (os.path.realpath(path) if resolve else path).startswith(top)
+
+
 def check_pci_address(address: object) -> str:
     if not isinstance(address, str) or not PCI_ADDRESS_RE.fullmatch(address):
         raise refused('PCI address %r' % (address,),
@@ -166,8 +178,7 @@ class Sysfs:
     def _device_dir(self, entry: str, what: str) -> str:
         """The resolved folder of a device entry, inside ``devices/``."""
         real = os.path.realpath(entry)
-        devices = os.path.realpath(self.path('devices')) + os.sep
-        if not real.startswith(devices) or not os.path.isdir(real):
+        if not below(real, self.path('devices')) or not os.path.isdir(real):
             raise refused(what, 'no such device below %s' % self.root)
         return real
 
@@ -201,7 +212,7 @@ class Sysfs:
                               'not a plain name below %s' % device)
         path = os.path.join(device, *parts)
         real = os.path.realpath(path)
-        if not real.startswith(device.rstrip(os.sep) + os.sep):
+        if not below(real, device):
             raise refused(path, 'it resolves to %s, outside the device %s'
                           % (real, device))
         if not os.path.isfile(real):
