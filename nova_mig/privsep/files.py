@@ -24,8 +24,9 @@ MDEVCTL_ROOT = '/etc/mdevctl.d'
 def check_inside(path: object, root: str) -> str:
     """``path`` when its folder, resolved, lies below ``root``.
 
-    Checked by :func:`nova_mig.sysfs.below`. The last component is not resolved: a symlink there is the file the
-    caller names (replaced or removed, never followed).
+    Checked by :func:`nova_mig.sysfs.below`. The last component is not
+    resolved: a symlink there is the file the caller names (replaced or
+    removed, never followed).
 
     :raises: ``EACCES`` PermissionError, naming the path, otherwise.
     """
