@@ -177,6 +177,10 @@ class Sysfs:
     # -- confinement ----------------------------------------------------
     def _device_dir(self, entry: str, what: str) -> str:
         """The resolved folder of a device entry, inside ``devices/``."""
+        if not os.path.lexists(entry):
+            # Gone (or never there): what the kernel says of a device
+            # removed under a writer, ENOENT.
+            raise FileNotFoundError(errno.ENOENT, 'no %s' % what)
         real = os.path.realpath(entry)
         if not below(real, self.path('devices')) or not os.path.isdir(real):
             raise refused(what, 'no such device below %s' % self.root)
@@ -186,7 +190,8 @@ class Sysfs:
         """The resolved folder of an NVIDIA PCI function.
 
         :raises: ``EACCES`` PermissionError for a malformed address, an
-            absent device or one of another vendor.
+            entry leading out of ``devices/`` or a device of another
+            vendor; ``ENOENT`` for an absent device.
         """
         check_pci_address(address)
         what = 'PCI device %s' % address
@@ -223,14 +228,11 @@ class Sysfs:
     def mdev_parent(self, uuid: str) -> str:
         """The resolved folder of a mediated device on an NVIDIA parent."""
         check_uuid(uuid)
-        what = 'mdev %s' % uuid
-        entry = self.mdev(uuid)
-        if not os.path.lexists(entry):
-            raise FileNotFoundError(errno.ENOENT, 'no mdev %s' % uuid)
-        real = self._device_dir(entry, what)
+        real = self._device_dir(self.mdev(uuid), 'mdev %s' % uuid)
         parent = os.path.basename(os.path.dirname(real))
         if self.nvidia_device(parent) != os.path.dirname(real):
-            raise refused(what, 'it is not below its parent %s' % parent)
+            raise refused('mdev %s' % uuid,
+                          'it is not below its parent %s' % parent)
         return real
 
 
