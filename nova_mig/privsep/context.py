@@ -42,6 +42,12 @@ CAPABILITIES: dict[str, list[int]] = {
 }
 
 
+#: Seconds the daemon has to connect once its helper command exited 0
+#: (privsep-helper connects before it exits, so this is only reached when
+#: the command is not privsep-helper).
+ACCEPT_TIMEOUT = 30.0
+
+
 def _user() -> str:
     uid = os.geteuid()
     try:
@@ -113,7 +119,13 @@ class FixedSocketChannel(daemon._ClientChannel):
                 raise daemon.FailedToDropPrivileges(
                     'privsep helper command exited non-zero (%d)'
                     % proc.returncode)
-            sock, _addr = listen_sock.accept()
+            listen_sock.settimeout(ACCEPT_TIMEOUT)
+            try:
+                sock, _addr = listen_sock.accept()
+            except TimeoutError:
+                raise daemon.FailedToDropPrivileges(
+                    'the helper command exited without a daemon connecting '
+                    'to %s' % path)
         finally:
             listen_sock.close()
             with contextlib.suppress(FileNotFoundError):

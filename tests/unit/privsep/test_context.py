@@ -70,6 +70,19 @@ class ContextTestCase(base.TestCase):
              'files': [caps.CAP_DAC_OVERRIDE, caps.CAP_FOWNER]},
             context.CAPABILITIES)
 
+    def test_helper_exiting_without_a_daemon_is_one_clear_error(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_mig.privsep.context.ACCEPT_TIMEOUT', 0.1))
+        self.flags(helper_command='true', group='nova_mig_privsep')
+        e = self.assertRaises(exception.PrivsepStartFailed, self.ctx.start)
+        sock = os.path.join(self.tmpdir, 'privsep', 'files.sock')
+        self.assertEqual(
+            "Cannot start nova-mig's privileged helper (true): the helper "
+            "command exited without a daemon connecting to %s. Check "
+            "[nova_mig_privsep]helper_command." % sock, str(e))
+        self.assertFalse(os.path.lexists(sock))
+        self.assertIsNone(self.ctx.channel)
+
     def test_socket_folder_of_another_user_is_refused(self):
         self.flags(helper_command='true', group='nova_mig_privsep')
         folder = os.path.join(self.tmpdir, 'privsep')
