@@ -1,16 +1,23 @@
 """Bounded reads of input files; atomic, change-only writes of nova-mig's.
 
-Every YAML document nova-mig reads (layouts, mig-parted files, simulated
-host files) goes through :func:`load_yaml`: size and nesting are bounded
-before anything is built, and invalid UTF-8 or YAML is reported with its
-line and column, never as a raw Python error.
+Every file nova-mig reads that someone else could have written goes
+through :func:`read_input`: only a regular file is read (a FIFO, device or
+directory is refused without blocking on it) and never more than a limit.
+Every YAML document (layouts, mig-parted files, targets files, simulated
+host files) is then parsed by :func:`load_yaml`, every JSON document
+(discover documents, state files) by :func:`load_json`: size, nesting,
+integer length and, in YAML, anchors and aliases are bounded or refused
+before anything is built, and invalid UTF-8, YAML or JSON is reported
+with its line and column, never as a raw Python error.
 """
 
+import errno
 import functools
 import json
 import logging
 import os
 import re
+import stat
 import tempfile
 import typing
 
@@ -26,6 +33,14 @@ MAX_INPUT_BYTES = 4 * 1024 * 1024
 MAX_YAML_DEPTH = 32
 #: Most nodes (scalars, mappings, lists, aliases) in a YAML input.
 MAX_YAML_NODES = 500_000
+#: Largest state file read (ownership record, checkpoint, sync state,
+#: journals), in bytes.
+MAX_STATE_BYTES = 16 * 1024 * 1024
+#: Deepest nesting of objects and arrays in a JSON document.
+MAX_JSON_DEPTH = 32
+#: Most digits of an integer in an input file: far beyond any count,
+#: size or identifier nova-mig reads, far below Python's own limit.
+MAX_INT_DIGITS = 20
 
 _INT = 'tag:yaml.org,2002:int'
 _FLOAT = 'tag:yaml.org,2002:float'
@@ -43,7 +58,9 @@ def _loader() -> typing.Any:
     import yaml
 
     safe: typing.Any = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
-    loader: typing.Any = type('_Loader', (safe,), {})
+    loader: typing.Any = type('_Loader', (safe,), {
+        'construct_yaml_int': _bounded_int_constructor(safe)})
+    loader.add_constructor(_INT, loader.construct_yaml_int)
     loader.yaml_implicit_resolvers = {
         first: [(tag, regexp) for tag, regexp in resolvers
                 if tag not in (_INT, _FLOAT)]
@@ -60,27 +77,178 @@ def _loader() -> typing.Any:
     return loader
 
 
+def _bounded_int_constructor(safe: typing.Any) -> typing.Callable:
+    import yaml
+
+    def construct_yaml_int(self: typing.Any, node: typing.Any) -> int:
+        digits = sum(c.isdigit() for c in str(node.value))
+        if digits > MAX_INT_DIGITS:
+            raise yaml.constructor.ConstructorError(
+                None, None, 'an integer of %d digits; at most %d are '
+                'accepted' % (digits, MAX_INT_DIGITS), node.start_mark)
+        return safe.construct_yaml_int(self, node)
+    return construct_yaml_int
+
+
 #: Builds the error to raise from ``(where, reason)``: ``where`` is a key
 #: path or ``line L column C``.
 Fail = typing.Callable[[str, str], Exception]
 
 
-def read_input(path: str, fail: Fail,
-               limit: int = MAX_INPUT_BYTES) -> bytes:
+_KINDS = ((stat.S_ISFIFO, 'a FIFO'), (stat.S_ISCHR, 'a character device'),
+          (stat.S_ISBLK, 'a block device'), (stat.S_ISSOCK, 'a socket'))
+
+
+def _not_regular(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return os.strerror(errno.EISDIR)
+    kind = next((k for test, k in _KINDS if test(mode)), 'a special file')
+    return '%s, not a regular file; nova-mig reads only regular files' % kind
+
+
+@typing.overload
+def read_input(path: str, fail: Fail, limit: int = ...,
+               nofollow: bool = ...,
+               missing_ok: typing.Literal[False] = ...) -> bytes: ...
+
+
+@typing.overload
+def read_input(path: str, fail: Fail, limit: int = ...,
+               nofollow: bool = ...,
+               missing_ok: bool = ...) -> bytes | None: ...
+
+
+def read_input(path: str, fail: Fail, limit: int = MAX_INPUT_BYTES,
+               nofollow: bool = False,
+               missing_ok: bool = False) -> bytes | None:
     """The bytes of an input file, at most ``limit`` of them.
 
+    The file is opened without blocking (a FIFO with no writer would hang
+    a plain ``open``) and read only when ``fstat`` says it is a regular
+    file; a device such as ``/dev/zero`` is never read. At most
+    ``limit + 1`` bytes are ever read.
+
+    :param nofollow: refuse a symbolic link (nova-mig's own state files).
+    :param missing_ok: return None when the file does not exist.
     :raises: what ``fail('file', reason)`` builds when the file cannot be
-        read (a directory, missing, no permission) or is too large.
+        read (missing, no permission, not a regular file) or is larger
+        than ``limit``.
     """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+    if nofollow:
+        flags |= os.O_NOFOLLOW
     try:
-        with open(path, 'rb') as stream:
-            content = stream.read(limit + 1)
+        fd = os.open(path, flags)
+    except FileNotFoundError as e:
+        if missing_ok:
+            return None
+        raise fail('file', e.strerror or str(e))
+    except OSError as e:
+        if nofollow and e.errno == errno.ELOOP:
+            raise fail('file', 'a symbolic link; nova-mig reads its own '
+                       'files only when they are regular files')
+        raise fail('file', e.strerror or str(e))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise fail('file', _not_regular(mode))
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(limit + 1 - size, 1024 * 1024))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
     except OSError as e:
         raise fail('file', e.strerror or str(e))
-    if len(content) > limit:
-        raise fail('file', 'larger than %d bytes; not a nova-mig input '
-                   'file' % limit)
-    return content
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise fail('file', 'larger than %d bytes, the most nova-mig reads '
+                   'from this file' % limit)
+    return b''.join(chunks)
+
+
+def reason(where: str, why: str) -> str:
+    """``why`` preceded by ``where`` unless that is the whole file."""
+    return why if where == 'file' else '%s: %s' % (where, why)
+
+
+def read_json(path: str, fail: Fail, limit: int = MAX_STATE_BYTES,
+              nofollow: bool = True, missing_ok: bool = True
+              ) -> tuple[bool, typing.Any]:
+    """Read and parse a JSON file with :func:`read_input` and
+    :func:`load_json`.
+
+    :returns: ``(False, None)`` when the file does not exist and
+        ``missing_ok``, else ``(True, document)``.
+    """
+    content = read_input(path, fail, limit, nofollow=nofollow,
+                         missing_ok=missing_ok)
+    if content is None:
+        return False, None
+    return True, load_json(content, fail)
+
+
+class _Refused(Exception):
+    """A JSON value refused while parsing (its reason in ``args[0]``)."""
+
+
+def _json_constant(name: str) -> typing.NoReturn:
+    raise _Refused('%s is not a JSON number' % name)
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip('-')) > MAX_INT_DIGITS:
+        raise _Refused('an integer of %d digits; at most %d are accepted'
+                       % (len(text.lstrip('-')), MAX_INT_DIGITS))
+    return int(text)
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if value in (float('inf'), float('-inf')):
+        raise _Refused('%s is out of range' % text[:40])
+    return value
+
+
+def _depth(document: typing.Any) -> int:
+    """Nesting depth of a parsed JSON document, without recursion."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            deepest = max(deepest, level)
+            if level <= MAX_JSON_DEPTH:
+                stack.extend((v, level + 1) for v in value)
+    return deepest
+
+
+def load_json(content: bytes, fail: Fail,
+              max_depth: int = MAX_JSON_DEPTH) -> typing.Any:
+    """Parse one JSON document safely, within bounds.
+
+    :raises: what ``fail(where, reason)`` builds for invalid UTF-8 or
+        JSON (reason ``not JSON: ...``), ``NaN`` or ``Infinity``, an
+        integer of more than :data:`MAX_INT_DIGITS` digits or nesting
+        deeper than ``max_depth``.
+    """
+    text = decode(content, fail)
+    try:
+        document = json.loads(text, parse_constant=_json_constant,
+                              parse_int=_json_int, parse_float=_json_float)
+    except json.JSONDecodeError as e:
+        raise fail('line %d column %d' % (e.lineno, e.colno),
+                   'not JSON: %s' % e.msg)
+    except _Refused as e:
+        raise fail('JSON', 'not JSON: %s' % e.args[0])
+    except RecursionError:
+        raise fail('JSON', 'nested deeper than %d levels' % max_depth)
+    if _depth(document) > max_depth:
+        raise fail('JSON', 'nested deeper than %d levels' % max_depth)
+    return document
 
 
 def _position(content: bytes, offset: int) -> str:
@@ -119,9 +287,14 @@ def load_yaml(content: bytes | str, fail: Fail,
     or huge document is refused without building it, and Python's
     recursion limit is never reached.
 
+    Anchors and aliases are refused: a kilobyte of nested aliases (a
+    "billion laughs") would otherwise expand to gigabytes in whoever
+    walks the document.
+
     :raises: what ``fail(where, reason)`` builds for invalid UTF-8, invalid
-        YAML, nesting deeper than ``max_depth`` or more than ``max_nodes``
-        nodes.
+        YAML, an anchor or alias, nesting deeper than ``max_depth``, more
+        than ``max_nodes`` nodes or an integer longer than
+        :data:`MAX_INT_DIGITS` digits.
     """
     if isinstance(content, bytes):
         if len(content) > MAX_INPUT_BYTES:
@@ -144,7 +317,14 @@ def load_yaml(content: bytes | str, fail: Fail,
             elif isinstance(event, (yaml.MappingEndEvent,
                                     yaml.SequenceEndEvent)):
                 depth -= 1
+            if isinstance(event, yaml.AliasEvent):
+                raise fail(_mark(event), 'an alias (*%s); nova-mig refuses '
+                           'YAML anchors and aliases' % event.anchor)
             if isinstance(event, yaml.NodeEvent):
+                if event.anchor is not None:
+                    raise fail(_mark(event), 'an anchor (&%s); nova-mig '
+                               'refuses YAML anchors and aliases'
+                               % event.anchor)
                 nodes += 1
                 if nodes > max_nodes:
                     raise fail(_mark(event), 'more than %d values'

@@ -18,9 +18,11 @@ import typing
 
 import yaml
 
+from nova_mig import exception
 from nova_mig import fileutils
 from nova_mig.model import constants
 from nova_mig.rebalance import demand as demand_mod
+from nova_mig.rebalance import document
 from nova_mig.rebalance import fleet
 from nova_mig.rebalance import geometry
 from nova_mig.rebalance import solver
@@ -279,20 +281,41 @@ def dump_layout(document: dict[str, typing.Any]) -> str:
                           default_flow_style=False)
 
 
+def _confined(directory: str, name: str) -> str:
+    """``<directory>/<name>.yaml``, proved to lie in ``directory``."""
+    path = os.path.join(directory, '%s.yaml' % name)
+    inside = os.path.realpath(directory)
+    if (not document.is_hostname(name) or
+            os.path.dirname(os.path.realpath(path)) != inside):
+        raise exception.RebalanceInputError(
+            path=directory, where='--output-dir',
+            reason='refusing to write a layout for host %s: not a DNS '
+                   'host name, or not a file of this directory'
+                   % document.shown(name))
+    return path
+
+
 def write_layouts(plan: Plan, hosts: list[fleet.HostState],
                   directory: str) -> dict[str, str]:
     """Write ``<host>.yaml`` per touched host and ``plan.json``.
 
+    Every file lands in ``directory`` itself: a host name that is not a
+    DNS host name (``../x``, ``/etc/x``, a line break) is refused, and
+    the resolved path must lie in the resolved directory.
+
     :returns: host -> layout file path (also kept in ``plan.layouts``).
+    :raises: :class:`nova_mig.exception.RebalanceInputError` for such a
+        host name, before anything is written.
     """
     os.makedirs(directory, exist_ok=True)
     by_host = {h.name: h for h in hosts}
     grouped: dict[str, list[GpuChange]] = collections.defaultdict(list)
     for change in plan.changes:
         grouped[change.host].append(change)
+    paths = {name: _confined(directory, name) for name in grouped}
     for name, changes in sorted(grouped.items()):
         text = dump_layout(host_layout(by_host[name], changes))
-        path = os.path.join(directory, '%s.yaml' % name)
+        path = paths[name]
         fileutils.write_if_changed(
             path, '# nova-mig rebalance layout of host %s\n' % name + text)
         plan.layouts[name] = path

@@ -114,8 +114,8 @@ class TestLoadYamlBounds(base.TestCase):
         self.assertEqual(b'x' * 11, fileutils.read_input(path, _fail))
         error = self.assertRaises(Refused, fileutils.read_input, path,
                                   _fail, limit=10)
-        self.assertEqual('file: larger than 10 bytes; not a nova-mig input '
-                         'file', str(error))
+        self.assertEqual('file: larger than 10 bytes, the most nova-mig '
+                         'reads from this file', str(error))
         error = self.assertRaises(Refused, fileutils.read_input,
                                   self.tmpdir, _fail)
         self.assertEqual('file: Is a directory', str(error))
