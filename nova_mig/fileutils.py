@@ -6,7 +6,7 @@ directory is refused without blocking on it) and never more than a limit.
 Every YAML document (layouts, mig-parted files, targets files, simulated
 host files) is then parsed by :func:`load_yaml`, every JSON document
 (discover documents, state files) by :func:`load_json`: size, nesting,
-integer length and, in YAML, anchors and aliases are bounded or refused
+integer length and, in YAML, the expansion of aliases are bounded
 before anything is built, and invalid UTF-8, YAML or JSON is reported
 with its line and column, never as a raw Python error.
 """
@@ -33,6 +33,8 @@ MAX_INPUT_BYTES = 4 * 1024 * 1024
 MAX_YAML_DEPTH = 32
 #: Most nodes (scalars, mappings, lists, aliases) in a YAML input.
 MAX_YAML_NODES = 500_000
+#: Most characters of text a YAML input holds with its aliases expanded.
+MAX_YAML_EXPANDED_CHARS = 4 * MAX_INPUT_BYTES
 #: Largest state file read (ownership record, checkpoint, sync state,
 #: journals), in bytes.
 MAX_STATE_BYTES = 16 * 1024 * 1024
@@ -77,6 +79,9 @@ def _loader() -> typing.Any:
     return loader
 
 
+_INT_REFUSED = 'an integer of'
+
+
 def _bounded_int_constructor(safe: typing.Any) -> typing.Callable:
     import yaml
 
@@ -84,8 +89,8 @@ def _bounded_int_constructor(safe: typing.Any) -> typing.Callable:
         digits = sum(c.isdigit() for c in str(node.value))
         if digits > MAX_INT_DIGITS:
             raise yaml.constructor.ConstructorError(
-                None, None, 'an integer of %d digits; at most %d are '
-                'accepted' % (digits, MAX_INT_DIGITS), node.start_mark)
+                None, None, '%s %d digits; at most %d are accepted' % (
+                    _INT_REFUSED, digits, MAX_INT_DIGITS), node.start_mark)
         return safe.construct_yaml_int(self, node)
     return construct_yaml_int
 
@@ -278,6 +283,67 @@ def _mark(node: typing.Any) -> str:
     return 'line %d column %d' % (mark.line + 1, mark.column + 1)
 
 
+def _check_events(yaml: typing.Any, events: typing.Iterable[typing.Any],
+                  fail: Fail, max_depth: int, max_nodes: int) -> None:
+    """Refuse a document too deep or too large once aliases are expanded.
+
+    An alias counts as the whole node its anchor names (its values and
+    the characters of its text), and reaches as deep as that node does: a
+    kilobyte of nested aliases (a "billion laughs") that would expand to
+    gigabytes in whoever walks or prints the document is refused here,
+    while an anchor used a few times is fine.
+    """
+    # Open collections: [anchor, values, characters, height].
+    stack: list[list[typing.Any]] = []
+    anchors: dict[str, tuple[int, int, int]] = {}
+    values = characters = 0
+
+    def add(size: int, chars: int, height: int) -> None:
+        if stack:
+            stack[-1][1] += size
+            stack[-1][2] += chars
+            stack[-1][3] = max(stack[-1][3], height + 1)
+
+    for event in events:
+        alias = ''
+        if isinstance(event, (yaml.MappingStartEvent,
+                              yaml.SequenceStartEvent)):
+            if len(stack) >= max_depth:
+                raise fail(_mark(event), 'nested deeper than %d levels'
+                           % max_depth)
+            stack.append([event.anchor, 1, 2, 1])
+            values, characters = values + 1, characters + 2
+        elif isinstance(event, (yaml.MappingEndEvent,
+                                yaml.SequenceEndEvent)):
+            anchor, size, chars, height = stack.pop()
+            if anchor is not None:
+                anchors[anchor] = (size, chars, height)
+            add(size, chars, height)
+            continue
+        elif isinstance(event, yaml.AliasEvent):
+            alias = ' once alias *%s is expanded' % event.anchor
+            size, chars, height = anchors.get(event.anchor, (1, 1, 0))
+            if len(stack) + height > max_depth:
+                raise fail(_mark(event), 'nested deeper than %d levels%s'
+                           % (max_depth, alias))
+            values, characters = values + size, characters + chars
+            add(size, chars, height)
+        elif isinstance(event, yaml.ScalarEvent):
+            chars = len(event.value) + 1
+            if event.anchor is not None:
+                anchors[event.anchor] = (1, chars, 0)
+            values, characters = values + 1, characters + chars
+            add(1, chars, 0)
+        else:
+            continue
+        if values > max_nodes:
+            raise fail(_mark(event), 'more than %d values%s'
+                       % (max_nodes, alias))
+        if characters > MAX_YAML_EXPANDED_CHARS:
+            raise fail(_mark(event), 'more than %d characters%s'
+                       % (MAX_YAML_EXPANDED_CHARS, alias))
+
+
 def load_yaml(content: bytes | str, fail: Fail,
               max_depth: int = MAX_YAML_DEPTH,
               max_nodes: int = MAX_YAML_NODES) -> typing.Any:
@@ -287,13 +353,12 @@ def load_yaml(content: bytes | str, fail: Fail,
     or huge document is refused without building it, and Python's
     recursion limit is never reached.
 
-    Anchors and aliases are refused: a kilobyte of nested aliases (a
-    "billion laughs") would otherwise expand to gigabytes in whoever
-    walks the document.
+    Aliases count as the nodes they stand for (see :func:`_check_events`),
+    so a "billion laughs" is refused before it is built or walked.
 
     :raises: what ``fail(where, reason)`` builds for invalid UTF-8, invalid
-        YAML, an anchor or alias, nesting deeper than ``max_depth``, more
-        than ``max_nodes`` nodes or an integer longer than
+        YAML, nesting deeper than ``max_depth`` or more than ``max_nodes``
+        nodes (aliases expanded either way), or an integer longer than
         :data:`MAX_INT_DIGITS` digits.
     """
     if isinstance(content, bytes):
@@ -305,35 +370,15 @@ def load_yaml(content: bytes | str, fail: Fail,
     import yaml
 
     loader = _loader()
-    depth = nodes = 0
     try:
-        for event in yaml.parse(text, Loader=loader):
-            if isinstance(event, (yaml.MappingStartEvent,
-                                  yaml.SequenceStartEvent)):
-                depth += 1
-                if depth > max_depth:
-                    raise fail(_mark(event), 'nested deeper than %d levels'
-                               % max_depth)
-            elif isinstance(event, (yaml.MappingEndEvent,
-                                    yaml.SequenceEndEvent)):
-                depth -= 1
-            if isinstance(event, yaml.AliasEvent):
-                raise fail(_mark(event), 'an alias (*%s); nova-mig refuses '
-                           'YAML anchors and aliases' % event.anchor)
-            if isinstance(event, yaml.NodeEvent):
-                if event.anchor is not None:
-                    raise fail(_mark(event), 'an anchor (&%s); nova-mig '
-                               'refuses YAML anchors and aliases'
-                               % event.anchor)
-                nodes += 1
-                if nodes > max_nodes:
-                    raise fail(_mark(event), 'more than %d values'
-                               % max_nodes)
+        _check_events(yaml, yaml.parse(text, Loader=loader), fail,
+                      max_depth, max_nodes)
         return yaml.load(text, Loader=loader)
     except yaml.YAMLError as e:
-        reason = getattr(e, 'problem', None) or str(e)
-        raise fail(_mark(e), 'not valid YAML: %s'
-                   % ' '.join(str(reason).split()))
+        reason = ' '.join(str(getattr(e, 'problem', None) or e).split())
+        if reason.startswith(_INT_REFUSED):
+            raise fail(_mark(e), reason)
+        raise fail(_mark(e), 'not valid YAML: %s' % reason)
     except RecursionError:
         raise fail('YAML', 'nested too deeply')
 

@@ -14,6 +14,7 @@ its placement and the vGPU devices of those kept pinned by UUID and type.
 import collections
 import dataclasses
 import os
+import time
 import typing
 
 import yaml
@@ -112,8 +113,13 @@ def _in_scope(host: fleet.HostState, scope: str) -> bool:
 class _Builder:
 
     def __init__(self, hosts: list[fleet.HostState],
-                 demands: list[demand_mod.Demand]):
+                 demands: list[demand_mod.Demand],
+                 deadline: float | None = None):
         self.hosts = hosts
+        #: When the search for candidate geometries stops.
+        self.deadline = deadline
+        #: False once a search stopped before it saw every geometry.
+        self.complete = True
         self.demands = demands
         variants = {d.profile for d in demands if geometry.is_variant(
             d.profile)}
@@ -143,8 +149,11 @@ class _Builder:
                     ) -> list[tuple[geometry.Slot, ...]]:
         key = (gpu.table.key, gpu.fixed)
         if key not in self.cache:
-            self.cache[key] = geometry.completions(
-                gpu.table, gpu.fixed, self.allowed(gpu.table))
+            found, complete = geometry.completions_by(
+                gpu.table, gpu.fixed, self.allowed(gpu.table),
+                deadline=self.deadline)
+            self.cache[key] = found
+            self.complete = self.complete and complete
         return self.cache[key]
 
     def groups(self) -> tuple[list[solver.Group], list[list[tuple]]]:
@@ -181,8 +190,15 @@ def build(hosts: list[fleet.HostState], demands: list[demand_mod.Demand],
           left_out: list[fleet.LeftOut] | None = None,
           max_gpus: int | None = None,
           time_limit: float = solver.DEFAULT_TIME_LIMIT) -> Plan:
-    """Plan the fleet; see the module docstring."""
-    builder = _Builder(hosts, demands)
+    """Plan the fleet; see the module docstring.
+
+    ``time_limit`` bounds each phase: the search for candidate geometries
+    (a crafted profile table can have more than any time allows; the
+    plan then uses those found and is not optimal), each solver pass, and
+    the choice of where each chosen geometry's GPU instances go.
+    """
+    started = time.monotonic()
+    builder = _Builder(hosts, demands, deadline=started + time_limit)
     groups, candidates = builder.groups()
     rows = [solver.Row(d.profile, d.wanted, d.scope,
                        weight=builder.slices(d.profile)) for d in demands]
@@ -191,6 +207,7 @@ def build(hosts: list[fleet.HostState], demands: list[demand_mod.Demand],
     by_host = {h.name: h for h in hosts}
     changes = []
     after: dict[tuple[str, str], dict[str, int]] = {}
+    deadline = time.monotonic() + time_limit
     for k, key in enumerate(builder.keys):
         gpus = _fill_order(builder.members[key])
         position = 0
@@ -202,8 +219,14 @@ def build(hosts: list[fleet.HostState], demands: list[demand_mod.Demand],
                         gpu.free)
                     continue
                 wanted = groups[k].options[option].free
-                slots = geometry.arrangement(
-                    gpu.table, gpu.fixed, wanted, prefer=gpu.free)
+                try:
+                    slots = geometry.arrangement(
+                        gpu.table, gpu.fixed, wanted, prefer=gpu.free,
+                        deadline=deadline)
+                except ValueError:
+                    # Out of time: the arrangement the candidate search
+                    # found gives the same counts.
+                    slots = candidates[k][option]
                 after[(gpu.host, gpu.pci_address)] = geometry.counts(slots)
                 changes.append(GpuChange(
                     host=gpu.host, pci_address=gpu.pci_address,
@@ -225,7 +248,8 @@ def build(hosts: list[fleet.HostState], demands: list[demand_mod.Demand],
                                                        c.pci_address)),
                 left_out=list(left_out or ()), hosts_planned=len(hosts),
                 gpus_planned=sum(len(h.gpus) for h in hosts),
-                seconds=solution.seconds, optimal=solution.optimal,
+                seconds=solution.seconds,
+                optimal=solution.optimal and builder.complete,
                 passes=list(solution.passes))
 
 
