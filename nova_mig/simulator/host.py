@@ -128,10 +128,12 @@ class SimulatedHost:
     def _load_locked(self) -> state_mod.HostState:
         content = self._read_host_file()
         digest = state_mod.file_digest(content)
+        text = b''
         try:
-            data = fileutils.load_json(fileutils.read_input(
-                self.state_path, _unreadable, nofollow=True,
-                limit=fileutils.MAX_STATE_BYTES), _unreadable)
+            text = fileutils.read_input(self.state_path, _unreadable,
+                                        fileutils.MAX_STATE_BYTES,
+                                        nofollow=True)
+            data = fileutils.load_json(text, _unreadable)
         except _Unreadable:
             # Rendered again from the host file.
             data = None

@@ -135,7 +135,8 @@ CASES = [
     _host_case('host_unknown_model', _gpu_host(
         '{model: Z999, pci_address: "0000:41:00.0"}'),
         "unknown GPU model 'Z999'"),
-    _host_case('host_too_large', BIG, 'file: larger than 4194304 bytes'),
+    _host_case('host_too_large', BIG, 'larger than 4194304 bytes, the most '
+               'nova-mig reads from this file'),
     Case('host_is_directory', ['discover'], '{d}: Is a directory',
          host='{d}'),
     Case('host_missing', ['discover'],
@@ -282,7 +283,8 @@ CASES = [
                 'devices: expected a mapping'),
     _owned_case('owned_entry_int', '{"version": 1, "devices": {"x": 5}}',
                 'devices.x: expected a mapping'),
-    _owned_case('owned_not_json', '{"version": 1,', 'not JSON: '),
+    _owned_case('owned_not_json', '{"version": 1,',
+                'line 1 column 15: not JSON: Expecting property name'),
     _owned_case('owned_version', '{"version": 7, "devices": {}}',
                 'unknown format or version'),
     # -- server answers -----------------------------------------------------
