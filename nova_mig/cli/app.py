@@ -123,6 +123,10 @@ class NovaMigApp(app.App):
             args += ['--config-file', path]
         for path in self.options.config_dir:
             args += ['--config-dir', path]
+        # A FIFO or device given as a configuration file would hang
+        # oslo.config or fill the memory: refused first, as every input.
+        confcheck.check_encoding(confcheck.config_files(
+            args, cfg.find_config_files(project='nova-mig')))
         said = io.StringIO()
         try:
             # A [DEFAULT] value oslo.config parses as a command-line
