@@ -42,16 +42,11 @@ def is_hostname(name: object) -> bool:
     return isinstance(name, str) and bool(HOSTNAME_RE.match(name))
 
 
-def _text(pattern: str | None = None, nullable: bool = False) -> dict:
-    node: dict[str, typing.Any] = {
-        'type': ['string', 'null'] if nullable else 'string',
-        'maxLength': MAX_TEXT,
-        'x-reason': 'expected text of at most %d characters, found '
-                    '%%(value).80r' % MAX_TEXT}
-    if pattern is not None:
-        node['pattern'] = pattern
-        node['x-reason'] = 'not a valid value: %(value).80r'
-    return node
+def _text(nullable: bool = False) -> dict:
+    return {'type': ['string', 'null'] if nullable else 'string',
+            'maxLength': MAX_TEXT,
+            'x-reason': 'expected text of at most %d characters, found '
+                        '%%(value).80r' % MAX_TEXT}
 
 
 def _list(items: dict, most: int) -> dict:
@@ -68,7 +63,9 @@ def _object(properties: dict, required: tuple[str, ...] = ()) -> dict:
 
 _BOOL = {'type': 'boolean', 'x-reason': 'expected true or false, found '
                                         '%(value).80r'}
-_PROFILE_NAME = _text(constants.PROFILE_RE.pattern)
+_PROFILE_NAME = {'type': 'string', 'pattern': constants.PROFILE_RE.pattern,
+                 'x-reason': 'expected a MIG profile name (1g.10gb), found '
+                             '%(value).80r'}
 _PLACEMENT = _object({
     'start': schema.integer(0, maximum=constants.MAX_PLACEMENT),
     'size': schema.integer(1, maximum=MAX_SLICES),

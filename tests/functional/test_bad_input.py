@@ -162,7 +162,7 @@ CASES = [
         'than 7'),
     _layout_case('layout_count_digits', _layout(
         '{gpu_instances: [{profile: 1g.10gb, count: %s}]}' % ('9' * 5000)),
-        'line 3 column 46: an integer of 5000 digits; at most 20 are '
+        'line 3 column 48: an integer of 5000 digits; at most 20 are '
         'accepted'),
     _layout_case('layout_count_bool', _layout(
         '{gpu_instances: [{profile: 1g.10gb, count: true}]}'),
@@ -870,3 +870,19 @@ class TestHangingPeers(HostileTestCase):
                                      peer.url, timeout=30)
         self.assertIn('Keystone', child.err)
         self.assertLess(child.seconds, 20)
+
+    def test_compute_api(self):
+        # Keystone is not asked (a fixed token); Nova never answers.
+        peer = self.peer()
+        conf = self.conf_file(self.case_dir(), extra=(
+            '[placement]\nauth_type = admin_token\ntoken = t\n'
+            'endpoint = %s\ntimeout = 2\n[reaper]\n'
+            'compute_endpoint_override = %s\n' % (peer.url, peer.url)))
+        child = self.assertRefusedBy(['--config-file', conf, 'reap',
+                                      '--apply'], 'Compute API call GET '
+                                     '/os-services', timeout=30)
+        self.assertIn(peer.url, child.err)
+        # It waited for the peer (2 s), then gave up well within the limit.
+        self.assertGreaterEqual(child.seconds, 2)
+        self.assertLess(child.seconds, 20)
+        self.assertGreaterEqual(peer.connections, 1)
