@@ -82,7 +82,8 @@ def _loader() -> typing.Any:
 _INT_REFUSED = 'an integer of'
 
 
-def _bounded_int_constructor(safe: typing.Any) -> typing.Callable:
+def _bounded_int_constructor(
+        safe: typing.Any) -> typing.Callable[[typing.Any, typing.Any], int]:
     import yaml
 
     def construct_yaml_int(self: typing.Any, node: typing.Any) -> int:
@@ -91,7 +92,7 @@ def _bounded_int_constructor(safe: typing.Any) -> typing.Callable:
             raise yaml.constructor.ConstructorError(
                 None, None, '%s %d digits; at most %d are accepted' % (
                     _INT_REFUSED, digits, MAX_INT_DIGITS), node.start_mark)
-        return safe.construct_yaml_int(self, node)
+        return int(safe.construct_yaml_int(self, node))
     return construct_yaml_int
 
 
@@ -182,8 +183,7 @@ def reason(where: str, why: str) -> str:
 def read_json(path: str, fail: Fail, limit: int = MAX_STATE_BYTES,
               nofollow: bool = True, missing_ok: bool = True
               ) -> tuple[bool, typing.Any]:
-    """Read and parse a JSON file with :func:`read_input` and
-    :func:`load_json`.
+    """A JSON file, read by :func:`read_input`, parsed by :func:`load_json`.
 
     :returns: ``(False, None)`` when the file does not exist and
         ``missing_ok``, else ``(True, document)``.

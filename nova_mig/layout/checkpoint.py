@@ -32,6 +32,7 @@ def load(state_dir: str) -> spec.Layout | None:
     :raises: :class:`nova_mig.exception.CheckpointError`
     """
     where = path(state_dir)
+
     def fail(key: str, why: str) -> Exception:
         return exception.CheckpointError(path=where,
                                          reason=fileutils.reason(key, why))

@@ -365,8 +365,8 @@ def _first_error(resp: typing.Any) -> tuple[str, str, str | None]:
         title = str(first.get('title') or title)
         lines = str(first.get('detail') or '').strip().splitlines()
         detail = lines[-1] if lines else ''
-        code = first.get('code') if isinstance(first.get('code'),
-                                                 str) else None
+        code = first.get('code')
+        code = code if isinstance(code, str) else None
     elif resp.text:
         detail = resp.text.strip().splitlines()[0][:200]
     return title, detail, code

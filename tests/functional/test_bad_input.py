@@ -649,8 +649,9 @@ class TestSpecialFiles(HostileTestCase):
             d = self.case_dir()
             path = os.path.join(d, 'h.yaml')
             self.make(path, kind)
-            self.assertRefusedBy(['--config-file', self.conf_file(d, host=path),
-                                  'discover'], '%s: %s' % (path, reason))
+            conf = self.conf_file(d, host=path)
+            self.assertRefusedBy(['--config-file', conf, 'discover'],
+                                 '%s: %s' % (path, reason))
         self.each(check)
 
     def test_configuration_file(self):

@@ -110,7 +110,7 @@ class TestLoadYamlBounds(base.TestCase):
 
     def test_alias_of_long_text_counts_its_characters(self):
         text = 'a: &a "%s"\nb: [%s]\n' % ('x' * 100000,
-                                         ', '.join(['*a'] * 200))
+                                          ', '.join(['*a'] * 200))
         self.assertRefused(text, 'line 2 column 669: more than 16777216 '
                                  'characters once alias *a is expanded')
 
@@ -194,8 +194,8 @@ class TestLoadJson(base.TestCase):
                                              _fail))
 
     def test_refused(self):
-        self.assertRefused(b'{"a": ', 'line 1 column 7: not JSON: '
-                                     'Expecting value')
+        self.assertRefused(b'{"a": ',
+                           'line 1 column 7: not JSON: Expecting value')
         self.assertRefused(b'{"a": "\xff"}', 'line 1 column 8: not valid '
                                              'UTF-8 (byte 0xff)')
         self.assertRefused(b'[Infinity]', 'JSON: not JSON: Infinity is not '
