@@ -390,13 +390,36 @@ def read_text(path: str) -> str | None:
     any content nova-mig generates, so :func:`write_if_changed` replaces a
     damaged file instead of failing on it.
 
-    :raises: ``OSError`` when the file exists but cannot be read.
+    Only a regular file is read, and at most :data:`MAX_STATE_BYTES`.
+
+    :raises: ``OSError`` when the file exists but cannot be read, is not a
+        regular file (a FIFO, a device, a directory) or is larger.
+    """
+    def fail(where: str, why: str) -> OSError:
+        return OSError(errno.EINVAL, why, path)
+
+    content = read_input(path, fail, MAX_STATE_BYTES, missing_ok=True)
+    if content is None:
+        return None
+    return content.decode('utf-8', errors='replace')
+
+
+def _check_target(path: str) -> None:
+    """Refuse to replace what is not a regular file (or a link to one).
+
+    :raises: ``OSError``: a directory (``Is a directory``), a FIFO or a
+        device: ``os.replace`` would put a file where the device was.
     """
     try:
-        with open(path, encoding='utf-8', errors='replace') as f:
-            return f.read()
+        mode = os.stat(path).st_mode
     except FileNotFoundError:
-        return None
+        return
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    if not stat.S_ISREG(mode):
+        raise OSError(errno.EINVAL, '%s, not a regular file; nova-mig '
+                      'writes only regular files' % _not_regular(mode)
+                      .split(',')[0], path)
 
 
 def write_if_changed(path: str, content: str, mode: int = 0o644) -> bool:
@@ -413,6 +436,7 @@ def write_if_changed(path: str, content: str, mode: int = 0o644) -> bool:
         ``content`` (and had ``mode``).
     :raises: ``OSError`` from the failed step.
     """
+    _check_target(path)
     current = read_text(path)
     if current == content:
         if os.stat(path).st_mode & 0o7777 != mode:

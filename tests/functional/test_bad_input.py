@@ -698,6 +698,18 @@ class TestSpecialFiles(HostileTestCase):
                                  'Reaper queue %s: %s' % (path, reason))
         self.each(check, state=True)
 
+    def test_output_file(self):
+        # Never replaced by a regular file, never read to compare.
+        def check(kind, reason):
+            d = self.case_dir()
+            path = os.path.join(d, 'out.yaml')
+            self.make(path, kind)
+            self.assertRefusedBy(['--config-file', self.conf_file(d),
+                                  'layout', 'export', '-o', path],
+                                 '%s: cannot write: %s' % (
+                                     path, reason.replace('reads', 'writes')))
+        self.each(check)
+
     def test_targets_file(self):
         def check(kind, reason):
             d = self.case_dir()

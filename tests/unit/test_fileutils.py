@@ -33,6 +33,24 @@ class TestFileutils(base.TestCase):
         # No temporary file left behind.
         self.assertEqual(['f.conf'], os.listdir(os.path.dirname(self.path)))
 
+    def test_special_target_is_neither_read_nor_replaced(self):
+        fifo = os.path.join(self.tmpdir, 'fifo')
+        os.mkfifo(fifo)
+        link = os.path.join(self.tmpdir, 'zero')
+        os.symlink('/dev/zero', link)
+        for path, kind in ((fifo, 'a FIFO'), (link, 'a character device')):
+            e = self.assertRaises(OSError, fileutils.write_if_changed, path,
+                                  'x')
+            self.assertEqual('%s, not a regular file; nova-mig writes only '
+                             'regular files' % kind, e.strerror)
+            e = self.assertRaises(OSError, fileutils.read_text, path)
+            self.assertIn('%s, not a regular file' % kind, e.strerror)
+        self.assertTrue(os.path.islink(link))
+        self.assertEqual(['fifo', 'zero'], sorted(os.listdir(self.tmpdir)))
+        e = self.assertRaises(IsADirectoryError, fileutils.write_if_changed,
+                              self.tmpdir, 'x')
+        self.assertEqual('Is a directory', e.strerror)
+
     def test_remove(self):
         self.assertFalse(fileutils.remove(self.path))
         fileutils.write_if_changed(self.path, 'x')
