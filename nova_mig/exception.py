@@ -297,6 +297,10 @@ class ReaperJournalError(NovaMigException):
     msg_fmt = "Reaper journal %(path)s: %(reason)s"
 
 
+class ReaperQueueError(NovaMigException):
+    msg_fmt = "Reaper queue %(path)s: %(reason)s"
+
+
 class RetypeStepFailed(NovaMigException):
     msg_fmt = ("retype stopped at step %(step)s: %(reason)s. %(state)s "
                "Resume with: %(resume)s")

@@ -133,13 +133,14 @@ class Step:
 
 def load_state(state_dir: str) -> dict | None:
     path = os.path.join(state_dir, STATE_FILE)
-    try:
-        with open(path, encoding='utf-8') as f:
-            state = json.load(f)
-    except FileNotFoundError:
+
+    def fail(where: str, why: str) -> Exception:
+        return exception.RetypeStateError(path=path,
+                                          reason=fileutils.reason(where, why))
+
+    found, state = fileutils.read_json(path, fail)
+    if not found:
         return None
-    except (OSError, ValueError) as e:
-        raise exception.RetypeStateError(path=path, reason=e)
     if (not isinstance(state, dict) or
             not isinstance(state.get('layout'), str) or
             not isinstance(state.get('layout_sha256'), str) or
@@ -166,12 +167,11 @@ def clear_state(state_dir: str) -> None:
 
 
 def layout_digest(path: str) -> str:
-    try:
-        with open(path, 'rb') as f:
-            return hashlib.sha256(f.read()).hexdigest()
-    except OSError as e:
-        raise exception.ConfigError(reason='cannot read layout %s: %s'
-                                    % (path, e.strerror or e))
+    def fail(where: str, why: str) -> Exception:
+        return exception.ConfigError(reason='cannot read layout %s: %s'
+                                     % (path, why))
+
+    return hashlib.sha256(fileutils.read_input(path, fail)).hexdigest()
 
 
 def resume_command(options: Options) -> str:
