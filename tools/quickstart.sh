@@ -27,8 +27,8 @@
 #      NOVA_MIG_SKIP_BINDEP=1); apt-get or dnf runs as root, through sudo
 #      when the caller is not root;
 #   3. requirements.txt and nova-mig itself (editable, with its "embedded"
-#      Placement, "osc" and "rebalance" extras) are installed in it, and
-#      for "test" and "pep8" test-requirements.txt too. This step is
+#      Placement and "osc" extras) are installed in it, and for "test" and
+#      "pep8" the "rebalance" extra and test-requirements.txt too. This step is
 #      skipped while a hash of the requirement files, recorded in the
 #      virtual environment, is unchanged, so a second run starts at once.
 #
@@ -189,8 +189,8 @@ function deps_current {
 
 # Step 3: Python packages, only when the requirement files changed. The
 # demo needs requirements.txt and nova-mig with its "embedded" (Placement)
-# "osc" (openstack mig) and "rebalance" (the planner's SciPy) extras; the
-# tests also test-requirements.txt.
+# and "osc" (openstack mig) extras; the tests also test-requirements.txt
+# and the "rebalance" extra (the planner's SciPy).
 function ensure_python_packages {
     local profile=$1
     local stamp=$VENV/.nova-mig-$profile-deps.sha256
@@ -215,10 +215,10 @@ function ensure_python_packages {
         # pip's own lines (Collecting, Downloading, Installing) show the
         # progress of the first run.
         log "installing the demo's requirements into $VENV (once per" \
-            "change): requirements.txt, nova-mig[embedded,osc,rebalance]"
+            "change): requirements.txt, nova-mig[embedded,osc]"
         "$VENV/bin/python" -m pip install --progress-bar on \
             --disable-pip-version-check -r requirements.txt \
-            -e '.[embedded,osc,rebalance]' 2>&1 | \
+            -e '.[embedded,osc]' 2>&1 | \
             grep -v -e '^Requirement already' -e 'BuildBackendWarning' >&2 \
             || true
         "$VENV/bin/python" -c 'import nova_mig, placement' 2>/dev/null || \

@@ -865,9 +865,8 @@ class TestHangingPeers(HostileTestCase):
             'timeout = 2\n' % peer.url))
         child = self.assertRefusedBy(
             ['--config-file', conf, 'sync'],
-            'Placement at %s is unreachable: Request to %s' % (
-                peer.url, peer.url), timeout=30)
-        self.assertIn('timed out', child.err)
+            'Placement at %s is unreachable: timed out.' % peer.url,
+            timeout=30)
         self.assertLess(child.seconds, 20)
         self.assertGreaterEqual(peer.connections, 1)
 
