@@ -63,13 +63,15 @@ nova_opts = [
         default=False,
         help='Offer this host\'s vendor-specific VFIO vGPUs for live '
              'migration: every [pci]device_spec and alias nova-mig writes '
-             'carries "live_migratable": "yes", and Nova tags their '
-             'providers HW_PCI_LIVE_MIGRATABLE. Needs Nova 2025.1 (31.0.0) '
-             'or later, see [nova]release; an older release is refused. '
-             'In mdev mode Nova live-migrates vGPUs since 2024.1 when the '
-             'target offers the same vGPU type, which nova-mig\'s resource '
-             'class and GPU model trait pin (openstack mig flavor create '
-             '--live-migratable); this option is not needed there.'),
+             'carries "live_migratable": "yes" (Nova 2025.1, 31.0.0, or '
+             'later, see [nova]release; an older release is refused). Nova '
+             'tags their providers HW_PCI_LIVE_MIGRATABLE only from 2026.2 '
+             '(34.0.0), which "openstack mig flavor create '
+             '--live-migratable" requires; before that, flavors ask through '
+             'the live-migratable alias (pci_passthrough:alias). In mdev '
+             'mode Nova live-migrates vGPUs since 2024.1 when the target '
+             'offers the same vGPU type, which nova-mig\'s resource class '
+             'and GPU model trait pin.'),
 ]
 
 

@@ -382,7 +382,8 @@ class _Planner:
                 self.mode != constants.MODE_VENDOR_VFIO):
             return False
         release.check(release.target(self.conf.nova.release),
-                      {release.PCI_LIVE_MIGRATABLE})
+                      {release.PCI_LIVE_MIGRATABLE,
+                       release.PCI_LIVE_MIGRATABLE_TRAIT})
         return True
 
     def capacity(self, address: str, type_id: str) -> int:

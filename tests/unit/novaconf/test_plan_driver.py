@@ -4,6 +4,8 @@ The RTX PRO 6000 Blackwell: types on ``+gfx`` GPU instances that no name
 reveals, and several vGPUs sharing one GPU instance.
 """
 
+import logging
+
 import fixtures
 
 from nova_mig import exception
@@ -82,6 +84,25 @@ class TestLiveMigratable(base.TestCase):
                                    for s in render.device_specs(config)})
         self.assertEqual({'yes'}, {a['live_migratable']
                                    for a in render.aliases(config)})
+
+    def test_no_provider_trait_before_2026_2_is_a_warning(self):
+        logger = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+        report, _vfs = fakes.rtx_report(8, GIS)
+        for series in ('2025.1', '2025.2', '2026.1'):
+            self.flags(release=series, group='nova')
+            self.assertTrue(plan.build(self.conf, report).live_migratable)
+        self.assertEqual(3, logger.output.count(
+            'Nova reports no HW_PCI_LIVE_MIGRATABLE trait'))
+        self.assertIn('needs Nova 2026.2 Hibiscus (34.x) or later',
+                      logger.output)
+        self.assertIn('pci_passthrough:alias', logger.output)
+
+    def test_provider_trait_from_2026_2_without_a_warning(self):
+        logger = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+        self.flags(release='2026.2', group='nova')
+        report, _vfs = fakes.rtx_report(8, GIS)
+        self.assertTrue(plan.build(self.conf, report).live_migratable)
+        self.assertNotIn('HW_PCI_LIVE_MIGRATABLE', logger.output)
 
     def test_refused_before_2025_1(self):
         self.flags(release='2024.2', group='nova')
