@@ -70,6 +70,9 @@ class NovaConfig:
     warnings: list[str] = dataclasses.field(default_factory=list)
     #: Vendor VFIO: device specs and aliases say "live_migratable": "yes".
     live_migratable: bool = False
+    #: Either mode, ``[nova]live_migratable``: the ``[libvirt]``
+    #: live-migration settings Nova's vGPU guide asks for are written.
+    live_migration: bool = False
 
 
 def natural_key(text: str) -> tuple:
@@ -371,7 +374,8 @@ class _Planner:
         return NovaConfig(hostname=hostname, device_mode=self.mode,
                           assignments=assignments, max_instances=caps,
                           warnings=self.warnings,
-                          live_migratable=self.live_migratable())
+                          live_migratable=self.live_migratable(),
+                          live_migration=bool(self.conf.nova.live_migratable))
 
     def live_migratable(self) -> bool:
         """``[nova]live_migratable`` in vendor-VFIO mode, release checked.

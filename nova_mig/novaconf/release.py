@@ -84,8 +84,12 @@ MDEV_MAX_INSTANCES = 'mdev_max_instances'
 PCI_MANAGED_TAG = 'pci_managed_tag'
 PCI_LIVE_MIGRATABLE = 'pci_live_migratable'
 PCI_LIVE_MIGRATABLE_TRAIT = 'pci_live_migratable_trait'
+LIBVIRT_VGPU_LIVE_MIGRATION = 'libvirt_vgpu_live_migration'
 
 FEATURES = {f.key: f for f in (
+    Feature(LIBVIRT_VGPU_LIVE_MIGRATION, 'the [libvirt] vGPU live-migration '
+            'settings ([nova]live_migratable)', _BY_MAJOR[29], DROP,
+            'an older Nova does not live-migrate vGPUs at all'),
     Feature(MDEV_MAX_INSTANCES, '[mdev_<type>]max_instances',
             _BY_MAJOR[29], DROP,
             'an older Nova ignores it, so a parent device is not capped'),

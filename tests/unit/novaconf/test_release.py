@@ -11,6 +11,7 @@ from nova_mig import exception
 from nova_mig.model import constants
 from nova_mig.novaconf import plan
 from nova_mig.novaconf import release
+from nova_mig.novaconf import render
 from nova_mig.novaconf import write
 from tests import base
 
@@ -122,6 +123,11 @@ class InstalledNovaTestCase(testtools.TestCase):
         has = '"managed"' in self.source('nova.pci.devspec')
         self.assertEqual(has, self.target.has(release.PCI_MANAGED_TAG))
 
+    def test_libvirt_live_migration_options_exist_in_nova(self):
+        source = self.source('nova.conf.libvirt')
+        for name, _value in render.LIBVIRT_LIVE_MIGRATION:
+            self.assertIn("'%s'" % name, source)
+
     def test_live_migratable_tag_matches_nova_pci_devspec(self):
         has = 'live_migratable' in self.source('nova.pci.devspec')
         self.assertEqual(has, self.target.has(release.PCI_LIVE_MIGRATABLE))
@@ -174,6 +180,14 @@ class ForReleaseTestCase(base.TestCase):
         config = write.for_release(self.conf, self.config(
             constants.MODE_MDEV, {'nvidia-699': 4}))
         self.assertEqual({}, config.max_instances)
+
+    def test_libvirt_live_migration_settings_from_caracal(self):
+        config = self.config(constants.MODE_MDEV, {})
+        config.live_migration = True
+        self.flags(release='2024.1', group='nova')
+        self.assertTrue(write.for_release(self.conf, config).live_migration)
+        self.flags(release='bobcat', group='nova')
+        self.assertFalse(write.for_release(self.conf, config).live_migration)
 
     def test_vendor_vfio_refused_before_epoxy(self):
         self.flags(release='2024.2', group='nova')
