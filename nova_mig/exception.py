@@ -157,6 +157,10 @@ class NoVgpuTypeForProfile(NovaMigException):
                "geometry.")
 
 
+class ProfileNotKnown(NovaMigException):
+    msg_fmt = "Refusing to guess: %(reason)s."
+
+
 class NovaConfigRuleViolation(NovaMigException):
     msg_fmt = ("The generated Nova configuration breaks a rule of Nova: "
                "%(reason)s. Nothing was written.")

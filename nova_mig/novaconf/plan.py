@@ -229,6 +229,10 @@ class _Planner:
             offered = self.offered(parent, gpu)
             choice = self.type_for_profile(offered, gi.profile_name, gpu)
             if choice is None:
+                unknown = vgpu_types.unknown_among(
+                    (n for _, n in offered), gpu)
+                if unknown:
+                    raise exception.ProfileNotKnown(reason=unknown)
                 raise exception.NoVgpuTypeForProfile(
                     gpu=gpu.pci_address, model=gpu.name,
                     profile=gi.profile_name, parent=parent.address,

@@ -203,6 +203,22 @@ class Catalog:
     def known(self) -> list[str]:
         return sorted(self.models)
 
+    def by_pci_device(self, pci_device_id: int) -> list[GpuModel]:
+        """The models of one PCI device ID, by key.
+
+        The board prefix of the type names does not tell a card: the RTX
+        PRO 4500 and 6000 Blackwell are both ``DC``. One card may have
+        several models, one per vGPU driver generation whose types differ
+        (the RTX PRO 6000 under vGPU 19 and 20).
+
+        :param pci_device_id: NVML's form (``0x2BB510DE``) or the 16-bit
+            device ID sysfs shows (``0x2BB5``).
+        """
+        device = (pci_device_id >> 16 if pci_device_id > 0xFFFF
+                  else pci_device_id)
+        return [self.models[k] for k in sorted(self.models)
+                if self.models[k].pci_device == device]
+
     def extended(self, models: dict | None) -> 'Catalog':
         """This catalog plus the models a host file defines itself.
 
