@@ -85,8 +85,12 @@ PCI_MANAGED_TAG = 'pci_managed_tag'
 PCI_LIVE_MIGRATABLE = 'pci_live_migratable'
 PCI_LIVE_MIGRATABLE_TRAIT = 'pci_live_migratable_trait'
 LIBVIRT_VGPU_LIVE_MIGRATION = 'libvirt_vgpu_live_migration'
+PERSISTENT_MDEVS = 'persistent_mdevs'
 
 FEATURES = {f.key: f for f in (
+    Feature(PERSISTENT_MDEVS, 'persistent mdevs (libvirt node devices '
+            'defined through mdevctl)', _BY_MAJOR[30], LACKS,
+            'nova-compute creates transient mdevs, lost at reboot'),
     Feature(LIBVIRT_VGPU_LIVE_MIGRATION, 'the [libvirt] vGPU live-migration '
             'settings ([nova]live_migratable)', _BY_MAJOR[29], DROP,
             'an older Nova does not live-migrate vGPUs at all'),
