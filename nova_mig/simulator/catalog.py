@@ -251,6 +251,32 @@ class Catalog:
                 known=', '.join(self.known()))
 
 
+def reference_cards() -> list[dict]:
+    """The shipped catalog as plain data, for ``nova-mig self-check``.
+
+    One entry per model: ``key``, ``pci_device`` (16-bit), ``nvml_name``,
+    ``profiles`` (``id``, ``name``, ``instances``) and ``vgpu_types``
+    (bare ``name``, ``profile`` name or None for time-sliced types).
+    Loaded through the ``nova_mig.reference_catalogs`` entry point, so
+    product code does not import the simulator.
+    """
+    cards = []
+    for key, model in sorted(default_catalog().models.items()):
+        cards.append({
+            'key': key, 'pci_device': model.pci_device,
+            'nvml_name': model.nvml_name,
+            'profiles': [{'id': p.id, 'name': p.name,
+                          'instances': p.instance_count}
+                         for p in model.profiles],
+            'vgpu_types': [{
+                'name': vgpu_types.bare_name(t.name),
+                'profile': (model.profile(t.gpu_instance_profile_id).name
+                            if t.gpu_instance_profile_id is not None and
+                            model.profile(t.gpu_instance_profile_id)
+                            else None)} for t in model.vgpu_types]})
+    return cards
+
+
 @functools.lru_cache(maxsize=None)
 def default_catalog() -> Catalog:
     """The catalog shipped with nova-mig, loaded once."""
