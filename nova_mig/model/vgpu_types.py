@@ -207,8 +207,11 @@ def types_backed_by(profile: str, names: collections.abc.Iterable[str],
 
 def unknown_among(names: collections.abc.Iterable[str],
                   gpu: gpu_model.Gpu | None) -> str | None:
-    """The reason of the first type among ``names`` whose profile is not
-    known (:data:`MAPPING_UNKNOWN`), None when every one is known."""
+    """Why the first type among ``names`` has no known profile.
+
+    :returns: the reason of the first :data:`MAPPING_UNKNOWN` type, None
+        when every profile is known.
+    """
     for name in names:
         found = backing(name, gpu)
         if found.mapping == MAPPING_UNKNOWN:

@@ -204,8 +204,8 @@ def check(target_: Target, used: set[str]) -> set[str]:
                     'host runs a newer one (%s).' % feature.why)
         if feature.when_missing == LACKS:
             LOG.warning('Nova reports no %s: it needs Nova %s or later '
-                        'and this host targets %s (%s).', feature.what, feature.since,
-                        target_, feature.why)
+                        'and this host targets %s (%s).', feature.what,
+                        feature.since, target_, feature.why)
             continue
         LOG.warning('Leaving out %s: it needs Nova %s or later and this '
                     'host targets %s (%s).', feature.what, feature.since,

@@ -261,8 +261,10 @@ LIBVIRT_LIVE_MIGRATION = (
 
 
 def libvirt_lines(config: plan.NovaConfig) -> list[str]:
-    """The ``[libvirt]`` group of the snippet, empty unless live migration
-    is wanted (``[nova]live_migratable``)."""
+    """The snippet's ``[libvirt]`` group, when live migration is wanted.
+
+    Empty unless ``[nova]live_migratable``.
+    """
     if not config.live_migration:
         return []
     return ['', '[libvirt]',

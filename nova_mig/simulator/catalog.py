@@ -260,6 +260,11 @@ def reference_cards() -> list[dict]:
     Loaded through the ``nova_mig.reference_catalogs`` entry point, so
     product code does not import the simulator.
     """
+    def profile_name(model: GpuModel, profile_id: int | None) -> str | None:
+        found = (model.profile(profile_id) if profile_id is not None
+                 else None)
+        return found.name if found else None
+
     cards = []
     for key, model in sorted(default_catalog().models.items()):
         cards.append({
@@ -270,10 +275,8 @@ def reference_cards() -> list[dict]:
                          for p in model.profiles],
             'vgpu_types': [{
                 'name': vgpu_types.bare_name(t.name),
-                'profile': (model.profile(t.gpu_instance_profile_id).name
-                            if t.gpu_instance_profile_id is not None and
-                            model.profile(t.gpu_instance_profile_id)
-                            else None)} for t in model.vgpu_types]})
+                'profile': profile_name(model, t.gpu_instance_profile_id)}
+                for t in model.vgpu_types]})
     return cards
 
 

@@ -238,8 +238,8 @@ def check_mdevctl(conf: cfg.ConfigOpts, config: novaconf_plan.NovaConfig,
                '"%s" failed (%s): Nova %s defines persistent mdevs through '
                'libvirt, which needs mdevctl where libvirt runs; install it '
                'there (the nova_libvirt image in kolla) or set '
-               '[hook]mdevctl_command' % (' '.join(argv), failure,
-                                         target.release.series))
+               '[hook]mdevctl_command' % (
+                   ' '.join(argv), failure, target.release.series))
 
 
 def pre_start(conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
