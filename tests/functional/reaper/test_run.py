@@ -96,6 +96,9 @@ class TestRun(base.ReaperTestCase):
             def recheck(inner, f):
                 return real.recheck(f)
 
+            def referencing_now(inner, f):
+                return real.referencing_now(f)
+
         result = self.reaper(gatherer=Vanishing()).run(apply=True)
         self.assertEqual([], result.removed())
         self.assertEqual(run.NOT_RUN, self.results(result)[fakes.B1])
@@ -185,6 +188,9 @@ class TestRun(base.ReaperTestCase):
 
             def recheck(inner, f):
                 return real.recheck(f)
+
+            def referencing_now(inner, f):
+                return real.referencing_now(f)
 
         result = self.reaper(gatherer=Claiming()).run(apply=True)
         self.assertEqual(run.IN_USE, self.results(result)[fakes.C1])
