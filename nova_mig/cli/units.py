@@ -148,15 +148,21 @@ def _sudoers_arg(arg: str) -> str:
     return re.sub(r'([\\,:=*?\[\]!])', r'\\\1', arg)
 
 
-def render_sudoers(template: str, user: str, argv: list[str]) -> str:
-    """The sudoers rule letting ``user`` run ``argv`` as root."""
+def render_sudoers(template: str, user: str,
+                   commands: dict[str, list[str]]) -> str:
+    """The sudoers rules letting ``user`` run each command as root.
+
+    :param commands: per privsep context, its one exact argv
+        (:func:`nova_mig.privsep.helper.rule_commands`).
+    """
     if not re.fullmatch(r'[a-z_][a-z0-9_.-]*\$?', user):
         raise exception.InstallUnitsError(
             reason='--user %r is not a user name' % user)
-    return fill(template, {
-        'USER': user,
-        'HELPER_ARGV': ' '.join(_sudoers_arg(a) for a in argv)},
-        'install-sudoers')
+    values = {'USER': user}
+    for name, argv in commands.items():
+        values['%s_ARGV' % name.upper()] = ' '.join(_sudoers_arg(a)
+                                                    for a in argv)
+    return fill(template, values, 'install-sudoers')
 
 
 def config_args(options) -> list[str]:
@@ -275,7 +281,7 @@ class InstallSudoers(common.Command):
         with open(os.path.join(templates, SUDOERS_TEMPLATE),
                   encoding='utf-8') as f:
             text = render_sudoers(f.read(), parsed_args.user,
-                                  helper.helper_argv(self.conf))
+                                  helper.rule_commands(self.conf))
         out = self.app.stdout
         if parsed_args.dry_run:
             out.write('# %s\n%s' % (parsed_args.output, text))

@@ -20,7 +20,6 @@ checkpoint for the boot restore is written at the end.
 import dataclasses
 import errno
 import logging
-import os
 import typing
 
 from oslo_config import cfg
@@ -118,7 +117,7 @@ class Executor:
         #: Reset an idle GPU whose MIG mode change stays pending (Hopper
         #: after a reboot); otherwise stop with the command to run.
         self.reset_gpu = reset_gpu
-        self.root = backend.sysfs_root()
+        self.reader = sysfs.SysfsReader(backend.sysfs_root())
         self.writer = backend.sysfs_writer()
         self.owned = ownership.OwnershipRecord(state_dir)
         self.nodedevs = virt.NodeDevices(backend.libvirt_uri())
@@ -128,53 +127,21 @@ class Executor:
         self.gi_ids: dict[tuple[str, int], int] = {}
 
     # -- sysfs ----------------------------------------------------------------
-    def _pci(self, *parts: str) -> str:
-        return os.path.join(self.root, sysfs.PCI_DEVICES, *parts)
-
-    def _write(self, path: str, value: str) -> None:
-        LOG.debug('Writing %r to %s', value, path)
-        self.writer.write(path, value)
-
-    def _remove_write(self, path: str, value: str) -> bool:
-        """A removal's write; False when the device was already gone."""
+    def _removed(self, what: str, remove: typing.Callable[[], None]) -> bool:
+        """A removal through the writer; False when already gone."""
         try:
-            self._write(path, value)
+            remove()
         except OSError as e:
             if e.errno not in GONE:
                 raise
-            LOG.info('%s: already gone (%s)', path, e.strerror or e)
+            LOG.info('%s: already gone (%s)', what, e.strerror or e)
             return False
         return True
 
     def _vf_address(self, action: plan_mod.Action) -> str:
         if action.vf is None:
             return _planned(action.parent)
-        link = self._pci(action.gpu, 'virtfn%d' % action.vf)
-        try:
-            return os.path.basename(os.readlink(link))
-        except OSError as e:
-            raise exception.SysfsError(path=link, reason=e.strerror)
-
-    def _type_dir(self, parent: str, type_name: str) -> str:
-        """The mdev type folder of a type, found by NAME on the parent."""
-        types = self._pci(parent, sysfs.SUPPORTED_TYPES)
-        reader = sysfs.SysfsReader(self.root)
-        for entry in reader.listdir(types):
-            name = reader.read(os.path.join(types, entry, 'name'))
-            if name.split()[-1:] == [type_name]:
-                return os.path.join(types, entry)
-        raise exception.SysfsError(
-            path=types, reason='no vGPU type %s offered on %s' % (
-                type_name, parent))
-
-    def _creatable_id(self, vf: str, type_name: str) -> int:
-        path = self._pci(vf, sysfs.VENDOR_DIR, sysfs.CREATABLE_TYPES)
-        reader = sysfs.SysfsReader(self.root)
-        for type_id, name in reader.parse_creatable(reader.read(path)):
-            if name.split()[-1:] == [type_name]:
-                return type_id
-        raise exception.SysfsError(path=path, reason='vGPU type %s is not '
-                                   'creatable on %s now' % (type_name, vf))
+        return self.reader.vf_address(action.gpu, action.vf)
 
     # -- the in-use check ------------------------------------------------
     def targets(self, action: plan_mod.Action) -> list[inuse.Target]:
@@ -192,13 +159,11 @@ class Executor:
     def _remove_vgpu(self, action: plan_mod.Action) -> None:
         if action.vendor_vfio:
             parent = _planned(action.parent)
-            self._remove_write(self._pci(parent, sysfs.VENDOR_DIR,
-                                         sysfs.CURRENT_TYPE), '0')
+            self._removed(parent, lambda: self.writer.clear_vgpu_type(parent))
             self.owned.discard(parent)
             return
         mdev = _planned(action.uuid)
-        self._remove_write(os.path.join(self.root, sysfs.MDEV_DEVICES, mdev,
-                                        'remove'), '1')
+        self._removed(mdev, lambda: self.writer.remove_mdev(mdev))
         if action.node_device:
             self.nodedevs.undefine(mdev, action.parent)
         self.owned.discard(mdev)
@@ -214,19 +179,18 @@ class Executor:
             details.update(profile=action.profile,
                            placement=action.placement.start)
         if action.vendor_vfio:
-            type_id = self._creatable_id(parent, type_name)
+            type_id = self.reader.creatable_id(parent, type_name)
             details['type_id'] = str(type_id)
             self.owned.intend(parent, **details)
-            self._write(self._pci(parent, sysfs.VENDOR_DIR,
-                                  sysfs.CURRENT_TYPE), str(type_id))
+            self.writer.set_vgpu_type(parent, type_id)
             self.owned.add(parent, vgpu_uuid=self._vgpu_uuid(parent))
             return
         mdev = _planned(action.uuid)
-        type_dir = self._type_dir(parent, type_name)
+        type_id = self.reader.mdev_type_named(parent, type_name)
         self.owned.intend(mdev, **details)
-        self._write(os.path.join(type_dir, 'create'), mdev)
+        self.writer.create_mdev(parent, type_id, mdev)
         self.owned.add(mdev)
-        self.nodedevs.define(mdev, parent, os.path.basename(type_dir))
+        self.nodedevs.define(mdev, parent, type_id)
 
     def _vgpu_uuid(self, vf: str) -> str | None:
         """The driver's UUID of the vGPU a VF carries now, when it says."""
@@ -265,8 +229,7 @@ class Executor:
         elif kind == plan_mod.DESTROY_GI:
             self.backend.destroy_gpu_instance(gpu, _planned(action.gi_id))
         elif kind == plan_mod.SET_NUMVFS:
-            self._write(self._pci(action.gpu, 'sriov_numvfs'),
-                        str(action.count))
+            self.writer.set_sriov_numvfs(action.gpu, _planned(action.count))
         elif kind == plan_mod.SET_MIG:
             self._set_mig(action)
         elif kind == plan_mod.CREATE_GI:

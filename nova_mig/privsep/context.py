@@ -1,23 +1,45 @@
-"""nova-mig's privsep context, started the way deployments start it.
+"""nova-mig's privsep contexts, started the way deployments start them.
 
 oslo.privsep's own context reads its options from the global
-``cfg.CONF``, which nova-mig never parses, and starts ``sudo
-privsep-helper``. This one asks :mod:`nova_mig.privsep.helper` for the
-command (built from nova-mig's own configuration) and turns a daemon that
-cannot start into one clear error naming the command and the fix. In the
-daemon itself (``privsep-helper``, which parses the global ``cfg.CONF``
-from the files it is given) it behaves as oslo.privsep's.
+``cfg.CONF``, which nova-mig never parses, starts ``sudo privsep-helper``
+and listens on a socket in a fresh temporary directory, so a sudoers rule
+must end in a wildcard. These contexts ask :mod:`nova_mig.privsep.helper`
+for the command (built from nova-mig's own configuration) and, when not
+root, listen on the context's fixed socket path, so the whole command is
+fixed; a daemon that cannot start is one clear error naming the command
+and the fix. In the daemon itself (``privsep-helper``, which parses the
+global ``cfg.CONF`` from the files it is given) they behave as
+oslo.privsep's.
 """
 
+import contextlib
+import fcntl
 import os
 import pwd
+import socket
+import stat
+import subprocess
 
-from oslo_privsep import capabilities
+from oslo_privsep import capabilities as caps
 from oslo_privsep import daemon
 from oslo_privsep import priv_context
 
 from nova_mig import exception
 from nova_mig.privsep import helper
+
+#: Each context's capabilities: the fewest its entry points need. The
+#: daemon runs as uid 0, so it may write files root owns without any.
+#: ``[nova_mig_privsep_<context>]capabilities`` (oslo.privsep's option, read
+#: by the daemon from the root-owned configuration) can change them.
+CAPABILITIES: dict[str, list[int]] = {
+    # sysfs attributes are root's, with owner write: nothing to override.
+    'sysfs': [],
+    # NVML's MIG changes and nvidia-smi --gpu-reset need CAP_SYS_ADMIN.
+    'nvml': [caps.CAP_SYS_ADMIN],
+    # /etc/nova and its files may belong to the nova user (kolla): write
+    # them (DAC_OVERRIDE) and fix their mode (FOWNER).
+    'files': [caps.CAP_DAC_OVERRIDE, caps.CAP_FOWNER],
+}
 
 
 def _user() -> str:
@@ -41,11 +63,69 @@ def _fix(base: list[str]) -> str:
             'above say why it stopped.')
 
 
+def _socket_dir(path: str) -> None:
+    """Create the socket's folder, or prove it is this user's alone."""
+    directory = os.path.dirname(path)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    st = os.lstat(directory)
+    if (not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or
+            st.st_mode & 0o077):
+        raise PermissionError(
+            0, '%s must be a folder of user %s with mode 0700'
+            % (directory, _user()), directory)
+
+
+class FixedSocketChannel(daemon._ClientChannel):
+    """oslo.privsep's RootwrapClientChannel on a fixed socket path.
+
+    The socket is bound under an exclusive lock (``<path>.lock``), so two
+    nova-mig processes starting the same context one after the other each
+    get their own daemon; it is removed once the daemon connected.
+    """
+
+    def __init__(self, context: 'NovaMigPrivContext', path: str) -> None:
+        _socket_dir(path)
+        lock = os.open(path + '.lock', os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                       0o600)
+        listen_sock = socket.socket(socket.AF_UNIX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            listen_sock.bind(path)
+            listen_sock.listen(1)
+            proc = subprocess.Popen(  # noqa: S603 - argv, no shell
+                context.helper_command(path), shell=False,
+                stderr=daemon._fd_logger())
+            if proc.wait() != 0:
+                raise daemon.FailedToDropPrivileges(
+                    'privsep helper command exited non-zero (%d)'
+                    % proc.returncode)
+            sock, _addr = listen_sock.accept()
+        finally:
+            listen_sock.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            os.close(lock)  # releases the lock
+        super().__init__(sock, context)
+
+
 class NovaMigPrivContext(priv_context.PrivContext):
-    """A privsep context whose daemon command comes from nova-mig's conf."""
+    """A privsep context whose daemon command comes from nova-mig's conf.
+
+    :param name: one of :data:`nova_mig.privsep.helper.CONTEXTS`.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            'nova_mig.privsep',
+            cfg_section='nova_mig_privsep_' + name,
+            pypath=helper.pypath(name),
+            capabilities=CAPABILITIES[name])
 
     def helper_command(self, sockpath: str) -> list[str]:
-        return helper.full_command(helper.command(), sockpath)
+        return helper.full_command(helper.command(), self.name, sockpath)
 
     def start(self, method: priv_context.Method =
               priv_context.Method.ROOTWRAP) -> None:
@@ -60,7 +140,14 @@ class NovaMigPrivContext(priv_context.PrivContext):
             return
         base = helper.command()
         try:
-            super().start(method)
+            if os.geteuid() == 0 and not helper.configured():
+                # Started directly: oslo.privsep's private temporary socket.
+                super().start(method)
+                return
+            with self.start_lock:
+                if self.channel is None:
+                    self.channel = FixedSocketChannel(
+                        self, helper.socket_path(self.name))
         except daemon.FailedToDropPrivileges as e:
             raise exception.PrivsepStartFailed(
                 command=helper.describe(base), reason=str(e),
@@ -73,17 +160,6 @@ class NovaMigPrivContext(priv_context.PrivContext):
                 fix=_fix(base))
 
 
-def build() -> NovaMigPrivContext:
-    """The context of every privileged nova-mig entrypoint.
-
-    MIG changes through NVML, sysfs writes and configuration files below
-    ``/etc/nova``; configured by the ``[nova_mig_privsep]`` section.
-    """
-    return NovaMigPrivContext(
-        'nova_mig',
-        cfg_section='nova_mig_privsep',
-        pypath=helper.CONTEXT,
-        capabilities=[capabilities.CAP_SYS_ADMIN,
-                      capabilities.CAP_DAC_OVERRIDE,
-                      capabilities.CAP_DAC_READ_SEARCH],
-    )
+def build(name: str) -> NovaMigPrivContext:
+    """The context ``name`` (see :mod:`nova_mig.privsep`)."""
+    return NovaMigPrivContext(name)

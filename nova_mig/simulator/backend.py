@@ -44,6 +44,7 @@ class SimulatedBackend(base.GpuBackend):
         return self.host.libvirt_uri
 
     def sysfs_writer(self) -> kernel.SysfsWriter:
+        self.host.load()
         return kernel.SysfsWriter(self.host)
 
     # -- simulator controls ------------------------------------------------

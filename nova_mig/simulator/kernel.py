@@ -16,6 +16,7 @@ import re
 from nova_mig.model import constants
 from nova_mig.simulator import host as host_mod
 from nova_mig.simulator import state as state_mod
+from nova_mig import sysfs as gateway
 
 LOG = logging.getLogger(__name__)
 
@@ -47,14 +48,22 @@ def _integer(value: str, path: str) -> int:
         raise _error(errno.EINVAL, path, 'not a number: %r' % value)
 
 
-class SysfsWriter:
+class SysfsWriter(gateway.Writer):
     """Writes to the simulated host's sysfs tree.
+
+    The intent-named changes are the gateway's (:class:`nova_mig.sysfs.
+    Writer`, the same checks as on a real host); their one attribute write,
+    and :meth:`write` of any path (tests), go to the simulated kernel.
 
     :param host: the :class:`nova_mig.simulator.host.SimulatedHost`.
     """
 
     def __init__(self, host: host_mod.SimulatedHost):
+        super().__init__(host.sysfs_root)
         self.host = host
+
+    def write_path(self, path: str, value: str) -> None:
+        self.write(path, value)
 
     def _relative(self, path: str) -> str:
         resolved = os.path.realpath(path)

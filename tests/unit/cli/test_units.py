@@ -184,12 +184,17 @@ class InstallUnitsTestCase(base.TestCase):
         with open(self.out) as f:
             rules = [line for line in f.read().splitlines()
                      if line and not line.startswith('#')]
+        # One exact argv per context: the socket path is fixed below
+        # [host]state_dir, and no rule has a wildcard.
         self.assertEqual(
-            ['Defaults:nova !requiretty',
-             'nova ALL = (root) NOPASSWD: %s --config-file %s '
-             '--privsep_context nova_mig.privsep.sys_admin_pctxt '
-             '--privsep_sock_path *' % (helper_path, self.conf_path)],
+            ['Defaults:nova !requiretty'] + [
+                'nova ALL = (root) NOPASSWD: %s --config-file %s '
+                '--privsep_context nova_mig.privsep.%s_pctxt '
+                '--privsep_sock_path /var/lib/nova-mig/privsep/%s.sock'
+                % (helper_path, self.conf_path, name, name)
+                for name in ('sysfs', 'nvml', 'files')],
             rules)
+        self.assertNotIn('*', ''.join(rules))
 
     def test_sudoers_refuses_a_bad_user_and_spaces(self):
         _, (rc, _, err) = self.sudoers('--dry-run')

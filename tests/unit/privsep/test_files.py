@@ -19,7 +19,7 @@ class TestFileWriter(test_base.TestCase):
     def setUp(self):
         super().setUp()
         self.privsep = self.useFixture(privsep_fixtures.WirePrivsepFixture(
-            privsep.sys_admin_pctxt))
+            privsep.files_pctxt))
         # The daemon's only writable tree becomes a temporary one.
         self.root = os.path.join(self.tmpdir, 'etc', 'nova')
         os.makedirs(self.root)
