@@ -20,6 +20,7 @@ checkpoint for the boot restore is written at the end.
 import dataclasses
 import errno
 import logging
+import os
 import typing
 
 from oslo_config import cfg
@@ -111,13 +112,16 @@ class Executor:
     def __init__(self, backend: base.GpuBackend, state_dir: str,
                  progress: Progress | None = None,
                  checker: inuse.Checker | None = None,
-                 reset_gpu: bool = False):
+                 reset_gpu: bool = False, sriov_manage: str | None = None):
         self.lost: list[str] = []
         self.backend = backend
+        #: NVIDIA's sriov-manage for vendor-VFIO VFs ([host]sriov_manage).
+        self.sriov_manage = sriov_manage
         #: Reset an idle GPU whose MIG mode change stays pending (Hopper
         #: after a reboot); otherwise stop with the command to run.
         self.reset_gpu = reset_gpu
-        self.reader = sysfs.SysfsReader(backend.sysfs_root())
+        self.root = backend.sysfs_root()
+        self.reader = sysfs.SysfsReader(self.root)
         self.writer = backend.sysfs_writer()
         self.owned = ownership.OwnershipRecord(state_dir)
         self.nodedevs = virt.NodeDevices(backend.libvirt_uri())
@@ -229,7 +233,7 @@ class Executor:
         elif kind == plan_mod.DESTROY_GI:
             self.backend.destroy_gpu_instance(gpu, _planned(action.gi_id))
         elif kind == plan_mod.SET_NUMVFS:
-            self.writer.set_sriov_numvfs(action.gpu, _planned(action.count))
+            self._set_numvfs(action)
         elif kind == plan_mod.SET_MIG:
             self._set_mig(action)
         elif kind == plan_mod.CREATE_GI:
@@ -242,6 +246,39 @@ class Executor:
             self._create_vgpu(action)
         else:  # pragma: no cover - the plan only makes the kinds above
             raise AssertionError(kind)
+
+    def _set_numvfs(self, action: plan_mod.Action) -> None:
+        """Set a PF's VF count: through sriov-manage where the driver wants.
+
+        In vendor-specific VFIO mode NVIDIA's driver refuses a raw
+        ``sriov_numvfs`` write on its PF; its sriov-manage enables all VFs
+        (``-e``) or none (``-d``). Other counts, or without the tool, go
+        through sysfs, and a refusal names the fix.
+        """
+        count, pf = _planned(action.count), action.gpu
+        tool = self.sriov_manage
+        if action.vendor_vfio and tool and os.path.isfile(tool):
+            total = self.reader.read_int(self.reader.path(
+                sysfs.PCI_DEVICES, pf, 'sriov_totalvfs'))
+            if count in (0, total):
+                self.writer.sriov_manage(tool, pf, bool(count))
+                return
+        try:
+            self.writer.set_sriov_numvfs(pf, count)
+        except OSError as e:
+            if not action.vendor_vfio or e.errno not in (
+                    errno.EPERM, errno.EACCES, errno.EINVAL, errno.EBUSY):
+                raise
+            raise exception.GpuOperationRefused(
+                gpu=action.gpu_uuid, code='SRIOV_REFUSED',
+                operation=action.describe(),
+                reason='the nvidia driver refused sriov_numvfs = %d on %s '
+                       '(%s); its VFs go through NVIDIA\'s sriov-manage '
+                       '([host]sriov_manage = %s%s), which enables all VFs '
+                       'or none: ask for 0 or all of them' % (
+                           count, pf, e.strerror or e, tool or '',
+                           '' if tool and os.path.isfile(tool)
+                           else ', not installed'))
 
     def _set_mig(self, action: plan_mod.Action) -> None:
         """Change the MIG mode; reset the GPU when allowed and idle."""
@@ -392,7 +429,8 @@ def apply(backend: base.GpuBackend, conf: cfg.ConfigOpts,
         if guard is not None and foreign_removals(the_plan, owned or set()):
             guard(report)
         executor = Executor(backend, conf.host.state_dir, progress,
-                            check, reset_gpu=reset_gpu)
+                            check, reset_gpu=reset_gpu,
+                            sriov_manage=conf.host.sriov_manage)
         results = executor.execute(the_plan)
         result = ApplyResult(the_plan, results,
                              warnings=list(executor.nodedevs.warnings) +
