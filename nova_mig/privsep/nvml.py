@@ -140,7 +140,8 @@ def check_sriov_manage(tool: str) -> str:
     """The sriov-manage to run as root, checked.
 
     An absolute path named ``sriov-manage``, a regular file that root owns
-    and only root may write, in directories only root may write.
+    and only root may write, in directories only root may write (or
+    root's sticky ones).
 
     :raises: PermissionError (``EACCES``) naming what is wrong.
     """
@@ -151,7 +152,9 @@ def check_sriov_manage(tool: str) -> str:
     path = os.path.realpath(tool)
     for where in [path] + _parents(path):
         info = os.stat(where)
-        if info.st_uid != 0 or info.st_mode & 0o022:
+        # A root-owned sticky folder (/tmp) keeps root's entries root's.
+        sticky = where != path and info.st_mode & stat.S_ISVTX
+        if info.st_uid != 0 or (info.st_mode & 0o022 and not sticky):
             raise gateway.refused(
                 'sriov-manage %s' % tool, '%s is not root\'s alone' % where)
     if not stat.S_ISREG(os.stat(path).st_mode):

@@ -51,6 +51,10 @@ gpus:
 ''' % PF
 
 
+KEPT_GIS = ('[{profile: 2g.35gb, placement: 0}, '
+            '{profile: 1g.18gb, placement: 2}]')
+
+
 class StrictHostTestCase(layout_base.LayoutTestCase):
     """Helpers: the strict host, applying, the old order."""
 
@@ -76,7 +80,6 @@ class StrictHostTestCase(layout_base.LayoutTestCase):
         path = self.write('layout.yaml', text)
         rc, out, err = self.cli('layout', 'apply', path, *extra)
         return rc, out + err
-
 
 
 class DriverOrderTestCase(StrictHostTestCase):
@@ -155,14 +158,12 @@ class DriverOrderTestCase(StrictHostTestCase):
     def test_rebind_wipes_gpu_instances_so_they_are_made_again(self):
         # VFs not enabled yet, GPU instances there: enabling the VFs
         # re-binds the PF and wipes them.
-        self.strict_host(vfs=0, gis='[{profile: 2g.35gb, placement: 0}, '
-                  '{profile: 1g.18gb, placement: 2}]')
+        self.strict_host(vfs=0, gis=KEPT_GIS)
         the_plan = self.old_order(MIG)
         [result] = self.execute(the_plan)
         self.assertEqual(apply_mod.FAILED, result.status)
         self.assertIn('create vGPU H200X-2-35C', result.error)
-        self.strict_host(vfs=0, gis='[{profile: 2g.35gb, placement: 0}, '
-                  '{profile: 1g.18gb, placement: 2}]')
+        self.strict_host(vfs=0, gis=KEPT_GIS)
         rc, out = self.apply(MIG)
         self.assertEqual(0, rc, out)
         self.assertEqual(3, len(self.gpu().gpu_instances))
