@@ -97,7 +97,7 @@ class ApplyResult:
     def rows(self) -> list[tuple[str, str, int, str]]:
         rows = []
         for gpu in self.gpus:
-            detail = '; '.join(filter(None, [gpu.error] + gpu.lost))
+            detail = '; '.join(filter(None, [gpu.error or ''] + gpu.lost))
             if gpu.status in (FAILED, IN_USE) and gpu.not_done:
                 detail += '; not done: ' + '; '.join(gpu.not_done)
             elif gpu.not_done:
@@ -190,11 +190,11 @@ class Executor:
             self.owned.add(parent, vgpu_uuid=self._vgpu_uuid(parent))
             return
         mdev = _planned(action.uuid)
-        type_id = self.reader.mdev_type_named(parent, type_name)
+        mdev_type = self.reader.mdev_type_named(parent, type_name)
         self.owned.intend(mdev, **details)
-        self.writer.create_mdev(parent, type_id, mdev)
+        self.writer.create_mdev(parent, mdev_type, mdev)
         self.owned.add(mdev)
-        self.nodedevs.define(mdev, parent, type_id)
+        self.nodedevs.define(mdev, parent, mdev_type)
 
     def _vgpu_uuid(self, vf: str) -> str | None:
         """The driver's UUID of the vGPU a VF carries now, when it says."""
