@@ -22,10 +22,10 @@ class FailingWriter:
     def __init__(self, real, device, code=errno.EIO):
         self.real, self.device, self.code = real, device, code
 
-    def write(self, path, value):
-        if self.device in path:
-            raise OSError(self.code, os.strerror(self.code), path)
-        self.real.write(path, value)
+    def remove_mdev(self, uuid):
+        if uuid == self.device:
+            raise OSError(self.code, os.strerror(self.code), uuid)
+        self.real.remove_mdev(uuid)
 
 
 class TestRun(base.ReaperTestCase):
