@@ -391,9 +391,9 @@ class Checker:
         for target in targets:
             verdict = self.check(target, going)
             if verdict.in_use:
-                blockers.append('%s holds %s (seen at %s, when the plan was '
-                                'proved)' % (verdict.reason(),
-                                             target.describe(),
+                blockers.append('%s: %s (seen at %s, when the plan was '
+                                'proved)' % (target.describe(),
+                                             verdict.reason(),
                                              stamp(verdict.seen)))
             else:
                 self.proved[target] = verdict.seen
@@ -413,7 +413,7 @@ class Checker:
                 raise exception.TargetInUse(
                     target=target.describe(), users=verdict.reason(),
                     seen=stamp(verdict.seen),
-                    since=('; it was free when the plan was proved at %s'
+                    since=(', free when the plan was proved at %s'
                            % stamp(proved)) if proved else '')
 
     def referencing_now(self, target: Target) -> tuple[str, ...]:
