@@ -200,6 +200,26 @@ class TestOneVerdict(CheckerTestCase):
         self.assertTrue(self.checker().check(target).in_use)
         self.assertFalse(self.checker().check(target, {UUID}).in_use)
 
+    def test_many_targets_one_read_of_each_source(self):
+        reads = []
+        real = inuse.open_device_nodes
+
+        def nodes(*args):
+            reads.append('proc')
+            return real(*args)
+
+        targets = [inuse.Target(inuse.FUNCTION, '0000:c1:00.%d' % n)
+                   for n in range(4, 8)] + [inuse.Target(inuse.MDEV, UUID)]
+        with mock.patch.object(inuse, 'open_device_nodes', nodes), \
+                mock.patch.object(inuse, 'domains_referencing') as one:
+            verdicts = self.checker().check_all(targets)
+        self.assertEqual(['proc'], reads)
+        one.assert_not_called()     # every domain listed once instead
+        self.assertEqual(1, len({v.seen for v in verdicts}))
+        self.assertEqual(['domain instance-2 (shutoff)', '', '', '',
+                          'domain instance-1 (running)'],
+                         [v.reason() for v in verdicts])
+
     def test_look_after_names_domains(self):
         self.assertEqual(('instance-1 (running)',),
                          self.checker().referencing_now(
