@@ -115,8 +115,10 @@ class TestLookAfterRemoval(scenarios.FaultTestCase):
     """A guest defined in the window between the last check and a write."""
 
     def define_during(self, target, key):
-        """Patch ``target`` so that a guest referencing ``key`` appears
-        right before it runs (after the last check)."""
+        """``target``, with a guest referencing ``key`` defined first.
+
+        The guest appears after the last check, right before the write.
+        """
         real = target
 
         def wrapped(*args, **kwargs):
@@ -169,4 +171,3 @@ class TestLookAfterRemoval(scenarios.FaultTestCase):
         self.assertIn('removed, but referenced: domain instance-window '
                       '(shutoff) references it', row['result'])
         self.assertIn('mdevctl start -u %s' % key, row['result'])
-
