@@ -202,9 +202,9 @@ class StateWriteError(NovaMigException):
 
 
 class TargetInUse(NovaMigException):
-    msg_fmt = ("%(target)s is in use: %(users)s (seen at %(seen)s, right "
-               "before its step%(since)s); it was left alone. Run the "
-               "command again once it is free")
+    msg_fmt = ("%(target)s is in use: %(users)s (seen at %(seen)s"
+               "%(since)s); it was left alone. Run the command again once "
+               "it is free")
 
 
 class ComputeServiceEnabled(NovaMigException):

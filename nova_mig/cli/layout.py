@@ -145,9 +145,10 @@ class LayoutApply(_PlansLayout, _Lister):
     VF): a target used since stops its GPU with the status "in use".
     After each removal libvirt is asked once more: a domain defined in
     between that references the removed device is named with the fix
-    (status "referenced after removal"). With --include-foreign, a plan that removes
-    a device nova-mig did not create first checks, like "reap --apply",
-    that this host's nova-compute service is disabled in the Compute API.
+    (status "referenced after removal"). With --include-foreign, a plan
+    that removes a device nova-mig did not create first checks, like
+    "reap --apply", that this host's nova-compute service is disabled in
+    the Compute API.
 
     Exit code: 0 when every GPU matches FILE, 1 when a GPU was refused,
     failed or found in use. --dry-run prints the plan and changes nothing.

@@ -256,6 +256,25 @@ def domains_referencing(uri: str, kind: str, key: str
         return host.domains_using(pci_address=key)
 
 
+def _referencing(uri: str, targets: list[Target]
+                 ) -> dict[Target, list[host_model.Domain]]:
+    """The domains (any state) referencing each device: one read.
+
+    One device asks libvirt for the domains whose XML mentions it (see
+    :meth:`nova_mig.host.virt.LibvirtHost.domains_using`); several list
+    every domain once, so all are read at the same moment.
+    """
+    if len(targets) == 1:
+        target = targets[0]
+        return {target: domains_referencing(uri, target.mode, target.key)}
+    with virt.LibvirtHost(uri) as host:
+        domains = host.domains()
+    return {t: [d for d in domains
+                if (t.key.lower() in d.mdev_uuids if t.kind == MDEV
+                    else t.key in d.pci_addresses)]
+            for t in targets}
+
+
 def label(domain: host_model.Domain) -> str:
     """``name (state)`` of a domain, saying when it is no Nova instance."""
     extra = '' if domain.nova_instance else ', not a Nova instance'
@@ -301,18 +320,6 @@ class Checker:
                           '(run as root)' % (denied, self.proc_root))
         return nodes, ''
 
-    def holders(self, kind: str, key: str, iommu_group: int | None
-                ) -> tuple[tuple[int, ...] | None, str]:
-        """PIDs holding a device's /dev/vfio nodes; (None, why) if unknown."""
-        nodes, note = self.handles()
-        if nodes is None:
-            return None, note
-        found: set[int] = set()
-        for node in vfio_nodes(self.dev_root, self.backend.sysfs_root(),
-                               kind, key, iommu_group):
-            found |= nodes.get(node, set())
-        return tuple(sorted(found)), ''
-
     def _unknown(self, note: str) -> str:
         """What a missing view makes of the verdict ('' = overridden)."""
         if self.strict:
@@ -324,58 +331,89 @@ class Checker:
                         SKIP_FLAG, note)
         return ''
 
-    def _device(self, target: Target) -> Verdict:
-        # The process table first, libvirt last: right before the write.
-        pids, note = self.holders(target.mode, target.key,
-                                  target.iommu_group)
-        domains = tuple(label(d) for d in domains_referencing(
-            self.backend.libvirt_uri(), target.mode, target.key))
+    def _devices(self, targets: list[Target]) -> dict[Target, Verdict]:
+        """Devices: sysfs nodes, the process table, then libvirt, once."""
+        root = self.backend.sysfs_root()
+        nodes_of = {t: vfio_nodes(self.dev_root, root, t.mode, t.key,
+                                  t.iommu_group) for t in targets}
+        handles, note = self.handles()
+        # libvirt last: right before the write.
+        referencing = _referencing(self.backend.libvirt_uri(), targets)
         seen = self.clock()
-        users = ['domain %s' % d for d in domains]
-        if pids:
-            users.append('held open by pid %s' % ', '.join(
-                str(p) for p in pids))
-        unknown = self._unknown(note) if pids is None else ''
-        return Verdict(target, tuple(users), unknown, domains, pids, note,
-                       seen)
+        verdicts = {}
+        for target in targets:
+            pids: tuple[int, ...] | None = None
+            if handles is not None:
+                pids = tuple(sorted({pid for node in nodes_of[target]
+                                     for pid in handles.get(node, ())}))
+            domains = tuple(label(d) for d in referencing[target])
+            users = ['domain %s' % d for d in domains]
+            if pids:
+                users.append('held open by pid %s' % ', '.join(
+                    str(p) for p in pids))
+            unknown = self._unknown(note) if pids is None else ''
+            verdicts[target] = Verdict(target, tuple(users), unknown,
+                                       domains, pids, note, seen)
+        return verdicts
 
-    def _gpu_instance(self, target: Target,
-                      going: typing.AbstractSet[str] = frozenset()
-                      ) -> Verdict:
-        users = []
-        for gpu in self.backend.list_gpus():
-            if gpu.uuid != target.key:
-                continue
-            for gi in gpu.gpu_instances:
-                if gi.id == target.gi_id and gi.processes:
-                    users.append('processes %s on GPU instance %d' % (
-                        ', '.join(str(p) for p in gi.processes), gi.id))
-            for vgpu in gpu.active_vgpus:
-                if vgpu.gpu_instance_id == target.gi_id and not (
-                        {vgpu.mdev_uuid, vgpu.parent} & going):
-                    users.append('vGPU %s runs on GPU instance %s' % (
-                        vgpu.mdev_uuid or vgpu.parent, target.gi_id))
-        return Verdict(target, tuple(users), seen=self.clock())
+    def _gpu_instances(self, targets: list[Target],
+                       going: typing.AbstractSet[str]
+                       ) -> dict[Target, Verdict]:
+        """GPU instances: NVML's processes and vGPUs, read once."""
+        gpus = self.backend.list_gpus()
+        seen = self.clock()
+        verdicts = {}
+        for target in targets:
+            users = []
+            for gpu in gpus:
+                if gpu.uuid != target.key:
+                    continue
+                for gi in gpu.gpu_instances:
+                    if gi.id == target.gi_id and gi.processes:
+                        users.append('processes %s on GPU instance %d' % (
+                            ', '.join(str(p) for p in gi.processes), gi.id))
+                for vgpu in gpu.active_vgpus:
+                    if vgpu.gpu_instance_id == target.gi_id and not (
+                            {vgpu.mdev_uuid, vgpu.parent} & going):
+                        users.append('vGPU %s runs on GPU instance %s' % (
+                            vgpu.mdev_uuid or vgpu.parent, target.gi_id))
+            verdicts[target] = Verdict(target, tuple(users), seen=seen)
+        return verdicts
 
-    def check(self, target: Target,
-              going: typing.AbstractSet[str] = frozenset()) -> Verdict:
-        """Who uses ``target`` now.
+    def check_all(self, targets: typing.Iterable[Target],
+                  going: typing.AbstractSet[str] = frozenset()
+                  ) -> list[Verdict]:
+        """Who uses each target now, each source read once for them all.
+
+        The order narrows the check-to-act window: sysfs (the device's
+        /dev/vfio nodes) and NVML (GPU instances) first, then the process
+        table, then libvirt, then the caller writes.
 
         :param going: vGPU devices (UUIDs, VF addresses) the plan removes
-            before ``target``'s step: not counted as running on a GPU
+            before the targets' steps: not counted as running on a GPU
             instance (a plan's proof).
-
         :raises: :class:`nova_mig.exception.LibvirtError` (then nothing can
             be proven unused) and the backend's errors.
         """
-        if target.kind == GPU_INSTANCE:
-            verdict = self._gpu_instance(target, going)
-        else:
-            verdict = self._device(target)
-        if verdict.in_use:
-            LOG.warning('%s is in use: %s', target.describe(),
-                        verdict.reason())
-        return verdict
+        targets = list(targets)
+        verdicts = {}
+        instances = [t for t in targets if t.kind == GPU_INSTANCE]
+        if instances:
+            verdicts.update(self._gpu_instances(instances, going))
+        devices = [t for t in targets if t.kind != GPU_INSTANCE]
+        if devices:
+            verdicts.update(self._devices(devices))
+        result = [verdicts[t] for t in targets]
+        for verdict in result:
+            if verdict.in_use:
+                LOG.warning('%s is in use: %s', verdict.target.describe(),
+                            verdict.reason())
+        return result
+
+    def check(self, target: Target,
+              going: typing.AbstractSet[str] = frozenset()) -> Verdict:
+        """Who uses ``target`` now (see :meth:`check_all`)."""
+        return self.check_all([target], going)[0]
 
     def prove(self, targets: typing.Iterable[Target],
               going: typing.AbstractSet[str] = frozenset()) -> list[str]:
@@ -388,12 +426,12 @@ class Checker:
             was seen.
         """
         blockers = []
-        for target in targets:
-            verdict = self.check(target, going)
+        for verdict in self.check_all(targets, going):
+            target = verdict.target
             if verdict.in_use:
-                blockers.append('%s holds %s (seen at %s, when the plan was '
-                                'proved)' % (verdict.reason(),
-                                             target.describe(),
+                blockers.append('%s: %s (seen at %s, when the plan was '
+                                'proved)' % (target.describe(),
+                                             verdict.reason(),
                                              stamp(verdict.seen)))
             else:
                 self.proved[target] = verdict.seen
@@ -406,14 +444,14 @@ class Checker:
         :param going: as for :meth:`check`.
         :raises: :class:`nova_mig.exception.TargetInUse`.
         """
-        for target in targets:
-            verdict = self.check(target, going)
+        for verdict in self.check_all(targets, going):
+            target = verdict.target
             if verdict.in_use:
                 proved = self.proved.get(target)
                 raise exception.TargetInUse(
                     target=target.describe(), users=verdict.reason(),
                     seen=stamp(verdict.seen),
-                    since=('; it was free when the plan was proved at %s'
+                    since=(', free when the plan was proved at %s'
                            % stamp(proved)) if proved else '')
 
     def referencing_now(self, target: Target) -> tuple[str, ...]:

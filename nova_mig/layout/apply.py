@@ -97,7 +97,8 @@ class ApplyResult:
     def rows(self) -> list[tuple[str, str, int, str]]:
         rows = []
         for gpu in self.gpus:
-            detail = '; '.join(filter(None, [gpu.error or ''] + gpu.lost))
+            detail = '; '.join(([gpu.error] if gpu.error else []) +
+                               gpu.lost)
             if gpu.status in (FAILED, IN_USE) and gpu.not_done:
                 detail += '; not done: ' + '; '.join(gpu.not_done)
             elif gpu.not_done:

@@ -181,17 +181,23 @@ class Reaper:
     # -- one removal ----------------------------------------------------------
     def _remove(self, decision: decide.Decision,
                 op_id: str | None) -> Outcome:
-        fresh = decide.decide_one(self.gatherer.recheck(decision.facts),
-                                  self.policy)
+        # The intent is journaled (an fsync) before the last check, so
+        # that nothing but the check stands between it and the write.
+        f = decision.facts
+        op_id = self.journal.intent(f.key, f.kind, f.parent, f.type_id,
+                                    list(decision.reasons), op_id=op_id)
+        try:
+            fresh = decide.decide_one(self.gatherer.recheck(f), self.policy)
+        except exception.LibvirtError as e:
+            self.journal.abandoned(op_id, f.key, 'libvirt unreachable: %s'
+                                   % e)
+            raise
         if not fresh.remove:
-            if op_id:
-                self.journal.abandoned(op_id, fresh.facts.key,
-                                       '; '.join(fresh.reasons))
+            self.journal.abandoned(op_id, fresh.facts.key,
+                                   '; '.join(fresh.reasons))
             return Outcome(fresh, IN_USE, 'in use since the run began: %s'
                            % '; '.join(fresh.reasons))
         f = fresh.facts
-        op_id = self.journal.intent(f.key, f.kind, f.parent, f.type_id,
-                                    list(fresh.reasons), op_id=op_id)
         try:
             steps = self.remover.remove(f)
         except exception.LibvirtError:
