@@ -39,11 +39,18 @@ VGPU_PARAMS = 'vgpu_params'
 #: The only vendor whose devices nova-mig changes.
 NVIDIA_VENDOR = 0x10de
 
-#: Untrusted arguments, by pattern (sysfs spells PCI addresses and UUIDs
-#: in lower case).
-#: Matched whole (``fullmatch``: ``$`` would let a trailing newline in).
-PCI_ADDRESS_RE = re.compile(r'[0-9a-f]{4}:[0-9a-f]{2}:[01][0-9a-f]\.[0-7]')
-UUID_RE = re.compile(r'[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}')
+#: A PCI address as sysfs spells it, ``DDDD:BB:SS.F`` in lower-case hex:
+#: slot 00-1f (5 bits), function 0-7 (3 bits); the parts, then the whole,
+#: unanchored and without groups (:mod:`nova_mig.model.constants` builds
+#: its patterns from these).
+PCI_PARTS = ('[0-9a-f]{4}', '[0-9a-f]{2}', '[01][0-9a-f]', '[0-7]')
+PCI_ADDRESS = r'%s:%s:%s\.%s' % PCI_PARTS
+#: A UUID in canonical lower-case form. Unanchored, without groups.
+UUID = r'[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}'
+#: Untrusted arguments, matched whole (``fullmatch``: a ``$`` would let a
+#: trailing newline in).
+PCI_ADDRESS_RE = re.compile(PCI_ADDRESS)
+UUID_RE = re.compile(UUID)
 #: An NVIDIA mdev type folder: ``nvidia-<vGPU type ID>``.
 MDEV_TYPE_RE = re.compile(r'nvidia-[1-9][0-9]{0,9}')
 #: Largest vGPU type ID (NVML's are unsigned 32-bit integers).
@@ -106,6 +113,18 @@ def write_attribute(path: str, value: str) -> None:
         os.close(fd)
 
 
+def below(path: str, folder: str, resolve: bool = True) -> bool:
+    """Whether ``path`` lies strictly below ``folder``, both resolved.
+
+    The one containment check of nova-mig's privileged side.
+
+    :param resolve: resolve ``path`` (False: the caller resolved it, e.g.
+        all but its last component).
+    """
+    top = os.path.realpath(folder).rstrip(os.sep) + os.sep
+    return (os.path.realpath(path) if resolve else path).startswith(top)
+
+
 def check_pci_address(address: object) -> str:
     if not isinstance(address, str) or not PCI_ADDRESS_RE.fullmatch(address):
         raise refused('PCI address %r' % (address,),
@@ -158,9 +177,12 @@ class Sysfs:
     # -- confinement ----------------------------------------------------
     def _device_dir(self, entry: str, what: str) -> str:
         """The resolved folder of a device entry, inside ``devices/``."""
+        if not os.path.lexists(entry):
+            # Gone (or never there): what the kernel says of a device
+            # removed under a writer, ENOENT.
+            raise FileNotFoundError(errno.ENOENT, 'no %s' % what)
         real = os.path.realpath(entry)
-        devices = os.path.realpath(self.path('devices')) + os.sep
-        if not real.startswith(devices) or not os.path.isdir(real):
+        if not below(real, self.path('devices')) or not os.path.isdir(real):
             raise refused(what, 'no such device below %s' % self.root)
         return real
 
@@ -168,7 +190,8 @@ class Sysfs:
         """The resolved folder of an NVIDIA PCI function.
 
         :raises: ``EACCES`` PermissionError for a malformed address, an
-            absent device or one of another vendor.
+            entry leading out of ``devices/`` or a device of another
+            vendor; ``ENOENT`` for an absent device.
         """
         check_pci_address(address)
         what = 'PCI device %s' % address
@@ -194,7 +217,7 @@ class Sysfs:
                               'not a plain name below %s' % device)
         path = os.path.join(device, *parts)
         real = os.path.realpath(path)
-        if not real.startswith(device.rstrip(os.sep) + os.sep):
+        if not below(real, device):
             raise refused(path, 'it resolves to %s, outside the device %s'
                           % (real, device))
         if not os.path.isfile(real):
@@ -205,14 +228,11 @@ class Sysfs:
     def mdev_parent(self, uuid: str) -> str:
         """The resolved folder of a mediated device on an NVIDIA parent."""
         check_uuid(uuid)
-        what = 'mdev %s' % uuid
-        entry = self.mdev(uuid)
-        if not os.path.lexists(entry):
-            raise FileNotFoundError(errno.ENOENT, 'no mdev %s' % uuid)
-        real = self._device_dir(entry, what)
+        real = self._device_dir(self.mdev(uuid), 'mdev %s' % uuid)
         parent = os.path.basename(os.path.dirname(real))
         if self.nvidia_device(parent) != os.path.dirname(real):
-            raise refused(what, 'it is not below its parent %s' % parent)
+            raise refused('mdev %s' % uuid,
+                          'it is not below its parent %s' % parent)
         return real
 
 
@@ -249,16 +269,16 @@ class Writer:
         total = self.sysfs.attribute(device, SRIOV_TOTALVFS)
         limit = int(read_file(total) or 0)
         check_int('VF count of %s' % pf, count, 0, min(limit, MAX_VFS))
-        self._write(self.sysfs.attribute(device, SRIOV_NUMVFS),
-                        str(count))
+        self._write(self.sysfs.attribute(device, SRIOV_NUMVFS), str(count))
 
     def create_mdev(self, parent: str, type_id: str, uuid: str) -> None:
         """Create the mdev ``uuid`` of an NVIDIA type on an NVIDIA parent."""
         check_mdev_type(type_id)
         check_uuid(uuid)
         device = self.sysfs.nvidia_device(parent)
-        self._write(self.sysfs.attribute(device, SUPPORTED_TYPES,
-                                             type_id, 'create'), uuid)
+        path = self.sysfs.attribute(device, SUPPORTED_TYPES, type_id,
+                                    'create')
+        self._write(path, uuid)
 
     def remove_mdev(self, uuid: str) -> None:
         """Remove a mediated device of an NVIDIA parent."""
@@ -268,13 +288,13 @@ class Writer:
     def set_vgpu_type(self, vf: str, type_id: int) -> None:
         """Give a vendor-VFIO VF a vGPU type (create its vGPU)."""
         check_int('vGPU type ID', type_id, 1, MAX_TYPE_ID)
-        self._current_type(vf, type_id)
+        self._write_current_type(vf, type_id)
 
     def clear_vgpu_type(self, vf: str) -> None:
         """Write 0 to a vendor-VFIO VF's vGPU type (remove its vGPU)."""
-        self._current_type(vf, 0)
+        self._write_current_type(vf, 0)
 
-    def _current_type(self, vf: str, type_id: int) -> None:
+    def _write_current_type(self, vf: str, type_id: int) -> None:
         device = self.sysfs.nvidia_device(vf)
-        self._write(self.sysfs.attribute(device, VENDOR_DIR,
-                                             CURRENT_TYPE), str(type_id))
+        path = self.sysfs.attribute(device, VENDOR_DIR, CURRENT_TYPE)
+        self._write(path, str(type_id))

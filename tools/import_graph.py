@@ -28,8 +28,8 @@ import typing
 
 # Bottom to top: the target architecture of nova_mig (issue 10).
 LAYERS: dict[str, int] = {
-    'exception': 0, 'conf': 0,
-    'model': 1, 'fileutils': 1, 'lock': 1, 'sysfs': 1,
+    'exception': 0, 'conf': 0, 'sysfs': 0,
+    'model': 1, 'fileutils': 1, 'lock': 1,
     'naming': 2, 'ownership': 2, 'privsep': 2,
     'gpu': 3,
     'host': 4,

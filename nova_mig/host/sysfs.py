@@ -2,8 +2,8 @@
 
 Everything here only reads, under a configurable root (``[host]sysfs_root``)
 so the same code runs on a real ``/sys`` and on a generated tree; paths
-are composed and files read through the gateway, :mod:`nova_mig.sysfs`.  It follows
-symlinks the way the kernel lays them out (see the kernel's
+are composed and files read through the gateway, :mod:`nova_mig.sysfs`.
+It follows symlinks the way the kernel lays them out (see the kernel's
 ``Documentation/driver-api/vfio-mediated-device.rst``).
 """
 

@@ -12,13 +12,13 @@ import os
 import uuid as uuid_mod
 
 from nova_mig import exception
-from nova_mig.host import sysfs
 from nova_mig.layout import fit
 from nova_mig.layout import spec
 from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
 from nova_mig.model import host as host_model
 from nova_mig.model import vgpu_types
+from nova_mig import sysfs as gateway
 
 LOG = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def resolve_mode(report: host_model.HostReport, gpu: gpu_model.Gpu,
         return report.device_mode
     if gpu.vgpu_types is None:
         return constants.MODE_NONE
-    if os.path.isdir(os.path.join(sysfs_root, sysfs.MDEV_BUS_CLASS)):
+    if os.path.isdir(gateway.Sysfs(sysfs_root).path(gateway.MDEV_BUS_CLASS)):
         return constants.MODE_MDEV
     if gpu.pci_address in report.sriov:
         return constants.MODE_VENDOR_VFIO

@@ -63,16 +63,28 @@ def _fix(base: list[str]) -> str:
             'above say why it stopped.')
 
 
-def _socket_dir(path: str) -> None:
-    """Create the socket's folder, or prove it is this user's alone."""
+def _socket_dir(path: str, command: str) -> None:
+    """Create the socket's folder, or prove it is this user's alone.
+
+    :raises: :class:`~nova_mig.exception.PrivsepStartFailed` naming it.
+    """
     directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    st = os.lstat(directory)
-    if (not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or
-            st.st_mode & 0o077):
-        raise PermissionError(
-            0, '%s must be a folder of user %s with mode 0700'
-            % (directory, _user()), directory)
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        st = os.lstat(directory)
+    except OSError as e:
+        reason = 'cannot create its socket folder %s: %s' % (
+            directory, e.strerror or e)
+    else:
+        if (stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and
+                not st.st_mode & 0o077):
+            return
+        reason = ('its socket folder %s is not a folder of user %s alone '
+                  '(mode 0700)' % (directory, _user()))
+    raise exception.PrivsepStartFailed(
+        command=command, reason=reason,
+        fix='[host]state_dir must be the service user\'s; remove %s, '
+            'nova-mig creates it again.' % directory)
 
 
 class FixedSocketChannel(daemon._ClientChannel):
@@ -84,7 +96,7 @@ class FixedSocketChannel(daemon._ClientChannel):
     """
 
     def __init__(self, context: 'NovaMigPrivContext', path: str) -> None:
-        _socket_dir(path)
+        _socket_dir(path, helper.describe(helper.command()))
         lock = os.open(path + '.lock', os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
                        0o600)
         listen_sock = socket.socket(socket.AF_UNIX)

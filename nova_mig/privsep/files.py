@@ -24,8 +24,9 @@ MDEVCTL_ROOT = '/etc/mdevctl.d'
 def check_inside(path: object, root: str) -> str:
     """``path`` when its folder, resolved, lies below ``root``.
 
-    The last component is not resolved: a symlink there is the file the
-    caller names (replaced or removed, never followed).
+    Checked by :func:`nova_mig.sysfs.below`. The last component is not
+    resolved: a symlink there is the file the caller names (replaced or
+    removed, never followed).
 
     :raises: ``EACCES`` PermissionError, naming the path, otherwise.
     """
@@ -33,9 +34,9 @@ def check_inside(path: object, root: str) -> str:
         raise PermissionError(errno.EACCES, 'refused path %r: not a path'
                               % (path,))
     folder, name = os.path.split(os.path.abspath(path))
-    top = os.path.realpath(root).rstrip(os.sep) + os.sep
     real = os.path.join(os.path.realpath(folder), name)
-    if name in ('', '.', '..') or not real.startswith(top):
+    inside = gateway.below(real, root, resolve=False)
+    if name in ('', '.', '..') or not inside:
         raise PermissionError(errno.EACCES, 'refused %s: outside %s'
                               % (path, root))
     return real

@@ -45,6 +45,8 @@ def pypath(name: str) -> str:
     if name not in CONTEXTS:
         raise ValueError('no privsep context %r' % name)
     return 'nova_mig.privsep.%s_pctxt' % name
+
+
 #: How an unprivileged nova-mig gains root: never prompting for a password.
 SUDO = ('sudo', '-n')
 

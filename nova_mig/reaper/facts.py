@@ -18,12 +18,12 @@ from oslo_config import cfg
 from nova_mig import exception
 from nova_mig.host import discovery
 from nova_mig.host import inuse
-from nova_mig.host import sysfs
 from nova_mig.model import constants
 from nova_mig.model import host as host_model
 from nova_mig.novaconf import read as novaconf
 from nova_mig import ownership
 from nova_mig.reaper import decide
+from nova_mig import sysfs as gateway
 
 LOG = logging.getLogger(__name__)
 
@@ -113,11 +113,11 @@ def device_age(record: ownership.OwnershipRecord, sysfs_root: str,
     created = _parse_time(entry.get('created_at'))
     if created is not None:
         return max(now - created, 0.0), 'ownership record'
+    paths = gateway.Sysfs(sysfs_root)
     if kind == constants.MODE_MDEV:
-        path = os.path.join(sysfs_root, sysfs.MDEV_DEVICES, key)
+        path = paths.mdev(key)
     else:
-        path = os.path.join(sysfs_root, sysfs.PCI_DEVICES, key,
-                            sysfs.VENDOR_DIR, sysfs.CURRENT_TYPE)
+        path = paths.pci(key, gateway.VENDOR_DIR, gateway.CURRENT_TYPE)
     try:
         return max(now - os.stat(path).st_ctime, 0.0), 'sysfs ctime'
     except OSError as e:

@@ -75,10 +75,27 @@ PROBE = textwrap.dedent('''\
             print(name, 'allowed')
         except OSError as e:
             print(name, e.errno)
-''') % {'pf': fake.NVIDIA_PF, 'mdev': fake.MDEV, 'intel': fake.INTEL_PF,
-         'escaped': fake.ESCAPED, 'linked': fake.LINKED, 'vf': fake.NVIDIA_VF,
-         'foreign': fake.FOREIGN_TYPE, 'escaped_mdev': fake.ESCAPED_MDEV,
-         'intel_mdev': fake.INTEL_MDEV}
+    # The three daemons, still serving this process: uid and capabilities.
+    import os
+    for pid in sorted(p for p in os.listdir('/proc') if p.isdigit()):
+        try:
+            with open('/proc/%%s/cmdline' %% pid, 'rb') as f:
+                argv = f.read().decode().split('\\0')
+            with open('/proc/%%s/status' %% pid) as f:
+                status = dict(line.split(':', 1) for line in f)
+        except OSError:
+            continue
+        if ('--privsep_context' in argv and
+                argv[argv.index('--privsep_sock_path') + 1].startswith(
+                    sys.argv[2])):
+            context = argv[argv.index('--privsep_context') + 1]
+            print('daemon', context, status['Uid'].split()[1],
+                  status['CapEff'].strip())
+''') % {
+    'pf': fake.NVIDIA_PF, 'mdev': fake.MDEV, 'intel': fake.INTEL_PF,
+    'escaped': fake.ESCAPED, 'linked': fake.LINKED, 'vf': fake.NVIDIA_VF,
+    'foreign': fake.FOREIGN_TYPE, 'escaped_mdev': fake.ESCAPED_MDEV,
+    'intel_mdev': fake.INTEL_MDEV}
 
 
 def _namespaces_work() -> bool:
@@ -194,9 +211,9 @@ class PrivsepThroughSudoTestCase(base.CliTestCase):
             '2>nova-config.err || rc=$?' % (as_nobody, nova_mig,
                                             self.conf_path),
             'echo "nova-config exit $rc"',
-            'rc=0; %s%s %s %s >sysfs.out 2>sysfs.err '
+            'rc=0; %s%s %s %s %s/ >sysfs.out 2>sysfs.err '
             '|| rc=$?' % (as_nobody, os.path.join(self.bin, 'python'),
-                          self.script, self.conf_path),
+                          self.script, self.conf_path, self.state),
             'echo "sysfs exit $rc"',
         ]
         for name, argv in sorted(self.sudo_checks().items()):
@@ -236,6 +253,16 @@ class PrivsepThroughSudoTestCase(base.CliTestCase):
         self.assertIn('sysfs exit 0', out, self.output('sysfs.err'))
         lines = self.output('sysfs.out').splitlines()
         self.assertEqual('written', lines[0])
+        daemons = sorted(set(line for line in lines
+                             if line.startswith('daemon ')))
+        lines = [line for line in lines if not line.startswith('daemon ')]
+        # Each daemon runs as root with its own capabilities and no more:
+        # sysfs none, nvml CAP_SYS_ADMIN (21), files CAP_DAC_OVERRIDE (1)
+        # and CAP_FOWNER (3).
+        self.assertEqual(
+            ['daemon nova_mig.privsep.files_pctxt 0 %016x' % (1 << 1 | 1 << 3),
+             'daemon nova_mig.privsep.nvml_pctxt 0 %016x' % (1 << 21),
+             'daemon nova_mig.privsep.sysfs_pctxt 0 %016x' % 0], daemons)
         with open(self.numvfs) as f:
             self.assertEqual('4', f.read())
         # Every hostile call was refused by the root daemons (EACCES), and

@@ -4,6 +4,7 @@ import configparser
 import io
 import logging
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -195,6 +196,27 @@ class InstallUnitsTestCase(base.TestCase):
                 for name in ('sysfs', 'nvml', 'files')],
             rules)
         self.assertNotIn('*', ''.join(rules))
+
+    def test_sudoers_refuses_files_the_user_or_everyone_may_change(self):
+        _, (rc, _, err) = self.sudoers('--dry-run')
+        self.assertEqual(0, rc, err)
+        os.chmod(self.conf_path, 0o666)
+        rc, _, err = self.nova_mig('--user', 'nova', command=(
+            'install-sudoers', '--output'))
+        self.assertEqual(1, rc)
+        self.assertIn('%s is writable by everyone, and the root privsep '
+                      'daemons run or read it; make it root\'s (chown root '
+                      '%s; chmod go-w %s)' % ((self.conf_path,) * 3), err)
+        self.assertFalse(os.path.exists(self.out))
+        os.chmod(self.conf_path, 0o644)
+        if os.geteuid() == 0:
+            os.chown(self.conf_path, pwd.getpwnam('nobody').pw_uid, -1)
+            rc, _, err = self.nova_mig('--user', 'nobody', command=(
+                'install-sudoers', '--output'))
+            self.assertEqual(1, rc)
+            self.assertIn('%s is writable by user nobody, its owner'
+                          % self.conf_path, err)
+            self.assertFalse(os.path.exists(self.out))
 
     def test_sudoers_refuses_a_bad_user_and_spaces(self):
         _, (rc, _, err) = self.sudoers('--dry-run')

@@ -38,6 +38,32 @@ class TestEntrypoints(test_base.TestCase):
         ci = privsep_nvml.create_compute_instance(self.empty.uuid, gi['id'])
         self.assertEqual({'id', 'profile_id'}, set(ci))
 
+    def test_arguments_outside_their_domain_are_refused(self):
+        uuid = self.empty.uuid
+        before = self.fake.snapshot()
+        for func, args, reason in (
+                (privsep_nvml.create_gpu_instance, ('GPU-1', 5),
+                 'refused GPU UUID'),
+                (privsep_nvml.create_gpu_instance, (uuid + '\n', 5),
+                 'refused GPU UUID'),
+                (privsep_nvml.create_gpu_instance, (uuid, -5),
+                 'refused profile ID'),
+                (privsep_nvml.create_gpu_instance, (uuid, 5, 0, 0),
+                 'refused placement size'),
+                (privsep_nvml.create_gpu_instance, (uuid, 5, None, 4),
+                 'refused placement start'),
+                (privsep_nvml.destroy_gpu_instance, (uuid, 2 ** 32),
+                 'refused GPU instance ID'),
+                (privsep_nvml.create_compute_instance, (uuid, '1'),
+                 'refused GPU instance ID'),
+                (privsep_nvml.destroy_compute_instance, (uuid, 1, True),
+                 'refused compute instance ID'),
+                (privsep_nvml.set_mig_mode, (uuid, 1), 'refused MIG mode'),
+                (privsep_nvml.reset_gpu, (uuid, '0000:41:00.0; reboot'),
+                 'refused PCI address')):
+            error = self.assertRaises(PermissionError, func, *args)
+            self.assertIn(reason, str(error))
+        self.assertEqual(before, self.fake.snapshot())
 
 class TestSriovManageCheck(test_base.TestCase):
     """What may run as root as sriov-manage: root's file, root's folders."""

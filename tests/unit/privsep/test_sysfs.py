@@ -110,8 +110,13 @@ class TestIntents(SysfsTestCase):
                            self.writer.set_sriov_numvfs, fake.ESCAPED, 1)
         self.assertRefused('no such device below',
                            self.writer.remove_mdev, fake.ESCAPED_MDEV)
-        self.assertRefused('no such device below',
-                           self.writer.set_vgpu_type, '0000:99:00.4', 5)
+        # An absent device is ENOENT, as a device gone under the writer.
+        e = self.assertRaises(FileNotFoundError, self.writer.set_vgpu_type,
+                              '0000:99:00.4', 5)
+        self.assertIn('no PCI device 0000:99:00.4', str(e))
+        e = self.assertRaises(FileNotFoundError, self.writer.remove_mdev,
+                              'c0ffee00-0000-4000-8000-0000000000ff')
+        self.assertIn('no mdev', str(e))
 
     def test_symlinks_out_of_the_device_are_refused(self):
         # sriov_numvfs links to a file outside the tree.

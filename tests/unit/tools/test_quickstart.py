@@ -75,7 +75,7 @@ class TestQuickstartTest(base.TestCase):
         with open(self.calls) as f:
             self.assertIn('mypy --strict nova_mig/model nova_mig/naming.py '
                           'nova_mig/gpu nova_mig/host nova_mig/privsep '
-                          'nova_mig/layout\n', f.read())
+                          'nova_mig/layout nova_mig/sysfs.py\n', f.read())
         self.assertLess(called.index('import_graph'), called.index('stestr'))
 
     def test_a_failed_gate_fails_the_run_after_the_tests(self):
