@@ -65,6 +65,7 @@ class TestEntrypoints(test_base.TestCase):
             self.assertIn(reason, str(error))
         self.assertEqual(before, self.fake.snapshot())
 
+
 class TestSriovManageCheck(test_base.TestCase):
     """What may run as root as sriov-manage: root's file, root's folders."""
 
