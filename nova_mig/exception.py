@@ -228,6 +228,10 @@ class NoVgpuTypeForProfile(NovaMigException):
                "geometry.")
 
 
+class ProfileNotKnown(NovaMigException):
+    msg_fmt = "Refusing to guess: %(reason)s."
+
+
 class NovaConfigRuleViolation(NovaMigException):
     msg_fmt = ("The generated Nova configuration breaks a rule of Nova: "
                "%(reason)s. Nothing was written.")
@@ -269,8 +273,9 @@ class StateWriteError(NovaMigException):
 
 
 class TargetInUse(NovaMigException):
-    msg_fmt = ("%(target)s is in use since the plan was made (%(users)s); "
-               "it was left alone. Run the command again once it is free")
+    msg_fmt = ("%(target)s is in use: %(users)s (seen at %(seen)s"
+               "%(since)s); it was left alone. Run the command again once "
+               "it is free")
 
 
 class ComputeServiceEnabled(NovaMigException):

@@ -46,6 +46,12 @@ class SysfsWriter(typing.Protocol):
     def clear_vgpu_type(self, vf: str) -> None:
         """Write 0 to a vendor-VFIO VF's vGPU type (remove its vGPU)."""
 
+    def sriov_manage(self, tool: str, pf: str, enable: bool) -> None:
+        """Enable all (``-e``) or disable (``-d``) a PF's VFs.
+
+        Runs NVIDIA's sriov-manage at ``tool``, which re-binds the PF.
+        """
+
 
 class GpuBackend(metaclass=abc.ABCMeta):
     """Interface of a GPU backend plugin.

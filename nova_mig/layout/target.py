@@ -160,16 +160,19 @@ class _Resolver:
                 self.error(gpu, 'profile %s' % profile, 'vGPU type %s is '
                            'not offered on this GPU' % asked)
             elif vgpu_types.backing(ref.name, gpu).profile != profile:
-                self.error(gpu, 'profile %s' % profile, 'vGPU type %s is '
-                           'not backed by this profile' % asked)
+                found = vgpu_types.backing(ref.name, gpu)
+                self.error(gpu, 'profile %s' % profile, found.reason or (
+                    'vGPU type %s is not backed by this profile' % asked))
                 ref = None
             return ref
         matching = [types[n] for n in
                     vgpu_types.types_backed_by(profile, types, gpu)]
         if not matching:
-            self.error(gpu, 'profile %s' % profile, 'no vGPU type backed by '
-                       'this profile is offered on this GPU (offered: %s)'
-                       % (', '.join(sorted(types)) or 'none'))
+            unknown = vgpu_types.unknown_among(
+                (types[n].name for n in sorted(types)), gpu)
+            self.error(gpu, 'profile %s' % profile, unknown or (
+                'no vGPU type backed by this profile is offered on this GPU '
+                '(offered: %s)' % (', '.join(sorted(types)) or 'none')))
             return None
         # Compute ("C") types first, then by name, so the choice is stable.
         matching.sort(key=lambda t: (not _compute_type(t.name), t.name))

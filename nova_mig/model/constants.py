@@ -31,7 +31,8 @@ MAX_VGPUS_PER_GPU_INSTANCE = 8
 
 #: Traits Nova puts on the providers of the PCI devices it reports in
 #: Placement (vendor-specific VFIO vGPUs), and on those whose device spec
-#: says ``live_migratable`` (Nova 2025.1 and later).
+#: says ``live_migratable``: the spec tag is read from Nova 2025.1
+#: (31.0.0), the trait reported only from 2026.2 (34.0.0).
 PCI_PROVIDER_TRAIT = 'COMPUTE_MANAGED_PCI_DEVICE'
 PCI_LIVE_MIGRATABLE_TRAIT = 'HW_PCI_LIVE_MIGRATABLE'
 #: ... nor offers more than 256 SR-IOV VFs (one PCI bus of functions), nor

@@ -11,8 +11,10 @@ into nova-mig exceptions. A refused argument leaves as an ``EACCES``
 PermissionError (see :func:`nova_mig.sysfs.refused`).
 """
 
+import errno
 import os
 import re
+import stat
 
 from oslo_concurrency import processutils
 
@@ -131,6 +133,64 @@ def reset_gpu(gpu_uuid: str, pci_address: str) -> str:
         raise nvml_lib.NvmlCallFailed(
             ' '.join(command), gpu_uuid, 'RESET_FAILED',
             ' '.join(str(detail or e).split()))
+    return str(out)
+
+
+def check_sriov_manage(tool: str) -> str:
+    """The sriov-manage to run as root, checked.
+
+    An absolute path named ``sriov-manage``, a regular file that root owns
+    and only root may write, in directories only root may write (or
+    root's sticky ones).
+
+    :raises: PermissionError (``EACCES``) naming what is wrong.
+    """
+    if not isinstance(tool, str) or not os.path.isabs(tool) or \
+            os.path.basename(tool) != 'sriov-manage':
+        raise gateway.refused('sriov-manage %r' % (tool,),
+                              'not an absolute path to sriov-manage')
+    path = os.path.realpath(tool)
+    for where in [path] + _parents(path):
+        info = os.stat(where)
+        # A root-owned sticky folder (/tmp) keeps root's entries root's.
+        sticky = where != path and info.st_mode & stat.S_ISVTX
+        if info.st_uid != 0 or (info.st_mode & 0o022 and not sticky):
+            raise gateway.refused(
+                'sriov-manage %s' % tool, '%s is not root\'s alone' % where)
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise gateway.refused('sriov-manage %s' % tool, 'not a file')
+    return path
+
+
+def _parents(path: str) -> list[str]:
+    parents = []
+    while path != os.path.dirname(path):
+        path = os.path.dirname(path)
+        parents.append(path)
+    return parents
+
+
+@privsep.nvml_pctxt.entrypoint
+def sriov_manage(tool: str, pf: str, enable: bool) -> str:
+    """Enable (``-e``) or disable (``-d``) a PF's VFs with sriov-manage.
+
+    NVIDIA's vendor-specific VFIO driver refuses a raw ``sriov_numvfs``
+    write on its PF; sriov-manage re-binds the PF instead. ``tool`` is
+    checked (:func:`check_sriov_manage`), ``pf`` must be an NVIDIA PCI
+    function.
+
+    :returns: the command's standard output.
+    :raises: OSError (``EIO``) with the command's last line on failure.
+    """
+    path = check_sriov_manage(tool)
+    gateway.Sysfs('/sys').nvidia_device(pf)
+    command = [path, '-e' if enable else '-d', pf]
+    try:
+        out, _err = processutils.execute(*command)
+    except (processutils.ProcessExecutionError, OSError) as e:
+        detail = getattr(e, 'stderr', None) or getattr(e, 'stdout', None)
+        raise OSError(errno.EIO, '%s failed: %s' % (
+            ' '.join(command), ' '.join(str(detail or e).split())))
     return str(out)
 
 

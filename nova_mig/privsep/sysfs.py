@@ -103,3 +103,11 @@ class PrivsepSysfsWriter:
             clear_vgpu_type(vf)
         else:
             gateway.Writer(self.root).clear_vgpu_type(vf)
+
+    def sriov_manage(self, tool: str, pf: str, enable: bool) -> None:
+        if not self._privileged():
+            raise gateway.refused(
+                'sriov-manage', 'it changes the real /sys only, not %s'
+                % self.root)
+        from nova_mig.privsep import nvml as privsep_nvml
+        privsep_nvml.sriov_manage(tool, pf, enable)

@@ -237,16 +237,22 @@ class Gatherer:
             libvirt_node_device=dev['libvirt_node_device'])
 
     def recheck(self, facts: decide.DeviceFacts) -> decide.DeviceFacts:
-        """Read libvirt and the open handles again for one device.
+        """The one in-use verdict again for one device, fresh.
 
-        Called right before a removal, so a guest defined or started since
-        the run began keeps its device.
+        Called right before a removal (the process table, then libvirt,
+        then the write), so a guest defined or started since the run began
+        keeps its device: :meth:`nova_mig.host.inuse.Checker.check`, as
+        every destructive path of nova-mig asks it.
 
         :raises: :class:`nova_mig.exception.LibvirtError`.
         """
-        users = tuple(inuse.label(d) for d in domains_referencing(
-            self.backend.libvirt_uri(), facts.kind, facts.key))
-        pids, note = self.checker.holders(facts.kind, facts.key,
-                                          facts.iommu_group)
-        return dataclasses.replace(facts, domains=users, holders=pids,
-                                   holders_note=note)
+        verdict = self.checker.check(inuse.device_target(
+            facts.kind, facts.key, facts.iommu_group))
+        return dataclasses.replace(facts, domains=verdict.domains,
+                                   holders=verdict.pids,
+                                   holders_note=verdict.note)
+
+    def referencing_now(self, facts: decide.DeviceFacts) -> tuple[str, ...]:
+        """Domains referencing a device just removed (the look after)."""
+        return self.checker.referencing_now(inuse.device_target(
+            facts.kind, facts.key, facts.iommu_group))

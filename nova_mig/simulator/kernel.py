@@ -65,6 +65,21 @@ class SysfsWriter(gateway.Writer):
     def write_path(self, path: str, value: str) -> None:
         self.write(path, value)
 
+    def sriov_manage(self, tool: str, pf: str, enable: bool) -> None:
+        """NVIDIA's ``sriov-manage -e|-d <PF>`` on the simulated host.
+
+        The tool must exist (a test installs one); all VFs or none, and the
+        re-bind wipes the PF's GPU instances.
+        """
+        if not os.path.isfile(tool):
+            raise _error(errno.ENOENT, tool, 'sriov-manage is not installed')
+        self.sysfs.nvidia_device(pf)
+        with self.host.transaction() as state:
+            found = state.locate(pf)
+            if found is None or found[1] is not None:
+                raise _error(errno.ENODEV, pf, 'not a PF')
+            state.sriov_manage_run(found[0], enable)
+
     def _relative(self, path: str) -> str:
         resolved = os.path.realpath(path)
         for root in self.host.tree_roots():
@@ -106,8 +121,8 @@ class SysfsWriter(gateway.Writer):
             return
         match = CURRENT_TYPE_RE.match(rel)
         if match:
-            self._current_type(state, match['vf'], _integer(text, path),
-                               path)
+            self._kernel_current_type(state, match['vf'],
+                                      _integer(text, path), path)
             return
         match = NUMVFS_RE.match(rel)
         if match:
@@ -119,8 +134,8 @@ class SysfsWriter(gateway.Writer):
         raise _error(errno.EACCES, path, 'attribute is not writable')
 
     @staticmethod
-    def _current_type(state: state_mod.HostState, vf: str, type_id: int,
-                      path: str) -> None:
+    def _kernel_current_type(state: state_mod.HostState, vf: str,
+                             type_id: int, path: str) -> None:
         """Vendor-specific VFIO: create (type ID) or delete (0) a vGPU."""
         found = state.locate(vf)
         if found is None:

@@ -55,6 +55,8 @@ class Options:
     skip_service: bool = False
     skip_placement_check: bool = False
     include_foreign: bool = False
+    #: ``--skip-handle-check`` for the reap and layout steps.
+    skip_handle_check: bool = False
     #: Drain only the GPUs being changed (:mod:`nova_mig.workflows.drain`)
     #: instead of disabling the compute service.
     per_gpu: bool = False
@@ -180,6 +182,7 @@ def resume_command(options: Options) -> str:
                      ('--skip-placement-check',
                       options.skip_placement_check),
                      ('--include-foreign', options.include_foreign),
+                     ('--skip-handle-check', options.skip_handle_check),
                      ('--per-gpu', options.per_gpu)):
         if on:
             args.append(flag)

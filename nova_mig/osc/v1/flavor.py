@@ -149,7 +149,7 @@ class CreateFlavor(command.ShowOne):
                  '(the same vGPU type on source and target); on '
                  'vendor-specific VFIO hosts also requires '
                  'HW_PCI_LIVE_MIGRATABLE ([nova]live_migratable, Nova '
-                 '2025.1 or later)')
+                 '2026.2 or later)')
         parser.add_argument(
             '--or-update', action='store_true', default=False,
             help='Update the flavor when it exists (its MIG resources and '

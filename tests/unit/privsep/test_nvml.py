@@ -64,3 +64,35 @@ class TestEntrypoints(test_base.TestCase):
             error = self.assertRaises(PermissionError, func, *args)
             self.assertIn(reason, str(error))
         self.assertEqual(before, self.fake.snapshot())
+
+
+class TestSriovManageCheck(test_base.TestCase):
+    """What may run as root as sriov-manage: root's file, root's folders."""
+
+    def tool(self, name='sriov-manage', mode=0o755):
+        import os
+        folder = os.path.join(self.tmpdir, 'nvidia')
+        os.makedirs(folder, mode=0o755, exist_ok=True)
+        os.chmod(folder, 0o755)
+        path = os.path.join(folder, name)
+        with open(path, 'w') as f:
+            f.write('#!/bin/sh\n')
+        os.chmod(path, mode)
+        return path
+
+    def test_refusals(self):
+        import os
+        if os.geteuid() != 0:
+            self.skipTest('the files must be root\'s: run as root')
+        for bad in ('sriov-manage', '/bin/sh', self.tool('other-name'),
+                    self.tool(mode=0o777)):
+            e = self.assertRaises(PermissionError,
+                                  privsep_nvml.check_sriov_manage, bad)
+            self.assertIn('sriov-manage', str(e))
+        good = self.tool()
+        self.assertEqual(os.path.realpath(good),
+                         privsep_nvml.check_sriov_manage(good))
+        os.chmod(os.path.dirname(good), 0o777)
+        e = self.assertRaises(PermissionError,
+                              privsep_nvml.check_sriov_manage, good)
+        self.assertIn("is not root's alone", str(e))
