@@ -11,6 +11,7 @@ import warnings
 from cliff import app
 from cliff import commandmanager
 from oslo_config import cfg
+from oslo_log import log as oslo_logging
 import pbr.version
 
 from nova_mig.cli import confcheck
@@ -53,21 +54,16 @@ def _entry_points(namespace: str) -> list:
 
 
 def register_log_options(conf: cfg.ConfigOpts) -> None:
-    """oslo.log's options, as ``oslo_log.log.register_options`` has them.
+    """oslo.log's options, registered by ``oslo_log.log.register_options``.
 
-    The same option objects from oslo.log's option module, without
-    importing ``oslo_log.log`` (its formatters pull in oslo.serialization,
-    oslo.context and dateutil) on every command; it is imported when a
-    file, a directory, the journal or syslog is logged to. oslo.log's
-    reload hook is for services reloading their configuration, which a
-    command does not do.
+    Importing ``oslo_log.log`` costs a command some 50 ms of CPU (its
+    formatters pull in oslo.serialization, oslo.context and dateutil);
+    ``tools/bench_startup.py`` keeps the whole command within its budget.
+    oslo.log adds a stderr handler to a root logger without one; the
+    application replaces the root logger's handlers when it sets up
+    logging.
     """
-    from oslo_log import _options
-
-    conf.register_cli_opts(_options.common_cli_opts)
-    conf.register_cli_opts(_options.logging_cli_opts)
-    conf.register_opts(_options.generic_log_opts)
-    conf.register_opts(_options.log_opts)
+    oslo_logging.register_options(conf)
 
 
 def load_conf(config_files: list[str], config_dirs: list[str],
@@ -228,10 +224,6 @@ class NovaMigApp(app.App):
         if not (conf.log_file or conf.log_dir or conf.use_journal or
                 conf.use_syslog or conf.log_config_append):
             return False
-        # Imported only here: oslo.log's formatters and handlers cost some
-        # 70 ms of CPU that a command logging to the console skips.
-        from oslo_log import log as oslo_logging
-
         try:
             oslo_logging.setup(conf, 'nova-mig')
         except RuntimeError as e:

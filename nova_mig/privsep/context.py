@@ -6,20 +6,15 @@ and listens on a socket in a fresh temporary directory, so a sudoers rule
 must end in a wildcard. These contexts ask :mod:`nova_mig.privsep.helper`
 for the command (built from nova-mig's own configuration) and, when not
 root, listen on the context's fixed socket path, so the whole command is
-fixed; a daemon that cannot start is one clear error naming the command
-and the fix. In the daemon itself (``privsep-helper``, which parses the
-global ``cfg.CONF`` from the files it is given) they behave as
-oslo.privsep's.
+fixed (:mod:`nova_mig.privsep.channel`, the one adapter on oslo.privsep's
+private channel class); a daemon that cannot start is one clear error
+naming the command and the fix. In the daemon itself (``privsep-helper``,
+which parses the global ``cfg.CONF`` from the files it is given) they
+behave as oslo.privsep's.
 """
 
-import contextlib
-import fcntl
 import logging
 import os
-import pwd
-import socket
-import stat
-import subprocess
 import time
 
 from oslo_privsep import capabilities as caps
@@ -27,6 +22,7 @@ from oslo_privsep import daemon
 from oslo_privsep import priv_context
 
 from nova_mig import exception
+from nova_mig.privsep import channel
 from nova_mig.privsep import helper
 
 #: Each context's capabilities: the fewest its entry points need. The
@@ -44,18 +40,8 @@ CAPABILITIES: dict[str, list[int]] = {
 }
 
 
-#: Seconds the daemon has to connect once its helper command exited 0
-#: (privsep-helper connects before it exits, so this is only reached when
-#: the command is not privsep-helper).
-ACCEPT_TIMEOUT = 30.0
-
-
 def _user() -> str:
-    uid = os.geteuid()
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
+    return channel.user()
 
 
 def _fix(base: list[str]) -> str:
@@ -80,7 +66,7 @@ class _HelperSaid(logging.Filter):
     error line instead of two log lines before it.
     """
 
-    PREFIX = 'privsep log: '
+    PREFIX = channel.STDERR_PREFIX
 
     def __init__(self) -> None:
         super().__init__()
@@ -94,71 +80,6 @@ class _HelperSaid(logging.Filter):
             return False
         return not (record.levelno >= logging.CRITICAL and
                     'exited non-zero' in text)
-
-
-def _socket_dir(path: str, command: str) -> None:
-    """Create the socket's folder, or prove it is this user's alone.
-
-    :raises: :class:`~nova_mig.exception.PrivsepStartFailed` naming it.
-    """
-    directory = os.path.dirname(path)
-    try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        st = os.lstat(directory)
-    except OSError as e:
-        reason = 'cannot create its socket folder %s: %s' % (
-            directory, e.strerror or e)
-    else:
-        if (stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and
-                not st.st_mode & 0o077):
-            return
-        reason = ('its socket folder %s is not a folder of user %s alone '
-                  '(mode 0700)' % (directory, _user()))
-    raise exception.PrivsepStartFailed(
-        command=command, reason=reason,
-        fix='[host]state_dir must be the service user\'s; remove %s, '
-            'nova-mig creates it again.' % directory)
-
-
-class FixedSocketChannel(daemon._ClientChannel):
-    """oslo.privsep's RootwrapClientChannel on a fixed socket path.
-
-    The socket is bound under an exclusive lock (``<path>.lock``), so two
-    nova-mig processes starting the same context one after the other each
-    get their own daemon; it is removed once the daemon connected.
-    """
-
-    def __init__(self, context: 'NovaMigPrivContext', path: str) -> None:
-        _socket_dir(path, helper.describe(helper.command()))
-        lock = os.open(path + '.lock', os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
-                       0o600)
-        listen_sock = socket.socket(socket.AF_UNIX)
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-            listen_sock.bind(path)
-            listen_sock.listen(1)
-            proc = subprocess.Popen(  # noqa: S603 - argv, no shell
-                context.helper_command(path), shell=False,
-                stderr=daemon._fd_logger())
-            if proc.wait() != 0:
-                raise daemon.FailedToDropPrivileges(
-                    'privsep helper command exited non-zero (%d)'
-                    % proc.returncode)
-            listen_sock.settimeout(ACCEPT_TIMEOUT)
-            try:
-                sock, _addr = listen_sock.accept()
-            except TimeoutError:
-                raise daemon.FailedToDropPrivileges(
-                    'the helper command exited without a daemon connecting '
-                    'to %s' % path)
-        finally:
-            listen_sock.close()
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-            os.close(lock)  # releases the lock
-        super().__init__(sock, context)
 
 
 class NovaMigPrivContext(priv_context.PrivContext):
@@ -201,7 +122,7 @@ class NovaMigPrivContext(priv_context.PrivContext):
                 return
             with self.start_lock:
                 if self.channel is None:
-                    self.channel = FixedSocketChannel(
+                    self.channel = channel.FixedSocketChannel(
                         self, helper.socket_path(self.name))
         except daemon.FailedToDropPrivileges as e:
             # oslo.privsep's thread reading the helper's stderr may still

@@ -72,7 +72,7 @@ class ContextTestCase(base.TestCase):
 
     def test_helper_exiting_without_a_daemon_is_one_clear_error(self):
         self.useFixture(fixtures.MonkeyPatch(
-            'nova_mig.privsep.context.ACCEPT_TIMEOUT', 0.1))
+            'nova_mig.privsep.channel.ACCEPT_TIMEOUT', 0.1))
         self.flags(helper_command='true', group='nova_mig_privsep')
         e = self.assertRaises(exception.PrivsepStartFailed, self.ctx.start)
         sock = os.path.join(self.tmpdir, 'privsep', 'files.sock')
