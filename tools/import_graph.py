@@ -34,7 +34,7 @@ LAYERS: dict[str, int] = {
     'gpu': 3,
     'host': 4,
     'layout': 5, 'novaconf': 5,
-    'placement': 6, 'flavor': 6,
+    'placement': 6, 'flavor': 6, 'documents': 6,
     'reaper': 7, 'rebalance': 7,
     'workflows': 8,
     'simulator': 9,

@@ -6,7 +6,7 @@ from nova_mig.cli import common
 from nova_mig.cli import slicemap
 from nova_mig.host import discovery
 
-COLUMNS = ('hostname', 'device_mode', 'gpus', 'vgpu_parents',
+COLUMNS = ('version', 'hostname', 'device_mode', 'gpus', 'vgpu_parents',
            'vgpu_devices', 'domains')
 
 

@@ -16,6 +16,11 @@ from nova_mig.model import vgpu_types
 #: A vGPU device as :meth:`HostReport.vgpu_devices` lists it (JSON-ready).
 VgpuDevice = dict[str, typing.Any]
 
+#: The version of the discover document :meth:`HostReport.as_dict` makes
+#: (its schema and reader: :mod:`nova_mig.documents.discover`). Raise it
+#: when a key the planner reads changes meaning or goes away.
+DOCUMENT_VERSION = 1
+
 
 # -- sysfs ---------
 @dataclasses.dataclass(frozen=True)
@@ -282,6 +287,7 @@ class HostReport:
                           for t in parent.types],
             })
         return {
+            'version': DOCUMENT_VERSION,
             'hostname': self.hostname,
             'device_mode': self.device_mode,
             'gpus': gpus,

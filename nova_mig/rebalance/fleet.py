@@ -4,7 +4,7 @@ Each compute host's ``nova-mig discover -f json`` document, gathered into
 one directory by the operator's fleet tool (``playbooks/rebalance.yaml``),
 says per GPU its profile table with placements, its GPU instances and which
 are in use. A host is left out of the plan, with the reason, when its
-document is unreadable or malformed (:mod:`nova_mig.rebalance.document`
+document is unreadable or malformed (:mod:`nova_mig.documents.discover`
 checks it), older than the window (file modification time), or
 disagrees with Placement: Placement counts more used slices of a profile
 than the document shows GPU instances in use, or offers more slices of a
@@ -18,9 +18,9 @@ import os
 import time
 import typing
 
+from nova_mig.documents import discover as document
 from nova_mig import exception
 from nova_mig.model import gpu as gpu_model
-from nova_mig.rebalance import document
 from nova_mig.rebalance import geometry
 
 MIG_ENABLED = 'enabled'

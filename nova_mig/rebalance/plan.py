@@ -19,11 +19,11 @@ import typing
 
 import yaml
 
+from nova_mig.documents import discover as document
 from nova_mig import exception
 from nova_mig import fileutils
 from nova_mig.model import constants
 from nova_mig.rebalance import demand as demand_mod
-from nova_mig.rebalance import document
 from nova_mig.rebalance import fleet
 from nova_mig.rebalance import geometry
 from nova_mig.rebalance import solver

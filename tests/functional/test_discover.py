@@ -37,8 +37,9 @@ class TestDiscoverExampleHosts(base.CliTestCase):
 
     def test_json_document(self):
         report = json.loads(self.discover('-f', 'json'))
-        self.assertEqual({'hostname', 'device_mode', 'gpus', 'vgpu_parents',
-                          'vgpu_devices', 'domains'}, set(report))
+        self.assertEqual({'version', 'hostname', 'device_mode', 'gpus',
+                          'vgpu_parents', 'vgpu_devices', 'domains'},
+                         set(report))
         self.assertEqual(self.mode, report['device_mode'])
         self.assertEqual(self.gpus, len(report['gpus']))
         if self.hostname:

@@ -1,7 +1,9 @@
-"""The read boundary of the planner: one discover document, checked.
+"""The discover document (``nova-mig discover -f json``): schema, reader.
 
-A discover document (``nova-mig discover -f json``) is gathered from a
-compute host by the operator's fleet tool, so the planner treats it as
+``nova-mig discover -f json`` writes it (:meth:`nova_mig.model.host.
+HostReport.as_dict`, whose ``version`` is :data:`VERSION`); the rebalance
+planner reads it through :func:`read`. A discover document is gathered
+from a compute host by the operator's fleet tool, so it is treated as
 untrusted: it is read through :func:`nova_mig.fileutils.read_input` (a
 regular file, at most :data:`MAX_DOCUMENT_BYTES`), parsed by
 :func:`nova_mig.fileutils.load_json` (UTF-8, no ``NaN`` or ``Infinity``,
@@ -10,7 +12,9 @@ bounded nesting and integers) and validated against
 what the planner uses: the host name (it becomes a file name and a line
 of the generated layout, so it must be a DNS host name), the GPUs' PCI
 addresses, profile tables and GPU instances, with every count and
-placement within what a MIG GPU has. Other keys are left alone.
+placement within what a MIG GPU has, and its ``version``: a document
+without one (written before documents were versioned) is read as version
+1, a newer one is refused. Other keys are left alone.
 """
 
 import re
@@ -19,6 +23,10 @@ import typing
 from nova_mig import fileutils
 from nova_mig.layout import schema
 from nova_mig.model import constants
+from nova_mig.model import host as host_model
+
+#: The version this nova-mig writes and reads.
+VERSION = host_model.DOCUMENT_VERSION
 
 #: Largest discover document read, in bytes (a host with 16 GPUs and
 #: hundreds of vGPUs writes well under 1 MiB).
@@ -42,20 +50,21 @@ def is_hostname(name: object) -> bool:
     return isinstance(name, str) and bool(HOSTNAME_RE.match(name))
 
 
-def _text(nullable: bool = False) -> dict:
+def _text(nullable: bool = False) -> schema.Schema:
     return {'type': ['string', 'null'] if nullable else 'string',
             'maxLength': MAX_TEXT,
             'x-reason': 'expected text of at most %d characters, found '
                         '%%(value).80r' % MAX_TEXT}
 
 
-def _list(items: dict, most: int) -> dict:
+def _list(items: schema.Schema, most: int) -> schema.Schema:
     return {'type': 'array', 'items': items, 'maxItems': most,
             'x-reason': 'expected a list of at most %d entries, found '
                         '%%(value).80r' % most}
 
 
-def _object(properties: dict, required: tuple[str, ...] = ()) -> dict:
+def _object(properties: schema.Schema,
+            required: tuple[str, ...] = ()) -> schema.Schema:
     return {'type': 'object', 'properties': properties,
             'required': list(required),
             'x-reason': 'expected a mapping, found %(value).80r'}
@@ -112,6 +121,10 @@ _DEVICE = _object({
 
 #: What the planner reads of a discover document.
 DISCOVER_SCHEMA: schema.Schema = _object({
+    'version': {'const': VERSION,
+                'x-reason': 'unsupported version %%(value).80r; this '
+                            'nova-mig reads version %d (upgrade nova-mig '
+                            'where the plan is made)' % VERSION},
     'hostname': {'type': 'string', 'pattern': HOSTNAME_RE.pattern,
                  'x-reason': 'not a DNS host name (letters, digits, "-", '
                              '"." and "_", at most 253 characters): '
