@@ -245,10 +245,6 @@ class OutputWriteError(NovaMigException):
     msg_fmt = "%(path)s: cannot write: %(reason)s"
 
 
-class InputFileError(NovaMigException):
-    msg_fmt = "%(path)s: %(where)s: %(reason)s"
-
-
 class NothingToConfigure(NovaMigException):
     msg_fmt = ("No vGPU parent of host %(host)s can be offered to Nova: "
                "%(reason)s")

@@ -138,11 +138,6 @@ class HostReport:
                 names[mtype.id] = mtype.name
         return names
 
-    def profile_of_type(self, type_name: str, gpu: gpu_model.Gpu | None
-                        ) -> str | None:
-        """The MIG profile backing a type: the driver's answer first."""
-        return vgpu_types.backing(type_name, gpu).profile
-
     # -- vGPU devices -------------------------------------------------------
     def vgpu_devices(self) -> list[VgpuDevice]:
         """Every vGPU device (mdev, or vendor-VFIO VF with a type)."""

@@ -114,12 +114,6 @@ def profile_for(raw: str, profile_names: collections.abc.Container[str]
     return parsed.profile
 
 
-def type_names_for_profile(profile: str,
-                           names: collections.abc.Iterable[str]) -> list[str]:
-    """The vGPU type names among ``names`` backed by ``profile``."""
-    return [n for n in names if profile_for(n) == profile]
-
-
 @dataclasses.dataclass(frozen=True)
 class Backing:
     """What backs one vGPU type on one GPU."""

@@ -100,12 +100,6 @@ class TestMappingRules(base.TestCase):
         self.assertNotEqual(vgpu_types.profile_for('H200X-1-18CMEALL'),
                             vgpu_types.profile_for('H200X-1-18CME'))
 
-    def test_type_names_for_profile(self):
-        names = ['NVIDIA A100D-1-10C', 'NVIDIA A100D-1-10CME',
-                 'NVIDIA A100D-10C', 'GRID A100D-1-10C']
-        self.assertEqual(['NVIDIA A100D-1-10C', 'GRID A100D-1-10C'],
-                         vgpu_types.type_names_for_profile('1g.10gb', names))
-
 
 def _gpu(pci_device_id, profile_names, type_names):
     from nova_mig.model import gpu as gpu_model
