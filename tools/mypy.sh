@@ -11,7 +11,10 @@ TOP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$TOP_DIR"
 
 STRICT_PATHS="nova_mig/model nova_mig/naming.py nova_mig/gpu nova_mig/host
-nova_mig/privsep nova_mig/layout nova_mig/sysfs.py"
+nova_mig/privsep nova_mig/layout nova_mig/sysfs.py nova_mig/conf
+nova_mig/metrics nova_mig/novaconf nova_mig/flavor nova_mig/documents
+nova_mig/exception.py nova_mig/fileutils.py nova_mig/lock.py
+nova_mig/ownership.py"
 
 rc=0
 echo "mypy: nova_mig/"

@@ -9,7 +9,7 @@ gpu_group = cfg.OptGroup(
     title='GPU backend options',
     help='Which backend nova-mig uses to talk to the GPUs.')
 
-gpu_opts = [
+gpu_opts: list[cfg.Opt] = [
     cfg.StrOpt(
         'backend',
         default='nvml',
@@ -25,5 +25,5 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     utils.register_group(conf, gpu_group, gpu_opts)
 
 
-def list_opts():
+def list_opts() -> dict[cfg.OptGroup, list[cfg.Opt]]:
     return {gpu_group: gpu_opts}

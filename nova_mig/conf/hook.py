@@ -89,5 +89,5 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     utils.register_group(conf, hook_group, hook_opts)
 
 
-def list_opts():
+def list_opts() -> dict[cfg.OptGroup, list[cfg.Opt]]:
     return {hook_group: hook_opts}

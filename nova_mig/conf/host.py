@@ -10,7 +10,7 @@ host_group = cfg.OptGroup(
     help='Where nova-mig finds the host kernel interfaces and keeps its own '
          'state.')
 
-host_opts = [
+host_opts: list[cfg.Opt] = [
     cfg.StrOpt(
         'sysfs_root',
         default='/sys',
@@ -46,5 +46,5 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     utils.register_group(conf, host_group, host_opts)
 
 
-def list_opts():
+def list_opts() -> dict[cfg.OptGroup, list[cfg.Opt]]:
     return {host_group: host_opts}

@@ -9,7 +9,7 @@ libvirt_group = cfg.OptGroup(
     title='libvirt options',
     help='How nova-mig reaches the libvirt daemon used by nova-compute.')
 
-libvirt_opts = [
+libvirt_opts: list[cfg.Opt] = [
     cfg.StrOpt(
         'connection_uri',
         default='qemu:///system',
@@ -25,5 +25,5 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     utils.register_group(conf, libvirt_group, libvirt_opts)
 
 
-def list_opts():
+def list_opts() -> dict[cfg.OptGroup, list[cfg.Opt]]:
     return {libvirt_group: libvirt_opts}

@@ -85,5 +85,5 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     utils.register_group(conf, nova_group, nova_opts)
 
 
-def list_opts():
+def list_opts() -> dict[cfg.OptGroup, list[cfg.Opt]]:
     return {nova_group: nova_opts}

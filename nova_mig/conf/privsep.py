@@ -18,7 +18,7 @@ privsep_group = cfg.OptGroup(
     help='How nova-mig starts oslo.privsep\'s daemon, which does its '
          'root-only work (sysfs writes, MIG changes through NVML).')
 
-privsep_opts = [
+privsep_opts: list[cfg.Opt] = [
     cfg.StrOpt(
         'helper_command',
         help='Command starting the privsep daemons, without their '
@@ -41,5 +41,5 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     utils.register_group(conf, privsep_group, privsep_opts)
 
 
-def list_opts():
+def list_opts() -> dict[cfg.OptGroup, list[cfg.Opt]]:
     return {privsep_group: privsep_opts}

@@ -76,5 +76,5 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     utils.register_group(conf, reaper_group, reaper_opts)
 
 
-def list_opts():
+def list_opts() -> dict[cfg.OptGroup, list[cfg.Opt]]:
     return {reaper_group: reaper_opts}

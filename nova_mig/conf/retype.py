@@ -52,5 +52,5 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     utils.register_group(conf, retype_group, retype_opts)
 
 
-def list_opts():
+def list_opts() -> dict[cfg.OptGroup, list[cfg.Opt]]:
     return {retype_group: retype_opts}

@@ -10,7 +10,7 @@ simulator_group = cfg.OptGroup(
     help='The simulated host stands in for the kernel and the GPUs when '
          '[gpu]backend is "simulated".')
 
-simulator_opts = [
+simulator_opts: list[cfg.Opt] = [
     cfg.StrOpt(
         'host_file',
         help='YAML file describing the simulated host (GPUs, SR-IOV VFs, '
@@ -30,5 +30,5 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     utils.register_group(conf, simulator_group, simulator_opts)
 
 
-def list_opts():
+def list_opts() -> dict[cfg.OptGroup, list[cfg.Opt]]:
     return {simulator_group: simulator_opts}

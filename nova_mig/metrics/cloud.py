@@ -32,7 +32,7 @@ class _Collector:
         self.unmet = unmet
         self.window = window
 
-    def describe(self) -> list:
+    def describe(self) -> list[core.Metric]:
         return []
 
     def collect(self) -> list[core.GaugeMetricFamily]:

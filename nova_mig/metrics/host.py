@@ -8,6 +8,7 @@ carries the ``host`` label, the hostname Nova and Placement know.
 
 import collections
 import dataclasses
+import typing
 
 from prometheus_client import core
 
@@ -41,7 +42,12 @@ class Extra:
     failures: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-def slice_states(gpu: dict) -> list[tuple[int, str, int]]:
+#: A discover document (``nova-mig discover -f json``) or one of its parts,
+#: as :meth:`nova_mig.model.host.HostReport.as_dict` makes it: JSON.
+Json = dict[str, typing.Any]
+
+
+def slice_states(gpu: Json) -> list[tuple[int, str, int]]:
     """(slice, profile, state) of every memory slice of ``gpu``."""
     slices = [(i, '', SLICE_FREE) for i in range(gpu['memory_slices'])]
     for gi in gpu['gpu_instances']:
@@ -63,11 +69,11 @@ def _gauge(name: str, text: str, labels: tuple[str, ...]
 class _Collector:
     """A one-shot collector over one report."""
 
-    def __init__(self, report: dict, extra: Extra) -> None:
+    def __init__(self, report: Json, extra: Extra) -> None:
         self.report = report
         self.extra = extra
 
-    def describe(self) -> list:
+    def describe(self) -> list[core.Metric]:
         return []
 
     def collect(self) -> list[core.GaugeMetricFamily]:
@@ -175,7 +181,7 @@ class _Collector:
         return out
 
 
-def registry(report: dict, extra: Extra | None = None
+def registry(report: Json, extra: Extra | None = None
              ) -> core.CollectorRegistry:
     """A registry holding the host's metrics, to expose or write."""
     reg = core.CollectorRegistry(auto_describe=False)

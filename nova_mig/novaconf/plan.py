@@ -75,7 +75,11 @@ class NovaConfig:
     live_migration: bool = False
 
 
-def natural_key(text: str) -> tuple:
+#: A sort key of text with numbers: its digit runs as numbers.
+NaturalKey = tuple[int | str, ...]
+
+
+def natural_key(text: str) -> NaturalKey:
     """Sort key ordering ``nvidia-99`` before ``nvidia-100``."""
     return tuple(int(p) if p.isdigit() else p
                  for p in re.split(r'(\d+)', text))
@@ -169,7 +173,8 @@ class _Planner:
         matches = [(type_id, name) for type_id, name in offered
                    if vgpu_types.backing(name, gpu).profile == profile]
 
-        def rank(item: tuple[str, str]) -> tuple:
+        def rank(item: tuple[str, str]
+                 ) -> tuple[bool, bool, NaturalKey, NaturalKey]:
             parsed = vgpu_types.parse(item[1])
             if parsed is None:      # an unparsable name: last
                 return (True, True, natural_key(item[1]),

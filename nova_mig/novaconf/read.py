@@ -12,6 +12,7 @@ import fnmatch
 import json
 import logging
 import os
+import typing
 
 from oslo_config import cfg
 
@@ -44,7 +45,8 @@ class EnabledTypes:
     addresses: dict[str, list[str]] = dataclasses.field(
         default_factory=dict)
     #: ``[pci] device_spec`` entries, parsed.
-    device_specs: list[dict] = dataclasses.field(default_factory=list)
+    device_specs: list[dict[str, typing.Any]] = dataclasses.field(
+        default_factory=list)
 
     def enabled(self, kind: str, type_id: str, parent: str
                 ) -> tuple[bool | None, str]:
@@ -93,7 +95,8 @@ def read_enabled(paths: list[str]) -> EnabledTypes:
         if not os.path.exists(path):
             LOG.debug('Nova configuration file %s does not exist', path)
             continue
-        sections: dict = {}
+        # oslo.config's parser: section -> option -> every value given.
+        sections: dict[str, dict[str, list[str]]] = {}
         try:
             # A regular file of bounded size, or skipped (a FIFO would
             # hang the parser, /dev/zero fill the memory).

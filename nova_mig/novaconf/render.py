@@ -67,7 +67,7 @@ def mdev_groups(config: plan.NovaConfig) -> list[MdevGroup]:
 LIVE_MIGRATABLE = {True: 'yes', False: 'no'}
 
 
-def device_specs(config: plan.NovaConfig) -> list[dict]:
+def device_specs(config: plan.NovaConfig) -> list[dict[str, str]]:
     """One ``[pci] device_spec`` per vendor-VFIO VF, by address."""
     specs = []
     for a in sorted(config.assignments, key=lambda a: a.address):
@@ -116,7 +116,7 @@ def pci_alias(name: str, resource_class: str,
     return alias
 
 
-def aliases(config: plan.NovaConfig) -> list[dict]:
+def aliases(config: plan.NovaConfig) -> list[dict[str, str]]:
     """One ``[pci] alias`` per resource class, by name."""
     by_rc = collections.defaultdict(list)
     for a in config.assignments:
@@ -127,7 +127,22 @@ def aliases(config: plan.NovaConfig) -> list[dict]:
                   key=lambda a: a['name'])
 
 
-def providers(config: plan.NovaConfig) -> list[dict]:
+class ProviderIdentification(typing.TypedDict):
+    name: str
+
+
+class ProviderTraits(typing.TypedDict):
+    additional: list[str]
+
+
+class ProviderEntry(typing.TypedDict):
+    """One entry of a provider config file's ``providers``."""
+
+    identification: ProviderIdentification
+    traits: ProviderTraits
+
+
+def providers(config: plan.NovaConfig) -> list[ProviderEntry]:
     """Provider config entries adding traits to the mdev GPU providers.
 
     Nova accepts only custom traits there, so a standard trait is left
@@ -136,7 +151,7 @@ def providers(config: plan.NovaConfig) -> list[dict]:
     """
     if config.device_mode != constants.MODE_MDEV:
         return []
-    result = []
+    result: list[ProviderEntry] = []
     for a in sorted(config.assignments, key=lambda a: a.address):
         traits = sorted(t for t in set(a.traits) if os_traits.is_custom(t))
         if not traits:
@@ -212,7 +227,7 @@ def check_pci_rules(config: plan.NovaConfig) -> None:
         _violation('[pci] alias names repeat: %s', ', '.join(names))
 
 
-def check_provider_rules(entries: list[dict]) -> None:
+def check_provider_rules(entries: list[ProviderEntry]) -> None:
     names = set()
     for entry in entries:
         name = entry['identification']['name']
