@@ -14,7 +14,11 @@ STRICT_PATHS="nova_mig/model nova_mig/naming.py nova_mig/gpu nova_mig/host
 nova_mig/privsep nova_mig/layout nova_mig/sysfs.py nova_mig/conf
 nova_mig/metrics nova_mig/novaconf nova_mig/flavor nova_mig/documents
 nova_mig/exception.py nova_mig/fileutils.py nova_mig/lock.py
-nova_mig/ownership.py"
+nova_mig/ownership.py nova_mig/placement nova_mig/cli/app.py
+nova_mig/cli/shell.py nova_mig/cli/common.py nova_mig/cli/discover.py
+nova_mig/cli/hook.py nova_mig/cli/nova_config.py nova_mig/cli/sync.py
+nova_mig/cli/verify.py nova_mig/cli/units.py nova_mig/cli/usage.py
+nova_mig/cli/slicemap.py nova_mig/cli/confcheck.py nova_mig/cli/selfcheck.py"
 
 rc=0
 echo "mypy: nova_mig/"

@@ -1,11 +1,13 @@
 """The ``nova-mig`` command line application."""
 
+import argparse
 import contextlib
 import importlib.metadata
 import io
 import logging as std_logging
 import os
 import sys
+import typing
 import warnings
 
 from cliff import app
@@ -35,12 +37,13 @@ def version() -> str:
     except importlib.metadata.PackageNotFoundError:
         pass
     try:
-        return pbr.version.VersionInfo('nova-mig').release_string()
+        release: str = pbr.version.VersionInfo('nova-mig').release_string()
+        return release
     except Exception:  # pbr cannot tell from an unpacked tree
         return 'unknown'
 
 
-def _entry_points(namespace: str) -> list:
+def _entry_points(namespace: str) -> list[importlib.metadata.EntryPoint]:
     """nova-mig's entry points of ``namespace``.
 
     Read from nova-mig's own distribution: scanning every installed
@@ -131,7 +134,7 @@ class LazyCommandManager(commandmanager.CommandManager):
     ``help`` lists them).
     """
 
-    def load_commands(self, namespace):
+    def load_commands(self, namespace: str) -> None:
         self.group_list.append(namespace)
         for ep in _entry_points(namespace):
             name = (ep.name.replace('_', ' ') if self.convert_underscores
@@ -142,8 +145,9 @@ class LazyCommandManager(commandmanager.CommandManager):
 class NovaMigApp(app.App):
     """cliff application holding the oslo.config options of the run."""
 
-    def __init__(self, conf: cfg.ConfigOpts | None = None, stdout=None,
-                 stderr=None):
+    def __init__(self, conf: cfg.ConfigOpts | None = None,
+                 stdout: typing.TextIO | None = None,
+                 stderr: typing.TextIO | None = None) -> None:
         super().__init__(
             description=DESCRIPTION,
             version=version(),
@@ -151,7 +155,10 @@ class NovaMigApp(app.App):
             deferred_help=True, stdout=stdout, stderr=stderr)
         self.conf = conf
 
-    def build_option_parser(self, description, version, argparse_kwargs=None):
+    def build_option_parser(
+            self, description: str | None, version: str | None,
+            argparse_kwargs: dict[str, typing.Any] | None = None
+    ) -> argparse.ArgumentParser:
         parser = super().build_option_parser(description, version,
                                              argparse_kwargs)
         parser.add_argument(
@@ -174,7 +181,7 @@ class NovaMigApp(app.App):
             help='Log to the systemd journal ([DEFAULT]use_journal).')
         return parser
 
-    def run(self, argv):
+    def run(self, argv: list[str]) -> int:
         # The command line, to tell the configuration loader which command
         # runs before the files are parsed.
         self._argv = list(argv)
@@ -249,7 +256,7 @@ class NovaMigApp(app.App):
         return bool(conf.log_file or conf.log_dir or conf.use_journal or
                     conf.log_config_append)
 
-    def configure_logging(self):
+    def configure_logging(self) -> None:
         # A command-line run logs to stderr through a console handler
         # (honouring -v/-q/--debug). A log file or directory, the journal
         # or syslog (options of the files, or --log-file, --log-dir,
@@ -299,7 +306,7 @@ class NovaMigApp(app.App):
             for name in ('stevedore', 'keystoneauth'):
                 std_logging.getLogger(name).setLevel(quiet)
 
-    def initialize_app(self, argv):
+    def initialize_app(self, argv: list[str]) -> None:
         if self._config_error is not None:
             self.stderr.write('nova-mig: error: %s\n' % self._config_error)
             sys.exit(self._config_error.exit_code)

@@ -1,6 +1,7 @@
 """Shared pieces of the nova-mig commands."""
 
 import argparse
+import collections.abc
 import typing
 
 from cliff import command
@@ -11,6 +12,11 @@ from nova_mig.cli import app as app_mod
 from nova_mig import conf as nova_mig_conf
 from nova_mig import exception
 from nova_mig import gpu
+from nova_mig.gpu import base as gpu_base
+
+#: A command's row by column name, as :meth:`ReportShowOne.render_report`
+#: takes it: the JSON the command prints with ``-f json``.
+Row = dict[str, typing.Any]
 
 #: What ``take_action`` returns: the column names, then the row (ShowOne)
 #: or the rows (Lister).
@@ -71,7 +77,7 @@ class ErrorReporting(command.Command):
             setattr(conf, '_nova_mig_cloud', True)
         return conf
 
-    def backend(self):
+    def backend(self) -> gpu_base.GpuBackend:
         """The GPU backend chosen by ``[gpu]backend``."""
         return gpu.load_backend(self.conf)
 
@@ -100,10 +106,12 @@ class ReportShowOne(ShowOne):
     the other formatters show the columns as usual.
     """
 
-    def render_report(self, row: dict) -> str:
+    def render_report(self, row: Row) -> str:
         raise NotImplementedError
 
-    def produce_output(self, parsed_args, column_names, data):
+    def produce_output(self, parsed_args: argparse.Namespace,
+                       column_names: collections.abc.Sequence[str],
+                       data: collections.abc.Sequence[typing.Any]) -> int:
         if parsed_args.formatter == 'table' and not parsed_args.columns:
             self.app.stdout.write(self.render_report(
                 dict(zip(column_names, data))))

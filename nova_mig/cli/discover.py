@@ -1,6 +1,9 @@
 """``nova-mig discover``: show what the compute host has."""
 
+import argparse
+import collections.abc
 import shutil
+import typing
 
 from nova_mig.cli import common
 from nova_mig.cli import slicemap
@@ -26,7 +29,7 @@ class Discover(common.ShowOne):
 
     uses_cloud = False
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(
             '--host-file', metavar='OUT',
@@ -37,7 +40,8 @@ class Discover(common.ShowOne):
                  'host_file. The host itself is only read.')
         return parser
 
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace
+                    ) -> common.Columns:
         found = discovery.discover(self.backend())
         if parsed_args.host_file:
             # Imported here: a plain discover does not pay for them.
@@ -56,7 +60,9 @@ class Discover(common.ShowOne):
         report = found.as_dict()
         return COLUMNS, tuple(report[c] for c in COLUMNS)
 
-    def produce_output(self, parsed_args, column_names, data):
+    def produce_output(self, parsed_args: argparse.Namespace,
+                       column_names: collections.abc.Sequence[str],
+                       data: collections.abc.Sequence[typing.Any]) -> int:
         if parsed_args.formatter == 'table' and not parsed_args.columns:
             report = dict(zip(column_names, data))
             self.app.stdout.write(slicemap.render(
@@ -65,7 +71,8 @@ class Discover(common.ShowOne):
         return super().produce_output(parsed_args, column_names, data)
 
 
-def _width(parsed_args, stream) -> int | None:
+def _width(parsed_args: argparse.Namespace,
+           stream: typing.TextIO) -> int | None:
     """The columns to fit the table form in, None for no limit.
 
     cliff's --max-width (or CLIFF_MAX_TERM_WIDTH), else the terminal's

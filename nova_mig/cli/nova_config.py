@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import typing
 
 from nova_mig.cli import common
 from nova_mig.host import discovery
@@ -86,11 +87,11 @@ class NovaConfig(common.ReportShowOne):
             writer=files.FileWriter(), dry_run=parsed_args.dry_run)
         return COLUMNS, _row(result)
 
-    def render_report(self, row: dict) -> str:
+    def render_report(self, row: common.Row) -> str:
         return _text(row, show=getattr(self, '_show', False))
 
 
-def _row(result: write.Result) -> tuple:
+def _row(result: write.Result) -> tuple[typing.Any, ...]:
     config = result.config
     mdev = config.device_mode == constants.MODE_MDEV
     return (
@@ -109,7 +110,7 @@ def _wrote(path: str, written: bool) -> str:
             else 'Left %s as it was: it already had this content.' % path)
 
 
-def _text(row: dict, show: bool = False) -> str:
+def _text(row: common.Row, show: bool = False) -> str:
     lines = []
     if show:
         lines += ['# %s' % row['snippet_path'],

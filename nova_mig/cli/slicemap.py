@@ -1,6 +1,7 @@
 """Draw a host report for a terminal: each GPU's slice map and its devices."""
 
 import io
+import typing
 
 import prettytable
 
@@ -18,7 +19,23 @@ LEGEND = ('legend: %s in use (vGPU in a guest, or processes)   '
           % (FILL_IN_USE, FILL_IDLE_VGPU, FILL_NO_VGPU, FILL_FREE))
 
 
-def _fill(instance: dict) -> str:
+#: A part of the discover document (``nova-mig discover -f json``), as
+#: :meth:`nova_mig.model.host.HostReport.as_dict` makes it: JSON.
+Part = dict[str, typing.Any]
+
+
+class TypeRow(typing.TypedDict):
+    """One row of the creatable vGPU types table."""
+
+    name: str
+    profile: str | None
+    per_gi: int
+    mapping: str | None
+    parents: int
+    available: int
+
+
+def _fill(instance: Part) -> str:
     if instance['in_use']:
         return FILL_IN_USE
     if instance['vgpu_device']:
@@ -41,7 +58,7 @@ def cell_width(slices: int, width: int | None) -> int:
     return max(MIN_CELL, min(CELL, (width - len(PAD) - 1) // slices))
 
 
-def slice_bar(gpu: dict, width: int | None = None) -> list[str]:
+def slice_bar(gpu: Part, width: int | None = None) -> list[str]:
     """Three lines: slice numbers, GPU instance labels, and their fill.
 
     :param width: the terminal's columns; the slices are narrowed (labels
@@ -77,7 +94,7 @@ def slice_bar(gpu: dict, width: int | None = None) -> list[str]:
     return [header, PAD + ''.join(labels) + '|', PAD + ''.join(fills) + '|']
 
 
-def _gpu_heading(gpu: dict, width: int | None = None) -> str:
+def _gpu_heading(gpu: Part, width: int | None = None) -> str:
     vfs = ''
     if gpu['sriov_vfs']:
         vfs = '  VFs %d/%d' % (gpu['sriov_vfs']['enabled'],
@@ -100,7 +117,7 @@ def _fit(table: prettytable.PrettyTable, width: int | None) -> None:
         table.max_table_width = max(width, 40)
 
 
-def render(report: dict, width: int | None = None) -> str:
+def render(report: Part, width: int | None = None) -> str:
     """The ``nova-mig discover`` table output.
 
     :param width: columns to fit in (the terminal's, or cliff's
@@ -109,7 +126,7 @@ def render(report: dict, width: int | None = None) -> str:
     out = io.StringIO()
     out.write('Host %s  device mode: %s\n\n'
               % (report['hostname'], report['device_mode']))
-    devices_by_gpu: dict[str, list[dict]] = {}
+    devices_by_gpu: dict[str, list[Part]] = {}
     for dev in report['vgpu_devices']:
         devices_by_gpu.setdefault(dev['gpu'], []).append(dev)
     for gpu in report['gpus']:
@@ -154,7 +171,7 @@ def _type_number(type_id: str) -> str:
     return type_id.rpartition('-')[2]
 
 
-def _types_table(report: dict, width: int | None = None) -> str:
+def _types_table(report: Part, width: int | None = None) -> str:
     """vGPU types creatable now, per GPU.
 
     On an SR-IOV GPU every free VF reports one available instance of every
@@ -176,7 +193,7 @@ def _types_table(report: dict, width: int | None = None) -> str:
             gis_by_profile.setdefault(key, []).append(
                 (types_on_gi.get((gpu['pci_address'], gi['id']), []),
                  gi.get('creatable_vgpu_types')))
-    rows: dict[tuple, dict] = {}
+    rows: dict[tuple[str, str], TypeRow] = {}
     for parent in report['vgpu_parents']:
         for vtype in parent['types']:
             key = (parent['pf_address'], vtype['id'])

@@ -58,11 +58,11 @@ class Sync(common.ReportShowOne):
             result['placement'] = client.endpoint
         return COLUMNS, tuple(result[c] for c in COLUMNS)
 
-    def render_report(self, row: dict) -> str:
+    def render_report(self, row: common.Row) -> str:
         return render(row)
 
 
-def render(result: dict) -> str:
+def render(result: common.Row) -> str:
     """The human-readable report of a sync."""
     verb = 'would create' if result['dry_run'] else 'created'
     lines = ['Placement %s' % result['placement'],

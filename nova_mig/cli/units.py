@@ -9,6 +9,7 @@ nova-compute's unit name and the ``privsep-helper`` nova-mig starts. These
 commands fill them in for the nova-mig that runs them.
 """
 
+import argparse
 import grp
 import os
 import pwd
@@ -17,6 +18,8 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+
+from oslo_config import cfg
 
 import nova_mig
 from nova_mig.cli import common
@@ -167,7 +170,7 @@ def render_sudoers(template: str, user: str,
     return fill(template, values, 'install-sudoers')
 
 
-def config_args(options) -> list[str]:
+def config_args(options: argparse.Namespace) -> list[str]:
     """The command's --config-file/--config-dir options, absolute."""
     args = []
     for path in options.config_file:
@@ -191,7 +194,7 @@ class InstallUnits(common.Command):
     nova-mig-restore.service".
     """
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(
             '--output-dir', default=SYSTEM_DIR, metavar='DIR',
@@ -215,7 +218,7 @@ class InstallUnits(common.Command):
             help='Print the units instead of writing them.')
         return parser
 
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace) -> int:
         unit = parsed_args.nova_compute_unit
         if '/' in unit or not unit.endswith('.service'):
             raise exception.InstallUnitsError(
@@ -264,7 +267,7 @@ class InstallSudoers(common.Command):
     is installed, and only then put in place.
     """
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(
             '--user', required=True,
@@ -281,7 +284,7 @@ class InstallSudoers(common.Command):
             help='Print the rule instead of writing it.')
         return parser
 
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace) -> int:
         templates = find_templates([SUDOERS_TEMPLATE],
                                    parsed_args.template_dir)
         with open(os.path.join(templates, SUDOERS_TEMPLATE),
@@ -306,7 +309,7 @@ class InstallSudoers(common.Command):
         return 0
 
 
-def _trusted_paths(conf) -> list[str]:
+def _trusted_paths(conf: cfg.ConfigOpts) -> list[str]:
     """What the root daemons run or read: the helper, nova-mig, the conf."""
     argv = helper.helper_argv(conf)
     paths = [argv[0], os.path.dirname(argv[0]),

@@ -39,7 +39,7 @@ class Verify(common.ReportShowOne):
         data['placement'] = endpoint
         return COLUMNS, tuple(data[c] for c in COLUMNS)
 
-    def render_report(self, row: dict) -> str:
+    def render_report(self, row: common.Row) -> str:
         return render(row)
 
     def run(self, parsed_args: argparse.Namespace) -> int:
@@ -48,7 +48,7 @@ class Verify(common.ReportShowOne):
         return rc or (0 if self._ok else 1)
 
 
-def render(result: dict) -> str:
+def render(result: common.Row) -> str:
     lines = ['Placement %s' % result['placement'],
              'Host %s: %s' % (result['hostname'],
                               'Placement matches the host' if result['ok']

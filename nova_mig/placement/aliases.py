@@ -16,18 +16,20 @@ import typing
 from nova_mig.model import constants
 from nova_mig import naming
 from nova_mig.novaconf import render
+from nova_mig.placement import shapes
 
 
 class PlacementReader(typing.Protocol):
     """What the reader needs of a Placement client."""
 
-    def providers(self) -> list[dict[str, typing.Any]]:
+    def providers(self) -> list[shapes.JsonObject]:
         ...
 
     def provider_traits(self, uuid: str) -> tuple[set[str], int]:
         ...
 
-    def inventories(self, uuid: str) -> tuple[dict[str, dict], int]:
+    def inventories(self, uuid: str
+                    ) -> tuple[dict[str, shapes.JsonObject], int]:
         ...
 
 

@@ -78,7 +78,8 @@ class PlacementClient:
     def __init__(self, adapter: ks_adapter.Adapter, where: str):
         self.adapter = adapter
         self.where = where
-        self.calls: collections.Counter = collections.Counter()
+        #: Requests made, by method.
+        self.calls: collections.Counter[str] = collections.Counter()
         self.writes = 0
         self._authenticated = False
         #: The section holding the credentials, to name in messages.
@@ -150,8 +151,9 @@ class PlacementClient:
         return sum(self.calls.values())
 
     def request(self, method: str, path: str, microversion: str,
-                body: dict | None = None,
-                ok: tuple[int, ...] = (200,)) -> tuple[int, dict | None]:
+                body: shapes.JsonObject | None = None,
+                ok: tuple[int, ...] = (200,)
+                ) -> tuple[int, shapes.JsonObject | None]:
         """Make one call; return (status, JSON body or None).
 
         Statuses outside ``ok`` raise; this is the only place mapping
@@ -203,7 +205,7 @@ class PlacementClient:
         raise self._error(method, path, resp)
 
     def json(self, method: str, path: str, microversion: str,
-             body: dict | None = None) -> dict:
+             body: shapes.JsonObject | None = None) -> shapes.JsonObject:
         """Make one call answered 200 with a JSON body; return the body.
 
         :raises: what :meth:`request` raises, and
@@ -252,7 +254,8 @@ class PlacementClient:
 
     # -- resource providers -------------------------------------------------
     def providers(self, name: str | None = None, in_tree: str | None = None,
-                  required: list[str] | None = None) -> list[dict]:
+                  required: list[str] | None = None
+                  ) -> list[shapes.JsonObject]:
         """GET /resource_providers with the filters given."""
         query = {}
         if name is not None:
@@ -265,10 +268,12 @@ class PlacementClient:
         path = '/resource_providers'
         if query:
             path += '?' + urllib.parse.urlencode(query, safe=',:!')
-        return self.json('GET', path, mv)['resource_providers']
+        answer = self.json('GET', path, mv)
+        found: list[shapes.JsonObject] = answer['resource_providers']
+        return found
 
     def create_provider(self, name: str, uuid: str | None = None,
-                        parent: str | None = None) -> dict:
+                        parent: str | None = None) -> shapes.JsonObject:
         body = {'name': name}
         if uuid:
             body['uuid'] = uuid
@@ -281,7 +286,8 @@ class PlacementClient:
         """The provider's traits and generation."""
         body = self.json('GET', '/resource_providers/%s/traits' % uuid,
                          MV_ERROR_CODES)
-        return set(body['traits']), body['resource_provider_generation']
+        generation: int = body['resource_provider_generation']
+        return set(body['traits']), generation
 
     def set_provider_traits(self, uuid: str, traits: set[str],
                             generation: int) -> int:
@@ -294,22 +300,28 @@ class PlacementClient:
             'PUT', '/resource_providers/%s/traits' % uuid, MV_ERROR_CODES,
             {'traits': sorted(traits),
              'resource_provider_generation': generation})
-        return body['resource_provider_generation']
+        new: int = body['resource_provider_generation']
+        return new
 
-    def inventories(self, uuid: str) -> tuple[dict[str, dict], int]:
+    def inventories(self, uuid: str
+                    ) -> tuple[dict[str, shapes.JsonObject], int]:
         body = self.json(
             'GET', '/resource_providers/%s/inventories' % uuid,
             MV_ERROR_CODES)
-        return body['inventories'], body['resource_provider_generation']
+        found: dict[str, shapes.JsonObject] = body['inventories']
+        generation: int = body['resource_provider_generation']
+        return found, generation
 
-    def set_inventories(self, uuid: str, inventories: dict[str, dict],
+    def set_inventories(self, uuid: str,
+                        inventories: dict[str, shapes.JsonObject],
                         generation: int) -> int:
         body = self.json(
             'PUT', '/resource_providers/%s/inventories' % uuid,
             MV_ERROR_CODES,
             {'inventories': inventories,
              'resource_provider_generation': generation})
-        return body['resource_provider_generation']
+        new: int = body['resource_provider_generation']
+        return new
 
     # -- traits and resource classes ------------------------------------------
     def existing_traits(self, names: set[str]) -> set[str]:
@@ -344,8 +356,9 @@ def timeout(conf: cfg.ConfigOpts) -> float:
 
 def _where(conf: cfg.ConfigOpts) -> str:
     group = conf[placement_conf.PLACEMENT_GROUP]
-    if group.endpoint_override:
-        return group.endpoint_override
+    override: str | None = group.endpoint_override
+    if override:
+        return override
     auth_url = None
     section = group.auth_section or placement_conf.PLACEMENT_GROUP
     try:

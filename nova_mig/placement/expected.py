@@ -44,7 +44,7 @@ def hypervisor_hostname(conf: cfg.ConfigOpts, host: _Named) -> str:
     """
     for group in ('nova', 'placement_sync'):
         try:
-            value = conf[group].hypervisor_hostname
+            value: str | None = conf[group].hypervisor_hostname
         except (cfg.NoSuchOptError, cfg.NoSuchGroupError, KeyError):
             continue
         if value:

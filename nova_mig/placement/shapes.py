@@ -11,6 +11,11 @@ import re
 import typing
 
 Check = typing.Callable[[typing.Any], bool]
+#: A JSON object as Placement answers it (its shape checked by
+#: :func:`problem` before a key is read).
+JsonObject = dict[str, typing.Any]
+#: A key to find in an answer: (key, check, what it must be).
+Key = tuple[str, Check, str]
 
 
 def _text(value: typing.Any) -> bool:
@@ -60,7 +65,7 @@ _INVENTORIES = ('inventories', _map_of(_map_of(_number)),
                 'a mapping of resource classes to inventory records')
 
 #: (method or None for any, path pattern) -> (key, check, what) to find.
-SHAPES: tuple[tuple[str | None, re.Pattern, tuple], ...] = (
+SHAPES: tuple[tuple[str | None, re.Pattern[str], tuple[Key, ...]], ...] = (
     ('GET', re.compile(r'^/resource_providers$'),
      (('resource_providers', _list_of(_PROVIDER),
        'a list of resource providers with "uuid" and "name" text'),)),
@@ -83,7 +88,7 @@ SHAPES: tuple[tuple[str | None, re.Pattern, tuple], ...] = (
 )
 
 
-def problem(method: str, path: str, answer: dict) -> str | None:
+def problem(method: str, path: str, answer: JsonObject) -> str | None:
     """What is wrong with ``answer`` to ``method path``; None when fine."""
     route = path.split('?', 1)[0]
     for verb, pattern, keys in SHAPES:

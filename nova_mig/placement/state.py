@@ -15,6 +15,7 @@ It lives in ``<[host]state_dir>/<[placement_sync]state_file>`` as JSON:
 
 import logging
 import os
+import typing
 
 from oslo_config import cfg
 
@@ -53,21 +54,41 @@ def _shape_problem(data: object) -> str | None:
     return None
 
 
+class RootRecord(typing.TypedDict):
+    """The compute node's root provider, as last found."""
+
+    name: str
+    uuid: str
+
+
+class ProviderRecord(typing.TypedDict):
+    """A provider as nova-mig left it at ``generation``."""
+
+    name: str
+    generation: int
+    desired: list[str]
+    owned: list[str]
+    traits: list[str]
+
+
 class SyncState:
     """The state file's content, loaded and saved atomically."""
 
-    def __init__(self, path: str, data: dict | None = None):
+    def __init__(self, path: str,
+                 data: dict[str, typing.Any] | None = None) -> None:
         self.path = path
         data = data or {}
         self.created_traits: set[str] = set(data.get('created_traits', ()))
         self.created_classes: set[str] = set(data.get('created_classes', ()))
-        self.root: dict | None = data.get('root')
-        self.providers: dict[str, dict] = data.get('providers', {})
+        self.root: RootRecord | None = data.get('root')
+        self.providers: dict[str, ProviderRecord] = data.get(
+            'providers', {})
 
     @classmethod
     def path_for(cls, conf: cfg.ConfigOpts) -> str:
-        return os.path.join(conf.host.state_dir,
-                            conf.placement_sync.state_file)
+        state_dir: str = conf.host.state_dir
+        state_file: str = conf.placement_sync.state_file
+        return os.path.join(state_dir, state_file)
 
     @classmethod
     def load(cls, path: str) -> 'SyncState':
@@ -102,7 +123,7 @@ class SyncState:
                         'empty Placement sync state', path, reason, backup)
         return cls(path)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, typing.Any]:
         return {
             'version': VERSION,
             'created_traits': sorted(self.created_traits),
@@ -117,7 +138,8 @@ class SyncState:
 
     # -- per provider -------------------------------------------------------
     def owned(self, uuid: str) -> set[str]:
-        return set(self.providers.get(uuid, {}).get('owned', ()))
+        entry = self.providers.get(uuid)
+        return set(entry.get('owned', [])) if entry else set()
 
     def unchanged(self, uuid: str, generation: int,
                   desired: frozenset[str]) -> bool:
@@ -130,10 +152,11 @@ class SyncState:
                desired: frozenset[str], owned: set[str],
                traits: set[str]) -> None:
         """Remember a provider as checked at ``generation``."""
-        self.providers[uuid] = {'name': name, 'generation': generation,
-                                'desired': sorted(desired),
-                                'owned': sorted(owned),
-                                'traits': sorted(traits)}
+        entry: ProviderRecord = {
+            'name': name, 'generation': generation,
+            'desired': sorted(desired), 'owned': sorted(owned),
+            'traits': sorted(traits)}
+        self.providers[uuid] = entry
 
     def forget(self, uuid: str) -> None:
         self.providers.pop(uuid, None)

@@ -33,6 +33,7 @@ from nova_mig import exception
 from nova_mig.novaconf import plan
 from nova_mig.placement import client as client_mod
 from nova_mig.placement import expected as expected_mod
+from nova_mig.placement import shapes
 from nova_mig.placement import state as state_mod
 
 LOG = logging.getLogger(__name__)
@@ -72,12 +73,13 @@ class SyncResult:
     def missing(self) -> list[str]:
         return [p.name for p in self.providers if p.status == 'missing']
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, typing.Any]:
         return dataclasses.asdict(self) | {'missing': self.missing}
 
 
 def find_tree(client: client_mod.PlacementClient, hostname: str,
-              state: state_mod.SyncState) -> tuple[str, dict[str, dict]]:
+              state: state_mod.SyncState
+              ) -> tuple[str, dict[str, shapes.JsonObject]]:
     """Root UUID and name -> provider of the compute node's tree.
 
     One request when the state file knows the root, three otherwise.
@@ -114,7 +116,8 @@ class Syncer:
         self.conflicts = 0
 
     # -- the provider tree ----------------------------------------------------
-    def tree(self, hostname: str) -> tuple[str, dict[str, dict]]:
+    def tree(self, hostname: str
+             ) -> tuple[str, dict[str, shapes.JsonObject]]:
         return find_tree(self.client, hostname, self.state)
 
     # -- classes and traits -----------------------------------------------
@@ -138,7 +141,8 @@ class Syncer:
 
     # -- provider traits ------------------------------------------------------
     def confirm_groups(self, root_uuid: str,
-                       todo: dict[str, tuple[str, frozenset]]) -> set[str]:
+                       todo: dict[str, tuple[str, frozenset[str]]]
+                       ) -> set[str]:
         """UUIDs whose traits are already right, checked a group at a time.
 
         Providers wanting the same traits (and having the same stale owned
@@ -158,12 +162,13 @@ class Syncer:
                 in_tree=root_uuid, required=required)}
             for uuid in uuids:
                 if uuid in found:
-                    entry = self.state.providers.get(uuid, {})
+                    entry = self.state.providers.get(uuid)
+                    traits = (set(entry.get('traits', desired)) if entry
+                              else set(desired))
                     self.state.record(
                         uuid, todo[uuid][0],
                         found[uuid]['generation'], desired,
-                        self.state.owned(uuid) & desired,
-                        set(entry.get('traits', desired)) | desired)
+                        self.state.owned(uuid) & desired, traits | desired)
                     confirmed.add(uuid)
         return confirmed
 
@@ -246,7 +251,7 @@ class Syncer:
                                       dry_run)
 
         changes: dict[str, ProviderChange] = {}
-        todo: dict[str, tuple[str, frozenset]] = {}
+        todo: dict[str, tuple[str, frozenset[str]]] = {}
         classes_of: dict[str, str | None] = {}
         for name, exp in expected.items():
             rp = tree.get(name)

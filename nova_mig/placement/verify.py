@@ -42,10 +42,20 @@ class Drift:
     hint: str
 
 
+class CheckedProvider(typing.TypedDict):
+    """One provider verified: its inventory expected and found."""
+
+    provider: str
+    uuid: str
+    expected: dict[str, int]
+    actual: dict[str, int]
+    ok: bool
+
+
 @dataclasses.dataclass
 class VerifyResult:
     hostname: str
-    checked: list[dict]
+    checked: list[CheckedProvider]
     drift: list[Drift]
     requests: int = 0
 
@@ -53,7 +63,7 @@ class VerifyResult:
     def ok(self) -> bool:
         return not self.drift
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, typing.Any]:
         return dataclasses.asdict(self) | {'ok': self.ok}
 
 
@@ -115,7 +125,8 @@ def verify(conf: cfg.ConfigOpts, config: plan.NovaConfig,
     _, tree = sync.find_tree(client, hostname, state)
     prefix = expected_mod.provider_prefix(hostname, config.device_mode)
     names = set(expected) | {n for n in tree if n.startswith(prefix)}
-    checked, drift = [], []
+    checked: list[CheckedProvider] = []
+    drift: list[Drift] = []
     for name in sorted(names):
         exp = expected.get(name)
         rp = tree.get(name)
@@ -162,7 +173,8 @@ def wait_until_ok(conf: cfg.ConfigOpts, config: plan.NovaConfig,
 
     def last(retry_state: tenacity.RetryCallState) -> VerifyResult:
         assert retry_state.outcome is not None  # called after a try
-        return retry_state.outcome.result()
+        result: VerifyResult = retry_state.outcome.result()
+        return result
 
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_result(again),
