@@ -271,7 +271,8 @@ class SetFlavor(_ChangeFlavor):
                  'trait name (repeat for more)')
         return parser
 
-    def changes(self, parsed_args, scheme):
+    def changes(self, parsed_args: argparse.Namespace,
+                scheme: naming.Scheme) -> tuple[dict[str, str], list[str]]:
         specs = dict(parsed_args.property)
         for trait in _model_traits(scheme, parsed_args.model_trait):
             specs['trait:%s' % trait] = 'required'
@@ -292,7 +293,8 @@ class UnsetFlavor(_ChangeFlavor):
             help='No longer require this GPU model (repeat for more)')
         return parser
 
-    def changes(self, parsed_args, scheme):
+    def changes(self, parsed_args: argparse.Namespace,
+                scheme: naming.Scheme) -> tuple[dict[str, str], list[str]]:
         keys = list(parsed_args.property)
         keys += ['trait:%s' % t
                  for t in _model_traits(scheme, parsed_args.model_trait)]

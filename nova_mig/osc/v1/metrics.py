@@ -8,14 +8,17 @@ from osc_lib.command import command
 from nova_mig.flavor import capacity as flavor_capacity
 from nova_mig.metrics import cloud
 from nova_mig.metrics import textfile
+from nova_mig import naming
 from nova_mig.osc import common
 from nova_mig.osc.v1 import capacity as capacity_cmd
 from nova_mig.rebalance import capacity
 
 
-def slices(rows: list, scheme) -> list[cloud.Slices]:
+def slices(rows: list[flavor_capacity.ProviderSlices],
+           scheme: naming.Scheme) -> list[cloud.Slices]:
     """Placement's provider rows summed per host, model and profile."""
-    groups: dict[tuple[str, str, str, str], list] = (
+    groups: dict[tuple[str, str, str, str],
+                 list[flavor_capacity.ProviderSlices]] = (
         collections.defaultdict(list))
     for row in rows:
         groups[(row.host, capacity.model_of(row.traits, scheme),
