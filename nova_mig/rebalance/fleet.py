@@ -41,6 +41,9 @@ class GpuState:
     devices: dict[int, dict] = dataclasses.field(default_factory=dict)
     sriov_vfs: int | None = None
     uuid: str = ''
+    #: Re-partitions of this GPU on the planning day (UTC), from the
+    #: fleet's history (:mod:`nova_mig.rebalance.history`).
+    changes_today: int = 0
 
     @property
     def key(self) -> tuple:

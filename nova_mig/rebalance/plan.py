@@ -71,6 +71,10 @@ class Plan:
     layouts: dict[str, str] = dataclasses.field(default_factory=dict)
     #: Seconds of each solver pass.
     passes: list[float] = dataclasses.field(default_factory=list)
+    #: Re-partitions allowed per GPU per UTC day (None: no limit).
+    max_per_gpu_day: int | None = None
+    #: ``<host> <PCI address>`` of the GPUs that reached it: kept as is.
+    at_budget: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def hosts_touched(self) -> list[str]:
@@ -95,6 +99,8 @@ class Plan:
             'solver_seconds': round(self.seconds, 3),
             'solver_passes': [round(p, 3) for p in self.passes],
             'optimal': self.optimal,
+            'max_per_gpu_day': self.max_per_gpu_day,
+            'at_budget': list(self.at_budget),
         }
 
 
@@ -110,9 +116,11 @@ def _in_scope(host: fleet.HostState, scope: str) -> bool:
 class _Builder:
 
     def __init__(self, hosts: list[fleet.HostState],
-                 demands: list[demand_mod.Demand]):
+                 demands: list[demand_mod.Demand],
+                 max_per_gpu_day: int | None = None):
         self.hosts = hosts
         self.demands = demands
+        self.budget = max_per_gpu_day
         variants = {d.profile for d in demands if geometry.is_variant(
             d.profile)}
         self.variants = variants
@@ -121,8 +129,13 @@ class _Builder:
             collections.defaultdict(list)
         for host in hosts:
             for gpu in host.gpus:
-                self.members[(gpu.key, host.scopes)].append(gpu)
+                self.members[(gpu.key, host.scopes,
+                              self.at_budget(gpu))].append(gpu)
         self.keys = sorted(self.members, key=repr)
+
+    def at_budget(self, gpu: fleet.GpuState) -> bool:
+        """True when the GPU may not be re-partitioned again today."""
+        return self.budget is not None and gpu.changes_today >= self.budget
 
     def slices(self, profile: str) -> int:
         """Compute slices of a profile, from the first table knowing it."""
@@ -154,7 +167,7 @@ class _Builder:
             current = geometry.counts(gpu.free)
             options = [solver.Option(free=current)]
             new: list[tuple] = [()]
-            for slots in self.completions(gpu):
+            for slots in ([] if key[2] else self.completions(gpu)):
                 free = geometry.counts(slots)
                 if free == current:
                     continue
@@ -178,9 +191,15 @@ def _free(host_gpus: typing.Iterable[tuple[fleet.HostState, dict[str, int]]],
 def build(hosts: list[fleet.HostState], demands: list[demand_mod.Demand],
           left_out: list[fleet.LeftOut] | None = None,
           max_gpus: int | None = None,
-          time_limit: float = solver.DEFAULT_TIME_LIMIT) -> Plan:
-    """Plan the fleet; see the module docstring."""
-    builder = _Builder(hosts, demands)
+          time_limit: float = solver.DEFAULT_TIME_LIMIT,
+          max_per_gpu_day: int | None = None) -> Plan:
+    """Plan the fleet; see the module docstring.
+
+    :param max_per_gpu_day: re-partitions a GPU may have per UTC day; a
+        GPU whose ``changes_today`` reached it keeps its geometry (listed
+        in the plan's ``at_budget``). None: no limit.
+    """
+    builder = _Builder(hosts, demands, max_per_gpu_day)
     groups, candidates = builder.groups()
     rows = [solver.Row(d.profile, d.wanted, d.scope,
                        weight=builder.slices(d.profile)) for d in demands]
@@ -224,7 +243,11 @@ def build(hosts: list[fleet.HostState], demands: list[demand_mod.Demand],
                 left_out=list(left_out or ()), hosts_planned=len(hosts),
                 gpus_planned=sum(len(h.gpus) for h in hosts),
                 seconds=solution.seconds, optimal=solution.optimal,
-                passes=list(solution.passes))
+                passes=list(solution.passes),
+                max_per_gpu_day=max_per_gpu_day,
+                at_budget=sorted('%s %s' % (g.host, g.pci_address)
+                                 for h in hosts for g in h.gpus
+                                 if builder.at_budget(g)))
 
 
 def _fill_order(gpus: list[fleet.GpuState]) -> list[fleet.GpuState]:
