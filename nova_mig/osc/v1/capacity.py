@@ -11,9 +11,10 @@ from osc_lib import exceptions as osc_exc
 from nova_mig.flavor import capacity as flavor_capacity
 from nova_mig.osc import common
 from nova_mig.rebalance import capacity
+from nova_mig.rebalance import defaults
 from nova_mig.rebalance import demand
 
-DEFAULT_WINDOW = '24h'
+DEFAULT_WINDOW = defaults.WINDOW
 #: Placement providers read at the same time.
 READ_WORKERS = 8
 

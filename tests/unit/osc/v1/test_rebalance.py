@@ -7,6 +7,7 @@ import fixtures
 from osc_lib import exceptions as osc_exc
 
 from nova_mig.osc.v1 import rebalance
+from nova_mig.rebalance import history
 from tests.unit.osc import base
 from tests.unit.osc.v1 import fakes
 from tests.unit.rebalance import fakes as rebalance_fakes
@@ -91,3 +92,39 @@ class PlanTestCase(base.CommandTestCase):
                               rebalance.PlanRebalance, '--hosts',
                               self.hosts, '--max-gpus', '-1')
         self.assertEqual('--max-gpus: must be 0 or more', str(e))
+
+    def test_gpu_at_its_daily_budget_keeps_its_geometry(self):
+        self.compute.fail_boot(fakes.RC3G, 2)
+        past = os.path.join(self.dir, 'history')
+        history.record(past, 'cn1', ['0000:41:00.0'])
+        out = os.path.join(self.dir, 'out')
+        rows = self.run_cmd(rebalance.PlanRebalance, '--hosts', self.hosts,
+                            '--history', past, '--output-dir', out)
+        self.assertEqual(0, rows[0]['Free After'])
+        self.assertEqual(['plan.json'], sorted(os.listdir(out)))
+        err = self.app.stderr.getvalue()
+        self.assertIn('at most 1 re-partition(s) per GPU per UTC day; 1 '
+                      'GPU(s) reached it', err)
+        self.assertIn('at budget: cn1 0000:41:00.0', err)
+        # A budget of 2 lets the same GPU change once more today.
+        rows = self.run_cmd(rebalance.PlanRebalance, '--hosts', self.hosts,
+                            '--history', past, '--max-per-gpu-day', '2')
+        self.assertEqual(2, rows[0]['Free After'])
+
+    def test_bad_history_line_is_one_line(self):
+        self.compute.fail_boot(fakes.RC3G)
+        past = os.path.join(self.dir, 'history')
+        path = history.record(past, 'cn1', ['0000:41:00.0'])
+        with open(path, 'a') as stream:
+            stream.write('{"time": "noon", "host": "cn1", "gpus": []}\n')
+        e = self.assertRaises(osc_exc.CommandError, self.run_cmd,
+                              rebalance.PlanRebalance, '--hosts',
+                              self.hosts, '--history', past)
+        self.assertTrue(str(e).startswith('%s: line 2.time: expected epoch '
+                                          'seconds' % path), str(e))
+
+    def test_bad_max_per_gpu_day(self):
+        e = self.assertRaises(osc_exc.CommandError, self.run_cmd,
+                              rebalance.PlanRebalance, '--hosts',
+                              self.hosts, '--max-per-gpu-day', '-1')
+        self.assertEqual('--max-per-gpu-day: must be 0 or more', str(e))
