@@ -179,6 +179,9 @@ class Policy:
     period: float = hours_of(defaults.RUN_PERIOD)
     window: float = hours_of(defaults.WINDOW)
     max_per_gpu_day: int | None = defaults.MAX_PER_GPU_DAY
+    #: ``window``: every NoValidHost boot of the window; ``once``: only
+    #: those since the profile's capacity last grew.
+    demand: str = defaults.DEMAND
 
 
 def empty_fleet(kind: str, hosts: int, per_host: int) -> list[Gpu]:
@@ -213,6 +216,9 @@ class Simulation:
         self.slice_hours = 0.0
         self.last = 0.0
         self.plan_seconds: list[float] = []
+        #: Profile -> when a plan last grew its capacity.
+        self.grown: dict[str, float] = {}
+        self.moved_in_use = 0
 
     def index(self, gpu: Gpu) -> None:
         gpu.version += 1
@@ -297,13 +303,20 @@ class Simulation:
         return {'served': self.served, 'failed': len(self.failed),
                 'slice_hours': self.slice_hours,
                 'reconfigurations': self.reconfigs,
+                'moved_in_use': self.moved_in_use,
                 'per_gpu_day_mean': sum(per_day) / max(len(per_day), 1),
                 'per_gpu_day_max': max(per_day, default=0)}
 
     def replan(self, now: float) -> None:
         assert self.policy is not None
         since = now - self.policy.window
-        unmet = collections.Counter(p for t, p in self.failed if t >= since)
+        if self.policy.demand == 'once':
+            unmet = collections.Counter(
+                p for t, p in self.failed
+                if t >= max(since, self.grown.get(p, since)))
+        else:
+            unmet = collections.Counter(p for t, p in self.failed
+                                        if t >= since)
         if not unmet:
             return
         hosts: dict[str, list] = collections.defaultdict(list)
@@ -317,6 +330,9 @@ class Simulation:
         result = plan.build(states, demands, time_limit=defaults.TIME_LIMIT,
                             max_per_gpu_day=self.policy.max_per_gpu_day)
         self.plan_seconds.append(time.monotonic() - started)
+        for row in result.rows:
+            if row.free_after > row.free_before:
+                self.grown[row.profile] = now
         by_key = {(g.host, g.pci_address): g for g in self.gpus}
         for change in result.changes:
             self.reconfigure(by_key[(change.host, change.pci_address)],
@@ -326,6 +342,10 @@ class Simulation:
         ready = now + self.args.reconfig_minutes / 60.0
         keep = {s.start: gi for s in slots
                 for gi in [gpu.gis.get(s.start)] if gi and gi.slot == s}
+        # Invariant: a GPU instance running a request is never moved.
+        self.moved_in_use += sum(1 for gi in gpu.gis.values()
+                                 if gi.busy and keep.get(gi.slot.start)
+                                 is not gi)
         gpu.gis = {s.start: keep.get(s.start) or Gi(s, ready_at=ready)
                    for s in slots}
         self.reconfigs += 1
@@ -485,11 +505,22 @@ def measure(args, kind: str) -> dict:
         period=args.period if args.period else hours_of(defaults.RUN_PERIOD),
         window=args.window if args.window else hours_of(defaults.WINDOW),
         max_per_gpu_day=(None if args.max_per_gpu_day < 0
-                         else args.max_per_gpu_day)))
+                         else args.max_per_gpu_day),
+        demand=args.demand))
     rebalanced = sim.run(trace, hours)
     rebalanced['seconds'] = time.monotonic() - started
     rebalanced['planner_calls'] = len(sim.plan_seconds)
     rebalanced['planner_max_seconds'] = max(sim.plan_seconds, default=0.0)
+    variants = {}
+    for text in args.variant or ():
+        fields = dict(item.split('=') for item in text.split(','))
+        policy = dataclasses.replace(sim.policy, **{
+            k: (v if k == 'demand' else
+                None if v == 'none' else
+                int(v) if k == 'max_per_gpu_day' else float(v))
+            for k, v in fields.items()})
+        variants['v ' + text] = Simulation(
+            args, kind, last_week, policy).run(trace, hours)
     best = {m: search.best[m][0] for m in Search.METRICS}
     ratio = {'c/a requests': rebalanced['served'] / best['served']['served'],
              'c/a slice_hours': (rebalanced['slice_hours'] /
@@ -504,7 +535,7 @@ def measure(args, kind: str) -> dict:
             'a_best_fixed_requests': best['served'],
             'a_best_fixed_slice_hours': best['slice_hours'],
             'b_fixed_last_week': prev,
-            'c_rebalance_shipped': rebalanced},
+            'c_rebalance_shipped': rebalanced, **variants},
         'fixed_fleets_searched': len(search.seen),
         'best_fixed_geometry': describe(search.best['served'][1], gpus),
         'ratios': ratio,
@@ -518,11 +549,11 @@ def report(result: dict, out) -> None:
                   result['trace'], result['seed'], result['gpus'],
                   offered['requests'], offered['slice_hours'],
                   result['hours'], result['fixed_fleets_searched']))
-    out.write('  %-30s %9s %7s %12s %7s %9s\n' % (
+    out.write('  %-34s %9s %7s %12s %7s %9s\n' % (
         'strategy', 'requests', 'share', 'slice-hours', 'share',
         'rep/GPU/d'))
     for name, r in result['strategies'].items():
-        out.write('  %-30s %9d %6.1f%% %12.0f %6.1f%% %4.2f/%-4d\n' % (
+        out.write('  %-34s %9d %6.1f%% %12.0f %6.1f%% %4.2f/%-4d\n' % (
             name, r['served'], 100.0 * r['served'] / offered['requests'],
             r['slice_hours'], 100.0 * r['slice_hours'] /
             offered['slice_hours'], r['per_gpu_day_mean'],
@@ -551,6 +582,13 @@ def main(argv=None) -> int:
     parser.add_argument('--max-per-gpu-day', type=int,
                         default=defaults.MAX_PER_GPU_DAY,
                         help='re-partitions per GPU per day (-1: no limit)')
+    parser.add_argument('--demand', default=defaults.DEMAND,
+                        choices=('window', 'once'),
+                        help='how failed boots are counted (default: the '
+                             'shipped DEMAND)')
+    parser.add_argument('--variant', action='append',
+                        help='also rebalance with these policy fields, '
+                             'e.g. window=1,demand=once (repeatable)')
     parser.add_argument('--reconfig-minutes', type=float, default=15.0)
     parser.add_argument('--search', type=int, default=24,
                         help='fixed fleets tried per local search')
