@@ -219,6 +219,8 @@ class Simulation:
         #: Profile -> when a plan last grew its capacity.
         self.grown: dict[str, float] = {}
         self.moved_in_use = 0
+        #: Every request so far, served or not, in arrival order.
+        self.seen: list[Request] = []
 
     def index(self, gpu: Gpu) -> None:
         gpu.version += 1
@@ -280,6 +282,7 @@ class Simulation:
             if kind == 0:
                 self.replan(now)
             elif kind == 1:
+                self.seen.append(item)
                 found = self.place(now, item)
                 if found is None:
                     self.failed.append((now, item.profile))
@@ -310,13 +313,17 @@ class Simulation:
     def replan(self, now: float) -> None:
         assert self.policy is not None
         since = now - self.policy.window
-        if self.policy.demand == 'once':
+        if self.policy.demand in ('once', 'hybrid'):
             unmet = collections.Counter(
                 p for t, p in self.failed
                 if t >= max(since, self.grown.get(p, since)))
         else:
             unmet = collections.Counter(p for t, p in self.failed
                                         if t >= since)
+        if self.policy.demand == 'forecast':
+            unmet = self.forecast(now)
+        elif self.policy.demand == 'hybrid':
+            unmet = self.forecast(now) | unmet
         if not unmet:
             return
         hosts: dict[str, list] = collections.defaultdict(list)
@@ -337,6 +344,33 @@ class Simulation:
         for change in result.changes:
             self.reconfigure(by_key[(change.host, change.pci_address)],
                              change.slots, now)
+
+    def forecast(self, now: float) -> collections.Counter:
+        """Free instances wanted per profile for the next period.
+
+        The most requests of each profile running at once, 24 h before
+        the coming period (served or not; a failed one counted for the
+        mean lifetime of the profile's served ones), less those running
+        now.
+        """
+        horizon = self.policy.period + self.args.reconfig_minutes / 60.0
+        points = [now - 24 + horizon * k / 4 for k in range(5)]
+        peak: collections.Counter = collections.Counter()
+        earliest = points[0] - 48
+        for point in points:
+            running: collections.Counter = collections.Counter()
+            for req in reversed(self.seen):
+                if req.arrival < earliest:
+                    break
+                if req.arrival <= point < req.arrival + req.lifetime:
+                    running[req.profile] += 1
+            for profile, n in running.items():
+                peak[profile] = max(peak[profile], n)
+        busy = collections.Counter(
+            gi.slot.profile for gpu in self.gpus for gi in gpu.gis.values()
+            if gi.busy)
+        return collections.Counter({p: n - busy[p] for p, n in peak.items()
+                                    if n > busy[p]})
 
     def reconfigure(self, gpu: Gpu, slots, now: float) -> None:
         ready = now + self.args.reconfig_minutes / 60.0
@@ -583,7 +617,7 @@ def main(argv=None) -> int:
                         default=defaults.MAX_PER_GPU_DAY,
                         help='re-partitions per GPU per day (-1: no limit)')
     parser.add_argument('--demand', default=defaults.DEMAND,
-                        choices=('window', 'once'),
+                        choices=('window', 'once', 'forecast', 'hybrid'),
                         help='how failed boots are counted (default: the '
                              'shipped DEMAND)')
     parser.add_argument('--variant', action='append',

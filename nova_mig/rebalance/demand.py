@@ -86,6 +86,8 @@ class UnmetBoots:
     #: Failed boots of flavors asking for no MIG profile (not planned for).
     other: int = 0
     servers: list[str] = dataclasses.field(default_factory=list)
+    #: Failed boots older than their profile's last grow (not counted).
+    stale: int = 0
 
 
 def _fail(path: str, where: str, reason: str) -> exception.RebalanceInputError:
@@ -176,16 +178,37 @@ def _flavor_specs(server: typing.Any) -> dict[str, str]:
     return dict(getattr(flavor, 'extra_specs', None) or {})
 
 
+def _created(server: typing.Any) -> float | None:
+    """Epoch seconds of the server's creation, or None when unknown."""
+    text = getattr(server, 'created_at', None)
+    if not isinstance(text, str):
+        return None
+    try:
+        when = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.timestamp()
+
+
 def unmet_boots(compute: typing.Any, scheme: naming.Scheme,
-                since: datetime.datetime) -> UnmetBoots:
+                since: datetime.datetime,
+                grown: dict[str, float] | None = None) -> UnmetBoots:
     """Count the NoValidHost boots since ``since`` per MIG profile.
+
+    Each failed boot is counted once: with ``grown`` (profile -> epoch
+    seconds of the last re-partition that added capacity of it, from
+    :mod:`nova_mig.rebalance.history`), a boot created before that time
+    asked for capacity that has been added since, and is left out (a boot
+    whose creation time is unknown is counted).
 
     :param compute: the openstacksdk compute proxy (admin: all projects).
     :raises: :class:`nova_mig.exception.CloudUnreachable` when the
         Compute API cannot be read.
     """
     counts: collections.Counter = collections.Counter()
-    other = 0
+    other = stale = 0
     servers = []
     try:
         # openstacksdk negotiates the highest microversion both sides
@@ -210,11 +233,17 @@ def unmet_boots(compute: typing.Any, scheme: naming.Scheme,
         if profile is None:
             other += 1
             continue
+        created = _created(server)
+        if (grown and profile in grown and created is not None and
+                created < grown[profile]):
+            stale += 1
+            continue
         counts[profile] += 1
         servers.append(getattr(server, 'id', ''))
-    LOG.debug('NoValidHost boots since %s: %s (%d without a MIG profile)',
-              since.isoformat(), dict(counts), other)
-    return UnmetBoots(dict(counts), other, servers)
+    LOG.debug('NoValidHost boots since %s: %s (%d without a MIG profile, '
+              '%d before their profile grew)', since.isoformat(),
+              dict(counts), other, stale)
+    return UnmetBoots(dict(counts), other, servers, stale)
 
 
 def host_scopes(compute: typing.Any) -> dict[str, set[str]]:

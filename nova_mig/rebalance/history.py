@@ -6,16 +6,25 @@ directory (``playbooks/rebalance.yaml``: ``<rebalance_dir>/history``),
 on a host, the playbook appends one line naming the GPUs the plan changed
 there::
 
-    {"time": 1764892800.5, "host": "cn1", "gpus": ["0000:41:00.0"]}
+    {"time": 1764892800.5, "host": "cn1", "gpus": ["0000:41:00.0"],
+     "profiles": ["7g.80gb"]}
 
-``openstack mig rebalance plan --history <dir>`` reads today's file only
-(the budget is per calendar day, UTC; older files may be removed) and
-counts, per GPU, the lines naming it: a GPU that reached
-``--max-per-gpu-day`` keeps its geometry. A missing directory or file is an
-empty history (the first run of the day).
+``profiles`` are those the plan grew on these GPUs (``grown`` in
+``plan.json``). ``openstack mig rebalance plan --history <dir>``
+
+* counts, per GPU, today's lines naming it (the budget is per calendar
+  day, UTC): a GPU that reached ``--max-per-gpu-day`` keeps its geometry;
+* takes, per profile, the time of the last line that grew it within the
+  window: NoValidHost boots from before it asked for capacity that has
+  been added since, and are not counted again
+  (:func:`nova_mig.rebalance.demand.unmet_boots`).
+
+Files older than the window are not read and may be removed. A missing
+directory or file is an empty history.
 """
 
 import collections
+import dataclasses
 import datetime
 import json
 import os
@@ -27,6 +36,18 @@ from nova_mig import fileutils
 from nova_mig.rebalance import fleet
 
 _KEYS = {'time', 'host', 'gpus'}
+_OPTIONAL = {'profiles'}
+
+
+@dataclasses.dataclass
+class History:
+    """What the planner reads of the history."""
+
+    #: (host, PCI address) -> re-partitions today (UTC).
+    today: collections.Counter = dataclasses.field(
+        default_factory=collections.Counter)
+    #: Profile -> epoch seconds of its last grow within the window.
+    grown: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 def day_file(directory: str, when: float) -> str:
@@ -40,13 +61,13 @@ def _fail(path: str, where: str, reason: str) -> exception.RebalanceInputError:
                                          reason=reason)
 
 
-def parse(text: str, path: str) -> collections.Counter:
-    """(host, PCI address) -> re-partitions, from one day's lines.
+def parse(text: str, path: str) -> list[dict[str, typing.Any]]:
+    """The checked lines of one day's file.
 
     :raises: :class:`nova_mig.exception.RebalanceInputError` naming the
         line and the reason.
     """
-    counts: collections.Counter = collections.Counter()
+    entries = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -55,9 +76,11 @@ def parse(text: str, path: str) -> collections.Counter:
             entry: typing.Any = json.loads(line)
         except ValueError as e:
             raise _fail(path, where, 'not JSON (%s)' % str(e).split(':')[0])
-        if not isinstance(entry, dict) or set(entry) != _KEYS:
-            raise _fail(path, where, 'expected an object with exactly the '
-                        'keys %s' % ', '.join(sorted(_KEYS)))
+        if (not isinstance(entry, dict) or not _KEYS <= set(entry) or
+                set(entry) - _KEYS - _OPTIONAL):
+            raise _fail(path, where, 'expected an object with the keys %s '
+                        '(and optionally %s)' % (', '.join(sorted(_KEYS)),
+                                                 ', '.join(sorted(_OPTIONAL))))
         if (isinstance(entry['time'], bool) or
                 not isinstance(entry['time'], (int, float))):
             raise _fail(path, where + '.time', 'expected epoch seconds, '
@@ -69,22 +92,49 @@ def parse(text: str, path: str) -> collections.Counter:
                 not all(isinstance(g, str) and g for g in gpus)):
             raise _fail(path, where + '.gpus', 'expected a list of PCI '
                         'addresses')
-        for gpu in set(gpus):
-            counts[(host, gpu)] += 1
-    return counts
+        profiles = entry.get('profiles', [])
+        if (not isinstance(profiles, list) or
+                not all(isinstance(p, str) and p for p in profiles)):
+            raise _fail(path, where + '.profiles', 'expected a list of MIG '
+                        'profile names')
+        entries.append(entry)
+    return entries
 
 
-def load(directory: str, now: float | None = None) -> collections.Counter:
-    """Today's re-partitions per (host, PCI address); see the module."""
-    path = day_file(directory, time.time() if now is None else now)
-    if not os.path.exists(path):
-        return collections.Counter()
-
+def _read(path: str) -> list[dict[str, typing.Any]]:
     def fail(where: str, reason: str) -> Exception:
         return _fail(path, where, reason)
 
     return parse(fileutils.decode(fileutils.read_input(path, fail), fail),
                  path)
+
+
+def load(directory: str, now: float | None = None,
+         window: float = 0.0) -> History:
+    """Today's re-partitions and the profiles grown within ``window``.
+
+    :param window: seconds back from ``now`` whose grows count.
+    :raises: :class:`nova_mig.exception.RebalanceInputError`
+    """
+    now = time.time() if now is None else now
+    result = History()
+    today = day_file(directory, now)
+    days = sorted({day_file(directory, t) for t in
+                   [now - window] + [now - k * 86400.0 for k in
+                                     range(int(window // 86400) + 1)]})
+    for path in days:
+        if not os.path.exists(path):
+            continue
+        for entry in _read(path):
+            if path == today:
+                for gpu in set(entry['gpus']):
+                    result.today[(entry['host'], gpu)] += 1
+            when = float(entry['time'])
+            if now - window <= when <= now:
+                for profile in entry.get('profiles', ()):
+                    result.grown[profile] = max(
+                        when, result.grown.get(profile, when))
+    return result
 
 
 def apply(hosts: list[fleet.HostState], counts: collections.Counter
@@ -105,12 +155,14 @@ def apply(hosts: list[fleet.HostState], counts: collections.Counter
 
 
 def record(directory: str, host: str, gpus: typing.Iterable[str],
-           when: float | None = None) -> str:
+           when: float | None = None,
+           profiles: typing.Iterable[str] = ()) -> str:
     """Append one line to the day's file (what the playbook does)."""
     when = time.time() if when is None else when
     path = day_file(directory, when)
     os.makedirs(directory, exist_ok=True)
     with open(path, 'a', encoding='utf-8') as stream:
         stream.write(json.dumps({'time': when, 'host': host,
-                                 'gpus': sorted(gpus)}) + '\n')
+                                 'gpus': sorted(gpus),
+                                 'profiles': sorted(profiles)}) + '\n')
     return path

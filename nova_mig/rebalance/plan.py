@@ -41,6 +41,13 @@ class GpuChange:
     kept_in_use: int
     slots: tuple[geometry.Slot, ...]
 
+    @property
+    def grown(self) -> list[str]:
+        """The profiles of which the GPU has more instances after."""
+        more = collections.Counter(self.after) - collections.Counter(
+            self.before)
+        return sorted(more)
+
 
 @dataclasses.dataclass
 class ProfileRow:
@@ -93,7 +100,8 @@ class Plan:
             'left_out': [dataclasses.asdict(h) for h in self.left_out],
             'changes': [{'host': c.host, 'gpu': c.pci_address,
                          'model': c.model, 'before': c.before,
-                         'after': c.after, 'kept_in_use': c.kept_in_use}
+                         'after': c.after, 'grown': c.grown,
+                         'kept_in_use': c.kept_in_use}
                         for c in self.changes],
             'layouts': dict(self.layouts),
             'solver_seconds': round(self.seconds, 3),

@@ -37,14 +37,19 @@ def window_seconds(parsed_args: argparse.Namespace) -> int:
 
 
 def unmet(app: typing.Any, parsed_args: argparse.Namespace,
-          seconds: int) -> dict[str, int]:
-    """Profile -> NoValidHost boots in the window (none with --no-unmet)."""
+          seconds: int, grown: dict[str, float] | None = None
+          ) -> dict[str, int]:
+    """Profile -> NoValidHost boots in the window (none with --no-unmet).
+
+    :param grown: profile -> when its capacity last grew: older boots
+        are not counted again (see :func:`demand.unmet_boots`).
+    """
     if not parsed_args.unmet:
         return {}
     since = (datetime.datetime.now(datetime.timezone.utc) -
              datetime.timedelta(seconds=seconds))
     boots = demand.unmet_boots(common.mig_client(app).compute,
-                               common.scheme(parsed_args), since)
+                               common.scheme(parsed_args), since, grown)
     return boots.by_profile
 
 

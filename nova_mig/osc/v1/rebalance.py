@@ -31,7 +31,9 @@ class PlanRebalance(command.Lister):
     GPU instances in use never move; the free slices around them, and
     whole free GPUs, may be re-partitioned. A GPU re-partitioned
     --max-per-gpu-day times today (UTC), as the --history directory
-    records (the playbook keeps it), keeps its geometry. The objective, solved exactly
+    records (the playbook keeps it), keeps its geometry; and a boot that
+    failed before a re-partition of that history grew its profile is not
+    counted again. The objective, solved exactly
     by HiGHS: cover the most demand (in compute slices), then touch the
     fewest GPUs, then use the fewest new geometries per GPU model.
 
@@ -98,8 +100,9 @@ class PlanRebalance(command.Lister):
             mig.placement, scheme, workers=capacity_cmd.READ_WORKERS)
         hosts, disagreeing = fleet.join_placement(hosts, rows)
         left += disagreeing
-        if parsed_args.history:
-            history.apply(hosts, history.load(parsed_args.history))
+        past = (history.load(parsed_args.history, window=seconds)
+                if parsed_args.history else history.History())
+        history.apply(hosts, past.today)
         if any(t.scope for t in targets):
             scopes = demand.host_scopes(mig.compute)
             for host in hosts:
@@ -107,7 +110,8 @@ class PlanRebalance(command.Lister):
                     scopes.get(host.name) or
                     scopes.get(host.name.split('.')[0]) or ())
         wanted = demand.combine(
-            capacity_cmd.unmet(self.app, parsed_args, seconds), targets)
+            capacity_cmd.unmet(self.app, parsed_args, seconds, past.grown),
+            targets)
         started = time.monotonic()
         result = plan.build(hosts, wanted, left_out=left,
                             max_gpus=parsed_args.max_gpus,

@@ -39,24 +39,42 @@ class HistoryTestCase(base.TestCase):
         history.record(self.dir, 'cn1', [GPU0], NOON + 3600)
         self.assertEqual(['2026-12-03.jsonl', '2026-12-04.jsonl'],
                          sorted(os.listdir(self.dir)))
-        counts = history.load(self.dir, NOON)
+        counts = history.load(self.dir, NOON + 7200).today
         self.assertEqual({('cn1', GPU0): 2, ('cn1', GPU1): 1}, dict(counts))
-        self.assertEqual({}, dict(history.load(self.dir, NOON + 2 * DAY)))
+        self.assertEqual({}, dict(history.load(self.dir,
+                                               NOON + 2 * DAY).today))
+
+    def test_last_grow_per_profile_within_the_window(self):
+        history.record(self.dir, 'cn1', [GPU0], NOON - DAY, ['7g.80gb'])
+        history.record(self.dir, 'cn1', [GPU0], NOON - 3600,
+                       ['3g.40gb', '7g.80gb'])
+        history.record(self.dir, 'cn2', [GPU1], NOON - 600, ['3g.40gb'])
+        past = history.load(self.dir, NOON, window=2 * DAY)
+        self.assertEqual({'7g.80gb': NOON - 3600, '3g.40gb': NOON - 600},
+                         past.grown)
+        # Yesterday's file is read for the window, not for the budget.
+        self.assertEqual({('cn1', GPU0): 1, ('cn2', GPU1): 1},
+                         dict(past.today))
+        past = history.load(self.dir, NOON, window=1800)
+        self.assertEqual({'3g.40gb': NOON - 600}, past.grown)
 
     def test_missing_directory_is_an_empty_history(self):
-        self.assertEqual({}, dict(history.load(self.dir, NOON)))
+        past = history.load(self.dir, NOON, window=DAY)
+        self.assertEqual(({}, {}), (dict(past.today), past.grown))
 
     def test_short_host_name_matches(self):
         hosts = _hosts()
         history.record(self.dir, 'cn1', [GPU1], NOON)
-        history.apply(hosts, history.load(self.dir, NOON))
+        history.apply(hosts, history.load(self.dir, NOON).today)
         self.assertEqual({GPU0: 0, GPU1: 1},
                          {g.pci_address: g.changes_today
                           for g in hosts[0].gpus})
 
     def test_bad_lines_name_line_and_key(self):
         cases = [('not json', 'line 1: not JSON'),
-                 ('[1]', 'line 1: expected an object with exactly'),
+                 ('[1]', 'line 1: expected an object with the keys'),
+                 ('{"time": 1, "host": "h", "gpus": [], "profiles": "x"}',
+                  'line 1.profiles: expected a list of MIG profile names'),
                  ('{"time": 1, "host": "", "gpus": []}',
                   'line 1.host: expected a host name'),
                  ('{"time": true, "host": "h", "gpus": []}',
@@ -64,7 +82,8 @@ class HistoryTestCase(base.TestCase):
                  ('{"time": 1, "host": "h", "gpus": [3]}',
                   'line 1.gpus: expected a list of PCI addresses'),
                  ('{"time": 1, "host": "h", "gpus": [], "x": 1}',
-                  'line 1: expected an object with exactly')]
+                  'line 1: expected an object with the keys gpus, host, '
+                  'time (and optionally profiles)')]
         for text, message in cases:
             e = self.assertRaises(exception.RebalanceInputError,
                                   history.parse, text + '\n', 'f.jsonl')

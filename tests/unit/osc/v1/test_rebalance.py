@@ -1,6 +1,8 @@
 """``openstack mig rebalance plan`` over a fake cloud."""
 
+import datetime
 import os
+import time
 import types
 
 import fixtures
@@ -128,3 +130,18 @@ class PlanTestCase(base.CommandTestCase):
                               rebalance.PlanRebalance, '--hosts',
                               self.hosts, '--max-per-gpu-day', '-1')
         self.assertEqual('--max-per-gpu-day: must be 0 or more', str(e))
+
+    def test_boots_before_their_profile_grew_are_not_counted_again(self):
+        self.compute.fail_boot(fakes.RC3G, 3)
+        for server, hours in zip(self.compute.failed, (3, 2, 0)):
+            server.created_at = (datetime.datetime.now(
+                datetime.timezone.utc) - datetime.timedelta(
+                hours=hours, minutes=5)).isoformat()
+        past = os.path.join(self.dir, 'history')
+        history.record(past, 'cn9', ['0000:41:00.0'],
+                       time.time() - 3600, ['3g.40gb'])
+        rows = self.run_cmd(rebalance.PlanRebalance, '--hosts', self.hosts,
+                            '--history', past)
+        self.assertEqual(1, rows[0]['Wanted'])
+        rows = self.run_cmd(rebalance.PlanRebalance, '--hosts', self.hosts)
+        self.assertEqual(3, rows[0]['Wanted'])
