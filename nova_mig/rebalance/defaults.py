@@ -16,7 +16,9 @@ TIME_LIMIT = 60.0
 #: How often the operator is expected to run the playbook (the simulation
 #: replans this often; the playbook runs when cron or the operator says).
 RUN_PERIOD = '1h'
-#: How NoValidHost boots are counted: ``window``, every one of the window
-#: (each run counts it again); ``once``, only those since the last grow of
-#: their profile's capacity (:mod:`nova_mig.rebalance.demand`).
-DEMAND = 'window'
+#: How NoValidHost boots are counted: ``once``, only those since the last
+#: grow of their profile's capacity, as ``rebalance plan --history`` does
+#: (the playbook always passes it; :mod:`nova_mig.rebalance.history`);
+#: ``window``, every one of the window, each run again (without
+#: ``--history``).
+DEMAND = 'once'

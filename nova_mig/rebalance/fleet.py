@@ -106,8 +106,12 @@ def gpu_state(host: str, gpu: dict, devices: dict[tuple[str, int], dict]
     for gi in gpu.get('gpu_instances') or ():
         slot = geometry.Slot(int(gi['placement_start']),
                              int(gi['placement_size']), str(gi['profile']))
-        (fixed if gi.get('in_use') else free).append(slot)
         dev = devices.get((address, int(gi['id'])))
+        # As "layout apply" sees it: an unused vGPU device nova-mig did
+        # not create may be about to be used by Nova; apply refuses to
+        # remove it, so its GPU instance is not free.
+        foreign = dev is not None and dev.get('owned') is False
+        (fixed if gi.get('in_use') or foreign else free).append(slot)
         if dev is not None:
             pinned[slot.start] = dev
     vfs = gpu.get('sriov_vfs')
@@ -131,8 +135,12 @@ def host_state(doc: typing.Any, path: str, age: float) -> HostState:
     devices = {}
     for dev in doc.get('vgpu_devices') or ():
         if dev.get('gpu_instance_id') is not None:
-            devices[(dev['gpu'], int(dev['gpu_instance_id']))] = {
-                'uuid': dev.get('uuid'), 'type': dev.get('type_name')}
+            key = (dev['gpu'], int(dev['gpu_instance_id']))
+            owned = dev.get('owned')
+            if devices.get(key, {}).get('owned') is False:
+                owned = False
+            devices[key] = {'uuid': dev.get('uuid'),
+                            'type': dev.get('type_name'), 'owned': owned}
     gpus = []
     try:
         for gpu in doc['gpus']:

@@ -40,6 +40,26 @@ class LoadHostsTestCase(base.TestCase):
         self.assertEqual((fleet.geometry.Slot(4, 4, '3g.40gb'),), gpu.free)
         self.assertEqual(16, gpu.sriov_vfs)
 
+    def test_unused_device_nova_mig_did_not_create_is_not_free(self):
+        # As "layout apply" sees it: it refuses to remove such a device.
+        gpu = fakes.gpu_doc(0, instances=(('3g.40gb', 0, 4, False),
+                                          ('3g.40gb', 4, 4, False),
+                                          ('1g.10gb', 6, 1, False)))
+        devices = tuple(
+            {'uuid': 'u%d' % gi, 'gpu': '0000:41:00.0',
+             'gpu_instance_id': gi, 'type_name': 'NVIDIA A100D-3-40C',
+             'owned': owned}
+            for gi, owned in ((1, False), (2, True), (3, None)))
+        host = fleet.host_state(fakes.host_doc('cn1', gpu, devices=devices),
+                                'cn1.json', 0)
+        [state] = host.gpus
+        self.assertEqual((fleet.geometry.Slot(0, 4, '3g.40gb'),),
+                         state.fixed)
+        # Owned, or a document from before "owned" was reported: free.
+        self.assertEqual((fleet.geometry.Slot(4, 4, '3g.40gb'),
+                          fleet.geometry.Slot(6, 1, '1g.10gb')), state.free)
+        self.assertEqual('u1', state.devices[0]['uuid'])
+
     def test_stale_unreadable_and_old_documents_are_left_out(self):
         fakes.write(self.dir, fakes.host_doc('old', fakes.gpu_doc(0)),
                     mtime=self.now - 2 * WINDOW)
