@@ -165,6 +165,33 @@ class DiscoverDocumentTestCase(base.CliTestCase):
         self.assertTrue(geometry.is_valid(
             gpus[GPU41].table, gpus[GPU41].fixed + gpus[GPU41].free))
 
+    def test_planner_counts_foreign_devices_as_apply_does(self):
+        # Apply refuses to remove an unused vGPU device nova-mig did not
+        # create (test_foreign_device_refuses_without_include_foreign):
+        # the planner does not count its GPU instance as free.
+        conf = self.write_conf(base.host_file('a100-mixed.yaml'))
+        rc, out, err = self.nova_mig('discover', '-f', 'json',
+                                     conf_file=conf)
+        self.assertEqual(0, rc, err)
+        document = json.loads(out)
+        foreign = {(d['gpu'], d['gpu_instance_id'])
+                   for d in document['vgpu_devices']
+                   if d['owned'] is False and
+                   d['gpu_instance_id'] is not None}
+        self.assertTrue(foreign)
+        host = fleet.host_state(document, 'a100.json', 0)
+        for gpu_doc in document['gpus']:
+            state = next((g for g in host.gpus
+                          if g.pci_address == gpu_doc['pci_address']), None)
+            if state is None:
+                continue
+            for gi in gpu_doc['gpu_instances']:
+                slot = geometry.Slot(gi['placement_start'],
+                                     gi['placement_size'], gi['profile'])
+                if (gpu_doc['pci_address'], gi['id']) in foreign:
+                    self.assertIn(slot, state.fixed)
+                    self.assertNotIn(slot, state.free)
+
 
 class AllocationWhileDrainingTestCase(RebalanceHostTestCase):
     """A boot landing on a GPU being drained keeps the GPU as it is."""
