@@ -130,10 +130,18 @@ class RebalanceApplyTestCase(RebalanceHostTestCase):
         rc, out, err = self.nova_mig('rebalance', 'apply',
                                      self.layout(FULL), '-f', 'json',
                                      conf_file=self.conf_path)
-        self.assertEqual(1, rc, out + err)
+        # A dry run: the refusal is reported, nothing unsafe would be
+        # done, exit status 0.
+        self.assertEqual(0, rc, out + err)
         [row] = json.loads(out)
         self.assertEqual('refused', row['Status'])
         self.assertIn('not created by nova-mig', row['Detail'])
+        rc, out, err = self.nova_mig('rebalance', 'apply',
+                                     self.layout(FULL), '--yes', '-f',
+                                     'json', conf_file=self.conf_path)
+        self.assertEqual(1, rc, out + err)
+        [row] = json.loads(out)
+        self.assertEqual('refused', row['Status'])
 
     def test_in_use_gpu_is_refused_and_left_as_it_is(self):
         before = self.geometry(GPU41)
