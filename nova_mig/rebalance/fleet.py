@@ -132,7 +132,7 @@ def host_state(doc: typing.Any, path: str, age: float) -> HostState:
     name = str(doc.get('hostname') or '')
     if not name:
         raise ValueError('no "hostname"')
-    devices = {}
+    devices: dict[tuple[str, int], dict[str, typing.Any]] = {}
     for dev in doc.get('vgpu_devices') or ():
         if dev.get('gpu_instance_id') is not None:
             key = (dev['gpu'], int(dev['gpu_instance_id']))

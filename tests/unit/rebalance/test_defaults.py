@@ -1,6 +1,7 @@
 """One set of rebalance defaults for the CLI, the playbook and the sim."""
 
 import ast
+import json
 import os
 
 import jinja2
@@ -58,3 +59,35 @@ class DefaultsTestCase(base.TestCase):
         self.assertEqual('2', argv[argv.index('--max-per-gpu-day') + 1])
         self.assertEqual('/srv/rb/history',
                          argv[argv.index('--history') + 1])
+
+
+def apply_task(name):
+    with open(PLAYBOOK, encoding='utf-8') as stream:
+        plays = yaml.safe_load(stream)
+    return next(t for p in plays for t in p.get('tasks', ())
+                if t.get('name') == name)
+
+
+class RefusalTestCase(base.TestCase):
+    """A host refusing GPUs is left out; any other failure stops the run."""
+
+    def failed(self, rc, rows=None, stdout=None):
+        expression = apply_task('Apply it GPU by GPU (a dry run unless '
+                                'rebalance_apply)')['failed_when']
+        env = jinja2.Environment()
+        env.filters['from_json'] = json.loads
+        if stdout is None:
+            stdout = json.dumps([{'GPU': g, 'Status': s, 'Detail': ''}
+                                 for g, s in rows or ()])
+        text = env.from_string('{{ %s }}' % expression).render(
+            applied={'rc': rc, 'stdout': stdout})
+        return text.strip() == 'True'
+
+    def test_verdicts(self):
+        self.assertFalse(self.failed(0, [('0000:41:00.0', 'changed')]))
+        self.assertFalse(self.failed(1, [('0000:41:00.0', 'changed'),
+                                         ('0000:81:00.0', 'refused')]))
+        self.assertTrue(self.failed(1, [('0000:41:00.0', 'failed'),
+                                        ('0000:81:00.0', 'refused')]))
+        self.assertTrue(self.failed(1, stdout=''))
+        self.assertTrue(self.failed(2, [('0000:81:00.0', 'refused')]))
