@@ -39,8 +39,9 @@ Strategies, on the same trace (the second of two generated weeks):
     (:mod:`nova_mig.rebalance.defaults`), starting from (b): every
     ``RUN_PERIOD`` the planner gets every GPU (GPU instances running a
     request are fixed, idle ones free), the demand the product reads
-    (NoValidHost boots per profile over ``WINDOW``, cloud-wide) and the
-    per-GPU budget ``MAX_PER_GPU_DAY``; a changed GPU loses its idle GPU
+    (NoValidHost boots per profile over ``WINDOW``, counted as ``DEMAND``
+    says; those of a request needing a GPU model within that model's
+    scope) and the per-GPU budget ``MAX_PER_GPU_DAY``; a changed GPU loses its idle GPU
     instances at once and gets the new ones ``--reconfig-minutes`` later.
 
 Printed per trace and strategy: requests served, slice-hours served (both
@@ -169,7 +170,8 @@ class Gpu:
         return fleet.GpuState(
             host=self.host, pci_address=self.pci_address, model=self.model,
             table=self.table, fixed=fixed, free=free,
-            changes_today=self.changes[int(now // 24)])
+            changes_today=self.changes[int(now // 24)],
+            scopes=frozenset({demand.trait_scope(self.model)}))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,7 +212,8 @@ class Simulation:
         for gpu in self.gpus:
             self.index(gpu)
         self.served = 0
-        self.failed: list[tuple[float, str]] = []
+        #: (time, profile, demand scope) of each NoValidHost boot.
+        self.failed: list[tuple[float, str, str]] = []
         self.reconfigs = 0
         self.busy_slices = 0
         self.slice_hours = 0.0
@@ -285,7 +288,9 @@ class Simulation:
                 self.seen.append(item)
                 found = self.place(now, item)
                 if found is None:
-                    self.failed.append((now, item.profile))
+                    self.failed.append((now, item.profile, (
+                        demand.trait_scope(item.model) if item.model
+                        else demand.CLOUD)))
                     continue
                 gpu, gi = found
                 gi.busy = True
@@ -315,10 +320,11 @@ class Simulation:
         since = now - self.policy.window
         if self.policy.demand in ('once', 'hybrid'):
             unmet = collections.Counter(
-                p for t, p in self.failed
+                (p, scope) for t, p, scope in self.failed
                 if t >= max(since, self.grown.get(p, since)))
         else:
-            unmet = collections.Counter(p for t, p in self.failed
+            unmet = collections.Counter((p, scope)
+                                        for t, p, scope in self.failed
                                         if t >= since)
         if self.policy.demand == 'forecast':
             unmet = self.forecast(now)
@@ -331,8 +337,8 @@ class Simulation:
             hosts[gpu.host].append(gpu.state(now))
         states = [fleet.HostState(name, '', 'mdev', gpus)
                   for name, gpus in sorted(hosts.items())]
-        demands = [demand.Demand(p, n, source='unmet')
-                   for p, n in sorted(unmet.items())]
+        demands = [demand.Demand(p, n, scope, source='unmet')
+                   for (p, scope), n in sorted(unmet.items())]
         started = time.monotonic()
         result = plan.build(states, demands, time_limit=defaults.TIME_LIMIT,
                             max_per_gpu_day=self.policy.max_per_gpu_day)
@@ -369,7 +375,8 @@ class Simulation:
         busy = collections.Counter(
             gi.slot.profile for gpu in self.gpus for gi in gpu.gis.values()
             if gi.busy)
-        return collections.Counter({p: n - busy[p] for p, n in peak.items()
+        return collections.Counter({(p, demand.CLOUD): n - busy[p]
+                                    for p, n in peak.items()
                                     if n > busy[p]})
 
     def reconfigure(self, gpu: Gpu, slots, now: float) -> None:

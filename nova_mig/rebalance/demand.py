@@ -66,6 +66,11 @@ def zone_scope(name: str) -> str:
     return 'az:%s' % name
 
 
+def trait_scope(trait: str) -> str:
+    """The scope of the GPUs whose provider has ``trait`` (a GPU model)."""
+    return 'trait:%s' % trait
+
+
 @dataclasses.dataclass(frozen=True)
 class Demand:
     """Free slices of ``profile`` wanted within ``scope``."""
@@ -88,6 +93,10 @@ class UnmetBoots:
     servers: list[str] = dataclasses.field(default_factory=list)
     #: Failed boots older than their profile's last grow (not counted).
     stale: int = 0
+    #: Of ``by_profile``, the boots whose flavor requires a GPU model
+    #: trait: (profile, :func:`trait_scope`) -> boots.
+    by_scope: dict[tuple[str, str], int] = dataclasses.field(
+        default_factory=dict)
 
 
 def _fail(path: str, where: str, reason: str) -> exception.RebalanceInputError:
@@ -192,6 +201,15 @@ def _created(server: typing.Any) -> float | None:
     return when.timestamp()
 
 
+def _model_trait(specs: dict[str, str], scheme: naming.Scheme
+                 ) -> str | None:
+    """The GPU model trait a flavor requires, or None."""
+    prefix = 'trait:' + scheme.model_trait_prefix()
+    found = sorted(k[len('trait:'):] for k, v in specs.items()
+                   if k.startswith(prefix) and str(v).lower() == 'required')
+    return found[0] if len(found) == 1 else None
+
+
 def unmet_boots(compute: typing.Any, scheme: naming.Scheme,
                 since: datetime.datetime,
                 grown: dict[str, float] | None = None) -> UnmetBoots:
@@ -208,6 +226,7 @@ def unmet_boots(compute: typing.Any, scheme: naming.Scheme,
         Compute API cannot be read.
     """
     counts: collections.Counter = collections.Counter()
+    scoped: collections.Counter = collections.Counter()
     other = stale = 0
     servers = []
     try:
@@ -240,10 +259,13 @@ def unmet_boots(compute: typing.Any, scheme: naming.Scheme,
             continue
         counts[profile] += 1
         servers.append(getattr(server, 'id', ''))
+        model = _model_trait(_flavor_specs(server), scheme)
+        if model:
+            scoped[(profile, trait_scope(model))] += 1
     LOG.debug('NoValidHost boots since %s: %s (%d without a MIG profile, '
               '%d before their profile grew)', since.isoformat(),
               dict(counts), other, stale)
-    return UnmetBoots(dict(counts), other, servers, stale)
+    return UnmetBoots(dict(counts), other, servers, stale, dict(scoped))
 
 
 def host_scopes(compute: typing.Any) -> dict[str, set[str]]:
@@ -264,15 +286,24 @@ def host_scopes(compute: typing.Any) -> dict[str, set[str]]:
     return dict(scopes)
 
 
-def combine(unmet: dict[str, int], targets: list[Demand]) -> list[Demand]:
+def combine(unmet: dict[str, int], targets: list[Demand],
+            scoped: dict[tuple[str, str], int] | None = None
+            ) -> list[Demand]:
     """One demand row per (profile, scope).
 
     Cloud-wide, the free slices wanted are the larger of the unmet boots
-    and the target; scoped targets are rows of their own.
+    and the target; scoped targets are rows of their own. ``scoped``
+    boots (those of flavors requiring a GPU model, a part of ``unmet``)
+    are rows of their GPU model's scope, taken out of the cloud-wide row.
     """
     rows: dict[tuple[str, str], Demand] = {}
-    for profile, count in sorted(unmet.items()):
-        rows[(profile, CLOUD)] = Demand(profile, count, CLOUD, 'unmet')
+    remaining = collections.Counter(unmet)
+    for (profile, scope), count in sorted((scoped or {}).items()):
+        rows[(profile, scope)] = Demand(profile, count, scope, 'unmet')
+        remaining[profile] -= count
+    for profile, count in sorted(remaining.items()):
+        if count > 0:
+            rows[(profile, CLOUD)] = Demand(profile, count, CLOUD, 'unmet')
     for target in targets:
         key = (target.profile, target.scope)
         old = rows.get(key)

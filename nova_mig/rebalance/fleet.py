@@ -44,6 +44,9 @@ class GpuState:
     #: Re-partitions of this GPU on the planning day (UTC), from the
     #: fleet's history (:mod:`nova_mig.rebalance.history`).
     changes_today: int = 0
+    #: Demand scopes of this GPU itself: ``trait:<GPU model trait>``
+    #: (:func:`nova_mig.rebalance.demand.trait_scope`).
+    scopes: frozenset[str] = frozenset()
 
     @property
     def key(self) -> tuple:

@@ -117,8 +117,13 @@ def known_profiles(hosts: list[fleet.HostState]) -> set[str]:
     return {n for h in hosts for g in h.gpus for n in g.table.names}
 
 
-def _in_scope(host: fleet.HostState, scope: str) -> bool:
-    return not scope or scope in host.scopes
+def _scopes(host: fleet.HostState, gpu: fleet.GpuState) -> frozenset[str]:
+    """A GPU's scopes: its host's (aggregates, zones) and its own (model)."""
+    return host.scopes | gpu.scopes
+
+
+def _in_scope(scopes: frozenset[str], scope: str) -> bool:
+    return not scope or scope in scopes
 
 
 class _Builder:
@@ -137,7 +142,7 @@ class _Builder:
             collections.defaultdict(list)
         for host in hosts:
             for gpu in host.gpus:
-                self.members[(gpu.key, host.scopes,
+                self.members[(gpu.key, _scopes(host, gpu),
                               self.at_budget(gpu))].append(gpu)
         self.keys = sorted(self.members, key=repr)
 
@@ -190,10 +195,10 @@ class _Builder:
         return groups, layouts
 
 
-def _free(host_gpus: typing.Iterable[tuple[fleet.HostState, dict[str, int]]],
+def _free(gpus: typing.Iterable[tuple[frozenset[str], dict[str, int]]],
           profile: str, scope: str) -> int:
-    return sum(free.get(profile, 0) for host, free in host_gpus
-               if _in_scope(host, scope))
+    return sum(free.get(profile, 0) for scopes, free in gpus
+               if _in_scope(scopes, scope))
 
 
 def build(hosts: list[fleet.HostState], demands: list[demand_mod.Demand],
@@ -213,7 +218,6 @@ def build(hosts: list[fleet.HostState], demands: list[demand_mod.Demand],
                        weight=builder.slices(d.profile)) for d in demands]
     solution = solver.solve(groups, rows, max_gpus=max_gpus,
                             time_limit=time_limit)
-    by_host = {h.name: h for h in hosts}
     changes = []
     after: dict[tuple[str, str], dict[str, int]] = {}
     for k, key in enumerate(builder.keys):
@@ -238,9 +242,11 @@ def build(hosts: list[fleet.HostState], demands: list[demand_mod.Demand],
                     kept_in_use=len(gpu.fixed),
                     slots=tuple(sorted(gpu.fixed + slots))))
             position += count
-    before_free = [(by_host[g.host], geometry.counts(g.free))
+    scopes = {(g.host, g.pci_address): _scopes(h, g)
+              for h in hosts for g in h.gpus}
+    before_free = [(scopes[(g.host, g.pci_address)], geometry.counts(g.free))
                    for h in hosts for g in h.gpus]
-    after_free = [(by_host[host], free) for (host, _), free in after.items()]
+    after_free = [(scopes[key], free) for key, free in after.items()]
     profile_rows = [ProfileRow(
         profile=d.profile, scope=d.scope, wanted=d.wanted,
         free_before=_free(before_free, d.profile, d.scope),

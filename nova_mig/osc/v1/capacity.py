@@ -36,21 +36,26 @@ def window_seconds(parsed_args: argparse.Namespace) -> int:
         raise osc_exc.CommandError('--window: %s' % e)
 
 
-def unmet(app: typing.Any, parsed_args: argparse.Namespace,
-          seconds: int, grown: dict[str, float] | None = None
-          ) -> dict[str, int]:
-    """Profile -> NoValidHost boots in the window (none with --no-unmet).
+def unmet_boots(app: typing.Any, parsed_args: argparse.Namespace,
+                seconds: int, grown: dict[str, float] | None = None
+                ) -> demand.UnmetBoots:
+    """NoValidHost boots in the window (none with --no-unmet).
 
     :param grown: profile -> when its capacity last grew: older boots
         are not counted again (see :func:`demand.unmet_boots`).
     """
     if not parsed_args.unmet:
-        return {}
+        return demand.UnmetBoots({})
     since = (datetime.datetime.now(datetime.timezone.utc) -
              datetime.timedelta(seconds=seconds))
-    boots = demand.unmet_boots(common.mig_client(app).compute,
-                               common.scheme(parsed_args), since, grown)
-    return boots.by_profile
+    return demand.unmet_boots(common.mig_client(app).compute,
+                              common.scheme(parsed_args), since, grown)
+
+
+def unmet(app: typing.Any, parsed_args: argparse.Namespace,
+          seconds: int) -> dict[str, int]:
+    """Profile -> NoValidHost boots in the window (none with --no-unmet)."""
+    return unmet_boots(app, parsed_args, seconds).by_profile
 
 
 def _lines(app: typing.Any, parsed_args: argparse.Namespace

@@ -33,7 +33,8 @@ class PlanRebalance(command.Lister):
     --max-per-gpu-day times today (UTC), as the --history directory
     records (the playbook keeps it), keeps its geometry; and a boot that
     failed before a re-partition of that history grew its profile is not
-    counted again. The objective, solved exactly
+    counted again. A boot whose flavor requires a GPU model trait asks
+    for slices on GPUs of that model only. The objective, solved exactly
     by HiGHS: cover the most demand (in compute slices), then touch the
     fewest GPUs, then use the fewest new geometries per GPU model.
 
@@ -109,9 +110,13 @@ class PlanRebalance(command.Lister):
                 host.scopes = frozenset(
                     scopes.get(host.name) or
                     scopes.get(host.name.split('.')[0]) or ())
-        wanted = demand.combine(
-            capacity_cmd.unmet(self.app, parsed_args, seconds, past.grown),
-            targets)
+        for host in hosts:
+            for gpu in host.gpus:
+                gpu.scopes = frozenset({demand.trait_scope(
+                    scheme.model_trait(gpu.model))})
+        boots = capacity_cmd.unmet_boots(self.app, parsed_args, seconds,
+                                         past.grown)
+        wanted = demand.combine(boots.by_profile, targets, boots.by_scope)
         started = time.monotonic()
         result = plan.build(hosts, wanted, left_out=left,
                             max_gpus=parsed_args.max_gpus,

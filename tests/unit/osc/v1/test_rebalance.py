@@ -8,6 +8,7 @@ import types
 import fixtures
 from osc_lib import exceptions as osc_exc
 
+from nova_mig import naming
 from nova_mig.osc.v1 import rebalance
 from nova_mig.rebalance import history
 from tests.unit.osc import base
@@ -145,3 +146,19 @@ class PlanTestCase(base.CommandTestCase):
         self.assertEqual(1, rows[0]['Wanted'])
         rows = self.run_cmd(rebalance.PlanRebalance, '--hosts', self.hosts)
         self.assertEqual(3, rows[0]['Wanted'])
+
+    def test_boots_requiring_a_gpu_model_ask_for_that_model(self):
+        scheme = naming.Scheme()
+        for model, free_after in (('NVIDIA H100 80GB HBM3', 0),
+                                  (rebalance_fakes.MODEL_NAMES[
+                                      rebalance_fakes.A100_80], 2)):
+            self.compute.failed.clear()
+            self.compute.fail_boot(fakes.RC3G, 2)
+            trait = scheme.model_trait(model)
+            for server in self.compute.failed:
+                server.flavor.extra_specs['trait:' + trait] = 'required'
+            rows = self.run_cmd(rebalance.PlanRebalance, '--hosts',
+                                self.hosts)
+            self.assertEqual([('3g.40gb', 'trait:' + trait, 2, free_after)],
+                             [(r['Profile'], r['Scope'], r['Wanted'],
+                               r['Free After']) for r in rows])
