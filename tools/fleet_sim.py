@@ -41,8 +41,9 @@ Strategies, on the same trace (the second of two generated weeks):
     request are fixed, idle ones free), the demand the product reads
     (NoValidHost boots per profile over ``WINDOW``, counted as ``DEMAND``
     says; those of a request needing a GPU model within that model's
-    scope) and the per-GPU budget ``MAX_PER_GPU_DAY``; a changed GPU loses its idle GPU
-    instances at once and gets the new ones ``--reconfig-minutes`` later.
+    scope) and the per-GPU budget ``MAX_PER_GPU_DAY``; a changed GPU loses
+    its idle GPU instances at once and gets the new ones
+    ``--reconfig-minutes`` later.
 
 Printed per trace and strategy: requests served, slice-hours served (both
 as a share of those offered), re-partitions per GPU per day (mean, max),
