@@ -49,372 +49,40 @@ Printed per trace and strategy: requests served, slice-hours served (both
 as a share of those offered), re-partitions per GPU per day (mean, max),
 then the ratios (c)/(a) and (c)/(b). ``--json`` prints it all as JSON.
 
-    nice python tools/fleet_sim.py --hosts 100 --gpus-per-host 4 --days 7
+    nice python tools/fleet_sim.py --hosts 40 --gpus-per-host 4 --days 7 \
+        --search 12
+
+The traces are in ``tools/fleet_traces.py``, the simulated fleet and the
+product's policy in ``tools/fleet_engine.py``.
 """
 
 import argparse
 import collections
 import dataclasses
-import heapq
 import json
-import math
-import random
 import sys
 import time
 
+from fleet_engine import empty_fleet
+from fleet_engine import Gpu
+from fleet_engine import Policy
+from fleet_engine import Simulation
+from fleet_traces import concurrency
+from fleet_traces import hours_of
+from fleet_traces import make_trace
+from fleet_traces import MODELS
+from fleet_traces import Request
+from fleet_traces import slices_of
+from fleet_traces import TRACES
 from nova_mig.rebalance import defaults
 from nova_mig.rebalance import demand
 from nova_mig.rebalance import fleet
-from nova_mig.rebalance import geometry
 from nova_mig.rebalance import plan
 from nova_mig.simulator import catalog
 
-MODELS = ('A100-PCIE-80GB', 'H100-SXM5-80GB')
-PROFILES = ('1g.10gb', '1g.20gb', '2g.20gb', '3g.40gb', '4g.40gb',
-            '7g.80gb')
-DAY_MIX = {'1g.10gb': .40, '1g.20gb': .15, '2g.20gb': .20, '3g.40gb': .15,
-           '4g.40gb': .05, '7g.80gb': .05}
-NIGHT_MIX = {'1g.10gb': .10, '1g.20gb': .05, '2g.20gb': .10,
-             '3g.40gb': .25, '4g.40gb': .15, '7g.80gb': .35}
-MEAN_LIFETIME_H = {1: 2.0, 2: 3.0, 3: 4.0, 4: 4.0, 7: 6.0}
-TRACES = ('drifting', 'stationary', 'scarce')
-#: In the scarce trace, one host in this many has the scarce model.
-SCARCE_EVERY = 8
-#: In the scarce trace, the share of each profile's requests needing it.
-NEEDS_MODEL = {'4g.40gb': .25, '7g.80gb': .25}
 UNIFORM = ({'1g.10gb': 7}, {'3g.40gb': 2}, {'7g.80gb': 1},
            {'3g.40gb': 1, '2g.20gb': 1, '1g.10gb': 2})
 STATS = ('mean', 0.5, 0.75, 0.9)
-
-
-def slices_of(profile: str) -> int:
-    return int(profile.split('g', 1)[0])
-
-
-def hours_of(text: str) -> float:
-    return demand.parse_window(text) / 3600.0
-
-
-def mix_at(kind: str, hour: float) -> dict[str, float]:
-    day = (1 + math.cos(2 * math.pi * ((hour % 24) - 14) / 24)) / 2
-    if kind == 'stationary':
-        day = 0.5
-    return {p: day * DAY_MIX[p] + (1 - day) * NIGHT_MIX[p]
-            for p in PROFILES}
-
-
-@dataclasses.dataclass(frozen=True)
-class Request:
-    arrival: float              # hours
-    profile: str
-    lifetime: float
-    #: The GPU model the flavor asks for (nvml name), or None.
-    model: str | None = None
-
-    @property
-    def work(self) -> float:
-        return slices_of(self.profile) * self.lifetime
-
-
-def model_keys(kind: str, hosts: int) -> list[str]:
-    """The catalog key of each host's GPU model."""
-    if kind == 'scarce':
-        return [MODELS[1] if h % SCARCE_EVERY == 0 else MODELS[0]
-                for h in range(hosts)]
-    return [MODELS[h % len(MODELS)] for h in range(hosts)]
-
-
-def make_trace(kind: str, seed: int, hours: float, fleet_slices: int,
-               load: float, scarce: str) -> list[Request]:
-    rng = random.Random('%s/%d' % (kind, seed))
-    trace = []
-    t = 0.0
-    while True:
-        mix = mix_at(kind, t)
-        mean_work = sum(w * slices_of(p) * MEAN_LIFETIME_H[slices_of(p)]
-                        for p, w in mix.items())
-        t += rng.expovariate(load * fleet_slices / mean_work)
-        if t >= hours:
-            return trace
-        profile = rng.choices(PROFILES, weights=[mix[p] for p in PROFILES])[0]
-        lifetime = rng.expovariate(1 / MEAN_LIFETIME_H[slices_of(profile)])
-        needs = (kind == 'scarce' and
-                 rng.random() < NEEDS_MODEL.get(profile, 0.0))
-        trace.append(Request(t, profile, lifetime, scarce if needs else None))
-
-
-@dataclasses.dataclass
-class Gi:
-    slot: geometry.Slot
-    busy: bool = False
-    ready_at: float = 0.0
-
-
-class Gpu:
-
-    def __init__(self, index: int, host: str, model: str,
-                 table: geometry.ProfileTable, local: int):
-        self.index = index
-        self.host = host
-        self.pci_address = '0000:%02x:00.0' % (0x41 + local)
-        self.model = model
-        self.table = table
-        self.gis: dict[int, Gi] = {}
-        self.version = 0
-        self.changes: collections.Counter = collections.Counter()
-
-    def state(self, now: float) -> fleet.GpuState:
-        fixed = tuple(sorted(g.slot for g in self.gis.values()
-                             if g.busy or g.ready_at > now))
-        free = tuple(sorted(g.slot for g in self.gis.values()
-                            if not g.busy and g.ready_at <= now))
-        return fleet.GpuState(
-            host=self.host, pci_address=self.pci_address, model=self.model,
-            table=self.table, fixed=fixed, free=free,
-            changes_today=self.changes[int(now // 24)],
-            scopes=frozenset({demand.trait_scope(self.model)}))
-
-
-@dataclasses.dataclass(frozen=True)
-class Policy:
-    """How the product rebalances: its shipped defaults unless told."""
-
-    period: float = hours_of(defaults.RUN_PERIOD)
-    window: float = hours_of(defaults.WINDOW)
-    max_per_gpu_day: int | None = defaults.MAX_PER_GPU_DAY
-    #: ``window``: every NoValidHost boot of the window; ``once``: only
-    #: those since the profile's capacity last grew.
-    demand: str = defaults.DEMAND
-
-
-def empty_fleet(kind: str, hosts: int, per_host: int) -> list[Gpu]:
-    cat = catalog.default_catalog()
-    gpus: list[Gpu] = []
-    for h, key in enumerate(model_keys(kind, hosts)):
-        model = cat.get(key)
-        table = geometry.ProfileTable(model.profiles)
-        for i in range(per_host):
-            gpus.append(Gpu(len(gpus), 'host%04d' % h, model.nvml_name,
-                            table, i))
-    return gpus
-
-
-class Simulation:
-
-    def __init__(self, args: argparse.Namespace, kind: str,
-                 layout: list[dict[str, int]], policy: Policy | None):
-        self.args = args
-        self.policy = policy
-        self.gpus = empty_fleet(kind, args.hosts, args.gpus_per_host)
-        for gpu, counts in zip(self.gpus, layout):
-            slots = geometry.arrangement(gpu.table, (), counts)
-            gpu.gis = {s.start: Gi(s) for s in slots}
-        self.free: dict[tuple, list] = collections.defaultdict(list)
-        for gpu in self.gpus:
-            self.index(gpu)
-        self.served = 0
-        #: (time, profile, demand scope) of each NoValidHost boot.
-        self.failed: list[tuple[float, str, str]] = []
-        self.reconfigs = 0
-        self.busy_slices = 0
-        self.slice_hours = 0.0
-        self.last = 0.0
-        self.plan_seconds: list[float] = []
-        #: Profile -> when a plan last grew its capacity.
-        self.grown: dict[str, float] = {}
-        self.moved_in_use = 0
-        #: Every request so far, served or not, in arrival order.
-        self.seen: list[Request] = []
-
-    def index(self, gpu: Gpu) -> None:
-        gpu.version += 1
-        for gi in gpu.gis.values():
-            if not gi.busy:
-                self.push(gpu, gi)
-
-    def push(self, gpu: Gpu, gi: Gi) -> None:
-        heapq.heappush(self.free[(gi.slot.profile, gpu.model)],
-                       (gpu.index, gi.slot.start, gpu.version, gi.ready_at))
-
-    def head(self, key: tuple, now: float, deferred: list) -> tuple | None:
-        heap = self.free.get(key) or []
-        while heap:
-            item = heapq.heappop(heap)
-            idx, start, version, ready = item
-            gpu = self.gpus[idx]
-            gi = gpu.gis.get(start)
-            if (version != gpu.version or gi is None or gi.busy or
-                    gi.slot.profile != key[0]):
-                continue
-            if ready > now:
-                deferred.append((key, item))
-                continue
-            return item
-        return None
-
-    def place(self, now: float, req: Request) -> tuple | None:
-        models = ([req.model] if req.model else
-                  sorted({m for p, m in self.free if p == req.profile}))
-        deferred: list = []
-        heads = []
-        for model in models:
-            item = self.head((req.profile, model), now, deferred)
-            if item is not None:
-                heads.append(((req.profile, model), item))
-        heads.sort(key=lambda h: h[1])
-        for key, item in heads[1:] + deferred:
-            heapq.heappush(self.free[key], item)
-        if not heads:
-            return None
-        gpu = self.gpus[heads[0][1][0]]
-        return gpu, gpu.gis[heads[0][1][1]]
-
-    def run(self, trace: list[Request], hours: float) -> dict:
-        events: list = []
-        for n, req in enumerate(trace):
-            events.append((req.arrival, 1, n, req))
-        if self.policy is not None:
-            t = self.policy.period
-            while t < hours:
-                events.append((t, 0, -1, None))
-                t += self.policy.period
-        heapq.heapify(events)
-        while events:
-            now, kind, n, item = heapq.heappop(events)
-            self.slice_hours += self.busy_slices * (now - self.last)
-            self.last = now
-            if kind == 0:
-                self.replan(now)
-            elif kind == 1:
-                self.seen.append(item)
-                found = self.place(now, item)
-                if found is None:
-                    self.failed.append((now, item.profile, (
-                        demand.trait_scope(item.model) if item.model
-                        else demand.CLOUD)))
-                    continue
-                gpu, gi = found
-                gi.busy = True
-                self.served += 1
-                self.busy_slices += slices_of(item.profile)
-                end = now + item.lifetime
-                if end < hours:
-                    heapq.heappush(events, (end, 2, n, (gpu, gi, item)))
-            else:
-                gpu, gi, req = item
-                gi.busy = False
-                self.busy_slices -= slices_of(req.profile)
-                if gpu.gis.get(gi.slot.start) is gi:
-                    self.push(gpu, gi)
-        self.slice_hours += self.busy_slices * (hours - self.last)
-        per_day = [gpu.changes[d] for gpu in self.gpus
-                   for d in range(int(math.ceil(hours / 24)))]
-        return {'served': self.served, 'failed': len(self.failed),
-                'slice_hours': self.slice_hours,
-                'reconfigurations': self.reconfigs,
-                'moved_in_use': self.moved_in_use,
-                'per_gpu_day_mean': sum(per_day) / max(len(per_day), 1),
-                'per_gpu_day_max': max(per_day, default=0)}
-
-    def replan(self, now: float) -> None:
-        assert self.policy is not None
-        since = now - self.policy.window
-        if self.policy.demand in ('once', 'hybrid'):
-            unmet = collections.Counter(
-                (p, scope) for t, p, scope in self.failed
-                if t >= max(since, self.grown.get(p, since)))
-        else:
-            unmet = collections.Counter((p, scope)
-                                        for t, p, scope in self.failed
-                                        if t >= since)
-        if self.policy.demand == 'forecast':
-            unmet = self.forecast(now)
-        elif self.policy.demand == 'hybrid':
-            unmet = self.forecast(now) | unmet
-        if not unmet:
-            return
-        hosts: dict[str, list] = collections.defaultdict(list)
-        for gpu in self.gpus:
-            hosts[gpu.host].append(gpu.state(now))
-        states = [fleet.HostState(name, '', 'mdev', gpus)
-                  for name, gpus in sorted(hosts.items())]
-        demands = [demand.Demand(p, n, scope, source='unmet')
-                   for (p, scope), n in sorted(unmet.items())]
-        started = time.monotonic()
-        result = plan.build(states, demands, time_limit=defaults.TIME_LIMIT,
-                            max_per_gpu_day=self.policy.max_per_gpu_day)
-        self.plan_seconds.append(time.monotonic() - started)
-        for row in result.rows:
-            if row.free_after > row.free_before:
-                self.grown[row.profile] = now
-        by_key = {(g.host, g.pci_address): g for g in self.gpus}
-        for change in result.changes:
-            self.reconfigure(by_key[(change.host, change.pci_address)],
-                             change.slots, now)
-
-    def forecast(self, now: float) -> collections.Counter:
-        """Free instances wanted per profile for the next period.
-
-        The most requests of each profile running at once, 24 h before
-        the coming period (served or not; a failed one counted for the
-        mean lifetime of the profile's served ones), less those running
-        now.
-        """
-        horizon = self.policy.period + self.args.reconfig_minutes / 60.0
-        points = [now - 24 + horizon * k / 4 for k in range(5)]
-        peak: collections.Counter = collections.Counter()
-        earliest = points[0] - 48
-        for point in points:
-            running: collections.Counter = collections.Counter()
-            for req in reversed(self.seen):
-                if req.arrival < earliest:
-                    break
-                if req.arrival <= point < req.arrival + req.lifetime:
-                    running[req.profile] += 1
-            for profile, n in running.items():
-                peak[profile] = max(peak[profile], n)
-        busy = collections.Counter(
-            gi.slot.profile for gpu in self.gpus for gi in gpu.gis.values()
-            if gi.busy)
-        return collections.Counter({(p, demand.CLOUD): n - busy[p]
-                                    for p, n in peak.items()
-                                    if n > busy[p]})
-
-    def reconfigure(self, gpu: Gpu, slots, now: float) -> None:
-        ready = now + self.args.reconfig_minutes / 60.0
-        keep = {s.start: gi for s in slots
-                for gi in [gpu.gis.get(s.start)] if gi and gi.slot == s}
-        # Invariant: a GPU instance running a request is never moved.
-        self.moved_in_use += sum(1 for gi in gpu.gis.values()
-                                 if gi.busy and keep.get(gi.slot.start)
-                                 is not gi)
-        gpu.gis = {s.start: keep.get(s.start) or Gi(s, ready_at=ready)
-                   for s in slots}
-        self.reconfigs += 1
-        gpu.changes[int(now // 24)] += 1
-        self.index(gpu)
-
-
-def concurrency(trace: list[Request], hours: float
-                ) -> dict[tuple[str, str], list[int]]:
-    """(profile, model or '') -> concurrent requests each hour, no limit."""
-    changes = []
-    for req in trace:
-        key = (req.profile, req.model or '')
-        changes.append((req.arrival, key, 1))
-        changes.append((min(req.arrival + req.lifetime, hours), key, -1))
-    changes.sort()
-    keys = sorted({c[1] for c in changes})
-    samples: dict[tuple[str, str], list[int]] = {k: [] for k in keys}
-    current: collections.Counter = collections.Counter()
-    i = 0
-    for hour in range(int(hours)):
-        while i < len(changes) and changes[i][0] <= hour + 0.5:
-            current[changes[i][1]] += changes[i][2]
-            i += 1
-        for k in keys:
-            samples[k].append(current[k])
-    return samples
 
 
 def demand_vector(samples: dict, stat, fleet_slices: int) -> dict:
