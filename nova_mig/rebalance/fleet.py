@@ -47,6 +47,9 @@ class GpuState:
     #: Demand scopes of this GPU itself: ``trait:<GPU model trait>``
     #: (:func:`nova_mig.rebalance.demand.trait_scope`).
     scopes: frozenset[str] = frozenset()
+    #: Of ``fixed``, the GPU instances kept only for an unused vGPU device
+    #: nova-mig did not create (see :func:`release_foreign`).
+    foreign: tuple[geometry.Slot, ...] = ()
 
     @property
     def key(self) -> tuple:
@@ -105,6 +108,7 @@ def gpu_state(host: str, gpu: dict, devices: dict[tuple[str, int], dict]
     table = geometry.ProfileTable(_profiles(gpu, 'GPU %s' % address))
     fixed: list[geometry.Slot] = []
     free: list[geometry.Slot] = []
+    kept: list[geometry.Slot] = []
     pinned = {}
     for gi in gpu.get('gpu_instances') or ():
         slot = geometry.Slot(int(gi['placement_start']),
@@ -115,6 +119,8 @@ def gpu_state(host: str, gpu: dict, devices: dict[tuple[str, int], dict]
         # remove it, so its GPU instance is not free.
         foreign = dev is not None and dev.get('owned') is False
         (fixed if gi.get('in_use') or foreign else free).append(slot)
+        if foreign and not gi.get('in_use'):
+            kept.append(slot)
         if dev is not None:
             pinned[slot.start] = dev
     vfs = gpu.get('sriov_vfs')
@@ -122,6 +128,7 @@ def gpu_state(host: str, gpu: dict, devices: dict[tuple[str, int], dict]
         host=host, pci_address=address, model=str(gpu['model']),
         table=table, fixed=tuple(sorted(fixed)), free=tuple(sorted(free)),
         devices=pinned, uuid=str(gpu.get('uuid', '')),
+        foreign=tuple(sorted(kept)),
         sriov_vfs=int(vfs['enabled']) if isinstance(vfs, dict) else None)
 
 
@@ -203,6 +210,20 @@ def load_hosts(directory: str, window: float, now: float | None = None
             continue
         hosts[state.name] = state
     return [hosts[n] for n in sorted(hosts)], left
+
+
+def release_foreign(hosts: list[HostState]) -> None:
+    """Count unused foreign vGPU devices' GPU instances as free.
+
+    What ``rebalance apply --include-foreign`` does: it removes them.
+    """
+    for host in hosts:
+        for gpu in host.gpus:
+            if gpu.foreign:
+                gpu.fixed = tuple(s for s in gpu.fixed
+                                  if s not in gpu.foreign)
+                gpu.free = tuple(sorted(gpu.free + gpu.foreign))
+                gpu.foreign = ()
 
 
 def _count(slots: typing.Iterable[geometry.Slot]) -> collections.Counter:

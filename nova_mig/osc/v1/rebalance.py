@@ -69,6 +69,12 @@ class PlanRebalance(command.Lister):
                  'playbooks/rebalance.yaml; without it only this plan '
                  'counts toward --max-per-gpu-day')
         parser.add_argument(
+            '--include-foreign', action='store_true',
+            help='Count a GPU instance kept only for an unused vGPU device '
+                 'nova-mig did not create as free, as "nova-mig rebalance '
+                 'apply --include-foreign" removes such devices (default: '
+                 'it stays where it is, as apply refuses to remove it)')
+        parser.add_argument(
             '--output-dir', metavar='<dir>',
             help='Write the layout files and plan.json here')
         parser.add_argument(
@@ -92,6 +98,8 @@ class PlanRebalance(command.Lister):
         targets = (demand.load_targets(parsed_args.targets)
                    if parsed_args.targets else [])
         hosts, left = fleet.load_hosts(parsed_args.hosts, seconds)
+        if parsed_args.include_foreign:
+            fleet.release_foreign(hosts)
         if targets:
             demand.check_profiles(targets, plan.known_profiles(hosts),
                                   parsed_args.targets)

@@ -24,10 +24,13 @@ def plan_argv(**variables):
     task = next(t for p in plays for t in p.get('tasks', ())
                 if t.get('name') == 'Plan')
     play = next(p for p in plays if task in p['tasks'])
+    env = jinja2.Environment()
+    # Ansible's "bool" filter, for the strings -e gives.
+    env.filters['bool'] = lambda v: str(v).lower() in ('true', 'yes', '1')
     scope = dict(variables)
     for name, template in play['vars'].items():
-        scope[name] = jinja2.Template(template).render(scope)
-    text = jinja2.Template(task['ansible.builtin.command']['argv']).render(
+        scope[name] = env.from_string(template).render(scope)
+    text = env.from_string(task['ansible.builtin.command']['argv']).render(
         scope)
     return ast.literal_eval(text.strip())
 
@@ -59,6 +62,9 @@ class DefaultsTestCase(base.TestCase):
         self.assertEqual('2', argv[argv.index('--max-per-gpu-day') + 1])
         self.assertEqual('/srv/rb/history',
                          argv[argv.index('--history') + 1])
+        self.assertNotIn('--include-foreign', argv)
+        argv = plan_argv(rebalance_include_foreign='true')
+        self.assertIn('--include-foreign', argv)
 
 
 def apply_task(name):

@@ -162,3 +162,20 @@ class PlanTestCase(base.CommandTestCase):
             self.assertEqual([('3g.40gb', 'trait:' + trait, 2, free_after)],
                              [(r['Profile'], r['Scope'], r['Wanted'],
                                r['Free After']) for r in rows])
+
+    def test_foreign_device_stays_unless_include_foreign(self):
+        doc = rebalance_fakes.host_doc(
+            'cn1', rebalance_fakes.gpu_doc(
+                0, instances=rebalance_fakes.SEVEN_1G),
+            devices=tuple({'uuid': 'u%d' % gi, 'gpu': '0000:41:00.0',
+                           'gpu_instance_id': gi, 'owned': False,
+                           'type_name': 'NVIDIA A100D-1-10C'}
+                          for gi in (1, 2)))
+        rebalance_fakes.write(self.hosts, doc)
+        self.compute.fail_boot(fakes.RC3G, 2)
+        rows = self.run_cmd(rebalance.PlanRebalance, '--hosts', self.hosts)
+        # Slices 0 and 1 stay: one 3g.40gb fits (at 4), not two.
+        self.assertEqual(1, rows[0]['Free After'])
+        rows = self.run_cmd(rebalance.PlanRebalance, '--hosts', self.hosts,
+                            '--include-foreign')
+        self.assertEqual(2, rows[0]['Free After'])
