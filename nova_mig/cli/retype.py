@@ -82,6 +82,9 @@ class Retype(common.ErrorReporting, lister.Lister):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> common.Columns:
+        import contextlib
+
+        from nova_mig import lock
         from nova_mig.workflows import retype
         from nova_mig.workflows import retype_steps
 
@@ -91,16 +94,22 @@ class Retype(common.ErrorReporting, lister.Lister):
             skip_placement_check=parsed_args.skip_placement_check,
             include_foreign=parsed_args.include_foreign,
             per_gpu=parsed_args.per_gpu)
-        state = retype.start(self.conf, options,
-                             restart=parsed_args.restart)
-        ctx = retype.Context(
-            conf=self.conf, backend=self.backend(), options=options,
-            state=state,
-            say=lambda line: self.app.stderr.write(line + '\n'))
-        rows = retype.run_steps(ctx, retype_steps.all_steps(options.per_gpu))
-        self._waiting = any(r[1] == retype.WAITING for r in rows)
-        if not options.dry_run and not self._waiting:
-            retype.clear_state(self.conf.host.state_dir)
+        with contextlib.ExitStack() as stack:
+            if not options.dry_run:
+                # The whole workflow, resumed state included, is one
+                # change of the host.
+                stack.enter_context(lock.workflow_lock(self.conf))
+            state = retype.start(self.conf, options,
+                                 restart=parsed_args.restart)
+            ctx = retype.Context(
+                conf=self.conf, backend=self.backend(), options=options,
+                state=state, connect=common.embedded_compute(self.conf),
+                say=lambda line: self.app.stderr.write(line + '\n'))
+            rows = retype.run_steps(ctx,
+                                    retype_steps.all_steps(options.per_gpu))
+            self._waiting = any(r[1] == retype.WAITING for r in rows)
+            if not options.dry_run and not self._waiting:
+                retype.clear_state(self.conf.host.state_dir)
         return COLUMNS, rows
 
     def run(self, parsed_args: argparse.Namespace) -> int:
