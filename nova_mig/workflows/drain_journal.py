@@ -28,11 +28,14 @@ shows it and the checkpoint is the host's.
 
 import dataclasses
 import json
+import logging
 import os
 import time
 
 from nova_mig import exception
 from nova_mig import fileutils
+
+LOG = logging.getLogger(__name__)
 
 FILE_NAME = 'drain-journal.json'
 VERSION = 1
@@ -79,6 +82,7 @@ def load(state_dir: str) -> Entry | None:
         and what is wrong with it.
     """
     where = path(state_dir)
+    _remove_temporary(state_dir)
     try:
         text = fileutils.read_text(where)
     except OSError as e:
@@ -109,6 +113,24 @@ def load(state_dir: str) -> Entry | None:
                  checkpoint_ok=data.get('checkpoint_ok', True),
                  started=started if isinstance(started, (int, float))
                  else time.time())
+
+
+def _remove_temporary(state_dir: str) -> None:
+    """Remove the temporary files of a journal write that was killed.
+
+    Called under the workflow lock: no other run writes the journal.
+    """
+    try:
+        names = os.listdir(state_dir)
+    except OSError:
+        return
+    prefix = '.%s.' % FILE_NAME
+    for name in names:
+        if name.startswith(prefix) and name.endswith('.tmp'):
+            try:
+                os.unlink(os.path.join(state_dir, name))
+            except OSError as e:
+                LOG.warning('Cannot remove %s: %s', name, e.strerror or e)
 
 
 def save(state_dir: str, entry: Entry) -> Entry:

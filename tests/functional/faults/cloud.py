@@ -104,12 +104,14 @@ class CloudFaultTestCase(scenarios.FaultTestCase):
                      os.path.join(self.state_dir, retype.STATE_FILE)):
             if os.path.exists(path):
                 found.append(path)
-        for directory in (self.state_dir, os.path.dirname(self.snippet),
-                          os.path.dirname(self.provider)):
-            if os.path.isdir(directory):
-                found += [os.path.join(directory, n)
-                          for n in os.listdir(directory)
-                          if n.endswith('.tmp')]
+        # Temporary files of the journals (those of the Nova
+        # configuration are removed by a write once a minute old).
+        if os.path.isdir(self.state_dir):
+            found += [os.path.join(self.state_dir, n)
+                      for n in os.listdir(self.state_dir)
+                      if n.endswith('.tmp') and n.startswith(
+                          ('.%s.' % drain_journal.FILE_NAME,
+                           '.%s.' % retype.STATE_FILE))]
         return sorted(found)
 
     def outcome(self) -> dict:
