@@ -42,9 +42,18 @@ class Retype(common.ErrorReporting, lister.Lister):
     written).
 
     The Compute API and Placement are reached with the [placement]
-    credentials; --skip-service-steps and --skip-placement-check leave
-    them out where they cannot be reached (you then keep the service
-    disabled yourself).
+    credentials (with [placement_sync]embedded = true, the Compute API is
+    the embedded cloud's); --skip-service-steps and
+    --skip-placement-check leave them out where they cannot be reached
+    (you then keep the service disabled yourself).
+
+    A run that changes the host holds the workflow lock
+    ([host]state_dir/locks) from start to end, so "layout apply",
+    "layout restore", "rebalance apply" and "reap --apply" wait for it.
+    Killed at any point, the same command run again resumes: a step not
+    recorded as completed runs again (disable-service recognises the
+    service it disabled itself), and with --per-gpu the unfinished drain
+    recorded in [host]state_dir/drain-journal.json is finished first.
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:

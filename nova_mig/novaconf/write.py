@@ -8,7 +8,9 @@ that finds a journal left by a run that died rolls both files back to the
 recorded content first, so after any crash the next run starts from both
 old files and ends with both new ones: nova-compute never starts with half
 of a configuration.  A failure (not a crash) after the snippet was written
-rolls it back at once.  Temporary files left by a killed run
+rolls it back at once.  Until then, readers of the pair
+(:func:`nova_mig.novaconf.read.read_enabled`, a dry run here) read the
+journaled content.  Temporary files left by a killed run
 (``.<name>.*.tmp``, older than :data:`STALE_TMP_AGE`) are removed.
 """
 

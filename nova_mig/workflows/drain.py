@@ -20,7 +20,10 @@ scheduling. The per-GPU drain, for the GPUs a layout changes:
 4. **restore**: regenerate the full configuration, restart nova-compute,
    wait until Placement shows the new capacity.
 
-Dry run by default: only step 1 runs and the rest is described.
+Dry run by default: only step 1 runs and the rest is described. A run
+with the change holds the workflow lock from start to end and keeps a
+journal of steps 2-4 (:mod:`nova_mig.workflows.drain_journal`): the next
+run finishes a drain that was killed or stopped half-way.
 """
 
 import dataclasses
@@ -198,6 +201,12 @@ class GpuDrain:
         (:mod:`nova_mig.workflows.drain_journal`).
         """
         if dry_run:
+            pending = drain_journal.load(self.conf.host.state_dir)
+            if pending is not None:
+                self.steps.append('resume: the %s phase of the drain of %s '
+                                  'is unfinished; a run with the change '
+                                  'finishes it first' % (
+                                      pending.phase, ', '.join(pending.gpus)))
             return self._run(dry_run=True)
         from nova_mig import lock
 
@@ -318,8 +327,8 @@ class GpuDrain:
             drained = dataclasses.replace(config, assignments=[
                 a for a in config.assignments if a not in withheld])
             self.write(drained, report)
-            self.restart('drain', 'Nova is configured without %s; run '
-                         '"nova-mig rebalance apply" again to finish'
+            self.restart('drain', 'Nova is configured without %s; run the '
+                         'same command again to finish'
                          % ', '.join(draining))
             self.wait('drain', drained, client,
                       'nova-compute runs without %s' % ', '.join(draining),
@@ -348,8 +357,7 @@ class GpuDrain:
         self.write(full, report)
         self.restart('restore', 'the layout is applied and the full Nova '
                      'configuration written; nova-compute was not '
-                     'restarted: run "nova-mig rebalance apply" again to '
-                     'finish')
+                     'restarted: run the same command again to finish')
         self.wait('restore', full, client, 'nova-compute was restarted with '
                   'the new configuration; Placement does not show it yet '
                   '("nova-mig verify")')

@@ -77,7 +77,7 @@ class TestWorkflowsSerialise(test_rebalance.RebalanceHostTestCase):
         rebalance = self.start('rebalance', 'apply',
                                self.layout(test_rebalance.FULL), '--yes',
                                '--include-foreign')
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 600
         while not self.restarts():
             self.assertIsNone(rebalance.poll(), rebalance.communicate())
             self.assertLess(time.monotonic(), deadline)
