@@ -81,6 +81,23 @@ class DrainResult:
         return [(g.gpu, g.status, g.detail) for g in self.gpus]
 
 
+def withheld(report: typing.Any, config: novaconf_plan.NovaConfig,
+             gpus: typing.Iterable[str]) -> list[typing.Any]:
+    """The assignments of ``gpus`` drained from Nova: those not in use."""
+    gpus = set(gpus)
+    in_use = {d['parent'] for d in report.vgpu_devices() if d['domains']}
+    return [a for a in config.assignments
+            if a.gpu in gpus and a.address not in in_use]
+
+
+def drained_config(report: typing.Any, config: novaconf_plan.NovaConfig,
+                   gpus: typing.Iterable[str]) -> novaconf_plan.NovaConfig:
+    """``config`` without the unused vGPU parents of ``gpus``."""
+    out = withheld(report, config, gpus)
+    return dataclasses.replace(config, assignments=[
+        a for a in config.assignments if a not in out])
+
+
 def config_hostname(conf: cfg.ConfigOpts,
                     config: novaconf_plan.NovaConfig) -> str:
     """The hypervisor host name of ``config``'s providers."""
@@ -201,7 +218,8 @@ class GpuDrain:
         (:mod:`nova_mig.workflows.drain_journal`).
         """
         if dry_run:
-            pending = drain_journal.load(self.conf.host.state_dir)
+            pending = drain_journal.load(self.conf.host.state_dir,
+                                         clean=False)
             if pending is not None:
                 self.steps.append('resume: the %s phase of the drain of %s '
                                   'is unfinished; a run with the change '
@@ -249,9 +267,9 @@ class GpuDrain:
         draining = sorted(a for a, o in outcomes.items()
                           if o.status == WOULD_CHANGE)
         config = self.config(report)
-        withheld, names, _ = self._withheld(report, config, draining)
+        out, names, _ = self._withheld(report, config, draining)
         self.steps.append('drain: withhold %s from Nova' % (
-            ', '.join(sorted(a.address for a in withheld)) or 'nothing'))
+            ', '.join(sorted(a.address for a in out)) or 'nothing'))
         if dry_run or not draining:
             return self._result(outcomes, dry_run)
         client = self.client()
@@ -281,8 +299,7 @@ class GpuDrain:
         """
         in_use = {d['parent'] for d in report.vgpu_devices()
                   if d['domains']}
-        withheld = [a for a in config.assignments
-                    if a.gpu in gpus and a.address not in in_use]
+        out = withheld(report, config, gpus)
         hostname = config_hostname(self.conf, config)
         # mdev: one provider per vGPU parent, so an allocation on a
         # withheld one is a boot on a draining GPU. Vendor VFIO: one
@@ -290,8 +307,8 @@ class GpuDrain:
         # checks (run again under the host lock) guard those GPUs.
         names = {} if config.device_mode == constants.MODE_VENDOR_VFIO \
             else {expected.provider_name(hostname, a.address): a.gpu
-                  for a in withheld}
-        return withheld, names, in_use
+                  for a in out}
+        return out, names, in_use
 
     def _narrowed(self, report: typing.Any,
                   gpus: list[str]) -> spec.Layout:
@@ -322,10 +339,9 @@ class GpuDrain:
         if entry.phase == drain_journal.DRAIN:
             report = self.report()
             config = self.config(report)
-            withheld, names, _ = self._withheld(report, config, draining)
+            _, names, _ = self._withheld(report, config, draining)
             hostname = config_hostname(self.conf, config)
-            drained = dataclasses.replace(config, assignments=[
-                a for a in config.assignments if a not in withheld])
+            drained = drained_config(report, config, draining)
             self.write(drained, report)
             self.restart('drain', 'Nova is configured without %s; run the '
                          'same command again to finish'

@@ -75,14 +75,18 @@ DAMAGED = ('; run "nova-mig nova-config", restart nova-compute and check '
            '"nova-mig verify", then delete the file')
 
 
-def load(state_dir: str) -> Entry | None:
+def load(state_dir: str, clean: bool = True) -> Entry | None:
     """The unfinished drain; None when there is none.
+
+    :param clean: remove the temporary files of a killed journal write
+        (only under the workflow lock).
 
     :raises: :class:`nova_mig.exception.DrainJournalError` naming the file
         and what is wrong with it.
     """
     where = path(state_dir)
-    _remove_temporary(state_dir)
+    if clean:
+        _remove_temporary(state_dir)
     try:
         text = fileutils.read_text(where)
     except OSError as e:
