@@ -33,7 +33,7 @@ gpus:
 RESTART = '''import os, subprocess, sys, time
 with open(sys.argv[1], 'a') as f:
     f.write('start %f\\n' % time.time())
-deadline = time.monotonic() + 120
+deadline = time.monotonic() + 600
 while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
     time.sleep(0.05)
 rc = subprocess.call([sys.executable, '-m',

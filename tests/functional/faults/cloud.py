@@ -164,6 +164,7 @@ class CloudFaultTestCase(scenarios.FaultTestCase):
             self.assertEqual(want, self.outcome(), where)
             self.clean(where)
             counts['converged'] += 1
+        _record(name, counts)
 
     def full_disk_everywhere(self, name, prepare, command):
         """ENOSPC at each write point: refused or converged on re-run."""
@@ -196,3 +197,12 @@ class CloudFaultTestCase(scenarios.FaultTestCase):
             self.assertEqual(want, self.outcome(), where)
             self.clean(where)
             counts['converged'] += 1
+        _record(name + ' (full disk)', counts)
+
+
+def _record(name: str, counts: dict) -> None:
+    """Append a scenario's counts to ``$NOVA_MIG_FAULT_COUNTS`` (docs)."""
+    path = os.environ.get('NOVA_MIG_FAULT_COUNTS')
+    if path:
+        with open(path, 'a') as f:
+            f.write(json.dumps({'scenario': name, **counts}) + '\n')
