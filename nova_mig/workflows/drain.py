@@ -240,7 +240,8 @@ class GpuDrain:
                                           self.conf.host.state_dir)))
                 outcomes = {g: GpuOutcome(g, WOULD_CHANGE, 'resumed')
                             for g in pending.gpus}
-                self._finish(pending, self.client(), outcomes)
+                self._finish(pending, self.client(), outcomes,
+                             resumed=True)
             result = self._run(dry_run=False)
         # The GPUs the resumed drain finished come first: this run's plan
         # no longer changes them.
@@ -328,14 +329,19 @@ class GpuDrain:
                                   dataclasses.replace(entry, **changes))
 
     def _finish(self, entry: drain_journal.Entry, client: typing.Any,
-                outcomes: dict[str, GpuOutcome]) -> None:
+                outcomes: dict[str, GpuOutcome],
+                resumed: bool = False) -> None:
         """Run the drain recorded in ``entry`` from its phase to the end.
 
         Each phase can run again after a kill: the configuration written
         is the host's, the apply converges, the restart and the wait are
-        repeated.
+        repeated. A resumed drain whose apply did not complete drains
+        again before it applies again.
         """
         draining = list(entry.gpus)
+        if resumed and entry.phase == drain_journal.RESTORE and \
+                not entry.applied:
+            entry = dataclasses.replace(entry, phase=drain_journal.DRAIN)
         if entry.phase == drain_journal.DRAIN:
             report = self.report()
             config = self.config(report)
@@ -354,15 +360,15 @@ class GpuDrain:
                         if outcomes[a].status == WOULD_CHANGE]
             entry = self._save(entry, phase=drain_journal.APPLY,
                                gpus=tuple(draining))
-        if entry.phase == drain_journal.APPLY or not entry.checkpoint_ok:
-            checkpoint_ok = True
+        if entry.phase == drain_journal.APPLY:
+            applied = True
             if draining:
-                checkpoint_ok = self._apply(
+                applied = self._apply(
                     schema.parse(entry.layout, drain_journal.path(
                         self.conf.host.state_dir) + ': layout'),
                     draining, outcomes)
             entry = self._save(entry, phase=drain_journal.RESTORE,
-                               checkpoint_ok=checkpoint_ok)
+                               applied=applied)
         else:
             for gpu in draining:
                 if outcomes[gpu].status == WOULD_CHANGE:
@@ -377,7 +383,7 @@ class GpuDrain:
         self.wait('restore', full, client, 'nova-compute was restarted with '
                   'the new configuration; Placement does not show it yet '
                   '("nova-mig verify")')
-        if entry.checkpoint_ok:
+        if entry.applied:
             drain_journal.clear(self.conf.host.state_dir)
 
     def _leave_used(self, client: typing.Any, names: dict[str, str],
@@ -402,20 +408,23 @@ class GpuDrain:
                outcomes: dict[str, GpuOutcome]) -> bool:
         """Apply ``layout`` (the drained GPUs' only).
 
-        :returns: whether the checkpoint was written; when it was not,
-            the GPUs are reported failed with the reason.
+        :returns: whether every GPU's apply completed and the checkpoint
+            was written; when it was not, the GPUs are reported failed
+            with the reason.
         """
         result = apply_mod.apply(self.backend, self.conf, layout,
                                  include_foreign=self.include_foreign)
+        complete = True
         for gpu, status, _done, detail in result.rows():
             if gpu not in draining:
                 continue
             ok = status in (apply_mod.UNCHANGED, apply_mod.CHANGED)
+            complete = complete and ok
             outcomes[gpu] = GpuOutcome(gpu, CHANGED if ok else FAILED,
                                        detail or outcomes[gpu].detail)
         self.steps.append('apply: %s' % ', '.join(draining))
         if result.checkpoint_error is None:
-            return True
+            return complete
         for gpu in draining:
             outcomes[gpu] = GpuOutcome(gpu, FAILED, result.checkpoint_error)
         self.steps.append('apply: %s' % result.checkpoint_error)

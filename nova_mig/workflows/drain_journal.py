@@ -16,9 +16,11 @@ GPUs (each selected by its PCI address) and the phase it is in:
 ``apply``
     nova-compute runs without the GPUs; the layout may be partly applied.
 ``restore``
-    the layout is applied (``checkpoint_ok`` says whether its checkpoint
-    was written); the full configuration may be written and nova-compute
-    restarted.
+    the layout is applied; the full configuration may be written and
+    nova-compute restarted. ``applied`` is false when a GPU's apply
+    failed or the checkpoint could not be written: the next run drains,
+    applies and restores again (the apply converges, confirms what the
+    ownership record holds as intents and writes the checkpoint).
 
 The next run of either command finds the journal and finishes that work
 first, from the recorded phase (each phase can run twice), then removes
@@ -55,14 +57,14 @@ class Entry:
     gpus: tuple[str, ...]
     #: The layout of those GPUs (``spec.Layout.as_dict()``).
     layout: dict
-    #: False once a checkpoint write failed: the next run writes it.
-    checkpoint_ok: bool = True
+    #: False when a GPU's apply failed or the checkpoint was not written.
+    applied: bool = True
     started: float = dataclasses.field(default_factory=time.time)
 
     def as_dict(self) -> dict:
         return {'version': VERSION, 'phase': self.phase,
                 'gpus': list(self.gpus), 'layout': self.layout,
-                'checkpoint_ok': self.checkpoint_ok,
+                'applied': self.applied,
                 'started': self.started}
 
 
@@ -106,7 +108,7 @@ def load(state_dir: str, clean: bool = True) -> Entry | None:
     if (data.get('phase') not in PHASES or not isinstance(gpus, list) or
             not all(isinstance(g, str) for g in gpus) or
             not isinstance(data.get('layout'), dict) or
-            not isinstance(data.get('checkpoint_ok', True), bool)):
+            not isinstance(data.get('applied', True), bool)):
         raise exception.DrainJournalError(
             path=where, reason='not a drain journal (phase one of %s, '
             '"gpus" a list of PCI addresses, "layout" a layout)%s'
@@ -114,7 +116,7 @@ def load(state_dir: str, clean: bool = True) -> Entry | None:
     started = data.get('started')
     return Entry(phase=data['phase'], gpus=tuple(gpus),
                  layout=data['layout'],
-                 checkpoint_ok=data.get('checkpoint_ok', True),
+                 applied=data.get('applied', True),
                  started=started if isinstance(started, (int, float))
                  else time.time())
 

@@ -26,7 +26,7 @@ class TestDrainJournal(base.TestCase):
         self.assertEqual(entry, drain_journal.load(self.tmpdir))
         later = drain_journal.save(self.tmpdir, drain_journal.Entry(
             phase=drain_journal.RESTORE, gpus=entry.gpus, layout=LAYOUT,
-            checkpoint_ok=False, started=entry.started))
+            applied=False, started=entry.started))
         self.assertEqual(later, drain_journal.load(self.tmpdir))
         drain_journal.clear(self.tmpdir)
         self.assertIsNone(drain_journal.load(self.tmpdir))
