@@ -79,7 +79,9 @@ class TestWorkflowsSerialise(test_rebalance.RebalanceHostTestCase):
                                '--include-foreign')
         deadline = time.monotonic() + 600
         while not self.restarts():
-            self.assertIsNone(rebalance.poll(), rebalance.communicate())
+            if rebalance.poll() is not None:
+                self.fail('rebalance apply ended before its restart: %s'
+                          % (rebalance.communicate(),))
             self.assertLess(time.monotonic(), deadline)
             time.sleep(0.05)
         # The rebalance is restarting nova-compute without GPU 81.
