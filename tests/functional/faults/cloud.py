@@ -151,7 +151,7 @@ class CloudFaultTestCase(scenarios.FaultTestCase):
         want_rc, want, kinds = self.reference(name, prepare, command)
         counts['steps'] = len(kinds)
         counts['kinds'] = len(set(kinds))
-        for at in points or faults.sample(kinds, limit=len(kinds)):
+        for at in points or range(1, len(kinds) + 1):
             self.start_over()
             prepare()
             used = self.in_use()
