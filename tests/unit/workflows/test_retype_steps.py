@@ -34,6 +34,35 @@ class TestSteps(fakes.RetypeTestCase):
         self.assertEqual(('disabled', 'repair'),
                          (service.status, service.disabled_reason))
 
+    def test_killed_after_disabling_enables_at_the_end(self):
+        # The first run disables the service and is killed before it
+        # records the step: the re-run must not take the service for one
+        # an operator disabled.
+        service = fakes.FakeService(fakes.HOSTNAME)
+        ctx = self.ctx()
+        ctx.connect = lambda conf: fakes.conn(service)
+        retype_steps.DisableService().run(ctx)
+        recorded = retype.load_state(self.conf.host.state_dir)
+        self.assertTrue(recorded['service_disabling'])
+        again = self.ctx()
+        again.state = recorded
+        again.connect = lambda conf: fakes.conn(service)
+        self.assertIn('by the interrupted run',
+                      retype_steps.DisableService().run(again))
+        self.assertNotIn('service_was_disabled', again.state)
+        self.assertIn('enabled nova-compute',
+                      retype_steps.EnableService().run(again))
+        self.assertEqual('enabled', service.status)
+
+    def test_disabled_with_another_reason_is_not_ours(self):
+        service = fakes.FakeService(fakes.HOSTNAME, 'disabled', 'repair')
+        ctx = self.ctx()
+        ctx.state['service_disabling'] = True
+        ctx.connect = lambda conf: fakes.conn(service)
+        self.assertIn('already disabled',
+                      retype_steps.DisableService().run(ctx))
+        self.assertIn('left disabled', retype_steps.EnableService().run(ctx))
+
     def test_restart_not_allowed_waits_for_operator(self):
         self.flags(allow_restart=False, group='retype')
         e = self.assertRaises(retype.WaitForOperator,
