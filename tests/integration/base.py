@@ -29,15 +29,23 @@ class HttpLog(fixtures.Fixture):
 
     def _setUp(self):
         self.sent: list[tuple[str, str]] = []
+        #: (URL, X-Auth-Token header or None) of each request sent.
+        self.tokens: list[tuple[str, str | None]] = []
         real_send = requests.adapters.HTTPAdapter.send
-        sent = self.sent
+        sent, tokens = self.sent, self.tokens
 
         def send(adapter, request, *args, **kwargs):
             sent.append((request.method, request.url))
+            tokens.append((request.url, request.headers.get('X-Auth-Token')))
             return real_send(adapter, request, *args, **kwargs)
 
         self.useFixture(fixtures.MonkeyPatch(
             'requests.adapters.HTTPAdapter.send', send))
+
+    def tokens_to(self, root: str) -> list[str | None]:
+        """The X-Auth-Token of each request sent to the service at root."""
+        return [t for u, t in self.tokens if u.startswith(root + '/')
+                or u == root]
 
     def to(self, root: str) -> list[tuple[str, str]]:
         """The requests sent to the service at ``root``."""
