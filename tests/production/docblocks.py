@@ -6,7 +6,7 @@ A block is marked in the ``.rst`` source by a comment right before it::
 
     .. code-block:: console
 
-       # nova-mig --config-file /etc/nova-mig/nova-mig.conf install-sudoers --user nova
+       # nova-mig --config-file /etc/nova-mig/nova-mig.conf install-units
 
 The comment renders as nothing; the block after it (a ``code-block``
 directive or a ``::`` literal block) is the one of that name. docutils

@@ -15,14 +15,17 @@ one sees:
   below ``/root``) are replaced by a tmpfs holding only the way to it.
 
 ``#`` commands run as root, ``$`` commands as ``nova`` through ``setpriv``
-with a clean environment; sudo and ``/etc/sudoers`` are the machine's, so
-``nova`` may run as root exactly what a rule in ``/etc/sudoers.d`` allows.
+with a clean environment (plus the test's ``OS_<GROUP>__<OPTION>``
+variables, see :mod:`tests.production.test_docs`); sudo and
+``/etc/sudoers`` are the machine's, so ``nova`` may run as root exactly
+what a rule in ``/etc/sudoers.d`` allows.
 """
 
 import dataclasses
 import grp
 import os
 import pwd
+import shlex
 import shutil
 import stat
 import subprocess
@@ -153,8 +156,14 @@ class Host:
         ]
         return lines
 
-    def run(self, commands: list[docblocks.Command]) -> list[Result]:
-        """Run ``commands`` in order, each whatever the one before did."""
+    def run(self, commands: list[docblocks.Command],
+            env: dict[str, str] | None = None) -> list[Result]:
+        """Run ``commands`` in order, each whatever the one before did.
+
+        :param env: variables added to the clean environment of each.
+        """
+        extra = ''.join('%s=%s ' % (k, shlex.quote(v))
+                        for k, v in sorted((env or {}).items()))
         self.runs += 1
         base = os.path.join(self.top, 'run%d' % self.runs)
         os.mkdir(base)
@@ -169,9 +178,9 @@ class Host:
             os.chmod(script, 0o644)
             prefix = as_user if command.user == 'user' else ''
             lines.append(
-                'cd /tmp; %senv -i PATH=%s HOME=/tmp LANG=C.UTF-8 sh %s '
+                'cd /tmp; %senv -i PATH=%s HOME=/tmp LANG=C.UTF-8 %ssh %s '
                 '>%s.out 2>%s.err </dev/null; echo $? >%s.rc'
-                % (prefix, PATH, script, script, script, script))
+                % (prefix, PATH, extra, script, script, script, script))
         result = subprocess.run(
             ['unshare', '-m', '--propagation', 'private', 'bash', '-c',
              '\n'.join(lines)], capture_output=True, text=True,

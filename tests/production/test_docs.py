@@ -7,11 +7,13 @@ lines as the unprivileged ``nova`` user, whose root-only work goes through
 the sudo rule ``install-sudoers`` writes from the shipped template. They
 talk to the integration tier's Keystone, Placement and Nova API.
 
-What the pages cannot say is given in one file of the default
-configuration directory, ``/etc/nova-mig/nova-mig.conf.d/zz-test.conf``
-(:data:`TEST_CONF`): the simulated GPUs (there is no GPU here) and the
-compute node name of the test. Every file a page has the operator write
-is written from the block and read back after the commands ran.
+What the pages cannot say is given in the environment of each command,
+as oslo.config's ``OS_<GROUP>__<OPTION>`` variables (they win over the
+files): the simulated GPUs (there is no GPU here; ``[gpu]backend =
+simulated`` and its host file) and the compute node name of the test
+(:meth:`DocsTestCase.env`). No file of the host holds them, so the files
+are the pages' own: every file a page has the operator write is written
+from the block and read back after the commands ran.
 """
 
 import os
@@ -28,7 +30,6 @@ from tests.production import docblocks
 from tests.production import host as host_mod
 
 CONF = '/etc/nova-mig/nova-mig.conf'
-TEST_CONF = '/etc/nova-mig/nova-mig.conf.d/zz-test.conf'
 SNIPPET = '/etc/nova/nova.conf.d/50-nova-mig.conf'
 PROVIDER_CONFIG = '/etc/nova/provider_config/nova-mig.yaml'
 SUDOERS = '/etc/sudoers.d/nova-mig'
@@ -52,30 +53,25 @@ class DocsTestCase(base.ProductionTestCase):
         self.values = {'http://controller:5000': self.services.keystone.root,
                        'NOVA_PASS': services.SERVICE_PASSWORD}
 
-    def simulated_conf(self) -> str:
-        return ('# Test only (tests/production/test_docs.py): no GPU here.\n'
-                '[gpu]\nbackend = simulated\n[simulator]\nhost_file = %s\n'
-                '[nova]\nhypervisor_hostname = %s\n'
-                '[placement_sync]\nretry_delay = 0\n'
-                % (functional_base.host_file(HOST_FILE), self.hostname))
+    def env(self) -> dict[str, str]:
+        """The test's settings, as oslo.config environment variables."""
+        return {'OS_GPU__BACKEND': 'simulated',
+                'OS_SIMULATOR__HOST_FILE': functional_base.host_file(
+                    HOST_FILE),
+                'OS_NOVA__HYPERVISOR_HOSTNAME': self.hostname,
+                'OS_PLACEMENT_SYNC__RETRY_DELAY': '0'}
 
-    def run_block(self, name: str, page: str | None = None,
-                  only: str | None = None) -> list[host_mod.Result]:
-        """Run block ``name``; each command must exit 0 and print its output.
+    def run_block(self, name: str, page: str | None = None
+                  ) -> list[host_mod.Result]:
+        """Run block ``name`` of the page (or of ``page``).
 
-        :param only: run only the command ending in this text.
+        Each command must exit 0 and print the output the page shows.
+        The commands :data:`docblocks.NOT_RUN` names are left out.
         """
         blocks = docblocks.blocks(page) if page else self.blocks
-        commands = blocks[name].commands(self.values)
-        if only:
-            commands = [c for c in commands if c.text.endswith(only)]
-            self.assertEqual(1, len(commands), only)
-        skipped = [c.text for c in commands if c.not_run()]
-        for text in skipped:
-            # Only what docblocks.NOT_RUN names is left out.
-            self.assertTrue(any(text.startswith(p)
-                                for p in docblocks.NOT_RUN), text)
-        results = self.host.run([c for c in commands if not c.not_run()])
+        commands = [c for c in blocks[name].commands(self.values)
+                    if not c.not_run()]
+        results = self.host.run(commands, self.env())
         for result in results:
             self.assertEqual(0, result.rc, str(result))
             self.assertNotIn('Traceback', result.err, str(result))
@@ -96,7 +92,6 @@ class InstallGuideTestCase(DocsTestCase):
     def install(self) -> str:
         """Steps 1 to 3: venv, directories, nova-mig.conf, sudoers rule."""
         self.run_block('install-venv')
-        self.host.write(TEST_CONF, self.simulated_conf())
         conf = self.write_block('nova-mig.conf', CONF)
         self.run_block('conf-mode')
         self.run_block('sudoers')
@@ -117,10 +112,7 @@ class InstallGuideTestCase(DocsTestCase):
             pattern = re.escape(want).replace(
                 re.escape('@USER@'), 'nova').replace(
                 re.escape('@HELPER_ARGV@'),
-                re.escape('%s --config-file %s' % (helper, CONF)) +
-                # The default configuration directory, where the test's
-                # own settings are.
-                r'(?: --config-dir /etc/nova-mig/nova-mig\.conf\.d)*')
+                re.escape('%s --config-file %s' % (helper, CONF)))
             self.assertRegex(got, '^%s$' % pattern)
 
     def seed_as_nova_compute(self) -> None:
@@ -163,7 +155,6 @@ class InstallGuideTestCase(DocsTestCase):
         self.assertEqual(
             self.blocks['nova-mig.conf'].substituted(self.values) + '\n',
             self.host.read(CONF))
-        self.assertEqual(self.simulated_conf(), self.host.read(TEST_CONF))
 
     def test_hook_pre_start_with_keystone_down(self):
         # Nothing listens where the page's Keystone is.
@@ -171,11 +162,89 @@ class InstallGuideTestCase(DocsTestCase):
         conf = self.install()
         (pre_start,) = self.host.run(
             [c for c in self.blocks['apply'].commands(self.values)
-             if c.text.endswith('hook pre-start')])
+             if c.text.endswith('hook pre-start')], self.env())
         # Non-strict: a warning, exit 0; nova-compute would start.
         self.assertEqual(0, pre_start.rc, str(pre_start))
         self.assertRegex(pre_start.out, re.compile(
             r'^\| placement +\| warning +\|', re.M))
         self.assertIn(self.values['http://controller:5000'], pre_start.err)
         self.assertIn('nova-compute starts anyway', pre_start.err)
+        self.assertEqual(conf, self.host.read(CONF))
+
+
+class FirstSetupTestCase(DocsTestCase):
+    """``doc/source/admin/first-setup.rst``, step 1."""
+
+    page = 'admin/first-setup.rst'
+
+    def test_step_1_installs_the_units_of_the_venv(self):
+        commands = self.blocks['install'].commands()
+        self.assertEqual(
+            ['python3 -m venv /opt/nova-mig',
+             '/opt/nova-mig/bin/pip install nova-mig',
+             'systemctl daemon-reload',
+             'systemctl enable nova-mig-restore.service'],
+            [c.text for c in commands if c.not_run()])
+        self.run_block('install')
+        with open(os.path.join(services.REPO, 'etc', 'nova-mig',
+                               'nova-mig.conf.sample')) as f:
+            self.assertEqual(f.read(), self.host.read(CONF))
+        drop_in = self.host.read('/etc/systemd/system/'
+                                 'nova-compute.service.d/nova-mig.conf')
+        self.assertIn('ExecStartPre=+/usr/local/bin/nova-mig --config-file '
+                      '%s hook pre-start\n' % CONF, drop_in)
+        self.assertIn('/usr/local/bin/nova-mig --config-file %s'
+                      % CONF, self.host.read(
+                          '/etc/systemd/system/nova-mig-restore.service'))
+
+
+class PlacementPageTestCase(DocsTestCase):
+    """``doc/source/admin/placement.rst``: nova.conf read as it is."""
+
+    page = 'admin/placement.rst'
+
+    def test_sync_reads_nova_conf_with_its_auth_section(self):
+        self.run_block('install-venv', page='install.rst')
+        # nova-mig.conf without [placement]: the page's nova.conf has it.
+        self.host.write(CONF, '')
+        nova_conf = self.write_block('nova.conf', '/etc/nova/nova.conf')
+        self.seed(self.conf_file())
+        (sync,) = self.run_block('sync')
+        self.assertIn('Placement %s' % self.services.placement.url,
+                      sync.out)
+        self.assertEqual(nova_conf, self.host.read('/etc/nova/nova.conf'))
+        self.assertEqual('', self.host.read(CONF))
+
+
+class KollaTestCase(DocsTestCase):
+    """``doc/source/deployment/kolla.rst``, on the host."""
+
+    page = 'deployment/kolla.rst'
+
+    def test_on_the_host_the_drop_in_runs_the_hook(self):
+        self.run_block('install')
+        with open(os.path.join(services.REPO, 'etc', 'kolla',
+                               'nova-mig.conf')) as f:
+            shipped = f.read()
+        self.assertEqual(shipped, self.host.read(CONF))
+        # Step 2: kolla's [placement] options below the file's last line.
+        conf = shipped + self.blocks['placement'].substituted(
+            self.values) + '\n'
+        self.host.write(CONF, conf)
+        self.run_block('units')
+        drop_in = self.host.read('/etc/systemd/system/kolla-nova_compute-'
+                                 'container.service.d/nova-mig.conf')
+        (pre_start,) = [line[len('ExecStartPre=+'):]
+                        for line in drop_in.splitlines()
+                        if line.startswith('ExecStartPre=+')]
+        self.assertEqual('/opt/nova-mig/bin/nova-mig --config-file %s hook '
+                         'pre-start' % CONF, pre_start)
+        # What systemd runs before the container starts, as root.
+        (hook,) = self.host.run([docblocks.Command('root', pre_start)],
+                                self.env())
+        self.assertEqual(0, hook.rc, str(hook))
+        self.assertRegex(hook.out, re.compile(
+            r'^\| placement +\| ok +\|', re.M))
+        self.assertIn('enabled_mdev_types', self.host.read(
+            '/etc/nova-mig/nova/nova.conf.d/50-nova-mig.conf'))
         self.assertEqual(conf, self.host.read(CONF))
