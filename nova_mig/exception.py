@@ -4,7 +4,46 @@ Every error an operator can meet is a subclass of :class:`NovaMigException`
 whose message names what is wrong and, where it helps, what to do.
 """
 
+import re
 import typing
+
+#: The operating system's words inside a connection error's text
+#: ("[Errno 111] Connection refused", "[Errno -2] Name or service not
+#: known").
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\"()\[\]]+)")
+
+
+def short_reason(error: BaseException) -> str:
+    """Why a connection failed, in a few words, without library internals.
+
+    keystoneauth, openstacksdk and requests wrap urllib3's errors, whose
+    text is the repr of a connection pool and of the socket's exception
+    (several hundred characters). The operating system's reason is kept
+    ("Connection refused", "Name or service not known"), a TLS
+    verification failure and a timeout are named as such, and anything
+    else is cut to its first line before the pool's repr.
+    """
+    text = str(error) or type(error).__name__
+    name = type(error).__name__
+    if 'CERTIFICATE_VERIFY_FAILED' in text:
+        return 'its TLS certificate is not trusted'
+    if name == 'SSLError' or 'SSL' in name:
+        return 'the TLS handshake failed'
+    if 'Timeout' in name or 'timed out' in text:
+        return 'timed out'
+    match = _ERRNO.search(text)
+    if match:
+        return match.group(1).strip().rstrip('.')
+    for marker in (': HTTPConnectionPool', ': HTTPSConnectionPool',
+                   ' (Caused by '):
+        text = text.split(marker, 1)[0]
+    return (text.splitlines() or [name])[0].strip().rstrip('.')
+
+
+def tls_hint(reason: str, option: str) -> str:
+    """``; for a private CA set <option>`` after a TLS failure, else ''."""
+    return ('; for a private CA set %s' % option
+            if reason.startswith('its TLS certificate') else '')
 
 
 class NovaMigException(Exception):
@@ -91,13 +130,26 @@ class GpuOperationRefused(NovaMigException):
 
 class PlacementUnreachable(NovaMigException):
     msg_fmt = ("Placement at %(url)s is unreachable: %(reason)s. Check "
-               "[placement]endpoint_override, auth_url, valid_interfaces and "
-               "region_name, and that the placement service runs.")
+               "[placement]endpoint_override, valid_interfaces and "
+               "region_name, and that the placement service runs%(hint)s.")
+
+    def __init__(self, message: str | None = None,
+                 **kwargs: typing.Any) -> None:
+        kwargs.setdefault('hint', tls_hint(str(kwargs.get('reason', '')),
+                                           '[placement]cafile'))
+        super().__init__(message, **kwargs)
 
 
 class IdentityUnreachable(NovaMigException):
     msg_fmt = ("Keystone at %(url)s is unreachable: %(reason)s. Check "
-               "[placement]auth_url and that the identity service runs.")
+               "%(option)s and that the identity service runs%(hint)s.")
+
+    def __init__(self, message: str | None = None,
+                 **kwargs: typing.Any) -> None:
+        kwargs.setdefault('option', '[placement]auth_url')
+        kwargs.setdefault('hint', tls_hint(str(kwargs.get('reason', '')),
+                                           '[placement]cafile'))
+        super().__init__(message, **kwargs)
 
 
 class IdentityError(NovaMigException):
@@ -387,6 +439,19 @@ class PlacementNotConfigured(NovaMigException):
                "the [placement] section of nova.conf into nova-mig.conf, or "
                "add --config-file /etc/nova/nova.conf; for the simulated "
                "demo only, set [placement_sync]embedded = true.")
+
+
+class PlacementAuthSectionEmpty(PlacementNotConfigured):
+    msg_fmt = ("Placement is not configured: [placement]auth_section = "
+               "%(section)s, but [%(section)s] has no auth_type (read: "
+               "%(files)s). Copy that section of nova.conf too, or add "
+               "--config-file /etc/nova/nova.conf.")
+
+
+class RebalanceExtraMissing(NovaMigException):
+    msg_fmt = ("The rebalance planner needs SciPy, which is not installed "
+               "(%(reason)s): pip install 'nova-mig[%(extra)s]' on the host "
+               "that plans (an admin workstation, not a compute host).")
 
 
 class EmbeddedPlacementUnavailable(NovaMigException):

@@ -93,6 +93,22 @@ class TestCase(base.BaseTestCase):
         # chosen explicitly as the demo does.
         self.flags(embedded=True, group='placement_sync')
 
+    def read_conf(self, *paths: str, cloud: bool = True) -> cfg.ConfigOpts:
+        """``self.conf`` read from ``paths`` the way the command line does.
+
+        :func:`nova_mig.cli.app.load_conf`: the options registered (with
+        ``cloud``, [placement]'s keystoneauth ones) before the files are
+        parsed, then the section ``[placement]auth_section`` names, then
+        every value checked. A test of how a file is read uses this, never
+        its own order on ``self.conf``; :meth:`flags` then overrides on
+        the configuration read.
+        """
+        from nova_mig.cli import app
+        conf, _ = app.load_conf(list(paths), [], cloud=cloud)
+        self.conf_fixture = self.useFixture(config_fixture.Config(conf))
+        self.conf = conf
+        return conf
+
     def flags(self, group=None, **kw):
         """Override options for this test only."""
         self.conf_fixture.config(group=group, **kw)

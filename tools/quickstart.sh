@@ -25,10 +25,10 @@
 #      NOVA_MIG_SKIP_BINDEP=1); apt-get or dnf runs as root, through sudo
 #      when the caller is not root;
 #   3. requirements.txt and nova-mig itself (editable, with its "embedded"
-#      Placement and "osc" extras) are installed in it, and for "test" and
-#      "pep8" test-requirements.txt too. This step is skipped while a hash
-#      of the requirement files, recorded in the virtual environment, is
-#      unchanged, so a second run starts at once.
+#      Placement, "osc" and "rebalance" extras) are installed in it, and
+#      for "test" and "pep8" test-requirements.txt too. This step is
+#      skipped while a hash of the requirement files, recorded in the
+#      virtual environment, is unchanged, so a second run starts at once.
 #
 # The script runs from the top of the repository, so relative paths in
 # etc/nova-mig/demo.conf and in the arguments are relative to it.
@@ -187,7 +187,8 @@ function deps_current {
 
 # Step 3: Python packages, only when the requirement files changed. The
 # demo needs requirements.txt and nova-mig with its "embedded" (Placement)
-# and "osc" (openstack mig) extras; the tests also test-requirements.txt.
+# "osc" (openstack mig) and "rebalance" (the planner's SciPy) extras; the
+# tests also test-requirements.txt.
 function ensure_python_packages {
     local profile=$1
     local stamp=$VENV/.nova-mig-$profile-deps.sha256
@@ -206,15 +207,15 @@ function ensure_python_packages {
         log "installing requirements into $VENV (once per change)"
         "$VENV/bin/python" -m pip install -q --upgrade pip
         "$VENV/bin/python" -m pip install -q \
-            -r requirements.txt -r test-requirements.txt -e '.[embedded,osc]'
+            -r requirements.txt -r test-requirements.txt -e '.[embedded,osc,rebalance]'
     else
         # pip's own lines (Collecting, Downloading, Installing) show the
         # progress of the first run.
         log "installing the demo's requirements into $VENV (once per" \
-            "change): requirements.txt, nova-mig[embedded,osc]"
+            "change): requirements.txt, nova-mig[embedded,osc,rebalance]"
         "$VENV/bin/python" -m pip install --progress-bar on \
             --disable-pip-version-check -r requirements.txt \
-            -e '.[embedded,osc]' 2>&1 | grep -v -e '^Requirement already' \
+            -e '.[embedded,osc,rebalance]' 2>&1 | grep -v -e '^Requirement already' \
             -e 'BuildBackendWarning' >&2 || true
         "$VENV/bin/python" -c 'import nova_mig, placement' 2>/dev/null || \
             die "installing the demo's requirements failed (see above)"

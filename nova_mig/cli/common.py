@@ -66,6 +66,7 @@ class ErrorReporting(command.Command):
         if conf is None:    # the app exits on a configuration error first
             raise exception.ConfigError(reason='no configuration loaded')
         if self.uses_cloud and not getattr(conf, '_nova_mig_cloud', False):
+            # A configuration the application did not load itself.
             nova_mig_conf.register_cloud_opts(conf)
             setattr(conf, '_nova_mig_cloud', True)
         return conf

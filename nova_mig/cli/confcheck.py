@@ -17,10 +17,11 @@ from nova_mig.conf import opts as conf_opts
 from nova_mig import exception
 from nova_mig import fileutils
 
-#: Groups whose options depend on a plugin chosen at run time (the
-#: keystoneauth plugin of ``[placement]auth_type``): not checked for
-#: unknown names.
-_OPEN_GROUPS = frozenset({'placement'})
+#: Groups not checked for unknown names: those whose options depend on a
+#: plugin chosen at run time (the keystoneauth plugin of
+#: ``[placement]auth_type``), and those nova.conf has too (``--config-file
+#: /etc/nova/nova.conf`` passes nova's own [libvirt] options).
+_OPEN_GROUPS = frozenset({'placement', 'libvirt'})
 
 
 def config_files(conf_args: list[str],

@@ -19,18 +19,30 @@ class _Hook(common.ErrorReporting, lister.Lister):
     """A hook: one row per step, exit code 1 when a step failed."""
 
     exit_code = 0
+    _table = True
 
     def run(self, parsed_args: argparse.Namespace) -> int:
+        self._table = getattr(parsed_args, 'formatter', 'table') == 'table'
         rc = super().run(parsed_args)
         return rc or self.exit_code
 
     def report(self, result: 'hook_mod.HookResult') -> common.Columns:
+        """Each warning or failure once: one line on stderr.
+
+        The table then points there instead of repeating it; the other
+        formats (-f json) carry the whole detail for a program to read.
+        """
         self.exit_code = result.exit_code
-        for step in result.steps:
-            if step.status in ('failed', 'warning'):
+        rows = []
+        for name, status, detail in result.rows():
+            if status in ('failed', 'warning'):
                 self.app.stderr.write('nova-mig hook %s: %s: %s: %s\n' % (
-                    result.hook, step.name, step.status, step.detail))
-        return COLUMNS, result.rows()
+                    result.hook, name, status, detail))
+                if self._table:
+                    detail = 'see the %s on stderr' % (
+                        'error' if status == 'failed' else status)
+            rows.append((name, status, detail))
+        return COLUMNS, rows
 
 
 def _progress(stream: typing.TextIO) -> 'layout_apply.Progress':

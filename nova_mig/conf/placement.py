@@ -101,17 +101,69 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 def register_cloud_opts(conf: cfg.ConfigOpts) -> None:
     """The keystoneauth session, auth and adapter options of [placement].
 
-    Safe to call again: the same options are registered once.
+    Registered before the files are parsed, as nova registers them.
+    ``auth_type`` and ``auth_section`` always land in [placement]:
+    keystoneauth's ``register_auth_conf_options`` would put ``auth_type``
+    into the section a parsed ``auth_section`` names instead, leaving
+    [placement] without it. The named section's options come with
+    :func:`auth_group`, once the files are read. Safe to call again: the
+    same options are registered once.
     """
     from keystoneauth1 import loading as ks_loading
     ks_loading.register_session_conf_options(conf, PLACEMENT_GROUP)
-    ks_loading.register_auth_conf_options(conf, PLACEMENT_GROUP)
+    conf.register_opts(ks_loading.get_auth_common_conf_options(),
+                       group=PLACEMENT_GROUP)
     ks_loading.register_adapter_conf_options(conf, PLACEMENT_GROUP,
                                              include_deprecated=False)
     conf.set_default('service_type', DEFAULT_SERVICE_TYPE,
                      group=PLACEMENT_GROUP)
     conf.set_default('valid_interfaces', ['internal', 'public'],
                      group=PLACEMENT_GROUP)
+
+
+def auth_group(conf: cfg.ConfigOpts) -> str:
+    """The group keystoneauth reads [placement]'s credentials from.
+
+    nova.conf's ``[placement]auth_section = keystone_authtoken`` names
+    the section holding ``auth_type`` and the plugin's options, as
+    keystoneauth's ``load_auth_from_conf_options`` follows it (one
+    level); that section's ``auth_type`` is registered here. [placement]
+    itself without ``auth_section``. Needs :func:`register_cloud_opts`.
+    """
+    section = conf[PLACEMENT_GROUP].auth_section
+    if not section or section == PLACEMENT_GROUP:
+        return PLACEMENT_GROUP
+    from keystoneauth1 import loading as ks_loading
+    conf.register_opts(ks_loading.get_auth_common_conf_options(),
+                       group=section)
+    return section
+
+
+def auth_type(conf: cfg.ConfigOpts) -> str | None:
+    """The keystoneauth plugin [placement]'s credentials use, if any.
+
+    ``[<auth_section>]auth_type`` when ``auth_section`` is set (its own
+    ``auth_type`` in [placement] is then ignored, as keystoneauth does),
+    else ``[placement]auth_type``.
+    """
+    return conf[auth_group(conf)].auth_type or None
+
+
+def configured(conf: cfg.ConfigOpts) -> bool:
+    """Whether [placement] says how to reach a cloud's Placement.
+
+    ``auth_type``, ``auth_section`` (whose section may still lack an
+    ``auth_type``: the client then says so) or ``endpoint_override``.
+    Needs :func:`register_cloud_opts`.
+    """
+    group = conf[PLACEMENT_GROUP]
+    return bool(group.auth_type or group.auth_section or
+                group.endpoint_override)
+
+
+def auth_option(conf: cfg.ConfigOpts, option: str) -> str:
+    """How to name an auth option in a message: ``[group]option``."""
+    return '[%s]%s' % (auth_group(conf), option)
 
 
 def _ksa_opts() -> list[cfg.Opt]:

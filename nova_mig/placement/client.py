@@ -75,6 +75,8 @@ class PlacementClient:
         self.calls: collections.Counter = collections.Counter()
         self.writes = 0
         self._authenticated = False
+        #: The section holding the credentials, to name in messages.
+        self.auth_group = placement_conf.PLACEMENT_GROUP
 
     # -- construction -------------------------------------------------------
     @classmethod
@@ -82,18 +84,18 @@ class PlacementClient:
         """Build the client from ``[placement]`` the way Nova does.
 
         :raises: :class:`nova_mig.exception.PlacementAuthError` when the
-            auth options are incomplete.
+            auth options are incomplete,
+            :class:`nova_mig.exception.PlacementAuthSectionEmpty` when
+            the section ``auth_section`` names has no ``auth_type``.
         """
         group = placement_conf.PLACEMENT_GROUP
-        section = conf[group].auth_section
-        if section:
-            # nova.conf's "auth_section = keystone_authtoken": the auth
-            # options are read from that section, as keystoneauth does.
-            ks_loading.register_auth_conf_options(conf, section)
-            if not conf[section].auth_type:
-                raise exception.PlacementAuthError(
-                    url=_where(conf), reason='[placement]auth_section = %s '
-                    'but [%s] has no auth_type' % (section, section))
+        # nova.conf's "auth_section = keystone_authtoken": the auth
+        # options are read from that section, as keystoneauth does.
+        section = placement_conf.auth_group(conf)
+        if section != group and not conf[section].auth_type:
+            raise exception.PlacementAuthSectionEmpty(
+                section=section, files=', '.join(conf.config_file or ()) or
+                'no configuration file')
         try:
             auth = ks_loading.load_auth_from_conf_options(conf, group)
             session = ks_loading.load_session_from_conf_options(
@@ -103,7 +105,9 @@ class PlacementClient:
         except _AUTH as e:
             raise exception.PlacementAuthError(
                 url=_where(conf), reason=_reason(e))
-        return cls(adapter, _where(conf))
+        client = cls(adapter, _where(conf))
+        client.auth_group = section
+        return client
 
     @classmethod
     def for_endpoint(cls, url: str, token: str = 'admin',
@@ -127,8 +131,9 @@ class PlacementClient:
         gave (known once a request was made); :attr:`where` when neither
         can be told.
         """
+        get_endpoint = getattr(self.adapter, 'get_endpoint', None)
         try:
-            url = self.adapter.get_endpoint()
+            url = get_endpoint() if get_endpoint is not None else None
         except ks_exc.ClientException:
             url = None
         return str(url) if url else self.where
@@ -157,7 +162,8 @@ class PlacementClient:
         try:
             resp = self.adapter.request(path, method, **kwargs)
         except _UNREACHABLE as e:
-            raise exception.PlacementUnreachable(url=self.where,
+            # The URL the catalog gave, once Keystone answered.
+            raise exception.PlacementUnreachable(url=self.endpoint,
                                                  reason=_reason(e))
         except _AUTH as e:
             raise exception.PlacementAuthError(url=self.where,
@@ -207,7 +213,9 @@ class PlacementClient:
             if get_token is not None:
                 get_token()
         except _UNREACHABLE as e:
-            raise exception.IdentityUnreachable(url=url, reason=_reason(e))
+            raise exception.IdentityUnreachable(
+                url=url, reason=_reason(e),
+                option='[%s]auth_url' % self.auth_group)
         except _AUTH as e:
             raise exception.PlacementAuthError(url=self.where,
                                                reason=_reason(e))
@@ -329,8 +337,7 @@ def _where(conf: cfg.ConfigOpts) -> str:
 
 
 def _reason(e: Exception) -> str:
-    text = str(e) or type(e).__name__
-    return text.splitlines()[0] if text else type(e).__name__
+    return exception.short_reason(e)
 
 
 def _first_error(resp: typing.Any) -> tuple[str, str, str | None]:

@@ -16,6 +16,7 @@ from oslo_config import cfg
 from stevedore import driver
 
 from nova_mig import conf as nova_mig_conf
+from nova_mig.conf import placement as placement_conf
 from nova_mig import exception
 from nova_mig.novaconf import plan
 from nova_mig.placement import client as client_mod
@@ -39,9 +40,7 @@ def use_embedded(conf: cfg.ConfigOpts) -> bool:
 def configured(conf: cfg.ConfigOpts) -> bool:
     """Whether ``[placement]`` says how to reach a cloud's Placement."""
     nova_mig_conf.register_cloud_opts(conf)
-    group = conf.placement
-    return bool(group.auth_type or group.auth_section or
-                group.endpoint_override)
+    return placement_conf.configured(conf)
 
 
 def cloud_client(conf: cfg.ConfigOpts) -> client_mod.PlacementClient:

@@ -89,7 +89,8 @@ def inflight_consumers(client, hostname: str, domain_uuids: set[str]
 
 def placement_client(conf: cfg.ConfigOpts):
     """The Placement client of ``[placement]``, None when unconfigured."""
-    if not (conf.placement.auth_type or conf.placement.endpoint_override):
+    from nova_mig.conf import placement as placement_conf
+    if not placement_conf.configured(conf):
         return None
     from nova_mig.placement import client as client_mod
     return client_mod.PlacementClient.from_conf(conf)
@@ -152,8 +153,9 @@ class Gatherer:
         try:
             client = self.placement or placement_client(self.conf)
             if client is None:
-                return None, ('Placement not configured ([placement]'
-                              'auth_type and endpoint_override unset)')
+                return None, ('Placement not configured ([placement] '
+                              'has no auth_type, auth_section or '
+                              'endpoint_override)')
             from nova_mig.placement import expected
             hostname = expected.hypervisor_hostname(self.conf, report)
             result = inflight_consumers(

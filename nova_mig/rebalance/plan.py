@@ -175,6 +175,14 @@ def _free(host_gpus: typing.Iterable[tuple[fleet.HostState, dict[str, int]]],
                if _in_scope(host, scope))
 
 
+def require_solver() -> None:
+    """Raise unless the solver's libraries (the ``rebalance`` extra) exist.
+
+    :raises: :class:`nova_mig.exception.RebalanceExtraMissing`
+    """
+    solver.require()
+
+
 def build(hosts: list[fleet.HostState], demands: list[demand_mod.Demand],
           left_out: list[fleet.LeftOut] | None = None,
           max_gpus: int | None = None,

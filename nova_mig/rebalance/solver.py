@@ -27,11 +27,12 @@ import dataclasses
 import time
 import typing
 
-import numpy
-from scipy import optimize
-from scipy import sparse
-
 from nova_mig import exception
+
+#: The extra that installs the solver's libraries (SciPy and NumPy): an
+#: admin workstation needs it for "openstack mig rebalance plan", a
+#: compute host does not.
+EXTRA = 'rebalance'
 
 #: Seconds HiGHS may spend on each pass before the best plan found is used.
 DEFAULT_TIME_LIMIT = 60.0
@@ -91,13 +92,40 @@ def _in_scope(group: Group, row: Row) -> bool:
     return not row.scope or row.scope in group.scopes
 
 
+def _libraries() -> tuple[typing.Any, typing.Any, typing.Any]:
+    """NumPy, ``scipy.optimize`` and ``scipy.sparse``.
+
+    :raises: :class:`nova_mig.exception.RebalanceExtraMissing`
+    """
+    try:
+        import numpy
+        from scipy import optimize
+        from scipy import sparse
+    except ImportError as e:
+        raise exception.RebalanceExtraMissing(reason=e, extra=EXTRA)
+    return numpy, optimize, sparse
+
+
+def require() -> None:
+    """Raise unless the solver's libraries are installed.
+
+    Called before a plan reads anything, so a missing extra is said
+    first, in one line.
+
+    :raises: :class:`nova_mig.exception.RebalanceExtraMissing`
+    """
+    _libraries()
+
+
 def solve(groups: list[Group], rows: list[Row],
           max_gpus: int | None = None,
           time_limit: float = DEFAULT_TIME_LIMIT) -> Solution:
     """Choose geometries; see the module docstring for the program.
 
-    :raises: :class:`nova_mig.exception.RebalanceSolverFailed`
+    :raises: :class:`nova_mig.exception.RebalanceSolverFailed`,
+        :class:`nova_mig.exception.RebalanceExtraMissing`
     """
+    numpy, optimize, sparse = _libraries()
     started = time.monotonic()
     x_index = []
     for k, group in enumerate(groups):

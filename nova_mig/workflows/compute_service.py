@@ -8,10 +8,13 @@ again at the end. The connection reuses the keystoneauth session of the
 
 import dataclasses
 import logging
+import re
 import typing
 
 from oslo_config import cfg
 
+from nova_mig import conf as nova_mig_conf
+from nova_mig.conf import placement as placement_conf
 from nova_mig import exception
 
 LOG = logging.getLogger(__name__)
@@ -41,8 +44,20 @@ def service_host(conf: cfg.ConfigOpts, hostname: str) -> str:
 
 
 def configured(conf: cfg.ConfigOpts) -> bool:
-    """Whether credentials to reach the Compute API are configured."""
-    return bool(conf.placement.auth_type)
+    """Whether credentials to reach the Compute API are configured.
+
+    ``[placement]auth_type``, or the ``auth_type`` of the section
+    ``[placement]auth_section`` names (nova.conf's ``auth_section =
+    keystone_authtoken``), as keystoneauth reads them.
+    """
+    nova_mig_conf.register_cloud_opts(conf)
+    return bool(placement_conf.auth_type(conf))
+
+
+def _no_credentials(conf: cfg.ConfigOpts) -> str:
+    """What is unset, naming the section keystoneauth reads."""
+    return 'no credentials: %s is unset' % placement_conf.auth_option(
+        conf, 'auth_type')
 
 
 def connect(conf: cfg.ConfigOpts) -> typing.Any:
@@ -58,13 +73,14 @@ def connect(conf: cfg.ConfigOpts) -> typing.Any:
     if not configured(conf):
         raise exception.ComputeApiError(
             call='connect', host='-',
-            reason='no credentials: [placement]auth_type is unset')
+            reason=_no_credentials(conf))
     try:
         auth = ks_loading.load_auth_from_conf_options(conf, 'placement')
         session = ks_loading.load_session_from_conf_options(
             conf, 'placement', auth=auth)
     except ks_exc.ClientException as e:
-        raise exception.ComputeApiError(call='connect', host='-', reason=e)
+        raise exception.ComputeApiError(call='connect', host='-',
+                                        reason=_reason(e))
     kwargs = {}
     if conf.reaper.compute_endpoint_override:
         kwargs['compute_endpoint_override'] = (
@@ -80,23 +96,28 @@ def _find(conn: typing.Any, host: str) -> typing.Any:
     from openstack import exceptions as sdk_exc
     try:
         services = list(conn.compute.services(binary=BINARY, host=host))
-    except sdk_exc.SDKException as e:
+    except (sdk_exc.SDKException, ks_exc.ClientException) as e:
+        # Keystone or Nova closed, refusing or answering an error: one
+        # line, without urllib3's repr of the connection.
         raise exception.ComputeApiError(call='GET /os-services', host=host,
-                                        reason=e)
-    except ks_exc.ConnectFailure as e:
-        # Keystone (or Nova) closed: keystoneauth's text carries the URL
-        # on its first line, then the socket's story.
-        raise exception.ComputeApiError(
-            call='GET /os-services', host=host,
-            reason=str(e).split(': HTTPConnectionPool', 1)[0])
-    except ks_exc.ClientException as e:
-        raise exception.ComputeApiError(call='GET /os-services', host=host,
-                                        reason=str(e).splitlines()[0])
+                                        reason=_reason(e))
     services = [s for s in services
                 if s.binary == BINARY and s.host == host]
     if not services:
         raise exception.ComputeServiceNotFound(host=host)
     return services[0]
+
+
+_URL = re.compile(r"https?://[^\s/'\":]+(?::\d+)?[^\s'\":]*")
+
+
+def _reason(e: Exception) -> str:
+    """The failure in one line, naming the URL keystoneauth tried."""
+    reason = exception.short_reason(e)
+    match = _URL.search(str(e))
+    if match and match.group(0) not in reason:
+        return '%s: %s' % (match.group(0), reason)
+    return reason
 
 
 def _state(service: typing.Any) -> ServiceState:
@@ -140,7 +161,8 @@ def disable(conn: typing.Any, host: str, reason: str) -> ServiceState:
         service = conn.compute.disable_service(service,
                                                disabled_reason=reason)
     except sdk_exc.SDKException as e:
-        raise exception.ComputeApiError(call='disable', host=host, reason=e)
+        raise exception.ComputeApiError(call='disable', host=host,
+                                        reason=_reason(e))
     LOG.info('Disabled nova-compute on %s: %s', host, reason)
     return _state(service)
 
@@ -154,7 +176,8 @@ def enable(conn: typing.Any, host: str) -> ServiceState:
     try:
         service = conn.compute.enable_service(service)
     except sdk_exc.SDKException as e:
-        raise exception.ComputeApiError(call='enable', host=host, reason=e)
+        raise exception.ComputeApiError(call='enable', host=host,
+                                        reason=_reason(e))
     LOG.info('Enabled nova-compute on %s', host)
     return _state(service)
 
@@ -182,9 +205,8 @@ def guard_apply(conf: cfg.ConfigOpts, hostname: str, force: bool = False,
         if not configured(conf):
             raise exception.ComputeApiError(
                 call='GET /os-services', host=host,
-                reason='cannot check that nova-compute is disabled: no '
-                       'credentials ([placement]auth_type is unset); '
+                reason='cannot check that nova-compute is disabled: %s; '
                        'disable the service and pass '
-                       '--force-with-enabled-service')
+                       '--force-with-enabled-service' % _no_credentials(conf))
         conn = connect(conf)
     return require_disabled(conn, host)

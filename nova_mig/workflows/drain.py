@@ -110,7 +110,8 @@ class GpuDrain:
         if client is None:
             raise exception.GpuDrainStopped(
                 step='drain', reason='Placement is not configured '
-                '([placement]auth_type)', state='Nothing was changed.')
+                '([placement] has no auth_type, auth_section or '
+                'endpoint_override)', state='Nothing was changed.')
         return client
 
     def write(self, config: novaconf_plan.NovaConfig,

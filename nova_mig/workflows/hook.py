@@ -86,8 +86,9 @@ class HookResult:
     def add(self, name: str, status: str, detail: str = '') -> Step:
         step = Step(name, status, detail)
         self.steps.append(step)
-        log = {FAILED: LOG.error, WARNING: LOG.warning}.get(status, LOG.info)
-        log('%s: %s: %s %s', self.hook, name, status, detail)
+        # Logged for a log file; the command line prints a warning or a
+        # failure once itself (nova_mig.cli.hook), so not at WARNING.
+        LOG.info('%s: %s: %s: %s', self.hook, name, status, detail)
         return step
 
     def rows(self) -> list[tuple[str, str, str]]:
@@ -188,11 +189,12 @@ def ensure_classes_and_traits(conf: cfg.ConfigOpts,
             endpoint = client.endpoint
     except PLACEMENT_ERRORS as e:
         if strict:
-            result.add('placement', FAILED, '%s (strict mode)' % e)
+            result.add('placement', FAILED, '%s (strict mode)'
+                       % str(e).rstrip('.'))
             return False
         result.add('placement', WARNING,
                    '%s; nova-compute starts anyway, run "nova-mig sync" '
-                   'once Placement is back' % e)
+                   'once Placement is back' % str(e).rstrip('.'))
         return True
     result.add('placement', OK, 'Placement %s: %d resource class(es), %d '
                'trait(s) present; created: %s' % (

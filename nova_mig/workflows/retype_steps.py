@@ -253,7 +253,8 @@ class WaitPlacement(retype.Step):
         client = (ctx.placement or facts.placement_client)(ctx.conf)
         if client is None:
             raise retype.StepStopped(
-                'Placement is not configured ([placement]auth_type); '
+                'Placement is not configured ([placement] has no '
+                'auth_type, auth_section or endpoint_override); '
                 'configure it or pass --skip-placement-check')
         _, config = ctx.nova_config()
         timeout = ctx.conf.retype.placement_timeout

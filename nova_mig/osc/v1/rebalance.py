@@ -63,6 +63,8 @@ class PlanRebalance(command.Lister):
     @common.translate_errors
     def take_action(self, parsed_args: argparse.Namespace
                     ) -> tuple[tuple[str, ...], list[tuple]]:
+        # Before anything is read: SciPy comes with the "rebalance" extra.
+        plan.require_solver()
         seconds = capacity_cmd.window_seconds(parsed_args)
         if parsed_args.max_gpus is not None and parsed_args.max_gpus < 0:
             raise osc_exc.CommandError('--max-gpus: must be 0 or more')

@@ -2,6 +2,7 @@
 
 import importlib
 import io
+import os
 import subprocess
 import sys
 
@@ -58,3 +59,19 @@ class TestShellHelp(base.TestCase):
     def run_python(self, code):
         return subprocess.run([sys.executable, '-c', code], check=True,
                               capture_output=True, text=True).stdout
+
+
+class VersionTestCase(base.TestCase):
+
+    def test_version_is_what_pip_reports(self):
+        script = os.path.join(os.path.dirname(sys.executable), 'nova-mig')
+        ours = subprocess.run([script, '--version'], capture_output=True,
+                              text=True, check=True).stdout
+        pip = subprocess.run(
+            [sys.executable, '-m', 'pip', 'show', 'nova-mig'],
+            capture_output=True, text=True, check=True).stdout
+        (version,) = [line.split(':', 1)[1].strip()
+                      for line in pip.splitlines()
+                      if line.startswith('Version:')]
+        self.assertEqual('nova-mig %s\n' % version, ours)
+        self.assertEqual(version, app.version())

@@ -1,15 +1,20 @@
 """Unit tests of the Placement client's error mapping and construction."""
 
+import io
 import json
 import logging
+import os
 
 import fixtures
 from keystoneauth1 import exceptions as ks_exc
 import requests
 
+from nova_mig.cli import app
 from nova_mig import exception
 from nova_mig.placement import client as client_mod
 from tests import base
+from tests import fake_keystone
+from tests.functional import base as functional_base
 
 URL = 'http://placement.example:8778'
 
@@ -137,59 +142,111 @@ class ClientErrorTestCase(base.TestCase):
 
 
 class FromConfTestCase(base.TestCase):
+    """[placement] from file text, read and run as the command line does."""
+
+    def write(self, text: str) -> str:
+        """nova.conf with ``text`` after a simulated host; read back."""
+        text = ('[gpu]\nbackend = simulated\n[simulator]\nhost_file = %s\n'
+                '[host]\nstate_dir = %s\n%s' % (
+                    os.path.join(base.TOP_DIR, 'etc', 'nova-mig', 'hosts',
+                                 'a100-mixed.yaml'),
+                    os.path.join(self.tmpdir, 'state'), text))
+        path = os.path.join(self.tmpdir, 'nova.conf')
+        with open(path, 'w') as f:
+            f.write(text)
+        with open(path) as f:
+            self.assertEqual(text, f.read())
+        self.assertNotIn('embedded', text)
+        return path
+
+    def nova_mig(self, *argv: str) -> tuple[int, str, str]:
+        """The command line in this process: exit code, stdout, stderr."""
+        self.useFixture(functional_base.RootLogger())
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            rc = app.NovaMigApp(stdout=out, stderr=err).run(list(argv))
+        except SystemExit as e:
+            rc = e.code
+        return rc, out.getvalue(), err.getvalue()
 
     def test_nova_conf_placement_section_is_read(self):
-        path = self.tmpdir + '/nova.conf'
-        with open(path, 'w') as f:
-            f.write('[DEFAULT]\ncompute_driver = libvirt.LibvirtDriver\n'
-                    '[placement]\nauth_type = password\n'
-                    'auth_url = http://127.0.0.1:9/identity\n'
-                    'username = placement\npassword = s3cr3t-pw\n'
-                    'project_name = service\nuser_domain_name = Default\n'
-                    'project_domain_name = Default\n'
-                    'region_name = RegionOne\n'
-                    'valid_interfaces = internal\n')
-        self.conf(['--config-file', path], project='nova-mig')
+        path = self.write(
+            '[DEFAULT]\ncompute_driver = libvirt.LibvirtDriver\n'
+            '[placement]\nauth_type = password\n'
+            'auth_url = http://127.0.0.1:9/identity\n'
+            'username = placement\npassword = s3cr3t-pw\n'
+            'project_name = service\nuser_domain_name = Default\n'
+            'project_domain_name = Default\n'
+            'region_name = RegionOne\n'
+            'valid_interfaces = internal\n')
+        conf = self.read_conf(path)
         logs = self.useFixture(fixtures.FakeLogger(level=logging.DEBUG))
-        c = client_mod.PlacementClient.from_conf(self.conf)
+        c = client_mod.PlacementClient.from_conf(conf)
         self.assertEqual('placement', c.adapter.service_type)
         self.assertEqual('RegionOne', c.adapter.region_name)
+        self.assertEqual(['internal'], c.adapter.interface)
         self.assertIn('http://127.0.0.1:9/identity', c.where)
         # Port 9 (discard) is closed: the token request fails to connect,
         # and the error names Keystone, not Placement.
         e = self.assertRaises(exception.IdentityUnreachable,
                               c.resource_classes)
-        self.assertIn('Keystone at http://127.0.0.1:9/identity', str(e))
-        self.assertIn('[placement]auth_url', str(e))
+        self.assertEqual(
+            'Keystone at http://127.0.0.1:9/identity is unreachable: '
+            'Connection refused. Check [placement]auth_url and that the '
+            'identity service runs.', str(e))
         self.assertEqual(0, c.requests)
         self.assertNotIn('s3cr3t-pw', str(e))
         self.assertNotIn('s3cr3t-pw', logs.output)
 
     def test_auth_section_of_nova_conf(self):
-        path = self.tmpdir + '/nova.conf'
-        with open(path, 'w') as f:
-            f.write('[placement]\nauth_section = keystone_authtoken\n'
-                    'region_name = RegionOne\n'
-                    '[keystone_authtoken]\nauth_type = password\n'
-                    'auth_url = http://127.0.0.1:9/identity\n'
-                    'username = nova\npassword = s3cr3t-pw\n'
-                    'project_name = service\nuser_domain_name = Default\n'
-                    'project_domain_name = Default\n')
-        self.conf(['--config-file', path], project='nova-mig')
-        c = client_mod.PlacementClient.from_conf(self.conf)
-        # The credentials come from [keystone_authtoken].
-        self.assertEqual('http://127.0.0.1:9/identity',
-                         c.adapter.auth.auth_url)
-        self.assertEqual('RegionOne', c.adapter.region_name)
-        self.assertIn('http://127.0.0.1:9/identity', c.where)
+        # The service user's credentials in [keystone_authtoken], the
+        # endpoint's choice in [placement]: Keystone gets the former, and
+        # the catalog's RegionTwo public URL is the one tried.
+        placement = base.closed_port_url()
+        elsewhere = base.closed_port_url()
+        keystone = self.useFixture(fake_keystone.FakeKeystone([
+            ('RegionOne', 'public', elsewhere),
+            ('RegionTwo', 'internal', elsewhere),
+            ('RegionTwo', 'public', placement)]))
+        path = self.write(
+            '[placement]\nauth_section = keystone_authtoken\n'
+            'region_name = RegionTwo\nvalid_interfaces = public\n'
+            '[keystone_authtoken]\nauth_type = password\n'
+            'www_authenticate_uri = %s\nauth_url = %s\n'
+            'memcached_servers = controller:11211\n'
+            'username = nova\npassword = s3cr3t-pw\n'
+            'project_name = service\nuser_domain_name = Default\n'
+            'project_domain_name = Default\n' % (keystone.url, keystone.url))
+        rc, out, err = self.nova_mig('--config-file', path, 'sync')
+        self.assertEqual(1, rc, out + err)
+        self.assertEqual(
+            'nova-mig: error: Placement at %s is unreachable: Connection '
+            'refused. Check [placement]endpoint_override, valid_interfaces '
+            'and region_name, and that the placement service runs.\n'
+            % placement, err)
+        self.assertEqual(1, len(keystone.token_requests))
+        user = keystone.token_requests[0]['auth']['identity']['password'][
+            'user']
+        self.assertEqual(('nova', 's3cr3t-pw'),
+                         (user['name'], user['password']))
 
     def test_auth_section_without_auth_type(self):
-        self.flags(auth_section='keystone_authtoken', group='placement')
-        e = self.assertRaises(exception.PlacementAuthError,
-                              client_mod.PlacementClient.from_conf,
-                              self.conf)
-        self.assertIn('[placement]auth_section = keystone_authtoken but '
-                      '[keystone_authtoken] has no auth_type', str(e))
+        # The [keystone_authtoken] of keystonemiddleware alone: no
+        # auth_type, so no credentials for nova-mig.
+        path = self.write(
+            '[placement]\nauth_section = keystone_authtoken\n'
+            '[keystone_authtoken]\n'
+            'www_authenticate_uri = http://controller:5000\n'
+            'memcached_servers = controller:11211\n')
+        for command in ('sync', 'verify'):
+            rc, out, err = self.nova_mig('--config-file', path, command)
+            self.assertEqual(1, rc, out + err)
+            self.assertEqual(
+                'nova-mig: error: Placement is not configured: '
+                '[placement]auth_section = keystone_authtoken, but '
+                '[keystone_authtoken] has no auth_type (read: %s). Copy '
+                'that section of nova.conf too, or add --config-file '
+                '/etc/nova/nova.conf.\n' % path, err)
 
     def test_endpoint_is_the_override_or_where(self):
         c = client_mod.PlacementClient.for_endpoint('http://p:8778')

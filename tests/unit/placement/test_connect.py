@@ -1,11 +1,16 @@
 """Unit tests of choosing the cloud's Placement or the embedded one."""
 
+import io
+import os
 from unittest import mock
 
+from nova_mig.cli import app
 from nova_mig import exception
 from nova_mig.placement import client as client_mod
 from nova_mig.placement import connect
 from tests import base
+from tests import fake_keystone
+from tests.functional import base as functional_base
 
 
 class TestUseEmbedded(base.TestCase):
@@ -18,13 +23,53 @@ class TestUseEmbedded(base.TestCase):
         self.assertFalse(connect.configured(self.conf))
 
     def test_configured_cloud_wins(self):
-        for option, value in (('endpoint_override', 'http://p:8778'),
-                              ('auth_type', 'password'),
-                              ('auth_section', 'keystone_authtoken')):
-            self.flags(group='placement', **{option: value})
-            self.assertTrue(connect.configured(self.conf), option)
-            self.assertFalse(connect.use_embedded(self.conf), option)
-            self.flags(group='placement', **{option: None})
+        # nova-mig.conf choosing the embedded Placement, plus each way
+        # nova.conf's [placement] names a cloud, as files: the command
+        # line talks to the cloud (its closed Placement), never to the
+        # embedded one (which would make "sync" succeed).
+        placement = base.closed_port_url()
+        keystone = self.useFixture(fake_keystone.FakeKeystone(
+            [('RegionOne', 'public', placement)]))
+        password = ('auth_url = %s\nusername = nova\npassword = pw\n'
+                    'project_name = service\nuser_domain_name = Default\n'
+                    'project_domain_name = Default\n' % keystone.url)
+        for option, section, requests in (
+                ('endpoint_override',
+                 '[placement]\nauth_type = none\nendpoint_override = %s\n'
+                 % placement, 0),
+                ('auth_type',
+                 '[placement]\nauth_type = password\n' + password, 1),
+                ('auth_section',
+                 '[placement]\nauth_section = keystone_authtoken\n'
+                 '[keystone_authtoken]\nauth_type = password\n' + password,
+                 1)):
+            text = ('[gpu]\nbackend = simulated\n'
+                    '[simulator]\nhost_file = %s\n[host]\nstate_dir = %s\n'
+                    '[placement_sync]\nembedded = true\n%s' % (
+                        os.path.join(base.TOP_DIR, 'etc', 'nova-mig',
+                                     'hosts', 'a100-mixed.yaml'),
+                        os.path.join(self.tmpdir, 'state'), section))
+            path = os.path.join(self.tmpdir, '%s.conf' % option)
+            with open(path, 'w') as f:
+                f.write(text)
+            with open(path) as f:
+                self.assertEqual(text, f.read())
+            before = len(keystone.token_requests)
+            self.useFixture(functional_base.RootLogger())
+            out, err = io.StringIO(), io.StringIO()
+            rc = app.NovaMigApp(stdout=out, stderr=err).run(
+                ['--config-file', path, 'sync'])
+            self.assertEqual(1, rc, option + out.getvalue() + err.getvalue())
+            self.assertEqual(
+                'nova-mig: error: Placement at %s is unreachable: '
+                'Connection refused. Check [placement]endpoint_override, '
+                'valid_interfaces and region_name, and that the placement '
+                'service runs.\n' % placement, err.getvalue(), option)
+            self.assertEqual(requests,
+                             len(keystone.token_requests) - before, option)
+            conf = self.read_conf(path)
+            self.assertTrue(connect.configured(conf), option)
+            self.assertFalse(connect.use_embedded(conf), option)
 
 
 class TestPlacement(base.TestCase):

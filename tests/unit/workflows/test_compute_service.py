@@ -1,5 +1,7 @@
 """Tests of the nova-compute service check through openstacksdk (fakes)."""
 
+import os
+
 from openstack import exceptions as sdk_exc
 
 from nova_mig import exception
@@ -45,6 +47,45 @@ class TestNovaService(base.TestCase):
         e = self.assertRaises(exception.ComputeApiError,
                               nova_service.guard_apply, self.conf, 'cmp1')
         self.assertIn('[placement]auth_type is unset', str(e))
+
+    def nova_conf(self, keystone_authtoken: str) -> str:
+        """nova.conf's [placement] and [keystone_authtoken], read back."""
+        text = ('[placement]\nauth_section = keystone_authtoken\n'
+                '[keystone_authtoken]\n' + keystone_authtoken)
+        path = os.path.join(self.tmpdir, 'nova.conf')
+        with open(path, 'w') as f:
+            f.write(text)
+        with open(path) as f:
+            self.assertEqual(text, f.read())
+        return path
+
+    def test_credentials_of_the_auth_section(self):
+        # nova.conf's shape, read as the command line reads it: the
+        # Compute API is asked with [keystone_authtoken]'s credentials
+        # (Keystone here is a closed port), in one line.
+        keystone = base.closed_port_url() + '/identity/v3'
+        conf = self.read_conf(self.nova_conf(
+            'auth_type = password\nauth_url = %s\nusername = nova\n'
+            'password = pw\nproject_name = service\n'
+            'user_domain_name = Default\nproject_domain_name = Default\n'
+            % keystone))
+        self.assertTrue(nova_service.configured(conf))
+        e = self.assertRaises(exception.ComputeApiError,
+                              nova_service.guard_apply, conf, 'cmp1')
+        self.assertEqual(
+            'Compute API call GET /os-services for host cmp1 failed: %s: '
+            'Connection refused. Check the [placement] credentials (the '
+            'user needs the admin role) and '
+            '[reaper]compute_endpoint_override.' % keystone, str(e))
+
+    def test_auth_section_without_auth_type(self):
+        conf = self.read_conf(self.nova_conf(
+            'www_authenticate_uri = http://controller:5000\n'))
+        self.assertFalse(nova_service.configured(conf))
+        e = self.assertRaises(exception.ComputeApiError,
+                              nova_service.guard_apply, conf, 'cmp1')
+        self.assertIn('no credentials: [keystone_authtoken]auth_type is '
+                      'unset; disable the service', str(e))
 
     def test_unknown_host(self):
         self.assertRaises(exception.ComputeServiceNotFound,

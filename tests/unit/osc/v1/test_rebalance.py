@@ -1,7 +1,9 @@
 """``openstack mig rebalance plan`` over a fake cloud."""
 
 import os
+import sys
 import types
+from unittest import mock
 
 import fixtures
 from osc_lib import exceptions as osc_exc
@@ -91,3 +93,17 @@ class PlanTestCase(base.CommandTestCase):
                               rebalance.PlanRebalance, '--hosts',
                               self.hosts, '--max-gpus', '-1')
         self.assertEqual('--max-gpus: must be 0 or more', str(e))
+
+    def test_without_scipy_names_the_extra(self):
+        # A host installed without the "rebalance" extra: SciPy cannot be
+        # imported. One line naming the extra, before anything is read.
+        self.compute.fail_boot(fakes.RC3G, 2)
+        with mock.patch.dict(sys.modules, {'scipy': None, 'numpy': None}):
+            e = self.assertRaises(osc_exc.CommandError, self.run_cmd,
+                                  rebalance.PlanRebalance, '--hosts',
+                                  os.path.join(self.dir, 'nowhere'))
+        self.assertEqual(
+            "The rebalance planner needs SciPy, which is not installed "
+            "(import of numpy halted; None in sys.modules): pip install "
+            "'nova-mig[rebalance]' on the host that plans (an admin "
+            "workstation, not a compute host).", str(e))
