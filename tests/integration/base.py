@@ -71,11 +71,14 @@ class IntegrationTestCase(functional_base.CliTestCase):
                                             'nova-mig.yaml')
 
     def conf_file(self, placement: str | None = None, extra: str = '',
-                  host: str = HOST_FILE) -> str:
+                  host: str = HOST_FILE, name: str = 'nova-mig.conf') -> str:
         """A nova-mig.conf for the simulated host with a [placement] section.
+
+        The real services only: no ``[placement_sync]embedded``.
 
         :param placement: the [placement] section; by default the one a
             nova.conf would have, with the nova service user.
+        :param name: the file's name in ``self.tmpdir``.
         """
         if placement is None:
             placement = self.services.placement_section()
@@ -84,7 +87,7 @@ class IntegrationTestCase(functional_base.CliTestCase):
             '[nova]\nhypervisor_hostname = %s\nconfig_snippet = %s\n'
             'provider_config_file = %s\n[placement_sync]\nretry_delay = 0\n'
             '%s%s' % (self.hostname, self.snippet, self.provider_config,
-                      placement, extra))
+                      placement, extra), name=name, embedded=False)
 
     def load_conf(self, path: str) -> cfg.ConfigOpts:
         conf = cfg.ConfigOpts()

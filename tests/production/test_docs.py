@@ -123,8 +123,8 @@ class InstallGuideTestCase(DocsTestCase):
         test's own: never the host's nova-mig.conf.
         """
         shutil.copytree(self.host.path(STATE_DIR),
-                        os.path.join(self.tmpdir, 'state'))
-        self.seed(self.conf_file())
+                        os.path.join(self.tmpdir, 'state'), symlinks=True)
+        self.seed(self.conf_file(host=HOST_FILE, name='seed.conf'))
 
     def test_install_guide_as_the_service_user(self):
         conf = self.install()
@@ -208,7 +208,7 @@ class PlacementPageTestCase(DocsTestCase):
         # nova-mig.conf without [placement]: the page's nova.conf has it.
         self.host.write(CONF, '')
         nova_conf = self.write_block('nova.conf', '/etc/nova/nova.conf')
-        self.seed(self.conf_file())
+        self.seed(self.conf_file(host=HOST_FILE, name='seed.conf'))
         (sync,) = self.run_block('sync')
         self.assertIn('Placement %s' % self.services.placement.url,
                       sync.out)
