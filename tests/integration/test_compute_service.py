@@ -22,6 +22,7 @@ import sys
 import uuid
 
 import openstack
+import yaml
 
 from nova_mig import ownership
 from nova_mig.simulator import nova_compute
@@ -144,7 +145,15 @@ class ComputeServiceTestCase(base.IntegrationTestCase):
         self.assertFalse(os.path.exists(orphan))
 
     def test_retype_disables_and_enables_through_the_nova_api(self):
-        conf = self.host_conf('a100-mixed.yaml', extra=(
+        # The HGX B200 host after its guest was migrated away: a whole-host
+        # retype refuses while a guest uses a GPU it changes.
+        with open(functional_base.host_file('b200-hgx.yaml')) as f:
+            host = yaml.safe_load(f)
+        host['domains'] = []
+        host_file = os.path.join(self.tmpdir, 'b200-no-guest.yaml')
+        with open(host_file, 'w') as f:
+            yaml.safe_dump(host, f)
+        conf = self.host_conf(host_file, extra=(
             '[retype]\nallow_restart = true\nrestart_command = %s\n'
             'poll_interval = 0\nplacement_timeout = 60\n' % ','.join([
                 sys.executable, '-m', 'nova_mig.simulator.nova_compute',
@@ -157,9 +166,10 @@ class ComputeServiceTestCase(base.IntegrationTestCase):
         self.assertEqual([], self.nova_api_requests('PUT'))
 
         rc, out, err = self.nova_mig(
-            'retype', os.path.join(LAYOUTS, 'a100-balanced.yaml'),
-            '--include-foreign', '-f', 'json', conf_file=conf)
+            'retype', os.path.join(LAYOUTS, 'b200-balanced.yaml'),
+            '-f', 'json', conf_file=conf)
         self.assertEqual(0, rc, out + err)
+        self.assertIn('disabled nova-compute on %s' % self.hostname, err)
         # Disabled, then enabled again, through the API.
         self.assertEqual(2, len(self.nova_api_requests('PUT')))
         self.assertEqual('enabled', self.service().status)
