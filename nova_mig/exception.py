@@ -40,6 +40,19 @@ def short_reason(error: BaseException) -> str:
     return (text.splitlines() or [name])[0].strip().rstrip('.')
 
 
+#: The first URL of a connection error's text: the one tried.
+_URL = re.compile(r"https?://[^\s/'\":]+(?::\d+)?[^\s'\":]*")
+
+
+def url_reason(error: BaseException) -> str:
+    """``<URL tried>: <short reason>``; the reason alone without a URL."""
+    reason = short_reason(error)
+    match = _URL.search(str(error))
+    if match and match.group(0) not in reason:
+        return '%s: %s' % (match.group(0), reason)
+    return reason
+
+
 def tls_hint(reason: str, option: str) -> str:
     """``; for a private CA set <option>`` after a TLS failure, else ''."""
     return ('; for a private CA set %s' % option
@@ -159,9 +172,15 @@ class IdentityError(NovaMigException):
 
 class PlacementAuthError(NovaMigException):
     msg_fmt = ("Placement at %(url)s refused the credentials (%(reason)s). "
-               "Check [placement]auth_type, auth_url, username, "
+               "Check [%(group)s]auth_type, auth_url, username, "
                "project_name, user_domain_name and project_domain_name; the "
                "user needs the admin role.")
+
+    def __init__(self, message: str | None = None,
+                 **kwargs: typing.Any) -> None:
+        # The section holding the credentials: nova.conf's auth_section.
+        kwargs.setdefault('group', 'placement')
+        super().__init__(message, **kwargs)
 
 
 class PlacementError(NovaMigException):

@@ -207,7 +207,8 @@ function ensure_python_packages {
         log "installing requirements into $VENV (once per change)"
         "$VENV/bin/python" -m pip install -q --upgrade pip
         "$VENV/bin/python" -m pip install -q \
-            -r requirements.txt -r test-requirements.txt -e '.[embedded,osc,rebalance]'
+            -r requirements.txt -r test-requirements.txt \
+            -e '.[embedded,osc,rebalance]'
     else
         # pip's own lines (Collecting, Downloading, Installing) show the
         # progress of the first run.
@@ -215,8 +216,9 @@ function ensure_python_packages {
             "change): requirements.txt, nova-mig[embedded,osc,rebalance]"
         "$VENV/bin/python" -m pip install --progress-bar on \
             --disable-pip-version-check -r requirements.txt \
-            -e '.[embedded,osc,rebalance]' 2>&1 | grep -v -e '^Requirement already' \
-            -e 'BuildBackendWarning' >&2 || true
+            -e '.[embedded,osc,rebalance]' 2>&1 | \
+            grep -v -e '^Requirement already' -e 'BuildBackendWarning' >&2 \
+            || true
         "$VENV/bin/python" -c 'import nova_mig, placement' 2>/dev/null || \
             die "installing the demo's requirements failed (see above)"
     fi

@@ -112,11 +112,13 @@ def load_conf(config_files: list[str], config_dirs: list[str],
             args, conf.default_config_files))
         raise
     files = list(conf.config_file or ())
+    groups: tuple[str, ...] = ()
     if cloud:
         # nova.conf's auth_section: the section it names, read the way
         # keystoneauth reads it.
-        placement_conf.auth_group(conf)
-    confcheck.check_values(conf, files)
+        groups = tuple(sorted({placement_conf.PLACEMENT_GROUP,
+                               placement_conf.auth_group(conf)}))
+    confcheck.check_values(conf, files, groups)
     return conf, confcheck.unknown_options(files)
 
 

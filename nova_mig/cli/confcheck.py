@@ -93,21 +93,28 @@ def _defined_in(files: list[str], group: str, name: str) -> str | None:
     return None
 
 
-def check_values(conf: cfg.ConfigOpts, files: list[str]) -> None:
+def check_values(conf: cfg.ConfigOpts, files: list[str],
+                 groups: tuple[str, ...] = ()) -> None:
     """Read every option of nova-mig's groups once.
 
+    :param groups: groups whose registered options are read too: those
+        keystoneauth registered ([placement]'s session and adapter
+        options, the ``auth_section`` one's ``auth_type``).
     :raises: :class:`nova_mig.exception.ConfigError` naming the file and
         ``[group]option`` of the first value oslo.config refuses.
     """
-    for group, options in conf_opts.list_opts(cloud=False):
-        for opt in options:
-            try:
-                getattr(conf[group.name], opt.dest)
-            except cfg.NoSuchOptError:
-                continue    # an auth plugin's option, registered on load
-            except (cfg.ConfigFileValueError, ValueError) as e:
-                reason = str(e).split(' is not valid: ', 1)[-1]
-                where = _defined_in(files, group.name, opt.dest)
-                raise exception.ConfigError(reason='%s[%s]%s: %s' % (
-                    '%s: ' % where if where else '', group.name, opt.dest,
-                    reason))
+    names = [(group.name, opt.dest)
+             for group, options in conf_opts.list_opts(cloud=False)
+             for opt in options]
+    for name in groups:
+        names += [(name, dest) for dest in conf[name]]
+    for group_name, dest in names:
+        try:
+            getattr(conf[group_name], dest)
+        except cfg.NoSuchOptError:
+            continue    # an auth plugin's option, registered on load
+        except (cfg.ConfigFileValueError, ValueError) as e:
+            reason = str(e).split(' is not valid: ', 1)[-1]
+            where = _defined_in(files, group_name, dest)
+            raise exception.ConfigError(reason='%s[%s]%s: %s' % (
+                '%s: ' % where if where else '', group_name, dest, reason))

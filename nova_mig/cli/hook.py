@@ -78,8 +78,9 @@ class HookPreStart(_Hook):
        with --strict ([hook]strict) it exits 1.
 
     Prints one row per step (restore layout, nova config, placement) with
-    its status: ok, skipped, warning or failed; warnings and failures are
-    also written to stderr.
+    its status: ok, skipped, warning or failed. A warning or failure is
+    written once, as one line on stderr, and its row says "see the
+    warning on stderr" ("-f json" keeps the whole detail).
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:

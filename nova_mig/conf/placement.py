@@ -130,7 +130,7 @@ def auth_group(conf: cfg.ConfigOpts) -> str:
     level); that section's ``auth_type`` is registered here. [placement]
     itself without ``auth_section``. Needs :func:`register_cloud_opts`.
     """
-    section = conf[PLACEMENT_GROUP].auth_section
+    section = str(conf[PLACEMENT_GROUP].auth_section or '')
     if not section or section == PLACEMENT_GROUP:
         return PLACEMENT_GROUP
     from keystoneauth1 import loading as ks_loading

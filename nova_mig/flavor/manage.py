@@ -136,8 +136,7 @@ def compute_call(action: str, fn: collections.abc.Callable[..., _T],
             reason=reason.splitlines()[0] if reason else '-')
     except (ks_exc.ClientException, sdk_exc.SDKException) as e:
         raise exception.CloudUnreachable(
-            service='Nova', action=action,
-            reason=(str(e) or type(e).__name__).splitlines()[0])
+            service='Nova', action=action, reason=exception.url_reason(e))
 
 
 def set_extra_specs(compute: Compute, flavor: Flavor,

@@ -28,7 +28,9 @@ class OscPlacementClient(placement_client.PlacementClient):
                 exception.PlacementAuthError) as e:
             raise exception.CloudUnreachable(
                 service='Placement', action=action,
-                reason=e.kwargs.get('reason') or str(e))
+                reason=('%s: %s' % (e.kwargs['url'], e.kwargs['reason'])
+                        if e.kwargs.get('url') and e.kwargs.get('reason')
+                        else str(e)))
 
     def _error(self, method: str, path: str,
                resp: typing.Any) -> Exception:

@@ -104,7 +104,7 @@ class PlacementClient:
                 conf, group, session=session, auth=auth)
         except _AUTH as e:
             raise exception.PlacementAuthError(
-                url=_where(conf), reason=_reason(e))
+                url=_where(conf), reason=_reason(e), group=section)
         client = cls(adapter, _where(conf))
         client.auth_group = section
         return client
@@ -166,8 +166,8 @@ class PlacementClient:
             raise exception.PlacementUnreachable(url=self.endpoint,
                                                  reason=_reason(e))
         except _AUTH as e:
-            raise exception.PlacementAuthError(url=self.where,
-                                               reason=_reason(e))
+            raise exception.PlacementAuthError(
+                url=self.where, reason=_reason(e), group=self.auth_group)
         except ks_exc.ClientException as e:
             raise exception.PlacementError(
                 method=method, path=path, status='-', title=_reason(e),
@@ -217,8 +217,8 @@ class PlacementClient:
                 url=url, reason=_reason(e),
                 option='[%s]auth_url' % self.auth_group)
         except _AUTH as e:
-            raise exception.PlacementAuthError(url=self.where,
-                                               reason=_reason(e))
+            raise exception.PlacementAuthError(
+                url=self.where, reason=_reason(e), group=self.auth_group)
         except ks_exc.ClientException as e:
             raise exception.IdentityError(url=url, reason=_reason(e))
         self._authenticated = True
@@ -229,7 +229,8 @@ class PlacementClient:
         title, detail, code = _first_error(resp)
         if status in (401, 403):
             return exception.PlacementAuthError(
-                url=self.where, reason='HTTP %d %s' % (status, title))
+                url=self.where, reason='HTTP %d %s' % (status, title),
+                group=self.auth_group)
         kwargs = dict(method=method, path=path, status=status, title=title,
                       detail=(': %s' % detail) if detail else '', code=code)
         if status == 409 and code == CONCURRENT_UPDATE:

@@ -9,8 +9,10 @@ daemon itself (``privsep-helper``, which parses the global ``cfg.CONF``
 from the files it is given) it behaves as oslo.privsep's.
 """
 
+import logging
 import os
 import pwd
+import time
 
 from oslo_privsep import capabilities
 from oslo_privsep import daemon
@@ -41,6 +43,31 @@ def _fix(base: list[str]) -> str:
             'above say why it stopped.')
 
 
+class _HelperSaid(logging.Filter):
+    """Keep what oslo.privsep logs of a helper that did not start.
+
+    oslo.privsep logs each line the helper command wrote to stderr
+    (sudo's refusal) as ``privsep log: <line>`` and then, at CRITICAL,
+    that the command exited non-zero. Both become part of nova-mig's one
+    error line instead of two log lines before it.
+    """
+
+    PREFIX = 'privsep log: '
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if text.startswith(self.PREFIX):
+            if text[len(self.PREFIX):].strip():
+                self.lines.append(text[len(self.PREFIX):].strip())
+            return False
+        return not (record.levelno >= logging.CRITICAL and
+                    'exited non-zero' in text)
+
+
 class NovaMigPrivContext(priv_context.PrivContext):
     """A privsep context whose daemon command comes from nova-mig's conf."""
 
@@ -59,11 +86,21 @@ class NovaMigPrivContext(priv_context.PrivContext):
             super().start(method)
             return
         base = helper.command()
+        said = _HelperSaid()
+        # The logger under oslo.log's adapter: "oslo.privsep.daemon".
+        daemon_log = logging.getLogger(daemon.LOG.logger.name)
+        daemon_log.addFilter(said)
         try:
             super().start(method)
         except daemon.FailedToDropPrivileges as e:
+            # oslo.privsep's thread reading the helper's stderr may still
+            # be at its last line.
+            deadline = time.monotonic() + 0.2
+            while not said.lines and time.monotonic() < deadline:
+                time.sleep(0.01)
             raise exception.PrivsepStartFailed(
-                command=helper.describe(base), reason=str(e),
+                command=helper.describe(base),
+                reason='; '.join(said.lines[-2:] + [str(e)]),
                 fix=_fix(base))
         except OSError as e:
             raise exception.PrivsepStartFailed(
@@ -71,6 +108,8 @@ class NovaMigPrivContext(priv_context.PrivContext):
                 reason='%s: %s' % (e.filename or base[0],
                                    e.strerror or e),
                 fix=_fix(base))
+        finally:
+            daemon_log.removeFilter(said)
 
 
 def build() -> NovaMigPrivContext:

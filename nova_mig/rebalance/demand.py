@@ -202,7 +202,7 @@ def unmet_boots(compute: typing.Any, scheme: naming.Scheme,
     except Exception as e:
         raise exception.CloudUnreachable(
             service='Compute', action='GET /servers/detail',
-            reason=str(e).splitlines()[0] if str(e) else type(e).__name__)
+            reason=exception.url_reason(e))
     for server in found.values():
         if not is_no_valid_host(server):
             continue
@@ -225,7 +225,7 @@ def host_scopes(compute: typing.Any) -> dict[str, set[str]]:
     except Exception as e:
         raise exception.CloudUnreachable(
             service='Compute', action='GET /os-aggregates',
-            reason=str(e).splitlines()[0] if str(e) else type(e).__name__)
+            reason=exception.url_reason(e))
     for agg in aggregates:
         for host in getattr(agg, 'hosts', None) or ():
             scopes[host].add(aggregate_scope(agg.name))

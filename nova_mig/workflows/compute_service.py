@@ -8,7 +8,6 @@ again at the end. The connection reuses the keystoneauth session of the
 
 import dataclasses
 import logging
-import re
 import typing
 
 from oslo_config import cfg
@@ -108,16 +107,9 @@ def _find(conn: typing.Any, host: str) -> typing.Any:
     return services[0]
 
 
-_URL = re.compile(r"https?://[^\s/'\":]+(?::\d+)?[^\s'\":]*")
-
-
 def _reason(e: Exception) -> str:
     """The failure in one line, naming the URL keystoneauth tried."""
-    reason = exception.short_reason(e)
-    match = _URL.search(str(e))
-    if match and match.group(0) not in reason:
-        return '%s: %s' % (match.group(0), reason)
-    return reason
+    return exception.url_reason(e)
 
 
 def _state(service: typing.Any) -> ServiceState:

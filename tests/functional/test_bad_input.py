@@ -302,8 +302,8 @@ CASES = [
               'endpoint_override = {closed}\n'),
     Case('keystone_closed_reaper', ['reap', '--apply'],
          'Compute API call GET /os-services for host compute-a100-1 '
-         'failed: Unable to establish connection to {closed}/v3/auth/'
-         'tokens.',
+         'failed: {closed}/v3/auth/tokens: Connection refused. Check the '
+         '[placement] credentials',
          conf='[placement]\nauth_type = password\nauth_url = {closed}/v3\n'
               'username = u\npassword = p\nproject_name = p\n'
               'user_domain_name = Default\nproject_domain_name = Default\n'),

@@ -229,3 +229,42 @@ class NovaConfTestCase(base.CliTestCase):
         steps = {s['Step']: s['Status'] for s in json.loads(result.stdout)}
         self.assertEqual('ok', steps['placement'])
         self.assert_password_of_keystone_authtoken(keystone)
+
+    def test_keystone_down(self):
+        # nova.conf as pasted, Keystone not answering: the hook warns in
+        # one line and exits 0, so nova-compute starts; sync fails in one
+        # line; --strict keeps nova-compute from starting.
+        keystone = test_base.closed_port_url() + '/identity/v3'
+        nova_conf = self.write('nova.conf', NOVA_CONF.format(
+            auth_url=keystone, secret=SECRET, placement_extra=''))
+        files = ('--config-file', self.mig_conf(), '--config-file',
+                 nova_conf)
+        finding = ('Keystone at %s is unreachable: Connection refused. '
+                   'Check [keystone_authtoken]auth_url and that the '
+                   'identity service runs' % keystone)
+        rc, out, err = self.nova_mig(*files, 'hook', 'pre-start')
+        self.assertEqual(0, rc, out + err)
+        self.assertEqual(
+            'nova-mig hook pre-start: placement: warning: %s; nova-compute '
+            'starts anyway, run "nova-mig sync" once Placement is back\n'
+            % finding, err)
+        # The table points at the warning instead of repeating it.
+        self.assertNotIn('Keystone', out)
+        self.assertIn('| placement      | warning | see the warning on '
+                      'stderr', out)
+        self.assertTrue(os.path.exists(self.snippet))
+
+        rc, out, err = self.nova_mig(*files, 'hook', 'pre-start', '-f',
+                                     'json')
+        self.assertEqual(0, rc, out + err)
+        steps = {s['Step']: s for s in json.loads(out)}
+        self.assertTrue(steps['placement']['Detail'].startswith(finding))
+
+        rc, out, err = self.nova_mig(*files, 'sync')
+        self.assertEqual(1, rc, out + err)
+        self.assertEqual('nova-mig: error: %s.\n' % finding, err)
+
+        rc, out, err = self.nova_mig(*files, 'hook', 'pre-start', '--strict')
+        self.assertEqual(1, rc, out + err)
+        self.assertEqual('nova-mig hook pre-start: placement: failed: %s '
+                         '(strict mode)\n' % finding, err)

@@ -19,8 +19,8 @@ class InstallTestCase(base.ProductionTestCase):
         python = os.path.join(self.venv, 'bin', 'python')
         found = subprocess.run(
             [python, '-c', 'import importlib.util as u; print([m for m in '
-             '("oslo_db", "placement", "keystone", "nova", "testtools") '
-             'if u.find_spec(m)])'],
+             '("oslo_db", "placement", "keystone", "nova", "testtools", '
+             '"scipy", "numpy") if u.find_spec(m)])'],
             capture_output=True, text=True, check=True,
             env={'PATH': os.environ.get('PATH', '')})
         self.assertEqual('[]', found.stdout.strip())

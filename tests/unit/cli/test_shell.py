@@ -74,4 +74,26 @@ class VersionTestCase(base.TestCase):
                       for line in pip.splitlines()
                       if line.startswith('Version:')]
         self.assertEqual('nova-mig %s\n' % version, ours)
-        self.assertEqual(version, app.version())
+
+
+class CloudOptionsTestCase(base.TestCase):
+    """keystoneauth's options: before parsing, for the cloud commands."""
+
+    def loaded(self, command: str) -> str:
+        code = (
+            'import sys; from nova_mig.cli import app; '
+            'a = app.NovaMigApp(); '
+            'a._argv = ["--config-file", "etc/nova-mig/demo.conf", '
+            '"%s"]; a.options, _ = a.parser.parse_known_args(a._argv); '
+            'conf = a._load_conf(); '
+            'print("keystoneauth1.loading" in sys.modules, '
+            '"auth_type" in conf.placement)' % command)
+        return subprocess.run([sys.executable, '-c', code], check=True,
+                              capture_output=True, text=True,
+                              cwd=base.TOP_DIR).stdout.strip()
+
+    def test_local_command_skips_keystoneauth(self):
+        self.assertEqual('False False', self.loaded('discover'))
+
+    def test_cloud_command_registers_before_parsing(self):
+        self.assertEqual('True True', self.loaded('sync'))

@@ -248,6 +248,27 @@ class FromConfTestCase(base.TestCase):
                 'that section of nova.conf too, or add --config-file '
                 '/etc/nova/nova.conf.\n' % path, err)
 
+    def test_bad_keystoneauth_value_is_one_line(self):
+        path = self.write('[placement]\nauth_type = none\n'
+                          'endpoint_override = http://p:8778\n'
+                          'insecure = maybe\n')
+        rc, out, err = self.nova_mig('--config-file', path, 'sync')
+        self.assertEqual(1, rc, out + err)
+        self.assertEqual(
+            "nova-mig: error: Invalid configuration: %s: [placement]"
+            "insecure: Unexpected boolean value 'maybe'\n" % path, err)
+
+    def test_nova_conf_libvirt_options_not_unknown(self):
+        # nova.conf's own [libvirt] options, a section nova-mig shares.
+        path = self.write('[placement]\nauth_type = none\n'
+                          'endpoint_override = %s\n[libvirt]\n'
+                          'virt_type = kvm\ncpu_mode = host-passthrough\n'
+                          % base.closed_port_url())
+        rc, out, err = self.nova_mig('--config-file', path, 'sync')
+        self.assertEqual(1, rc, out + err)
+        self.assertEqual(1, len(err.splitlines()), err)
+        self.assertIn('is unreachable: Connection refused', err)
+
     def test_endpoint_is_the_override_or_where(self):
         c = client_mod.PlacementClient.for_endpoint('http://p:8778')
         self.assertEqual('http://p:8778', c.endpoint)
