@@ -135,7 +135,12 @@ def blocks(page: str) -> dict[str, Block]:
     """
     path = os.path.join(REPO, 'doc', 'source', page)
     with open(path, encoding='utf-8') as f:
-        source = f.read()
+        return parse(f.read(), page, path)
+
+
+def parse(source: str, page: str, path: str = '<string>'
+          ) -> dict[str, Block]:
+    """The marked blocks of reStructuredText ``source``, by name."""
     # Sphinx's roles and directives (:doc:, toctree) are unknown to plain
     # docutils: reported nowhere, parsed around.
     doctree = docutils.core.publish_doctree(
@@ -143,27 +148,17 @@ def blocks(page: str) -> dict[str, Block]:
         settings_overrides={'report_level': 5, 'halt_level': 5,
                             'syntax_highlight': 'none'})
     found: dict[str, Block] = {}
-    wanted: tuple[str, int] | None = None
-    for node in doctree.findall(lambda n: isinstance(
-            n, (nodes.comment, nodes.literal_block))):
-        if isinstance(node, nodes.comment):
-            match = MARK.match(node.astext())
-            if match:
-                if wanted:
-                    raise ValueError('%s:%d: mark %s has no block after it'
-                                     % (page, wanted[1], wanted[0]))
-                wanted = (match.group(1), node.line or 0)
+    for node in doctree.findall(nodes.comment):
+        match = MARK.match(node.astext())
+        if not match:
             continue
-        if wanted is None:
-            continue
-        name, line = wanted
-        wanted = None
+        name, line = match.group(1), node.line or 0
+        block = node.next_node(descend=False, siblings=True)
+        if not isinstance(block, nodes.literal_block):
+            raise ValueError('%s: mark %s has no block after it'
+                             % (page, name))
         if name in found:
-            raise ValueError('%s:%d: block %s marked twice' % (page, line,
-                                                               name))
-        found[name] = Block(page, name, _language(node), node.astext(),
-                            node.line or line)
-    if wanted:
-        raise ValueError('%s:%d: mark %s has no block after it'
-                         % (page, wanted[1], wanted[0]))
+            raise ValueError('%s: block %s marked twice' % (page, name))
+        found[name] = Block(page, name, _language(block), block.astext(),
+                            block.line or line)
     return found
