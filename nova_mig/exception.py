@@ -228,6 +228,10 @@ class NoVgpuTypeForProfile(NovaMigException):
                "geometry.")
 
 
+class ProfileNotKnown(NovaMigException):
+    msg_fmt = "Refusing to guess: %(reason)s."
+
+
 class NovaConfigRuleViolation(NovaMigException):
     msg_fmt = ("The generated Nova configuration breaks a rule of Nova: "
                "%(reason)s. Nothing was written.")
@@ -269,8 +273,9 @@ class StateWriteError(NovaMigException):
 
 
 class TargetInUse(NovaMigException):
-    msg_fmt = ("%(target)s is in use since the plan was made (%(users)s); "
-               "it was left alone. Run the command again once it is free")
+    msg_fmt = ("%(target)s is in use: %(users)s (seen at %(seen)s"
+               "%(since)s); it was left alone. Run the command again once "
+               "it is free")
 
 
 class ComputeServiceEnabled(NovaMigException):
@@ -295,6 +300,10 @@ class ComputeServiceNotFound(NovaMigException):
 
 class ReaperJournalError(NovaMigException):
     msg_fmt = "Reaper journal %(path)s: %(reason)s"
+
+
+class ReaperQueueError(NovaMigException):
+    msg_fmt = "Reaper queue %(path)s: %(reason)s"
 
 
 class RetypeStepFailed(NovaMigException):
@@ -345,19 +354,19 @@ class ProfileNotOffered(NovaMigException):
 class FlavorNotManaged(NovaMigException):
     msg_fmt = ("Flavor %(name)s (%(id)s) exists and was not created by "
                "nova-mig (no %(mark)s extra spec); refusing to change it. "
-               "Choose another name with --name, or pass --force to let "
+               "Choose another flavor name, or pass --force to let "
                "nova-mig take it over.")
 
 
 class FlavorSizeMismatch(NovaMigException):
     msg_fmt = ("Flavor %(name)s (%(id)s) exists with %(have)s, not "
-               "%(want)s, and Nova cannot resize a flavor. Delete it or "
-               "choose another name with --name.")
+               "%(want)s, and Nova cannot change a flavor's sizes or ID. "
+               "Delete it or choose another flavor name.")
 
 
 class FlavorProfileMismatch(NovaMigException):
     msg_fmt = ("Flavor %(name)s (%(id)s) already asks for MIG profile "
-               "%(have)s, not %(want)s. Choose another name with --name, or "
+               "%(have)s, not %(want)s. Choose another flavor name, or "
                "pass --force to change it.")
 
 
@@ -374,7 +383,7 @@ class UnknownTraits(NovaMigException):
 class FlavorExists(NovaMigException):
     msg_fmt = ("Flavor %(name)s (%(id)s) exists; refusing to create it "
                "again. Pass --or-update to update its MIG extra specs (the "
-               "others are kept), or choose another name with --name.")
+               "others are kept), or choose another flavor name.")
 
 
 class FlavorNotFound(NovaMigException):

@@ -1,16 +1,23 @@
 """Bounded reads of input files; atomic, change-only writes of nova-mig's.
 
-Every YAML document nova-mig reads (layouts, mig-parted files, simulated
-host files) goes through :func:`load_yaml`: size and nesting are bounded
-before anything is built, and invalid UTF-8 or YAML is reported with its
-line and column, never as a raw Python error.
+Every file nova-mig reads that someone else could have written goes
+through :func:`read_input`: only a regular file is read (a FIFO, device or
+directory is refused without blocking on it) and never more than a limit.
+Every YAML document (layouts, mig-parted files, targets files, simulated
+host files) is then parsed by :func:`load_yaml`, every JSON document
+(discover documents, state files) by :func:`load_json`: size, nesting,
+integer length and, in YAML, the expansion of aliases are bounded
+before anything is built, and invalid UTF-8, YAML or JSON is reported
+with its line and column, never as a raw Python error.
 """
 
+import errno
 import functools
 import json
 import logging
 import os
 import re
+import stat
 import tempfile
 import typing
 
@@ -26,6 +33,16 @@ MAX_INPUT_BYTES = 4 * 1024 * 1024
 MAX_YAML_DEPTH = 32
 #: Most nodes (scalars, mappings, lists, aliases) in a YAML input.
 MAX_YAML_NODES = 500_000
+#: Most characters of text a YAML input holds with its aliases expanded.
+MAX_YAML_EXPANDED_CHARS = 4 * MAX_INPUT_BYTES
+#: Largest state file read (ownership record, checkpoint, sync state,
+#: journals), in bytes.
+MAX_STATE_BYTES = 16 * 1024 * 1024
+#: Deepest nesting of objects and arrays in a JSON document.
+MAX_JSON_DEPTH = 32
+#: Most digits of an integer in an input file: far beyond any count,
+#: size or identifier nova-mig reads, far below Python's own limit.
+MAX_INT_DIGITS = 20
 
 _INT = 'tag:yaml.org,2002:int'
 _FLOAT = 'tag:yaml.org,2002:float'
@@ -43,7 +60,9 @@ def _loader() -> typing.Any:
     import yaml
 
     safe: typing.Any = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
-    loader: typing.Any = type('_Loader', (safe,), {})
+    loader: typing.Any = type('_Loader', (safe,), {
+        'construct_yaml_int': _bounded_int_constructor(safe)})
+    loader.add_constructor(_INT, loader.construct_yaml_int)
     loader.yaml_implicit_resolvers = {
         first: [(tag, regexp) for tag, regexp in resolvers
                 if tag not in (_INT, _FLOAT)]
@@ -60,27 +79,181 @@ def _loader() -> typing.Any:
     return loader
 
 
+_INT_REFUSED = 'an integer of'
+
+
+def _bounded_int_constructor(
+        safe: typing.Any) -> typing.Callable[[typing.Any, typing.Any], int]:
+    import yaml
+
+    def construct_yaml_int(self: typing.Any, node: typing.Any) -> int:
+        digits = sum(c.isdigit() for c in str(node.value))
+        if digits > MAX_INT_DIGITS:
+            raise yaml.constructor.ConstructorError(
+                None, None, '%s %d digits; at most %d are accepted' % (
+                    _INT_REFUSED, digits, MAX_INT_DIGITS), node.start_mark)
+        return int(safe.construct_yaml_int(self, node))
+    return construct_yaml_int
+
+
 #: Builds the error to raise from ``(where, reason)``: ``where`` is a key
 #: path or ``line L column C``.
 Fail = typing.Callable[[str, str], Exception]
 
 
-def read_input(path: str, fail: Fail,
-               limit: int = MAX_INPUT_BYTES) -> bytes:
+_KINDS = ((stat.S_ISFIFO, 'a FIFO'), (stat.S_ISCHR, 'a character device'),
+          (stat.S_ISBLK, 'a block device'), (stat.S_ISSOCK, 'a socket'))
+
+
+def _not_regular(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return os.strerror(errno.EISDIR)
+    kind = next((k for test, k in _KINDS if test(mode)), 'a special file')
+    return '%s, not a regular file; nova-mig reads only regular files' % kind
+
+
+@typing.overload
+def read_input(path: str, fail: Fail, limit: int = ...,
+               nofollow: bool = ...,
+               missing_ok: typing.Literal[False] = ...) -> bytes: ...
+
+
+@typing.overload
+def read_input(path: str, fail: Fail, limit: int = ...,
+               nofollow: bool = ...,
+               missing_ok: bool = ...) -> bytes | None: ...
+
+
+def read_input(path: str, fail: Fail, limit: int = MAX_INPUT_BYTES,
+               nofollow: bool = False,
+               missing_ok: bool = False) -> bytes | None:
     """The bytes of an input file, at most ``limit`` of them.
 
+    The file is opened without blocking (a FIFO with no writer would hang
+    a plain ``open``) and read only when ``fstat`` says it is a regular
+    file; a device such as ``/dev/zero`` is never read. At most
+    ``limit + 1`` bytes are ever read.
+
+    :param nofollow: refuse a symbolic link (nova-mig's own state files).
+    :param missing_ok: return None when the file does not exist.
     :raises: what ``fail('file', reason)`` builds when the file cannot be
-        read (a directory, missing, no permission) or is too large.
+        read (missing, no permission, not a regular file) or is larger
+        than ``limit``.
     """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+    if nofollow:
+        flags |= os.O_NOFOLLOW
     try:
-        with open(path, 'rb') as stream:
-            content = stream.read(limit + 1)
+        fd = os.open(path, flags)
+    except FileNotFoundError as e:
+        if missing_ok:
+            return None
+        raise fail('file', e.strerror or str(e))
+    except OSError as e:
+        if nofollow and e.errno == errno.ELOOP:
+            raise fail('file', 'a symbolic link; nova-mig reads its own '
+                       'files only when they are regular files')
+        raise fail('file', e.strerror or str(e))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise fail('file', _not_regular(mode))
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(limit + 1 - size, 1024 * 1024))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
     except OSError as e:
         raise fail('file', e.strerror or str(e))
-    if len(content) > limit:
-        raise fail('file', 'larger than %d bytes; not a nova-mig input '
-                   'file' % limit)
-    return content
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise fail('file', 'larger than %d bytes, the most nova-mig reads '
+                   'from this file' % limit)
+    return b''.join(chunks)
+
+
+def reason(where: str, why: str) -> str:
+    """``why`` preceded by ``where`` unless that is the whole file."""
+    return why if where == 'file' else '%s: %s' % (where, why)
+
+
+def read_json(path: str, fail: Fail, limit: int = MAX_STATE_BYTES,
+              nofollow: bool = True, missing_ok: bool = True
+              ) -> tuple[bool, typing.Any]:
+    """A JSON file, read by :func:`read_input`, parsed by :func:`load_json`.
+
+    :returns: ``(False, None)`` when the file does not exist and
+        ``missing_ok``, else ``(True, document)``.
+    """
+    content = read_input(path, fail, limit, nofollow=nofollow,
+                         missing_ok=missing_ok)
+    if content is None:
+        return False, None
+    return True, load_json(content, fail)
+
+
+class _Refused(Exception):
+    """A JSON value refused while parsing (its reason in ``args[0]``)."""
+
+
+def _json_constant(name: str) -> typing.NoReturn:
+    raise _Refused('%s is not a JSON number' % name)
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip('-')) > MAX_INT_DIGITS:
+        raise _Refused('an integer of %d digits; at most %d are accepted'
+                       % (len(text.lstrip('-')), MAX_INT_DIGITS))
+    return int(text)
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if value in (float('inf'), float('-inf')):
+        raise _Refused('%s is out of range' % text[:40])
+    return value
+
+
+def _depth(document: typing.Any) -> int:
+    """Nesting depth of a parsed JSON document, without recursion."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            deepest = max(deepest, level)
+            if level <= MAX_JSON_DEPTH:
+                stack.extend((v, level + 1) for v in value)
+    return deepest
+
+
+def load_json(content: bytes, fail: Fail,
+              max_depth: int = MAX_JSON_DEPTH) -> typing.Any:
+    """Parse one JSON document safely, within bounds.
+
+    :raises: what ``fail(where, reason)`` builds for invalid UTF-8 or
+        JSON (reason ``not JSON: ...``), ``NaN`` or ``Infinity``, an
+        integer of more than :data:`MAX_INT_DIGITS` digits or nesting
+        deeper than ``max_depth``.
+    """
+    text = decode(content, fail)
+    try:
+        document = json.loads(text, parse_constant=_json_constant,
+                              parse_int=_json_int, parse_float=_json_float)
+    except json.JSONDecodeError as e:
+        raise fail('line %d column %d' % (e.lineno, e.colno),
+                   'not JSON: %s' % e.msg)
+    except _Refused as e:
+        raise fail('JSON', 'not JSON: %s' % e.args[0])
+    except RecursionError:
+        raise fail('JSON', 'nested deeper than %d levels' % max_depth)
+    if _depth(document) > max_depth:
+        raise fail('JSON', 'nested deeper than %d levels' % max_depth)
+    return document
 
 
 def _position(content: bytes, offset: int) -> str:
@@ -110,6 +283,67 @@ def _mark(node: typing.Any) -> str:
     return 'line %d column %d' % (mark.line + 1, mark.column + 1)
 
 
+def _check_events(yaml: typing.Any, events: typing.Iterable[typing.Any],
+                  fail: Fail, max_depth: int, max_nodes: int) -> None:
+    """Refuse a document too deep or too large once aliases are expanded.
+
+    An alias counts as the whole node its anchor names (its values and
+    the characters of its text), and reaches as deep as that node does: a
+    kilobyte of nested aliases (a "billion laughs") that would expand to
+    gigabytes in whoever walks or prints the document is refused here,
+    while an anchor used a few times is fine.
+    """
+    # Open collections: [anchor, values, characters, height].
+    stack: list[list[typing.Any]] = []
+    anchors: dict[str, tuple[int, int, int]] = {}
+    values = characters = 0
+
+    def add(size: int, chars: int, height: int) -> None:
+        if stack:
+            stack[-1][1] += size
+            stack[-1][2] += chars
+            stack[-1][3] = max(stack[-1][3], height + 1)
+
+    for event in events:
+        alias = ''
+        if isinstance(event, (yaml.MappingStartEvent,
+                              yaml.SequenceStartEvent)):
+            if len(stack) >= max_depth:
+                raise fail(_mark(event), 'nested deeper than %d levels'
+                           % max_depth)
+            stack.append([event.anchor, 1, 2, 1])
+            values, characters = values + 1, characters + 2
+        elif isinstance(event, (yaml.MappingEndEvent,
+                                yaml.SequenceEndEvent)):
+            anchor, size, chars, height = stack.pop()
+            if anchor is not None:
+                anchors[anchor] = (size, chars, height)
+            add(size, chars, height)
+            continue
+        elif isinstance(event, yaml.AliasEvent):
+            alias = ' once alias *%s is expanded' % event.anchor
+            size, chars, height = anchors.get(event.anchor, (1, 1, 0))
+            if len(stack) + height > max_depth:
+                raise fail(_mark(event), 'nested deeper than %d levels%s'
+                           % (max_depth, alias))
+            values, characters = values + size, characters + chars
+            add(size, chars, height)
+        elif isinstance(event, yaml.ScalarEvent):
+            chars = len(event.value) + 1
+            if event.anchor is not None:
+                anchors[event.anchor] = (1, chars, 0)
+            values, characters = values + 1, characters + chars
+            add(1, chars, 0)
+        else:
+            continue
+        if values > max_nodes:
+            raise fail(_mark(event), 'more than %d values%s'
+                       % (max_nodes, alias))
+        if characters > MAX_YAML_EXPANDED_CHARS:
+            raise fail(_mark(event), 'more than %d characters%s'
+                       % (MAX_YAML_EXPANDED_CHARS, alias))
+
+
 def load_yaml(content: bytes | str, fail: Fail,
               max_depth: int = MAX_YAML_DEPTH,
               max_nodes: int = MAX_YAML_NODES) -> typing.Any:
@@ -119,9 +353,13 @@ def load_yaml(content: bytes | str, fail: Fail,
     or huge document is refused without building it, and Python's
     recursion limit is never reached.
 
+    Aliases count as the nodes they stand for (see :func:`_check_events`),
+    so a "billion laughs" is refused before it is built or walked.
+
     :raises: what ``fail(where, reason)`` builds for invalid UTF-8, invalid
         YAML, nesting deeper than ``max_depth`` or more than ``max_nodes``
-        nodes.
+        nodes (aliases expanded either way), or an integer longer than
+        :data:`MAX_INT_DIGITS` digits.
     """
     if isinstance(content, bytes):
         if len(content) > MAX_INPUT_BYTES:
@@ -132,28 +370,15 @@ def load_yaml(content: bytes | str, fail: Fail,
     import yaml
 
     loader = _loader()
-    depth = nodes = 0
     try:
-        for event in yaml.parse(text, Loader=loader):
-            if isinstance(event, (yaml.MappingStartEvent,
-                                  yaml.SequenceStartEvent)):
-                depth += 1
-                if depth > max_depth:
-                    raise fail(_mark(event), 'nested deeper than %d levels'
-                               % max_depth)
-            elif isinstance(event, (yaml.MappingEndEvent,
-                                    yaml.SequenceEndEvent)):
-                depth -= 1
-            if isinstance(event, yaml.NodeEvent):
-                nodes += 1
-                if nodes > max_nodes:
-                    raise fail(_mark(event), 'more than %d values'
-                               % max_nodes)
+        _check_events(yaml, yaml.parse(text, Loader=loader), fail,
+                      max_depth, max_nodes)
         return yaml.load(text, Loader=loader)
     except yaml.YAMLError as e:
-        reason = getattr(e, 'problem', None) or str(e)
-        raise fail(_mark(e), 'not valid YAML: %s'
-                   % ' '.join(str(reason).split()))
+        reason = ' '.join(str(getattr(e, 'problem', None) or e).split())
+        if reason.startswith(_INT_REFUSED):
+            raise fail(_mark(e), reason)
+        raise fail(_mark(e), 'not valid YAML: %s' % reason)
     except RecursionError:
         raise fail('YAML', 'nested too deeply')
 
@@ -165,13 +390,36 @@ def read_text(path: str) -> str | None:
     any content nova-mig generates, so :func:`write_if_changed` replaces a
     damaged file instead of failing on it.
 
-    :raises: ``OSError`` when the file exists but cannot be read.
+    Only a regular file is read, and at most :data:`MAX_STATE_BYTES`.
+
+    :raises: ``OSError`` when the file exists but cannot be read, is not a
+        regular file (a FIFO, a device, a directory) or is larger.
+    """
+    def fail(where: str, why: str) -> OSError:
+        return OSError(errno.EINVAL, why, path)
+
+    content = read_input(path, fail, MAX_STATE_BYTES, missing_ok=True)
+    if content is None:
+        return None
+    return content.decode('utf-8', errors='replace')
+
+
+def _check_target(path: str) -> None:
+    """Refuse to replace what is not a regular file (or a link to one).
+
+    :raises: ``OSError``: a directory (``Is a directory``), a FIFO or a
+        device: ``os.replace`` would put a file where the device was.
     """
     try:
-        with open(path, encoding='utf-8', errors='replace') as f:
-            return f.read()
+        mode = os.stat(path).st_mode
     except FileNotFoundError:
-        return None
+        return
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    if not stat.S_ISREG(mode):
+        raise OSError(errno.EINVAL, '%s, not a regular file; nova-mig '
+                      'writes only regular files' % _not_regular(mode)
+                      .split(',')[0], path)
 
 
 def write_if_changed(path: str, content: str, mode: int = 0o644) -> bool:
@@ -188,6 +436,7 @@ def write_if_changed(path: str, content: str, mode: int = 0o644) -> bool:
         ``content`` (and had ``mode``).
     :raises: ``OSError`` from the failed step.
     """
+    _check_target(path)
     current = read_text(path)
     if current == content:
         if os.stat(path).st_mode & 0o7777 != mode:

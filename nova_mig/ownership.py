@@ -16,7 +16,6 @@ record is a JSON file under ``[host]state_dir``, replaced atomically.
 """
 
 import datetime
-import json
 import logging
 import os
 import typing
@@ -53,17 +52,13 @@ class OwnershipRecord:
         self._devices = self._read()
 
     def _read(self) -> dict[str, dict[str, typing.Any]]:
-        try:
-            with open(self.path) as f:
-                data = json.load(f)
-        except FileNotFoundError:
+        def fail(where: str, why: str) -> Exception:
+            return exception.StateFileError(
+                path=self.path, reason=fileutils.reason(where, why))
+
+        found, data = fileutils.read_json(self.path, fail)
+        if not found:
             return {}
-        except OSError as e:
-            raise exception.StateFileError(path=self.path,
-                                           reason=e.strerror or e)
-        except ValueError as e:
-            raise exception.StateFileError(path=self.path,
-                                           reason='not JSON: %s' % e)
         if not isinstance(data, dict) or data.get('version') != VERSION:
             raise exception.StateFileError(
                 path=self.path, reason='unknown format or version')

@@ -28,8 +28,8 @@ import typing
 
 # Bottom to top: the target architecture of nova_mig (issue 10).
 LAYERS: dict[str, int] = {
-    'exception': 0, 'conf': 0,
-    'model': 1, 'fileutils': 1, 'lock': 1,
+    'exception': 0, 'conf': 0, 'sysfs': 0,
+    'model': 1, 'fileutils': 1, 'lock': 1, 'metrics': 1,
     'naming': 2, 'ownership': 2, 'privsep': 2,
     'gpu': 3,
     'host': 4,
@@ -261,7 +261,8 @@ def render_ascii(layers: dict[str, int],
     by_layer: dict[int, list[str]] = collections.defaultdict(list)
     for name, layer in layers.items():
         shown = name if name in ('exception', 'fileutils', 'lock',
-                                 'naming', 'ownership') else name + '/'
+                                 'naming', 'ownership', 'sysfs') else (
+                                     name + '/')
         if name in private:
             shown += ' (stevedore only)'
         by_layer[layer].append(shown)

@@ -2,14 +2,16 @@
 #
 # The one entry point of a fresh checkout of nova-mig.
 #
-#   tools/quickstart.sh demo [--host NAME] [--scenario orphans] [ARGS...]
+#   tools/quickstart.sh demo [--host NAME] [--scenario orphans] [--verbose]
+#                            [ARGS...]
 #       On the simulated host of etc/nova-mig/demo.conf (--host: the example
 #       host etc/nova-mig/hosts/NAME.yaml): discover, plan the example
 #       layout that fits it, generate Nova's configuration (dry run), sync
 #       the embedded Placement and list its MIG profiles with "openstack
-#       mig". --scenario orphans: the story of orphan vGPUs after a type
-#       change and the reaper. ARGS run that one nova-mig command instead
-#       (e.g. "demo discover -f json").
+#       mig"; each step summed up (--verbose: the commands' full output).
+#       --scenario orphans: the story of orphan vGPUs after a type change
+#       and the reaper. ARGS run that one nova-mig command instead (e.g.
+#       "demo discover -f json"). Writes only under .nova-mig-state/.
 #   tools/quickstart.sh test [STESTR RUN ARGS...]
 #       Run the gates (flake8, bashate, mypy, import graph) and the whole
 #       test suite with stestr, and close with the line "N passed,
@@ -25,8 +27,8 @@
 #      NOVA_MIG_SKIP_BINDEP=1); apt-get or dnf runs as root, through sudo
 #      when the caller is not root;
 #   3. requirements.txt and nova-mig itself (editable, with its "embedded"
-#      Placement, "osc" and "rebalance" extras) are installed in it, and
-#      for "test" and "pep8" test-requirements.txt too. This step is
+#      Placement and "osc" extras) are installed in it, and for "test" and
+#      "pep8" the "rebalance" extra and test-requirements.txt too. This step is
 #      skipped while a hash of the requirement files, recorded in the
 #      virtual environment, is unchanged, so a second run starts at once.
 #
@@ -63,7 +65,7 @@ function die {
 }
 
 function usage {
-    sed -n '3,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '3,22s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2
 }
 
@@ -187,8 +189,8 @@ function deps_current {
 
 # Step 3: Python packages, only when the requirement files changed. The
 # demo needs requirements.txt and nova-mig with its "embedded" (Placement)
-# "osc" (openstack mig) and "rebalance" (the planner's SciPy) extras; the
-# tests also test-requirements.txt.
+# and "osc" (openstack mig) extras; the tests also test-requirements.txt
+# and the "rebalance" extra (the planner's SciPy).
 function ensure_python_packages {
     local profile=$1
     local stamp=$VENV/.nova-mig-$profile-deps.sha256
@@ -213,10 +215,10 @@ function ensure_python_packages {
         # pip's own lines (Collecting, Downloading, Installing) show the
         # progress of the first run.
         log "installing the demo's requirements into $VENV (once per" \
-            "change): requirements.txt, nova-mig[embedded,osc,rebalance]"
+            "change): requirements.txt, nova-mig[embedded,osc]"
         "$VENV/bin/python" -m pip install --progress-bar on \
             --disable-pip-version-check -r requirements.txt \
-            -e '.[embedded,osc,rebalance]' 2>&1 | \
+            -e '.[embedded,osc]' 2>&1 | \
             grep -v -e '^Requirement already' -e 'BuildBackendWarning' >&2 \
             || true
         "$VENV/bin/python" -c 'import nova_mig, placement' 2>/dev/null || \
@@ -290,15 +292,40 @@ function demo_title {
     printf '\n=== %s\n' "$*"
 }
 
-# One step: its title, the command line, then the command. A step that
-# fails (some are meant to) shows its exit status and the flow goes on.
+# Why a step shows what it shows: its words, spaces and line breaks
+# squeezed, folded to 79 columns.
+function demo_why {
+    { printf '%s' "$*" | tr -s ' \n' ' '; echo; } | fold -s -w 79 | \
+        sed 's/ *$//'
+}
+
+DEMO_VERBOSE=False
+
+# One step: its title, why, the command line, then the command's summary
+# (tools/demo_summary.py KIND reads its -f json output), or its whole
+# output with --verbose or without a KIND. A step that fails (some are
+# meant to) shows its exit status and the flow goes on.
+#   demo_step TITLE WHY KIND ARGS...
 function demo_step {
     local title=$1
+    local why=$2
+    local kind=$3
     local rc=0
-    shift
+    local out
+    shift 3
     demo_title "$title"
-    printf '$ nova-mig %s\n\n' "$*"
-    nova_mig "$@" || rc=$?
+    demo_why "$why"
+    if [ "$DEMO_VERBOSE" = True ] || [ -z "$kind" ]; then
+        printf '$ nova-mig %s\n\n' "$*"
+        nova_mig "$@" || rc=$?
+    else
+        printf '$ nova-mig %s\n\n' "$*"
+        out=$(demo_state_dir)/demo-$kind.json
+        nova_mig "$@" -f json > "$out" || rc=$?
+        if [ "$rc" -eq 0 ]; then
+            "$VENV/bin/python" tools/demo_summary.py "$kind" < "$out"
+        fi
+    fi
     if [ "$rc" -ne 0 ]; then
         printf '(exit status %d)\n' "$rc"
     fi
@@ -310,7 +337,14 @@ function demo_osc_profiles {
     local url=""
     local pid
     local fifo
+    local discovered
     demo_title "$1"
+    discovered=$(demo_state_dir)/demo-discover.json
+    if [ "$DEMO_VERBOSE" = True ]; then
+        nova_mig discover -f json > "$discovered"
+    fi
+    "$VENV/bin/python" tools/demo_summary.py profiles "$discovered" | \
+        fold -s -w 79
     printf '$ openstack mig profile list\n\n'
     if [ ! -x "$VENV/bin/openstack" ]; then
         echo "(python-openstackclient is not installed: skipped)"
@@ -333,24 +367,53 @@ function demo_osc_profiles {
     wait "$pid" 2>/dev/null || true
 }
 
-# The whole flow on the simulated host and the embedded Placement: nothing
-# is written outside the repository (state in .nova-mig-state/).
+# What the demo writes, and where: nothing outside the repository.
+#   demo_writes STATE_DIR HOW_STEPS_PRINT
+function demo_writes {
+    demo_why "The demo runs on a simulated host ($DEMO_HOST) and an" \
+        "embedded Placement and needs no root. It writes only inside" \
+        "this repository: $1/ (the simulated host's state and the" \
+        "Placement database; rm -rf .nova-mig-state resets it) and" \
+        ".nova-mig-state/cache (the parsed GPU catalog: XDG_CACHE_HOME" \
+        "points there), besides .venv. Each step says why it shows what" \
+        "it shows; ${*:2}"
+}
+
+# The whole flow on the simulated host and the embedded Placement.
 function run_demo_flow {
     local layout
     layout=$(layout_for_host "$DEMO_HOST")
+    demo_writes "$(demo_state_dir)" "it sums up its command's result, and" \
+        "--verbose prints the commands' whole output instead."
     demo_step "1/5 Discover the host: GPUs, MIG geometry, VFs, vGPUs, guests" \
-        discover
+        "What nova-mig reads on a compute host: GPUs and MIG geometry
+        through NVML, VFs and vGPU types from sysfs, guests from libvirt;
+        here all simulated from etc/nova-mig/hosts/$DEMO_HOST.yaml." \
+        discover discover
     if [ -n "$layout" ]; then
         demo_step "2/5 Plan a declared layout (nothing is changed)" \
-            layout plan "$layout"
+            "A layout file declares the MIG geometry and vGPU devices
+            wanted; the plan is the difference from the host, in the
+            order 'layout apply' would run it. $layout fits this host." \
+            plan layout plan "$layout"
     else
         demo_title "2/5 Plan a declared layout: no example layout fits" \
             "$DEMO_HOST"
+        demo_why "No file of etc/nova-mig/layouts/ names this host in its
+            '# fits:' line, so there is nothing to plan."
     fi
     demo_step "3/5 Generate nova-compute's configuration (dry run)" \
-        nova-config --dry-run
+        "Nova must be told which vGPU types to offer on which devices
+        ([devices], [mdev_*] or [pci]); the provider config puts the MIG
+        profile and GPU model traits on the GPU resource providers. Dry
+        run: the difference from the files on disk, nothing written." \
+        nova-config nova-config --dry-run
     demo_step "4/5 Sync classes and traits into the embedded Placement" \
-        sync
+        "Flavors ask Placement for a MIG resource class and traits; sync
+        creates them and puts the traits on this host's GPU providers in
+        the embedded Placement (the real Placement service, in-process,
+        seeded with the providers and allocations Nova would make)." \
+        sync sync
     demo_osc_profiles \
         "5/5 The MIG profiles the cloud offers, as an admin sees them"
 }
@@ -364,33 +427,53 @@ function run_demo_orphans {
     mkdir -p "$state/nova" "$state/proc"
     DEMO_CONF_ARGS=(--config-file "$DEMO_CONF"
                     --config-file etc/nova-mig/demo-orphans.conf)
+    DEMO_HOST=t4-orphans
+    demo_writes "$state" "the commands' output is shown whole."
     demo_step "1/9 Two Tesla T4: GPU 0 has a T4-8C nobody uses" \
-        discover
+        "A T4 has no MIG: its vGPUs are time-sliced, one type per GPU, and
+        the slice map has nothing to draw. The T4-8C device on GPU 0 was
+        left by Nova before nova-mig came." \
+        "" discover
     t0=$(date +%s)
     demo_step "2/9 The old type: nova-mig gives GPU 0 T4-8C devices" \
-        layout apply etc/nova-mig/layouts/t4-8c.yaml
+        "The operator's first choice of type, applied from a layout file;
+        nova-mig records the devices it creates as its own." \
+        "" layout apply etc/nova-mig/layouts/t4-8c.yaml
     demo_title "3/9 The operator switches Nova to T4-4C (nvidia-234) only"
+    demo_why "Editing nova.conf by hand, as in the article; nova-mig reads
+        it to know which types Nova still offers."
     printf '$ cat %s\n' "$state/nova/nova.conf"
     printf '[devices]\nenabled_mdev_types = nvidia-234\n' | \
         tee "$state/nova/nova.conf"
     demo_step "4/9 Creating T4-4C on GPU 0 fails: the T4-8C devices block it" \
-        layout plan etc/nova-mig/layouts/t4-4c.yaml
+        "A time-sliced GPU takes one vGPU type at a time, so the plan is
+        refused while T4-8C devices exist." \
+        "" layout plan etc/nova-mig/layouts/t4-4c.yaml
     demo_step "5/9 Which devices are orphans? keep or remove, and why" \
-        reap
+        "Each check of the reaper, per device: no guest, no open handle,
+        no in-flight allocation, type no longer enabled, owner, age." \
+        "" reap
     demo_title "6/9 Drain the host: disable its nova-compute service"
-    printf '$ openstack compute service set --disable compute-t4-1 %s\n' \
-        nova-compute
+    demo_why "On a real cloud: openstack compute service set --disable
+        compute-t4-1 nova-compute. The demo has no Compute API: it records
+        the service disabled in its embedded cloud with the simulator
+        command below instead, and the reaper reads that record as it
+        would read Nova's."
+    printf '$ python -m nova_mig.simulator.cloud service-disable\n'
     "$VENV/bin/python" -m nova_mig.simulator.cloud "${DEMO_CONF_ARGS[@]}" \
         service-disable
     while [ $(($(date +%s) - t0)) -le 5 ]; do
         sleep 1
     done
     demo_step "7/9 The grace period ([reaper]grace_period = 5 s) has passed" \
-        reap --apply
+        "Now every check passes for nova-mig's own T4-8C devices." \
+        "" reap --apply
     demo_step "8/9 The T4-8C Nova left before nova-mig: removed explicitly" \
-        reap --apply --include-foreign
+        "A device nova-mig did not create is removed only when asked." \
+        "" reap --apply --include-foreign
     demo_step "9/9 Now the new type can be created" \
-        layout apply etc/nova-mig/layouts/t4-4c.yaml
+        "Nothing of the old type is left on GPU 0." \
+        "" layout apply etc/nova-mig/layouts/t4-4c.yaml
 }
 
 function demo_hints {
@@ -398,7 +481,7 @@ function demo_hints {
 
 What next:
   tools/quickstart.sh demo discover -f json   one command, with its arguments
-  tools/quickstart.sh demo --host h100-sxm5-8x
+  tools/quickstart.sh demo --host h100-sxm5-8x [--verbose]
       the same flow on another example host (etc/nova-mig/hosts/NAME.yaml)
   tools/quickstart.sh demo --scenario orphans
       orphan vGPU devices after a type change, and the reaper
@@ -409,8 +492,14 @@ EOF
 
 function run_demo {
     local scenario=flow
+    # The simulator's parsed GPU catalog is cached here, not in ~/.cache.
+    export XDG_CACHE_HOME=$TOP_DIR/.nova-mig-state/cache
     while [ $# -gt 0 ]; do
         case $1 in
+            --verbose)
+                DEMO_VERBOSE=True
+                shift
+                ;;
             --host)
                 [ $# -ge 2 ] || die "--host needs a host name"
                 use_demo_host "$2"

@@ -96,6 +96,10 @@ def load_conf(config_files: list[str], config_dirs: list[str],
         args += ['--config-file', path]
     for path in config_dirs:
         args += ['--config-dir', path]
+    # A FIFO or device given as a configuration file would hang oslo.config
+    # or fill the memory: refused first, as every input.
+    confcheck.check_encoding(confcheck.config_files(
+        args, cfg.find_config_files(project='nova-mig')))
     said = io.StringIO()
     try:
         # A [DEFAULT] value oslo.config parses as a command-line option

@@ -76,6 +76,15 @@ class ErrorReporting(command.Command):
         return gpu.load_backend(self.conf)
 
 
+#: Help of --skip-handle-check, the same on every destructive command.
+SKIP_HANDLE_CHECK_HELP = (
+    'Destroy even when the open /dev/vfio handles cannot be read (run '
+    'without root, or /proc mounted with hidepid): without it such a run '
+    'refuses every destructive step with one line naming what could not '
+    'be read. A process holding a device open would lose it: use only '
+    'when nothing can use the GPUs being changed. Logged as a warning.')
+
+
 class Command(ErrorReporting, command.Command):
     """A nova-mig command that acts."""
 

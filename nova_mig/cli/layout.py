@@ -132,12 +132,23 @@ class LayoutApply(_PlansLayout, _Lister):
     At the end the exact layout of the host is written to the checkpoint
     in [host]state_dir, which "nova-mig layout restore" re-creates at boot.
 
-    Right before each destructive step (and before a vGPU is created on a
-    VF) libvirt, the open /dev/vfio handles and the GPU instance's
-    processes are read again: a target used since the plan stops its GPU
-    with the status "in use". With --include-foreign, a plan that removes
-    a device nova-mig did not create first checks, like "reap --apply",
-    that this host's nova-compute service is disabled in the Compute API.
+    All or nothing per GPU: once planned, every target a GPU's steps
+    destroy (vGPU devices, GPU and compute instances, every VF a VF-count
+    change removes) is proved free: no process holds its /dev/vfio group
+    node or VFIO device file open, no process runs on the GPU instance,
+    no libvirt domain in any state references it. A used target refuses
+    its GPU whole, naming the holder and when it was seen. Where the open
+    handles cannot be read (not root, /proc mounted with hidepid),
+    nothing is destroyed unless --skip-handle-check is given. The whole
+    set is proved again right before the GPU's first step, and each
+    target right before its own step (and before a vGPU is created on a
+    VF): a target used since stops its GPU with the status "in use".
+    After each removal libvirt is asked once more: a domain defined in
+    between that references the removed device is named with the fix
+    (status "referenced after removal"). With --include-foreign, a plan
+    that removes a device nova-mig did not create first checks, like
+    "reap --apply", that this host's nova-compute service is disabled in
+    the Compute API.
 
     Exit code: 0 when every GPU matches FILE, 1 when a GPU was refused,
     failed or found in use. --dry-run prints the plan and changes nothing.
@@ -152,6 +163,8 @@ class LayoutApply(_PlansLayout, _Lister):
             help='With --include-foreign, remove foreign devices even when '
                  'the nova-compute service of this host is enabled (or '
                  'cannot be checked).')
+        parser.add_argument('--skip-handle-check', action='store_true',
+                            help=common.SKIP_HANDLE_CHECK_HELP)
         return parser
 
     def take_action(self, parsed_args):
@@ -169,7 +182,8 @@ class LayoutApply(_PlansLayout, _Lister):
                              dry_run=parsed_args.dry_run,
                              include_foreign=parsed_args.include_foreign,
                              progress=_progress(self.app.stderr),
-                             guard=guard)
+                             guard=guard,
+                             skip_handle_check=parsed_args.skip_handle_check)
         self.exit_code = 0 if result.ok else 1
         if result.dry_run:
             return PLAN_COLUMNS, result.plan.rows()
@@ -334,13 +348,16 @@ class LayoutRestore(_Lister):
                  '("nvidia-smi --gpu-reset -i <PCI address>"), only when '
                  'it has no GPU instance, vGPU device or guest. Without it '
                  'such a GPU is refused with that command.')
+        parser.add_argument('--skip-handle-check', action='store_true',
+                            help=common.SKIP_HANDLE_CHECK_HELP)
         return parser
 
     def take_action(self, parsed_args):
         from nova_mig.layout import apply
         result = apply.restore(self.backend(), self.conf,
                                progress=_progress(self.app.stderr),
-                               reset_gpu=parsed_args.reset_gpu)
+                               reset_gpu=parsed_args.reset_gpu,
+                               skip_handle_check=parsed_args.skip_handle_check)
         if result is None:
             self.app.stderr.write('No layout checkpoint: nothing to '
                                   'restore\n')

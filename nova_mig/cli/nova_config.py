@@ -104,8 +104,9 @@ def _row(result: write.Result) -> tuple:
         result.diff)
 
 
-def _yes(value: bool) -> str:
-    return 'yes' if value else 'no (unchanged)'
+def _wrote(path: str, written: bool) -> str:
+    return ('Wrote %s.' % path if written
+            else 'Left %s as it was: it already had this content.' % path)
 
 
 def _text(row: dict, show: bool = False) -> str:
@@ -122,11 +123,11 @@ def _text(row: dict, show: bool = False) -> str:
                   'nova-compute restart needed once written: %s'
                   % ('yes' if row['restart_nova_compute'] else 'no')]
     else:
-        lines += ['Wrote %s: %s' % (row['snippet_path'],
-                                    _yes(row['snippet_written'])),
-                  'Wrote %s: %s' % (row['provider_config_path'],
-                                    _yes(row['provider_config_written'])),
-                  'Restart nova-compute: %s'
-                  % ('yes' if row['restart_nova_compute'] else 'no')]
+        lines += [_wrote(row['snippet_path'], row['snippet_written']),
+                  _wrote(row['provider_config_path'],
+                         row['provider_config_written']),
+                  'Restart nova-compute to read them.'
+                  if row['restart_nova_compute'] else
+                  'nova-compute needs no restart.']
     lines += ['warning: %s' % w for w in row['warnings']]
     return '\n'.join(lines) + '\n'

@@ -35,8 +35,10 @@ class Reap(common.ErrorReporting, lister.Lister):
 
       * no libvirt domain references it, in any state (running, paused,
         shut off, merely defined: shelved and powered-off instances count);
-      * no process holds its /dev/vfio/<group> node open ([reaper]
-        proc_root is scanned; run as root);
+      * no process holds its /dev/vfio/<group> node or its VFIO device
+        file open ([reaper]proc_root is scanned; run as root: where the
+        descriptors cannot be read or /proc hides processes, nothing is
+        removed unless --skip-handle-check is given);
       * Placement shows no allocation on its parent's resource provider
         from a consumer libvirt does not know here (an instance being
         built or migrated); without a configured Placement nothing is
@@ -95,6 +97,8 @@ class Reap(common.ErrorReporting, lister.Lister):
             '--force-with-enabled-service', action='store_true',
             help='Apply even though nova-compute may be enabled (or the '
                  'Compute API cannot be asked). Logged as a warning.')
+        parser.add_argument('--skip-handle-check', action='store_true',
+                            help=common.SKIP_HANDLE_CHECK_HELP)
         parser.add_argument(
             '--no-wait', action='store_true',
             help='Fail at once when another nova-mig run holds the host '
@@ -115,7 +119,8 @@ class Reap(common.ErrorReporting, lister.Lister):
         policy = run.policy_from(
             conf, all_unassigned=parsed_args.all_unassigned,
             include_foreign=parsed_args.include_foreign,
-            skip_placement_check=parsed_args.skip_placement_check)
+            skip_placement_check=parsed_args.skip_placement_check,
+            skip_handle_check=parsed_args.skip_handle_check)
         only = None
         taken = None
         if parsed_args.queued:

@@ -43,6 +43,8 @@ class RebalanceApply(common.ErrorReporting, lister.Lister):
             '--include-foreign', action='store_true',
             help='Also remove unused vGPU devices nova-mig did not create '
                  'on the GPUs being changed.')
+        parser.add_argument('--skip-handle-check', action='store_true',
+                            help=common.SKIP_HANDLE_CHECK_HELP)
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> common.Columns:
@@ -51,7 +53,8 @@ class RebalanceApply(common.ErrorReporting, lister.Lister):
 
         run = drain.GpuDrain(self.conf, self.backend(),
                              schema.load(parsed_args.layout),
-                             include_foreign=parsed_args.include_foreign)
+                             include_foreign=parsed_args.include_foreign,
+                             skip_handle_check=parsed_args.skip_handle_check)
         result = run.run(dry_run=not parsed_args.yes)
         for line in result.steps:
             self.app.stderr.write(line + '\n')

@@ -74,6 +74,8 @@ class Retype(common.ErrorReporting, lister.Lister):
             '--include-foreign', action='store_true',
             help='Let the reap and layout steps remove unused devices '
                  'nova-mig did not create on the GPUs being changed.')
+        parser.add_argument('--skip-handle-check', action='store_true',
+                            help=common.SKIP_HANDLE_CHECK_HELP)
         parser.add_argument(
             '--per-gpu', action='store_true',
             help='Keep the compute service enabled and drain only the GPUs '
@@ -90,6 +92,7 @@ class Retype(common.ErrorReporting, lister.Lister):
             skip_service=parsed_args.skip_service_steps,
             skip_placement_check=parsed_args.skip_placement_check,
             include_foreign=parsed_args.include_foreign,
+            skip_handle_check=parsed_args.skip_handle_check,
             per_gpu=parsed_args.per_gpu)
         state = retype.start(self.conf, options,
                              restart=parsed_args.restart)

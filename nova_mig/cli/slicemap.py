@@ -203,7 +203,8 @@ def _types_table(report: dict, width: int | None = None) -> str:
                 for on_gi, creatable in gis_by_profile.get(
                     (gpu, row['profile']), ())
                 if set(on_gi) <= {number} and
-                (creatable is None or number in creatable)))
+                (creatable is None or
+                 number in {_type_number(c) for c in creatable})))
         if room:
             table.add_row([gpu, type_id, row['name'],
                            row['profile'] or 'time-sliced', row['mapping'],

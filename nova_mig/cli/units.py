@@ -9,7 +9,9 @@ nova-compute's unit name and the ``privsep-helper`` nova-mig starts. These
 commands fill them in for the nova-mig that runs them.
 """
 
+import grp
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -148,15 +150,21 @@ def _sudoers_arg(arg: str) -> str:
     return re.sub(r'([\\,:=*?\[\]!])', r'\\\1', arg)
 
 
-def render_sudoers(template: str, user: str, argv: list[str]) -> str:
-    """The sudoers rule letting ``user`` run ``argv`` as root."""
+def render_sudoers(template: str, user: str,
+                   commands: dict[str, list[str]]) -> str:
+    """The sudoers rules letting ``user`` run each command as root.
+
+    :param commands: per privsep context, its one exact argv
+        (:func:`nova_mig.privsep.helper.rule_commands`).
+    """
     if not re.fullmatch(r'[a-z_][a-z0-9_.-]*\$?', user):
         raise exception.InstallUnitsError(
             reason='--user %r is not a user name' % user)
-    return fill(template, {
-        'USER': user,
-        'HELPER_ARGV': ' '.join(_sudoers_arg(a) for a in argv)},
-        'install-sudoers')
+    values = {'USER': user}
+    for name, argv in commands.items():
+        values['%s_ARGV' % name.upper()] = ' '.join(_sudoers_arg(a)
+                                                    for a in argv)
+    return fill(template, values, 'install-sudoers')
 
 
 def config_args(options) -> list[str]:
@@ -240,16 +248,20 @@ class InstallUnits(common.Command):
 
 
 class InstallSudoers(common.Command):
-    """Write the sudoers rule that lets a user start nova-mig's privsep.
+    """Write the sudoers rules that let a user start nova-mig's privsep.
 
-    Run as an unprivileged service user, nova-mig starts its privileged
-    helper with "sudo -n", by absolute path, with the configuration files
-    it was given (see [nova_mig_privsep]helper_command). This writes
-    /etc/sudoers.d/nova-mig (or --output), mode 0440, allowing --user to
-    run exactly that command as root, built the same way nova-mig builds
-    it: give this command the same --config-file/--config-dir options as
-    the service. The file is checked with "visudo -c" when visudo is
-    installed, and only then put in place.
+    Run as an unprivileged service user, nova-mig starts its three
+    privileged helpers (sysfs, nvml, files) with "sudo -n", by absolute
+    path, with the configuration files it was given and a fixed socket,
+    <[host]state_dir>/privsep/<context>.sock (see
+    [nova_mig_privsep]helper_command). This writes /etc/sudoers.d/nova-mig
+    (or --output), mode 0440, allowing --user to run exactly those three
+    commands as root and nothing else (no wildcard: no argument can be
+    appended), built the same way nova-mig builds them: give this command
+    the same --config-file/--config-dir options as the service. It refuses
+    while the helper, nova-mig or a configuration file is writable by that
+    user or by everyone. The file is checked with "visudo -c" when visudo
+    is installed, and only then put in place.
     """
 
     def get_parser(self, prog_name):
@@ -275,12 +287,13 @@ class InstallSudoers(common.Command):
         with open(os.path.join(templates, SUDOERS_TEMPLATE),
                   encoding='utf-8') as f:
             text = render_sudoers(f.read(), parsed_args.user,
-                                  helper.helper_argv(self.conf))
+                                  helper.rule_commands(self.conf))
         out = self.app.stdout
         if parsed_args.dry_run:
             out.write('# %s\n%s' % (parsed_args.output, text))
             return 0
         check_sudoers(text)
+        check_root_only(_trusted_paths(self.conf), parsed_args.user)
         try:
             changed = fileutils.write_if_changed(parsed_args.output, text,
                                                  mode=0o440)
@@ -291,6 +304,55 @@ class InstallSudoers(common.Command):
         out.write('%s %s\n' % ('Wrote' if changed else 'Unchanged',
                                parsed_args.output))
         return 0
+
+
+def _trusted_paths(conf) -> list[str]:
+    """What the root daemons run or read: the helper, nova-mig, the conf."""
+    argv = helper.helper_argv(conf)
+    paths = [argv[0], os.path.dirname(argv[0]),
+             os.path.dirname(os.path.abspath(nova_mig.__file__))]
+    for option, value in zip(argv[1::2], argv[2::2]):
+        paths.append(value)
+        if option == '--config-file':
+            paths.append(os.path.dirname(value))
+    return paths
+
+
+def _writer_of(path: str, user: str) -> str | None:
+    """Who other than root may change ``path``, as words; None for nobody."""
+    st = os.stat(path)
+    if st.st_mode & 0o002:
+        return 'everyone'
+    try:
+        account = pwd.getpwnam(user)
+    except KeyError:
+        return None
+    if account.pw_uid != 0 and st.st_uid == account.pw_uid:
+        return 'user %s, its owner' % user
+    if st.st_mode & 0o020 and st.st_gid != 0:
+        try:
+            group = grp.getgrgid(st.st_gid)
+        except KeyError:
+            return None
+        if st.st_gid == account.pw_gid or user in group.gr_mem:
+            return 'group %s, which %s is in' % (group.gr_name, user)
+    return None
+
+
+def check_root_only(paths: list[str], user: str) -> None:
+    """Refuse a rule whose daemon would run or read what ``user`` changes.
+
+    The root daemons run the privsep-helper and nova-mig's code and read
+    the configuration files (oslo.privsep's capabilities, logging): one
+    the service user may change would give it root.
+    """
+    for path in paths:
+        writer = _writer_of(path, user)
+        if writer is not None:
+            raise exception.InstallUnitsError(
+                reason='%s is writable by %s, and the root privsep daemons '
+                       'run or read it; make it root\'s (chown root %s; '
+                       'chmod go-w %s)' % (path, writer, path, path))
 
 
 def check_sudoers(text: str) -> None:

@@ -69,6 +69,19 @@ hook_opts = [
         min=0.1,
         help='Seconds between two looks at Placement while "nova-mig hook '
              'post-start" waits for the GPU resource providers.'),
+    cfg.ListOpt(
+        'mdevctl_command',
+        default=['mdevctl'],
+        help='How to run mdevctl where libvirt runs, as a command and its '
+             'first arguments (comma-separated). From Nova 2024.2 '
+             'nova-compute defines every mdev it creates as a persistent '
+             'libvirt node device, which libvirt does through mdevctl; '
+             'without it creating a vGPU fails. In mdev mode, for Nova '
+             '2024.2 or later, "nova-mig hook pre-start" runs this command '
+             'with "--version" and reports a warning when it cannot. '
+             'Default: mdevctl on the PATH (libvirt on the host). With '
+             'libvirt in a container: docker,exec,nova_libvirt,mdevctl. '
+             'Empty: no check.'),
 ]
 
 

@@ -26,6 +26,19 @@ host_opts = [
              'created, the reaper journal and the simulator\'s working '
              'files. It must survive reboots and be writable by the user '
              'running nova-mig.'),
+    cfg.StrOpt(
+        'sriov_manage',
+        default='/usr/lib/nvidia/sriov-manage',
+        help='NVIDIA\'s sriov-manage, which enables ("-e <PF>": all of the '
+             'PF\'s VFs) and disables ("-d <PF>") SR-IOV VFs in '
+             'vendor-specific VFIO mode; the nvidia-bound PF refuses a raw '
+             'sriov_numvfs write there. Where the file exists, "nova-mig '
+             'layout apply|restore" uses it for a vendor-VFIO GPU\'s VFs '
+             '(0 or all of them); otherwise, or for another count, it '
+             'writes sriov_numvfs, and a refusal stops that GPU with one '
+             'line naming this option. It must be an absolute path to a '
+             'file named sriov-manage, owned by root and writable by root '
+             'only (checked before it runs as root).'),
 ]
 
 

@@ -61,15 +61,23 @@ nova_opts = [
     cfg.BoolOpt(
         'live_migratable',
         default=False,
-        help='Offer this host\'s vendor-specific VFIO vGPUs for live '
-             'migration: every [pci]device_spec and alias nova-mig writes '
-             'carries "live_migratable": "yes", and Nova tags their '
-             'providers HW_PCI_LIVE_MIGRATABLE. Needs Nova 2025.1 (31.0.0) '
-             'or later, see [nova]release; an older release is refused. '
-             'In mdev mode Nova live-migrates vGPUs since 2024.1 when the '
-             'target offers the same vGPU type, which nova-mig\'s resource '
-             'class and GPU model trait pin (openstack mig flavor create '
-             '--live-migratable); this option is not needed there.'),
+        help='Offer this host\'s vGPUs for live migration. In both modes '
+             'the snippet gets the [libvirt] settings Nova\'s vGPU guide '
+             'asks for (live_migration_downtime = 500000, '
+             'live_migration_downtime_steps = 3, '
+             'live_migration_downtime_delay = 3, '
+             'live_migration_permit_post_copy = False; Nova 2024.1 or '
+             'later, left out with a warning before), overriding nova.conf. '
+             'In vendor-specific VFIO mode every [pci]device_spec and alias '
+             'nova-mig writes also carries "live_migratable": "yes" (Nova '
+             '2025.1, 31.0.0, or later, see [nova]release; an older release '
+             'is refused). Nova tags their providers HW_PCI_LIVE_MIGRATABLE '
+             'only from 2026.2 (34.0.0), which "openstack mig flavor create '
+             '--live-migratable" requires; before that, flavors ask through '
+             'the live-migratable alias (pci_passthrough:alias). In mdev '
+             'mode Nova live-migrates vGPUs since 2024.1 when the target '
+             'offers the same vGPU type, which nova-mig\'s resource class '
+             'and GPU model trait pin.'),
 ]
 
 

@@ -1,10 +1,11 @@
-"""Options of the [nova_mig_privsep] group: how the privsep daemon starts.
+"""Options of the [nova_mig_privsep] group: how the privsep daemons start.
 
-The group is oslo.privsep's: ``privsep-helper`` reads its other options
-(``capabilities``, ``user``, ``group``, ``thread_pool_size``) from the same
-section of the configuration files nova-mig passes to it. nova-mig itself
-only needs ``helper_command``, registered here on nova-mig's own options
-without importing oslo.privsep (and eventlet) on every command.
+nova-mig itself only needs ``helper_command``, registered here on
+nova-mig's own options without importing oslo.privsep (and eventlet) on
+every command. Each daemon (sysfs, nvml, files) reads oslo.privsep's
+options of its context (``capabilities``, ``user``, ``group``,
+``thread_pool_size``) from ``[nova_mig_privsep_<context>]`` of the
+configuration files nova-mig passes to it.
 """
 
 from oslo_config import cfg
@@ -20,9 +21,10 @@ privsep_group = cfg.OptGroup(
 privsep_opts = [
     cfg.StrOpt(
         'helper_command',
-        help='Command starting the privsep daemon, without its '
+        help='Command starting the privsep daemons, without their '
              '--privsep_context and --privsep_sock_path arguments (nova-mig '
-             'appends them). Unset, nova-mig runs the privsep-helper '
+             'appends them; the socket is <[host]state_dir>/privsep/'
+             '<context>.sock). Unset, nova-mig runs the privsep-helper '
              'installed next to its own Python (a virtual environment\'s '
              'bin/, else the first on PATH) with the --config-file and '
              '--config-dir options nova-mig was given: directly when '

@@ -28,6 +28,10 @@ LOG = logging.getLogger(__name__)
 #: a typo is refused when the flavor is made, not when an instance boots.
 MV_EXTRA_SPEC_VALIDATION = '2.86'
 
+#: The sizes of a new flavor when none is given. ``openstack flavor
+#: create`` defaults to 1 vCPU, 256 MB and 0 GB: too small for a guest that
+#: loads NVIDIA's vGPU guest driver (it needs about 2 GB of RAM) and runs a
+#: CUDA workload from its root disk.
 DEFAULT_VCPUS = 4
 DEFAULT_RAM_MB = 8192
 DEFAULT_DISK_GB = 20
@@ -71,6 +75,12 @@ class FlavorSpec:
     properties: dict[str, str] = dataclasses.field(default_factory=dict)
     traits: tuple[str, ...] = ()
     is_public: bool = True
+    #: Of a new flavor only: its ID (Nova picks one when None), its
+    #: description (compute API 2.55) and the projects given access to it
+    #: when it is private.
+    flavor_id: str | None = None
+    description: str | None = None
+    project_ids: tuple[str, ...] = ()
 
     def extra_specs(self, scheme: naming.Scheme) -> dict[str, str]:
         specs = dict(self.properties)
@@ -91,6 +101,8 @@ class FlavorRow:
     extra_specs: dict[str, str]
     managed: bool
     status: str = UNCHANGED
+    is_public: bool | None = None
+    description: str | None = None
     #: Extra specs set (added or changed) and removed, or that would be.
     set_specs: dict[str, str] = dataclasses.field(default_factory=dict)
     removed_specs: list[str] = dataclasses.field(default_factory=list)
@@ -100,6 +112,9 @@ class FlavorRow:
     def of(cls, flavor: Flavor, scheme: naming.Scheme,
            **kwargs: typing.Any) -> 'FlavorRow':
         specs = dict(flavor.extra_specs or {})
+        kwargs.setdefault('is_public', getattr(flavor, 'is_public', None))
+        kwargs.setdefault('description',
+                          getattr(flavor, 'description', None))
         return cls(name=flavor.name, id=flavor.id,
                    profile=scheme.profile_of_specs(specs),
                    vcpus=flavor.vcpus, ram=flavor.ram, disk=flavor.disk,
@@ -195,8 +210,10 @@ def _check_existing(flavor: Flavor, row: FlavorRow, spec: FlavorSpec,
     if not row.managed and not force:
         raise exception.FlavorNotManaged(name=flavor.name, id=flavor.id,
                                          mark=naming.MANAGED_KEY)
-    want = {'vcpus': spec.vcpus, 'ram': spec.ram, 'disk': spec.disk}
-    have = {'vcpus': flavor.vcpus, 'ram': flavor.ram, 'disk': flavor.disk}
+    want = {'vcpus': spec.vcpus, 'ram': spec.ram, 'disk': spec.disk,
+            'id': spec.flavor_id}
+    have = {'vcpus': flavor.vcpus, 'ram': flavor.ram, 'disk': flavor.disk,
+            'id': flavor.id}
     differ = sorted(k for k, v in want.items()
                     if v is not None and v != have[k])
     if differ:
@@ -344,23 +361,32 @@ def delete_flavor(compute: Compute, scheme: naming.Scheme, flavor: Flavor,
 def _create(compute: Compute, scheme: naming.Scheme, spec: FlavorSpec,
             wanted: dict[str, str], dry_run: bool) -> FlavorRow:
     row = FlavorRow(
-        name=spec.name, id=None, profile=spec.profile,
+        name=spec.name, id=spec.flavor_id, profile=spec.profile,
         vcpus=spec.vcpus or DEFAULT_VCPUS, ram=spec.ram or DEFAULT_RAM_MB,
         disk=DEFAULT_DISK_GB if spec.disk is None else spec.disk,
         extra_specs=dict(wanted), managed=True, set_specs=dict(wanted),
+        is_public=spec.is_public, description=spec.description,
         status='would create' if dry_run else CREATED)
     if dry_run:
         return row
+    optional = {k: v for k, v in (('id', spec.flavor_id),
+                                  ('description', spec.description)) if v}
     flavor = compute_call(
         'creating flavor %s' % spec.name, compute.create_flavor,
         name=spec.name, vcpus=row.vcpus, ram=row.ram, disk=row.disk,
-        is_public=spec.is_public)
+        is_public=spec.is_public, **optional)
     try:
         set_extra_specs(compute, flavor, wanted)
+        for project_id in spec.project_ids:
+            compute_call('giving project %s access to flavor %s'
+                         % (project_id, spec.name),
+                         compute.flavor_add_tenant_access, flavor.id,
+                         project_id)
     except exception.NovaMigException:
         # A flavor without its extra specs (and ownership mark) would
-        # block every later run: take it back.
-        LOG.warning('Deleting flavor %s: its extra specs were refused',
+        # block every later run, and one its project cannot use is not
+        # what was asked: take it back.
+        LOG.warning('Deleting flavor %s: it could not be completed',
                     spec.name)
         try:
             compute.delete_flavor(flavor)

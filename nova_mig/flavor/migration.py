@@ -8,9 +8,12 @@ Nova live-migrates a vGPU only to a host offering the same vGPU type:
   names the MIG profile and each host offers one type per profile, chosen
   by the same rule everywhere; the GPU model trait pins the rest, so the
   flavor must require one.
-* vendor-specific VFIO (Nova 2025.1 and later): the VF's device spec must
-  say ``live_migratable`` (``[nova]live_migratable`` on the host), and Nova
-  tags its provider ``HW_PCI_LIVE_MIGRATABLE``, which the flavor requires.
+* vendor-specific VFIO: the VF's device spec must say ``live_migratable``
+  (``[nova]live_migratable`` on the host, Nova 2025.1 and later), and Nova
+  tags its provider ``HW_PCI_LIVE_MIGRATABLE`` (Nova 2026.2, 34.0.0, and
+  later only), which the flavor requires. Before 2026.2 no provider carries
+  the trait, and only a flavor asking through the live-migratable alias
+  (``pci_passthrough:alias``) gets a live-migratable VF.
 """
 
 import typing
@@ -47,9 +50,12 @@ def required_traits(client: capacity.PlacementApi, scheme: naming.Scheme,
     if not any(constants.PCI_LIVE_MIGRATABLE_TRAIT in r.traits for r in pci):
         raise exception.LiveMigrationUnsupported(
             profile=profile,
-            reason='its vendor-specific VFIO providers (%s) are not '
-                   'live-migratable; set [nova]live_migratable on those '
-                   'hosts (Nova 2025.1 or later), run "nova-mig nova-config" '
-                   'and restart nova-compute' % ', '.join(
-                       sorted(r.provider for r in pci)))
+            reason='its vendor-specific VFIO providers (%s) carry no '
+                   'HW_PCI_LIVE_MIGRATABLE trait, which Nova reports only '
+                   'from 2026.2 (34.0.0); there, set [nova]live_migratable '
+                   'on those hosts, run "nova-mig nova-config" and restart '
+                   'nova-compute; on 2025.1 to 2026.1 ask through the '
+                   'live-migratable alias ("openstack mig alias list '
+                   '--live-migratable", pci_passthrough:alias) instead'
+                   % ', '.join(sorted(r.provider for r in pci)))
     return tuple(traits) + (constants.PCI_LIVE_MIGRATABLE_TRAIT,)

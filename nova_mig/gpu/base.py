@@ -25,10 +25,32 @@ def reset_command(pci_address: str) -> list[str]:
 
 
 class SysfsWriter(typing.Protocol):
-    """Performs the sysfs writes of a host."""
+    """Changes a host's devices through sysfs, by intent.
 
-    def write(self, path: str, value: str) -> None:
-        """Write ``value`` to ``path``; ``OSError`` with the kernel's errno."""
+    Each method raises ``OSError``: ``EACCES`` for an argument outside its
+    domain (see :class:`nova_mig.sysfs.Writer`), else the kernel's errno.
+    """
+
+    def set_sriov_numvfs(self, pf: str, count: int) -> None:
+        """Set the SR-IOV VF count of a PF."""
+
+    def create_mdev(self, parent: str, type_id: str, uuid: str) -> None:
+        """Create mdev ``uuid`` of type ``type_id`` (``nvidia-<N>``)."""
+
+    def remove_mdev(self, uuid: str) -> None:
+        """Remove a mediated device."""
+
+    def set_vgpu_type(self, vf: str, type_id: int) -> None:
+        """Give a vendor-VFIO VF a vGPU type (create its vGPU)."""
+
+    def clear_vgpu_type(self, vf: str) -> None:
+        """Write 0 to a vendor-VFIO VF's vGPU type (remove its vGPU)."""
+
+    def sriov_manage(self, tool: str, pf: str, enable: bool) -> None:
+        """Enable all (``-e``) or disable (``-d``) a PF's VFs.
+
+        Runs NVIDIA's sriov-manage at ``tool``, which re-binds the PF.
+        """
 
 
 class GpuBackend(metaclass=abc.ABCMeta):
@@ -53,10 +75,9 @@ class GpuBackend(metaclass=abc.ABCMeta):
 
     @abc.abstractmethod
     def sysfs_writer(self) -> SysfsWriter:
-        """The object that performs sysfs writes for this host.
+        """The object that changes this host's devices (a SysfsWriter).
 
-        It has ``write(path, value)`` and raises ``OSError`` with the errno
-        the kernel would give.  For real hosts it goes through privsep.
+        For real hosts it goes through privsep.
         """
 
     # -- reads --------------------------------------------------------------

@@ -216,7 +216,7 @@ class NvmlBackend(base.GpuBackend):
         LOG.warning('GPU %s: resetting it (%s)', gpu_uuid,
                     ' '.join(base.reset_command(pci_address)))
         try:
-            privsep_nvml.reset_gpu(gpu_uuid, base.reset_command(pci_address))
+            privsep_nvml.reset_gpu(gpu_uuid, pci_address)
         except nvml_lib.NvmlCallFailed as e:
             raise exception.GpuOperationRefused(
                 gpu=gpu_uuid, operation='reset the GPU', code=e.code,

@@ -1,8 +1,9 @@
 """Read the host's PCI, SR-IOV, mdev and vendor-specific VFIO state from sysfs.
 
 Everything here only reads, under a configurable root (``[host]sysfs_root``)
-so the same code runs on a real ``/sys`` and on a generated tree.  It follows
-symlinks the way the kernel lays them out (see the kernel's
+so the same code runs on a real ``/sys`` and on a generated tree; paths
+are composed and files read through the gateway, :mod:`nova_mig.sysfs`.
+It follows symlinks the way the kernel lays them out (see the kernel's
 ``Documentation/driver-api/vfio-mediated-device.rst``).
 """
 
@@ -14,49 +15,27 @@ import os
 from nova_mig import exception
 from nova_mig.model import constants
 from nova_mig.model import host as host_model
+from nova_mig import sysfs as gateway
 
 LOG = logging.getLogger(__name__)
 
-MDEV_BUS_CLASS = 'class/mdev_bus'
-MDEV_DEVICES = 'bus/mdev/devices'
-PCI_DEVICES = 'bus/pci/devices'
-SUPPORTED_TYPES = 'mdev_supported_types'
-VENDOR_DIR = 'nvidia'
-CREATABLE_TYPES = 'creatable_vgpu_types'
-CURRENT_TYPE = 'current_vgpu_type'
+# The gateway's names, for the readers that compose paths with them.
+MDEV_BUS_CLASS = gateway.MDEV_BUS_CLASS
+MDEV_DEVICES = gateway.MDEV_DEVICES
+PCI_DEVICES = gateway.PCI_DEVICES
+SUPPORTED_TYPES = gateway.SUPPORTED_TYPES
+VENDOR_DIR = gateway.VENDOR_DIR
+CREATABLE_TYPES = gateway.CREATABLE_TYPES
+CURRENT_TYPE = gateway.CURRENT_TYPE
 #: Per-VF files of vendor-specific VFIO besides the two above (operator
 #: reports, not NVIDIA documentation): the GPU instance the VF's vGPU sits
 #: on (ENXIO until a vGPU exists), its placement and its parameters.
-GPU_INSTANCE_ID = 'gpu_instance_id'
-PLACEMENT_ID = 'placement_id'
-VGPU_PARAMS = 'vgpu_params'
+GPU_INSTANCE_ID = gateway.GPU_INSTANCE_ID
+PLACEMENT_ID = gateway.PLACEMENT_ID
+VGPU_PARAMS = gateway.VGPU_PARAMS
 #: What those files raise or hold while they have nothing to say.
 _NO_ANSWER_ERRNOS = (errno.ENXIO, errno.ENOENT, errno.ENODEV, errno.EINVAL)
-#: Bytes per read(2): a sysfs attribute is at most a page.
-_CHUNK = 65536
-
-
-def _read_file(path: str) -> str:
-    """A whole small file as stripped text, in as few system calls as can be.
-
-    :raises: OSError from the system calls; SysfsError for text that is
-        not UTF-8.
-
-    A sysfs attribute is at most a page; discovery reads thousands of them
-    (four per vGPU type per VF), where ``open()``'s buffered text layer
-    costs more than the read itself.
-    """
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        chunks = [os.read(fd, _CHUNK)]
-        while len(chunks[-1]) == _CHUNK:  # a regular file can be longer
-            chunks.append(os.read(fd, _CHUNK))
-    finally:
-        os.close(fd)
-    try:
-        return b''.join(chunks).decode('utf-8').strip()
-    except UnicodeDecodeError:
-        raise exception.SysfsError(path=path, reason='not UTF-8 text')
+_read_file = gateway.read_file
 
 
 class SysfsReader:
@@ -67,10 +46,11 @@ class SysfsReader:
 
     def __init__(self, root: str):
         self.root = root
+        self.sysfs = gateway.Sysfs(root)
 
     # -- low level ------------------------------------------------------
     def path(self, *parts: str) -> str:
-        return os.path.join(self.root, *parts)
+        return self.sysfs.path(*parts)
 
     def read(self, path: str) -> str:
         """Read a sysfs attribute, stripped."""
@@ -129,7 +109,41 @@ class SysfsReader:
             num_vfs=self.read_int(os.path.join(dev, 'sriov_numvfs')),
             vfs=tuple(vf for _, vf in sorted(vfs)))
 
+    def vf_address(self, pf: str, index: int) -> str:
+        """The address of VF number ``index`` of a PF (its ``virtfn<N>``)."""
+        link = self.sysfs.pci(pf, 'virtfn%d' % index)
+        name = self.link_name(link)
+        if name is None:
+            raise exception.SysfsError(path=link, reason='no such VF')
+        return name
+
+    def vfs(self, pf: str) -> list[str]:
+        """The addresses of a PF's VFs, in no particular order."""
+        dev = self.sysfs.pci(pf)
+        return [name for name in (self.link_name(os.path.join(dev, entry))
+                                  for entry in self.listdir(dev)
+                                  if entry.startswith('virtfn'))
+                if name]
+
     # -- mdev ------------------------------------------------------------
+    def mdev_exists(self, uuid: str) -> bool:
+        return os.path.exists(self.sysfs.mdev(uuid))
+
+    def mdev_type_named(self, parent: str, type_name: str) -> str:
+        """The mdev type folder (``nvidia-<id>``) of a type NAME on a parent.
+
+        :raises: :class:`~nova_mig.exception.SysfsError` when the parent
+            offers no type of that name.
+        """
+        types = self.sysfs.pci(parent, SUPPORTED_TYPES)
+        for entry in self.listdir(types):
+            name = self.read(os.path.join(types, entry, 'name'))
+            if name.split()[-1:] == [type_name]:
+                return entry
+        raise exception.SysfsError(
+            path=types, reason='no vGPU type %s offered on %s' % (
+                type_name, parent))
+
     @staticmethod
     def parse_description(text: str) -> dict[str, str]:
         """Parse NVIDIA's ``key=value, key=value`` type description."""
@@ -265,6 +279,22 @@ class SysfsReader:
         except ValueError:
             raise exception.SysfsError(
                 path=path, reason='expected an integer, found %r' % value)
+
+    def creatable_id(self, vf: str, type_name: str) -> int:
+        """The ID of a vGPU type NAME a vendor-VFIO VF can take now.
+
+        :raises: :class:`~nova_mig.exception.SysfsError` when it cannot.
+        """
+        path = self.sysfs.pci(vf, VENDOR_DIR, CREATABLE_TYPES)
+        for type_id, name in self.parse_creatable(self.read(path)):
+            if name.split()[-1:] == [type_name]:
+                return type_id
+        raise exception.SysfsError(path=path, reason='vGPU type %s is not '
+                                   'creatable on %s now' % (type_name, vf))
+
+    def current_type(self, vf: str) -> str:
+        """A vendor-VFIO VF's ``current_vgpu_type`` ('0' or '' for none)."""
+        return self.read(self.sysfs.pci(vf, VENDOR_DIR, CURRENT_TYPE))
 
     def vendor_vfio_parents(self) -> list[host_model.VgpuParent]:
         """Every PCI function with NVIDIA's vendor-specific VFIO files."""

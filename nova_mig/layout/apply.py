@@ -4,12 +4,12 @@ GPUs are handled one after the other.  A refused GPU (something in use)
 is skipped whole; a failure half-way (the card or the kernel says no)
 stops that GPU, reports exactly what was done, and the other GPUs go on.
 
-Right before every destructive step (remove a vGPU device, destroy a
-compute or GPU instance, write 0 to ``sriov_numvfs``) and before a vGPU is
-created on a VF, :class:`nova_mig.host.inuse.Checker` reads libvirt, the
-open ``/dev/vfio`` handles and the GPU instance's processes again: a target
-used since the plan stops that GPU (status ``in use``), so the run ends
-non-zero and a re-run plans again.
+All or nothing per GPU (:mod:`nova_mig.layout.proof`): every target a
+GPU's plan destroys is proved free once planned, again before the GPU's
+first step, and each right before its step (and before a vGPU is created
+on a VF): a target used since stops that GPU (status ``in use``), so the
+run ends non-zero and a re-run plans again.  After each removal a domain
+referencing the removed device is reported (``referenced after removal``).
 
 Every vGPU device is recorded in the ownership record before it is created
 (an intent, fsynced) and confirmed after; where libvirt supports it, it is
@@ -34,6 +34,7 @@ from nova_mig.host import virt
 from nova_mig.layout import checkpoint
 from nova_mig.layout import export
 from nova_mig.layout import plan as plan_mod
+from nova_mig.layout import proof
 from nova_mig.layout import spec
 from nova_mig import lock
 from nova_mig.model import host as host_model
@@ -47,6 +48,8 @@ REFUSED = 'refused'
 FAILED = 'failed'
 #: A target of the plan became used before its step: that GPU stopped.
 IN_USE = 'in use'
+#: A removed device is referenced by a domain defined after its last check.
+REFERENCED = 'referenced after removal'
 #: errnos of a removal whose device is already gone: success.
 GONE = (errno.ENODEV, errno.ENOENT)
 
@@ -69,6 +72,8 @@ class GpuResult:
     done: list[str] = dataclasses.field(default_factory=list)
     not_done: list[str] = dataclasses.field(default_factory=list)
     error: str | None = None
+    #: Domains referencing a device this run removed, with the fix.
+    lost: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -92,7 +97,8 @@ class ApplyResult:
     def rows(self) -> list[tuple[str, str, int, str]]:
         rows = []
         for gpu in self.gpus:
-            detail = gpu.error or ''
+            detail = '; '.join(([gpu.error] if gpu.error else []) +
+                               gpu.lost)
             if gpu.status in (FAILED, IN_USE) and gpu.not_done:
                 detail += '; not done: ' + '; '.join(gpu.not_done)
             elif gpu.not_done:
@@ -107,90 +113,48 @@ class Executor:
     def __init__(self, backend: base.GpuBackend, state_dir: str,
                  progress: Progress | None = None,
                  checker: inuse.Checker | None = None,
-                 reset_gpu: bool = False):
+                 reset_gpu: bool = False, sriov_manage: str | None = None):
+        self.lost: list[str] = []
         self.backend = backend
+        #: NVIDIA's sriov-manage for vendor-VFIO VFs ([host]sriov_manage).
+        self.sriov_manage = sriov_manage
         #: Reset an idle GPU whose MIG mode change stays pending (Hopper
         #: after a reboot); otherwise stop with the command to run.
         self.reset_gpu = reset_gpu
         self.root = backend.sysfs_root()
+        self.reader = sysfs.SysfsReader(self.root)
         self.writer = backend.sysfs_writer()
         self.owned = ownership.OwnershipRecord(state_dir)
         self.nodedevs = virt.NodeDevices(backend.libvirt_uri())
         self.progress = progress
         self.checker = checker or inuse.Checker(
-            backend, '/proc', '/dev', strict=False)
+            backend, '/proc', '/dev')
         self.gi_ids: dict[tuple[str, int], int] = {}
 
     # -- sysfs ----------------------------------------------------------------
-    def _pci(self, *parts: str) -> str:
-        return os.path.join(self.root, sysfs.PCI_DEVICES, *parts)
-
-    def _write(self, path: str, value: str) -> None:
-        LOG.debug('Writing %r to %s', value, path)
-        self.writer.write(path, value)
-
-    def _remove_write(self, path: str, value: str) -> bool:
-        """A removal's write; False when the device was already gone."""
+    def _removed(self, what: str, remove: typing.Callable[[], None]) -> bool:
+        """A removal through the writer; False when already gone."""
         try:
-            self._write(path, value)
+            remove()
         except OSError as e:
             if e.errno not in GONE:
                 raise
-            LOG.info('%s: already gone (%s)', path, e.strerror or e)
+            LOG.info('%s: already gone (%s)', what, e.strerror or e)
             return False
         return True
 
     def _vf_address(self, action: plan_mod.Action) -> str:
         if action.vf is None:
             return _planned(action.parent)
-        link = self._pci(action.gpu, 'virtfn%d' % action.vf)
-        try:
-            return os.path.basename(os.readlink(link))
-        except OSError as e:
-            raise exception.SysfsError(path=link, reason=e.strerror)
-
-    def _type_dir(self, parent: str, type_name: str) -> str:
-        """The mdev type folder of a type, found by NAME on the parent."""
-        types = self._pci(parent, sysfs.SUPPORTED_TYPES)
-        reader = sysfs.SysfsReader(self.root)
-        for entry in reader.listdir(types):
-            name = reader.read(os.path.join(types, entry, 'name'))
-            if name.split()[-1:] == [type_name]:
-                return os.path.join(types, entry)
-        raise exception.SysfsError(
-            path=types, reason='no vGPU type %s offered on %s' % (
-                type_name, parent))
-
-    def _creatable_id(self, vf: str, type_name: str) -> int:
-        path = self._pci(vf, sysfs.VENDOR_DIR, sysfs.CREATABLE_TYPES)
-        reader = sysfs.SysfsReader(self.root)
-        for type_id, name in reader.parse_creatable(reader.read(path)):
-            if name.split()[-1:] == [type_name]:
-                return type_id
-        raise exception.SysfsError(path=path, reason='vGPU type %s is not '
-                                   'creatable on %s now' % (type_name, vf))
+        return self.reader.vf_address(action.gpu, action.vf)
 
     # -- the in-use check ------------------------------------------------
     def targets(self, action: plan_mod.Action) -> list[inuse.Target]:
         """What an action destroys or reassigns; [] for a harmless one."""
-        kind = action.kind
-        if kind == plan_mod.REMOVE_VGPU:
-            if action.vendor_vfio:
-                return [inuse.Target(inuse.FUNCTION, _planned(action.parent))]
-            return [inuse.Target(inuse.MDEV, _planned(action.uuid))]
-        if kind in (plan_mod.DESTROY_CI, plan_mod.DESTROY_GI):
-            return [inuse.Target(inuse.GPU_INSTANCE, action.gpu_uuid,
-                                 gi_id=action.gi_id)]
-        if kind == plan_mod.SET_NUMVFS and action.count == 0:
-            reader = sysfs.SysfsReader(self.root)
-            pf = self._pci(action.gpu)
-            return [inuse.Target(inuse.FUNCTION, name)
-                    for name in (reader.link_name(os.path.join(pf, entry))
-                                 for entry in reader.listdir(pf)
-                                 if entry.startswith('virtfn'))
-                    if name]
-        if (kind == plan_mod.CREATE_VGPU and action.vf is not None and
-                not action.vf_given):
+        if action.kind in proof.DESTRUCTIVE:
+            return proof.destroyed(self.root, action)
+        if (action.kind == plan_mod.CREATE_VGPU and action.vf is not None
+                and not action.vf_given):
             # A VF a domain references (even shut off) is that guest's:
             # the planner must not pick it for another vGPU.
             return [inuse.Target(inuse.FUNCTION, self._vf_address(action))]
@@ -200,13 +164,11 @@ class Executor:
     def _remove_vgpu(self, action: plan_mod.Action) -> None:
         if action.vendor_vfio:
             parent = _planned(action.parent)
-            self._remove_write(self._pci(parent, sysfs.VENDOR_DIR,
-                                         sysfs.CURRENT_TYPE), '0')
+            self._removed(parent, lambda: self.writer.clear_vgpu_type(parent))
             self.owned.discard(parent)
             return
         mdev = _planned(action.uuid)
-        self._remove_write(os.path.join(self.root, sysfs.MDEV_DEVICES, mdev,
-                                        'remove'), '1')
+        self._removed(mdev, lambda: self.writer.remove_mdev(mdev))
         if action.node_device:
             self.nodedevs.undefine(mdev, action.parent)
         self.owned.discard(mdev)
@@ -222,19 +184,18 @@ class Executor:
             details.update(profile=action.profile,
                            placement=action.placement.start)
         if action.vendor_vfio:
-            type_id = self._creatable_id(parent, type_name)
+            type_id = self.reader.creatable_id(parent, type_name)
             details['type_id'] = str(type_id)
             self.owned.intend(parent, **details)
-            self._write(self._pci(parent, sysfs.VENDOR_DIR,
-                                  sysfs.CURRENT_TYPE), str(type_id))
+            self.writer.set_vgpu_type(parent, type_id)
             self.owned.add(parent, vgpu_uuid=self._vgpu_uuid(parent))
             return
         mdev = _planned(action.uuid)
-        type_dir = self._type_dir(parent, type_name)
+        mdev_type = self.reader.mdev_type_named(parent, type_name)
         self.owned.intend(mdev, **details)
-        self._write(os.path.join(type_dir, 'create'), mdev)
+        self.writer.create_mdev(parent, mdev_type, mdev)
         self.owned.add(mdev)
-        self.nodedevs.define(mdev, parent, os.path.basename(type_dir))
+        self.nodedevs.define(mdev, parent, mdev_type)
 
     def _vgpu_uuid(self, vf: str) -> str | None:
         """The driver's UUID of the vGPU a VF carries now, when it says."""
@@ -252,10 +213,18 @@ class Executor:
     def run(self, action: plan_mod.Action) -> None:
         """Prove the action's targets unused, then take the action.
 
+        After a removal, libvirt is asked once more (:attr:`lost`).
+
         :raises: :class:`nova_mig.exception.TargetInUse` (nothing done),
             the backend's and the kernel's errors.
         """
-        self.checker.require_free(*self.targets(action))
+        targets = self.targets(action)
+        self.checker.require_free(*targets)
+        self._act(action)
+        self.lost += proof.look_after(self.checker, action, targets)
+
+    def _act(self, action: plan_mod.Action) -> None:
+        """Take one action (its targets proved free)."""
         kind, gpu = action.kind, action.gpu_uuid
         if kind == plan_mod.REMOVE_VGPU:
             self._remove_vgpu(action)
@@ -265,8 +234,7 @@ class Executor:
         elif kind == plan_mod.DESTROY_GI:
             self.backend.destroy_gpu_instance(gpu, _planned(action.gi_id))
         elif kind == plan_mod.SET_NUMVFS:
-            self._write(self._pci(action.gpu, 'sriov_numvfs'),
-                        str(action.count))
+            self._set_numvfs(action)
         elif kind == plan_mod.SET_MIG:
             self._set_mig(action)
         elif kind == plan_mod.CREATE_GI:
@@ -279,6 +247,39 @@ class Executor:
             self._create_vgpu(action)
         else:  # pragma: no cover - the plan only makes the kinds above
             raise AssertionError(kind)
+
+    def _set_numvfs(self, action: plan_mod.Action) -> None:
+        """Set a PF's VF count: through sriov-manage where the driver wants.
+
+        In vendor-specific VFIO mode NVIDIA's driver refuses a raw
+        ``sriov_numvfs`` write on its PF; its sriov-manage enables all VFs
+        (``-e``) or none (``-d``). Other counts, or without the tool, go
+        through sysfs, and a refusal names the fix.
+        """
+        count, pf = _planned(action.count), action.gpu
+        tool = self.sriov_manage
+        if action.vendor_vfio and tool and os.path.isfile(tool):
+            total = self.reader.read_int(self.reader.path(
+                sysfs.PCI_DEVICES, pf, 'sriov_totalvfs'))
+            if count in (0, total):
+                self.writer.sriov_manage(tool, pf, bool(count))
+                return
+        try:
+            self.writer.set_sriov_numvfs(pf, count)
+        except OSError as e:
+            if not action.vendor_vfio or e.errno not in (
+                    errno.EPERM, errno.EACCES, errno.EINVAL, errno.EBUSY):
+                raise
+            raise exception.GpuOperationRefused(
+                gpu=action.gpu_uuid, code='SRIOV_REFUSED',
+                operation=action.describe(),
+                reason='the nvidia driver refused sriov_numvfs = %d on %s '
+                       '(%s); its VFs go through NVIDIA\'s sriov-manage '
+                       '([host]sriov_manage = %s%s), which enables all VFs '
+                       'or none: ask for 0 or all of them' % (
+                           count, pf, e.strerror or e, tool or '',
+                           '' if tool and os.path.isfile(tool)
+                           else ', not installed'))
 
     def _set_mig(self, action: plan_mod.Action) -> None:
         """Change the MIG mode; reset the GPU when allowed and idle."""
@@ -294,7 +295,7 @@ class Executor:
                        'the GPU is idle run "%s" and apply again, or let '
                        'nova-mig reset it ("nova-mig layout restore '
                        '--reset-gpu")' % command)
-        busy = _gpu_users(discovery.discover(self.backend), action.gpu)
+        busy = proof.gpu_users(discovery.discover(self.backend), action.gpu)
         if busy:
             raise exception.GpuOperationRefused(
                 gpu=gpu, code='IN_USE', operation='reset the GPU',
@@ -327,6 +328,12 @@ class Executor:
                 result = GpuResult(gplan.address, CHANGED if gplan.actions
                                    else UNCHANGED)
                 results.append(result)
+                result.error = proof.reprove(self.checker, self.root, gplan)
+                if result.error:
+                    result.status = IN_USE
+                    result.not_done = [a.describe() for a in gplan.actions]
+                    index += len(gplan.actions)
+                    continue
                 for n, action in enumerate(gplan.actions):
                     index += 1
                     self._report(index, total, action, None)
@@ -346,6 +353,9 @@ class Executor:
                         break
                     result.done.append(action.describe())
                     self._report(index, total, action, 'done')
+                    result.lost, self.lost = result.lost + self.lost, []
+                if result.lost and result.status == CHANGED:
+                    result.status = REFERENCED
         finally:
             self.nodedevs.close()
         return results
@@ -374,12 +384,6 @@ def owned_devices(conf: cfg.ConfigOpts, include_foreign: bool,
     return {key for key in record.devices() if record.owns(key)}
 
 
-def checker(backend: base.GpuBackend, conf: cfg.ConfigOpts) -> inuse.Checker:
-    """The in-use check of ``layout apply``, with ``[reaper]``'s roots."""
-    return inuse.Checker(backend, conf.reaper.proc_root,
-                         conf.reaper.dev_root, strict=False)
-
-
 def foreign_removals(the_plan: plan_mod.Plan,
                      owned: set[str]) -> list[plan_mod.Action]:
     """Removals of vGPU devices nova-mig did not create."""
@@ -388,31 +392,14 @@ def foreign_removals(the_plan: plan_mod.Plan,
             (a.uuid or a.parent) not in owned]
 
 
-def _gpu_users(report: host_model.HostReport, address: str) -> list[str]:
-    """What keeps a GPU from being reset: instances, vGPUs, guests."""
-    gpu = report.gpu_by_address(address)
-    users = []
-    if gpu is not None:
-        users += ['GPU instance %d' % gi.id for gi in gpu.gpu_instances]
-        users += ['vGPU %s' % (v.mdev_uuid or v.type_id)
-                  for v in gpu.active_vgpus]
-    users += ['vGPU device %s' % (d['uuid'] or d['parent'])
-              for d in report.vgpu_devices() if d['gpu'] == address]
-    pf = report.sriov.get(address)
-    functions = {address, *(pf.vfs if pf else ())}
-    users += ['domain %s' % d.name for d in report.domains
-              if d.state in ('running', 'paused') and
-              functions & set(d.pci_addresses)]
-    return users
-
-
 def apply(backend: base.GpuBackend, conf: cfg.ConfigOpts,
           layout: spec.Layout, dry_run: bool = False,
           progress: Progress | None = None,
           hostname: str | None = None,
           include_foreign: bool = False,
           guard: typing.Callable[[host_model.HostReport], object] | None
-          = None, reset_gpu: bool = False) -> ApplyResult:
+          = None, reset_gpu: bool = False,
+          skip_handle_check: bool = False) -> ApplyResult:
     """Validate, plan and apply ``layout`` under the host lock.
 
     :param backend: the :class:`nova_mig.gpu.base.GpuBackend`.
@@ -425,6 +412,8 @@ def apply(backend: base.GpuBackend, conf: cfg.ConfigOpts,
     :param reset_gpu: reset an idle GPU whose MIG mode change stays
         pending (``nvidia-smi --gpu-reset -i <PCI>``); without it such a
         GPU stops with that command.
+    :param skip_handle_check: destroy even when the open /dev/vfio handles
+        cannot be read (not root, ``/proc`` hidden).
     :raises: :class:`nova_mig.exception.LayoutValidationFailed` before
         anything is touched, and what ``guard`` raises.
     """
@@ -433,12 +422,16 @@ def apply(backend: base.GpuBackend, conf: cfg.ConfigOpts,
         owned = owned_devices(conf, False, report, write=not dry_run)
         the_plan = plan_mod.plan(report, layout, backend.sysfs_root(),
                                  owned=None if include_foreign else owned)
+        check = proof.checker(backend, conf, skip_handle_check)
+        proof.prove(check, backend.sysfs_root(), the_plan)
         if dry_run:
-            return ApplyResult(the_plan, [], dry_run=True)
+            return ApplyResult(the_plan, [], dry_run=True,
+                               warnings=check.notes)
         if guard is not None and foreign_removals(the_plan, owned or set()):
             guard(report)
         executor = Executor(backend, conf.host.state_dir, progress,
-                            checker(backend, conf), reset_gpu=reset_gpu)
+                            check, reset_gpu=reset_gpu,
+                            sriov_manage=conf.host.sriov_manage)
         results = executor.execute(the_plan)
         result = ApplyResult(the_plan, results,
                              warnings=list(executor.nodedevs.warnings) +
@@ -478,7 +471,8 @@ def write_checkpoint(backend: base.GpuBackend, conf: cfg.ConfigOpts,
 def restore(backend: base.GpuBackend, conf: cfg.ConfigOpts,
             progress: Progress | None = None,
             hostname: str | None = None,
-            reset_gpu: bool = False) -> ApplyResult | None:
+            reset_gpu: bool = False,
+            skip_handle_check: bool = False) -> ApplyResult | None:
     """Re-create the checkpointed layout (at boot); None without one.
 
     Applying the checkpoint re-enables MIG mode where it came back off
@@ -493,4 +487,5 @@ def restore(backend: base.GpuBackend, conf: cfg.ConfigOpts,
                  conf.host.state_dir)
         return None
     return apply(backend, conf, layout, progress=progress,
-                 hostname=hostname, reset_gpu=reset_gpu)
+                 hostname=hostname, reset_gpu=reset_gpu,
+                 skip_handle_check=skip_handle_check)

@@ -8,7 +8,6 @@ boot restore applies it.  The file is replaced atomically.
 """
 
 import datetime
-import json
 import logging
 import os
 
@@ -33,15 +32,14 @@ def load(state_dir: str) -> spec.Layout | None:
     :raises: :class:`nova_mig.exception.CheckpointError`
     """
     where = path(state_dir)
-    try:
-        with open(where, encoding='utf-8') as stream:
-            data = json.load(stream)
-    except FileNotFoundError:
+
+    def fail(key: str, why: str) -> Exception:
+        return exception.CheckpointError(path=where,
+                                         reason=fileutils.reason(key, why))
+
+    found, data = fileutils.read_json(where, fail)
+    if not found:
         return None
-    except OSError as e:
-        raise exception.CheckpointError(path=where, reason=e.strerror or e)
-    except ValueError as e:
-        raise exception.CheckpointError(path=where, reason='not JSON: %s' % e)
     if not isinstance(data, dict) or data.get('version') != VERSION:
         raise exception.CheckpointError(path=where,
                                         reason='unknown format or version')

@@ -394,19 +394,81 @@ class _GpuPlanner:
             return []
         actions = []
         if pf.num_vfs:
-            if self.kept:
-                self.blockers.append(
-                    'changing the VF count (%d -> %d) removes every VF, '
-                    'and %s stay' % (pf.num_vfs, want, ', '.join(
-                        d.describe() for d in self.kept)))
+            self.blockers += current.vf_holders(
+                self.report, self.devices, self.kept, pf, want)
             actions.append(self.action(
                 SET_NUMVFS, 'the VF count can only change through 0',
-                count=0))
+                count=0, vendor_vfio=self.vendor_vfio))
         if want:
             actions.append(self.action(
                 SET_NUMVFS, 'the layout wants %d VFs (one vGPU per VF)'
-                % want, count=want))
+                % want, count=want, vendor_vfio=self.vendor_vfio))
         return actions
+
+    @property
+    def vendor_vfio(self) -> bool:
+        return self.target.mode == constants.MODE_VENDOR_VFIO
+
+    def driver_order(self, sriov: list[Action],
+                     mig_actions: list[Action]) -> list[Action]:
+        """Vendor-specific VFIO: the order NVIDIA's driver needs.
+
+        MIG mode, then the VFs, then GPU and compute instances, then the
+        VFs' vGPU types (vgpu-device-manager does the same): the driver
+        refuses a MIG mode change while the PF has VFs, and enabling or
+        disabling VFs (sriov-manage re-binds the PF) wipes its GPU
+        instances. So the VFs go off before a MIG mode change and come
+        back after it, and a kept GPU instance is destroyed before a VF
+        change and created again after it (a kept vGPU blocks the change).
+        """
+        pf = self.report.sriov.get(self.gpu.pci_address)
+        enabled = pf.num_vfs if pf is not None else 0
+        off = [a for a in sriov if not a.count]
+        on = [a for a in sriov if a.count]
+        if mig_actions and enabled and not off:
+            assert pf is not None
+            self.blockers += current.vf_holders(
+                self.report, self.devices, self.kept, pf, enabled)
+            off = [self.action(
+                SET_NUMVFS, 'the driver changes MIG mode only without VFs',
+                count=0, vendor_vfio=True)]
+            if not on:
+                on = [self.action(
+                    SET_NUMVFS, 'the VFs come back after the MIG mode '
+                    'change', count=enabled, vendor_vfio=True)]
+        wiped: list[Action] = []
+        again: list[Action] = []
+        if off or on:
+            gone = {a.gi_id for a in self.gi_removals
+                    if a.kind == DESTROY_GI}
+            for gi in sorted(self.gpu.gpu_instances,
+                             key=lambda g: (-g.placement.size,
+                                            g.placement.start)):
+                if gi.id in gone:
+                    continue
+                reason = 'the VF change re-binds the PF, which wipes it'
+                wiped += [self.action(
+                    DESTROY_CI, reason, profile=gi.profile_name,
+                    placement=gi.placement, gi_id=gi.id, ci_id=ci.id)
+                    for ci in gi.compute_instances]
+                wiped.append(self.action(
+                    DESTROY_GI, reason, profile=gi.profile_name,
+                    placement=gi.placement, gi_id=gi.id))
+                again.append(self.action(
+                    CREATE_GI, 'created again after the VF change',
+                    profile=gi.profile_name, profile_id=gi.profile_id,
+                    placement=gi.placement))
+                again.append(self.action(
+                    CREATE_CI, 'created again after the VF change',
+                    profile=gi.profile_name, placement=gi.placement))
+            # A compute instance asked for on a kept GPU instance comes
+            # with its re-creation.
+            recreated = {a.placement for a in again}
+            self.creations = [a for a in self.creations
+                              if not (a.kind == CREATE_CI and a.gi_id is
+                                      not None and a.placement in recreated)]
+        return (self.removals + self.gi_removals + wiped + off +
+                mig_actions + on + again + self.creations)
 
     def vf_count(self) -> int:
         pf = self.report.sriov.get(self.gpu.pci_address)
@@ -469,8 +531,11 @@ class _GpuPlanner:
                 mig=self.target.mig))
         sriov = self.sriov()
         self.place(to_create)
-        actions = (self.removals + self.gi_removals + sriov + mig_actions +
-                   self.creations)
+        if self.vendor_vfio:
+            actions = self.driver_order(sriov, mig_actions)
+        else:
+            actions = (self.removals + self.gi_removals + sriov +
+                       mig_actions + self.creations)
         refused = None
         if self.blockers:
             refused = ('the layout needs to destroy what is in use or not '

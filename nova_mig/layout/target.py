@@ -12,13 +12,13 @@ import os
 import uuid as uuid_mod
 
 from nova_mig import exception
-from nova_mig.host import sysfs
 from nova_mig.layout import fit
 from nova_mig.layout import spec
 from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
 from nova_mig.model import host as host_model
 from nova_mig.model import vgpu_types
+from nova_mig import sysfs as gateway
 
 LOG = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def resolve_mode(report: host_model.HostReport, gpu: gpu_model.Gpu,
         return report.device_mode
     if gpu.vgpu_types is None:
         return constants.MODE_NONE
-    if os.path.isdir(os.path.join(sysfs_root, sysfs.MDEV_BUS_CLASS)):
+    if os.path.isdir(gateway.Sysfs(sysfs_root).path(gateway.MDEV_BUS_CLASS)):
         return constants.MODE_MDEV
     if gpu.pci_address in report.sriov:
         return constants.MODE_VENDOR_VFIO
@@ -160,16 +160,19 @@ class _Resolver:
                 self.error(gpu, 'profile %s' % profile, 'vGPU type %s is '
                            'not offered on this GPU' % asked)
             elif vgpu_types.backing(ref.name, gpu).profile != profile:
-                self.error(gpu, 'profile %s' % profile, 'vGPU type %s is '
-                           'not backed by this profile' % asked)
+                found = vgpu_types.backing(ref.name, gpu)
+                self.error(gpu, 'profile %s' % profile, found.reason or (
+                    'vGPU type %s is not backed by this profile' % asked))
                 ref = None
             return ref
         matching = [types[n] for n in
                     vgpu_types.types_backed_by(profile, types, gpu)]
         if not matching:
-            self.error(gpu, 'profile %s' % profile, 'no vGPU type backed by '
-                       'this profile is offered on this GPU (offered: %s)'
-                       % (', '.join(sorted(types)) or 'none'))
+            unknown = vgpu_types.unknown_among(
+                (types[n].name for n in sorted(types)), gpu)
+            self.error(gpu, 'profile %s' % profile, unknown or (
+                'no vGPU type backed by this profile is offered on this GPU '
+                '(offered: %s)' % (', '.join(sorted(types)) or 'none')))
             return None
         # Compute ("C") types first, then by name, so the choice is stable.
         matching.sort(key=lambda t: (not _compute_type(t.name), t.name))

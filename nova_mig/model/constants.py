@@ -7,6 +7,8 @@ resource providers.
 
 import re
 
+from nova_mig import sysfs as gateway
+
 #: How a host exposes vGPUs: the mdev bus ...
 MODE_MDEV = 'mdev'
 #: ... or NVIDIA's vendor-specific VFIO (``nvidia/current_vgpu_type``).
@@ -29,7 +31,8 @@ MAX_VGPUS_PER_GPU_INSTANCE = 8
 
 #: Traits Nova puts on the providers of the PCI devices it reports in
 #: Placement (vendor-specific VFIO vGPUs), and on those whose device spec
-#: says ``live_migratable`` (Nova 2025.1 and later).
+#: says ``live_migratable``: the spec tag is read from Nova 2025.1
+#: (31.0.0), the trait reported only from 2026.2 (34.0.0).
 PCI_PROVIDER_TRAIT = 'COMPUTE_MANAGED_PCI_DEVICE'
 PCI_LIVE_MIGRATABLE_TRAIT = 'HW_PCI_LIVE_MIGRATABLE'
 #: ... nor offers more than 256 SR-IOV VFs (one PCI bus of functions), nor
@@ -57,18 +60,18 @@ PROFILE_RE = re.compile(
         (s for s in MIG_SUFFIXES.values() if s), key=len, reverse=True))
     + r')?$')
 
-#: A PCI address as sysfs spells it, ``DDDD:BB:SS.F`` in lower-case hex:
-#: slot 00-1f (5 bits), function 0-7 (3 bits). Unanchored and without
-#: groups, to build longer patterns from.
-_PCI_PARTS = ('[0-9a-f]{4}', '[0-9a-f]{2}', '[01][0-9a-f]', '[0-7]')
-PCI_ADDRESS = r'%s:%s:%s\.%s' % _PCI_PARTS
+#: A PCI address as sysfs spells it, ``DDDD:BB:SS.F`` in lower-case hex
+#: (the sysfs gateway's pattern). Unanchored and without groups, to build
+#: longer patterns from.
+_PCI_PARTS = gateway.PCI_PARTS
+PCI_ADDRESS = gateway.PCI_ADDRESS
 #: The same, anchored, with groups ``domain``, ``bus``, ``slot``,
 #: ``function``.
 PCI_ADDRESS_RE = re.compile(
     r'^(?P<domain>%s):(?P<bus>%s):(?P<slot>%s)\.(?P<function>%s)$'
     % _PCI_PARTS)
 #: A UUID in canonical lower-case form. Unanchored, without groups.
-UUID = r'[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}'
+UUID = gateway.UUID
 UUID_RE = re.compile('^%s$' % UUID)
 
 

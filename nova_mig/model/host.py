@@ -217,6 +217,8 @@ class HostReport:
                 by_gi.setdefault((dev['gpu'], dev['gpu_instance_id']),
                                  []).append(dev)
         gpus = []
+        type_id = ('nvidia-%d' if self.device_mode == constants.MODE_MDEV
+                   else '%d')
         for gpu in self.gpus:
             pf = self.sriov.get(gpu.pci_address)
             instances = []
@@ -237,11 +239,14 @@ class HostReport:
                     # Several with time-sliced MIG-backed types.
                     'vgpu_devices': [d['uuid'] or d['parent']
                                      for d in gi_devs],
-                    # What NVML says it can create there now; None where
-                    # the driver cannot tell.
+                    # What NVML says it can create there now, as type
+                    # IDs of the host's device mode (those of
+                    # vgpu_devices' "type"); None where the driver cannot
+                    # tell.
                     'creatable_vgpu_types': (
                         None if gi.creatable_vgpu_types is None
-                        else [str(t) for t in gi.creatable_vgpu_types]),
+                        else [type_id % t
+                              for t in gi.creatable_vgpu_types]),
                     'in_use': bool(gi.processes) or any(
                         d['domain'] for d in gi_devs),
                 })

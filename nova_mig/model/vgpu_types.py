@@ -21,9 +21,19 @@ import re
 from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
 
-#: Where a type's profile came from: the driver (NVML) or the type's name.
+#: Where a type's profile came from: the driver (NVML) or the type's name;
+#: or nowhere, where the name cannot tell and the driver does not say.
 MAPPING_DRIVER = 'driver'
 MAPPING_NAME = 'name'
+MAPPING_UNKNOWN = 'unknown'
+
+#: 16-bit PCI device IDs of cards whose MIG-backed vGPU types may need a
+#: ``+gfx`` GPU instance that the type's name does not show: the RTX PRO
+#: 6000 Blackwell Server Edition under vGPU 19.x (``DC-1-24Q`` on
+#: ``1g.24gb+gfx``; NVIDIA vgpu-device-manager ``pkg/vgpu/config.go``).
+#: vGPU 20.0 names say ``GFX`` (``DC-1-24QGFX``). Told by PCI ID: the
+#: RTX PRO 4500 (0x2C3A) shares the ``DC`` prefix of its type names.
+GFX_AMBIGUOUS_DEVICES = frozenset({0x2BB5})
 
 # Longest suffixes first so "MEALL" is not read as "ME" + "ALL".
 _SUFFIX_RE = '|'.join(sorted((s for s in constants.MIG_SUFFIXES if s),
@@ -119,8 +129,11 @@ class Backing:
     #: vGPUs of the type one GPU instance holds (1 unless the driver says
     #: more: time-sliced MIG-backed types).
     per_gpu_instance: int
-    #: :data:`MAPPING_DRIVER` or :data:`MAPPING_NAME`.
+    #: :data:`MAPPING_DRIVER`, :data:`MAPPING_NAME` or
+    #: :data:`MAPPING_UNKNOWN`.
     mapping: str
+    #: With :data:`MAPPING_UNKNOWN`: why, and the fix, in one line.
+    reason: str = ''
 
 
 def driver_type(raw: str, gpu: gpu_model.Gpu | None
@@ -133,6 +146,31 @@ def driver_type(raw: str, gpu: gpu_model.Gpu | None
         if bare_name(vgpu_type.name).upper() == wanted:
             return vgpu_type
     return None
+
+
+def _gfx_ambiguous(gpu: gpu_model.Gpu) -> bool:
+    """Whether a plain MIG-backed name may stand for a ``+gfx`` instance.
+
+    On a card offering ``+gfx`` GPU instances (by PCI ID, since older NVML
+    bindings do not list those profiles) whose driver names no type
+    ``...GFX`` (vGPU 19.x), a name without ``GFX`` may run on either.
+    """
+    gfx_card = ((gpu.pci_device_id >> 16) in GFX_AMBIGUOUS_DEVICES or
+                any(p.name.endswith('+gfx') for p in gpu.profiles))
+    if not gfx_card:
+        return False
+    names = [parse(t.name) for t in gpu.vgpu_types or ()]
+    return not any(n is not None and n.suffix == 'GFX' for n in names)
+
+
+def unknown_reason(raw: str, gpu: gpu_model.Gpu) -> str:
+    """The one line saying why a type's profile is not known, and the fix."""
+    return ('the GPU instance profile of vGPU type %s on GPU %s (%s) is not '
+            'known: this driver\'s type names do not say whether it needs a '
+            '+gfx GPU instance and NVML does not map it; install '
+            'nvidia-ml-py 11.460.79 or later (nvmlVgpuTypeGetGpuInstance'
+            'ProfileId) next to nova-mig, or a vGPU 20 driver whose type '
+            'names say GFX' % (bare_name(raw), gpu.pci_address, gpu.name))
 
 
 def backing(raw: str, gpu: gpu_model.Gpu | None) -> Backing:
@@ -150,6 +188,11 @@ def backing(raw: str, gpu: gpu_model.Gpu | None) -> Backing:
         return Backing(profile.name if profile else None,
                        max(known.max_instances_per_gi or 1, 1),
                        MAPPING_DRIVER)
+    parsed = parse(raw)
+    if (gpu is not None and parsed is not None and parsed.mig_backed and
+            not parsed.suffix and _gfx_ambiguous(gpu)):
+        # Refuse to guess: 1g.24gb and 1g.24gb+gfx both fit the name.
+        return Backing(None, 0, MAPPING_UNKNOWN, unknown_reason(raw, gpu))
     names = ({p.name for p in gpu.profiles}
              if gpu is not None and gpu.profiles else None)
     profile_name = profile_for(raw, names)
@@ -160,3 +203,17 @@ def types_backed_by(profile: str, names: collections.abc.Iterable[str],
                     gpu: gpu_model.Gpu | None) -> list[str]:
     """The type names among ``names`` backed by ``profile`` on ``gpu``."""
     return [n for n in names if backing(n, gpu).profile == profile]
+
+
+def unknown_among(names: collections.abc.Iterable[str],
+                  gpu: gpu_model.Gpu | None) -> str | None:
+    """Why the first type among ``names`` has no known profile.
+
+    :returns: the reason of the first :data:`MAPPING_UNKNOWN` type, None
+        when every profile is known.
+    """
+    for name in names:
+        found = backing(name, gpu)
+        if found.mapping == MAPPING_UNKNOWN:
+            return found.reason
+    return None

@@ -70,6 +70,9 @@ class NovaConfig:
     warnings: list[str] = dataclasses.field(default_factory=list)
     #: Vendor VFIO: device specs and aliases say "live_migratable": "yes".
     live_migratable: bool = False
+    #: Either mode, ``[nova]live_migratable``: the ``[libvirt]``
+    #: live-migration settings Nova's vGPU guide asks for are written.
+    live_migration: bool = False
 
 
 def natural_key(text: str) -> tuple:
@@ -226,6 +229,10 @@ class _Planner:
             offered = self.offered(parent, gpu)
             choice = self.type_for_profile(offered, gi.profile_name, gpu)
             if choice is None:
+                unknown = vgpu_types.unknown_among(
+                    (n for _, n in offered), gpu)
+                if unknown:
+                    raise exception.ProfileNotKnown(reason=unknown)
                 raise exception.NoVgpuTypeForProfile(
                     gpu=gpu.pci_address, model=gpu.name,
                     profile=gi.profile_name, parent=parent.address,
@@ -371,7 +378,8 @@ class _Planner:
         return NovaConfig(hostname=hostname, device_mode=self.mode,
                           assignments=assignments, max_instances=caps,
                           warnings=self.warnings,
-                          live_migratable=self.live_migratable())
+                          live_migratable=self.live_migratable(),
+                          live_migration=bool(self.conf.nova.live_migratable))
 
     def live_migratable(self) -> bool:
         """``[nova]live_migratable`` in vendor-VFIO mode, release checked.
@@ -382,7 +390,8 @@ class _Planner:
                 self.mode != constants.MODE_VENDOR_VFIO):
             return False
         release.check(release.target(self.conf.nova.release),
-                      {release.PCI_LIVE_MIGRATABLE})
+                      {release.PCI_LIVE_MIGRATABLE,
+                       release.PCI_LIVE_MIGRATABLE_TRAIT})
         return True
 
     def capacity(self, address: str, type_id: str) -> int:

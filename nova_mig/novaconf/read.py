@@ -15,6 +15,7 @@ import os
 
 from oslo_config import cfg
 
+from nova_mig import fileutils
 from nova_mig.model import constants
 
 LOG = logging.getLogger(__name__)
@@ -77,6 +78,10 @@ class EnabledTypes:
         return False, 'in no [pci]device_spec'
 
 
+def _unreadable(where: str, why: str) -> OSError:
+    return OSError(why)
+
+
 def read_enabled(paths: list[str]) -> EnabledTypes:
     """Read the enabled types from ``paths``; unreadable files are skipped.
 
@@ -90,6 +95,9 @@ def read_enabled(paths: list[str]) -> EnabledTypes:
             continue
         sections: dict = {}
         try:
+            # A regular file of bounded size, or skipped (a FIFO would
+            # hang the parser, /dev/zero fill the memory).
+            fileutils.read_input(path, _unreadable)
             cfg.ConfigParser(path, sections).parse()
         except (OSError, cfg.ParseError) as e:
             LOG.warning('Cannot read Nova configuration file %s: %s',

@@ -3,10 +3,14 @@
 Nova gained the options nova-mig writes over several releases:
 ``[mdev_<type>]max_instances`` in 29.0.0 (2024.1 Caracal) and the
 ``"managed": "no"`` tag of ``[pci]device_spec`` (VFIO variant drivers, the
-vendor-specific VFIO mode) in 31.0.0 (2025.1 Epoxy). An older Nova ignores
-an option it does not know: without ``managed`` libvirt would try to
-rebind the VF, so that configuration is refused; without ``max_instances``
-the cap is only lost, so that option is left out with a warning.
+vendor-specific VFIO mode) and ``"live_migratable"`` on ``[pci]device_spec``
+and alias in 31.0.0 (2025.1 Epoxy). Nova puts the ``HW_PCI_LIVE_MIGRATABLE``
+trait on the providers of live-migratable PCI devices only from 34.0.0
+(2026.2 Hibiscus; Nova commit 262acaff61, not in ``stable/2026.1``). An
+older Nova ignores an option it does not know: without ``managed`` libvirt
+would try to rebind the VF, so that configuration is refused; without
+``max_instances`` the cap is only lost, so that option is left out with a
+warning.
 
 The release comes from the installed ``nova`` package when there is one,
 else from ``[nova]release``, else it is the oldest supported release.
@@ -34,7 +38,9 @@ class Release:
         return '%s %s (%d.x)' % (self.series, self.name, self.major)
 
 
-#: Nova's releases, oldest first (nova/objects/service.py's aliases).
+#: Nova's releases, oldest first: the keys of
+#: ``nova/objects/service.py``'s ``SERVICE_VERSION_ALIASES`` from Antelope,
+#: Victoria being 22.0.0 (a test reads the installed Nova and compares).
 RELEASES = (
     Release(27, '2023.1', 'Antelope'),
     Release(28, '2023.2', 'Bobcat'),
@@ -59,6 +65,8 @@ SOURCE_DEFAULT = ('no nova package installed and [nova]release unset: the '
 #: What to do with an option the target release lacks.
 DROP = 'drop'
 REFUSE = 'refuse'
+#: ... or, for what Nova does rather than an option nova-mig writes: warn.
+LACKS = 'lacks'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,8 +83,17 @@ class Feature:
 MDEV_MAX_INSTANCES = 'mdev_max_instances'
 PCI_MANAGED_TAG = 'pci_managed_tag'
 PCI_LIVE_MIGRATABLE = 'pci_live_migratable'
+PCI_LIVE_MIGRATABLE_TRAIT = 'pci_live_migratable_trait'
+LIBVIRT_VGPU_LIVE_MIGRATION = 'libvirt_vgpu_live_migration'
+PERSISTENT_MDEVS = 'persistent_mdevs'
 
 FEATURES = {f.key: f for f in (
+    Feature(PERSISTENT_MDEVS, 'persistent mdevs (libvirt node devices '
+            'defined through mdevctl)', _BY_MAJOR[30], LACKS,
+            'nova-compute creates transient mdevs, lost at reboot'),
+    Feature(LIBVIRT_VGPU_LIVE_MIGRATION, 'the [libvirt] vGPU live-migration '
+            'settings ([nova]live_migratable)', _BY_MAJOR[29], DROP,
+            'an older Nova does not live-migrate vGPUs at all'),
     Feature(MDEV_MAX_INSTANCES, '[mdev_<type>]max_instances',
             _BY_MAJOR[29], DROP,
             'an older Nova ignores it, so a parent device is not capped'),
@@ -88,6 +105,11 @@ FEATURES = {f.key: f for f in (
             'and alias ([nova]live_migratable)', _BY_MAJOR[31], REFUSE,
             'an older Nova ignores it and refuses to live-migrate an '
             'instance with a PCI device'),
+    Feature(PCI_LIVE_MIGRATABLE_TRAIT, 'HW_PCI_LIVE_MIGRATABLE trait on '
+            'live-migratable PCI providers', _BY_MAJOR[34], LACKS,
+            'Nova does not tag the providers, so a flavor cannot require '
+            'live-migratable VFs through Placement: ask through the '
+            'live-migratable alias, pci_passthrough:alias'),
 )}
 
 
@@ -180,6 +202,11 @@ def check(target_: Target, used: set[str]) -> set[str]:
                 release=target_.release, source=target_.source,
                 fix='Upgrade nova-compute, or set [nova]release if this '
                     'host runs a newer one (%s).' % feature.why)
+        if feature.when_missing == LACKS:
+            LOG.warning('Nova reports no %s: it needs Nova %s or later '
+                        'and this host targets %s (%s).', feature.what,
+                        feature.since, target_, feature.why)
+            continue
         LOG.warning('Leaving out %s: it needs Nova %s or later and this '
                     'host targets %s (%s).', feature.what, feature.since,
                     target_, feature.why)

@@ -91,8 +91,9 @@ def for_release(conf: cfg.ConfigOpts,
     """The plan without what the targeted Nova release lacks.
 
     The release is the installed nova package's, else ``[nova]release``
-    (:mod:`nova_mig.novaconf.release`). ``[mdev_<type>]max_instances`` is
-    left out before 2024.1, with a warning.
+    (:mod:`nova_mig.novaconf.release`). ``[mdev_<type>]max_instances`` and
+    the ``[libvirt]`` live-migration settings are left out before 2024.1,
+    with a warning.
 
     :raises: :class:`~nova_mig.exception.NovaReleaseUnsupported` for the
         vendor-specific VFIO mode (``"managed": "no"``) before 2025.1.
@@ -102,11 +103,15 @@ def for_release(conf: cfg.ConfigOpts,
         used.add(release.PCI_MANAGED_TAG)
     if config.max_instances:
         used.add(release.MDEV_MAX_INSTANCES)
+    if config.live_migration:
+        used.add(release.LIBVIRT_VGPU_LIVE_MIGRATION)
     target = release.target(conf.nova.release)
     LOG.info('Nova configuration for %s', target)
     kept = release.check(target, used)
     if release.MDEV_MAX_INSTANCES in used - kept:
         config = dataclasses.replace(config, max_instances={})
+    if release.LIBVIRT_VGPU_LIVE_MIGRATION in used - kept:
+        config = dataclasses.replace(config, live_migration=False)
     return config
 
 

@@ -41,6 +41,24 @@ class OscPlacementClient(placement_client.PlacementClient):
         return super()._error(method, path, resp)
 
 
+def _bounded(proxy: typing.Any) -> typing.Any:
+    """``proxy`` with a request timeout: the cloud's, else the default.
+
+    Without ``api_timeout`` in clouds.yaml (or ``OS_API_TIMEOUT``) a
+    service that accepts the connection and never answers would hang the
+    command; then each request gets
+    :data:`nova_mig.placement.client.DEFAULT_TIMEOUT` seconds.
+    """
+    session = getattr(proxy, 'session', None)
+    if (getattr(proxy, 'timeout', None) is None and
+            getattr(session, 'timeout', None) is None):
+        try:
+            proxy.timeout = placement_client.DEFAULT_TIMEOUT
+        except AttributeError:
+            pass
+    return proxy
+
+
 class MigClient:
     """What the ``openstack mig`` commands talk to.
 
@@ -54,7 +72,7 @@ class MigClient:
     @property
     def placement(self) -> OscPlacementClient:
         if self._placement is None:
-            proxy = self._instance.sdk_connection.placement
+            proxy = _bounded(self._instance.sdk_connection.placement)
             self._placement = OscPlacementClient(
                 proxy, 'the placement endpoint of the cloud')
         return self._placement
@@ -67,7 +85,7 @@ class MigClient:
             session's endpoint has no Compute API: openstacksdk then hands
             out a bare proxy without the flavor calls.
         """
-        proxy = self._instance.sdk_connection.compute
+        proxy = _bounded(self._instance.sdk_connection.compute)
         if not hasattr(proxy, 'flavors'):
             where = getattr(proxy, 'endpoint_override', None) or 'catalog'
             raise exception.ComputeApiMissing(action='flavors',

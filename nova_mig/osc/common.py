@@ -5,6 +5,8 @@ import collections.abc
 import functools
 import typing
 
+from keystoneauth1 import exceptions as ks_exc
+from openstack import exceptions as sdk_exc
 from osc_lib import exceptions as osc_exc
 from osc_lib import utils
 
@@ -75,6 +77,35 @@ def mig_client(app: typing.Any) -> client.MigClient:
     the first session's credentials.
     """
     return client.MigClient(app.client_manager)
+
+
+def project_id(app: typing.Any, ref: str, domain: str | None) -> str:
+    """The ID of project ``ref`` (name or ID).
+
+    Found as ``openstack flavor create --project`` finds it: Keystone may
+    refuse the lookup to a non-admin, and then ``ref`` is taken as the ID.
+
+    :raises: ``CommandError`` naming the project or domain not found.
+    """
+    identity = app.client_manager.sdk_connection.identity
+    what = 'project %s' % ref
+    try:
+        kwargs = {}
+        if domain:
+            what = 'domain %s' % domain
+            kwargs['domain_id'] = identity.find_domain(
+                domain, ignore_missing=False).id
+            what = 'project %s in domain %s' % (ref, domain)
+        return str(identity.find_project(ref, ignore_missing=False,
+                                         **kwargs).id)
+    except sdk_exc.ForbiddenException:
+        return ref
+    except sdk_exc.ResourceNotFound:
+        raise osc_exc.CommandError('No %s in the Identity service' % what)
+    except (sdk_exc.SDKException, ks_exc.ClientException) as e:
+        reason = (str(e) or type(e).__name__).splitlines()[0]
+        raise osc_exc.CommandError('Looking up %s failed: %s'
+                                   % (what, reason))
 
 
 #: What a Lister or ShowOne's ``take_action`` returns: columns and data.

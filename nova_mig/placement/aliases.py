@@ -39,7 +39,8 @@ class CloudAlias:
     resource_class: str
     hosts: set[str] = dataclasses.field(default_factory=set)
     providers: int = 0
-    #: Providers Nova tagged HW_PCI_LIVE_MIGRATABLE.
+    #: Providers Nova tagged HW_PCI_LIVE_MIGRATABLE (Nova 2026.2 and later
+    #: only; 0 on an older Nova even where the device spec says so).
     live_migratable: int = 0
 
     def alias(self, live_migratable: bool | None = None) -> dict[str, str]:

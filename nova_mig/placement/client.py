@@ -37,6 +37,7 @@ from oslo_config import cfg
 
 from nova_mig.conf import placement as placement_conf
 from nova_mig import exception
+from nova_mig.placement import shapes
 
 LOG = logging.getLogger(__name__)
 
@@ -47,6 +48,11 @@ MV_ERROR_CODES = '1.23'
 MV_TRAITS = '1.6'
 MV_CLASSES = '1.2'
 MV_CLASS_PUT = '1.7'
+
+#: Seconds a request (Keystone, Placement, Nova) may take when
+#: ``[placement]timeout`` is unset: a peer that accepts the connection and
+#: never answers fails after this long instead of hanging the command.
+DEFAULT_TIMEOUT = 30.0
 
 CONCURRENT_UPDATE = 'placement.concurrent_update'
 WRITE_METHODS = frozenset(('PUT', 'POST', 'DELETE', 'PATCH'))
@@ -99,7 +105,7 @@ class PlacementClient:
         try:
             auth = ks_loading.load_auth_from_conf_options(conf, group)
             session = ks_loading.load_session_from_conf_options(
-                conf, group, auth=auth)
+                conf, group, auth=auth, timeout=timeout(conf))
             adapter = ks_loading.load_adapter_from_conf_options(
                 conf, group, session=session, auth=auth)
         except _AUTH as e:
@@ -184,6 +190,13 @@ class PlacementClient:
                     method=method, path=path, status=resp.status_code,
                     title='the answer is not a JSON object (%s)'
                     % (resp.headers.get('Content-Type') or 'no type'),
+                    detail='; is [placement]endpoint_override a Placement '
+                           'service?', code=None)
+            wrong = shapes.problem(method, path, answer)
+            if wrong:
+                raise exception.PlacementError(
+                    method=method, path=path.split('?', 1)[0],
+                    status=resp.status_code, title=wrong,
                     detail='; is [placement]endpoint_override a Placement '
                            'service?', code=None)
             return resp.status_code, answer
@@ -323,6 +336,12 @@ class PlacementClient:
         return status == 201
 
 
+def timeout(conf: cfg.ConfigOpts) -> float:
+    """``[placement]timeout``, :data:`DEFAULT_TIMEOUT` when unset."""
+    value = conf[placement_conf.PLACEMENT_GROUP].timeout
+    return DEFAULT_TIMEOUT if value is None else float(value)
+
+
 def _where(conf: cfg.ConfigOpts) -> str:
     group = conf[placement_conf.PLACEMENT_GROUP]
     if group.endpoint_override:
@@ -345,15 +364,17 @@ def _first_error(resp: typing.Any) -> tuple[str, str, str | None]:
     """Title, detail and code of the first error of an error response."""
     title, detail, code = resp.reason or '', '', None
     try:
-        errors = resp.json().get('errors') or []
+        body = resp.json()
     except ValueError:
-        errors = []
-    if errors:
-        first = errors[0]
-        title = first.get('title') or title
-        lines = (first.get('detail') or '').strip().splitlines()
+        body = None
+    errors = body.get('errors') if isinstance(body, dict) else None
+    first = errors[0] if isinstance(errors, list) and errors else None
+    if isinstance(first, dict):
+        title = str(first.get('title') or title)
+        lines = str(first.get('detail') or '').strip().splitlines()
         detail = lines[-1] if lines else ''
         code = first.get('code')
+        code = code if isinstance(code, str) else None
     elif resp.text:
         detail = resp.text.strip().splitlines()[0][:200]
     return title, detail, code

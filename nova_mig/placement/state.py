@@ -13,7 +13,6 @@ It lives in ``<[host]state_dir>/<[placement_sync]state_file>`` as JSON:
   lets a no-op sync skip reading them.
 """
 
-import json
 import logging
 import os
 
@@ -24,6 +23,13 @@ from nova_mig import fileutils
 LOG = logging.getLogger(__name__)
 
 VERSION = 1
+
+
+class _Unreadable(Exception):
+
+    @classmethod
+    def of(cls, where: str, why: str) -> Exception:
+        return cls(fileutils.reason(where, why))
 
 
 def _shape_problem(data: object) -> str | None:
@@ -72,13 +78,11 @@ class SyncState:
         overwrite what an operator may want to look at.
         """
         try:
-            with open(path, encoding='utf-8') as f:
-                data = json.load(f)
-        except FileNotFoundError:
+            found, data = fileutils.read_json(path, _Unreadable.of)
+        except _Unreadable as e:
+            return cls._set_aside(path, 'not readable JSON: %s' % e)
+        if not found:
             return cls(path)
-        except (OSError, ValueError) as e:
-            return cls._set_aside(path, 'not readable JSON: %s'
-                                  % (getattr(e, 'strerror', None) or e))
         problem = _shape_problem(data)
         if problem:
             return cls._set_aside(path, problem)

@@ -1,11 +1,21 @@
 """Privilege separation for nova-mig's root-only operations.
 
-``sys_admin_pctxt`` is the context of every privileged nova-mig entrypoint
-(MIG changes through NVML, sysfs writes, files below ``/etc/nova``),
-configured by the ``[nova_mig_privsep]`` section. It is built on first use
-(:mod:`nova_mig.privsep.context`), so that importing this package, e.g. for
-:mod:`nova_mig.privsep.helper`, does not import oslo.privsep and eventlet.
-The daemon finds it again by its Python path, ``helper.CONTEXT``.
+Three contexts, each its own daemon with the fewest capabilities its
+entry points need (see :data:`nova_mig.privsep.context.CAPABILITIES`):
+
+* ``sysfs_pctxt``: the intent-named sysfs writes of
+  :mod:`nova_mig.privsep.sysfs` (VF count, mdev create and remove,
+  vendor-VFIO vGPU type);
+* ``nvml_pctxt``: MIG changes through NVML and the GPU reset of
+  :mod:`nova_mig.privsep.nvml`;
+* ``files_pctxt``: configuration files below ``/etc/nova`` and mdevctl
+  definitions below ``/etc/mdevctl.d`` (:mod:`nova_mig.privsep.files`).
+
+Every privileged entry point lives in this package. A context is built on
+first use (:mod:`nova_mig.privsep.context`), so that importing this
+package, e.g. for :mod:`nova_mig.privsep.helper`, does not import
+oslo.privsep and eventlet. The daemon finds a context again by its Python
+path, :func:`nova_mig.privsep.helper.pypath`.
 """
 
 import typing
@@ -13,15 +23,22 @@ import typing
 if typing.TYPE_CHECKING:
     from nova_mig.privsep import context as context_mod
 
-_CONTEXT: 'context_mod.NovaMigPrivContext | None' = None
+_CONTEXTS: dict[str, 'context_mod.NovaMigPrivContext'] = {}
+_SUFFIX = '_pctxt'
 
 
 def __getattr__(name: str) -> 'context_mod.NovaMigPrivContext':
-    if name != 'sys_admin_pctxt':
+    # Only a context's name imports anything: "from nova_mig.privsep
+    # import files" asks for the submodule here first.
+    short = name[:-len(_SUFFIX)]
+    if not name.endswith(_SUFFIX):
         raise AttributeError('module %r has no attribute %r'
                              % (__name__, name))
-    global _CONTEXT
-    if _CONTEXT is None:
+    from nova_mig.privsep import helper
+    if short not in helper.CONTEXTS:
+        raise AttributeError('module %r has no attribute %r'
+                             % (__name__, name))
+    if short not in _CONTEXTS:
         from nova_mig.privsep import context
-        _CONTEXT = context.build()
-    return _CONTEXT
+        _CONTEXTS[short] = context.build(short)
+    return _CONTEXTS[short]

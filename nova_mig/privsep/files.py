@@ -1,4 +1,9 @@
-"""Privileged writes of the Nova configuration files nova-mig generates."""
+"""Privileged file changes (context ``files_pctxt``).
+
+The Nova configuration files nova-mig generates, below ``/etc/nova``, and
+the removal of an mdevctl definition, below ``/etc/mdevctl.d``. Every path
+is confined to its tree by :func:`check_inside`, the one containment check.
+"""
 
 import errno
 import logging
@@ -6,33 +11,67 @@ import os
 
 from nova_mig import fileutils
 from nova_mig import privsep
+from nova_mig import sysfs as gateway
 
 LOG = logging.getLogger(__name__)
 
 #: The only tree the privileged daemon writes configuration files to.
 NOVA_CONFIG_ROOT = '/etc/nova'
+#: The only tree the privileged daemon deletes mdevctl definitions from.
+MDEVCTL_ROOT = '/etc/mdevctl.d'
 
 
-def _check_inside(path: str) -> None:
-    root = os.path.realpath(NOVA_CONFIG_ROOT).rstrip(os.sep) + os.sep
-    if not os.path.realpath(path).startswith(root):
-        raise PermissionError(errno.EACCES,
-                              'refusing to write outside %s'
-                              % NOVA_CONFIG_ROOT, path)
+def check_inside(path: object, root: str) -> str:
+    """``path`` when its folder, resolved, lies below ``root``.
+
+    Checked by :func:`nova_mig.sysfs.below`. The last component is not
+    resolved: a symlink there is the file the caller names (replaced or
+    removed, never followed).
+
+    :raises: ``EACCES`` PermissionError, naming the path, otherwise.
+    """
+    if not isinstance(path, str) or '\0' in path:
+        raise PermissionError(errno.EACCES, 'refused path %r: not a path'
+                              % (path,))
+    folder, name = os.path.split(os.path.abspath(path))
+    real = os.path.join(os.path.realpath(folder), name)
+    inside = gateway.below(real, root, resolve=False)
+    if name in ('', '.', '..') or not inside:
+        raise PermissionError(errno.EACCES, 'refused %s: outside %s'
+                              % (path, root))
+    return real
 
 
-@privsep.sys_admin_pctxt.entrypoint
+@privsep.files_pctxt.entrypoint
 def write_if_changed(path: str, content: str, mode: int) -> bool:
     """:func:`nova_mig.fileutils.write_if_changed` as root, below /etc/nova."""
-    _check_inside(path)
+    real = check_inside(path, NOVA_CONFIG_ROOT)
+    if not isinstance(content, str):
+        raise PermissionError(errno.EACCES, 'refused content of %s: not '
+                              'text' % path)
+    mode = gateway.check_int('mode of %s' % path, mode, 0, 0o777)
+    if os.path.islink(real):
+        raise PermissionError(errno.EACCES, 'refused %s: a symlink' % path)
     LOG.debug('Writing %s as root', path)
-    return fileutils.write_if_changed(path, content, mode)
+    return fileutils.write_if_changed(real, content, mode)
 
 
-@privsep.sys_admin_pctxt.entrypoint
+@privsep.files_pctxt.entrypoint
 def remove(path: str) -> bool:
     """:func:`nova_mig.fileutils.remove` as root, below /etc/nova."""
-    _check_inside(path)
+    return fileutils.remove(check_inside(path, NOVA_CONFIG_ROOT))
+
+
+@privsep.files_pctxt.entrypoint
+def remove_mdevctl_definition(parent: str, uuid: str) -> bool:
+    """Delete mdevctl's definition of mdev ``uuid`` on ``parent``.
+
+    :returns: False when there was none.
+    """
+    gateway.check_pci_address(parent)
+    gateway.check_uuid(uuid)
+    path = check_inside(os.path.join(MDEVCTL_ROOT, parent, uuid),
+                        MDEVCTL_ROOT)
     return fileutils.remove(path)
 
 

@@ -11,6 +11,12 @@ this Python by absolute path, nova-mig's ``--config-file`` and
 rule of ``nova-mig install-sudoers`` is built from the same argv, so the
 two always match.
 
+Each privsep context (:data:`CONTEXTS`) is its own daemon. Started
+through sudo or ``helper_command``, its socket has a fixed path,
+``<[host]state_dir>/privsep/<context>.sock``: the whole argv is fixed, so
+the sudoers rule names it without a wildcard and no argument can be
+appended.
+
 Importing this module does not import oslo.privsep.
 """
 
@@ -24,8 +30,23 @@ from oslo_config import cfg
 from nova_mig import exception
 
 HELPER = 'privsep-helper'
-#: Python path of the context, as the daemon finds it again.
-CONTEXT = 'nova_mig.privsep.sys_admin_pctxt'
+#: The privsep contexts, each a daemon with its own capabilities (see
+#: :mod:`nova_mig.privsep.context`): sysfs writes, NVML changes and GPU
+#: resets, configuration files.
+CONTEXTS = ('sysfs', 'nvml', 'files')
+#: Where a context's socket lies, below ``[host]state_dir``.
+SOCKET_DIR = 'privsep'
+#: AF_UNIX paths are at most this long (``sun_path`` less its NUL).
+MAX_SOCKET_PATH = 107
+
+
+def pypath(name: str) -> str:
+    """Python path of a context, as the daemon finds it again."""
+    if name not in CONTEXTS:
+        raise ValueError('no privsep context %r' % name)
+    return 'nova_mig.privsep.%s_pctxt' % name
+
+
 #: How an unprivileged nova-mig gains root: never prompting for a password.
 SUDO = ('sudo', '-n')
 
@@ -98,10 +119,34 @@ def command(conf: cfg.ConfigOpts | None = None,
     return prefix + helper_argv(conf)
 
 
-def full_command(base: list[str], sockpath: str) -> list[str]:
-    """``base`` with the arguments oslo.privsep appends."""
-    return base + ['--privsep_context', CONTEXT, '--privsep_sock_path',
+def socket_path(name: str, conf: cfg.ConfigOpts | None = None) -> str:
+    """The fixed socket path of a context, below ``[host]state_dir``.
+
+    :raises: :class:`~nova_mig.exception.PrivsepStartFailed` when it is
+        longer than a Unix socket path can be.
+    """
+    conf = _conf(conf)
+    path = os.path.join(os.path.abspath(conf.host.state_dir), SOCKET_DIR,
+                        '%s.sock' % name)
+    if len(path.encode()) > MAX_SOCKET_PATH:
+        raise exception.PrivsepStartFailed(
+            command=HELPER, reason='the socket path %s is longer than %d '
+            'bytes' % (path, MAX_SOCKET_PATH),
+            fix='Choose a shorter [host]state_dir.')
+    return path
+
+
+def full_command(base: list[str], name: str, sockpath: str) -> list[str]:
+    """``base`` with the arguments oslo.privsep appends, for a context."""
+    return base + ['--privsep_context', pypath(name), '--privsep_sock_path',
                    sockpath]
+
+
+def rule_commands(conf: cfg.ConfigOpts) -> dict[str, list[str]]:
+    """Per context, the one argv a sudoers rule allows (without sudo)."""
+    argv = helper_argv(conf)
+    return {name: full_command(argv, name, socket_path(name, conf))
+            for name in CONTEXTS}
 
 
 def describe(base: list[str]) -> str:

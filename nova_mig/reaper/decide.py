@@ -56,6 +56,9 @@ class Policy:
     all_unassigned: bool = False
     include_foreign: bool = False
     skip_placement_check: bool = False
+    #: ``--skip-handle-check``: open handles that cannot be read (not
+    #: root, ``/proc`` hidden) do not keep a device.
+    skip_handle_check: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,8 +89,12 @@ def _check_domains(f: DeviceFacts, p: Policy) -> tuple[bool, str]:
 
 def _check_holders(f: DeviceFacts, p: Policy) -> tuple[bool, str]:
     if f.holders is None:
-        return False, 'open handles unknown: %s' % (
-            f.holders_note or 'not checked')
+        if p.skip_handle_check:
+            return True, 'open handles not checked (--skip-handle-check): ' \
+                '%s' % (f.holders_note or 'not readable')
+        return False, ('open handles unknown: %s; nothing can be proved '
+                       'free (--skip-handle-check overrides)'
+                       % (f.holders_note or 'not checked'))
     if f.holders:
         return False, 'held open by pid %s' % ', '.join(
             str(pid) for pid in f.holders)

@@ -18,12 +18,12 @@ from oslo_config import cfg
 from nova_mig import exception
 from nova_mig.host import discovery
 from nova_mig.host import inuse
-from nova_mig.host import sysfs
 from nova_mig.model import constants
 from nova_mig.model import host as host_model
 from nova_mig.novaconf import read as novaconf
 from nova_mig import ownership
 from nova_mig.reaper import decide
+from nova_mig import sysfs as gateway
 
 LOG = logging.getLogger(__name__)
 
@@ -114,11 +114,11 @@ def device_age(record: ownership.OwnershipRecord, sysfs_root: str,
     created = _parse_time(entry.get('created_at'))
     if created is not None:
         return max(now - created, 0.0), 'ownership record'
+    paths = gateway.Sysfs(sysfs_root)
     if kind == constants.MODE_MDEV:
-        path = os.path.join(sysfs_root, sysfs.MDEV_DEVICES, key)
+        path = paths.mdev(key)
     else:
-        path = os.path.join(sysfs_root, sysfs.PCI_DEVICES, key,
-                            sysfs.VENDOR_DIR, sysfs.CURRENT_TYPE)
+        path = paths.pci(key, gateway.VENDOR_DIR, gateway.CURRENT_TYPE)
     try:
         return max(now - os.stat(path).st_ctime, 0.0), 'sysfs ctime'
     except OSError as e:
@@ -237,16 +237,22 @@ class Gatherer:
             libvirt_node_device=dev['libvirt_node_device'])
 
     def recheck(self, facts: decide.DeviceFacts) -> decide.DeviceFacts:
-        """Read libvirt and the open handles again for one device.
+        """The one in-use verdict again for one device, fresh.
 
-        Called right before a removal, so a guest defined or started since
-        the run began keeps its device.
+        Called right before a removal (the process table, then libvirt,
+        then the write), so a guest defined or started since the run began
+        keeps its device: :meth:`nova_mig.host.inuse.Checker.check`, as
+        every destructive path of nova-mig asks it.
 
         :raises: :class:`nova_mig.exception.LibvirtError`.
         """
-        users = tuple(inuse.label(d) for d in domains_referencing(
-            self.backend.libvirt_uri(), facts.kind, facts.key))
-        pids, note = self.checker.holders(facts.kind, facts.key,
-                                          facts.iommu_group)
-        return dataclasses.replace(facts, domains=users, holders=pids,
-                                   holders_note=note)
+        verdict = self.checker.check(inuse.device_target(
+            facts.kind, facts.key, facts.iommu_group))
+        return dataclasses.replace(facts, domains=verdict.domains,
+                                   holders=verdict.pids,
+                                   holders_note=verdict.note)
+
+    def referencing_now(self, facts: decide.DeviceFacts) -> tuple[str, ...]:
+        """Domains referencing a device just removed (the look after)."""
+        return self.checker.referencing_now(inuse.device_target(
+            facts.kind, facts.key, facts.iommu_group))

@@ -17,6 +17,7 @@ import os
 import uuid
 
 from nova_mig import exception
+from nova_mig import fileutils
 
 LOG = logging.getLogger(__name__)
 
@@ -31,6 +32,14 @@ CLOSING = (DONE, FAILED, ABANDONED)
 
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+class _Corrupt(Exception):
+    pass
+
+
+def _corrupt(where: str, why: str) -> Exception:
+    return _Corrupt(why)
 
 
 def _shape_problem(entry: object) -> str | None:
@@ -75,19 +84,20 @@ class Journal:
 
     def entries(self) -> list[dict]:
         """Every readable entry, oldest first."""
-        try:
-            with open(self.path, encoding='utf-8') as f:
-                lines = f.readlines()
-        except FileNotFoundError:
+        def fail(where: str, why: str) -> Exception:
+            return exception.ReaperJournalError(
+                path=self.path, reason='cannot read: %s' % why)
+
+        content = fileutils.read_input(
+            self.path, fail, fileutils.MAX_STATE_BYTES, nofollow=True,
+            missing_ok=True)
+        if content is None:
             return []
-        except OSError as e:
-            raise exception.ReaperJournalError(
-                path=self.path, reason='cannot read: %s' % (e.strerror or e))
         result = []
-        for number, line in enumerate(lines, 1):
+        for number, line in enumerate(content.splitlines(), 1):
             try:
-                entry = json.loads(line)
-            except ValueError:
+                entry = fileutils.load_json(line, _corrupt)
+            except _Corrupt:
                 LOG.warning('%s:%d: ignoring a torn or corrupt line',
                             self.path, number)
                 continue

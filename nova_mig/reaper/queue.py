@@ -11,15 +11,24 @@ not an object of that shape, is ignored with a warning naming the file and
 line.
 """
 
-import json
 import logging
 import os
 
+from nova_mig import exception
+from nova_mig import fileutils
 
 LOG = logging.getLogger(__name__)
 
 FILE_NAME = 'reaper-queue.jsonl'
 TAKEN_SUFFIX = '.taken'
+
+
+class _Corrupt(Exception):
+    pass
+
+
+def _corrupt(where: str, why: str) -> Exception:
+    return _Corrupt(why)
 
 
 def _queued(entry: object) -> set[str] | None:
@@ -41,27 +50,30 @@ class Queue:
         self.taken = self.path + TAKEN_SUFFIX
 
     @staticmethod
-    def _devices(path: str) -> set[str]:
+    def _read(path: str) -> bytes | None:
+        def fail(where: str, why: str) -> Exception:
+            return exception.ReaperQueueError(path=path, reason=why)
+
+        return fileutils.read_input(path, fail, fileutils.MAX_STATE_BYTES,
+                                    nofollow=True, missing_ok=True)
+
+    @classmethod
+    def _devices(cls, path: str) -> set[str]:
         devices: set[str] = set()
-        try:
-            with open(path, encoding='utf-8') as f:
-                for number, line in enumerate(f, 1):
-                    try:
-                        entry = json.loads(line)
-                    except ValueError:
-                        LOG.warning('%s:%d: ignoring a corrupt line', path,
-                                    number)
-                        continue
-                    queued = _queued(entry)
-                    if queued is None:
-                        LOG.warning('%s:%d: ignoring a line of the wrong '
-                                    'shape (expected an object with lists '
-                                    '"mdevs" and "pci" of text)', path,
-                                    number)
-                        continue
-                    devices.update(queued)
-        except FileNotFoundError:
-            pass
+        content = cls._read(path)
+        for number, line in enumerate((content or b'').splitlines(), 1):
+            try:
+                entry = fileutils.load_json(line, _corrupt)
+            except _Corrupt:
+                LOG.warning('%s:%d: ignoring a corrupt line', path, number)
+                continue
+            queued = _queued(entry)
+            if queued is None:
+                LOG.warning('%s:%d: ignoring a line of the wrong shape '
+                            '(expected an object with lists "mdevs" and '
+                            '"pci" of text)', path, number)
+                continue
+            devices.update(queued)
         return devices
 
     def peek(self) -> set[str]:
@@ -79,8 +91,7 @@ class Queue:
             os.rename(self.path, moving)
         except FileNotFoundError:
             return self._devices(self.taken)
-        with open(moving, 'rb') as src:
-            data = src.read()
+        data = self._read(moving) or b''
         with open(self.taken, 'ab') as dst:
             dst.write(data)
             dst.flush()

@@ -1,11 +1,12 @@
 """Remove one vGPU device: sysfs, then its persistent definition.
 
-An mdev gets ``1`` written to ``remove`` through the backend's sysfs writer
-(privsep on a real host), then its libvirt node device is undefined so that
+An mdev is removed through the backend's sysfs writer (``remove_mdev``,
+privsep on a real host), then its libvirt node device is undefined so that
 Nova's start-up (which starts every inactive defined mdev) does not bring
 it back; where libvirt cannot (no node device, libvirt older than 7.3, the
-test driver), mdevctl's definition file is deleted instead. A vendor-VFIO
-vGPU gets ``0`` written to its VF's ``nvidia/current_vgpu_type``. Every
+test driver), mdevctl's definition file is deleted instead (as root
+through :func:`nova_mig.privsep.files.remove_mdevctl_definition`). A
+vendor-VFIO vGPU's VF gets its vGPU type cleared (``clear_vgpu_type``). Every
 step is idempotent, so a removal interrupted half-way can be run again; a
 device the kernel says is gone (ENODEV, ENOENT) counts as removed.
 """
@@ -13,6 +14,7 @@ device the kernel says is gone (ENODEV, ENOENT) counts as removed.
 import errno
 import logging
 import os
+import typing
 
 from oslo_config import cfg
 
@@ -20,23 +22,12 @@ from nova_mig import exception
 from nova_mig.host import sysfs
 from nova_mig.host import virt
 from nova_mig.model import constants
-from nova_mig import privsep
+from nova_mig.privsep import files
 from nova_mig.reaper import decide
 
 LOG = logging.getLogger(__name__)
 
-#: The only tree the privileged daemon deletes mdevctl definitions from.
-MDEVCTL_ROOT = '/etc/mdevctl.d'
-
-
-@privsep.sys_admin_pctxt.entrypoint
-def _unlink_definition(path: str) -> None:
-    """Delete an mdevctl definition file as root, below /etc/mdevctl.d."""
-    root = os.path.realpath(MDEVCTL_ROOT).rstrip(os.sep) + os.sep
-    if not os.path.realpath(path).startswith(root):
-        raise PermissionError(errno.EACCES, 'refusing to delete outside %s'
-                              % MDEVCTL_ROOT, path)
-    os.unlink(path)
+MDEVCTL_ROOT = files.MDEVCTL_ROOT
 
 
 class Remover:
@@ -60,10 +51,10 @@ class Remover:
         if facts.kind == constants.MODE_VENDOR_VFIO:
             return self._vendor_vfio(facts)
         steps = []
-        root = self.backend.sysfs_root()
-        path = os.path.join(root, sysfs.MDEV_DEVICES, facts.key, 'remove')
-        if os.path.exists(os.path.join(root, sysfs.MDEV_DEVICES,
-                                       facts.key)) and self._write(path, '1'):
+        writer = self.backend.sysfs_writer()
+        reader = sysfs.SysfsReader(self.backend.sysfs_root())
+        if reader.mdev_exists(facts.key) and self._write(
+                facts.key, '1', lambda: writer.remove_mdev(facts.key)):
             steps.append('sysfs remove')
         else:
             steps.append('sysfs: already gone')
@@ -71,26 +62,28 @@ class Remover:
                                facts.libvirt_node_device)
         return steps
 
-    def _write(self, path: str, value: str) -> bool:
-        """Write; False when the device is already gone."""
+    @staticmethod
+    def _write(device: str, value: str,
+               change: typing.Callable[[], None]) -> bool:
+        """Change through the writer; False when already gone."""
         try:
-            self.backend.sysfs_writer().write(path, value)
+            change()
         except OSError as e:
             if e.errno in (errno.ENODEV, errno.ENOENT):
-                LOG.info('%s: already gone (%s)', path, e.strerror or e)
+                LOG.info('%s: already gone (%s)', device, e.strerror or e)
                 return False
             raise exception.SysfsWriteError(
-                path=path, value=value,
+                path=device, value=value,
                 reason='%s (errno %s)' % (e.strerror or e,
                                           errno.errorcode.get(e.errno or 0,
                                                               e.errno)))
         return True
 
     def _vendor_vfio(self, facts: decide.DeviceFacts) -> list[str]:
-        path = os.path.join(self.backend.sysfs_root(), sysfs.PCI_DEVICES,
-                            facts.key, sysfs.VENDOR_DIR, sysfs.CURRENT_TYPE)
         reader = sysfs.SysfsReader(self.backend.sysfs_root())
-        if reader.read(path) in ('', '0') or not self._write(path, '0'):
+        writer = self.backend.sysfs_writer()
+        if reader.current_type(facts.key) in ('', '0') or not self._write(
+                facts.key, '0', lambda: writer.clear_vgpu_type(facts.key)):
             return ['current_vgpu_type: already 0']
         return ['current_vgpu_type = 0']
 
@@ -104,7 +97,7 @@ class Remover:
             steps.append('libvirt undefine')
         path = os.path.join(self.conf.reaper.mdevctl_root, parent, uuid)
         if os.path.lexists(path):
-            self._unlink(path)
+            self._unlink(path, parent, uuid)
             steps.append('mdevctl definition deleted')
         return steps
 
@@ -117,12 +110,12 @@ class Remover:
                       names[0])
         return outcome == virt.UNDEFINED
 
-    def _unlink(self, path: str) -> None:
+    def _unlink(self, path: str, parent: str, uuid: str) -> None:
         default = (os.path.realpath(self.conf.reaper.mdevctl_root) ==
                    os.path.realpath(MDEVCTL_ROOT))
         try:
             if default and os.geteuid() != 0:
-                _unlink_definition(path)
+                files.remove_mdevctl_definition(parent, uuid)
             else:
                 os.unlink(path)
         except FileNotFoundError:

@@ -34,6 +34,8 @@ FAILED = 'failed'
 NOT_RUN = 'not run'
 #: Decided removable, then found used right before the removal.
 IN_USE = 'in use'
+#: Removed, and a domain defined meanwhile references it (with the fix).
+REFERENCED = 'removed, but referenced'
 
 
 @dataclasses.dataclass
@@ -58,7 +60,8 @@ class RunResult:
 
     @property
     def failed(self) -> bool:
-        return any(o.result in (FAILED, IN_USE) for o in self.outcomes)
+        return any(o.result in (FAILED, IN_USE, REFERENCED)
+                   for o in self.outcomes)
 
     def removed(self) -> list[str]:
         return [o.decision.facts.key for o in self.outcomes
@@ -178,17 +181,23 @@ class Reaper:
     # -- one removal ----------------------------------------------------------
     def _remove(self, decision: decide.Decision,
                 op_id: str | None) -> Outcome:
-        fresh = decide.decide_one(self.gatherer.recheck(decision.facts),
-                                  self.policy)
+        # The intent is journaled (an fsync) before the last check, so
+        # that nothing but the check stands between it and the write.
+        f = decision.facts
+        op_id = self.journal.intent(f.key, f.kind, f.parent, f.type_id,
+                                    list(decision.reasons), op_id=op_id)
+        try:
+            fresh = decide.decide_one(self.gatherer.recheck(f), self.policy)
+        except exception.LibvirtError as e:
+            self.journal.abandoned(op_id, f.key, 'libvirt unreachable: %s'
+                                   % e)
+            raise
         if not fresh.remove:
-            if op_id:
-                self.journal.abandoned(op_id, fresh.facts.key,
-                                       '; '.join(fresh.reasons))
+            self.journal.abandoned(op_id, fresh.facts.key,
+                                   '; '.join(fresh.reasons))
             return Outcome(fresh, IN_USE, 'in use since the run began: %s'
                            % '; '.join(fresh.reasons))
         f = fresh.facts
-        op_id = self.journal.intent(f.key, f.kind, f.parent, f.type_id,
-                                    list(fresh.reasons), op_id=op_id)
         try:
             steps = self.remover.remove(f)
         except exception.LibvirtError:
@@ -202,7 +211,27 @@ class Reaper:
         self.journal.done(op_id, f.key, steps)
         LOG.info('Removed %s (%s on %s): %s', f.key, f.type_id, f.parent,
                  ', '.join(steps))
+        lost = self.gatherer.referencing_now(f)
+        if lost:
+            return Outcome(fresh, REFERENCED, lost_line(f, lost))
         return Outcome(fresh, REMOVED, ', '.join(steps))
+
+
+def lost_line(f: decide.DeviceFacts, domains: tuple[str, ...]) -> str:
+    """Domains defined between the last check and the removal, the fix."""
+    if f.kind == constants.MODE_VENDOR_VFIO:
+        fix = ('set its vGPU type again before the guest starts (echo %s > '
+               '/sys/bus/pci/devices/%s/nvidia/current_vgpu_type)'
+               % (f.type_id, f.key))
+    else:
+        fix = ('re-create it before the guest starts (mdevctl start -u %s '
+               '-p %s -t %s)' % (f.key, f.parent, f.type_id))
+    LOG.error('Domain %s references %s, removed right after its last '
+              'check', ', '.join(domains), f.key)
+    return ('domain %s references it, defined between the last check and '
+            'the removal: %s, or remove the device from the guest (virsh '
+            'edit %s)' % (', '.join(domains), fix,
+                          domains[0].split(' (')[0]))
 
 
 def policy_from(conf: cfg.ConfigOpts, **kwargs) -> decide.Policy:

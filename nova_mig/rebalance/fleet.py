@@ -4,7 +4,8 @@ Each compute host's ``nova-mig discover -f json`` document, gathered into
 one directory by the operator's fleet tool (``playbooks/rebalance.yaml``),
 says per GPU its profile table with placements, its GPU instances and which
 are in use. A host is left out of the plan, with the reason, when its
-document is unreadable, older than the window (file modification time), or
+document is unreadable or malformed (:mod:`nova_mig.rebalance.document`
+checks it), older than the window (file modification time), or
 disagrees with Placement: Placement counts more used slices of a profile
 than the document shows GPU instances in use, or offers more slices of a
 profile than the document has GPU instances of it. Hosts with GPU providers
@@ -13,13 +14,13 @@ in Placement but no document are reported as missing.
 
 import collections
 import dataclasses
-import json
 import os
 import time
 import typing
 
 from nova_mig import exception
 from nova_mig.model import gpu as gpu_model
+from nova_mig.rebalance import document
 from nova_mig.rebalance import geometry
 
 MIG_ENABLED = 'enabled'
@@ -168,24 +169,27 @@ def load_hosts(directory: str, window: float, now: float | None = None
     left: list[LeftOut] = []
     for filename in names:
         path = os.path.join(directory, filename)
-        label = filename[:-len('.json')]
+        label = document.shown(filename[:-len('.json')])
+        shown = document.shown(path)
         try:
             age = now - os.stat(path).st_mtime
-            with open(path, encoding='utf-8') as stream:
-                doc = json.load(stream)
-            state = host_state(doc, path, age)
-        except (OSError, ValueError) as e:
-            left.append(LeftOut(label, '%s: unreadable: %s' % (path, e)))
+            state = host_state(document.read(path), path, age)
+        except OSError as e:
+            left.append(LeftOut(label, '%s: unreadable: %s' % (
+                shown, e.strerror or e)))
+            continue
+        except ValueError as e:
+            left.append(LeftOut(label, '%s: unreadable: %s' % (shown, e)))
             continue
         if age > window:
             left.append(LeftOut(state.name, '%s: stale: %.0f s old, older '
                                 'than the window (%.0f s)' % (
-                                    path, age, window)))
+                                    shown, age, window)))
             continue
         if state.name in hosts:
+            first = document.shown(hosts[state.name].path)
             left.append(LeftOut(state.name, '%s: a second document for '
-                                'the host (first: %s)' % (
-                                    path, hosts[state.name].path)))
+                                'the host (first: %s)' % (shown, first)))
             continue
         hosts[state.name] = state
     return [hosts[n] for n in sorted(hosts)], left

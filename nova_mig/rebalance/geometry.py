@@ -20,6 +20,7 @@ for them.
 
 import collections
 import dataclasses
+import time
 import typing
 
 from nova_mig.model import gpu as gpu_model
@@ -75,6 +76,14 @@ def is_variant(profile: str) -> bool:
     return any(c in profile for c in '+-')
 
 
+#: Most arrangements one walk collects: real tables have a few hundred.
+MAX_ARRANGEMENTS = 20_000
+
+
+class _Stop(Exception):
+    """The walk ran out of time or collected enough."""
+
+
 class _Enumerator:
     """Depth-first walk over memory slices, with bit masks.
 
@@ -82,8 +91,15 @@ class _Enumerator:
     """
 
     def __init__(self, table: ProfileTable, fixed: typing.Iterable[Slot],
-                 allowed: set[str], every: bool = False):
+                 allowed: set[str], every: bool = False,
+                 deadline: float | None = None):
         self.table = table
+        #: ``time.monotonic()`` past which the walk stops (a crafted
+        #: profile table can have more arrangements than any time allows).
+        self.deadline = deadline
+        self.steps = 0
+        #: False when the walk stopped at the deadline or the cap.
+        self.complete = True
         #: Keep every arrangement, not one per multiset of profiles.
         self.every = every
         self.limit = table.compute_slices
@@ -134,6 +150,18 @@ class _Enumerator:
         self.per_profile[slot.profile] -= 1
 
     def walk(self, position: int, chosen: list[Slot]) -> None:
+        try:
+            self._walk(position, chosen)
+        except _Stop:
+            self.complete = False
+
+    def _walk(self, position: int, chosen: list[Slot]) -> None:
+        self.steps += 1
+        if self.steps % 4096 == 0 and (
+                len(self.found) >= MAX_ARRANGEMENTS or (
+                    self.deadline is not None and
+                    time.monotonic() > self.deadline)):
+            raise _Stop()
         if position >= self.width:
             if not any(self.fits(o) for o in self.options):
                 key = tuple(sorted(s.profile for s in chosen))
@@ -146,34 +174,45 @@ class _Enumerator:
                 me = self.me
                 self.push(option)
                 chosen.append(option)
-                self.walk(position + option.size, chosen)
+                self._walk(position + option.size, chosen)
                 chosen.pop()
                 self.pop(option, me)
         # Leave this memory slice empty (or to an instance kept there).
-        self.walk(position + 1, chosen)
+        self._walk(position + 1, chosen)
 
 
 def completions(table: ProfileTable, fixed: typing.Iterable[Slot] = (),
                 allowed: set[str] | None = None
                 ) -> list[tuple[Slot, ...]]:
+    """:func:`completions_by` without a deadline."""
+    return completions_by(table, fixed, allowed)[0]
+
+
+def completions_by(table: ProfileTable, fixed: typing.Iterable[Slot] = (),
+                   allowed: set[str] | None = None,
+                   deadline: float | None = None
+                   ) -> tuple[list[tuple[Slot, ...]], bool]:
     """The maximal sets of new GPU instances next to ``fixed`` ones.
 
     :param table: the GPU's profile table.
     :param fixed: GPU instances that stay where they are (in use).
     :param allowed: profiles the new instances may have; by default every
         profile that is not a variant (:func:`is_variant`).
+    :param deadline: ``time.monotonic()`` at which the walk stops.
     :returns: one tuple of new slots per distinct multiset of profiles,
-        in a stable order.
+        in a stable order; and False when the walk stopped at the
+        deadline or after :data:`MAX_ARRANGEMENTS`, so more may exist.
     """
     if allowed is None:
         allowed = {n for n in table.names if not is_variant(n)}
-    enum = _Enumerator(table, fixed, allowed)
+    enum = _Enumerator(table, fixed, allowed, deadline=deadline)
     enum.walk(0, [])
-    return [enum.found[k] for k in sorted(enum.found)]
+    return [enum.found[k] for k in sorted(enum.found)], enum.complete
 
 
 def arrangement(table: ProfileTable, fixed: typing.Iterable[Slot],
-                wanted: dict[str, int], prefer: typing.Iterable[Slot] = ()
+                wanted: dict[str, int], prefer: typing.Iterable[Slot] = (),
+                deadline: float | None = None
                 ) -> tuple[Slot, ...]:
     """New slots with the profile counts ``wanted`` next to ``fixed``.
 
@@ -181,9 +220,13 @@ def arrangement(table: ProfileTable, fixed: typing.Iterable[Slot],
     keeping most of ``prefer`` (GPU instances that exist now, so they are
     neither destroyed nor created) wins; ties go to the first found.
 
-    :raises: ValueError when no maximal arrangement gives these counts.
+    :param deadline: ``time.monotonic()`` at which the search stops and
+        the best arrangement found by then is taken.
+    :raises: ValueError when no maximal arrangement gives these counts
+        (or none was found by the deadline).
     """
-    enum = _Enumerator(table, fixed, set(wanted), every=True)
+    enum = _Enumerator(table, fixed, set(wanted), every=True,
+                       deadline=deadline)
     enum.walk(0, [])
     keep = set(prefer)
     best: tuple[Slot, ...] | None = None

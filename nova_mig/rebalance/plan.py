@@ -14,13 +14,16 @@ its placement and the vGPU devices of those kept pinned by UUID and type.
 import collections
 import dataclasses
 import os
+import time
 import typing
 
 import yaml
 
+from nova_mig import exception
 from nova_mig import fileutils
 from nova_mig.model import constants
 from nova_mig.rebalance import demand as demand_mod
+from nova_mig.rebalance import document
 from nova_mig.rebalance import fleet
 from nova_mig.rebalance import geometry
 from nova_mig.rebalance import solver
@@ -110,8 +113,13 @@ def _in_scope(host: fleet.HostState, scope: str) -> bool:
 class _Builder:
 
     def __init__(self, hosts: list[fleet.HostState],
-                 demands: list[demand_mod.Demand]):
+                 demands: list[demand_mod.Demand],
+                 deadline: float | None = None):
         self.hosts = hosts
+        #: When the search for candidate geometries stops.
+        self.deadline = deadline
+        #: False once a search stopped before it saw every geometry.
+        self.complete = True
         self.demands = demands
         variants = {d.profile for d in demands if geometry.is_variant(
             d.profile)}
@@ -141,8 +149,11 @@ class _Builder:
                     ) -> list[tuple[geometry.Slot, ...]]:
         key = (gpu.table.key, gpu.fixed)
         if key not in self.cache:
-            self.cache[key] = geometry.completions(
-                gpu.table, gpu.fixed, self.allowed(gpu.table))
+            found, complete = geometry.completions_by(
+                gpu.table, gpu.fixed, self.allowed(gpu.table),
+                deadline=self.deadline)
+            self.cache[key] = found
+            self.complete = self.complete and complete
         return self.cache[key]
 
     def groups(self) -> tuple[list[solver.Group], list[list[tuple]]]:
@@ -187,8 +198,15 @@ def build(hosts: list[fleet.HostState], demands: list[demand_mod.Demand],
           left_out: list[fleet.LeftOut] | None = None,
           max_gpus: int | None = None,
           time_limit: float = solver.DEFAULT_TIME_LIMIT) -> Plan:
-    """Plan the fleet; see the module docstring."""
-    builder = _Builder(hosts, demands)
+    """Plan the fleet; see the module docstring.
+
+    ``time_limit`` bounds each phase: the search for candidate geometries
+    (a crafted profile table can have more than any time allows; the
+    plan then uses those found and is not optimal), each solver pass, and
+    the choice of where each chosen geometry's GPU instances go.
+    """
+    started = time.monotonic()
+    builder = _Builder(hosts, demands, deadline=started + time_limit)
     groups, candidates = builder.groups()
     rows = [solver.Row(d.profile, d.wanted, d.scope,
                        weight=builder.slices(d.profile)) for d in demands]
@@ -197,6 +215,7 @@ def build(hosts: list[fleet.HostState], demands: list[demand_mod.Demand],
     by_host = {h.name: h for h in hosts}
     changes = []
     after: dict[tuple[str, str], dict[str, int]] = {}
+    deadline = time.monotonic() + time_limit
     for k, key in enumerate(builder.keys):
         gpus = _fill_order(builder.members[key])
         position = 0
@@ -208,8 +227,14 @@ def build(hosts: list[fleet.HostState], demands: list[demand_mod.Demand],
                         gpu.free)
                     continue
                 wanted = groups[k].options[option].free
-                slots = geometry.arrangement(
-                    gpu.table, gpu.fixed, wanted, prefer=gpu.free)
+                try:
+                    slots = geometry.arrangement(
+                        gpu.table, gpu.fixed, wanted, prefer=gpu.free,
+                        deadline=deadline)
+                except ValueError:
+                    # Out of time: the arrangement the candidate search
+                    # found gives the same counts.
+                    slots = candidates[k][option]
                 after[(gpu.host, gpu.pci_address)] = geometry.counts(slots)
                 changes.append(GpuChange(
                     host=gpu.host, pci_address=gpu.pci_address,
@@ -231,7 +256,8 @@ def build(hosts: list[fleet.HostState], demands: list[demand_mod.Demand],
                                                        c.pci_address)),
                 left_out=list(left_out or ()), hosts_planned=len(hosts),
                 gpus_planned=sum(len(h.gpus) for h in hosts),
-                seconds=solution.seconds, optimal=solution.optimal,
+                seconds=solution.seconds,
+                optimal=solution.optimal and builder.complete,
                 passes=list(solution.passes))
 
 
@@ -287,20 +313,41 @@ def dump_layout(document: dict[str, typing.Any]) -> str:
                           default_flow_style=False)
 
 
+def _confined(directory: str, name: str) -> str:
+    """``<directory>/<name>.yaml``, proved to lie in ``directory``."""
+    path = os.path.join(directory, '%s.yaml' % name)
+    inside = os.path.realpath(directory)
+    if (not document.is_hostname(name) or
+            os.path.dirname(os.path.realpath(path)) != inside):
+        raise exception.RebalanceInputError(
+            path=directory, where='--output-dir',
+            reason='refusing to write a layout for host %s: not a DNS '
+                   'host name, or not a file of this directory'
+                   % document.shown(name))
+    return path
+
+
 def write_layouts(plan: Plan, hosts: list[fleet.HostState],
                   directory: str) -> dict[str, str]:
     """Write ``<host>.yaml`` per touched host and ``plan.json``.
 
+    Every file lands in ``directory`` itself: a host name that is not a
+    DNS host name (``../x``, ``/etc/x``, a line break) is refused, and
+    the resolved path must lie in the resolved directory.
+
     :returns: host -> layout file path (also kept in ``plan.layouts``).
+    :raises: :class:`nova_mig.exception.RebalanceInputError` for such a
+        host name, before anything is written.
     """
     os.makedirs(directory, exist_ok=True)
     by_host = {h.name: h for h in hosts}
     grouped: dict[str, list[GpuChange]] = collections.defaultdict(list)
     for change in plan.changes:
         grouped[change.host].append(change)
+    paths = {name: _confined(directory, name) for name in grouped}
     for name, changes in sorted(grouped.items()):
         text = dump_layout(host_layout(by_host[name], changes))
-        path = os.path.join(directory, '%s.yaml' % name)
+        path = paths[name]
         fileutils.write_if_changed(
             path, '# nova-mig rebalance layout of host %s\n' % name + text)
         plan.layouts[name] = path

@@ -4,6 +4,7 @@ import logging
 
 from nova_mig import exception
 from nova_mig.gpu import base
+from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
 from nova_mig.simulator import card
 from nova_mig.simulator import host as host_mod
@@ -44,6 +45,7 @@ class SimulatedBackend(base.GpuBackend):
         return self.host.libvirt_uri
 
     def sysfs_writer(self) -> kernel.SysfsWriter:
+        self.host.load()
         return kernel.SysfsWriter(self.host)
 
     # -- simulator controls ------------------------------------------------
@@ -169,6 +171,15 @@ class SimulatedBackend(base.GpuBackend):
                     raise exception.GpuOperationRefused(
                         gpu=gpu_uuid, operation=operation, code=card.IN_USE,
                         reason='GPU instances or vGPUs exist')
+                if (state.device_mode == constants.MODE_VENDOR_VFIO and
+                        gpu['numvfs']):
+                    # NVIDIA's vendor-VFIO driver: no MIG mode change
+                    # while the PF has VFs.
+                    raise exception.GpuOperationRefused(
+                        gpu=gpu_uuid, operation=operation, code=card.IN_USE,
+                        reason='%d SR-IOV VFs are enabled; disable them '
+                               'first (sriov-manage -d %s)' % (
+                                   gpu['numvfs'], gpu['pci_address']))
             gpu['mig_pending'] = mode
             if not gpu.get('mig_mode_needs_reset'):
                 gpu['mig_current'] = mode

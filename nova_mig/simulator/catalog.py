@@ -203,6 +203,22 @@ class Catalog:
     def known(self) -> list[str]:
         return sorted(self.models)
 
+    def by_pci_device(self, pci_device_id: int) -> list[GpuModel]:
+        """The models of one PCI device ID, by key.
+
+        The board prefix of the type names does not tell a card: the RTX
+        PRO 4500 and 6000 Blackwell are both ``DC``. One card may have
+        several models, one per vGPU driver generation whose types differ
+        (the RTX PRO 6000 under vGPU 19 and 20).
+
+        :param pci_device_id: NVML's form (``0x2BB510DE``) or the 16-bit
+            device ID sysfs shows (``0x2BB5``).
+        """
+        device = (pci_device_id >> 16 if pci_device_id > 0xFFFF
+                  else pci_device_id)
+        return [self.models[k] for k in sorted(self.models)
+                if self.models[k].pci_device == device]
+
     def extended(self, models: dict | None) -> 'Catalog':
         """This catalog plus the models a host file defines itself.
 
@@ -233,6 +249,35 @@ class Catalog:
             raise sim_exception.UnknownGpuModel(
                 path=path, model=key, where=where,
                 known=', '.join(self.known()))
+
+
+def reference_cards() -> list[dict]:
+    """The shipped catalog as plain data, for ``nova-mig self-check``.
+
+    One entry per model: ``key``, ``pci_device`` (16-bit), ``nvml_name``,
+    ``profiles`` (``id``, ``name``, ``instances``) and ``vgpu_types``
+    (bare ``name``, ``profile`` name or None for time-sliced types).
+    Loaded through the ``nova_mig.reference_catalogs`` entry point, so
+    product code does not import the simulator.
+    """
+    def profile_name(model: GpuModel, profile_id: int | None) -> str | None:
+        found = (model.profile(profile_id) if profile_id is not None
+                 else None)
+        return found.name if found else None
+
+    cards = []
+    for key, model in sorted(default_catalog().models.items()):
+        cards.append({
+            'key': key, 'pci_device': model.pci_device,
+            'nvml_name': model.nvml_name,
+            'profiles': [{'id': p.id, 'name': p.name,
+                          'instances': p.instance_count}
+                         for p in model.profiles],
+            'vgpu_types': [{
+                'name': vgpu_types.bare_name(t.name),
+                'profile': profile_name(model, t.gpu_instance_profile_id)}
+                for t in model.vgpu_types]})
+    return cards
 
 
 @functools.lru_cache(maxsize=None)

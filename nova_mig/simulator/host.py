@@ -20,6 +20,7 @@ import tempfile
 import urllib.parse
 
 from nova_mig import exception
+from nova_mig import fileutils
 from nova_mig.simulator import catalog as catalog_mod
 from nova_mig.simulator import exception as sim_exception
 from nova_mig.simulator import libvirt_xml
@@ -48,6 +49,14 @@ CRASH_STATUS = 137
 #: This process's ID and the changes it committed (a forked child counts
 #: from zero).
 _committed = [0, 0]
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def _unreadable(where: str, reason: str) -> Exception:
+    return _Unreadable('%s: %s' % (where, reason))
 
 
 class SimulatedHost:
@@ -112,21 +121,21 @@ class SimulatedHost:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _read_host_file(self) -> bytes:
-        try:
-            with open(self.host_file, 'rb') as stream:
-                return stream.read()
-        except OSError as exc:
-            raise sim_exception.HostFileError(path=self.host_file,
-                                              reason=exc.strerror)
+        return fileutils.read_input(
+            self.host_file, lambda where, reason: sim_exception.HostFileError(
+                path=self.host_file, reason=reason))
 
     def _load_locked(self) -> state_mod.HostState:
         content = self._read_host_file()
         digest = state_mod.file_digest(content)
+        text = b''
         try:
-            with open(self.state_path, 'rb') as stream:
-                text = stream.read()
-            data = json.loads(text)
-        except (OSError, ValueError):
+            text = fileutils.read_input(self.state_path, _unreadable,
+                                        fileutils.MAX_STATE_BYTES,
+                                        nofollow=True)
+            data = fileutils.load_json(text, _unreadable)
+        except _Unreadable:
+            # Rendered again from the host file.
             data = None
         if (isinstance(data, dict) and
                 data.get('host_file_sha256') == digest and

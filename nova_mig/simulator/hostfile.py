@@ -99,6 +99,10 @@ HOST_SCHEMA: schema.Schema = schema.mapping({
                  'x-reason': 'a host name is required'},
     'device_mode': schema.choice(*constants.DEVICE_MODES),
     'vgpu_manager': _BOOLEAN,
+    # Vendor-specific VFIO as NVIDIA's driver runs it: the PF's VFs only
+    # through sriov-manage (a raw sriov_numvfs write is refused, a re-bind
+    # wipes the GPU instances).
+    'sriov_manage': _BOOLEAN,
     # GPU models of the host's own (a captured host): the catalog's form,
     # checked while building.
     'models': {'type': ['object', 'null'],
@@ -147,6 +151,7 @@ class _Parser:
             self.catalog)
         if models:
             state.data['models'] = models
+        state.data['sriov_manage'] = bool(data.get('sriov_manage', False))
         state.data['mdev_node_name'] = (data.get('libvirt') or {}).get(
             'mdev_node_name', 'uuid_parent')
         for index, gpu in enumerate(data.get('gpus') or []):

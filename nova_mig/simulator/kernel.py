@@ -16,6 +16,7 @@ import re
 from nova_mig.model import constants
 from nova_mig.simulator import host as host_mod
 from nova_mig.simulator import state as state_mod
+from nova_mig import sysfs as gateway
 
 LOG = logging.getLogger(__name__)
 
@@ -47,14 +48,37 @@ def _integer(value: str, path: str) -> int:
         raise _error(errno.EINVAL, path, 'not a number: %r' % value)
 
 
-class SysfsWriter:
+class SysfsWriter(gateway.Writer):
     """Writes to the simulated host's sysfs tree.
+
+    The intent-named changes are the gateway's (:class:`nova_mig.sysfs.
+    Writer`, the same checks as on a real host); their one attribute write,
+    and :meth:`write` of any path (tests), go to the simulated kernel.
 
     :param host: the :class:`nova_mig.simulator.host.SimulatedHost`.
     """
 
     def __init__(self, host: host_mod.SimulatedHost):
+        super().__init__(host.sysfs_root)
         self.host = host
+
+    def write_path(self, path: str, value: str) -> None:
+        self.write(path, value)
+
+    def sriov_manage(self, tool: str, pf: str, enable: bool) -> None:
+        """NVIDIA's ``sriov-manage -e|-d <PF>`` on the simulated host.
+
+        The tool must exist (a test installs one); all VFs or none, and the
+        re-bind wipes the PF's GPU instances.
+        """
+        if not os.path.isfile(tool):
+            raise _error(errno.ENOENT, tool, 'sriov-manage is not installed')
+        self.sysfs.nvidia_device(pf)
+        with self.host.transaction() as state:
+            found = state.locate(pf)
+            if found is None or found[1] is not None:
+                raise _error(errno.ENODEV, pf, 'not a PF')
+            state.sriov_manage_run(found[0], enable)
 
     def _relative(self, path: str) -> str:
         resolved = os.path.realpath(path)
@@ -97,8 +121,8 @@ class SysfsWriter:
             return
         match = CURRENT_TYPE_RE.match(rel)
         if match:
-            self._current_type(state, match['vf'], _integer(text, path),
-                               path)
+            self._kernel_current_type(state, match['vf'],
+                                      _integer(text, path), path)
             return
         match = NUMVFS_RE.match(rel)
         if match:
@@ -110,8 +134,8 @@ class SysfsWriter:
         raise _error(errno.EACCES, path, 'attribute is not writable')
 
     @staticmethod
-    def _current_type(state: state_mod.HostState, vf: str, type_id: int,
-                      path: str) -> None:
+    def _kernel_current_type(state: state_mod.HostState, vf: str,
+                             type_id: int, path: str) -> None:
         """Vendor-specific VFIO: create (type ID) or delete (0) a vGPU."""
         found = state.locate(vf)
         if found is None:

@@ -62,6 +62,12 @@ class HostState:
         return self.data['vgpu_manager']
 
     @property
+    def sriov_manage(self) -> bool:
+        """NVIDIA's vendor-VFIO driver: VFs only through sriov-manage."""
+        return (self.device_mode == constants.MODE_VENDOR_VFIO and
+                bool(self.data.get('sriov_manage')))
+
+    @property
     def gpus(self) -> list[dict]:
         return self.data['gpus']
 
@@ -297,8 +303,31 @@ class HostState:
         return pci.domain_uuid(self.hostname, 'vgpu/%s/%d' % (
             address, self.data['serial']))
 
-    def set_numvfs(self, gpu: dict, count: int) -> None:
-        """Apply the kernel's rules on writes to ``sriov_numvfs``."""
+    def sriov_manage_run(self, gpu: dict, enable: bool) -> None:
+        """NVIDIA's ``sriov-manage -e|-d <PF>``: all VFs, or none.
+
+        It re-binds the PF, which wipes its GPU instances (operators'
+        reports); a VF carrying a vGPU keeps it from running.
+        """
+        busy = [v for v in self.vgpus_of(gpu)
+                if v['parent'] != gpu['pci_address']]
+        if busy:
+            raise kernel_error(errno.EBUSY, 'VF %s of %s still carries vGPU '
+                               '%s' % (busy[0]['parent'], gpu['pci_address'],
+                                       busy[0]['uuid']))
+        gpu['numvfs'] = self.model(gpu).sriov_totalvfs if enable else 0
+        gpu['gpu_instances'] = []
+
+    def set_numvfs(self, gpu: dict, count: int, raw: bool = True) -> None:
+        """Apply the kernel's rules on writes to ``sriov_numvfs``.
+
+        :param raw: a write of the attribute, which NVIDIA's vendor-VFIO
+            driver refuses on its PF (:attr:`sriov_manage`).
+        """
+        if raw and self.sriov_manage and count != gpu['numvfs']:
+            raise kernel_error(
+                errno.EPERM, 'the nvidia driver manages the VFs of %s: '
+                'use sriov-manage -e|-d' % gpu['pci_address'])
         total = self.model(gpu).sriov_totalvfs
         if count < 0 or count > total:
             raise kernel_error(errno.ERANGE, '%d VFs requested, %s offers %d'

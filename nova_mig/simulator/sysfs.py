@@ -187,6 +187,9 @@ def _mdev_types(tree: _Tree, state: state_mod.HostState, gpu: dict,
         tree.link('kernel/iommu_groups/%d/devices/%s' % (group, vgpu['uuid']),
                   mdev_rel)
         tree.write(mdev_rel + '/remove', None, WRITE_ONLY)
+        # Its VFIO device file (iommufd kernels): /dev/vfio/devices/vfioN;
+        # the simulator numbers it as its IOMMU group.
+        tree.mkdir('%s/vfio-dev/vfio%d' % (mdev_rel, group))
         tree.link('bus/mdev/devices/' + vgpu['uuid'], mdev_rel)
 
 
@@ -253,8 +256,12 @@ def entries(state: state_mod.HostState) -> dict[str, tuple]:
                 continue
             if state.device_mode == constants.MODE_MDEV:
                 _mdev_types(tree, state, gpu, vf, vf_rel)
-            else:
-                _vendor_vfio(tree, state, gpu, vf, vf_rel)
+                continue
+            _vendor_vfio(tree, state, gpu, vf, vf_rel)
+            if state.vgpus_on(vf):
+                # Bound to vfio-pci with a vGPU: its VFIO device file.
+                tree.mkdir('%s/vfio-dev/vfio%d' % (vf_rel, pci.vf_iommu_group(
+                    gpu['index'], vf_index)))
         if pf in parents:
             _mdev_types(tree, state, gpu, pf, pf_rel)
     return tree.entries

@@ -69,6 +69,8 @@ def connect(conf: cfg.ConfigOpts) -> typing.Any:
     from keystoneauth1 import loading as ks_loading
     import openstack
 
+    from nova_mig.placement import client as client_mod
+
     if not configured(conf):
         raise exception.ComputeApiError(
             call='connect', host='-',
@@ -76,7 +78,8 @@ def connect(conf: cfg.ConfigOpts) -> typing.Any:
     try:
         auth = ks_loading.load_auth_from_conf_options(conf, 'placement')
         session = ks_loading.load_session_from_conf_options(
-            conf, 'placement', auth=auth)
+            conf, 'placement', auth=auth,
+            timeout=client_mod.timeout(conf))
     except ks_exc.ClientException as e:
         raise exception.ComputeApiError(call='connect', host='-',
                                         reason=_reason(e))

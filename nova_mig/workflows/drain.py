@@ -85,8 +85,10 @@ class GpuDrain:
                  runner: typing.Callable[[list[str]], int] | None = None,
                  clock: typing.Callable[[], float] = time.monotonic,
                  sleep: typing.Callable[[float], None] = time.sleep,
-                 writer: typing.Any = None):
+                 writer: typing.Any = None,
+                 skip_handle_check: bool = False):
         self.conf = conf
+        self.skip_handle_check = skip_handle_check
         self.backend = backend
         self.layout = layout
         self.include_foreign = include_foreign
@@ -276,7 +278,8 @@ class GpuDrain:
                 pci_address=gpu.pci_address))
             for gpu, entry in pairs if gpu.pci_address in draining))
         result = apply_mod.apply(self.backend, self.conf, layout,
-                                 include_foreign=self.include_foreign)
+                                 include_foreign=self.include_foreign,
+                                 skip_handle_check=self.skip_handle_check)
         for gpu, status, _done, detail in result.rows():
             if gpu not in draining:
                 continue

@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import subprocess
 import time
 import typing
 
@@ -29,8 +30,10 @@ from nova_mig import exception
 from nova_mig.gpu import base as gpu_base
 from nova_mig.host import discovery
 from nova_mig.layout import apply as layout_apply
+from nova_mig.model import constants
 from nova_mig.model import host as host_model
 from nova_mig.novaconf import plan as novaconf_plan
+from nova_mig.novaconf import release
 from nova_mig.novaconf import write as novaconf_write
 from nova_mig.placement import client as client_mod
 from nova_mig.placement import connect
@@ -203,6 +206,44 @@ def ensure_classes_and_traits(conf: cfg.ConfigOpts,
     return True
 
 
+#: Seconds the mdevctl check may take (a container runtime answers slowly).
+MDEVCTL_TIMEOUT = 30.0
+
+
+def check_mdevctl(conf: cfg.ConfigOpts, config: novaconf_plan.NovaConfig,
+                  result: HookResult) -> None:
+    """Warn when mdevctl, which Nova's persistent mdevs need, is missing.
+
+    Only in mdev mode for Nova 2024.2 and later, where nova-compute defines
+    each mdev through libvirt (libvirt runs mdevctl); ``[hook]
+    mdevctl_command`` says how to reach it where libvirt runs.
+    """
+    command = [c for c in conf.hook.mdevctl_command if c]
+    if config.device_mode != constants.MODE_MDEV or not command:
+        return
+    target = release.target(conf.nova.release)
+    if not target.has(release.PERSISTENT_MDEVS):
+        return
+    argv = command + ['--version']
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True,
+                              timeout=MDEVCTL_TIMEOUT, check=False)
+        output = (done.stderr or done.stdout or '').strip().splitlines()
+        failure = (None if done.returncode == 0 else 'exit code %d%s' % (
+            done.returncode, ': ' + output[-1] if output else ''))
+    except (OSError, subprocess.SubprocessError) as e:
+        failure = str(e)
+    if failure is None:
+        result.add('mdevctl', OK, ' '.join(argv))
+        return
+    result.add('mdevctl', WARNING,
+               '"%s" failed (%s): Nova %s defines persistent mdevs through '
+               'libvirt, which needs mdevctl where libvirt runs; install it '
+               'there (the nova_libvirt image in kolla) or set '
+               '[hook]mdevctl_command' % (
+                   ' '.join(argv), failure, target.release.series))
+
+
 def pre_start(conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
               strict: bool | None = None,
               progress: layout_apply.Progress | None = None) -> HookResult:
@@ -236,6 +277,7 @@ def pre_start(conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
             return result
         if not write_nova_config(conf, config, report, result):
             return result
+    check_mdevctl(conf, config, result)
     ensure_classes_and_traits(conf, config, result, strict)
     return result
 

@@ -55,6 +55,8 @@ class Options:
     skip_service: bool = False
     skip_placement_check: bool = False
     include_foreign: bool = False
+    #: ``--skip-handle-check`` for the reap and layout steps.
+    skip_handle_check: bool = False
     #: Drain only the GPUs being changed (:mod:`nova_mig.workflows.drain`)
     #: instead of disabling the compute service.
     per_gpu: bool = False
@@ -133,13 +135,14 @@ class Step:
 
 def load_state(state_dir: str) -> dict | None:
     path = os.path.join(state_dir, STATE_FILE)
-    try:
-        with open(path, encoding='utf-8') as f:
-            state = json.load(f)
-    except FileNotFoundError:
+
+    def fail(where: str, why: str) -> Exception:
+        return exception.RetypeStateError(path=path,
+                                          reason=fileutils.reason(where, why))
+
+    found, state = fileutils.read_json(path, fail)
+    if not found:
         return None
-    except (OSError, ValueError) as e:
-        raise exception.RetypeStateError(path=path, reason=e)
     if (not isinstance(state, dict) or
             not isinstance(state.get('layout'), str) or
             not isinstance(state.get('layout_sha256'), str) or
@@ -166,12 +169,11 @@ def clear_state(state_dir: str) -> None:
 
 
 def layout_digest(path: str) -> str:
-    try:
-        with open(path, 'rb') as f:
-            return hashlib.sha256(f.read()).hexdigest()
-    except OSError as e:
-        raise exception.ConfigError(reason='cannot read layout %s: %s'
-                                    % (path, e.strerror or e))
+    def fail(where: str, why: str) -> Exception:
+        return exception.ConfigError(reason='cannot read layout %s: %s'
+                                     % (path, why))
+
+    return hashlib.sha256(fileutils.read_input(path, fail)).hexdigest()
 
 
 def resume_command(options: Options) -> str:
@@ -180,6 +182,7 @@ def resume_command(options: Options) -> str:
                      ('--skip-placement-check',
                       options.skip_placement_check),
                      ('--include-foreign', options.include_foreign),
+                     ('--skip-handle-check', options.skip_handle_check),
                      ('--per-gpu', options.per_gpu)):
         if on:
             args.append(flag)

@@ -127,7 +127,8 @@ class Reap(retype.Step):
         policy = run_mod.policy_from(
             ctx.conf, all_unassigned=True,
             include_foreign=ctx.options.include_foreign,
-            skip_placement_check=ctx.options.skip_placement_check)
+            skip_placement_check=ctx.options.skip_placement_check,
+            skip_handle_check=ctx.options.skip_handle_check)
         return run_mod.Reaper(ctx.conf, ctx.backend, policy, only=only)
 
     def preview(self, ctx: retype.Context) -> str:
@@ -169,7 +170,8 @@ class ApplyLayout(retype.Step):
     def run(self, ctx: retype.Context) -> str:
         result = apply_mod.apply(
             ctx.backend, ctx.conf, ctx.layout(),
-            include_foreign=ctx.options.include_foreign, guard=_guard(ctx))
+            include_foreign=ctx.options.include_foreign, guard=_guard(ctx),
+            skip_handle_check=ctx.options.skip_handle_check)
         ctx.layout_changed()
         if not result.ok:
             raise retype.StepStopped('; '.join(
@@ -299,7 +301,8 @@ class PerGpuDrain(retype.Step):
         return drain.GpuDrain(
             ctx.conf, ctx.backend, ctx.layout(),
             include_foreign=ctx.options.include_foreign,
-            placement=ctx.placement, runner=ctx.runner)
+            placement=ctx.placement, runner=ctx.runner,
+            skip_handle_check=ctx.options.skip_handle_check)
 
     @staticmethod
     def _rows(result: drain.DrainResult) -> str:

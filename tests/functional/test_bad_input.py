@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import tempfile
 import threading
 from wsgiref import simple_server
@@ -25,6 +26,7 @@ from nova_mig.reaper import journal as journal_mod
 from nova_mig.reaper import queue as queue_mod
 from tests import base as test_base
 from tests.functional import base
+from tests.functional import hostile
 
 A100 = base.host_file('a100-mixed.yaml')
 with open(A100, encoding='utf-8') as _stream:
@@ -135,7 +137,8 @@ CASES = [
     _host_case('host_unknown_model', _gpu_host(
         '{model: Z999, pci_address: "0000:41:00.0"}'),
         "unknown GPU model 'Z999'"),
-    _host_case('host_too_large', BIG, 'file: larger than 4194304 bytes'),
+    _host_case('host_too_large', BIG, 'larger than 4194304 bytes, the most '
+               'nova-mig reads from this file'),
     Case('host_is_directory', ['discover'], '{d}: Is a directory',
          host='{d}'),
     Case('host_missing', ['discover'],
@@ -157,6 +160,10 @@ CASES = [
         '{profile: 1g.10gb, count: 4}]}'),
         'gpus[0].gpu_instances: 8 GPU instances asked; no GPU holds more '
         'than 7'),
+    _layout_case('layout_count_digits', _layout(
+        '{gpu_instances: [{profile: 1g.10gb, count: %s}]}' % ('9' * 5000)),
+        'line 3 column 48: an integer of 5000 digits; at most 20 are '
+        'accepted'),
     _layout_case('layout_count_bool', _layout(
         '{gpu_instances: [{profile: 1g.10gb, count: true}]}'),
         'gpus[0].gpu_instances[0].count: expected an integer from 1 to 7, '
@@ -282,7 +289,8 @@ CASES = [
                 'devices: expected a mapping'),
     _owned_case('owned_entry_int', '{"version": 1, "devices": {"x": 5}}',
                 'devices.x: expected a mapping'),
-    _owned_case('owned_not_json', '{"version": 1,', 'not JSON: '),
+    _owned_case('owned_not_json', '{"version": 1,',
+                'line 1 column 15: not JSON: Expecting property name'),
     _owned_case('owned_version', '{"version": 7, "devices": {}}',
                 'unknown format or version'),
     # -- server answers -----------------------------------------------------
@@ -292,6 +300,12 @@ CASES = [
          '[placement]endpoint_override a Placement service?',
          conf='[placement]\nauth_type = none\nendpoint_override = {url}\n',
          server=b'<html>not Placement</html>'),
+    Case('placement_wrong_shape_sync', ['sync'],
+         'Placement GET /resource_providers failed with HTTP 200: the '
+         'answer\'s "resource_providers" is not a list of resource '
+         'providers with "uuid" and "name" text',
+         conf='[placement]\nauth_type = none\nendpoint_override = {url}\n',
+         server=b'{"resource_providers": ["a", "b"]}'),
     Case('placement_list_verify', ['verify'],
          'failed with HTTP 200: the answer is not a JSON object',
          conf='[placement]\nauth_type = none\nendpoint_override = {url}\n',
@@ -402,11 +416,8 @@ class BadInputTestCase(test_base.TestCase):
 
 class TestBadInput(BadInputTestCase):
 
-    def test_at_least_sixty_distinct_cases(self):
-        self.assertGreaterEqual(len({c.name for c in CASES}), 60)
-        self.assertEqual(len(CASES), len({c.name for c in CASES}))
-
-    def _run(self, case: Case) -> None:
+    def _run(self, case: Case) -> str:
+        """Run one case; return its error line, ``{d}`` put back."""
         d = os.path.join(self.root, 'cases', case.name)
         os.makedirs(d)
         closed = test_base.closed_port_url()
@@ -416,7 +427,8 @@ class TestBadInput(BadInputTestCase):
             values['url'] = server.url
         written: list[str] = []
         try:
-            self._check(case, d, values, written)
+            line = self._check(case, d, values, written)
+            return line.replace(d, '{d}')
         finally:
             for path in written:
                 os.unlink(path)
@@ -424,7 +436,7 @@ class TestBadInput(BadInputTestCase):
                 server.close()
 
     def _check(self, case: Case, d: str, values: dict[str, str],
-               written: list[str]) -> None:
+               written: list[str]) -> str:
 
         def fill(text):
             if isinstance(text, bytes):
@@ -454,15 +466,23 @@ class TestBadInput(BadInputTestCase):
         after = _snapshot(self.root)
         self.assertEqual([], sorted(k for k in set(before) | set(after)
                                     if before.get(k) != after.get(k)))
+        return lines[0]
 
     def test_cases(self):
         failed = []
+        lines: dict[str, list[str]] = {}
         for case in CASES:
             try:
-                self._run(case)
+                lines.setdefault(self._run(case), []).append(case.name)
             except AssertionError as e:
                 failed.append('%s: %s' % (case.name, str(e)[:600]))
         self.assertEqual([], failed)
+        # The product tells the inputs apart: at least sixty different
+        # error lines came back (a catch-all message would still pass the
+        # expected-text checks of cases whose expected text is a prefix).
+        # The same input refused by two commands (a directory as host file
+        # and as mig-parted file) may share a line.
+        self.assertGreaterEqual(len(lines), 60, sorted(lines))
 
 
 class TestStateLines(BadInputTestCase):
@@ -510,3 +530,370 @@ class TestStateLines(BadInputTestCase):
         with self.assertLogs('nova_mig.reaper.queue', 'WARNING') as logs:
             self.assertEqual({MDEV1}, queue.peek())
         self.assertEqual(2, len(logs.output))
+
+
+# -- hostile inputs, each in a measured child process -----------------------
+class HostileTestCase(BadInputTestCase):
+    """Each case: a child ``nova-mig``, measured (see ``hostile``).
+
+    It must exit non-zero with one line ``nova-mig: error: ...`` naming
+    the file and the reason, within :data:`hostile.TIMEOUT` seconds,
+    holding less than :data:`hostile.MAX_RSS_MB` MiB, and leave every path
+    under the test's directory as it was (FIFOs and devices included:
+    nothing is opened to compare).
+    """
+
+    def case_dir(self) -> str:
+        d = tempfile.mkdtemp(dir=self.root, prefix=self.id().split('.')[-1])
+        self.addCleanup(shutil.rmtree, d, True)
+        return d
+
+    def conf_file(self, d: str, host: str = A100, extra: str = '') -> str:
+        path = os.path.join(d, 'c.conf')
+        self._write_conf(path, host, extra)
+        return path
+
+    def state_file(self, name: str, kind: str) -> str:
+        """``name`` in the shared state directory: a FIFO or /dev/zero."""
+        path = os.path.join(self.state, name)
+        if os.path.lexists(path):
+            os.unlink(path)
+        self.make(path, kind)
+        self.addCleanup(_unlink, path)
+        return path
+
+    @staticmethod
+    def make(path: str, kind: str) -> None:
+        """A FIFO, /dev/zero's device itself (as root) or a link to it."""
+        if kind == 'fifo':
+            os.mkfifo(path)
+        elif kind == 'zero' and os.geteuid() == 0:
+            os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(1, 5))
+        else:
+            os.symlink('/dev/zero', path)
+
+    def assertRefusedBy(self, argv: list[str], expected: str,
+                        command: list[str] | None = None,
+                        prefix: str = 'nova-mig: error: ',
+                        timeout: float = hostile.TIMEOUT
+                        ) -> hostile.Child:
+        before = hostile.snapshot(self.root)
+        child = hostile.run((command or hostile.nova_mig()) + argv,
+                            timeout=timeout)
+        self.assertFalse(child.timed_out, 'still running after %ds: %s'
+                         % (timeout, argv))
+        self.assertLess(child.max_rss_mb, hostile.MAX_RSS_MB, argv)
+        self.assertNotEqual(0, child.rc, child.out + child.err)
+        self.assertNotIn('Traceback', child.out + child.err)
+        lines = child.err.splitlines()
+        self.assertEqual(1, len(lines), child.err)
+        self.assertTrue(lines[0].startswith(prefix), child.err)
+        self.assertIn(expected, lines[0])
+        self.assertEqual(before, hostile.snapshot(self.root))
+        return child
+
+
+def _unlink(path: str) -> None:
+    if os.path.lexists(path):
+        os.unlink(path)
+
+
+NOT_REGULAR = {'fifo': 'a FIFO, not a regular file; nova-mig reads only '
+                       'regular files',
+               'zero': 'a character device, not a regular file; nova-mig '
+                       'reads only regular files',
+               'link': 'a symbolic link; nova-mig reads its own files only '
+                       'when they are regular files'}
+
+
+class TestSpecialFiles(HostileTestCase):
+    """A FIFO (a plain open would hang) or /dev/zero for every file read."""
+
+    def each(self, check, state: bool = False):
+        """``check(kind, reason)`` for a FIFO and /dev/zero.
+
+        A state file of nova-mig's own is also refused as a symbolic link
+        (to /dev/zero), and as /dev/zero's device node itself when the
+        test runs as root (as in CI) and can make one.
+        """
+        kinds = ['fifo', 'zero']
+        if state:
+            kinds = ['fifo', 'link'] + (['zero'] if os.geteuid() == 0
+                                        else [])
+        for kind in kinds:
+            with self.subTest(kind=kind):
+                check(kind, NOT_REGULAR[kind])
+
+    def test_layout(self):
+        def check(kind, reason):
+            d = self.case_dir()
+            path = os.path.join(d, 'l.yaml')
+            self.make(path, kind)
+            self.assertRefusedBy(['--config-file', self.conf_file(d), 'layout',
+                                  'plan', path],
+                                 '%s: file: %s' % (path, reason))
+        self.each(check)
+
+    def test_mig_parted_file(self):
+        def check(kind, reason):
+            d = self.case_dir()
+            path = os.path.join(d, 'm.yaml')
+            self.make(path, kind)
+            self.assertRefusedBy(['--config-file', self.conf_file(d), 'layout',
+                                  'import-mig-parted', path],
+                                 '%s: %s' % (path, reason))
+        self.each(check)
+
+    def test_host_file(self):
+        def check(kind, reason):
+            d = self.case_dir()
+            path = os.path.join(d, 'h.yaml')
+            self.make(path, kind)
+            conf = self.conf_file(d, host=path)
+            self.assertRefusedBy(['--config-file', conf, 'discover'],
+                                 '%s: %s' % (path, reason))
+        self.each(check)
+
+    def test_configuration_file(self):
+        def check(kind, reason):
+            d = self.case_dir()
+            path = os.path.join(d, 'c.conf')
+            self.make(path, kind)
+            self.assertRefusedBy(['--config-file', path, 'discover'],
+                                 'Invalid configuration: %s: file: %s'
+                                 % (path, reason))
+        self.each(check)
+
+    def test_ownership_record(self):
+        def check(kind, reason):
+            path = self.state_file('owned-devices.json', kind)
+            self.assertRefusedBy(['--config-file',
+                                  self.conf_file(self.case_dir()), 'layout',
+                                  'plan', LAYOUT], '%s: %s' % (path, reason))
+        self.each(check, state=True)
+
+    def test_layout_checkpoint(self):
+        def check(kind, reason):
+            path = self.state_file('layout-checkpoint.json', kind)
+            self.assertRefusedBy(['--config-file',
+                                  self.conf_file(self.case_dir()), 'layout',
+                                  'restore'], '%s: %s' % (path, reason))
+        self.each(check, state=True)
+
+    def test_reaper_journal(self):
+        def check(kind, reason):
+            path = self.state_file('reaper-journal.jsonl', kind)
+            self.assertRefusedBy(['--config-file',
+                                  self.conf_file(self.case_dir()), 'reap'],
+                                 'Reaper journal %s: cannot read: %s'
+                                 % (path, reason))
+        self.each(check, state=True)
+
+    def test_reaper_queue(self):
+        def check(kind, reason):
+            path = self.state_file('reaper-queue.jsonl', kind)
+            self.assertRefusedBy(['--config-file',
+                                  self.conf_file(self.case_dir()), 'reap',
+                                  '--queued'],
+                                 'Reaper queue %s: %s' % (path, reason))
+        self.each(check, state=True)
+
+    def test_output_file(self):
+        # Never replaced by a regular file, never read to compare.
+        def check(kind, reason):
+            d = self.case_dir()
+            path = os.path.join(d, 'out.yaml')
+            self.make(path, kind)
+            self.assertRefusedBy(['--config-file', self.conf_file(d),
+                                  'layout', 'export', '-o', path],
+                                 '%s: cannot write: %s' % (
+                                     path, reason.replace('reads', 'writes')))
+        self.each(check)
+
+    def test_targets_file(self):
+        def check(kind, reason):
+            d = self.case_dir()
+            hosts = os.path.join(d, 'hosts')
+            os.mkdir(hosts)
+            path = os.path.join(d, 't.yaml')
+            self.make(path, kind)
+            self.assertRefusedBy(['--hosts', hosts, '--targets', path],
+                                 '%s: file: %s' % (path, reason),
+                                 command=hostile.rebalance_plan(),
+                                 prefix=path)
+        self.each(check)
+
+
+class TestAliasBombs(HostileTestCase):
+    """About 1 KB of YAML anchors in every YAML reader: one line, no GBs."""
+
+    EXPANDED = 'more than 500000 values once alias *lol'
+
+    def test_layout(self):
+        bomb = hostile.alias_bomb()
+        for name, text in (
+                ('description', 'version: 1\ndescription: %s\ngpus: '
+                                '[all]\n' % bomb),
+                ('select_model', _layout('{select: {model: %s}}' % bomb)),
+                ('profile', _layout('{gpu_instances: [{profile: %s}]}'
+                                    % bomb))):
+            with self.subTest(name=name):
+                self.assertLess(len(text), 1024)
+                d = self.case_dir()
+                path = os.path.join(d, 'l.yaml')
+                with open(path, 'w') as stream:
+                    stream.write(text)
+                self.assertRefusedBy(['--config-file', self.conf_file(d),
+                                      'layout', 'plan', path],
+                                     '%s: line ' % path)
+                self.assertRefusedBy(['--config-file', self.conf_file(d),
+                                      'layout', 'plan', path], self.EXPANDED)
+
+    def test_host_file_hostname(self):
+        d = self.case_dir()
+        path = os.path.join(d, 'h.yaml')
+        with open(path, 'w') as stream:
+            stream.write(_host(h=('hostname: compute-a100-1',
+                                  'hostname: ' + hostile.alias_bomb())))
+        self.assertRefusedBy(['--config-file', self.conf_file(d, host=path),
+                              'discover'], '%s: line ' % path)
+
+    def test_mig_parted_file(self):
+        d = self.case_dir()
+        path = os.path.join(d, 'm.yaml')
+        with open(path, 'w') as stream:
+            stream.write('version: v1\nmig-configs:\n  a: %s\n'
+                         % hostile.alias_bomb())
+        child = self.assertRefusedBy(['--config-file', self.conf_file(d),
+                                      'layout', 'import-mig-parted', path],
+                                     self.EXPANDED)
+        self.assertIn(path, child.err)
+
+    def test_targets_file(self):
+        d = self.case_dir()
+        hosts = os.path.join(d, 'hosts')
+        os.mkdir(hosts)
+        path = os.path.join(d, 't.yaml')
+        with open(path, 'w') as stream:
+            stream.write('version: 1\ntargets: %s\n' % hostile.alias_bomb())
+        self.assertRefusedBy(['--hosts', hosts, '--targets', path],
+                             self.EXPANDED, command=hostile.rebalance_plan(),
+                             prefix=path)
+
+
+class TestHostileDiscoverDocuments(HostileTestCase):
+    """``openstack mig rebalance plan`` over hostile discover documents.
+
+    Each bad document is left out with one line saying why; the good one
+    is planned; the layout files land in --output-dir and nowhere else.
+    """
+
+    def test_bad_documents_are_left_out_and_the_rest_planned(self):
+        from tests.unit.rebalance import fakes as rb_fakes
+        d = self.case_dir()
+        hosts, out = os.path.join(d, 'hosts'), os.path.join(d, 'out')
+        os.mkdir(hosts)
+        gpu = rb_fakes.gpu_doc(0, instances=rb_fakes.SEVEN_1G)
+        rb_fakes.write(hosts, rb_fakes.host_doc('cn1', gpu))
+        bad: dict[str, bytes] = {}
+        for label, name in (('dotdot', '../../x'), ('absolute', d + '/abs'),
+                            ('newline', 'h\nversion: 9')):
+            bad[label] = json.dumps(rb_fakes.host_doc(name, gpu)).encode()
+        huge = rb_fakes.host_doc('huge', rb_fakes.gpu_doc(0))
+        huge['gpus'][0]['profiles'][0]['placements'][0]['start'] = 10 ** 15
+        wrong = rb_fakes.host_doc('wrong', dict(rb_fakes.gpu_doc(0),
+                                                gpu_instances='7'))
+        bad.update({
+            'placement': json.dumps(huge).encode(),
+            'wrongtype': json.dumps(wrong).encode(),
+            'deep': b'[' * 200000,
+            'infinity': b'{"hostname": "inf", "gpus": [], "x": -Infinity}',
+            'latin1': b'{"hostname": "caf\xe9", "gpus": []}',
+            'digits': b'{"hostname": "d", "gpus": [%s]}' % (b'7' * 5000)})
+        for label, content in bad.items():
+            with open(os.path.join(hosts, label + '.json'), 'wb') as stream:
+                stream.write(content)
+        self.make(os.path.join(hosts, 'fifo.json'), 'fifo')
+        self.make(os.path.join(hosts, 'zero.json'), 'zero')
+        child = hostile.run(hostile.rebalance_plan() + [
+            '--hosts', hosts, '--output-dir', out])
+        self.assertFalse(child.timed_out)
+        self.assertLess(child.max_rss_mb, hostile.MAX_RSS_MB)
+        self.assertEqual(0, child.rc, child.err)
+        left = {line.split(': ', 2)[1]: line.split(': unreadable: ', 1)[1]
+                for line in child.err.splitlines()
+                if line.startswith('left out: ')}
+        self.assertEqual(sorted(list(bad) + ['fifo', 'zero']), sorted(left))
+        self.assertIn("hostname: not a DNS host name", left['dotdot'])
+        self.assertIn("'h\\nversion: 9'", left['newline'])
+        self.assertIn('gpus[0].profiles[0].placements[0].start: expected '
+                      'an integer from 0 to 7, found 1000000000000000',
+                      left['placement'])
+        self.assertIn('gpus[0].gpu_instances: expected a list',
+                      left['wrongtype'])
+        self.assertEqual('JSON: nested deeper than 32 levels', left['deep'])
+        self.assertIn('-Infinity is not a JSON number', left['infinity'])
+        self.assertEqual('line 1 column 18: not valid UTF-8 (byte 0xe9)',
+                         left['latin1'])
+        self.assertIn('an integer of 5000 digits', left['digits'])
+        self.assertEqual(NOT_REGULAR['fifo'], left['fifo'])
+        self.assertEqual(NOT_REGULAR['zero'], left['zero'])
+        # The good host is planned; only its files, only in --output-dir.
+        self.assertIn('1 GPU(s) on 1 host(s) to change', child.err)
+        self.assertEqual(['cn1.yaml', 'plan.json'], sorted(os.listdir(out)))
+        self.assertEqual(['hosts', 'out'], sorted(os.listdir(d)))
+        self.assertFalse(os.path.exists(os.path.join(d, 'abs.yaml')))
+        self.assertFalse(os.path.exists(os.path.join(
+            os.path.dirname(os.path.dirname(out)), 'x.yaml')))
+        with open(os.path.join(out, 'cn1.yaml')) as stream:
+            self.assertEqual('# nova-mig rebalance layout of host cn1',
+                             stream.readline().strip())
+
+
+class TestHangingPeers(HostileTestCase):
+    """A service that accepts the connection and never answers."""
+
+    def peer(self) -> hostile.HangingPeer:
+        peer = hostile.HangingPeer()
+        self.addCleanup(peer.close)
+        return peer
+
+    def test_placement(self):
+        peer = self.peer()
+        conf = self.conf_file(self.case_dir(), extra=(
+            '[placement]\nauth_type = none\nendpoint_override = %s\n'
+            'timeout = 2\n' % peer.url))
+        child = self.assertRefusedBy(
+            ['--config-file', conf, 'sync'],
+            'Placement at %s is unreachable: timed out.' % peer.url,
+            timeout=30)
+        self.assertLess(child.seconds, 20)
+        self.assertGreaterEqual(peer.connections, 1)
+
+    def test_keystone(self):
+        peer = self.peer()
+        conf = self.conf_file(self.case_dir(), extra=(
+            '[placement]\nauth_type = password\nauth_url = %s/v3\n'
+            'username = u\npassword = p\nproject_name = p\n'
+            'user_domain_name = Default\nproject_domain_name = Default\n'
+            'timeout = 2\n' % peer.url))
+        child = self.assertRefusedBy(['--config-file', conf, 'sync'],
+                                     peer.url, timeout=30)
+        self.assertIn('Keystone', child.err)
+        self.assertLess(child.seconds, 20)
+
+    def test_compute_api(self):
+        # Keystone is not asked (a fixed token); Nova never answers.
+        peer = self.peer()
+        conf = self.conf_file(self.case_dir(), extra=(
+            '[placement]\nauth_type = admin_token\ntoken = t\n'
+            'endpoint = %s\ntimeout = 2\n[reaper]\n'
+            'compute_endpoint_override = %s\n' % (peer.url, peer.url)))
+        child = self.assertRefusedBy(['--config-file', conf, 'reap',
+                                      '--apply'], 'Compute API call GET '
+                                     '/os-services', timeout=30)
+        self.assertIn(peer.url, child.err)
+        # It waited for the peer (2 s), then gave up well within the limit.
+        self.assertGreaterEqual(child.seconds, 2)
+        self.assertLess(child.seconds, 25)
+        self.assertGreaterEqual(peer.connections, 1)

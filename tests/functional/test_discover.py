@@ -65,6 +65,13 @@ class TestDiscoverExampleHosts(base.CliTestCase):
                 # The profile always comes from the name, never the ID.
                 self.assertEqual(
                     vgpu_types.profile_for(vtype['name']), vtype['profile'])
+        # Type IDs in one form: what the host's vgpu_parents offer.
+        offered = {t['id'] for p in report['vgpu_parents']
+                   for t in p['types']}
+        for gpu in report['gpus']:
+            for gi in gpu['gpu_instances']:
+                creatable = gi.get('creatable_vgpu_types') or []
+                self.assertLessEqual(set(creatable), offered, gi)
         domains = {d['name']: d for d in report['domains']}
         for device in report['vgpu_devices']:
             self.assertIn(device['gpu'], gpu_addresses)

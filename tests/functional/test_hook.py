@@ -9,15 +9,21 @@ import json
 import os
 import threading
 
+import testtools
+
 from nova_mig import gpu
 from nova_mig.host import discovery
 from nova_mig.novaconf import plan
+from nova_mig.novaconf import release
 from nova_mig.placement import expected as expected_mod
 from nova_mig.simulator import placement as embedded
 from tests import base as test_base
 from tests.functional import layout_base
 
 HOST = 'compute-a100-1'
+#: The targeted Nova (the installed package, else the oldest supported)
+#: has persistent mdevs: pre-start checks mdevctl.
+PERSISTENT_MDEVS = release.target(None).has(release.PERSISTENT_MDEVS)
 VF4 = HOST + '_pci_0000_41_00_4'
 
 
@@ -30,6 +36,8 @@ class HookTestCase(layout_base.LayoutTestCase):
         self.provider_config = os.path.join(self.tmpdir, 'nova', 'pc',
                                             'nova-mig.yaml')
         self.base_conf = self.conf_file
+        # mdevctl where libvirt runs (checked for Nova 2024.2 and later).
+        self.mdevctl = 'true'
         self.flags(hypervisor_hostname=HOST, group='nova')
         self.use_conf('')
 
@@ -41,7 +49,9 @@ class HookTestCase(layout_base.LayoutTestCase):
         with open(self.conf_file, 'w') as f:
             f.write(text + '[nova]\nconfig_snippet = %s\n'
                     'provider_config_file = %s\nhypervisor_hostname = %s\n'
-                    '%s' % (self.snippet, self.provider_config, HOST, extra))
+                    '[hook]\nmdevctl_command = %s\n%s' % (
+                        self.snippet, self.provider_config, HOST,
+                        self.mdevctl, extra))
 
     def checkpoint(self) -> None:
         exported = os.path.join(self.tmpdir, 'exported.yaml')
@@ -66,8 +76,9 @@ class TestPreStart(HookTestCase):
         self.assertEqual(0, rc, out + err)
         self.assertEqual(before, self.snapshot())
         steps = self.steps(out)
-        self.assertEqual(['restore layout', 'nova config', 'placement'],
-                         list(steps))
+        self.assertEqual(['restore layout', 'nova config'] + (
+            ['mdevctl'] if PERSISTENT_MDEVS else []) + ['placement'],
+            list(steps))
         self.assertEqual({'ok'}, {s['Status'] for s in steps.values()})
         self.assertIn('re-created on 0000:41:00.0', steps['restore layout']
                       ['Detail'])
@@ -131,6 +142,23 @@ class TestPreStart(HookTestCase):
         self.assertEqual('warning', steps['placement']['Status'])
         self.assertIn('Placement at %s is unreachable' % url, err)
         self.assertIn('nova-compute starts anyway', err)
+        self.assertTrue(os.path.exists(self.snippet))
+
+    @testtools.skipUnless(PERSISTENT_MDEVS, 'Nova older than 2024.2')
+    def test_mdevctl_missing_is_reported_and_nova_compute_starts(self):
+        # Persistent mdevs: libvirt runs mdevctl, absent from its container.
+        self.mdevctl = os.path.join(self.tmpdir, 'no-such-mdevctl')
+        self.use_conf('')
+        rc, out, err = self.cli('hook', 'pre-start', '-f', 'json')
+        self.assertEqual(0, rc, out + err)
+        steps = self.steps(out)
+        self.assertEqual('warning', steps['mdevctl']['Status'])
+        lines = [line for line in err.splitlines()
+                 if line.startswith('nova-mig hook pre-start: mdevctl')]
+        self.assertEqual(1, len(lines), err)
+        self.assertIn('nova-mig hook pre-start: mdevctl: warning: "%s '
+                      '--version" failed' % self.mdevctl, lines[0])
+        self.assertIn('needs mdevctl where libvirt runs', lines[0])
         self.assertTrue(os.path.exists(self.snippet))
 
     def test_placement_unreachable_strict_fails_config_written(self):

@@ -26,8 +26,8 @@ class TestNovaConfig(base.CliTestCase):
     def test_a100_mixed_writes_then_is_idempotent(self):
         rc, out, err = self.run_cli('a100-mixed.yaml')
         self.assertEqual(0, rc, err)
-        self.assertIn('Wrote %s: yes' % self.snippet, out)
-        self.assertIn('Restart nova-compute: yes', out)
+        self.assertIn('Wrote %s.\n' % self.snippet, out)
+        self.assertIn('Restart nova-compute to read them.', out)
         parser = configparser.ConfigParser()
         parser.read(self.snippet)
         types = parser['devices']['enabled_mdev_types'].split(',')
@@ -46,8 +46,9 @@ class TestNovaConfig(base.CliTestCase):
 
         rc, out, err = self.run_cli('a100-mixed.yaml')
         self.assertEqual(0, rc, err)
-        self.assertIn('Wrote %s: no (unchanged)' % self.snippet, out)
-        self.assertIn('Restart nova-compute: no', out)
+        self.assertIn('Left %s as it was: it already had this content.'
+                      % self.snippet, out)
+        self.assertIn('nova-compute needs no restart.', out)
 
     def test_dry_run_json(self):
         rc, out, err = self.run_cli('h100-sxm5-8x.yaml', '--dry-run',

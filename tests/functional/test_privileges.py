@@ -1,11 +1,15 @@
-"""An unprivileged nova-mig starts its privsep daemon through sudo.
+"""An unprivileged nova-mig starts its privsep daemons through sudo.
 
 Everything happens in a private mount namespace (``unshare -m``): an
 overlay over ``/etc`` (so ``/etc/sudoers.d/nova-mig`` and ``/etc/nova`` are
-written into the test's directory) and the simulated sysfs tree bound
-over ``/sys``. The real ``/etc`` and ``/sys`` are never touched. As root
-(as in CI) the namespace is set up, ``nova-mig install-sudoers`` writes the
-rule, then user ``nobody`` runs nova-mig.
+written into the test's directory) and a sysfs tree laid out like the
+kernel's, with hostile entries (:mod:`tests.unit.privsep.fake_sysfs`),
+bound over ``/sys``. The real ``/etc`` and ``/sys`` are never touched. As
+root (as in CI) the namespace is set up, ``nova-mig install-sudoers``
+writes the rule, then user ``nobody`` runs nova-mig: ``sudo -l`` allows
+each context's exact argv and nothing appended or changed, and each
+privileged entry point, through the real root daemon, refuses paths and
+values outside its job.
 """
 
 import os
@@ -18,24 +22,80 @@ import textwrap
 
 import testtools
 
+from nova_mig.privsep import helper
 from tests.functional import base
+from tests.unit.privsep import fake_sysfs as fake
 
 NEEDED = ('unshare', 'setpriv', 'sudo', 'mount')
-PCI = 'bus/pci/devices/0000:41:00.0'
 SNIPPET = '/etc/nova/nova.conf.d/50-nova-mig.conf'
-WRITE_SYSFS = textwrap.dedent('''\
+#: As nobody: one write through the sysfs daemon, then hostile calls to
+#: every privileged entry point, one "<case> <errno>" line each.
+PROBE = textwrap.dedent('''\
     import sys
     from oslo_config import cfg
     from nova_mig import conf as nova_mig_conf
+    from nova_mig.privsep import files
     from nova_mig.privsep import helper
+    from nova_mig.privsep import nvml
     from nova_mig.privsep import sysfs
     conf = cfg.ConfigOpts()
     nova_mig_conf.register_opts(conf)
     conf(['--config-file', sys.argv[1]], project='nova-mig')
     helper.use_conf(conf)
-    sysfs.PrivsepSysfsWriter('/sys').write(sys.argv[2], sys.argv[3])
+    writer = sysfs.PrivsepSysfsWriter('/sys')
+    writer.set_sriov_numvfs(%(pf)r, 4)
     print('written')
-''')
+    uuid = %(mdev)r
+    cases = {
+        'pci-dotdot': (writer.set_sriov_numvfs, '../../..', 1),
+        'pci-newline': (writer.set_sriov_numvfs, %(pf)r + '\\n', 1),
+        'other-vendor': (writer.set_sriov_numvfs, %(intel)r, 1),
+        'device-out': (writer.set_sriov_numvfs, %(escaped)r, 1),
+        'symlink-out': (writer.set_sriov_numvfs, %(linked)r, 1),
+        'count-range': (writer.set_sriov_numvfs, %(pf)r, 17),
+        'type-dotdot': (writer.create_mdev, %(pf)r, '../../..', uuid),
+        'type-foreign': (writer.create_mdev, %(pf)r, %(foreign)r, uuid),
+        'mdev-out': (writer.remove_mdev, %(escaped_mdev)r),
+        'mdev-other-vendor': (writer.remove_mdev, %(intel_mdev)r),
+        'vgpu-type-range': (writer.set_vgpu_type, %(vf)r, 2 ** 32),
+        'nvml-uuid': (nvml.destroy_gpu_instance, 'GPU-x; reboot', 1),
+        'nvml-range': (nvml.destroy_gpu_instance,
+                       'GPU-a1000000-0000-4000-8000-000000000000', -1),
+        'reset-argv': (nvml.reset_gpu,
+                       'GPU-a1000000-0000-4000-8000-000000000000',
+                       '--help'),
+        'file-dotdot': (files.write_if_changed,
+                        '/etc/nova/../sudoers.d/evil', 'x', 0o644),
+        'mdevctl-dotdot': (files.remove_mdevctl_definition,
+                           '0000:41:00.0', '../../../etc/passwd'),
+    }
+    for name, (func, *args) in sorted(cases.items()):
+        try:
+            func(*args)
+            print(name, 'allowed')
+        except OSError as e:
+            print(name, e.errno)
+    # The three daemons, still serving this process: uid and capabilities.
+    import os
+    for pid in sorted(p for p in os.listdir('/proc') if p.isdigit()):
+        try:
+            with open('/proc/%%s/cmdline' %% pid, 'rb') as f:
+                argv = f.read().decode().split('\\0')
+            with open('/proc/%%s/status' %% pid) as f:
+                status = dict(line.split(':', 1) for line in f)
+        except OSError:
+            continue
+        if ('--privsep_context' in argv and
+                argv[argv.index('--privsep_sock_path') + 1].startswith(
+                    sys.argv[2])):
+            context = argv[argv.index('--privsep_context') + 1]
+            print('daemon', context, status['Uid'].split()[1],
+                  status['CapEff'].strip())
+''') % {
+    'pf': fake.NVIDIA_PF, 'mdev': fake.MDEV, 'intel': fake.INTEL_PF,
+    'escaped': fake.ESCAPED, 'linked': fake.LINKED, 'vf': fake.NVIDIA_VF,
+    'foreign': fake.FOREIGN_TYPE, 'escaped_mdev': fake.ESCAPED_MDEV,
+    'intel_mdev': fake.INTEL_MDEV}
 
 
 def _namespaces_work() -> bool:
@@ -74,15 +134,13 @@ class PrivsepThroughSudoTestCase(base.CliTestCase):
         self.top = tempfile.mkdtemp(prefix='nova-mig-privsep-', dir='/tmp')
         self.addCleanup(shutil.rmtree, self.top, ignore_errors=True)
         os.chmod(self.top, 0o755)
-        self.sys = os.path.join(self.top, 'sys')
-        os.makedirs(os.path.join(self.sys, PCI))
-        self.numvfs = os.path.join(self.sys, PCI, 'sriov_numvfs')
-        with open(self.numvfs, 'w') as f:
-            f.write('0\n')
+        self.paths = fake.build(self.top)
+        self.sys = self.paths['sys']
+        self.numvfs = os.path.join(self.paths['pf'], 'sriov_numvfs')
         self.upper = os.path.join(self.top, 'etc-upper')
         for d in ('etc-upper', 'etc-work', 'real'):
             os.mkdir(os.path.join(self.top, d))
-        state = os.path.join(self.top, 'state')
+        self.state = state = os.path.join(self.top, 'state')
         os.mkdir(state)
         os.chmod(state, 0o777)
         self.conf_path = os.path.join(self.top, 'nova-mig.conf')
@@ -92,10 +150,33 @@ class PrivsepThroughSudoTestCase(base.CliTestCase):
                     '%s\nprovider_config_file = /etc/nova/provider_config/'
                     'nova-mig.yaml\nhypervisor_hostname = compute-1\n'
                     % (base.host_file('a100-mixed.yaml'), state, SNIPPET))
-        self.script = os.path.join(self.top, 'write_sysfs.py')
+        self.script = os.path.join(self.top, 'probe.py')
         with open(self.script, 'w') as f:
-            f.write(WRITE_SYSFS)
+            f.write(PROBE)
         self.bin = os.path.dirname(sys.executable)
+
+    def rule_argv(self, name: str) -> list[str]:
+        """The exact argv the rule allows for context ``name``."""
+        return ([os.path.join(self.bin, 'privsep-helper'), '--config-file',
+                 self.conf_path] +
+                ['--privsep_context', helper.pypath(name),
+                 '--privsep_sock_path',
+                 os.path.join(self.state, 'privsep', '%s.sock' % name)])
+
+    def sudo_checks(self) -> dict[str, list[str]]:
+        """Argvs for "sudo -n -l" as nobody: allowed or not, by name."""
+        sysfs = self.rule_argv('sysfs')
+        checks = {'exact-%s' % n: self.rule_argv(n)
+                  for n in helper.CONTEXTS}
+        checks['appended'] = sysfs + [
+            '--log-config-append', '/tmp/evil.ini', '--privsep_context',
+            'other.ctx']
+        checks['other-socket'] = sysfs[:-1] + ['/tmp/x/privsep.sock']
+        other = list(sysfs)
+        other[other.index(helper.pypath('sysfs'))] = helper.pypath('nvml')
+        checks['other-context'] = other
+        checks['other-config'] = sysfs[:2] + ['/tmp/evil.conf'] + sysfs[3:]
+        return checks
 
     def in_namespace(self, sudoers: bool) -> subprocess.CompletedProcess:
         """Set up the namespace as root, then run nova-mig as nobody."""
@@ -130,11 +211,15 @@ class PrivsepThroughSudoTestCase(base.CliTestCase):
             '2>nova-config.err || rc=$?' % (as_nobody, nova_mig,
                                             self.conf_path),
             'echo "nova-config exit $rc"',
-            'rc=0; %s%s %s %s /sys/%s/sriov_numvfs 4 >sysfs.out 2>sysfs.err '
+            'rc=0; %s%s %s %s %s/ >sysfs.out 2>sysfs.err '
             '|| rc=$?' % (as_nobody, os.path.join(self.bin, 'python'),
-                          self.script, self.conf_path, PCI),
+                          self.script, self.conf_path, self.state),
             'echo "sysfs exit $rc"',
         ]
+        for name, argv in sorted(self.sudo_checks().items()):
+            lines.append('rc=0; %ssudo -n -l %s >/dev/null 2>&1 || rc=$?; '
+                         'echo "sudo %s $rc"' % (
+                             as_nobody, ' '.join(argv), name))
         return subprocess.run(
             ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
              '\n'.join(lines)], capture_output=True, text=True,
@@ -164,17 +249,47 @@ class PrivsepThroughSudoTestCase(base.CliTestCase):
         self.assertIn('enabled_mdev_types', snippet)
         full = os.path.join(self.upper, os.path.relpath(SNIPPET, '/etc'))
         self.assertEqual(0, os.stat(full).st_uid)
-        # The sysfs write landed in the simulated tree bound over /sys.
+        # The sysfs write landed in the tree bound over /sys.
         self.assertIn('sysfs exit 0', out, self.output('sysfs.err'))
-        self.assertEqual('written\n', self.output('sysfs.out'))
+        lines = self.output('sysfs.out').splitlines()
+        self.assertEqual('written', lines[0])
+        daemons = sorted(set(line for line in lines
+                             if line.startswith('daemon ')))
+        lines = [line for line in lines if not line.startswith('daemon ')]
+        # Each daemon runs as root with its own capabilities and no more:
+        # sysfs none, nvml CAP_SYS_ADMIN (21), files CAP_DAC_OVERRIDE (1)
+        # and CAP_FOWNER (3).
+        self.assertEqual(
+            ['daemon nova_mig.privsep.files_pctxt 0 %016x' % (1 << 1 | 1 << 3),
+             'daemon nova_mig.privsep.nvml_pctxt 0 %016x' % (1 << 21),
+             'daemon nova_mig.privsep.sysfs_pctxt 0 %016x' % 0], daemons)
         with open(self.numvfs) as f:
-            # One write at offset 0, as the kernel's sysfs takes it.
-            self.assertEqual('4\n', f.read())
-        # The rule install-sudoers wrote is what allowed it.
+            self.assertEqual('4', f.read())
+        # Every hostile call was refused by the root daemons (EACCES), and
+        # changed nothing.
+        self.assertEqual(
+            sorted('%s 13' % name for name in (
+                'pci-dotdot', 'pci-newline', 'other-vendor', 'device-out',
+                'symlink-out', 'count-range', 'type-dotdot', 'type-foreign',
+                'mdev-out', 'mdev-other-vendor', 'vgpu-type-range',
+                'nvml-uuid', 'nvml-range', 'reset-argv', 'file-dotdot',
+                'mdevctl-dotdot')), lines[1:], self.output('sysfs.err'))
+        with open(self.paths['outside']) as f:
+            self.assertEqual('keep', f.read())
+        self.assertIsNone(self.written('/etc/sudoers.d/evil'))
+        # The rule install-sudoers wrote allows each context's exact argv
+        # and nothing else: no argument appended, no other socket, context
+        # or configuration file.
         rule = self.written('/etc/sudoers.d/nova-mig')
-        self.assertIn('nobody ALL = (root) NOPASSWD: %s --config-file %s '
-                      '--privsep_context' % (os.path.join(
-                          self.bin, 'privsep-helper'), self.conf_path), rule)
+        self.assertNotIn('*', rule)
+        for name in helper.CONTEXTS:
+            self.assertIn('nobody ALL = (root) NOPASSWD: %s\n'
+                          % ' '.join(self.rule_argv(name)), rule)
+        self.assertEqual(
+            ['sudo appended 1', 'sudo exact-files 0', 'sudo exact-nvml 0',
+             'sudo exact-sysfs 0', 'sudo other-config 1',
+             'sudo other-context 1', 'sudo other-socket 1'],
+            [line for line in out.splitlines() if line.startswith('sudo ')])
 
     def test_without_the_sudoers_rule_one_clear_error(self):
         result = self.in_namespace(sudoers=False)
@@ -199,3 +314,7 @@ class PrivsepThroughSudoTestCase(base.CliTestCase):
         self.assertIn('PrivsepStartFailed', self.output('sysfs.err'))
         with open(self.numvfs) as f:
             self.assertEqual('0\n', f.read())
+        # Without the rule, sudo allows nothing.
+        self.assertEqual(
+            [], [line for line in out.splitlines()
+                 if line.startswith('sudo ') and not line.endswith(' 1')])

@@ -133,7 +133,7 @@ class ProfileListTestCase(OscTestCase):
         rows = [r for r in self.openstack_json('mig', 'profile', 'list')
                 if r['Profile'] == profile]
         self.assertEqual([{'Profile': profile, 'Resource Class': rc,
-                           'Hosts': 2, 'GPUs': 3, 'Total': 3 + 2 + 3,
+                           'Hosts': 2, 'Providers': 3, 'Total': 3 + 2 + 3,
                            'Used': 3, 'Free': 5}], rows)
 
         long_rows = [r for r in self.openstack_json(
@@ -158,7 +158,7 @@ class ProfileListTestCase(OscTestCase):
         rows = [r for r in self.openstack_json('mig', 'profile', 'list')
                 if r['Profile'] == profile]
         self.assertEqual([('VGPU', 1, 2, 1, 1)],
-                         [(r['Resource Class'], r['GPUs'], r['Total'],
+                         [(r['Resource Class'], r['Providers'], r['Total'],
                            r['Used'], r['Free']) for r in rows])
 
     def test_non_admin_is_told_admin_rights_are_needed(self):
@@ -215,12 +215,44 @@ class FlavorTestCase(OscTestCase):
                          [(r['Profile'], r['Resources'], r['Managed'])
                           for r in listed])
 
+    def test_same_arguments_as_openstack_flavor_create(self):
+        """The options shared with core's command make the same flavor."""
+        profile = unique_profile()
+        self.gpu_host(profile, [1])
+        suffix = uuid.uuid4().hex[:8]
+        shared = ('--ram', '2048', '--disk', '10', '--vcpus', '2',
+                  '--private', '--project', 'demo', '--description',
+                  'One slice', '--property', 'hw:cpu_policy=dedicated')
+        self.openstack('--os-compute-api-version', '2.61', 'flavor',
+                       'create', 'core-' + suffix, '--id', 'core-' + suffix,
+                       *shared)
+        self.openstack('--os-compute-api-version', '2.61', 'mig', 'flavor',
+                       'create', 'mig-' + suffix, '--id', 'mig-' + suffix,
+                       '--profile', profile, *shared)
+
+        def made(name):
+            flavor = self.nova_flavor(name)
+            access = self.compute.get(
+                '/flavors/%s/os-flavor-access' % flavor['id'],
+                microversion='2.61').json()['flavor_access']
+            return ((flavor['vcpus'], flavor['ram'], flavor['disk'],
+                     flavor['os-flavor-access:is_public'],
+                     flavor['description']),
+                    [a['tenant_id'] for a in access],
+                    flavor['extra_specs']['hw:cpu_policy'])
+        core = made('core-' + suffix)
+        self.assertEqual(((2, 2048, 10, False, 'One slice'), 1),
+                         (core[0], len(core[1])))
+        self.assertEqual(core, made('mig-' + suffix))
+        self.assertEqual('mig-' + suffix, self.nova_flavor(
+            'mig-' + suffix)['id'])
+
     def test_vgpu_class_flavor_is_accepted_by_nova(self):
         profile = unique_profile(3)
         self.placement.ensure_trait(rc_of(profile))
-        row = self.openstack_json('mig', 'flavor', 'create', '--profile',
-                                  profile, '--vgpu-class', '--name',
-                                  'vgpu-' + profile)
+        row = self.openstack_json('mig', 'flavor', 'create',
+                                  'vgpu-' + profile, '--profile', profile,
+                                  '--vgpu-class')
         self.assertEqual('created', row['status'])
         self.assertEqual(
             {'resources:VGPU': '1', 'trait:%s' % rc_of(profile): 'required',
@@ -413,5 +445,5 @@ class CliTestCase(OscTestCase):
              'json'], env=env, capture_output=True, text=True, timeout=120)
         self.assertEqual(0, proc.returncode, proc.stderr)
         self.assertIn({'Profile': profile, 'Resource Class': rc_of(profile),
-                       'Hosts': 1, 'GPUs': 1, 'Total': 2, 'Used': 0,
+                       'Hosts': 1, 'Providers': 1, 'Total': 2, 'Used': 0,
                        'Free': 2}, json.loads(proc.stdout))

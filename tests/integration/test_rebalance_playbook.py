@@ -142,7 +142,8 @@ class PlaybookTestCase(base.IntegrationTestCase):
     def test_capacity_per_host_from_the_real_cloud(self):
         proc = subprocess.run(
             [os.path.join(os.path.dirname(sys.executable), 'openstack'),
-             'mig', 'capacity', '--long', '-f', 'json'], env=self.env(),
+             'mig', 'capacity', 'list', '--long', '-f', 'json'],
+            env=self.env(),
             capture_output=True, text=True, timeout=300)
         self.assertEqual(0, proc.returncode, proc.stderr)
         rows = [r for r in json.loads(proc.stdout)
@@ -155,7 +156,7 @@ class PlaybookTestCase(base.IntegrationTestCase):
             {(r['Profile'], r['GPU Model']) for r in rows})
         proc = subprocess.run(
             [os.path.join(os.path.dirname(sys.executable), 'openstack'),
-             'mig', 'capacity', '--window', '1h', '-f', 'json'],
+             'mig', 'capacity', 'list', '--window', '1h', '-f', 'json'],
             env=self.env(), capture_output=True, text=True, timeout=300)
         self.assertEqual(0, proc.returncode, proc.stderr)
         self.assertTrue(all(r['Unmet'] == 0

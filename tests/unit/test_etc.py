@@ -33,6 +33,8 @@ class KollaFilesTestCase(testtools.TestCase):
                 getattr(conf[section], option)
         self.assertEqual('/var/lib/nova-mig', conf.host.state_dir)
         self.assertEqual('2025.1', conf.nova.release)
+        self.assertEqual(['docker', 'exec', 'nova_libvirt', 'mdevctl'],
+                         conf.hook.mdevctl_command)
 
     def test_container_mounts_what_the_host_writes(self):
         conf = configparser.RawConfigParser()

@@ -33,6 +33,24 @@ class TestFileutils(base.TestCase):
         # No temporary file left behind.
         self.assertEqual(['f.conf'], os.listdir(os.path.dirname(self.path)))
 
+    def test_special_target_is_neither_read_nor_replaced(self):
+        fifo = os.path.join(self.tmpdir, 'fifo')
+        os.mkfifo(fifo)
+        link = os.path.join(self.tmpdir, 'zero')
+        os.symlink('/dev/zero', link)
+        for path, kind in ((fifo, 'a FIFO'), (link, 'a character device')):
+            e = self.assertRaises(OSError, fileutils.write_if_changed, path,
+                                  'x')
+            self.assertEqual('%s, not a regular file; nova-mig writes only '
+                             'regular files' % kind, e.strerror)
+            e = self.assertRaises(OSError, fileutils.read_text, path)
+            self.assertIn('%s, not a regular file' % kind, e.strerror)
+        self.assertTrue(os.path.islink(link))
+        self.assertEqual(['fifo', 'zero'], sorted(os.listdir(self.tmpdir)))
+        e = self.assertRaises(IsADirectoryError, fileutils.write_if_changed,
+                              self.tmpdir, 'x')
+        self.assertEqual('Is a directory', e.strerror)
+
     def test_remove(self):
         self.assertFalse(fileutils.remove(self.path))
         fileutils.write_if_changed(self.path, 'x')
@@ -117,14 +135,40 @@ class TestLoadYamlBounds(base.TestCase):
         self.assertRefused('[1, 2, 3, 4]', 'line 1 column 11: more than 4 '
                                            'values', max_nodes=4)
 
-    def test_aliases_are_not_expanded(self):
-        # A "billion laughs" document: aliases are shared, not copied.
+    def test_alias_bomb_refused_before_it_is_built(self):
+        # A "billion laughs": 1 KB that would expand to 2.5 billion values.
         names = ['a'] + ['b%d' % i for i in range(19)]
         text = 'a: &a [x, x, x, x, x, x, x, x, x]\n' + ''.join(
             'b%d: &b%d [*%s, *%s, *%s, *%s]\n' % (i, i, p, p, p, p)
             for i, p in enumerate(names))
-        document = fileutils.load_yaml(text, _fail)
-        self.assertIs(document['b0'][0], document['a'])
+        self.assertLess(len(text), 1024)
+        self.assertRefused(text, 'line 9 column 15: more than 500000 values '
+                                 'once alias *b6 is expanded')
+
+    def test_alias_of_long_text_counts_its_characters(self):
+        text = 'a: &a "%s"\nb: [%s]\n' % ('x' * 100000,
+                                          ', '.join(['*a'] * 200))
+        self.assertRefused(text, 'line 2 column 669: more than 16777216 '
+                                 'characters once alias *a is expanded')
+
+    def test_alias_counts_its_depth(self):
+        # *a reaches 3 + 28 levels deep, c's *b would reach 3 + 30.
+        text = ('a: &a %s%s\nb: &b [[*a]]\n' % ('[' * 28, ']' * 28))
+        self.assertEqual(2, len(fileutils.load_yaml(text, _fail)))
+        self.assertRefused(text + 'c: [[*b]]\n', 'line 3 column 6: nested '
+                           'deeper than 32 levels once alias *b is expanded')
+
+    def test_few_aliases_are_fine(self):
+        document = fileutils.load_yaml('a: &a {x: 1}\nb: [*a, *a]\n', _fail)
+        self.assertEqual({'a': {'x': 1}, 'b': [{'x': 1}, {'x': 1}]},
+                         document)
+
+    def test_long_integer_refused_before_int_parses_it(self):
+        self.assertRefused('count: %s\n' % ('9' * 5000), 'line 1 column 8: '
+                           'an integer of 5000 digits; at most 20 are '
+                           'accepted')
+        self.assertEqual({'n': 10 ** 19},
+                         fileutils.load_yaml('n: %d' % 10 ** 19, _fail))
 
     def test_read_input(self):
         path = os.path.join(self.tmpdir, 'f.yaml')
@@ -133,11 +177,37 @@ class TestLoadYamlBounds(base.TestCase):
         self.assertEqual(b'x' * 11, fileutils.read_input(path, _fail))
         error = self.assertRaises(Refused, fileutils.read_input, path,
                                   _fail, limit=10)
-        self.assertEqual('file: larger than 10 bytes; not a nova-mig input '
-                         'file', str(error))
+        self.assertEqual('file: larger than 10 bytes, the most nova-mig '
+                         'reads from this file', str(error))
         error = self.assertRaises(Refused, fileutils.read_input,
                                   self.tmpdir, _fail)
         self.assertEqual('file: Is a directory', str(error))
+
+    def test_read_input_refuses_what_is_not_a_regular_file(self):
+        fifo = os.path.join(self.tmpdir, 'fifo')
+        os.mkfifo(fifo)
+        for path, kind in ((fifo, 'a FIFO'),
+                           ('/dev/zero', 'a character device')):
+            error = self.assertRaises(Refused, fileutils.read_input, path,
+                                      _fail)
+            self.assertEqual('file: %s, not a regular file; nova-mig reads '
+                             'only regular files' % kind, str(error))
+
+    def test_read_input_nofollow_and_missing(self):
+        path = os.path.join(self.tmpdir, 'state.json')
+        link = os.path.join(self.tmpdir, 'link.json')
+        with open(path, 'w') as f:
+            f.write('{}')
+        os.symlink(path, link)
+        self.assertEqual(b'{}', fileutils.read_input(link, _fail))
+        error = self.assertRaises(Refused, fileutils.read_input, link,
+                                  _fail, nofollow=True)
+        self.assertIn('file: a symbolic link', str(error))
+        self.assertIsNone(fileutils.read_input(path + '.none', _fail,
+                                               missing_ok=True))
+        self.assertEqual((False, None),
+                         fileutils.read_json(path + '.none', _fail))
+        self.assertEqual((True, {}), fileutils.read_json(path, _fail))
 
     def test_read_text_of_damaged_file(self):
         path = os.path.join(self.tmpdir, 'snippet.conf')
@@ -146,3 +216,35 @@ class TestLoadYamlBounds(base.TestCase):
         self.assertEqual('[devices]\n\ufffd\n', fileutils.read_text(path))
         self.assertTrue(fileutils.write_if_changed(path, '[devices]\n'))
         self.assertEqual('[devices]\n', fileutils.read_text(path))
+
+
+class TestLoadJson(base.TestCase):
+
+    def assertRefused(self, content: bytes, expected: str) -> None:
+        error = self.assertRaises(Refused, fileutils.load_json, content,
+                                  _fail)
+        self.assertEqual(expected, str(error))
+
+    def test_document(self):
+        self.assertEqual({'a': [1, 2.5, None, True]},
+                         fileutils.load_json(b'{"a": [1, 2.5, null, true]}',
+                                             _fail))
+
+    def test_refused(self):
+        self.assertRefused(b'{"a": ',
+                           'line 1 column 7: not JSON: Expecting value')
+        self.assertRefused(b'{"a": "\xff"}', 'line 1 column 8: not valid '
+                                             'UTF-8 (byte 0xff)')
+        self.assertRefused(b'[Infinity]', 'JSON: not JSON: Infinity is not '
+                                          'a JSON number')
+        self.assertRefused(b'[NaN]', 'JSON: not JSON: NaN is not a JSON '
+                                     'number')
+        self.assertRefused(b'[1e999]', 'JSON: not JSON: 1e999 is out of '
+                                       'range')
+        self.assertRefused(b'[%s]' % (b'1' * 5000), 'JSON: not JSON: an '
+                           'integer of 5000 digits; at most 20 are accepted')
+        self.assertRefused(b'[' * 33 + b']' * 33,
+                           'JSON: nested deeper than 32 levels')
+        # Past Python's recursion limit: the same one line.
+        self.assertRefused(b'[' * 100000, 'JSON: nested deeper than 32 '
+                                          'levels')

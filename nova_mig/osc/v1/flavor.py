@@ -19,33 +19,48 @@ from nova_mig.osc import common
 _TRAIT_RE = re.compile(r'^[A-Z][A-Z0-9_]*$')
 
 
-def _add_flavor_options(parser: argparse.ArgumentParser,
-                        sync: bool = False) -> None:
-    parser.add_argument(
-        '--vcpus', metavar='<vcpus>', type=int,
-        help='vCPUs of a new flavor (default %d); an existing flavor must '
-             'already have them' % manage.DEFAULT_VCPUS)
+def _add_size_options(parser: argparse.ArgumentParser,
+                      sync: bool = False) -> None:
+    """--ram, --disk, --vcpus, worded as ``openstack flavor create``'s."""
+    new = 'of a new flavor ' if sync else ''
     parser.add_argument(
         '--ram', metavar='<size-mb>', type=int,
-        help='RAM in MB of a new flavor (default %d)'
-             % manage.DEFAULT_RAM_MB)
+        help='Memory size in MB %s(default %dM, not 256M: NVIDIA\'s '
+             'guest driver needs more)' % (new, manage.DEFAULT_RAM_MB))
     parser.add_argument(
         '--disk', metavar='<size-gb>', type=int,
-        help='Root disk in GB of a new flavor (default %d)'
-             % manage.DEFAULT_DISK_GB)
+        help='Disk size in GB %s(default %dG)'
+             % (new, manage.DEFAULT_DISK_GB))
+    parser.add_argument(
+        '--vcpus', metavar='<vcpus>', type=int,
+        help='Number of vcpus %s(default %d)' % (new, manage.DEFAULT_VCPUS))
+
+
+def _add_public_options(parser: argparse.ArgumentParser) -> None:
+    public = parser.add_mutually_exclusive_group()
+    public.add_argument(
+        '--public', dest='public', action='store_true', default=True,
+        help='Flavor is available to other projects (default)')
+    public.add_argument(
+        '--private', dest='public', action='store_false',
+        help='Flavor is not available to other projects')
+
+
+def _add_mig_options(parser: argparse.ArgumentParser,
+                     sync: bool = False) -> None:
+    """What nova-mig adds to ``openstack flavor create``'s options."""
     parser.add_argument(
         '--property', metavar='<key=value>',
         action=parseractions.KeyValueAction, default={},
-        help='Further extra spec (repeat for more)')
+        help='Property to add for this flavor (repeat option to set '
+             'multiple properties); nova-mig adds the MIG resources and '
+             'traits')
     parser.add_argument(
         '--model-trait', metavar='<model-or-trait>', action='append',
         default=[],
         help='Also require this GPU model: an NVML model name ("NVIDIA '
              'A100 80GB PCIe", turned into a trait with --model-template) '
              'or a trait name (repeat for more)')
-    parser.add_argument(
-        '--private', action='store_true', default=False,
-        help='Make a new flavor private')
     parser.add_argument(
         '--force', action='store_true', default=False,
         help='Also change flavors nova-mig did not create (they are '
@@ -70,60 +85,113 @@ def _template(parsed_args: argparse.Namespace, scheme: naming.Scheme,
         ram=parsed_args.ram, disk=parsed_args.disk,
         properties=dict(parsed_args.property),
         traits=_model_traits(scheme, parsed_args.model_trait),
-        is_public=not parsed_args.private)
+        is_public=parsed_args.public)
 
 
-#: The columns of "flavor create" and "flavor show".
-SHOW_COLUMNS = ('name', 'id', 'profile', 'status', 'vcpus', 'ram', 'disk',
-                'properties', 'managed')
+#: The columns of "flavor create" and "flavor show": those of "openstack
+#: flavor show" that nova-mig sets, then its own.
+SHOW_COLUMNS = ('name', 'id', 'description', 'os-flavor-access:is_public',
+                'vcpus', 'ram', 'disk', 'properties', 'profile', 'status',
+                'managed')
 
 
 def _show(row: manage.FlavorRow) -> common.Result:
-    return SHOW_COLUMNS, (row.name, row.id, row.profile, row.status,
+    return SHOW_COLUMNS, (row.name, row.id, row.description, row.is_public,
                           row.vcpus, row.ram, row.disk,
                           format_columns.DictColumn(row.extra_specs),
-                          row.managed)
+                          row.profile, row.status, row.managed)
 
 
 class CreateFlavor(command.ShowOne):
-    """Create a flavor asking for one vGPU of a MIG profile.
+    """Create new flavor asking for one vGPU of a MIG profile.
 
-    A flavor of the same name is an error, as with "openstack flavor
-    create"; --or-update updates the MIG extra specs of an existing flavor
-    nova-mig created instead (its other extra specs are kept). A flavor it
-    did not create is refused without --force.
+    The options shared with "openstack flavor create" mean the same; the
+    default sizes are larger (a guest running NVIDIA's vGPU driver needs
+    them). A flavor of the same name is an error, as with "openstack
+    flavor create"; --or-update updates the MIG extra specs of an existing
+    flavor nova-mig created instead (its other extra specs, sizes, ID,
+    description and access are kept). A flavor it did not create is
+    refused without --force. --project needs --private; the flavor is
+    deleted again when Nova refuses its extra specs or project access.
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(
-            '--profile', metavar='<profile>', required=True,
-            help='MIG profile, such as 1g.10gb')
+            'name', metavar='<flavor-name>', nargs='?',
+            help='New flavor name (default: from --name-template, such '
+                 'as mig.1g.10gb)')
+        # Before nova-mig 2.0 the name was an option; still accepted.
+        parser.add_argument('--name', dest='name_option',
+                            help=argparse.SUPPRESS)
+        parser.add_argument('--id', metavar='<id>',
+                            help='Unique flavor ID')
+        _add_size_options(parser)
+        _add_public_options(parser)
         parser.add_argument(
-            '--name', metavar='<name>',
-            help='Flavor name (default: from --name-template)')
+            '--project', metavar='<project>',
+            help='Allow <project> to access private flavor (name or ID) '
+                 '(Must be used with --private option)')
+        parser.add_argument(
+            '--description', metavar='<description>',
+            help='Description for the flavor (Supported by API versions '
+                 '\'2.55\' - \'2.latest\')')
+        parser.add_argument(
+            '--project-domain', metavar='<project-domain>',
+            help='Domain the project belongs to (name or ID). This can be '
+                 'used in case collisions between project names exist.')
+        parser.add_argument(
+            '--profile', metavar='<profile>', required=True,
+            help='MIG profile the flavor asks one vGPU of, such as 1g.10gb')
         parser.add_argument(
             '--live-migratable', action='store_true', default=False,
             help='Ask for a vGPU that can live-migrate: needs --model-trait '
                  '(the same vGPU type on source and target); on '
                  'vendor-specific VFIO hosts also requires '
                  'HW_PCI_LIVE_MIGRATABLE ([nova]live_migratable, Nova '
-                 '2025.1 or later)')
+                 '2026.2 or later)')
         parser.add_argument(
             '--or-update', action='store_true', default=False,
             help='Update the flavor when it exists (its MIG resources and '
                  'GPU traits; other extra specs are kept)')
-        _add_flavor_options(parser)
+        _add_mig_options(parser)
         return parser
+
+    def _name(self, parsed_args: argparse.Namespace,
+              scheme: naming.Scheme, profile: str) -> str:
+        name, option = parsed_args.name, parsed_args.name_option
+        if option is not None:
+            if name is not None and name != option:
+                raise osc_exc.CommandError(
+                    'Two flavor names: %s and --name %s; give one' %
+                    (name, option))
+            self.app.stderr.write('--name is deprecated: give the flavor '
+                                  'name as the first argument\n')
+            name = option
+        return name or scheme.flavor_name(profile)
+
+    def _project_id(self, parsed_args: argparse.Namespace) -> str | None:
+        """The ID of --project, looked up before anything is created."""
+        if not parsed_args.project:
+            return None
+        if parsed_args.public:
+            raise osc_exc.CommandError(
+                '--project is only allowed with --private')
+        return common.project_id(self.app, parsed_args.project,
+                                 parsed_args.project_domain)
 
     @common.translate_errors
     def take_action(self, parsed_args: argparse.Namespace) -> common.Result:
         mig = common.mig_client(self.app)
         scheme = common.scheme(parsed_args)
         profile = parsed_args.profile
+        name = self._name(parsed_args, scheme, profile)
+        project_id = self._project_id(parsed_args)
         capacity.check_profile(mig.placement, scheme, profile)
-        spec = _template(parsed_args, scheme, profile,
-                         parsed_args.name or scheme.flavor_name(profile))
+        spec = _template(parsed_args, scheme, profile, name)
+        spec.flavor_id = parsed_args.id
+        spec.description = parsed_args.description
+        spec.project_ids = (project_id,) if project_id else ()
         if parsed_args.live_migratable:
             spec.traits = migration.required_traits(mig.placement, scheme,
                                                     profile, spec.traits)
@@ -279,12 +347,12 @@ class ListFlavor(command.Lister):
     def take_action(self, parsed_args: argparse.Namespace) -> common.Result:
         rows = manage.mig_flavors(common.mig_client(self.app).compute,
                                   common.scheme(parsed_args))
-        columns = ('ID', 'Name', 'Profile', 'Resources', 'Traits',
-                   'Managed', 'vCPUs', 'RAM', 'Disk')
+        columns = ('ID', 'Name', 'RAM', 'Disk', 'VCPUs', 'Is Public',
+                   'Profile', 'Resources', 'Traits', 'Managed')
         return columns, [
-            (r.id, r.name, r.profile, format_columns.DictColumn(r.resources),
-             format_columns.DictColumn(r.traits), r.managed, r.vcpus, r.ram,
-             r.disk) for r in rows]
+            (r.id, r.name, r.ram, r.disk, r.vcpus, r.is_public, r.profile,
+             format_columns.DictColumn(r.resources),
+             format_columns.DictColumn(r.traits), r.managed) for r in rows]
 
 
 class SyncFlavor(command.Lister):
@@ -301,7 +369,9 @@ class SyncFlavor(command.Lister):
         parser.add_argument(
             '--profile', metavar='<profile>', action='append', default=[],
             help='Only these offered profiles (repeat for more)')
-        _add_flavor_options(parser, sync=True)
+        _add_size_options(parser, sync=True)
+        _add_public_options(parser)
+        _add_mig_options(parser, sync=True)
         return parser
 
     @common.translate_errors

@@ -14,6 +14,9 @@ class ListProfile(command.Lister):
 
     Read from Placement: the inventories and usages of the MIG resource
     classes (and of VGPU on providers carrying one MIG profile trait).
+    Providers counts resource providers, not GPUs: Nova makes one per vGPU
+    parent, that is one per SR-IOV VF on an mdev host (16 on one A100)
+    and one per GPU on a vendor-specific VFIO host.
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -40,8 +43,8 @@ class ListProfile(command.Lister):
                  format_columns.ListColumn(
                      [t for t in r.traits if t.startswith(prefix)]))
                 for r in rows]
-        columns = ('Profile', 'Resource Class', 'Hosts', 'GPUs', 'Total',
-                   'Used', 'Free')
+        columns = ('Profile', 'Resource Class', 'Hosts', 'Providers',
+                   'Total', 'Used', 'Free')
         return columns, [
             (p.profile, p.resource_class, p.hosts, p.providers, p.capacity,
              p.used, p.free) for p in capacity.by_profile(rows)]

@@ -22,10 +22,10 @@ class FailingWriter:
     def __init__(self, real, device, code=errno.EIO):
         self.real, self.device, self.code = real, device, code
 
-    def write(self, path, value):
-        if self.device in path:
-            raise OSError(self.code, os.strerror(self.code), path)
-        self.real.write(path, value)
+    def remove_mdev(self, uuid):
+        if uuid == self.device:
+            raise OSError(self.code, os.strerror(self.code), uuid)
+        self.real.remove_mdev(uuid)
 
 
 class TestRun(base.ReaperTestCase):
@@ -96,6 +96,9 @@ class TestRun(base.ReaperTestCase):
             def recheck(inner, f):
                 return real.recheck(f)
 
+            def referencing_now(inner, f):
+                return real.referencing_now(f)
+
         result = self.reaper(gatherer=Vanishing()).run(apply=True)
         self.assertEqual([], result.removed())
         self.assertEqual(run.NOT_RUN, self.results(result)[fakes.B1])
@@ -103,7 +106,12 @@ class TestRun(base.ReaperTestCase):
                             for n in result.notes))
         for key in (fakes.B1, fakes.C1, fakes.D1):
             self.assertTrue(self.mdev_exists(key))
-        self.assertEqual([], self.journal.entries())
+        # The intent journaled before the last check is closed: nothing
+        # is left for the next run to finish.
+        self.assertEqual([('intent', fakes.B1), ('abandoned', fakes.B1)],
+                         [(e['event'], e['device'])
+                          for e in self.journal.entries()])
+        self.assertEqual([], self.journal.pending())
 
     def test_failed_write_is_journaled_and_others_continue(self):
         real = self.backend.sysfs_writer()
@@ -186,12 +194,19 @@ class TestRun(base.ReaperTestCase):
             def recheck(inner, f):
                 return real.recheck(f)
 
+            def referencing_now(inner, f):
+                return real.referencing_now(f)
+
         result = self.reaper(gatherer=Claiming()).run(apply=True)
         self.assertEqual(run.IN_USE, self.results(result)[fakes.C1])
         self.assertTrue(result.failed)
         self.assertTrue(self.mdev_exists(fakes.C1))
-        self.assertNotIn(fakes.C1, [e['device']
-                                    for e in self.journal.entries()])
+        # Journaled before the last check, the intent is abandoned.
+        self.assertEqual(['intent', 'abandoned'],
+                         [e['event'] for e in self.journal.entries()
+                          if e['device'] == fakes.C1])
+        self.assertNotIn(fakes.C1, [p['device']
+                                    for p in self.journal.pending()])
 
     def test_only_restricts_to_queued_devices(self):
         result = self.reaper(only={fakes.B1}).run(apply=True)

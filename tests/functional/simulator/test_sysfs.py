@@ -94,6 +94,9 @@ class TestSysfsTree(base.SimulatorTestCase):
         self.assertEqual(mdev_dir, self.resolve(group, 'devices',
                                                 base.UUID1))
         self.assertTrue(os.path.isfile(self.path(mdev_dir, 'remove')))
+        # Its VFIO device file, numbered as its IOMMU group.
+        self.assertEqual(['vfio' + group.rpartition('/')[2]], os.listdir(
+            self.path(mdev_dir, 'vfio-dev')))
         # No other type lists it.
         other = self.type_dir(self.backend_, base.VF0, 'A100D-3-40C')
         self.assertEqual([], os.listdir(os.path.join(other, 'devices')))
@@ -159,7 +162,9 @@ class TestSysfsTree(base.SimulatorTestCase):
             self.assertEqual('1414', f.read().strip())
         with open(os.path.join(vf, 'nvidia/creatable_vgpu_types')) as f:
             self.assertEqual(['ID    : vGPU Name'], f.read().splitlines())
+        self.assertEqual(1, len(os.listdir(os.path.join(vf, 'vfio-dev'))))
         free = os.path.join(root, 'bus/pci/devices/0000:1b:00.7')
+        self.assertFalse(os.path.exists(os.path.join(free, 'vfio-dev')))
         with open(os.path.join(free, 'nvidia/current_vgpu_type')) as f:
             self.assertEqual('0', f.read().strip())
         with open(os.path.join(free, 'nvidia/creatable_vgpu_types')) as f:

@@ -4,6 +4,7 @@ import configparser
 import io
 import logging
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -184,12 +185,38 @@ class InstallUnitsTestCase(base.TestCase):
         with open(self.out) as f:
             rules = [line for line in f.read().splitlines()
                      if line and not line.startswith('#')]
+        # One exact argv per context: the socket path is fixed below
+        # [host]state_dir, and no rule has a wildcard.
         self.assertEqual(
-            ['Defaults:nova !requiretty',
-             'nova ALL = (root) NOPASSWD: %s --config-file %s '
-             '--privsep_context nova_mig.privsep.sys_admin_pctxt '
-             '--privsep_sock_path *' % (helper_path, self.conf_path)],
+            ['Defaults:nova !requiretty'] + [
+                'nova ALL = (root) NOPASSWD: %s --config-file %s '
+                '--privsep_context nova_mig.privsep.%s_pctxt '
+                '--privsep_sock_path /var/lib/nova-mig/privsep/%s.sock'
+                % (helper_path, self.conf_path, name, name)
+                for name in ('sysfs', 'nvml', 'files')],
             rules)
+        self.assertNotIn('*', ''.join(rules))
+
+    def test_sudoers_refuses_files_the_user_or_everyone_may_change(self):
+        _, (rc, _, err) = self.sudoers('--dry-run')
+        self.assertEqual(0, rc, err)
+        os.chmod(self.conf_path, 0o666)
+        rc, _, err = self.nova_mig('--user', 'nova', command=(
+            'install-sudoers', '--output'))
+        self.assertEqual(1, rc)
+        self.assertIn('%s is writable by everyone, and the root privsep '
+                      'daemons run or read it; make it root\'s (chown root '
+                      '%s; chmod go-w %s)' % ((self.conf_path,) * 3), err)
+        self.assertFalse(os.path.exists(self.out))
+        os.chmod(self.conf_path, 0o644)
+        if os.geteuid() == 0:
+            os.chown(self.conf_path, pwd.getpwnam('nobody').pw_uid, -1)
+            rc, _, err = self.nova_mig('--user', 'nobody', command=(
+                'install-sudoers', '--output'))
+            self.assertEqual(1, rc)
+            self.assertIn('%s is writable by user nobody, its owner'
+                          % self.conf_path, err)
+            self.assertFalse(os.path.exists(self.out))
 
     def test_sudoers_refuses_a_bad_user_and_spaces(self):
         _, (rc, _, err) = self.sudoers('--dry-run')

@@ -105,11 +105,14 @@ class Flavor:
     """What the code reads of an openstacksdk Flavor."""
 
     def __init__(self, name, vcpus=4, ram=8192, disk=20, extra_specs=None,
-                 id=None):
+                 id=None, is_public=True, description=None):
         self.name = name
         self.id = id or str(uuid_mod.uuid4())
         self.vcpus, self.ram, self.disk = vcpus, ram, disk
         self.extra_specs = extra_specs
+        self.is_public, self.description = is_public, description
+        #: Projects given access (a private flavor's).
+        self.projects: list[str] = []
 
 
 class FakeCompute:
@@ -143,11 +146,26 @@ class FakeCompute:
         flavor.extra_specs = {}
         return flavor
 
-    def create_flavor(self, name, vcpus, ram, disk, is_public=True):
+    def create_flavor(self, name, vcpus, ram, disk, is_public=True,
+                      id=None, description=None, **unused):
+        """Nova's answer to POST /flavors: what openstacksdk returns.
+
+        ``unused`` takes what ``openstack flavor create`` passes too
+        (ephemeral, swap), zero when not asked for.
+        """
         self._check(('create_flavor', name))
-        flavor = Flavor(name, vcpus, ram, disk, extra_specs={})
+        if id in self.flavors_by_id:
+            raise sdk_exc.ConflictException(
+                message='Flavor with ID %s already exists.' % id,
+                http_status=409)
+        flavor = Flavor(name, vcpus, ram, disk, extra_specs={}, id=id,
+                        is_public=is_public, description=description)
         self.flavors_by_id[flavor.id] = flavor
         return flavor
+
+    def flavor_add_tenant_access(self, flavor_id, project_id):
+        self._check(('add_tenant_access', flavor_id, project_id))
+        self.flavors_by_id[flavor_id].projects.append(project_id)
 
     def delete_flavor(self, flavor):
         self._check(('delete_flavor', flavor.name))

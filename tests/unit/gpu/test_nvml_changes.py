@@ -19,7 +19,7 @@ class ChangesTestCase(test_base.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(self.privsep_fixture(privsep.sys_admin_pctxt))
+        self.useFixture(self.privsep_fixture(privsep.nvml_pctxt))
         self.empty = fake_cards.a100_80gb(index=0)
         self.busy = fake_cards.busy_a100()
         self.busy.uuid = 'GPU-b0000000-0000-4000-8000-000000000000'
@@ -171,7 +171,7 @@ class TestChangesDaemon(test_base.TestCase):
         # The daemon forks after the fake is installed and inherits it.
         self.useFixture(fake_pynvml.FakeNvmlFixture([busy]))
         self.useFixture(privsep_fixture.UnprivilegedPrivsepFixture(
-            privsep.sys_admin_pctxt, {}))
+            privsep.nvml_pctxt, {}))
         backend = nvml.NvmlBackend(self.conf)
         error = self.assertRaises(exception.GpuOperationRefused,
                                   backend.destroy_gpu_instance, busy.uuid, 2)

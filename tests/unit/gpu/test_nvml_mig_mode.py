@@ -14,7 +14,7 @@ class TestNvmlMigMode(test_base.TestCase):
     def setUp(self):
         super().setUp()
         self.privsep = self.useFixture(privsep_fixtures.WirePrivsepFixture(
-            privsep.sys_admin_pctxt))
+            privsep.nvml_pctxt))
         self.off = fake_cards.a100_80gb(index=0, mig=0)
         self.busy = fake_cards.busy_a100()
         self.busy.uuid = 'GPU-b0000000-0000-4000-8000-000000000000'

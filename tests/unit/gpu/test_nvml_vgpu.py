@@ -93,10 +93,12 @@ class TestDriverMapping(test_base.TestCase):
         gpu = self.read()
         self.assertEqual({False}, {t.profile_from_driver
                                    for t in gpu.vgpu_types})
-        # The name rule then answers, and says so.
-        self.assertEqual(
-            vgpu_types.Backing('1g.24gb', 1, vgpu_types.MAPPING_NAME),
-            vgpu_types.backing('DC-1-24Q', gpu))
+        # The name rule would answer 1g.24gb, but on an RTX PRO 6000 whose
+        # names say no GFX the type may need 1g.24gb+gfx: no guess.
+        found = vgpu_types.backing('DC-1-24Q', gpu)
+        self.assertEqual((None, vgpu_types.MAPPING_UNKNOWN),
+                         (found.profile, found.mapping))
+        self.assertIn('install nvidia-ml-py 11.460.79 or later', found.reason)
 
     def test_other_errors_are_not_hidden(self):
         self.fake.fail('nvmlGpuInstanceGetCreatableVgpus',

@@ -6,6 +6,7 @@ import fixtures
 import libvirt
 
 from nova_mig.gpu import base as gpu_base
+from nova_mig import sysfs as gateway
 
 # -- libvirt XML ----------------------------------------------------------
 DOMAIN = """
@@ -282,15 +283,38 @@ class Tree:
 
 # -- GPU backend ------------------------------------------------------------
 class RecordingWriter:
-    """A sysfs writer that writes plain files and records each write."""
+    """A sysfs writer that writes plain files and records each write.
 
-    def __init__(self):
+    Its intents write the attribute the gateway names, in a plain folder
+    (no device checks: :mod:`tests.unit.privsep.test_sysfs` tests those);
+    ``writes`` lists ``(path, value)``.
+    """
+
+    def __init__(self, root=None):
         self.writes = []
+        self.sysfs = gateway.Sysfs(root or '/nonexistent')
 
     def write(self, path, value):
         self.writes.append((path, value))
         with open(path, 'w') as f:
             f.write(value)
+
+    def set_sriov_numvfs(self, pf, count):
+        self.write(self.sysfs.pci(pf, gateway.SRIOV_NUMVFS), str(count))
+
+    def create_mdev(self, parent, type_id, uuid):
+        self.write(self.sysfs.pci(parent, gateway.SUPPORTED_TYPES, type_id,
+                                  'create'), uuid)
+
+    def remove_mdev(self, uuid):
+        self.write(self.sysfs.mdev(uuid, 'remove'), '1')
+
+    def set_vgpu_type(self, vf, type_id):
+        self.write(self.sysfs.pci(vf, gateway.VENDOR_DIR,
+                                  gateway.CURRENT_TYPE), str(type_id))
+
+    def clear_vgpu_type(self, vf):
+        self.set_vgpu_type(vf, 0)
 
 
 class FakeBackend(gpu_base.GpuBackend):
@@ -303,7 +327,7 @@ class FakeBackend(gpu_base.GpuBackend):
         super().__init__(conf)
         self.gpus, self.root, self.uri = gpus, root, uri
         self.hostname = 'compute-1'
-        self.writer = RecordingWriter()
+        self.writer = RecordingWriter(root)
 
     def sysfs_root(self):
         return self.root

@@ -2,6 +2,7 @@
 
 import os
 import types
+from unittest import mock
 
 import libvirt
 
@@ -21,7 +22,8 @@ def _gpu(processes=(), vgpus=()):
                                  active_vgpus=tuple(vgpus))
 
 
-class TestChecker(base.TestCase):
+class CheckerTestCase(base.TestCase):
+    """Two domains, a VF, an empty /proc and a GPU with one instance."""
 
     def setUp(self):
         super().setUp()
@@ -43,6 +45,9 @@ class TestChecker(base.TestCase):
     def checker(self, strict=True):
         return inuse.Checker(self.backend, self.proc, self.dev,
                              strict=strict)
+
+
+class TestChecker(CheckerTestCase):
 
     def test_domain_in_any_state_uses_its_device(self):
         verdict = self.checker().check(inuse.Target(inuse.MDEV, UUID))
@@ -100,3 +105,153 @@ class TestChecker(base.TestCase):
             libvirt.VIR_ERR_SYSTEM_ERROR)
         self.assertRaises(exception.LibvirtError, self.checker().check,
                           inuse.Target(inuse.MDEV, UUID))
+
+
+class TestOneVerdict(CheckerTestCase):
+    """The pieces the issue found missing or out of order."""
+
+    def hold(self, pid, node):
+        fd_dir = os.path.join(self.proc, str(pid), 'fd')
+        os.makedirs(fd_dir, exist_ok=True)
+        os.symlink(node, os.path.join(fd_dir, '3'))
+
+    def test_mdev_group_node_read_from_sysfs(self):
+        # A target built without its IOMMU group (as layout apply built
+        # it) still finds a process holding /dev/vfio/<group>.
+        tree = fakes.Tree(self.root)
+        tree.mdev_parent(VF, {'nvidia-1': ('GRID A100D-1-10C', 1)})
+        free = '99999999-2222-4333-8444-555555555555'
+        tree.mdev(VF, 'nvidia-1', free, 57)
+        self.hold(88, os.path.join(self.dev, 'vfio', '57'))
+        verdict = self.checker().check(inuse.Target(inuse.MDEV, free))
+        self.assertEqual(('held open by pid 88',), verdict.users)
+        self.assertEqual((88,), verdict.pids)
+
+    def test_vfio_dev_node_of_an_mdev(self):
+        tree = fakes.Tree(self.root)
+        tree.mdev_parent(VF, {'nvidia-1': ('GRID A100D-1-10C', 1)})
+        free = '99999999-2222-4333-8444-555555555555'
+        tree.mdev(VF, 'nvidia-1', free, 57)
+        os.makedirs(os.path.join(self.root, 'bus/mdev/devices', free,
+                                 'vfio-dev', 'vfio3'))
+        self.hold(89, os.path.join(self.dev, 'vfio', 'devices', 'vfio3'))
+        verdict = self.checker().check(inuse.Target(inuse.MDEV, free))
+        self.assertEqual(('held open by pid 89',), verdict.users)
+
+    def test_process_table_read_before_libvirt(self):
+        order = []
+        real_nodes, real_domains = (inuse.open_device_nodes,
+                                    inuse.domains_referencing)
+
+        def nodes(*args):
+            order.append('proc')
+            return real_nodes(*args)
+
+        def domains(*args):
+            order.append('libvirt')
+            return real_domains(*args)
+
+        with mock.patch.object(inuse, 'open_device_nodes', nodes), \
+                mock.patch.object(inuse, 'domains_referencing', domains):
+            self.checker().check(inuse.Target(inuse.FUNCTION, VF))
+        self.assertEqual(['proc', 'libvirt'], order)
+
+    def test_missing_view_is_one_line_naming_the_flag(self):
+        self.proc = os.path.join(self.tmpdir, 'no-proc')
+        verdict = self.checker().check(inuse.Target(
+            inuse.FUNCTION, '0000:c1:00.5'))
+        self.assertTrue(verdict.in_use)
+        self.assertIsNone(verdict.pids)
+        self.assertNotIn('\n', verdict.reason())
+        self.assertIn('nothing can be proved free (--skip-handle-check '
+                      'overrides)', verdict.reason())
+
+    def test_prove_then_require_free_says_since_when(self):
+        times = iter([100.0, 160.5])
+        checker = inuse.Checker(self.backend, self.proc, self.dev,
+                                clock=lambda: next(times))
+        target = inuse.Target(inuse.FUNCTION, '0000:c1:00.5',
+                              role='removed by the VF-count change')
+        self.assertEqual([], checker.prove([target]))
+        self.conn.domains.append(fakes.FakeDomain(
+            'instance-3', fakes.domain_xml(
+                'instance-3', fakes.PCI.replace("function='0x4'",
+                                                "function='0x5'")),
+            state=libvirt.VIR_DOMAIN_SHUTOFF))
+        e = self.assertRaises(exception.TargetInUse, checker.require_free,
+                              target)
+        self.assertIn('PCI function 0000:c1:00.5 (removed by the VF-count '
+                      'change) is in use: domain instance-3 (shutoff', str(e))
+        self.assertIn('(seen at %s, free when the plan was proved at %s)'
+                      % (inuse.stamp(160.5), inuse.stamp(100.0)), str(e))
+
+    def test_prove_names_the_holder_and_when(self):
+        checker = inuse.Checker(self.backend, self.proc, self.dev,
+                                clock=lambda: 42.0)
+        [line] = checker.prove([inuse.Target(inuse.MDEV, UUID)])
+        self.assertEqual('vGPU %s: domain instance-1 (running) (seen at %s, '
+                         'when the plan was proved)'
+                         % (UUID, inuse.stamp(42.0)), line)
+
+    def test_gpu_instance_free_once_its_vgpus_go(self):
+        self.backend.gpus = [_gpu(vgpus=[types.SimpleNamespace(
+            gpu_instance_id=3, mdev_uuid=UUID, parent=VF)])]
+        target = inuse.Target(inuse.GPU_INSTANCE, GPU, gi_id=3)
+        self.assertTrue(self.checker().check(target).in_use)
+        self.assertFalse(self.checker().check(target, {UUID}).in_use)
+
+    def test_many_targets_one_read_of_each_source(self):
+        reads = []
+        real = inuse.open_device_nodes
+
+        def nodes(*args):
+            reads.append('proc')
+            return real(*args)
+
+        targets = [inuse.Target(inuse.FUNCTION, '0000:c1:00.%d' % n)
+                   for n in range(4, 8)] + [inuse.Target(inuse.MDEV, UUID)]
+        with mock.patch.object(inuse, 'open_device_nodes', nodes), \
+                mock.patch.object(inuse, 'domains_referencing') as one:
+            verdicts = self.checker().check_all(targets)
+        self.assertEqual(['proc'], reads)
+        one.assert_not_called()     # every domain listed once instead
+        self.assertEqual(1, len({v.seen for v in verdicts}))
+        self.assertEqual(['domain instance-2 (shutoff)', '', '', '',
+                          'domain instance-1 (running)'],
+                         [v.reason() for v in verdicts])
+
+    def test_look_after_names_domains(self):
+        self.assertEqual(('instance-1 (running)',),
+                         self.checker().referencing_now(
+                             inuse.Target(inuse.MDEV, UUID)))
+
+
+class TestHiddenProcesses(base.TestCase):
+
+    def mountinfo(self, options):
+        path = os.path.join(self.tmpdir, 'mountinfo')
+        with open(path, 'w') as f:
+            f.write('22 27 0:21 / /sys rw,relatime - sysfs sysfs rw\n'
+                    '23 27 0:22 / /proc %s - proc proc rw\n' % options)
+        return path
+
+    def test_hidepid_hides_from_a_user_without_root(self):
+        for options in ('rw,hidepid=invisible', 'rw,hidepid=2',
+                        'rw,subset=pid'):
+            why = inuse.hidden_processes('/proc', euid=1000,
+                                         mountinfo=self.mountinfo(options))
+            self.assertIn('/proc is mounted with %s'
+                          % options.split(',')[1], why)
+            self.assertIn('(run as root)', why)
+
+    def test_root_and_plain_proc_see_everything(self):
+        hidden = self.mountinfo('rw,hidepid=2')
+        self.assertEqual('', inuse.hidden_processes('/proc', euid=0,
+                                                    mountinfo=hidden))
+        self.assertEqual('', inuse.hidden_processes(
+            '/proc', euid=1000, mountinfo=self.mountinfo('rw,hidepid=0')))
+        self.assertEqual('', inuse.hidden_processes(
+            '/proc', euid=1000, mountinfo=self.mountinfo('rw,relatime')))
+        # A test's fake tree is no procfs mount.
+        self.assertEqual('', inuse.hidden_processes(
+            self.tmpdir, euid=1000, mountinfo=hidden))

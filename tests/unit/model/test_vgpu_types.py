@@ -105,3 +105,57 @@ class TestMappingRules(base.TestCase):
                  'NVIDIA A100D-10C', 'GRID A100D-1-10C']
         self.assertEqual(['NVIDIA A100D-1-10C', 'GRID A100D-1-10C'],
                          vgpu_types.type_names_for_profile('1g.10gb', names))
+
+
+def _gpu(pci_device_id, profile_names, type_names):
+    from nova_mig.model import gpu as gpu_model
+    profiles = tuple(gpu_model.GpuInstanceProfile(
+        id=n, name=name, slice_count=int(name[0]), memory_mb=1024,
+        instance_count=1, multiprocessor_count=1,
+        placements=(gpu_model.Placement(0, 1),))
+        for n, name in enumerate(profile_names))
+    types = tuple(gpu_model.VgpuType(
+        100 + n, name, None, 1024, 1, profile_from_driver=False)
+        for n, name in enumerate(type_names))
+    return gpu_model.Gpu(
+        index=0, pci_address='0000:41:00.0', uuid='GPU-0', name='card',
+        pci_device_id=pci_device_id, memory_total_mb=1, compute_capability=(
+            12, 0), mig_current=1, mig_pending=1, profiles=profiles,
+        vgpu_types=types)
+
+
+class TestGfxAmbiguity(base.TestCase):
+    """Without NVML's mapping, a name that may need +gfx is not guessed."""
+
+    def test_rtx_pro_6000_by_pci_id_even_without_gfx_profiles(self):
+        # Old bindings list no +gfx profile: the PCI ID still tells.
+        gpu = _gpu(0x2BB510DE, ['1g.24gb'], ['NVIDIA DC-1-24Q'])
+        found = vgpu_types.backing('NVIDIA DC-1-24Q', gpu)
+        self.assertIsNone(found.profile)
+        self.assertEqual(vgpu_types.MAPPING_UNKNOWN, found.mapping)
+        self.assertIn('vGPU type DC-1-24Q on GPU 0000:41:00.0 (card)',
+                      found.reason)
+        self.assertEqual(found.reason, vgpu_types.unknown_among(
+            ['NVIDIA DC-24Q', 'NVIDIA DC-1-24Q'], gpu))
+        # Time-sliced names are not MIG-backed: nothing to guess.
+        self.assertEqual(vgpu_types.MAPPING_NAME, vgpu_types.backing(
+            'NVIDIA DC-24Q', gpu).mapping)
+
+    def test_rtx_pro_4500_is_not_a_6000(self):
+        # Same "DC" prefix, another PCI ID and no +gfx profile: the name
+        # rule holds.
+        gpu = _gpu(0x2C3A10DE, ['1g.16gb', '2g.32gb'], ['NVIDIA DC-1-16Q'])
+        found = vgpu_types.backing('NVIDIA DC-1-16Q', gpu)
+        self.assertEqual(('1g.16gb', vgpu_types.MAPPING_NAME),
+                         (found.profile, found.mapping))
+        self.assertIsNone(vgpu_types.unknown_among(['DC-1-16Q'], gpu))
+
+    def test_any_card_with_gfx_profiles_and_no_gfx_names(self):
+        gpu = _gpu(0x12345678, ['1g.24gb', '1g.24gb+gfx'], ['X-1-24Q'])
+        self.assertEqual(vgpu_types.MAPPING_UNKNOWN,
+                         vgpu_types.backing('X-1-24Q', gpu).mapping)
+        gfx = _gpu(0x12345678, ['1g.24gb', '1g.24gb+gfx'],
+                   ['X-1-24Q', 'X-1-24QGFX'])
+        self.assertEqual(['1g.24gb', '1g.24gb+gfx'], [
+            vgpu_types.backing(n, gfx).profile
+            for n in ('X-1-24Q', 'X-1-24QGFX')])

@@ -4,9 +4,12 @@ The RTX PRO 6000 Blackwell: types on ``+gfx`` GPU instances that no name
 reveals, and several vGPUs sharing one GPU instance.
 """
 
+import logging
+
 import fixtures
 
 from nova_mig import exception
+from nova_mig.model import vgpu_types
 from nova_mig.novaconf import plan
 from nova_mig.novaconf import render
 from tests import base
@@ -55,13 +58,35 @@ class TestDriverMapping(base.TestCase):
 
     def test_without_the_driver_the_name_decides(self):
         # An old driver: no profile IDs; DC-1-8Q reads as 1g.8gb, which
-        # this GPU does not have, so no type backs its GPU instances.
+        # this GPU does not have; DC-1-24Q could be 1g.24gb or
+        # 1g.24gb+gfx: nova-mig refuses to guess, in one line with the fix.
         old = tuple(fakes.gpu_model.VgpuType(
             t.id, t.name, None, t.framebuffer_mb, t.max_instances,
             profile_from_driver=False) for t in fakes.RTX_TYPES)
         report, _vfs = fakes.rtx_report(8, GIS, vgpu_types=old)
-        self.assertRaises(exception.NoVgpuTypeForProfile,
-                          self.build, report)
+        e = self.assertRaises(exception.ProfileNotKnown, self.build, report)
+        self.assertNotIn('\n', str(e))
+        self.assertIn('Refusing to guess: the GPU instance profile of vGPU '
+                      'type DC-1-24Q on GPU %s' % fakes.RTX_PF, str(e))
+        self.assertIn('install nvidia-ml-py 11.460.79 or later', str(e))
+        self.assertIn('a vGPU 20 driver whose type names say GFX', str(e))
+
+    def test_vgpu20_gfx_names_decide_without_the_driver(self):
+        # vGPU 20 names say GFX: the name rule is exact again.
+        names = (('DC-1-24Q', 14, 1), ('DC-1-24QGFX', 47, 1),
+                 ('DC-2-48QGFX', 35, 1))
+        old = tuple(fakes.gpu_model.VgpuType(
+            1500 + n, 'NVIDIA RTX Pro 6000 Blackwell ' + name, None,
+            24576, 4, per_gi, profile_from_driver=False)
+            for n, (name, _profile, per_gi) in enumerate(names))
+        report, _vfs = fakes.rtx_report(8, GIS, vgpu_types=old)
+        gpu = report.gpus[0]
+        self.assertEqual(
+            ['1g.24gb', '1g.24gb+gfx', '2g.48gb+gfx'],
+            [vgpu_types.backing(t.name, gpu).profile for t in old])
+        self.assertEqual({vgpu_types.MAPPING_NAME},
+                         {vgpu_types.backing(t.name, gpu).mapping
+                          for t in old})
 
 
 class TestLiveMigratable(base.TestCase):
@@ -82,6 +107,25 @@ class TestLiveMigratable(base.TestCase):
                                    for s in render.device_specs(config)})
         self.assertEqual({'yes'}, {a['live_migratable']
                                    for a in render.aliases(config)})
+
+    def test_no_provider_trait_before_2026_2_is_a_warning(self):
+        logger = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+        report, _vfs = fakes.rtx_report(8, GIS)
+        for series in ('2025.1', '2025.2', '2026.1'):
+            self.flags(release=series, group='nova')
+            self.assertTrue(plan.build(self.conf, report).live_migratable)
+        self.assertEqual(3, logger.output.count(
+            'Nova reports no HW_PCI_LIVE_MIGRATABLE trait'))
+        self.assertIn('needs Nova 2026.2 Hibiscus (34.x) or later',
+                      logger.output)
+        self.assertIn('pci_passthrough:alias', logger.output)
+
+    def test_provider_trait_from_2026_2_without_a_warning(self):
+        logger = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+        self.flags(release='2026.2', group='nova')
+        report, _vfs = fakes.rtx_report(8, GIS)
+        self.assertTrue(plan.build(self.conf, report).live_migratable)
+        self.assertNotIn('HW_PCI_LIVE_MIGRATABLE', logger.output)
 
     def test_refused_before_2025_1(self):
         self.flags(release='2024.2', group='nova')

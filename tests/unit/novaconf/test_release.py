@@ -1,5 +1,6 @@
 """The Nova release nova-config targets, and the options it has."""
 
+import ast
 import importlib.util
 import logging
 
@@ -10,6 +11,7 @@ from nova_mig import exception
 from nova_mig.model import constants
 from nova_mig.novaconf import plan
 from nova_mig.novaconf import release
+from nova_mig.novaconf import render
 from nova_mig.novaconf import write
 from tests import base
 
@@ -121,6 +123,38 @@ class InstalledNovaTestCase(testtools.TestCase):
         has = '"managed"' in self.source('nova.pci.devspec')
         self.assertEqual(has, self.target.has(release.PCI_MANAGED_TAG))
 
+    def test_libvirt_live_migration_options_exist_in_nova(self):
+        source = self.source('nova.conf.libvirt')
+        for name, _value in render.LIBVIRT_LIVE_MIGRATION:
+            self.assertIn("'%s'" % name, source)
+
+    def test_live_migratable_tag_matches_nova_pci_devspec(self):
+        has = 'live_migratable' in self.source('nova.pci.devspec')
+        self.assertEqual(has, self.target.has(release.PCI_LIVE_MIGRATABLE))
+
+    def test_provider_trait_matches_nova_pci_placement_translator(self):
+        has = ('HW_PCI_LIVE_MIGRATABLE' in
+               self.source('nova.compute.pci_placement_translator'))
+        self.assertEqual(has,
+                         self.target.has(release.PCI_LIVE_MIGRATABLE_TRAIT))
+
+    def test_release_table_matches_nova_service_version_aliases(self):
+        # Nova's aliases name every release from Victoria (22.0.0) on, in
+        # order: the n-th name is major 22 + n.
+        tree = ast.parse(self.source('nova.objects.service'))
+        names = next(
+            [k.value for k in node.value.keys]
+            for node in tree.body if isinstance(node, ast.Assign) and
+            getattr(node.targets[0], 'id', '') == 'SERVICE_VERSION_ALIASES')
+        majors = {name: 22 + i for i, name in enumerate(names)}
+        for r in release.RELEASES:
+            if r.name in majors:
+                self.assertEqual(majors[r.name], r.major, r.name)
+        self.assertEqual(self.target.release.major, majors[names[-1]])
+        self.assertEqual(names[-1], self.target.release.name)
+        self.assertGreaterEqual(len(majors.keys() & {
+            r.name for r in release.SUPPORTED}), 6)
+
 
 class ForReleaseTestCase(base.TestCase):
     """The Nova-config write path drops or refuses per release."""
@@ -146,6 +180,14 @@ class ForReleaseTestCase(base.TestCase):
         config = write.for_release(self.conf, self.config(
             constants.MODE_MDEV, {'nvidia-699': 4}))
         self.assertEqual({}, config.max_instances)
+
+    def test_libvirt_live_migration_settings_from_caracal(self):
+        config = self.config(constants.MODE_MDEV, {})
+        config.live_migration = True
+        self.flags(release='2024.1', group='nova')
+        self.assertTrue(write.for_release(self.conf, config).live_migration)
+        self.flags(release='bobcat', group='nova')
+        self.assertFalse(write.for_release(self.conf, config).live_migration)
 
     def test_vendor_vfio_refused_before_epoxy(self):
         self.flags(release='2024.2', group='nova')

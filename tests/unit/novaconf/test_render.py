@@ -127,6 +127,50 @@ class TestMdevSnippet(base.TestCase):
         self.assertIn('CUSTOM_MIG_3G_40GB', traits)
 
 
+class TestLibvirtLiveMigration(base.TestCase):
+    """[nova]live_migratable writes the [libvirt] settings of Nova's guide."""
+
+    def snippet(self, report):
+        path = os.path.join(self.tmpdir, 'snippet.conf')
+        with open(path, 'w') as f:
+            f.write(render.render_snippet(plan.build(self.conf, report)))
+        conf = cfg.ConfigOpts()
+        # As nova/conf/libvirt.py declares them (types and minimums).
+        conf.register_opts([
+            cfg.IntOpt('live_migration_downtime', default=500, min=100),
+            cfg.IntOpt('live_migration_downtime_steps', default=10, min=3),
+            cfg.IntOpt('live_migration_downtime_delay', default=75, min=3),
+            cfg.BoolOpt('live_migration_permit_post_copy', default=True),
+        ], group='libvirt')
+        conf(['--config-file', path], project='nova')
+        return conf.libvirt
+
+    def assert_guide_values(self, libvirt):
+        self.assertEqual(500000, libvirt.live_migration_downtime)
+        self.assertEqual(3, libvirt.live_migration_downtime_steps)
+        self.assertEqual(3, libvirt.live_migration_downtime_delay)
+        self.assertFalse(libvirt.live_migration_permit_post_copy)
+
+    def test_mdev_host(self):
+        self.flags(live_migratable=True, group='nova')
+        self.assert_guide_values(self.snippet(fakes.mixed_report()[0]))
+
+    def test_vendor_vfio_host(self):
+        self.flags(live_migratable=True, group='nova')
+        self.flags(release='2025.1', group='nova')
+        self.useFixture(fixtures.MockPatch(
+            'nova_mig.novaconf.release.installed_version',
+            return_value=None))
+        self.assert_guide_values(self.snippet(fakes.rtx_report(
+            8, [fakes.rtx_gi(1, '1g.24gb+gfx', 0)])[0]))
+
+    def test_not_written_unless_wanted(self):
+        libvirt = self.snippet(fakes.mixed_report()[0])
+        # Nova's own defaults stay: nova-mig writes no [libvirt] group.
+        self.assertEqual(500, libvirt.live_migration_downtime)
+        self.assertTrue(libvirt.live_migration_permit_post_copy)
+
+
 class TestMdevRules(base.TestCase):
 
     def setUp(self):

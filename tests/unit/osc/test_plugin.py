@@ -11,6 +11,7 @@ from nova_mig.osc import plugin
 from nova_mig.osc.v1 import alias
 from nova_mig.osc.v1 import capacity
 from nova_mig.osc.v1 import flavor
+from nova_mig.osc.v1 import metrics
 from nova_mig.osc.v1 import profile
 from nova_mig.osc.v1 import rebalance
 from nova_mig.osc.v1 import trait
@@ -65,5 +66,8 @@ class PluginTestCase(base.TestCase):
              'mig_trait_list': trait.ListTrait,
              'mig_trait_sync': trait.SyncTrait,
              'mig_capacity': capacity.Capacity,
+             'mig_capacity_list': capacity.ListCapacity,
+             'mig_capacity_show': capacity.ShowCapacity,
+             'mig_metrics': metrics.Metrics,
              'mig_rebalance_plan': rebalance.PlanRebalance,
              'mig_alias_list': alias.ListAlias}, commands)

@@ -19,7 +19,7 @@ class TestFileWriter(test_base.TestCase):
     def setUp(self):
         super().setUp()
         self.privsep = self.useFixture(privsep_fixtures.WirePrivsepFixture(
-            privsep.sys_admin_pctxt))
+            privsep.files_pctxt))
         # The daemon's only writable tree becomes a temporary one.
         self.root = os.path.join(self.tmpdir, 'etc', 'nova')
         os.makedirs(self.root)
@@ -83,3 +83,77 @@ class TestFileWriter(test_base.TestCase):
             error = self.assertRaises(PermissionError, call)
             self.assertEqual(errno.EACCES, error.errno)
         self.assertFalse(os.path.exists(outside))
+
+    def test_daemon_refuses_dotdot_symlinks_out_and_bad_values(self):
+        self.unprivileged()
+        outside = os.path.join(self.tmpdir, 'outside.conf')
+        with open(outside, 'w') as f:
+            f.write('keep')
+        # A folder below /etc/nova that is a symlink out of it.
+        os.symlink(self.tmpdir, os.path.join(self.root, 'escape'))
+        os.symlink(outside, os.path.join(self.root, 'link.conf'))
+        for path, args, reason in (
+                (os.path.join(self.root, '..', 'outside.conf'),
+                 ('x', 0o644), 'outside'),
+                (os.path.join(self.root, 'escape', 'outside.conf'),
+                 ('x', 0o644), 'outside'),
+                (os.path.join(self.root, 'link.conf'), ('x', 0o644),
+                 'a symlink'),
+                (self.path, ('x', 0o4755), 'refused mode'),
+                (self.path, ('x', '644'), 'refused mode')):
+            error = self.assertRaises(PermissionError, files.write_if_changed,
+                                      path, *args)
+            self.assertEqual(errno.EACCES, error.errno)
+            self.assertIn(reason, str(error))
+        self.assertRaises(PermissionError, files.remove,
+                          os.path.join(self.root, 'escape', 'outside.conf'))
+        with open(outside) as f:
+            self.assertEqual('keep', f.read())
+        self.assertFalse(os.path.exists(self.path))
+
+
+class TestMdevctlDefinition(test_base.TestCase):
+    """Deleting mdevctl's definition of one mdev, as root, by intent."""
+
+    PARENT = '0000:41:00.4'
+    UUID = 'c0ffee00-0000-4000-8000-000000000001'
+
+    def setUp(self):
+        super().setUp()
+        self.privsep = self.useFixture(privsep_fixtures.WirePrivsepFixture(
+            privsep.files_pctxt))
+        self.root = os.path.join(self.tmpdir, 'mdevctl.d')
+        os.makedirs(os.path.join(self.root, self.PARENT))
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_mig.privsep.files.MDEVCTL_ROOT', self.root))
+        self.definition = os.path.join(self.root, self.PARENT, self.UUID)
+        with open(self.definition, 'w') as f:
+            f.write('{}')
+
+    def test_deletes_the_definition_once(self):
+        self.assertTrue(files.remove_mdevctl_definition(self.PARENT,
+                                                        self.UUID))
+        self.assertFalse(os.path.exists(self.definition))
+        self.assertFalse(files.remove_mdevctl_definition(self.PARENT,
+                                                         self.UUID))
+        self.assertEqual(
+            ['nova_mig.privsep.files.remove_mdevctl_definition'] * 2,
+            self.privsep.channel.calls)
+
+    def test_anything_but_a_parent_and_a_uuid_is_refused(self):
+        victim = os.path.join(self.tmpdir, 'victim')
+        with open(victim, 'w') as f:
+            f.write('keep')
+        os.symlink(self.tmpdir, os.path.join(self.root, '0000:41:00.5'))
+        for parent, uuid, reason in (
+                ('..', 'victim', 'refused PCI address'),
+                (self.PARENT, '../../victim', 'refused UUID'),
+                (self.PARENT, self.UUID.upper(), 'refused UUID'),
+                ('0000:41:00.5', self.UUID, 'outside')):
+            error = self.assertRaises(
+                PermissionError, files.remove_mdevctl_definition, parent,
+                uuid)
+            self.assertEqual(errno.EACCES, error.errno)
+            self.assertIn(reason, str(error))
+        self.assertTrue(os.path.exists(victim))
+        self.assertTrue(os.path.exists(self.definition))

@@ -86,44 +86,83 @@ class HelperCommandTestCase(base.TestCase):
 @testtools.skipIf(importlib.util.find_spec('oslo_rootwrap') is None,
                   'oslo.rootwrap is not installed')
 class RootwrapFilterTestCase(testtools.TestCase):
-    """The shipped filter allows the kolla-style command, and no other.
+    """The shipped rootwrap filters allow exactly one argv per context.
 
     (oslo.rootwrap 6 and later also add a catch-all privsep-helper filter
-    of their own; the shipped one is what older releases need, and states
-    the command exactly.)
+    of their own; the shipped ones are what older releases need, and state
+    each command exactly.)
     """
+
+    BASE = 'privsep-helper --config-file /etc/nova-mig/nova-mig.conf'
+    STATE = '/var/lib/nova/nova-mig'
 
     def setUp(self):
         super().setUp()
         from oslo_rootwrap import wrapper  # noqa: H302,H306
-        (self.filter,) = [f for f in wrapper.load_filters(
-            [os.path.dirname(FILTERS)]) if f.name ==
-            'privsep-rootwrap-nova-mig']
+        self.filters = [f for f in wrapper.load_filters(
+            [os.path.dirname(FILTERS)])
+            if f.name.startswith('privsep-rootwrap-nova-mig')]
 
-    def allowed(self, base_command: str, context: str = helper.CONTEXT,
-                sock: str = '/tmp/tmpab12cd/privsep.sock') -> bool:
-        argv = shlex.split(base_command) + [
-            '--privsep_context', context, '--privsep_sock_path', sock]
-        return bool(self.filter.match(argv))
+    def allowed(self, argv: list[str]) -> bool:
+        return any(f.match(argv) for f in self.filters)
 
-    def test_the_documented_helper_command_is_allowed(self):
-        # What [nova_mig_privsep]helper_command runs after
-        # "sudo nova-rootwrap /etc/nova/rootwrap.conf", with the arguments
-        # nova-mig appends.
-        self.assertTrue(self.allowed(
-            'privsep-helper --config-file /etc/nova-mig/nova-mig.conf'))
+    def command(self, name: str, sock: str | None = None) -> list[str]:
+        return helper.full_command(
+            shlex.split(self.BASE), name,
+            sock or '%s/privsep/%s.sock' % (self.STATE, name))
+
+    def test_each_context_is_allowed_with_its_fixed_socket(self):
+        self.assertEqual(len(helper.CONTEXTS), len(self.filters))
+        for name in helper.CONTEXTS:
+            self.assertTrue(self.allowed(self.command(name)), name)
         self.assertEqual(
-            ['--privsep_context', helper.CONTEXT, '--privsep_sock_path',
-             '/tmp/x'], helper.full_command([], '/tmp/x'))
+            ['--privsep_context', 'nova_mig.privsep.sysfs_pctxt',
+             '--privsep_sock_path', '/x.sock'],
+            helper.full_command([], 'sysfs', '/x.sock'))
 
-    def test_other_contexts_files_and_sockets_are_refused(self):
+    def test_anything_else_is_refused(self):
+        sysfs = self.command('sysfs')
+        # An appended argument, the log configuration of the issue.
         self.assertFalse(self.allowed(
-            'privsep-helper --config-file /etc/nova-mig/nova-mig.conf',
-            context='nova.privsep.sys_admin_pctxt'))
+            sysfs + ['--log-config-append', '/tmp/evil.ini']))
+        # Another context on a context's socket, another socket.
         self.assertFalse(self.allowed(
-            'privsep-helper --config-file /home/evil/nova-mig.conf'))
+            self.command('sysfs', '%s/privsep/nvml.sock' % self.STATE)))
         self.assertFalse(self.allowed(
-            'privsep-helper --config-file /etc/../home/evil.conf'))
-        self.assertFalse(self.allowed(
-            'privsep-helper --config-file /etc/nova-mig/nova-mig.conf',
-            sock='/var/evil.sock'))
+            self.command('files', '/tmp/tmpab12cd/privsep.sock')))
+        self.assertFalse(self.allowed(self.command(
+            'nvml', '%s/privsep/../nvml.sock' % self.STATE)))
+        # nova's context, another configuration file, one below /etc/..
+        other = list(sysfs)
+        other[other.index('nova_mig.privsep.sysfs_pctxt')] = (
+            'nova.privsep.sys_admin_pctxt')
+        self.assertFalse(self.allowed(other))
+        for conf in ('/home/evil/nova-mig.conf',
+                     '/etc/nova-mig/../../tmp/evil.conf'):
+            argv = list(sysfs)
+            argv[2] = conf
+            self.assertFalse(self.allowed(argv), conf)
+
+
+class SocketPathTestCase(base.TestCase):
+
+    def test_fixed_below_the_state_dir_one_per_context(self):
+        self.flags(state_dir='/var/lib/nova-mig', group='host')
+        self.assertEqual('/var/lib/nova-mig/privsep/nvml.sock',
+                         helper.socket_path('nvml', self.conf))
+        self.assertEqual(
+            {'sysfs': '/var/lib/nova-mig/privsep/sysfs.sock',
+             'nvml': '/var/lib/nova-mig/privsep/nvml.sock',
+             'files': '/var/lib/nova-mig/privsep/files.sock'},
+            {name: argv[-1] for name, argv in
+             helper.rule_commands(self.conf).items()})
+
+    def test_too_long_for_a_unix_socket_is_one_clear_error(self):
+        self.flags(state_dir='/' + 'x' * 100, group='host')
+        e = self.assertRaises(exception.PrivsepStartFailed,
+                              helper.socket_path, 'files', self.conf)
+        self.assertIn('longer than 107 bytes', str(e))
+        self.assertIn('shorter [host]state_dir', str(e))
+
+    def test_unknown_context_is_refused(self):
+        self.assertRaises(ValueError, helper.pypath, 'sys_admin')

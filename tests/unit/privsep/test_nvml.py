@@ -14,7 +14,7 @@ class TestEntrypoints(test_base.TestCase):
     def setUp(self):
         super().setUp()
         self.privsep = self.useFixture(privsep_fixtures.WirePrivsepFixture(
-            privsep.sys_admin_pctxt))
+            privsep.nvml_pctxt))
         self.empty = fake_cards.a100_80gb(index=0)
         self.busy = fake_cards.busy_a100()
         self.busy.uuid = 'GPU-b0000000-0000-4000-8000-000000000000'
@@ -37,3 +37,62 @@ class TestEntrypoints(test_base.TestCase):
                          {k: gi[k] for k in ('profile_id', 'start', 'size')})
         ci = privsep_nvml.create_compute_instance(self.empty.uuid, gi['id'])
         self.assertEqual({'id', 'profile_id'}, set(ci))
+
+    def test_arguments_outside_their_domain_are_refused(self):
+        uuid = self.empty.uuid
+        before = self.fake.snapshot()
+        for func, args, reason in (
+                (privsep_nvml.create_gpu_instance, ('GPU-1', 5),
+                 'refused GPU UUID'),
+                (privsep_nvml.create_gpu_instance, (uuid + '\n', 5),
+                 'refused GPU UUID'),
+                (privsep_nvml.create_gpu_instance, (uuid, -5),
+                 'refused profile ID'),
+                (privsep_nvml.create_gpu_instance, (uuid, 5, 0, 0),
+                 'refused placement size'),
+                (privsep_nvml.create_gpu_instance, (uuid, 5, None, 4),
+                 'refused placement start'),
+                (privsep_nvml.destroy_gpu_instance, (uuid, 2 ** 32),
+                 'refused GPU instance ID'),
+                (privsep_nvml.create_compute_instance, (uuid, '1'),
+                 'refused GPU instance ID'),
+                (privsep_nvml.destroy_compute_instance, (uuid, 1, True),
+                 'refused compute instance ID'),
+                (privsep_nvml.set_mig_mode, (uuid, 1), 'refused MIG mode'),
+                (privsep_nvml.reset_gpu, (uuid, '0000:41:00.0; reboot'),
+                 'refused PCI address')):
+            error = self.assertRaises(PermissionError, func, *args)
+            self.assertIn(reason, str(error))
+        self.assertEqual(before, self.fake.snapshot())
+
+
+class TestSriovManageCheck(test_base.TestCase):
+    """What may run as root as sriov-manage: root's file, root's folders."""
+
+    def tool(self, name='sriov-manage', mode=0o755):
+        import os
+        folder = os.path.join(self.tmpdir, 'nvidia')
+        os.makedirs(folder, mode=0o755, exist_ok=True)
+        os.chmod(folder, 0o755)
+        path = os.path.join(folder, name)
+        with open(path, 'w') as f:
+            f.write('#!/bin/sh\n')
+        os.chmod(path, mode)
+        return path
+
+    def test_refusals(self):
+        import os
+        if os.geteuid() != 0:
+            self.skipTest('the files must be root\'s: run as root')
+        for bad in ('sriov-manage', '/bin/sh', self.tool('other-name'),
+                    self.tool(mode=0o777)):
+            e = self.assertRaises(PermissionError,
+                                  privsep_nvml.check_sriov_manage, bad)
+            self.assertIn('sriov-manage', str(e))
+        good = self.tool()
+        self.assertEqual(os.path.realpath(good),
+                         privsep_nvml.check_sriov_manage(good))
+        os.chmod(os.path.dirname(good), 0o777)
+        e = self.assertRaises(PermissionError,
+                              privsep_nvml.check_sriov_manage, good)
+        self.assertIn("is not root's alone", str(e))

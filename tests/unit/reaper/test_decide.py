@@ -43,9 +43,18 @@ class TestDecide(base.TestCase):
     def test_open_handle_keeps_it(self):
         self.assertKeeps('held open by pid 42, 43', holders=(42, 43))
 
-    def test_unknown_handles_keep_it(self):
-        self.assertKeeps('open handles unknown: cannot read',
+    def test_unknown_handles_keep_it_unless_skipped(self):
+        self.assertKeeps('open handles unknown: cannot read; nothing can be '
+                         'proved free (--skip-handle-check overrides)',
                          holders=None, holders_note='cannot read')
+        skip = dataclasses.replace(POLICY, skip_handle_check=True)
+        d = decide.decide_one(facts(holders=None, holders_note='hidepid'),
+                              skip)
+        self.assertTrue(d.remove)
+        self.assertIn('open handles not checked (--skip-handle-check): '
+                      'hidepid', d.reasons)
+        # The flag never lets a holder that is seen go.
+        self.assertKeeps('held open by pid 7', skip, holders=(7,))
 
     def test_inflight_allocation_keeps_it(self):
         self.assertKeeps('being built or migrated: c-1',

@@ -1,5 +1,6 @@
 """Discover documents joined with Placement: who is planned, who not."""
 
+import json
 import os
 import time
 import types
@@ -101,3 +102,85 @@ class JoinPlacementTestCase(base.TestCase):
         self.assertEqual([fleet.LeftOut(
             'cn9', 'no discover document: the host has GPU providers in '
             'Placement')], left)
+
+
+class HostileDocumentTestCase(base.TestCase):
+    """Discover documents are untrusted: a bad one is left out, one line."""
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        fakes.write(self.dir, fakes.host_doc('ok', fakes.gpu_doc(0)))
+
+    def write(self, name, content: bytes):
+        with open(os.path.join(self.dir, name + '.json'), 'wb') as f:
+            f.write(content)
+
+    def reasons(self):
+        hosts, left = fleet.load_hosts(self.dir, WINDOW)
+        self.assertEqual(['ok'], [h.name for h in hosts])
+        for item in left:
+            self.assertNotIn('\n', item.host + item.reason)
+        return {h.host: h.reason.split(': unreadable: ', 1)[1]
+                for h in left}
+
+    def doc(self, name='h', **gpu_changes):
+        gpu = dict(fakes.gpu_doc(0), **gpu_changes)
+        return fakes.host_doc(name, gpu)
+
+    def test_hostile_host_names(self):
+        for label, name in (('dotdot', '../../x'), ('absolute', '/tmp/x'),
+                            ('newline', 'h\ngpus: []'), ('empty', ''),
+                            ('number', 5)):
+            self.write(label, json.dumps(fakes.host_doc(name)).encode())
+        reasons = self.reasons()
+        self.assertEqual(
+            "hostname: not a DNS host name (letters, digits, \"-\", \".\" "
+            "and \"_\", at most 253 characters): '../../x'",
+            reasons['dotdot'])
+        self.assertIn("'/tmp/x'", reasons['absolute'])
+        self.assertIn("'h\\ngpus: []'", reasons['newline'])
+        self.assertIn(': 5', reasons['number'])
+        self.assertEqual(5, len(reasons))
+
+    def test_malformed_documents(self):
+        placements = self.doc()
+        placements['gpus'][0]['profiles'][0]['placements'][0]['start'] = \
+            10 ** 15
+        wrong = self.doc(profiles='many')
+        self.write('deep', b'[' * 100000)
+        self.write('infinity', b'{"hostname": "h", "gpus": [], "x": '
+                               b'Infinity}')
+        self.write('placement', json.dumps(placements).encode())
+        self.write('wrongtype', json.dumps(wrong).encode())
+        self.write('latin1', b'{"hostname": "h\xe9", "gpus": []}')
+        self.write('digits', b'{"hostname": "h", "gpus": [%s]}'
+                   % (b'1' * 5000))
+        reasons = self.reasons()
+        self.assertEqual({
+            'deep': 'JSON: nested deeper than 32 levels',
+            'infinity': 'JSON: not JSON: Infinity is not a JSON number',
+            'placement': 'gpus[0].profiles[0].placements[0].start: expected '
+                         'an integer from 0 to 7, found 1000000000000000',
+            'wrongtype': "gpus[0].profiles: expected a list of at most 64 "
+                         "entries, found 'many'",
+            'latin1': 'line 1 column 16: not valid UTF-8 (byte 0xe9)',
+            'digits': 'JSON: not JSON: an integer of 5000 digits; at most '
+                      '20 are accepted'}, reasons)
+
+    def test_fifo_and_device_are_not_read(self):
+        os.mkfifo(os.path.join(self.dir, 'fifo.json'))
+        os.symlink('/dev/zero', os.path.join(self.dir, 'zero.json'))
+        self.assertEqual(
+            {'fifo': 'a FIFO, not a regular file; nova-mig reads only '
+                     'regular files',
+             'zero': 'a character device, not a regular file; nova-mig '
+                     'reads only regular files'}, self.reasons())
+
+    def test_file_name_with_a_line_break_is_shown_on_one_line(self):
+        self.write('a\nb', b'{')
+        hosts, left = fleet.load_hosts(self.dir, WINDOW)
+        [item] = left
+        self.assertEqual('a\\nb', item.host)
+        self.assertIn('/a\\nb.json: unreadable: line 1 column 2: not JSON',
+                      item.reason)

@@ -6,6 +6,7 @@ import os
 import fixtures
 import yaml
 
+from nova_mig import exception
 from nova_mig.layout import schema
 from nova_mig.rebalance import demand
 from nova_mig.rebalance import fleet
@@ -100,3 +101,72 @@ class BuildTestCase(base.TestCase):
         hosts[1].scopes = frozenset({demand.zone_scope('az2')})
         result = plan.build(hosts, [demand.Demand('7g.80gb', 1, 'az:az2')])
         self.assertEqual(['cn2'], [c.host for c in result.changes])
+
+
+class OutputConfinedTestCase(base.TestCase):
+    """Layout files land in --output-dir, whatever a host is called."""
+
+    def test_hostile_names_are_refused_before_anything_is_written(self):
+        root = self.useFixture(fixtures.TempDir()).path
+        out = os.path.join(root, 'out')
+        gpu = fakes.gpu_doc(0, instances=fakes.SEVEN_1G)
+        for name in ('../x', '/tmp/nova-mig-x', 'a\nb', 'ok'):
+            host = fleet.host_state(fakes.host_doc('ok', gpu), 'ok.json', 0)
+            host.name = name
+            for g in host.gpus:
+                g.host = name
+            result = plan.build([host], [demand.Demand('3g.40gb', 1)])
+            self.assertEqual(1, len(result.changes))
+            if name == 'ok':
+                plan.write_layouts(result, [host], out)
+                self.assertEqual(['ok.yaml', 'plan.json'],
+                                 sorted(os.listdir(out)))
+                continue
+            e = self.assertRaises(exception.RebalanceInputError,
+                                  plan.write_layouts, result, [host], out)
+            self.assertIn('--output-dir: refusing to write a layout for '
+                          'host', str(e))
+            self.assertNotIn('\n', str(e))
+        self.assertEqual(['out'], os.listdir(root))
+        self.assertFalse(os.path.exists('/tmp/nova-mig-x.yaml'))
+
+    def test_symlink_out_of_the_directory_is_refused(self):
+        root = self.useFixture(fixtures.TempDir()).path
+        out = os.path.join(root, 'out')
+        os.mkdir(out)
+        os.symlink(os.path.join(root, 'elsewhere.yaml'),
+                   os.path.join(out, 'cn1.yaml'))
+        host = fleet.host_state(fakes.host_doc('cn1', fakes.gpu_doc(
+            0, instances=fakes.SEVEN_1G)), 'cn1.json', 0)
+        result = plan.build([host], [demand.Demand('3g.40gb', 1)])
+        self.assertRaises(exception.RebalanceInputError,
+                          plan.write_layouts, result, [host], out)
+        self.assertFalse(os.path.exists(os.path.join(root,
+                                                     'elsewhere.yaml')))
+
+
+class TimeLimitTestCase(base.TestCase):
+    """--time-limit holds on a crafted profile table too."""
+
+    def test_forty_one_slice_profiles(self):
+        import time
+        profiles = [{'id': i, 'name': '1g.%dgb' % (i + 10), 'slices': 1,
+                     'memory_mb': 1, 'instances': 7, 'multiprocessors': 1,
+                     'placements': [{'start': s, 'size': 1}
+                                    for s in range(8)]}
+                    for i in range(40)]
+        # A whole-GPU profile: the table's compute slices are seven.
+        profiles.append({'id': 40, 'name': '7g.80gb', 'slices': 7,
+                         'memory_mb': 1, 'instances': 1,
+                         'multiprocessors': 1,
+                         'placements': [{'start': 0, 'size': 8}]})
+        gpu = dict(fakes.gpu_doc(0), profiles=profiles, gpu_instances=[])
+        host = fleet.host_state(fakes.host_doc('cn1', gpu), 'cn1.json', 0)
+        started = time.monotonic()
+        result = plan.build([host], [demand.Demand('1g.10gb', 7)],
+                            time_limit=1.0)
+        seconds = time.monotonic() - started
+        # The search stops at the limit; each solver pass has it too.
+        self.assertLess(seconds, 4.0)
+        self.assertFalse(result.optimal)
+        self.assertEqual(7, result.rows[0].free_after)

@@ -25,7 +25,16 @@ EXPECTED_MODELS = {
     'H100-SXM5-94GB': (0x233910DE, 'H100XL', (9, 0), 32),
     'H800-SXM-80GB': (0x232410DE, 'H800XM', (9, 0), 32),
     'A800-SXM4-80GB': (0x20F310DE, 'A800DX', (8, 0), 20),
+    'GH200-96GB': (0x234210DE, 'GH200', (9, 0), 32),
+    'GH200L-144GB': (0x234810DE, 'GH200L', (9, 0), 32),
+    'GB200-186GB': (0x294110DE, 'GB200', (10, 0), 32),
+    'GB300-278GB': (0x31C210DE, 'GB300', (10, 3), 0),
+    'RTX-PRO-4500-BSE': (0x2C3A10DE, 'DC', (12, 0), 16),
+    'RTX-PRO-6000-BSE-VGPU20': (0x2BB510DE, 'DC', (12, 0), 48),
 }
+#: Boards whose vGPU type names round the GB otherwise than the MIG
+#: profile names (GB200-1-24C on 1g.23gb): by how much at most.
+NAME_GB_ROUNDING = {'GB200': 3}
 #: Types NVIDIA's vGPU type tables do not list (issue 13 item 3); B200X
 #: and B300X have one time-sliced type, the whole GPU (gpu-operator's
 #: vGPU 20.0 configmap); H20X types belong to the H20 141GB.
@@ -94,6 +103,9 @@ class TestCatalog(base.TestCase):
 
     def test_vgpu_types(self):
         for model in self.catalog.models.values():
+            if not model.vgpu_types:
+                # GB300: NVIDIA lists no vGPU type.
+                continue
             # The largest time-sliced type takes the whole card.
             whole_gb = round(max(t.framebuffer_mb for t in model.vgpu_types
                                  if t.gpu_instance_profile_id is None) / 1024)
@@ -128,19 +140,27 @@ class TestCatalog(base.TestCase):
                 self.assertIsNotNone(per_gi, short)
                 profile_gb = int(profile.name.split('.')[1].split('gb')[0])
                 # Time-sliced MIG-backed types share one GPU instance.
-                self.assertLessEqual(parsed.framebuffer_gb * per_gi,
-                                     profile_gb, short)
+                self.assertLessEqual(
+                    parsed.framebuffer_gb * per_gi,
+                    profile_gb + NAME_GB_ROUNDING.get(model.board, 0), short)
                 if per_gi == 1:
-                    self.assertEqual(profile_gb, parsed.framebuffer_gb, short)
+                    self.assertLessEqual(
+                        abs(profile_gb - parsed.framebuffer_gb),
+                        NAME_GB_ROUNDING.get(model.board, 0), short)
                 self.assertEqual(profile.media_extensions,
                                  parsed.suffix == 'ME', short)
                 self.assertEqual(profile.instance_count * per_gi,
                                  vgpu_type.max_instances, short)
             # Every MIG profile has its vGPU type, except on the RTX PRO
-            # 6000 where only the +gfx profiles carry vGPUs.
+            # 6000: under vGPU 19 only the +gfx profiles carry vGPUs, under
+            # vGPU 20 the plain and +gfx ones.
             backed = {t.gpu_instance_profile_id for t in model.vgpu_types}
+            gfx_names = any(vgpu_types.parse(t.name).suffix == 'GFX'
+                            for t in model.vgpu_types)
             profiles = {p.id for p in model.profiles
-                        if model.board != 'DC' or p.name.endswith('+gfx')}
+                        if model.board != 'DC' or p.name.endswith('+gfx') or
+                        (gfx_names and constants.is_profile(p.name) and
+                         '+' not in p.name and '-' not in p.name)}
             self.assertEqual(profiles, backed - {None}, model.key)
 
     def test_types_missing_from_nvidia_tables_are_gone(self):
@@ -194,6 +214,63 @@ class TestCatalog(base.TestCase):
                           '2g.48gb+gfx', '2g.48gb+me.all', '2g.48gb-me',
                           '4g.96gb', '4g.96gb+gfx'},
                          {p.name for p in model.profiles})
+
+    def test_rtx_pro_6000_vgpu20_gfx_names_map_to_gfx(self):
+        model = self.catalog.get('RTX-PRO-6000-BSE-VGPU20')
+        for t in model.vgpu_types:
+            parsed = vgpu_types.parse(t.name)
+            if not parsed.mig_backed:
+                continue
+            profile = model.profile(t.gpu_instance_profile_id).name
+            if t.max_instances_per_gi == 1:
+                # The driver's profile is the one the name says.
+                self.assertEqual(profile, parsed.profile, t.name)
+            self.assertEqual(parsed.suffix == 'GFX',
+                             profile.endswith('+gfx'), t.name)
+        self.assertEqual('1g.24gb+gfx', vgpu_types.profile_for(
+            'NVIDIA RTX Pro 6000 Blackwell DC-1-24QGFX',
+            {p.name for p in model.profiles}))
+
+    def test_boards_told_apart_by_pci_id_not_prefix(self):
+        rtx4500 = self.catalog.by_pci_device(0x2C3A10DE)
+        self.assertEqual(['RTX-PRO-4500-BSE'], [m.key for m in rtx4500])
+        self.assertEqual(rtx4500, self.catalog.by_pci_device(0x2C3A))
+        self.assertEqual(['RTX-PRO-6000-BSE', 'RTX-PRO-6000-BSE-VGPU20'],
+                         [m.key for m in self.catalog.by_pci_device(0x2BB5)])
+        # Same board prefix, different cards.
+        self.assertEqual({'DC'}, {m.board for m in self.catalog.models.values()
+                                  if m.key.startswith('RTX-PRO')})
+        self.assertFalse(rtx4500[0].mig_capable)
+        self.assertEqual([], self.catalog.by_pci_device(0x1234))
+
+    def test_grace_boards_from_nvidia_tables(self):
+        # mig-parted config-default.yaml: profile names and counts.
+        for key, table in (
+                ('GH200L-144GB', ['1g.18gb', '1g.18gb+me', '1g.36gb',
+                                  '2g.36gb', '3g.72gb', '4g.72gb',
+                                  '7g.144gb']),
+                ('GB200-186GB', ['1g.23gb', '1g.23gb+me', '1g.47gb',
+                                 '2g.47gb', '3g.93gb', '4g.93gb',
+                                 '7g.186gb']),
+                ('GB300-278GB', ['1g.35gb', '1g.35gb+me', '1g.70gb',
+                                 '2g.70gb', '3g.139gb', '4g.139gb',
+                                 '7g.278gb'])):
+            model = self.catalog.get(key)
+            self.assertEqual(table, [p.name for p in model.profiles], key)
+            self.assertEqual([7, 1, 4, 3, 2, 1, 1],
+                             [p.instance_count for p in model.profiles], key)
+        gh200 = self.catalog.get('GH200-96GB')
+        self.assertEqual('7g.96gb', gh200.profile(0).name)
+        # gpu-operator's configmap: the whole-GPU default of each board.
+        for key, default in (('GH200-96GB', 'GH200-96C'),
+                             ('GH200L-144GB', 'GH200L-144C'),
+                             ('GB200-186GB', 'GB200-189C')):
+            self.assertIsNotNone(self.catalog.get(key).vgpu_type_by_name(
+                default), key)
+        gb200 = self.catalog.get('GB200-186GB')
+        # The name says 24 GB; the driver maps it to 1g.23gb.
+        self.assertEqual('1g.23gb', gb200.profile(gb200.vgpu_type_by_name(
+            'GB200-1-24C').gpu_instance_profile_id).name)
 
     def test_t4_is_time_sliced_only(self):
         t4 = self.catalog.get('T4')

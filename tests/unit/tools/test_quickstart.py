@@ -75,7 +75,7 @@ class TestQuickstartTest(base.TestCase):
         with open(self.calls) as f:
             self.assertIn('mypy --strict nova_mig/model nova_mig/naming.py '
                           'nova_mig/gpu nova_mig/host nova_mig/privsep '
-                          'nova_mig/layout\n', f.read())
+                          'nova_mig/layout nova_mig/sysfs.py\n', f.read())
         self.assertLess(called.index('import_graph'), called.index('stestr'))
 
     def test_a_failed_gate_fails_the_run_after_the_tests(self):
@@ -148,7 +148,13 @@ class TestQuickstartDemo(TestQuickstartTest):
         self.assertEqual(1, len(plans), calls)
         self.assertIn('--config-file etc/nova-mig/demo.conf --config-file '
                       '.nova-mig-state/hosts/big/demo-host.conf', plans[0])
-        self.assertTrue(plans[0].endswith('etc/nova-mig/layouts/big.yaml'))
+        # Summed up from its JSON; --verbose shows the plan itself.
+        self.assertTrue(plans[0].endswith(
+            'layout plan etc/nova-mig/layouts/big.yaml -f json'), plans[0])
+        result, calls = self.run_demo('--host', 'big', '--verbose')
+        plans = [c for c in calls if ' layout plan ' in c]
+        self.assertTrue(plans[0].endswith(
+            'layout plan etc/nova-mig/layouts/big.yaml'), plans[0])
         with open(os.path.join(self.top, '.nova-mig-state', 'hosts', 'big',
                                'demo-host.conf')) as f:
             self.assertIn('host_file = etc/nova-mig/hosts/big.yaml',

@@ -3,6 +3,8 @@
 import os
 from unittest import mock
 
+import fixtures
+
 from nova_mig import exception
 from nova_mig import fileutils
 from nova_mig.host import discovery
@@ -56,7 +58,12 @@ class TestPreStart(base.TestCase):
         self.snippet = os.path.join(self.tmpdir, 'nova.conf.d', 'mig.conf')
         self.flags(config_snippet=self.snippet,
                    provider_config_file=os.path.join(self.tmpdir, 'p.yaml'),
-                   group='nova')
+                   release='2024.2', group='nova')
+        self.useFixture(fixtures.MockPatch(
+            'nova_mig.novaconf.release.installed_version',
+            return_value=None))
+        # mdevctl where libvirt runs: a command that succeeds.
+        self.flags(mdevctl_command=['true'], group='hook')
         p = mock.patch.object
         self.restore = self.patch(p(layout_apply, 'restore'))
         self.report, _ = novaconf_fakes.mixed_report()
@@ -109,6 +116,7 @@ class TestPreStart(base.TestCase):
         self.assertEqual(0, result.exit_code)
         self.assertEqual([('restore layout', hook.SKIPPED),
                           ('nova config', hook.OK),
+                          ('mdevctl', hook.OK),
                           ('placement', hook.WARNING)], self.steps(result))
         self.assertIn('enabled_mdev_types', fileutils.read_text(self.snippet))
 
@@ -167,6 +175,69 @@ class TestEnsureClassesAndTraits(base.TestCase):
         self.assertEqual(hook.FAILED, result.steps[0].status)
         # The timeout override does not outlive the hook.
         self.assertIsNone(self.conf.placement.timeout)
+
+
+class TestCheckMdevctl(base.TestCase):
+    """Persistent mdevs (Nova 2024.2+) need mdevctl where libvirt runs."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatch(
+            'nova_mig.novaconf.release.installed_version',
+            return_value=None))
+        self.flags(release='2024.2', group='nova')
+        report, _ = novaconf_fakes.mixed_report()
+        self.config = plan.build(self.conf, report)
+        self.result = hook.HookResult('pre-start')
+
+    def fake_mdevctl(self, rc, output=''):
+        path = os.path.join(self.tmpdir, 'mdevctl')
+        with open(path, 'w') as f:
+            f.write('#!/bin/sh\necho "$@" > %s.args\necho "%s" >&2\n'
+                    'exit %d\n' % (path, output, rc))
+        os.chmod(path, 0o755)
+        self.flags(mdevctl_command=['sh', path], group='hook')
+        return path
+
+    def test_present_is_ok(self):
+        path = self.fake_mdevctl(0)
+        hook.check_mdevctl(self.conf, self.config, self.result)
+        self.assertEqual([('mdevctl', hook.OK, 'sh %s --version' % path)],
+                         self.result.rows())
+        with open(path + '.args') as f:
+            self.assertEqual('--version\n', f.read())
+
+    def test_missing_is_a_one_line_warning(self):
+        self.flags(mdevctl_command=[os.path.join(self.tmpdir, 'nope')],
+                   group='hook')
+        hook.check_mdevctl(self.conf, self.config, self.result)
+        step = self.result.steps[0]
+        self.assertEqual(hook.WARNING, step.status)
+        self.assertNotIn('\n', step.detail)
+        self.assertIn('Nova 2024.2 defines persistent mdevs through libvirt, '
+                      'which needs mdevctl where libvirt runs', step.detail)
+        # A warning: nova-compute starts anyway.
+        self.assertEqual(0, self.result.exit_code)
+
+    def test_failing_command_names_its_last_line(self):
+        # docker exec into a container without mdevctl.
+        self.fake_mdevctl(127, 'exec: mdevctl: not found')
+        hook.check_mdevctl(self.conf, self.config, self.result)
+        self.assertIn('(exit code 127: exec: mdevctl: not found)',
+                      self.result.steps[0].detail)
+
+    def test_not_checked_before_2024_2_or_in_vendor_vfio_mode(self):
+        self.fake_mdevctl(1)
+        self.flags(release='2024.1', group='nova')
+        hook.check_mdevctl(self.conf, self.config, self.result)
+        self.flags(release='2025.1', group='nova')
+        report, _ = novaconf_fakes.rtx_report(
+            8, [novaconf_fakes.rtx_gi(1, '1g.24gb+gfx', 0)])
+        hook.check_mdevctl(self.conf, plan.build(self.conf, report),
+                           self.result)
+        self.flags(mdevctl_command=[], group='hook')
+        hook.check_mdevctl(self.conf, self.config, self.result)
+        self.assertEqual([], self.result.steps)
 
 
 class TestWaitForProviders(base.TestCase):

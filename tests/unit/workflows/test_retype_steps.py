@@ -95,9 +95,9 @@ class TestSteps(fakes.RetypeTestCase):
 
 class TestApplyLayoutStep(fakes.RetypeTestCase):
 
-    def _run(self, include_foreign):
+    def _run(self, include_foreign, key='include_foreign', **kw):
         result = mock.Mock(ok=True, gpus=[])
-        ctx = self.ctx(include_foreign=include_foreign)
+        ctx = self.ctx(include_foreign=include_foreign, **kw)
         layout = mock.sentinel.layout
         ctx._planned = mock.sentinel.planned
         with mock.patch('nova_mig.layout.apply.apply',
@@ -107,7 +107,22 @@ class TestApplyLayoutStep(fakes.RetypeTestCase):
         self.assertIs(layout, apply.call_args.args[2])
         # The Nova configuration is planned again for the new layout.
         self.assertIsNone(ctx._planned)
-        return apply.call_args.kwargs['include_foreign']
+        return apply.call_args.kwargs[key]
+
+    def test_skip_handle_check_reaches_the_layout_and_the_reaper(self):
+        self.assertFalse(self._run(False, 'skip_handle_check'))
+        self.assertTrue(self._run(False, 'skip_handle_check',
+                                  skip_handle_check=True))
+        ctx = self.ctx(skip_handle_check=True)
+        ctx.state['gpus'] = ['0000:41:00.0']
+        ctx.report = lambda: mock.Mock(vgpu_devices=lambda: [])
+        reaper = retype_steps.Reap()._reaper(ctx)
+        self.assertTrue(reaper.policy.skip_handle_check)
+        self.assertIn(' --skip-handle-check', retype.resume_command(
+            ctx.options))
+        with mock.patch.object(ctx, 'layout'):
+            drain = retype_steps.PerGpuDrain()._drain(ctx)
+        self.assertTrue(drain.skip_handle_check)
 
     def test_include_foreign_reaches_the_layout(self):
         # The reap step and the layout step remove the same devices: a

@@ -1,7 +1,13 @@
 """Tests of ``openstack mig flavor create|list|sync`` over a fake cloud."""
 
+import io
+import types
+
+import fixtures
+from openstack import exceptions as sdk_exc
 from osc_lib import exceptions as osc_exc
 
+from nova_mig.flavor import manage
 from nova_mig import naming
 from nova_mig.osc.v1 import flavor
 from tests.unit.flavor import fakes
@@ -147,3 +153,122 @@ class FlavorConventionsTestCase(osc_base.CommandTestCase):
         self.assertIn('1 of 2', str(e))
         self.assertEqual([], self.compute.named('mig.1g.10gb'))
         self.assertEqual([foreign], self.compute.named('theirs'))
+
+
+class FakeIdentity:
+    """find_project and find_domain of an openstacksdk identity proxy."""
+
+    def __init__(self, projects, domains=()):
+        self.projects = projects  # (id, name, domain_id)
+        self.domains = domains  # (id, name)
+
+    def find_domain(self, name_or_id, ignore_missing=True):
+        for id_, name in self.domains:
+            if name_or_id in (id_, name):
+                return types.SimpleNamespace(id=id_)
+        raise sdk_exc.ResourceNotFound('No Domain found for %s'
+                                       % name_or_id)
+
+    def find_project(self, name_or_id, ignore_missing=True, domain_id=None):
+        found = [p for p in self.projects if name_or_id in p[:2] and
+                 domain_id in (None, p[2])]
+        if not found:
+            raise sdk_exc.ResourceNotFound('No Project found for %s'
+                                           % name_or_id)
+        return types.SimpleNamespace(id=found[0][0])
+
+
+class FlavorCreateOptionsTestCase(osc_base.CommandTestCase):
+    """The options "openstack mig flavor create" shares with core's."""
+
+    def setUp(self):
+        super().setUp()
+        self.gpu('cn1')
+        self.app.client_manager.sdk_connection.identity = FakeIdentity(
+            [('p1', 'research', 'd1'), ('p2', 'research', 'd2')],
+            [('d1', 'Default'), ('d2', 'lab')])
+
+    def test_positional_name_id_description_and_default_sizes(self):
+        row = self.run_cmd(flavor.CreateFlavor, 'gpu.small', '--profile',
+                           '1g.10gb', '--id', 'f-1', '--description',
+                           'One 1g.10gb slice')
+        made = self.compute.flavors_by_id['f-1']
+        self.assertEqual(('gpu.small', 'One 1g.10gb slice', True),
+                         (made.name, made.description, made.is_public))
+        self.assertEqual((manage.DEFAULT_VCPUS, manage.DEFAULT_RAM_MB,
+                          manage.DEFAULT_DISK_GB),
+                         (made.vcpus, made.ram, made.disk))
+        self.assertEqual(('gpu.small', 'f-1', True, 'One 1g.10gb slice'),
+                         (row['name'], row['id'],
+                          row['os-flavor-access:is_public'],
+                          row['description']))
+
+    def test_no_name_takes_the_template(self):
+        self.run_cmd(flavor.CreateFlavor, '--profile', '1g.10gb')
+        self.assertEqual(1, len(self.compute.named('mig.1g.10gb')))
+
+    def test_deprecated_name_option_still_names_the_flavor(self):
+        self.run_cmd(flavor.CreateFlavor, '--profile', '1g.10gb',
+                     '--name', 'old-style')
+        self.assertEqual(1, len(self.compute.named('old-style')))
+        self.assertIn('--name is deprecated', self.app.stderr.getvalue())
+        cmd = flavor.CreateFlavor(self.app, None)
+        args = cmd.get_parser('x').parse_args(
+            ['a', '--name', 'b', '--profile', '1g.10gb'])
+        e = self.assertRaises(osc_exc.CommandError, cmd.take_action, args)
+        self.assertIn('Two flavor names: a and --name b', str(e))
+        self.assertNotRegex(cmd.get_parser('x').format_help(),
+                            r'--name[ \]]')
+
+    def test_private_with_project_in_a_domain(self):
+        self.run_cmd(flavor.CreateFlavor, 'lab', '--profile', '1g.10gb',
+                     '--private', '--project', 'research',
+                     '--project-domain', 'lab')
+        made = self.compute.named('lab')[0]
+        self.assertEqual((False, ['p2']), (made.is_public, made.projects))
+
+    def test_project_needs_private_and_creates_nothing(self):
+        cmd = flavor.CreateFlavor(self.app, None)
+        args = cmd.get_parser('x').parse_args(
+            ['lab', '--profile', '1g.10gb', '--project', 'research'])
+        e = self.assertRaises(osc_exc.CommandError, cmd.take_action, args)
+        self.assertEqual('--project is only allowed with --private', str(e))
+        self.assertEqual([], self.compute.named('lab'))
+
+    def test_unknown_project_creates_nothing(self):
+        cmd = flavor.CreateFlavor(self.app, None)
+        args = cmd.get_parser('x').parse_args(
+            ['lab', '--profile', '1g.10gb', '--private', '--project',
+             'nobody'])
+        e = self.assertRaises(osc_exc.CommandError, cmd.take_action, args)
+        self.assertEqual('No project nobody in the Identity service',
+                         str(e))
+        self.assertEqual([], self.compute.calls)
+
+    def test_refused_project_access_takes_the_flavor_back(self):
+        def refuse(flavor_id, project_id):
+            raise sdk_exc.ForbiddenException(message='Policy',
+                                             http_status=403)
+        self.compute.flavor_add_tenant_access = refuse
+        cmd = flavor.CreateFlavor(self.app, None)
+        args = cmd.get_parser('x').parse_args(
+            ['lab', '--profile', '1g.10gb', '--private', '--project', 'p1'])
+        self.assertRaises(osc_exc.CommandError, cmd.take_action, args)
+        self.assertEqual([], self.compute.named('lab'))
+
+    def test_public_and_private_exclude_each_other(self):
+        cmd = flavor.CreateFlavor(self.app, None)
+        parser = cmd.get_parser('x')
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', io.StringIO()))
+        self.assertRaises(SystemExit, parser.parse_args,
+                          ['lab', '--profile', '1g.10gb', '--public',
+                           '--private'])
+
+    def test_or_update_refuses_another_id(self):
+        self.run_cmd(flavor.CreateFlavor, 'lab', '--profile', '1g.10gb',
+                     '--id', 'f-1')
+        cmd = flavor.CreateFlavor(self.app, None)
+        args = cmd.get_parser('x').parse_args(
+            ['lab', '--profile', '1g.10gb', '--id', 'f-2', '--or-update'])
+        e = self.assertRaises(osc_exc.CommandError, cmd.take_action, args)
+        self.assertIn('exists with id=f-1, not id=f-2', str(e))

@@ -50,4 +50,6 @@ class LiveMigratableFlavorTestCase(osc_base.CommandTestCase):
              MODEL])
         e = self.assertRaises(osc_exc.CommandError, cmd.take_action, args)
         self.assertIn('[nova]live_migratable', str(e))
+        self.assertIn('only from 2026.2 (34.0.0)', str(e))
+        self.assertIn('pci_passthrough:alias', str(e))
         self.assertEqual([], self.compute.calls)

@@ -15,7 +15,7 @@ class ProfileCommandTestCase(osc_base.CommandTestCase):
         self.gpu('cn2', total=2, used=2, traits={'CUSTOM_GPU_A100'})
         rows = self.run_cmd(profile.ListProfile)
         self.assertEqual([{'Profile': '1g.10gb', 'Resource Class': RC,
-                           'Hosts': 2, 'GPUs': 2, 'Total': 5, 'Used': 3,
+                           'Hosts': 2, 'Providers': 2, 'Total': 5, 'Used': 3,
                            'Free': 2}], rows)
         rows = self.run_cmd(profile.ListProfile, '--long')
         self.assertEqual([('cn1', 3, 1, 2, []),

@@ -1,0 +1,166 @@
+"""The read boundary of the planner: one discover document, checked.
+
+A discover document (``nova-mig discover -f json``) is gathered from a
+compute host by the operator's fleet tool, so the planner treats it as
+untrusted: it is read through :func:`nova_mig.fileutils.read_input` (a
+regular file, at most :data:`MAX_DOCUMENT_BYTES`), parsed by
+:func:`nova_mig.fileutils.load_json` (UTF-8, no ``NaN`` or ``Infinity``,
+bounded nesting and integers) and validated against
+:data:`DISCOVER_SCHEMA` before the planner looks at it. The schema checks
+what the planner uses: the host name (it becomes a file name and a line
+of the generated layout, so it must be a DNS host name), the GPUs' PCI
+addresses, profile tables and GPU instances, with every count and
+placement within what a MIG GPU has. Other keys are left alone.
+"""
+
+import re
+import typing
+
+from nova_mig import fileutils
+from nova_mig.layout import schema
+from nova_mig.model import constants
+
+#: Largest discover document read, in bytes (a host with 16 GPUs and
+#: hundreds of vGPUs writes well under 1 MiB).
+MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
+#: A DNS host name (RFC 1123 labels; ``_`` tolerated), at most 253
+#: characters: no ``/``, no ``..``, no white space, no line break.
+HOSTNAME_RE = re.compile(
+    r'^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?'
+    r'(?:\.[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*$')
+#: Most GPUs of one host, profiles of one GPU, placements of a profile.
+MAX_GPUS = 64
+MAX_PROFILES = 64
+MAX_SLICES = constants.MAX_PLACEMENT + 1
+MAX_VGPU_DEVICES = 4096
+#: Longest free text (model, type name, UUID) the planner copies.
+MAX_TEXT = 256
+
+
+def is_hostname(name: object) -> bool:
+    """True for a DNS host name safe as a file name and YAML text."""
+    return isinstance(name, str) and bool(HOSTNAME_RE.match(name))
+
+
+def _text(nullable: bool = False) -> dict:
+    return {'type': ['string', 'null'] if nullable else 'string',
+            'maxLength': MAX_TEXT,
+            'x-reason': 'expected text of at most %d characters, found '
+                        '%%(value).80r' % MAX_TEXT}
+
+
+def _list(items: dict, most: int) -> dict:
+    return {'type': 'array', 'items': items, 'maxItems': most,
+            'x-reason': 'expected a list of at most %d entries, found '
+                        '%%(value).80r' % most}
+
+
+def _object(properties: dict, required: tuple[str, ...] = ()) -> dict:
+    return {'type': 'object', 'properties': properties,
+            'required': list(required),
+            'x-reason': 'expected a mapping, found %(value).80r'}
+
+
+_BOOL = {'type': 'boolean', 'x-reason': 'expected true or false, found '
+                                        '%(value).80r'}
+_PROFILE_NAME = {'type': 'string', 'pattern': constants.PROFILE_RE.pattern,
+                 'x-reason': 'expected a MIG profile name (1g.10gb), found '
+                             '%(value).80r'}
+_PLACEMENT = _object({
+    'start': schema.integer(0, maximum=constants.MAX_PLACEMENT),
+    'size': schema.integer(1, maximum=MAX_SLICES),
+}, required=('start', 'size'))
+_PROFILE = _object({
+    'id': schema.integer(0, maximum=1024),
+    'name': _PROFILE_NAME,
+    'slices': schema.integer(1, maximum=MAX_SLICES),
+    'memory_mb': schema.integer(0, maximum=10 ** 7),
+    'instances': schema.integer(0, maximum=constants.MAX_GPU_INSTANCES),
+    'multiprocessors': schema.integer(0, maximum=10 ** 5),
+    'placements': _list(_PLACEMENT, MAX_SLICES),
+}, required=('id', 'name', 'slices', 'instances', 'placements'))
+_GPU_INSTANCE = _object({
+    'id': schema.integer(0, maximum=1024),
+    'profile': _PROFILE_NAME,
+    'placement_start': schema.integer(0, maximum=constants.MAX_PLACEMENT),
+    'placement_size': schema.integer(1, maximum=MAX_SLICES),
+    'in_use': _BOOL,
+}, required=('id', 'profile', 'placement_start', 'placement_size'))
+_GPU = _object({
+    'pci_address': {'type': 'string', 'format': 'pci-address',
+                    'x-reason': 'not a PCI address (0000:41:00.0): '
+                                '%(value).80r'},
+    'model': _text(),
+    'uuid': _text(nullable=True),
+    'mig_capable': {'type': ['boolean', 'null'],
+                    'x-reason': 'expected true or false, found '
+                                '%(value).80r'},
+    'mig_mode': _text(nullable=True),
+    'sriov_vfs': {**_object({'enabled': schema.integer(
+        0, maximum=constants.MAX_SRIOV_VFS)}, required=('enabled',)),
+        'type': ['object', 'null']},
+    'profiles': _list(_PROFILE, MAX_PROFILES),
+    'gpu_instances': {**_list(_GPU_INSTANCE, constants.MAX_GPU_INSTANCES),
+                      'type': ['array', 'null']},
+}, required=('pci_address', 'model'))
+_DEVICE = _object({
+    'gpu': _text(nullable=True),
+    'gpu_instance_id': schema.integer(0, nullable=True, maximum=1024),
+    'uuid': _text(nullable=True),
+    'type_name': _text(nullable=True),
+})
+
+#: What the planner reads of a discover document.
+DISCOVER_SCHEMA: schema.Schema = _object({
+    'hostname': {'type': 'string', 'pattern': HOSTNAME_RE.pattern,
+                 'x-reason': 'not a DNS host name (letters, digits, "-", '
+                             '"." and "_", at most 253 characters): '
+                             '%(value).80r'},
+    'device_mode': {'enum': [constants.MODE_AUTO, *constants.DEVICE_MODES,
+                             None],
+                    'x-reason': 'expected one of %s, found %%(value).80r'
+                                % ', '.join((constants.MODE_AUTO,) +
+                                            constants.DEVICE_MODES)},
+    'gpus': _list(_GPU, MAX_GPUS),
+    'vgpu_devices': {**_list(_DEVICE, MAX_VGPU_DEVICES),
+                     'type': ['array', 'null']},
+}, required=('hostname', 'gpus'))
+
+_CHECKER = schema.validator(DISCOVER_SCHEMA)
+
+
+class DocumentError(ValueError):
+    """One line: the key path and what is wrong there."""
+
+
+def _fail(where: str, why: str) -> Exception:
+    return DocumentError(fileutils.reason(where, why))
+
+
+def check(document: typing.Any) -> dict[str, typing.Any]:
+    """``document`` when it is a discover document the planner can read.
+
+    :raises: :class:`DocumentError` naming the first key path at fault.
+    """
+    if not isinstance(document, dict) or 'gpus' not in document:
+        raise DocumentError('not a "nova-mig discover -f json" document')
+    problem = schema.first_problem(_CHECKER, document)
+    if problem is not None:
+        raise DocumentError('%s: %s' % (problem.where, problem.reason))
+    return document
+
+
+def read(path: str) -> dict[str, typing.Any]:
+    """Read, parse and check the discover document at ``path``.
+
+    :raises: :class:`DocumentError`: one line, no file name.
+    """
+    content = fileutils.read_input(path, _fail, MAX_DOCUMENT_BYTES)
+    return check(fileutils.load_json(content, _fail))
+
+
+def shown(text: str) -> str:
+    """``text`` on one line: control characters escaped."""
+    if text.isprintable():
+        return text
+    return text.encode('unicode_escape').decode('ascii')
