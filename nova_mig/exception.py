@@ -256,6 +256,13 @@ class HostLocked(NovaMigException):
                "again.")
 
 
+class WorkflowLocked(NovaMigException):
+    msg_fmt = ("Another nova-mig command changes this host and holds the "
+               "workflow lock %(path)s (layout apply, layout restore, "
+               "retype, rebalance apply or reap --apply); try again when it "
+               "has finished.")
+
+
 class StateFileError(NovaMigException):
     msg_fmt = ("%(path)s: %(reason)s; nova-mig refuses this state file. "
                "Restore it from a backup, or move it aside (mv %(path)s "
@@ -455,6 +462,10 @@ class PrivsepStartFailed(NovaMigException):
 
 class GpuDrainStopped(NovaMigException):
     msg_fmt = "Per-GPU drain stopped at %(step)s: %(reason)s. %(state)s"
+
+
+class DrainJournalError(NovaMigException):
+    msg_fmt = "Drain journal %(path)s: %(reason)s"
 
 
 class PlacementNotConfigured(NovaMigException):

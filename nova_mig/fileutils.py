@@ -443,7 +443,7 @@ def write_if_changed(path: str, content: str, mode: int = 0o644) -> bool:
             os.chmod(path, mode)
         return False
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, mode=DIR_MODE, exist_ok=True)
+    make_dirs(directory)
     fd, tmp = tempfile.mkstemp(dir=directory,
                                prefix='.%s.' % os.path.basename(path),
                                suffix='.tmp')
@@ -463,6 +463,31 @@ def write_if_changed(path: str, content: str, mode: int = 0o644) -> bool:
     _fsync_dir(directory)
     LOG.debug('Wrote %s', path)
     return True
+
+
+def make_dirs(directory: str) -> None:
+    """Create ``directory`` and its missing parents, each mode DIR_MODE.
+
+    Unlike ``os.makedirs``, whose parents get 0777 less the umask, every
+    level gets :data:`DIR_MODE` whatever the umask: the privsep daemon
+    runs with umask 0 and must never leave a world-writable ``/etc/nova``.
+    Existing directories are left as they are.
+    """
+    missing = []
+    while not os.path.isdir(directory):
+        missing.append(directory)
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    for level in reversed(missing):
+        try:
+            os.mkdir(level, DIR_MODE)
+        except FileExistsError:
+            if os.path.isdir(level):
+                continue    # created meanwhile by another writer
+            raise
+        os.chmod(level, DIR_MODE)
 
 
 def write_json(path: str, document: typing.Any, mode: int = 0o644) -> bool:

@@ -1,406 +1,324 @@
-"""Fleet simulation: does demand-driven re-partitioning serve more requests?
+"""Fleet simulation: does rebalancing beat the best fixed fleet?
 
 Not a test: a seeded discrete-event simulation driving the real planner
 (:func:`nova_mig.rebalance.plan.build`). A fleet of hosts with A100 80GB
 PCIe and H100 SXM5 80GB GPUs (their MIG profile tables and placements from
 the simulator's catalog) receives a trace of vGPU requests; each request
-asks for one GPU instance of a profile, lives for a while and leaves. The
-scheduler is first-fit by class, as Placement with one resource class per
-profile does: the first GPU (host order) with a free GPU instance of the
-profile takes it, or the boot fails with NoValidHost (it is not retried).
+asks for one GPU instance of a profile (and, in the ``scarce`` trace,
+sometimes of one GPU model, as a flavor with a model trait does), lives for
+a while and leaves. The scheduler is first-fit, as Placement with one
+resource class per profile does: the first GPU (host order) with a free
+GPU instance of the profile (and model) takes it, or the boot fails with
+NoValidHost (it is not retried).
 
-The trace (all drawn from one seeded generator):
+Traces (``--traces``), each drawn from one seeded generator whose offered
+load, in compute slices, is ``--load`` of the fleet's slices; lifetimes
+exponential, mean 2 h (1g), 3 h (2g), 4 h (3g, 4g), 6 h (7g):
 
-* arrivals: a Poisson process whose rate keeps the offered load, in
-  compute slices, at ``--load`` of the fleet's slices (7 per GPU);
-* lifetimes: exponential, mean 2 h (1g), 3 h (2g), 4 h (3g, 4g), 6 h (7g);
-* the profile mix drifts with the time of day: the day mix (mostly small
-  inference slices) and the night mix (mostly large training slices) are
-  blended with weight ``(1 + cos(2 pi (h - 14) / 24)) / 2`` for the day mix
-  (all day at 14:00, all night at 02:00), see :data:`DAY_MIX`,
-  :data:`NIGHT_MIX`.
+* ``drifting``: the profile mix drifts with the time of day, the day mix
+  (small inference slices) at 14:00, the night mix (large training slices)
+  at 02:00, blended with weight ``(1 + cos(2 pi (h - 14) / 24)) / 2``;
+* ``stationary``: the average of the two mixes, all day;
+* ``scarce``: ``drifting`` on a fleet where one host in
+  :data:`SCARCE_EVERY` has H100 GPUs, and :data:`NEEDS_MODEL` of the large
+  requests need one.
 
-Strategies compared on the same trace:
+Strategies, on the same trace (the second of two generated weeks):
 
-(a) fixed: every GPU keeps the geometry operators set today,
-    ``etc/nova-mig/layouts/a100-balanced.yaml``'s 3g.40gb + 2g.20gb +
-    2 x 1g.10gb;
-(b) best fixed in hindsight: the fixed fleet geometry serving the most
-    requests over the whole trace, among candidates built by the planner
-    itself on an empty fleet for the 50th, 75th, 90th and 100th
-    percentiles of each profile's concurrent demand (measured on the trace
-    with unlimited capacity) and the uniform geometries (7 x 1g.10gb,
-    2 x 3g.40gb, 7g.80gb, the balanced one);
-(c) rebalance every ``--period`` hours, starting from (a): the planner
-    gets every GPU (GPU instances running a request are fixed, idle ones
-    free) and, as demand, the NoValidHost boots per profile of the last
-    period; the GPUs it changes lose their idle GPU instances at once and
-    get the new ones ``--reconfig-minutes`` later (drain, re-partition,
-    nova-compute restart), their running requests untouched.
+(a) best fixed fleet in hindsight: mixed per-GPU geometries built by the
+    planner's own integer program on an empty fleet for a demand vector
+    (each profile's concurrent requests on the whole trace, with unlimited
+    capacity: mean, 50th, 75th, 90th percentile, scaled to the fleet's
+    slices), then a local search scaling each profile's share up and down
+    while the simulated result improves; the uniform fleets and (b) are
+    candidates too. The best is searched per metric (requests, and
+    slice-hours), each ratio is against its own best;
+(b) a fixed fleet sized on the previous week of the same generator (its
+    mean concurrent demand per profile, through the same planner);
+(c) rebalancing with the product's shipped defaults
+    (:mod:`nova_mig.rebalance.defaults`), starting from (b): every
+    ``RUN_PERIOD`` the planner gets every GPU (GPU instances running a
+    request are fixed, idle ones free), the demand the product reads
+    (NoValidHost boots per profile over ``WINDOW``, counted as ``DEMAND``
+    says; those of a request needing a GPU model within that model's
+    scope) and the per-GPU budget ``MAX_PER_GPU_DAY``; a changed GPU loses
+    its idle GPU instances at once and gets the new ones
+    ``--reconfig-minutes`` later.
 
-With ``--placement``, the last rebalance is planned once more through the
-command's path, against a real Placement process seeded with the fleet's
-providers as that rebalance saw them (``tools/bench_rebalance.py``), and
-the time to read Placement and plan is printed.
+Printed per trace and strategy: requests served, slice-hours served (both
+as a share of those offered), re-partitions per GPU per day (mean, max),
+then the ratios (c)/(a) and (c)/(b). ``--json`` prints it all as JSON.
 
-Printed for each: requests served (and the share of all requests), mean
-compute-slice utilisation (slices of running requests over all slices,
-time-averaged), GPU reconfigurations; then the ratios of served requests
-c/a and c/b, and the planner's time per call.
+    nice python tools/fleet_sim.py --hosts 40 --gpus-per-host 4 --days 7 \
+        --search 12
 
-    python tools/fleet_sim.py --hosts 200 --gpus-per-host 4 --days 7
+The traces are in ``tools/fleet_traces.py``, the simulated fleet and the
+product's policy in ``tools/fleet_engine.py``.
 """
 
 import argparse
 import collections
 import dataclasses
-import heapq
-import math
-import random
+import json
+import sys
 import time
 
+from fleet_engine import empty_fleet
+from fleet_engine import Gpu
+from fleet_engine import Policy
+from fleet_engine import Simulation
+from fleet_traces import concurrency
+from fleet_traces import hours_of
+from fleet_traces import make_trace
+from fleet_traces import MODELS
+from fleet_traces import Request
+from fleet_traces import slices_of
+from fleet_traces import TRACES
+from nova_mig.rebalance import defaults
 from nova_mig.rebalance import demand
 from nova_mig.rebalance import fleet
-from nova_mig.rebalance import geometry
 from nova_mig.rebalance import plan
 from nova_mig.simulator import catalog
 
-MODELS = ('A100-PCIE-80GB', 'H100-SXM5-80GB')
-PROFILES = ('1g.10gb', '1g.20gb', '2g.20gb', '3g.40gb', '4g.40gb',
-            '7g.80gb')
-DAY_MIX = {'1g.10gb': .40, '1g.20gb': .15, '2g.20gb': .20, '3g.40gb': .15,
-           '4g.40gb': .05, '7g.80gb': .05}
-NIGHT_MIX = {'1g.10gb': .10, '1g.20gb': .05, '2g.20gb': .10,
-             '3g.40gb': .25, '4g.40gb': .15, '7g.80gb': .35}
-MEAN_LIFETIME_H = {1: 2.0, 2: 3.0, 3: 4.0, 4: 4.0, 7: 6.0}
-BALANCED = {'3g.40gb': 1, '2g.20gb': 1, '1g.10gb': 2}
-UNIFORM = ({'1g.10gb': 7}, {'3g.40gb': 2}, {'7g.80gb': 1}, BALANCED)
+UNIFORM = ({'1g.10gb': 7}, {'3g.40gb': 2}, {'7g.80gb': 1},
+           {'3g.40gb': 1, '2g.20gb': 1, '1g.10gb': 2})
+STATS = ('mean', 0.5, 0.75, 0.9)
 
 
-def slices_of(profile: str) -> int:
-    return int(profile.split('g', 1)[0])
+def demand_vector(samples: dict, stat, fleet_slices: int) -> dict:
+    """One statistic of each key's concurrency, scaled to the fleet."""
+    vector = {}
+    for key, values in samples.items():
+        ordered = sorted(values)
+        vector[key] = (sum(values) / len(values) if stat == 'mean' else
+                       ordered[min(len(ordered) - 1,
+                                   int(stat * len(ordered)))])
+    total = sum(slices_of(k[0]) * v for k, v in vector.items())
+    return {k: v * fleet_slices / total for k, v in vector.items()
+            } if total else vector
 
 
-def mix_at(hour: float) -> dict[str, float]:
-    day = (1 + math.cos(2 * math.pi * ((hour % 24) - 14) / 24)) / 2
-    return {p: day * DAY_MIX[p] + (1 - day) * NIGHT_MIX[p]
-            for p in PROFILES}
+def fixed_layout(args, kind: str, vector: dict) -> list[dict[str, int]]:
+    """Per GPU, the geometry the planner gives an empty fleet for ``vector``.
+
+    A model-bound demand is scoped to the hosts of that model; GPUs the
+    plan leaves empty get 7 x 1g.10gb.
+    """
+    gpus = empty_fleet(kind, args.hosts, args.gpus_per_host)
+    hosts: dict[str, list] = collections.defaultdict(list)
+    for gpu in gpus:
+        hosts[gpu.host].append(gpu)
+    states = [fleet.HostState(
+        name, '', 'mdev', [g.state(0) for g in members],
+        scopes=frozenset({'model:' + members[0].model}))
+        for name, members in sorted(hosts.items())]
+    wanted = [demand.Demand(p, int(round(n)), 'model:' + m if m else '')
+              for (p, m), n in sorted(vector.items()) if round(n) > 0]
+    result = plan.build(states, wanted, time_limit=defaults.TIME_LIMIT)
+    after = {(c.host, c.pci_address): c.after for c in result.changes}
+    return [dict(collections.Counter(
+        after.get((g.host, g.pci_address), ['1g.10gb'] * 7)))
+        for g in gpus]
 
 
-@dataclasses.dataclass(frozen=True)
-class Request:
-    arrival: float              # hours
-    profile: str
-    lifetime: float
+class Search:
+    """Best fixed fleet in hindsight, per metric, over mixed fleets."""
+
+    METRICS = ('served', 'slice_hours')
+
+    def __init__(self, args, kind: str, trace: list[Request], hours: float):
+        self.args, self.kind, self.trace, self.hours = args, kind, trace, hours
+        self.seen: dict[tuple, dict] = {}
+        self.best: dict[str, tuple[dict, list]] = {}
+
+    def evaluate(self, layout: list[dict[str, int]]) -> dict:
+        key = tuple(tuple(sorted(c.items())) for c in layout)
+        if key not in self.seen:
+            result = Simulation(self.args, self.kind, layout, None).run(
+                self.trace, self.hours)
+            self.seen[key] = result
+            for metric in self.METRICS:
+                old = self.best.get(metric)
+                if old is None or result[metric] > old[0][metric]:
+                    self.best[metric] = (result, layout)
+        return self.seen[key]
+
+    def run(self, seeds: list[list[dict[str, int]]]) -> None:
+        fleet_slices = len(seeds[0]) * 7
+        samples = concurrency(self.trace, self.hours)
+        vectors = [demand_vector(samples, s, fleet_slices) for s in STATS]
+        for layout in seeds:
+            self.evaluate(layout)
+        scored = []
+        for vector in vectors:
+            result = self.evaluate(fixed_layout(self.args, self.kind,
+                                                vector))
+            scored.append((result, vector))
+        for metric in self.METRICS:
+            vector = max(scored, key=lambda s: s[0][metric])[1]
+            self.climb(metric, dict(vector))
+
+    def climb(self, metric: str, vector: dict) -> None:
+        """Scale one key's demand while the metric improves."""
+        score = self.evaluate(fixed_layout(self.args, self.kind,
+                                           vector))[metric]
+        budget = self.args.search
+        improved = True
+        while improved and budget > 0:
+            improved = False
+            for key in sorted(vector):
+                for factor in (1.3, 0.75):
+                    if budget <= 0:
+                        break
+                    trial = dict(vector)
+                    trial[key] *= factor
+                    budget -= 1
+                    result = self.evaluate(fixed_layout(
+                        self.args, self.kind, trial))
+                    if result[metric] > score:
+                        vector, score, improved = trial, result[metric], True
+                        break
 
 
-def make_trace(seed: int, hours: float, fleet_slices: int,
-               load: float) -> list[Request]:
-    rng = random.Random(seed)
-    trace = []
-    t = 0.0
-    while True:
-        mix = mix_at(t)
-        mean_work = sum(w * slices_of(p) * MEAN_LIFETIME_H[slices_of(p)]
-                        for p, w in mix.items())
-        rate = load * fleet_slices / mean_work      # arrivals per hour
-        t += rng.expovariate(rate)
-        if t >= hours:
-            return trace
-        profile = rng.choices(PROFILES, weights=[mix[p] for p in PROFILES])[0]
-        trace.append(Request(t, profile, rng.expovariate(
-            1 / MEAN_LIFETIME_H[slices_of(profile)])))
-
-
-@dataclasses.dataclass
-class Gi:
-    slot: geometry.Slot
-    busy: bool = False
-    ready_at: float = 0.0
-
-
-class Gpu:
-
-    def __init__(self, index: int, host: str, model: str,
-                 table: geometry.ProfileTable, local: int):
-        self.index = index
-        self.host = host
-        self.pci_address = '0000:%02x:00.0' % (0x41 + local)
-        self.model = model
-        self.table = table
-        self.gis: dict[int, Gi] = {}
-        self.version = 0
-
-    def state(self, now: float) -> fleet.GpuState:
-        fixed = tuple(sorted(g.slot for g in self.gis.values()
-                             if g.busy or g.ready_at > now))
-        free = tuple(sorted(g.slot for g in self.gis.values()
-                            if not g.busy and g.ready_at <= now))
-        return fleet.GpuState(
-            host=self.host, pci_address=self.pci_address, model=self.model,
-            table=self.table, fixed=fixed, free=free)
-
-
-class Simulation:
-
-    def __init__(self, args: argparse.Namespace,
-                 geometry_of: dict[str, dict[str, int]],
-                 rebalance: bool):
-        self.args = args
-        self.rebalance = rebalance
-        self.cat = catalog.default_catalog()
-        self.gpus: list[Gpu] = []
-        for h in range(args.hosts):
-            key = MODELS[h % len(MODELS)]
-            model = self.cat.get(key)
-            table = geometry.ProfileTable(model.profiles)
-            for i in range(args.gpus_per_host):
-                gpu = Gpu(len(self.gpus), 'host%04d' % h, model.nvml_name,
-                          table, i)
-                slots = geometry.arrangement(table, (),
-                                             geometry_of[model.nvml_name])
-                gpu.gis = {s.start: Gi(s) for s in slots}
-                self.gpus.append(gpu)
-        self.free: dict[str, list] = collections.defaultdict(list)
-        for gpu in self.gpus:
-            self.index(gpu)
-        self.served = 0
-        self.failed: list[tuple[float, str]] = []
-        self.reconfigs = 0
-        self.busy_slices = 0
-        self.slice_hours = 0.0
-        self.last = 0.0
-        self.plan_seconds: list[float] = []
-        self.plan_passes: list[list[float]] = []
-        self.last_call: tuple | None = None
-
-    def index(self, gpu: Gpu) -> None:
-        gpu.version += 1
-        for gi in gpu.gis.values():
-            if not gi.busy:
-                heapq.heappush(self.free[gi.slot.profile],
-                               (gpu.index, gi.slot.start, gpu.version,
-                                gi.ready_at))
-
-    def advance(self, now: float) -> None:
-        self.slice_hours += self.busy_slices * (now - self.last)
-        self.last = now
-
-    def place(self, now: float, profile: str):
-        heap = self.free[profile]
-        deferred = []
-        found = None
-        while heap:
-            idx, start, version, ready = heapq.heappop(heap)
-            gpu = self.gpus[idx]
-            gi = gpu.gis.get(start)
-            if (version != gpu.version or gi is None or gi.busy or
-                    gi.slot.profile != profile):
-                continue
-            if ready > now:
-                deferred.append((idx, start, version, ready))
-                continue
-            found = (gpu, gi)
-            break
-        for item in deferred:
-            heapq.heappush(heap, item)
-        return found
-
-    def run(self, trace: list[Request]) -> dict:
-        events: list = []
-        for n, req in enumerate(trace):
-            heapq.heappush(events, (req.arrival, 1, n, req))
-        hours = self.args.days * 24
-        if self.rebalance:
-            t = self.args.period
-            while t < hours:
-                heapq.heappush(events, (t, 0, -1, None))
-                t += self.args.period
-        while events:
-            now, kind, n, item = heapq.heappop(events)
-            self.advance(now)
-            if kind == 0:
-                self.replan(now)
-            elif kind == 1:
-                found = self.place(now, item.profile)
-                if found is None:
-                    self.failed.append((now, item.profile))
-                    continue
-                gpu, gi = found
-                gi.busy = True
-                self.served += 1
-                self.busy_slices += slices_of(item.profile)
-                end = now + item.lifetime
-                if end < hours:
-                    heapq.heappush(events, (end, 2, n, (gpu, gi, item)))
-            else:
-                gpu, gi, req = item
-                gi.busy = False
-                self.busy_slices -= slices_of(req.profile)
-                heapq.heappush(self.free[gi.slot.profile],
-                               (gpu.index, gi.slot.start, gpu.version,
-                                gi.ready_at))
-        self.advance(hours)
-        total = len(self.gpus) * 7
-        return {'served': self.served, 'failed': len(self.failed),
-                'utilisation': self.slice_hours / (total * hours),
-                'reconfigurations': self.reconfigs}
-
-    def replan(self, now: float) -> None:
-        window = now - self.args.period
-        unmet = collections.Counter(p for t, p in self.failed if t >= window)
-        if not unmet:
-            return
-        hosts: dict[str, list] = collections.defaultdict(list)
-        for gpu in self.gpus:
-            hosts[gpu.host].append(gpu.state(now))
-        states = [fleet.HostState(name, '', 'mdev', gpus)
-                  for name, gpus in sorted(hosts.items())]
-        demands = [demand.Demand(p, n, source='unmet')
-                   for p, n in sorted(unmet.items())]
-        self.last_call = (states, demands)
-        started = time.monotonic()
-        result = plan.build(states, demands)
-        self.plan_seconds.append(time.monotonic() - started)
-        self.plan_passes.append(result.passes)
-        by_key = {(g.host, g.pci_address): g for g in self.gpus}
-        for change in result.changes:
-            self.reconfigure(by_key[(change.host, change.pci_address)],
-                             change.slots, now)
-
-    def reconfigure(self, gpu: Gpu, slots, now: float) -> None:
-        ready = now + self.args.reconfig_minutes / 60.0
-        keep = {s.start: gi for s in slots
-                for gi in [gpu.gis.get(s.start)] if gi and gi.slot == s}
-        gis = {}
-        for slot in slots:
-            gis[slot.start] = keep.get(slot.start) or Gi(slot, ready_at=ready)
-        gpu.gis = gis
-        self.reconfigs += 1
-        self.index(gpu)
-
-
-def concurrency_quantiles(trace: list[Request], hours: float
-                          ) -> dict[float, dict[str, int]]:
-    """Per quantile: each profile's concurrent requests, infinite fleet."""
-    changes = []
-    for req in trace:
-        changes.append((req.arrival, req.profile, 1))
-        changes.append((min(req.arrival + req.lifetime, hours),
-                        req.profile, -1))
-    changes.sort()
-    samples: dict[str, list[int]] = collections.defaultdict(list)
-    current: collections.Counter = collections.Counter()
-    i = 0
-    for hour in range(int(hours)):
-        while i < len(changes) and changes[i][0] <= hour:
-            current[changes[i][1]] += changes[i][2]
-            i += 1
-        for p in PROFILES:
-            samples[p].append(current[p])
-    result = {}
-    for q in (0.5, 0.75, 0.9, 1.0):
-        result[q] = {p: sorted(v)[min(len(v) - 1, int(q * len(v)))]
-                     for p, v in samples.items()}
-    return result
-
-
-def planned_geometry(args, wanted: dict[str, int]) -> dict[str, dict]:
-    """Per model, the geometry the planner gives an empty fleet."""
-    cat = catalog.default_catalog()
-    hosts = []
-    for h in range(args.hosts):
-        model = cat.get(MODELS[h % len(MODELS)])
-        table = geometry.ProfileTable(model.profiles)
-        gpus = [fleet.GpuState('h%d' % h, '0000:%02x:00.0' % i,
-                               model.nvml_name, table, (), ())
-                for i in range(args.gpus_per_host)]
-        hosts.append(fleet.HostState('h%d' % h, '', 'mdev', gpus))
-    result = plan.build(hosts, [demand.Demand(p, n)
-                                for p, n in wanted.items() if n])
-    per_model: dict[str, collections.Counter] = collections.defaultdict(
+def describe(layout: list[dict[str, int]], gpus: list[Gpu]) -> str:
+    """Each model's geometries, with how many GPUs have them."""
+    found: dict[str, collections.Counter] = collections.defaultdict(
         collections.Counter)
-    for change in result.changes:
-        per_model[change.model][tuple(sorted(change.after))] += 1
-    # The fleet is fixed per model: the geometry most GPUs got.
-    return {m: dict(collections.Counter(max(c, key=c.get)))
-            for m, c in per_model.items()}
+    for gpu, counts in zip(gpus, layout):
+        found[gpu.model][' + '.join('%dx %s' % (n, p) for p, n in
+                                    sorted(counts.items()))] += 1
+    return '; '.join('%s: %s' % (m, ', '.join(
+        '%d GPU(s) %s' % (n, g) for g, n in c.most_common()))
+        for m, c in sorted(found.items()))
 
 
-def main() -> None:
+def measure(args, kind: str) -> dict:
+    """Every strategy on one trace; see the module docstring."""
+    hours = args.days * 24
+    gpus = empty_fleet(kind, args.hosts, args.gpus_per_host)
+    slices = len(gpus) * 7
+    scarce = catalog.default_catalog().get(MODELS[1]).nvml_name
+    both = make_trace(kind, args.seed, 2 * hours, slices, args.load, scarce)
+    history = [r for r in both if r.arrival < hours]
+    trace = [dataclasses.replace(r, arrival=r.arrival - hours)
+             for r in both if r.arrival >= hours]
+    offered = {'requests': len(trace), 'slice_hours': sum(
+        slices_of(r.profile) * min(r.lifetime, hours - r.arrival)
+        for r in trace)}
+    last_week = fixed_layout(args, kind, demand_vector(
+        concurrency(history, hours), 'mean', slices))
+    search = Search(args, kind, trace, hours)
+    uniform = [[dict(c) for _ in gpus] for c in UNIFORM]
+    search.run([last_week] + uniform)
+    started = time.monotonic()
+    sim = Simulation(args, kind, last_week, Policy(
+        period=args.period if args.period else hours_of(defaults.RUN_PERIOD),
+        window=args.window if args.window else hours_of(defaults.WINDOW),
+        max_per_gpu_day=(None if args.max_per_gpu_day < 0
+                         else args.max_per_gpu_day),
+        demand=args.demand))
+    rebalanced = sim.run(trace, hours)
+    rebalanced['seconds'] = time.monotonic() - started
+    rebalanced['planner_calls'] = len(sim.plan_seconds)
+    rebalanced['planner_max_seconds'] = max(sim.plan_seconds, default=0.0)
+    variants = {}
+    for text in args.variant or ():
+        fields = dict(item.split('=') for item in text.split(','))
+        policy = dataclasses.replace(sim.policy, **{
+            k: (v if k == 'demand' else
+                None if v == 'none' else
+                int(v) if k == 'max_per_gpu_day' else float(v))
+            for k, v in fields.items()})
+        variants['v ' + text] = Simulation(
+            args, kind, last_week, policy).run(trace, hours)
+    best = {m: search.best[m][0] for m in Search.METRICS}
+    ratio = {'c/a requests': rebalanced['served'] / best['served']['served'],
+             'c/a slice_hours': (rebalanced['slice_hours'] /
+                                 best['slice_hours']['slice_hours'])}
+    prev = search.seen[tuple(tuple(sorted(c.items())) for c in last_week)]
+    ratio['c/b requests'] = rebalanced['served'] / prev['served']
+    ratio['c/b slice_hours'] = rebalanced['slice_hours'] / prev['slice_hours']
+    return {
+        'trace': kind, 'seed': args.seed, 'gpus': len(gpus),
+        'hours': hours, 'offered': offered,
+        'strategies': {
+            'a_best_fixed_requests': best['served'],
+            'a_best_fixed_slice_hours': best['slice_hours'],
+            'b_fixed_last_week': prev,
+            'c_rebalance_shipped': rebalanced, **variants},
+        'fixed_fleets_searched': len(search.seen),
+        'best_fixed_geometry': describe(search.best['served'][1], gpus),
+        'ratios': ratio,
+        'policy': dataclasses.asdict(sim.policy) if sim.policy else None}
+
+
+def report(result: dict, out) -> None:
+    offered = result['offered']
+    out.write('trace %s (seed %d): %d GPUs, %d requests, %.0f slice-hours '
+              'offered over %.0f h; %d fixed fleets searched\n' % (
+                  result['trace'], result['seed'], result['gpus'],
+                  offered['requests'], offered['slice_hours'],
+                  result['hours'], result['fixed_fleets_searched']))
+    out.write('  %-34s %9s %7s %12s %7s %9s\n' % (
+        'strategy', 'requests', 'share', 'slice-hours', 'share',
+        'rep/GPU/d'))
+    for name, r in result['strategies'].items():
+        out.write('  %-34s %9d %6.1f%% %12.0f %6.1f%% %4.2f/%-4d\n' % (
+            name, r['served'], 100.0 * r['served'] / offered['requests'],
+            r['slice_hours'], 100.0 * r['slice_hours'] /
+            offered['slice_hours'], r['per_gpu_day_mean'],
+            r['per_gpu_day_max']))
+    out.write('  ratios: %s\n' % ', '.join(
+        '%s %.3f' % item for item in result['ratios'].items()))
+    out.write('  best fixed (requests): %s\n' % result['best_fixed_geometry'])
+
+
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--hosts', type=int, default=200)
+    parser.add_argument('--hosts', type=int, default=100)
     parser.add_argument('--gpus-per-host', type=int, default=4)
     parser.add_argument('--days', type=float, default=7)
     parser.add_argument('--load', type=float, default=0.9,
                         help='offered load, share of the fleet\'s slices')
-    parser.add_argument('--period', type=float, default=1.0,
-                        help='hours between two rebalances (T)')
-    parser.add_argument('--reconfig-minutes', type=float, default=15.0)
+    parser.add_argument('--traces', default=','.join(TRACES),
+                        help='comma-separated, of: %s' % ', '.join(TRACES))
     parser.add_argument('--seed', type=int, default=42)
-    parser.add_argument('--placement', action='store_true',
-                        help='also plan the last rebalance again against a '
-                             'real Placement seeded with the fleet\'s '
-                             'providers, and time it (slow to seed)')
-    parser.add_argument('--workers', type=int, default=8,
-                        help='Placement reads at the same time')
-    args = parser.parse_args()
-    hours = args.days * 24
-    gpus = args.hosts * args.gpus_per_host
-    trace = make_trace(args.seed, hours, gpus * 7, args.load)
-    cat = catalog.default_catalog()
-    names = [cat.get(m).nvml_name for m in MODELS]
-    print('fleet: %d hosts, %d GPUs (%s), %d requests over %.0f h, '
-          'seed %d, load %.2f' % (args.hosts, gpus, ' / '.join(names),
-                                  len(trace), hours, args.seed, args.load))
-
-    def uniform(counts):
-        return {n: dict(counts) for n in names}
-
-    fixed = Simulation(args, uniform(BALANCED), False).run(trace)
-    candidates = [uniform(c) for c in UNIFORM]
-    for q, wanted in concurrency_quantiles(trace, hours).items():
-        geo = planned_geometry(args, wanted)
-        if len(geo) == len(names):
-            candidates.append(geo)
-    best = None
-    for geo in candidates:
-        result = Simulation(args, geo, False).run(trace)
-        if best is None or result['served'] > best[0]['served']:
-            best = (result, geo)
-    assert best is not None
-    sim = Simulation(args, uniform(BALANCED), True)
-    rebalanced = sim.run(trace)
-    rows = [('(a) fixed balanced', fixed), ('(b) best fixed, hindsight',
-                                            best[0]),
-            ('(c) rebalance every %gh' % args.period, rebalanced)]
-    print('%-28s %10s %8s %12s %9s' % ('strategy', 'served', 'share',
-                                       'utilisation', 'reconfigs'))
-    for name, r in rows:
-        print('%-28s %10d %7.1f%% %11.1f%% %9d' % (
-            name, r['served'], 100.0 * r['served'] / len(trace),
-            100.0 * r['utilisation'], r['reconfigurations']))
-    print('best fixed geometry: %s' % '; '.join(
-        '%s: %s' % (m, ' + '.join('%dx %s' % (n, p) for p, n in
-                                  sorted(g.items())))
-        for m, g in sorted(best[1].items())))
-    print('served ratio c/a = %.3f, c/b = %.3f' % (
-        rebalanced['served'] / fixed['served'],
-        rebalanced['served'] / best[0]['served']))
-    if sim.plan_seconds:
-        print('planner: %d calls, mean %.2f s, max %.2f s (%d GPUs)' % (
-            len(sim.plan_seconds),
-            sum(sim.plan_seconds) / len(sim.plan_seconds),
-            max(sim.plan_seconds), gpus))
-        print('  slowest solver passes (cover, touch, tie-break): %s' % (
-            ', '.join('%.2f s' % max(p[i] for p in sim.plan_passes)
-                      for i in range(3))))
-    if args.placement and sim.last_call is not None:
-        # The fleet as the last rebalance saw it, through the command's
-        # path: tools/bench_rebalance.py seeds and reads Placement.
-        import bench_rebalance
-        bench_rebalance.with_placement(args, *sim.last_call)
+    parser.add_argument('--period', type=float, default=0.0,
+                        help='hours between two rebalances (default: the '
+                             'shipped RUN_PERIOD)')
+    parser.add_argument('--window', type=float, default=0.0,
+                        help='hours of NoValidHost boots counted (default: '
+                             'the shipped WINDOW)')
+    parser.add_argument('--max-per-gpu-day', type=int,
+                        default=defaults.MAX_PER_GPU_DAY,
+                        help='re-partitions per GPU per day (-1: no limit)')
+    parser.add_argument('--demand', default=defaults.DEMAND,
+                        choices=('window', 'once', 'forecast', 'hybrid'),
+                        help='how failed boots are counted (default: the '
+                             'shipped DEMAND)')
+    parser.add_argument('--variant', action='append',
+                        help='also rebalance with these policy fields, '
+                             'e.g. window=1,demand=once (repeatable)')
+    parser.add_argument('--reconfig-minutes', type=float, default=15.0)
+    parser.add_argument('--search', type=int, default=24,
+                        help='fixed fleets tried per local search')
+    parser.add_argument('--json', action='store_true')
+    args = parser.parse_args(argv)
+    kinds = [k for k in args.traces.split(',') if k]
+    unknown = sorted(set(kinds) - set(TRACES))
+    if unknown:
+        parser.error('--traces: unknown %s' % ', '.join(unknown))
+    results = []
+    for kind in kinds:
+        results.append(measure(args, kind))
+        if not args.json:
+            report(results[-1], sys.stdout)
+            sys.stdout.flush()
+    if args.json:
+        json.dump(results, sys.stdout, indent=1, sort_keys=True)
+        sys.stdout.write('\n')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

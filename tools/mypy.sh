@@ -16,7 +16,7 @@ nova_mig/metrics nova_mig/novaconf nova_mig/flavor nova_mig/documents
 nova_mig/exception.py nova_mig/fileutils.py nova_mig/lock.py
 nova_mig/ownership.py nova_mig/placement nova_mig/cli/app.py
 nova_mig/cli/shell.py nova_mig/cli/common.py nova_mig/cli/discover.py
-nova_mig/cli/hook.py nova_mig/cli/nova_config.py nova_mig/cli/sync.py
+nova_mig/cli/nova_config.py nova_mig/cli/sync.py
 nova_mig/cli/verify.py nova_mig/cli/units.py nova_mig/cli/usage.py
 nova_mig/cli/slicemap.py nova_mig/cli/confcheck.py nova_mig/cli/selfcheck.py
 nova_mig/osc/__init__.py nova_mig/osc/client.py nova_mig/osc/common.py

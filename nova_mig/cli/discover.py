@@ -24,7 +24,8 @@ class Discover(common.ShowOne):
     The table form draws each GPU's memory slices: which GPU instance
     occupies them, whether it carries a vGPU device and whether a guest
     uses it. ``-f json`` prints one JSON object with the keys hostname,
-    device_mode, gpus, vgpu_parents, vgpu_devices and domains.
+    device_mode, gpus, vgpu_parents, vgpu_devices and domains; each vGPU
+    device says whether nova-mig created it ("owned").
     """
 
     uses_cloud = False
@@ -58,6 +59,13 @@ class Discover(common.ShowOne):
             self.app.stderr.write('Wrote host file %s\n'
                                   % parsed_args.host_file)
         report = found.as_dict()
+        # Whether nova-mig created each vGPU device (its ownership record,
+        # reconciled in memory, not written): "layout apply" never removes
+        # one it did not, and the rebalance planner counts it so.
+        from nova_mig.layout import apply as apply_mod
+        owned = apply_mod.owned_devices(self.conf, False, found) or set()
+        for dev in report['vgpu_devices']:
+            dev['owned'] = (dev['uuid'] or dev['parent']) in owned
         return COLUMNS, tuple(report[c] for c in COLUMNS)
 
     def produce_output(self, parsed_args: argparse.Namespace,

@@ -168,8 +168,11 @@ class LayoutApply(_PlansLayout, _Lister):
         return parser
 
     def take_action(self, parsed_args):
+        import contextlib
+
         from nova_mig.layout import apply
         from nova_mig.layout import schema
+        from nova_mig import lock
         from nova_mig.workflows import compute_service
         layout = schema.load(parsed_args.layout)
 
@@ -178,12 +181,15 @@ class LayoutApply(_PlansLayout, _Lister):
                 self.conf, report.hostname,
                 force=parsed_args.force_with_enabled_service)
 
-        result = apply.apply(self.backend(), self.conf, layout,
-                             dry_run=parsed_args.dry_run,
-                             include_foreign=parsed_args.include_foreign,
-                             progress=_progress(self.app.stderr),
-                             guard=guard,
-                             skip_handle_check=parsed_args.skip_handle_check)
+        with contextlib.ExitStack() as stack:
+            if not parsed_args.dry_run:
+                stack.enter_context(lock.workflow_lock(self.conf))
+            result = apply.apply(
+                self.backend(), self.conf, layout,
+                dry_run=parsed_args.dry_run,
+                include_foreign=parsed_args.include_foreign,
+                progress=_progress(self.app.stderr), guard=guard,
+                skip_handle_check=parsed_args.skip_handle_check)
         self.exit_code = 0 if result.ok else 1
         if result.dry_run:
             return PLAN_COLUMNS, result.plan.rows()
@@ -354,10 +360,13 @@ class LayoutRestore(_Lister):
 
     def take_action(self, parsed_args):
         from nova_mig.layout import apply
-        result = apply.restore(self.backend(), self.conf,
-                               progress=_progress(self.app.stderr),
-                               reset_gpu=parsed_args.reset_gpu,
-                               skip_handle_check=parsed_args.skip_handle_check)
+        from nova_mig import lock
+        with lock.workflow_lock(self.conf):
+            result = apply.restore(
+                self.backend(), self.conf,
+                progress=_progress(self.app.stderr),
+                reset_gpu=parsed_args.reset_gpu,
+                skip_handle_check=parsed_args.skip_handle_check)
         if result is None:
             self.app.stderr.write('No layout checkpoint: nothing to '
                                   'restore\n')

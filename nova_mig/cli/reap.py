@@ -139,6 +139,8 @@ class Reap(common.ErrorReporting, lister.Lister):
                     conn=conn)
 
             if parsed_args.apply:
+                stack.enter_context(lock.workflow_lock(
+                    conf, wait=not parsed_args.no_wait))
                 with lock.host_lock(conf, wait=not parsed_args.no_wait):
                     result = reaper.run(apply=True, guard=guard)
                 if taken is not None and not result.failed:

@@ -27,7 +27,20 @@ class RebalanceApply(common.ErrorReporting, lister.Lister):
     new capacity. A GPU whose parent gets an allocation while draining is
     left alone and reported.
 
-    Exit status 1 when a GPU was refused or failed.
+    The whole run holds the workflow lock ([host]state_dir/locks): a
+    "layout apply", "layout restore", "retype" or "reap --apply" on this
+    host waits for it, and it waits for them. Before its first change it
+    records the GPUs, their layout and the phase in
+    [host]state_dir/drain-journal.json. A run killed or stopped half-way
+    (a full disk) is finished by the next run of this command (or of
+    "nova-mig retype --per-gpu"), whatever its layout: it resumes the
+    recorded drain at its phase, then plans LAYOUT. A dry run names an
+    unfinished drain.
+
+    Exit status 1 when a GPU was refused or failed, or its layout
+    checkpoint could not be written (the next run writes it); without
+    --yes, when the dry run failed (a GPU it would refuse is reported as
+    "refused" and the status is 0: nothing unsafe would be done).
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -58,7 +71,10 @@ class RebalanceApply(common.ErrorReporting, lister.Lister):
         result = run.run(dry_run=not parsed_args.yes)
         for line in result.steps:
             self.app.stderr.write(line + '\n')
-        self._failed = not result.ok
+        # A dry run that refuses a GPU changes nothing unsafe: the refusal
+        # is reported (status "refused") and the exit status is 0.
+        self._failed = (not result.ok if parsed_args.yes else
+                        any(g.status == drain.FAILED for g in result.gpus))
         return COLUMNS, result.rows()
 
     def run(self, parsed_args: argparse.Namespace) -> int:

@@ -42,9 +42,18 @@ class Retype(common.ErrorReporting, lister.Lister):
     written).
 
     The Compute API and Placement are reached with the [placement]
-    credentials; --skip-service-steps and --skip-placement-check leave
-    them out where they cannot be reached (you then keep the service
-    disabled yourself).
+    credentials (with [placement_sync]embedded = true, the Compute API is
+    the embedded cloud's); --skip-service-steps and
+    --skip-placement-check leave them out where they cannot be reached
+    (you then keep the service disabled yourself).
+
+    A run that changes the host holds the workflow lock
+    ([host]state_dir/locks) from start to end, so "layout apply",
+    "layout restore", "rebalance apply" and "reap --apply" wait for it.
+    Killed at any point, the same command run again resumes: a step not
+    recorded as completed runs again (disable-service recognises the
+    service it disabled itself), and with --per-gpu the unfinished drain
+    recorded in [host]state_dir/drain-journal.json is finished first.
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -84,6 +93,9 @@ class Retype(common.ErrorReporting, lister.Lister):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> common.Columns:
+        import contextlib
+
+        from nova_mig import lock
         from nova_mig.workflows import retype
         from nova_mig.workflows import retype_steps
 
@@ -94,16 +106,22 @@ class Retype(common.ErrorReporting, lister.Lister):
             include_foreign=parsed_args.include_foreign,
             skip_handle_check=parsed_args.skip_handle_check,
             per_gpu=parsed_args.per_gpu)
-        state = retype.start(self.conf, options,
-                             restart=parsed_args.restart)
-        ctx = retype.Context(
-            conf=self.conf, backend=self.backend(), options=options,
-            state=state,
-            say=lambda line: self.app.stderr.write(line + '\n'))
-        rows = retype.run_steps(ctx, retype_steps.all_steps(options.per_gpu))
-        self._waiting = any(r[1] == retype.WAITING for r in rows)
-        if not options.dry_run and not self._waiting:
-            retype.clear_state(self.conf.host.state_dir)
+        with contextlib.ExitStack() as stack:
+            if not options.dry_run:
+                # The whole workflow, resumed state included, is one
+                # change of the host.
+                stack.enter_context(lock.workflow_lock(self.conf))
+            state = retype.start(self.conf, options,
+                                 restart=parsed_args.restart)
+            ctx = retype.Context(
+                conf=self.conf, backend=self.backend(), options=options,
+                state=state, connect=common.embedded_compute(self.conf),
+                say=lambda line: self.app.stderr.write(line + '\n'))
+            rows = retype.run_steps(ctx,
+                                    retype_steps.all_steps(options.per_gpu))
+            self._waiting = any(r[1] == retype.WAITING for r in rows)
+            if not options.dry_run and not self._waiting:
+                retype.clear_state(self.conf.host.state_dir)
         return COLUMNS, rows
 
     def run(self, parsed_args: argparse.Namespace) -> int:

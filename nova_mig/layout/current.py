@@ -111,3 +111,32 @@ def _place_by_profile(gpu: gpu_model.Gpu, placed: list[HostDevice],
             taken[start] += 1
         result.append(dataclasses.replace(dev, gi_start=start))
     return result
+
+
+def vf_holders(report: host_model.HostReport, devices: list[HostDevice],
+               kept: list[HostDevice], pf: host_model.SriovPf,
+               want: int) -> list[str]:
+    """What a change of a GPU's VF count (through 0) would destroy.
+
+    Every VF goes, also one with no vGPU: a guest (even shut off) that
+    references it would lose its device, and the vGPU devices the layout
+    keeps would go. The removal of a VF's vGPU device names the guests of
+    a VF that carries one.
+
+    :param devices: the GPU's vGPU devices (:func:`devices`).
+    :param kept: those the layout keeps.
+    """
+    now = pf.num_vfs
+    blockers = []
+    if kept:
+        blockers.append('changing the VF count (%d -> %d) removes every VF, '
+                        'and %s stay' % (now, want, ', '.join(
+                            d.describe() for d in kept)))
+    named = {d.parent for d in devices if d.in_use}
+    return blockers + [
+        'domain %s (%s%s) references VF %s, which the VF-count change '
+        '(%d -> %d) removes (seen when the plan was made)'
+        % (dom.name, dom.state, '' if dom.nova_instance else
+           ', not a Nova instance', vf, now, want)
+        for vf in pf.vfs if vf not in named
+        for dom in report.domains if vf in dom.pci_addresses]

@@ -394,12 +394,8 @@ class _GpuPlanner:
             return []
         actions = []
         if pf.num_vfs:
-            if self.kept:
-                self.blockers.append(
-                    'changing the VF count (%d -> %d) removes every VF, '
-                    'and %s stay' % (pf.num_vfs, want, ', '.join(
-                        d.describe() for d in self.kept)))
-            self.blockers += self.vf_holders(pf.vfs, pf.num_vfs, want)
+            self.blockers += current.vf_holders(
+                self.report, self.devices, self.kept, pf, want)
             actions.append(self.action(
                 SET_NUMVFS, 'the VF count can only change through 0',
                 count=0, vendor_vfio=self.vendor_vfio))
@@ -430,8 +426,9 @@ class _GpuPlanner:
         off = [a for a in sriov if not a.count]
         on = [a for a in sriov if a.count]
         if mig_actions and enabled and not off:
-            self.blockers += self.vf_holders(pf.vfs if pf else (),
-                                             enabled, enabled)
+            assert pf is not None
+            self.blockers += current.vf_holders(
+                self.report, self.devices, self.kept, pf, enabled)
             off = [self.action(
                 SET_NUMVFS, 'the driver changes MIG mode only without VFs',
                 count=0, vendor_vfio=True)]
@@ -472,23 +469,6 @@ class _GpuPlanner:
                                       not None and a.placement in recreated)]
         return (self.removals + self.gi_removals + wiped + off +
                 mig_actions + on + again + self.creations)
-
-    def vf_holders(self, vfs: typing.Iterable[str], now: int,
-                   want: int) -> list[str]:
-        """Domains referencing a VF the VF-count change removes.
-
-        Every VF goes when the count changes (through 0), also one with no
-        vGPU: a guest (even shut off) that references it would lose its
-        device. Its vGPU device's own removal names the guests of a VF
-        that carries one.
-        """
-        named = {d.parent for d in self.devices if d.in_use}
-        return ['domain %s (%s%s) references VF %s, which the VF-count '
-                'change (%d -> %d) removes (seen when the plan was made)'
-                % (dom.name, dom.state, '' if dom.nova_instance else
-                   ', not a Nova instance', vf, now, want)
-                for vf in vfs if vf not in named
-                for dom in self.report.domains if vf in dom.pci_addresses]
 
     def vf_count(self) -> int:
         pf = self.report.sriov.get(self.gpu.pci_address)

@@ -15,11 +15,48 @@ import os
 import typing
 
 from oslo_config import cfg
+from oslo_config import iniparser
 
 from nova_mig import fileutils
 from nova_mig.model import constants
 
 LOG = logging.getLogger(__name__)
+
+#: oslo.config's parser's result: section -> option -> every value given.
+Sections = dict[str, dict[str, list[str]]]
+
+
+def journal_path(snippet_path: str) -> str:
+    """Where the journal of a write of the snippet and provider config is.
+
+    See :mod:`nova_mig.novaconf.write`.
+    """
+    return os.path.join(os.path.dirname(snippet_path),
+                        '.%s.journal' % os.path.basename(snippet_path))
+
+
+def journaled(snippet_path: str) -> dict[str, str | None] | None:
+    """What an interrupted write recorded: path -> previous content.
+
+    While the journal exists the pair may be half-written (the new
+    snippet beside the old provider config); the recorded content is
+    the pair nova-compute gets (the next nova-mig run that writes the
+    configuration, the pre-start hook included, rolls back to it before
+    writing). None when there is no journal, or it cannot be read (the
+    writer then reports it).
+    """
+    journal = journal_path(snippet_path)
+    try:
+        with open(journal, encoding='utf-8') as stream:
+            files = json.load(stream)['files']
+        return {os.path.abspath(str(f['path'])): f['content'] for f in files
+                if f['content'] is None or isinstance(f['content'], str)}
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        LOG.warning('Cannot read the journal %s of an interrupted write: '
+                    '%s', journal, e)
+        return None
 
 
 def config_files(conf: cfg.ConfigOpts) -> list[str]:
@@ -92,11 +129,26 @@ def read_enabled(paths: list[str]) -> EnabledTypes:
     """
     result = EnabledTypes()
     for path in paths:
+        recorded = journaled(path) or {}
+        if os.path.abspath(path) in recorded:
+            # A write of the pair was interrupted: its previous content.
+            content = recorded[os.path.abspath(path)]
+            if content is None:
+                continue
+            sections: Sections = {}
+            try:
+                iniparser.BaseParser.parse(cfg.ConfigParser(path, sections),
+                                           content.splitlines(True))
+            except cfg.ParseError as e:
+                LOG.warning('Cannot read Nova configuration file %s: %s',
+                            path, e)
+                continue
+            _add(result, path, sections)
+            continue
         if not os.path.exists(path):
             LOG.debug('Nova configuration file %s does not exist', path)
             continue
-        # oslo.config's parser: section -> option -> every value given.
-        sections: dict[str, dict[str, list[str]]] = {}
+        sections = {}
         try:
             # A regular file of bounded size, or skipped (a FIFO would
             # hang the parser, /dev/zero fill the memory).
@@ -111,25 +163,30 @@ def read_enabled(paths: list[str]) -> EnabledTypes:
                         'UTF-8 (byte 0x%02x at offset %d)', path,
                         e.object[e.start], e.start)
             continue
-        result.files_read.append(path)
-        devices = sections.get('devices', {})
-        for name in ('enabled_vgpu_types', 'enabled_mdev_types'):
-            if name in devices:
-                result.mdev_types = _split(devices[name][-1])
-        for section, values in sections.items():
-            for prefix in ('vgpu_', 'mdev_'):
-                if (section.startswith(prefix) and
-                        'device_addresses' in values):
-                    result.addresses[section[len(prefix):]] = _split(
-                        values['device_addresses'][-1])
-        for raw in sections.get('pci', {}).get('device_spec', []) + \
-                sections.get('pci', {}).get('passthrough_whitelist', []):
-            try:
-                spec = json.loads(raw)
-            except ValueError:
-                LOG.warning('%s: [pci]device_spec is not JSON: %s', path,
-                            raw)
-                spec = {}
-            specs = spec if isinstance(spec, list) else [spec]
-            result.device_specs += [s for s in specs if isinstance(s, dict)]
+        _add(result, path, sections)
     return result
+
+
+def _add(result: EnabledTypes, path: str, sections: Sections) -> None:
+    """What one file's ``sections`` enable, over the earlier files."""
+    result.files_read.append(path)
+    devices = sections.get('devices', {})
+    for name in ('enabled_vgpu_types', 'enabled_mdev_types'):
+        if name in devices:
+            result.mdev_types = _split(devices[name][-1])
+    for section, values in sections.items():
+        for prefix in ('vgpu_', 'mdev_'):
+            if (section.startswith(prefix) and
+                    'device_addresses' in values):
+                result.addresses[section[len(prefix):]] = _split(
+                    values['device_addresses'][-1])
+    for raw in sections.get('pci', {}).get('device_spec', []) + \
+            sections.get('pci', {}).get('passthrough_whitelist', []):
+        try:
+            spec = json.loads(raw)
+        except ValueError:
+            LOG.warning('%s: [pci]device_spec is not JSON: %s', path,
+                        raw)
+            spec = {}
+        specs = spec if isinstance(spec, list) else [spec]
+        result.device_specs += [s for s in specs if isinstance(s, dict)]

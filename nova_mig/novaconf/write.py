@@ -8,7 +8,9 @@ that finds a journal left by a run that died rolls both files back to the
 recorded content first, so after any crash the next run starts from both
 old files and ends with both new ones: nova-compute never starts with half
 of a configuration.  A failure (not a crash) after the snippet was written
-rolls it back at once.  Temporary files left by a killed run
+rolls it back at once.  Until then, readers of the pair
+(:func:`nova_mig.novaconf.read.read_enabled`, a dry run here) read the
+journaled content.  Temporary files left by a killed run
 (``.<name>.*.tmp``, older than :data:`STALE_TMP_AGE`) are removed.
 """
 
@@ -27,6 +29,7 @@ from nova_mig import fileutils
 from nova_mig.model import constants
 from nova_mig.model import host as host_model
 from nova_mig.novaconf import plan
+from nova_mig.novaconf import read
 from nova_mig.novaconf import release
 from nova_mig.novaconf import render
 
@@ -142,10 +145,8 @@ def write(config: plan.NovaConfig, report: host_model.HostReport,
                     provider_config_path, writer, dry_run)
 
 
-def journal_path(snippet_path: str) -> str:
-    """Where the transaction's journal of a snippet lives."""
-    return os.path.join(os.path.dirname(snippet_path),
-                        '.%s.journal' % os.path.basename(snippet_path))
+#: Where the transaction's journal of a snippet lives.
+journal_path = read.journal_path
 
 
 def stale_temporary_files(paths: typing.Iterable[str],
@@ -249,9 +250,15 @@ def _diff(path: str, old: str | None, new: str) -> str:
 def _replace(config: plan.NovaConfig, snippet: str, snippet_path: str,
              provider_config: str, provider_config_path: str,
              writer: Writer, dry_run: bool) -> Result:
-    """Write both files when their content changed."""
-    old_snippet = _read(snippet_path)
-    old_provider = _read(provider_config_path)
+    """Write both files when their content changed.
+
+    A dry run compares with what an interrupted write's journal recorded,
+    when there is one: the pair the next write starts from.
+    """
+    recorded = read.journaled(snippet_path) or {}
+    old_snippet, old_provider = (
+        recorded[os.path.abspath(path)] if os.path.abspath(path) in recorded
+        else _read(path) for path in (snippet_path, provider_config_path))
     result = Result(
         config=config, snippet_path=snippet_path, snippet=snippet,
         provider_config_path=provider_config_path,

@@ -66,6 +66,11 @@ def zone_scope(name: str) -> str:
     return 'az:%s' % name
 
 
+def trait_scope(trait: str) -> str:
+    """The scope of the GPUs whose provider has ``trait`` (a GPU model)."""
+    return 'trait:%s' % trait
+
+
 @dataclasses.dataclass(frozen=True)
 class Demand:
     """Free slices of ``profile`` wanted within ``scope``."""
@@ -86,6 +91,12 @@ class UnmetBoots:
     #: Failed boots of flavors asking for no MIG profile (not planned for).
     other: int = 0
     servers: list[str] = dataclasses.field(default_factory=list)
+    #: Failed boots older than their profile's last grow (not counted).
+    stale: int = 0
+    #: Of ``by_profile``, the boots whose flavor requires a GPU model
+    #: trait: (profile, :func:`trait_scope`) -> boots.
+    by_scope: dict[tuple[str, str], int] = dataclasses.field(
+        default_factory=dict)
 
 
 def _fail(path: str, where: str, reason: str) -> exception.RebalanceInputError:
@@ -176,16 +187,47 @@ def _flavor_specs(server: typing.Any) -> dict[str, str]:
     return dict(getattr(flavor, 'extra_specs', None) or {})
 
 
+def _created(server: typing.Any) -> float | None:
+    """Epoch seconds of the server's creation, or None when unknown."""
+    text = getattr(server, 'created_at', None)
+    if not isinstance(text, str):
+        return None
+    try:
+        when = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.timestamp()
+
+
+def _model_trait(specs: dict[str, str], scheme: naming.Scheme
+                 ) -> str | None:
+    """The GPU model trait a flavor requires, or None."""
+    prefix = 'trait:' + scheme.model_trait_prefix()
+    found = sorted(k[len('trait:'):] for k, v in specs.items()
+                   if k.startswith(prefix) and str(v).lower() == 'required')
+    return found[0] if len(found) == 1 else None
+
+
 def unmet_boots(compute: typing.Any, scheme: naming.Scheme,
-                since: datetime.datetime) -> UnmetBoots:
+                since: datetime.datetime,
+                grown: dict[str, float] | None = None) -> UnmetBoots:
     """Count the NoValidHost boots since ``since`` per MIG profile.
+
+    Each failed boot is counted once: with ``grown`` (profile -> epoch
+    seconds of the last re-partition that added capacity of it, from
+    :mod:`nova_mig.rebalance.history`), a boot created before that time
+    asked for capacity that has been added since, and is left out (a boot
+    whose creation time is unknown is counted).
 
     :param compute: the openstacksdk compute proxy (admin: all projects).
     :raises: :class:`nova_mig.exception.CloudUnreachable` when the
         Compute API cannot be read.
     """
     counts: collections.Counter = collections.Counter()
-    other = 0
+    scoped: collections.Counter = collections.Counter()
+    other = stale = 0
     servers = []
     try:
         # openstacksdk negotiates the highest microversion both sides
@@ -210,11 +252,20 @@ def unmet_boots(compute: typing.Any, scheme: naming.Scheme,
         if profile is None:
             other += 1
             continue
+        created = _created(server)
+        if (grown and profile in grown and created is not None and
+                created < grown[profile]):
+            stale += 1
+            continue
         counts[profile] += 1
         servers.append(getattr(server, 'id', ''))
-    LOG.debug('NoValidHost boots since %s: %s (%d without a MIG profile)',
-              since.isoformat(), dict(counts), other)
-    return UnmetBoots(dict(counts), other, servers)
+        model = _model_trait(_flavor_specs(server), scheme)
+        if model:
+            scoped[(profile, trait_scope(model))] += 1
+    LOG.debug('NoValidHost boots since %s: %s (%d without a MIG profile, '
+              '%d before their profile grew)', since.isoformat(),
+              dict(counts), other, stale)
+    return UnmetBoots(dict(counts), other, servers, stale, dict(scoped))
 
 
 def host_scopes(compute: typing.Any) -> dict[str, set[str]]:
@@ -235,15 +286,24 @@ def host_scopes(compute: typing.Any) -> dict[str, set[str]]:
     return dict(scopes)
 
 
-def combine(unmet: dict[str, int], targets: list[Demand]) -> list[Demand]:
+def combine(unmet: dict[str, int], targets: list[Demand],
+            scoped: dict[tuple[str, str], int] | None = None
+            ) -> list[Demand]:
     """One demand row per (profile, scope).
 
     Cloud-wide, the free slices wanted are the larger of the unmet boots
-    and the target; scoped targets are rows of their own.
+    and the target; scoped targets are rows of their own. ``scoped``
+    boots (those of flavors requiring a GPU model, a part of ``unmet``)
+    are rows of their GPU model's scope, taken out of the cloud-wide row.
     """
     rows: dict[tuple[str, str], Demand] = {}
-    for profile, count in sorted(unmet.items()):
-        rows[(profile, CLOUD)] = Demand(profile, count, CLOUD, 'unmet')
+    remaining = collections.Counter(unmet)
+    for (profile, scope), count in sorted((scoped or {}).items()):
+        rows[(profile, scope)] = Demand(profile, count, scope, 'unmet')
+        remaining[profile] -= count
+    for profile, count in sorted(remaining.items()):
+        if count > 0:
+            rows[(profile, CLOUD)] = Demand(profile, count, CLOUD, 'unmet')
     for target in targets:
         key = (target.profile, target.scope)
         old = rows.get(key)

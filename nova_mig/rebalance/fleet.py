@@ -42,6 +42,15 @@ class GpuState:
     devices: dict[int, dict] = dataclasses.field(default_factory=dict)
     sriov_vfs: int | None = None
     uuid: str = ''
+    #: Re-partitions of this GPU on the planning day (UTC), from the
+    #: fleet's history (:mod:`nova_mig.rebalance.history`).
+    changes_today: int = 0
+    #: Demand scopes of this GPU itself: ``trait:<GPU model trait>``
+    #: (:func:`nova_mig.rebalance.demand.trait_scope`).
+    scopes: frozenset[str] = frozenset()
+    #: Of ``fixed``, the GPU instances kept only for an unused vGPU device
+    #: nova-mig did not create (see :func:`release_foreign`).
+    foreign: tuple[geometry.Slot, ...] = ()
 
     @property
     def key(self) -> tuple:
@@ -100,12 +109,19 @@ def gpu_state(host: str, gpu: dict, devices: dict[tuple[str, int], dict]
     table = geometry.ProfileTable(_profiles(gpu, 'GPU %s' % address))
     fixed: list[geometry.Slot] = []
     free: list[geometry.Slot] = []
+    kept: list[geometry.Slot] = []
     pinned = {}
     for gi in gpu.get('gpu_instances') or ():
         slot = geometry.Slot(int(gi['placement_start']),
                              int(gi['placement_size']), str(gi['profile']))
-        (fixed if gi.get('in_use') else free).append(slot)
         dev = devices.get((address, int(gi['id'])))
+        # As "layout apply" sees it: an unused vGPU device nova-mig did
+        # not create may be about to be used by Nova; apply refuses to
+        # remove it, so its GPU instance is not free.
+        foreign = dev is not None and dev.get('owned') is False
+        (fixed if gi.get('in_use') or foreign else free).append(slot)
+        if foreign and not gi.get('in_use'):
+            kept.append(slot)
         if dev is not None:
             pinned[slot.start] = dev
     vfs = gpu.get('sriov_vfs')
@@ -113,6 +129,7 @@ def gpu_state(host: str, gpu: dict, devices: dict[tuple[str, int], dict]
         host=host, pci_address=address, model=str(gpu['model']),
         table=table, fixed=tuple(sorted(fixed)), free=tuple(sorted(free)),
         devices=pinned, uuid=str(gpu.get('uuid', '')),
+        foreign=tuple(sorted(kept)),
         sriov_vfs=int(vfs['enabled']) if isinstance(vfs, dict) else None)
 
 
@@ -126,11 +143,15 @@ def host_state(doc: typing.Any, path: str, age: float) -> HostState:
     name = str(doc.get('hostname') or '')
     if not name:
         raise ValueError('no "hostname"')
-    devices = {}
+    devices: dict[tuple[str, int], dict[str, typing.Any]] = {}
     for dev in doc.get('vgpu_devices') or ():
         if dev.get('gpu_instance_id') is not None:
-            devices[(dev['gpu'], int(dev['gpu_instance_id']))] = {
-                'uuid': dev.get('uuid'), 'type': dev.get('type_name')}
+            key = (dev['gpu'], int(dev['gpu_instance_id']))
+            owned = dev.get('owned')
+            if devices.get(key, {}).get('owned') is False:
+                owned = False
+            devices[key] = {'uuid': dev.get('uuid'),
+                            'type': dev.get('type_name'), 'owned': owned}
     gpus = []
     try:
         for gpu in doc['gpus']:
@@ -193,6 +214,20 @@ def load_hosts(directory: str, window: float, now: float | None = None
             continue
         hosts[state.name] = state
     return [hosts[n] for n in sorted(hosts)], left
+
+
+def release_foreign(hosts: list[HostState]) -> None:
+    """Count unused foreign vGPU devices' GPU instances as free.
+
+    What ``rebalance apply --include-foreign`` does: it removes them.
+    """
+    for host in hosts:
+        for gpu in host.gpus:
+            if gpu.foreign:
+                gpu.fixed = tuple(s for s in gpu.fixed
+                                  if s not in gpu.foreign)
+                gpu.free = tuple(sorted(gpu.free + gpu.foreign))
+                gpu.foreign = ()
 
 
 def _count(slots: typing.Iterable[geometry.Slot]) -> collections.Counter:

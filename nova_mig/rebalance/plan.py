@@ -44,6 +44,13 @@ class GpuChange:
     kept_in_use: int
     slots: tuple[geometry.Slot, ...]
 
+    @property
+    def grown(self) -> list[str]:
+        """The profiles of which the GPU has more instances after."""
+        more = collections.Counter(self.after) - collections.Counter(
+            self.before)
+        return sorted(more)
+
 
 @dataclasses.dataclass
 class ProfileRow:
@@ -74,6 +81,10 @@ class Plan:
     layouts: dict[str, str] = dataclasses.field(default_factory=dict)
     #: Seconds of each solver pass.
     passes: list[float] = dataclasses.field(default_factory=list)
+    #: Re-partitions allowed per GPU per UTC day (None: no limit).
+    max_per_gpu_day: int | None = None
+    #: ``<host> <PCI address>`` of the GPUs that reached it: kept as is.
+    at_budget: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def hosts_touched(self) -> list[str]:
@@ -92,12 +103,15 @@ class Plan:
             'left_out': [dataclasses.asdict(h) for h in self.left_out],
             'changes': [{'host': c.host, 'gpu': c.pci_address,
                          'model': c.model, 'before': c.before,
-                         'after': c.after, 'kept_in_use': c.kept_in_use}
+                         'after': c.after, 'grown': c.grown,
+                         'kept_in_use': c.kept_in_use}
                         for c in self.changes],
             'layouts': dict(self.layouts),
             'solver_seconds': round(self.seconds, 3),
             'solver_passes': [round(p, 3) for p in self.passes],
             'optimal': self.optimal,
+            'max_per_gpu_day': self.max_per_gpu_day,
+            'at_budget': list(self.at_budget),
         }
 
 
@@ -106,21 +120,28 @@ def known_profiles(hosts: list[fleet.HostState]) -> set[str]:
     return {n for h in hosts for g in h.gpus for n in g.table.names}
 
 
-def _in_scope(host: fleet.HostState, scope: str) -> bool:
-    return not scope or scope in host.scopes
+def _scopes(host: fleet.HostState, gpu: fleet.GpuState) -> frozenset[str]:
+    """A GPU's scopes: its host's (aggregates, zones) and its own (model)."""
+    return host.scopes | gpu.scopes
+
+
+def _in_scope(scopes: frozenset[str], scope: str) -> bool:
+    return not scope or scope in scopes
 
 
 class _Builder:
 
     def __init__(self, hosts: list[fleet.HostState],
                  demands: list[demand_mod.Demand],
-                 deadline: float | None = None):
+                 deadline: float | None = None,
+                 max_per_gpu_day: int | None = None):
         self.hosts = hosts
         #: When the search for candidate geometries stops.
         self.deadline = deadline
         #: False once a search stopped before it saw every geometry.
         self.complete = True
         self.demands = demands
+        self.budget = max_per_gpu_day
         variants = {d.profile for d in demands if geometry.is_variant(
             d.profile)}
         self.variants = variants
@@ -129,8 +150,13 @@ class _Builder:
             collections.defaultdict(list)
         for host in hosts:
             for gpu in host.gpus:
-                self.members[(gpu.key, host.scopes)].append(gpu)
+                self.members[(gpu.key, _scopes(host, gpu),
+                              self.at_budget(gpu))].append(gpu)
         self.keys = sorted(self.members, key=repr)
+
+    def at_budget(self, gpu: fleet.GpuState) -> bool:
+        """True when the GPU may not be re-partitioned again today."""
+        return self.budget is not None and gpu.changes_today >= self.budget
 
     def slices(self, profile: str) -> int:
         """Compute slices of a profile, from the first table knowing it."""
@@ -165,7 +191,7 @@ class _Builder:
             current = geometry.counts(gpu.free)
             options = [solver.Option(free=current)]
             new: list[tuple] = [()]
-            for slots in self.completions(gpu):
+            for slots in ([] if key[2] else self.completions(gpu)):
                 free = geometry.counts(slots)
                 if free == current:
                     continue
@@ -180,10 +206,10 @@ class _Builder:
         return groups, layouts
 
 
-def _free(host_gpus: typing.Iterable[tuple[fleet.HostState, dict[str, int]]],
+def _free(gpus: typing.Iterable[tuple[frozenset[str], dict[str, int]]],
           profile: str, scope: str) -> int:
-    return sum(free.get(profile, 0) for host, free in host_gpus
-               if _in_scope(host, scope))
+    return sum(free.get(profile, 0) for scopes, free in gpus
+               if _in_scope(scopes, scope))
 
 
 def require_solver() -> None:
@@ -197,22 +223,27 @@ def require_solver() -> None:
 def build(hosts: list[fleet.HostState], demands: list[demand_mod.Demand],
           left_out: list[fleet.LeftOut] | None = None,
           max_gpus: int | None = None,
-          time_limit: float = solver.DEFAULT_TIME_LIMIT) -> Plan:
+          time_limit: float = solver.DEFAULT_TIME_LIMIT,
+          max_per_gpu_day: int | None = None) -> Plan:
     """Plan the fleet; see the module docstring.
 
     ``time_limit`` bounds each phase: the search for candidate geometries
     (a crafted profile table can have more than any time allows; the
     plan then uses those found and is not optimal), each solver pass, and
     the choice of where each chosen geometry's GPU instances go.
+
+    :param max_per_gpu_day: re-partitions a GPU may have per UTC day; a
+        GPU whose ``changes_today`` reached it keeps its geometry (listed
+        in the plan's ``at_budget``). None: no limit.
     """
     started = time.monotonic()
-    builder = _Builder(hosts, demands, deadline=started + time_limit)
+    builder = _Builder(hosts, demands, deadline=started + time_limit,
+                       max_per_gpu_day=max_per_gpu_day)
     groups, candidates = builder.groups()
     rows = [solver.Row(d.profile, d.wanted, d.scope,
                        weight=builder.slices(d.profile)) for d in demands]
     solution = solver.solve(groups, rows, max_gpus=max_gpus,
                             time_limit=time_limit)
-    by_host = {h.name: h for h in hosts}
     changes = []
     after: dict[tuple[str, str], dict[str, int]] = {}
     deadline = time.monotonic() + time_limit
@@ -244,9 +275,11 @@ def build(hosts: list[fleet.HostState], demands: list[demand_mod.Demand],
                     kept_in_use=len(gpu.fixed),
                     slots=tuple(sorted(gpu.fixed + slots))))
             position += count
-    before_free = [(by_host[g.host], geometry.counts(g.free))
+    scopes = {(g.host, g.pci_address): _scopes(h, g)
+              for h in hosts for g in h.gpus}
+    before_free = [(scopes[(g.host, g.pci_address)], geometry.counts(g.free))
                    for h in hosts for g in h.gpus]
-    after_free = [(by_host[host], free) for (host, _), free in after.items()]
+    after_free = [(scopes[key], free) for key, free in after.items()]
     profile_rows = [ProfileRow(
         profile=d.profile, scope=d.scope, wanted=d.wanted,
         free_before=_free(before_free, d.profile, d.scope),
@@ -258,7 +291,11 @@ def build(hosts: list[fleet.HostState], demands: list[demand_mod.Demand],
                 gpus_planned=sum(len(h.gpus) for h in hosts),
                 seconds=solution.seconds,
                 optimal=solution.optimal and builder.complete,
-                passes=list(solution.passes))
+                passes=list(solution.passes),
+                max_per_gpu_day=max_per_gpu_day,
+                at_budget=sorted('%s %s' % (g.host, g.pci_address)
+                                 for h in hosts for g in h.gpus
+                                 if builder.at_budget(g)))
 
 
 def _fill_order(gpus: list[fleet.GpuState]) -> list[fleet.GpuState]:

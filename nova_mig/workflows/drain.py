@@ -20,7 +20,10 @@ scheduling. The per-GPU drain, for the GPUs a layout changes:
 4. **restore**: regenerate the full configuration, restart nova-compute,
    wait until Placement shows the new capacity.
 
-Dry run by default: only step 1 runs and the rest is described.
+Dry run by default: only step 1 runs and the rest is described. A run
+with the change holds the workflow lock from start to end and keeps a
+journal of steps 2-4 (:mod:`nova_mig.workflows.drain_journal`): the next
+run finishes a drain that was killed or stopped half-way.
 """
 
 import dataclasses
@@ -34,6 +37,7 @@ from nova_mig import exception
 from nova_mig.host import discovery
 from nova_mig.layout import apply as apply_mod
 from nova_mig.layout import plan as plan_mod
+from nova_mig.layout import schema
 from nova_mig.layout import spec
 from nova_mig.model import constants
 from nova_mig.novaconf import plan as novaconf_plan
@@ -42,6 +46,7 @@ from nova_mig.placement import expected
 from nova_mig.placement import verify
 from nova_mig.privsep import files
 from nova_mig.reaper import facts
+from nova_mig.workflows import drain_journal
 from nova_mig.workflows import retype
 
 LOG = logging.getLogger(__name__)
@@ -74,6 +79,29 @@ class DrainResult:
 
     def rows(self) -> list[tuple[str, str, str]]:
         return [(g.gpu, g.status, g.detail) for g in self.gpus]
+
+
+def withheld(report: typing.Any, config: novaconf_plan.NovaConfig,
+             gpus: typing.Iterable[str]) -> list[typing.Any]:
+    """The assignments of ``gpus`` drained from Nova: those not in use."""
+    gpus = set(gpus)
+    in_use = {d['parent'] for d in report.vgpu_devices() if d['domains']}
+    return [a for a in config.assignments
+            if a.gpu in gpus and a.address not in in_use]
+
+
+def drained_config(report: typing.Any, config: novaconf_plan.NovaConfig,
+                   gpus: typing.Iterable[str]) -> novaconf_plan.NovaConfig:
+    """``config`` without the unused vGPU parents of ``gpus``."""
+    out = withheld(report, config, gpus)
+    return dataclasses.replace(config, assignments=[
+        a for a in config.assignments if a not in out])
+
+
+def config_hostname(conf: cfg.ConfigOpts,
+                    config: novaconf_plan.NovaConfig) -> str:
+    """The hypervisor host name of ``config``'s providers."""
+    return expected.hypervisor_hostname(conf, config)
 
 
 class GpuDrain:
@@ -185,6 +213,47 @@ class GpuDrain:
 
     # -- the run -----------------------------------------------------------
     def run(self, dry_run: bool = True) -> DrainResult:
+        """Plan, and unless ``dry_run`` drain, apply and restore.
+
+        A run that changes the host holds the workflow lock
+        (:func:`nova_mig.lock.workflow_lock`) from start to end and first
+        finishes the drain a previous run left unfinished
+        (:mod:`nova_mig.workflows.drain_journal`).
+        """
+        if dry_run:
+            pending = drain_journal.load(self.conf.host.state_dir,
+                                         clean=False)
+            if pending is not None:
+                self.steps.append('resume: the %s phase of the drain of %s '
+                                  'is unfinished; a run with the change '
+                                  'finishes it first' % (
+                                      pending.phase, ', '.join(pending.gpus)))
+            return self._run(dry_run=True)
+        from nova_mig import lock
+
+        with lock.workflow_lock(self.conf):
+            pending = drain_journal.load(self.conf.host.state_dir)
+            outcomes: dict[str, GpuOutcome] = {}
+            if pending is not None:
+                self.steps.append('resume: finish the %s phase of the drain '
+                                  'of %s recorded in %s' % (
+                                      pending.phase,
+                                      ', '.join(pending.gpus) or 'no GPU',
+                                      drain_journal.path(
+                                          self.conf.host.state_dir)))
+                outcomes = {g: GpuOutcome(g, WOULD_CHANGE, 'resumed')
+                            for g in pending.gpus}
+                self._finish(pending, self.client(), outcomes,
+                             resumed=True)
+            result = self._run(dry_run=False)
+        # The GPUs the resumed drain finished come first: this run's plan
+        # no longer changes them.
+        done = {g.gpu: g for g in result.gpus}
+        for gpu, outcome in outcomes.items():
+            done.setdefault(gpu, outcome)
+        return self._result(done, dry_run=False)
+
+    def _run(self, dry_run: bool) -> DrainResult:
         report = self.report()
         owned = apply_mod.owned_devices(self.conf, self.include_foreign)
         the_plan = plan_mod.plan(report, self.layout,
@@ -202,53 +271,123 @@ class GpuDrain:
         draining = sorted(a for a, o in outcomes.items()
                           if o.status == WOULD_CHANGE)
         config = self.config(report)
+        out, names, _ = self._withheld(report, config, draining)
+        self.steps.append('drain: withhold %s from Nova' % (
+            ', '.join(sorted(a.address for a in out)) or 'nothing'))
+        if dry_run or not draining:
+            return self._result(outcomes, dry_run)
+        client = self.client()
+        self._leave_used(client, names, config_hostname(self.conf, config),
+                         outcomes)
+        draining = [a for a in draining
+                    if outcomes[a].status == WOULD_CHANGE]
+        if not draining:
+            return self._result(outcomes, dry_run)
+        # Recorded before the first change: a run killed from here on is
+        # finished by the next one.
+        entry = drain_journal.save(
+            self.conf.host.state_dir, drain_journal.Entry(
+                phase=drain_journal.DRAIN, gpus=tuple(draining),
+                layout=self._narrowed(report, draining).as_dict()))
+        self._finish(entry, client, outcomes)
+        return self._result(outcomes, dry_run)
+
+    def _withheld(self, report: typing.Any,
+                  config: novaconf_plan.NovaConfig, gpus: list[str]
+                  ) -> tuple[list[typing.Any], dict[str, str], set[str]]:
+        """The vGPU parents drained from Nova, on ``gpus``.
+
+        :returns: the withheld assignments, the names of their providers
+            watched for allocations (provider name -> GPU), the parents in
+            use (never withheld).
+        """
         in_use = {d['parent'] for d in report.vgpu_devices()
                   if d['domains']}
-        withheld = [a for a in config.assignments
-                    if a.gpu in draining and a.address not in in_use]
-        hostname = expected.hypervisor_hostname(self.conf, config)
+        out = withheld(report, config, gpus)
+        hostname = config_hostname(self.conf, config)
         # mdev: one provider per vGPU parent, so an allocation on a
         # withheld one is a boot on a draining GPU. Vendor VFIO: one
         # provider per PF, shared with the VFs in use; the layout's in-use
         # checks (run again under the host lock) guard those GPUs.
         names = {} if config.device_mode == constants.MODE_VENDOR_VFIO \
             else {expected.provider_name(hostname, a.address): a.gpu
-                  for a in withheld}
-        self.steps.append('drain: withhold %s from Nova' % (
-            ', '.join(sorted(a.address for a in withheld)) or 'nothing'))
-        if dry_run or not draining:
-            return self._result(outcomes, dry_run)
-        client = self.client()
-        self._leave_used(client, names, hostname, outcomes)
-        draining = [a for a in draining
-                    if outcomes[a].status == WOULD_CHANGE]
-        if not draining:
-            return self._result(outcomes, dry_run)
-        drained = dataclasses.replace(config, assignments=[
-            a for a in config.assignments
-            if not (a.gpu in draining and a.address not in in_use)])
-        self.write(drained, report)
-        self.restart('drain', 'Nova is configured without %s; run "nova-mig'
-                     ' nova-config" and restart nova-compute to offer them '
-                     'again' % ', '.join(draining))
-        self.wait('drain', drained, client,
-                  'nova-compute runs without %s' % ', '.join(draining),
-                  tolerate=lambda: self._leave_used(
-                      client, names, hostname, outcomes))
-        draining = [a for a in draining
-                    if outcomes[a].status == WOULD_CHANGE]
-        if draining:
-            self._apply(report, draining, outcomes)
+                  for a in out}
+        return out, names, in_use
+
+    def _narrowed(self, report: typing.Any,
+                  gpus: list[str]) -> spec.Layout:
+        """The layout of ``gpus`` only, each entry naming its GPU.
+
+        An entry selecting by model must not reach a GPU left alone.
+        """
+        pairs, _ = spec.select(self.layout, report.gpus)
+        return dataclasses.replace(self.layout, gpus=tuple(
+            dataclasses.replace(entry, selector=spec.Selector(
+                pci_address=gpu.pci_address))
+            for gpu, entry in pairs if gpu.pci_address in gpus))
+
+    def _save(self, entry: drain_journal.Entry,
+              **changes: typing.Any) -> drain_journal.Entry:
+        return drain_journal.save(self.conf.host.state_dir,
+                                  dataclasses.replace(entry, **changes))
+
+    def _finish(self, entry: drain_journal.Entry, client: typing.Any,
+                outcomes: dict[str, GpuOutcome],
+                resumed: bool = False) -> None:
+        """Run the drain recorded in ``entry`` from its phase to the end.
+
+        Each phase can run again after a kill: the configuration written
+        is the host's, the apply converges, the restart and the wait are
+        repeated. A resumed drain whose apply did not complete drains
+        again before it applies again.
+        """
+        draining = list(entry.gpus)
+        if resumed and entry.phase == drain_journal.RESTORE and \
+                not entry.applied:
+            entry = dataclasses.replace(entry, phase=drain_journal.DRAIN)
+        if entry.phase == drain_journal.DRAIN:
+            report = self.report()
+            config = self.config(report)
+            _, names, _ = self._withheld(report, config, draining)
+            hostname = config_hostname(self.conf, config)
+            drained = drained_config(report, config, draining)
+            self.write(drained, report)
+            self.restart('drain', 'Nova is configured without %s; run the '
+                         'same command again to finish'
+                         % ', '.join(draining))
+            self.wait('drain', drained, client,
+                      'nova-compute runs without %s' % ', '.join(draining),
+                      tolerate=lambda: self._leave_used(
+                          client, names, hostname, outcomes))
+            draining = [a for a in draining
+                        if outcomes[a].status == WOULD_CHANGE]
+            entry = self._save(entry, phase=drain_journal.APPLY,
+                               gpus=tuple(draining))
+        if entry.phase == drain_journal.APPLY:
+            applied = True
+            if draining:
+                applied = self._apply(
+                    schema.parse(entry.layout, drain_journal.path(
+                        self.conf.host.state_dir) + ': layout'),
+                    draining, outcomes)
+            entry = self._save(entry, phase=drain_journal.RESTORE,
+                               applied=applied)
+        else:
+            for gpu in draining:
+                if outcomes[gpu].status == WOULD_CHANGE:
+                    outcomes[gpu] = GpuOutcome(gpu, CHANGED, 'applied by an '
+                                               'earlier run')
         report = self.report()
         full = self.config(report)
         self.write(full, report)
         self.restart('restore', 'the layout is applied and the full Nova '
                      'configuration written; nova-compute was not '
-                     'restarted')
+                     'restarted: run the same command again to finish')
         self.wait('restore', full, client, 'nova-compute was restarted with '
                   'the new configuration; Placement does not show it yet '
                   '("nova-mig verify")')
-        return self._result(outcomes, dry_run)
+        if entry.applied:
+            drain_journal.clear(self.conf.host.state_dir)
 
     def _leave_used(self, client: typing.Any, names: dict[str, str],
                     hostname: str, outcomes: dict[str, GpuOutcome]
@@ -268,25 +407,32 @@ class GpuDrain:
                             'allocation while draining', gpu, name)
         return used
 
-    def _apply(self, report: typing.Any, draining: list[str],
-               outcomes: dict[str, GpuOutcome]) -> None:
-        # Only the drained GPUs, each named by its address: an entry
-        # selecting by model must not reach a GPU left alone.
-        pairs, _ = spec.select(self.layout, report.gpus)
-        layout = dataclasses.replace(self.layout, gpus=tuple(
-            dataclasses.replace(entry, selector=spec.Selector(
-                pci_address=gpu.pci_address))
-            for gpu, entry in pairs if gpu.pci_address in draining))
+    def _apply(self, layout: spec.Layout, draining: list[str],
+               outcomes: dict[str, GpuOutcome]) -> bool:
+        """Apply ``layout`` (the drained GPUs' only).
+
+        :returns: whether every GPU's apply completed and the checkpoint
+            was written; when it was not, the GPUs are reported failed
+            with the reason.
+        """
         result = apply_mod.apply(self.backend, self.conf, layout,
                                  include_foreign=self.include_foreign,
                                  skip_handle_check=self.skip_handle_check)
+        complete = True
         for gpu, status, _done, detail in result.rows():
             if gpu not in draining:
                 continue
             ok = status in (apply_mod.UNCHANGED, apply_mod.CHANGED)
+            complete = complete and ok
             outcomes[gpu] = GpuOutcome(gpu, CHANGED if ok else FAILED,
                                        detail or outcomes[gpu].detail)
         self.steps.append('apply: %s' % ', '.join(draining))
+        if result.checkpoint_error is None:
+            return complete
+        for gpu in draining:
+            outcomes[gpu] = GpuOutcome(gpu, FAILED, result.checkpoint_error)
+        self.steps.append('apply: %s' % result.checkpoint_error)
+        return False
 
     def _result(self, outcomes: dict[str, GpuOutcome],
                 dry_run: bool) -> DrainResult:

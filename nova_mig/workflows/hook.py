@@ -149,6 +149,32 @@ def restore_layout(conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
     return True
 
 
+def while_draining(conf: cfg.ConfigOpts, report: host_model.HostReport,
+                   config: novaconf_plan.NovaConfig
+                   ) -> novaconf_plan.NovaConfig:
+    """``config``, without the GPUs an unfinished per-GPU drain withholds.
+
+    ``rebalance apply`` and ``retype --per-gpu`` restart nova-compute
+    without the GPUs they change; this hook runs at that restart (and at
+    a boot after a crash half-way) and must not offer them again before
+    the drain's restore phase (:mod:`nova_mig.workflows.drain_journal`).
+    """
+    from nova_mig.workflows import drain
+    from nova_mig.workflows import drain_journal
+
+    try:
+        pending = drain_journal.load(conf.host.state_dir, clean=False)
+    except exception.DrainJournalError as e:
+        LOG.warning('%s; writing the full Nova configuration', e)
+        return config
+    if pending is None or pending.phase == drain_journal.RESTORE:
+        return config
+    LOG.warning('An unfinished drain (%s phase) withholds %s from Nova; '
+                'run the command that started it again to finish it',
+                pending.phase, ', '.join(pending.gpus))
+    return drain.drained_config(report, config, pending.gpus)
+
+
 def write_nova_config(conf: cfg.ConfigOpts, config: novaconf_plan.NovaConfig,
                       report: host_model.HostReport,
                       result: HookResult) -> bool:
@@ -275,6 +301,7 @@ def pre_start(conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
         except exception.NovaMigException as e:
             result.add('nova config', FAILED, str(e))
             return result
+        config = while_draining(conf, report, config)
         if not write_nova_config(conf, config, report, result):
             return result
     check_mdevctl(conf, config, result)

@@ -242,6 +242,12 @@ def start(conf: cfg.ConfigOpts, options: Options, restart: bool = False
         is not given.
     """
     digest = layout_digest(options.layout_path)
+    if not options.dry_run:
+        # Under the workflow lock: a temporary file of the state is left
+        # by a run that was killed while saving it.
+        for stale in novaconf_write.stale_temporary_files(
+                [os.path.join(conf.host.state_dir, STATE_FILE)], now=1e18):
+            fileutils.remove(stale)
     # --restart starts over whatever is recorded, even a damaged file.
     state = None if restart else load_state(conf.host.state_dir)
     if state:

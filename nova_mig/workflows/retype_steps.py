@@ -71,14 +71,24 @@ class DisableService(retype.Step):
         if ctx.options.skip_service:
             return 'skipped (--skip-service-steps)'
         host = _service_host(ctx)
+        reason = ctx.conf.retype.disabled_reason
         before = nova_service.get_state(_conn(ctx), host)
         if not before.enabled:
+            if (ctx.state.get('service_disabling') and
+                    before.disabled_reason == reason):
+                # This retype disabled it, in a run that stopped before
+                # recording the step: the last step enables it again.
+                return 'disabled nova-compute on %s (by the interrupted ' \
+                    'run)' % host
             # Someone else disabled it: the last step must not enable it.
             ctx.state['service_was_disabled'] = True
             return 'already disabled (%s); it will stay disabled' % (
                 before.disabled_reason or 'no reason given')
-        nova_service.disable(_conn(ctx), host,
-                             ctx.conf.retype.disabled_reason)
+        # Recorded before the call: a run killed right after it must not
+        # take the service it disabled for someone else's.
+        ctx.state['service_disabling'] = True
+        retype.save_state(ctx.conf.host.state_dir, ctx.state)
+        nova_service.disable(_conn(ctx), host, reason)
         return 'disabled nova-compute on %s' % host
 
 

@@ -7,6 +7,8 @@ the files the phases write are the real ones.
 """
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -135,9 +137,10 @@ class TestPluginPhases(PluginTestCase):
         self.assertTrue(os.path.exists(os.path.join(
             self.etc, 'nova', 'provider_config', 'nova-mig.yaml')))
 
-        # stack extra created the classes and traits (embedded Placement);
+        # stack extra created the classes and traits (embedded Placement):
+        # the hook's placement row is "ok", not a warning nor a failure;
         # a simulated host has no GPU providers, so no flavors.
-        self.assertIn('placement', out)
+        self.assertRegex(out, re.compile(r'^\| placement +\| ok +\|', re.M))
         self.assertIn('no GPU providers to sync', out)
         self.assertEqual([], self.stub_calls('openstack'))
         self.assertIn('xtrace after: set +o xtrace', out)
@@ -165,8 +168,15 @@ class TestPluginPhases(PluginTestCase):
         self.assertIn('9g.999gb', err)
         self.assertFalse(os.path.exists(self.snippet))
 
-    def test_cloud_placement_and_a_real_gpu(self):
-        # A fake nvidia-smi on PATH: the settings pick the NVML backend.
+    def test_fake_nvidia_smi_selects_nvml_and_cloud_placement(self):
+        """A fake ``nvidia-smi`` (a script that exits 0) stands for a GPU.
+
+        No GPU is used: the fake only makes ``devstack/settings`` detect
+        one (``command -v nvidia-smi``). What is checked is the
+        configuration ``configure_nova_mig`` writes for such a host: the
+        NVML backend, no simulator, and the cloud's Placement through
+        Keystone instead of the embedded one. No nova-mig command runs.
+        """
         bin_dir = os.path.join(self.top, 'bin')
         os.makedirs(bin_dir)
         smi = os.path.join(bin_dir, 'nvidia-smi')
@@ -186,8 +196,23 @@ class TestPluginPhases(PluginTestCase):
         self.assertEqual(['password'], conf['placement']['auth_type'])
         self.assertEqual(['http://keystone.example/identity'],
                          conf['placement']['auth_url'])
-        self.assertEqual(['placement'], conf['placement']['username'])
+        self.assertEqual({
+            'auth_type': ['password'],
+            'auth_url': ['http://keystone.example/identity'],
+            'username': ['placement'], 'password': ['secret'],
+            'user_domain_name': ['Default'], 'project_name': ['service'],
+            'project_domain_name': ['Default'],
+            'region_name': ['RegionOne']}, conf['placement'])
         self.assertEqual(['False'], conf['placement_sync']['embedded'])
+        # The fake is what selected NVML: without it on PATH the same
+        # phases configure the simulated host.
+        self.env = dict(env, PATH=os.environ.get('PATH', '/usr/bin:/bin'))
+        if shutil.which('nvidia-smi', path=self.env['PATH']):
+            return
+        rc, out, err = self.run_phases('fn:configure_nova_mig')
+        self.assertEqual(0, rc, out + err)
+        self.assertEqual(['simulated'],
+                         ini.parse(self.mig_conf)['gpu']['backend'])
 
     def test_xtrace_is_restored(self):
         rc, out, err = self.run_phases('unstack', prefix='set -o xtrace\n')

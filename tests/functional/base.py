@@ -39,16 +39,25 @@ class RootLogger(fixtures.Fixture):
 class CliTestCase(base.TestCase):
     """Runs ``nova-mig`` in-process against a simulated host."""
 
-    def write_conf(self, host, extra: str = '') -> str:
-        path = os.path.join(self.tmpdir, 'nova-mig.conf')
+    def write_conf(self, host, extra: str = '', name: str = 'nova-mig.conf',
+                   embedded: bool = True) -> str:
+        """A nova-mig.conf of the simulated ``host``, in ``self.tmpdir``.
+
+        :param name: the file's name.
+        :param embedded: choose the embedded Placement (and embedded
+            cloud: ``reap`` and ``retype`` then ask its Compute API too).
+            A [placement] section in ``extra`` wins over it for
+            Placement only; tests of real services pass False.
+        """
+        path = os.path.join(self.tmpdir, name)
         with open(path, 'w') as f:
-            # The embedded Placement, chosen explicitly; a [placement]
-            # section in ``extra`` wins over it.
             f.write('[gpu]\nbackend = simulated\n'
                     '[host]\nstate_dir = %s\n'
                     '[simulator]\nhost_file = %s\n'
-                    '[placement_sync]\nembedded = true\n%s'
-                    % (os.path.join(self.tmpdir, 'state'), host, extra))
+                    '%s%s'
+                    % (os.path.join(self.tmpdir, 'state'), host,
+                       '[placement_sync]\nembedded = true\n' if embedded
+                       else '', extra))
         return path
 
     def write_cloud_conf(self, host, hostname: str, extra: str = '') -> str:

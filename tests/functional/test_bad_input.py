@@ -384,11 +384,11 @@ class BadInputTestCase(test_base.TestCase):
             for handler in handlers:
                 root_logger.addHandler(handler)
             root_logger.setLevel(level)
-        # The host lock's file, as the first locked run leaves it.
+        # The lock files, as the first locked run leaves them.
         locks = os.path.join(cls.state, 'locks')
         os.makedirs(locks)
-        open(os.path.join(locks, lock.LOCK_PREFIX + lock.LOCK_NAME),
-             'a').close()
+        for name in (lock.LOCK_NAME, lock.WORKFLOW_LOCK_NAME):
+            open(os.path.join(locks, lock.LOCK_PREFIX + name), 'a').close()
 
     @classmethod
     def tearDownClass(cls):

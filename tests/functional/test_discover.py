@@ -76,6 +76,9 @@ class TestDiscoverExampleHosts(base.CliTestCase):
         domains = {d['name']: d for d in report['domains']}
         for device in report['vgpu_devices']:
             self.assertIn(device['gpu'], gpu_addresses)
+            # No layout apply ran on this state directory: nova-mig
+            # created none of the devices.
+            self.assertIs(False, device['owned'])
             if device['domain']:
                 held = domains[device['domain']]
                 self.assertTrue(device['uuid'] in held['mdevs'] or

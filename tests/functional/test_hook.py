@@ -105,6 +105,27 @@ class TestPreStart(HookTestCase):
         self.assertIn('unchanged', self.steps(out)['nova config']['Detail'])
         self.assertIn('created: none', self.steps(out)['placement']['Detail'])
 
+    def test_unfinished_drain_keeps_its_gpu_out_of_nova(self):
+        """A restart (or boot) half-way through a per-GPU drain."""
+        from nova_mig.workflows import drain_journal
+        gpu81 = '0000:81:00.0'
+        for phase, withheld in ((drain_journal.APPLY, True),
+                                (drain_journal.DRAIN, True),
+                                (drain_journal.RESTORE, False)):
+            drain_journal.save(self.conf.host.state_dir, drain_journal.Entry(
+                phase=phase, gpus=(gpu81,), layout={'version': 1,
+                                                    'gpus': []}))
+            rc, out, err = self.cli('hook', 'pre-start', '-f', 'json')
+            self.assertEqual(0, rc, out + err)
+            with open(self.snippet) as f:
+                snippet = f.read()
+            # GPU 81's vGPU parents are its VFs 0000:81:00.4 and .5.
+            self.assertEqual(withheld, '0000:81:00.4' not in snippet, phase)
+            self.assertIn('0000:41:00.4', snippet)
+            if withheld:
+                self.assertIn('An unfinished drain (%s phase) withholds '
+                              '%s from Nova' % (phase, gpu81), err)
+
     def test_without_checkpoint_skips_restore(self):
         before = self.snapshot()
         rc, out, err = self.cli('hook', 'pre-start', '-f', 'json')

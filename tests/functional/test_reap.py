@@ -128,10 +128,13 @@ class TestReap(base.CliTestCase):
         rc, out, err = self.reap('reap', '--apply', '--skip-placement-check')
         self.assertEqual(1, rc)
         # With [placement_sync]embedded the embedded cloud knows the
-        # service, enabled until disabled there; without it there are no
-        # credentials to ask the Compute API with.
-        self.assertRegex(err, 'is enabled in the Compute API|cannot check '
-                              'that nova-compute is disabled')
+        # service, enabled until disabled there: the refusal names it,
+        # never "cannot check" (which would mean no Compute API was asked).
+        self.assertIn('nova-mig: error: The nova-compute service of host '
+                      'compute-t4-1 is enabled in the Compute API; refusing '
+                      'to remove devices while the scheduler may place '
+                      'instances here.', err)
+        self.assertNotIn('cannot check', err)
         self.assertTrue(self.mdev_exists(ORPHAN_8C))
 
     def test_failed_remove_write_exits_1(self):

@@ -15,6 +15,7 @@ from nova_mig import conf as nova_mig_conf
 from nova_mig import gpu
 from nova_mig.host import discovery
 from nova_mig.layout import schema
+from nova_mig import ownership
 from nova_mig.rebalance import fleet
 from nova_mig.rebalance import geometry
 from nova_mig.simulator import nova_compute
@@ -130,10 +131,18 @@ class RebalanceApplyTestCase(RebalanceHostTestCase):
         rc, out, err = self.nova_mig('rebalance', 'apply',
                                      self.layout(FULL), '-f', 'json',
                                      conf_file=self.conf_path)
-        self.assertEqual(1, rc, out + err)
+        # A dry run: the refusal is reported, nothing unsafe would be
+        # done, exit status 0.
+        self.assertEqual(0, rc, out + err)
         [row] = json.loads(out)
         self.assertEqual('refused', row['Status'])
         self.assertIn('not created by nova-mig', row['Detail'])
+        rc, out, err = self.nova_mig('rebalance', 'apply',
+                                     self.layout(FULL), '--yes', '-f',
+                                     'json', conf_file=self.conf_path)
+        self.assertEqual(1, rc, out + err)
+        [row] = json.loads(out)
+        self.assertEqual('refused', row['Status'])
 
     def test_in_use_gpu_is_refused_and_left_as_it_is(self):
         before = self.geometry(GPU41)
@@ -164,6 +173,58 @@ class DiscoverDocumentTestCase(base.CliTestCase):
                          [(s.start, s.profile) for s in gpus[GPU41].free])
         self.assertTrue(geometry.is_valid(
             gpus[GPU41].table, gpus[GPU41].fixed + gpus[GPU41].free))
+
+    def test_planner_counts_foreign_devices_as_apply_does(self):
+        # Apply refuses to remove an unused vGPU device nova-mig did not
+        # create (test_foreign_device_refuses_without_include_foreign):
+        # the planner does not count its GPU instance as free.
+        conf = self.write_conf(base.host_file('a100-mixed.yaml'))
+        rc, out, err = self.nova_mig('discover', '-f', 'json',
+                                     conf_file=conf)
+        self.assertEqual(0, rc, err)
+        document = json.loads(out)
+        foreign = {(d['gpu'], d['gpu_instance_id'])
+                   for d in document['vgpu_devices']
+                   if d['owned'] is False and
+                   d['gpu_instance_id'] is not None}
+        self.assertTrue(foreign)
+        # Once recorded as nova-mig's, the same device counts as free.
+        key = sorted(d['uuid'] or d['parent']
+                     for d in document['vgpu_devices']
+                     if (d['gpu'], d['gpu_instance_id']) in foreign)[0]
+        os.makedirs(os.path.join(self.tmpdir, 'state'), exist_ok=True)
+        ownership.OwnershipRecord(os.path.join(self.tmpdir, 'state')).add(
+            key)
+        rc, out, err = self.nova_mig('discover', '-f', 'json',
+                                     conf_file=conf)
+        self.assertEqual(0, rc, err)
+        owned = {d['uuid'] or d['parent']: d['owned']
+                 for d in json.loads(out)['vgpu_devices']}
+        self.assertIs(True, owned[key])
+        self.assertEqual(1, sum(owned.values()))
+        again = json.loads(out)
+        [(address, gi_id)] = [(d['gpu'], d['gpu_instance_id'])
+                              for d in again['vgpu_devices']
+                              if (d['uuid'] or d['parent']) == key]
+        gi = next(g for d in again['gpus'] if d['pci_address'] == address
+                  for g in d['gpu_instances'] if g['id'] == gi_id)
+        slot = geometry.Slot(gi['placement_start'], gi['placement_size'],
+                             gi['profile'])
+        state = next(g for g in fleet.host_state(again, 'a.json', 0).gpus
+                     if g.pci_address == address)
+        self.assertIn(slot, state.fixed if gi['in_use'] else state.free)
+        host = fleet.host_state(document, 'a100.json', 0)
+        for gpu_doc in document['gpus']:
+            state = next((g for g in host.gpus
+                          if g.pci_address == gpu_doc['pci_address']), None)
+            if state is None:
+                continue
+            for gi in gpu_doc['gpu_instances']:
+                slot = geometry.Slot(gi['placement_start'],
+                                     gi['placement_size'], gi['profile'])
+                if (gpu_doc['pci_address'], gi['id']) in foreign:
+                    self.assertIn(slot, state.fixed)
+                    self.assertNotIn(slot, state.free)
 
 
 class AllocationWhileDrainingTestCase(RebalanceHostTestCase):

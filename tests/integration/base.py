@@ -29,15 +29,23 @@ class HttpLog(fixtures.Fixture):
 
     def _setUp(self):
         self.sent: list[tuple[str, str]] = []
+        #: (URL, X-Auth-Token header or None) of each request sent.
+        self.tokens: list[tuple[str, str | None]] = []
         real_send = requests.adapters.HTTPAdapter.send
-        sent = self.sent
+        sent, tokens = self.sent, self.tokens
 
         def send(adapter, request, *args, **kwargs):
             sent.append((request.method, request.url))
+            tokens.append((request.url, request.headers.get('X-Auth-Token')))
             return real_send(adapter, request, *args, **kwargs)
 
         self.useFixture(fixtures.MonkeyPatch(
             'requests.adapters.HTTPAdapter.send', send))
+
+    def tokens_to(self, root: str) -> list[str | None]:
+        """The X-Auth-Token of each request sent to the service at root."""
+        return [t for u, t in self.tokens if u.startswith(root + '/')
+                or u == root]
 
     def to(self, root: str) -> list[tuple[str, str]]:
         """The requests sent to the service at ``root``."""
@@ -63,11 +71,14 @@ class IntegrationTestCase(functional_base.CliTestCase):
                                             'nova-mig.yaml')
 
     def conf_file(self, placement: str | None = None, extra: str = '',
-                  host: str = HOST_FILE) -> str:
+                  host: str = HOST_FILE, name: str = 'nova-mig.conf') -> str:
         """A nova-mig.conf for the simulated host with a [placement] section.
+
+        The real services only: no ``[placement_sync]embedded``.
 
         :param placement: the [placement] section; by default the one a
             nova.conf would have, with the nova service user.
+        :param name: the file's name in ``self.tmpdir``.
         """
         if placement is None:
             placement = self.services.placement_section()
@@ -76,7 +87,7 @@ class IntegrationTestCase(functional_base.CliTestCase):
             '[nova]\nhypervisor_hostname = %s\nconfig_snippet = %s\n'
             'provider_config_file = %s\n[placement_sync]\nretry_delay = 0\n'
             '%s%s' % (self.hostname, self.snippet, self.provider_config,
-                      placement, extra))
+                      placement, extra), name=name, embedded=False)
 
     def load_conf(self, path: str) -> cfg.ConfigOpts:
         conf = cfg.ConfigOpts()

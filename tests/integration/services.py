@@ -387,9 +387,12 @@ class OpenStackServices:
                                   self.placement.url),
                                  ('compute', 'nova', self.nova.url)):
             sid = post('/services', 'service', {'type': stype, 'name': name})
-            post('/endpoints', 'endpoint',
-                 {'service_id': sid, 'interface': 'public', 'url': url,
-                  'region_id': REGION})
+            # nova.conf's [placement] usually asks for the internal one
+            # (doc/source/install.rst): both, at the same address.
+            for interface in ('public', 'internal'):
+                post('/endpoints', 'endpoint',
+                     {'service_id': sid, 'interface': interface, 'url': url,
+                      'region_id': REGION})
         for project, users, role in (
                 ('service', (('nova', SERVICE_PASSWORD),
                              ('placement', SERVICE_PASSWORD)), 'admin'),

@@ -20,6 +20,7 @@ import uuid
 import yaml
 
 from nova_mig.rebalance import fleet
+from nova_mig.rebalance import history
 from nova_mig.simulator import nova_compute
 from tests.integration import base
 from tests.integration import services as services_mod
@@ -185,6 +186,14 @@ class PlaybookTestCase(base.IntegrationTestCase):
                          self.gpu_classes(self.names[0]))
         self.assertEqual({'CUSTOM_MIG_3G_40GB', 'CUSTOM_MIG_4G_40GB'},
                          self.gpu_classes(self.names[2]))
+        # The day's history names the GPUs changed and the profile grown:
+        # what the next plan's per-GPU budget and demand count.
+        past = history.load(os.path.join(self.run_dir, 'history'),
+                            window=86400)
+        self.assertEqual({(n, GPU81): 1 for n in self.names[:2]},
+                         {k: v for k, v in past.today.items()
+                          if k[0] in self.names})
+        self.assertIn('7g.80gb', past.grown)
 
     def test_first_failure_stops_the_run(self):
         # The first host to change cannot restart nova-compute.

@@ -103,8 +103,17 @@ class SyncTestCase(base.IntegrationTestCase):
         self.assertEqual(first['requests'], len(sent))
         self.assertEqual(first['writes'],
                          len([m for m, _ in sent if m != 'GET']))
-        # A token from the real Keystone was used.
-        self.assertTrue(http.to(self.services.keystone.root))
+        # Every Placement request carried one token, issued by the real
+        # Keystone to the nova service user of [placement].
+        tokens = set(http.tokens_to(placement))
+        self.assertEqual(1, len(tokens), tokens)
+        token = tokens.pop()
+        self.assertIsNotNone(token)
+        admin = self.services.session()
+        checked = admin.get(self.services.keystone.url + '/auth/tokens',
+                            headers={'X-Subject-Token': token})
+        self.assertEqual(200, checked.status_code)
+        self.assertEqual('nova', checked.json()['token']['user']['name'])
 
         del http.sent[:]
         second = self.sync(conf)

@@ -1,5 +1,6 @@
 """nova-mig as ``pip install nova-mig`` leaves it, against a real cloud."""
 
+import configparser
 import json
 import os
 import subprocess
@@ -94,8 +95,7 @@ class InstallTestCase(base.ProductionTestCase):
 
     def test_no_placement_configured(self):
         # A forgotten "--config-file /etc/nova/nova.conf": no [placement].
-        conf = self.conf_file(placement='', extra='[placement_sync]\n'
-                              'embedded = false\n')
+        conf = self.conf_file(placement='')
         for command in ('sync', 'verify'):
             rc, out, err = self.installed(command, conf_file=conf)
             self.assertEqual(1, rc, out + err)
@@ -128,7 +128,8 @@ class InstallTestCase(base.ProductionTestCase):
         self.assertIn('(strict mode)', err)
 
     def test_nova_conf_placement_with_auth_section(self):
-        # nova.conf's [placement] pointing at [keystone_authtoken].
+        # nova.conf's [placement] pointing at [keystone_authtoken], with
+        # no auth_type of its own: the file sync runs is this one.
         section = self.services.placement_section()
         conf = self.conf_file(
             '[placement]\nauth_section = keystone_authtoken\n'
@@ -136,10 +137,25 @@ class InstallTestCase(base.ProductionTestCase):
             '[keystone_authtoken]\n' + ''.join(
                 line + '\n' for line in section.splitlines()[1:]
                 if not line.startswith(('region_name', 'valid_interfaces'))))
-        self.seed(self.conf_file())
-        rc, out, err = self.installed('sync', conf_file=conf)
+        with open(conf) as f:
+            written = f.read()
+        # nova-compute's providers, created through a file of the test's
+        # own: never the one sync runs.
+        self.seed(self.conf_file(name='seed.conf'))
+        self.assertNotEqual(conf, os.path.join(self.tmpdir, 'seed.conf'))
+
+        rc, out, err = self.installed('sync', '-f', 'json', conf_file=conf)
         self.assertEqual(0, rc, out + err)
-        self.assertIn(self.services.placement.url, out)
+        self.assertEqual(self.services.placement.url,
+                         json.loads(out)['placement'])
+        self.assertEqual([], json.loads(out)['missing'])
+        with open(conf) as f:
+            self.assertEqual(written, f.read())
+        parsed = configparser.ConfigParser(interpolation=None)
+        parsed.read_string(written)
+        self.assertEqual('keystone_authtoken',
+                         parsed['placement']['auth_section'])
+        self.assertNotIn('auth_type', parsed['placement'])
 
     def test_outputs_name_the_placement_used(self):
         conf = self.conf_file()

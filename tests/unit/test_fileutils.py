@@ -57,6 +57,25 @@ class TestFileutils(base.TestCase):
         self.assertTrue(fileutils.remove(self.path))
         self.assertIsNone(fileutils.read_text(self.path))
 
+    def test_missing_parents_are_0755_whatever_the_umask(self):
+        # The privsep daemon runs with umask 0: os.makedirs would leave
+        # /etc/nova 0777 when it creates /etc/nova/provider_config/.
+        path = os.path.join(self.tmpdir, 'etc', 'nova', 'pc', 'f.yaml')
+        old = os.umask(0)
+        try:
+            fileutils.write_if_changed(path, 'x\n')
+        finally:
+            os.umask(old)
+        for d in ('etc', 'etc/nova', 'etc/nova/pc'):
+            self.assertEqual(
+                0o755, os.stat(os.path.join(self.tmpdir, d)).st_mode & 0o7777,
+                d)
+        # An existing directory keeps its mode.
+        os.chmod(os.path.join(self.tmpdir, 'etc'), 0o750)
+        fileutils.write_if_changed(os.path.join(self.tmpdir, 'etc', 'g'), 'y')
+        self.assertEqual(
+            0o750, os.stat(os.path.join(self.tmpdir, 'etc')).st_mode & 0o7777)
+
 
 class TestLoadYaml(base.TestCase):
 

@@ -11,9 +11,10 @@ from osc_lib import exceptions as osc_exc
 from nova_mig.flavor import capacity as flavor_capacity
 from nova_mig.osc import common
 from nova_mig.rebalance import capacity
+from nova_mig.rebalance import defaults
 from nova_mig.rebalance import demand
 
-DEFAULT_WINDOW = '24h'
+DEFAULT_WINDOW = defaults.WINDOW
 #: Placement providers read at the same time.
 READ_WORKERS = 8
 
@@ -35,16 +36,26 @@ def window_seconds(parsed_args: argparse.Namespace) -> int:
         raise osc_exc.CommandError('--window: %s' % e)
 
 
+def unmet_boots(app: typing.Any, parsed_args: argparse.Namespace,
+                seconds: int, grown: dict[str, float] | None = None
+                ) -> demand.UnmetBoots:
+    """NoValidHost boots in the window (none with --no-unmet).
+
+    :param grown: profile -> when its capacity last grew: older boots
+        are not counted again (see :func:`demand.unmet_boots`).
+    """
+    if not parsed_args.unmet:
+        return demand.UnmetBoots({})
+    since = (datetime.datetime.now(datetime.timezone.utc) -
+             datetime.timedelta(seconds=seconds))
+    return demand.unmet_boots(common.mig_client(app).compute,
+                              common.scheme(parsed_args), since, grown)
+
+
 def unmet(app: typing.Any, parsed_args: argparse.Namespace,
           seconds: int) -> dict[str, int]:
     """Profile -> NoValidHost boots in the window (none with --no-unmet)."""
-    if not parsed_args.unmet:
-        return {}
-    since = (datetime.datetime.now(datetime.timezone.utc) -
-             datetime.timedelta(seconds=seconds))
-    boots = demand.unmet_boots(common.mig_client(app).compute,
-                               common.scheme(parsed_args), since)
-    return boots.by_profile
+    return unmet_boots(app, parsed_args, seconds).by_profile
 
 
 def _lines(app: typing.Any, parsed_args: argparse.Namespace

@@ -11,8 +11,10 @@ from osc_lib import exceptions as osc_exc
 from nova_mig.flavor import capacity as flavor_capacity
 from nova_mig.osc import common
 from nova_mig.osc.v1 import capacity as capacity_cmd
+from nova_mig.rebalance import defaults
 from nova_mig.rebalance import demand
 from nova_mig.rebalance import fleet
+from nova_mig.rebalance import history
 from nova_mig.rebalance import plan
 
 
@@ -27,7 +29,12 @@ class PlanRebalance(command.Lister):
     --window or disagrees with Placement are left out, with the reason.
 
     GPU instances in use never move; the free slices around them, and
-    whole free GPUs, may be re-partitioned. The objective, solved exactly
+    whole free GPUs, may be re-partitioned. A GPU re-partitioned
+    --max-per-gpu-day times today (UTC), as the --history directory
+    records (the playbook keeps it), keeps its geometry; and a boot that
+    failed before a re-partition of that history grew its profile is not
+    counted again. A boot whose flavor requires a GPU model trait asks
+    for slices on GPUs of that model only. The objective, solved exactly
     by HiGHS: cover the most demand (in compute slices), then touch the
     fewest GPUs, then use the fewest new geometries per GPU model.
 
@@ -50,10 +57,29 @@ class PlanRebalance(command.Lister):
             '--max-gpus', metavar='<n>', type=int,
             help='Touch at most this many GPUs')
         parser.add_argument(
+            '--max-per-gpu-day', metavar='<n>', type=int,
+            default=defaults.MAX_PER_GPU_DAY,
+            help='Re-partition a GPU at most this many times per UTC '
+                 'calendar day, counting the --history (default: '
+                 '%(default)s)')
+        parser.add_argument(
+            '--history', metavar='<dir>',
+            help='Directory of the re-partition history, one '
+                 '<YYYY-MM-DD>.jsonl per day, kept by '
+                 'playbooks/rebalance.yaml; without it only this plan '
+                 'counts toward --max-per-gpu-day')
+        parser.add_argument(
+            '--include-foreign', action='store_true',
+            help='Count a GPU instance kept only for an unused vGPU device '
+                 'nova-mig did not create as free, as "nova-mig rebalance '
+                 'apply --include-foreign" removes such devices (default: '
+                 'it stays where it is, as apply refuses to remove it)')
+        parser.add_argument(
             '--output-dir', metavar='<dir>',
             help='Write the layout files and plan.json here')
         parser.add_argument(
-            '--time-limit', metavar='<seconds>', type=float, default=60.0,
+            '--time-limit', metavar='<seconds>', type=float,
+            default=defaults.TIME_LIMIT,
             help='Seconds the solver may spend per pass (default: '
                  '%(default)s); the best plan found by then is used')
         capacity_cmd.add_window_option(parser)
@@ -68,9 +94,14 @@ class PlanRebalance(command.Lister):
         seconds = capacity_cmd.window_seconds(parsed_args)
         if parsed_args.max_gpus is not None and parsed_args.max_gpus < 0:
             raise osc_exc.CommandError('--max-gpus: must be 0 or more')
+        if parsed_args.max_per_gpu_day < 0:
+            raise osc_exc.CommandError('--max-per-gpu-day: must be 0 or '
+                                       'more')
         targets = (demand.load_targets(parsed_args.targets)
                    if parsed_args.targets else [])
         hosts, left = fleet.load_hosts(parsed_args.hosts, seconds)
+        if parsed_args.include_foreign:
+            fleet.release_foreign(hosts)
         if targets:
             demand.check_profiles(targets, plan.known_profiles(hosts),
                                   parsed_args.targets)
@@ -80,18 +111,27 @@ class PlanRebalance(command.Lister):
             mig.placement, scheme, workers=capacity_cmd.READ_WORKERS)
         hosts, disagreeing = fleet.join_placement(hosts, rows)
         left += disagreeing
+        past = (history.load(parsed_args.history, window=seconds)
+                if parsed_args.history else history.History())
+        history.apply(hosts, past.today)
         if any(t.scope for t in targets):
             scopes = demand.host_scopes(mig.compute)
             for host in hosts:
                 host.scopes = frozenset(
                     scopes.get(host.name) or
                     scopes.get(host.name.split('.')[0]) or ())
-        wanted = demand.combine(
-            capacity_cmd.unmet(self.app, parsed_args, seconds), targets)
+        for host in hosts:
+            for gpu in host.gpus:
+                gpu.scopes = frozenset({demand.trait_scope(
+                    scheme.model_trait(gpu.model))})
+        boots = capacity_cmd.unmet_boots(self.app, parsed_args, seconds,
+                                         past.grown)
+        wanted = demand.combine(boots.by_profile, targets, boots.by_scope)
         started = time.monotonic()
         result = plan.build(hosts, wanted, left_out=left,
                             max_gpus=parsed_args.max_gpus,
-                            time_limit=parsed_args.time_limit)
+                            time_limit=parsed_args.time_limit,
+                            max_per_gpu_day=parsed_args.max_per_gpu_day)
         if parsed_args.output_dir:
             plan.write_layouts(result, hosts, parsed_args.output_dir)
         self._summary(result, time.monotonic() - started,
@@ -113,6 +153,10 @@ class PlanRebalance(command.Lister):
                 len(result.changes), len(result.hosts_touched),
                 result.gpus_planned, result.hosts_planned, seconds,
                 '' if result.optimal else ' (time limit: best plan found)'))
+        say('budget: at most %d re-partition(s) per GPU per UTC day; '
+            '%d GPU(s) reached it and stay as they are%s\n' % (
+                result.max_per_gpu_day or 0, len(result.at_budget),
+                ''.join('\n  at budget: %s' % g for g in result.at_budget)))
         if output_dir:
             say('layout files and %s in %s\n' % (
                 plan.PLAN_FILE, os.path.abspath(output_dir)))

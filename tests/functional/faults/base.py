@@ -3,16 +3,24 @@
 A crash point is a state-changing step: a change of the simulated host
 (kernel or card: one committed transaction), a rename, unlink or data
 fsync of a file outside the simulated host (ownership record, journals,
-checkpoint, retype state, Nova configuration).  :class:`CrashPoints`
-counts them; with ``at`` set, the process leaves with ``os._exit`` right
-after that step, as a ``kill -9`` would leave it.  The command runs in a
-forked child so that the test process survives the crash; the re-run
-happens in the test process.
+checkpoint, retype state, Nova configuration, the embedded cloud's
+nova-compute service record: a Compute API call), and a run of
+nova-compute's restart command.  :class:`CrashPoints` counts them; with
+``at`` set, the process leaves with ``os._exit`` right after that step,
+as a ``kill -9`` would leave it.  The command runs in a forked child so
+that the test process survives the crash; the re-run happens in the test
+process.
+
+A write point is a data fsync or a rename of a file outside the
+simulated host: where a full disk shows.  :class:`FullDisk` counts them;
+with ``at`` set, that step fails with ``ENOSPC`` instead of happening.
 """
 
 import collections
 import contextlib
+import errno
 import os
+import re
 import shutil
 import stat
 import typing
@@ -22,6 +30,7 @@ from nova_mig.layout import apply as apply_mod
 from nova_mig import ownership
 from nova_mig.reaper import run as reaper_run
 from nova_mig.simulator import host as host_mod
+from nova_mig.workflows import retype
 
 #: Exit status of a child killed at its crash point.
 CRASHED = 86
@@ -85,7 +94,14 @@ class CrashPoints:
         def fsync(fd):
             real_fsync(fd)
             if not stat.S_ISDIR(os.fstat(fd).st_mode):
-                points.step('fsync')
+                points.step(fsync_label(fd))
+
+        real_runner = retype.default_runner
+
+        def runner(command):
+            status = real_runner(command)
+            points.step('restart nova-compute')
+            return status
 
         def run(executor, action):
             points.current = action.kind
@@ -107,8 +123,77 @@ class CrashPoints:
                 mock.patch.object(reaper_run.Reaper, '_remove', remove), \
                 mock.patch('os.replace', replace), \
                 mock.patch('os.unlink', unlink), \
+                mock.patch('os.fsync', fsync), \
+                mock.patch.object(retype, 'default_runner', runner):
+            yield self
+
+
+def fsync_label(fd: int) -> str:
+    """``fsync <file>``: the file a temporary file will replace."""
+    try:
+        name = os.path.basename(os.readlink('/proc/self/fd/%d' % fd))
+    except OSError:
+        return 'fsync'
+    # fileutils' temporary files: .<name>.<random>.tmp
+    match = re.match(r'^\.(.+)\.[^.]+\.tmp$', name)
+    return 'fsync %s' % (match.group(1) if match else name)
+
+
+class FullDisk:
+    """Counts the write points of one run; ``ENOSPC`` at ``at``.
+
+    :param sim_dir: the simulated host's work directory (the simulated
+        kernel is no disk).
+    """
+
+    def __init__(self, sim_dir: str, at: int | None = None):
+        self.sim_dir = os.path.realpath(sim_dir) + os.sep
+        self.at = at
+        self.kinds: list[str] = []
+        self.failed = ''
+
+    def _outside(self, path: typing.Any) -> bool:
+        return isinstance(path, str) and not os.path.realpath(
+            path).startswith(self.sim_dir)
+
+    def step(self, kind: str, path: typing.Any = None) -> None:
+        self.kinds.append(kind)
+        if len(self.kinds) == self.at:
+            self.failed = kind
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+
+    @contextlib.contextmanager
+    def installed(self) -> typing.Iterator['FullDisk']:
+        points = self
+        real_replace, real_fsync = os.replace, os.fsync
+
+        def replace(src, dst, *args, **kwargs):
+            if points._outside(dst):
+                points.step('rename %s' % os.path.basename(dst), dst)
+            real_replace(src, dst, *args, **kwargs)
+
+        def fsync(fd):
+            if not stat.S_ISDIR(os.fstat(fd).st_mode):
+                target = os.readlink('/proc/self/fd/%d' % fd)
+                if points._outside(target):
+                    points.step(fsync_label(fd))
+            real_fsync(fd)
+
+        with mock.patch('os.replace', replace), \
                 mock.patch('os.fsync', fsync):
             yield self
+
+
+def full_disk(sim_dir: str, at: int, command: typing.Callable[[], object]
+              ) -> int:
+    """Run ``command`` in a child whose ``at``-th write finds no space.
+
+    :returns: the child's exit status.
+    """
+    def failing() -> object:
+        with FullDisk(sim_dir, at).installed():
+            return command()
+    return forked(failing)
 
 
 def killed(sim_dir: str, at: int, command: typing.Callable[[], object]

@@ -19,13 +19,15 @@ HOST = dict(base.MDEV_HOST, domains=[])
 class TestCrashBetweenSaveAndRender(base.SimulatorTestCase):
 
     def _crash_after_save(self, backend, change) -> None:
+        def commit():
+            with backend.host.transaction() as state:
+                change(state)
         with mock.patch.object(host_mod.SimulatedHost, '_render_locked',
-                               side_effect=Killed):
-            try:
-                with backend.host.transaction() as state:
-                    change(state)
-            except Killed:
-                pass
+                               side_effect=Killed) as render:
+            # The crash point is reached: the change was saved, and the
+            # process "dies" rendering it.
+            self.assertRaises(Killed, commit)
+        self.assertEqual(1, render.call_count)
 
     def _mdev_dir(self, backend) -> str:
         return self.sys(backend, 'bus', 'mdev', 'devices', base.UUID1)

@@ -161,3 +161,15 @@ class UnmetBootsTestCase(base.TestCase):
                           'cn2': {'aggregate:train', 'az:az1'},
                           'cn3': {'aggregate:infer'}},
                          demand.host_scopes(compute))
+
+
+class ScopedCombineTestCase(base.TestCase):
+
+    def test_model_bound_boots_leave_the_cloud_wide_row(self):
+        rows = demand.combine({'3g.40gb': 5, '1g.10gb': 2}, [],
+                              {('3g.40gb', 'trait:CUSTOM_H100'): 2,
+                               ('1g.10gb', 'trait:CUSTOM_H100'): 2})
+        self.assertEqual([('1g.10gb', 'trait:CUSTOM_H100', 2),
+                          ('3g.40gb', '', 3),
+                          ('3g.40gb', 'trait:CUSTOM_H100', 2)],
+                         [(r.profile, r.scope, r.wanted) for r in rows])

@@ -41,6 +41,34 @@ class LoadHostsTestCase(base.TestCase):
         self.assertEqual((fleet.geometry.Slot(4, 4, '3g.40gb'),), gpu.free)
         self.assertEqual(16, gpu.sriov_vfs)
 
+    def test_unused_device_nova_mig_did_not_create_is_not_free(self):
+        # As "layout apply" sees it: it refuses to remove such a device.
+        gpu = fakes.gpu_doc(0, instances=(('2g.20gb', 0, 2, False),
+                                          ('2g.20gb', 2, 2, False),
+                                          ('1g.10gb', 4, 1, False),
+                                          ('1g.10gb', 5, 1, True)))
+        devices = tuple(
+            {'uuid': 'u%d' % gi, 'gpu': '0000:41:00.0',
+             'gpu_instance_id': gi, 'type_name': 'NVIDIA A100D-2-20C',
+             'owned': owned}
+            for gi, owned in ((1, False), (2, True), (3, None), (4, False)))
+        host = fleet.host_state(fakes.host_doc('cn1', gpu, devices=devices),
+                                'cn1.json', 0)
+        [state] = host.gpus
+        slot = fleet.geometry.Slot
+        self.assertEqual((slot(0, 2, '2g.20gb'), slot(5, 1, '1g.10gb')),
+                         state.fixed)
+        # Owned, or a document from before "owned" was reported: free.
+        self.assertEqual((slot(2, 2, '2g.20gb'), slot(4, 1, '1g.10gb')),
+                         state.free)
+        self.assertEqual('u1', state.devices[0]['uuid'])
+        # What "rebalance apply --include-foreign" would do: free it; one
+        # in use stays fixed, whoever made its device.
+        fleet.release_foreign([host])
+        self.assertEqual((slot(5, 1, '1g.10gb'),), state.fixed)
+        self.assertEqual((slot(0, 2, '2g.20gb'), slot(2, 2, '2g.20gb'),
+                          slot(4, 1, '1g.10gb')), state.free)
+
     def test_stale_unreadable_and_old_documents_are_left_out(self):
         fakes.write(self.dir, fakes.host_doc('old', fakes.gpu_doc(0)),
                     mtime=self.now - 2 * WINDOW)

@@ -34,6 +34,35 @@ class TestSteps(fakes.RetypeTestCase):
         self.assertEqual(('disabled', 'repair'),
                          (service.status, service.disabled_reason))
 
+    def test_killed_after_disabling_enables_at_the_end(self):
+        # The first run disables the service and is killed before it
+        # records the step: the re-run must not take the service for one
+        # an operator disabled.
+        service = fakes.FakeService(fakes.HOSTNAME)
+        ctx = self.ctx()
+        ctx.connect = lambda conf: fakes.conn(service)
+        retype_steps.DisableService().run(ctx)
+        recorded = retype.load_state(self.conf.host.state_dir)
+        self.assertTrue(recorded['service_disabling'])
+        again = self.ctx()
+        again.state = recorded
+        again.connect = lambda conf: fakes.conn(service)
+        self.assertIn('by the interrupted run',
+                      retype_steps.DisableService().run(again))
+        self.assertNotIn('service_was_disabled', again.state)
+        self.assertIn('enabled nova-compute',
+                      retype_steps.EnableService().run(again))
+        self.assertEqual('enabled', service.status)
+
+    def test_disabled_with_another_reason_is_not_ours(self):
+        service = fakes.FakeService(fakes.HOSTNAME, 'disabled', 'repair')
+        ctx = self.ctx()
+        ctx.state['service_disabling'] = True
+        ctx.connect = lambda conf: fakes.conn(service)
+        self.assertIn('already disabled',
+                      retype_steps.DisableService().run(ctx))
+        self.assertIn('left disabled', retype_steps.EnableService().run(ctx))
+
     def test_restart_not_allowed_waits_for_operator(self):
         self.flags(allow_restart=False, group='retype')
         e = self.assertRaises(retype.WaitForOperator,
@@ -95,9 +124,9 @@ class TestSteps(fakes.RetypeTestCase):
 
 class TestApplyLayoutStep(fakes.RetypeTestCase):
 
-    def _run(self, include_foreign):
+    def _run(self, include_foreign, key='include_foreign', **kw):
         result = mock.Mock(ok=True, gpus=[])
-        ctx = self.ctx(include_foreign=include_foreign)
+        ctx = self.ctx(include_foreign=include_foreign, **kw)
         layout = mock.sentinel.layout
         ctx._planned = mock.sentinel.planned
         with mock.patch('nova_mig.layout.apply.apply',
@@ -107,7 +136,22 @@ class TestApplyLayoutStep(fakes.RetypeTestCase):
         self.assertIs(layout, apply.call_args.args[2])
         # The Nova configuration is planned again for the new layout.
         self.assertIsNone(ctx._planned)
-        return apply.call_args.kwargs['include_foreign']
+        return apply.call_args.kwargs[key]
+
+    def test_skip_handle_check_reaches_the_layout_and_the_reaper(self):
+        self.assertFalse(self._run(False, 'skip_handle_check'))
+        self.assertTrue(self._run(False, 'skip_handle_check',
+                                  skip_handle_check=True))
+        ctx = self.ctx(skip_handle_check=True)
+        ctx.state['gpus'] = ['0000:41:00.0']
+        ctx.report = lambda: mock.Mock(vgpu_devices=lambda: [])
+        reaper = retype_steps.Reap()._reaper(ctx)
+        self.assertTrue(reaper.policy.skip_handle_check)
+        self.assertIn(' --skip-handle-check', retype.resume_command(
+            ctx.options))
+        with mock.patch.object(ctx, 'layout'):
+            drain = retype_steps.PerGpuDrain()._drain(ctx)
+        self.assertTrue(drain.skip_handle_check)
 
     def test_include_foreign_reaches_the_layout(self):
         # The reap step and the layout step remove the same devices: a

@@ -1,14 +1,18 @@
 """``openstack mig rebalance plan`` over a fake cloud."""
 
+import datetime
 import os
 import sys
+import time
 import types
 from unittest import mock
 
 import fixtures
 from osc_lib import exceptions as osc_exc
 
+from nova_mig import naming
 from nova_mig.osc.v1 import rebalance
+from nova_mig.rebalance import history
 from tests.unit.osc import base
 from tests.unit.osc.v1 import fakes
 from tests.unit.rebalance import fakes as rebalance_fakes
@@ -107,3 +111,87 @@ class PlanTestCase(base.CommandTestCase):
             "(import of numpy halted; None in sys.modules): pip install "
             "'nova-mig[rebalance]' on the host that plans (an admin "
             "workstation, not a compute host).", str(e))
+
+    def test_gpu_at_its_daily_budget_keeps_its_geometry(self):
+        self.compute.fail_boot(fakes.RC3G, 2)
+        past = os.path.join(self.dir, 'history')
+        history.record(past, 'cn1', ['0000:41:00.0'])
+        out = os.path.join(self.dir, 'out')
+        rows = self.run_cmd(rebalance.PlanRebalance, '--hosts', self.hosts,
+                            '--history', past, '--output-dir', out)
+        self.assertEqual(0, rows[0]['Free After'])
+        self.assertEqual(['plan.json'], sorted(os.listdir(out)))
+        err = self.app.stderr.getvalue()
+        self.assertIn('at most 1 re-partition(s) per GPU per UTC day; 1 '
+                      'GPU(s) reached it', err)
+        self.assertIn('at budget: cn1 0000:41:00.0', err)
+        # A budget of 2 lets the same GPU change once more today.
+        rows = self.run_cmd(rebalance.PlanRebalance, '--hosts', self.hosts,
+                            '--history', past, '--max-per-gpu-day', '2')
+        self.assertEqual(2, rows[0]['Free After'])
+
+    def test_bad_history_line_is_one_line(self):
+        self.compute.fail_boot(fakes.RC3G)
+        past = os.path.join(self.dir, 'history')
+        path = history.record(past, 'cn1', ['0000:41:00.0'])
+        with open(path, 'a') as stream:
+            stream.write('{"time": "noon", "host": "cn1", "gpus": []}\n')
+        e = self.assertRaises(osc_exc.CommandError, self.run_cmd,
+                              rebalance.PlanRebalance, '--hosts',
+                              self.hosts, '--history', past)
+        self.assertTrue(str(e).startswith('%s: line 2.time: expected epoch '
+                                          'seconds' % path), str(e))
+
+    def test_bad_max_per_gpu_day(self):
+        e = self.assertRaises(osc_exc.CommandError, self.run_cmd,
+                              rebalance.PlanRebalance, '--hosts',
+                              self.hosts, '--max-per-gpu-day', '-1')
+        self.assertEqual('--max-per-gpu-day: must be 0 or more', str(e))
+
+    def test_boots_before_their_profile_grew_are_not_counted_again(self):
+        self.compute.fail_boot(fakes.RC3G, 3)
+        for server, hours in zip(self.compute.failed, (3, 2, 0)):
+            server.created_at = (datetime.datetime.now(
+                datetime.timezone.utc) - datetime.timedelta(
+                hours=hours, minutes=5)).isoformat()
+        past = os.path.join(self.dir, 'history')
+        history.record(past, 'cn9', ['0000:41:00.0'],
+                       time.time() - 3600, ['3g.40gb'])
+        rows = self.run_cmd(rebalance.PlanRebalance, '--hosts', self.hosts,
+                            '--history', past)
+        self.assertEqual(1, rows[0]['Wanted'])
+        rows = self.run_cmd(rebalance.PlanRebalance, '--hosts', self.hosts)
+        self.assertEqual(3, rows[0]['Wanted'])
+
+    def test_boots_requiring_a_gpu_model_ask_for_that_model(self):
+        scheme = naming.Scheme()
+        for model, free_after in (('NVIDIA H100 80GB HBM3', 0),
+                                  (rebalance_fakes.MODEL_NAMES[
+                                      rebalance_fakes.A100_80], 2)):
+            self.compute.failed.clear()
+            self.compute.fail_boot(fakes.RC3G, 2)
+            trait = scheme.model_trait(model)
+            for server in self.compute.failed:
+                server.flavor.extra_specs['trait:' + trait] = 'required'
+            rows = self.run_cmd(rebalance.PlanRebalance, '--hosts',
+                                self.hosts)
+            self.assertEqual([('3g.40gb', 'trait:' + trait, 2, free_after)],
+                             [(r['Profile'], r['Scope'], r['Wanted'],
+                               r['Free After']) for r in rows])
+
+    def test_foreign_device_stays_unless_include_foreign(self):
+        doc = rebalance_fakes.host_doc(
+            'cn1', rebalance_fakes.gpu_doc(
+                0, instances=rebalance_fakes.SEVEN_1G),
+            devices=tuple({'uuid': 'u%d' % gi, 'gpu': '0000:41:00.0',
+                           'gpu_instance_id': gi, 'owned': False,
+                           'type_name': 'NVIDIA A100D-1-10C'}
+                          for gi in (1, 2)))
+        rebalance_fakes.write(self.hosts, doc)
+        self.compute.fail_boot(fakes.RC3G, 2)
+        rows = self.run_cmd(rebalance.PlanRebalance, '--hosts', self.hosts)
+        # Slices 0 and 1 stay: one 3g.40gb fits (at 4), not two.
+        self.assertEqual(1, rows[0]['Free After'])
+        rows = self.run_cmd(rebalance.PlanRebalance, '--hosts', self.hosts,
+                            '--include-foreign')
+        self.assertEqual(2, rows[0]['Free After'])

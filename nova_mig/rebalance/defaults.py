@@ -1,0 +1,24 @@
+"""The rebalance defaults: one set for the CLI, the playbook and the sim.
+
+``openstack mig rebalance plan`` and ``openstack mig capacity`` take their
+option defaults from here, ``playbooks/rebalance.yaml`` passes no value of
+its own unless the operator sets one (its variables default to these
+values, checked by a test), and ``tools/fleet_sim.py`` measures the
+product with exactly these settings.
+"""
+
+#: NoValidHost boots counted, and the largest age of a discover document.
+WINDOW = '24h'
+#: Re-partitions allowed per GPU per UTC calendar day.
+MAX_PER_GPU_DAY = 1
+#: Seconds the solver may spend per pass.
+TIME_LIMIT = 60.0
+#: How often the operator is expected to run the playbook (the simulation
+#: replans this often; the playbook runs when cron or the operator says).
+RUN_PERIOD = '1h'
+#: How NoValidHost boots are counted: ``once``, only those since the last
+#: grow of their profile's capacity, as ``rebalance plan --history`` does
+#: (the playbook always passes it; :mod:`nova_mig.rebalance.history`);
+#: ``window``, every one of the window, each run again (without
+#: ``--history``).
+DEMAND = 'once'

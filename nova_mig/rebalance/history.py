@@ -1,0 +1,168 @@
+"""The fleet's re-partition history: what the per-GPU budget counts.
+
+The controller keeps one JSON-lines file per UTC day in the history
+directory (``playbooks/rebalance.yaml``: ``<rebalance_dir>/history``),
+``<YYYY-MM-DD>.jsonl``; after ``nova-mig rebalance apply --yes`` succeeded
+on a host, the playbook appends one line naming the GPUs the plan changed
+there::
+
+    {"time": 1764892800.5, "host": "cn1", "gpus": ["0000:41:00.0"],
+     "profiles": ["7g.80gb"]}
+
+``profiles`` are those the plan grew on these GPUs (``grown`` in
+``plan.json``). ``openstack mig rebalance plan --history <dir>``
+
+* counts, per GPU, today's lines naming it (the budget is per calendar
+  day, UTC): a GPU that reached ``--max-per-gpu-day`` keeps its geometry;
+* takes, per profile, the time of the last line that grew it within the
+  window: NoValidHost boots from before it asked for capacity that has
+  been added since, and are not counted again
+  (:func:`nova_mig.rebalance.demand.unmet_boots`).
+
+Files older than the window are not read and may be removed. A missing
+directory or file is an empty history.
+"""
+
+import collections
+import dataclasses
+import datetime
+import json
+import os
+import time
+import typing
+
+from nova_mig import exception
+from nova_mig import fileutils
+from nova_mig.rebalance import fleet
+
+_KEYS = {'time', 'host', 'gpus'}
+_OPTIONAL = {'profiles'}
+
+
+@dataclasses.dataclass
+class History:
+    """What the planner reads of the history."""
+
+    #: (host, PCI address) -> re-partitions today (UTC).
+    today: collections.Counter = dataclasses.field(
+        default_factory=collections.Counter)
+    #: Profile -> epoch seconds of its last grow within the window.
+    grown: dict[str, float] = dataclasses.field(default_factory=dict)
+
+
+def day_file(directory: str, when: float) -> str:
+    """The history file of the UTC day of ``when`` (epoch seconds)."""
+    day = datetime.datetime.fromtimestamp(when, datetime.timezone.utc)
+    return os.path.join(directory, day.strftime('%Y-%m-%d') + '.jsonl')
+
+
+def _fail(path: str, where: str, reason: str) -> exception.RebalanceInputError:
+    return exception.RebalanceInputError(path=path, where=where,
+                                         reason=reason)
+
+
+def parse(text: str, path: str) -> list[dict[str, typing.Any]]:
+    """The checked lines of one day's file.
+
+    :raises: :class:`nova_mig.exception.RebalanceInputError` naming the
+        line and the reason.
+    """
+    entries = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = 'line %d' % number
+        try:
+            entry: typing.Any = json.loads(line)
+        except ValueError as e:
+            raise _fail(path, where, 'not JSON (%s)' % str(e).split(':')[0])
+        if (not isinstance(entry, dict) or not _KEYS <= set(entry) or
+                set(entry) - _KEYS - _OPTIONAL):
+            raise _fail(path, where, 'expected an object with the keys %s '
+                        '(and optionally %s)' % (', '.join(sorted(_KEYS)),
+                                                 ', '.join(sorted(_OPTIONAL))))
+        if (isinstance(entry['time'], bool) or
+                not isinstance(entry['time'], (int, float))):
+            raise _fail(path, where + '.time', 'expected epoch seconds, '
+                        'found %r' % (entry['time'],))
+        host, gpus = entry['host'], entry['gpus']
+        if not isinstance(host, str) or not host:
+            raise _fail(path, where + '.host', 'expected a host name')
+        if (not isinstance(gpus, list) or
+                not all(isinstance(g, str) and g for g in gpus)):
+            raise _fail(path, where + '.gpus', 'expected a list of PCI '
+                        'addresses')
+        profiles = entry.get('profiles', [])
+        if (not isinstance(profiles, list) or
+                not all(isinstance(p, str) and p for p in profiles)):
+            raise _fail(path, where + '.profiles', 'expected a list of MIG '
+                        'profile names')
+        entries.append(entry)
+    return entries
+
+
+def _read(path: str) -> list[dict[str, typing.Any]]:
+    def fail(where: str, reason: str) -> Exception:
+        return _fail(path, where, reason)
+
+    return parse(fileutils.decode(fileutils.read_input(path, fail), fail),
+                 path)
+
+
+def load(directory: str, now: float | None = None,
+         window: float = 0.0) -> History:
+    """Today's re-partitions and the profiles grown within ``window``.
+
+    :param window: seconds back from ``now`` whose grows count.
+    :raises: :class:`nova_mig.exception.RebalanceInputError`
+    """
+    now = time.time() if now is None else now
+    result = History()
+    today = day_file(directory, now)
+    days = sorted({day_file(directory, t) for t in
+                   [now - window] + [now - k * 86400.0 for k in
+                                     range(int(window // 86400) + 1)]})
+    for path in days:
+        if not os.path.exists(path):
+            continue
+        for entry in _read(path):
+            if path == today:
+                for gpu in set(entry['gpus']):
+                    result.today[(entry['host'], gpu)] += 1
+            when = float(entry['time'])
+            if now - window <= when <= now:
+                for profile in entry.get('profiles', ()):
+                    result.grown[profile] = max(
+                        when, result.grown.get(profile, when))
+    return result
+
+
+def apply(hosts: list[fleet.HostState], counts: collections.Counter
+          ) -> None:
+    """Set each GPU's ``changes_today`` from the history's counts.
+
+    A host is matched by its name or its short name (as Placement and
+    the discover documents may differ in the domain).
+    """
+    short: dict[tuple[str, str], int] = collections.Counter()
+    for (host, gpu), n in counts.items():
+        short[(host.split('.')[0], gpu)] += n
+    for host in hosts:
+        for gpu in host.gpus:
+            gpu.changes_today = counts.get(
+                (host.name, gpu.pci_address)) or short.get(
+                (host.name.split('.')[0], gpu.pci_address), 0)
+
+
+def record(directory: str, host: str, gpus: typing.Iterable[str],
+           when: float | None = None,
+           profiles: typing.Iterable[str] = ()) -> str:
+    """Append one line to the day's file (what the playbook does)."""
+    when = time.time() if when is None else when
+    path = day_file(directory, when)
+    os.makedirs(directory, exist_ok=True)
+    with open(path, 'a', encoding='utf-8') as stream:
+        stream.write(json.dumps({'time': when, 'host': host,
+                                 'gpus': sorted(gpus),
+                                 'profiles': sorted(profiles)}) + '\n')
+    return path
