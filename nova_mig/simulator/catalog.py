@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import typing
 
 from nova_mig import fileutils
 from nova_mig.model import gpu as gpu_model
@@ -13,6 +14,10 @@ from nova_mig.model import vgpu_types
 from nova_mig.simulator import exception as sim_exception
 
 LOG = logging.getLogger(__name__)
+
+#: A mapping of the catalog file (or a host file's ``models``) as YAML
+#: loads it: plain data, checked where it is read.
+Data = dict[str, typing.Any]
 
 CATALOG_PATH = os.path.join(os.path.dirname(__file__), 'catalog.yaml')
 
@@ -86,7 +91,7 @@ def _placements(text: str) -> tuple[gpu_model.Placement, ...]:
     return tuple(result)
 
 
-def _profile(data: dict) -> gpu_model.GpuInstanceProfile:
+def _profile(data: Data) -> gpu_model.GpuInstanceProfile:
     return gpu_model.GpuInstanceProfile(
         id=int(data['id']), name=data['name'],
         slice_count=int(data['slices']), memory_mb=int(data['memory_mb']),
@@ -95,7 +100,7 @@ def _profile(data: dict) -> gpu_model.GpuInstanceProfile:
         placements=_placements(data['placements']))
 
 
-def _vgpu_type(data: dict) -> gpu_model.VgpuType:
+def _vgpu_type(data: Data) -> gpu_model.VgpuType:
     profile = data.get('gpu_instance_profile')
     per_gi = data.get('max_instances_per_gi')
     return gpu_model.VgpuType(
@@ -106,7 +111,7 @@ def _vgpu_type(data: dict) -> gpu_model.VgpuType:
         max_instances_per_gi=None if per_gi is None else int(per_gi))
 
 
-def _model(key: str, data: dict, tables: dict) -> GpuModel:
+def _model(key: str, data: Data, tables: Data) -> GpuModel:
     major, minor = str(data['compute_capability']).split('.')
     table = data.get('mig_profile_table')
     # A host file's own models (a captured host) list them inline.
@@ -126,13 +131,14 @@ def _model(key: str, data: dict, tables: dict) -> GpuModel:
                          or ()))
 
 
-def _load_yaml(raw: bytes) -> dict:
+def _load_yaml(raw: bytes) -> Data:
     # Imported here: with the cache, a run reads no YAML.
     import yaml
 
     # libyaml's loader when PyYAML was built with it: several times faster.
     loader = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
-    return yaml.load(raw.decode('utf-8'), Loader=loader)
+    data: Data = yaml.load(raw.decode('utf-8'), Loader=loader)
+    return data
 
 
 def _cache_dir() -> str:
@@ -142,7 +148,7 @@ def _cache_dir() -> str:
     return os.path.join(base, 'nova-mig')
 
 
-def _parsed(path: str, cache: bool) -> dict:
+def _parsed(path: str, cache: bool) -> Data:
     """The catalog file as plain data, from a cache when it has not changed.
 
     Parsing the YAML is most of a simulated ``discover``'s start-up, so with
@@ -219,7 +225,7 @@ class Catalog:
         return [self.models[k] for k in sorted(self.models)
                 if self.models[k].pci_device == device]
 
-    def extended(self, models: dict | None) -> 'Catalog':
+    def extended(self, models: Data | None) -> 'Catalog':
         """This catalog plus the models a host file defines itself.
 
         ``models`` maps keys to entries of the catalog's ``models`` form,
@@ -251,7 +257,7 @@ class Catalog:
                 known=', '.join(self.known()))
 
 
-def reference_cards() -> list[dict]:
+def reference_cards() -> list[Data]:
     """The shipped catalog as plain data, for ``nova-mig self-check``.
 
     One entry per model: ``key``, ``pci_device`` (16-bit), ``nvml_name``,
