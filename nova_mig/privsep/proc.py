@@ -26,10 +26,16 @@ CAP_SYS_PTRACE = 19
 
 def scan(proc_root: str, prefix: str
          ) -> tuple[dict[str, set[int]], int]:
-    """Which processes hold nodes starting with ``prefix`` open.
+    """Which processes hold open a file whose path contains ``prefix``.
+
+    A descriptor folder that cannot be listed counts as denied. Reading a
+    link needs ptrace access to the process (``CAP_SYS_PTRACE`` for
+    another user's, root's or an undumpable one): callers make sure they
+    have it (:func:`ptrace_capable`, root), as a refused link is skipped
+    like a descriptor closed meanwhile.
 
     :returns: (target path -> PIDs, number of processes whose descriptors
-        could not be read for lack of permission).
+        could not be listed for lack of permission).
     :raises: ``OSError`` when ``proc_root`` cannot be listed.
     """
     holders: dict[str, set[int]] = {}
@@ -48,10 +54,7 @@ def scan(proc_root: str, prefix: str
         for fd in fds:
             try:
                 target = os.readlink(os.path.join(fd_dir, fd))
-            except PermissionError:
-                denied += 1
-                break
-            except OSError:
+            except OSError:  # closed meanwhile; or refused by an LSM
                 continue
             if prefix in target:
                 holders.setdefault(target, set()).add(int(entry))
