@@ -165,7 +165,8 @@ def privileged_device_nodes() -> tuple[dict[str, set[int]] | None, str]:
         found = proc.vfio_holders()
     except exception.PrivsepStartFailed as e:
         return None, ('cannot read the descriptors of other users\' '
-                      'processes in %s: %s' % (PROC_ROOT, e))
+                      'processes in %s: %s' % (PROC_ROOT,
+                                               str(e).rstrip('.')))
     except OSError as e:
         return None, str(e.strerror or e)
     return {node: set(pids) for node, pids in found.items()}, ''
