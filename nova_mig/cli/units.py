@@ -253,12 +253,12 @@ class InstallUnits(common.Command):
 class InstallSudoers(common.Command):
     """Write the sudoers rules that let a user start nova-mig's privsep.
 
-    Run as an unprivileged service user, nova-mig starts its three
-    privileged helpers (sysfs, nvml, files) with "sudo -n", by absolute
+    Run as an unprivileged service user, nova-mig starts its four
+    privileged helpers (sysfs, nvml, files, proc) with "sudo -n", by absolute
     path, with the configuration files it was given and a fixed socket,
     <[host]state_dir>/privsep/<context>.sock (see
     [nova_mig_privsep]helper_command). This writes /etc/sudoers.d/nova-mig
-    (or --output), mode 0440, allowing --user to run exactly those three
+    (or --output), mode 0440, allowing --user to run exactly those four
     commands as root and nothing else (no wildcard: no argument can be
     appended), built the same way nova-mig builds them: give this command
     the same --config-file/--config-dir options as the service. It refuses

@@ -2,7 +2,7 @@
 
 nova-mig itself only needs ``helper_command``, registered here on
 nova-mig's own options without importing oslo.privsep (and eventlet) on
-every command. Each daemon (sysfs, nvml, files) reads oslo.privsep's
+every command. Each daemon (sysfs, nvml, files, proc) reads oslo.privsep's
 options of its context (``capabilities``, ``user``, ``group``,
 ``thread_pool_size``) from ``[nova_mig_privsep_<context>]`` of the
 configuration files nova-mig passes to it.

@@ -17,9 +17,12 @@ before the write):
 - libvirt domains in every state (running, paused, shut off, merely
   defined) whose XML references the mdev UUID or the PCI address.
 
-Without a full view of the process table (not root, or ``/proc`` mounted
-with ``hidepid``) nothing can be proved free: the target counts as used
-unless the operator overrides the check (``--skip-handle-check``).
+Not root, the real ``/proc`` is read by the privileged helper (context
+``proc_pctxt``, :func:`nova_mig.privsep.proc.vfio_holders`). Without a
+full view of the process table (that helper not allowed, or, for another
+``[reaper]proc_root``, not root or ``hidepid``) nothing can be proved
+free: the target counts as used unless the operator overrides the check
+(``--skip-handle-check``).
 
 A real kernel's mdev ``remove`` blocks until QEMU lets the device go, so a
 removal must never be attempted on a used device: it would hang holding the
@@ -51,6 +54,8 @@ GPU_INSTANCE = 'gpu-instance'
 #: The CLI flag that lets a destructive step run without the open-handle
 #: view (see :class:`Checker`).
 SKIP_FLAG = '--skip-handle-check'
+#: The host's process table, read through privsep when not root.
+PROC_ROOT = '/proc'
 #: procfs mount options that hide other users' processes.
 _HIDING = ('hidepid', 'subset')
 
@@ -132,36 +137,39 @@ class Verdict:
 def open_device_nodes(proc_root: str) -> tuple[dict[str, set[int]], int]:
     """Which processes hold which ``/dev/vfio`` nodes open.
 
+    Read in this process (:func:`nova_mig.privsep.proc.scan`).
+
     :returns: (target path -> PIDs, number of processes whose descriptors
         could not be read for lack of permission).
     :raises: :class:`nova_mig.exception.SysfsError` when ``proc_root``
         cannot be listed.
     """
-    holders: dict[str, set[int]] = {}
-    denied = 0
+    from nova_mig.privsep import proc  # builds its context: oslo.privsep
     try:
-        entries = os.listdir(proc_root)
+        return proc.scan(proc_root, '/vfio/')
     except OSError as e:
         raise exception.SysfsError(path=proc_root, reason=e.strerror or e)
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        fd_dir = os.path.join(proc_root, entry, 'fd')
-        try:
-            fds = os.listdir(fd_dir)
-        except PermissionError:
-            denied += 1
-            continue
-        except OSError:      # the process exited meanwhile
-            continue
-        for fd in fds:
-            try:
-                target = os.readlink(os.path.join(fd_dir, fd))
-            except OSError:
-                continue
-            if '/vfio/' in target:
-                holders.setdefault(target, set()).add(int(entry))
-    return holders, denied
+
+
+def privileged_device_nodes() -> tuple[dict[str, set[int]] | None, str]:
+    """Open ``/dev/vfio`` nodes of every process, read by the root daemon.
+
+    Through :func:`nova_mig.privsep.proc.vfio_holders` (sudo, the rule of
+    ``nova-mig install-sudoers``).
+
+    :returns: (target path -> PIDs, ''), or (None, why) when the daemon
+        cannot start or cannot read every process.
+    """
+    from nova_mig.privsep import proc
+    try:
+        found = proc.vfio_holders()
+    except exception.PrivsepStartFailed as e:
+        return None, ('cannot read the descriptors of other users\' '
+                      'processes in %s: %s' % (PROC_ROOT,
+                                               str(e).rstrip('.')))
+    except OSError as e:
+        return None, str(e.strerror or e)
+    return {node: set(pids) for node, pids in found.items()}, ''
 
 
 def _unescape(field: str) -> str:
@@ -307,7 +315,15 @@ class Checker:
         self.proved: dict[Target, float] = {}
 
     def handles(self) -> tuple[dict[str, set[int]] | None, str]:
-        """Open /dev/vfio nodes now; (None, why) when unknown."""
+        """Open /dev/vfio nodes now; (None, why) when unknown.
+
+        Not root, the real ``/proc`` is read by the privileged helper
+        (context ``proc_pctxt``); root, or another ``[reaper]proc_root``,
+        in this process.
+        """
+        if (os.geteuid() != 0 and
+                os.path.realpath(self.proc_root) == PROC_ROOT):
+            return privileged_device_nodes()
         hidden = hidden_processes(self.proc_root)
         if hidden:
             return None, hidden

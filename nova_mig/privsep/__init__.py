@@ -1,6 +1,6 @@
 """Privilege separation for nova-mig's root-only operations.
 
-Three contexts, each its own daemon with the fewest capabilities its
+Four contexts, each its own daemon with the fewest capabilities its
 entry points need (see :data:`nova_mig.privsep.context.CAPABILITIES`):
 
 * ``sysfs_pctxt``: the intent-named sysfs writes of
@@ -9,7 +9,10 @@ entry points need (see :data:`nova_mig.privsep.context.CAPABILITIES`):
 * ``nvml_pctxt``: MIG changes through NVML and the GPU reset of
   :mod:`nova_mig.privsep.nvml`;
 * ``files_pctxt``: configuration files below ``/etc/nova`` and mdevctl
-  definitions below ``/etc/mdevctl.d`` (:mod:`nova_mig.privsep.files`).
+  definitions below ``/etc/mdevctl.d`` (:mod:`nova_mig.privsep.files`);
+* ``proc_pctxt``: who holds ``/dev/vfio`` nodes open, read from every
+  process's descriptors (:mod:`nova_mig.privsep.proc`), for an
+  unprivileged nova-mig's in-use check.
 
 Every privileged entry point lives in this package. A context is built on
 first use (:mod:`nova_mig.privsep.context`), so that importing this

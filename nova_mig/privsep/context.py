@@ -37,6 +37,10 @@ CAPABILITIES: dict[str, list[int]] = {
     # /etc/nova and its files may belong to the nova user (kolla): write
     # them (DAC_OVERRIDE) and fix their mode (FOWNER).
     'files': [caps.CAP_DAC_OVERRIDE, caps.CAP_FOWNER],
+    # /proc/<pid>/fd of any process: list the folder (mode 0500, its
+    # owner's: DAC_READ_SEARCH) and read its links (ptrace access, also to
+    # processes with more capabilities or not dumpable: SYS_PTRACE).
+    'proc': [caps.CAP_SYS_PTRACE, caps.CAP_DAC_READ_SEARCH],
 }
 
 

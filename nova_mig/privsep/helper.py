@@ -32,8 +32,9 @@ from nova_mig import exception
 HELPER = 'privsep-helper'
 #: The privsep contexts, each a daemon with its own capabilities (see
 #: :mod:`nova_mig.privsep.context`): sysfs writes, NVML changes and GPU
-#: resets, configuration files.
-CONTEXTS = ('sysfs', 'nvml', 'files')
+#: resets, configuration files, reading other processes' open /dev/vfio
+#: nodes.
+CONTEXTS = ('sysfs', 'nvml', 'files', 'proc')
 #: Where a context's socket lies, below ``[host]state_dir``.
 SOCKET_DIR = 'privsep'
 #: AF_UNIX paths are at most this long (``sun_path`` less its NUL).

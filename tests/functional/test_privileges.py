@@ -37,6 +37,7 @@ PROBE = textwrap.dedent('''\
     from nova_mig.privsep import files
     from nova_mig.privsep import helper
     from nova_mig.privsep import nvml
+    from nova_mig.privsep import proc
     from nova_mig.privsep import sysfs
     conf = cfg.ConfigOpts()
     nova_mig_conf.register_opts(conf)
@@ -75,7 +76,15 @@ PROBE = textwrap.dedent('''\
             print(name, 'allowed')
         except OSError as e:
             print(name, e.errno)
-    # The three daemons, still serving this process: uid and capabilities.
+    # Root's own processes are ptrace-protected from nobody: the daemon
+    # reads them all (this process holds /dev/null open, not /dev/vfio).
+    print('holders', sorted(proc.vfio_holders()))
+    try:
+        proc.vfio_holders('/etc')
+        print('proc-argument allowed')
+    except TypeError:
+        print('proc-argument refused')
+    # The four daemons, still serving this process: uid and capabilities.
     import os
     for pid in sorted(p for p in os.listdir('/proc') if p.isdigit()):
         try:
@@ -171,6 +180,8 @@ class PrivsepThroughSudoTestCase(base.CliTestCase):
         checks['appended'] = sysfs + [
             '--log-config-append', '/tmp/evil.ini', '--privsep_context',
             'other.ctx']
+        checks['appended-proc'] = self.rule_argv('proc') + [
+            '--config-file', '/tmp/evil.conf']
         checks['other-socket'] = sysfs[:-1] + ['/tmp/x/privsep.sock']
         other = list(sysfs)
         other[other.index(helper.pypath('sysfs'))] = helper.pypath('nvml')
@@ -258,11 +269,20 @@ class PrivsepThroughSudoTestCase(base.CliTestCase):
         lines = [line for line in lines if not line.startswith('daemon ')]
         # Each daemon runs as root with its own capabilities and no more:
         # sysfs none, nvml CAP_SYS_ADMIN (21), files CAP_DAC_OVERRIDE (1)
-        # and CAP_FOWNER (3).
+        # and CAP_FOWNER (3), proc CAP_DAC_READ_SEARCH (2) and
+        # CAP_SYS_PTRACE (19).
         self.assertEqual(
             ['daemon nova_mig.privsep.files_pctxt 0 %016x' % (1 << 1 | 1 << 3),
              'daemon nova_mig.privsep.nvml_pctxt 0 %016x' % (1 << 21),
+             'daemon nova_mig.privsep.proc_pctxt 0 %016x' % (
+                 1 << 2 | 1 << 19),
              'daemon nova_mig.privsep.sysfs_pctxt 0 %016x' % 0], daemons)
+        # With them it read every process's descriptors (none refused,
+        # root's own included) and takes no argument.
+        self.assertIn('holders []', lines, self.output('sysfs.err'))
+        self.assertIn('proc-argument refused', lines)
+        lines = [line for line in lines if not line.startswith(
+            ('holders ', 'proc-argument '))]
         with open(self.numvfs) as f:
             self.assertEqual('4', f.read())
         # Every hostile call was refused by the root daemons (EACCES), and
@@ -286,8 +306,9 @@ class PrivsepThroughSudoTestCase(base.CliTestCase):
             self.assertIn('nobody ALL = (root) NOPASSWD: %s\n'
                           % ' '.join(self.rule_argv(name)), rule)
         self.assertEqual(
-            ['sudo appended 1', 'sudo exact-files 0', 'sudo exact-nvml 0',
-             'sudo exact-sysfs 0', 'sudo other-config 1',
+            ['sudo appended 1', 'sudo appended-proc 1', 'sudo exact-files 0',
+             'sudo exact-nvml 0', 'sudo exact-proc 0', 'sudo exact-sysfs 0',
+             'sudo other-config 1',
              'sudo other-context 1', 'sudo other-socket 1'],
             [line for line in out.splitlines() if line.startswith('sudo ')])
 

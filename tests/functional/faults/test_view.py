@@ -5,8 +5,10 @@ A user without root cannot read other users' ``/proc/<pid>/fd`` (and a
 open ``/dev/vfio`` handle can be ruled out, so no destructive step may
 run.  ``layout apply`` and ``reap --apply`` run here as ``nobody`` against
 the real ``/proc`` (CI runs the tests as root; as a user without root they
-run as that user), and refuse with one line naming what could not be read;
-``--skip-handle-check`` overrides, with a warning.
+run as that user), where the privileged helper that reads every process's
+descriptors (``proc_pctxt``) has no sudo rule, and refuse with one line
+naming what could not be read and the fix; ``--skip-handle-check``
+overrides, with a warning.
 """
 
 import os
@@ -76,7 +78,13 @@ class TestNoViewNoDestruction(layout_base.LayoutTestCase):
         lines = [line for line in text.splitlines()
                  if 'open handles unknown' in line]
         self.assertTrue(lines, text)
-        self.assertIn('(run as root)', lines[0])
+        # The real /proc is read through the proc context's daemon, which
+        # sudo refuses to nobody without the rule: its fix, on the line.
+        self.assertIn("cannot read the descriptors of other users' "
+                      "processes in /proc: Cannot start nova-mig's "
+                      "privileged helper", lines[0])
+        self.assertIn('allow that with "nova-mig install-sudoers --user '
+                      'nobody"', lines[0])
         self.assertIn(inuse.SKIP_FLAG, lines[0])
         self.assertIn(VGPU, lines[0])
 

@@ -193,7 +193,7 @@ class InstallUnitsTestCase(base.TestCase):
                 '--privsep_context nova_mig.privsep.%s_pctxt '
                 '--privsep_sock_path /var/lib/nova-mig/privsep/%s.sock'
                 % (helper_path, self.conf_path, name, name)
-                for name in ('sysfs', 'nvml', 'files')],
+                for name in ('sysfs', 'nvml', 'files', 'proc')],
             rules)
         self.assertNotIn('*', ''.join(rules))
 

@@ -4,12 +4,15 @@ import os
 import types
 from unittest import mock
 
+import fixtures
 import libvirt
 
 from nova_mig import exception
 from nova_mig.host import inuse
+from nova_mig import privsep
 from tests import base
 from tests.unit.host import fakes
+from tests.unit.privsep import privsep_fixtures
 
 UUID = '11111111-2222-4333-8444-555555555555'
 VF = '0000:c1:00.4'
@@ -224,6 +227,68 @@ class TestOneVerdict(CheckerTestCase):
         self.assertEqual(('instance-1 (running)',),
                          self.checker().referencing_now(
                              inuse.Target(inuse.MDEV, UUID)))
+
+
+class TestThroughPrivsep(CheckerTestCase):
+    """Not root, the real /proc is read by the proc context's daemon."""
+
+    def setUp(self):
+        super().setUp()
+        self.privsep = self.useFixture(privsep_fixtures.WirePrivsepFixture(
+            privsep.proc_pctxt))
+        # The daemon's process table becomes the test's.
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_mig.privsep.proc.PROC_ROOT', self.proc))
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_mig.privsep.proc.ptrace_capable', lambda: True))
+        fd_dir = os.path.join(self.proc, '77', 'fd')
+        os.makedirs(fd_dir)
+        os.symlink('/dev/vfio/42', os.path.join(fd_dir, '9'))
+        self.target = inuse.Target(inuse.FUNCTION, VF, iommu_group=42)
+
+    def real_proc_checker(self, euid):
+        self.useFixture(fixtures.MockPatch('os.geteuid', return_value=euid))
+        return inuse.Checker(self.backend, '/proc', '/dev')
+
+    def test_user_without_root_asks_the_daemon(self):
+        verdict = self.real_proc_checker(1000).check(self.target)
+        self.assertEqual((77,), verdict.pids)
+        self.assertIn('held open by pid 77', verdict.users)
+        self.assertEqual(['nova_mig.privsep.proc.vfio_holders'],
+                         self.privsep.channel.calls)
+
+    def test_root_and_other_trees_read_in_process(self):
+        self.real_proc_checker(0).check(self.target)
+        self.useFixture(fixtures.MockPatch('os.geteuid', return_value=1000))
+        self.checker().check(self.target)
+        self.assertEqual([], self.privsep.channel.calls)
+
+    def test_daemon_not_allowed_is_one_line_naming_the_fix(self):
+        error = exception.PrivsepStartFailed(
+            command='sudo -n /opt/nova-mig/bin/privsep-helper',
+            reason='sudo: a password is required',
+            fix='allow that with "nova-mig install-sudoers --user nova"')
+        self.useFixture(fixtures.MockPatch(
+            'nova_mig.privsep.proc.vfio_holders', side_effect=error))
+        verdict = self.real_proc_checker(1000).check(self.target)
+        self.assertTrue(verdict.in_use)
+        self.assertIsNone(verdict.pids)
+        self.assertNotIn('\n', verdict.reason())
+        self.assertIn("open handles unknown: cannot read the descriptors "
+                      "of other users' processes in /proc: Cannot start "
+                      "nova-mig's privileged helper", verdict.reason())
+        self.assertIn('install-sudoers --user nova', verdict.reason())
+        self.assertIn(inuse.SKIP_FLAG, verdict.reason())
+
+    def test_daemon_refusal_is_unknown(self):
+        # One process the daemon could not read (forked, tests/unit/
+        # privsep/test_proc.py): its refusal is the verdict's reason.
+        self.useFixture(fixtures.MockPatch(
+            'nova_mig.privsep.proc.scan', return_value=({}, 1)))
+        verdict = self.real_proc_checker(1000).check(self.target)
+        self.assertIsNone(verdict.pids)
+        self.assertIn('the privileged helper cannot read the descriptors '
+                      'of 1 processes in %s' % self.proc, verdict.reason())
 
 
 class TestHiddenProcesses(base.TestCase):

@@ -58,7 +58,8 @@ class ContextTestCase(base.TestCase):
         self.assertIsInstance(privsep.nvml_pctxt, context.NovaMigPrivContext)
         self.assertEqual(['nova_mig.privsep.sysfs_pctxt',
                           'nova_mig.privsep.nvml_pctxt',
-                          'nova_mig.privsep.files_pctxt'],
+                          'nova_mig.privsep.files_pctxt',
+                          'nova_mig.privsep.proc_pctxt'],
                          [getattr(privsep, '%s_pctxt' % n).pypath
                           for n in helper.CONTEXTS])
         self.assertRaises(AttributeError, getattr, privsep, 'sys_admin_pctxt')
@@ -67,7 +68,8 @@ class ContextTestCase(base.TestCase):
         from oslo_privsep import capabilities as caps  # noqa: H302,H306
         self.assertEqual(
             {'sysfs': [], 'nvml': [caps.CAP_SYS_ADMIN],
-             'files': [caps.CAP_DAC_OVERRIDE, caps.CAP_FOWNER]},
+             'files': [caps.CAP_DAC_OVERRIDE, caps.CAP_FOWNER],
+             'proc': [caps.CAP_SYS_PTRACE, caps.CAP_DAC_READ_SEARCH]},
             context.CAPABILITIES)
 
     def test_helper_exiting_without_a_daemon_is_one_clear_error(self):

@@ -153,7 +153,8 @@ class SocketPathTestCase(base.TestCase):
         self.assertEqual(
             {'sysfs': '/var/lib/nova-mig/privsep/sysfs.sock',
              'nvml': '/var/lib/nova-mig/privsep/nvml.sock',
-             'files': '/var/lib/nova-mig/privsep/files.sock'},
+             'files': '/var/lib/nova-mig/privsep/files.sock',
+             'proc': '/var/lib/nova-mig/privsep/proc.sock'},
             {name: argv[-1] for name, argv in
              helper.rule_commands(self.conf).items()})
 
