@@ -89,7 +89,9 @@ class NovaConfTestCase(base.CliTestCase):
                 '[host]\nstate_dir = %s\n'
                 '[nova]\nhypervisor_hostname = %s\nconfig_snippet = %s\n'
                 'provider_config_file = %s\n'
-                '[hook]\nplacement_timeout = 5\n' % (
+                # No mdevctl on a test machine: "true" stands in for it
+                # (the mdevctl check is tested in test_hook).
+                '[hook]\nplacement_timeout = 5\nmdevctl_command = true\n' % (
                     base.host_file('a100-mixed.yaml'),
                     os.path.join(self.tmpdir, 'state'), HOSTNAME,
                     self.snippet,
