@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Exceptions raised by nova-mig.
 
 Every error an operator can meet is a subclass of :class:`NovaMigException`

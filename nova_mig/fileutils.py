@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Bounded reads of input files; atomic, change-only writes of nova-mig's.
 
 Every file nova-mig reads that someone else could have written goes

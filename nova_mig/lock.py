@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The locks that keep nova-mig runs on one host from interleaving.
 
 Two external (file) locks under ``[host]state_dir/locks``:

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The naming scheme linking MIG profiles, Placement names and flavors.
 
 Every resource class and trait is built from a template of the ``[naming]``

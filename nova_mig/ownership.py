@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The record of the vGPU devices nova-mig created on this host.
 
 ``layout apply`` and the boot restore record a device *before* they create

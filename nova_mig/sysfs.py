@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The one gateway to sysfs: path composition, reads and writes.
 
 Every sysfs path nova-mig reads or writes is composed here, below a root

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """nova-mig's tests.
 
 oslo.privsep imports eventlet, which warns that it is deprecated on

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """A loopback Keystone (identity v3) for tests of how credentials are read.
 
 It answers version discovery and ``POST /v3/auth/tokens`` only, records

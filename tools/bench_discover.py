@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+
 """Benchmark ``nova-mig discover`` on a simulated host.
 
 Measures, on the given host file (default: the 8x H100 SXM5 example):

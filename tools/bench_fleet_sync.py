@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Benchmark nova-mig sync for a fleet of hosts against one Placement.
 
 Starts one real Placement process (openstack-placement, wsgiref, SQLite;

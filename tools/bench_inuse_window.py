@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Measure the check-to-act window of nova-mig's destructive steps.
 
 Between the last in-use read (libvirt, read after the process table) and

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+
 """Benchmark the reap decision on a host with many defined libvirt domains.
 
 Generates a simulated host (four Tesla T4, 16 T4-1Q mdevs each) whose

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Benchmark the rebalance planner on a large fleet.
 
 Builds N hosts x G GPUs (A100 80GB PCIe and H100 SXM5 80GB, alternating

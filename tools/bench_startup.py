@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+
 """Measure nova-mig's start-up budget: whole processes, as a user runs them.
 
 Two budgets (issue 23), each a new process timed from start to exit:

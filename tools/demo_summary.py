@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """One screen per step of ``tools/quickstart.sh demo``: a command's summary.
 
 Reads the ``-f json`` output of a nova-mig command on standard input and

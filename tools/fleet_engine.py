@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The discrete-event fleet of ``tools/fleet_sim.py``.
 
 GPUs with their GPU instances, a first-fit scheduler per profile (and GPU

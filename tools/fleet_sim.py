@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Fleet simulation: does rebalancing beat the best fixed fleet?
 
 Not a test: a seeded discrete-event simulation driving the real planner

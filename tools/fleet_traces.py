@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The request traces of ``tools/fleet_sim.py``: seeded, per kind.
 
 See ``tools/fleet_sim.py`` for what each trace is.

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+
 """Check and draw the package-level import graph of nova_mig.
 
 Every ``import`` and ``from ... import`` of a package's modules counts,

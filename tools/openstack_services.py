@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+
 """Start the integration tier's Keystone, Placement and Nova API by hand.
 
 Run from the top of the repository with the virtual environment's Python::

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The ``nova-mig`` command line application."""
 
 import argparse

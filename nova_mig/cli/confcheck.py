@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Checks of the configuration files, made once before a command runs.
 
 oslo.config reads a value only when it is first used, so a wrong value

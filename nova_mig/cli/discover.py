@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``nova-mig discover``: show what the compute host has."""
 
 import argparse

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``nova-mig hook pre-start|post-start``: around nova-compute's start."""
 
 import argparse

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``nova-mig layout ...``: plan, apply, assert, export, import, restore."""
 
 from cliff import command

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``nova-mig metrics``: the host's state for Prometheus' node_exporter."""
 
 import argparse

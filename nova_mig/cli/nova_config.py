@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``nova-mig nova-config``: generate nova-compute's vGPU configuration."""
 
 import argparse

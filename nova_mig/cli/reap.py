@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``nova-mig reap``: find, and with --apply remove, orphan vGPU devices."""
 
 import argparse

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``nova-mig rebalance apply``: one host's part of a rebalance plan."""
 
 import argparse

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``nova-mig retype``: change this host's vGPU types safely, resumably."""
 
 import argparse

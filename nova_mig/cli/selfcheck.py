@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``nova-mig self-check``: do NVML, sysfs, libvirt and the catalog agree?"""
 
 import argparse

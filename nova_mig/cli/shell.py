@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The ``nova-mig`` console script: its help, before the application loads.
 
 ``nova-mig``, ``nova-mig -h``, ``nova-mig --help`` and ``nova-mig help``

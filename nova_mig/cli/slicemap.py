@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Draw a host report for a terminal: each GPU's slice map and its devices."""
 
 import io

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``nova-mig sync``: register the host's classes and GPU traits."""
 
 import argparse

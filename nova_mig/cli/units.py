@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``nova-mig install-units`` and ``install-sudoers``: host files.
 
 The systemd units shipped in ``etc/systemd`` and the sudoers rule in

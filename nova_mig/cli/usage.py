@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The help of ``nova-mig``, built without loading the application.
 
 The global options and one line per command, without importing

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``nova-mig verify``: compare Placement's GPU inventories with the host."""
 
 import argparse

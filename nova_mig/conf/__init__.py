@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Configuration options of nova-mig, one module per option group."""
 
 from oslo_config import cfg

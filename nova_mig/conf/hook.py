@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Options of the [hook] group: nova-compute's pre-start and post-start."""
 
 from oslo_config import cfg

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Options of the [host] group: where nova-mig reads and keeps host state."""
 
 from oslo_config import cfg

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Options of the [naming] group: resource class and trait names."""
 
 from oslo_config import cfg

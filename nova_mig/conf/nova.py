@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Options of the [nova] group: the Nova configuration nova-mig generates."""
 
 from oslo_config import cfg

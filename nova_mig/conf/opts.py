@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Every option module of nova-mig, found by walking this package.
 
 Each module of ``nova_mig.conf`` but this one and ``utils`` defines an

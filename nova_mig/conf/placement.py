@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Options of the [placement] and [placement_sync] groups."""
 
 from oslo_config import cfg

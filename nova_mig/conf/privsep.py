@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Options of the [nova_mig_privsep] group: how the privsep daemons start.
 
 nova-mig itself only needs ``helper_command``, registered here on

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Options of the [reaper] group: when an orphan vGPU device may go."""
 
 from oslo_config import cfg

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Options of the [retype] group: the safe vGPU type change workflow."""
 
 from oslo_config import cfg

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Options of the [simulator] group."""
 
 from oslo_config import cfg

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Versioned documents nova-mig writes on one host and reads on another.
 
 Each document has one module here holding its version, its JSON schema and

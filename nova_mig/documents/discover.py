@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The discover document (``nova-mig discover -f json``): schema, reader.
 
 ``nova-mig discover -f json`` writes it (:meth:`nova_mig.model.host.

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Cloud-wide MIG capacity: total, used and free slices per profile.
 
 Read from Placement with a :class:`nova_mig.placement.client.PlacementClient`

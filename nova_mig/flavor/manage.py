@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Create, update and list the Nova flavors asking for one MIG slice.
 
 The functions take an openstacksdk compute proxy (``conn.compute``, which

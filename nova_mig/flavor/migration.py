@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """What a flavor asks so that its vGPU can live-migrate.
 
 Nova live-migrates a vGPU only to a host offering the same vGPU type:

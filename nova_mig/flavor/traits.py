@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The GPU traits nova-mig names in Placement: list them, create them."""
 
 import collections.abc

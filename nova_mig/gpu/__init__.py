@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """GPU backends: loading the plugin selected by ``[gpu]backend``."""
 
 import importlib.metadata

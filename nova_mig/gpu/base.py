@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The GPU backend plugin interface.
 
 A backend is a stevedore plugin of the ``nova_mig.gpu_backends`` namespace.

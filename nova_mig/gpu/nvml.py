@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """GPU backend driving real NVIDIA GPUs through NVML (``pynvml``)."""
 
 import logging

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Write a discovered host as a simulated-host file, to replay it anywhere.
 
 ``nova-mig discover --host-file OUT`` captures a real host (read-only) so an

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Discover a compute host: GPUs, MIG geometry, vGPU parents, devices, guests.
 
 :func:`discover` joins what three sources say (the GPU backend, sysfs and

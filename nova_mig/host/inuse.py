@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Prove, right before a destructive step, that nothing uses its target.
 
 The one in-use verdict of every destructive path: ``layout apply``, ``layout

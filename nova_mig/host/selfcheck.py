@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """A read-only hardware self-check: do NVML, sysfs, libvirt and the catalog
 agree about this host?
 

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Read the host's PCI, SR-IOV, mdev and vendor-specific VFIO state from sysfs.
 
 Everything here only reads, under a configurable root (``[host]sysfs_root``)

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """nova-mig's one libvirt wrapper: guests and mdev node devices.
 
 Every libvirt connection nova-mig opens is opened here: read-only to list

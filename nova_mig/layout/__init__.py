@@ -1,1 +1,3 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Declarative MIG and vGPU layouts: validate, plan, apply, export, restore."""

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Execute a layout plan: SR-IOV VFs, MIG instances, vGPU devices.
 
 GPUs are handled one after the other.  A refused GPU (something in use)

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The checkpoint: the host's exact layout at the last apply, for boot.
 
 ``layout apply`` writes it to ``<[host]state_dir>/layout-checkpoint.json``

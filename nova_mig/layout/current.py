@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """What a GPU carries now: vGPU devices tied to their GPU instances and VFs."""
 
 import collections

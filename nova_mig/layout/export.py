@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Describe the current host as a layout (``nova-mig layout export``).
 
 The export is exact: every GPU by PCI address, every GPU instance with its

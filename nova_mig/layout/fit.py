@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Find placements for a GPU's wanted MIG profiles, keeping what exists.
 
 Profiles and their possible placements come from the GPU (NVML), never

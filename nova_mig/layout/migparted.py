@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Convert NVIDIA mig-parted ``version: v1`` configs to layouts and back.
 
 mig-parted selects GPUs by index (``devices: all`` or a list) and by

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The diff between a host and a layout: actions with reasons, per GPU.
 
 A GPU whose change would destroy something in use (a GPU instance with

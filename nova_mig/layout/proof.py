@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The plan's proof: every target a GPU's plan destroys, proved free.
 
 All or nothing per GPU (see :mod:`nova_mig.layout.apply`): the targets of

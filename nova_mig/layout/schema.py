@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The layout file: its JSON schema, and reading a file into a layout.
 
 The schema checks the form of the document; the few rules it cannot say

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """What a layout asks: its GPU entries, and which GPUs each one selects."""
 
 import dataclasses

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Validate a layout against a host and resolve what each GPU must become.
 
 Everything is checked before anything is touched: profiles offered by the

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The cloud-wide metrics: MIG capacity and usage in Placement, and demand.
 
 :func:`registry` turns the per host, GPU model and profile lines of

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The metrics of one compute host, from its discover report.
 
 :func:`registry` turns the JSON document of ``nova-mig discover`` (and

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Write a registry in node_exporter's textfile format, or print it."""
 
 import os

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Constants and name patterns shared by every layer: one definition each.
 
 Device modes, the MIG profile name, PCI addresses and UUIDs as sysfs

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The host's GPU data model: GPUs, MIG profiles, GPU and compute instances.
 
 Plain frozen dataclasses, as NVML reports them, so nothing above the GPU

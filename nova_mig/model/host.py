@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """What discovery reports about a compute host: plain typed records.
 
 The sysfs records (vGPU parents, their types, mdevs, SR-IOV functions), the

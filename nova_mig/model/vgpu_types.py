@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Map NVIDIA vGPU type names to the MIG profiles that back them.
 
 NVIDIA names MIG-backed vGPU types ``<BOARD>-<G>-<GB><SERIES>[SUFFIX]``

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Decide which vGPU type each vGPU parent of the host offers to Nova.
 
 Nova lets a PCI address carry one vGPU type only, and a VF carries at most

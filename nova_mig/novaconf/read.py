@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Which vGPU types nova-compute offers, read from Nova's own config files.
 
 Read with oslo.config's parser and Nova's precedence: a later file

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The Nova release the generated configuration targets.
 
 Nova gained the options nova-mig writes over several releases:

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Render a :class:`~nova_mig.novaconf.plan.NovaConfig` in Nova's syntax.
 
 The nova.conf snippet follows ``nova/conf/devices.py`` (``[devices]

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Write the generated Nova configuration, only when it changed.
 
 The snippet and the provider config are one transaction.  Before either

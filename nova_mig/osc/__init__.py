@@ -1,1 +1,3 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The ``openstack mig`` commands: an OpenStackClient plugin."""

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The ``mig`` client of an OSC session: Placement and compute handles.
 
 Placement is reached through nova-mig's own

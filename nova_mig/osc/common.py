@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Options and error handling shared by the ``openstack mig`` commands."""
 
 import argparse

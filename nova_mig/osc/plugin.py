@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """OpenStackClient plugin entry point: ``openstack mig ...``.
 
 Kept light: OSC imports this module on every ``openstack`` run; the

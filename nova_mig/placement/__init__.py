@@ -1,1 +1,3 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Placement: client, expected providers, sync and verify."""

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Cloud-wide ``[pci] alias`` lines for nova-api and nova-scheduler.
 
 In vendor-specific VFIO mode each host's vGPUs are PCI devices Nova tracks

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """A small Placement API client with one place mapping HTTP errors.
 
 Every call names the microversion it needs:

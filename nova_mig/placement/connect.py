@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Which Placement a command talks to: the cloud's, or an embedded one.
 
 The embedded Placement is used only when chosen (``[placement_sync]

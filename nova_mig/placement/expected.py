@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """What the host offers Placement: one GPU provider per configured parent.
 
 Nova's libvirt driver creates one child resource provider per vGPU parent

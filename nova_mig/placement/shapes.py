@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The shape of Placement's answers, checked where they arrive.
 
 :meth:`nova_mig.placement.client.PlacementClient.request` checks every

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The record of what nova-mig created and set in Placement.
 
 It lives in ``<[host]state_dir>/<[placement_sync]state_file>`` as JSON:

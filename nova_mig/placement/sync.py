@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Put the host's custom resource classes and GPU traits into Placement.
 
 :func:`sync` is the whole of ``nova-mig sync``. Its request pattern, per

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Compare the GPU providers' inventories in Placement with the host.
 
 After a vGPU type change nova-compute may keep reporting the old type's

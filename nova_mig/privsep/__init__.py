@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Privilege separation for nova-mig's root-only operations.
 
 Four contexts, each its own daemon with the fewest capabilities its

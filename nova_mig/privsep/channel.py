@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """oslo.privsep's client channel on a fixed socket path: the one adapter.
 
 oslo.privsep's ``RootwrapClientChannel`` listens on a socket in a fresh

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """nova-mig's privsep contexts, started the way deployments start them.
 
 oslo.privsep's own context reads its options from the global

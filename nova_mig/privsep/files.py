@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Privileged file changes (context ``files_pctxt``).
 
 The Nova configuration files nova-mig generates, below ``/etc/nova``, and

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The command that starts nova-mig's privsep daemon.
 
 oslo.privsep's default, ``sudo privsep-helper`` with the global

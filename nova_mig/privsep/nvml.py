@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Privileged NVML entry points (context ``nvml_pctxt``).
 
 Create and destroy MIG GPU and compute instances, change the MIG mode and

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """NVML call helpers shared by the NVML backend and its privsep daemon."""
 
 import contextlib

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Who holds ``/dev/vfio`` open, read as root (context ``proc_pctxt``).
 
 An unprivileged nova-mig cannot read other users' ``/proc/<pid>/fd``, and

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Privileged sysfs writes, by intent (context ``sysfs_pctxt``).
 
 There is no "write this path" entry point: each one names what it changes

@@ -1,1 +1,3 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Orphan vGPU device reaper: decide, journal and remove."""

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Decide, from gathered facts alone, which vGPU devices may be removed.
 
 Nothing here reads the host: :mod:`nova_mig.reaper.facts` gathers the

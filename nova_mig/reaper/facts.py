@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Gather the evidence the reaper decides on: guests, handles, allocations.
 
 Sources: libvirt (every domain from ``listAllDomains(0)``: running, paused,

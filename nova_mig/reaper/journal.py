@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The reaper journal: one JSON line before and one after each removal.
 
 ``<[host]state_dir>/reaper-journal.jsonl`` gets an ``intent`` line (flushed

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The queue the libvirt qemu hook fills when a domain is released.
 
 The hook (``etc/libvirt/hooks/qemu``) appends one JSON line per released

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Remove one vGPU device: sysfs, then its persistent definition.
 
 An mdev is removed through the backend's sysfs writer (``remove_mdev``,

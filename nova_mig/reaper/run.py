@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """One reaper run: gather, decide, finish journaled work, remove.
 
 :func:`reap` is what ``nova-mig reap`` and ``retype`` call. With

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Cloud-wide MIG capacity with the unmet demand beside it.
 
 Built from :func:`nova_mig.flavor.capacity.provider_slices` rows (Placement

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The rebalance defaults: one set for the CLI, the playbook and the sim.
 
 ``openstack mig rebalance plan`` and ``openstack mig capacity`` take their

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """What the cloud asks for: unmet boots and the operator's targets.
 
 Two sources, both per MIG profile (the profile a flavor's resource class or

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The planner's view of the fleet: discover documents joined with Placement.
 
 Each compute host's ``nova-mig discover -f json`` document, gathered into

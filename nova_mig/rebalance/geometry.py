@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The valid MIG geometries of one GPU, around the GPU instances it keeps.
 
 A geometry is a set of GPU instances, each a profile at one placement, that

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The fleet's re-partition history: what the per-GPU budget counts.
 
 The controller keeps one JSON-lines file per UTC day in the history

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """A rebalance plan: new geometries for the fleet, one layout file per host.
 
 :func:`build` takes the hosts (:mod:`nova_mig.rebalance.fleet`) and the

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The planner's integer program, solved by HiGHS through ``scipy.optimize``.
 
 GPUs in the same state (model, profile table, GPU instances in use, free

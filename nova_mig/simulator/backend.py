@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The simulated GPU backend: NVML answers from the simulated host."""
 
 import logging

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """GPU and compute instances on a simulated card, refused as NVML does."""
 
 import logging

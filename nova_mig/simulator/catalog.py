@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The catalog of GPU models the simulated host can hold."""
 
 import dataclasses

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The rest of the embedded cloud: instance allocations, nova-compute service.
 
 The embedded Placement (:mod:`nova_mig.simulator.placement`) holds the

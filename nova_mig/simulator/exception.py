@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Errors of the simulated host: its host files and its GPU catalog."""
 
 from nova_mig import exception

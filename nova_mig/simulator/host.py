@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The simulated host's work directory: live state and rendered views.
 
 The work directory holds ``state.json`` (the live state), ``sys`` (the

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The host file: a versioned YAML description of a simulated host.
 
 The format (``version: 1``) is documented in

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """sysfs writes on the simulated host, with the kernel's answers.
 
 :class:`SysfsWriter` is what the simulated backend hands out as its sysfs

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Render the simulated host's domains and node devices for libvirt.
 
 The output is a libvirt test-driver file, opened as

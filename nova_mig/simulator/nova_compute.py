@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """A simulated nova-compute restart: Placement follows Nova's configuration.
 
 On a real host, restarting nova-compute makes its libvirt driver report

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """PCI addresses, SR-IOV VF layout and identifiers of the simulated host."""
 
 import uuid

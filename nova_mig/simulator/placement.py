@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """An embedded Placement: openstack-placement on 127.0.0.1, SQLite on disk.
 
 ``nova-mig sync`` and ``verify`` use it when no cloud is configured, so the

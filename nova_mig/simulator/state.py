@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The live state of the simulated host and the kernel rules on vGPUs."""
 
 import collections

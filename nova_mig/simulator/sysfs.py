@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Render the simulated host as a sysfs tree laid out like the kernel's.
 
 Device directories live under ``devices/pci<dom>:<bus>/...``; the

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """This host's nova-compute service in the Compute API, through openstacksdk.
 
 The reaper refuses to act while the scheduler may still place instances on

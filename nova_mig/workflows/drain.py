@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Change some GPUs' MIG geometry while the rest of the host keeps serving.
 
 ``nova-mig retype`` disables the whole nova-compute service; a rebalance

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The journal of a per-GPU drain (``rebalance apply``, ``retype --per-gpu``).
 
 A drain changes four things one after the other: Nova's configuration

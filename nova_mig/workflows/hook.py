@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """nova-compute start hooks: what runs before and after nova-compute starts.
 
 :func:`pre_start` runs before nova-compute (systemd ``ExecStartPre``, or a

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The vGPU type change workflow as resumable steps (``nova-mig retype``).
 
 The operator workflow of a type change, in order: disable this host's

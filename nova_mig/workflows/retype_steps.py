@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The eight steps of ``nova-mig retype``, in the order they run.
 
 The layout steps call :mod:`nova_mig.layout` (``plan`` and ``apply``) and

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Sphinx configuration of the nova-mig release notes."""
 
 project = 'nova-mig Release Notes'

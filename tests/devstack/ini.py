@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """devstack's iniset and iniset_multiline, for the plugin tests' stubs.
 
 ``python ini.py set FILE SECTION OPTION VALUE...``: one value replaces

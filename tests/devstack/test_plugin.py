@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The devstack plugin's phases under bash, against stubbed devstack.
 
 devstack's own functions (iniset, trueorfalse, setup_develop, die, ...)

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Helpers for functional tests that drive the nova-mig command line."""
 
 import io

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Helpers of the bad-input tier's hostile classes: a measured child, peers.
 
 Every hostile case runs the command in a child process, as an operator

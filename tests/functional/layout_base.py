@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Helpers for the ``nova-mig layout`` functional tests."""
 
 import contextlib

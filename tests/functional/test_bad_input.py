@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Bad input, table-driven: one line naming file, key and reason; no change.
 
 Every case runs one ``nova-mig`` command against the same materialised

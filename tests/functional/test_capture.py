@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Capture a host with ``discover --host-file`` and replay it.
 
 The replayed host must discover as the original did: on every example

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The table forms of the nova-mig commands fit the terminal."""
 
 import glob

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``tools/quickstart.sh demo``: one screen per step, and where it writes.
 
 The script runs on a copy of the files it reads (tools/, etc/ and the

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The orphan story of ``tools/quickstart.sh demo --scenario orphans``.
 
 On the simulated T4 host with the embedded cloud: the reaper reads the

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Functional tests: ``nova-mig discover`` on the example simulated hosts."""
 
 import json

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The discover document of every example host validates against its schema.
 
 ``nova-mig discover -f json`` of each simulated host shipped in

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The example layouts fit the example hosts their "# fits:" line names.
 
 Each layout of etc/nova-mig/layouts/ (but the mig-parted config) names, in

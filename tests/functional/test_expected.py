@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Functional tests: what Placement should show for the example hosts."""
 
 from nova_mig import gpu

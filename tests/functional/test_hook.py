@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Functional tests of ``nova-mig hook pre-start`` and ``post-start``.
 
 The simulated a100-mixed host; Placement is the embedded one (the

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Functional tests of ``nova-mig layout`` on every example host."""
 
 import json

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Invalid layouts: each refused with a precise message, nothing changed."""
 
 from tests.functional import layout_base

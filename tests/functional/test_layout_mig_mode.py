@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The simulated backend changes the MIG mode as a card would."""
 
 from nova_mig import exception

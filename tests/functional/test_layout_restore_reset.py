@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``layout restore`` on a Hopper GPU whose MIG mode came back disabled."""
 
 import os

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Layout round trips: export then assert holds on every example host.
 
 Also a GPU instance without a compute instance and a pending MIG mode,

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Logging destinations work as in other oslo.log programs."""
 
 import logging

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``nova-mig metrics`` on the simulated hosts, read back with Prometheus'
 own parser (the one node_exporter's textfile collector agrees with)."""
 

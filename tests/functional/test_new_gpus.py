@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Example hosts of newer GPUs end to end: discover, plan, nova-config, sync.
 
 RTX PRO 6000 Blackwell Server Edition (vendor-specific VFIO, MIG-backed

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Functional tests of ``nova-mig nova-config`` on the simulated hosts."""
 
 import configparser

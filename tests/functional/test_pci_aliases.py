@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Cloud-wide PCI aliases read by Nova's own alias parser.
 
 Two vendor-VFIO hosts of different GPU models (A100 and H100, both with

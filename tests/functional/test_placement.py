@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """nova-mig sync and verify against a real Placement (openstack-placement).
 
 Placement runs in-process: the embedded server (wsgiref on 127.0.0.1,

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """nova.conf's [placement] as pasted, in every keystoneauth shape.
 
 Each test writes nova-mig.conf and the nova.conf an operator has, reads

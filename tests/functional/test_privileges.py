@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """An unprivileged nova-mig starts its privsep daemons through sudo.
 
 Everything happens in a private mount namespace (``unshare -m``): an

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Functional tests of ``nova-mig reap`` on simulated hosts."""
 
 import errno

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The reaper on a GPU instance several vGPUs share (vendor-specific VFIO).
 
 A simulated RTX PRO 6000 Blackwell: DC-2-12C is a time-sliced MIG-backed

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``nova-mig rebalance apply``: the per-GPU drain on a simulated host.
 
 The a100-mixed host, a real embedded Placement, and as nova-compute's

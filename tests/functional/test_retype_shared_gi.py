@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``nova-mig retype`` across GPU instances several vGPUs share.
 
 Two simulated RTX PRO 6000 Blackwell in vendor-specific VFIO mode, a real

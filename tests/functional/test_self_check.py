@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``nova-mig self-check`` on a simulated host, clean and with injected
 disagreements between NVML, sysfs, libvirt and the catalog."""
 

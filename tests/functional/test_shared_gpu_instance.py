@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Several vGPUs on one GPU instance, end to end on a simulated host.
 
 The RTX PRO 6000 Blackwell example host (vendor-specific VFIO): its

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Vendor-specific VFIO as NVIDIA's driver runs it, on a simulated host.
 
 The driver refuses a MIG mode change while the PF has VFs and a raw

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Two commands that change one host at once run one after the other.
 
 ``rebalance apply --yes`` drains a GPU, restarts nova-compute, applies

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Base class of the integration tests: the CLI against real services."""
 
 import os

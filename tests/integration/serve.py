@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Serve one OpenStack WSGI service on an inherited listening socket."""
 
 import os

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Real Keystone, Placement and Nova API processes on 127.0.0.1."""
 
 import atexit

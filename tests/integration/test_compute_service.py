@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """reap, layout apply's guard and retype against the real Nova API.
 
 The configurations have no ``[placement_sync]embedded``: nova-mig asks the

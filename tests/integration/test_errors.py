@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Failures of a sync against real services: one clear line, exit 1."""
 
 import os

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Nova API smoke tests: MIG flavors through openstacksdk, real tokens."""
 
 import uuid

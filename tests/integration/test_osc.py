@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``openstack mig`` against real Keystone, Placement and Nova API."""
 
 import io

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """playbooks/rebalance.yaml on simulated hosts, real Keystone/Placement/Nova.
 
 Three local "hosts", each its own nova-mig configuration, state directory

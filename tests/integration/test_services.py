@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The service fixture itself: failures are reported, not hidden."""
 
 import os

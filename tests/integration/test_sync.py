@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """nova-mig sync and verify against real Placement with Keystone tokens."""
 
 import json

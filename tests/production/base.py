@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """nova-mig installed the way operators install it, in a fresh venv.
 
 The virtual environment gets ``requirements.txt`` and nothing else, then

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The literal blocks of the documentation that the production tier runs.
 
 A block is marked in the ``.rst`` source by a comment right before it::

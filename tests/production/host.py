@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """A compute host for the documentation's commands, in a mount namespace.
 
 The pages say ``/etc/nova-mig``, ``/opt/nova-mig``, ``/var/lib/nova-mig``

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The reader of the pages' marked blocks (no service needed)."""
 
 import testtools

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The pages' own blocks, run as they are against the real cloud.
 
 The blocks marked ``.. nova-mig-test: <name>`` in the pages (see

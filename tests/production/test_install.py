@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """nova-mig as ``pip install nova-mig`` leaves it, against a real cloud."""
 
 import configparser

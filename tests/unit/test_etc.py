@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The deployment files shipped under etc/kolla hold together."""
 
 import configparser

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """A compute host's install: no SciPy, which only the planner needs."""
 
 import configparser

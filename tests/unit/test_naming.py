@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of the naming scheme: resource classes, traits, flavors, reverse."""
 
 import re

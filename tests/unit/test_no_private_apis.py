@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """nova-mig uses no private API of Python or oslo (issue 23 item 6).
 
 The one exception is oslo.privsep's client channel base class, kept in one

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """README.rst: what a new user reads first stays readable and current."""
 
 import os

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Connection failures in a few words: no urllib3 repr in a message."""
 
 from keystoneauth1 import exceptions as ks_exc

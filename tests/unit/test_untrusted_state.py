@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Every state file reader: a FIFO, a device or a link is never read."""
 
 import os

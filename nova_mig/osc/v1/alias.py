@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``openstack mig alias list``: the cloud's PCI aliases, from Placement."""
 
 import argparse

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``openstack mig capacity list|show``: MIG slices and unmet demand."""
 
 import argparse

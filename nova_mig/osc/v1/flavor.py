@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``openstack mig flavor create|list|sync``: flavors of one MIG slice."""
 
 import argparse

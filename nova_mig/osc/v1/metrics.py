@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``openstack mig metrics``: the cloud's MIG capacity for Prometheus."""
 
 import argparse

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``openstack mig profile list``: MIG slices of the cloud per profile."""
 
 import argparse

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``openstack mig rebalance plan``: new MIG geometries for the demand."""
 
 import argparse

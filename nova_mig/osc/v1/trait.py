@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``openstack mig trait list|sync``: the GPU traits in Placement."""
 
 import argparse

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Crash points and races of the fault-injection tier.
 
 A crash point is a state-changing step: a change of the simulated host

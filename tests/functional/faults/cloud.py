@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Fault scenarios of the workflows that talk to a cloud.
 
 ``rebalance apply``, ``retype --per-gpu`` and ``retype`` restart

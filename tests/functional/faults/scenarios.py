@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The commands of the fault-injection tier on a simulated host."""
 
 import os

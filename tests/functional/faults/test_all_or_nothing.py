@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """All or nothing per GPU, and the check-to-act window.
 
 - A vendor-VFIO GPU that is free but for a shut-off guest referencing one

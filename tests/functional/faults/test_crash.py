@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Kill each command at its state-changing steps; a re-run converges.
 
 For ``layout apply``, ``layout restore``, ``reap --apply``, ``retype`` and

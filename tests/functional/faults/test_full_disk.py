@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """A full state disk: one clear error naming the file, nothing created."""
 
 import errno

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Every destructive command against every kind of holder.
 
 One in-use verdict for every destructive path: ``layout apply``, ``layout

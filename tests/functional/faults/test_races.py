@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """A guest claims a target between the plan and its destructive step.
 
 For each destructive step of ``layout apply``, ``reap --apply`` and

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Without the view, no destruction.
 
 A user without root cannot read other users' ``/proc/<pid>/fd`` (and a

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Kills and a full disk at every write point of the cloud workflows.
 
 ``rebalance apply --yes`` and ``retype --per-gpu`` (the per-GPU drain:

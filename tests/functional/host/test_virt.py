@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The libvirt wrapper against libvirt's own test driver."""
 
 import os

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """A simulated host with the reaper's cases, for the reaper's tests."""
 
 import os

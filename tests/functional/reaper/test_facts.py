@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Gathering the reaper's evidence on a simulated host."""
 
 import os

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """A vendor-VFIO vGPU is owned by what it is, not by the VF it is on."""
 
 import os

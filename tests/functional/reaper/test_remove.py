@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Removing devices of a simulated host: its kernel refuses busy ones."""
 
 import os

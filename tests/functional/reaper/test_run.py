@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of a reaper run: apply, faults and journal recovery."""
 
 import errno

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The simulated host survives a crash between saving and rendering."""
 
 import os

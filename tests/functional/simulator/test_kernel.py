@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """sysfs writes on the simulated host: accepted and refused like Linux."""
 
 import errno

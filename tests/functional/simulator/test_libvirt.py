@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The simulated host's libvirt test-driver file, read by real libvirt."""
 
 import os

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Layout of the rendered sysfs tree (facts.md section 4)."""
 
 import os

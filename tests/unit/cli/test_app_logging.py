@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The application registers oslo.log's options through oslo.log's API."""
 
 import os

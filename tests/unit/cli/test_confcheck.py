@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of the configuration checks made before a command runs."""
 
 import os

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``nova-mig`` help before the application loads (nova_mig.cli.shell)."""
 
 import importlib

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The discover table when several vGPUs share a GPU instance."""
 
 from nova_mig.cli import slicemap

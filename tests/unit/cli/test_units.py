@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``nova-mig install-units``: units with this install's paths."""
 
 import configparser

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The discover document's version rule and reader (nova_mig.documents)."""
 
 import json

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """A test case with a real PlacementClient over the in-memory Placement."""
 
 from nova_mig import naming

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """In-memory Placement API and compute proxy for the flavor and OSC tests."""
 
 import json

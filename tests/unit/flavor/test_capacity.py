@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of cloud-wide MIG capacity read from Placement."""
 
 from nova_mig import exception

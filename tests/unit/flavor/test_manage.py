@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of the flavors nova-mig creates, updates and lists."""
 
 import dataclasses

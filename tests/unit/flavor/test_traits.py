@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of the GPU traits nova-mig lists and creates in Placement."""
 
 from nova_mig import exception

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of MIG changes through the NVML privsep entrypoints."""
 
 from oslo_privsep.test import fixture as privsep_fixture

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The NVML backend changes the MIG mode through privsep."""
 
 from nova_mig import exception

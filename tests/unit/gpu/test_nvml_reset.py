@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The NVML backend's GPU reset: nvidia-smi through the privsep daemon.
 
 The command is the daemon's own (``nvidia-smi --gpu-reset -i <PCI>``, with

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The NVML backend's vGPU reads: the driver's type -> profile mapping."""
 
 import pynvml

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Fakes for the host tests: a hand-built sysfs tree, libvirt, a backend."""
 
 import os

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The host file ``discover --host-file`` writes, from in-memory reports."""
 
 from unittest import mock

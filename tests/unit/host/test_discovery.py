@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests for joining GPU, sysfs and libvirt facts into a host report."""
 
 import json

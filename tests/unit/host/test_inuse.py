@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of the in-use check shared by layout apply, reap and retype."""
 
 import os

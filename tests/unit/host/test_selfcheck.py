@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The self-check's comparisons, on reports with injected disagreements.
 
 sysfs is a small tree in a temporary directory: a PF with its vendor,

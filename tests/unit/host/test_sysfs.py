@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests for the sysfs reader on trees laid out as the kernel does."""
 
 import errno

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests for the libvirt wrapper, over a fake libvirt connection."""
 
 import libvirt

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """GPUs for the layout unit tests, built from the simulator's catalog."""
 
 from nova_mig.model import constants

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of the layout and mig-parted exports of an in-memory host."""
 
 import dataclasses

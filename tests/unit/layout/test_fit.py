@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of the MIG placement search."""
 
 from nova_mig.layout import fit

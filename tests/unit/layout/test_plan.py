@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of the layout plan: the actions turning a GPU into its layout."""
 
 import dataclasses

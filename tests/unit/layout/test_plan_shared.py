@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Layout plans with several vGPUs sharing one GPU instance (``vgpus: N``).
 
 On the RTX PRO 6000 Blackwell (simulator catalog) time-sliced MIG-backed

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of the layout file format: its schema and the entries built."""
 
 import jsonschema

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of the layout entries: GPU selection and dumping."""
 
 from nova_mig.layout import schema

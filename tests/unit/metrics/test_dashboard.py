@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The Grafana dashboard of etc/grafana asks only for what nova-mig emits."""
 
 import json

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of the shared constants and name patterns."""
 
 from nova_mig.model import constants

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of the host report: lookups, vGPU devices and its JSON document."""
 
 import json

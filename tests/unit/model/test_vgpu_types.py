@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests for mapping vGPU type names to MIG profiles."""
 
 import testscenarios

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Hand-built host reports for the nova-config tests."""
 
 from nova_mig.model import constants

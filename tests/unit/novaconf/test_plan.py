@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests for assigning vGPU types to vGPU parents (nova-config's plan)."""
 
 from nova_mig import exception

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """nova-config's plan on a GPU whose driver maps types to profiles.
 
 The RTX PRO 6000 Blackwell: types on ``+gfx`` GPU instances that no name

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of reading the enabled vGPU types from Nova's configuration."""
 
 import json

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The Nova release nova-config targets, and the options it has."""
 
 import ast

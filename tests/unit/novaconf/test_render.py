@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests for rendering the Nova configuration and checking Nova's rules."""
 
 import configparser

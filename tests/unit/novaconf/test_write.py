@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests for writing the Nova configuration: atomic, change-only."""
 
 import dataclasses

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """A fake OSC app for the ``openstack mig`` command tests."""
 
 import io

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of the OpenStackClient plugin entry points."""
 
 import argparse

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``openstack mig flavor create`` against ``openstack flavor create``.
 
 Both run through ``openstackclient.shell.OpenStackShell`` as a user types

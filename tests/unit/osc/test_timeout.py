@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The ``mig`` commands' requests have a timeout."""
 
 import types

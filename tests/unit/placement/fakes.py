@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """An in-memory Placement standing in for PlacementClient in unit tests."""
 
 import collections

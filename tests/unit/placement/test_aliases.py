@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Cloud-wide PCI aliases read from Placement."""
 
 import json

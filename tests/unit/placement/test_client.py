@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Unit tests of the Placement client's error mapping and construction."""
 
 import io

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Unit tests of choosing the cloud's Placement or the embedded one."""
 
 import io

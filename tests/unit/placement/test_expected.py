@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Unit tests of the providers expected from a Nova configuration plan."""
 
 from nova_mig.model import constants

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Unit tests of the Placement sync: union, ownership, retries, no-op."""
 
 import json

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Placement as an untrusted peer: answers of the wrong shape, no answer."""
 
 import socket

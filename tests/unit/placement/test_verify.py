@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Unit tests of the inventory comparison behind nova-mig verify."""
 
 from nova_mig.novaconf import plan

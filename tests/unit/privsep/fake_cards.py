@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Driver state of the fake NVML: cards, MIG instances, vGPU types."""
 
 import dataclasses

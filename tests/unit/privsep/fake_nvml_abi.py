@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """C calling-convention helpers and vGPU functions of the fake NVML."""
 
 import ctypes

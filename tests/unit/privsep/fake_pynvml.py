@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """A fake libnvidia-ml behind the real ``pynvml`` wrappers, for tests.
 
 :class:`FakeNvmlFixture` replaces the shared library that ``pynvml`` loads

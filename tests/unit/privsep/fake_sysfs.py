@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """A small sysfs tree laid out like the kernel's, with hostile entries.
 
 NVIDIA PF ``0000:41:00.0`` (SR-IOV, 16 VFs at most, one mdev type and one

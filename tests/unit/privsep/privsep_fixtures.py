@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Fixtures running privsep entrypoints in the test process."""
 
 import fixtures

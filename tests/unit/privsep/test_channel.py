@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The adapter on oslo.privsep's client channel (nova_mig.privsep.channel)."""
 
 import logging

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """nova-mig's privsep context: its command and its start failures."""
 
 import os

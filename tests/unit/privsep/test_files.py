@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of the configuration file writer and its privileged path."""
 
 import errno

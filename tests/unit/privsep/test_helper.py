@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The command starting nova-mig's privsep daemon, and the rules for it."""
 
 import importlib.util

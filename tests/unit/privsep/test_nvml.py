@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of the privileged NVML entrypoints, over a privsep-like channel."""
 
 from nova_mig import privsep

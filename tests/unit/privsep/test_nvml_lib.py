@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """nvml_lib's GPU-instance profile reads against the fake libnvidia-ml."""
 
 import fixtures

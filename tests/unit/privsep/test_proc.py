@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of the one entry point reading other processes' /dev/vfio handles.
 
 The scan against a fake process table, in this process and through a

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The privileged sysfs entry points refuse everything outside their job.
 
 Each entry point is called through the privsep API (a msgpack channel as

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Fakes of the reaper tests: the reaper host's names, Placement."""
 
 import datetime

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of the reaper's evidence: open handles, Placement, libvirt."""
 
 import os

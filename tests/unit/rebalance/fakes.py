@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """NVIDIA's MIG profile tables and discover documents for planner tests.
 
 The tables come from ``nova_mig/simulator/catalog.yaml`` read as plain

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """One set of rebalance defaults for the CLI, the playbook and the sim."""
 
 import ast

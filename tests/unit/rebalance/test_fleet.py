@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Discover documents joined with Placement: who is planned, who not."""
 
 import json

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Valid MIG geometries, against NVIDIA's A100, H100 and A30 tables."""
 
 from nova_mig.rebalance import geometry

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The re-partition history the per-GPU daily budget counts."""
 
 import datetime

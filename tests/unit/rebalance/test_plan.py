@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Plans end to end: documents in, summary and layout files out."""
 
 import json

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The planner's integer program: covered demand first, then few changes."""
 
 from nova_mig.rebalance import solver

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Simulated host descriptions shared by the simulator's tests."""
 
 import os

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Integrity of the GPU model catalog."""
 
 from nova_mig.model import constants

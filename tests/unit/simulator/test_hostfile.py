@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Validation of simulated host files (parsed in memory)."""
 
 import copy

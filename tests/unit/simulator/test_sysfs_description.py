@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The simulated ``description`` file of a vGPU type."""
 
 from nova_mig.model import gpu as gpu_model

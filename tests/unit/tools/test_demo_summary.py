@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """tools/demo_summary.py: the demo's one-screen summaries, from JSON."""
 
 import json

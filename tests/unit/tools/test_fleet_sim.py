@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """tools/fleet_sim.py on a tiny fleet: baselines computed, invariants hold.
 
 Not the headline ratios (a tiny fleet says nothing about them): that each

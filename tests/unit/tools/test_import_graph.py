@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests for tools/import_graph.py, the layer checker of nova_mig."""
 
 import os

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests for tools/quickstart.sh test: the gates and the closing line.
 
 The script runs on a copy of itself in a temporary tree whose virtual

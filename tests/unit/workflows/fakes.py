@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Fakes of the workflows tests: a clock, the Compute API's services."""
 
 import os

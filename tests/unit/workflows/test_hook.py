@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Unit tests of the nova-compute hooks: steps, strictness, waiting."""
 
 import os

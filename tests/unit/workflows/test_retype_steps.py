@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of the steps of nova-mig retype, over fakes."""
 
 import os

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The compute proxy of the rebalance commands' tests."""
 
 import types

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``openstack mig capacity list|show`` over a fake cloud."""
 
 from osc_lib import exceptions as osc_exc

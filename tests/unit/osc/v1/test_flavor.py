@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of ``openstack mig flavor create|list|sync`` over a fake cloud."""
 
 import io

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``openstack mig metrics`` over a fake cloud, read back with Prometheus'
 parser."""
 

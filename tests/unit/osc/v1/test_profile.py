@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Tests of ``openstack mig profile list`` over a fake cloud."""
 
 from osc_lib import exceptions as osc_exc

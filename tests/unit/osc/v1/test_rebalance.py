@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """``openstack mig rebalance plan`` over a fake cloud."""
 
 import datetime
