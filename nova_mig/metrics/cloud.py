@@ -29,10 +29,12 @@ class Slices:
 class _Collector:
 
     def __init__(self, lines: list[Slices], unmet: dict[str, int] | None,
-                 window: str) -> None:
+                 window: str,
+                 repartitions: dict[tuple[str, str], int] | None) -> None:
         self.lines = lines
         self.unmet = unmet
         self.window = window
+        self.repartitions = repartitions
 
     def describe(self) -> list[core.Metric]:
         return []
@@ -69,12 +71,27 @@ class _Collector:
             for profile in sorted(self.unmet):
                 unmet.add_metric((profile, self.window), self.unmet[profile])
             out.append(unmet)
+        if self.repartitions is not None:
+            done = core.GaugeMetricFamily(
+                'nova_mig_rebalance_repartitions',
+                'Re-partitions of a GPU by rebalancing over the window, as '
+                'the rebalance history records them.',
+                labels=('host', 'gpu', 'window'))
+            for (host, gpu), count in sorted(self.repartitions.items()):
+                done.add_metric((host, gpu, self.window), count)
+            out.append(done)
         return out
 
 
 def registry(lines: list[Slices], unmet: dict[str, int] | None = None,
-             window: str = '24h') -> core.CollectorRegistry:
-    """A registry of the cloud's capacity (and demand, unless None)."""
+             window: str = '24h',
+             repartitions: dict[tuple[str, str], int] | None = None
+             ) -> core.CollectorRegistry:
+    """A registry of the cloud's capacity, demand and re-partitions.
+
+    ``unmet`` (demand) and ``repartitions`` (per host and GPU) are left
+    out when None.
+    """
     reg = core.CollectorRegistry(auto_describe=False)
-    reg.register(_Collector(lines, unmet, window))
+    reg.register(_Collector(lines, unmet, window, repartitions))
     return reg

@@ -121,10 +121,7 @@ def load(directory: str, now: float | None = None,
     now = time.time() if now is None else now
     result = History()
     today = day_file(directory, now)
-    days = sorted({day_file(directory, t) for t in
-                   [now - window] + [now - k * 86400.0 for k in
-                                     range(int(window // 86400) + 1)]})
-    for path in days:
+    for path in _days(directory, now, window):
         if not os.path.exists(path):
             continue
         for entry in _read(path):
@@ -137,6 +134,34 @@ def load(directory: str, now: float | None = None,
                     result.grown[profile] = max(
                         when, result.grown.get(profile, when))
     return result
+
+
+def _days(directory: str, now: float, window: float) -> list[str]:
+    """The day files that hold lines of the ``window`` before ``now``."""
+    return sorted({day_file(directory, t) for t in
+                   [now - window] + [now - k * 86400.0 for k in
+                                     range(int(window // 86400) + 1)]})
+
+
+def repartitions(directory: str, window: float,
+                 now: float | None = None) -> collections.Counter:
+    """(host, PCI address) -> re-partitions recorded within ``window``.
+
+    What ``openstack mig metrics --history`` exports: the re-partitions
+    rebalancing did, per GPU, as the playbook recorded them.
+
+    :raises: :class:`nova_mig.exception.RebalanceInputError`
+    """
+    now = time.time() if now is None else now
+    counts: collections.Counter = collections.Counter()
+    for path in _days(directory, now, window):
+        if not os.path.exists(path):
+            continue
+        for entry in _read(path):
+            if now - window <= float(entry['time']) <= now:
+                for gpu in set(entry['gpus']):
+                    counts[(entry['host'], gpu)] += 1
+    return counts
 
 
 def apply(hosts: list[fleet.HostState], counts: collections.Counter

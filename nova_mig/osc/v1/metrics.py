@@ -14,6 +14,7 @@ from nova_mig import naming
 from nova_mig.osc import common
 from nova_mig.osc.v1 import capacity as capacity_cmd
 from nova_mig.rebalance import capacity
+from nova_mig.rebalance import history
 
 
 def slices(rows: list[flavor_capacity.ProviderSlices],
@@ -41,7 +42,9 @@ class Metrics(command.Command):
     providers) and the boots that failed with NoValidHost over --window
     per profile, as Prometheus metrics (nova_mig_placement_slices,
     nova_mig_placement_slices_used, nova_mig_placement_slices_free,
-    nova_mig_placement_providers, nova_mig_unmet_boots). With --textfile
+    nova_mig_placement_providers, nova_mig_unmet_boots). With --history,
+    the re-partitions per GPU over --window that the rebalance playbook
+    recorded (nova_mig_rebalance_repartitions). With --textfile
     the file is replaced atomically for node_exporter's textfile collector
     on the host that runs it (a controller, from a timer); without, the
     text goes to standard output. Needs the admin role, as the other
@@ -55,6 +58,11 @@ class Metrics(command.Command):
             help='Write the metrics to <path>, a *.prom file in '
                  'node_exporter\'s textfile directory, instead of printing '
                  'them')
+        parser.add_argument(
+            '--history', metavar='<dir>',
+            help='The rebalance history directory the playbook keeps '
+                 '(<rebalance_dir>/history): export the re-partitions per '
+                 'GPU recorded over --window')
         capacity_cmd.add_window_option(parser)
         common.add_naming_options(parser)
         return parser
@@ -65,6 +73,8 @@ class Metrics(command.Command):
         if parsed_args.textfile:
             textfile.check(parsed_args.textfile)
         scheme = common.scheme(parsed_args)
+        done = (history.repartitions(parsed_args.history, seconds)
+                if parsed_args.history else None)
         rows = flavor_capacity.provider_slices(
             common.mig_client(self.app).placement, scheme, traits=True,
             workers=capacity_cmd.READ_WORKERS)
@@ -75,7 +85,7 @@ class Metrics(command.Command):
             for row in rows:
                 unmet.setdefault(row.profile, 0)
         registry = cloud.registry(slices(rows, scheme), unmet,
-                                  parsed_args.window)
+                                  parsed_args.window, done)
         if parsed_args.textfile:
             textfile.write(parsed_args.textfile, registry)
             self.app.stderr.write('Wrote %s\n' % parsed_args.textfile)

@@ -39,7 +39,8 @@ def emitted():
                                          drift={'0000:41:00.0': 0})),
         cloud.registry([cloud.Slices('cn1', 'A100', '3g.40gb',
                                      'CUSTOM_MIG_3G_40GB', 2, 2, 1)],
-                       {'3g.40gb': 1})]
+                       {'3g.40gb': 1}, '24h',
+                       {('cn1', '0000:41:00.0'): 1})]
     names = {}
     for registry in registries:
         for family in parser.text_string_to_metric_families(

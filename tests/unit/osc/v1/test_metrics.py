@@ -4,11 +4,14 @@
 parser."""
 
 import os
+import time
 
+import fixtures
 from osc_lib import exceptions as osc_exc
 from prometheus_client import parser
 
 from nova_mig.osc.v1 import metrics
+from nova_mig.rebalance import history
 from tests.unit.osc import base
 from tests.unit.osc.v1 import fakes
 
@@ -82,3 +85,42 @@ class MetricsTestCase(base.CommandTestCase):
         self.assertIn('node_exporter reads only files named *.prom', str(e))
         self.assertEqual((calls, seen), (len(self.compute.calls),
                                          len(self.placement.seen)))
+
+
+class HistoryTestCase(MetricsTestCase):
+    """--history: the re-partitions the rebalance playbook recorded."""
+
+    def test_repartitions_per_gpu_within_the_window(self):
+        past = os.path.join(self.useFixture(
+            fixtures.TempDir()).path, 'history')
+        now = time.time()
+        history.record(past, 'cn1', ['0000:41:00.0', '0000:81:00.0'],
+                       now - 600)
+        history.record(past, 'cn1', ['0000:41:00.0'], now - 60)
+        # Outside a 1h window: not counted.
+        history.record(past, 'cn2', ['0000:41:00.0'], now - 7200)
+        got = parse(self.run_metrics('--window', '1h', '--no-unmet',
+                                     '--history', past))
+        done = {dict(k[1])['host'] + ' ' + dict(k[1])['gpu']: v
+                for k, v in got.items()
+                if k[0] == 'nova_mig_rebalance_repartitions'}
+        self.assertEqual({'cn1 0000:41:00.0': 2.0,
+                          'cn1 0000:81:00.0': 1.0}, done)
+        name = 'nova_mig_rebalance_repartitions'
+        self.assertEqual({'1h'}, {dict(k[1])['window'] for k in got
+                                  if k[0] == name})
+
+    def test_without_history_no_repartitions_metric(self):
+        got = parse(self.run_metrics('--no-unmet'))
+        self.assertFalse([k for k in got
+                          if k[0] == 'nova_mig_rebalance_repartitions'])
+
+    def test_bad_history_line_is_one_line(self):
+        past = self.useFixture(fixtures.TempDir()).path
+        path = history.day_file(past, time.time())
+        with open(path, 'w') as f:
+            f.write('{"time": "noon", "host": "cn1", "gpus": []}\n')
+        e = self.assertRaises(osc_exc.CommandError, self.run_metrics,
+                              '--no-unmet', '--history', past)
+        self.assertTrue(str(e).startswith('%s: line 1.time: expected epoch '
+                                          'seconds' % path), str(e))
