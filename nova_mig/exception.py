@@ -13,6 +13,9 @@ import typing
 #: ("[Errno 111] Connection refused", "[Errno -2] Name or service not
 #: known").
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\"()\[\]]+)")
+#: The socket's error inside urllib3's "Connection aborted." tuple:
+#: ``ConnectionResetError(104, 'Connection reset by peer')``.
+_OSERROR = re.compile(r"\w+Error\(-?\d+, '([^']+)'\)")
 
 
 def short_reason(error: BaseException) -> str:
@@ -33,7 +36,7 @@ def short_reason(error: BaseException) -> str:
         return 'the TLS handshake failed'
     if 'Timeout' in name or 'timed out' in text:
         return 'timed out'
-    match = _ERRNO.search(text)
+    match = _ERRNO.search(text) or _OSERROR.search(text)
     if match:
         return match.group(1).strip().rstrip('.')
     for marker in (': HTTPConnectionPool', ': HTTPSConnectionPool',

@@ -50,8 +50,13 @@ class _QuietHandler(simple_server.WSGIRequestHandler):
         LOG.debug('embedded placement: ' + format, *args)
 
 
-class _ThreadingServer(socketserver.ThreadingMixIn,
-                       simple_server.WSGIServer):
+class _Server(simple_server.WSGIServer):
+    # socketserver's listen backlog is 5: the parallel reads of a sync on
+    # a loaded machine overflow it, and a connection is reset.
+    request_queue_size = 128
+
+
+class _ThreadingServer(socketserver.ThreadingMixIn, _Server):
     daemon_threads = True
 
 
@@ -112,8 +117,7 @@ class EmbeddedPlacement:
         os.makedirs(self.directory, mode=0o700, exist_ok=True)
         with _LOCK:
             app = self._app()
-        server_class = (_ThreadingServer if self.threaded
-                        else simple_server.WSGIServer)
+        server_class = _ThreadingServer if self.threaded else _Server
         server = simple_server.make_server(
             '127.0.0.1', self.port, app, server_class=server_class,
             handler_class=_QuietHandler)

@@ -31,6 +31,12 @@ UNTRUSTED = (
     "'[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
     "self-signed certificate (_ssl.c:1006)')))")
 
+#: A connection the peer reset (seen against a loaded Placement).
+RESET = (
+    'Unable to establish connection to http://127.0.0.1:40357/'
+    "resource_classes/CUSTOM_MIG_2G_20GB: ('Connection aborted.', "
+    "ConnectionResetError(104, 'Connection reset by peer'))")
+
 
 class ShortReasonTestCase(base.TestCase):
 
@@ -47,6 +53,9 @@ class ShortReasonTestCase(base.TestCase):
                 (ks_exc.ConnectTimeout('Request to http://p:8778/ timed '
                                        'out'),
                  'http://p:8778/: timed out'),
+                (ks_exc.ConnectFailure(RESET),
+                 'http://127.0.0.1:40357/resource_classes/CUSTOM_MIG_2G_20GB'
+                 ': Connection reset by peer'),
                 (sdk_exc.SDKException('No service in the catalog'),
                  'No service in the catalog')):
             self.assertEqual(expected, exception.url_reason(error))
