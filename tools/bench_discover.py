@@ -53,6 +53,17 @@ COMMAND_TARGET = 0.4
 HELP_TARGET = 0.3
 
 
+def simulated_conf(work: str, host_file: str) -> str:
+    """nova-mig.conf of the simulated host ``host_file``, state in ``work``."""
+    conf_file = os.path.join(work, 'nova-mig.conf')
+    with open(conf_file, 'w') as f:
+        f.write('[gpu]\nbackend = simulated\n'
+                '[host]\nstate_dir = %s\n'
+                '[simulator]\nhost_file = %s\n'
+                % (os.path.join(work, 'state'), os.path.abspath(host_file)))
+    return conf_file
+
+
 def _stats(samples):
     return {'min': min(samples), 'median': statistics.median(samples),
             'max': max(samples), 'runs': len(samples)}
@@ -98,13 +109,7 @@ def main():
 
     work = tempfile.mkdtemp(prefix='nova-mig-bench-')
     try:
-        conf_file = os.path.join(work, 'nova-mig.conf')
-        with open(conf_file, 'w') as f:
-            f.write('[gpu]\nbackend = simulated\n'
-                    '[host]\nstate_dir = %s\n'
-                    '[simulator]\nhost_file = %s\n'
-                    % (os.path.join(work, 'state'),
-                       os.path.abspath(args.host_file)))
+        conf_file = simulated_conf(work, args.host_file)
         conf = cfg.ConfigOpts()
         nova_mig_conf.register_opts(conf)
         conf(['--config-file', conf_file], project='nova-mig')

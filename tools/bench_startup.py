@@ -31,6 +31,8 @@ import sys
 import tempfile
 import time
 
+import bench_discover  # tools/, the script's own directory
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 DEFAULT_HOST = os.path.join(TOP, 'etc', 'nova-mig', 'hosts',
@@ -82,13 +84,7 @@ def main() -> int:
     work = tempfile.mkdtemp(prefix='nova-mig-startup-')
     load_before = os.getloadavg()
     try:
-        conf_file = os.path.join(work, 'nova-mig.conf')
-        with open(conf_file, 'w') as f:
-            f.write('[gpu]\nbackend = simulated\n'
-                    '[host]\nstate_dir = %s\n'
-                    '[simulator]\nhost_file = %s\n'
-                    % (os.path.join(work, 'state'),
-                       os.path.abspath(args.host_file)))
+        conf_file = bench_discover.simulated_conf(work, args.host_file)
         results = {
             'help': measure([nova_mig, '--help'], args.runs),
             'discover': measure([nova_mig, '--config-file', conf_file,

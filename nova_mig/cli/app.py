@@ -89,8 +89,6 @@ def load_conf(config_files: list[str], config_dirs: list[str],
     # are parsed, for the commands that may talk to a cloud; the others
     # skip importing keystoneauth.
     nova_mig_conf.register_opts(conf, cloud=cloud)
-    if cloud:
-        setattr(conf, '_nova_mig_cloud', True)
     register_log_options(conf)
     args = []
     for path in config_files:

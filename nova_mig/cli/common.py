@@ -73,10 +73,10 @@ class ErrorReporting(command.Command):
         conf = typing.cast(app_mod.NovaMigApp, self.app).conf
         if conf is None:    # the app exits on a configuration error first
             raise exception.ConfigError(reason='no configuration loaded')
-        if self.uses_cloud and not getattr(conf, '_nova_mig_cloud', False):
-            # A configuration the application did not load itself.
+        if self.uses_cloud:
+            # A configuration the application did not load itself lacks
+            # them; registered once.
             nova_mig_conf.register_cloud_opts(conf)
-            setattr(conf, '_nova_mig_cloud', True)
         return conf
 
     def backend(self) -> gpu_base.GpuBackend:

@@ -21,6 +21,11 @@ def register_opts(conf: cfg.ConfigOpts, cloud: bool = True) -> None:
 
 
 def register_cloud_opts(conf: cfg.ConfigOpts) -> None:
-    """Register the options that reach a cloud (``[placement]``'s)."""
+    """Register the options that reach a cloud (``[placement]``'s).
+
+    Once per configuration: a second call finds them there.
+    """
+    if 'auth_type' in conf.placement:
+        return
     from nova_mig.conf import placement
     placement.register_cloud_opts(conf)
