@@ -26,6 +26,9 @@ from nova_mig.simulator import exception as sim_exception
 from nova_mig.simulator import pci
 from nova_mig.simulator import state as state_mod
 
+#: An item of a list :meth:`_Parser.index` picks from.
+_Item = typing.TypeVar('_Item')
+
 LOG = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
@@ -292,8 +295,8 @@ class _Parser:
             raise self.error(where, 'the host would refuse this vGPU (%s)%s'
                              % (exc.strerror, self._hint(vgpu_type)))
 
-    def index(self, items: typing.Sequence[typing.Any], value: int,
-              where: str) -> typing.Any:
+    def index(self, items: typing.Sequence[_Item], value: int,
+              where: str) -> _Item:
         """``items[value]``, or an error naming the allowed range."""
         if value >= len(items):
             raise self.error(where, 'expected an integer from 0 to %s, got '
