@@ -26,6 +26,9 @@ from nova_mig.simulator import exception as sim_exception
 from nova_mig.simulator import pci
 from nova_mig.simulator import state as state_mod
 
+#: An item of a list :meth:`_Parser.index` picks from.
+_Item = typing.TypeVar('_Item')
+
 LOG = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
@@ -195,12 +198,12 @@ class _Parser:
                 raise self.error(where + '.pci_address', 'the %d VFs of %s '
                                  'would lie past bus ff; choose a lower bus'
                                  % (model.sriov_totalvfs, address))
-        gpu = {'index': index, 'model': model.key, 'pci_address': address,
-               'uuid': gpu_uuid, 'mig_current': current,
-               'mig_pending': pending, 'numvfs': numvfs,
-               'mig_mode_needs_reset': data.get('mig_mode_needs_reset',
-                                                False),
-               'gpu_instances': []}
+        gpu: state_mod.GpuRecord = {
+            'index': index, 'model': model.key, 'pci_address': address,
+            'uuid': gpu_uuid, 'mig_current': current,
+            'mig_pending': pending, 'numvfs': numvfs,
+            'mig_mode_needs_reset': data.get('mig_mode_needs_reset', False),
+            'gpu_instances': []}
         taken = {pci_address for other in state.gpus
                  for pci_address in [other['pci_address']] +
                  state.vf_addresses(other)}
@@ -218,7 +221,7 @@ class _Parser:
                               % (where, gi_index), gi)
 
     def gpu_instance(self, state: state_mod.HostState,
-                     gpu: dict[str, typing.Any], model: catalog_mod.GpuModel,
+                     gpu: state_mod.GpuRecord, model: catalog_mod.GpuModel,
                      where: str, data: dict[str, typing.Any]) -> None:
         names = [p.name for p in model.profiles]
         if gpu['mig_current'] != gpu_model.MIG_ENABLED:
@@ -292,8 +295,8 @@ class _Parser:
             raise self.error(where, 'the host would refuse this vGPU (%s)%s'
                              % (exc.strerror, self._hint(vgpu_type)))
 
-    def index(self, items: typing.Sequence[typing.Any], value: int,
-              where: str) -> typing.Any:
+    def index(self, items: typing.Sequence[_Item], value: int,
+              where: str) -> _Item:
         """``items[value]``, or an error naming the allowed range."""
         if value >= len(items):
             raise self.error(where, 'expected an integer from 0 to %s, got '
@@ -324,10 +327,11 @@ class _Parser:
         if mdevs and state.device_mode != constants.MODE_MDEV:
             raise self.error(where + '.mdevs', 'a vendor-vfio host has no '
                              'mdevs; give the VFs in pci_hostdevs')
-        domain = {'name': name, 'uuid': domain_uuid, 'state': run_state,
-                  'nova': data.get('nova', True),
-                  'display_name': str(data.get('display_name') or name),
-                  'mdevs': mdevs, 'pci_hostdevs': hostdevs}
+        domain: state_mod.DomainRecord = {
+            'name': name, 'uuid': domain_uuid, 'state': run_state,
+            'nova': data.get('nova', True),
+            'display_name': str(data.get('display_name') or name),
+            'mdevs': mdevs, 'pci_hostdevs': hostdevs}
         if run_state in state_mod.ACTIVE_DOMAIN_STATES:
             for i, mdev in enumerate(mdevs):
                 vgpu = state.vgpu(mdev)
