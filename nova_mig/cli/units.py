@@ -257,7 +257,7 @@ class InstallUnits(common.Command):
     def take_action(self, parsed_args: argparse.Namespace) -> int:
         unit = parsed_args.nova_compute_unit
         textfile = ''
-        wanted = TEMPLATES
+        wanted: tuple[tuple[str, str], ...] = TEMPLATES
         if parsed_args.metrics_textfile is not None:
             textfile = check_textfile(parsed_args.metrics_textfile)
             wanted = TEMPLATES + METRICS_TEMPLATES
