@@ -25,8 +25,8 @@ import logging
 import re
 import typing
 
-from nova_mig import fileutils
 from nova_mig.documents import validation
+from nova_mig import fileutils
 from nova_mig.model import constants
 from nova_mig.model import host as host_model
 

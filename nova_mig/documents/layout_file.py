@@ -19,9 +19,9 @@ line. ``version`` is required: a layout file has carried it since the
 format was first published.
 """
 
+from nova_mig.documents import validation
 from nova_mig import exception
 from nova_mig import fileutils
-from nova_mig.documents import validation
 from nova_mig.model import constants
 
 #: The version this nova-mig writes and reads.
@@ -40,26 +40,28 @@ _VGPU = {
              'x-reason': 'not a UUID: %(value)r'},
     'type': {'type': ['string', 'null'],
              'x-reason': 'expected a vGPU type name, found %(value)r'},
-    'vf': validation.integer(0, nullable=True, maximum=constants.MAX_SRIOV_VFS - 1),
+    'vf': validation.integer(0, nullable=True,
+                             maximum=constants.MAX_SRIOV_VFS - 1),
 }
 _PROFILE = {'type': 'string', 'minLength': 1,
             'x-reason': 'expected a MIG profile name (1g.10gb), found '
                         '%(value)r'}
 _GPU_INSTANCE = {
-    **validation.mapping({'profile': _PROFILE,
-                 'placement': validation.integer(0, nullable=True,
+    **validation.mapping({
+        'profile': _PROFILE,
+        'placement': validation.integer(0, nullable=True,
                                         maximum=constants.MAX_PLACEMENT),
-                 'count': validation.integer(1, maximum=constants.MAX_GPU_INSTANCES),
-                 'vgpus': validation.integer(
-                     1, maximum=constants.MAX_VGPUS_PER_GPU_INSTANCE),
-                 'compute_instance': {
-                     'type': 'boolean',
-                     'x-reason': 'expected true or false, found %(value)r'},
-                 'vgpu': {**validation.mapping(_VGPU),
-                          'type': ['object', 'boolean', 'null'],
-                          'x-reason': 'expected true, false or a mapping, '
-                                      'found %(value)r'}},
-                required=('profile',)),
+        'count': validation.integer(1, maximum=constants.MAX_GPU_INSTANCES),
+        'vgpus': validation.integer(
+            1, maximum=constants.MAX_VGPUS_PER_GPU_INSTANCE),
+        'compute_instance': {
+            'type': 'boolean',
+            'x-reason': 'expected true or false, found %(value)r'},
+        'vgpu': {**validation.mapping(_VGPU),
+                 'type': ['object', 'boolean', 'null'],
+                 'x-reason': 'expected true, false or a mapping, found '
+                             '%(value)r'}},
+        required=('profile',)),
     # A bare profile name is short for {profile: NAME}.
     'type': ['string', 'object'], 'minLength': 1,
     'x-reason': 'expected a profile name or a mapping, found %(value)r'}
@@ -72,9 +74,10 @@ _SELECT = {
                  'x-reason': 'not a GPU UUID (GPU-...): %(value)r'},
         'index': validation.integer(0, nullable=True),
         'model': {},
-        'pci_device_id': {**validation.device_ids('not a hexadecimal PCI device ID '
-                                         '(0x20B510DE): %(value)r'),
-                          'type': ['string', 'integer', 'array', 'null']},
+        'pci_device_id': {
+            **validation.device_ids('not a hexadecimal PCI device ID '
+                                    '(0x20B510DE): %(value)r'),
+            'type': ['string', 'integer', 'array', 'null']},
         'all': {'type': ['boolean', 'null'],
                 'x-reason': 'expected true or false, found %(value)r'}}),
     # "all" (or null) is short for {all: true}.
@@ -103,8 +106,10 @@ _GPU = {
         'type': {'type': 'string', 'minLength': 1,
                  'x-reason': 'expected a time-sliced vGPU type name '
                              '(T4-4C), found %(value)r'},
-        'count': validation.integer(0, maximum=constants.MAX_TIME_SLICED_VGPUS),
-        'devices': {'type': ['array', 'null'], 'items': validation.mapping(_VGPU),
+        'count': validation.integer(
+            0, maximum=constants.MAX_TIME_SLICED_VGPUS),
+        'devices': {'type': ['array', 'null'],
+                    'items': validation.mapping(_VGPU),
                     'maxItems': constants.MAX_TIME_SLICED_VGPUS,
                     'x-reason': 'expected a list of at most %d vGPU '
                                 'devices, found %%(value)r'
@@ -120,7 +125,8 @@ SCHEMA: validation.Schema = validation.mapping({
     'version': validation.version(VERSION),
     'description': {},
     'defaults': validation.mapping({k: s for k, s in _GPU.items()
-                           if k not in _ENTRY_ONLY}, nullable=True),
+                                    if k not in _ENTRY_ONLY},
+                                   nullable=True),
     'gpus': {'type': 'array', 'minItems': 1, 'items': validation.mapping(_GPU),
              'x-reason': 'expected a non-empty list of GPUs'},
 }, required=('version', 'gpus'))

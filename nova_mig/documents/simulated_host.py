@@ -18,8 +18,8 @@ Every error names the file, the key path
 first published.
 """
 
-from nova_mig import fileutils
 from nova_mig.documents import validation
+from nova_mig import fileutils
 from nova_mig.model import constants
 
 #: The version this nova-mig writes and reads.

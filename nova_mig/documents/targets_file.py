@@ -19,9 +19,9 @@ file, the key and why, in one line. ``version`` is required: the file has
 carried it since the format was first published.
 """
 
+from nova_mig.documents import validation
 from nova_mig import exception
 from nova_mig import fileutils
-from nova_mig.documents import validation
 from nova_mig.model import constants
 
 #: The version this nova-mig reads.
@@ -68,7 +68,7 @@ def failure(path: str) -> fileutils.Fail:
     """The error of a targets file: path, key and reason in one line."""
     def fail(where: str, reason: str) -> exception.RebalanceInputError:
         return exception.RebalanceInputError(path=path, where=where,
-                                              reason=reason)
+                                             reason=reason)
     return fail
 
 

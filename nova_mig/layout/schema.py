@@ -13,9 +13,9 @@ are built.  Every error names the file, the key
 import typing
 import uuid as uuid_mod
 
-from nova_mig import exception
 from nova_mig.documents import layout_file
 from nova_mig.documents import validation
+from nova_mig import exception
 from nova_mig.layout import spec
 from nova_mig.model import constants
 

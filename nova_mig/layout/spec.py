@@ -189,8 +189,11 @@ class Layout:
         return result
 
     def dump(self) -> str:
-        """The layout file's text (its one writer,
-        :func:`nova_mig.documents.layout_file.dumps`)."""
+        """The layout file's text.
+
+        Written by the layout file's one writer,
+        :func:`nova_mig.documents.layout_file.dumps`.
+        """
         return layout_file.dumps(self.as_dict())
 
 

@@ -105,7 +105,9 @@ def _fail(path: str, where: str, reason: str) -> exception.RebalanceInputError:
 
 
 def parse_targets(document: typing.Any, path: str) -> list[Demand]:
-    """Targets from a loaded YAML document, checked by its schema
+    """Targets from a loaded YAML document.
+
+    The document is checked by its schema
     (:mod:`nova_mig.documents.targets_file`).
 
     :raises: :class:`nova_mig.exception.RebalanceInputError` naming the key.

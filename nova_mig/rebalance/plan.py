@@ -31,6 +31,13 @@ from nova_mig.rebalance import solver
 
 PLAN_FILE = 'plan.json'
 
+#: Slots of one GPU: a geometry, or the part of one.
+_Slots = tuple[geometry.Slot, ...]
+#: GPUs grouped alike: profile table key, demand scopes, at budget.
+_GroupKey = tuple[typing.Hashable, frozenset[str], bool]
+#: Candidate geometries cached: profile table key, slots kept.
+_CacheKey = tuple[typing.Hashable, _Slots]
+
 
 @dataclasses.dataclass
 class GpuChange:
@@ -143,8 +150,8 @@ class _Builder:
         variants = {d.profile for d in demands if geometry.is_variant(
             d.profile)}
         self.variants = variants
-        self.cache: dict[tuple, list[tuple[geometry.Slot, ...]]] = {}
-        self.members: dict[tuple, list[fleet.GpuState]] = \
+        self.cache: dict[_CacheKey, list[_Slots]] = {}
+        self.members: dict[_GroupKey, list[fleet.GpuState]] = \
             collections.defaultdict(list)
         for host in hosts:
             for gpu in host.gpus:
@@ -169,8 +176,7 @@ class _Builder:
         return {n for n in table.names
                 if not geometry.is_variant(n) or n in self.variants}
 
-    def completions(self, gpu: fleet.GpuState
-                    ) -> list[tuple[geometry.Slot, ...]]:
+    def completions(self, gpu: fleet.GpuState) -> list[_Slots]:
         key = (gpu.table.key, gpu.fixed)
         if key not in self.cache:
             found, complete = geometry.completions_by(
@@ -180,7 +186,7 @@ class _Builder:
             self.complete = self.complete and complete
         return self.cache[key]
 
-    def groups(self) -> tuple[list[solver.Group], list[list[tuple]]]:
+    def groups(self) -> tuple[list[solver.Group], list[list[_Slots]]]:
         groups = []
         layouts = []
         for key in self.keys:
@@ -188,7 +194,7 @@ class _Builder:
             gpu = gpus[0]
             current = geometry.counts(gpu.free)
             options = [solver.Option(free=current)]
-            new: list[tuple] = [()]
+            new: list[_Slots] = [()]
             for slots in ([] if key[2] else self.completions(gpu)):
                 free = geometry.counts(slots)
                 if free == current:
@@ -322,7 +328,7 @@ def host_layout(host: fleet.HostState,
     gpus = {g.pci_address: g for g in host.gpus}
     mode = (host.device_mode if host.device_mode in spec.DEVICE_MODES
             else constants.MODE_AUTO)
-    entries = []
+    entries: list[spec.GpuSpec] = []
     for change in changes:
         gpu = gpus[change.pci_address]
         keep = set(gpu.fixed) | set(gpu.free)
