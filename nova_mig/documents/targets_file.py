@@ -33,8 +33,9 @@ MAX_TARGETS = 1024
 
 
 def _name(what: str) -> validation.Schema:
-    return {'type': ['string', 'null'], 'minLength': 1,
-            'maxLength': MAX_NAME,
+    # A name YAML reads as a number (aggregate: 2024) is that name.
+    return {'type': ['string', 'integer', 'null'], 'minLength': 1,
+            'maxLength': MAX_NAME, 'minimum': 0,
             'x-reason': 'expected the name of %s, found %%(value).80r'
                         % what}
 

@@ -116,9 +116,9 @@ def parse_targets(document: typing.Any, path: str) -> list[Demand]:
     for item in targets_file.check(document, path)['targets']:
         scope = CLOUD
         if item.get('aggregate') is not None:
-            scope = aggregate_scope(item['aggregate'])
+            scope = aggregate_scope(str(item['aggregate']))
         elif item.get('availability_zone') is not None:
-            scope = zone_scope(item['availability_zone'])
+            scope = zone_scope(str(item['availability_zone']))
         result.append(Demand(item['profile'], item['min_free'], scope))
     return result
 

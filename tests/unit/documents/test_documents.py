@@ -201,9 +201,13 @@ class TestTargetsFile(base.TestCase):
                  'targets[0]: "aggregate" and "availability_zone" exclude '
                  'each other'),
                 ('version: 1\ntargets: [{profile: 1g.10gb, min_free: 1, '
-                 'aggregate: 7}]',
-                 'targets[0].aggregate: expected the name of a host '
-                 'aggregate, found 7'),
+                 'aggregate: [a]}]',
+                 "targets[0].aggregate: expected the name of a host "
+                 "aggregate, found ['a']"),
+                ('version: 1\ntargets: [{profile: 1g.10gb, min_free: 1, '
+                 'availability_zone: ""}]',
+                 "targets[0].availability_zone: expected the name of an "
+                 "availability zone, found ''"),
         ]:
             self.assertRefused(text, expected)
 
