@@ -103,7 +103,6 @@ class FakePlacementAdapter:
                 {'name': c} for c in sorted(self.classes)]})
         raise AssertionError('unexpected %s %s' % (method, path))
 
-
     def capacity(self, rp: dict, rc: str) -> int:
         inv = rp['inventory'][rc]
         return int((inv['total'] - inv['reserved']) * inv['allocation_ratio'])
