@@ -129,9 +129,10 @@ def read(client: client_mod.PlacementClient,
             resources={rc: (int(r['capacity']), int(r['used']))
                        for rc, r in summary['resources'].items()},
             traits=frozenset(summary.get('traits') or ()))
-    missing = sorted({roots[u] for u in names} - covered)
+    missing = set(roots.values()) - covered
     reading.trees_one_by_one = len(missing)
-    for uuid in sorted(u for u in names if roots[u] in missing):
+    for uuid in sorted((u for u in names if roots[u] in missing),
+                       key=lambda u: (names[u], u)):
         reading.providers[uuid] = _one(client, uuid, names[uuid],
                                        roots[uuid], set(wanted))
     reading.requests = client.requests - before
