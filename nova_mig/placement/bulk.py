@@ -22,7 +22,10 @@ missing); a tree missing still after that is read provider by provider
 Requests: 2 + one per class of interest, up to 4 more when a tree has
 nothing free at all, and 1 to 3 per provider of a tree that has nothing
 free of those either. Placement older than :data:`MV_SUMMARIES` returns
-``None``: the caller reads provider by provider.
+``None``: the caller reads provider by provider. A Placement whose
+``[placement]max_allocation_candidates`` cuts the candidates short leaves
+the trees beyond it to the next classes and to the provider-by-provider
+read: the same numbers, more requests.
 """
 
 import collections.abc
@@ -101,9 +104,9 @@ def read(client: client_mod.PlacementClient,
     before = client.requests
     newest = max_microversion(client)
     if newest < parse_version(MV_SUMMARIES):
-        LOG.info('Placement at %s serves microversion %d.%d, older than '
-                 '%s: reading it provider by provider.', client.endpoint,
-                 newest[0], newest[1], MV_SUMMARIES)
+        LOG.warning('Placement at %s serves microversion %d.%d, older '
+                    'than %s: reading it provider by provider.',
+                    client.endpoint, newest[0], newest[1], MV_SUMMARIES)
         return None
     listed = client.providers()
     names = {p['uuid']: p['name'] for p in listed}
