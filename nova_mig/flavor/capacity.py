@@ -12,6 +12,9 @@ keeping Nova's ``VGPU`` class).
 Requests: ``GET /resource_providers`` once, ``GET .../inventories`` per
 provider, then ``GET .../usages`` (and ``.../traits`` for ``VGPU``
 providers, or all with ``traits=True``) per GPU provider found.
+:func:`nova_mig.rebalance.capacity.read_slices` reads the same
+:class:`Slices` (without ``total`` and ``reserved``) in a few requests per
+profile.
 """
 
 import collections
