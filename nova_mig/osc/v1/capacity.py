@@ -10,7 +10,6 @@ from osc_lib.cli import format_columns
 from osc_lib.command import command
 from osc_lib import exceptions as osc_exc
 
-from nova_mig.flavor import capacity as flavor_capacity
 from nova_mig.osc import common
 from nova_mig.rebalance import capacity
 from nova_mig.rebalance import defaults
@@ -64,8 +63,8 @@ def _lines(app: typing.Any, parsed_args: argparse.Namespace
            ) -> list[capacity.ProfileLine]:
     seconds = window_seconds(parsed_args)
     scheme = common.scheme(parsed_args)
-    rows = flavor_capacity.provider_slices(
-        common.mig_client(app).placement, scheme, traits=True,
+    rows = capacity.read_slices(
+        common.mig_client(app).placement, scheme,
         workers=READ_WORKERS)
     return capacity.by_profile(rows, scheme,
                                unmet(app, parsed_args, seconds))
@@ -97,8 +96,8 @@ class ListCapacity(command.Lister):
         window_seconds(parsed_args)
         if parsed_args.long:
             scheme = common.scheme(parsed_args)
-            rows = flavor_capacity.provider_slices(
-                common.mig_client(self.app).placement, scheme, traits=True,
+            rows = capacity.read_slices(
+                common.mig_client(self.app).placement, scheme,
                 workers=READ_WORKERS)
             return (('Host', 'GPU Model', 'Profile', 'Providers', 'Total',
                      'Used', 'Free'),

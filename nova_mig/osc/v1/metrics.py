@@ -17,11 +17,11 @@ from nova_mig.rebalance import capacity
 from nova_mig.rebalance import history
 
 
-def slices(rows: list[flavor_capacity.ProviderSlices],
+def slices(rows: capacity.Rows,
            scheme: naming.Scheme) -> list[cloud.Slices]:
     """Placement's provider rows summed per host, model and profile."""
     groups: dict[tuple[str, str, str, str],
-                 list[flavor_capacity.ProviderSlices]] = (
+                 list[flavor_capacity.Slices]] = (
         collections.defaultdict(list))
     for row in rows:
         groups[(row.host, capacity.model_of(row.traits, scheme),
@@ -75,8 +75,8 @@ class Metrics(command.Command):
         scheme = common.scheme(parsed_args)
         done = (history.repartitions(parsed_args.history, seconds)
                 if parsed_args.history else None)
-        rows = flavor_capacity.provider_slices(
-            common.mig_client(self.app).placement, scheme, traits=True,
+        rows = capacity.read_slices(
+            common.mig_client(self.app).placement, scheme,
             workers=capacity_cmd.READ_WORKERS)
         unmet = (capacity_cmd.unmet(self.app, parsed_args, seconds)
                  if parsed_args.unmet else None)

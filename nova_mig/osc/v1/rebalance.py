@@ -10,9 +10,9 @@ import typing
 from osc_lib.command import command
 from osc_lib import exceptions as osc_exc
 
-from nova_mig.flavor import capacity as flavor_capacity
 from nova_mig.osc import common
 from nova_mig.osc.v1 import capacity as capacity_cmd
+from nova_mig.rebalance import capacity
 from nova_mig.rebalance import defaults
 from nova_mig.rebalance import demand
 from nova_mig.rebalance import fleet
@@ -109,7 +109,7 @@ class PlanRebalance(command.Lister):
                                   parsed_args.targets)
         mig = common.mig_client(self.app)
         scheme = common.scheme(parsed_args)
-        rows = flavor_capacity.provider_slices(
+        rows = capacity.read_slices(
             mig.placement, scheme, workers=capacity_cmd.READ_WORKERS)
         hosts, disagreeing = fleet.join_placement(hosts, rows)
         left += disagreeing
