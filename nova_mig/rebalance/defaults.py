@@ -24,3 +24,10 @@ RUN_PERIOD = '1h'
 #: ``window``, every one of the window, each run again (without
 #: ``--history``).
 DEMAND = 'once'
+#: The demand forecast (:mod:`nova_mig.rebalance.forecast`): days of
+#: samples read, and the smoothing constants of its Holt-Winters
+#: forecast (level, daily season, weight of the same hour last week).
+FORECAST_DAYS = 14
+ALPHA = 0.3
+GAMMA = 0.3
+WEEKLY = 0.3

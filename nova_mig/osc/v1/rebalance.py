@@ -16,6 +16,7 @@ from nova_mig.osc.v1 import capacity as capacity_cmd
 from nova_mig.rebalance import defaults
 from nova_mig.rebalance import demand
 from nova_mig.rebalance import fleet
+from nova_mig.rebalance import forecast
 from nova_mig.rebalance import history
 from nova_mig.rebalance import plan
 
@@ -70,6 +71,15 @@ class PlanRebalance(command.Lister):
                  '<YYYY-MM-DD>.jsonl per day, kept by '
                  'playbooks/rebalance.yaml; without it only this plan '
                  'counts toward --max-per-gpu-day')
+        parser.add_argument(
+            '--no-forecast', dest='forecast', action='store_false',
+            default=defaults.DEMAND == 'forecast',
+            help='With --history, plan for the boots counted once only; '
+                 'by default each run records a demand sample in the '
+                 '--history directory (demand-<YYYY-MM-DD>.jsonl) and '
+                 'the plan also wants what the forecast of those samples '
+                 'says the hours until the next allowed re-partition '
+                 'will need')
         parser.add_argument(
             '--include-foreign', action='store_true',
             help='Count a GPU instance kept only for an unused vGPU device '
@@ -129,6 +139,10 @@ class PlanRebalance(command.Lister):
         boots = capacity_cmd.unmet_boots(self.app, parsed_args, seconds,
                                          past.grown)
         wanted = demand.combine(boots.by_profile, targets, boots.by_scope)
+        if parsed_args.history and parsed_args.forecast:
+            wanted = forecast.plan_demand(
+                parsed_args.history, time.time(), hosts, boots, wanted,
+                max_per_gpu_day=parsed_args.max_per_gpu_day)
         started = time.monotonic()
         result = plan.build(hosts, wanted, left_out=left,
                             max_gpus=parsed_args.max_gpus,
