@@ -245,10 +245,10 @@ def unmet_boots(compute: typing.Any, scheme: naming.Scheme,
     :raises: :class:`nova_mig.exception.CloudUnreachable` when the
         Compute API cannot be read.
     """
-    counts: collections.Counter = collections.Counter()
-    scoped: collections.Counter = collections.Counter()
+    counts: collections.Counter[str] = collections.Counter()
+    scoped: collections.Counter[tuple[str, str]] = collections.Counter()
     other = stale = 0
-    servers = []
+    servers: list[str] = []
     created_at: list[tuple[float, str, str]] = []
     spans: dict[str, list[float]] = collections.defaultdict(list)
     try:

@@ -79,7 +79,6 @@ from nova_mig import exception
 from nova_mig import fileutils
 from nova_mig.rebalance import defaults
 from nova_mig.rebalance import demand as demand_mod
-from nova_mig.rebalance import fleet
 
 #: (profile, scope): scope :data:`nova_mig.rebalance.demand.CLOUD` or a
 #: GPU model's ``trait:<trait>``.
@@ -364,21 +363,21 @@ def in_use(profiles: Iterable[str]) -> dict[Key, int]:
     return {(p, demand_mod.CLOUD): n for p, n in sorted(counts.items())}
 
 
-def plan_demand(directory: str, now: float, hosts: Sequence[fleet.HostState],
-                boots: demand_mod.UnmetBoots,
-                rows: Sequence[demand_mod.Demand],
-                period: float | None = None,
+def plan_demand(directory: str, now: float, boots: demand_mod.UnmetBoots,
+                rows: Sequence[demand_mod.Demand], used: Iterable[str],
+                free: Iterable[str], period: float | None = None,
                 max_per_gpu_day: int | None = defaults.MAX_PER_GPU_DAY
                 ) -> list[demand_mod.Demand]:
     """What ``rebalance plan --history`` asks the planner for.
 
-    Records this run's sample in ``directory`` (the GPU instances in use
-    on ``hosts``, the NoValidHost boots of ``boots`` created since the
+    Records this run's sample in ``directory`` (``used``: the profile of
+    each GPU instance in use on the planned hosts; the NoValidHost boots of ``boots`` created since the
     previous sample), forecasts the hours until the next allowed
     re-partition from the samples of :data:`defaults.FORECAST_DAYS`
     days, and merges it into ``rows`` (the boots counted once and the
     targets). The forecast's rows are scaled down together when they
-    want more compute slices than the hosts have free, so the plan
+    want more compute slices than the free GPU instances (``free``: the
+    profile of each) have, so the plan
     shapes the free slices like the coming demand.
 
     :raises: :class:`nova_mig.exception.RebalanceInputError` for a bad
@@ -388,18 +387,16 @@ def plan_demand(directory: str, now: float, hosts: Sequence[fleet.HostState],
         period = float(demand_mod.parse_window(defaults.RUN_PERIOD))
     samples = load(directory, now)
     last = samples[-1].time if samples else now - period
-    used = in_use(s.profile for h in hosts for g in h.gpus for s in g.fixed)
+    in_use_now = in_use(used)
     unmet = collections.Counter((p, scope) for t, p, scope in boots.created
                                 if last < t <= now)
-    sample = Sample(now, used, dict(unmet))
+    sample = Sample(now, in_use_now, dict(unmet))
     try:
         record(directory, sample)
     except OSError as e:
         raise _fail(day_file(directory, now), 'sample',
                     'cannot be written (%s)' % (e.strerror or e))
-    free = sum(slices_of(s.profile) for h in hosts for g in h.gpus
-               for s in g.free)
     ahead = horizon(now, period, max_per_gpu_day)
-    found = wanted(samples + [sample], now, used, ahead, boots.lifetimes,
-                   free_slices=free)
+    found = wanted(samples + [sample], now, in_use_now, ahead,
+                   boots.lifetimes, free_slices=sum(map(slices_of, free)))
     return merge(rows, found or {})

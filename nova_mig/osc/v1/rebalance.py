@@ -140,8 +140,11 @@ class PlanRebalance(command.Lister):
                                          past.grown)
         wanted = demand.combine(boots.by_profile, targets, boots.by_scope)
         if parsed_args.history and parsed_args.forecast:
+            gpus = [g for h in hosts for g in h.gpus]
             wanted = forecast.plan_demand(
-                parsed_args.history, time.time(), hosts, boots, wanted,
+                parsed_args.history, time.time(), boots, wanted,
+                used=[s.profile for g in gpus for s in g.fixed],
+                free=[s.profile for g in gpus for s in g.free],
                 max_per_gpu_day=parsed_args.max_per_gpu_day)
         started = time.monotonic()
         result = plan.build(hosts, wanted, left_out=left,
