@@ -301,17 +301,19 @@ def holt_winters(values: Sequence[float], ahead: int,
 
 
 def horizon(now: float, period: float,
-            max_per_gpu_day: int | None = defaults.MAX_PER_GPU_DAY) -> int:
-    """Hours until a GPU changed now may change again (at least 1).
+            max_per_gpu_day: int | None = defaults.MAX_PER_GPU_DAY,
+            limit: int = defaults.FORECAST_HOURS) -> int:
+    """Hours the forecast covers: until a GPU changed now may change again.
 
-    With a daily budget, the next UTC midnight; at least the hours until
-    the next run (``period`` seconds); without a budget, the next run.
+    With a daily budget, until the next UTC midnight, at most ``limit``
+    hours; at least until the next run (``period`` seconds). Without a
+    budget, until the next run.
     """
     run = max(1, math.ceil(period / HOUR))
     if max_per_gpu_day is None:
         return run
     midnight = (math.floor(now / 86400.0) + 1) * 86400.0
-    return min(DAY, max(run, math.ceil((midnight - now) / HOUR)))
+    return max(run, min(limit, math.ceil((midnight - now) / HOUR)))
 
 
 def wanted(samples: Sequence[Sample], now: float, used: Mapping[Key, int],

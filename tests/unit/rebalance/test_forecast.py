@@ -8,6 +8,7 @@ import os
 import fixtures
 
 from nova_mig import exception
+from nova_mig.rebalance import defaults
 from nova_mig.rebalance import demand
 from nova_mig.rebalance import forecast
 from tests import base
@@ -146,9 +147,12 @@ class HorizonTestCase(base.TestCase):
 
     def test_until_the_next_allowed_repartition(self):
         day = 86400.0
-        self.assertEqual(24, forecast.horizon(10 * day, H))
+        self.assertEqual(24, forecast.horizon(10 * day, H, limit=24))
         self.assertEqual(4, forecast.horizon(10 * day + 20 * H, H))
         self.assertEqual(1, forecast.horizon(10 * day + 23.5 * H, H))
+        # At most the shipped FORECAST_HOURS.
+        self.assertEqual(defaults.FORECAST_HOURS,
+                         forecast.horizon(10 * day, H))
         # Without a budget, until the next run.
         self.assertEqual(2, forecast.horizon(10 * day, 2 * H, None))
 
