@@ -45,7 +45,11 @@ Strategies, on the same trace (the second of two generated weeks):
     says; those of a request needing a GPU model within that model's
     scope) and the per-GPU budget ``MAX_PER_GPU_DAY``; a changed GPU loses
     its idle GPU instances at once and gets the new ones
-    ``--reconfig-minutes`` later.
+    ``--reconfig-minutes`` later. With ``DEMAND`` ``forecast`` each run
+    records the product's demand sample and merges the product's forecast
+    (:mod:`nova_mig.rebalance.forecast`), the samples starting with last
+    week's (each hour's running requests of the previous week, as if the
+    product had run then and every boot had been served).
 
 Printed per trace and strategy: requests served, slice-hours served (both
 as a share of those offered), re-partitions per GPU per day (mean, max),

@@ -55,25 +55,33 @@ a daily pattern learnt over about three days, last week a third of the
 weight. There is no trend term: a daily mix swings, it does not grow by
 the hour, and a trend extrapolated over a day overshoots.
 
-**What the plan is given.** The forecast covers the hours until the GPU's
-next allowed re-partition (:func:`horizon`): with one per UTC day, a GPU
-changed now keeps its geometry until midnight UTC at least, at most 24
-hours. Per (profile, scope) the instances wanted are the forecast's peak
-over those hours, in instances (``ceil(max f / slices(p))``), less those
-in use now: the free instances the coming hours need. A row wants the
-larger of that and the boots counted once (:func:`merge`).
+**What the plan is given.** The forecast covers the hours until a GPU
+changed now may change again (:func:`horizon`): with one re-partition per
+UTC day, until midnight UTC, at most
+:data:`nova_mig.rebalance.defaults.FORECAST_HOURS` (6): the instances
+placed on the free slices made now are those arriving within a few hours
+(lifetimes are hours); a plan for a peak further away takes slices from
+the demand in between. Per (profile, scope) the instances wanted are the
+forecast's peak over those hours, in instances (``max f / slices(p)``),
+less those in use now: the free instances the coming hours need. When
+these want more compute slices than the fleet has free, all are scaled
+down by the same factor (rounded up), so the plan shapes the free slices
+like the coming demand instead of filling the first rows (the planner
+weighs a 7g slice as seven 1g ones and would otherwise be indifferent).
+A row wants the larger of that and the boots counted once, or the
+target (:func:`merge`).
 """
 
 import collections
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
 import dataclasses
 import datetime
 import json
 import math
 import os
 import typing
-from collections.abc import Iterable
-from collections.abc import Mapping
-from collections.abc import Sequence
 
 from nova_mig import exception
 from nova_mig import fileutils
@@ -373,14 +381,14 @@ def plan_demand(directory: str, now: float, boots: demand_mod.UnmetBoots,
     """What ``rebalance plan --history`` asks the planner for.
 
     Records this run's sample in ``directory`` (``used``: the profile of
-    each GPU instance in use on the planned hosts; the NoValidHost boots of ``boots`` created since the
-    previous sample), forecasts the hours until the next allowed
-    re-partition from the samples of :data:`defaults.FORECAST_DAYS`
-    days, and merges it into ``rows`` (the boots counted once and the
-    targets). The forecast's rows are scaled down together when they
-    want more compute slices than the free GPU instances (``free``: the
-    profile of each) have, so the plan
-    shapes the free slices like the coming demand.
+    each GPU instance in use on the planned hosts; the NoValidHost boots
+    of ``boots`` created since the previous sample), forecasts the hours
+    until the next allowed re-partition from the samples of
+    :data:`defaults.FORECAST_DAYS` days, and merges it into ``rows`` (the
+    boots counted once and the targets). The forecast's rows are scaled
+    down together when they want more compute slices than the free GPU
+    instances (``free``: the profile of each) have, so the plan shapes
+    the free slices like the coming demand.
 
     :raises: :class:`nova_mig.exception.RebalanceInputError` for a bad
         sample line or a sample file that cannot be written.
