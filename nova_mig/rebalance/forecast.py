@@ -32,7 +32,8 @@ series of the demand in compute slices::
 ``used[h]`` is the mean of the hour's samples (the last one carried over an
 hour without one): an instance counts for every hour it runs, so a 6-hour
 one weighs six times a 1-hour one. A failed boot would have run too: it
-counts as one instance for ``D_p`` hours from its creation, ``D_p`` the
+counts as one instance for ``D_p`` hours from the sample that records it
+(``t_b``, at most a run period after its creation), ``D_p`` the
 mean lifetime of the profile's servers that ended within the window (what
 the Compute API lists of the deleted servers), :data:`DEFAULT_LIFETIME`
 hours without one. A 7g request weighs seven 1g ones.
