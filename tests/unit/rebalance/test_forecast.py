@@ -218,3 +218,17 @@ class PlanDemandTestCase(base.TestCase):
         self.assertEqual(now, last.time)
         self.assertEqual({('3g.40gb', CLOUD): 1}, dict(last.unmet))
         self.assertEqual({('3g.40gb', CLOUD): 0}, dict(last.used))
+
+    def test_unwritable_history_is_one_line(self):
+        directory = self.useFixture(fixtures.TempDir()).path
+        blocker = os.path.join(directory, 'history')
+        with open(blocker, 'w') as stream:
+            stream.write('not a directory')
+        e = self.assertRaises(
+            exception.RebalanceInputError, forecast.plan_demand,
+            os.path.join(blocker, 'sub'), 0.0, demand.UnmetBoots({}), [],
+            used=(), free=())
+        self.assertIn(os.path.join(blocker, 'sub', 'demand-1970-01-01.jsonl'),
+                      str(e))
+        self.assertIn('cannot be written', str(e))
+        self.assertNotIn('\n', str(e))
