@@ -36,8 +36,14 @@ class PlanRebalance(command.Lister):
     --max-per-gpu-day times today (UTC), as the --history directory
     records (the playbook keeps it), keeps its geometry; and a boot that
     failed before a re-partition of that history grew its profile is not
-    counted again. A boot whose flavor requires a GPU model trait asks
-    for slices on GPUs of that model only. The objective, solved exactly
+    counted again. With --history each run also records a demand sample
+    there (GPU instances in use and failed boots per profile), and the
+    plan wants per profile the larger of the counted boots and what a
+    Holt-Winters forecast of those samples (daily pattern, last week's
+    same hour) says the hours until the next allowed re-partition will
+    need (--no-forecast: the counted boots only). A boot whose flavor
+    requires a GPU model trait asks for slices on GPUs of that model
+    only. The objective, solved exactly
     by HiGHS: cover the most demand (in compute slices), then touch the
     fewest GPUs, then use the fewest new geometries per GPU model.
 
