@@ -236,7 +236,7 @@ def measure(args, kind: str) -> dict:
     search = Search(args, kind, trace, hours)
     uniform = [[dict(c) for _ in gpus] for c in UNIFORM]
     search.run([last_week] + uniform)
-    samples = last_week_samples(history, hours)
+    samples = [] if args.cold_start else last_week_samples(history, hours)
     started = time.monotonic()
     sim = Simulation(args, kind, last_week, Policy(
         period=args.period if args.period else hours_of(defaults.RUN_PERIOD),
@@ -327,6 +327,9 @@ def main(argv=None) -> int:
                         help='hours the forecast covers (default: the '
                              'product\'s, until the next allowed '
                              're-partition)')
+    parser.add_argument('--cold-start', action='store_true',
+                        help='the forecast starts without last week\'s '
+                             'samples (a fresh install)')
     parser.add_argument('--variant', action='append',
                         help='also rebalance with these policy fields, '
                              'e.g. window=1,demand=once (repeatable)')
