@@ -34,6 +34,9 @@ FORECAST_DAYS = 14
 #: The most hours ahead the forecast covers (fewer when the GPU's
 #: budget allows its next re-partition sooner, at midnight UTC).
 FORECAST_HOURS = 6
+#: Hours a failed boot counts for in the forecast when no server of its
+#: profile ended within the window (no lifetime measured).
+FAILED_BOOT_HOURS = 1.0
 ALPHA = 0.3
 GAMMA = 0.3
 WEEKLY = 0.3

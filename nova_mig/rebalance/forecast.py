@@ -35,7 +35,8 @@ one weighs six times a 1-hour one. A failed boot would have run too: it
 counts as one instance for ``D_p`` hours from the sample that records it
 (``t_b``, at most a run period after its creation), ``D_p`` the
 mean lifetime of the profile's servers that ended within the window (what
-the Compute API lists of the deleted servers), :data:`DEFAULT_LIFETIME`
+the Compute API lists of the deleted servers),
+:data:`nova_mig.rebalance.defaults.FAILED_BOOT_HOURS`
 hours without one. A 7g request weighs seven 1g ones.
 
 **Forecast: additive Holt-Winters with a daily season, blended with the
@@ -97,7 +98,7 @@ HOUR = 3600.0
 DAY = 24
 WEEK = 168
 #: Hours a failed boot counts for when no server of its profile ended.
-DEFAULT_LIFETIME = 1.0
+DEFAULT_LIFETIME = defaults.FAILED_BOOT_HOURS
 _PREFIX = 'demand-'
 _ENTRY_KEYS = {'profile', 'scope', 'used', 'unmet'}
 
