@@ -21,6 +21,7 @@ from fleet_traces import slices_of
 from nova_mig.rebalance import defaults
 from nova_mig.rebalance import demand
 from nova_mig.rebalance import fleet
+from nova_mig.rebalance import forecast
 from nova_mig.rebalance import geometry
 from nova_mig.rebalance import plan
 from nova_mig.simulator import catalog
@@ -68,6 +69,9 @@ class Policy:
     #: ``window``: every NoValidHost boot of the window; ``once``: only
     #: those since the profile's capacity last grew.
     demand: str = defaults.DEMAND
+    #: Hours the forecast covers; 0: the product's
+    #: (:func:`nova_mig.rebalance.forecast.horizon`).
+    ahead: float = 0.0
 
 
 def empty_fleet(kind: str, hosts: int, per_host: int) -> list[Gpu]:
@@ -85,7 +89,8 @@ def empty_fleet(kind: str, hosts: int, per_host: int) -> list[Gpu]:
 class Simulation:
 
     def __init__(self, args: argparse.Namespace, kind: str,
-                 layout: list[dict[str, int]], policy: Policy | None):
+                 layout: list[dict[str, int]], policy: Policy | None,
+                 samples: list | None = None):
         self.args = args
         self.policy = policy
         self.gpus = empty_fleet(kind, args.hosts, args.gpus_per_host)
@@ -106,8 +111,10 @@ class Simulation:
         #: Profile -> when a plan last grew its capacity.
         self.grown: dict[str, float] = {}
         self.moved_in_use = 0
-        #: Every request so far, served or not, in arrival order.
-        self.seen: list[Request] = []
+        #: The demand samples of the runs (the product's forecast input).
+        self.samples: list[forecast.Sample] = list(samples or ())
+        #: (end, profile, lifetime) of each served request that ended.
+        self.ended: list[tuple[float, str, float]] = []
 
     def index(self, gpu: Gpu) -> None:
         gpu.version += 1
@@ -169,7 +176,6 @@ class Simulation:
             if kind == 0:
                 self.replan(now)
             elif kind == 1:
-                self.seen.append(item)
                 found = self.place(now, item)
                 if found is None:
                     self.failed.append((now, item.profile, (
@@ -187,6 +193,7 @@ class Simulation:
                 gpu, gi, req = item
                 gi.busy = False
                 self.busy_slices -= slices_of(req.profile)
+                self.ended.append((now, req.profile, req.lifetime))
                 if gpu.gis.get(gi.slot.start) is gi:
                     self.push(gpu, gi)
         self.slice_hours += self.busy_slices * (hours - self.last)
@@ -202,7 +209,7 @@ class Simulation:
     def replan(self, now: float) -> None:
         assert self.policy is not None
         since = now - self.policy.window
-        if self.policy.demand in ('once', 'hybrid'):
+        if self.policy.demand in ('once', 'forecast'):
             unmet = collections.Counter(
                 (p, scope) for t, p, scope in self.failed
                 if t >= max(since, self.grown.get(p, since)))
@@ -210,19 +217,17 @@ class Simulation:
             unmet = collections.Counter((p, scope)
                                         for t, p, scope in self.failed
                                         if t >= since)
+        demands = [demand.Demand(p, n, scope, source='unmet')
+                   for (p, scope), n in sorted(unmet.items())]
         if self.policy.demand == 'forecast':
-            unmet = self.forecast(now)
-        elif self.policy.demand == 'hybrid':
-            unmet = self.forecast(now) | unmet
-        if not unmet:
+            demands = forecast.merge(demands, self.forecast(now))
+        if not demands:
             return
         hosts: dict[str, list] = collections.defaultdict(list)
         for gpu in self.gpus:
             hosts[gpu.host].append(gpu.state(now))
         states = [fleet.HostState(name, '', 'mdev', gpus)
                   for name, gpus in sorted(hosts.items())]
-        demands = [demand.Demand(p, n, scope, source='unmet')
-                   for (p, scope), n in sorted(unmet.items())]
         started = time.monotonic()
         result = plan.build(states, demands, time_limit=defaults.TIME_LIMIT,
                             max_per_gpu_day=self.policy.max_per_gpu_day)
@@ -235,33 +240,38 @@ class Simulation:
             self.reconfigure(by_key[(change.host, change.pci_address)],
                              change.slots, now)
 
-    def forecast(self, now: float) -> collections.Counter:
-        """Free instances wanted per profile for the next period.
+    def forecast(self, now: float) -> dict:
+        """The product's forecast, from the samples the runs recorded.
 
-        The most requests of each profile running at once, 24 h before
-        the coming period (served or not; a failed one counted for the
-        mean lifetime of the profile's served ones), less those running
-        now.
+        As ``rebalance plan --history`` does: this run's sample (GPU
+        instances in use per profile, NoValidHost boots since the last
+        run per profile and scope) is recorded, the lifetimes of the
+        servers that ended within the window weigh the failed boots.
         """
-        horizon = self.policy.period + self.args.reconfig_minutes / 60.0
-        points = [now - 24 + horizon * k / 4 for k in range(5)]
-        peak: collections.Counter = collections.Counter()
-        earliest = points[0] - 48
-        for point in points:
-            running: collections.Counter = collections.Counter()
-            for req in reversed(self.seen):
-                if req.arrival < earliest:
-                    break
-                if req.arrival <= point < req.arrival + req.lifetime:
-                    running[req.profile] += 1
-            for profile, n in running.items():
-                peak[profile] = max(peak[profile], n)
-        busy = collections.Counter(
-            gi.slot.profile for gpu in self.gpus for gi in gpu.gis.values()
-            if gi.busy)
-        return collections.Counter({(p, demand.CLOUD): n - busy[p]
-                                    for p, n in peak.items()
-                                    if n > busy[p]})
+        last = self.samples[-1].time / 3600.0 if self.samples else (
+            now - self.policy.period)
+        used = forecast.in_use(gi.slot.profile for gpu in self.gpus
+                               for gi in gpu.gis.values() if gi.busy)
+        self.samples.append(forecast.Sample(
+            now * 3600.0, used, dict(collections.Counter(
+                (p, scope) for t, p, scope in self.failed if t > last))))
+        spans: dict[str, list[float]] = collections.defaultdict(list)
+        for end, profile, life in reversed(self.ended):
+            if end < now - self.policy.window:
+                break
+            spans[profile].append(life)
+        lifetimes = {p: sum(v) / len(v) for p, v in spans.items()}
+        ahead = int(self.policy.ahead) or forecast.horizon(
+            now * 3600.0, self.policy.period * 3600.0,
+            self.policy.max_per_gpu_day)
+        days = defaults.FORECAST_DAYS
+        recent = [s for s in self.samples
+                  if s.time >= (now - 24 * days) * 3600.0]
+        free = sum(slices_of(gi.slot.profile) for gpu in self.gpus
+                   for gi in gpu.gis.values()
+                   if not gi.busy and gi.ready_at <= now)
+        return forecast.wanted(recent, now * 3600.0, used, ahead,
+                               lifetimes, free_slices=free) or {}
 
     def reconfigure(self, gpu: Gpu, slots, now: float) -> None:
         ready = now + self.args.reconfig_minutes / 60.0

@@ -45,7 +45,11 @@ Strategies, on the same trace (the second of two generated weeks):
     says; those of a request needing a GPU model within that model's
     scope) and the per-GPU budget ``MAX_PER_GPU_DAY``; a changed GPU loses
     its idle GPU instances at once and gets the new ones
-    ``--reconfig-minutes`` later.
+    ``--reconfig-minutes`` later. With ``DEMAND`` ``forecast`` each run
+    records the product's demand sample and merges the product's forecast
+    (:mod:`nova_mig.rebalance.forecast`), the samples starting with last
+    week's (each hour's running requests of the previous week, as if the
+    product had run then and every boot had been served).
 
 Printed per trace and strategy: requests served, slice-hours served (both
 as a share of those offered), re-partitions per GPU per day (mean, max),
@@ -79,6 +83,7 @@ from fleet_traces import TRACES
 from nova_mig.rebalance import defaults
 from nova_mig.rebalance import demand
 from nova_mig.rebalance import fleet
+from nova_mig.rebalance import forecast
 from nova_mig.rebalance import plan
 from nova_mig.simulator import catalog
 
@@ -98,6 +103,25 @@ def demand_vector(samples: dict, stat, fleet_slices: int) -> dict:
     total = sum(slices_of(k[0]) * v for k, v in vector.items())
     return {k: v * fleet_slices / total for k, v in vector.items()
             } if total else vector
+
+
+def last_week_samples(history: list[Request], hours: float) -> list:
+    """Hourly demand samples of last week, as if every boot was served.
+
+    What the product's forecast would have recorded had it run last
+    week: the requests running each hour (model-bound ones cloud-wide,
+    as Placement's usages count them), at times before the trace.
+    """
+    samples = []
+    by_profile: dict[str, list[int]] = collections.defaultdict(
+        lambda: [0] * int(hours))
+    for (profile, _), values in concurrency(history, hours).items():
+        for h, n in enumerate(values):
+            by_profile[profile][h] += n
+    for h in range(int(hours)):
+        samples.append(forecast.Sample((h - hours) * 3600.0, {
+            (p, demand.CLOUD): v[h] for p, v in sorted(by_profile.items())}))
+    return samples
 
 
 def fixed_layout(args, kind: str, vector: dict) -> list[dict[str, int]]:
@@ -212,13 +236,14 @@ def measure(args, kind: str) -> dict:
     search = Search(args, kind, trace, hours)
     uniform = [[dict(c) for _ in gpus] for c in UNIFORM]
     search.run([last_week] + uniform)
+    samples = [] if args.cold_start else last_week_samples(history, hours)
     started = time.monotonic()
     sim = Simulation(args, kind, last_week, Policy(
         period=args.period if args.period else hours_of(defaults.RUN_PERIOD),
         window=args.window if args.window else hours_of(defaults.WINDOW),
         max_per_gpu_day=(None if args.max_per_gpu_day < 0
                          else args.max_per_gpu_day),
-        demand=args.demand))
+        demand=args.demand, ahead=args.ahead), samples)
     rebalanced = sim.run(trace, hours)
     rebalanced['seconds'] = time.monotonic() - started
     rebalanced['planner_calls'] = len(sim.plan_seconds)
@@ -232,7 +257,7 @@ def measure(args, kind: str) -> dict:
                 int(v) if k == 'max_per_gpu_day' else float(v))
             for k, v in fields.items()})
         variants['v ' + text] = Simulation(
-            args, kind, last_week, policy).run(trace, hours)
+            args, kind, last_week, policy, samples).run(trace, hours)
     best = {m: search.best[m][0] for m in Search.METRICS}
     ratio = {'c/a requests': rebalanced['served'] / best['served']['served'],
              'c/a slice_hours': (rebalanced['slice_hours'] /
@@ -295,9 +320,16 @@ def main(argv=None) -> int:
                         default=defaults.MAX_PER_GPU_DAY,
                         help='re-partitions per GPU per day (-1: no limit)')
     parser.add_argument('--demand', default=defaults.DEMAND,
-                        choices=('window', 'once', 'forecast', 'hybrid'),
+                        choices=('window', 'once', 'forecast'),
                         help='how failed boots are counted (default: the '
                              'shipped DEMAND)')
+    parser.add_argument('--ahead', type=float, default=0.0,
+                        help='hours the forecast covers (default: the '
+                             'product\'s, until the next allowed '
+                             're-partition)')
+    parser.add_argument('--cold-start', action='store_true',
+                        help='the forecast starts without last week\'s '
+                             'samples (a fresh install)')
     parser.add_argument('--variant', action='append',
                         help='also rebalance with these policy fields, '
                              'e.g. window=1,demand=once (repeatable)')

@@ -22,7 +22,9 @@ nova_mig/cli/slicemap.py nova_mig/cli/confcheck.py nova_mig/cli/selfcheck.py
 nova_mig/osc/__init__.py nova_mig/osc/client.py nova_mig/osc/common.py
 nova_mig/osc/plugin.py nova_mig/osc/v1/__init__.py nova_mig/osc/v1/alias.py
 nova_mig/osc/v1/flavor.py nova_mig/osc/v1/profile.py nova_mig/osc/v1/trait.py
-nova_mig/simulator"
+nova_mig/simulator
+nova_mig/rebalance/demand.py nova_mig/rebalance/forecast.py
+nova_mig/rebalance/capacity.py"
 
 rc=0
 echo "mypy: nova_mig/"

@@ -18,9 +18,25 @@ TIME_LIMIT = 60.0
 #: How often the operator is expected to run the playbook (the simulation
 #: replans this often; the playbook runs when cron or the operator says).
 RUN_PERIOD = '1h'
-#: How NoValidHost boots are counted: ``once``, only those since the last
-#: grow of their profile's capacity, as ``rebalance plan --history`` does
-#: (the playbook always passes it; :mod:`nova_mig.rebalance.history`);
-#: ``window``, every one of the window, each run again (without
-#: ``--history``).
-DEMAND = 'once'
+#: The demand planned for: ``forecast``, the NoValidHost boots counted
+#: once (below) and, per profile, the free instances the forecast of the
+#: demand samples says the coming hours need
+#: (:mod:`nova_mig.rebalance.forecast`), as ``rebalance plan --history``
+#: does (the playbook always passes it); ``once``, only the boots since
+#: the last grow of their profile's capacity (``--history
+#: --no-forecast``; :mod:`nova_mig.rebalance.history`); ``window``, every
+#: boot of the window, each run again (without ``--history``).
+DEMAND = 'forecast'
+#: The demand forecast (:mod:`nova_mig.rebalance.forecast`): days of
+#: samples read, and the smoothing constants of its Holt-Winters
+#: forecast (level, daily season, weight of the same hour last week).
+FORECAST_DAYS = 14
+#: The most hours ahead the forecast covers (fewer when the GPU's
+#: budget allows its next re-partition sooner, at midnight UTC).
+FORECAST_HOURS = 6
+#: Hours a failed boot counts for in the forecast when no server of its
+#: profile ended within the window (no lifetime measured).
+FAILED_BOOT_HOURS = 1.0
+ALPHA = 0.3
+GAMMA = 0.3
+WEEKLY = 0.3

@@ -97,6 +97,14 @@ class UnmetBoots:
     #: trait: (profile, :func:`trait_scope`) -> boots.
     by_scope: dict[tuple[str, str], int] = dataclasses.field(
         default_factory=dict)
+    #: (creation, profile, scope) of every NoValidHost boot of a MIG
+    #: profile whose creation time is known, stale or not (the samples
+    #: of :mod:`nova_mig.rebalance.forecast`).
+    created: list[tuple[float, str, str]] = dataclasses.field(
+        default_factory=list)
+    #: Profile -> mean hours the servers of the profile that were
+    #: deleted within the window ran (launch to termination).
+    lifetimes: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 def _fail(path: str, where: str, reason: str) -> exception.RebalanceInputError:
@@ -153,9 +161,10 @@ def _flavor_specs(server: typing.Any) -> dict[str, str]:
     return dict(getattr(flavor, 'extra_specs', None) or {})
 
 
-def _created(server: typing.Any) -> float | None:
-    """Epoch seconds of the server's creation, or None when unknown."""
-    text = getattr(server, 'created_at', None)
+def _created(server: typing.Any, field: str = 'created_at'
+             ) -> float | None:
+    """Epoch seconds of the server's creation (or ``field``), or None."""
+    text = getattr(server, field, None)
     if not isinstance(text, str):
         return None
     try:
@@ -165,6 +174,15 @@ def _created(server: typing.Any) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=datetime.timezone.utc)
     return when.timestamp()
+
+
+def _lifetime(server: typing.Any) -> float | None:
+    """Hours a deleted server ran (launch to termination), or None."""
+    launched = _created(server, 'launched_at')
+    ended = _created(server, 'terminated_at')
+    if launched is None or ended is None or ended < launched:
+        return None
+    return (ended - launched) / 3600.0
 
 
 def _model_trait(specs: dict[str, str], scheme: naming.Scheme
@@ -191,10 +209,12 @@ def unmet_boots(compute: typing.Any, scheme: naming.Scheme,
     :raises: :class:`nova_mig.exception.CloudUnreachable` when the
         Compute API cannot be read.
     """
-    counts: collections.Counter = collections.Counter()
-    scoped: collections.Counter = collections.Counter()
+    counts: collections.Counter[str] = collections.Counter()
+    scoped: collections.Counter[tuple[str, str]] = collections.Counter()
     other = stale = 0
-    servers = []
+    servers: list[str] = []
+    created_at: list[tuple[float, str, str]] = []
+    spans: dict[str, list[float]] = collections.defaultdict(list)
     try:
         # openstacksdk negotiates the highest microversion both sides
         # know (2.47+ on any supported Nova), so flavors come embedded.
@@ -213,25 +233,34 @@ def unmet_boots(compute: typing.Any, scheme: naming.Scheme,
             reason=exception.url_reason(e))
     for server in found.values():
         if not is_no_valid_host(server):
+            profile = scheme.profile_of_specs(_flavor_specs(server))
+            life = _lifetime(server)
+            if profile is not None and life is not None:
+                spans[profile].append(life)
             continue
         profile = scheme.profile_of_specs(_flavor_specs(server))
         if profile is None:
             other += 1
             continue
         created = _created(server)
+        model = _model_trait(_flavor_specs(server), scheme)
+        if created is not None:
+            created_at.append((created, profile, trait_scope(model)
+                               if model else CLOUD))
         if (grown and profile in grown and created is not None and
                 created < grown[profile]):
             stale += 1
             continue
         counts[profile] += 1
         servers.append(getattr(server, 'id', ''))
-        model = _model_trait(_flavor_specs(server), scheme)
         if model:
             scoped[(profile, trait_scope(model))] += 1
     LOG.debug('NoValidHost boots since %s: %s (%d without a MIG profile, '
               '%d before their profile grew)', since.isoformat(),
               dict(counts), other, stale)
-    return UnmetBoots(dict(counts), other, servers, stale, dict(scoped))
+    return UnmetBoots(dict(counts), other, servers, stale, dict(scoped),
+                      sorted(created_at),
+                      {p: sum(v) / len(v) for p, v in sorted(spans.items())})
 
 
 def host_scopes(compute: typing.Any) -> dict[str, set[str]]:

@@ -16,6 +16,7 @@ from nova_mig.rebalance import capacity
 from nova_mig.rebalance import defaults
 from nova_mig.rebalance import demand
 from nova_mig.rebalance import fleet
+from nova_mig.rebalance import forecast
 from nova_mig.rebalance import history
 from nova_mig.rebalance import plan
 
@@ -35,8 +36,14 @@ class PlanRebalance(command.Lister):
     --max-per-gpu-day times today (UTC), as the --history directory
     records (the playbook keeps it), keeps its geometry; and a boot that
     failed before a re-partition of that history grew its profile is not
-    counted again. A boot whose flavor requires a GPU model trait asks
-    for slices on GPUs of that model only. The objective, solved exactly
+    counted again. With --history each run also records a demand sample
+    there (GPU instances in use and failed boots per profile), and the
+    plan wants per profile the larger of the counted boots and what a
+    Holt-Winters forecast of those samples (daily pattern, last week's
+    same hour) says the hours until the next allowed re-partition will
+    need (--no-forecast: the counted boots only). A boot whose flavor
+    requires a GPU model trait asks for slices on GPUs of that model
+    only. The objective, solved exactly
     by HiGHS: cover the most demand (in compute slices), then touch the
     fewest GPUs, then use the fewest new geometries per GPU model.
 
@@ -70,6 +77,15 @@ class PlanRebalance(command.Lister):
                  '<YYYY-MM-DD>.jsonl per day, kept by '
                  'playbooks/rebalance.yaml; without it only this plan '
                  'counts toward --max-per-gpu-day')
+        parser.add_argument(
+            '--no-forecast', dest='forecast', action='store_false',
+            default=defaults.DEMAND == 'forecast',
+            help='With --history, plan for the boots counted once only; '
+                 'by default each run records a demand sample in the '
+                 '--history directory (demand-<YYYY-MM-DD>.jsonl) and '
+                 'the plan also wants what the forecast of those samples '
+                 'says the hours until the next allowed re-partition '
+                 'will need')
         parser.add_argument(
             '--include-foreign', action='store_true',
             help='Count a GPU instance kept only for an unused vGPU device '
@@ -129,6 +145,13 @@ class PlanRebalance(command.Lister):
         boots = capacity_cmd.unmet_boots(self.app, parsed_args, seconds,
                                          past.grown)
         wanted = demand.combine(boots.by_profile, targets, boots.by_scope)
+        if parsed_args.history and parsed_args.forecast:
+            gpus = [g for h in hosts for g in h.gpus]
+            wanted = forecast.plan_demand(
+                parsed_args.history, time.time(), boots, wanted,
+                used=[s.profile for g in gpus for s in g.fixed],
+                free=[s.profile for g in gpus for s in g.free],
+                max_per_gpu_day=parsed_args.max_per_gpu_day)
         started = time.monotonic()
         result = plan.build(hosts, wanted, left_out=left,
                             max_gpus=parsed_args.max_gpus,

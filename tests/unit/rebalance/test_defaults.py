@@ -47,6 +47,13 @@ class DefaultsTestCase(base.TestCase):
             (args.window, args.max_per_gpu_day, args.time_limit))
         self.assertEqual(defaults.WINDOW, capacity.DEFAULT_WINDOW)
 
+    def test_the_plan_forecasts_as_the_shared_default_says(self):
+        parser = rebalance.PlanRebalance(None, None).get_parser('plan')
+        self.assertEqual(defaults.DEMAND == 'forecast',
+                         parser.parse_args(['--hosts', 'h']).forecast)
+        self.assertFalse(parser.parse_args(
+            ['--hosts', 'h', '--no-forecast']).forecast)
+
     def test_the_playbook_leaves_the_defaults_to_the_command(self):
         argv = plan_argv()
         self.assertEqual(['openstack', 'mig', 'rebalance', 'plan'],

@@ -153,6 +153,45 @@ class UnmetBootsTestCase(base.TestCase):
                           for status in ('ERROR', 'DELETED')],
                          compute.queries)
 
+    def test_creation_times_and_lifetimes_for_the_forecast(self):
+        def deleted(id, specs, launched, ended, message='',
+                    created='2026-11-29T08:00:00Z'):
+            server = _server(message, specs=specs, id=id, status='DELETED')
+            server.created_at = created
+            server.launched_at = launched
+            server.terminated_at = ended
+            return server
+
+        h100 = dict(SPECS, **{'trait:CUSTOM_GPU_H100':
+                              'required'})
+        compute = FakeCompute([
+            # Two 3g.40gb servers ran 2 h and 4 h, one 1g.10gb never
+            # launched (no lifetime), one ended before it launched.
+            deleted('a', SPECS, '2026-11-29T08:00:00', '2026-11-29T10:00:00'),
+            deleted('b', SPECS, '2026-11-29T09:00:00+00:00',
+                    '2026-11-29T13:00:00+00:00'),
+            deleted('c', {'resources:CUSTOM_MIG_1G_10GB': '1'}, None,
+                    '2026-11-29T13:00:00'),
+            deleted('d', SPECS, '2026-11-29T09:00:00', '2026-11-29T08:00:00'),
+            # Failed boots: their creation and scope, even a stale one.
+            deleted('e', h100, None, None, 'No valid host was found.',
+                    created='2026-11-29T11:00:00Z'),
+            deleted('f', SPECS, None, None, 'No valid host was found.',
+                    created='2026-11-29T07:00:00Z'),
+        ])
+        result = demand.unmet_boots(compute, naming.Scheme(), self.since,
+                                    grown={'3g.40gb': datetime.datetime(
+                                        2026, 11, 29, 7, 30, tzinfo=datetime
+                                        .timezone.utc).timestamp()})
+        self.assertEqual({'3g.40gb': 3.0}, result.lifetimes)
+        at = datetime.datetime(2026, 11, 29, tzinfo=datetime.timezone.utc
+                               ).timestamp()
+        self.assertEqual(
+            [(at + 7 * 3600, '3g.40gb', ''),
+             (at + 11 * 3600, '3g.40gb',
+              'trait:CUSTOM_GPU_H100')], result.created)
+        self.assertEqual(1, result.stale)
+
     def test_unreachable_compute_is_one_line(self):
         compute = FakeCompute(error=ConnectionError(
             'Unable to establish connection to http://nova:8774\nmore'))

@@ -75,7 +75,7 @@ class FleetSimTestCase(base.TestCase):
             self.assertEqual({'period': hours(defaults.RUN_PERIOD),
                               'window': hours(defaults.WINDOW),
                               'max_per_gpu_day': defaults.MAX_PER_GPU_DAY,
-                              'demand': defaults.DEMAND},
+                              'demand': defaults.DEMAND, 'ahead': 0.0},
                              result['policy'])
 
     def test_a_budget_of_zero_changes_no_gpu(self):

@@ -14,6 +14,7 @@ from osc_lib import exceptions as osc_exc
 
 from nova_mig import naming
 from nova_mig.osc.v1 import rebalance
+from nova_mig.rebalance import forecast
 from nova_mig.rebalance import history
 from tests.unit.osc import base
 from tests.unit.osc.v1 import fakes
@@ -164,6 +165,28 @@ class PlanTestCase(base.CommandTestCase):
         self.assertEqual(1, rows[0]['Wanted'])
         rows = self.run_cmd(rebalance.PlanRebalance, '--hosts', self.hosts)
         self.assertEqual(3, rows[0]['Wanted'])
+
+    def test_history_records_a_demand_sample_and_forecasts(self):
+        past = os.path.join(self.dir, 'history')
+        now = time.time()
+        # A day of samples: 3g.40gb instances in use every hour, the
+        # fleet now has none of it (7 x 1g.10gb free).
+        for h in range(24, 0, -1):
+            forecast.record(past, forecast.Sample(
+                now - h * 3600, {('3g.40gb', ''): 2}))
+        rows = self.run_cmd(rebalance.PlanRebalance, '--hosts', self.hosts,
+                            '--history', past)
+        self.assertEqual([('3g.40gb', 'cloud', 2, 2)],
+                         [(r['Profile'], r['Scope'], r['Wanted'],
+                           r['Free After']) for r in rows])
+        last = forecast.load(past, time.time())[-1]
+        self.assertGreaterEqual(last.time, now)
+        self.assertEqual({}, dict(last.used))
+        # --no-forecast: the boots counted once only (none), no sample.
+        rows = self.run_cmd(rebalance.PlanRebalance, '--hosts', self.hosts,
+                            '--history', past, '--no-forecast')
+        self.assertEqual([], rows)
+        self.assertEqual(last.time, forecast.load(past, time.time())[-1].time)
 
     def test_boots_requiring_a_gpu_model_ask_for_that_model(self):
         scheme = naming.Scheme()
