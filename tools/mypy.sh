@@ -24,7 +24,9 @@ nova_mig/osc/plugin.py nova_mig/osc/v1/__init__.py nova_mig/osc/v1/alias.py
 nova_mig/osc/v1/flavor.py nova_mig/osc/v1/profile.py nova_mig/osc/v1/trait.py
 nova_mig/simulator/catalog.py nova_mig/simulator/exception.py
 nova_mig/simulator/pci.py
-nova_mig/reaper"
+nova_mig/reaper
+nova_mig/rebalance/geometry.py nova_mig/rebalance/solver.py
+nova_mig/rebalance/history.py nova_mig/rebalance/fleet.py"
 
 rc=0
 echo "mypy: nova_mig/"
