@@ -26,7 +26,9 @@ nova_mig/simulator/catalog.py nova_mig/simulator/exception.py
 nova_mig/simulator/pci.py
 nova_mig/reaper
 nova_mig/rebalance/geometry.py nova_mig/rebalance/solver.py
-nova_mig/rebalance/history.py nova_mig/rebalance/fleet.py"
+nova_mig/rebalance/history.py nova_mig/rebalance/fleet.py
+nova_mig/workflows/__init__.py nova_mig/workflows/compute_service.py
+nova_mig/workflows/drain_journal.py nova_mig/workflows/retype.py"
 
 rc=0
 echo "mypy: nova_mig/"

@@ -42,6 +42,7 @@ class VgpuDevice(typing.TypedDict):
     domain_state: str | None
     libvirt_node_device: str | None
 
+
 #: The version of the discover document :meth:`HostReport.as_dict` makes
 #: (its schema and reader: :mod:`nova_mig.documents.discover`). Raise it
 #: when a key the planner reads changes meaning or goes away.

@@ -88,8 +88,7 @@ class FactSource(typing.Protocol):
 
 
 class DeviceRemover(typing.Protocol):
-    """What a run removes with: a :class:`~nova_mig.reaper.remove.Remover`.
-    """
+    """What a run removes with: :class:`nova_mig.reaper.remove.Remover`."""
 
     def remove(self, facts: decide.DeviceFacts) -> list[str]:
         ...
