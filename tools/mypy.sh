@@ -24,7 +24,12 @@ nova_mig/osc/plugin.py nova_mig/osc/v1/__init__.py nova_mig/osc/v1/alias.py
 nova_mig/osc/v1/flavor.py nova_mig/osc/v1/profile.py nova_mig/osc/v1/trait.py
 nova_mig/simulator
 nova_mig/rebalance/demand.py nova_mig/rebalance/forecast.py
-nova_mig/rebalance/capacity.py"
+nova_mig/rebalance/capacity.py nova_mig/rebalance/plan.py
+nova_mig/reaper
+nova_mig/rebalance/geometry.py nova_mig/rebalance/solver.py
+nova_mig/rebalance/history.py nova_mig/rebalance/fleet.py
+nova_mig/workflows/__init__.py nova_mig/workflows/compute_service.py
+nova_mig/workflows/drain_journal.py nova_mig/workflows/retype.py"
 
 rc=0
 echo "mypy: nova_mig/"

@@ -10,7 +10,7 @@ every other nova-mig command.
 import logging
 import socket
 
-from nova_mig.gpu import base as gpu_base
+from nova_mig.host import protocols
 from nova_mig.host import sysfs
 from nova_mig.host import virt
 from nova_mig.model import host as host_model
@@ -18,12 +18,13 @@ from nova_mig.model import host as host_model
 LOG = logging.getLogger(__name__)
 
 
-def discover(backend: gpu_base.GpuBackend, hostname: str | None = None
+def discover(backend: protocols.Backend, hostname: str | None = None
              ) -> host_model.HostReport:
     """Discover the host behind a GPU backend.
 
-    :param backend: a :class:`nova_mig.gpu.base.GpuBackend`; it also says
-        where sysfs and libvirt are.
+    :param backend: a :class:`nova_mig.gpu.base.GpuBackend` (any
+        :class:`nova_mig.host.protocols.Backend`); it also says where sysfs
+        and libvirt are.
     :param hostname: the host's name; defaults to this machine's FQDN.
     :raises: :class:`nova_mig.exception.NovaMigException` subclasses naming
         the source that failed.

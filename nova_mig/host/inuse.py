@@ -39,7 +39,7 @@ import time
 import typing
 
 from nova_mig import exception
-from nova_mig.gpu import base
+from nova_mig.host import protocols
 from nova_mig.host import sysfs
 from nova_mig.host import virt
 from nova_mig.model import constants
@@ -304,7 +304,7 @@ class Checker:
     :param clock: the time source of the "seen at" stamps.
     """
 
-    def __init__(self, backend: base.GpuBackend, proc_root: str,
+    def __init__(self, backend: protocols.Backend, proc_root: str,
                  dev_root: str, strict: bool = True,
                  clock: typing.Callable[[], float] = time.time):
         self.backend = backend

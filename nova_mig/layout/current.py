@@ -61,9 +61,10 @@ def devices(report: host_model.HostReport, gpu: gpu_model.Gpu
     for dev in report.vgpu_devices():
         if dev['gpu'] != gpu.pci_address:
             continue
-        vendor = dev['uuid'] is None
-        active = (by_parent.get(dev['parent']) if vendor
-                  else by_uuid.get(dev['uuid']))
+        uuid = dev['uuid']
+        vendor = uuid is None
+        active = (by_parent.get(dev['parent']) if uuid is None
+                  else by_uuid.get(uuid))
         # NVML's answer first, else the VF's nvidia/gpu_instance_id (the
         # report's own rule), else a guess by profile below.
         gi_id = (active.gpu_instance_id if active is not None
@@ -71,8 +72,8 @@ def devices(report: host_model.HostReport, gpu: gpu_model.Gpu
                  else dev['gpu_instance_id'])
         name = dev['type_name']
         item = HostDevice(
-            key=dev['parent'] if vendor else dev['uuid'],
-            uuid=dev['uuid'] if not vendor else None,
+            key=dev['parent'] if uuid is None else uuid,
+            uuid=uuid,
             parent=dev['parent'],
             vf=vf_index(report, gpu, dev['parent']),
             type_name=vgpu_types.bare_name(name) if name else None,

@@ -15,8 +15,33 @@ from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
 from nova_mig.model import vgpu_types
 
-#: A vGPU device as :meth:`HostReport.vgpu_devices` lists it (JSON-ready).
-VgpuDevice = dict[str, typing.Any]
+
+class VgpuDevice(typing.TypedDict):
+    """A vGPU device as :meth:`HostReport.vgpu_devices` lists it.
+
+    JSON-ready: the discover document's ``vgpu_devices`` entries, key for
+    key.
+    """
+
+    #: The mdev UUID; None for a vendor-VFIO vGPU (keyed by its VF).
+    uuid: str | None
+    #: The PCI address of the parent (VF or PF).
+    parent: str
+    #: The PCI address of the GPU (PF).
+    gpu: str
+    #: The type ID: ``nvidia-<N>`` (mdev) or ``<N>`` (vendor VFIO).
+    type: str
+    type_name: str | None
+    #: The MIG profile backing the type; None when time-sliced or unknown.
+    profile: str | None
+    mapping: str | None
+    gpu_instance_id: int | None
+    #: The first domain referencing the device, and its state.
+    domain: str | None
+    domains: list[str]
+    domain_state: str | None
+    libvirt_node_device: str | None
+
 
 #: The version of the discover document :meth:`HostReport.as_dict` makes
 #: (its schema and reader: :mod:`nova_mig.documents.discover`). Raise it

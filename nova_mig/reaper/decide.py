@@ -14,6 +14,9 @@ import dataclasses
 KEEP = 'keep'
 REMOVE = 'remove'
 
+#: A decision as a table row: column -> text, or lines (``reasons``).
+Row = dict[str, str | list[str]]
+
 
 @dataclasses.dataclass(frozen=True)
 class DeviceFacts:
@@ -75,7 +78,7 @@ class Decision:
     def remove(self) -> bool:
         return self.decision == REMOVE
 
-    def as_row(self) -> dict:
+    def as_row(self) -> Row:
         return {'device': self.facts.key, 'parent': self.facts.parent,
                 'type': ('%s (%s)' % (self.facts.type_id,
                                       self.facts.type_name)

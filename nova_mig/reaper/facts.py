@@ -14,23 +14,50 @@ import datetime
 import logging
 import os
 import time
+import typing
 
 from oslo_config import cfg
 
 from nova_mig import exception
 from nova_mig.host import discovery
 from nova_mig.host import inuse
+from nova_mig.host import protocols
 from nova_mig.model import constants
 from nova_mig.model import host as host_model
 from nova_mig.novaconf import read as novaconf
 from nova_mig import ownership
+from nova_mig.placement import shapes
 from nova_mig.reaper import decide
 from nova_mig import sysfs as gateway
+
+if typing.TYPE_CHECKING:
+    # keystoneauth is imported only when Placement is configured.
+    from nova_mig.placement import client as client_mod
 
 LOG = logging.getLogger(__name__)
 
 #: Placement microversion of GET /resource_providers/{uuid}/allocations.
 MV_ALLOCATIONS = '1.0'
+
+#: Parent PCI address -> consumers of its provider libvirt does not know.
+Inflight = dict[str, tuple[str, ...]]
+#: ``/dev/vfio`` node -> PIDs holding it open.
+Holders = dict[str, set[int]]
+
+
+class AllocationReader(typing.Protocol):
+    """The two Placement reads of the allocation check.
+
+    :class:`nova_mig.placement.client.PlacementClient` is one.
+    """
+
+    def providers(self, name: str | None = None, in_tree: str | None = None
+                  ) -> list[shapes.JsonObject]:
+        ...
+
+    def request(self, method: str, path: str, microversion: str
+                ) -> tuple[int, shapes.JsonObject | None]:
+        ...
 
 
 @dataclasses.dataclass
@@ -55,8 +82,8 @@ def vfio_nodes(conf: cfg.ConfigOpts, sysfs_root: str, kind: str, key: str,
 
 
 # -- Placement ------------------------------------------------------------
-def inflight_consumers(client, hostname: str, domain_uuids: set[str]
-                       ) -> dict[str, tuple[str, ...]]:
+def inflight_consumers(client: AllocationReader, hostname: str,
+                       domain_uuids: set[str]) -> Inflight:
     """Consumers on this host's GPU providers that libvirt does not know.
 
     Nova's consumer of an instance's allocation is the instance UUID, which
@@ -64,7 +91,8 @@ def inflight_consumers(client, hostname: str, domain_uuids: set[str]
     instance being built on, or migrated to or from, this host (a migration
     record holds the source side).
 
-    :param client: a :class:`nova_mig.placement.client.PlacementClient`.
+    :param client: an :class:`AllocationReader` (a
+        :class:`nova_mig.placement.client.PlacementClient`).
     :param hostname: the compute node provider's name.
     :returns: parent PCI address -> consumer UUIDs, for every GPU provider
         of the compute node (providers named ``<hostname>_pci_<address>``).
@@ -75,7 +103,7 @@ def inflight_consumers(client, hostname: str, domain_uuids: set[str]
     if not roots:
         raise exception.PlacementProviderNotFound(name=hostname)
     known = {u.lower() for u in domain_uuids}
-    result = {}
+    result: Inflight = {}
     for rp in client.providers(in_tree=roots[0]['uuid']):
         address = constants.provider_address(hostname, rp['name'])
         if address is None:
@@ -89,7 +117,8 @@ def inflight_consumers(client, hostname: str, domain_uuids: set[str]
     return result
 
 
-def placement_client(conf: cfg.ConfigOpts):
+def placement_client(conf: cfg.ConfigOpts
+                     ) -> 'client_mod.PlacementClient | None':
     """The Placement client of ``[placement]``, None when unconfigured."""
     from nova_mig.conf import placement as placement_conf
     if not placement_conf.configured(conf):
@@ -139,8 +168,10 @@ class Gatherer:
     :param clock: returns the current time (seconds since the epoch).
     """
 
-    def __init__(self, conf: cfg.ConfigOpts, backend, placement=None,
-                 clock=time.time):
+    def __init__(self, conf: cfg.ConfigOpts, backend: protocols.Backend,
+                 placement: AllocationReader | typing.Literal[False] | None
+                 = None,
+                 clock: typing.Callable[[], float] = time.time):
         self.conf = conf
         self.backend = backend
         self.placement = placement
@@ -149,7 +180,7 @@ class Gatherer:
                                      conf.reaper.dev_root)
 
     def _placement(self, report: host_model.HostReport
-                   ) -> tuple[dict | None, str]:
+                   ) -> tuple[Inflight | None, str]:
         if self.placement is False:
             return None, 'Placement check skipped (--skip-placement-check)'
         try:
@@ -166,7 +197,7 @@ class Gatherer:
             return None, 'Placement check failed: %s' % e
         return result, ''
 
-    def _holders(self) -> tuple[dict | None, str]:
+    def _holders(self) -> tuple[Holders | None, str]:
         return self.checker.handles()
 
     def gather(self) -> HostFacts:
@@ -202,9 +233,13 @@ class Gatherer:
                 inflight, placement_note, now))
         return HostFacts(report=report, devices=devices, notes=notes)
 
-    def device_facts(self, report, dev, root, record, enabled, holders,
-                     holders_note, inflight, placement_note, now
-                     ) -> decide.DeviceFacts:
+    def device_facts(self, report: host_model.HostReport,
+                     dev: host_model.VgpuDevice, root: str,
+                     record: ownership.OwnershipRecord,
+                     enabled: novaconf.EnabledTypes,
+                     holders: Holders | None, holders_note: str,
+                     inflight: Inflight | None, placement_note: str,
+                     now: float) -> decide.DeviceFacts:
         kind = (constants.MODE_MDEV if dev['uuid']
                 else constants.MODE_VENDOR_VFIO)
         key = dev['uuid'] or dev['parent']
@@ -217,7 +252,7 @@ class Gatherer:
         domains = tuple(inuse.label(by_name[name]) for name in dev['domains'])
         pids = None
         if holders is not None:
-            found = set()
+            found: set[int] = set()
             for node in vfio_nodes(self.conf, root, kind, key, group):
                 found |= holders.get(node, set())
             pids = tuple(sorted(found))

@@ -16,6 +16,7 @@ import datetime
 import json
 import logging
 import os
+import typing
 import uuid
 
 from nova_mig import exception
@@ -30,6 +31,24 @@ DONE = 'done'
 FAILED = 'failed'
 ABANDONED = 'abandoned'
 CLOSING = (DONE, FAILED, ABANDONED)
+
+#: One line of the journal: a JSON object with ``id`` and ``event`` text.
+Entry = dict[str, object]
+
+
+class Intent(typing.TypedDict, total=False):
+    """An ``intent`` line, as :meth:`Journal.intent` writes it."""
+
+    id: typing.Required[str]
+    event: typing.Required[str]
+    device: typing.Required[str]
+    parent: typing.Required[str]
+    kind: str
+    type: str
+    reasons: list[str]
+    #: Present (true) when it resumes an interrupted intent.
+    resumed: bool
+    time: str
 
 
 def _now() -> str:
@@ -67,7 +86,7 @@ class Journal:
     def __init__(self, state_dir: str):
         self.path = os.path.join(state_dir, FILE_NAME)
 
-    def _append(self, entry: dict) -> None:
+    def _append(self, entry: Entry) -> None:
         entry = dict(entry, time=_now())
         line = json.dumps(entry, sort_keys=True) + '\n'
         try:
@@ -84,7 +103,7 @@ class Journal:
                 path=self.path, reason='cannot write: %s' % (
                     e.strerror or e))
 
-    def entries(self) -> list[dict]:
+    def entries(self) -> list[Entry]:
         """Every readable entry, oldest first."""
         def fail(where: str, why: str) -> Exception:
             return exception.ReaperJournalError(
@@ -95,7 +114,7 @@ class Journal:
             missing_ok=True)
         if content is None:
             return []
-        result = []
+        result: list[Entry] = []
         for number, line in enumerate(content.splitlines(), 1):
             try:
                 entry = fileutils.load_json(line, _corrupt)
@@ -111,14 +130,17 @@ class Journal:
             result.append(entry)
         return result
 
-    def pending(self) -> list[dict]:
+    def pending(self) -> list[Intent]:
         """Intents that no later line closed, oldest first."""
-        open_: dict[str, dict] = {}
+        open_: dict[str, Intent] = {}
         for entry in self.entries():
+            # entries() checked the id and event text, and an intent's
+            # device and parent text.
             if entry.get('event') == INTENT:
-                open_[entry['id']] = entry
+                intent = typing.cast(Intent, entry)
+                open_[intent['id']] = intent
             elif entry.get('event') in CLOSING:
-                open_.pop(entry['id'], None)
+                open_.pop(str(entry['id']), None)
         return list(open_.values())
 
     def intent(self, device: str, kind: str, parent: str, type_id: str,

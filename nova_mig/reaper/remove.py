@@ -21,6 +21,7 @@ import typing
 from oslo_config import cfg
 
 from nova_mig import exception
+from nova_mig.host import protocols
 from nova_mig.host import sysfs
 from nova_mig.host import virt
 from nova_mig.model import constants
@@ -37,11 +38,15 @@ class Remover:
 
     :param conf: the ConfigOpts (``[reaper]mdevctl_root``).
     :param backend: the GPU backend: sysfs root and writer, libvirt URI.
+    :param libvirt: opens the libvirt connection that undefines node
+        devices (:class:`nova_mig.host.virt.LibvirtHost`).
     """
 
-    def __init__(self, conf: cfg.ConfigOpts, backend):
+    def __init__(self, conf: cfg.ConfigOpts, backend: protocols.Backend,
+                 libvirt: protocols.LibvirtOpener = virt.LibvirtHost):
         self.conf = conf
         self.backend = backend
+        self.libvirt = libvirt
 
     def remove(self, facts: decide.DeviceFacts) -> list[str]:
         """Remove a device; return the steps taken, in order.
@@ -104,8 +109,8 @@ class Remover:
         return steps
 
     def _libvirt_undefine(self, names: list[str]) -> bool:
-        with virt.LibvirtHost(self.backend.libvirt_uri(),
-                              read_only=False) as host:
+        with self.libvirt(self.backend.libvirt_uri(),
+                          read_only=False) as host:
             outcome = host.undefine_node_device(names)
         if outcome == virt.UNSUPPORTED:
             LOG.debug('libvirt cannot undefine %s; using mdevctl\'s file',

@@ -16,11 +16,14 @@ decides it again.
 
 import dataclasses
 import logging
+import typing
 
 from oslo_config import cfg
 
 from nova_mig import exception
+from nova_mig.host import protocols
 from nova_mig.model import constants
+from nova_mig.model import host as host_model
 from nova_mig import ownership
 from nova_mig.reaper import decide
 from nova_mig.reaper import facts as facts_mod
@@ -46,7 +49,7 @@ class Outcome:
     result: str
     detail: str = ''
 
-    def as_row(self) -> dict:
+    def as_row(self) -> decide.Row:
         row = self.decision.as_row()
         row['result'] = (self.result + (': ' + self.detail
                                         if self.detail else ''))
@@ -70,30 +73,65 @@ class RunResult:
                 if o.result == REMOVED]
 
 
+class FactSource(typing.Protocol):
+    """What a run reads: a :class:`~nova_mig.reaper.facts.Gatherer`."""
+
+    def gather(self) -> facts_mod.HostFacts:
+        ...
+
+    def recheck(self, facts: decide.DeviceFacts) -> decide.DeviceFacts:
+        ...
+
+    def referencing_now(self, facts: decide.DeviceFacts
+                        ) -> tuple[str, ...]:
+        ...
+
+
+class DeviceRemover(typing.Protocol):
+    """What a run removes with: :class:`nova_mig.reaper.remove.Remover`."""
+
+    def remove(self, facts: decide.DeviceFacts) -> list[str]:
+        ...
+
+    def undefine(self, uuid: str, parent: str,
+                 name: str | None = None) -> list[str]:
+        ...
+
+
+#: Called with the host report before a run changes anything; raises to
+#: refuse.
+Guard = typing.Callable[[host_model.HostReport], None]
+
+
 class Reaper:
     """Decides and, when asked, removes the orphan vGPU devices of a host.
 
     :param conf: the ConfigOpts.
-    :param backend: the GPU backend.
+    :param backend: the GPU backend (any
+        :class:`nova_mig.host.protocols.Backend`).
     :param policy: the operator's :class:`~nova_mig.reaper.decide.Policy`.
     :param gatherer: a :class:`~nova_mig.reaper.facts.Gatherer` (tests
         pass one with fakes).
     :param remover: a :class:`~nova_mig.reaper.remove.Remover`.
     """
 
-    def __init__(self, conf: cfg.ConfigOpts, backend, policy: decide.Policy,
-                 gatherer=None, remover=None, only: set[str] | None = None):
+    def __init__(self, conf: cfg.ConfigOpts, backend: protocols.Backend,
+                 policy: decide.Policy, gatherer: FactSource | None = None,
+                 remover: DeviceRemover | None = None,
+                 only: set[str] | None = None):
         self.conf = conf
         self.backend = backend
         self.policy = policy
-        self.gatherer = gatherer or facts_mod.Gatherer(
+        self.gatherer: FactSource = gatherer or facts_mod.Gatherer(
             conf, backend,
             placement=False if policy.skip_placement_check else None)
-        self.remover = remover or remove_mod.Remover(conf, backend)
+        self.remover: DeviceRemover = (
+            remover or remove_mod.Remover(conf, backend))
         self.journal = journal_mod.Journal(conf.host.state_dir)
         self.only = only
 
-    def run(self, apply: bool = False, guard=None) -> RunResult:
+    def run(self, apply: bool = False, guard: Guard | None = None
+            ) -> RunResult:
         """Decide every device and remove the removable ones if ``apply``.
 
         :param guard: called with the host report before anything is
@@ -119,7 +157,7 @@ class Reaper:
         if guard is not None:
             guard(host.report)
         recovered = self._recover(pending, decisions)
-        outcomes = []
+        outcomes: list[Outcome] = []
         aborted = None
         for d in decisions:
             if not d.remove:
@@ -140,7 +178,7 @@ class Reaper:
                          recovered=sorted(recovered))
 
     # -- journal recovery -------------------------------------------------
-    def _recover(self, pending: list[dict],
+    def _recover(self, pending: list[journal_mod.Intent],
                  decisions: list[decide.Decision]) -> dict[str, str]:
         """Settle interrupted intents; return device -> intent id to resume.
 
@@ -149,7 +187,7 @@ class Reaper:
         its definition is cleaned up. One no longer removable is abandoned.
         """
         by_key = {d.facts.key: d for d in decisions}
-        resume = {}
+        resume: dict[str, str] = {}
         for entry in pending:
             key = entry['device']
             decision = by_key.get(key)
@@ -236,6 +274,6 @@ def lost_line(f: decide.DeviceFacts, domains: tuple[str, ...]) -> str:
                           domains[0].split(' (')[0]))
 
 
-def policy_from(conf: cfg.ConfigOpts, **kwargs) -> decide.Policy:
+def policy_from(conf: cfg.ConfigOpts, **kwargs: bool) -> decide.Policy:
     """A policy with ``[reaper]grace_period`` and the flags given."""
     return decide.Policy(grace_period=conf.reaper.grace_period, **kwargs)

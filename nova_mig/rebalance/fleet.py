@@ -27,6 +27,49 @@ from nova_mig.rebalance import geometry
 
 MIG_ENABLED = 'enabled'
 
+#: A JSON object of a discover document (checked by
+#: :func:`nova_mig.documents.discover.check` before it is read).
+JsonObject = dict[str, typing.Any]
+
+
+class PinnedDevice(typing.TypedDict):
+    """The vGPU device on a GPU instance, as the discover document says."""
+
+    uuid: str | None
+    #: The type name (``NVIDIA A100-1-5C``).
+    type: str | None
+    #: False for a device nova-mig did not create (only False counts).
+    owned: bool | None
+
+
+#: (model, profile table, GPU instances in use, profiles of the free ones).
+GpuKey = tuple[str, geometry.TableKey, tuple[geometry.Slot, ...],
+               tuple[str, ...]]
+
+
+class ProfileSlices(typing.Protocol):
+    """A GPU provider's slices of one profile, as Placement counts them.
+
+    :class:`nova_mig.flavor.capacity.ProviderSlices` is one.
+    """
+
+    @property
+    def host(self) -> str:
+        """The compute node provider's name."""
+        ...
+
+    @property
+    def profile(self) -> str:
+        ...
+
+    @property
+    def used(self) -> int:
+        ...
+
+    @property
+    def capacity(self) -> int:
+        ...
+
 
 @dataclasses.dataclass
 class GpuState:
@@ -40,8 +83,9 @@ class GpuState:
     fixed: tuple[geometry.Slot, ...]
     #: Existing GPU instances nobody uses: free slices.
     free: tuple[geometry.Slot, ...]
-    #: Placement start -> the vGPU device on it ({uuid, type}), to pin.
-    devices: dict[int, dict] = dataclasses.field(default_factory=dict)
+    #: Placement start -> the vGPU device on it, to pin.
+    devices: dict[int, PinnedDevice] = dataclasses.field(
+        default_factory=dict)
     sriov_vfs: int | None = None
     uuid: str = ''
     #: Re-partitions of this GPU on the planning day (UTC), from the
@@ -55,7 +99,7 @@ class GpuState:
     foreign: tuple[geometry.Slot, ...] = ()
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> GpuKey:
         """GPUs with equal keys are interchangeable for the planner."""
         return (self.model, self.table.key, self.fixed,
                 tuple(sorted(s.profile for s in self.free)))
@@ -77,8 +121,8 @@ class LeftOut:
     reason: str
 
 
-def _profiles(doc: dict, where: str) -> tuple[gpu_model.GpuInstanceProfile,
-                                              ...]:
+def _profiles(doc: JsonObject, where: str
+              ) -> tuple[gpu_model.GpuInstanceProfile, ...]:
     profiles = doc.get('profiles')
     if not isinstance(profiles, list):
         raise ValueError('%s has no profile table ("profiles"); run a '
@@ -98,7 +142,8 @@ def _profiles(doc: dict, where: str) -> tuple[gpu_model.GpuInstanceProfile,
     return tuple(result)
 
 
-def gpu_state(host: str, gpu: dict, devices: dict[tuple[str, int], dict]
+def gpu_state(host: str, gpu: JsonObject,
+              devices: dict[tuple[str, int], PinnedDevice]
               ) -> GpuState | None:
     """The planner's view of one GPU of a discover document.
 
@@ -112,7 +157,7 @@ def gpu_state(host: str, gpu: dict, devices: dict[tuple[str, int], dict]
     fixed: list[geometry.Slot] = []
     free: list[geometry.Slot] = []
     kept: list[geometry.Slot] = []
-    pinned = {}
+    pinned: dict[int, PinnedDevice] = {}
     for gi in gpu.get('gpu_instances') or ():
         slot = geometry.Slot(int(gi['placement_start']),
                              int(gi['placement_size']), str(gi['profile']))
@@ -135,7 +180,7 @@ def gpu_state(host: str, gpu: dict, devices: dict[tuple[str, int], dict]
         sriov_vfs=int(vfs['enabled']) if isinstance(vfs, dict) else None)
 
 
-def host_state(doc: typing.Any, path: str, age: float) -> HostState:
+def host_state(doc: object, path: str, age: float) -> HostState:
     """Parse one discover document.
 
     :raises: ValueError naming what is wrong.
@@ -145,12 +190,13 @@ def host_state(doc: typing.Any, path: str, age: float) -> HostState:
     name = str(doc.get('hostname') or '')
     if not name:
         raise ValueError('no "hostname"')
-    devices: dict[tuple[str, int], dict[str, typing.Any]] = {}
+    devices: dict[tuple[str, int], PinnedDevice] = {}
     for dev in doc.get('vgpu_devices') or ():
         if dev.get('gpu_instance_id') is not None:
             key = (dev['gpu'], int(dev['gpu_instance_id']))
             owned = dev.get('owned')
-            if devices.get(key, {}).get('owned') is False:
+            prior = devices.get(key)
+            if prior is not None and prior['owned'] is False:
                 owned = False
             devices[key] = {'uuid': dev.get('uuid'),
                             'type': dev.get('type_name'), 'owned': owned}
@@ -232,7 +278,8 @@ def release_foreign(hosts: list[HostState]) -> None:
                 gpu.foreign = ()
 
 
-def _count(slots: typing.Iterable[geometry.Slot]) -> collections.Counter:
+def _count(slots: typing.Iterable[geometry.Slot]
+           ) -> collections.Counter[str]:
     return collections.Counter(s.profile for s in slots)
 
 
@@ -243,8 +290,8 @@ def disagreement(host: HostState, used: dict[str, int],
     :param used: profile -> slices Placement counts used on the host.
     :param offered: profile -> slices Placement offers (capacity).
     """
-    in_use: collections.Counter = collections.Counter()
-    existing: collections.Counter = collections.Counter()
+    in_use: collections.Counter[str] = collections.Counter()
+    existing: collections.Counter[str] = collections.Counter()
     for gpu in host.gpus:
         in_use += _count(gpu.fixed)
         existing += _count(gpu.fixed) + _count(gpu.free)
@@ -260,21 +307,23 @@ def disagreement(host: HostState, used: dict[str, int],
     return None
 
 
-def join_placement(hosts: list[HostState], rows: list,
+def join_placement(hosts: list[HostState],
+                   rows: typing.Iterable[ProfileSlices],
                    ) -> tuple[list[HostState], list[LeftOut]]:
     """Keep the hosts Placement agrees with.
 
-    :param rows: :class:`nova_mig.flavor.capacity.ProviderSlices` of the
-        cloud (``host`` is the compute node provider's name).
+    :param rows: :class:`ProfileSlices` of the cloud
+        (:class:`nova_mig.flavor.capacity.ProviderSlices`).
     """
-    used: dict[str, collections.Counter] = collections.defaultdict(
+    used: dict[str, collections.Counter[str]] = collections.defaultdict(
         collections.Counter)
-    offered: dict[str, collections.Counter] = collections.defaultdict(
+    offered: dict[str, collections.Counter[str]] = collections.defaultdict(
         collections.Counter)
     for row in rows:
         used[row.host][row.profile] += row.used
         offered[row.host][row.profile] += row.capacity
-    kept, left = [], []
+    kept: list[HostState] = []
+    left: list[LeftOut] = []
     names = {h.name for h in hosts}
     short = {h.name.split('.')[0]: h.name for h in hosts}
     for host in hosts:

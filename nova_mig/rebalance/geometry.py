@@ -27,6 +27,12 @@ import typing
 
 from nova_mig.model import gpu as gpu_model
 
+#: One profile of a table as its key holds it: name, ID, compute slices,
+#: instance count and placements ``(start, size)``.
+ProfileKey = tuple[str, int, int, int, tuple[tuple[int, int], ...]]
+#: A profile table's identity (:attr:`ProfileTable.key`).
+TableKey = tuple[ProfileKey, ...]
+
 
 @dataclasses.dataclass(frozen=True, order=True)
 class Slot:
@@ -62,7 +68,7 @@ class ProfileTable:
         return max((p.slice_count for p in self.profiles), default=0)
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> TableKey:
         """Hashable identity: two GPUs with the same key plan alike."""
         return tuple(sorted(
             (p.name, p.id, p.slice_count, p.instance_count,
@@ -116,11 +122,13 @@ class _Enumerator:
         self.by_start: dict[int, list[Slot]] = collections.defaultdict(list)
         for option in self.options:
             self.by_start[option.start].append(option)
-        self.found: dict[tuple[str, ...], tuple[Slot, ...]] = {}
+        #: Sorted profiles (or, with ``every``, sorted slots) -> the
+        #: first arrangement found with them.
+        self.found: dict[tuple[str | Slot, ...], tuple[Slot, ...]] = {}
         self.mask = 0
         self.used = 0
         self.me = False
-        self.per_profile: collections.Counter = collections.Counter()
+        self.per_profile: collections.Counter[str] = collections.Counter()
         for slot in fixed:
             self.push(slot)
 
@@ -166,9 +174,11 @@ class _Enumerator:
             raise _Stop()
         if position >= self.width:
             if not any(self.fits(o) for o in self.options):
-                key = tuple(sorted(s.profile for s in chosen))
+                key: tuple[str | Slot, ...]
                 if self.every:
-                    key = tuple(sorted(chosen))  # type: ignore[arg-type]
+                    key = tuple(sorted(chosen))
+                else:
+                    key = tuple(sorted(s.profile for s in chosen))
                 self.found.setdefault(key, tuple(sorted(chosen)))
             return
         for option in self.by_start.get(position, ()):

@@ -40,13 +40,28 @@ from nova_mig.rebalance import fleet
 _KEYS = {'time', 'host', 'gpus'}
 _OPTIONAL = {'profiles'}
 
+#: (host, PCI address) -> re-partitions.
+GpuCounts = collections.Counter[tuple[str, str]]
+
+
+class Entry(typing.TypedDict, total=False):
+    """One checked line of a day's file."""
+
+    #: Epoch seconds.
+    time: typing.Required[float]
+    host: typing.Required[str]
+    #: PCI addresses of the GPUs the plan changed.
+    gpus: typing.Required[list[str]]
+    #: The profiles the plan grew on them.
+    profiles: list[str]
+
 
 @dataclasses.dataclass
 class History:
     """What the planner reads of the history."""
 
     #: (host, PCI address) -> re-partitions today (UTC).
-    today: collections.Counter = dataclasses.field(
+    today: GpuCounts = dataclasses.field(
         default_factory=collections.Counter)
     #: Profile -> epoch seconds of its last grow within the window.
     grown: dict[str, float] = dataclasses.field(default_factory=dict)
@@ -63,13 +78,13 @@ def _fail(path: str, where: str, reason: str) -> exception.RebalanceInputError:
                                          reason=reason)
 
 
-def parse(text: str, path: str) -> list[dict[str, typing.Any]]:
+def parse(text: str, path: str) -> list[Entry]:
     """The checked lines of one day's file.
 
     :raises: :class:`nova_mig.exception.RebalanceInputError` naming the
         line and the reason.
     """
-    entries = []
+    entries: list[Entry] = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -99,11 +114,11 @@ def parse(text: str, path: str) -> list[dict[str, typing.Any]]:
                 not all(isinstance(p, str) and p for p in profiles)):
             raise _fail(path, where + '.profiles', 'expected a list of MIG '
                         'profile names')
-        entries.append(entry)
+        entries.append(typing.cast(Entry, entry))
     return entries
 
 
-def _read(path: str) -> list[dict[str, typing.Any]]:
+def _read(path: str) -> list[Entry]:
     def fail(where: str, reason: str) -> Exception:
         return _fail(path, where, reason)
 
@@ -144,7 +159,7 @@ def _days(directory: str, now: float, window: float) -> list[str]:
 
 
 def repartitions(directory: str, window: float,
-                 now: float | None = None) -> collections.Counter:
+                 now: float | None = None) -> GpuCounts:
     """(host, PCI address) -> re-partitions recorded within ``window``.
 
     What ``openstack mig metrics --history`` exports: the re-partitions
@@ -153,7 +168,7 @@ def repartitions(directory: str, window: float,
     :raises: :class:`nova_mig.exception.RebalanceInputError`
     """
     now = time.time() if now is None else now
-    counts: collections.Counter = collections.Counter()
+    counts: GpuCounts = collections.Counter()
     for path in _days(directory, now, window):
         if not os.path.exists(path):
             continue
@@ -164,16 +179,15 @@ def repartitions(directory: str, window: float,
     return counts
 
 
-def apply(hosts: list[fleet.HostState], counts: collections.Counter
-          ) -> None:
+def apply(hosts: list[fleet.HostState], counts: GpuCounts) -> None:
     """Set each GPU's ``changes_today`` from the history's counts.
 
     A host is matched by its name or its short name (as Placement and
     the discover documents may differ in the domain).
     """
     short: dict[tuple[str, str], int] = collections.Counter()
-    for (host, gpu), n in counts.items():
-        short[(host.split('.')[0], gpu)] += n
+    for (name, address), n in counts.items():
+        short[(name.split('.')[0], address)] += n
     for host in hosts:
         for gpu in host.gpus:
             gpu.changes_today = counts.get(

@@ -309,7 +309,7 @@ def _fill_order(gpus: list[fleet.GpuState]) -> list[fleet.GpuState]:
                                        g.pci_address))
 
 
-def _pinned(dev: dict[str, typing.Any] | None) -> spec.VgpuSpec | None:
+def _pinned(dev: fleet.PinnedDevice | None) -> spec.VgpuSpec | None:
     """The vGPU device to keep on a GPU instance kept, by type and UUID."""
     if not dev or not dev.get('type'):
         return None

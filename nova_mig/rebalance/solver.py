@@ -31,6 +31,12 @@ import typing
 
 from nova_mig import exception
 
+if typing.TYPE_CHECKING:
+    # NumPy (typed) comes with the optional extra: imported when solving.
+    import numpy
+    from numpy import typing as numpy_typing
+    Vector = numpy_typing.NDArray[numpy.float64]
+
 #: The extra that installs the solver's libraries (SciPy and NumPy): an
 #: admin workstation needs it for "openstack mig rebalance plan", a
 #: compute host does not.
@@ -48,9 +54,10 @@ class Option:
 
     #: Free slices per profile a GPU offers with this geometry.
     free: dict[str, int]
-    #: Identity of the whole geometry within its model (for ``y``); None
-    #: for the option that keeps the GPU as it is.
-    geometry: tuple | None = None
+    #: Identity of the whole geometry within its model (for ``y``): the
+    #: model and the sorted profiles of its GPU instances; None for the
+    #: option that keeps the GPU as it is.
+    geometry: tuple[str, tuple[str, ...]] | None = None
 
     @property
     def current(self) -> bool:
@@ -88,6 +95,18 @@ class Solution:
     optimal: bool = True
     #: Seconds of each HiGHS pass.
     passes: list[float] = dataclasses.field(default_factory=list)
+
+
+class MilpResult(typing.Protocol):
+    """What the planner reads of ``scipy.optimize.milp``'s answer."""
+
+    #: The solution; None when none was found.
+    x: 'Vector | None'
+    #: The objective's value at :attr:`x`.
+    fun: float
+    #: 0 when proved optimal.
+    status: int
+    message: str
 
 
 def _in_scope(group: Group, row: Row) -> bool:
@@ -135,7 +154,7 @@ def solve(groups: list[Group], rows: list[Row],
             x_index.append((k, o))
     nx = len(x_index)
     nc = len(rows)
-    geometries: dict[tuple, int] = {}
+    geometries: dict[tuple[str, tuple[str, ...]], int] = {}
     for k, o in x_index:
         geo = groups[k].options[o].geometry
         if geo is not None and geo not in geometries:
@@ -195,11 +214,14 @@ def solve(groups: list[Group], rows: list[Row],
 
     passes: list[float] = []
 
-    def run(cost, extra, limit, required=True):
+    # Constraints are SciPy's LinearConstraint objects (SciPy has no type
+    # information): only handed back to it.
+    def run(cost: 'Vector', extra: list[object], limit: float,
+            required: bool = True) -> MilpResult:
         begun = time.monotonic()
         constraints = [optimize.LinearConstraint(matrix, lower, upper)]
         constraints += extra
-        result = optimize.milp(
+        result: MilpResult = optimize.milp(
             cost, constraints=constraints, integrality=integrality,
             bounds=bounds, options={'time_limit': limit})
         passes.append(time.monotonic() - begun)
@@ -207,7 +229,7 @@ def solve(groups: list[Group], rows: list[Row],
             raise exception.RebalanceSolverFailed(reason=result.message)
         return result
 
-    def at_least(weights, value):
+    def at_least(weights: 'Vector', value: float) -> object:
         return optimize.LinearConstraint(
             weights.reshape(1, -1), value - 1e-6 * max(1.0, abs(value)),
             numpy.inf)

@@ -18,11 +18,74 @@ from nova_mig import conf as nova_mig_conf
 from nova_mig.conf import placement as placement_conf
 from nova_mig import exception
 
+if typing.TYPE_CHECKING:
+    # openstacksdk is imported when connecting only.
+    from openstack.compute.v2 import service as sdk_service
+
 LOG = logging.getLogger(__name__)
 
 BINARY = 'nova-compute'
 ENABLED = 'enabled'
 DISABLED = 'disabled'
+
+
+class Service(typing.Protocol):
+    """A service record of the Compute API (openstacksdk's ``Service``)."""
+
+    @property
+    def binary(self) -> str:
+        ...
+
+    @property
+    def host(self) -> str:
+        ...
+
+    @property
+    def status(self) -> str:
+        """:data:`ENABLED` or :data:`DISABLED`."""
+        ...
+
+    @property
+    def disabled_reason(self) -> str | None:
+        ...
+
+    @property
+    def state(self) -> str | None:
+        """``up`` or ``down``."""
+        ...
+
+
+#: The service record type of one connection: each connection takes back
+#: only records of its own kind.
+ServiceT = typing.TypeVar('ServiceT', bound=Service)
+
+
+class ComputeProxy(typing.Protocol[ServiceT]):
+    """The calls of openstacksdk's compute proxy nova-mig makes."""
+
+    def services(self, *, binary: str, host: str
+                 ) -> typing.Iterable[ServiceT]:
+        ...
+
+    def disable_service(self, service: ServiceT, *, disabled_reason: str
+                        ) -> ServiceT | None:
+        ...
+
+    def enable_service(self, service: ServiceT) -> ServiceT | None:
+        ...
+
+
+class Connection(typing.Protocol[ServiceT]):
+    """An ``openstack.connection.Connection``, or the embedded cloud's."""
+
+    @property
+    def compute(self) -> ComputeProxy[ServiceT]:
+        ...
+
+
+#: A connection, whichever kind of service records it has (openstacksdk's,
+#: the embedded cloud's): what a caller is given to pass on.
+AnyConnection = Connection[typing.Any]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +124,12 @@ def _no_credentials(conf: cfg.ConfigOpts) -> str:
         conf, 'auth_type')
 
 
-def connect(conf: cfg.ConfigOpts) -> typing.Any:
+class _ConnectionOptions(typing.TypedDict, total=False):
+    compute_endpoint_override: str
+    region_name: str
+
+
+def connect(conf: cfg.ConfigOpts) -> 'Connection[sdk_service.Service]':
     """An ``openstack.connection.Connection`` with ``[placement]``'s session.
 
     :raises: :class:`nova_mig.exception.ComputeApiError` when no
@@ -85,7 +153,7 @@ def connect(conf: cfg.ConfigOpts) -> typing.Any:
     except ks_exc.ClientException as e:
         raise exception.ComputeApiError(call='connect', host='-',
                                         reason=_reason(e))
-    kwargs = {}
+    kwargs: _ConnectionOptions = {}
     if conf.reaper.compute_endpoint_override:
         kwargs['compute_endpoint_override'] = (
             conf.reaper.compute_endpoint_override)
@@ -95,7 +163,7 @@ def connect(conf: cfg.ConfigOpts) -> typing.Any:
         session=session, app_name='nova-mig', **kwargs)
 
 
-def _find(conn: typing.Any, host: str) -> typing.Any:
+def _find(conn: Connection[ServiceT], host: str) -> ServiceT:
     from keystoneauth1 import exceptions as ks_exc
     from openstack import exceptions as sdk_exc
     try:
@@ -117,13 +185,22 @@ def _reason(e: Exception) -> str:
     return exception.url_reason(e)
 
 
-def _state(service: typing.Any) -> ServiceState:
+def _state(service: Service) -> ServiceState:
     return ServiceState(host=service.host, status=service.status,
                         disabled_reason=service.disabled_reason,
                         state=service.state)
 
 
-def get_state(conn: typing.Any, host: str) -> ServiceState:
+def _or_again(conn: Connection[ServiceT], host: str,
+              updated: ServiceT | None) -> ServiceT:
+    """The record a change answered; read again where it answered none.
+
+    (openstacksdk declares that it may answer None.)
+    """
+    return updated if updated is not None else _find(conn, host)
+
+
+def get_state(conn: Connection[ServiceT], host: str) -> ServiceState:
     """The nova-compute service of ``host``.
 
     :raises: :class:`nova_mig.exception.ComputeServiceNotFound`,
@@ -132,7 +209,8 @@ def get_state(conn: typing.Any, host: str) -> ServiceState:
     return _state(_find(conn, host))
 
 
-def require_disabled(conn: typing.Any, host: str) -> ServiceState:
+def require_disabled(conn: Connection[ServiceT], host: str
+                     ) -> ServiceState:
     """Raise unless the nova-compute service of ``host`` is disabled.
 
     :raises: :class:`nova_mig.exception.ComputeServiceEnabled`.
@@ -143,7 +221,8 @@ def require_disabled(conn: typing.Any, host: str) -> ServiceState:
     return state
 
 
-def disable(conn: typing.Any, host: str, reason: str) -> ServiceState:
+def disable(conn: Connection[ServiceT], host: str, reason: str
+            ) -> ServiceState:
     """Disable the service with ``reason``; a disabled one is left as is.
 
     An already disabled service keeps its own reason: someone else disabled
@@ -155,32 +234,33 @@ def disable(conn: typing.Any, host: str, reason: str) -> ServiceState:
     if service.status == DISABLED:
         return _state(service)
     try:
-        service = conn.compute.disable_service(service,
+        updated = conn.compute.disable_service(service,
                                                disabled_reason=reason)
     except sdk_exc.SDKException as e:
         raise exception.ComputeApiError(call='disable', host=host,
                                         reason=_reason(e))
     LOG.info('Disabled nova-compute on %s: %s', host, reason)
-    return _state(service)
+    return _state(_or_again(conn, host, updated))
 
 
-def enable(conn: typing.Any, host: str) -> ServiceState:
+def enable(conn: Connection[ServiceT], host: str) -> ServiceState:
     """Enable the service of ``host``."""
     from openstack import exceptions as sdk_exc
     service = _find(conn, host)
     if service.status == ENABLED:
         return _state(service)
     try:
-        service = conn.compute.enable_service(service)
+        updated = conn.compute.enable_service(service)
     except sdk_exc.SDKException as e:
         raise exception.ComputeApiError(call='enable', host=host,
                                         reason=_reason(e))
     LOG.info('Enabled nova-compute on %s', host)
-    return _state(service)
+    return _state(_or_again(conn, host, updated))
 
 
 def guard_apply(conf: cfg.ConfigOpts, hostname: str, force: bool = False,
-                conn: typing.Any = None) -> ServiceState | None:
+                conn: Connection[ServiceT] | None = None
+                ) -> ServiceState | None:
     """Refuse a change while this host's nova-compute may get instances.
 
     :param hostname: the discovered host name (see :func:`service_host`).
@@ -198,12 +278,12 @@ def guard_apply(conf: cfg.ConfigOpts, hostname: str, force: bool = False,
                     'nova-compute on %s is disabled; instances may be '
                     'scheduled here while devices are removed', host)
         return None
-    if conn is None:
-        if not configured(conf):
-            raise exception.ComputeApiError(
-                call='GET /os-services', host=host,
-                reason='cannot check that nova-compute is disabled: %s; '
-                       'disable the service and pass '
-                       '--force-with-enabled-service' % _no_credentials(conf))
-        conn = connect(conf)
-    return require_disabled(conn, host)
+    if conn is not None:
+        return require_disabled(conn, host)
+    if not configured(conf):
+        raise exception.ComputeApiError(
+            call='GET /os-services', host=host,
+            reason='cannot check that nova-compute is disabled: %s; '
+                   'disable the service and pass '
+                   '--force-with-enabled-service' % _no_credentials(conf))
+    return require_disabled(connect(conf), host)

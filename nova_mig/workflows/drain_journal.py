@@ -38,6 +38,7 @@ import time
 
 from nova_mig import exception
 from nova_mig import fileutils
+from nova_mig.layout import spec
 
 LOG = logging.getLogger(__name__)
 
@@ -58,12 +59,12 @@ class Entry:
     #: The PCI addresses of the GPUs being changed.
     gpus: tuple[str, ...]
     #: The layout of those GPUs (``spec.Layout.as_dict()``).
-    layout: dict
+    layout: spec.Document
     #: False when a GPU's apply failed or the checkpoint was not written.
     applied: bool = True
     started: float = dataclasses.field(default_factory=time.time)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {'version': VERSION, 'phase': self.phase,
                 'gpus': list(self.gpus), 'layout': self.layout,
                 'applied': self.applied,

@@ -35,6 +35,11 @@ from nova_mig.layout import spec
 from nova_mig.model import host as host_model
 from nova_mig.novaconf import plan
 from nova_mig.novaconf import write as novaconf_write
+from nova_mig.workflows import compute_service
+
+if typing.TYPE_CHECKING:
+    # keystoneauth is imported only when Placement is used.
+    from nova_mig.placement import client as client_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -46,6 +51,44 @@ WOULD = 'would do'
 FAILED = 'failed'
 PENDING = 'pending'
 WAITING = 'waiting for operator'
+
+#: Builds the Placement client of ``[placement]``; None when unconfigured.
+PlacementFactory = typing.Callable[[cfg.ConfigOpts],
+                                   'client_mod.PlacementClient | None']
+#: Builds the Compute API connection (openstacksdk's, or the embedded
+#: cloud's).
+ConnectionFactory = typing.Callable[[cfg.ConfigOpts],
+                                    compute_service.AnyConnection]
+
+
+class Failure(typing.TypedDict):
+    """The step a run failed at, and why."""
+
+    step: str
+    reason: str
+
+
+class State(typing.TypedDict, total=False):
+    """What ``retype-state.json`` records of a run."""
+
+    #: The layout file (absolute) and its SHA-256: a resumed run must be
+    #: given the same.
+    layout: typing.Required[str]
+    layout_sha256: typing.Required[str]
+    #: Names of the steps done, in order.
+    completed: typing.Required[list[str]]
+    #: When the run began (epoch seconds).
+    started: float
+    #: The step that waits for the operator.
+    waiting: str
+    failed: Failure
+    #: Recorded before the service is disabled, so that a run killed
+    #: right after knows it disabled it.
+    service_disabling: bool
+    #: Someone else had disabled the service: it stays disabled.
+    service_was_disabled: bool
+    #: PCI addresses of the GPUs the layout changes.
+    gpus: list[str]
 
 
 @dataclasses.dataclass
@@ -71,11 +114,11 @@ class Context:
     conf: cfg.ConfigOpts
     backend: gpu_base.GpuBackend
     options: Options
-    state: dict
+    state: State
     #: openstacksdk connection factory (tests pass fakes).
-    connect: typing.Callable[[cfg.ConfigOpts], typing.Any] | None = None
+    connect: ConnectionFactory | None = None
     #: Placement client factory.
-    placement: typing.Callable[[cfg.ConfigOpts], typing.Any] | None = None
+    placement: PlacementFactory | None = None
     #: Runs a command; returns its exit status (tests pass fakes).
     runner: typing.Callable[[list[str]], int] | None = None
     #: Writes lines the operator must see.
@@ -135,7 +178,7 @@ class Step:
         raise NotImplementedError
 
 
-def load_state(state_dir: str) -> dict | None:
+def load_state(state_dir: str) -> State | None:
     path = os.path.join(state_dir, STATE_FILE)
 
     def fail(where: str, why: str) -> Exception:
@@ -154,10 +197,10 @@ def load_state(state_dir: str) -> dict | None:
             path=path, reason='not a retype state (an object with "layout", '
             '"layout_sha256" and a "completed" list of step names); run '
             '"nova-mig retype LAYOUT --restart" to start over')
-    return state
+    return typing.cast(State, state)
 
 
-def save_state(state_dir: str, state: dict) -> None:
+def save_state(state_dir: str, state: State) -> None:
     path = os.path.join(state_dir, STATE_FILE)
     try:
         fileutils.write_if_changed(path, json.dumps(state, indent=1,
@@ -198,7 +241,7 @@ def run_steps(ctx: Context, steps: list[Step]) -> list[tuple[str, str, str]]:
     :raises: :class:`nova_mig.exception.RetypeStepFailed`; the state file
         then records the completed steps and the failure.
     """
-    rows = []
+    rows: list[tuple[str, str, str]] = []
     completed = ctx.state.setdefault('completed', [])
     for index, step in enumerate(steps):
         if step.name in completed:
@@ -236,7 +279,7 @@ def run_steps(ctx: Context, steps: list[Step]) -> list[tuple[str, str, str]]:
 
 
 def start(conf: cfg.ConfigOpts, options: Options, restart: bool = False
-          ) -> dict:
+          ) -> State:
     """The state to run with: resumed, or new.
 
     :raises: :class:`nova_mig.exception.RetypeStateError` when an

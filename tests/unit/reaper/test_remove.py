@@ -8,6 +8,7 @@ import libvirt
 
 from nova_mig import exception
 from nova_mig.host import sysfs
+from nova_mig.host import virt
 from nova_mig.model import constants
 from nova_mig.reaper import decide
 from nova_mig.reaper import remove
@@ -118,6 +119,52 @@ class TestRemoveMdev(RemoverTestCase):
         e = self.assertRaises(exception.LibvirtError, self.remover.undefine,
                               fakes.B1, fakes.GPU1)
         self.assertIn('qemu:///system', str(e))
+
+
+class OneAnswerLibvirt:
+    """A libvirt wrapper and its opener: records, answers one outcome."""
+
+    def __init__(self, outcome):
+        self.outcome = outcome
+        self.opened = []
+        self.asked = []
+        self.closed = False
+
+    def __call__(self, uri, read_only=True):
+        self.opened.append((uri, read_only))
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.closed = True
+
+    def undefine_node_device(self, names):
+        self.asked.append(list(names))
+        return self.outcome
+
+
+class TestLibvirtOpener(RemoverTestCase):
+
+    def test_given_opener_used_read_write(self):
+        fake = OneAnswerLibvirt(virt.UNDEFINED)
+        remover = remove.Remover(self.conf, self.backend, libvirt=fake)
+        self.assertEqual(['libvirt undefine'],
+                         remover.undefine(fakes.B1, fakes.GPU1))
+        self.assertEqual([('qemu:///system', False)], fake.opened)
+        self.assertEqual([[LONG_B1, SHORT_B1]], fake.asked)
+        self.assertTrue(fake.closed)
+        # The default wrapper (over the fake libvirt module) is not used.
+        self.assertEqual([], self.libvirt.opened)
+
+    def test_transient_node_device_falls_back_to_mdevctl_file(self):
+        fake = OneAnswerLibvirt(virt.TRANSIENT)
+        definition = self.definition(fakes.GPU1, fakes.B1)
+        remover = remove.Remover(self.conf, self.backend, libvirt=fake)
+        self.assertEqual(['mdevctl definition deleted'],
+                         remover.undefine(fakes.B1, fakes.GPU1))
+        self.assertFalse(os.path.exists(definition))
 
 
 class TestRemoveVendorVfio(RemoverTestCase):

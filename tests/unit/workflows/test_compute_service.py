@@ -110,6 +110,21 @@ class TestNovaService(base.TestCase):
         state = nova_service.enable(c, 'cmp1')
         self.assertTrue(state.enabled)
 
+    def test_change_answering_no_record_reads_it_again(self):
+        # openstacksdk declares that a change may answer None.
+        c = fakes.conn(fakes.FakeService('cmp1'))
+        for call in ('disable_service', 'enable_service'):
+            real = getattr(c.compute, call)
+            setattr(c.compute, call,
+                    lambda *a, real=real, **kw: real(*a, **kw) and None)
+        state = nova_service.disable(c, 'cmp1', 'retype')
+        self.assertEqual(('disabled', 'retype'),
+                         (state.status, state.disabled_reason))
+        self.assertTrue(nova_service.enable(c, 'cmp1').enabled)
+        self.assertEqual(['services', 'disable', 'services', 'services',
+                          'enable', 'services'],
+                         [call[0] for call in c.compute.calls])
+
     def test_disable_keeps_someone_elses_reason(self):
         c = fakes.conn(fakes.FakeService('cmp1', 'disabled',
                                          'hardware repair'))
