@@ -30,7 +30,7 @@ import typing
 
 # Bottom to top: the target architecture of nova_mig (issue 10).
 LAYERS: dict[str, int] = {
-    'exception': 0, 'conf': 0, 'sysfs': 0,
+    'exception': 0, 'conf': 0, 'sysfs': 0, 'exitcodes': 0,
     'model': 1, 'fileutils': 1, 'lock': 1, 'metrics': 1,
     'naming': 2, 'ownership': 2, 'privsep': 2,
     'gpu': 3,

@@ -10,6 +10,7 @@ import typing
 from cliff import lister
 
 from nova_mig.cli import common
+from nova_mig import exitcodes
 
 if typing.TYPE_CHECKING:
     from nova_mig.model import host as host_model
@@ -151,8 +152,8 @@ class Reap(common.ErrorReporting, lister.Lister):
                 result = reaper.run(apply=False)
         for note in result.notes:
             self.app.stderr.write('note: %s\n' % note)
-        self._failed = result.failed or any(
-            o.result == run.NOT_RUN for o in result.outcomes)
+        self.exit_status = exitcodes.status(failed=result.failed or any(
+            o.result == run.NOT_RUN for o in result.outcomes))
         rows = []
         table = parsed_args.formatter == 'table'
         for outcome in result.outcomes:
@@ -189,8 +190,3 @@ class Reap(common.ErrorReporting, lister.Lister):
         config = plan.build(self.conf, discovery.discover(backend))
         client = stack.enter_context(connect.placement(self.conf, config))
         return facts.Gatherer(self.conf, backend, placement=client), conn
-
-    def run(self, parsed_args: argparse.Namespace) -> int:
-        self._failed = False
-        rc = super().run(parsed_args)
-        return rc or (1 if self._failed else 0)

@@ -9,12 +9,32 @@ import typing
 
 from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
+from osc_lib.command import command
 from osc_lib import exceptions as osc_exc
 from osc_lib import utils
 
 from nova_mig import exception
+from nova_mig import exitcodes
 from nova_mig import naming
 from nova_mig.osc import client
+from nova_mig.rebalance import defaults
+from nova_mig.rebalance import demand
+
+
+class Command(exitcodes.ExitStatus, command.Command):
+    """An ``openstack mig`` command; its exit status per :mod:`exitcodes`.
+
+    An error (``CommandError``, see :func:`translate_errors`) exits 1
+    through OSC's shell; ``take_action`` may set ``exit_status``.
+    """
+
+
+class Lister(exitcodes.ExitStatus, command.Lister):
+    """An ``openstack mig`` command listing rows."""
+
+
+class ShowOne(exitcodes.ExitStatus, command.ShowOne):
+    """An ``openstack mig`` command showing one object."""
 
 
 def add_naming_options(parser: argparse.ArgumentParser,
@@ -55,6 +75,25 @@ def add_naming_options(parser: argparse.ArgumentParser,
             help='The hosts keep Nova\'s VGPU resource class: ask for '
                  'resources:VGPU=1 and require the profile trait instead '
                  'of the MIG resource class (Env: NOVA_MIG_VGPU_CLASS)')
+
+
+def add_window_option(parser: argparse.ArgumentParser) -> None:
+    """--window and --no-unmet: which failed boots count as demand."""
+    parser.add_argument(
+        '--window', metavar='<duration>', default=defaults.WINDOW,
+        help='Count the boots that failed with NoValidHost over this '
+             'past duration: 30m, 24h, 7d (default: %(default)s)')
+    parser.add_argument(
+        '--no-unmet', dest='unmet', action='store_false', default=True,
+        help='Do not read the Compute API for failed boots')
+
+
+def window_seconds(parsed_args: argparse.Namespace) -> int:
+    """--window in seconds; ``CommandError`` naming it when malformed."""
+    try:
+        return demand.parse_window(parsed_args.window)
+    except ValueError as e:
+        raise osc_exc.CommandError('--window: %s' % e)
 
 
 def scheme(parsed_args: argparse.Namespace) -> naming.Scheme:
@@ -112,16 +151,22 @@ def project_id(app: typing.Any, ref: str, domain: str | None) -> str:
 
 #: What a Lister or ShowOne's ``take_action`` returns: columns and data.
 Result = tuple[tuple[str, ...], typing.Any]
+#: A Lister's: the columns and the rows.
+Rows = tuple[tuple[str, ...], list[tuple[typing.Any, ...]]]
+#: A ShowOne's: the columns and the values.
+Row = tuple[tuple[str, ...], tuple[typing.Any, ...]]
 
-_Action = collections.abc.Callable[[typing.Any, argparse.Namespace],
-                                   typing.Any]
+_Self = typing.TypeVar('_Self')
+_Out = typing.TypeVar('_Out')
 
 
-def translate_errors(take_action: _Action) -> _Action:
+def translate_errors(
+        take_action: collections.abc.Callable[[_Self, argparse.Namespace],
+                                              _Out]
+) -> collections.abc.Callable[[_Self, argparse.Namespace], _Out]:
     """Turn nova-mig errors into ``CommandError`` (message, exit 1)."""
     @functools.wraps(take_action)
-    def wrapper(self: typing.Any, parsed_args: argparse.Namespace
-                ) -> typing.Any:
+    def wrapper(self: _Self, parsed_args: argparse.Namespace) -> _Out:
         try:
             return take_action(self, parsed_args)
         except exception.NovaMigException as e:

@@ -10,6 +10,7 @@ import jinja2
 import yaml
 
 from nova_mig.osc.v1 import capacity
+from nova_mig.osc.v1 import metrics
 from nova_mig.osc.v1 import rebalance
 from nova_mig.rebalance import defaults
 from tests import base
@@ -45,7 +46,9 @@ class DefaultsTestCase(base.TestCase):
         self.assertEqual(
             (defaults.WINDOW, defaults.MAX_PER_GPU_DAY, defaults.TIME_LIMIT),
             (args.window, args.max_per_gpu_day, args.time_limit))
-        self.assertEqual(defaults.WINDOW, capacity.DEFAULT_WINDOW)
+        for cls in (capacity.ListCapacity, metrics.Metrics):
+            args = cls(None, None).get_parser('mig').parse_args([])
+            self.assertEqual(defaults.WINDOW, args.window)
 
     def test_the_playbook_leaves_the_defaults_to_the_command(self):
         argv = plan_argv()
