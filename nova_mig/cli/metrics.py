@@ -10,6 +10,9 @@ import typing
 
 from nova_mig.cli import common
 
+if typing.TYPE_CHECKING:
+    from nova_mig.reaper import decide
+
 LOG = logging.getLogger(__name__)
 
 DEFAULT_TEXTFILE = '/var/lib/prometheus/node-exporter/nova-mig.prom'
@@ -74,7 +77,8 @@ class Metrics(common.Command):
         return 0
 
 
-def _orphans(extra: typing.Any, devices: list) -> None:
+def _orphans(extra: typing.Any,
+             devices: list['decide.DeviceFacts']) -> None:
     """Orphans by type, and what the reaper would remove now.
 
     An orphan is a vGPU device no guest uses whose type Nova's

@@ -13,7 +13,9 @@ from nova_mig.cli import common
 from nova_mig import exitcodes
 
 if typing.TYPE_CHECKING:
+    from nova_mig.gpu import base as gpu_base
     from nova_mig.model import host as host_model
+    from nova_mig.reaper import decide
 
 LOG = logging.getLogger(__name__)
 
@@ -163,8 +165,10 @@ class Reap(common.ErrorReporting, lister.Lister):
             rows.append(tuple(row[c] for c in COLUMNS))
         return COLUMNS, rows
 
-    def _embedded_cloud(self, stack: contextlib.ExitStack, backend,
-                        policy) -> tuple[typing.Any, typing.Any]:
+    def _embedded_cloud(self, stack: contextlib.ExitStack[bool | None],
+                        backend: 'gpu_base.GpuBackend',
+                        policy: 'decide.Policy'
+                        ) -> tuple[typing.Any, typing.Any]:
         """The facts gatherer and Compute API of the embedded cloud.
 
         With ``[placement_sync]embedded`` chosen, the allocations are read

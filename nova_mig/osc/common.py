@@ -17,8 +17,6 @@ from nova_mig import exception
 from nova_mig import exitcodes
 from nova_mig import naming
 from nova_mig.osc import client
-from nova_mig.rebalance import defaults
-from nova_mig.rebalance import demand
 
 
 class Command(exitcodes.ExitStatus, command.Command):
@@ -75,25 +73,6 @@ def add_naming_options(parser: argparse.ArgumentParser,
             help='The hosts keep Nova\'s VGPU resource class: ask for '
                  'resources:VGPU=1 and require the profile trait instead '
                  'of the MIG resource class (Env: NOVA_MIG_VGPU_CLASS)')
-
-
-def add_window_option(parser: argparse.ArgumentParser) -> None:
-    """--window and --no-unmet: which failed boots count as demand."""
-    parser.add_argument(
-        '--window', metavar='<duration>', default=defaults.WINDOW,
-        help='Count the boots that failed with NoValidHost over this '
-             'past duration: 30m, 24h, 7d (default: %(default)s)')
-    parser.add_argument(
-        '--no-unmet', dest='unmet', action='store_false', default=True,
-        help='Do not read the Compute API for failed boots')
-
-
-def window_seconds(parsed_args: argparse.Namespace) -> int:
-    """--window in seconds; ``CommandError`` naming it when malformed."""
-    try:
-        return demand.parse_window(parsed_args.window)
-    except ValueError as e:
-        raise osc_exc.CommandError('--window: %s' % e)
 
 
 def scheme(parsed_args: argparse.Namespace) -> naming.Scheme:

@@ -9,6 +9,7 @@ from osc_lib.cli import format_columns
 from osc_lib import exceptions as osc_exc
 
 from nova_mig.osc import common
+from nova_mig.osc import window
 from nova_mig.rebalance import survey
 
 
@@ -16,7 +17,7 @@ def _lines(cloud: survey.Cloud, parsed_args: argparse.Namespace
            ) -> list[survey.ProfileLine]:
     return survey.profile_lines(
         cloud, common.scheme(parsed_args),
-        common.window_seconds(parsed_args), unmet=parsed_args.unmet)
+        window.window_seconds(parsed_args), unmet=parsed_args.unmet)
 
 
 class ListCapacity(common.Lister):
@@ -35,13 +36,13 @@ class ListCapacity(common.Lister):
             '--long', action='store_true', default=False,
             help='List one row per host, GPU model and profile (without '
                  'unmet demand)')
-        common.add_window_option(parser)
+        window.add_window_option(parser)
         common.add_naming_options(parser)
         return parser
 
     @common.translate_errors
     def take_action(self, parsed_args: argparse.Namespace) -> common.Rows:
-        common.window_seconds(parsed_args)
+        window.window_seconds(parsed_args)
         if parsed_args.long:
             lines = survey.host_lines(common.mig_client(self.app),
                                       common.scheme(parsed_args))
@@ -73,7 +74,7 @@ class ShowCapacity(common.ShowOne):
         parser = super().get_parser(prog_name)
         parser.add_argument('profile', metavar='<profile>',
                             help='MIG profile to show, such as 1g.10gb')
-        common.add_window_option(parser)
+        window.add_window_option(parser)
         common.add_naming_options(parser)
         return parser
 

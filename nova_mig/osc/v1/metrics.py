@@ -6,6 +6,7 @@ import argparse
 
 from nova_mig.metrics import textfile
 from nova_mig.osc import common
+from nova_mig.osc import window
 from nova_mig.rebalance import survey
 
 
@@ -38,13 +39,13 @@ class Metrics(common.Command):
             help='The rebalance history directory the playbook keeps '
                  '(<rebalance_dir>/history): export the re-partitions per '
                  'GPU recorded over --window')
-        common.add_window_option(parser)
+        window.add_window_option(parser)
         common.add_naming_options(parser)
         return parser
 
     @common.translate_errors
     def take_action(self, parsed_args: argparse.Namespace) -> None:
-        seconds = common.window_seconds(parsed_args)
+        seconds = window.window_seconds(parsed_args)
         if parsed_args.textfile:
             textfile.check(parsed_args.textfile)
         registry = survey.metrics(

@@ -8,6 +8,7 @@ import os
 from osc_lib import exceptions as osc_exc
 
 from nova_mig.osc import common
+from nova_mig.osc import window
 from nova_mig.rebalance import defaults
 from nova_mig.rebalance import planner
 
@@ -76,13 +77,13 @@ class PlanRebalance(common.Lister):
             default=defaults.TIME_LIMIT,
             help='Seconds the solver may spend per pass (default: '
                  '%(default)s); the best plan found by then is used')
-        common.add_window_option(parser)
+        window.add_window_option(parser)
         common.add_naming_options(parser)
         return parser
 
     @common.translate_errors
     def take_action(self, parsed_args: argparse.Namespace) -> common.Rows:
-        seconds = common.window_seconds(parsed_args)
+        seconds = window.window_seconds(parsed_args)
         if parsed_args.max_gpus is not None and parsed_args.max_gpus < 0:
             raise osc_exc.CommandError('--max-gpus: must be 0 or more')
         if parsed_args.max_per_gpu_day < 0:

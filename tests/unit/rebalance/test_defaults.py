@@ -102,3 +102,8 @@ class RefusalTestCase(base.TestCase):
                                         ('0000:81:00.0', 'refused')]))
         self.assertTrue(self.failed(1, stdout=''))
         self.assertTrue(self.failed(2, [('0000:81:00.0', 'refused')]))
+        # A dry run that would refuse a GPU exits 3 (REFUSED): reported,
+        # the run goes on; a failed GPU in it still stops the run.
+        self.assertFalse(self.failed(3, [('0000:41:00.0', 'would change'),
+                                         ('0000:81:00.0', 'refused')]))
+        self.assertTrue(self.failed(3, [('0000:41:00.0', 'failed')]))
