@@ -262,8 +262,9 @@ def render_ascii(layers: dict[str, int],
     """The layer table as a stack of boxes, top layer first."""
     by_layer: dict[int, list[str]] = collections.defaultdict(list)
     for name, layer in layers.items():
-        shown = name if name in ('exception', 'fileutils', 'lock',
-                                 'naming', 'ownership', 'sysfs') else (
+        shown = name if name in ('exception', 'exitcodes', 'fileutils',
+                                 'lock', 'naming', 'ownership',
+                                 'sysfs') else (
                                      name + '/')
         if name in private:
             shown += ' (stevedore only)'

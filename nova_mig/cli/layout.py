@@ -215,14 +215,14 @@ class LayoutAssert(_PlansLayout, common.Command):
         if the_plan.empty:
             out.write('host %s matches %s\n' % (the_plan.hostname,
                                                 parsed_args.layout))
-            return 0
+            return exitcodes.ExitCode.OK
         out.write('host %s does not match %s:\n' % (the_plan.hostname,
                                                     parsed_args.layout))
         for gpu, kind, description, reason, status in the_plan.rows():
             out.write('  %s %s: %s (%s)%s\n' % (
                 gpu, kind, description, reason,
                 ' [refused]' if status == 'refused' else ''))
-        return 1
+        return exitcodes.ExitCode.FAILED
 
 
 def _write(cmd, text: str, output: str | None) -> None:
