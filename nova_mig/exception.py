@@ -486,6 +486,15 @@ class PlacementAuthSectionEmpty(PlacementNotConfigured):
                "--config-file /etc/nova/nova.conf.")
 
 
+class PlacementNoAuthType(PlacementNotConfigured):
+    msg_fmt = ("Placement is not configured: [placement] has no auth_type "
+               "(read: %(files)s); endpoint_override only chooses the URL. "
+               "Set auth_type = password with auth_url, username, password "
+               "and project_name (a user with the admin role) as in "
+               "nova.conf, or auth_type = admin_token with endpoint and "
+               "token for a Placement that runs without Keystone.")
+
+
 class RebalanceExtraMissing(NovaMigException):
     msg_fmt = ("The rebalance planner needs SciPy, which is not installed "
                "(%(reason)s): pip install 'nova-mig[%(extra)s]' on the host "

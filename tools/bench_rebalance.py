@@ -17,9 +17,10 @@ Placement process (openstack-placement, SQLite) is seeded with the GPU
 providers nova-compute would make for the fleet (one per GPU instance,
 its MIG resource class, an allocation on those in use), the discover
 documents are written to a directory, and the time to read Placement's
-usages (:func:`nova_mig.flavor.capacity.provider_slices`, one request per
-provider), load and check the documents and plan is printed. Seeding is
-slow (tens of milliseconds per provider); use fewer hosts::
+usages (:func:`nova_mig.rebalance.capacity.read_slices`, one request per
+MIG resource class; ``tools/bench_placement_read.py`` compares it with the
+per-provider read), load and check the documents and plan is printed.
+Seeding is slow (tens of milliseconds per provider); use fewer hosts::
 
     python tools/bench_rebalance.py --placement --hosts 50
 """
@@ -34,10 +35,10 @@ import tempfile
 import time
 import uuid
 
-from nova_mig.flavor import capacity
 from nova_mig.model import host as host_model
 from nova_mig import naming
 from nova_mig.placement import client as client_mod
+from nova_mig.rebalance import capacity as rebalance_capacity
 from nova_mig.rebalance import demand
 from nova_mig.rebalance import fleet
 from nova_mig.rebalance import geometry
@@ -141,8 +142,8 @@ def with_placement(args: argparse.Namespace, hosts: list[fleet.HostState],
                     json.dump(document(host), stream)
             client = client_mod.PlacementClient.for_endpoint(url)
             started = time.monotonic()
-            rows = capacity.provider_slices(client, naming.Scheme(),
-                                            workers=args.workers)
+            rows = rebalance_capacity.read_slices(
+                client, naming.Scheme(), workers=args.workers)
             read = time.monotonic() - started
             started = time.monotonic()
             loaded, left = fleet.load_hosts(docs, 3600)
@@ -153,11 +154,10 @@ def with_placement(args: argparse.Namespace, hosts: list[fleet.HostState],
             proc.terminate()
             proc.wait()
     print('Placement: %d providers seeded in %.0f s; read in %.1f s '
-          '(%d requests, %d at a time); documents loaded, joined and '
+          '(%d requests); documents loaded, joined and '
           'planned in %.2f s '
           '(solver %.2f s); %d hosts planned, %d left out' % (
-              len(rows), seeded, read, client.requests, args.workers,
-              planned,
+              len(rows), seeded, read, client.requests, planned,
               result.seconds, len(kept), len(left + disagreeing)))
 
 
@@ -169,7 +169,8 @@ def main() -> None:
                         help='chance that a GPU instance is in use')
     parser.add_argument('--seed', type=int, default=7)
     parser.add_argument('--workers', type=int, default=8,
-                        help='Placement reads at the same time')
+                        help='Placement reads at the same time where '
+                             'Placement is older than microversion 1.29')
     parser.add_argument('--placement', action='store_true',
                         help='time the command path against a real '
                              'Placement seeded with the fleet')

@@ -32,11 +32,11 @@ import typing
 LAYERS: dict[str, int] = {
     'exception': 0, 'conf': 0, 'sysfs': 0, 'exitcodes': 0,
     'model': 1, 'fileutils': 1, 'lock': 1, 'metrics': 1,
-    'naming': 2, 'ownership': 2, 'privsep': 2,
+    'naming': 2, 'ownership': 2, 'privsep': 2, 'documents': 2,
     'gpu': 3,
     'host': 4,
     'layout': 5, 'novaconf': 5,
-    'placement': 6, 'flavor': 6, 'documents': 6,
+    'placement': 6, 'flavor': 6,
     'reaper': 7, 'rebalance': 7,
     'workflows': 8,
     'simulator': 9,

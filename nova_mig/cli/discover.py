@@ -48,16 +48,12 @@ class Discover(common.ShowOne):
         found = discovery.discover(self.backend())
         if parsed_args.host_file:
             # Imported here: a plain discover does not pay for them.
-            import yaml
-
-            from nova_mig import fileutils
+            from nova_mig.documents import simulated_host
             from nova_mig.host import capture
-            document = yaml.safe_dump(capture.host_file(found),
-                                      sort_keys=False)
-            fileutils.write_if_changed(
-                parsed_args.host_file,
-                '# nova-mig discover --host-file: a captured host, see '
-                'doc/source/reference/simulated-host.rst\n' + document)
+            simulated_host.write(
+                parsed_args.host_file, capture.host_file(found),
+                header='# nova-mig discover --host-file: a captured host, '
+                       'see doc/source/reference/simulated-host.rst\n')
             self.app.stderr.write('Wrote host file %s\n'
                                   % parsed_args.host_file)
         report = found.as_dict()

@@ -78,16 +78,13 @@ class SelfCheck(common.ErrorReporting, lister.Lister):
                                    reference_cards())
         if parsed_args.capture:
             # Imported here: a plain self-check does not pay for them.
-            import yaml
-
-            from nova_mig import fileutils
+            from nova_mig.documents import simulated_host
             from nova_mig.host import capture
-            fileutils.write_if_changed(
-                parsed_args.capture,
-                selfcheck.capture_header(findings) +
+            simulated_host.write(
+                parsed_args.capture, capture.host_file(found),
+                header=selfcheck.capture_header(findings) +
                 '# nova-mig self-check --capture: a captured host, see '
-                'doc/source/reference/simulated-host.rst\n' +
-                yaml.safe_dump(capture.host_file(found), sort_keys=False))
+                'doc/source/reference/simulated-host.rst\n')
             self.app.stderr.write('Wrote capture %s\n' % parsed_args.capture)
         bad = selfcheck.disagreements(findings)
         self.exit_status = exitcodes.status(failed=bool(bad))

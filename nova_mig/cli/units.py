@@ -42,6 +42,13 @@ TEMPLATES = (
     (os.path.join('systemd', 'nova-compute.service.d', DROP_IN),
      os.path.join('{unit}.d', DROP_IN)),
 )
+#: The metrics service and its timer, written with --metrics-textfile.
+METRICS_UNIT = 'nova-mig-metrics.service'
+METRICS_TEMPLATES = (
+    (os.path.join('systemd', METRICS_UNIT), METRICS_UNIT),
+    (os.path.join('systemd', 'nova-mig-metrics.timer'),
+     'nova-mig-metrics.timer'),
+)
 SUDOERS_TEMPLATE = os.path.join('sudoers.d', 'nova-mig')
 SUDOERS_FILE = '/etc/sudoers.d/nova-mig'
 SHARE = os.path.join('share', 'nova-mig')
@@ -138,12 +145,27 @@ def fill(template: str, values: dict[str, str], command: str) -> str:
 
 
 def render(template: str, executable: str, config_args: list[str],
-           nova_compute_unit: str) -> str:
+           nova_compute_unit: str, textfile: str = '') -> str:
     """A unit template with its placeholders filled in."""
     return fill(template, {
         'NOVA_MIG': _quote(executable),
         'CONFIG_ARGS': ' '.join(_quote(a) for a in config_args),
-        'NOVA_COMPUTE_UNIT': nova_compute_unit}, 'install-units')
+        'NOVA_COMPUTE_UNIT': nova_compute_unit,
+        'TEXTFILE': _quote(textfile)}, 'install-units')
+
+
+def check_textfile(path: str) -> str:
+    """--metrics-textfile, absolute; one line when it cannot be one."""
+    if not os.path.isabs(path) or not path.endswith('.prom'):
+        raise exception.InstallUnitsError(
+            reason='--metrics-textfile %s is not an absolute path ending in '
+                   '.prom (node_exporter\'s textfile collector reads only '
+                   '*.prom files)' % path)
+    if any(c.isspace() or c in '%\\"\'' for c in path):
+        raise exception.InstallUnitsError(
+            reason='--metrics-textfile %r has white space, a quote, a '
+                   'backslash or a percent sign; use a plain path' % path)
+    return os.path.normpath(path)
 
 
 def _sudoers_arg(arg: str) -> str:
@@ -193,7 +215,11 @@ class InstallUnits(common.Command):
     with the --config-file/--config-dir options given to this command, or
     /etc/nova-mig/nova-mig.conf. Files already up to date are left alone.
     Then run "systemctl daemon-reload" and "systemctl enable
-    nova-mig-restore.service".
+    nova-mig-restore.service". With --metrics-textfile PATH it also writes
+    nova-mig-metrics.service and nova-mig-metrics.timer, which run
+    "nova-mig metrics --textfile PATH" every minute for node_exporter's
+    textfile collector; enable them with "systemctl enable --now
+    nova-mig-metrics.timer".
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -216,24 +242,37 @@ class InstallUnits(common.Command):
             help='Read the unit templates from DIR (default: the first of '
                  '%s that has them).' % ', '.join(template_dirs()))
         parser.add_argument(
+            '--metrics-textfile', metavar='PATH',
+            help='Also write nova-mig-metrics.service and its timer, which '
+                 'write this host\'s metrics to PATH every minute (an '
+                 'absolute path ending in .prom, in the directory '
+                 'node_exporter\'s textfile collector reads, e.g. '
+                 '/var/lib/prometheus/node-exporter/nova-mig.prom on '
+                 'Debian). Default: no metrics units.')
+        parser.add_argument(
             '--dry-run', action='store_true',
             help='Print the units instead of writing them.')
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
         unit = parsed_args.nova_compute_unit
+        textfile = ''
+        wanted: tuple[tuple[str, str], ...] = TEMPLATES
+        if parsed_args.metrics_textfile is not None:
+            textfile = check_textfile(parsed_args.metrics_textfile)
+            wanted = TEMPLATES + METRICS_TEMPLATES
         if '/' in unit or not unit.endswith('.service'):
             raise exception.InstallUnitsError(
                 reason='--nova-compute-unit %s is not a unit name ending in '
                        '.service' % unit)
-        templates = find_templates([t for t, _ in TEMPLATES],
+        templates = find_templates([t for t, _ in wanted],
                                    parsed_args.template_dir)
         executable = find_executable(parsed_args.executable)
         out = self.app.stdout
-        for name, target in TEMPLATES:
+        for name, target in wanted:
             with open(os.path.join(templates, name), encoding='utf-8') as f:
                 text = render(f.read(), executable,
-                              config_args(self.app.options), unit)
+                              config_args(self.app.options), unit, textfile)
             path = os.path.join(parsed_args.output_dir,
                                 target.format(unit=unit))
             if parsed_args.dry_run:
@@ -249,6 +288,9 @@ class InstallUnits(common.Command):
         if not parsed_args.dry_run:
             out.write('Units run %s. Next: systemctl daemon-reload && '
                       'systemctl enable %s\n' % (executable, RESTORE_UNIT))
+            if textfile:
+                out.write('Metrics to %s. Next: systemctl enable --now '
+                          'nova-mig-metrics.timer\n' % textfile)
         return 0
 
 

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 
-"""The discover document (``nova-mig discover -f json``): schema, reader.
+"""The discover document (``nova-mig discover -f json``): its schema, I/O.
 
 ``nova-mig discover -f json`` writes it (:meth:`nova_mig.model.host.
 HostReport.as_dict`, whose ``version`` is :data:`VERSION`); the rebalance
@@ -10,22 +10,27 @@ untrusted: it is read through :func:`nova_mig.fileutils.read_input` (a
 regular file, at most :data:`MAX_DOCUMENT_BYTES`), parsed by
 :func:`nova_mig.fileutils.load_json` (UTF-8, no ``NaN`` or ``Infinity``,
 bounded nesting and integers) and validated against
-:data:`DISCOVER_SCHEMA` before the planner looks at it. The schema checks
+:data:`SCHEMA` before the planner looks at it. The schema checks
 what the planner uses: the host name (it becomes a file name and a line
 of the generated layout, so it must be a DNS host name), the GPUs' PCI
 addresses, profile tables and GPU instances, with every count and
 placement within what a MIG GPU has, and its ``version``: a document
 without one (written before documents were versioned) is read as version
-1, a newer one is refused. Other keys are left alone.
+1 with a deprecation warning, a newer one is refused. Other keys are left
+alone.
 """
 
+import json
+import logging
 import re
 import typing
 
+from nova_mig.documents import validation
 from nova_mig import fileutils
-from nova_mig.layout import schema
 from nova_mig.model import constants
 from nova_mig.model import host as host_model
+
+LOG = logging.getLogger(__name__)
 
 #: The version this nova-mig writes and reads.
 VERSION = host_model.DOCUMENT_VERSION
@@ -52,21 +57,21 @@ def is_hostname(name: object) -> bool:
     return isinstance(name, str) and bool(HOSTNAME_RE.match(name))
 
 
-def _text(nullable: bool = False) -> schema.Schema:
+def _text(nullable: bool = False) -> validation.Schema:
     return {'type': ['string', 'null'] if nullable else 'string',
             'maxLength': MAX_TEXT,
             'x-reason': 'expected text of at most %d characters, found '
                         '%%(value).80r' % MAX_TEXT}
 
 
-def _list(items: schema.Schema, most: int) -> schema.Schema:
+def _list(items: validation.Schema, most: int) -> validation.Schema:
     return {'type': 'array', 'items': items, 'maxItems': most,
             'x-reason': 'expected a list of at most %d entries, found '
                         '%%(value).80r' % most}
 
 
-def _object(properties: schema.Schema,
-            required: tuple[str, ...] = ()) -> schema.Schema:
+def _object(properties: validation.Schema,
+            required: tuple[str, ...] = ()) -> validation.Schema:
     return {'type': 'object', 'properties': properties,
             'required': list(required),
             'x-reason': 'expected a mapping, found %(value).80r'}
@@ -78,23 +83,23 @@ _PROFILE_NAME = {'type': 'string', 'pattern': constants.PROFILE_RE.pattern,
                  'x-reason': 'expected a MIG profile name (1g.10gb), found '
                              '%(value).80r'}
 _PLACEMENT = _object({
-    'start': schema.integer(0, maximum=constants.MAX_PLACEMENT),
-    'size': schema.integer(1, maximum=MAX_SLICES),
+    'start': validation.integer(0, maximum=constants.MAX_PLACEMENT),
+    'size': validation.integer(1, maximum=MAX_SLICES),
 }, required=('start', 'size'))
 _PROFILE = _object({
-    'id': schema.integer(0, maximum=1024),
+    'id': validation.integer(0, maximum=1024),
     'name': _PROFILE_NAME,
-    'slices': schema.integer(1, maximum=MAX_SLICES),
-    'memory_mb': schema.integer(0, maximum=10 ** 7),
-    'instances': schema.integer(0, maximum=constants.MAX_GPU_INSTANCES),
-    'multiprocessors': schema.integer(0, maximum=10 ** 5),
+    'slices': validation.integer(1, maximum=MAX_SLICES),
+    'memory_mb': validation.integer(0, maximum=10 ** 7),
+    'instances': validation.integer(0, maximum=constants.MAX_GPU_INSTANCES),
+    'multiprocessors': validation.integer(0, maximum=10 ** 5),
     'placements': _list(_PLACEMENT, MAX_SLICES),
 }, required=('id', 'name', 'slices', 'instances', 'placements'))
 _GPU_INSTANCE = _object({
-    'id': schema.integer(0, maximum=1024),
+    'id': validation.integer(0, maximum=1024),
     'profile': _PROFILE_NAME,
-    'placement_start': schema.integer(0, maximum=constants.MAX_PLACEMENT),
-    'placement_size': schema.integer(1, maximum=MAX_SLICES),
+    'placement_start': validation.integer(0, maximum=constants.MAX_PLACEMENT),
+    'placement_size': validation.integer(1, maximum=MAX_SLICES),
     'in_use': _BOOL,
 }, required=('id', 'profile', 'placement_start', 'placement_size'))
 _GPU = _object({
@@ -107,7 +112,7 @@ _GPU = _object({
                     'x-reason': 'expected true or false, found '
                                 '%(value).80r'},
     'mig_mode': _text(nullable=True),
-    'sriov_vfs': {**_object({'enabled': schema.integer(
+    'sriov_vfs': {**_object({'enabled': validation.integer(
         0, maximum=constants.MAX_SRIOV_VFS)}, required=('enabled',)),
         'type': ['object', 'null']},
     'profiles': _list(_PROFILE, MAX_PROFILES),
@@ -116,13 +121,13 @@ _GPU = _object({
 }, required=('pci_address', 'model'))
 _DEVICE = _object({
     'gpu': _text(nullable=True),
-    'gpu_instance_id': schema.integer(0, nullable=True, maximum=1024),
+    'gpu_instance_id': validation.integer(0, nullable=True, maximum=1024),
     'uuid': _text(nullable=True),
     'type_name': _text(nullable=True),
 })
 
 #: What the planner reads of a discover document.
-DISCOVER_SCHEMA: schema.Schema = _object({
+SCHEMA: validation.Schema = _object({
     'version': {'const': VERSION,
                 'x-reason': 'unsupported version %%(value).80r; this '
                             'nova-mig reads version %d (upgrade nova-mig '
@@ -141,7 +146,7 @@ DISCOVER_SCHEMA: schema.Schema = _object({
                      'type': ['array', 'null']},
 }, required=('hostname', 'gpus'))
 
-_CHECKER = schema.validator(DISCOVER_SCHEMA)
+_CHECKER = validation.validator(SCHEMA)
 
 
 class DocumentError(ValueError):
@@ -159,7 +164,7 @@ def check(document: typing.Any) -> dict[str, typing.Any]:
     """
     if not isinstance(document, dict) or 'gpus' not in document:
         raise DocumentError('not a "nova-mig discover -f json" document')
-    problem = schema.first_problem(_CHECKER, document)
+    problem = validation.first_problem(_CHECKER, document)
     if problem is not None:
         raise DocumentError('%s: %s' % (problem.where, problem.reason))
     return document
@@ -171,7 +176,26 @@ def read(path: str) -> dict[str, typing.Any]:
     :raises: :class:`DocumentError`: one line, no file name.
     """
     content = fileutils.read_input(path, _fail, MAX_DOCUMENT_BYTES)
-    return check(fileutils.load_json(content, _fail))
+    document = check(fileutils.load_json(content, _fail))
+    if 'version' not in document:
+        LOG.warning('%s: no "version"; read as version %d, as written '
+                    'before documents were versioned (deprecated: gather '
+                    'it again with this nova-mig\'s "nova-mig discover -f '
+                    'json")', shown(path), VERSION)
+    return document
+
+
+def dumps(document: dict[str, typing.Any]) -> str:
+    """The JSON text of a discover document, which must be valid.
+
+    ``nova-mig discover -f json`` prints the same document through its
+    output formatter; this writer is for the tools and tests that write
+    documents of simulated fleets.
+
+    :raises: ValueError when it is not valid (a bug of the writer).
+    """
+    return json.dumps(validation.checked(_CHECKER, document), indent=1,
+                      sort_keys=True) + '\n'
 
 
 def shown(text: str) -> str:

@@ -12,6 +12,9 @@ keeping Nova's ``VGPU`` class).
 Requests: ``GET /resource_providers`` once, ``GET .../inventories`` per
 provider, then ``GET .../usages`` (and ``.../traits`` for ``VGPU``
 providers, or all with ``traits=True``) per GPU provider found.
+:func:`nova_mig.rebalance.capacity.read_slices` reads the same
+:class:`Slices` (without ``total`` and ``reserved``) in a few requests per
+profile.
 """
 
 import collections
@@ -61,17 +64,19 @@ class PlacementApi(typing.Protocol):
         ...
 
 
-@dataclasses.dataclass
-class ProviderSlices:
-    """One GPU provider's slices of one MIG profile."""
+@dataclasses.dataclass(kw_only=True)
+class Slices:
+    """One GPU provider's slices of one MIG profile: capacity and usage.
+
+    What Placement's bulk read (``nova_mig.rebalance.capacity``) gives:
+    ``(total - reserved) * allocation_ratio`` and the units in use.
+    """
 
     host: str
     provider: str
     uuid: str
     profile: str
     resource_class: str
-    total: int
-    reserved: int
     capacity: int               # (total - reserved) * allocation_ratio
     used: int
     traits: list[str] = dataclasses.field(default_factory=list)
@@ -79,6 +84,14 @@ class ProviderSlices:
     @property
     def free(self) -> int:
         return max(self.capacity - self.used, 0)
+
+
+@dataclasses.dataclass(kw_only=True)
+class ProviderSlices(Slices):
+    """:class:`Slices` read from the provider's inventory: with its parts."""
+
+    total: int
+    reserved: int
 
 
 @dataclasses.dataclass
@@ -111,24 +124,17 @@ def provider_slices(client: PlacementApi, scheme: naming.Scheme,
 
     def read(rp: dict[str, typing.Any]) -> list[ProviderSlices]:
         inventories, _ = client.inventories(rp['uuid'])
-        # resource class -> (profile, inventory)
-        mig = {rc: (profile, inv) for rc, inv in inventories.items()
-               for profile in [scheme.profile_of_class(rc)] if profile}
         vgpu = inventories.get(constants.VGPU)
-        if not mig and vgpu is None:
+        if vgpu is None and not any(map(scheme.profile_of_class,
+                                        inventories)):
             return []
         rp_traits: set[str] = set()
         if traits or vgpu is not None:
             rp_traits, _ = client.provider_traits(rp['uuid'])
-        if vgpu is not None:
-            profiles = {p for p in map(scheme.profile_of_trait, rp_traits)
-                        if p}
-            if len(profiles) == 1:
-                mig[constants.VGPU] = (profiles.pop(), vgpu)
-            elif profiles:
-                LOG.warning('Provider %s has VGPU inventory and several MIG '
-                            'profile traits (%s); not counted.', rp['name'],
-                            ', '.join(sorted(profiles)))
+        profiles = profile_classes(scheme, rp['name'], inventories,
+                                   rp_traits)
+        mig = {rc: (profile, inventories[rc])
+               for rc, profile in profiles.items()}
         if not mig:
             return []
         usages = client.request(
@@ -156,6 +162,28 @@ def provider_slices(client: PlacementApi, scheme: naming.Scheme,
         found = [read(rp) for rp in ordered]
     rows = [row for group in found for row in group]
     return sorted(rows, key=lambda r: (r.host, r.provider, r.profile))
+
+
+def profile_classes(scheme: naming.Scheme, name: str,
+                    classes: typing.Collection[str],
+                    traits: typing.Iterable[str]) -> dict[str, str]:
+    """A GPU provider's resource classes of MIG profiles: class -> profile.
+
+    A MIG resource class names its profile; ``VGPU`` counts for the one
+    MIG profile trait the provider has (none or several: not counted,
+    several with a warning naming the provider ``name``).
+    """
+    found = {rc: profile for rc in classes
+             for profile in [scheme.profile_of_class(rc)] if profile}
+    if constants.VGPU in classes:
+        profiles = {p for p in map(scheme.profile_of_trait, traits) if p}
+        if len(profiles) == 1:
+            found[constants.VGPU] = profiles.pop()
+        elif profiles:
+            LOG.warning('Provider %s has VGPU inventory and several MIG '
+                        'profile traits (%s); not counted.', name,
+                        ', '.join(sorted(profiles)))
+    return found
 
 
 def by_profile(rows: list[ProviderSlices]) -> list[ProfileCapacity]:

@@ -9,19 +9,19 @@ GPU-instance profile IDs and per-instance maxima), the GPU and compute
 instances, the SR-IOV VFs, the vGPU devices and the libvirt domains.  The
 GPU models travel in the file's own ``models`` section, in the form of the
 simulator's catalog, so the file replays on hosts whose catalog does not
-know the card.  Format: ``doc/source/reference/simulated-host.rst``.
+know the card.  Format: ``doc/source/reference/simulated-host.rst``; the
+version, schema and writer: :mod:`nova_mig.documents.simulated_host`.
 """
 
 import re
 import typing
 
+from nova_mig.documents import simulated_host
 from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
 from nova_mig.model import host as host_model
 from nova_mig.model import vgpu_types
 
-#: The host file version written.
-FORMAT_VERSION = 1
 #: Prefix of the model keys of a captured host.
 MODEL_PREFIX = 'captured-'
 
@@ -186,7 +186,7 @@ def host_file(report: host_model.HostReport) -> Document:
     mode = (report.device_mode if report.device_mode in
             constants.DEVICE_MODES else constants.MODE_MDEV)
     return {
-        'version': FORMAT_VERSION,
+        'version': simulated_host.VERSION,
         'hostname': report.hostname,
         'device_mode': mode,
         'vgpu_manager': any(g.vgpu_types is not None for g in report.gpus)

@@ -13,9 +13,9 @@ import typing
 
 import yaml
 
+from nova_mig.documents import validation
 from nova_mig import exception
 from nova_mig import fileutils
-from nova_mig.layout import schema
 from nova_mig.layout import spec
 from nova_mig.model import constants
 from nova_mig.model import host as host_model
@@ -23,13 +23,13 @@ from nova_mig.model import host as host_model
 VERSION = 'v1'
 
 #: One entry of a ``mig-configs`` list.
-ENTRY_SCHEMA: schema.Schema = schema.mapping({
+ENTRY_SCHEMA: validation.Schema = validation.mapping({
     'devices': {'type': ['string', 'array'], 'pattern': '^all$',
                 'items': {'type': 'integer', 'minimum': 0},
                 'x-reason': '"devices" must be "all" or a list of GPU '
                             'indexes'},
-    'device-filter': schema.device_ids('device-filter %(value)r is not a '
-                                       'PCI device ID'),
+    'device-filter': validation.device_ids('device-filter %(value)r is not '
+                                           'a PCI device ID'),
     'mig-enabled': {'type': 'boolean',
                     'x-reason': '"mig-enabled" must be true or false'},
     'mig-devices': {'type': ['object', 'null'],
@@ -43,7 +43,7 @@ ENTRY_SCHEMA: schema.Schema = schema.mapping({
                     'x-reason': '"mig-devices" must map profiles to '
                                 'counts'},
 }, required=('mig-enabled',))
-_ENTRY = schema.validator(ENTRY_SCHEMA)
+_ENTRY = validation.validator(ENTRY_SCHEMA)
 
 
 def _fail(path: str, reason: str) -> exception.MigPartedError:
@@ -51,7 +51,7 @@ def _fail(path: str, reason: str) -> exception.MigPartedError:
 
 
 def _entry(item: object, path: str, where: str) -> list[spec.GpuSpec]:
-    problem = schema.first_problem(_ENTRY, item)
+    problem = validation.first_problem(_ENTRY, item)
     if problem is not None:
         raise _fail(path, '%s: %s' % (where, problem.reason))
     data = typing.cast(dict[str, typing.Any], item)

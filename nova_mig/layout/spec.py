@@ -6,31 +6,21 @@ import dataclasses
 import fnmatch
 import typing
 
-
+from nova_mig.documents import layout_file
+from nova_mig.documents import validation
 from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
 
-VERSION = 1
-#: ``device_mode``: what the host offers, or one mode it must run.
-DEVICE_MODES = (constants.MODE_AUTO,) + constants.DEVICE_MODES
-#: ``vgpus``: one vGPU device per GPU instance, or bare GPU instances.
-VGPUS_ALL = 'all'
-VGPUS_NONE = 'none'
-VGPU_DEFAULTS = (VGPUS_ALL, VGPUS_NONE)
-#: ``sriov_vfs``: every VF the GPU offers.
-ALL_VFS = 'all'
+# The layout file's version and key values, from its document module.
+VERSION = layout_file.VERSION
+DEVICE_MODES = layout_file.DEVICE_MODES
+VGPUS_ALL = layout_file.VGPUS_ALL
+VGPUS_NONE = layout_file.VGPUS_NONE
+VGPU_DEFAULTS = layout_file.VGPU_DEFAULTS
+ALL_VFS = layout_file.ALL_VFS
 
 Document = dict[str, typing.Any]
-
-
-def device_id(value: object) -> int:
-    """A PCI device ID: ``"0x20B510DE"``, or a number YAML has read.
-
-    :raises: ValueError for text that is not hexadecimal.
-    """
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return int(str(value), 16)
+device_id = validation.device_id
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,10 +189,12 @@ class Layout:
         return result
 
     def dump(self) -> str:
-        import yaml  # only for this: discover does not pay for it
+        """The layout file's text.
 
-        return yaml.safe_dump(self.as_dict(), sort_keys=False,
-                              default_flow_style=False)
+        Written by the layout file's one writer,
+        :func:`nova_mig.documents.layout_file.dumps`.
+        """
+        return layout_file.dumps(self.as_dict())
 
 
 def select(layout: Layout, gpus: list[gpu_model.Gpu]

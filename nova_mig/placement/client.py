@@ -95,7 +95,9 @@ class PlacementClient:
         :raises: :class:`nova_mig.exception.PlacementAuthError` when the
             auth options are incomplete,
             :class:`nova_mig.exception.PlacementAuthSectionEmpty` when
-            the section ``auth_section`` names has no ``auth_type``.
+            the section ``auth_section`` names has no ``auth_type``,
+            :class:`nova_mig.exception.PlacementNoAuthType` when
+            ``[placement]`` itself has none (``endpoint_override`` alone).
         """
         group = placement_conf.PLACEMENT_GROUP
         # nova.conf's "auth_section = keystone_authtoken": the auth
@@ -104,6 +106,12 @@ class PlacementClient:
         if section != group and not conf[section].auth_type:
             raise exception.PlacementAuthSectionEmpty(
                 section=section, files=', '.join(conf.config_file or ()) or
+                'no configuration file')
+        if section == group and not conf[group].auth_type:
+            # keystoneauth would only say "an auth plugin is required",
+            # before sending anything: name what is missing instead.
+            raise exception.PlacementNoAuthType(
+                files=', '.join(conf.config_file or ()) or
                 'no configuration file')
         try:
             auth = ks_loading.load_auth_from_conf_options(conf, group)

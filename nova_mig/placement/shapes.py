@@ -56,6 +56,10 @@ def _object(required: dict[str, Check],
     return check
 
 
+def _version(value: typing.Any) -> bool:
+    return isinstance(value, str) and bool(re.match(r'^\d+\.\d+$', value))
+
+
 _PROVIDER = _object({'uuid': _text, 'name': _text},
                     {'generation': _integer,
                      'root_provider_uuid': _optional_text,
@@ -65,6 +69,11 @@ _GENERATION = ('resource_provider_generation', _integer,
 _TRAITS = ('traits', _list_of(_text), 'a list of trait names')
 _INVENTORIES = ('inventories', _map_of(_map_of(_number)),
                 'a mapping of resource classes to inventory records')
+
+_SUMMARY = _object(
+    {'resources': _map_of(_object({'capacity': _integer,
+                                   'used': _integer}))},
+    {'traits': _list_of(_text), 'root_provider_uuid': _optional_text})
 
 #: (method or None for any, path pattern) -> (key, check, what) to find.
 SHAPES: tuple[tuple[str | None, re.Pattern[str], tuple[Key, ...]], ...] = (
@@ -84,6 +93,14 @@ SHAPES: tuple[tuple[str | None, re.Pattern[str], tuple[Key, ...]], ...] = (
      (('allocations', _map_of(lambda v: isinstance(v, dict)),
        'a mapping of consumers to allocations'),)),
     ('GET', re.compile(r'^/traits$'), (_TRAITS,)),
+    ('GET', re.compile(r'^/allocation_candidates$'),
+     (('provider_summaries', _map_of(_SUMMARY),
+       'a mapping of providers to their resources (capacity and used '
+       'integers)'),)),
+    ('GET', re.compile(r'^/$'),
+     (('versions', lambda v: isinstance(v, list) and bool(v) and all(
+         map(_object({'max_version': _version}), v)),
+       'a list of versions with a "max_version" such as "1.39"'),)),
     ('GET', re.compile(r'^/resource_classes$'),
      (('resource_classes', _list_of(_object({'name': _text})),
        'a list of resource classes with "name" text'),)),

@@ -2,16 +2,25 @@
 
 """Cloud-wide MIG capacity with the unmet demand beside it.
 
-Built from :func:`nova_mig.flavor.capacity.provider_slices` rows (Placement
-inventories, usages and the GPU model traits of each GPU provider) and
+Built from :func:`read_slices` rows (each GPU provider's capacity, usage
+and GPU model traits, read from Placement in a few requests) and
 :class:`nova_mig.rebalance.demand.UnmetBoots`.
 """
 
 import collections
 import dataclasses
+import logging
 import typing
 
+from nova_mig.flavor import capacity as flavor_capacity
+from nova_mig.model import constants
 from nova_mig import naming
+from nova_mig.placement import bulk
+from nova_mig.placement import client as client_mod
+
+LOG = logging.getLogger(__name__)
+
+Rows = typing.Sequence[flavor_capacity.Slices]
 
 
 @dataclasses.dataclass
@@ -56,18 +65,58 @@ def model_of(traits: typing.Iterable[str], scheme: naming.Scheme) -> str:
     return ','.join(models) or 'unknown'
 
 
-def by_profile(rows: list, scheme: naming.Scheme,
+def read_slices(client: client_mod.PlacementClient, scheme: naming.Scheme,
+                workers: int = 1) -> list[flavor_capacity.Slices]:
+    """Every GPU provider's MIG slices with its traits, by host and provider.
+
+    Placement is read in O(profiles) requests
+    (:func:`nova_mig.placement.bulk.read`): the resource classes, then one
+    ``GET /allocation_candidates`` per MIG resource class (and ``VGPU``).
+    The rows equal :func:`nova_mig.flavor.capacity.provider_slices`'s with
+    ``traits=True``, without inventory ``total`` and ``reserved``.
+
+    :param workers: providers read at the same time where Placement is
+        older than microversion 1.29 and is read provider by provider.
+    """
+    classes = {rc for rc in client.resource_classes()
+               if scheme.profile_of_class(rc)} | {constants.VGPU}
+    reading = bulk.read(client, classes)
+    if reading is None:
+        return list(flavor_capacity.provider_slices(
+            client, scheme, traits=True, workers=workers))
+    providers = reading.providers
+    rows = []
+    for rp in providers.values():
+        if not classes & set(rp.resources):
+            continue
+        root = providers.get(rp.root_uuid, rp)
+        profiles = flavor_capacity.profile_classes(
+            scheme, rp.name, rp.resources, rp.traits)
+        for rc, profile in sorted(profiles.items()):
+            capacity, used = rp.resources[rc]
+            rows.append(flavor_capacity.Slices(
+                host=root.name, provider=rp.name, uuid=rp.uuid,
+                profile=profile, resource_class=rc, capacity=capacity,
+                used=used, traits=sorted(rp.traits)))
+    LOG.debug('Placement read in %d requests (%d bulk, %d trees one by '
+              'one): %d GPU provider rows.', reading.requests,
+              reading.bulk_requests, reading.trees_one_by_one, len(rows))
+    return sorted(rows, key=lambda r: (r.host, r.provider, r.profile))
+
+
+def by_profile(rows: Rows, scheme: naming.Scheme,
                unmet: dict[str, int]) -> list[ProfileLine]:
     """Per profile: models, hosts, GPU providers, total, used, unmet.
 
     A GPU provider is what Nova makes per vGPU parent: one per VF in mdev
     mode (one slice each), one per GPU in vendor-specific VFIO mode.
 
-    :param rows: :class:`nova_mig.flavor.capacity.ProviderSlices`.
+    :param rows: from :func:`read_slices`.
     :param unmet: profile -> NoValidHost boots in the window; profiles no
         provider offers get a line of their own.
     """
-    groups: dict[str, list] = collections.defaultdict(list)
+    groups: dict[str, list[flavor_capacity.Slices]] = (
+        collections.defaultdict(list))
     for row in rows:
         groups[row.profile].append(row)
     lines = []
@@ -86,9 +135,10 @@ def by_profile(rows: list, scheme: naming.Scheme,
     return lines
 
 
-def by_host(rows: list, scheme: naming.Scheme) -> list[HostLine]:
+def by_host(rows: Rows, scheme: naming.Scheme) -> list[HostLine]:
     """Per host, GPU model and profile."""
-    groups: dict[tuple[str, str, str], list] = collections.defaultdict(list)
+    groups: dict[tuple[str, str, str], list[flavor_capacity.Slices]] = (
+        collections.defaultdict(list))
     for row in rows:
         groups[(row.host, model_of(row.traits, scheme),
                 row.profile)].append(row)

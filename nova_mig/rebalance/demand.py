@@ -9,7 +9,8 @@ trait names, see :class:`nova_mig.naming.Scheme`):
   whose fault says that no valid host was found, read from the Compute API
   at microversion 2.47 or later, where each server embeds its flavor with
   the extra specs.
-* **Targets**, an optional YAML file: a minimum of free slices per
+* **Targets**, an optional YAML file (its schema and reader:
+  :mod:`nova_mig.documents.targets_file`): a minimum of free slices per
   profile, cloud-wide or within one host aggregate or availability zone::
 
       version: 1
@@ -26,14 +27,12 @@ import logging
 import re
 import typing
 
+from nova_mig.documents import targets_file
 from nova_mig import exception
-from nova_mig import fileutils
-from nova_mig.model import constants
 from nova_mig import naming
 
 LOG = logging.getLogger(__name__)
 
-VERSION = 1
 #: The first Compute API microversion embedding the flavor in a server.
 MV_EMBEDDED_FLAVOR = '2.47'
 #: Statuses of the servers whose fault is read: failed boots, and those
@@ -43,7 +42,6 @@ FAILED_STATUSES = ('ERROR', 'DELETED')
 NO_VALID_HOST = 'no valid host'
 _WINDOW_RE = re.compile(r'^\s*(?P<n>\d+)\s*(?P<unit>[smhdw]?)\s*$')
 _UNITS = {'': 1, 's': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800}
-_TARGET_KEYS = {'profile', 'min_free', 'aggregate', 'availability_zone'}
 #: Scope of the demand that applies to the whole cloud.
 CLOUD = ''
 
@@ -109,59 +107,25 @@ def _fail(path: str, where: str, reason: str) -> exception.RebalanceInputError:
 def parse_targets(document: typing.Any, path: str) -> list[Demand]:
     """Targets from a loaded YAML document.
 
+    The document is checked by its schema
+    (:mod:`nova_mig.documents.targets_file`).
+
     :raises: :class:`nova_mig.exception.RebalanceInputError` naming the key.
     """
-    if not isinstance(document, dict):
-        raise _fail(path, 'top level', 'expected a mapping with "version" '
-                    'and "targets"')
-    unknown = sorted(set(document) - {'version', 'targets'})
-    if unknown:
-        raise _fail(path, 'top level', 'unknown key(s) %s' %
-                    ', '.join(map(str, unknown)))
-    if document.get('version') != VERSION:
-        raise _fail(path, 'version', 'unsupported version %r; expected %d'
-                    % (document.get('version'), VERSION))
-    items = document.get('targets')
-    if not isinstance(items, list):
-        raise _fail(path, 'targets', 'expected a list of targets')
     result = []
-    for i, item in enumerate(items):
-        where = 'targets[%d]' % i
-        if not isinstance(item, dict):
-            raise _fail(path, where, 'expected a mapping, found %r' % (item,))
-        unknown = sorted(set(item) - _TARGET_KEYS)
-        if unknown:
-            raise _fail(path, where, 'unknown key(s) %s; allowed: %s' % (
-                ', '.join(map(str, unknown)), ', '.join(sorted(_TARGET_KEYS))))
-        profile = item.get('profile')
-        if not isinstance(profile, str) or not constants.is_profile(profile):
-            raise _fail(path, where + '.profile',
-                        'not a MIG profile name such as 1g.10gb: %r'
-                        % (profile,))
-        min_free = item.get('min_free')
-        if (isinstance(min_free, bool) or not isinstance(min_free, int) or
-                min_free < 0):
-            raise _fail(path, where + '.min_free',
-                        'expected an integer >= 0, found %r' % (min_free,))
-        if 'aggregate' in item and 'availability_zone' in item:
-            raise _fail(path, where, '"aggregate" and "availability_zone" '
-                        'exclude each other')
+    for item in targets_file.check(document, path)['targets']:
         scope = CLOUD
         if item.get('aggregate') is not None:
             scope = aggregate_scope(str(item['aggregate']))
         elif item.get('availability_zone') is not None:
             scope = zone_scope(str(item['availability_zone']))
-        result.append(Demand(profile, min_free, scope))
+        result.append(Demand(item['profile'], item['min_free'], scope))
     return result
 
 
 def load_targets(path: str) -> list[Demand]:
     """Read and check a targets file."""
-    def fail(where: str, reason: str) -> Exception:
-        return _fail(path, where, reason)
-
-    document = fileutils.load_yaml(fileutils.read_input(path, fail), fail)
-    return parse_targets(document, path)
+    return parse_targets(targets_file.read(path), path)
 
 
 def check_profiles(demands: typing.Iterable[Demand], known: set[str],

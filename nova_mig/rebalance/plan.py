@@ -19,11 +19,10 @@ import os
 import time
 import typing
 
-import yaml
-
 from nova_mig.documents import discover as document
 from nova_mig import exception
 from nova_mig import fileutils
+from nova_mig.layout import spec
 from nova_mig.model import constants
 from nova_mig.rebalance import demand as demand_mod
 from nova_mig.rebalance import fleet
@@ -31,9 +30,13 @@ from nova_mig.rebalance import geometry
 from nova_mig.rebalance import solver
 
 PLAN_FILE = 'plan.json'
-#: The layout file version written (``nova-mig layout``'s format).
-LAYOUT_VERSION = 1
-DEVICE_MODES = (constants.MODE_AUTO,) + constants.DEVICE_MODES
+
+#: Slots of one GPU: a geometry, or the part of one.
+_Slots = tuple[geometry.Slot, ...]
+#: GPUs grouped alike: profile table key, demand scopes, at budget.
+_GroupKey = tuple[typing.Hashable, frozenset[str], bool]
+#: Candidate geometries cached: profile table key, slots kept.
+_CacheKey = tuple[typing.Hashable, _Slots]
 
 
 @dataclasses.dataclass
@@ -147,8 +150,8 @@ class _Builder:
         variants = {d.profile for d in demands if geometry.is_variant(
             d.profile)}
         self.variants = variants
-        self.cache: dict[tuple, list[tuple[geometry.Slot, ...]]] = {}
-        self.members: dict[tuple, list[fleet.GpuState]] = \
+        self.cache: dict[_CacheKey, list[_Slots]] = {}
+        self.members: dict[_GroupKey, list[fleet.GpuState]] = \
             collections.defaultdict(list)
         for host in hosts:
             for gpu in host.gpus:
@@ -173,8 +176,7 @@ class _Builder:
         return {n for n in table.names
                 if not geometry.is_variant(n) or n in self.variants}
 
-    def completions(self, gpu: fleet.GpuState
-                    ) -> list[tuple[geometry.Slot, ...]]:
+    def completions(self, gpu: fleet.GpuState) -> list[_Slots]:
         key = (gpu.table.key, gpu.fixed)
         if key not in self.cache:
             found, complete = geometry.completions_by(
@@ -184,7 +186,7 @@ class _Builder:
             self.complete = self.complete and complete
         return self.cache[key]
 
-    def groups(self) -> tuple[list[solver.Group], list[list[tuple]]]:
+    def groups(self) -> tuple[list[solver.Group], list[list[_Slots]]]:
         groups = []
         layouts = []
         for key in self.keys:
@@ -192,7 +194,7 @@ class _Builder:
             gpu = gpus[0]
             current = geometry.counts(gpu.free)
             options = [solver.Option(free=current)]
-            new: list[tuple] = [()]
+            new: list[_Slots] = [()]
             for slots in ([] if key[2] else self.completions(gpu)):
                 free = geometry.counts(slots)
                 if free == current:
@@ -307,49 +309,44 @@ def _fill_order(gpus: list[fleet.GpuState]) -> list[fleet.GpuState]:
                                        g.pci_address))
 
 
-def host_layout(host: fleet.HostState, changes: list[GpuChange]
-                ) -> dict[str, typing.Any]:
-    """The layout document of one host: its touched GPUs only.
+def _pinned(dev: dict[str, typing.Any] | None) -> spec.VgpuSpec | None:
+    """The vGPU device to keep on a GPU instance kept, by type and UUID."""
+    if not dev or not dev.get('type'):
+        return None
+    return spec.VgpuSpec(uuid=dev.get('uuid') or None,
+                         type=str(dev['type']).split()[-1])
 
-    In the layout file format (``doc/source/reference/layout-file.rst``),
-    version :data:`LAYOUT_VERSION`.
+
+def host_layout(host: fleet.HostState,
+                changes: list[GpuChange]) -> spec.Layout:
+    """The layout of one host: its touched GPUs only.
+
+    Written by :meth:`nova_mig.layout.spec.Layout.dump` (the layout
+    file's one writer), it is the file ``nova-mig layout apply`` and
+    ``nova-mig rebalance apply`` read.
     """
     gpus = {g.pci_address: g for g in host.gpus}
-    mode = (host.device_mode if host.device_mode in DEVICE_MODES
+    mode = (host.device_mode if host.device_mode in spec.DEVICE_MODES
             else constants.MODE_AUTO)
-    entries = []
+    entries: list[spec.GpuSpec] = []
     for change in changes:
         gpu = gpus[change.pci_address]
         keep = set(gpu.fixed) | set(gpu.free)
-        instances = []
-        for slot in change.slots:
-            item: dict[str, typing.Any] = {'profile': slot.profile,
-                                           'placement': slot.start}
-            dev = gpu.devices.get(slot.start) if slot in keep else None
-            if dev and dev.get('type'):
-                item['vgpu'] = {'type': str(dev['type']).split()[-1]}
-                if dev.get('uuid'):
-                    item['vgpu']['uuid'] = dev['uuid']
-            instances.append(item)
-        entry: dict[str, typing.Any] = {
-            'select': {'pci_address': gpu.pci_address},
-            'comment': 'rebalance: %s %s, %d GPU instance(s) in use kept'
-                       % (gpu.model, gpu.uuid, len(gpu.fixed)),
-            'mig': 'enabled',
-            'device_mode': mode,
-        }
-        if gpu.sriov_vfs is not None:
-            entry['sriov_vfs'] = gpu.sriov_vfs
-        entry['gpu_instances'] = instances
-        entries.append(entry)
-    return {'version': LAYOUT_VERSION,
-            'description': 'Rebalance of host %s by nova-mig' % host.name,
-            'gpus': entries}
-
-
-def dump_layout(document: dict[str, typing.Any]) -> str:
-    return yaml.safe_dump(document, sort_keys=False,
-                          default_flow_style=False)
+        entries.append(spec.GpuSpec(
+            selector=spec.Selector(pci_address=gpu.pci_address),
+            where='gpus[%d]' % len(entries),
+            comment='rebalance: %s %s, %d GPU instance(s) in use kept'
+                    % (gpu.model, gpu.uuid, len(gpu.fixed)),
+            mig=True, device_mode=mode,
+            sriov_vfs=(spec.ALL_VFS if gpu.sriov_vfs is None
+                       else gpu.sriov_vfs),
+            gpu_instances=tuple(
+                spec.GiSpec(slot.profile, slot.start, _pinned(
+                    gpu.devices.get(slot.start) if slot in keep else None))
+                for slot in change.slots)))
+    return spec.Layout(
+        gpus=tuple(entries),
+        description='Rebalance of host %s by nova-mig' % host.name)
 
 
 def _confined(directory: str, name: str) -> str:
@@ -385,7 +382,7 @@ def write_layouts(plan: Plan, hosts: list[fleet.HostState],
         grouped[change.host].append(change)
     paths = {name: _confined(directory, name) for name in grouped}
     for name, changes in sorted(grouped.items()):
-        text = dump_layout(host_layout(by_host[name], changes))
+        text = host_layout(by_host[name], changes).dump()
         path = paths[name]
         fileutils.write_if_changed(
             path, '# nova-mig rebalance layout of host %s\n' % name + text)

@@ -4,7 +4,7 @@
 
 What ``openstack mig capacity list|show`` and ``openstack mig metrics``
 show: the slices of Placement's GPU providers
-(:func:`nova_mig.flavor.capacity.provider_slices`) summed per profile or
+(:func:`nova_mig.rebalance.capacity.read_slices`) summed per profile or
 per host, the boots that failed with NoValidHost
 (:func:`nova_mig.rebalance.demand.unmet_boots`) and the re-partitions the
 rebalance history recorded. The commands parse their options, call one
@@ -20,6 +20,7 @@ from prometheus_client import core
 from nova_mig.flavor import capacity as flavor_capacity
 from nova_mig.metrics import cloud as cloud_metrics
 from nova_mig import naming
+from nova_mig.placement import client as placement_client
 from nova_mig.rebalance import capacity
 from nova_mig.rebalance import demand
 from nova_mig.rebalance import history
@@ -40,7 +41,7 @@ class Cloud(typing.Protocol):
     """
 
     @property
-    def placement(self) -> flavor_capacity.PlacementApi:
+    def placement(self) -> placement_client.PlacementClient:
         ...
 
     @property
@@ -48,13 +49,16 @@ class Cloud(typing.Protocol):
         ...
 
 
-def provider_rows(cloud: Cloud, scheme: naming.Scheme,
-                  traits: bool = False
-                  ) -> list[flavor_capacity.ProviderSlices]:
-    """Every GPU provider's slices, read :data:`READ_WORKERS` at a time."""
-    return flavor_capacity.provider_slices(cloud.placement, scheme,
-                                           traits=traits,
-                                           workers=READ_WORKERS)
+def provider_rows(cloud: Cloud, scheme: naming.Scheme
+                  ) -> list[flavor_capacity.Slices]:
+    """Every GPU provider's slices with its traits.
+
+    In O(profiles) requests (:func:`nova_mig.rebalance.capacity.
+    read_slices`); from a Placement too old for that, provider by
+    provider, :data:`READ_WORKERS` at a time.
+    """
+    return capacity.read_slices(cloud.placement, scheme,
+                                workers=READ_WORKERS)
 
 
 def unmet_boots(cloud: Cloud, scheme: naming.Scheme, window: float,
@@ -80,7 +84,7 @@ def profile_lines(cloud: Cloud, scheme: naming.Scheme, window: float,
 
     :param unmet: False: leave the Compute API alone (unmet counts 0).
     """
-    rows = provider_rows(cloud, scheme, traits=True)
+    rows = provider_rows(cloud, scheme)
     boots = unmet_boots(cloud, scheme, window, count=unmet)
     return capacity.by_profile(rows, scheme, boots.by_profile)
 
@@ -88,15 +92,15 @@ def profile_lines(cloud: Cloud, scheme: naming.Scheme, window: float,
 def host_lines(cloud: Cloud, scheme: naming.Scheme
                ) -> list[HostLine]:
     """Per host, GPU model and profile: providers, total, used, free."""
-    return capacity.by_host(provider_rows(cloud, scheme, traits=True),
+    return capacity.by_host(provider_rows(cloud, scheme),
                             scheme)
 
 
-def slices(rows: list[flavor_capacity.ProviderSlices],
+def slices(rows: capacity.Rows,
            scheme: naming.Scheme) -> list[cloud_metrics.Slices]:
     """Placement's provider rows summed per host, model and profile."""
     groups: dict[tuple[str, str, str, str],
-                 list[flavor_capacity.ProviderSlices]] = (
+                 list[flavor_capacity.Slices]] = (
         collections.defaultdict(list))
     for row in rows:
         groups[(row.host, capacity.model_of(row.traits, scheme),
@@ -124,7 +128,7 @@ def metrics(cloud: Cloud, scheme: naming.Scheme, window: str,
     """
     done = (history.repartitions(history_dir, seconds)
             if history_dir else None)
-    rows = provider_rows(cloud, scheme, traits=True)
+    rows = provider_rows(cloud, scheme)
     by_profile: dict[str, int] | None = None
     if unmet:
         by_profile = unmet_boots(cloud, scheme, seconds).by_profile

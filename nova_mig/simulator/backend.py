@@ -4,12 +4,14 @@
 
 import logging
 
+from oslo_config import cfg
+
 from nova_mig import exception
 from nova_mig.gpu import base
 from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
 from nova_mig.simulator import card
-from nova_mig.simulator import host as host_mod
+from nova_mig.simulator import host
 from nova_mig.simulator import kernel
 from nova_mig.simulator import state as state_mod
 
@@ -28,9 +30,9 @@ class SimulatedBackend(base.GpuBackend):
         ``[simulator]host_file`` is not set.
     """
 
-    def __init__(self, conf):
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
         super().__init__(conf)
-        self.host = host_mod.SimulatedHost.from_conf(conf)
+        self.host = host.SimulatedHost.from_conf(conf)
 
     @property
     def hostname(self) -> str:
@@ -65,7 +67,8 @@ class SimulatedBackend(base.GpuBackend):
         return [self._gpu(state, gpu) for gpu in state.gpus]
 
     @staticmethod
-    def _gpu(state: state_mod.HostState, gpu: dict) -> gpu_model.Gpu:
+    def _gpu(state: state_mod.HostState, gpu: state_mod.GpuRecord
+             ) -> gpu_model.Gpu:
         model = state.model(gpu)
         vgpus = state.vgpus_of(gpu)
         instances = []
@@ -99,14 +102,15 @@ class SimulatedBackend(base.GpuBackend):
 
     # -- changes --------------------------------------------------------------
     @staticmethod
-    def _gpu_record(state: state_mod.HostState, gpu_uuid: str) -> dict:
+    def _gpu_record(state: state_mod.HostState, gpu_uuid: str
+                    ) -> state_mod.GpuRecord:
         gpu = state.gpu_by_uuid(gpu_uuid)
         if gpu is None:
             raise exception.GpuNotFound(selector='UUID %s' % gpu_uuid)
         return gpu
 
-    def _gi(self, gpu: dict, gi: dict, state: state_mod.HostState
-            ) -> gpu_model.GpuInstance:
+    def _gi(self, gpu: state_mod.GpuRecord, gi: state_mod.GpuInstanceRecord,
+            state: state_mod.HostState) -> gpu_model.GpuInstance:
         for item in self._gpu(state, gpu).gpu_instances:
             if item.id == gi['id']:
                 return item
@@ -208,8 +212,9 @@ class SimulatedBackend(base.GpuBackend):
             gpu['mig_current'] = gpu['mig_pending']
 
 
-def _creatable(vgpu_types: tuple[gpu_model.VgpuType, ...], gi: dict,
-               vgpus: list[dict]) -> tuple[int, ...]:
+def _creatable(vgpu_types: tuple[gpu_model.VgpuType, ...],
+               gi: state_mod.GpuInstanceRecord,
+               vgpus: list[state_mod.VgpuRecord]) -> tuple[int, ...]:
     """What nvmlGpuInstanceGetCreatableVgpus answers for one GPU instance.
 
     The types backed by the instance's profile with room left on it: an

@@ -18,18 +18,20 @@ IN_USE = 'IN_USE'
 NOT_FOUND = 'NOT_FOUND'
 
 
-def _refuse(gpu: dict, operation: str, code: str, reason: str):
+def _refuse(gpu: state_mod.GpuRecord, operation: str, code: str,
+            reason: str) -> exception.GpuOperationRefused:
     return exception.GpuOperationRefused(
         gpu=gpu['uuid'], operation=operation, code=code, reason=reason)
 
 
-def _placement(gi: dict, profile: gpu_model.GpuInstanceProfile
-               ) -> gpu_model.Placement:
+def _placement(gi: state_mod.GpuInstanceRecord,
+               profile: gpu_model.GpuInstanceProfile) -> gpu_model.Placement:
     return gpu_model.Placement(gi['start'], profile.placements[0].size)
 
 
-def gi_profile(state: state_mod.HostState, gpu: dict,
-               gi: dict) -> gpu_model.GpuInstanceProfile:
+def gi_profile(state: state_mod.HostState, gpu: state_mod.GpuRecord,
+               gi: state_mod.GpuInstanceRecord
+               ) -> gpu_model.GpuInstanceProfile:
     """The profile of an existing GPU instance of ``gpu``."""
     profile = state.model(gpu).profile(gi['profile_id'])
     if profile is None:
@@ -39,15 +41,18 @@ def gi_profile(state: state_mod.HostState, gpu: dict,
     return profile
 
 
-def occupied(state: state_mod.HostState, gpu: dict
-             ) -> list[tuple[dict, gpu_model.Placement]]:
+def occupied(state: state_mod.HostState, gpu: state_mod.GpuRecord
+             ) -> list[tuple[state_mod.GpuInstanceRecord,
+                             gpu_model.Placement]]:
     """The GPU instances of a GPU with their placements."""
     return [(gi, _placement(gi, gi_profile(state, gpu, gi)))
             for gi in gpu['gpu_instances']]
 
 
-def create_gpu_instance(state: state_mod.HostState, gpu: dict,
-                        profile_id: int, start: int | None = None) -> dict:
+def create_gpu_instance(state: state_mod.HostState,
+                        gpu: state_mod.GpuRecord,
+                        profile_id: int, start: int | None = None
+                        ) -> state_mod.GpuInstanceRecord:
     """Create a GPU instance, at placement ``start`` when given.
 
     Without a placement the first free possible placement is taken, as
@@ -100,10 +105,11 @@ def create_gpu_instance(state: state_mod.HostState, gpu: dict,
                           'no free placement left for %s' % profile.name)
         placement = free[0]
     used_ids = {gi['id'] for gi, _p in existing}
-    gi = {'id': min(i for i in range(1, len(used_ids) + 2)
-                    if i not in used_ids),
-          'profile_id': profile_id, 'start': placement.start,
-          'compute_instances': [], 'processes': []}
+    gi: state_mod.GpuInstanceRecord = {
+        'id': min(i for i in range(1, len(used_ids) + 2)
+                  if i not in used_ids),
+        'profile_id': profile_id, 'start': placement.start,
+        'compute_instances': [], 'processes': []}
     gpu['gpu_instances'].append(gi)
     gpu['gpu_instances'].sort(key=lambda item: item['start'])
     LOG.debug('Simulator created GPU instance %d (%s) at %d on %s',
@@ -111,8 +117,8 @@ def create_gpu_instance(state: state_mod.HostState, gpu: dict,
     return gi
 
 
-def _find_gi(state: state_mod.HostState, gpu: dict, gi_id: int,
-             operation: str) -> dict:
+def _find_gi(state: state_mod.HostState, gpu: state_mod.GpuRecord,
+             gi_id: int, operation: str) -> state_mod.GpuInstanceRecord:
     gi = state.gpu_instance(gpu, gi_id)
     if gi is None:
         raise _refuse(gpu, operation, NOT_FOUND,
@@ -120,7 +126,8 @@ def _find_gi(state: state_mod.HostState, gpu: dict, gi_id: int,
     return gi
 
 
-def destroy_gpu_instance(state: state_mod.HostState, gpu: dict,
+def destroy_gpu_instance(state: state_mod.HostState,
+                         gpu: state_mod.GpuRecord,
                          gi_id: int) -> None:
     """Destroy a GPU instance.
 
@@ -141,8 +148,9 @@ def destroy_gpu_instance(state: state_mod.HostState, gpu: dict,
     gpu['gpu_instances'].remove(gi)
 
 
-def create_compute_instance(state: state_mod.HostState, gpu: dict,
-                            gi_id: int) -> dict:
+def create_compute_instance(state: state_mod.HostState,
+                            gpu: state_mod.GpuRecord,
+                            gi_id: int) -> state_mod.ComputeInstanceRecord:
     """Create the full-size compute instance of a GPU instance.
 
     :raises: GpuOperationRefused NOT_FOUND, or INSUFFICIENT_RESOURCES when
@@ -154,13 +162,15 @@ def create_compute_instance(state: state_mod.HostState, gpu: dict,
         raise _refuse(gpu, operation, INSUFFICIENT_RESOURCES,
                       'the full-size compute instance exists already')
     profile = gi_profile(state, gpu, gi)
-    ci = {'id': 0,
-          'profile_id': catalog.CI_PROFILE_FOR_SLICES[profile.slice_count]}
+    ci: state_mod.ComputeInstanceRecord = {
+        'id': 0,
+        'profile_id': catalog.CI_PROFILE_FOR_SLICES[profile.slice_count]}
     gi['compute_instances'].append(ci)
     return ci
 
 
-def destroy_compute_instance(state: state_mod.HostState, gpu: dict,
+def destroy_compute_instance(state: state_mod.HostState,
+                             gpu: state_mod.GpuRecord,
                              gi_id: int, ci_id: int) -> None:
     """Destroy a compute instance.
 

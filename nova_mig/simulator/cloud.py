@@ -36,22 +36,25 @@ from oslo_config import cfg
 from nova_mig import conf as nova_mig_conf
 from nova_mig import fileutils
 from nova_mig.model import constants
-from nova_mig.placement import expected as expected_mod
+from nova_mig.placement import client as client_mod
+from nova_mig.placement import expected
 from nova_mig.simulator import host as host_mod
+from nova_mig.simulator import state as state_mod
 
 MV_ALLOCATIONS = '1.12'
 BINARY = 'nova-compute'
 SERVICES_FILE = os.path.join('embedded-cloud', 'compute-services.json')
 
 
-def _provider_address(state, vgpu: dict) -> str:
+def _provider_address(state: state_mod.HostState,
+                      vgpu: state_mod.VgpuRecord) -> str:
     if state.device_mode == constants.MODE_VENDOR_VFIO:
         return state.gpus[vgpu['gpu']]['pci_address']
     return vgpu['parent']
 
 
-def seed_allocations(client, conf: cfg.ConfigOpts, hostname: str
-                     ) -> list[str]:
+def seed_allocations(client: client_mod.PlacementClient,
+                     conf: cfg.ConfigOpts, hostname: str) -> list[str]:
     """Allocate one vGPU per device of each domain using one, once.
 
     :returns: the domain UUIDs whose allocations were written.
@@ -62,19 +65,19 @@ def seed_allocations(client, conf: cfg.ConfigOpts, hostname: str
         return []
     by_name = {rp['name']: rp['uuid']
                for rp in client.providers(in_tree=roots[0]['uuid'])}
-    by_key: dict[str, dict] = {}
+    by_key: dict[str, state_mod.VgpuRecord] = {}
     for vgpu in state.vgpus:
         by_key[vgpu['uuid']] = vgpu
         by_key[vgpu['parent']] = vgpu
     written = []
     for domain in state.domains:
-        wanted: dict[str, collections.Counter] = {}
+        wanted: dict[str, collections.Counter[str]] = {}
         for key in list(domain['mdevs']) + list(domain['pci_hostdevs']):
             found = by_key.get(key)
             if found is None:
                 continue
             vgpu = found
-            name = expected_mod.provider_name(
+            name = expected.provider_name(
                 hostname, _provider_address(state, vgpu), state.device_mode)
             rp_uuid = by_name.get(name)
             if rp_uuid is None:
@@ -101,6 +104,13 @@ def seed_allocations(client, conf: cfg.ConfigOpts, hostname: str
     return written
 
 
+class ServiceRecord(typing.TypedDict, total=False):
+    """A service's entry in the services file (missing: the default)."""
+
+    status: str
+    disabled_reason: str | None
+
+
 @dataclasses.dataclass
 class Service:
     """What openstacksdk's ``compute.services()`` yields, in short."""
@@ -118,10 +128,12 @@ class ComputeServices:
     def __init__(self, state_dir: str) -> None:
         self.path = os.path.join(state_dir, SERVICES_FILE)
 
-    def _load(self) -> dict[str, dict]:
+    def _load(self) -> dict[str, ServiceRecord]:
         try:
             with open(self.path, encoding='utf-8') as f:
-                return json.load(f)
+                # The file set() writes: host name -> ServiceRecord.
+                records: dict[str, ServiceRecord] = json.load(f)
+                return records
         except FileNotFoundError:
             return {}
 
@@ -157,13 +169,20 @@ class ComputeServices:
         return self.set(service.host, True)
 
 
-def connection(conf: cfg.ConfigOpts) -> typing.Any:
+@dataclasses.dataclass(frozen=True)
+class Connection:
+    """An openstacksdk-like connection, as far as nova-mig uses it."""
+
+    compute: ComputeServices
+
+
+def connection(conf: cfg.ConfigOpts) -> Connection:
     """An openstacksdk-like connection whose ``compute`` is the embedded one.
 
     The entry point ``embedded`` of the ``nova_mig.embedded_compute``
     namespace.
     """
-    return argparse.Namespace(compute=ComputeServices(conf.host.state_dir))
+    return Connection(compute=ComputeServices(conf.host.state_dir))
 
 
 def main(argv: list[str] | None = None) -> int:

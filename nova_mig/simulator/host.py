@@ -19,7 +19,10 @@ import marshal
 import os
 import shutil
 import tempfile
+import typing
 import urllib.parse
+
+from oslo_config import cfg
 
 from nova_mig import exception
 from nova_mig import fileutils
@@ -52,6 +55,11 @@ CRASH_STATUS = 137
 #: from zero).
 _committed = [0, 0]
 
+#: What identifies one version of a file: inode, mtime (ns) and size.
+Stamp = tuple[int, int, int]
+#: The sysfs entries of a rendering, by path (see :mod:`.sysfs`).
+Manifest = dict[str, sysfs.Entry]
+
 
 class _Unreadable(Exception):
     pass
@@ -65,15 +73,15 @@ class SimulatedHost:
     """A simulated host materialised in ``work_dir`` from ``host_file``."""
 
     def __init__(self, host_file: str, work_dir: str,
-                 catalog: catalog_mod.Catalog | None = None):
+                 catalog: catalog_mod.Catalog | None = None) -> None:
         self.host_file = os.path.abspath(host_file)
         self.work_dir = os.path.abspath(work_dir)
         self.catalog = catalog or catalog_mod.default_catalog()
         #: (manifest file stamp, entries) of this process's last rendering.
-        self._cache: tuple[tuple | None, dict[str, tuple]] | None = None
+        self._cache: tuple[Stamp | None, Manifest] | None = None
 
     @classmethod
-    def from_conf(cls, conf) -> 'SimulatedHost':
+    def from_conf(cls, conf: cfg.ConfigOpts) -> 'SimulatedHost':
         """Build from ``[simulator]host_file`` and ``[simulator]work_dir``.
 
         :raises: :class:`nova_mig.exception.ConfigError` when no host file
@@ -113,7 +121,7 @@ class SimulatedHost:
 
     # -- state ----------------------------------------------------------------
     @contextlib.contextmanager
-    def _locked(self):
+    def _locked(self) -> typing.Iterator[None]:
         os.makedirs(self.work_dir, exist_ok=True)
         with open(os.path.join(self.work_dir, LOCK_FILE), 'a') as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -143,7 +151,10 @@ class SimulatedHost:
                 data.get('host_file_sha256') == digest and
                 data.get('version') == state_mod.STATE_VERSION and
                 os.path.exists(self.sysfs_root)):
-            state = state_mod.HostState(data, self.catalog)
+            # A state this module saved from the same host file, of this
+            # version: its records are the ones StateData declares.
+            state = state_mod.HostState(
+                typing.cast(state_mod.StateData, data), self.catalog)
             if self._rendered() != state_mod.file_digest(text):
                 LOG.warning('The simulated host in %s was not rendered '
                             'from its last saved state (a crash in '
@@ -215,7 +226,8 @@ class SimulatedHost:
                   changed)
 
     @staticmethod
-    def _manifest(path: str, cache) -> dict[str, tuple] | None:
+    def _manifest(path: str, cache: tuple[Stamp | None, Manifest] | None
+                  ) -> Manifest | None:
         # What is on disk: this process's last rendering when nobody else
         # rendered since, else the manifest file (marshal is fast, and one
         # that cannot be read, say from another Python, costs a full render).
@@ -239,7 +251,7 @@ class SimulatedHost:
             return self._load_locked()
 
     @contextlib.contextmanager
-    def transaction(self):
+    def transaction(self) -> typing.Iterator[state_mod.HostState]:
         """Yield the live state; save and render it if no error escapes.
 
         Changes made before an exception are discarded, so a refused
@@ -278,7 +290,7 @@ def _crash_point() -> None:
         os._exit(CRASH_STATUS)
 
 
-def _stamp(path: str) -> tuple | None:
+def _stamp(path: str) -> Stamp | None:
     try:
         st = os.stat(path)
     except OSError:

@@ -3,8 +3,9 @@
 """The host file: a versioned YAML description of a simulated host.
 
 The format (``version: 1``) is documented in
-``doc/source/reference/simulated-host.rst``.  :data:`HOST_SCHEMA` (JSON
-schema) checks the form of a file; :func:`load` then builds the initial
+``doc/source/reference/simulated-host.rst``; its version, JSON schema,
+reader and writer are :mod:`nova_mig.documents.simulated_host`, which
+checks the form of a file. :func:`load` then builds the initial
 :class:`nova_mig.simulator.state.HostState`, checking what a schema cannot
 know (the GPU model's profiles and VF count, free GPU instances, devices
 held twice). Every error names the file, the key path
@@ -14,9 +15,9 @@ held twice). Every error names the file, the key path
 import logging
 import typing
 
+from nova_mig.documents import simulated_host
 from nova_mig import exception
 from nova_mig import fileutils
-from nova_mig.layout import schema
 from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
 from nova_mig.model import vgpu_types
@@ -26,102 +27,17 @@ from nova_mig.simulator import exception as sim_exception
 from nova_mig.simulator import pci
 from nova_mig.simulator import state as state_mod
 
+#: An item of a list :meth:`_Parser.index` picks from.
+_Item = typing.TypeVar('_Item')
+
 LOG = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
 MIG_MODES = {'enabled': gpu_model.MIG_ENABLED,
              'disabled': gpu_model.MIG_DISABLED}
-MDEV_NAME_FORMS = ('uuid', 'uuid_parent')
-
-
-# -- the schema (x-reason: see nova_mig.layout.schema) ----------------------
-def _items(item: schema.Schema, what: str) -> schema.Schema:
-    return {'type': ['array', 'null'], 'items': item,
-            'x-reason': 'expected a list of %s, found %%(value)r' % what}
-
-
-_BOOLEAN = {'type': 'boolean', 'x-reason': 'expected true or false, found '
-                                           '%(value)r'}
-_UUID = {'type': 'string', 'pattern': '^%s$' % constants.UUID,
-         'x-reason': '%(value)r is not a lower-case UUID'}
-_PCI_ADDRESS = {'type': 'string', 'pattern': '^%s$' % constants.PCI_ADDRESS,
-                'x-reason': '%(value)r is not a lower-case PCI address '
-                            'like 0000:41:00.0'}
-_GPU_INSTANCE = schema.mapping({
-    # Which profiles the GPU has is checked while building.
-    'profile': {'type': 'string', 'x-reason': 'expected a MIG profile name '
-                                              '(1g.10gb), found %(value)r'},
-    'placement': schema.integer(0),
-    'compute_instances': {'enum': [0, 1],
-                          'x-reason': 'expected 0 or 1, found %(value)r'},
-    'processes': _items(schema.integer(1), 'process IDs'),
-}, required=('profile',))
-_GPU = schema.mapping({
-    # Which models the catalog knows is checked while building.
-    'model': {'type': 'string', 'x-reason': 'expected a GPU model name, '
-                                            'found %(value)r'},
-    'pci_address': _PCI_ADDRESS,
-    'uuid': {'type': 'string', 'pattern': '^GPU-%s$' % constants.UUID,
-             'x-reason': '%(value)r is not a GPU UUID like GPU-<lower-case '
-                         'UUID>'},
-    'mig_mode': {'if': {'type': 'object'},
-                 'then': schema.mapping({'current': schema.choice(*MIG_MODES),
-                                         'pending': schema.choice(
-                                             *MIG_MODES)}),
-                 'else': schema.choice(*MIG_MODES)},
-    'sriov_vfs': schema.integer(0),
-    # Hopper after a reboot: a MIG mode change stays pending until the GPU
-    # is reset.
-    'mig_mode_needs_reset': _BOOLEAN,
-    'gpu_instances': _items(_GPU_INSTANCE, 'GPU instances'),
-}, required=('model', 'pci_address'))
-_VGPU = schema.mapping({
-    'uuid': _UUID,
-    'type': {},         # the model's vGPU types: checked while building
-    'parent': _PCI_ADDRESS,
-    'gpu': schema.integer(0),
-    'vf': schema.integer(0),
-    'gpu_instance': schema.integer(0),
-})
-_DOMAIN = schema.mapping({
-    'name': {'type': 'string', 'minLength': 1,
-             'x-reason': 'a domain name is required'},
-    'uuid': _UUID,
-    'state': schema.choice(*state_mod.DOMAIN_STATES),
-    'nova': _BOOLEAN,
-    'display_name': {},
-    'mdevs': _items(_UUID, 'mdev UUIDs'),
-    'pci_hostdevs': _items(_PCI_ADDRESS, 'PCI addresses'),
-}, required=('name',))
-HOST_SCHEMA: schema.Schema = schema.mapping({
-    'version': {'const': FORMAT_VERSION,
-                'x-reason': 'unsupported version %%(value)r; this nova-mig '
-                            'reads version %d' % FORMAT_VERSION},
-    'hostname': {'type': 'string', 'minLength': 1,
-                 'x-reason': 'a host name is required'},
-    'device_mode': schema.choice(*constants.DEVICE_MODES),
-    'vgpu_manager': _BOOLEAN,
-    # Vendor-specific VFIO as NVIDIA's driver runs it: the PF's VFs only
-    # through sriov-manage (a raw sriov_numvfs write is refused, a re-bind
-    # wipes the GPU instances).
-    'sriov_manage': _BOOLEAN,
-    # GPU models of the host's own (a captured host): the catalog's form,
-    # checked while building.
-    'models': {'type': ['object', 'null'],
-               'x-reason': 'expected a mapping of GPU models, found '
-                           '%(value)r'},
-    'libvirt': schema.mapping(
-        {'mdev_node_name': schema.choice(*MDEV_NAME_FORMS)}, nullable=True),
-    'gpus': _items(_GPU, 'GPUs'),
-    'vgpus': _items(_VGPU, 'vGPUs'),
-    'domains': _items(_DOMAIN, 'libvirt domains'),
-}, required=('version', 'hostname'))
-
-_CHECKER = schema.validator(HOST_SCHEMA)
 
 
 class _Parser:
-    """Builds the state of a host file the schema accepted.
+    """Builds the state of a host file its schema accepted.
 
     Raises HostFileError for what only the catalog and the state know.
     """
@@ -135,9 +51,6 @@ class _Parser:
                                            reason='%s: %s' % (where, reason))
 
     def parse(self, data: dict[str, typing.Any]) -> state_mod.HostState:
-        problem = schema.first_problem(_CHECKER, data)
-        if problem is not None:
-            raise self.error(problem.where, problem.reason)
         models = data.get('models') or {}
         for key, value in models.items():
             try:
@@ -195,12 +108,12 @@ class _Parser:
                 raise self.error(where + '.pci_address', 'the %d VFs of %s '
                                  'would lie past bus ff; choose a lower bus'
                                  % (model.sriov_totalvfs, address))
-        gpu = {'index': index, 'model': model.key, 'pci_address': address,
-               'uuid': gpu_uuid, 'mig_current': current,
-               'mig_pending': pending, 'numvfs': numvfs,
-               'mig_mode_needs_reset': data.get('mig_mode_needs_reset',
-                                                False),
-               'gpu_instances': []}
+        gpu: state_mod.GpuRecord = {
+            'index': index, 'model': model.key, 'pci_address': address,
+            'uuid': gpu_uuid, 'mig_current': current,
+            'mig_pending': pending, 'numvfs': numvfs,
+            'mig_mode_needs_reset': data.get('mig_mode_needs_reset', False),
+            'gpu_instances': []}
         taken = {pci_address for other in state.gpus
                  for pci_address in [other['pci_address']] +
                  state.vf_addresses(other)}
@@ -218,7 +131,7 @@ class _Parser:
                               % (where, gi_index), gi)
 
     def gpu_instance(self, state: state_mod.HostState,
-                     gpu: dict[str, typing.Any], model: catalog_mod.GpuModel,
+                     gpu: state_mod.GpuRecord, model: catalog_mod.GpuModel,
                      where: str, data: dict[str, typing.Any]) -> None:
         names = [p.name for p in model.profiles]
         if gpu['mig_current'] != gpu_model.MIG_ENABLED:
@@ -292,8 +205,8 @@ class _Parser:
             raise self.error(where, 'the host would refuse this vGPU (%s)%s'
                              % (exc.strerror, self._hint(vgpu_type)))
 
-    def index(self, items: typing.Sequence[typing.Any], value: int,
-              where: str) -> typing.Any:
+    def index(self, items: typing.Sequence[_Item], value: int,
+              where: str) -> _Item:
         """``items[value]``, or an error naming the allowed range."""
         if value >= len(items):
             raise self.error(where, 'expected an integer from 0 to %s, got '
@@ -324,10 +237,11 @@ class _Parser:
         if mdevs and state.device_mode != constants.MODE_MDEV:
             raise self.error(where + '.mdevs', 'a vendor-vfio host has no '
                              'mdevs; give the VFs in pci_hostdevs')
-        domain = {'name': name, 'uuid': domain_uuid, 'state': run_state,
-                  'nova': data.get('nova', True),
-                  'display_name': str(data.get('display_name') or name),
-                  'mdevs': mdevs, 'pci_hostdevs': hostdevs}
+        domain: state_mod.DomainRecord = {
+            'name': name, 'uuid': domain_uuid, 'state': run_state,
+            'nova': data.get('nova', True),
+            'display_name': str(data.get('display_name') or name),
+            'mdevs': mdevs, 'pci_hostdevs': hostdevs}
         if run_state in state_mod.ACTIVE_DOMAIN_STATES:
             for i, mdev in enumerate(mdevs):
                 vgpu = state.vgpu(mdev)
@@ -360,8 +274,7 @@ def parse(content: bytes, path: str,
     :raises: :class:`nova_mig.simulator.exception.HostFileError`
     """
     parser = _Parser(path, catalog or catalog_mod.default_catalog())
-    data = fileutils.load_yaml(content, parser.error)
-    state = parser.parse(data)
+    state = parser.parse(simulated_host.loads(content, parser.error))
     state.data['host_file'] = path
     state.data['host_file_sha256'] = state_mod.file_digest(content)
     LOG.debug('Host file %s describes %d GPUs, %d vGPUs, %d domains', path,

@@ -37,7 +37,7 @@ def _error(code: int, path: str, reason: str) -> OSError:
     return OSError(code, '%s: %s' % (os.strerror(code), reason), path)
 
 
-def _text(value) -> str:
+def _text(value: str | bytes | int) -> str:
     if isinstance(value, bytes):
         value = value.decode('ascii', 'replace')
     return str(value).strip()
@@ -60,7 +60,7 @@ class SysfsWriter(gateway.Writer):
     :param host: the :class:`nova_mig.simulator.host.SimulatedHost`.
     """
 
-    def __init__(self, host: host_mod.SimulatedHost):
+    def __init__(self, host: host_mod.SimulatedHost) -> None:
         super().__init__(host.sysfs_root)
         self.host = host
 
@@ -96,7 +96,7 @@ class SysfsWriter(gateway.Writer):
                      'not inside the simulated sysfs tree %s'
                      % self.host.sysfs_root)
 
-    def write(self, path: str, value) -> None:
+    def write(self, path: str, value: str | bytes | int) -> None:
         """Write ``value`` to the sysfs attribute at ``path``.
 
         :raises: ``OSError`` with the kernel's errno: EINVAL (bad value),

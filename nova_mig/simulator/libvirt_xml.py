@@ -25,7 +25,7 @@ NOVA_NS = 'http://openstack.org/xmlns/libvirt/nova/1.1'
 RUNSTATES = {'running': 1, 'paused': 3, 'shutoff': 5}
 
 
-def _text(value) -> str:
+def _text(value: str) -> str:
     return html.escape(str(value), quote=False)
 
 
@@ -35,7 +35,7 @@ def _pci_address(address: str) -> str:
             "function='0x%x'/>" % (domain, bus, slot, function))
 
 
-def _domain(domain: dict) -> str:
+def _domain(domain: state_mod.DomainRecord) -> str:
     lines = ["  <domain type='test' xmlns:test='%s'>" % TEST_NS,
              '    <name>%s</name>' % _text(domain['name']),
              '    <uuid>%s</uuid>' % domain['uuid'],
@@ -65,8 +65,8 @@ def _domain(domain: dict) -> str:
     return '\n'.join(lines)
 
 
-def _pci_device(state: state_mod.HostState, gpu: dict, address: str,
-                vf_index: int | None) -> str:
+def _pci_device(state: state_mod.HostState, gpu: state_mod.GpuRecord,
+                address: str, vf_index: int | None) -> str:
     model = state.model(gpu)
     domain, bus, slot, function = pci.split(address)
     lines = ['  <device>',
@@ -107,7 +107,8 @@ def _pci_device(state: state_mod.HostState, gpu: dict, address: str,
     return '\n'.join(lines)
 
 
-def _mdev_device(state: state_mod.HostState, vgpu: dict) -> str:
+def _mdev_device(state: state_mod.HostState,
+                 vgpu: state_mod.VgpuRecord) -> str:
     name = pci.libvirt_mdev_name(vgpu['uuid'], vgpu['parent'],
                                  state.data['mdev_node_name'])
     return '\n'.join([

@@ -30,7 +30,7 @@ from nova_mig.host import discovery
 from nova_mig.novaconf import read
 from nova_mig.novaconf import write
 from nova_mig.placement import client as client_mod
-from nova_mig.placement import expected as expected_mod
+from nova_mig.placement import expected
 from nova_mig.simulator import placement as embedded
 
 MV_DELETE = '1.14'
@@ -51,14 +51,14 @@ def restart(conf: cfg.ConfigOpts) -> dict[str, list[str]]:
                if enabled.enabled(full.device_mode, a.type_id,
                                   a.address)[0]]
     config = dataclasses.replace(full, assignments=offered)
-    hostname = expected_mod.hypervisor_hostname(conf, config)
-    wanted = expected_mod.providers(config, hostname)
+    hostname = expected.hypervisor_hostname(conf, config)
+    wanted = expected.providers(config, hostname)
     client = client_mod.PlacementClient.from_conf(conf)
     result: dict[str, list[str]] = {'created': [], 'deleted': [],
                                     'updated': [], 'kept': []}
     result['created'] = embedded.seed(client, hostname, wanted)
     root = client.providers(name=hostname)[0]
-    prefix = expected_mod.provider_prefix(hostname, config.device_mode)
+    prefix = expected.provider_prefix(hostname, config.device_mode)
     for rp in client.providers(in_tree=root['uuid']):
         name = rp['name']
         if not name.startswith(prefix) or name == hostname:

@@ -22,8 +22,9 @@ import socketserver
 import sys
 import threading
 import typing
-import uuid as uuid_mod
+import uuid
 from wsgiref import simple_server
+import wsgiref.types
 
 from oslo_config import cfg
 from oslo_db.sqlalchemy import engines
@@ -34,8 +35,11 @@ from nova_mig.placement import expected as expected_mod
 
 LOG = logging.getLogger(__name__)
 
+#: Inventory fields by resource class (total, reserved, allocation_ratio...).
+Inventories = dict[str, dict[str, float]]
+
 #: What the root provider gets, like a small libvirt compute node.
-ROOT_INVENTORY: dict[str, dict[str, typing.Any]] = {
+ROOT_INVENTORY: Inventories = {
     'VCPU': {'total': 64, 'allocation_ratio': 4.0},
     'MEMORY_MB': {'total': 515072, 'reserved': 512},
     'DISK_GB': {'total': 1800},
@@ -46,7 +50,8 @@ _LOCK = threading.Lock()
 
 
 class _QuietHandler(simple_server.WSGIRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - wsgiref's name
+    def log_message(self, format: str,  # noqa: A002 - wsgiref's name
+                    *args: object) -> None:
         LOG.debug('embedded placement: ' + format, *args)
 
 
@@ -81,7 +86,7 @@ class EmbeddedPlacement:
         self._thread: threading.Thread | None = None
         self._reset_engine: typing.Callable[[], None] | None = None
 
-    def _app(self):
+    def _app(self) -> wsgiref.types.WSGIApplication:
         # Imported here: openstack-placement is only needed when embedded.
         from oslo_policy import opts as policy_opts
         from placement import conf as placement_conf
@@ -110,7 +115,8 @@ class EmbeddedPlacement:
         trait._TRAITS_SYNCED = False
         resource_class._RESOURCE_CLASSES_SYNCED = False
         policy.reset()
-        return deploy.loadapp(config)
+        app: wsgiref.types.WSGIApplication = deploy.loadapp(config)
+        return app
 
     def start(self) -> str:
         """Start serving; return the endpoint URL."""
@@ -152,7 +158,7 @@ class EmbeddedPlacement:
         self.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
@@ -174,7 +180,7 @@ def seed(client: client_mod.PlacementClient, hostname: str,
         root_uuid = roots[0]['uuid']
         tree = {p['name'] for p in client.providers(in_tree=root_uuid)}
     else:
-        root = client.create_provider(hostname, str(uuid_mod.uuid4()))
+        root = client.create_provider(hostname, str(uuid.uuid4()))
         root_uuid, tree = root['uuid'], set()
         gen = client.set_inventories(
             root_uuid, _inventory(ROOT_INVENTORY), root['generation'])
@@ -194,7 +200,7 @@ def seed(client: client_mod.PlacementClient, hostname: str,
     return created
 
 
-def _inventory(spec: dict[str, dict]) -> dict[str, dict]:
+def _inventory(spec: Inventories) -> Inventories:
     result = {}
     for rc, values in spec.items():
         inv = {'total': values['total'], 'reserved': 0, 'min_unit': 1,
@@ -206,7 +212,8 @@ def _inventory(spec: dict[str, dict]) -> dict[str, dict]:
 
 
 @contextlib.contextmanager
-def for_host(conf: cfg.ConfigOpts, config: plan.NovaConfig):
+def for_host(conf: cfg.ConfigOpts, config: plan.NovaConfig
+             ) -> typing.Iterator[client_mod.PlacementClient]:
     """An embedded Placement seeded with the providers of ``config``.
 
     The entry point of the ``nova_mig.embedded_placement`` namespace that

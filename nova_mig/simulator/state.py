@@ -8,6 +8,7 @@ import errno
 import hashlib
 import logging
 import os
+import typing
 
 from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
@@ -17,6 +18,80 @@ from nova_mig.simulator import pci
 LOG = logging.getLogger(__name__)
 
 STATE_VERSION = 1
+
+
+# -- the records of state.json (plain dicts: the state is saved as JSON) ----
+class ComputeInstanceRecord(typing.TypedDict):
+    id: int
+    profile_id: int
+
+
+class GpuInstanceRecord(typing.TypedDict):
+    id: int
+    profile_id: int
+    #: The placement start.
+    start: int
+    compute_instances: list[ComputeInstanceRecord]
+    #: IDs of the processes running on it.
+    processes: list[int]
+
+
+class GpuRecord(typing.TypedDict):
+    index: int
+    #: The catalog key of its GPU model.
+    model: str
+    pci_address: str
+    uuid: str
+    #: ``MIG_ENABLED`` or ``MIG_DISABLED`` of :mod:`nova_mig.model.gpu`.
+    mig_current: int
+    mig_pending: int
+    numvfs: int
+    #: Hopper: a MIG mode change stays pending until a GPU reset.
+    mig_mode_needs_reset: typing.NotRequired[bool]
+    gpu_instances: list[GpuInstanceRecord]
+
+
+class VgpuRecord(typing.TypedDict):
+    uuid: str
+    type_id: int
+    #: Index of the GPU it runs on.
+    gpu: int
+    #: PCI address of its parent function (a VF, or the PF).
+    parent: str
+    gpu_instance_id: int | None
+    iommu_group: int
+
+
+class DomainRecord(typing.TypedDict):
+    name: str
+    uuid: str
+    #: One of :data:`DOMAIN_STATES`.
+    state: str
+    #: Whether Nova created it (it carries Nova's metadata).
+    nova: bool
+    display_name: str
+    mdevs: list[str]
+    pci_hostdevs: list[str]
+
+
+class StateData(typing.TypedDict):
+    """What ``state.json`` holds; :func:`empty` builds one."""
+
+    version: int
+    hostname: str
+    device_mode: str
+    vgpu_manager: bool
+    mdev_node_name: str
+    next_iommu_group: int
+    serial: int
+    gpus: list[GpuRecord]
+    vgpus: list[VgpuRecord]
+    domains: list[DomainRecord]
+    sriov_manage: typing.NotRequired[bool]
+    #: A captured host's own GPU models, in the catalog's form.
+    models: typing.NotRequired[catalog_mod.Data]
+    host_file: typing.NotRequired[str]
+    host_file_sha256: typing.NotRequired[str]
 
 
 def file_digest(content: bytes) -> str:
@@ -37,14 +112,14 @@ def kernel_error(code: int, reason: str) -> OSError:
 class HostState:
     """The simulated host: a JSON-able dict plus the rules that change it.
 
-    The dict is what ``state.json`` holds; see :func:`empty` for its keys.
+    The dict is what ``state.json`` holds (:class:`StateData`).
     Methods raise ``OSError`` with the errno the kernel gives for refused
     vGPU and SR-IOV changes; the card operations live in
     :mod:`nova_mig.simulator.card`.
     """
 
-    def __init__(self, data: dict,
-                 catalog: catalog_mod.Catalog | None = None):
+    def __init__(self, data: StateData,
+                 catalog: catalog_mod.Catalog | None = None) -> None:
         self.data = data
         # A captured host's own GPU models travel with its state.
         self.catalog = (catalog or catalog_mod.default_catalog()).extended(
@@ -70,34 +145,34 @@ class HostState:
                 bool(self.data.get('sriov_manage')))
 
     @property
-    def gpus(self) -> list[dict]:
+    def gpus(self) -> list[GpuRecord]:
         return self.data['gpus']
 
     @property
-    def vgpus(self) -> list[dict]:
+    def vgpus(self) -> list[VgpuRecord]:
         return self.data['vgpus']
 
     @property
-    def domains(self) -> list[dict]:
+    def domains(self) -> list[DomainRecord]:
         return self.data['domains']
 
     def copy(self) -> 'HostState':
         return HostState(copy.deepcopy(self.data), self.catalog)
 
-    def model(self, gpu: dict) -> catalog_mod.GpuModel:
+    def model(self, gpu: GpuRecord) -> catalog_mod.GpuModel:
         return self.catalog.get(gpu['model'])
 
-    def gpu_by_uuid(self, gpu_uuid: str) -> dict | None:
+    def gpu_by_uuid(self, gpu_uuid: str) -> GpuRecord | None:
         for gpu in self.gpus:
             if gpu['uuid'] == gpu_uuid:
                 return gpu
         return None
 
-    def vf_addresses(self, gpu: dict) -> list[str]:
+    def vf_addresses(self, gpu: GpuRecord) -> list[str]:
         return [pci.vf_address(gpu['pci_address'], i)
                 for i in range(gpu['numvfs'])]
 
-    def locate(self, address: str) -> tuple[dict, int | None] | None:
+    def locate(self, address: str) -> tuple[GpuRecord, int | None] | None:
         """The GPU owning a present PCI function, and its VF index."""
         for gpu in self.gpus:
             if gpu['pci_address'] == address:
@@ -107,7 +182,7 @@ class HostState:
                     return gpu, index
         return None
 
-    def vgpu_parents(self, gpu: dict) -> list[str]:
+    def vgpu_parents(self, gpu: GpuRecord) -> list[str]:
         """Functions of a GPU that can carry vGPUs (VFs, or the PF)."""
         if not self.vgpu_manager:
             return []
@@ -117,38 +192,40 @@ class HostState:
             return [gpu['pci_address']]
         return []
 
-    def mdev_parents(self) -> list[tuple[dict, str]]:
+    def mdev_parents(self) -> list[tuple[GpuRecord, str]]:
         """``(gpu, address)`` of every mdev parent (mdev mode only)."""
         if self.device_mode != constants.MODE_MDEV:
             return []
         return [(gpu, address) for gpu in self.gpus
                 for address in self.vgpu_parents(gpu)]
 
-    def vgpu(self, vgpu_uuid: str) -> dict | None:
+    def vgpu(self, vgpu_uuid: str) -> VgpuRecord | None:
         for vgpu in self.vgpus:
             if vgpu['uuid'] == vgpu_uuid:
                 return vgpu
         return None
 
-    def vgpus_on(self, address: str) -> list[dict]:
+    def vgpus_on(self, address: str) -> list[VgpuRecord]:
         return [v for v in self.vgpus if v['parent'] == address]
 
-    def vgpus_of(self, gpu: dict) -> list[dict]:
+    def vgpus_of(self, gpu: GpuRecord) -> list[VgpuRecord]:
         return [v for v in self.vgpus if v['gpu'] == gpu['index']]
 
-    def gpu_instance(self, gpu: dict, gi_id: int) -> dict | None:
+    def gpu_instance(self, gpu: GpuRecord, gi_id: int
+                     ) -> GpuInstanceRecord | None:
         for gi in gpu['gpu_instances']:
             if gi['id'] == gi_id:
                 return gi
         return None
 
-    def vgpu_on_gi(self, gpu: dict, gi: dict) -> dict | None:
+    def vgpu_on_gi(self, gpu: GpuRecord, gi: GpuInstanceRecord
+                   ) -> VgpuRecord | None:
         for vgpu in self.vgpus_of(gpu):
             if vgpu['gpu_instance_id'] == gi['id']:
                 return vgpu
         return None
 
-    def active_users(self, vgpu: dict) -> list[dict]:
+    def active_users(self, vgpu: VgpuRecord) -> list[DomainRecord]:
         """Running or paused domains holding the vGPU."""
         return [d for d in self.domains
                 if d['state'] in ACTIVE_DOMAIN_STATES and
@@ -156,7 +233,7 @@ class HostState:
                  vgpu['parent'] in d['pci_hostdevs'])]
 
     # -- availability --------------------------------------------------------
-    def room_on_gi(self, gpu: dict, gi: dict,
+    def room_on_gi(self, gpu: GpuRecord, gi: GpuInstanceRecord,
                    vgpu_type: gpu_model.VgpuType | None) -> bool:
         """Whether the GI takes one more vGPU of the type.
 
@@ -171,10 +248,10 @@ class HostState:
         return (all(v['type_id'] == vgpu_type.id for v in on_gi)
                 if vgpu_type else False) and len(on_gi) < per_gi
 
-    def free_gpu_instance(self, gpu: dict, profile_id: int,
+    def free_gpu_instance(self, gpu: GpuRecord, profile_id: int,
                           start: int | None = None,
                           vgpu_type: gpu_model.VgpuType | None = None
-                          ) -> dict | None:
+                          ) -> GpuInstanceRecord | None:
         """The GI of a profile with a CI and room for a vGPU.
 
         The one carrying the fewest vGPUs, then the lowest placed: several
@@ -191,7 +268,7 @@ class HostState:
         return min(candidates, key=lambda gi: (carried[gi['id']],
                                                gi['start']), default=None)
 
-    def available_instances(self, gpu: dict, address: str,
+    def available_instances(self, gpu: GpuRecord, address: str,
                             vgpu_type: gpu_model.VgpuType) -> int:
         """What ``available_instances`` of the type reads on a parent."""
         on_parent = self.vgpus_on(address)
@@ -215,7 +292,7 @@ class HostState:
             return 0 if on_parent else min(left, 1)
         return left
 
-    def listed_types(self, gpu: dict) -> list[gpu_model.VgpuType]:
+    def listed_types(self, gpu: GpuRecord) -> list[gpu_model.VgpuType]:
         """Types the driver lists on the GPU's parents now.
 
         A MIG-capable card lists its MIG-backed types while MIG is enabled
@@ -228,14 +305,14 @@ class HostState:
         return [t for t in model.vgpu_types
                 if (t.gpu_instance_profile_id is not None) == mig]
 
-    def creatable_types(self, gpu: dict, address: str
+    def creatable_types(self, gpu: GpuRecord, address: str
                         ) -> list[gpu_model.VgpuType]:
         return [t for t in self.listed_types(gpu)
                 if self.available_instances(gpu, address, t) > 0]
 
     # -- kernel-side changes -------------------------------------------------
     def create_vgpu(self, address: str, type_id: int, vgpu_uuid: str,
-                    gi_start: int | None = None) -> dict:
+                    gi_start: int | None = None) -> VgpuRecord:
         """Create a vGPU of a type on a parent function.
 
         A MIG-backed vGPU lands on the free GPU instance of its profile
@@ -271,9 +348,10 @@ class HostState:
                     errno.ENOSPC, 'no free GPU instance at placement %s '
                     'for %s' % (gi_start, vgpu_type.name))
             gi_id = gi['id']
-        vgpu = {'uuid': vgpu_uuid, 'type_id': type_id, 'gpu': gpu['index'],
-                'parent': address, 'gpu_instance_id': gi_id,
-                'iommu_group': self._next_iommu_group()}
+        vgpu: VgpuRecord = {
+            'uuid': vgpu_uuid, 'type_id': type_id, 'gpu': gpu['index'],
+            'parent': address, 'gpu_instance_id': gi_id,
+            'iommu_group': self._next_iommu_group()}
         self.vgpus.append(vgpu)
         LOG.debug('Simulator created vGPU %s (%s) on %s', vgpu_uuid,
                   vgpu_type.name, address)
@@ -305,7 +383,7 @@ class HostState:
         return pci.domain_uuid(self.hostname, 'vgpu/%s/%d' % (
             address, self.data['serial']))
 
-    def sriov_manage_run(self, gpu: dict, enable: bool) -> None:
+    def sriov_manage_run(self, gpu: GpuRecord, enable: bool) -> None:
         """NVIDIA's ``sriov-manage -e|-d <PF>``: all VFs, or none.
 
         It re-binds the PF, which wipes its GPU instances (operators'
@@ -320,7 +398,7 @@ class HostState:
         gpu['numvfs'] = self.model(gpu).sriov_totalvfs if enable else 0
         gpu['gpu_instances'] = []
 
-    def set_numvfs(self, gpu: dict, count: int, raw: bool = True) -> None:
+    def set_numvfs(self, gpu: GpuRecord, count: int, raw: bool = True) -> None:
         """Apply the kernel's rules on writes to ``sriov_numvfs``.
 
         :param raw: a write of the attribute, which NVIDIA's vendor-VFIO
@@ -372,7 +450,7 @@ class HostState:
 
 
 def empty(hostname: str, device_mode: str = constants.MODE_MDEV,
-          vgpu_manager: bool = True) -> dict:
+          vgpu_manager: bool = True) -> StateData:
     """A state dict without GPUs, vGPUs or domains."""
     return {
         'version': STATE_VERSION,
@@ -382,13 +460,7 @@ def empty(hostname: str, device_mode: str = constants.MODE_MDEV,
         'mdev_node_name': 'uuid_parent',
         'next_iommu_group': pci.FIRST_MDEV_GROUP,
         'serial': 0,
-        # gpus[]: index, model, pci_address, uuid, mig_current,
-        # mig_pending, numvfs, gpu_instances[] (id, profile_id, start,
-        # compute_instances[] (id, profile_id), processes[])
         'gpus': [],
-        # vgpus[]: uuid, type_id, gpu, parent, gpu_instance_id, iommu_group
         'vgpus': [],
-        # domains[]: name, uuid, state, nova, display_name, mdevs[],
-        # pci_hostdevs[]
         'domains': [],
     }

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import shutil
+import typing
 
 from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
@@ -29,6 +30,13 @@ DEVICE_API = 'vfio-pci'
 WRITE_ONLY = 0o200
 #: Header line of the vendor-VFIO ``creatable_vgpu_types`` file.
 VGPU_TYPES_HEADER = 'ID    : vGPU Name'
+
+#: The entries of a rendering (see :class:`_Tree`): a directory, a file
+#: (text, mode) and a relative symlink (target).
+DirEntry = tuple[typing.Literal['d']]
+FileEntry = tuple[typing.Literal['f'], str, int]
+LinkEntry = tuple[typing.Literal['l'], str]
+Entry = DirEntry | FileEntry | LinkEntry
 
 
 def type_dir_name(type_id: int) -> str:
@@ -49,7 +57,7 @@ def description(vgpu_type: gpu_model.VgpuType, max_instance: int) -> str:
             % (heads, vgpu_type.framebuffer_mb, resolution, max_instance))
 
 
-def format_vgpu_types(types) -> str:
+def format_vgpu_types(types: typing.Iterable[gpu_model.VgpuType]) -> str:
     """Vendor-VFIO ``creatable_vgpu_types`` content."""
     lines = [VGPU_TYPES_HEADER]
     lines += ['%-5d : %s' % (t.id, t.name) for t in types]
@@ -64,8 +72,8 @@ class _Tree:
     for a relative symlink. :func:`sync` writes them to disk.
     """
 
-    def __init__(self):
-        self.entries: dict[str, tuple] = {}
+    def __init__(self) -> None:
+        self.entries: dict[str, Entry] = {}
 
     def _dirs(self, rel: str) -> None:
         while rel and rel not in self.entries:
@@ -75,7 +83,8 @@ class _Tree:
     def mkdir(self, rel: str) -> None:
         self._dirs(rel)
 
-    def write(self, rel: str, content, mode: int = 0o644) -> None:
+    def write(self, rel: str, content: str | int | None,
+              mode: int = 0o644) -> None:
         self._dirs(os.path.dirname(rel))
         text = '' if content is None else str(content)
         if text and not text.endswith('\n'):
@@ -113,7 +122,7 @@ def _remove(path: str, kind: str) -> None:
         pass
 
 
-def sync(root: str, old: dict[str, tuple], new: dict[str, tuple]) -> int:
+def sync(root: str, old: dict[str, Entry], new: dict[str, Entry]) -> int:
     """Make the tree under ``root`` go from rendering ``old`` to ``new``.
 
     Only the entries that differ are touched, as the kernel changes a few
@@ -163,8 +172,8 @@ def _pci_function(tree: _Tree, address: str, device: int, group: int,
     return rel
 
 
-def _mdev_types(tree: _Tree, state: state_mod.HostState, gpu: dict,
-                address: str, rel: str) -> None:
+def _mdev_types(tree: _Tree, state: state_mod.HostState,
+                gpu: state_mod.GpuRecord, address: str, rel: str) -> None:
     on_vf = address != gpu['pci_address']
     tree.link('class/mdev_bus/' + address, rel)
     for vgpu_type in state.listed_types(gpu):
@@ -195,8 +204,8 @@ def _mdev_types(tree: _Tree, state: state_mod.HostState, gpu: dict,
         tree.link('bus/mdev/devices/' + vgpu['uuid'], mdev_rel)
 
 
-def _vendor_vfio(tree: _Tree, state: state_mod.HostState, gpu: dict,
-                 address: str, rel: str) -> None:
+def _vendor_vfio(tree: _Tree, state: state_mod.HostState,
+                 gpu: state_mod.GpuRecord, address: str, rel: str) -> None:
     model = state.model(gpu)
     carried = state.vgpus_on(address)
     tree.write(rel + '/nvidia/creatable_vgpu_types', format_vgpu_types(
@@ -227,7 +236,7 @@ def render(state: state_mod.HostState, root: str) -> None:
     sync(root, {}, entries(state))
 
 
-def entries(state: state_mod.HostState) -> dict[str, tuple]:
+def entries(state: state_mod.HostState) -> dict[str, Entry]:
     """Every entry of the sysfs tree of ``state``; see :class:`_Tree`."""
     tree = _Tree()
     for rel in ('bus/pci/devices', 'bus/pci/drivers/' + DRIVER,

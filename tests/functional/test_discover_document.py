@@ -4,7 +4,7 @@
 
 ``nova-mig discover -f json`` of each simulated host shipped in
 ``etc/nova-mig/hosts`` carries ``version`` and passes
-:data:`nova_mig.documents.discover.DISCOVER_SCHEMA`, read back through
+:data:`nova_mig.documents.discover.SCHEMA`, read back through
 the one reader the rebalance planner uses.
 """
 

@@ -14,12 +14,15 @@ import uuid
 from oslo_config import cfg
 
 from nova_mig import conf as nova_mig_conf
+from nova_mig.documents import layout_file
 from nova_mig import gpu
 from nova_mig.host import discovery
 from nova_mig.layout import schema
 from nova_mig import ownership
+from nova_mig.rebalance import demand
 from nova_mig.rebalance import fleet
 from nova_mig.rebalance import geometry
+from nova_mig.rebalance import plan
 from nova_mig.simulator import nova_compute
 from nova_mig.workflows import drain
 from tests.functional import base
@@ -228,6 +231,43 @@ class DiscoverDocumentTestCase(base.CliTestCase):
                 if (gpu_doc['pci_address'], gi['id']) in foreign:
                     self.assertIn(slot, state.fixed)
                     self.assertNotIn(slot, state.free)
+
+
+class PlannedLayoutTestCase(base.CliTestCase):
+    """A rebalance plan's layout is a layout file ``layout plan`` reads."""
+
+    def test_planned_layout_round_trips_through_layout_plan(self):
+        conf = self.write_conf(base.host_file('a100-mixed.yaml'))
+        rc, out, err = self.nova_mig('discover', '-f', 'json',
+                                     conf_file=conf)
+        self.assertEqual(0, rc, err)
+        hosts = [fleet.host_state(json.loads(out), 'a100.json', 0)]
+        result = plan.build(hosts, [demand.Demand('1g.10gb', 8)])
+        written = plan.write_layouts(result, hosts, self.tmpdir)
+        self.assertEqual([HOST], list(written))
+        with open(written[HOST], encoding='utf-8') as stream:
+            text = stream.read()
+        # Written by the layout file's one writer: what Layout.dump gives
+        # for the layout read back, byte for byte after the header.
+        layout = schema.load(written[HOST])
+        header, body = text.split('\n', 1)
+        self.assertEqual('# nova-mig rebalance layout of host %s' % HOST,
+                         header)
+        self.assertEqual(layout.dump(), body)
+        self.assertEqual(layout_file.VERSION,
+                         layout_file.read(written[HOST])['version'])
+        changed = sorted(c.pci_address for c in result.changes)
+        self.assertEqual(changed, sorted(g.selector.pci_address
+                                         for g in layout.gpus))
+        # The host reads it as it reads any layout file, and plans it.
+        rc, out, err = self.nova_mig('layout', 'plan', written[HOST],
+                                     '--include-foreign', '-f', 'json',
+                                     conf_file=conf)
+        self.assertEqual(0, rc, out + err)
+        rows = json.loads(out)
+        self.assertEqual(changed, sorted({r['GPU'] for r in rows
+                                          if r['Action'] != 'none'}))
+        self.assertNotIn('refused', {r['Status'] for r in rows})
 
 
 class AllocationWhileDrainingTestCase(RebalanceHostTestCase):

@@ -123,6 +123,54 @@ class InstallUnitsTestCase(base.TestCase):
         self.assertNotIn('@NOVA_MIG@', out)
         self.assertNotIn('\n##', out)
 
+    def test_metrics_units_run_metrics_into_the_textfile(self):
+        prom = '/var/lib/prometheus/node-exporter/nova-mig.prom'
+        rc, out, err = self.nova_mig('--executable', self.exe,
+                                     '--metrics-textfile', prom)
+        self.assertEqual(0, rc, err)
+        args = '"%s" ' % self.conf_path.replace('%', '%%')
+        service = self.read('nova-mig-metrics.service')
+        self.assertEqual('%s --config-file %smetrics --textfile %s'
+                         % (self.exe, args, prom),
+                         service.get('Service', 'ExecStart'))
+        self.assertEqual('oneshot', service.get('Service', 'Type'))
+        timer = self.read('nova-mig-metrics.timer')
+        self.assertEqual('1min', timer.get('Timer', 'OnUnitInactiveSec'))
+        self.assertEqual('timers.target', timer.get('Install', 'WantedBy'))
+        with open(os.path.join(self.out, 'nova-mig-metrics.service')) as f:
+            text = f.read()
+        self.assertNotIn('@', text)
+        self.assertNotIn('\n##', text)
+        self.assertIn('Metrics to %s. Next: systemctl enable --now '
+                      'nova-mig-metrics.timer' % prom, out)
+        # The restore unit and the drop-in are written as without it.
+        self.assertTrue(os.path.isfile(
+            os.path.join(self.out, 'nova-mig-restore.service')))
+
+    def test_no_metrics_units_unless_asked(self):
+        rc, out, err = self.nova_mig('--executable', self.exe)
+        self.assertEqual(0, rc, err)
+        self.assertEqual(['nova-compute.service.d',
+                          'nova-mig-restore.service'],
+                         sorted(os.listdir(self.out)))
+        self.assertNotIn('Metrics to', out)
+
+    def test_bad_metrics_textfile_is_one_line_and_writes_nothing(self):
+        for bad, why in (('nova-mig.prom', 'not an absolute path'),
+                         ('/var/lib/node-exporter/nova-mig.txt',
+                          'ending in .prom'),
+                         ('/var/lib/node exporter/nova-mig.prom',
+                          'white space')):
+            rc, _, err = self.nova_mig('--executable', self.exe,
+                                       '--metrics-textfile', bad)
+            self.assertEqual(1, rc, bad)
+            self.assertEqual(1, err.count('\n'), err)
+            self.assertTrue(err.startswith(
+                'nova-mig: error: Cannot install nova-mig\'s host files: '
+                '--metrics-textfile '), err)
+            self.assertIn(why, err)
+            self.assertFalse(os.path.exists(self.out))
+
     def test_second_run_leaves_files_alone(self):
         self.nova_mig('--executable', self.exe)
         rc, out, _ = self.nova_mig('--executable', self.exe)
@@ -248,8 +296,13 @@ class InstallUnitsTestCase(base.TestCase):
         with open(os.path.join(self.out, 'nova-compute.service'), 'w') as f:
             f.write('[Unit]\nDescription=stand-in\n[Service]\n'
                     'ExecStart=%s\n' % self.exe)
+        rc, _, err = self.nova_mig('--executable', self.exe,
+                                   '--metrics-textfile',
+                                   os.path.join(self.tmpdir, 'nova-mig.prom'))
+        self.assertEqual(0, rc, err)
         units_ = [os.path.join(self.out, name) for name in
-                  ('nova-mig-restore.service', 'nova-compute.service')]
+                  ('nova-mig-restore.service', 'nova-compute.service',
+                   'nova-mig-metrics.service', 'nova-mig-metrics.timer')]
 
         def verify():
             return subprocess.run(

@@ -34,6 +34,8 @@ class FakePlacementAdapter:
         self.classes: set[str] = {'VCPU', 'MEMORY_MB', 'VGPU'}
         self.seen: list[tuple[str, str, str]] = []
         self.status: int | None = None
+        #: The newest microversion ``GET /`` names.
+        self.max_version = '1.39'
 
     def add(self, name, parent=None, inventory=None, usages=None,
             traits=()) -> str:
@@ -90,10 +92,46 @@ class FakePlacementAdapter:
             new = parts[1] not in self.traits
             self.traits.add(parts[1])
             return response(201 if new else 204)
+        if parsed.path == '/':
+            return response(200, {'versions': [{
+                'id': 'v1.0', 'min_version': '1.0',
+                'max_version': self.max_version}]})
+        if parts == ['allocation_candidates']:
+            return self.candidates(query['resources'][0])
         if parts == ['resource_classes']:
             return response(200, {'resource_classes': [
                 {'name': c} for c in sorted(self.classes)]})
         raise AssertionError('unexpected %s %s' % (method, path))
+
+    def capacity(self, rp: dict, rc: str) -> int:
+        inv = rp['inventory'][rc]
+        return int((inv['total'] - inv['reserved']) * inv['allocation_ratio'])
+
+    def candidates(self, resources: str):
+        """Placement 1.29's answer to ``?resources=RC:N``: whole trees."""
+        rc, amount = resources.split(':')
+        if rc not in self.classes:
+            return response(400, {'errors': [
+                {'status': 400, 'title': 'Bad Request'}]})
+        fits = [rp for rp in self.rps.values() if rc in rp['inventory'] and
+                self.capacity(rp, rc) - rp['usages'].get(rc, 0) >=
+                int(amount)]
+        roots = {rp['root_provider_uuid'] for rp in fits}
+        return response(200, {
+            'allocation_requests': [
+                {'allocations': {rp['uuid']: {'resources': {rc: 1}}}}
+                for rp in fits],
+            'provider_summaries': {
+                rp['uuid']: {
+                    'resources': {
+                        c: {'capacity': self.capacity(rp, c),
+                            'used': rp['usages'].get(c, 0)}
+                        for c in rp['inventory']},
+                    'traits': sorted(rp['traits']),
+                    'parent_provider_uuid': rp['parent_provider_uuid'],
+                    'root_provider_uuid': rp['root_provider_uuid']}
+                for rp in self.rps.values()
+                if rp['root_provider_uuid'] in roots}})
 
 
 def placement_client() -> tuple[FakePlacementAdapter,

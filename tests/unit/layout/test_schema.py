@@ -4,6 +4,7 @@
 
 import jsonschema
 
+from nova_mig.documents import layout_file
 from nova_mig import exception
 from nova_mig.layout import schema
 from nova_mig.layout import spec
@@ -113,7 +114,7 @@ class TestParse(test_base.TestCase):
                          gpu.selector.pci_device_ids)
 
     def test_schema_is_valid(self):
-        jsonschema.Draft202012Validator.check_schema(schema.LAYOUT_SCHEMA)
+        jsonschema.Draft202012Validator.check_schema(layout_file.SCHEMA)
 
 
 class TestErrors(test_base.TestCase):

@@ -78,10 +78,41 @@ class TestPlacement(base.TestCase):
 
     def test_cloud_client_from_the_options(self):
         self.flags(embedded=False, group='placement_sync')
-        self.flags(endpoint_override='http://p:8778', group='placement')
+        self.flags(endpoint_override='http://p:8778', auth_type='none',
+                   group='placement')
         with connect.placement(self.conf, mock.sentinel.config) as client:
             self.assertIsInstance(client, client_mod.PlacementClient)
             self.assertEqual('http://p:8778', client.where)
+
+    def test_endpoint_override_without_auth_type_names_it(self):
+        # keystoneauth alone says "An auth plugin is required to fetch a
+        # token", which nova-mig used to report as refused credentials
+        # though nothing was sent.
+        path = os.path.join(self.tmpdir, 'nova-mig.conf')
+        text = ('[gpu]\nbackend = simulated\n[simulator]\nhost_file = %s\n'
+                '[host]\nstate_dir = %s\n[placement]\n'
+                'endpoint_override = %s\n' % (
+                    os.path.join(base.TOP_DIR, 'etc', 'nova-mig', 'hosts',
+                                 'a100-mixed.yaml'),
+                    os.path.join(self.tmpdir, 'state'),
+                    base.closed_port_url()))
+        with open(path, 'w') as f:
+            f.write(text)
+        self.useFixture(functional_base.RootLogger())
+        out, err = io.StringIO(), io.StringIO()
+        rc = app.NovaMigApp(stdout=out, stderr=err).run(
+            ['--config-file', path, 'sync'])
+        self.assertEqual(1, rc)
+        self.assertEqual(
+            'nova-mig: error: Placement is not configured: [placement] has '
+            'no auth_type (read: %s); endpoint_override only chooses the '
+            'URL. Set auth_type = password with auth_url, username, '
+            'password and project_name (a user with the admin role) as in '
+            'nova.conf, or auth_type = admin_token with endpoint and token '
+            'for a Placement that runs without Keystone.\n' % path,
+            err.getvalue())
+        self.assertFalse(os.path.exists(os.path.join(
+            self.tmpdir, 'state', 'placement')))
 
     def test_nothing_configured_is_an_error_not_a_fallback(self):
         self.flags(embedded=False, group='placement_sync')

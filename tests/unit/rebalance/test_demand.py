@@ -63,6 +63,15 @@ class TargetsTestCase(base.TestCase):
              demand.Demand('7g.80gb', 1, 'aggregate:train')],
             demand.load_targets(path))
 
+    def test_numeric_names_are_names(self):
+        path = self.write(
+            'version: 1\ntargets:\n'
+            '  - {profile: 1g.10gb, min_free: 1, aggregate: 2024}\n'
+            '  - {profile: 1g.10gb, min_free: 2, availability_zone: 3}\n')
+        self.assertEqual([demand.Demand('1g.10gb', 1, 'aggregate:2024'),
+                          demand.Demand('1g.10gb', 2, 'az:3')],
+                         demand.load_targets(path))
+
     def test_bad_targets_make_one_line_naming_file_and_key(self):
         cases = [
             ('version: 2\ntargets: []\n', 'version'),
