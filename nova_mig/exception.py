@@ -68,8 +68,6 @@ class NovaMigException(Exception):
     """Base class: formats ``msg_fmt`` with the keyword arguments given."""
 
     msg_fmt = "An unknown error occurred."
-    #: Exit code the command line uses for this error.
-    exit_code = 1
 
     def __init__(self, message: str | None = None,
                  **kwargs: typing.Any) -> None:

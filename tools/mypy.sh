@@ -31,10 +31,24 @@ nova_mig/rebalance/history.py nova_mig/rebalance/fleet.py
 nova_mig/workflows/__init__.py nova_mig/workflows/compute_service.py
 nova_mig/workflows/drain_journal.py nova_mig/workflows/retype.py"
 
+# The commands (cli/ but cli/layout.py, osc/) and what they share: strict
+# in their own code. The library modules they import are checked by their
+# own STRICT_PATHS entries as those become strict (follow-imports=silent:
+# their errors are not repeated here); then these move into STRICT_PATHS.
+STRICT_OWN_PATHS="nova_mig/exitcodes.py nova_mig/rebalance/planner.py
+nova_mig/rebalance/survey.py nova_mig/workflows/host_metrics.py
+nova_mig/cli/hook.py nova_mig/cli/metrics.py
+nova_mig/cli/reap.py nova_mig/cli/rebalance.py nova_mig/cli/retype.py
+nova_mig/osc/v1/capacity.py nova_mig/osc/v1/metrics.py
+nova_mig/osc/v1/rebalance.py nova_mig/osc/window.py"
+
 rc=0
 echo "mypy: nova_mig/"
 mypy || rc=1
 echo "mypy --strict:" $STRICT_PATHS
 # shellcheck disable=SC2086
 mypy --strict $STRICT_PATHS || rc=1
+echo "mypy --strict (own code):" $STRICT_OWN_PATHS
+# shellcheck disable=SC2086
+mypy --strict --follow-imports=silent $STRICT_OWN_PATHS || rc=1
 exit "$rc"

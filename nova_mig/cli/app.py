@@ -23,6 +23,7 @@ from nova_mig.cli import usage
 from nova_mig import conf as nova_mig_conf
 from nova_mig.conf import placement as placement_conf
 from nova_mig import exception
+from nova_mig import exitcodes
 from nova_mig.privsep import helper as privsep_helper
 
 DESCRIPTION = usage.DESCRIPTION
@@ -309,7 +310,7 @@ class NovaMigApp(app.App):
     def initialize_app(self, argv: list[str]) -> None:
         if self._config_error is not None:
             self.stderr.write('nova-mig: error: %s\n' % self._config_error)
-            sys.exit(self._config_error.exit_code)
+            sys.exit(exitcodes.ExitCode.FAILED)
         for where in getattr(self, '_unknown_options', ()):
             self.stderr.write('nova-mig: warning: %s: unknown option, '
                               'ignored\n' % where)
@@ -321,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         # No interactive shell: the help, and the exit status of a
         # command line missing its command.
         sys.stderr.write(usage.help_text())
-        return 2
+        return exitcodes.ExitCode.USAGE
     # oslo.privsep imports eventlet, which warns on import; an operator
     # cannot act on that warning.
     warnings.filterwarnings('ignore',

@@ -13,6 +13,7 @@ from oslo_config import cfg
 from nova_mig.cli import app as app_mod
 from nova_mig import conf as nova_mig_conf
 from nova_mig import exception
+from nova_mig import exitcodes
 from nova_mig import gpu
 from nova_mig.gpu import base as gpu_base
 
@@ -25,12 +26,14 @@ Row = dict[str, typing.Any]
 Columns = tuple[tuple[str, ...], typing.Any]
 
 
-class ErrorReporting(command.Command):
+class ErrorReporting(exitcodes.ExitStatus, command.Command):
     """Turn nova-mig errors into one clear line and a non-zero exit.
 
     Without ``--debug`` an operator sees ``nova-mig: error: <what and
     where>``; with it, the traceback too. Mixed in before a cliff command
-    class (which it names as its own base for the type checker).
+    class (which it names as its own base for the type checker). The exit
+    status follows :mod:`nova_mig.exitcodes`: FAILED on an error, else
+    what ``take_action`` set in ``exit_status``.
     """
 
     def run(self, parsed_args: argparse.Namespace) -> int:
@@ -40,7 +43,7 @@ class ErrorReporting(command.Command):
             if self.app_args is not None and self.app_args.debug:
                 raise
             self.app.stderr.write('nova-mig: error: %s\n' % e)
-            return e.exit_code
+            return exitcodes.ExitCode.FAILED
         except OSError as e:
             # A file the command could not read or write that no code path
             # named: still one line, with the path.
@@ -48,7 +51,7 @@ class ErrorReporting(command.Command):
                 raise
             self.app.stderr.write('nova-mig: error: %s: %s\n' % (
                 e.filename or 'I/O', e.strerror or e))
-            return 1
+            return exitcodes.ExitCode.FAILED
 
     def get_epilog(self) -> str:
         """cliff's epilog without its "provided by the ... plugin" line.

@@ -8,6 +8,7 @@ import typing
 from cliff import lister
 
 from nova_mig.cli import common
+from nova_mig import exitcodes
 
 if typing.TYPE_CHECKING:
     from nova_mig.layout import apply as layout_apply
@@ -18,29 +19,23 @@ COLUMNS = ('Step', 'Status', 'Detail')
 
 
 class _Hook(common.ErrorReporting, lister.Lister):
-    """A hook: one row per step, exit code 1 when a step failed."""
+    """A hook: one row per step, exit status 1 when a step failed."""
 
-    exit_code = 0
-    _table = True
-
-    def run(self, parsed_args: argparse.Namespace) -> int:
-        self._table = getattr(parsed_args, 'formatter', 'table') == 'table'
-        rc = super().run(parsed_args)
-        return rc or self.exit_code
-
-    def report(self, result: 'hook_mod.HookResult') -> common.Columns:
+    def report(self, result: 'hook_mod.HookResult',
+               parsed_args: argparse.Namespace) -> common.Columns:
         """Each warning or failure once: one line on stderr.
 
         The table then points there instead of repeating it; the other
         formats (-f json) carry the whole detail for a program to read.
         """
-        self.exit_code = result.exit_code
+        self.exit_status = exitcodes.status(failed=result.exit_code != 0)
+        table = getattr(parsed_args, 'formatter', 'table') == 'table'
         rows = []
         for name, status, detail in result.rows():
             if status in ('failed', 'warning'):
                 self.app.stderr.write('nova-mig hook %s: %s: %s: %s\n' % (
                     result.hook, name, status, detail))
-                if self._table:
+                if table:
                     detail = 'see the %s on stderr' % (
                         'error' if status == 'failed' else status)
             rows.append((name, status, detail))
@@ -97,7 +92,7 @@ class HookPreStart(_Hook):
         from nova_mig.workflows import hook
         return self.report(hook.pre_start(
             self.conf, self.backend(), strict=parsed_args.strict,
-            progress=_progress(self.app.stderr)))
+            progress=_progress(self.app.stderr)), parsed_args)
 
 
 class HookPostStart(_Hook):
@@ -129,4 +124,5 @@ class HookPostStart(_Hook):
     def take_action(self, parsed_args: argparse.Namespace) -> common.Columns:
         from nova_mig.workflows import hook
         return self.report(hook.post_start(
-            self.conf, self.backend(), timeout=parsed_args.timeout))
+            self.conf, self.backend(), timeout=parsed_args.timeout),
+            parsed_args)

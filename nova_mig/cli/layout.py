@@ -6,19 +6,14 @@ from cliff import command
 from cliff import lister
 
 from nova_mig.cli import common
+from nova_mig import exitcodes
 
 PLAN_COLUMNS = ('GPU', 'Action', 'Description', 'Reason', 'Status')
 RESULT_COLUMNS = ('GPU', 'Status', 'Actions done', 'Detail')
 
 
 class _Lister(common.ErrorReporting, lister.Lister):
-    """A lister whose exit code can say the work was not complete."""
-
-    exit_code = 0
-
-    def run(self, parsed_args):
-        rc = super().run(parsed_args)
-        return rc or self.exit_code
+    """A lister whose exit status can say the work was not complete."""
 
 
 class _PlansLayout(command.Command):
@@ -94,15 +89,12 @@ class LayoutPlan(_PlansLayout, _Lister):
 
     uses_cloud = False
 
-    #: Exit code when at least one GPU is refused.
-    REFUSED_EXIT = 3
-
     def take_action(self, parsed_args):
         the_plan = _plan(self, parsed_args)
         if the_plan.empty:
             self.app.stderr.write('nothing to do: host %s matches %s\n' % (
                 the_plan.hostname, parsed_args.layout))
-        self.exit_code = self.REFUSED_EXIT if the_plan.refused else 0
+        self.exit_status = exitcodes.status(refused=bool(the_plan.refused))
         return PLAN_COLUMNS, the_plan.rows()
 
     def produce_output(self, parsed_args, column_names, data):
@@ -153,7 +145,8 @@ class LayoutApply(_PlansLayout, _Lister):
     the Compute API.
 
     Exit code: 0 when every GPU matches FILE, 1 when a GPU was refused,
-    failed or found in use. --dry-run prints the plan and changes nothing.
+    failed or found in use. --dry-run prints the plan and changes nothing
+    (exit code 3 when it would refuse a GPU, as "layout plan").
     """
 
     def get_parser(self, prog_name):
@@ -192,9 +185,10 @@ class LayoutApply(_PlansLayout, _Lister):
                 include_foreign=parsed_args.include_foreign,
                 progress=_progress(self.app.stderr), guard=guard,
                 skip_handle_check=parsed_args.skip_handle_check)
-        self.exit_code = 0 if result.ok else 1
         if result.dry_run:
+            self.exit_status = exitcodes.status(refused=not result.ok)
             return PLAN_COLUMNS, result.plan.rows()
+        self.exit_status = exitcodes.status(failed=not result.ok)
         for warning in result.warnings:
             self.app.stderr.write('warning: %s\n' % warning)
         if result.checkpoint:
@@ -221,14 +215,14 @@ class LayoutAssert(_PlansLayout, common.Command):
         if the_plan.empty:
             out.write('host %s matches %s\n' % (the_plan.hostname,
                                                 parsed_args.layout))
-            return 0
+            return exitcodes.ExitCode.OK
         out.write('host %s does not match %s:\n' % (the_plan.hostname,
                                                     parsed_args.layout))
         for gpu, kind, description, reason, status in the_plan.rows():
             out.write('  %s %s: %s (%s)%s\n' % (
                 gpu, kind, description, reason,
                 ' [refused]' if status == 'refused' else ''))
-        return 1
+        return exitcodes.ExitCode.FAILED
 
 
 def _write(cmd, text: str, output: str | None) -> None:
@@ -373,5 +367,5 @@ class LayoutRestore(_Lister):
             self.app.stderr.write('No layout checkpoint: nothing to '
                                   'restore\n')
             return RESULT_COLUMNS, []
-        self.exit_code = 0 if result.ok else 1
+        self.exit_status = exitcodes.status(failed=not result.ok)
         return RESULT_COLUMNS, result.rows()

@@ -10,9 +10,12 @@ import typing
 from cliff import lister
 
 from nova_mig.cli import common
+from nova_mig import exitcodes
 
 if typing.TYPE_CHECKING:
+    from nova_mig.gpu import base as gpu_base
     from nova_mig.model import host as host_model
+    from nova_mig.reaper import decide
 
 LOG = logging.getLogger(__name__)
 
@@ -151,8 +154,8 @@ class Reap(common.ErrorReporting, lister.Lister):
                 result = reaper.run(apply=False)
         for note in result.notes:
             self.app.stderr.write('note: %s\n' % note)
-        self._failed = result.failed or any(
-            o.result == run.NOT_RUN for o in result.outcomes)
+        self.exit_status = exitcodes.status(failed=result.failed or any(
+            o.result == run.NOT_RUN for o in result.outcomes))
         rows = []
         table = parsed_args.formatter == 'table'
         for outcome in result.outcomes:
@@ -162,8 +165,10 @@ class Reap(common.ErrorReporting, lister.Lister):
             rows.append(tuple(row[c] for c in COLUMNS))
         return COLUMNS, rows
 
-    def _embedded_cloud(self, stack: contextlib.ExitStack, backend,
-                        policy) -> tuple[typing.Any, typing.Any]:
+    def _embedded_cloud(self, stack: contextlib.ExitStack[bool | None],
+                        backend: 'gpu_base.GpuBackend',
+                        policy: 'decide.Policy'
+                        ) -> tuple[typing.Any, typing.Any]:
         """The facts gatherer and Compute API of the embedded cloud.
 
         With ``[placement_sync]embedded`` chosen, the allocations are read
@@ -189,8 +194,3 @@ class Reap(common.ErrorReporting, lister.Lister):
         config = plan.build(self.conf, discovery.discover(backend))
         client = stack.enter_context(connect.placement(self.conf, config))
         return facts.Gatherer(self.conf, backend, placement=client), conn
-
-    def run(self, parsed_args: argparse.Namespace) -> int:
-        self._failed = False
-        rc = super().run(parsed_args)
-        return rc or (1 if self._failed else 0)

@@ -7,6 +7,7 @@ import argparse
 from cliff import lister
 
 from nova_mig.cli import common
+from nova_mig import exitcodes
 
 COLUMNS = ('GPU', 'Status', 'Detail')
 
@@ -39,10 +40,11 @@ class RebalanceApply(common.ErrorReporting, lister.Lister):
     recorded drain at its phase, then plans LAYOUT. A dry run names an
     unfinished drain.
 
-    Exit status 1 when a GPU was refused or failed, or its layout
-    checkpoint could not be written (the next run writes it); without
-    --yes, when the dry run failed (a GPU it would refuse is reported as
-    "refused" and the status is 0: nothing unsafe would be done).
+    Exit status (see "Exit status" in the CLI reference): with --yes, 1
+    when a GPU was refused or failed, or its layout checkpoint could not
+    be written (the next run writes it); without --yes, 1 when the dry
+    run failed, else 3 when it would refuse a GPU (reported as "refused";
+    nothing changed).
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -73,13 +75,10 @@ class RebalanceApply(common.ErrorReporting, lister.Lister):
         result = run.run(dry_run=not parsed_args.yes)
         for line in result.steps:
             self.app.stderr.write(line + '\n')
-        # A dry run that refuses a GPU changes nothing unsafe: the refusal
-        # is reported (status "refused") and the exit status is 0.
-        self._failed = (not result.ok if parsed_args.yes else
-                        any(g.status == drain.FAILED for g in result.gpus))
+        if parsed_args.yes:
+            self.exit_status = exitcodes.status(failed=not result.ok)
+        else:
+            self.exit_status = exitcodes.status(
+                failed=any(g.status == drain.FAILED for g in result.gpus),
+                refused=any(g.status == drain.REFUSED for g in result.gpus))
         return COLUMNS, result.rows()
-
-    def run(self, parsed_args: argparse.Namespace) -> int:
-        self._failed = False
-        rc = super().run(parsed_args)
-        return rc or (1 if self._failed else 0)

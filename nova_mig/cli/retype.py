@@ -7,6 +7,7 @@ import argparse
 from cliff import lister
 
 from nova_mig.cli import common
+from nova_mig import exitcodes
 
 COLUMNS = ('step', 'status', 'detail')
 
@@ -121,12 +122,8 @@ class Retype(common.ErrorReporting, lister.Lister):
                 say=lambda line: self.app.stderr.write(line + '\n'))
             rows = retype.run_steps(ctx,
                                     retype_steps.all_steps(options.per_gpu))
-            self._waiting = any(r[1] == retype.WAITING for r in rows)
-            if not options.dry_run and not self._waiting:
+            waiting = any(r[1] == retype.WAITING for r in rows)
+            self.exit_status = exitcodes.status(waiting=waiting)
+            if not options.dry_run and not waiting:
                 retype.clear_state(self.conf.host.state_dir)
         return COLUMNS, rows
-
-    def run(self, parsed_args: argparse.Namespace) -> int:
-        self._waiting = False
-        rc = super().run(parsed_args)
-        return rc or (2 if self._waiting else 0)

@@ -9,6 +9,7 @@ from cliff import lister
 from stevedore import extension
 
 from nova_mig.cli import common
+from nova_mig import exitcodes
 from nova_mig.host import discovery
 from nova_mig.host import selfcheck
 
@@ -86,7 +87,7 @@ class SelfCheck(common.ErrorReporting, lister.Lister):
                 'doc/source/reference/simulated-host.rst\n')
             self.app.stderr.write('Wrote capture %s\n' % parsed_args.capture)
         bad = selfcheck.disagreements(findings)
-        self.exit_code = 1 if bad else 0
+        self.exit_status = exitcodes.status(failed=bool(bad))
         self.app.stderr.write(
             'self-check: %d disagreement(s)%s\n' % (len(bad), ''.join(
                 '\n  %s %s: %s' % (f.check, f.subject, f.detail)
@@ -94,8 +95,3 @@ class SelfCheck(common.ErrorReporting, lister.Lister):
         shown = [f for f in findings
                  if parsed_args.all or f.status != selfcheck.OK]
         return COLUMNS, [f.row() for f in shown]
-
-    def run(self, parsed_args: argparse.Namespace) -> int:
-        self.exit_code = 0
-        rc = super().run(parsed_args)
-        return rc or self.exit_code

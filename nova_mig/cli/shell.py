@@ -14,6 +14,7 @@ and exits 2, as a command line missing its command does.
 import sys
 
 from nova_mig.cli import usage
+from nova_mig import exitcodes
 
 HELP_ARGS: tuple[list[str], ...] = ([], ['-h'], ['--help'], ['help'])
 
@@ -22,7 +23,7 @@ def print_help(argv: list[str]) -> int:
     """The help for ``argv`` (one of :data:`HELP_ARGS`); the exit code."""
     stream = sys.stdout if argv else sys.stderr
     stream.write(usage.help_text())
-    return 0 if argv else 2
+    return exitcodes.ExitCode.OK if argv else exitcodes.ExitCode.USAGE
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,6 +5,7 @@
 import argparse
 
 from nova_mig.cli import common
+from nova_mig import exitcodes
 from nova_mig.host import discovery
 from nova_mig.novaconf import plan
 from nova_mig.placement import connect
@@ -36,18 +37,13 @@ class Verify(common.ReportShowOne):
         with connect.placement(self.conf, config) as client:
             result = verify.verify(self.conf, config, client)
             endpoint = client.endpoint
-        self._ok = result.ok
+        self.exit_status = exitcodes.status(failed=not result.ok)
         data = result.as_dict()
         data['placement'] = endpoint
         return COLUMNS, tuple(data[c] for c in COLUMNS)
 
     def render_report(self, row: common.Row) -> str:
         return render(row)
-
-    def run(self, parsed_args: argparse.Namespace) -> int:
-        self._ok = True
-        rc = super().run(parsed_args)
-        return rc or (0 if self._ok else 1)
 
 
 def render(result: common.Row) -> str:

@@ -9,12 +9,30 @@ import typing
 
 from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
+from osc_lib.command import command
 from osc_lib import exceptions as osc_exc
 from osc_lib import utils
 
 from nova_mig import exception
+from nova_mig import exitcodes
 from nova_mig import naming
 from nova_mig.osc import client
+
+
+class Command(exitcodes.ExitStatus, command.Command):
+    """An ``openstack mig`` command; its exit status per :mod:`exitcodes`.
+
+    An error (``CommandError``, see :func:`translate_errors`) exits 1
+    through OSC's shell; ``take_action`` may set ``exit_status``.
+    """
+
+
+class Lister(exitcodes.ExitStatus, command.Lister):
+    """An ``openstack mig`` command listing rows."""
+
+
+class ShowOne(exitcodes.ExitStatus, command.ShowOne):
+    """An ``openstack mig`` command showing one object."""
 
 
 def add_naming_options(parser: argparse.ArgumentParser,
@@ -112,16 +130,22 @@ def project_id(app: typing.Any, ref: str, domain: str | None) -> str:
 
 #: What a Lister or ShowOne's ``take_action`` returns: columns and data.
 Result = tuple[tuple[str, ...], typing.Any]
+#: A Lister's: the columns and the rows.
+Rows = tuple[tuple[str, ...], list[tuple[typing.Any, ...]]]
+#: A ShowOne's: the columns and the values.
+Row = tuple[tuple[str, ...], tuple[typing.Any, ...]]
 
-_Action = collections.abc.Callable[[typing.Any, argparse.Namespace],
-                                   typing.Any]
+_Self = typing.TypeVar('_Self')
+_Out = typing.TypeVar('_Out')
 
 
-def translate_errors(take_action: _Action) -> _Action:
+def translate_errors(
+        take_action: collections.abc.Callable[[_Self, argparse.Namespace],
+                                              _Out]
+) -> collections.abc.Callable[[_Self, argparse.Namespace], _Out]:
     """Turn nova-mig errors into ``CommandError`` (message, exit 1)."""
     @functools.wraps(take_action)
-    def wrapper(self: typing.Any, parsed_args: argparse.Namespace
-                ) -> typing.Any:
+    def wrapper(self: _Self, parsed_args: argparse.Namespace) -> _Out:
         try:
             return take_action(self, parsed_args)
         except exception.NovaMigException as e:

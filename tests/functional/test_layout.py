@@ -132,7 +132,7 @@ class TestApply(layout_base.LayoutTestCase):
         path = self.write('reshape.yaml', RESHAPE)
         rc, out, _err = self.cli('layout', 'apply', '--dry-run', path,
                                  '-f', 'json')
-        self.assertEqual(1, rc)
+        self.assertEqual(3, rc)    # a GPU it would refuse, as layout plan
         rows = json.loads(out)
         kinds = {(r['GPU'], r['Action']) for r in rows}
         self.assertIn(('0000:81:00.0', 'destroy-gi'), kinds)

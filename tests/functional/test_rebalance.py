@@ -136,9 +136,10 @@ class RebalanceApplyTestCase(RebalanceHostTestCase):
         rc, out, err = self.nova_mig('rebalance', 'apply',
                                      self.layout(FULL), '-f', 'json',
                                      conf_file=self.conf_path)
-        # A dry run: the refusal is reported, nothing unsafe would be
-        # done, exit status 0.
-        self.assertEqual(0, rc, out + err)
+        # A dry run: the refusal is reported, nothing changed, exit
+        # status 3 (REFUSED), as "layout plan" and "layout apply
+        # --dry-run".
+        self.assertEqual(3, rc, out + err)
         [row] = json.loads(out)
         self.assertEqual('refused', row['Status'])
         self.assertIn('not created by nova-mig', row['Detail'])

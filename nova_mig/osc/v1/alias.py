@@ -5,13 +5,12 @@
 import argparse
 
 from osc_lib.cli import format_columns
-from osc_lib.command import command
 
 from nova_mig.osc import common
 from nova_mig.placement import aliases
 
 
-class ListAlias(command.Lister):
+class ListAlias(common.Lister):
     """List the [pci] aliases nova-api and nova-scheduler need.
 
     Vendor-specific VFIO hosts offer their vGPUs as PCI devices; a flavor

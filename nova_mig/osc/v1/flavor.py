@@ -7,10 +7,10 @@ import re
 
 from osc_lib.cli import format_columns
 from osc_lib.cli import parseractions
-from osc_lib.command import command
 from osc_lib import exceptions as osc_exc
 
 from nova_mig import exception
+from nova_mig import exitcodes
 from nova_mig.flavor import capacity
 from nova_mig.flavor import manage
 from nova_mig.flavor import migration
@@ -104,7 +104,7 @@ def _show(row: manage.FlavorRow) -> common.Result:
                           row.profile, row.status, row.managed)
 
 
-class CreateFlavor(command.ShowOne):
+class CreateFlavor(common.ShowOne):
     """Create new flavor asking for one vGPU of a MIG profile.
 
     The options shared with "openstack flavor create" mean the same; the
@@ -209,7 +209,7 @@ def _add_flavor_argument(parser: argparse.ArgumentParser) -> None:
                         help='Flavor to act on (name or ID)')
 
 
-class ShowFlavor(command.ShowOne):
+class ShowFlavor(common.ShowOne):
     """Show a flavor with the MIG profile it asks for."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -226,7 +226,7 @@ class ShowFlavor(command.ShowOne):
                                          status='exists'))
 
 
-class _ChangeFlavor(command.Command):
+class _ChangeFlavor(common.Command):
     """Set or unset extra specs of a flavor nova-mig created."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -303,7 +303,7 @@ class UnsetFlavor(_ChangeFlavor):
         return {}, keys
 
 
-class DeleteFlavor(command.Command):
+class DeleteFlavor(common.Command):
     """Delete flavors nova-mig created.
 
     A flavor nova-mig did not create is refused without --force. Every
@@ -339,7 +339,7 @@ class DeleteFlavor(command.Command):
                     ', '.join(failed)))
 
 
-class ListFlavor(command.Lister):
+class ListFlavor(common.Lister):
     """List the flavors asking for a MIG-backed vGPU, with their profile."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -359,7 +359,7 @@ class ListFlavor(command.Lister):
              format_columns.DictColumn(r.traits), r.managed) for r in rows]
 
 
-class SyncFlavor(command.Lister):
+class SyncFlavor(common.Lister):
     """Create or update one flavor per MIG profile the cloud offers.
 
     The profiles offered are those with an inventory in Placement. Flavors
@@ -396,16 +396,12 @@ class SyncFlavor(command.Lister):
                                    force=parsed_args.force,
                                    dry_run=parsed_args.dry_run,
                                    offered=offered)
-        self.refused = [r for r in rows if r.status == manage.REFUSED]
-        for row in self.refused:
+        refused = [r for r in rows if r.status == manage.REFUSED]
+        for row in refused:
             self.app.stderr.write(row.reason + '\n')
+        self.exit_status = exitcodes.status(failed=bool(refused))
         columns = ('Name', 'ID', 'Profile', 'Status', 'Set', 'Removed')
         return columns, [
             (r.name, r.id, r.profile, r.status,
              format_columns.DictColumn(r.set_specs),
              format_columns.ListColumn(r.removed_specs)) for r in rows]
-
-    def run(self, parsed_args: argparse.Namespace) -> int:
-        self.refused = []
-        result = super().run(parsed_args)
-        return 1 if self.refused else result

@@ -3,38 +3,14 @@
 """``openstack mig metrics``: the cloud's MIG capacity for Prometheus."""
 
 import argparse
-import collections
 
-from osc_lib.command import command
-
-from nova_mig.flavor import capacity as flavor_capacity
-from nova_mig.metrics import cloud
 from nova_mig.metrics import textfile
-from nova_mig import naming
 from nova_mig.osc import common
-from nova_mig.osc.v1 import capacity as capacity_cmd
-from nova_mig.rebalance import capacity
-from nova_mig.rebalance import history
+from nova_mig.osc import window
+from nova_mig.rebalance import survey
 
 
-def slices(rows: capacity.Rows,
-           scheme: naming.Scheme) -> list[cloud.Slices]:
-    """Placement's provider rows summed per host, model and profile."""
-    groups: dict[tuple[str, str, str, str],
-                 list[flavor_capacity.Slices]] = (
-        collections.defaultdict(list))
-    for row in rows:
-        groups[(row.host, capacity.model_of(row.traits, scheme),
-                row.profile, row.resource_class)].append(row)
-    return [cloud.Slices(host=host, model=model, profile=profile,
-                         resource_class=rc,
-                         providers=len({r.provider for r in group}),
-                         total=sum(r.capacity for r in group),
-                         used=sum(r.used for r in group))
-            for (host, model, profile, rc), group in sorted(groups.items())]
-
-
-class Metrics(command.Command):
+class Metrics(common.Command):
     """Write the cloud's MIG capacity and demand in Prometheus' format.
 
     The numbers of "openstack mig capacity list --long" (MIG slices per
@@ -63,29 +39,19 @@ class Metrics(command.Command):
             help='The rebalance history directory the playbook keeps '
                  '(<rebalance_dir>/history): export the re-partitions per '
                  'GPU recorded over --window')
-        capacity_cmd.add_window_option(parser)
+        window.add_window_option(parser)
         common.add_naming_options(parser)
         return parser
 
     @common.translate_errors
     def take_action(self, parsed_args: argparse.Namespace) -> None:
-        seconds = capacity_cmd.window_seconds(parsed_args)
+        seconds = window.window_seconds(parsed_args)
         if parsed_args.textfile:
             textfile.check(parsed_args.textfile)
-        scheme = common.scheme(parsed_args)
-        done = (history.repartitions(parsed_args.history, seconds)
-                if parsed_args.history else None)
-        rows = capacity.read_slices(
-            common.mig_client(self.app).placement, scheme,
-            workers=capacity_cmd.READ_WORKERS)
-        unmet = (capacity_cmd.unmet(self.app, parsed_args, seconds)
-                 if parsed_args.unmet else None)
-        if unmet is not None:
-            # A profile offered and never refused counts 0, not absent.
-            for row in rows:
-                unmet.setdefault(row.profile, 0)
-        registry = cloud.registry(slices(rows, scheme), unmet,
-                                  parsed_args.window, done)
+        registry = survey.metrics(
+            common.mig_client(self.app), common.scheme(parsed_args),
+            parsed_args.window, seconds, unmet=parsed_args.unmet,
+            history_dir=parsed_args.history)
         if parsed_args.textfile:
             textfile.write(parsed_args.textfile, registry)
             self.app.stderr.write('Wrote %s\n' % parsed_args.textfile)

@@ -5,13 +5,12 @@
 import argparse
 
 from osc_lib.cli import format_columns
-from osc_lib.command import command
 
 from nova_mig.flavor import capacity
 from nova_mig.osc import common
 
 
-class ListProfile(command.Lister):
+class ListProfile(common.Lister):
     """List MIG profiles with the total, used and free slices of the cloud.
 
     Read from Placement: the inventories and usages of the MIG resource

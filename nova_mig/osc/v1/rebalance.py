@@ -4,24 +4,16 @@
 
 import argparse
 import os
-import time
-import typing
 
-from osc_lib.command import command
 from osc_lib import exceptions as osc_exc
 
 from nova_mig.osc import common
-from nova_mig.osc.v1 import capacity as capacity_cmd
-from nova_mig.rebalance import capacity
+from nova_mig.osc import window
 from nova_mig.rebalance import defaults
-from nova_mig.rebalance import demand
-from nova_mig.rebalance import fleet
-from nova_mig.rebalance import forecast
-from nova_mig.rebalance import history
-from nova_mig.rebalance import plan
+from nova_mig.rebalance import planner
 
 
-class PlanRebalance(command.Lister):
+class PlanRebalance(common.Lister):
     """Propose MIG geometries that cover the unmet demand; change nothing.
 
     Reads each compute host's "nova-mig discover -f json" document from
@@ -100,76 +92,40 @@ class PlanRebalance(command.Lister):
             default=defaults.TIME_LIMIT,
             help='Seconds the solver may spend per pass (default: '
                  '%(default)s); the best plan found by then is used')
-        capacity_cmd.add_window_option(parser)
+        window.add_window_option(parser)
         common.add_naming_options(parser)
         return parser
 
     @common.translate_errors
-    def take_action(self, parsed_args: argparse.Namespace
-                    ) -> tuple[tuple[str, ...], list[tuple]]:
-        # Before anything is read: SciPy comes with the "rebalance" extra.
-        plan.require_solver()
-        seconds = capacity_cmd.window_seconds(parsed_args)
+    def take_action(self, parsed_args: argparse.Namespace) -> common.Rows:
+        seconds = window.window_seconds(parsed_args)
         if parsed_args.max_gpus is not None and parsed_args.max_gpus < 0:
             raise osc_exc.CommandError('--max-gpus: must be 0 or more')
         if parsed_args.max_per_gpu_day < 0:
             raise osc_exc.CommandError('--max-per-gpu-day: must be 0 or '
                                        'more')
-        targets = (demand.load_targets(parsed_args.targets)
-                   if parsed_args.targets else [])
-        hosts, left = fleet.load_hosts(parsed_args.hosts, seconds)
-        if parsed_args.include_foreign:
-            fleet.release_foreign(hosts)
-        if targets:
-            demand.check_profiles(targets, plan.known_profiles(hosts),
-                                  parsed_args.targets)
-        mig = common.mig_client(self.app)
-        scheme = common.scheme(parsed_args)
-        rows = capacity.read_slices(
-            mig.placement, scheme, workers=capacity_cmd.READ_WORKERS)
-        hosts, disagreeing = fleet.join_placement(hosts, rows)
-        left += disagreeing
-        past = (history.load(parsed_args.history, window=seconds)
-                if parsed_args.history else history.History())
-        history.apply(hosts, past.today)
-        if any(t.scope for t in targets):
-            scopes = demand.host_scopes(mig.compute)
-            for host in hosts:
-                host.scopes = frozenset(
-                    scopes.get(host.name) or
-                    scopes.get(host.name.split('.')[0]) or ())
-        for host in hosts:
-            for gpu in host.gpus:
-                gpu.scopes = frozenset({demand.trait_scope(
-                    scheme.model_trait(gpu.model))})
-        boots = capacity_cmd.unmet_boots(self.app, parsed_args, seconds,
-                                         past.grown)
-        wanted = demand.combine(boots.by_profile, targets, boots.by_scope)
-        if parsed_args.history and parsed_args.forecast:
-            gpus = [g for h in hosts for g in h.gpus]
-            wanted = forecast.plan_demand(
-                parsed_args.history, time.time(), boots, wanted,
-                used=[s.profile for g in gpus for s in g.fixed],
-                free=[s.profile for g in gpus for s in g.free],
-                max_per_gpu_day=parsed_args.max_per_gpu_day)
-        started = time.monotonic()
-        result = plan.build(hosts, wanted, left_out=left,
-                            max_gpus=parsed_args.max_gpus,
-                            time_limit=parsed_args.time_limit,
-                            max_per_gpu_day=parsed_args.max_per_gpu_day)
-        if parsed_args.output_dir:
-            plan.write_layouts(result, hosts, parsed_args.output_dir)
-        self._summary(result, time.monotonic() - started,
-                      parsed_args.output_dir)
+        request = planner.Request(
+            hosts_dir=parsed_args.hosts, window=seconds,
+            scheme=common.scheme(parsed_args), targets=parsed_args.targets,
+            history_dir=parsed_args.history,
+            include_foreign=parsed_args.include_foreign,
+            unmet=parsed_args.unmet, max_gpus=parsed_args.max_gpus,
+            max_per_gpu_day=parsed_args.max_per_gpu_day,
+            time_limit=parsed_args.time_limit,
+            output_dir=parsed_args.output_dir,
+            forecast=parsed_args.forecast)
+        outcome = planner.plan_cloud(common.mig_client(self.app), request)
+        self._summary(outcome, parsed_args.output_dir)
         columns = ('Profile', 'Scope', 'Wanted', 'Free Before',
                    'Free After', 'Covered Before', 'Covered After')
         return columns, [
             (r.profile, r.scope or 'cloud', r.wanted, r.free_before,
              r.free_after, r.covered_before, r.covered_after)
-            for r in result.rows]
+            for r in outcome.plan.rows]
 
-    def _summary(self, result: plan.Plan, seconds: float,
-                 output_dir: typing.Optional[str]) -> None:
+    def _summary(self, outcome: planner.Outcome,
+                 output_dir: str | None) -> None:
+        result, seconds = outcome.plan, outcome.seconds
         say = self.app.stderr.write
         for host in result.left_out:
             say('left out: %s: %s\n' % (host.host, host.reason))
@@ -184,4 +140,4 @@ class PlanRebalance(command.Lister):
                 ''.join('\n  at budget: %s' % g for g in result.at_budget)))
         if output_dir:
             say('layout files and %s in %s\n' % (
-                plan.PLAN_FILE, os.path.abspath(output_dir)))
+                planner.PLAN_FILE, os.path.abspath(output_dir)))

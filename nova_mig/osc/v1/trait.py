@@ -4,7 +4,6 @@
 
 import argparse
 
-from osc_lib.command import command
 
 from nova_mig import exception
 from nova_mig.flavor import capacity
@@ -13,7 +12,7 @@ from nova_mig.model import constants
 from nova_mig.osc import common
 
 
-class ListTrait(command.Lister):
+class ListTrait(common.Lister):
     """List the MIG profile and GPU traits Placement knows."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -37,7 +36,7 @@ class ListTrait(command.Lister):
         return columns, [(r.name, r.kind, r.profile) for r in rows]
 
 
-class SyncTrait(command.Lister):
+class SyncTrait(common.Lister):
     """Create the profile trait of every MIG profile the cloud offers.
 
     The profiles offered are those with an inventory in Placement; add

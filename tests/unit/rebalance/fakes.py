@@ -9,10 +9,12 @@ planner is tested against real placements without loading the simulator.
 
 import json
 import os
+import types
 
 import yaml
 
 from nova_mig.model import gpu as gpu_model
+from nova_mig.osc import client
 from nova_mig.rebalance import geometry
 
 CATALOG = os.path.join(os.path.dirname(__file__), '..', '..', '..',
@@ -100,3 +102,23 @@ def write(directory: str, doc: dict, mtime: float | None = None) -> str:
 
 
 SEVEN_1G = tuple(('1g.10gb', i, 1, False) for i in range(7))
+
+
+class Cloud:
+    """The services of a fake cloud, recording which were asked for."""
+
+    def __init__(self, placement, compute):
+        self._mig = client.MigClient(types.SimpleNamespace(
+            sdk_connection=types.SimpleNamespace(placement=placement,
+                                                 compute=compute)))
+        self.asked = []
+
+    @property
+    def placement(self):
+        self.asked.append('placement')
+        return self._mig.placement
+
+    @property
+    def compute(self):
+        self.asked.append('compute')
+        return self._mig.compute

@@ -10,6 +10,7 @@ import jinja2
 import yaml
 
 from nova_mig.osc.v1 import capacity
+from nova_mig.osc.v1 import metrics
 from nova_mig.osc.v1 import rebalance
 from nova_mig.rebalance import defaults
 from tests import base
@@ -45,7 +46,9 @@ class DefaultsTestCase(base.TestCase):
         self.assertEqual(
             (defaults.WINDOW, defaults.MAX_PER_GPU_DAY, defaults.TIME_LIMIT),
             (args.window, args.max_per_gpu_day, args.time_limit))
-        self.assertEqual(defaults.WINDOW, capacity.DEFAULT_WINDOW)
+        for cls in (capacity.ListCapacity, metrics.Metrics):
+            args = cls(None, None).get_parser('mig').parse_args([])
+            self.assertEqual(defaults.WINDOW, args.window)
 
     def test_the_plan_forecasts_as_the_shared_default_says(self):
         parser = rebalance.PlanRebalance(None, None).get_parser('plan')
@@ -106,3 +109,8 @@ class RefusalTestCase(base.TestCase):
                                         ('0000:81:00.0', 'refused')]))
         self.assertTrue(self.failed(1, stdout=''))
         self.assertTrue(self.failed(2, [('0000:81:00.0', 'refused')]))
+        # A dry run that would refuse a GPU exits 3 (REFUSED): reported,
+        # the run goes on; a failed GPU in it still stops the run.
+        self.assertFalse(self.failed(3, [('0000:41:00.0', 'would change'),
+                                         ('0000:81:00.0', 'refused')]))
+        self.assertTrue(self.failed(3, [('0000:41:00.0', 'failed')]))
