@@ -10,6 +10,11 @@ finishes it (see :meth:`Journal.pending`). A torn last line, left by a
 crash in the middle of a write, is ignored; so is, with a warning naming
 the file and line, a line of the wrong shape (not an object, or an intent
 without its ``device``): an intent the run cannot read cannot be finished.
+
+The journal is compacted by ``reap --apply`` once it grows past
+:data:`COMPACT_BYTES`: the open intents are kept, everything closed goes
+to ``reaper-journal.jsonl.1`` (the previous generation, replaced), so the
+file never reaches the read limit that would make the reaper refuse.
 """
 
 import datetime
@@ -25,6 +30,9 @@ from nova_mig import fileutils
 LOG = logging.getLogger(__name__)
 
 FILE_NAME = 'reaper-journal.jsonl'
+#: Past this size, ``reap --apply`` keeps only the open intents (about
+#: 4,000 removals of about 250 bytes a line; the read limit is 16 MiB).
+COMPACT_BYTES = 1024 * 1024
 
 INTENT = 'intent'
 DONE = 'done'
@@ -171,3 +179,49 @@ class Journal:
     def abandoned(self, op_id: str, device: str, reason: str) -> None:
         self._append({'id': op_id, 'event': ABANDONED, 'device': device,
                       'reason': reason})
+
+    def compact(self, limit: int | None = None) -> bool:
+        """Keep only the open intents once the file is over ``limit``.
+
+        :param limit: bytes; default :data:`COMPACT_BYTES`.
+
+        The closed entries stay readable in ``<file>.1`` (one
+        generation). Each step is a rename or a link, so after a crash at
+        any point the journal is either the whole old one or the
+        compacted one; run it under the host's workflow lock, before a
+        run writes its first intent.
+
+        :returns: whether the journal was compacted.
+        :raises: :class:`nova_mig.exception.ReaperJournalError` when it
+            cannot be read or written.
+        """
+        try:
+            size = os.lstat(self.path).st_size
+        except FileNotFoundError:
+            return False
+        except OSError as e:
+            raise exception.ReaperJournalError(
+                path=self.path, reason='cannot read: %s' % (e.strerror or e))
+        if size <= (COMPACT_BYTES if limit is None else limit):
+            return False
+        pending = self.pending()
+        text = ''.join(json.dumps(entry, sort_keys=True) + '\n'
+                       for entry in pending)
+        old = self.path + '.1'
+        try:
+            # .1 becomes the whole current journal (a link, renamed into
+            # place), then the journal becomes the open intents (written
+            # aside, renamed over it): a crash leaves one or the other.
+            if os.path.lexists(old + '.tmp'):
+                os.unlink(old + '.tmp')
+            os.link(self.path, old + '.tmp')
+            os.replace(old + '.tmp', old)
+            fileutils.write_if_changed(self.path, text)
+        except OSError as e:
+            raise exception.ReaperJournalError(
+                path=self.path, reason='cannot compact: %s' % (
+                    e.strerror or e))
+        LOG.info('%s: compacted from %d bytes to the %d open intent(s); '
+                 'the closed entries are in %s', self.path, size,
+                 len(pending), old)
+        return True

@@ -156,6 +156,7 @@ class Reaper:
                  for d in decisions], notes, applied=False)
         if guard is not None:
             guard(host.report)
+        self.journal.compact()
         recovered = self._recover(pending, decisions)
         outcomes: list[Outcome] = []
         aborted = None

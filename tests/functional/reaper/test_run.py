@@ -5,6 +5,8 @@
 import errno
 import os
 
+import fixtures
+
 from nova_mig import exception
 from nova_mig import ownership
 from nova_mig.reaper import decide
@@ -132,6 +134,28 @@ class TestRun(base.ReaperTestCase):
         self.assertEqual([], self.journal.pending())
         self.assertTrue(ownership.OwnershipRecord(
             self.conf.host.state_dir).owns(fakes.B1))
+
+    def test_apply_compacts_a_long_journal_and_a_dry_run_does_not(self):
+        for n in range(30):
+            op = self.journal.intent('c%d' % n, 'mdev', fakes.GPU1,
+                                     'nvidia-235', [])
+            self.journal.done(op, 'c%d' % n, [])
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_mig.reaper.journal.COMPACT_BYTES', 1000))
+        self.reaper().run(apply=False)
+        self.assertFalse(os.path.exists(self.journal.path + '.1'))
+        self.assertEqual(60, len(self.journal.entries()))
+        result = self.reaper().run(apply=True)
+        self.assertFalse(result.failed)
+        self.assertTrue(os.path.exists(self.journal.path + '.1'))
+        # Only this run's removals are left, each an intent and a "done".
+        removed = [o.decision.facts.key for o in result.outcomes
+                   if o.result == run.REMOVED]
+        self.assertIn(fakes.B1, removed)
+        self.assertEqual(
+            [(event, key) for key in removed
+             for event in (journal.INTENT, journal.DONE)],
+            [(e['event'], e['device']) for e in self.journal.entries()])
 
     def test_crash_after_sysfs_remove_is_finished(self):
         op = self.journal.intent(fakes.B1, 'mdev', fakes.GPU1, 'nvidia-235',

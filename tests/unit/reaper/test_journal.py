@@ -5,6 +5,7 @@
 import os
 
 from nova_mig import exception
+from nova_mig import fileutils
 from nova_mig.reaper import journal
 from tests import base
 
@@ -56,3 +57,56 @@ class TestJournal(base.TestCase):
         e = self.assertRaises(exception.ReaperJournalError,
                               j.intent, 'u', 'mdev', 'p', 't', [])
         self.assertIn('cannot write', str(e))
+
+    def fill(self, closed, open_devices=()):
+        """``closed`` intents closed by done, then ``open_devices``."""
+        for n in range(closed):
+            op = self.intent('c%d' % n)
+            self.journal.done(op, 'c%d' % n, ['sysfs remove'])
+        return [self.intent(d) for d in open_devices]
+
+    def test_small_journal_left_alone(self):
+        self.fill(3, ['u1'])
+        with open(self.journal.path) as f:
+            before = f.read()
+        self.assertFalse(self.journal.compact())
+        with open(self.journal.path) as f:
+            self.assertEqual(before, f.read())
+        self.assertFalse(os.path.exists(self.journal.path + '.1'))
+
+    def test_compact_keeps_open_intents_and_the_old_generation(self):
+        open_ids = self.fill(40, ['u1', 'u2'])
+        with open(self.journal.path) as f:
+            before = f.read()
+        limit = len(before) // 2
+        self.assertTrue(self.journal.compact(limit=limit))
+        # The open intents, with their ids, are still pending ...
+        self.assertEqual(open_ids,
+                         [e['id'] for e in self.journal.pending()])
+        self.assertEqual(['intent', 'intent'],
+                         [e['event'] for e in self.journal.entries()])
+        # ... the whole old journal is the previous generation ...
+        with open(self.journal.path + '.1') as f:
+            self.assertEqual(before, f.read())
+        self.assertLess(os.path.getsize(self.journal.path), limit)
+        # ... and closing one after compaction works as before.
+        self.journal.done(open_ids[0], 'u1', [])
+        self.assertEqual([open_ids[1]],
+                         [e['id'] for e in self.journal.pending()])
+        self.assertFalse(os.path.exists(self.journal.path + '.1.tmp'))
+
+    def test_compact_replaces_the_previous_generation(self):
+        self.fill(20)
+        self.assertTrue(self.journal.compact(limit=100))
+        self.fill(30)
+        with open(self.journal.path) as f:
+            second = f.read()
+        self.assertTrue(self.journal.compact(limit=100))
+        with open(self.journal.path + '.1') as f:
+            self.assertEqual(second, f.read())
+        with open(self.journal.path) as f:
+            self.assertEqual('', f.read())
+
+    def test_default_limit_keeps_the_journal_under_the_read_cap(self):
+        self.assertLess(journal.COMPACT_BYTES * 4,
+                        fileutils.MAX_STATE_BYTES)
