@@ -125,5 +125,5 @@ def _checkpoint(extra: typing.Any, conf: typing.Any, report: typing.Any,
         LOG.warning('Layout checkpoint not compared: %s',
                     extra.failures['checkpoint'])
         return
-    extra.drift = {g.address: len(g.actions) + (1 if g.refused else 0)
+    extra.drift = {g.address: len(g.steps) + (1 if g.refused else 0)
                    for g in the_plan.gpus}

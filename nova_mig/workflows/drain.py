@@ -266,10 +266,10 @@ class GpuDrain:
                 outcomes[gplan.address] = GpuOutcome(
                     gplan.address, REFUSED, '%s (%s)' % (
                         gplan.refused, ', '.join(gplan.blockers)))
-            elif gplan.actions:
+            elif gplan.steps:
                 outcomes[gplan.address] = GpuOutcome(
                     gplan.address, WOULD_CHANGE, '; '.join(
-                        a.describe() for a in gplan.actions))
+                        s.describe() for s in gplan.steps))
         draining = sorted(a for a, o in outcomes.items()
                           if o.status == WOULD_CHANGE)
         config = self.config(report)
@@ -421,13 +421,13 @@ class GpuDrain:
                                  include_foreign=self.include_foreign,
                                  skip_handle_check=self.skip_handle_check)
         complete = True
-        for gpu, status, _done, detail in result.rows():
-            if gpu not in draining:
+        for found in result.gpus:
+            if found.gpu not in draining:
                 continue
-            ok = status in (apply_mod.UNCHANGED, apply_mod.CHANGED)
-            complete = complete and ok
-            outcomes[gpu] = GpuOutcome(gpu, CHANGED if ok else FAILED,
-                                       detail or outcomes[gpu].detail)
+            complete = complete and found.ok
+            outcomes[found.gpu] = GpuOutcome(
+                found.gpu, CHANGED if found.ok else FAILED,
+                found.detail or outcomes[found.gpu].detail)
         self.steps.append('apply: %s' % ', '.join(draining))
         if result.checkpoint_error is None:
             return complete
