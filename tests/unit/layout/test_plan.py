@@ -7,6 +7,7 @@ import dataclasses
 from nova_mig import exception
 from nova_mig.layout import plan
 from nova_mig.layout import schema
+from nova_mig.layout import steps
 from tests import base as test_base
 from tests.unit.layout import fakes
 
@@ -33,6 +34,12 @@ class TestPlan(test_base.TestCase):
 
     def test_keeps_what_matches_and_replaces_the_rest(self):
         the_plan = self.make(_layout('[3g.40gb, 2g.20gb, 2g.20gb]'))
+        self.assertEqual([steps.DestroyComputeInstance,
+                          steps.DestroyGpuInstance, steps.CreateGpuInstance,
+                          steps.CreateComputeInstance,
+                          steps.CreateGpuInstance,
+                          steps.CreateComputeInstance],
+                         [type(s) for s in the_plan.steps])
         self.assertEqual([
             ('destroy-ci', 'destroy compute instance 0 of GPU instance 2 '
              '(1g.10gb at 0:1)'),
@@ -46,6 +53,20 @@ class TestPlan(test_base.TestCase):
                          the_plan.steps[0].reason)
         self.assertFalse(the_plan.empty)
         self.assertEqual((), the_plan.untouched)
+
+    def test_a_plan_cannot_change(self):
+        the_plan = self.make(_layout('[3g.40gb, 2g.20gb, 2g.20gb]'))
+        (gplan,) = the_plan.gpus
+        for obj, name, value in ((the_plan, 'gpus', ()),
+                                 (gplan, 'refused', 'no'),
+                                 (gplan, 'steps', ()),
+                                 (gplan.steps[0], 'gi_id', 5)):
+            self.assertRaises(dataclasses.FrozenInstanceError, setattr, obj,
+                              name, value)
+        self.assertIsInstance(gplan.steps, tuple)
+        refused = gplan.refuse('in use', ['domain d'])
+        self.assertEqual(('domain d',), refused.blockers)
+        self.assertIsNone(gplan.refused)
 
     def test_matching_host_is_empty(self):
         the_plan = self.make(_layout('[{profile: 1g.10gb, placement: 0}, '
