@@ -23,7 +23,8 @@ nova_mig/osc/__init__.py nova_mig/osc/client.py nova_mig/osc/common.py
 nova_mig/osc/plugin.py nova_mig/osc/v1/__init__.py nova_mig/osc/v1/alias.py
 nova_mig/osc/v1/flavor.py nova_mig/osc/v1/profile.py nova_mig/osc/v1/trait.py
 nova_mig/simulator/catalog.py nova_mig/simulator/exception.py
-nova_mig/simulator/pci.py"
+nova_mig/simulator/pci.py
+nova_mig/cli/layout.py"
 
 rc=0
 echo "mypy: nova_mig/"

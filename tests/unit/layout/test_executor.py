@@ -16,7 +16,6 @@ from nova_mig.layout import steps
 from nova_mig.model import gpu as gpu_model
 from tests import base as test_base
 from tests.unit.layout import fakes
-from tests.unit.layout import test_steps
 
 AT_0_4 = gpu_model.Placement(0, 4)
 Outcome = records.Outcome
@@ -132,7 +131,7 @@ class TestExecutor(test_base.TestCase):
         self.backend.destroy_gpu_instance.assert_not_called()
 
     def test_a_guest_defined_during_a_removal(self):
-        ctx = test_steps.FakeContext(self.backend.sysfs_root())
+        ctx = fakes.FakeContext(self.backend.sysfs_root())
         remove = steps.ClearVgpuType(gpu=self.card.pci_address,
                                      gpu_uuid=self.card.uuid, reason='r',
                                      type_name='T', vf=0, parent='0:1.4')

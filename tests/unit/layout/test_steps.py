@@ -8,14 +8,12 @@ import os
 from unittest import mock
 
 from nova_mig import exception
-from nova_mig.gpu import base
 from nova_mig.host import inuse
 from nova_mig.host import sysfs
-from nova_mig.host import virt
 from nova_mig.layout import steps
 from nova_mig.model import gpu as gpu_model
-from nova_mig import ownership
 from tests import base as test_base
+from tests.unit.layout import fakes
 
 PF = '0000:41:00.0'
 GPU_UUID = 'GPU-00000000-0000-4000-8000-000000000000'
@@ -23,32 +21,6 @@ VFS = ('0000:41:00.4', '0000:41:00.5')
 MDEV = '5b2f9c1e-8a43-4c6e-9d1f-2a7b3c4d5e03'
 AT_0_4 = gpu_model.Placement(0, 4)
 ON = dict(gpu=PF, gpu_uuid=GPU_UUID, reason='why')
-
-
-class FakeContext:
-    """A :class:`steps.Context` whose every effect is recorded."""
-
-    def __init__(self, root: str):
-        self.calls = mock.Mock()
-        self.backend = mock.create_autospec(base.GpuBackend, instance=True)
-        self.reader = sysfs.SysfsReader(root)
-        self.writer = mock.Mock()
-        self.owned = mock.create_autospec(ownership.OwnershipRecord,
-                                          instance=True)
-        self.nodedevs = mock.create_autospec(virt.NodeDevices,
-                                             instance=True)
-        for name in ('backend', 'writer', 'owned', 'nodedevs'):
-            self.calls.attach_mock(getattr(self, name), name)
-        self.sriov_manage: str | None = None
-        self.reset_gpu = False
-        self.gi_ids: dict[tuple[str, int], int] = {}
-        self.users: list[str] = []
-
-    def gpu_users(self, address: str) -> list[str]:
-        return self.users
-
-    def vgpu_uuid(self, vf: str) -> str | None:
-        return 'vgpu-of-' + vf
 
 
 class StepTestCase(test_base.TestCase):
@@ -63,7 +35,7 @@ class StepTestCase(test_base.TestCase):
         for n, vf in enumerate(VFS):
             os.makedirs(os.path.join(self.root, sysfs.PCI_DEVICES, vf))
             os.symlink('../' + vf, os.path.join(pf, 'virtfn%d' % n))
-        self.ctx = FakeContext(self.root)
+        self.ctx = fakes.FakeContext(self.root)
 
     def effects(self):
         return [c[0] for c in self.ctx.calls.mock_calls]
