@@ -322,10 +322,10 @@ class PerGpuDrain(retype.Step):
                                       if g.detail else '')
                          for g in result.gpus) or 'the layout changes no GPU'
 
-    def preview(self, ctx):
+    def preview(self, ctx: retype.Context) -> str:
         return self._rows(self._drain(ctx).run(dry_run=True))
 
-    def run(self, ctx):
+    def run(self, ctx: retype.Context) -> str:
         result = self._drain(ctx).run(dry_run=False)
         ctx.layout_changed()
         if not result.ok:
