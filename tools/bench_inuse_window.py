@@ -134,7 +134,8 @@ def one_run(work: str, clock: Clock) -> None:
     result = apply_mod.apply(gpu.load_backend(conf), conf, layout,
                              include_foreign=True)
     if not result.ok:
-        sys.exit('layout apply failed: %s' % result.rows())
+        sys.exit('layout apply failed: %s' % '; '.join(
+            '%s %s %s' % (g.gpu, g.status, g.detail) for g in result.gpus))
     conf = make_conf(os.path.join(work, 'reap'))
     policy = reaper_run.policy_from(conf, all_unassigned=True,
                                     include_foreign=True,

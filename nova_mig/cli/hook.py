@@ -11,8 +11,8 @@ from nova_mig.cli import common
 from nova_mig import exitcodes
 
 if typing.TYPE_CHECKING:
-    from nova_mig.layout import apply as layout_apply
-    from nova_mig.layout import plan as layout_plan
+    from nova_mig.layout import executor
+    from nova_mig.layout import steps
     from nova_mig.workflows import hook as hook_mod
 
 COLUMNS = ('Step', 'Status', 'Detail')
@@ -42,8 +42,8 @@ class _Hook(common.ErrorReporting, lister.Lister):
         return COLUMNS, rows
 
 
-def _progress(stream: typing.TextIO) -> 'layout_apply.Progress':
-    def report(index: int, total: int, action: 'layout_plan.Action',
+def _progress(stream: typing.TextIO) -> 'executor.Progress':
+    def report(index: int, total: int, action: 'steps.Step',
                status: str | None) -> None:
         if status is not None:
             stream.write('[%d/%d] GPU %s: %s ... %s\n' % (

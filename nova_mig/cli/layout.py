@@ -2,14 +2,31 @@
 
 """``nova-mig layout ...``: plan, apply, assert, export, import, restore."""
 
+import argparse
+import collections.abc
+import typing
+
 from cliff import command
 from cliff import lister
 
 from nova_mig.cli import common
 from nova_mig import exitcodes
 
+if typing.TYPE_CHECKING:
+    from nova_mig.layout import executor
+    from nova_mig.layout import plan as plan_mod
+    from nova_mig.layout import records
+    from nova_mig.layout import steps
+    from nova_mig.model import host as host_model
+
 PLAN_COLUMNS = ('GPU', 'Action', 'Description', 'Reason', 'Status')
 RESULT_COLUMNS = ('GPU', 'Status', 'Actions done', 'Detail')
+
+#: A row of ``layout plan``: GPU, action, description, reason, status.
+PlanRow = tuple[str, str, str, str, str]
+#: A row of ``layout apply`` and ``restore``: GPU, status, steps done,
+#: detail.
+ResultRow = tuple[str, str, int, str]
 
 
 class _Lister(common.ErrorReporting, lister.Lister):
@@ -19,7 +36,7 @@ class _Lister(common.ErrorReporting, lister.Lister):
 class _PlansLayout(command.Command):
     """FILE and --include-foreign, for the commands that plan a layout."""
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(
             'layout', metavar='FILE',
@@ -36,7 +53,8 @@ class _PlansLayout(command.Command):
         return parser
 
 
-def _plan(cmd, parsed_args):
+def _plan(cmd: common.ErrorReporting, parsed_args: argparse.Namespace
+          ) -> 'plan_mod.Plan':
     from nova_mig.host import discovery
     from nova_mig.layout import apply
     from nova_mig.layout import plan
@@ -49,14 +67,35 @@ def _plan(cmd, parsed_args):
                          cmd.conf, parsed_args.include_foreign, report))
 
 
-def _progress(stream):
-    def report(index, total, action, status):
+def _progress(stream: typing.TextIO) -> 'executor.Progress':
+    def report(index: int, total: int, step: 'steps.Step',
+               status: str | None) -> None:
         if status is None:
             return
         stream.write('[%d/%d] GPU %s: %s ... %s\n' % (
-            index, total, action.gpu, action.describe(), status))
+            index, total, step.gpu, step.describe(), status))
         stream.flush()
     return report
+
+
+def plan_rows(the_plan: 'plan_mod.Plan') -> list[PlanRow]:
+    """One row per step, and one per refused GPU naming its blockers."""
+    rows: list[PlanRow] = []
+    for gplan in the_plan.gpus:
+        status = 'refused' if gplan.refused else 'planned'
+        rows += [(s.gpu, s.kind, s.describe(), s.reason, status)
+                 for s in gplan.steps]
+        if gplan.refused:
+            rows.append((gplan.address, 'refused', gplan.refused,
+                         'blocked by: ' + '; '.join(gplan.blockers),
+                         'refused'))
+    return rows
+
+
+def result_rows(result: 'records.ApplyResult') -> list[ResultRow]:
+    """One row per GPU: its status, the steps done, the detail."""
+    return [(g.gpu, g.status.value, len(g.done), g.detail)
+            for g in result.gpus]
 
 
 class LayoutPlan(_PlansLayout, _Lister):
@@ -89,20 +128,24 @@ class LayoutPlan(_PlansLayout, _Lister):
 
     uses_cloud = False
 
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace
+                    ) -> common.Columns:
         the_plan = _plan(self, parsed_args)
         if the_plan.empty:
             self.app.stderr.write('nothing to do: host %s matches %s\n' % (
                 the_plan.hostname, parsed_args.layout))
         self.exit_status = exitcodes.status(refused=bool(the_plan.refused))
-        return PLAN_COLUMNS, the_plan.rows()
+        return PLAN_COLUMNS, plan_rows(the_plan)
 
-    def produce_output(self, parsed_args, column_names, data):
+    def produce_output(self, parsed_args: argparse.Namespace,
+                       column_names: collections.abc.Sequence[str],
+                       data: collections.abc.Iterable[typing.Any]) -> int:
         data = list(data)
         if (not data and parsed_args.formatter == 'table' and
                 not getattr(parsed_args, 'print_empty', False)):
             return 0    # cliff would print an empty line
-        return super().produce_output(parsed_args, column_names, data)
+        rc: int = super().produce_output(parsed_args, column_names, data)
+        return rc
 
 
 class LayoutApply(_PlansLayout, _Lister):
@@ -149,7 +192,7 @@ class LayoutApply(_PlansLayout, _Lister):
     (exit code 3 when it would refuse a GPU, as "layout plan").
     """
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument('--dry-run', action='store_true',
                             help='Print the plan; change nothing.')
@@ -162,7 +205,8 @@ class LayoutApply(_PlansLayout, _Lister):
                             help=common.SKIP_HANDLE_CHECK_HELP)
         return parser
 
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace
+                    ) -> common.Columns:
         import contextlib
 
         from nova_mig.layout import apply
@@ -171,7 +215,7 @@ class LayoutApply(_PlansLayout, _Lister):
         from nova_mig.workflows import compute_service
         layout = schema.load(parsed_args.layout)
 
-        def guard(report):
+        def guard(report: 'host_model.HostReport') -> None:
             compute_service.guard_apply(
                 self.conf, report.hostname,
                 force=parsed_args.force_with_enabled_service)
@@ -187,14 +231,14 @@ class LayoutApply(_PlansLayout, _Lister):
                 skip_handle_check=parsed_args.skip_handle_check)
         if result.dry_run:
             self.exit_status = exitcodes.status(refused=not result.ok)
-            return PLAN_COLUMNS, result.plan.rows()
+            return PLAN_COLUMNS, plan_rows(result.plan)
         self.exit_status = exitcodes.status(failed=not result.ok)
         for warning in result.warnings:
             self.app.stderr.write('warning: %s\n' % warning)
         if result.checkpoint:
             self.app.stderr.write('Checkpoint written to %s\n'
                                   % result.checkpoint)
-        return RESULT_COLUMNS, result.rows()
+        return RESULT_COLUMNS, result_rows(result)
 
 
 class LayoutAssert(_PlansLayout, common.Command):
@@ -209,7 +253,7 @@ class LayoutAssert(_PlansLayout, common.Command):
 
     uses_cloud = False
 
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace) -> int:
         the_plan = _plan(self, parsed_args)
         out = self.app.stdout
         if the_plan.empty:
@@ -218,14 +262,14 @@ class LayoutAssert(_PlansLayout, common.Command):
             return exitcodes.ExitCode.OK
         out.write('host %s does not match %s:\n' % (the_plan.hostname,
                                                     parsed_args.layout))
-        for gpu, kind, description, reason, status in the_plan.rows():
+        for gpu, kind, description, reason, status in plan_rows(the_plan):
             out.write('  %s %s: %s (%s)%s\n' % (
                 gpu, kind, description, reason,
                 ' [refused]' if status == 'refused' else ''))
         return exitcodes.ExitCode.FAILED
 
 
-def _write(cmd, text: str, output: str | None) -> None:
+def _write(cmd: common.Command, text: str, output: str | None) -> None:
     if output:
         from nova_mig import exception
         from nova_mig import fileutils
@@ -255,7 +299,7 @@ class LayoutExport(common.Command):
 
     uses_cloud = False
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument('-o', '--output', metavar='FILE',
                             help='Write to FILE (atomically) instead of '
@@ -267,7 +311,7 @@ class LayoutExport(common.Command):
                                  '(default: nova-mig).')
         return parser
 
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace) -> int:
         from nova_mig.host import discovery
         from nova_mig.layout import export
         from nova_mig.layout import migparted
@@ -295,7 +339,7 @@ class LayoutImportMigParted(common.Command):
 
     uses_cloud = False
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument('file', metavar='FILE',
                             help='The mig-parted config file.')
@@ -308,7 +352,7 @@ class LayoutImportMigParted(common.Command):
                                  'stdout.')
         return parser
 
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace) -> int:
         from nova_mig import exception
         from nova_mig import fileutils
         from nova_mig.layout import migparted
@@ -342,7 +386,7 @@ class LayoutRestore(_Lister):
     --reset-gpu lets nova-mig run it on a GPU that is idle.
     """
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(
             '--reset-gpu', action='store_true',
@@ -354,7 +398,8 @@ class LayoutRestore(_Lister):
                             help=common.SKIP_HANDLE_CHECK_HELP)
         return parser
 
-    def take_action(self, parsed_args):
+    def take_action(self, parsed_args: argparse.Namespace
+                    ) -> common.Columns:
         from nova_mig.layout import apply
         from nova_mig import lock
         with lock.workflow_lock(self.conf):
@@ -368,4 +413,4 @@ class LayoutRestore(_Lister):
                                   'restore\n')
             return RESULT_COLUMNS, []
         self.exit_status = exitcodes.status(failed=not result.ok)
-        return RESULT_COLUMNS, result.rows()
+        return RESULT_COLUMNS, result_rows(result)

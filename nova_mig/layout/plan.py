@@ -1,548 +1,75 @@
 # SPDX-License-Identifier: Apache-2.0
 
-"""The diff between a host and a layout: actions with reasons, per GPU.
+"""The diff between a host and a layout: steps with reasons, per GPU.
 
-A GPU whose change would destroy something in use (a GPU instance with
+A plan is immutable: a tuple of typed steps (:mod:`nova_mig.layout.steps`)
+per GPU, made by the planner (:mod:`nova_mig.layout.planner`).  A GPU
+whose change would destroy something in use (a GPU instance with
 processes, a vGPU device referenced by any libvirt domain, running or
-merely defined) is refused as a whole: none of its actions run.
+merely defined) is refused as a whole: none of its steps run.
 """
 
 import dataclasses
-import logging
 import typing
 
-from nova_mig.layout import current
+from nova_mig.layout import planner
 from nova_mig.layout import spec
+from nova_mig.layout import steps as steps_mod
 from nova_mig.layout import target as target_mod
-from nova_mig.model import constants
-from nova_mig.model import gpu as gpu_model
 from nova_mig.model import host as host_model
 
-LOG = logging.getLogger(__name__)
-
-REMOVE_VGPU = 'remove-vgpu'
-DESTROY_CI = 'destroy-ci'
-DESTROY_GI = 'destroy-gi'
-SET_NUMVFS = 'set-numvfs'
-SET_MIG = 'set-mig-mode'
-CREATE_GI = 'create-gi'
-CREATE_CI = 'create-ci'
-CREATE_VGPU = 'create-vgpu'
+#: Why the planner refuses a GPU.
+REFUSED = ('the layout needs to destroy what is in use or not nova-mig\'s; '
+           'nothing on this GPU is changed')
 
 
-#: (GPU, action, description, reason, status) of ``layout plan``.
-Row = tuple[str, str, str, str, str]
-
-
-@dataclasses.dataclass
-class Action:
-    """One change on one GPU."""
-
-    kind: str
-    gpu: str
-    gpu_uuid: str
-    reason: str
-    profile: str | None = None
-    profile_id: int | None = None
-    placement: gpu_model.Placement | None = None
-    gi_id: int | None = None
-    ci_id: int | None = None
-    uuid: str | None = None
-    type_name: str | None = None
-    type_id: int | None = None
-    vf: int | None = None
-    parent: str | None = None
-    count: int | None = None
-    mig: bool | None = None
-    vendor_vfio: bool = False
-    node_device: str | None = None
-    #: The layout names the VF (a checkpoint does): the operator's choice,
-    #: not the planner's, even when a guest references that VF.
-    vf_given: bool = False
-
-    def where(self) -> str:
-        if self.placement is None:
-            return ''
-        return ' at %d:%d' % (self.placement.start, self.placement.size)
-
-    def parent_text(self) -> str:
-        if self.vf is not None:
-            return 'VF %d%s' % (self.vf, ' (%s)' % self.parent
-                                if self.parent else '')
-        return self.parent or 'the GPU'
-
-    def describe(self) -> str:
-        """One line: what is done."""
-        if self.kind == REMOVE_VGPU:
-            return 'remove vGPU %s from %s' % (
-                ' '.join(filter(None, (self.uuid,
-                                       '(%s)' % self.type_name))),
-                self.parent_text())
-        if self.kind == DESTROY_CI:
-            return 'destroy compute instance %s of GPU instance %s (%s%s)' \
-                % (self.ci_id, self.gi_id, self.profile, self.where())
-        if self.kind == DESTROY_GI:
-            return 'destroy GPU instance %s (%s%s)' % (
-                self.gi_id, self.profile, self.where())
-        if self.kind == SET_NUMVFS:
-            return 'set SR-IOV VFs to %s' % self.count
-        if self.kind == SET_MIG:
-            return '%s MIG mode' % ('enable' if self.mig else 'disable')
-        if self.kind == CREATE_GI:
-            return 'create GPU instance %s%s' % (self.profile, self.where())
-        if self.kind == CREATE_CI:
-            return 'create compute instance on %s%s' % (self.profile,
-                                                        self.where())
-        return 'create vGPU %s on %s%s' % (
-            ' '.join(filter(None, (self.type_name, self.uuid))),
-            self.parent_text(),
-            ' for %s%s' % (self.profile, self.where())
-            if self.profile else '')
-
-    def as_dict(self) -> dict[str, typing.Any]:
-        result: dict[str, typing.Any] = {
-            'gpu': self.gpu, 'action': self.kind,
-            'description': self.describe(), 'reason': self.reason}
-        for key in ('profile', 'gi_id', 'uuid', 'type_name', 'vf', 'parent',
-                    'count', 'mig'):
-            if getattr(self, key) is not None:
-                result[key] = getattr(self, key)
-        if self.placement is not None:
-            result['placement'] = '%d:%d' % (self.placement.start,
-                                             self.placement.size)
-        return result
-
-
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class GpuPlan:
+    """The steps of one GPU, or why it is refused."""
+
     target: target_mod.GpuTarget
-    actions: list[Action]
+    steps: tuple[steps_mod.Step, ...]
     #: Why the GPU is refused (something in use), or None.
     refused: str | None = None
-    blockers: list[str] = dataclasses.field(default_factory=list)
+    blockers: tuple[str, ...] = ()
 
     @property
     def address(self) -> str:
         return self.target.gpu.pci_address
 
+    def refuse(self, why: str, blockers: typing.Iterable[str]) -> 'GpuPlan':
+        """This GPU's plan, refused with more blockers."""
+        return dataclasses.replace(self, refused=why,
+                                   blockers=self.blockers + tuple(blockers))
 
-@dataclasses.dataclass
+
+@dataclasses.dataclass(frozen=True)
 class Plan:
     hostname: str
     source: str
-    gpus: list[GpuPlan]
+    gpus: tuple[GpuPlan, ...]
     #: GPUs no layout entry selects: left alone.
-    untouched: list[str]
+    untouched: tuple[str, ...]
 
     @property
-    def actions(self) -> list[Action]:
-        return [a for g in self.gpus for a in g.actions]
+    def steps(self) -> tuple[steps_mod.Step, ...]:
+        return tuple(s for g in self.gpus for s in g.steps)
 
     @property
-    def refused(self) -> list[GpuPlan]:
-        return [g for g in self.gpus if g.refused]
+    def refused(self) -> tuple[GpuPlan, ...]:
+        return tuple(g for g in self.gpus if g.refused)
 
     @property
     def empty(self) -> bool:
         """True when the host matches the layout."""
-        return not self.actions and not self.refused
-
-    def rows(self) -> list[Row]:
-        rows: list[Row] = []
-        for gplan in self.gpus:
-            for action in gplan.actions:
-                rows.append((action.gpu, action.kind, action.describe(),
-                             action.reason,
-                             'refused' if gplan.refused else 'planned'))
-            if gplan.refused:
-                rows.append((gplan.address, 'refused', gplan.refused,
-                             'blocked by: ' + '; '.join(gplan.blockers),
-                             'refused'))
-        return rows
-
-    def as_dict(self) -> dict[str, typing.Any]:
-        return {
-            'hostname': self.hostname, 'layout': self.source,
-            'matches': self.empty,
-            'gpus': [{'gpu': g.address, 'uuid': g.target.gpu.uuid,
-                      'refused': g.refused, 'blockers': g.blockers,
-                      'actions': [a.as_dict() for a in g.actions]}
-                     for g in self.gpus],
-            'untouched': self.untouched,
-        }
+        return not self.steps and not self.refused
 
 
-#: A vGPU device to create: where it goes, and the profile backing it.
-ToCreate = tuple[target_mod.DeviceTarget, gpu_model.Placement | None,
-                 str | None]
-
-
-#: A kept GPU instance's devices the layout does not want there, and the
-#: wanted devices it lacks.
-_GiMatch = tuple[list[current.HostDevice], list[target_mod.DeviceTarget]]
-
-
-class _GpuPlanner:
-    """Builds the actions of one GPU."""
-
-    def __init__(self, report: host_model.HostReport,
-                 target: target_mod.GpuTarget,
-                 owned: set[str] | None = None):
-        self.report = report
-        self.owned = owned
-        self.target = target
-        self.gpu = target.gpu
-        self.devices = current.devices(report, target.gpu)
-        self.removals: list[Action] = []
-        self.gi_removals: list[Action] = []
-        self.creations: list[Action] = []
-        self.blockers: list[str] = []
-        self.kept: list[current.HostDevice] = []
-
-    def action(self, kind: str, reason: str, **kw: typing.Any) -> Action:
-        return Action(kind, self.gpu.pci_address, self.gpu.uuid, reason,
-                      **kw)
-
-    def remove(self, dev: current.HostDevice, reason: str) -> None:
-        if dev.in_use:
-            self.blockers += ['domain %s (vGPU %s)' % (d, dev.uuid or
-                                                       dev.parent)
-                              for d in dev.domains]
-        elif self.owned is not None and (dev.uuid or dev.parent) \
-                not in self.owned:
-            # Nova creates an mdev before it defines the guest using it:
-            # an unused device nova-mig did not make may be about to be
-            # used by an instance being built.
-            self.blockers.append(
-                'vGPU %s not created by nova-mig (Nova may be about to use '
-                'it; drain the host and pass --include-foreign)'
-                % (dev.uuid or dev.parent))
-        self.removals.append(self.action(
-            REMOVE_VGPU, reason, uuid=dev.uuid, type_name=dev.type_name,
-            vf=dev.vf, parent=dev.parent, vendor_vfio=dev.vendor_vfio,
-            node_device=dev.node_device))
-
-    @staticmethod
-    def matches(dev: current.HostDevice,
-                want: target_mod.DeviceTarget) -> bool:
-        if dev.type_name != want.type.name:
-            return False
-        if want.uuid_given and dev.uuid != want.uuid:
-            return False
-        return want.vf is None or dev.vf == want.vf
-
-    # -- MIG geometry ------------------------------------------------------
-    def match_on_gi(self, want: target_mod.GiTarget,
-                    devs: list[current.HostDevice]) -> _GiMatch:
-        """Match a kept GPU instance's vGPUs with those the layout wants.
-
-        In-use devices are matched first.
-
-        :returns: the devices the layout does not want there and the
-            wanted ones missing.
-        """
-        missing = []
-        left = sorted(devs, key=lambda d: (not d.in_use, d.vf or 0, d.key))
-        for device in want.devices:
-            dev = next((d for d in left if self.matches(d, device)), None)
-            if dev is None:
-                missing.append(device)
-                continue
-            left.remove(dev)
-            self.kept.append(dev)
-        return left, missing
-
-    def driver_choice(self, matched: list[tuple[gpu_model.GpuInstance,
-                                                _GiMatch]]) -> None:
-        """Take the driver's choice of GPU instance among equal ones.
-
-        Creating a MIG-backed vGPU names a VF and a type, not a GPU
-        instance: where several instances of the profile have room, the
-        driver picks one. A vGPU the layout wants on one instance that sits
-        on another instance of the same profile is kept where it is, so a
-        plan does not remove and create it again for ever.
-        """
-        for gi, (left, _) in matched:
-            for dev in list(left):
-                home = next(((other, missing, want)
-                             for other, (_, missing) in matched
-                             if other is not gi and
-                             other.profile_id == gi.profile_id
-                             for want in missing if self.matches(dev, want)),
-                            None)
-                if home is None:
-                    continue
-                other, missing, want = home
-                missing.remove(want)
-                left.remove(dev)
-                self.kept.append(dev)
-                LOG.info('vGPU %s sits on GPU instance %d (%s at %d), the '
-                         'layout names the one at %d: kept as the driver '
-                         'placed it', dev.uuid or dev.parent, gi.id,
-                         gi.profile_name, gi.placement.start,
-                         other.placement.start)
-
-    def settle_gis(self, matched: list[tuple[gpu_model.GpuInstance,
-                                             _GiMatch]],
-                   wanted: dict[int, target_mod.GiTarget],
-                   to_create: list[ToCreate]) -> None:
-        """Remove what kept instances carry in excess, create what lacks."""
-        self.driver_choice(matched)
-        for gi, (left, missing) in matched:
-            want = wanted[gi.placement.start]
-            for dev in left:
-                self.remove(dev, 'the layout wants %s on %s at %d' % (
-                    '%d x vGPU %s' % (len(want.devices),
-                                      want.devices[0].type.name)
-                    if len(want.devices) > 1 else
-                    'vGPU %s' % want.devices[0].type.name if want.devices
-                    else 'no vGPU', gi.profile_name, gi.placement.start))
-            to_create += [(d, gi.placement, gi.profile_name)
-                          for d in missing]
-
-    def mig(self, targets: list[target_mod.GiTarget]) -> list[ToCreate]:
-        """Plan GPU instances; return the devices to create."""
-        wanted = {gi.placement.start: gi for gi in targets}
-        on_gi: dict[int, list[current.HostDevice]] = {}
-        for dev in self.devices:
-            if dev.gi_start is not None:
-                on_gi.setdefault(dev.gi_start, []).append(dev)
-        to_create: list[ToCreate] = []
-        matched: list[tuple[gpu_model.GpuInstance, _GiMatch]] = []
-        for gi in sorted(self.gpu.gpu_instances,
-                         key=lambda g: g.placement.start):
-            want = wanted.get(gi.placement.start)
-            devs = on_gi.get(gi.placement.start, [])
-            if want is not None and want.profile.id == gi.profile_id:
-                matched.append((gi, self.match_on_gi(want, devs)))
-                if not gi.compute_instances and want.compute_instance:
-                    self.creations.append(self.action(
-                        CREATE_CI, 'the GPU instance has no compute '
-                        'instance', profile=gi.profile_name,
-                        placement=gi.placement, gi_id=gi.id))
-                continue
-            reason = ('not in the layout' if want is None else
-                      'the layout wants %s there' % want.profile.name)
-            for dev in devs:
-                self.remove(dev, 'its GPU instance is destroyed: ' + reason)
-            if gi.processes:
-                self.blockers.append('processes %s on GPU instance %d' % (
-                    ', '.join(str(p) for p in gi.processes), gi.id))
-            for ci in gi.compute_instances:
-                self.gi_removals.append(self.action(
-                    DESTROY_CI, reason, profile=gi.profile_name,
-                    placement=gi.placement, gi_id=gi.id, ci_id=ci.id))
-            self.gi_removals.append(self.action(
-                DESTROY_GI, reason, profile=gi.profile_name,
-                placement=gi.placement, gi_id=gi.id))
-        self.settle_gis(matched, wanted, to_create)
-        existing = {(g.profile_id, g.placement.start)
-                    for g in self.gpu.gpu_instances}
-        new = [t for t in targets
-               if (t.profile.id, t.placement.start) not in existing]
-        # Larger profiles first, as the card requires.
-        new.sort(key=lambda t: (-t.placement.size, t.placement.start))
-        for target in new:
-            self.creations.append(self.action(
-                CREATE_GI, 'wanted by the layout',
-                profile=target.profile.name, profile_id=target.profile.id,
-                placement=target.placement))
-            if target.compute_instance:
-                self.creations.append(self.action(
-                    CREATE_CI, 'vGPUs and CUDA need its compute instance',
-                    profile=target.profile.name,
-                    placement=target.placement))
-            to_create += [(d, target.placement, target.profile.name)
-                          for d in target.devices]
-        if self.target.mig is not False:
-            for dev in self.devices:
-                if dev.gi_start is None:
-                    self.remove(dev, 'a time-sliced vGPU cannot run '
-                                'beside MIG')
-        return sorted(to_create, key=lambda item: (
-            item[1].start if item[1] else 0))
-
-    # -- time-sliced ----------------------------------------------------------
-    def time_sliced(self, wanted: list[target_mod.DeviceTarget]
-                    ) -> list[ToCreate]:
-        left = [d for d in self.devices if d.gi_start is None]
-        to_create: list[ToCreate] = []
-        for want in [w for w in wanted if w.uuid_given]:
-            dev = next((d for d in left if self.matches(d, want)), None)
-            if dev:
-                left.remove(dev)
-                self.kept.append(dev)
-            else:
-                to_create.append((want, None, None))
-        for want in [w for w in wanted if not w.uuid_given]:
-            # In-use devices first, so an unused one is what goes.
-            same = sorted((d for d in left if self.matches(d, want)),
-                          key=lambda d: not d.in_use)
-            if same:
-                left.remove(same[0])
-                self.kept.append(same[0])
-            else:
-                to_create.append((want, None, None))
-        for dev in left:
-            self.remove(dev, 'not in the layout (%d x %s wanted)' % (
-                len(wanted), wanted[0].type.name if wanted else 'no vGPU'))
-        return to_create
-
-    # -- SR-IOV and parents ---------------------------------------------------
-    def sriov(self) -> list[Action]:
-        pf = self.report.sriov.get(self.gpu.pci_address)
-        want = self.target.sriov_vfs
-        if pf is None or want is None or want == pf.num_vfs:
-            return []
-        actions = []
-        if pf.num_vfs:
-            self.blockers += current.vf_holders(
-                self.report, self.devices, self.kept, pf, want)
-            actions.append(self.action(
-                SET_NUMVFS, 'the VF count can only change through 0',
-                count=0, vendor_vfio=self.vendor_vfio))
-        if want:
-            actions.append(self.action(
-                SET_NUMVFS, 'the layout wants %d VFs (one vGPU per VF)'
-                % want, count=want, vendor_vfio=self.vendor_vfio))
-        return actions
-
-    @property
-    def vendor_vfio(self) -> bool:
-        return self.target.mode == constants.MODE_VENDOR_VFIO
-
-    def driver_order(self, sriov: list[Action],
-                     mig_actions: list[Action]) -> list[Action]:
-        """Vendor-specific VFIO: the order NVIDIA's driver needs.
-
-        MIG mode, then the VFs, then GPU and compute instances, then the
-        VFs' vGPU types (vgpu-device-manager does the same): the driver
-        refuses a MIG mode change while the PF has VFs, and enabling or
-        disabling VFs (sriov-manage re-binds the PF) wipes its GPU
-        instances. So the VFs go off before a MIG mode change and come
-        back after it, and a kept GPU instance is destroyed before a VF
-        change and created again after it (a kept vGPU blocks the change).
-        """
-        pf = self.report.sriov.get(self.gpu.pci_address)
-        enabled = pf.num_vfs if pf is not None else 0
-        off = [a for a in sriov if not a.count]
-        on = [a for a in sriov if a.count]
-        if mig_actions and enabled and not off:
-            assert pf is not None
-            self.blockers += current.vf_holders(
-                self.report, self.devices, self.kept, pf, enabled)
-            off = [self.action(
-                SET_NUMVFS, 'the driver changes MIG mode only without VFs',
-                count=0, vendor_vfio=True)]
-            if not on:
-                on = [self.action(
-                    SET_NUMVFS, 'the VFs come back after the MIG mode '
-                    'change', count=enabled, vendor_vfio=True)]
-        wiped: list[Action] = []
-        again: list[Action] = []
-        if off or on:
-            gone = {a.gi_id for a in self.gi_removals
-                    if a.kind == DESTROY_GI}
-            for gi in sorted(self.gpu.gpu_instances,
-                             key=lambda g: (-g.placement.size,
-                                            g.placement.start)):
-                if gi.id in gone:
-                    continue
-                reason = 'the VF change re-binds the PF, which wipes it'
-                wiped += [self.action(
-                    DESTROY_CI, reason, profile=gi.profile_name,
-                    placement=gi.placement, gi_id=gi.id, ci_id=ci.id)
-                    for ci in gi.compute_instances]
-                wiped.append(self.action(
-                    DESTROY_GI, reason, profile=gi.profile_name,
-                    placement=gi.placement, gi_id=gi.id))
-                again.append(self.action(
-                    CREATE_GI, 'created again after the VF change',
-                    profile=gi.profile_name, profile_id=gi.profile_id,
-                    placement=gi.placement))
-                again.append(self.action(
-                    CREATE_CI, 'created again after the VF change',
-                    profile=gi.profile_name, placement=gi.placement))
-            # A compute instance asked for on a kept GPU instance comes
-            # with its re-creation.
-            recreated = {a.placement for a in again}
-            self.creations = [a for a in self.creations
-                              if not (a.kind == CREATE_CI and a.gi_id is
-                                      not None and a.placement in recreated)]
-        return (self.removals + self.gi_removals + wiped + off +
-                mig_actions + on + again + self.creations)
-
-    def vf_count(self) -> int:
-        pf = self.report.sriov.get(self.gpu.pci_address)
-        if pf is None:
-            return 0
-        return (self.target.sriov_vfs if self.target.sriov_vfs is not None
-                else pf.num_vfs)
-
-    def place(self, to_create: list[ToCreate]) -> None:
-        pf = self.report.sriov.get(self.gpu.pci_address)
-        vfs = pf.vfs if pf is not None and pf.total_vfs > 0 else None
-        taken = {d.vf for d in self.kept if d.vf is not None}
-        taken |= {w.vf for w, _p, _n in to_create if w.vf is not None}
-        held = {a for dom in self.report.domains for a in dom.pci_addresses}
-        free: list[tuple[int | None, str | None]] = []
-        if pf is not None and vfs is not None:
-            for index in range(self.vf_count()):
-                address = (vfs[index] if index < len(vfs) and
-                           self.target.sriov_vfs in (None, pf.num_vfs)
-                           else None)
-                if index not in taken and address not in held:
-                    free.append((index, address))
-        for want, placement, profile in to_create:
-            vf: int | None
-            parent: str | None
-            if vfs is None:
-                vf, parent = None, self.gpu.pci_address
-            elif want.vf is not None:
-                vf = want.vf
-                parent = vfs[vf] if vf < len(vfs) else None
-            else:
-                vf, parent = free.pop(0) if free else (None, None)
-            self.creations.append(self.action(
-                CREATE_VGPU, 'wanted by the layout', profile=profile,
-                placement=placement, uuid=want.uuid,
-                type_name=want.type.name, type_id=want.type.id, vf=vf,
-                parent=parent, vf_given=want.vf is not None,
-                vendor_vfio=self.target.mode == constants.MODE_VENDOR_VFIO))
-
-    def plan(self) -> GpuPlan:
-        to_create: list[ToCreate] = []
-        mig_actions = []
-        gpu = self.gpu
-        if self.target.gpu_instances is not None:
-            to_create = self.mig(self.target.gpu_instances)
-        if self.target.time_sliced is not None:
-            to_create += self.time_sliced(self.target.time_sliced)
-        # A mode change already pending (until the GPU's next reset) is
-        # not asked for again when nothing else waits for it: the layout
-        # holds once the GPU is reset (an exported or checkpointed layout
-        # of a GPU with a pending change).
-        waiting = (self.target.mig == (gpu.mig_pending ==
-                                       gpu_model.MIG_ENABLED) and
-                   not (self.creations or to_create))
-        if self.target.mig is not None and \
-                self.target.mig != gpu.mig_enabled and not waiting:
-            mig_actions.append(self.action(
-                SET_MIG, 'the layout wants MIG %s' % (
-                    'enabled' if self.target.mig else 'disabled'),
-                mig=self.target.mig))
-        sriov = self.sriov()
-        self.place(to_create)
-        if self.vendor_vfio:
-            actions = self.driver_order(sriov, mig_actions)
-        else:
-            actions = (self.removals + self.gi_removals + sriov +
-                       mig_actions + self.creations)
-        refused = None
-        if self.blockers:
-            refused = ('the layout needs to destroy what is in use or not '
-                       'nova-mig\'s; nothing on this GPU is changed')
-        return GpuPlan(self.target, actions, refused, self.blockers)
+def _gpu_plan(report: host_model.HostReport, target: target_mod.GpuTarget,
+              owned: set[str] | None) -> GpuPlan:
+    steps, blockers = planner.GpuPlanner(report, target, owned).plan()
+    return GpuPlan(target, tuple(steps), REFUSED if blockers else None,
+                   tuple(blockers))
 
 
 def plan(report: host_model.HostReport, layout: spec.Layout,
@@ -560,6 +87,6 @@ def plan(report: host_model.HostReport, layout: spec.Layout,
     selected = {t.gpu.pci_address for t in targets}
     return Plan(
         hostname=report.hostname, source=layout.source,
-        gpus=[_GpuPlanner(report, t, owned).plan() for t in targets],
-        untouched=[g.pci_address for g in report.gpus
-                   if g.pci_address not in selected])
+        gpus=tuple(_gpu_plan(report, t, owned) for t in targets),
+        untouched=tuple(g.pci_address for g in report.gpus
+                        if g.pci_address not in selected))

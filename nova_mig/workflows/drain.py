@@ -36,12 +36,14 @@ import typing
 from oslo_config import cfg
 
 from nova_mig import exception
+from nova_mig.gpu import base as gpu_base
 from nova_mig.host import discovery
 from nova_mig.layout import apply as apply_mod
 from nova_mig.layout import plan as plan_mod
 from nova_mig.layout import schema
 from nova_mig.layout import spec
 from nova_mig.model import constants
+from nova_mig.model import host as host_model
 from nova_mig.novaconf import plan as novaconf_plan
 from nova_mig.novaconf import write as novaconf_write
 from nova_mig.placement import expected
@@ -83,8 +85,8 @@ class DrainResult:
         return [(g.gpu, g.status, g.detail) for g in self.gpus]
 
 
-def withheld(report: typing.Any, config: novaconf_plan.NovaConfig,
-             gpus: typing.Iterable[str]) -> list[typing.Any]:
+def withheld(report: host_model.HostReport, config: novaconf_plan.NovaConfig,
+             gpus: typing.Iterable[str]) -> list[novaconf_plan.Assignment]:
     """The assignments of ``gpus`` drained from Nova: those not in use."""
     gpus = set(gpus)
     in_use = {d['parent'] for d in report.vgpu_devices() if d['domains']}
@@ -92,7 +94,8 @@ def withheld(report: typing.Any, config: novaconf_plan.NovaConfig,
             if a.gpu in gpus and a.address not in in_use]
 
 
-def drained_config(report: typing.Any, config: novaconf_plan.NovaConfig,
+def drained_config(report: host_model.HostReport,
+                   config: novaconf_plan.NovaConfig,
                    gpus: typing.Iterable[str]) -> novaconf_plan.NovaConfig:
     """``config`` without the unused vGPU parents of ``gpus``."""
     out = withheld(report, config, gpus)
@@ -109,7 +112,7 @@ def config_hostname(conf: cfg.ConfigOpts,
 class GpuDrain:
     """One per-GPU drain run; every outside effect can be replaced."""
 
-    def __init__(self, conf: cfg.ConfigOpts, backend: typing.Any,
+    def __init__(self, conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
                  layout: spec.Layout, include_foreign: bool = False,
                  placement: typing.Any = None,
                  runner: typing.Callable[[list[str]], int] | None = None,
@@ -130,10 +133,11 @@ class GpuDrain:
         self.steps: list[str] = []
 
     # -- pieces ------------------------------------------------------------
-    def report(self) -> typing.Any:
+    def report(self) -> host_model.HostReport:
         return discovery.discover(self.backend)
 
-    def config(self, report: typing.Any) -> novaconf_plan.NovaConfig:
+    def config(self, report: host_model.HostReport
+               ) -> novaconf_plan.NovaConfig:
         return novaconf_write.plan_host(self.conf, report,
                                         self.backend.sysfs_root())
 
@@ -147,7 +151,7 @@ class GpuDrain:
         return client
 
     def write(self, config: novaconf_plan.NovaConfig,
-              report: typing.Any) -> None:
+              report: host_model.HostReport) -> None:
         novaconf_write.write(
             config, report, self.conf.nova.config_snippet,
             self.conf.nova.provider_config_file,
@@ -266,10 +270,10 @@ class GpuDrain:
                 outcomes[gplan.address] = GpuOutcome(
                     gplan.address, REFUSED, '%s (%s)' % (
                         gplan.refused, ', '.join(gplan.blockers)))
-            elif gplan.actions:
+            elif gplan.steps:
                 outcomes[gplan.address] = GpuOutcome(
                     gplan.address, WOULD_CHANGE, '; '.join(
-                        a.describe() for a in gplan.actions))
+                        s.describe() for s in gplan.steps))
         draining = sorted(a for a, o in outcomes.items()
                           if o.status == WOULD_CHANGE)
         config = self.config(report)
@@ -294,9 +298,10 @@ class GpuDrain:
         self._finish(entry, client, outcomes)
         return self._result(outcomes, dry_run)
 
-    def _withheld(self, report: typing.Any,
+    def _withheld(self, report: host_model.HostReport,
                   config: novaconf_plan.NovaConfig, gpus: list[str]
-                  ) -> tuple[list[typing.Any], dict[str, str], set[str]]:
+                  ) -> tuple[list[novaconf_plan.Assignment], dict[str, str],
+                             set[str]]:
         """The vGPU parents drained from Nova, on ``gpus``.
 
         :returns: the withheld assignments, the names of their providers
@@ -316,7 +321,7 @@ class GpuDrain:
                   for a in out}
         return out, names, in_use
 
-    def _narrowed(self, report: typing.Any,
+    def _narrowed(self, report: host_model.HostReport,
                   gpus: list[str]) -> spec.Layout:
         """The layout of ``gpus`` only, each entry naming its GPU.
 
@@ -421,13 +426,13 @@ class GpuDrain:
                                  include_foreign=self.include_foreign,
                                  skip_handle_check=self.skip_handle_check)
         complete = True
-        for gpu, status, _done, detail in result.rows():
-            if gpu not in draining:
+        for found in result.gpus:
+            if found.gpu not in draining:
                 continue
-            ok = status in (apply_mod.UNCHANGED, apply_mod.CHANGED)
-            complete = complete and ok
-            outcomes[gpu] = GpuOutcome(gpu, CHANGED if ok else FAILED,
-                                       detail or outcomes[gpu].detail)
+            complete = complete and found.ok
+            outcomes[found.gpu] = GpuOutcome(
+                found.gpu, CHANGED if found.ok else FAILED,
+                found.detail or outcomes[found.gpu].detail)
         self.steps.append('apply: %s' % ', '.join(draining))
         if result.checkpoint_error is None:
             return complete

@@ -32,6 +32,8 @@ from nova_mig import exception
 from nova_mig.gpu import base as gpu_base
 from nova_mig.host import discovery
 from nova_mig.layout import apply as layout_apply
+from nova_mig.layout import executor
+from nova_mig.layout import records
 from nova_mig.model import constants
 from nova_mig.model import host as host_model
 from nova_mig.novaconf import plan as novaconf_plan
@@ -121,7 +123,7 @@ def placement_timeout(conf: cfg.ConfigOpts) -> typing.Iterator[None]:
 # -- pre-start ----------------------------------------------------------------
 def restore_layout(conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
                    result: HookResult,
-                   progress: layout_apply.Progress | None = None) -> bool:
+                   progress: executor.Progress | None = None) -> bool:
     """Restore the checkpointed layout; False when nova-compute must wait."""
     if not conf.hook.restore_layout:
         result.add('restore layout', SKIPPED, '[hook]restore_layout is off')
@@ -136,15 +138,14 @@ def restore_layout(conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
         result.add('restore layout', SKIPPED, 'no layout checkpoint in %s'
                    % conf.host.state_dir)
         return True
-    bad = ['%s %s: %s' % (gpu, status, detail or '-')
-           for gpu, status, _n, detail in restored.rows()
-           if status not in (layout_apply.UNCHANGED, layout_apply.CHANGED)]
+    bad = ['%s %s: %s' % (g.gpu, g.status, g.detail or '-')
+           for g in restored.gpus if not g.ok]
     if bad:
         result.add('restore layout', FAILED, str(
             exception.HookRestoreFailed(reason='; '.join(bad))))
         return False
     changed = [g.gpu for g in restored.gpus
-               if g.status == layout_apply.CHANGED]
+               if g.status == records.Status.CHANGED]
     result.add('restore layout', OK, '%d GPU(s), re-created on %s' % (
         len(restored.gpus), ', '.join(changed)) if changed else
         '%d GPU(s), nothing to re-create' % len(restored.gpus))
@@ -274,7 +275,7 @@ def check_mdevctl(conf: cfg.ConfigOpts, config: novaconf_plan.NovaConfig,
 
 def pre_start(conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
               strict: bool | None = None,
-              progress: layout_apply.Progress | None = None) -> HookResult:
+              progress: executor.Progress | None = None) -> HookResult:
     """Everything nova-compute needs before it starts.
 
     :param conf: options: [hook], [host], [nova], [naming], [placement].

@@ -86,5 +86,5 @@ def _checkpoint(extra: host_metrics.Extra, conf: cfg.ConfigOpts,
         LOG.warning('Layout checkpoint not compared: %s',
                     extra.failures['checkpoint'])
         return
-    extra.drift = {g.address: len(g.actions) + (1 if g.refused else 0)
+    extra.drift = {g.address: len(g.steps) + (1 if g.refused else 0)
                    for g in the_plan.gpus}

@@ -45,7 +45,7 @@ def _plan(ctx: retype.Context
 
 def changing_gpus(the_plan: plan_mod.Plan) -> list[str]:
     """PCI addresses of the GPUs the plan changes."""
-    return [g.address for g in the_plan.gpus if g.actions or g.refused]
+    return [g.address for g in the_plan.gpus if g.steps or g.refused]
 
 
 def users_of(report: host_model.HostReport, gpus: list[str]) -> list[str]:
@@ -176,8 +176,8 @@ class ApplyLayout(retype.Step):
 
     def preview(self, ctx: retype.Context) -> str:
         _, the_plan = _plan(ctx)
-        return '%d change(s): %s' % (len(the_plan.actions), '; '.join(
-            a.describe() for a in the_plan.actions) or 'none')
+        return '%d change(s): %s' % (len(the_plan.steps), '; '.join(
+            s.describe() for s in the_plan.steps) or 'none')
 
     def run(self, ctx: retype.Context) -> str:
         result = apply_mod.apply(
@@ -187,8 +187,8 @@ class ApplyLayout(retype.Step):
         ctx.layout_changed()
         if not result.ok:
             raise retype.StepStopped('; '.join(
-                '%s %s %s' % (row[0], row[1], row[3])
-                for row in result.rows()))
+                '%s %s %s' % (g.gpu, g.status, g.detail)
+                for g in result.gpus))
         done = sum(len(g.done) for g in result.gpus)
         return '%d change(s) applied' % done
 
@@ -322,10 +322,10 @@ class PerGpuDrain(retype.Step):
                                       if g.detail else '')
                          for g in result.gpus) or 'the layout changes no GPU'
 
-    def preview(self, ctx):
+    def preview(self, ctx: retype.Context) -> str:
         return self._rows(self._drain(ctx).run(dry_run=True))
 
-    def run(self, ctx):
+    def run(self, ctx: retype.Context) -> str:
         result = self._drain(ctx).run(dry_run=False)
         ctx.layout_changed()
         if not result.ok:

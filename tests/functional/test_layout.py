@@ -9,6 +9,7 @@ from unittest import mock
 import yaml
 
 from nova_mig import exception
+from nova_mig.host import discovery
 from nova_mig.layout import checkpoint
 from nova_mig import ownership
 from nova_mig.simulator import backend as simulated
@@ -110,6 +111,22 @@ class TestApply(layout_base.LayoutTestCase):
             [i[:2] for i in after['gpus']['0000:81:00.0']['instances']])
         self.assertIn('5b2f9c1e-8a43-4c6e-9d1f-2a7b3c4d5e01',
                       [d[1] for d in after['devices']])
+
+    def test_the_host_is_read_once_to_plan_and_once_after_a_change(self):
+        path = self.write('reshape.yaml', RESHAPE)
+        args = ('layout', 'apply', '--include-foreign', FORCE, path)
+        with mock.patch.object(discovery, 'discover',
+                               wraps=discovery.discover) as seen:
+            rc, out, err = self.cli(*args)
+            self.assertEqual(1, rc, out + err)      # GPU 0 is refused
+            # Once to plan; GPU 1 changed: once more for the checkpoint.
+            self.assertEqual(2, seen.call_count)
+            seen.reset_mock()
+            rc, out, err = self.cli(*args)
+            self.assertEqual(1, rc, out + err)
+            self.assertNotIn('[1/', err)
+            # Nothing changed: the checkpoint is of the host as planned.
+            self.assertEqual(1, seen.call_count)
 
     def test_shut_off_domain_also_blocks(self):
         layout = {'version': 1, 'gpus': [

@@ -10,13 +10,16 @@ instances, vGPU types); the same plan in the old order (VFs, then MIG
 mode, then creations) fails there.
 """
 
+import dataclasses
 import os
 
 from nova_mig import exception
 from nova_mig.host import discovery
-from nova_mig.layout import apply as apply_mod
+from nova_mig.layout import executor as executor_mod
 from nova_mig.layout import plan as plan_mod
+from nova_mig.layout import records
 from nova_mig.layout import schema
+from nova_mig.layout import steps
 from tests.functional import layout_base
 
 PF = '0000:1b:00.0'
@@ -124,23 +127,24 @@ class DriverOrderTestCase(StrictHostTestCase):
         the_plan = plan_mod.plan(report, layout, self.backend.sysfs_root(),
                                  owned=None)
         gplan = the_plan.gpus[0]
-        rank = {plan_mod.REMOVE_VGPU: 0, plan_mod.DESTROY_CI: 1,
-                plan_mod.DESTROY_GI: 1, plan_mod.SET_NUMVFS: 2,
-                plan_mod.SET_MIG: 3}
-        numvfs = [a for a in gplan.actions
-                  if a.kind == plan_mod.SET_NUMVFS]
+        rank = {steps.RemoveMdev: 0, steps.ClearVgpuType: 0,
+                steps.DestroyComputeInstance: 1,
+                steps.DestroyGpuInstance: 1, steps.SetVfCount: 2,
+                steps.SetMigMode: 3}
+        numvfs = [a for a in gplan.steps if isinstance(a, steps.SetVfCount)]
         # The old planner asked no VF change for a MIG change: VFs off and
         # on again, then MIG mode.
         # Nor did it destroy and make again the instances a re-bind wipes.
-        gplan.actions = sorted(
-            [a for a in gplan.actions
-             if (a.kind != plan_mod.SET_NUMVFS or a is numvfs[0] or
+        old = sorted(
+            [a for a in gplan.steps
+             if (not isinstance(a, steps.SetVfCount) or a is numvfs[0] or
                  a is numvfs[-1]) and 'VF change' not in a.reason],
-            key=lambda a: rank.get(a.kind, 4))
-        return the_plan
+            key=lambda a: rank.get(type(a), 4))
+        return dataclasses.replace(the_plan, gpus=(dataclasses.replace(
+            gplan, steps=tuple(old)),) + the_plan.gpus[1:])
 
     def execute(self, the_plan):
-        executor = apply_mod.Executor(
+        executor = executor_mod.Executor(
             self.backend, os.path.join(self.tmpdir, 'state'),
             checker=None, sriov_manage=self.tool)
         executor.checker.require_free = lambda *targets, **kw: None
@@ -149,7 +153,7 @@ class DriverOrderTestCase(StrictHostTestCase):
     def test_old_order_fails_mig_mode_with_vfs_enabled(self):
         self.strict_host(mig='disabled')
         [result] = self.execute(self.old_order(MIG))
-        self.assertEqual(apply_mod.FAILED, result.status)
+        self.assertEqual(records.Status.FAILED, result.status)
         self.assertIn('enable MIG mode failed', result.error)
         self.assertIn('32 SR-IOV VFs are enabled; disable them first '
                       '(sriov-manage -d %s)' % PF, result.error)
@@ -163,7 +167,7 @@ class DriverOrderTestCase(StrictHostTestCase):
         self.strict_host(vfs=0, gis=KEPT_GIS)
         the_plan = self.old_order(MIG)
         [result] = self.execute(the_plan)
-        self.assertEqual(apply_mod.FAILED, result.status)
+        self.assertEqual(records.Status.FAILED, result.status)
         self.assertIn('create vGPU H200X-2-35C', result.error)
         self.strict_host(vfs=0, gis=KEPT_GIS)
         rc, out = self.apply(MIG)

@@ -28,7 +28,7 @@ import stat
 import typing
 from unittest import mock
 
-from nova_mig.layout import apply as apply_mod
+from nova_mig.layout import executor as executor_mod
 from nova_mig import ownership
 from nova_mig.reaper import run as reaper_run
 from nova_mig.simulator import host as host_mod
@@ -74,7 +74,7 @@ class CrashPoints:
         real_tx = host_mod.SimulatedHost.transaction
         real_replace, real_unlink, real_fsync = os.replace, os.unlink, \
             os.fsync
-        real_run = apply_mod.Executor.run
+        real_run = executor_mod.Executor.run
         real_remove = reaper_run.Reaper._remove
 
         @contextlib.contextmanager
@@ -105,10 +105,10 @@ class CrashPoints:
             points.step('restart nova-compute')
             return status
 
-        def run(executor, action):
-            points.current = action.kind
+        def run(executor, step):
+            points.current = step.kind
             try:
-                return real_run(executor, action)
+                return real_run(executor, step)
             finally:
                 points.current = 'file'
 
@@ -121,7 +121,7 @@ class CrashPoints:
 
         with mock.patch.object(host_mod.SimulatedHost, 'transaction',
                                transaction), \
-                mock.patch.object(apply_mod.Executor, 'run', run), \
+                mock.patch.object(executor_mod.Executor, 'run', run), \
                 mock.patch.object(reaper_run.Reaper, '_remove', remove), \
                 mock.patch('os.replace', replace), \
                 mock.patch('os.unlink', unlink), \

@@ -19,9 +19,8 @@ from unittest import mock
 
 import yaml
 
-from nova_mig.layout import apply as apply_mod
-from nova_mig.layout import plan as plan_mod
 from nova_mig.layout import proof
+from nova_mig.layout import steps
 from nova_mig.reaper import remove as remove_mod
 from tests.functional.faults import scenarios
 from tests.functional import layout_base
@@ -94,8 +93,8 @@ class TestVfCountChange(layout_base.LayoutTestCase):
         before = self.snapshot()
         real = proof.prove
 
-        def prove(checker, root, the_plan):
-            real(checker, root, the_plan)
+        def prove(checker, reader, the_plan):
+            proved = real(checker, reader, the_plan)
             # A guest is defined on the VF once the plan is proved.
             with self.backend.host.transaction() as host:
                 host.domains.append({
@@ -103,6 +102,7 @@ class TestVfCountChange(layout_base.LayoutTestCase):
                     'uuid': '0e0e0e0e-0000-4000-8000-000000000201',
                     'state': 'shutoff', 'nova': True, 'display_name': 'late',
                     'mdevs': [], 'pci_hostdevs': [HELD_VF]})
+            return proved
 
         with mock.patch.object(proof, 'prove', prove):
             rc, out, err = self.cli('layout', 'apply', self.layout)
@@ -138,15 +138,15 @@ class TestLookAfterRemoval(scenarios.FaultTestCase):
 
     def test_layout_apply_names_the_guest_with_the_fix(self):
         key = '5b2f9c1e-8a43-4c6e-9d1f-2a7b3c4d5e03'
-        real = apply_mod.Executor._act
+        real = steps.RemoveMdev.execute
         hook = self.define_during(real, key)
 
-        def act(executor, action):
-            if action.kind == plan_mod.REMOVE_VGPU and action.uuid == key:
-                return hook(executor, action)
-            return real(executor, action)
+        def execute(step, ctx):
+            if step.uuid == key:
+                return hook(step, ctx)
+            return real(step, ctx)
 
-        with mock.patch.object(apply_mod.Executor, '_act', act):
+        with mock.patch.object(steps.RemoveMdev, 'execute', execute):
             rc = self.run_cli(*scenarios.APPLY, self.layout)
         self.assertEqual(1, rc, self.last)
         self.assertIn('referenced after removal', self.last)

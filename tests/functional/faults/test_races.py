@@ -15,7 +15,7 @@ import itertools
 from unittest import mock
 
 from nova_mig.host import inuse
-from nova_mig.layout import apply as apply_mod
+from nova_mig.layout import executor as executor_mod
 from nova_mig.reaper import decide
 from nova_mig.reaper import facts as facts_mod
 from tests.functional.faults import base as faults
@@ -106,14 +106,14 @@ class RaceTestCase(scenarios.FaultTestCase):
 
 def apply_targets(hook):
     """Call ``hook(targets)`` for each destructive step of layout apply."""
-    real = apply_mod.Executor.targets
+    real = executor_mod.Executor.targets
 
-    def targets(executor, action):
-        found = real(executor, action)
+    def targets(executor, step):
+        found = real(executor, step)
         if found:
             hook(found)
         return found
-    return mock.patch.object(apply_mod.Executor, 'targets', targets)
+    return mock.patch.object(executor_mod.Executor, 'targets', targets)
 
 
 def reaper_targets(hook):

@@ -42,7 +42,7 @@ class TestVendorVfioIdentity(base.ReaperTestCase):
                       'vgpu': False}]}]}, f)
         before = {v['parent'] for v in self.backend.host.load().vgpus}
         result = apply.apply(self.backend, self.conf, schema.load(path))
-        self.assertTrue(result.ok, result.rows())
+        self.assertTrue(result.ok, result.gpus)
         made = {v['parent'] for v in self.backend.host.load().vgpus}
         (self.vf,) = made - before
         self.record = ownership.OwnershipRecord(self.conf.host.state_dir)

@@ -1,10 +1,16 @@
 # SPDX-License-Identifier: Apache-2.0
 
-"""GPUs for the layout unit tests, built from the simulator's catalog."""
+"""Layout test fakes: GPUs from the simulator's catalog, a step context."""
 
+from unittest import mock
+
+from nova_mig.gpu import base
+from nova_mig.host import sysfs
+from nova_mig.host import virt
 from nova_mig.model import constants
 from nova_mig.model import gpu as gpu_model
 from nova_mig.model import host as host_model
+from nova_mig import ownership
 from nova_mig.simulator import catalog
 
 
@@ -36,3 +42,29 @@ def report(*gpus: gpu_model.Gpu) -> host_model.HostReport:
     return host_model.HostReport(
         hostname='h', device_mode=constants.MODE_NONE, gpus=list(gpus),
         parents=[], mdevs=[], sriov={}, domains=[], node_devices=[])
+
+
+class FakeContext:
+    """A :class:`steps.Context` whose every effect is recorded."""
+
+    def __init__(self, root: str):
+        self.calls = mock.Mock()
+        self.backend = mock.create_autospec(base.GpuBackend, instance=True)
+        self.reader = sysfs.SysfsReader(root)
+        self.writer = mock.Mock()
+        self.owned = mock.create_autospec(ownership.OwnershipRecord,
+                                          instance=True)
+        self.nodedevs = mock.create_autospec(virt.NodeDevices,
+                                             instance=True)
+        for name in ('backend', 'writer', 'owned', 'nodedevs'):
+            self.calls.attach_mock(getattr(self, name), name)
+        self.sriov_manage: str | None = None
+        self.reset_gpu = False
+        self.gi_ids: dict[tuple[str, int], int] = {}
+        self.users: list[str] = []
+
+    def gpu_users(self, address: str) -> list[str]:
+        return self.users
+
+    def vgpu_uuid(self, vf: str) -> str | None:
+        return 'vgpu-of-' + vf

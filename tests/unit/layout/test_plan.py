@@ -7,6 +7,7 @@ import dataclasses
 from nova_mig import exception
 from nova_mig.layout import plan
 from nova_mig.layout import schema
+from nova_mig.layout import steps
 from tests import base as test_base
 from tests.unit.layout import fakes
 
@@ -29,10 +30,16 @@ class TestPlan(test_base.TestCase):
                          schema.loads(text, 'l.yaml'), self.tmpdir)
 
     def describe(self, the_plan: plan.Plan) -> list[tuple[str, str]]:
-        return [(a.kind, a.describe()) for a in the_plan.actions]
+        return [(a.kind, a.describe()) for a in the_plan.steps]
 
     def test_keeps_what_matches_and_replaces_the_rest(self):
         the_plan = self.make(_layout('[3g.40gb, 2g.20gb, 2g.20gb]'))
+        self.assertEqual([steps.DestroyComputeInstance,
+                          steps.DestroyGpuInstance, steps.CreateGpuInstance,
+                          steps.CreateComputeInstance,
+                          steps.CreateGpuInstance,
+                          steps.CreateComputeInstance],
+                         [type(s) for s in the_plan.steps])
         self.assertEqual([
             ('destroy-ci', 'destroy compute instance 0 of GPU instance 2 '
              '(1g.10gb at 0:1)'),
@@ -43,15 +50,29 @@ class TestPlan(test_base.TestCase):
             ('create-ci', 'create compute instance on 2g.20gb at 2:2')],
             self.describe(the_plan))
         self.assertEqual('the layout wants 2g.20gb there',
-                         the_plan.actions[0].reason)
+                         the_plan.steps[0].reason)
         self.assertFalse(the_plan.empty)
-        self.assertEqual([], the_plan.untouched)
+        self.assertEqual((), the_plan.untouched)
+
+    def test_a_plan_cannot_change(self):
+        the_plan = self.make(_layout('[3g.40gb, 2g.20gb, 2g.20gb]'))
+        (gplan,) = the_plan.gpus
+        for obj, name, value in ((the_plan, 'gpus', ()),
+                                 (gplan, 'refused', 'no'),
+                                 (gplan, 'steps', ()),
+                                 (gplan.steps[0], 'gi_id', 5)):
+            self.assertRaises(dataclasses.FrozenInstanceError, setattr, obj,
+                              name, value)
+        self.assertIsInstance(gplan.steps, tuple)
+        refused = gplan.refuse('in use', ['domain d'])
+        self.assertEqual(('domain d',), refused.blockers)
+        self.assertIsNone(gplan.refused)
 
     def test_matching_host_is_empty(self):
         the_plan = self.make(_layout('[{profile: 1g.10gb, placement: 0}, '
                                      '3g.40gb]'))
         self.assertTrue(the_plan.empty)
-        self.assertEqual([], the_plan.rows())
+        self.assertEqual((), the_plan.steps)
 
     def test_larger_profiles_created_first(self):
         card = fakes.gpu()
@@ -70,9 +91,10 @@ class TestPlan(test_base.TestCase):
             self.card.gpu_instances[0], busy))
         the_plan = self.make(_layout('[3g.40gb]'), card)
         (gplan,) = the_plan.refused
-        self.assertEqual(['processes 4242 on GPU instance 2'],
+        self.assertEqual(('processes 4242 on GPU instance 2',),
                          gplan.blockers)
-        self.assertEqual(('0000:41:00.0', 'refused'), the_plan.rows()[-1][:2])
+        self.assertEqual('0000:41:00.0', gplan.address)
+        self.assertEqual(plan.REFUSED, gplan.refused)
 
     def test_disabling_mig_destroys_every_instance(self):
         the_plan = self.make('version: 1\ngpus: [{select: {index: 0}, '
@@ -81,7 +103,7 @@ class TestPlan(test_base.TestCase):
                           'destroy-gi', 'set-mig-mode'],
                          [k for k, _d in self.describe(the_plan)])
         self.assertEqual('disable MIG mode',
-                         the_plan.actions[-1].describe())
+                         the_plan.steps[-1].describe())
 
     def test_a_vgpu_needs_a_vgpu_manager(self):
         error = self.assertRaises(

@@ -14,6 +14,7 @@ from nova_mig.layout import current
 from nova_mig.layout import export
 from nova_mig.layout import plan
 from nova_mig.layout import schema
+from nova_mig.layout import steps
 from nova_mig.model import constants
 from nova_mig.model import host as host_model
 from tests import base as test_base
@@ -48,7 +49,8 @@ class TestSharedInstance(test_base.TestCase):
     def test_two_vgpus_on_one_instance_take_two_vfs(self):
         the_plan = self.make(_layout(
             '{profile: 1g.24gb+gfx, vgpus: 2, vgpu: {type: DC-1-8Q}}'))
-        vgpus = [a for a in the_plan.actions if a.kind == plan.CREATE_VGPU]
+        vgpus = [a for a in the_plan.steps
+                 if isinstance(a, steps.CreateVgpu)]
         self.assertEqual([('DC-1-8Q', 0, '1g.24gb+gfx'),
                           ('DC-1-8Q', 1, '1g.24gb+gfx')],
                          [(a.type_name, a.vf, a.profile) for a in vgpus])
@@ -91,8 +93,8 @@ class TestSharedInstance(test_base.TestCase):
         the_plan = self.make(_layout(
             '{profile: 1g.24gb+gfx, placement: 0, vgpus: 2, '
             'vgpu: {type: DC-1-8Q}}'), card=card, parents=parents)
-        self.assertEqual([(plan.CREATE_VGPU, 1)],
-                         [(a.kind, a.vf) for a in the_plan.actions])
+        self.assertEqual([(steps.SetVgpuType, 1)],
+                         [(type(a), a.vf) for a in the_plan.steps])
         # And the export says what the instance carries.
         spec = export.gpu_spec(self.report(card, parents), card)
         (gi,) = spec.gpu_instances
@@ -111,7 +113,7 @@ class TestSharedInstance(test_base.TestCase):
         text = json.dumps({'version': 1, 'gpus': [spec.as_dict()]})
         the_plan = plan.plan(self.report(card, parents),
                              schema.loads(text, 'l.yaml'), self.tmpdir)
-        self.assertTrue(the_plan.empty, the_plan.actions)
+        self.assertTrue(the_plan.empty, the_plan.steps)
 
 
 class TestDriverChoosesTheInstance(test_base.TestCase):
@@ -156,17 +158,18 @@ class TestDriverChoosesTheInstance(test_base.TestCase):
     def test_same_count_on_other_instance_is_left_alone(self):
         # The layout asks 3 + 1; the driver put them 2 + 2.
         the_plan = self.make((2, 2, 1, 1), 3, 1)
-        self.assertTrue(the_plan.empty, the_plan.actions)
+        self.assertTrue(the_plan.empty, the_plan.steps)
 
     def test_surplus_is_still_removed(self):
         the_plan = self.make((1, 1, 2, 2), 1, 1)
         self.assertEqual(
-            [(plan.REMOVE_VGPU, 1), (plan.REMOVE_VGPU, 3)],
-            sorted((a.kind, a.vf) for a in the_plan.actions))
+            [(steps.ClearVgpuType, 1), (steps.ClearVgpuType, 3)],
+            sorted(((type(a), a.vf) for a in the_plan.steps),
+                   key=lambda item: item[1]))
 
     def test_missing_is_still_created(self):
         the_plan = self.make((1, 2, None, None), 2, 2)
-        self.assertEqual(2, len([a for a in the_plan.actions
-                                 if a.kind == plan.CREATE_VGPU]))
-        self.assertFalse([a for a in the_plan.actions
-                          if a.kind == plan.REMOVE_VGPU])
+        self.assertEqual(2, len([a for a in the_plan.steps
+                                 if isinstance(a, steps.CreateVgpu)]))
+        self.assertFalse([a for a in the_plan.steps
+                          if isinstance(a, steps.RemoveVgpu)])

@@ -11,6 +11,7 @@ from nova_mig import exception
 from nova_mig import fileutils
 from nova_mig.host import discovery
 from nova_mig.layout import apply as layout_apply
+from nova_mig.layout import records
 from nova_mig.novaconf import plan
 from nova_mig.placement import connect
 from nova_mig.workflows import hook
@@ -80,11 +81,11 @@ class TestPreStart(base.TestCase):
         return mocked
 
     def result(self, *statuses):
-        gpus = [layout_apply.GpuResult('0000:%02x:00.0' % i, status,
-                                       error='boom' if status == 'failed'
-                                       else None)
-                for i, status in enumerate(statuses)]
-        return layout_apply.ApplyResult(mock.Mock(), gpus)
+        gpus = tuple(records.GpuResult(
+            '0000:%02x:00.0' % i, records.Status(status),
+            error='boom' if status == 'failed' else None)
+            for i, status in enumerate(statuses))
+        return records.ApplyResult(mock.Mock(), gpus)
 
     def steps(self, result):
         return [(s.name, s.status) for s in result.steps]

@@ -6,6 +6,8 @@ import os
 from unittest import mock
 
 from nova_mig import fileutils
+from nova_mig.layout import plan as plan_mod
+from nova_mig.layout import records
 from nova_mig.novaconf import plan
 from nova_mig.workflows import retype
 from nova_mig.workflows import retype_steps
@@ -154,6 +156,19 @@ class TestApplyLayoutStep(fakes.RetypeTestCase):
         with mock.patch.object(ctx, 'layout'):
             drain = retype_steps.PerGpuDrain()._drain(ctx)
         self.assertTrue(drain.skip_handle_check)
+
+    def test_a_failed_apply_stops_with_each_gpu_of_the_records(self):
+        result = records.ApplyResult(plan_mod.Plan('h', 'l', (), ()), (
+            records.GpuResult('0000:41:00.0', records.Status.UNCHANGED),
+            records.GpuResult('0000:42:00.0', records.Status.IN_USE,
+                              error='vGPU u is in use')))
+        ctx = self.ctx()
+        with mock.patch('nova_mig.layout.apply.apply', return_value=result), \
+                mock.patch.object(ctx, 'layout'):
+            e = self.assertRaises(retype.StepStopped,
+                                  retype_steps.ApplyLayout().run, ctx)
+        self.assertEqual('0000:41:00.0 unchanged ; 0000:42:00.0 in use '
+                         'vGPU u is in use', e.reason)
 
     def test_include_foreign_reaches_the_layout(self):
         # The reap step and the layout step remove the same devices: a
