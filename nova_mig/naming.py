@@ -19,9 +19,9 @@ import os_resource_classes
 import os_traits
 from oslo_config import cfg
 
-from nova_mig.conf import naming as naming_conf
+import nova_mig.conf.naming
 from nova_mig.model import constants
-from nova_mig.model import gpu as gpu_model
+from nova_mig.model import gpu_records
 from nova_mig.model import vgpu_types
 
 #: Default flavor name template: ``mig.1g.10gb``.
@@ -53,7 +53,7 @@ TRAIT_KEY_RE = re.compile(r'^trait(\d*|_[a-zA-Z0-9_-]+):(?P<trait>.+)$')
 
 def naming_defaults() -> dict[str, str]:
     """The defaults of the ``[naming]`` options, by option name."""
-    return {opt.name: opt.default for opt in naming_conf.naming_opts}
+    return {opt.name: opt.default for opt in nova_mig.conf.naming.naming_opts}
 
 
 _DEFAULTS = naming_defaults()
@@ -157,7 +157,7 @@ class Scheme:
                    type_name=vgpu_types.bare_name(type_name))
 
     def resource_class_for_type(self, type_name: str,
-                                gpu: gpu_model.Gpu | None = None) -> str:
+                                gpu: gpu_records.Gpu | None = None) -> str:
         """The resource class of one vGPU of a type, MIG-backed or not.
 
         :param gpu: the GPU carrying it, whose driver knows the type's

@@ -24,7 +24,7 @@ import typing
 
 from nova_mig import exception
 from nova_mig import fileutils
-from nova_mig.model import host as host_model
+from nova_mig.model import host_records
 
 LOG = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ def _same(entry: dict[str, typing.Any], found: dict[str, typing.Any]) -> bool:
     return True
 
 
-def present(report: host_model.HostReport) -> Present:
+def present(report: host_records.HostReport) -> Present:
     """The vGPU devices of a host with the identity they are owned by.
 
     An mdev is its UUID; a vendor-VFIO vGPU is keyed by its VF with the

@@ -16,7 +16,7 @@ from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 from oslotest import base
 
-from nova_mig import conf as nova_mig_conf
+import nova_mig.conf
 
 TOP_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
 
@@ -85,7 +85,7 @@ class TestCase(base.BaseTestCase):
     def setUp(self):
         super().setUp()
         conf = cfg.ConfigOpts()
-        nova_mig_conf.register_opts(conf)
+        nova_mig.conf.register_opts(conf)
         self.conf_fixture = self.useFixture(config_fixture.Config(conf))
         self.conf = conf
         self.conf([], project='nova-mig')

@@ -41,7 +41,7 @@ import tracemalloc
 from oslo_config import cfg
 
 import nova_mig
-from nova_mig import conf as nova_mig_conf
+import nova_mig.conf
 from nova_mig import gpu
 from nova_mig.host import discovery
 
@@ -111,7 +111,7 @@ def main():
     try:
         conf_file = simulated_conf(work, args.host_file)
         conf = cfg.ConfigOpts()
-        nova_mig_conf.register_opts(conf)
+        nova_mig.conf.register_opts(conf)
         conf(['--config-file', conf_file], project='nova-mig')
         backend = gpu.load_backend(conf)
         report = discovery.discover(backend).as_dict()  # materialise, warm

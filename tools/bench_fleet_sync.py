@@ -3,11 +3,11 @@
 """Benchmark nova-mig sync for a fleet of hosts against one Placement.
 
 Starts one real Placement process (openstack-placement, wsgiref, SQLite;
-``python -m nova_mig.simulator.placement``), seeds it with the providers
-nova-compute would create for N hosts, each a copy of a discovered
-simulated host under another name, then runs a first sync and a no-op
-sync of every host from a few worker threads and prints requests per
-host, writes, conflicts retried and wall time.
+``python -m nova_mig.simulator.embedded_placement``), seeds it with the
+providers nova-compute would create for N hosts, each a copy of a discovered
+simulated host under another name, then runs a first sync and a no-op sync of
+every host from a few worker threads and prints requests per host, writes,
+conflicts retried and wall time.
 
     python tools/bench_fleet_sync.py --hosts 500 --workers 4
 """
@@ -24,22 +24,22 @@ import time
 
 from oslo_config import cfg
 
-from nova_mig import conf as nova_mig_conf
+import nova_mig.conf
 from nova_mig import gpu
 from nova_mig.host import discovery
-from nova_mig.novaconf import plan
-from nova_mig.placement import client as client_mod
-from nova_mig.placement import expected as expected_mod
-from nova_mig.placement import state as state_mod
+from nova_mig.novaconf import type_plan
+from nova_mig.placement import api_client
+from nova_mig.placement import host_offer
+from nova_mig.placement import ledger
 from nova_mig.placement import sync
-from nova_mig.simulator import placement as embedded
+from nova_mig.simulator import embedded_placement
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def make_conf(work: str, host_file: str) -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
-    nova_mig_conf.register_opts(conf)
+    nova_mig.conf.register_opts(conf)
     conf([], project='nova-mig', default_config_files=[])
     conf.set_override('backend', 'simulated', group='gpu')
     conf.set_override('host_file', host_file, group='simulator')
@@ -49,7 +49,7 @@ def make_conf(work: str, host_file: str) -> cfg.ConfigOpts:
 
 def start_placement(work: str) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, '-m', 'nova_mig.simulator.placement',
+        [sys.executable, '-m', 'nova_mig.simulator.embedded_placement',
          '--state-dir', os.path.join(work, 'server')],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     return proc, proc.stdout.readline().strip()
@@ -57,8 +57,8 @@ def start_placement(work: str) -> tuple[subprocess.Popen, str]:
 
 def run_phase(conf, url, configs, workers, phase):
     def one(config):
-        client = client_mod.PlacementClient.for_endpoint(url)
-        state = state_mod.SyncState.load(os.path.join(
+        client = api_client.PlacementClient.for_endpoint(url)
+        state = ledger.SyncState.load(os.path.join(
             conf.host.state_dir, 'hosts', config.hostname + '.json'))
         syncer = sync.Syncer(conf, client, state=state)
         return syncer.run(config)
@@ -89,15 +89,16 @@ def main(argv=None) -> int:
     conf = make_conf(work, args.host_file)
     template = discovery.discover(gpu.load_backend(conf))
     # One plan per host, as each host's own sync builds it.
-    configs = [plan.build(conf, dataclasses.replace(
+    configs = [type_plan.build(conf, dataclasses.replace(
         template, hostname='cn%04d' % i)) for i in range(args.hosts)]
     proc, url = start_placement(work)
     try:
-        admin = client_mod.PlacementClient.for_endpoint(url)
+        admin = api_client.PlacementClient.for_endpoint(url)
         t0 = time.monotonic()
         for config in configs:
-            embedded.seed(admin, config.hostname,
-                          expected_mod.providers(config, config.hostname))
+            embedded_placement.seed(admin, config.hostname,
+                                    host_offer.providers(config,
+                                                         config.hostname))
         seeded = time.monotonic() - t0
         rows = [run_phase(conf, url, configs, args.workers, phase)
                 for phase in ('first sync', 'no-op sync')]

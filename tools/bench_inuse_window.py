@@ -30,12 +30,12 @@ from unittest import mock
 
 from oslo_config import cfg
 
-from nova_mig import conf as nova_mig_conf
+import nova_mig.conf
 from nova_mig import gpu
 from nova_mig.host import inuse
-from nova_mig.layout import apply as apply_mod
+from nova_mig.layout import layout_apply
 from nova_mig.layout import schema
-from nova_mig.reaper import run as reaper_run
+from nova_mig.reaper import reaper_run
 from nova_mig.simulator import backend as simulated
 from nova_mig.simulator import kernel
 
@@ -116,7 +116,7 @@ def instrumented(clock: Clock):
 
 def make_conf(state_dir: str) -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
-    nova_mig_conf.register_opts(conf)
+    nova_mig.conf.register_opts(conf)
     conf([], project='nova-mig', default_config_files=[])
     conf.set_override('backend', 'simulated', group='gpu')
     conf.set_override('host_file', HOST, group='simulator')
@@ -131,8 +131,8 @@ def make_conf(state_dir: str) -> cfg.ConfigOpts:
 def one_run(work: str, clock: Clock) -> None:
     layout = schema.parse(LAYOUT, "bench")
     conf = make_conf(os.path.join(work, 'apply'))
-    result = apply_mod.apply(gpu.load_backend(conf), conf, layout,
-                             include_foreign=True)
+    result = layout_apply.apply(gpu.load_backend(conf), conf, layout,
+                                include_foreign=True)
     if not result.ok:
         sys.exit('layout apply failed: %s' % '; '.join(
             '%s %s %s' % (g.gpu, g.status, g.detail) for g in result.gpus))

@@ -3,26 +3,26 @@
 """Benchmark reading the cloud's MIG capacity from Placement.
 
 Starts one real Placement process (openstack-placement, wsgiref with a
-thread per request, SQLite; ``python -m nova_mig.simulator.placement``),
-seeds it with the fleet of ``tools/bench_rebalance.py`` (N hosts x G GPUs,
-A100 and H100 alternating, a random geometry per GPU, each GPU instance in
-use with probability ``--busy``): per host a compute node provider with
-VCPU and MEMORY_MB, one child provider per GPU instance with its MIG
-resource class and the GPU model trait, an allocation on those in use.
-``--full-hosts`` of them have every slice, VCPU and MEMORY_MB in use
-(trees with nothing free, which the bulk read reads provider by provider).
-The first ``--api-hosts`` hosts are written through the Placement API, one
-provider per request, the others straight into Placement's SQLite database
-in one transaction, the same rows (the API takes tens of milliseconds a
-write on SQLite: hours for 500 hosts).
+thread per request, SQLite; ``python -m
+nova_mig.simulator.embedded_placement``), seeds it with the fleet of
+``tools/bench_rebalance.py`` (N hosts x G GPUs, A100 and H100 alternating, a
+random geometry per GPU, each GPU instance in use with probability ``--busy``):
+per host a compute node provider with VCPU and MEMORY_MB, one child provider
+per GPU instance with its MIG resource class and the GPU model trait, an
+allocation on those in use. ``--full-hosts`` of them have every slice, VCPU and
+MEMORY_MB in use (trees with nothing free, which the bulk read reads provider
+by provider). The first ``--api-hosts`` hosts are written through the Placement
+API, one provider per request, the others straight into Placement's SQLite
+database in one transaction, the same rows (the API takes tens of milliseconds
+a write on SQLite: hours for 500 hosts).
 
 Then it reads the capacity the way ``openstack mig capacity list``,
 ``metrics`` and ``rebalance plan`` do, and before them:
 
-- per provider (:func:`nova_mig.flavor.capacity.provider_slices`, one
+- per provider (:func:`nova_mig.flavor.slice_capacity.provider_slices`, one
   inventories request per provider, usages and traits per GPU provider),
   one at a time and ``--workers`` at a time;
-- in bulk (:func:`nova_mig.rebalance.capacity.read_slices`, one
+- in bulk (:func:`nova_mig.rebalance.unmet_capacity.read_slices`, one
   ``GET /allocation_candidates`` per MIG resource class);
 
 prints wall time and requests of each, and checks they read the same::
@@ -41,17 +41,18 @@ import uuid
 
 import bench_rebalance  # tools/, the script's own directory
 
-from nova_mig.flavor import capacity as flavor_capacity
+from nova_mig.flavor import slice_capacity
 from nova_mig import naming
-from nova_mig.placement import client as client_mod
-from nova_mig.rebalance import capacity
+from nova_mig.placement import api_client
 from nova_mig.rebalance import fleet
-from nova_mig.simulator import catalog
+from nova_mig.rebalance import unmet_capacity
+from nova_mig.simulator import gpu_catalog
 
 MV_RESHAPER = '1.30'
 ROOT = {'VCPU': 64, 'MEMORY_MB': 515072}
-MODEL_TRAIT = {m: naming.Scheme().model_trait(catalog.default_catalog().get(
-    m).nvml_name) for m in bench_rebalance.MODELS}
+MODEL_TRAIT = {m: naming.Scheme().model_trait(
+    gpu_catalog.default_catalog().get(
+        m).nvml_name) for m in bench_rebalance.MODELS}
 
 
 def _inventory(rc: str, total: int) -> dict:
@@ -63,7 +64,7 @@ def _inventory(rc: str, total: int) -> dict:
 def seed_host(url: str, host: fleet.HostState, model: str,
               full: bool) -> int:
     """The host's providers, inventories, traits and allocations."""
-    client = client_mod.PlacementClient.for_endpoint(url)
+    client = api_client.PlacementClient.for_endpoint(url)
     scheme = naming.Scheme()
     root = client.create_provider(host.name)
     inventories = {root['uuid']: {
@@ -180,7 +181,7 @@ def timed(func, *args, **kwargs):
     return result, time.monotonic() - started
 
 
-def _key(row: flavor_capacity.Slices) -> tuple:
+def _key(row: slice_capacity.Slices) -> tuple:
     return (row.host, row.provider, row.uuid, row.profile,
             row.resource_class, row.capacity, row.used, tuple(row.traits))
 
@@ -214,13 +215,13 @@ def main() -> int:
     scheme = naming.Scheme()
     with tempfile.TemporaryDirectory() as work:
         proc = subprocess.Popen(
-            [sys.executable, '-m', 'nova_mig.simulator.placement',
+            [sys.executable, '-m', 'nova_mig.simulator.embedded_placement',
              '--state-dir', os.path.join(work, 'placement'), '--threaded'],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             assert proc.stdout is not None
             url = proc.stdout.readline().strip()
-            admin = client_mod.PlacementClient.for_endpoint(url)
+            admin = api_client.PlacementClient.for_endpoint(url)
             for profile in sorted({s.profile for h in hosts
                                    for g in h.gpus
                                    for s in g.fixed + g.free}):
@@ -245,13 +246,13 @@ def main() -> int:
             if args.bulk_only:
                 runs = []
             for label, workers in runs:
-                client = client_mod.PlacementClient.for_endpoint(url)
-                rows, seconds = timed(flavor_capacity.provider_slices,
+                client = api_client.PlacementClient.for_endpoint(url)
+                rows, seconds = timed(slice_capacity.provider_slices,
                                       client, scheme, traits=True,
                                       workers=workers)
                 results.append((label, seconds, client.requests, rows))
-            client = client_mod.PlacementClient.for_endpoint(url)
-            rows, seconds = timed(capacity.read_slices, client, scheme)
+            client = api_client.PlacementClient.for_endpoint(url)
+            rows, seconds = timed(unmet_capacity.read_slices, client, scheme)
             results.append(('bulk (allocation candidates)', seconds,
                             client.requests, rows))
         finally:

@@ -90,9 +90,9 @@ def main() -> int:
 
     from oslo_config import cfg
 
-    from nova_mig import conf as nova_mig_conf
+    import nova_mig.conf
     from nova_mig.reaper import decide
-    from nova_mig.reaper import facts
+    from nova_mig.reaper import evidence
     from nova_mig.simulator import backend as simulated
 
     work = tempfile.mkdtemp(prefix='bench-reap-')
@@ -118,13 +118,13 @@ def main() -> int:
                     % (os.path.join(work, 'state'), host_file, nova_conf,
                        proc, os.path.join(work, 'none.conf')))
         conf = cfg.ConfigOpts()
-        nova_mig_conf.register_opts(conf)
+        nova_mig.conf.register_opts(conf)
         conf(['--config-file', conf_file], project='nova-mig')
         backend = simulated.SimulatedBackend(conf)
         start = time.perf_counter()
         backend.host.load()
         materialise = time.perf_counter() - start
-        gatherer = facts.Gatherer(conf, backend, placement=False)
+        gatherer = evidence.Gatherer(conf, backend, placement=False)
         gatherer.gather()      # warm the page cache and imports
         gather_t, host = timed(gatherer.gather, args.runs)
         policy = decide.Policy(grace_period=0, skip_placement_check=True,
@@ -134,7 +134,7 @@ def main() -> int:
         orphan = next(d.facts for d in decisions if d.remove)
         recheck_t, _ = timed(lambda: gatherer.recheck(orphan), args.runs)
         proc_t, (nodes, denied) = timed(
-            lambda: facts.open_device_nodes('/proc'), args.runs)
+            lambda: evidence.open_device_nodes('/proc'), args.runs)
         cli = []
         for _ in range(args.runs):
             start = time.perf_counter()

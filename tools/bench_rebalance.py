@@ -6,8 +6,8 @@ Builds N hosts x G GPUs (A100 80GB PCIe and H100 SXM5 80GB, alternating
 per host, profile tables from the simulator's catalog), gives every GPU a
 random valid geometry with each GPU instance in use with probability
 ``--busy``, asks for random unmet demand per profile, and times
-:func:`nova_mig.rebalance.plan.build` (grouping, geometry enumeration, the
-two HiGHS passes and the mapping back to GPUs) and writing the layout
+:func:`nova_mig.rebalance.fleet_plan.build` (grouping, geometry enumeration,
+the two HiGHS passes and the mapping back to GPUs) and writing the layout
 files. Seeded: the same arguments give the same fleet.
 
     python tools/bench_rebalance.py --hosts 500 --gpus-per-host 8
@@ -17,7 +17,7 @@ Placement process (openstack-placement, SQLite) is seeded with the GPU
 providers nova-compute would make for the fleet (one per GPU instance,
 its MIG resource class, an allocation on those in use), the discover
 documents are written to a directory, and the time to read Placement's
-usages (:func:`nova_mig.rebalance.capacity.read_slices`, one request per
+usages (:func:`nova_mig.rebalance.unmet_capacity.read_slices`, one request per
 MIG resource class; ``tools/bench_placement_read.py`` compares it with the
 per-provider read), load and check the documents and plan is printed.
 Seeding is slow (tens of milliseconds per provider); use fewer hosts::
@@ -35,22 +35,22 @@ import tempfile
 import time
 import uuid
 
-from nova_mig.model import host as host_model
+from nova_mig.model import host_records
 from nova_mig import naming
-from nova_mig.placement import client as client_mod
-from nova_mig.rebalance import capacity as rebalance_capacity
+from nova_mig.placement import api_client
 from nova_mig.rebalance import demand
 from nova_mig.rebalance import fleet
+from nova_mig.rebalance import fleet_plan
 from nova_mig.rebalance import geometry
-from nova_mig.rebalance import plan
-from nova_mig.simulator import catalog
+from nova_mig.rebalance import unmet_capacity
+from nova_mig.simulator import gpu_catalog
 
 MODELS = ('A100-PCIE-80GB', 'H100-SXM5-80GB')
 
 
 def make_fleet(args: argparse.Namespace) -> list[fleet.HostState]:
     rng = random.Random(args.seed)
-    cat = catalog.default_catalog()
+    cat = gpu_catalog.default_catalog()
     hosts = []
     for h in range(args.hosts):
         model = cat.get(MODELS[h % len(MODELS)])
@@ -79,7 +79,7 @@ def document(host: fleet.HostState) -> dict:
             'model': gpu.model, 'mig_capable': True,
             'mig_mode': 'enabled',
             'sriov_vfs': {'total': 16, 'enabled': 16},
-            'profiles': [host_model.profile_dict(p)
+            'profiles': [host_records.profile_dict(p)
                          for p in gpu.table.profiles],
             'gpu_instances': [
                 {'id': i, 'profile': s.profile, 'placement_start': s.start,
@@ -91,7 +91,7 @@ def document(host: fleet.HostState) -> dict:
 
 def seed_host(url: str, host: fleet.HostState) -> int:
     """The host's providers as nova-compute makes them; requests made."""
-    client = client_mod.PlacementClient.for_endpoint(url)
+    client = api_client.PlacementClient.for_endpoint(url)
     scheme = naming.Scheme()
     root = client.create_provider(host.name)
     for g, gpu in enumerate(host.gpus):
@@ -118,13 +118,13 @@ def with_placement(args: argparse.Namespace, hosts: list[fleet.HostState],
                    wanted: list[demand.Demand]) -> None:
     with tempfile.TemporaryDirectory() as work:
         proc = subprocess.Popen(
-            [sys.executable, '-m', 'nova_mig.simulator.placement',
+            [sys.executable, '-m', 'nova_mig.simulator.embedded_placement',
              '--state-dir', os.path.join(work, 'placement'), '--threaded'],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             assert proc.stdout is not None
             url = proc.stdout.readline().strip()
-            client = client_mod.PlacementClient.for_endpoint(url)
+            client = api_client.PlacementClient.for_endpoint(url)
             for profile in {s.profile for h in hosts for g in h.gpus
                             for s in g.fixed + g.free}:
                 client.ensure_resource_class(
@@ -140,15 +140,15 @@ def with_placement(args: argparse.Namespace, hosts: list[fleet.HostState],
                 with open(os.path.join(docs, host.name + '.json'),
                           'w') as stream:
                     json.dump(document(host), stream)
-            client = client_mod.PlacementClient.for_endpoint(url)
+            client = api_client.PlacementClient.for_endpoint(url)
             started = time.monotonic()
-            rows = rebalance_capacity.read_slices(
+            rows = unmet_capacity.read_slices(
                 client, naming.Scheme(), workers=args.workers)
             read = time.monotonic() - started
             started = time.monotonic()
             loaded, left = fleet.load_hosts(docs, 3600)
             kept, disagreeing = fleet.join_placement(loaded, rows)
-            result = plan.build(kept, wanted, left + disagreeing)
+            result = fleet_plan.build(kept, wanted, left + disagreeing)
             planned = time.monotonic() - started
         finally:
             proc.terminate()
@@ -186,11 +186,11 @@ def main() -> None:
         with_placement(args, hosts, wanted)
         return
     started = time.monotonic()
-    result = plan.build(hosts, wanted)
+    result = fleet_plan.build(hosts, wanted)
     planned = time.monotonic() - started
     with tempfile.TemporaryDirectory() as out:
         started = time.monotonic()
-        plan.write_layouts(result, hosts, out)
+        fleet_plan.write_layouts(result, hosts, out)
         written = time.monotonic() - started
     print('%d hosts x %d GPUs (%d GPUs, %.0f%% of GPU instances in use)'
           % (args.hosts, args.gpus_per_host, gpus, 100 * args.busy))

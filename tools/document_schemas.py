@@ -23,7 +23,7 @@ sys.path.insert(0, TOP)
 
 from nova_mig.documents import discover  # noqa: E402
 from nova_mig.documents import layout_file  # noqa: E402
-from nova_mig.documents import simulated_host  # noqa: E402
+from nova_mig.documents import simulated_host_file  # noqa: E402
 from nova_mig.documents import targets_file  # noqa: E402
 
 #: Directory of the schema files, from the top of the tree.
@@ -33,7 +33,7 @@ DOCUMENTS: dict[str, tuple[str, types.ModuleType]] = {
     'discover': ('nova-mig discover -f json', discover),
     'layout': ('nova-mig layout file', layout_file),
     'targets': ('nova-mig rebalance targets file', targets_file),
-    'simulated-host': ('nova-mig simulated-host file', simulated_host),
+    'simulated-host': ('nova-mig simulated-host file', simulated_host_file),
 }
 DIALECT = 'https://json-schema.org/draft/2020-12/schema'
 

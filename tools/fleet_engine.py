@@ -4,7 +4,7 @@
 
 GPUs with their GPU instances, a first-fit scheduler per profile (and GPU
 model), and the product's rebalance policy replanning the fleet through
-:func:`nova_mig.rebalance.plan.build`; see ``tools/fleet_sim.py``.
+:func:`nova_mig.rebalance.fleet_plan.build`; see ``tools/fleet_sim.py``.
 """
 
 import argparse
@@ -21,10 +21,10 @@ from fleet_traces import slices_of
 from nova_mig.rebalance import defaults
 from nova_mig.rebalance import demand
 from nova_mig.rebalance import fleet
+from nova_mig.rebalance import fleet_plan
 from nova_mig.rebalance import forecast
 from nova_mig.rebalance import geometry
-from nova_mig.rebalance import plan
-from nova_mig.simulator import catalog
+from nova_mig.simulator import gpu_catalog
 
 
 @dataclasses.dataclass
@@ -75,7 +75,7 @@ class Policy:
 
 
 def empty_fleet(kind: str, hosts: int, per_host: int) -> list[Gpu]:
-    cat = catalog.default_catalog()
+    cat = gpu_catalog.default_catalog()
     gpus: list[Gpu] = []
     for h, key in enumerate(model_keys(kind, hosts)):
         model = cat.get(key)
@@ -229,8 +229,9 @@ class Simulation:
         states = [fleet.HostState(name, '', 'mdev', gpus)
                   for name, gpus in sorted(hosts.items())]
         started = time.monotonic()
-        result = plan.build(states, demands, time_limit=defaults.TIME_LIMIT,
-                            max_per_gpu_day=self.policy.max_per_gpu_day)
+        result = fleet_plan.build(states, demands,
+                                  time_limit=defaults.TIME_LIMIT,
+                                  max_per_gpu_day=self.policy.max_per_gpu_day)
         self.plan_seconds.append(time.monotonic() - started)
         for row in result.rows:
             if row.free_after > row.free_before:

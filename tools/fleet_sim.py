@@ -3,7 +3,7 @@
 """Fleet simulation: does rebalancing beat the best fixed fleet?
 
 Not a test: a seeded discrete-event simulation driving the real planner
-(:func:`nova_mig.rebalance.plan.build`). A fleet of hosts with A100 80GB
+(:func:`nova_mig.rebalance.fleet_plan.build`). A fleet of hosts with A100 80GB
 PCIe and H100 SXM5 80GB GPUs (their MIG profile tables and placements from
 the simulator's catalog) receives a trace of vGPU requests; each request
 asks for one GPU instance of a profile (and, in the ``scarce`` trace,
@@ -83,9 +83,9 @@ from fleet_traces import TRACES
 from nova_mig.rebalance import defaults
 from nova_mig.rebalance import demand
 from nova_mig.rebalance import fleet
+from nova_mig.rebalance import fleet_plan
 from nova_mig.rebalance import forecast
-from nova_mig.rebalance import plan
-from nova_mig.simulator import catalog
+from nova_mig.simulator import gpu_catalog
 
 UNIFORM = ({'1g.10gb': 7}, {'3g.40gb': 2}, {'7g.80gb': 1},
            {'3g.40gb': 1, '2g.20gb': 1, '1g.10gb': 2})
@@ -140,7 +140,7 @@ def fixed_layout(args, kind: str, vector: dict) -> list[dict[str, int]]:
         for name, members in sorted(hosts.items())]
     wanted = [demand.Demand(p, int(round(n)), 'model:' + m if m else '')
               for (p, m), n in sorted(vector.items()) if round(n) > 0]
-    result = plan.build(states, wanted, time_limit=defaults.TIME_LIMIT)
+    result = fleet_plan.build(states, wanted, time_limit=defaults.TIME_LIMIT)
     after = {(c.host, c.pci_address): c.after for c in result.changes}
     return [dict(collections.Counter(
         after.get((g.host, g.pci_address), ['1g.10gb'] * 7)))
@@ -223,7 +223,7 @@ def measure(args, kind: str) -> dict:
     hours = args.days * 24
     gpus = empty_fleet(kind, args.hosts, args.gpus_per_host)
     slices = len(gpus) * 7
-    scarce = catalog.default_catalog().get(MODELS[1]).nvml_name
+    scarce = gpu_catalog.default_catalog().get(MODELS[1]).nvml_name
     both = make_trace(kind, args.seed, 2 * hours, slices, args.load, scarce)
     history = [r for r in both if r.arrival < hours]
     trace = [dataclasses.replace(r, arrival=r.arrival - hours)

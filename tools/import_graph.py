@@ -6,7 +6,7 @@
 Every ``import`` and ``from ... import`` of a package's modules counts,
 including those inside functions and under ``if TYPE_CHECKING:``. A node is
 a subpackage (``layout``) or a top-level module (``naming``); an import of
-``nova_mig.layout.plan`` is an edge to ``layout``. The graph must follow
+``nova_mig.layout.layout_plan`` is an edge to ``layout``. The graph must follow
 LAYERS: a node may import only nodes of lower layers (and itself), PRIVATE
 nodes are imported by nobody but themselves, and no cycle may exist.
 
@@ -30,7 +30,7 @@ import typing
 
 # Bottom to top: the target architecture of nova_mig (issue 10).
 LAYERS: dict[str, int] = {
-    'exception': 0, 'conf': 0, 'sysfs': 0, 'exitcodes': 0,
+    'exception': 0, 'conf': 0, 'sysfs_gateway': 0, 'exitcodes': 0,
     'model': 1, 'fileutils': 1, 'lock': 1, 'metrics': 1,
     'naming': 2, 'ownership': 2, 'privsep': 2, 'documents': 2,
     'gpu': 3,
@@ -82,8 +82,8 @@ def _targets(root: str, pkg: str, path: str,
              node: ast.AST) -> typing.Iterator[list[str]]:
     """The package-relative modules (dotted names as lists) one import loads.
 
-    ``from nova_mig.layout import plan`` loads ``layout.plan``; ``from
-    nova_mig.layout.plan import Plan`` loads ``layout.plan`` too.
+    ``from nova_mig.layout import plan`` loads ``layout.layout_plan``; ``from
+    nova_mig.layout.layout_plan import Plan`` loads ``layout.layout_plan`` too.
     """
     if isinstance(node, ast.Import):
         for alias in node.names:
@@ -264,7 +264,7 @@ def render_ascii(layers: dict[str, int],
     for name, layer in layers.items():
         shown = name if name in ('exception', 'exitcodes', 'fileutils',
                                  'lock', 'naming', 'ownership',
-                                 'sysfs') else (
+                                 'sysfs_gateway') else (
                                      name + '/')
         if name in private:
             shown += ' (stevedore only)'

@@ -352,7 +352,7 @@ function demo_osc_profiles {
     fi
     fifo=$(mktemp -u)
     mkfifo "$fifo"
-    "$VENV/bin/python" -m nova_mig.simulator.placement \
+    "$VENV/bin/python" -m nova_mig.simulator.embedded_placement \
         --state-dir "$(demo_state_dir)" > "$fifo" &
     pid=$!
     read -r url < "$fifo" || true

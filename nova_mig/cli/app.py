@@ -20,11 +20,11 @@ import pbr.version
 
 from nova_mig.cli import confcheck
 from nova_mig.cli import usage
-from nova_mig import conf as nova_mig_conf
-from nova_mig.conf import placement as placement_conf
+import nova_mig.conf
+import nova_mig.conf.placement
 from nova_mig import exception
 from nova_mig import exitcodes
-from nova_mig.privsep import helper as privsep_helper
+from nova_mig.privsep import helper
 
 DESCRIPTION = usage.DESCRIPTION
 
@@ -89,7 +89,7 @@ def load_conf(config_files: list[str], config_dirs: list[str],
     # [placement]'s keystoneauth options are registered before the files
     # are parsed, for the commands that may talk to a cloud; the others
     # skip importing keystoneauth.
-    nova_mig_conf.register_opts(conf, cloud=cloud)
+    nova_mig.conf.register_opts(conf, cloud=cloud)
     register_log_options(conf)
     args = []
     for path in config_files:
@@ -120,8 +120,8 @@ def load_conf(config_files: list[str], config_dirs: list[str],
     if cloud:
         # nova.conf's auth_section: the section it names, read the way
         # keystoneauth reads it.
-        groups = tuple(sorted({placement_conf.PLACEMENT_GROUP,
-                               placement_conf.auth_group(conf)}))
+        groups = tuple(sorted({nova_mig.conf.placement.PLACEMENT_GROUP,
+                               nova_mig.conf.placement.auth_group(conf)}))
     confcheck.check_values(conf, files, groups)
     return conf, confcheck.unknown_options(files)
 
@@ -210,7 +210,7 @@ class NovaMigApp(app.App):
             conf.set_override('debug', True)
         self._logging_overrides(conf)
         # The privsep daemon is started with this run's configuration.
-        privsep_helper.use_conf(conf)
+        helper.use_conf(conf)
         return conf
 
     def _logging_overrides(self, conf: cfg.ConfigOpts) -> None:

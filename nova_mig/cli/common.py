@@ -10,12 +10,12 @@ from cliff import command
 from cliff import show
 from oslo_config import cfg
 
-from nova_mig.cli import app as app_mod
-from nova_mig import conf as nova_mig_conf
+from nova_mig.cli import app
+import nova_mig.conf
 from nova_mig import exception
 from nova_mig import exitcodes
 from nova_mig import gpu
-from nova_mig.gpu import base as gpu_base
+from nova_mig.gpu import backend_api
 
 #: A command's row by column name, as :meth:`ReportShowOne.render_report`
 #: takes it: the JSON the command prints with ``-f json``.
@@ -73,16 +73,16 @@ class ErrorReporting(exitcodes.ExitStatus, command.Command):
 
     @property
     def conf(self) -> cfg.ConfigOpts:
-        conf = typing.cast(app_mod.NovaMigApp, self.app).conf
+        conf = typing.cast(app.NovaMigApp, self.app).conf
         if conf is None:    # the app exits on a configuration error first
             raise exception.ConfigError(reason='no configuration loaded')
         if self.uses_cloud:
             # A configuration the application did not load itself lacks
             # them; registered once.
-            nova_mig_conf.register_cloud_opts(conf)
+            nova_mig.conf.register_cloud_opts(conf)
         return conf
 
-    def backend(self) -> gpu_base.GpuBackend:
+    def backend(self) -> backend_api.GpuBackend:
         """The GPU backend chosen by ``[gpu]backend``."""
         return gpu.load_backend(self.conf)
 

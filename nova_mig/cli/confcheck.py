@@ -15,7 +15,7 @@ import os
 
 from oslo_config import cfg
 
-from nova_mig.conf import opts as conf_opts
+import nova_mig.conf.opts
 from nova_mig import exception
 from nova_mig import fileutils
 
@@ -56,7 +56,7 @@ def check_encoding(files: list[str]) -> None:
 
 def _own_groups() -> dict[str, set[str]]:
     groups: dict[str, set[str]] = {}
-    for group, options in conf_opts.list_opts(cloud=False):
+    for group, options in nova_mig.conf.opts.list_opts(cloud=False):
         names = groups.setdefault(group.name, set())
         for opt in options:
             names.add(opt.dest)
@@ -106,7 +106,7 @@ def check_values(conf: cfg.ConfigOpts, files: list[str],
         ``[group]option`` of the first value oslo.config refuses.
     """
     names = [(group.name, opt.dest)
-             for group, options in conf_opts.list_opts(cloud=False)
+             for group, options in nova_mig.conf.opts.list_opts(cloud=False)
              for opt in options]
     for name in groups:
         names += [(name, dest) for dest in conf[name]]

@@ -48,9 +48,9 @@ class Discover(common.ShowOne):
         found = discovery.discover(self.backend())
         if parsed_args.host_file:
             # Imported here: a plain discover does not pay for them.
-            from nova_mig.documents import simulated_host
+            from nova_mig.documents import simulated_host_file
             from nova_mig.host import capture
-            simulated_host.write(
+            simulated_host_file.write(
                 parsed_args.host_file, capture.host_file(found),
                 header='# nova-mig discover --host-file: a captured host, '
                        'see doc/source/reference/simulated-host.rst\n')
@@ -60,8 +60,8 @@ class Discover(common.ShowOne):
         # Whether nova-mig created each vGPU device (its ownership record,
         # reconciled in memory, not written): "layout apply" never removes
         # one it did not, and the rebalance planner counts it so.
-        from nova_mig.layout import apply as apply_mod
-        owned = apply_mod.owned_devices(self.conf, False, found) or set()
+        from nova_mig.layout import layout_apply
+        owned = layout_apply.owned_devices(self.conf, False, found) or set()
         for dev in report['vgpu_devices']:
             dev['owned'] = (dev['uuid'] or dev['parent']) in owned
         return COLUMNS, tuple(report[c] for c in COLUMNS)

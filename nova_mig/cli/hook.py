@@ -12,8 +12,8 @@ from nova_mig import exitcodes
 
 if typing.TYPE_CHECKING:
     from nova_mig.layout import executor
-    from nova_mig.layout import steps
-    from nova_mig.workflows import hook as hook_mod
+    from nova_mig.layout import step_types
+    from nova_mig.workflows import start_hooks
 
 COLUMNS = ('Step', 'Status', 'Detail')
 
@@ -21,7 +21,7 @@ COLUMNS = ('Step', 'Status', 'Detail')
 class _Hook(common.ErrorReporting, lister.Lister):
     """A hook: one row per step, exit status 1 when a step failed."""
 
-    def report(self, result: 'hook_mod.HookResult',
+    def report(self, result: 'start_hooks.HookResult',
                parsed_args: argparse.Namespace) -> common.Columns:
         """Each warning or failure once: one line on stderr.
 
@@ -43,7 +43,7 @@ class _Hook(common.ErrorReporting, lister.Lister):
 
 
 def _progress(stream: typing.TextIO) -> 'executor.Progress':
-    def report(index: int, total: int, action: 'steps.Step',
+    def report(index: int, total: int, action: 'step_types.Step',
                status: str | None) -> None:
         if status is not None:
             stream.write('[%d/%d] GPU %s: %s ... %s\n' % (
@@ -89,8 +89,8 @@ class HookPreStart(_Hook):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> common.Columns:
-        from nova_mig.workflows import hook
-        return self.report(hook.pre_start(
+        from nova_mig.workflows import start_hooks
+        return self.report(start_hooks.pre_start(
             self.conf, self.backend(), strict=parsed_args.strict,
             progress=_progress(self.app.stderr)), parsed_args)
 
@@ -122,7 +122,7 @@ class HookPostStart(_Hook):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> common.Columns:
-        from nova_mig.workflows import hook
-        return self.report(hook.post_start(
+        from nova_mig.workflows import start_hooks
+        return self.report(start_hooks.post_start(
             self.conf, self.backend(), timeout=parsed_args.timeout),
             parsed_args)

@@ -14,10 +14,10 @@ from nova_mig import exitcodes
 
 if typing.TYPE_CHECKING:
     from nova_mig.layout import executor
-    from nova_mig.layout import plan as plan_mod
+    from nova_mig.layout import layout_plan
     from nova_mig.layout import records
-    from nova_mig.layout import steps
-    from nova_mig.model import host as host_model
+    from nova_mig.layout import step_types
+    from nova_mig.model import host_records
 
 PLAN_COLUMNS = ('GPU', 'Action', 'Description', 'Reason', 'Status')
 RESULT_COLUMNS = ('GPU', 'Status', 'Actions done', 'Detail')
@@ -54,21 +54,21 @@ class _PlansLayout(command.Command):
 
 
 def _plan(cmd: common.ErrorReporting, parsed_args: argparse.Namespace
-          ) -> 'plan_mod.Plan':
+          ) -> 'layout_plan.Plan':
     from nova_mig.host import discovery
-    from nova_mig.layout import apply
-    from nova_mig.layout import plan
+    from nova_mig.layout import layout_apply
+    from nova_mig.layout import layout_plan
     from nova_mig.layout import schema
     backend = cmd.backend()
     layout = schema.load(parsed_args.layout)
     report = discovery.discover(backend)
-    return plan.plan(report, layout, backend.sysfs_root(),
-                     owned=apply.owned_devices(
-                         cmd.conf, parsed_args.include_foreign, report))
+    return layout_plan.plan(report, layout, backend.sysfs_root(),
+                            owned=layout_apply.owned_devices(
+                                cmd.conf, parsed_args.include_foreign, report))
 
 
 def _progress(stream: typing.TextIO) -> 'executor.Progress':
-    def report(index: int, total: int, step: 'steps.Step',
+    def report(index: int, total: int, step: 'step_types.Step',
                status: str | None) -> None:
         if status is None:
             return
@@ -78,7 +78,7 @@ def _progress(stream: typing.TextIO) -> 'executor.Progress':
     return report
 
 
-def plan_rows(the_plan: 'plan_mod.Plan') -> list[PlanRow]:
+def plan_rows(the_plan: 'layout_plan.Plan') -> list[PlanRow]:
     """One row per step, and one per refused GPU naming its blockers."""
     rows: list[PlanRow] = []
     for gplan in the_plan.gpus:
@@ -209,13 +209,13 @@ class LayoutApply(_PlansLayout, _Lister):
                     ) -> common.Columns:
         import contextlib
 
-        from nova_mig.layout import apply
+        from nova_mig.layout import layout_apply
         from nova_mig.layout import schema
         from nova_mig import lock
         from nova_mig.workflows import compute_service
         layout = schema.load(parsed_args.layout)
 
-        def guard(report: 'host_model.HostReport') -> None:
+        def guard(report: 'host_records.HostReport') -> None:
             compute_service.guard_apply(
                 self.conf, report.hostname,
                 force=parsed_args.force_with_enabled_service)
@@ -223,7 +223,7 @@ class LayoutApply(_PlansLayout, _Lister):
         with contextlib.ExitStack() as stack:
             if not parsed_args.dry_run:
                 stack.enter_context(lock.workflow_lock(self.conf))
-            result = apply.apply(
+            result = layout_apply.apply(
                 self.backend(), self.conf, layout,
                 dry_run=parsed_args.dry_run,
                 include_foreign=parsed_args.include_foreign,
@@ -400,10 +400,10 @@ class LayoutRestore(_Lister):
 
     def take_action(self, parsed_args: argparse.Namespace
                     ) -> common.Columns:
-        from nova_mig.layout import apply
+        from nova_mig.layout import layout_apply
         from nova_mig import lock
         with lock.workflow_lock(self.conf):
-            result = apply.restore(
+            result = layout_apply.restore(
                 self.backend(), self.conf,
                 progress=_progress(self.app.stderr),
                 reset_gpu=parsed_args.reset_gpu,

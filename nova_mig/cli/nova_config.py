@@ -9,8 +9,8 @@ import typing
 from nova_mig.cli import common
 from nova_mig.host import discovery
 from nova_mig.model import constants
+from nova_mig.novaconf import config_writer
 from nova_mig.novaconf import render
-from nova_mig.novaconf import write
 from nova_mig.privsep import files
 
 COLUMNS = ('hostname', 'device_mode', 'snippet_path', 'snippet_written',
@@ -79,8 +79,9 @@ class NovaConfig(common.ReportShowOne):
         self._show = parsed_args.show
         backend = self.backend()
         report = discovery.discover(backend)
-        config = write.plan_host(self.conf, report, backend.sysfs_root())
-        result = write.write(
+        config = config_writer.plan_host(self.conf, report,
+                                         backend.sysfs_root())
+        result = config_writer.write(
             config, report,
             os.path.abspath(parsed_args.output or
                             self.conf.nova.config_snippet),
@@ -93,7 +94,7 @@ class NovaConfig(common.ReportShowOne):
         return _text(row, show=getattr(self, '_show', False))
 
 
-def _row(result: write.Result) -> tuple[typing.Any, ...]:
+def _row(result: config_writer.Result) -> tuple[typing.Any, ...]:
     config = result.config
     mdev = config.device_mode == constants.MODE_MDEV
     return (

@@ -13,8 +13,8 @@ from nova_mig.cli import common
 from nova_mig import exitcodes
 
 if typing.TYPE_CHECKING:
-    from nova_mig.gpu import base as gpu_base
-    from nova_mig.model import host as host_model
+    from nova_mig.gpu import backend_api
+    from nova_mig.model import host_records
     from nova_mig.reaper import decide
 
 LOG = logging.getLogger(__name__)
@@ -117,11 +117,11 @@ class Reap(common.ErrorReporting, lister.Lister):
     def take_action(self, parsed_args: argparse.Namespace) -> common.Columns:
         from nova_mig import lock
         from nova_mig.reaper import queue
-        from nova_mig.reaper import run
-        from nova_mig.workflows import compute_service as nova_service
+        from nova_mig.reaper import reaper_run
+        from nova_mig.workflows import compute_service
 
         conf = self.conf
-        policy = run.policy_from(
+        policy = reaper_run.policy_from(
             conf, all_unassigned=parsed_args.all_unassigned,
             include_foreign=parsed_args.include_foreign,
             skip_placement_check=parsed_args.skip_placement_check,
@@ -134,11 +134,12 @@ class Reap(common.ErrorReporting, lister.Lister):
         with contextlib.ExitStack() as stack:
             backend = self.backend()
             gatherer, conn = self._embedded_cloud(stack, backend, policy)
-            reaper = run.Reaper(conf, backend, policy, gatherer=gatherer,
-                                only=only)
+            reaper = reaper_run.Reaper(conf, backend, policy,
+                                       gatherer=gatherer,
+                                       only=only)
 
-            def guard(report: 'host_model.HostReport') -> None:
-                nova_service.guard_apply(
+            def guard(report: 'host_records.HostReport') -> None:
+                compute_service.guard_apply(
                     conf, report.hostname,
                     force=parsed_args.force_with_enabled_service,
                     conn=conn)
@@ -155,7 +156,7 @@ class Reap(common.ErrorReporting, lister.Lister):
         for note in result.notes:
             self.app.stderr.write('note: %s\n' % note)
         self.exit_status = exitcodes.status(failed=result.failed or any(
-            o.result == run.NOT_RUN for o in result.outcomes))
+            o.result == reaper_run.NOT_RUN for o in result.outcomes))
         rows = []
         table = parsed_args.formatter == 'table'
         for outcome in result.outcomes:
@@ -166,7 +167,7 @@ class Reap(common.ErrorReporting, lister.Lister):
         return COLUMNS, rows
 
     def _embedded_cloud(self, stack: contextlib.ExitStack[bool | None],
-                        backend: 'gpu_base.GpuBackend',
+                        backend: 'backend_api.GpuBackend',
                         policy: 'decide.Policy'
                         ) -> tuple[typing.Any, typing.Any]:
         """The facts gatherer and Compute API of the embedded cloud.
@@ -185,12 +186,12 @@ class Reap(common.ErrorReporting, lister.Lister):
         from stevedore import driver
 
         from nova_mig.host import discovery
-        from nova_mig.novaconf import plan
-        from nova_mig.reaper import facts
+        from nova_mig.novaconf import type_plan
+        from nova_mig.reaper import evidence
         conn: typing.Any = driver.DriverManager(
             EMBEDDED_COMPUTE, 'embedded').driver(self.conf)
         if policy.skip_placement_check:
             return None, conn
-        config = plan.build(self.conf, discovery.discover(backend))
+        config = type_plan.build(self.conf, discovery.discover(backend))
         client = stack.enter_context(connect.placement(self.conf, config))
-        return facts.Gatherer(self.conf, backend, placement=client), conn
+        return evidence.Gatherer(self.conf, backend, placement=client), conn

@@ -78,9 +78,9 @@ class SelfCheck(common.ErrorReporting, lister.Lister):
                                    reference_cards())
         if parsed_args.capture:
             # Imported here: a plain self-check does not pay for them.
-            from nova_mig.documents import simulated_host
+            from nova_mig.documents import simulated_host_file
             from nova_mig.host import capture
-            simulated_host.write(
+            simulated_host_file.write(
                 parsed_args.capture, capture.host_file(found),
                 header=selfcheck.capture_header(findings) +
                 '# nova-mig self-check --capture: a captured host, see '

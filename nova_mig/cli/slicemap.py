@@ -22,7 +22,7 @@ LEGEND = ('legend: %s in use (vGPU in a guest, or processes)   '
 
 
 #: A part of the discover document (``nova-mig discover -f json``), as
-#: :meth:`nova_mig.model.host.HostReport.as_dict` makes it: JSON.
+#: :meth:`nova_mig.model.host_records.HostReport.as_dict` makes it: JSON.
 Part = dict[str, typing.Any]
 
 

@@ -6,7 +6,7 @@ import argparse
 
 from nova_mig.cli import common
 from nova_mig.host import discovery
-from nova_mig.novaconf import plan
+from nova_mig.novaconf import type_plan
 from nova_mig.placement import connect
 from nova_mig.placement import sync
 
@@ -53,7 +53,7 @@ class Sync(common.ReportShowOne):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> common.Columns:
-        config = plan.build(self.conf, discovery.discover(self.backend()))
+        config = type_plan.build(self.conf, discovery.discover(self.backend()))
         with connect.placement(self.conf, config) as client:
             result = sync.sync(self.conf, config, client,
                                dry_run=parsed_args.dry_run).as_dict()

@@ -7,7 +7,7 @@ import argparse
 from nova_mig.cli import common
 from nova_mig import exitcodes
 from nova_mig.host import discovery
-from nova_mig.novaconf import plan
+from nova_mig.novaconf import type_plan
 from nova_mig.placement import connect
 from nova_mig.placement import verify
 
@@ -33,7 +33,7 @@ class Verify(common.ReportShowOne):
     """
 
     def take_action(self, parsed_args: argparse.Namespace) -> common.Columns:
-        config = plan.build(self.conf, discovery.discover(self.backend()))
+        config = type_plan.build(self.conf, discovery.discover(self.backend()))
         with connect.placement(self.conf, config) as client:
             result = verify.verify(self.conf, config, client)
             endpoint = client.endpoint

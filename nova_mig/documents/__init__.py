@@ -11,7 +11,7 @@ runs those commands):
 * :mod:`nova_mig.documents.layout_file`: the layout file (``nova-mig
   layout``, ``rebalance apply``, the rebalance planner's output).
 * :mod:`nova_mig.documents.targets_file`: the rebalance targets file.
-* :mod:`nova_mig.documents.simulated_host`: the simulated-host file
+* :mod:`nova_mig.documents.simulated_host_file`: the simulated-host file
   (``discover --host-file`` writes it, the simulator reads it).
 
 :mod:`nova_mig.documents.validation` holds what the schemas are built

@@ -2,7 +2,7 @@
 
 """The discover document (``nova-mig discover -f json``): its schema, I/O.
 
-``nova-mig discover -f json`` writes it (:meth:`nova_mig.model.host.
+``nova-mig discover -f json`` writes it (:meth:`nova_mig.model.host_records.
 HostReport.as_dict`, whose ``version`` is :data:`VERSION`); the rebalance
 planner reads it through :func:`read`. A discover document is gathered
 from a compute host by the operator's fleet tool, so it is treated as
@@ -28,12 +28,12 @@ import typing
 from nova_mig.documents import validation
 from nova_mig import fileutils
 from nova_mig.model import constants
-from nova_mig.model import host as host_model
+from nova_mig.model import host_records
 
 LOG = logging.getLogger(__name__)
 
 #: The version this nova-mig writes and reads.
-VERSION = host_model.DOCUMENT_VERSION
+VERSION = host_records.DOCUMENT_VERSION
 
 #: Largest discover document read, in bytes (a host with 16 GPUs and
 #: hundreds of vGPUs writes well under 1 MiB).

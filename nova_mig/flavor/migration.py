@@ -21,12 +21,12 @@ Nova live-migrates a vGPU only to a host offering the same vGPU type:
 import typing
 
 from nova_mig import exception
-from nova_mig.flavor import capacity
+from nova_mig.flavor import slice_capacity
 from nova_mig.model import constants
 from nova_mig import naming
 
 
-def required_traits(client: capacity.PlacementApi, scheme: naming.Scheme,
+def required_traits(client: slice_capacity.PlacementApi, scheme: naming.Scheme,
                     profile: str, traits: typing.Sequence[str]
                     ) -> tuple[str, ...]:
     """The flavor's required traits, with what live migration needs.
@@ -44,7 +44,8 @@ def required_traits(client: capacity.PlacementApi, scheme: naming.Scheme,
                    'vGPU only to a host offering the same vGPU type, which '
                    'the profile\'s resource class and the model trait pin '
                    'together')
-    rows = [r for r in capacity.provider_slices(client, scheme, traits=True)
+    rows = [r for r in slice_capacity.provider_slices(client, scheme,
+                                                      traits=True)
             if r.profile == profile]
     pci = [r for r in rows if constants.PCI_PROVIDER_TRAIT in r.traits]
     if not pci:

@@ -11,7 +11,7 @@ from stevedore import exception as stevedore_exc
 from stevedore import extension
 
 from nova_mig import exception
-from nova_mig.gpu import base
+from nova_mig.gpu import backend_api
 
 NAMESPACE = 'nova_mig.gpu_backends'
 
@@ -21,25 +21,26 @@ def available_backends() -> list[str]:
     return sorted(extension.ExtensionManager(NAMESPACE).names())
 
 
-def load_backend(conf: cfg.ConfigOpts) -> base.GpuBackend:
+def load_backend(conf: cfg.ConfigOpts) -> backend_api.GpuBackend:
     """Instantiate the backend named by ``[gpu]backend``.
 
     :param conf: a ``ConfigOpts`` with nova-mig's options registered.
-    :returns: a :class:`nova_mig.gpu.base.GpuBackend`.
+    :returns: a :class:`nova_mig.gpu.backend_api.GpuBackend`.
     :raises: :class:`nova_mig.exception.BackendNotFound`
     """
     name = conf.gpu.backend
     failures: list[BaseException] = []
 
-    def _failed(manager: extension.ExtensionManager[base.GpuBackend],
+    def _failed(manager: extension.ExtensionManager[backend_api.GpuBackend],
                 entrypoint: importlib.metadata.EntryPoint,
                 error: BaseException) -> None:
         failures.append(error)
 
     try:
-        manager: driver.DriverManager[base.GpuBackend] = driver.DriverManager(
-            NAMESPACE, name, invoke_on_load=True, invoke_args=(conf,),
-            on_load_failure_callback=_failed)
+        manager: driver.DriverManager[
+            backend_api.GpuBackend] = driver.DriverManager(
+                NAMESPACE, name, invoke_on_load=True, invoke_args=(conf,),
+                on_load_failure_callback=_failed)
     except stevedore_exc.NoMatches:
         if failures:
             error = failures[0]
@@ -49,4 +50,4 @@ def load_backend(conf: cfg.ConfigOpts) -> base.GpuBackend:
         raise exception.BackendNotFound(
             name=name, available=', '.join(available_backends()) or 'none')
     # invoke_on_load: the driver is the backend object, not its class.
-    return typing.cast(base.GpuBackend, manager.driver)
+    return typing.cast(backend_api.GpuBackend, manager.driver)

@@ -8,11 +8,11 @@ import typing
 from oslo_config import cfg
 
 from nova_mig import exception
-from nova_mig.gpu import base
-from nova_mig.model import gpu as gpu_model
-from nova_mig.privsep import nvml as privsep_nvml
+from nova_mig.gpu import backend_api
+from nova_mig.model import gpu_records
+from nova_mig.privsep import nvml_calls
 from nova_mig.privsep import nvml_lib
-from nova_mig.privsep import sysfs as privsep_sysfs
+from nova_mig.privsep import sysfs_writes
 
 LOG = logging.getLogger(__name__)
 
@@ -41,19 +41,20 @@ Records = list[nvml_lib.Record]
 def _gpu(index: int, ident: nvml_lib.Record, mode: tuple[int, int] | None,
          profiles: Records, gpu_instances: Records,
          processes: dict[int, list[int]], vgpu_types: Records | None,
-         active: Records) -> gpu_model.Gpu:
+         active: Records) -> gpu_records.Gpu:
     """Build the data model from the helper layer's plain values."""
     model_profiles = tuple(
-        gpu_model.GpuInstanceProfile(
+        gpu_records.GpuInstanceProfile(
             id=p['id'], name=p['name'], slice_count=p['slice_count'],
             memory_mb=p['memory_mb'], instance_count=p['instance_count'],
             multiprocessor_count=p['multiprocessor_count'],
-            placements=tuple(gpu_model.Placement(start, size)
+            placements=tuple(gpu_records.Placement(start, size)
                              for start, size in p['placements']))
         for p in profiles)
     names = {p.id: p.name for p in model_profiles}
-    current, pending = mode or (gpu_model.MIG_DISABLED, gpu_model.MIG_DISABLED)
-    return gpu_model.Gpu(
+    current, pending = mode or (gpu_records.MIG_DISABLED,
+                                gpu_records.MIG_DISABLED)
+    return gpu_records.Gpu(
         index=index,
         pci_address=ident['pci_address'],
         uuid=ident['uuid'],
@@ -69,19 +70,20 @@ def _gpu(index: int, ident: nvml_lib.Record, mode: tuple[int, int] | None,
                           processes.get(gi['id'], ()))
             for gi in gpu_instances),
         vgpu_types=None if vgpu_types is None else tuple(
-            gpu_model.VgpuType(**t) for t in vgpu_types),
-        active_vgpus=tuple(gpu_model.ActiveVgpu(**v) for v in active),
+            gpu_records.VgpuType(**t) for t in vgpu_types),
+        active_vgpus=tuple(gpu_records.ActiveVgpu(**v) for v in active),
     )
 
 
 def _gpu_instance(gi: nvml_lib.Record, profile_name: str,
                   processes: typing.Iterable[int] = ()
-                  ) -> gpu_model.GpuInstance:
-    return gpu_model.GpuInstance(
+                  ) -> gpu_records.GpuInstance:
+    return gpu_records.GpuInstance(
         id=gi['id'], profile_id=gi['profile_id'], profile_name=profile_name,
-        placement=gpu_model.Placement(gi['start'], gi['size']),
+        placement=gpu_records.Placement(gi['start'], gi['size']),
         compute_instances=tuple(
-            gpu_model.ComputeInstance(id=ci['id'], profile_id=ci['profile_id'])
+            gpu_records.ComputeInstance(id=ci['id'],
+                                        profile_id=ci['profile_id'])
             for ci in gi.get('compute_instances', ())),
         processes=tuple(processes),
         creatable_vgpu_types=(
@@ -89,7 +91,7 @@ def _gpu_instance(gi: nvml_lib.Record, profile_name: str,
             else tuple(gi['creatable_vgpu_types'])))
 
 
-class NvmlBackend(base.GpuBackend):
+class NvmlBackend(backend_api.GpuBackend):
     """Reads GPUs in-process with NVML; changes them through privsep.
 
     NVML is initialised on first use and shut down by :meth:`close`.
@@ -119,11 +121,11 @@ class NvmlBackend(base.GpuBackend):
         except nvml_lib.NvmlCallFailed as e:
             LOG.warning('Shutting NVML down failed: %s', e)
 
-    def sysfs_writer(self) -> privsep_sysfs.PrivsepSysfsWriter:
-        return privsep_sysfs.PrivsepSysfsWriter(self.sysfs_root())
+    def sysfs_writer(self) -> sysfs_writes.PrivsepSysfsWriter:
+        return sysfs_writes.PrivsepSysfsWriter(self.sysfs_root())
 
     # -- reads ---------------------------------------------------------------
-    def list_gpus(self) -> list[gpu_model.Gpu]:
+    def list_gpus(self) -> list[gpu_records.Gpu]:
         self._ensure_init()
         try:
             count = nvml_lib.device_count()
@@ -131,7 +133,7 @@ class NvmlBackend(base.GpuBackend):
             raise _nvml_error(e, '-')
         return [self._read_gpu(index) for index in range(count)]
 
-    def _read_gpu(self, index: int) -> gpu_model.Gpu:
+    def _read_gpu(self, index: int) -> gpu_records.Gpu:
         gpu = str(index)
         try:
             handle = nvml_lib.handle_by_index(index)
@@ -144,7 +146,7 @@ class NvmlBackend(base.GpuBackend):
             vgpu_types = nvml_lib.vgpu_types(handle, gpu)
             if mode is not None:
                 profiles = nvml_lib.profiles(handle, gpu)
-                if mode[0] == gpu_model.MIG_ENABLED:
+                if mode[0] == gpu_records.MIG_ENABLED:
                     gpu_instances = nvml_lib.gpu_instances(
                         handle, gpu, profiles, vgpu=vgpu_types is not None)
                     processes = nvml_lib.processes_by_gpu_instance(handle,
@@ -184,41 +186,41 @@ class NvmlBackend(base.GpuBackend):
             raise _nvml_error(e, gpu_uuid)
 
     def create_gpu_instance(self, gpu_uuid: str, profile_id: int,
-                            placement: gpu_model.Placement | None = None
-                            ) -> gpu_model.GpuInstance:
+                            placement: gpu_records.Placement | None = None
+                            ) -> gpu_records.GpuInstance:
         start = size = None
         if placement is not None:
             start, size = placement.start, placement.size
         gi = self._change('create GPU instance', gpu_uuid,
-                          privsep_nvml.create_gpu_instance, gpu_uuid,
+                          nvml_calls.create_gpu_instance, gpu_uuid,
                           profile_id, start, size)
         return _gpu_instance(gi, self._profile_name(gpu_uuid, profile_id))
 
     def destroy_gpu_instance(self, gpu_uuid: str, gpu_instance_id: int
                              ) -> None:
         self._change('destroy GPU instance', gpu_uuid,
-                     privsep_nvml.destroy_gpu_instance, gpu_uuid,
+                     nvml_calls.destroy_gpu_instance, gpu_uuid,
                      gpu_instance_id)
 
     def create_compute_instance(self, gpu_uuid: str, gpu_instance_id: int
-                                ) -> gpu_model.ComputeInstance:
+                                ) -> gpu_records.ComputeInstance:
         ci = self._change('create compute instance', gpu_uuid,
-                          privsep_nvml.create_compute_instance, gpu_uuid,
+                          nvml_calls.create_compute_instance, gpu_uuid,
                           gpu_instance_id)
-        return gpu_model.ComputeInstance(id=ci['id'],
-                                         profile_id=ci['profile_id'])
+        return gpu_records.ComputeInstance(id=ci['id'],
+                                           profile_id=ci['profile_id'])
 
     def destroy_compute_instance(self, gpu_uuid: str, gpu_instance_id: int,
                                  compute_instance_id: int) -> None:
         self._change('destroy compute instance', gpu_uuid,
-                     privsep_nvml.destroy_compute_instance, gpu_uuid,
+                     nvml_calls.destroy_compute_instance, gpu_uuid,
                      gpu_instance_id, compute_instance_id)
 
     def reset_gpu(self, gpu_uuid: str, pci_address: str) -> None:
         LOG.warning('GPU %s: resetting it (%s)', gpu_uuid,
-                    ' '.join(base.reset_command(pci_address)))
+                    ' '.join(backend_api.reset_command(pci_address)))
         try:
-            privsep_nvml.reset_gpu(gpu_uuid, pci_address)
+            nvml_calls.reset_gpu(gpu_uuid, pci_address)
         except nvml_lib.NvmlCallFailed as e:
             raise exception.GpuOperationRefused(
                 gpu=gpu_uuid, operation='reset the GPU', code=e.code,
@@ -227,5 +229,5 @@ class NvmlBackend(base.GpuBackend):
     def set_mig_mode(self, gpu_uuid: str, enabled: bool) -> tuple[int, int]:
         current, pending = self._change(
             '%s MIG mode' % ('enable' if enabled else 'disable'), gpu_uuid,
-            privsep_nvml.set_mig_mode, gpu_uuid, enabled)
+            nvml_calls.set_mig_mode, gpu_uuid, enabled)
         return current, pending

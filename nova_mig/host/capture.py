@@ -10,16 +10,16 @@ instances, the SR-IOV VFs, the vGPU devices and the libvirt domains.  The
 GPU models travel in the file's own ``models`` section, in the form of the
 simulator's catalog, so the file replays on hosts whose catalog does not
 know the card.  Format: ``doc/source/reference/simulated-host.rst``; the
-version, schema and writer: :mod:`nova_mig.documents.simulated_host`.
+version, schema and writer: :mod:`nova_mig.documents.simulated_host_file`.
 """
 
 import re
 import typing
 
-from nova_mig.documents import simulated_host
+from nova_mig.documents import simulated_host_file
 from nova_mig.model import constants
-from nova_mig.model import gpu as gpu_model
-from nova_mig.model import host as host_model
+from nova_mig.model import gpu_records
+from nova_mig.model import host_records
 from nova_mig.model import vgpu_types
 
 #: Prefix of the model keys of a captured host.
@@ -28,13 +28,13 @@ MODEL_PREFIX = 'captured-'
 Document = dict[str, typing.Any]
 
 
-def model_key(gpu: gpu_model.Gpu) -> str:
+def model_key(gpu: gpu_records.Gpu) -> str:
     """``captured-NVIDIA-A100-80GB-PCIe-20B510DE``: one key per card model."""
     slug = re.sub(r'[^A-Za-z0-9]+', '-', gpu.name).strip('-')
     return '%s%s-%08X' % (MODEL_PREFIX, slug, gpu.pci_device_id)
 
 
-def _profile(profile: gpu_model.GpuInstanceProfile) -> Document:
+def _profile(profile: gpu_records.GpuInstanceProfile) -> Document:
     return {'id': profile.id, 'name': profile.name,
             'slices': profile.slice_count, 'memory_mb': profile.memory_mb,
             'instances': profile.instance_count,
@@ -54,8 +54,8 @@ def _framebuffer_mb(description: dict[str, str]) -> int:
     return int(value) if value.isdigit() else 0
 
 
-def _sysfs_types(report: host_model.HostReport,
-                 gpu: gpu_model.Gpu) -> list[Document]:
+def _sysfs_types(report: host_records.HostReport,
+                 gpu: gpu_records.Gpu) -> list[Document]:
     """vGPU types from the parents' sysfs files (no NVML answer)."""
     profiles = {p.name: p.id for p in gpu.profiles}
     found: dict[int, Document] = {}
@@ -79,7 +79,7 @@ def _sysfs_types(report: host_model.HostReport,
     return [found[k] for k in sorted(found)]
 
 
-def _vgpu_type(vtype: gpu_model.VgpuType) -> Document:
+def _vgpu_type(vtype: gpu_records.VgpuType) -> Document:
     entry: Document = {
         'id': vtype.id, 'name': vtype.name,
         'gpu_instance_profile': vtype.gpu_instance_profile_id,
@@ -90,7 +90,7 @@ def _vgpu_type(vtype: gpu_model.VgpuType) -> Document:
     return entry
 
 
-def _model(report: host_model.HostReport, gpu: gpu_model.Gpu) -> Document:
+def _model(report: host_records.HostReport, gpu: gpu_records.Gpu) -> Document:
     if gpu.vgpu_types is not None:
         types = [_vgpu_type(t) for t in gpu.vgpu_types]
     else:
@@ -98,7 +98,7 @@ def _model(report: host_model.HostReport, gpu: gpu_model.Gpu) -> Document:
     boards = [p.board for p in (vgpu_types.parse(t['name']) for t in types)
               if p is not None]
     pf = report.sriov.get(gpu.pci_address)
-    slices = host_model.memory_slices(gpu)
+    slices = host_records.memory_slices(gpu)
     return {
         'description': 'captured from %s' % report.hostname,
         'nvml_name': gpu.name,
@@ -120,14 +120,14 @@ def _gpu_uuid(uuid: str) -> str:
     return '%s-%s' % (prefix.upper(), rest.lower())
 
 
-def _gpu(report: host_model.HostReport, gpu: gpu_model.Gpu) -> Document:
+def _gpu(report: host_records.HostReport, gpu: gpu_records.Gpu) -> Document:
     pf = report.sriov.get(gpu.pci_address)
     entry: Document = {
         'model': model_key(gpu),
         'pci_address': gpu.pci_address,
         'uuid': _gpu_uuid(gpu.uuid),
-        'mig_mode': {'current': host_model.mig_word(gpu.mig_current),
-                     'pending': host_model.mig_word(gpu.mig_pending)},
+        'mig_mode': {'current': host_records.mig_word(gpu.mig_current),
+                     'pending': host_records.mig_word(gpu.mig_pending)},
         'sriov_vfs': pf.num_vfs if pf else 0,
     }
     # Created in ID order, the replayed instances get the same IDs when
@@ -143,7 +143,7 @@ def _gpu(report: host_model.HostReport, gpu: gpu_model.Gpu) -> Document:
     return entry
 
 
-def _vgpus(report: host_model.HostReport) -> list[Document]:
+def _vgpus(report: host_records.HostReport) -> list[Document]:
     result = []
     for device in report.vgpu_devices():
         entry: Document = {}
@@ -162,7 +162,7 @@ def _vgpus(report: host_model.HostReport) -> list[Document]:
     return result
 
 
-def _domain(domain: host_model.Domain) -> Document:
+def _domain(domain: host_records.Domain) -> Document:
     return {'name': domain.name, 'uuid': domain.uuid,
             'state': domain.state if domain.state in ('running', 'paused')
             else 'shutoff',
@@ -171,14 +171,14 @@ def _domain(domain: host_model.Domain) -> Document:
             'pci_hostdevs': list(domain.pci_addresses)}
 
 
-def _node_name_form(report: host_model.HostReport) -> str:
+def _node_name_form(report: host_records.HostReport) -> str:
     for device in report.node_devices:
         if device.name == constants.libvirt_mdev_name(device.uuid):
             return 'uuid'
     return 'uuid_parent'
 
 
-def host_file(report: host_model.HostReport) -> Document:
+def host_file(report: host_records.HostReport) -> Document:
     """The simulated-host document of a discovered host."""
     models: dict[str, Document] = {}
     for gpu in report.gpus:
@@ -186,7 +186,7 @@ def host_file(report: host_model.HostReport) -> Document:
     mode = (report.device_mode if report.device_mode in
             constants.DEVICE_MODES else constants.MODE_MDEV)
     return {
-        'version': simulated_host.VERSION,
+        'version': simulated_host_file.VERSION,
         'hostname': report.hostname,
         'device_mode': mode,
         'vgpu_manager': any(g.vgpu_types is not None for g in report.gpus)

@@ -3,7 +3,7 @@
 """Discover a compute host: GPUs, MIG geometry, vGPU parents, devices, guests.
 
 :func:`discover` joins what three sources say (the GPU backend, sysfs and
-libvirt) into one :class:`nova_mig.model.host.HostReport`, the input of
+libvirt) into one :class:`nova_mig.model.host_records.HostReport`, the input of
 every other nova-mig command.
 """
 
@@ -13,16 +13,16 @@ import socket
 from nova_mig.host import protocols
 from nova_mig.host import sysfs
 from nova_mig.host import virt
-from nova_mig.model import host as host_model
+from nova_mig.model import host_records
 
 LOG = logging.getLogger(__name__)
 
 
 def discover(backend: protocols.Backend, hostname: str | None = None
-             ) -> host_model.HostReport:
+             ) -> host_records.HostReport:
     """Discover the host behind a GPU backend.
 
-    :param backend: a :class:`nova_mig.gpu.base.GpuBackend` (any
+    :param backend: a :class:`nova_mig.gpu.backend_api.GpuBackend` (any
         :class:`nova_mig.host.protocols.Backend`); it also says where sysfs
         and libvirt are.
     :param hostname: the host's name; defaults to this machine's FQDN.
@@ -41,7 +41,7 @@ def discover(backend: protocols.Backend, hostname: str | None = None
         domains = host.domains()
         node_devices = host.mdev_node_devices()
     name = hostname or getattr(backend, 'hostname', None) or socket.getfqdn()
-    return host_model.HostReport(
+    return host_records.HostReport(
         hostname=name,
         device_mode=sysfs.mode_of(parents),
         gpus=gpus,

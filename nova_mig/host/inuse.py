@@ -43,7 +43,7 @@ from nova_mig.host import protocols
 from nova_mig.host import sysfs
 from nova_mig.host import virt
 from nova_mig.model import constants
-from nova_mig.model import host as host_model
+from nova_mig.model import host_records
 
 LOG = logging.getLogger(__name__)
 
@@ -253,7 +253,7 @@ def vfio_nodes(dev_root: str, sysfs_root: str, kind: str, key: str,
 
 
 def domains_referencing(uri: str, kind: str, key: str
-                        ) -> list[host_model.Domain]:
+                        ) -> list[host_records.Domain]:
     """Every domain (any state) whose XML references one device.
 
     :param kind: ``constants.MODE_MDEV`` for an mdev UUID, anything else
@@ -267,7 +267,7 @@ def domains_referencing(uri: str, kind: str, key: str
 
 
 def _referencing(uri: str, targets: list[Target]
-                 ) -> dict[Target, list[host_model.Domain]]:
+                 ) -> dict[Target, list[host_records.Domain]]:
     """The domains (any state) referencing each device: one read.
 
     One device asks libvirt for the domains whose XML mentions it (see
@@ -285,7 +285,7 @@ def _referencing(uri: str, targets: list[Target]
             for t in targets}
 
 
-def label(domain: host_model.Domain) -> str:
+def label(domain: host_records.Domain) -> str:
     """``name (state)`` of a domain, saying when it is no Nova instance."""
     extra = '' if domain.nova_instance else ', not a Nova instance'
     return '%s (%s%s)' % (domain.name, domain.state, extra)

@@ -2,7 +2,7 @@
 
 """What the host layer needs of a GPU backend and of the libvirt wrapper.
 
-:class:`Backend` is the part of a :class:`nova_mig.gpu.base.GpuBackend`
+:class:`Backend` is the part of a :class:`nova_mig.gpu.backend_api.GpuBackend`
 that discovery, the in-use check and the reaper use: where sysfs and
 libvirt are, the writer that changes devices through sysfs, and the GPUs.
 It has no GPU-instance operation, so code typed against it (the reaper,
@@ -16,9 +16,9 @@ one (the class itself); a caller given an opener can be run against a fake.
 import collections.abc
 import typing
 
-from nova_mig.gpu import base as gpu_base
-from nova_mig.model import gpu as gpu_model
-from nova_mig.model import host as host_model
+from nova_mig.gpu import backend_api
+from nova_mig.model import gpu_records
+from nova_mig.model import host_records
 
 
 class Backend(typing.Protocol):
@@ -32,11 +32,11 @@ class Backend(typing.Protocol):
         """URI of the libvirt daemon managing the host's guests."""
         ...
 
-    def sysfs_writer(self) -> gpu_base.SysfsWriter:
+    def sysfs_writer(self) -> backend_api.SysfsWriter:
         """The object that changes the host's devices through sysfs."""
         ...
 
-    def list_gpus(self) -> list[gpu_model.Gpu]:
+    def list_gpus(self) -> list[gpu_records.Gpu]:
         """Every GPU of the host, ordered by NVML index."""
         ...
 
@@ -58,17 +58,17 @@ class Libvirt(typing.Protocol):
         """Close the connection, best effort."""
         ...
 
-    def domains(self) -> list[host_model.Domain]:
+    def domains(self) -> list[host_records.Domain]:
         """Every domain: running, paused, shut off and merely defined."""
         ...
 
     def domains_using(self, mdev_uuid: str | None = None,
                       pci_address: str | None = None
-                      ) -> list[host_model.Domain]:
+                      ) -> list[host_records.Domain]:
         """Every domain (any state) referencing an mdev or a PCI address."""
         ...
 
-    def mdev_node_devices(self) -> list[host_model.MdevNodeDevice]:
+    def mdev_node_devices(self) -> list[host_records.MdevNodeDevice]:
         """Every node device of the mdev capability."""
         ...
 

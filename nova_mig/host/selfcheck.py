@@ -26,8 +26,8 @@ import typing
 from nova_mig import exception
 from nova_mig.host import sysfs
 from nova_mig.model import constants
-from nova_mig.model import gpu as gpu_model
-from nova_mig.model import host as host_model
+from nova_mig.model import gpu_records
+from nova_mig.model import host_records
 from nova_mig.model import vgpu_types
 
 #: Finding statuses: the sources agree; they disagree (a bug to report, or
@@ -65,7 +65,7 @@ class Finding:
 
 class _Checker:
 
-    def __init__(self, report: host_model.HostReport, sysfs_root: str,
+    def __init__(self, report: host_records.HostReport, sysfs_root: str,
                  reference: list[Reference] | None):
         self.report = report
         self.reader = sysfs.SysfsReader(sysfs_root)
@@ -84,7 +84,7 @@ class _Checker:
             return None
 
     # -- NVML against sysfs ---------------------------------------------
-    def pci_function(self, gpu: gpu_model.Gpu) -> None:
+    def pci_function(self, gpu: gpu_records.Gpu) -> None:
         where = self.reader.path(sysfs.PCI_DEVICES, gpu.pci_address)
         if not os.path.isdir(where):
             self.add('pci function', gpu.pci_address, DIFFERS,
@@ -113,7 +113,7 @@ class _Checker:
                      'NVML manages it, sysfs binds it to %s, not %s',
                      driver or 'no driver', NVIDIA_DRIVER)
 
-    def mig_mode(self, gpu: gpu_model.Gpu) -> None:
+    def mig_mode(self, gpu: gpu_records.Gpu) -> None:
         if gpu.mig_current is None:
             return
         if gpu.mig_current != gpu.mig_pending:
@@ -131,7 +131,7 @@ class _Checker:
                 self.add('sr-iov', address, OK, '%d of %d VF(s) enabled',
                          pf.num_vfs, pf.total_vfs)
 
-    def parent_types(self, gpu: gpu_model.Gpu) -> None:
+    def parent_types(self, gpu: gpu_records.Gpu) -> None:
         nvml = {vgpu_types.bare_name(t.name) for t in gpu.vgpu_types or ()}
         parents = [p for p in self.report.parents
                    if p.pf_address == gpu.pci_address]
@@ -193,7 +193,7 @@ class _Checker:
                              'does not have', domain.state, address)
 
     # -- the driver's mapping against the names and the catalog ----------
-    def mapping(self, gpu: gpu_model.Gpu) -> None:
+    def mapping(self, gpu: gpu_records.Gpu) -> None:
         names = {p.name for p in gpu.profiles}
         unnamed = []
         for vtype in gpu.vgpu_types or ():
@@ -222,7 +222,7 @@ class _Checker:
                      'not give (nova-mig follows NVML): %s', len(unnamed),
                      ', '.join(unnamed))
 
-    def catalog(self, gpu: gpu_model.Gpu) -> None:
+    def catalog(self, gpu: gpu_records.Gpu) -> None:
         if self.reference is None:
             return
         device = gpu.pci_device_id >> 16
@@ -243,7 +243,7 @@ class _Checker:
             self.add('catalog', gpu.pci_address, OK, 'matches %s',
                      card['key'])
 
-    def catalog_profiles(self, gpu: gpu_model.Gpu, card: Reference) -> None:
+    def catalog_profiles(self, gpu: gpu_records.Gpu, card: Reference) -> None:
         if not gpu.profiles:
             return
         ours = {p['name']: (p['id'], p['instances'])
@@ -268,7 +268,7 @@ class _Checker:
                          nvml[name][1], card['key'], ours[name][0],
                          ours[name][1])
 
-    def catalog_types(self, gpu: gpu_model.Gpu, card: Reference) -> None:
+    def catalog_types(self, gpu: gpu_records.Gpu, card: Reference) -> None:
         ours = {t['name']: t['profile'] for t in card['vgpu_types']}
         for vtype in gpu.vgpu_types or ():
             bare = vgpu_types.bare_name(vtype.name)
@@ -303,7 +303,7 @@ class _Checker:
         return self.findings
 
 
-def check(report: host_model.HostReport, sysfs_root: str,
+def check(report: host_records.HostReport, sysfs_root: str,
           reference: list[Reference] | None) -> list[Finding]:
     """Compare NVML, sysfs, libvirt and the catalog; read-only.
 

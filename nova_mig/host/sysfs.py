@@ -4,7 +4,7 @@
 
 Everything here only reads, under a configurable root (``[host]sysfs_root``)
 so the same code runs on a real ``/sys`` and on a generated tree; paths
-are composed and files read through the gateway, :mod:`nova_mig.sysfs`.
+are composed and files read through the gateway, :mod:`nova_mig.sysfs_gateway`.
 It follows symlinks the way the kernel lays them out (see the kernel's
 ``Documentation/driver-api/vfio-mediated-device.rst``).
 """
@@ -16,28 +16,28 @@ import os
 
 from nova_mig import exception
 from nova_mig.model import constants
-from nova_mig.model import host as host_model
-from nova_mig import sysfs as gateway
+from nova_mig.model import host_records
+from nova_mig import sysfs_gateway
 
 LOG = logging.getLogger(__name__)
 
 # The gateway's names, for the readers that compose paths with them.
-MDEV_BUS_CLASS = gateway.MDEV_BUS_CLASS
-MDEV_DEVICES = gateway.MDEV_DEVICES
-PCI_DEVICES = gateway.PCI_DEVICES
-SUPPORTED_TYPES = gateway.SUPPORTED_TYPES
-VENDOR_DIR = gateway.VENDOR_DIR
-CREATABLE_TYPES = gateway.CREATABLE_TYPES
-CURRENT_TYPE = gateway.CURRENT_TYPE
+MDEV_BUS_CLASS = sysfs_gateway.MDEV_BUS_CLASS
+MDEV_DEVICES = sysfs_gateway.MDEV_DEVICES
+PCI_DEVICES = sysfs_gateway.PCI_DEVICES
+SUPPORTED_TYPES = sysfs_gateway.SUPPORTED_TYPES
+VENDOR_DIR = sysfs_gateway.VENDOR_DIR
+CREATABLE_TYPES = sysfs_gateway.CREATABLE_TYPES
+CURRENT_TYPE = sysfs_gateway.CURRENT_TYPE
 #: Per-VF files of vendor-specific VFIO besides the two above (operator
 #: reports, not NVIDIA documentation): the GPU instance the VF's vGPU sits
 #: on (ENXIO until a vGPU exists), its placement and its parameters.
-GPU_INSTANCE_ID = gateway.GPU_INSTANCE_ID
-PLACEMENT_ID = gateway.PLACEMENT_ID
-VGPU_PARAMS = gateway.VGPU_PARAMS
+GPU_INSTANCE_ID = sysfs_gateway.GPU_INSTANCE_ID
+PLACEMENT_ID = sysfs_gateway.PLACEMENT_ID
+VGPU_PARAMS = sysfs_gateway.VGPU_PARAMS
 #: What those files raise or hold while they have nothing to say.
 _NO_ANSWER_ERRNOS = (errno.ENXIO, errno.ENOENT, errno.ENODEV, errno.EINVAL)
-_read_file = gateway.read_file
+_read_file = sysfs_gateway.read_file
 
 
 class SysfsReader:
@@ -48,7 +48,7 @@ class SysfsReader:
 
     def __init__(self, root: str):
         self.root = root
-        self.sysfs = gateway.Sysfs(root)
+        self.sysfs = sysfs_gateway.Sysfs(root)
 
     # -- low level ------------------------------------------------------
     def path(self, *parts: str) -> str:
@@ -93,7 +93,7 @@ class SysfsReader:
         pf = self.link_name(self.path(PCI_DEVICES, address, 'physfn'))
         return pf or address
 
-    def sriov(self, address: str) -> host_model.SriovPf | None:
+    def sriov(self, address: str) -> host_records.SriovPf | None:
         """SR-IOV state of a PF, None when it has no SR-IOV capability."""
         dev = self.path(PCI_DEVICES, address)
         if not os.path.exists(os.path.join(dev, 'sriov_totalvfs')):
@@ -105,7 +105,7 @@ class SysfsReader:
             link = self.link_name(os.path.join(dev, entry))
             if link is not None:
                 vfs.append((int(entry[len('virtfn'):]), link))
-        return host_model.SriovPf(
+        return host_records.SriovPf(
             address=address,
             total_vfs=self.read_int(os.path.join(dev, 'sriov_totalvfs')),
             num_vfs=self.read_int(os.path.join(dev, 'sriov_numvfs')),
@@ -158,7 +158,7 @@ class SysfsReader:
 
     def mdev_type(self, type_dir: str,
                   devices: tuple[str, ...] | None = None
-                  ) -> host_model.MdevType:
+                  ) -> host_records.MdevType:
         """One ``mdev_supported_types`` entry.
 
         :param devices: the UUIDs of its mdevs when already known (from
@@ -169,7 +169,7 @@ class SysfsReader:
         prefix = type_dir + os.sep
         # Optional in the mdev ABI.
         description = self.read_optional(prefix + 'description') or ''
-        return host_model.MdevType(
+        return host_records.MdevType(
             id=os.path.basename(type_dir),
             name=self.read(prefix + 'name'),
             description=self.parse_description(description),
@@ -179,7 +179,7 @@ class SysfsReader:
             devices=(devices if devices is not None
                      else tuple(self.listdir(prefix + 'devices'))))
 
-    def mdev_parents(self) -> list[host_model.VgpuParent]:
+    def mdev_parents(self) -> list[host_records.VgpuParent]:
         """Every parent on the mdev bus with its supported types."""
         # Each type's devices from the mdev bus, in one listing instead of
         # one per type per VF (the kernel links each mdev in both places).
@@ -190,7 +190,7 @@ class SysfsReader:
         # A type's name, description and device_api belong to the type on
         # its GPU: read on the first VF of a PF, they are not read again on
         # its other VFs (three files of four, per type, per VF).
-        first: dict[tuple[str, str], host_model.MdevType] = {}
+        first: dict[tuple[str, str], host_records.MdevType] = {}
         parents = []
         for address in self.listdir(self.path(MDEV_BUS_CLASS)):
             pf_address = self.pf_of(address)
@@ -209,19 +209,19 @@ class SysfsReader:
                         available_instances=self.read_int(
                             type_dir + os.sep + 'available_instances'))
                 types.append(found)
-            parents.append(host_model.VgpuParent(
+            parents.append(host_records.VgpuParent(
                 address=address, pf_address=pf_address,
                 mode=constants.MODE_MDEV, types=tuple(types)))
         return parents
 
-    def mdevs(self) -> list[host_model.Mdev]:
+    def mdevs(self) -> list[host_records.Mdev]:
         """Every existing mediated device."""
         result = []
         for uuid in self.listdir(self.path(MDEV_DEVICES)):
             dev = self.path(MDEV_DEVICES, uuid)
             real = os.path.realpath(dev)
             group = self.link_name(os.path.join(dev, 'iommu_group'))
-            result.append(host_model.Mdev(
+            result.append(host_records.Mdev(
                 uuid=uuid,
                 type_id=self.link_name(os.path.join(dev, 'mdev_type')) or '',
                 parent=os.path.basename(os.path.dirname(real)),
@@ -298,7 +298,7 @@ class SysfsReader:
         """A vendor-VFIO VF's ``current_vgpu_type`` ('0' or '' for none)."""
         return self.read(self.sysfs.pci(vf, VENDOR_DIR, CURRENT_TYPE))
 
-    def vendor_vfio_parents(self) -> list[host_model.VgpuParent]:
+    def vendor_vfio_parents(self) -> list[host_records.VgpuParent]:
         """Every PCI function with NVIDIA's vendor-specific VFIO files."""
         parents = []
         for address in self.listdir(self.path(PCI_DEVICES)):
@@ -308,13 +308,13 @@ class SysfsReader:
             creatable = self.parse_creatable(
                 self.read(os.path.join(vendor, CREATABLE_TYPES)))
             types = tuple(
-                host_model.MdevType(
+                host_records.MdevType(
                     id=str(type_id), name=name, description={},
                     available_instances=1, device_api='vfio-pci', devices=())
                 for type_id, name in creatable)
             current = self.read_int(os.path.join(vendor, CURRENT_TYPE))
             params = self.read_optional(os.path.join(vendor, VGPU_PARAMS))
-            parents.append(host_model.VgpuParent(
+            parents.append(host_records.VgpuParent(
                 address=address, pf_address=self.pf_of(address),
                 mode=constants.MODE_VENDOR_VFIO, types=types,
                 current_type=current,
@@ -331,7 +331,7 @@ class SysfsReader:
         return mode_of(self.mdev_parents() + self.vendor_vfio_parents())
 
 
-def mode_of(parents: list[host_model.VgpuParent]) -> str:
+def mode_of(parents: list[host_records.VgpuParent]) -> str:
     """The host's device mode, from its vGPU parents.
 
     Parents on the mdev bus (a non-empty ``/sys/class/mdev_bus``) mean mdev;

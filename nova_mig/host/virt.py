@@ -24,7 +24,7 @@ import libvirt
 
 from nova_mig import exception
 from nova_mig.model import constants
-from nova_mig.model import host as host_model
+from nova_mig.model import host_records
 
 LOG = logging.getLogger(__name__)
 
@@ -137,9 +137,9 @@ def parse_domain_xml(xml: str) -> tuple[tuple[str, ...], tuple[str, ...],
     return tuple(mdevs), tuple(pcis), nova
 
 
-def _domain(dom: typing.Any, xml: str) -> host_model.Domain:
+def _domain(dom: typing.Any, xml: str) -> host_records.Domain:
     mdevs, pcis, nova = parse_domain_xml(xml)
-    return host_model.Domain(
+    return host_records.Domain(
         name=dom.name(), uuid=dom.UUIDString(),
         state=_STATES.get(dom.state()[0], 'unknown'),
         persistent=bool(dom.isPersistent()), nova_instance=nova,
@@ -214,7 +214,7 @@ class LibvirtHost:
             self._conn = None
 
     # -- domains -------------------------------------------------------------
-    def domains(self) -> list[host_model.Domain]:
+    def domains(self) -> list[host_records.Domain]:
         """Every domain: running, paused, shut off and merely defined.
 
         :raises: :class:`nova_mig.exception.LibvirtError`.
@@ -229,7 +229,7 @@ class LibvirtHost:
 
     def domains_using(self, mdev_uuid: str | None = None,
                       pci_address: str | None = None
-                      ) -> list[host_model.Domain]:
+                      ) -> list[host_records.Domain]:
         """Every domain (any state) referencing an mdev or a PCI address.
 
         Only the domains whose XML contains the device's UUID or PCI bus
@@ -261,7 +261,7 @@ class LibvirtHost:
         return result
 
     # -- node devices ------------------------------------------------------
-    def mdev_node_devices(self) -> list[host_model.MdevNodeDevice]:
+    def mdev_node_devices(self) -> list[host_records.MdevNodeDevice]:
         """Every node device of the mdev capability.
 
         :raises: :class:`nova_mig.exception.LibvirtError`.
@@ -282,7 +282,7 @@ class LibvirtHost:
                 if parent is None:
                     addr = root.findtext('./capability/parent_addr')
                     parent = addr.lower() if addr else None
-                result.append(host_model.MdevNodeDevice(
+                result.append(host_records.MdevNodeDevice(
                     name=dev.name(), uuid=uuid, parent=parent,
                     type_id=type_el.get('id') if type_el is not None
                     else None))

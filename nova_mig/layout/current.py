@@ -5,8 +5,8 @@
 import collections
 import dataclasses
 
-from nova_mig.model import gpu as gpu_model
-from nova_mig.model import host as host_model
+from nova_mig.model import gpu_records
+from nova_mig.model import host_records
 from nova_mig.model import vgpu_types
 
 
@@ -38,7 +38,7 @@ class HostDevice:
                                   self.parent)
 
 
-def vf_index(report: host_model.HostReport, gpu: gpu_model.Gpu,
+def vf_index(report: host_records.HostReport, gpu: gpu_records.Gpu,
              address: str) -> int | None:
     pf = report.sriov.get(gpu.pci_address)
     if pf is None or address not in pf.vfs:
@@ -46,11 +46,11 @@ def vf_index(report: host_model.HostReport, gpu: gpu_model.Gpu,
     return pf.vfs.index(address)
 
 
-def _gi_starts(gpu: gpu_model.Gpu) -> dict[int, int]:
+def _gi_starts(gpu: gpu_records.Gpu) -> dict[int, int]:
     return {gi.id: gi.placement.start for gi in gpu.gpu_instances}
 
 
-def devices(report: host_model.HostReport, gpu: gpu_model.Gpu
+def devices(report: host_records.HostReport, gpu: gpu_records.Gpu
             ) -> list[HostDevice]:
     """The vGPU devices of one GPU, each tied to its GPU instance."""
     starts = _gi_starts(gpu)
@@ -92,7 +92,7 @@ def devices(report: host_model.HostReport, gpu: gpu_model.Gpu
                                          d.key))
 
 
-def _place_by_profile(gpu: gpu_model.Gpu, placed: list[HostDevice],
+def _place_by_profile(gpu: gpu_records.Gpu, placed: list[HostDevice],
                       unplaced: list[HostDevice]) -> list[HostDevice]:
     """Tie MIG-backed devices NVML did not place to GPU instances.
 
@@ -116,8 +116,8 @@ def _place_by_profile(gpu: gpu_model.Gpu, placed: list[HostDevice],
     return result
 
 
-def vf_holders(report: host_model.HostReport, devices: list[HostDevice],
-               kept: list[HostDevice], pf: host_model.SriovPf,
+def vf_holders(report: host_records.HostReport, devices: list[HostDevice],
+               kept: list[HostDevice], pf: host_records.SriovPf,
                want: int) -> list[str]:
     """What a change of a GPU's VF count (through 0) would destroy.
 

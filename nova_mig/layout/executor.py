@@ -16,15 +16,15 @@ import logging
 import typing
 
 from nova_mig import exception
-from nova_mig.gpu import base
+from nova_mig.gpu import backend_api
 from nova_mig.host import discovery
 from nova_mig.host import inuse
 from nova_mig.host import sysfs
 from nova_mig.host import virt
-from nova_mig.layout import plan as plan_mod
+from nova_mig.layout import layout_plan
 from nova_mig.layout import proof
 from nova_mig.layout import records
-from nova_mig.layout import steps as steps_mod
+from nova_mig.layout import step_types
 from nova_mig import ownership
 
 LOG = logging.getLogger(__name__)
@@ -33,17 +33,17 @@ Status = records.Status
 Outcome = records.Outcome
 
 #: progress(index, total, step, status); status is None before the step.
-Progress = typing.Callable[[int, int, steps_mod.Step, str | None], None]
+Progress = typing.Callable[[int, int, step_types.Step, str | None], None]
 
 
 class Executor:
     """Runs the steps of a plan through the backend and sysfs.
 
-    It is the :class:`nova_mig.layout.steps.Context` the steps execute
+    It is the :class:`nova_mig.layout.step_types.Context` the steps execute
     through.
     """
 
-    def __init__(self, backend: base.GpuBackend, state_dir: str,
+    def __init__(self, backend: backend_api.GpuBackend, state_dir: str,
                  progress: Progress | None = None,
                  checker: inuse.Checker | None = None,
                  reset_gpu: bool = False, sriov_manage: str | None = None):
@@ -72,11 +72,11 @@ class Executor:
         return None
 
     # -- one step -------------------------------------------------------
-    def targets(self, step: steps_mod.Step) -> list[inuse.Target]:
+    def targets(self, step: step_types.Step) -> list[inuse.Target]:
         """What must be free right before ``step``; [] for a harmless one."""
         return step.targets(self)
 
-    def run(self, step: steps_mod.Step) -> records.StepRecord:
+    def run(self, step: step_types.Step) -> records.StepRecord:
         """Prove the step's targets unused, then take the step.
 
         After a removal, libvirt is asked once more (the record's
@@ -99,7 +99,7 @@ class Executor:
         return records.StepRecord(step, Outcome.DONE, tuple(lost))
 
     # -- the plan -------------------------------------------------------
-    def execute(self, the_plan: plan_mod.Plan
+    def execute(self, the_plan: layout_plan.Plan
                 ) -> tuple[records.GpuResult, ...]:
         """Run every GPU's steps; one GPU's failure stops only that GPU."""
         self._total = sum(len(g.steps) for g in the_plan.gpus
@@ -110,8 +110,8 @@ class Executor:
         finally:
             self.nodedevs.close()
 
-    def _gpu(self, gplan: plan_mod.GpuPlan) -> records.GpuResult:
-        def not_done(steps: typing.Iterable[steps_mod.Step]
+    def _gpu(self, gplan: layout_plan.GpuPlan) -> records.GpuResult:
+        def not_done(steps: typing.Iterable[step_types.Step]
                      ) -> tuple[records.StepRecord, ...]:
             return tuple(records.StepRecord(s, Outcome.NOT_DONE)
                          for s in steps)
@@ -150,7 +150,7 @@ class Executor:
             status = Status.REFERENCED
         return records.GpuResult(gplan.address, status, tuple(ran))
 
-    def _report(self, step: steps_mod.Step, status: str | None) -> None:
+    def _report(self, step: step_types.Step, status: str | None) -> None:
         if self.progress is not None:
             self.progress(self._index, self._total, step, status)
 
@@ -158,7 +158,7 @@ class Executor:
 class StepFailed(Exception):
     """A step the backend, the kernel or the in-use check refused."""
 
-    def __init__(self, step: steps_mod.Step,
+    def __init__(self, step: step_types.Step,
                  error: exception.NovaMigException | OSError):
         super().__init__(str(error))
         #: The step as far as it was resolved.

@@ -12,15 +12,15 @@ import collections
 from nova_mig.layout import current
 from nova_mig.layout import spec
 from nova_mig.model import constants
-from nova_mig.model import gpu as gpu_model
-from nova_mig.model import host as host_model
+from nova_mig.model import gpu_records
+from nova_mig.model import host_records
 
 
 def _device(dev: current.HostDevice) -> spec.VgpuSpec:
     return spec.VgpuSpec(uuid=dev.uuid, type=dev.type_name, vf=dev.vf)
 
 
-def _mig(gpu: gpu_model.Gpu, devices: list[current.HostDevice]
+def _mig(gpu: gpu_records.Gpu, devices: list[current.HostDevice]
          ) -> tuple[spec.GiSpec, ...]:
     on_gi: dict[int, list[current.HostDevice]] = {}
     for dev in devices:
@@ -56,7 +56,7 @@ def _time_sliced(devices: list[current.HostDevice]
         devices=tuple(_device(d) for d in chosen))
 
 
-def gpu_spec(report: host_model.HostReport, gpu: gpu_model.Gpu
+def gpu_spec(report: host_records.HostReport, gpu: gpu_records.Gpu
              ) -> spec.GpuSpec:
     """The exact layout entry of one GPU as it is now."""
     devices = current.devices(report, gpu)
@@ -65,7 +65,7 @@ def gpu_spec(report: host_model.HostReport, gpu: gpu_model.Gpu
             else constants.MODE_AUTO)
     # The mode the GPU has after its next reset: a pending change is kept,
     # so a restore after a reboot does not undo it.
-    mig = (gpu.mig_pending == gpu_model.MIG_ENABLED if gpu.mig_capable
+    mig = (gpu.mig_pending == gpu_records.MIG_ENABLED if gpu.mig_capable
            else None)
     comment = '%s %s' % (gpu.name, gpu.uuid)
     if gpu.mig_capable and gpu.mig_pending != gpu.mig_current:
@@ -82,7 +82,7 @@ def gpu_spec(report: host_model.HostReport, gpu: gpu_model.Gpu
         time_sliced=None if mig else _time_sliced(devices))
 
 
-def export(report: host_model.HostReport,
+def export(report: host_records.HostReport,
            source: str = '<export>') -> spec.Layout:
     """The whole host as a layout."""
     return spec.Layout(

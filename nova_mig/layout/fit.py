@@ -12,7 +12,7 @@ one keeping most existing GPU instances wins.
 import collections
 import dataclasses
 
-from nova_mig.model import gpu as gpu_model
+from nova_mig.model import gpu_records
 
 
 class NoFit(Exception):
@@ -26,20 +26,20 @@ class NoFit(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class Wanted:
-    profile: gpu_model.GpuInstanceProfile
+    profile: gpu_records.GpuInstanceProfile
     start: int | None = None
 
 
-def _fmt(placement: gpu_model.Placement) -> str:
+def _fmt(placement: gpu_records.Placement) -> str:
     return '%d:%d' % (placement.start, placement.size)
 
 
-def compute_slices(gpu: gpu_model.Gpu) -> int:
+def compute_slices(gpu: gpu_records.Gpu) -> int:
     """Compute slices of the card: those of its largest profile."""
     return max((p.slice_count for p in gpu.profiles), default=0)
 
 
-def check_counts(gpu: gpu_model.Gpu, wanted: list[Wanted]) -> None:
+def check_counts(gpu: gpu_records.Gpu, wanted: list[Wanted]) -> None:
     """Instance counts, the "+me" rule and the compute-slice budget.
 
     :raises: :class:`NoFit`
@@ -63,9 +63,9 @@ def check_counts(gpu: gpu_model.Gpu, wanted: list[Wanted]) -> None:
                     % (needed, budget))
 
 
-def _fixed(wanted: list[Wanted]) -> dict[int, gpu_model.Placement]:
+def _fixed(wanted: list[Wanted]) -> dict[int, gpu_records.Placement]:
     """Placements given in the layout, checked and without overlaps."""
-    fixed: dict[int, gpu_model.Placement] = {}
+    fixed: dict[int, gpu_records.Placement] = {}
     for i, item in enumerate(wanted):
         if item.start is None:
             continue
@@ -91,7 +91,7 @@ class _Search:
     """
 
     def __init__(self, wanted: list[Wanted],
-                 fixed: dict[int, gpu_model.Placement],
+                 fixed: dict[int, gpu_records.Placement],
                  have: set[tuple[int, int]]):
         self.wanted = wanted
         self.have = have
@@ -105,14 +105,14 @@ class _Search:
         self.base_score = sum(1 for i, p in fixed.items()
                               if self.keeps(i, p))
         self.best_score = -1
-        self.best: dict[int, gpu_model.Placement] | None = None
+        self.best: dict[int, gpu_records.Placement] | None = None
         #: The free instance the search got stuck on deepest.
         self.stuck = (-1, self.free[0] if self.free else 0)
 
-    def keeps(self, i: int, placement: gpu_model.Placement) -> bool:
+    def keeps(self, i: int, placement: gpu_records.Placement) -> bool:
         return (self.wanted[i].profile.id, placement.start) in self.have
 
-    def candidates(self, i: int, depth: int) -> list[gpu_model.Placement]:
+    def candidates(self, i: int, depth: int) -> list[gpu_records.Placement]:
         profile = self.wanted[i].profile
         floor = -1
         # Symmetry: instances of one profile take increasing starts.
@@ -146,9 +146,9 @@ class _Search:
         return False
 
 
-def fit(gpu: gpu_model.Gpu, wanted: list[Wanted],
-        existing: tuple[gpu_model.GpuInstance, ...] = ()
-        ) -> list[gpu_model.Placement]:
+def fit(gpu: gpu_records.Gpu, wanted: list[Wanted],
+        existing: tuple[gpu_records.GpuInstance, ...] = ()
+        ) -> list[gpu_records.Placement]:
     """Placements for ``wanted``, in the same order.
 
     :param existing: the GPU instances now on the card; a solution reusing

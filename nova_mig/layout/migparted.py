@@ -18,7 +18,7 @@ from nova_mig import exception
 from nova_mig import fileutils
 from nova_mig.layout import spec
 from nova_mig.model import constants
-from nova_mig.model import host as host_model
+from nova_mig.model import host_records
 
 VERSION = 'v1'
 
@@ -125,7 +125,7 @@ def import_config(text: str | bytes, label: str | None = None,
                                    '%s' % (label, path))
 
 
-def export_config(report: host_model.HostReport,
+def export_config(report: host_records.HostReport,
                   label: str = 'nova-mig') -> str:
     """The host's MIG geometry as a mig-parted file (placements are lost).
 

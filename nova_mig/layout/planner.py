@@ -3,7 +3,7 @@
 """The planner: the steps turning one GPU into its layout target.
 
 It compares what the host has (:mod:`nova_mig.layout.current`) with what
-the layout wants (:mod:`nova_mig.layout.target`): what matches is kept,
+the layout wants (:mod:`nova_mig.layout.gpu_targets`): what matches is kept,
 the rest removed and created, in the order the driver needs, and each
 device in use or not nova-mig's that a step would remove is a blocker.
 """
@@ -12,40 +12,40 @@ import logging
 import typing
 
 from nova_mig.layout import current
-from nova_mig.layout import steps
-from nova_mig.layout import target as target_mod
+from nova_mig.layout import gpu_targets
+from nova_mig.layout import step_types
 from nova_mig.model import constants
-from nova_mig.model import gpu as gpu_model
-from nova_mig.model import host as host_model
+from nova_mig.model import gpu_records
+from nova_mig.model import host_records
 
 LOG = logging.getLogger(__name__)
 
-_S = typing.TypeVar('_S', bound=steps.Step)
+_S = typing.TypeVar('_S', bound=step_types.Step)
 
 #: A vGPU device to create: where it goes, and the profile backing it.
-ToCreate = tuple[target_mod.DeviceTarget, gpu_model.Placement | None,
+ToCreate = tuple[gpu_targets.DeviceTarget, gpu_records.Placement | None,
                  str | None]
 
 
 #: A kept GPU instance's devices the layout does not want there, and the
 #: wanted devices it lacks.
-_GiMatch = tuple[list[current.HostDevice], list[target_mod.DeviceTarget]]
+_GiMatch = tuple[list[current.HostDevice], list[gpu_targets.DeviceTarget]]
 
 
 class GpuPlanner:
     """Builds the actions of one GPU."""
 
-    def __init__(self, report: host_model.HostReport,
-                 target: target_mod.GpuTarget,
+    def __init__(self, report: host_records.HostReport,
+                 target: gpu_targets.GpuTarget,
                  owned: set[str] | None = None):
         self.report = report
         self.owned = owned
         self.target = target
         self.gpu = target.gpu
         self.devices = current.devices(report, target.gpu)
-        self.removals: list[steps.Step] = []
-        self.gi_removals: list[steps.Step] = []
-        self.creations: list[steps.Step] = []
+        self.removals: list[step_types.Step] = []
+        self.gi_removals: list[step_types.Step] = []
+        self.creations: list[step_types.Step] = []
         self.blockers: list[str] = []
         self.kept: list[current.HostDevice] = []
 
@@ -69,27 +69,27 @@ class GpuPlanner:
                 % (dev.uuid or dev.parent))
         common = dict(type_name=dev.type_name, vf=dev.vf, parent=dev.parent)
         if dev.vendor_vfio or dev.uuid is None:
-            self.removals.append(self.step(steps.ClearVgpuType, reason,
+            self.removals.append(self.step(step_types.ClearVgpuType, reason,
                                            **common))
         else:
             self.removals.append(self.step(
-                steps.RemoveMdev, reason, uuid=dev.uuid,
+                step_types.RemoveMdev, reason, uuid=dev.uuid,
                 node_device=dev.node_device, **common))
 
-    def destroy_gi(self, gi: gpu_model.GpuInstance, reason: str
-                   ) -> list[steps.Step]:
+    def destroy_gi(self, gi: gpu_records.GpuInstance, reason: str
+                   ) -> list[step_types.Step]:
         """Destroy a GPU instance: its compute instances first."""
-        found: list[steps.Step] = [self.step(
-            steps.DestroyComputeInstance, reason, profile=gi.profile_name,
+        found: list[step_types.Step] = [self.step(
+            step_types.DestroyComputeInstance, reason, profile=gi.profile_name,
             placement=gi.placement, gi_id=gi.id, ci_id=ci.id)
             for ci in gi.compute_instances]
         return found + [self.step(
-            steps.DestroyGpuInstance, reason, profile=gi.profile_name,
+            step_types.DestroyGpuInstance, reason, profile=gi.profile_name,
             placement=gi.placement, gi_id=gi.id)]
 
     @staticmethod
     def matches(dev: current.HostDevice,
-                want: target_mod.DeviceTarget) -> bool:
+                want: gpu_targets.DeviceTarget) -> bool:
         if dev.type_name != want.type.name:
             return False
         if want.uuid_given and dev.uuid != want.uuid:
@@ -97,7 +97,7 @@ class GpuPlanner:
         return want.vf is None or dev.vf == want.vf
 
     # -- MIG geometry ------------------------------------------------------
-    def match_on_gi(self, want: target_mod.GiTarget,
+    def match_on_gi(self, want: gpu_targets.GiTarget,
                     devs: list[current.HostDevice]) -> _GiMatch:
         """Match a kept GPU instance's vGPUs with those the layout wants.
 
@@ -117,7 +117,7 @@ class GpuPlanner:
             self.kept.append(dev)
         return left, missing
 
-    def driver_choice(self, matched: list[tuple[gpu_model.GpuInstance,
+    def driver_choice(self, matched: list[tuple[gpu_records.GpuInstance,
                                                 _GiMatch]]) -> None:
         """Take the driver's choice of GPU instance among equal ones.
 
@@ -147,9 +147,9 @@ class GpuPlanner:
                          gi.profile_name, gi.placement.start,
                          other.placement.start)
 
-    def settle_gis(self, matched: list[tuple[gpu_model.GpuInstance,
+    def settle_gis(self, matched: list[tuple[gpu_records.GpuInstance,
                                              _GiMatch]],
-                   wanted: dict[int, target_mod.GiTarget],
+                   wanted: dict[int, gpu_targets.GiTarget],
                    to_create: list[ToCreate]) -> None:
         """Remove what kept instances carry in excess, create what lacks."""
         self.driver_choice(matched)
@@ -165,7 +165,7 @@ class GpuPlanner:
             to_create += [(d, gi.placement, gi.profile_name)
                           for d in missing]
 
-    def mig(self, targets: list[target_mod.GiTarget]) -> list[ToCreate]:
+    def mig(self, targets: list[gpu_targets.GiTarget]) -> list[ToCreate]:
         """Plan GPU instances; return the devices to create."""
         wanted = {gi.placement.start: gi for gi in targets}
         on_gi: dict[int, list[current.HostDevice]] = {}
@@ -173,7 +173,7 @@ class GpuPlanner:
             if dev.gi_start is not None:
                 on_gi.setdefault(dev.gi_start, []).append(dev)
         to_create: list[ToCreate] = []
-        matched: list[tuple[gpu_model.GpuInstance, _GiMatch]] = []
+        matched: list[tuple[gpu_records.GpuInstance, _GiMatch]] = []
         for gi in sorted(self.gpu.gpu_instances,
                          key=lambda g: g.placement.start):
             want = wanted.get(gi.placement.start)
@@ -182,7 +182,8 @@ class GpuPlanner:
                 matched.append((gi, self.match_on_gi(want, devs)))
                 if not gi.compute_instances and want.compute_instance:
                     self.creations.append(self.step(
-                        steps.CreateComputeInstance, 'the GPU instance has '
+                        step_types.CreateComputeInstance,
+                        'the GPU instance has '
                         'no compute instance', profile=gi.profile_name,
                         placement=gi.placement, gi_id=gi.id))
                 continue
@@ -203,12 +204,13 @@ class GpuPlanner:
         new.sort(key=lambda t: (-t.placement.size, t.placement.start))
         for target in new:
             self.creations.append(self.step(
-                steps.CreateGpuInstance, 'wanted by the layout',
+                step_types.CreateGpuInstance, 'wanted by the layout',
                 profile=target.profile.name, profile_id=target.profile.id,
                 placement=target.placement))
             if target.compute_instance:
                 self.creations.append(self.step(
-                    steps.CreateComputeInstance, 'vGPUs and CUDA need its '
+                    step_types.CreateComputeInstance,
+                    'vGPUs and CUDA need its '
                     'compute instance', profile=target.profile.name,
                     placement=target.placement))
             to_create += [(d, target.placement, target.profile.name)
@@ -222,7 +224,7 @@ class GpuPlanner:
             item[1].start if item[1] else 0))
 
     # -- time-sliced ----------------------------------------------------------
-    def time_sliced(self, wanted: list[target_mod.DeviceTarget]
+    def time_sliced(self, wanted: list[gpu_targets.DeviceTarget]
                     ) -> list[ToCreate]:
         left = [d for d in self.devices if d.gi_start is None]
         to_create: list[ToCreate] = []
@@ -248,7 +250,7 @@ class GpuPlanner:
         return to_create
 
     # -- SR-IOV and parents ---------------------------------------------------
-    def sriov(self) -> list[steps.SetVfCount]:
+    def sriov(self) -> list[step_types.SetVfCount]:
         pf = self.report.sriov.get(self.gpu.pci_address)
         want = self.target.sriov_vfs
         if pf is None or want is None or want == pf.num_vfs:
@@ -258,11 +260,12 @@ class GpuPlanner:
             self.blockers += current.vf_holders(
                 self.report, self.devices, self.kept, pf, want)
             actions.append(self.step(
-                steps.SetVfCount, 'the VF count can only change through 0',
+                step_types.SetVfCount,
+                'the VF count can only change through 0',
                 count=0, vendor_vfio=self.vendor_vfio))
         if want:
             actions.append(self.step(
-                steps.SetVfCount, 'the layout wants %d VFs (one vGPU per '
+                step_types.SetVfCount, 'the layout wants %d VFs (one vGPU per '
                 'VF)' % want, count=want, vendor_vfio=self.vendor_vfio))
         return actions
 
@@ -270,8 +273,9 @@ class GpuPlanner:
     def vendor_vfio(self) -> bool:
         return self.target.mode == constants.MODE_VENDOR_VFIO
 
-    def driver_order(self, sriov: list[steps.SetVfCount],
-                     mig_actions: list[steps.Step]) -> list[steps.Step]:
+    def driver_order(self, sriov: list[step_types.SetVfCount],
+                     mig_actions: list[step_types.Step]
+                     ) -> list[step_types.Step]:
         """Vendor-specific VFIO: the order NVIDIA's driver needs.
 
         MIG mode, then the VFs, then GPU and compute instances, then the
@@ -291,17 +295,19 @@ class GpuPlanner:
             self.blockers += current.vf_holders(
                 self.report, self.devices, self.kept, pf, enabled)
             off = [self.step(
-                steps.SetVfCount, 'the driver changes MIG mode only without '
+                step_types.SetVfCount,
+                'the driver changes MIG mode only without '
                 'VFs', count=0, vendor_vfio=True)]
             if not on:
                 on = [self.step(
-                    steps.SetVfCount, 'the VFs come back after the MIG mode '
+                    step_types.SetVfCount,
+                    'the VFs come back after the MIG mode '
                     'change', count=enabled, vendor_vfio=True)]
-        wiped: list[steps.Step] = []
-        again: list[steps.OnGpuInstance] = []
+        wiped: list[step_types.Step] = []
+        again: list[step_types.OnGpuInstance] = []
         if off or on:
             gone = {a.gi_id for a in self.gi_removals
-                    if isinstance(a, steps.DestroyGpuInstance)}
+                    if isinstance(a, step_types.DestroyGpuInstance)}
             for gi in sorted(self.gpu.gpu_instances,
                              key=lambda g: (-g.placement.size,
                                             g.placement.start)):
@@ -310,11 +316,12 @@ class GpuPlanner:
                 wiped += self.destroy_gi(
                     gi, 'the VF change re-binds the PF, which wipes it')
                 again.append(self.step(
-                    steps.CreateGpuInstance, 'created again after the VF '
+                    step_types.CreateGpuInstance, 'created again after the VF '
                     'change', profile=gi.profile_name,
                     profile_id=gi.profile_id, placement=gi.placement))
                 again.append(self.step(
-                    steps.CreateComputeInstance, 'created again after the '
+                    step_types.CreateComputeInstance,
+                    'created again after the '
                     'VF change', profile=gi.profile_name,
                     placement=gi.placement))
             # A compute instance asked for on a kept GPU instance comes
@@ -322,7 +329,7 @@ class GpuPlanner:
             recreated = {a.placement for a in again}
             self.creations = [
                 a for a in self.creations
-                if not (isinstance(a, steps.CreateComputeInstance) and
+                if not (isinstance(a, step_types.CreateComputeInstance) and
                         a.gi_id is not None and a.placement in recreated)]
         return (self.removals + self.gi_removals + wiped + off +
                 mig_actions + on + again + self.creations)
@@ -363,16 +370,16 @@ class GpuPlanner:
                           vf_given=want.vf is not None)
             if want.uuid is None or self.vendor_vfio:
                 self.creations.append(self.step(
-                    steps.SetVgpuType, 'wanted by the layout', **common))
+                    step_types.SetVgpuType, 'wanted by the layout', **common))
             else:
                 self.creations.append(self.step(
-                    steps.CreateMdev, 'wanted by the layout',
+                    step_types.CreateMdev, 'wanted by the layout',
                     uuid=want.uuid, **common))
 
-    def plan(self) -> tuple[list[steps.Step], list[str]]:
+    def plan(self) -> tuple[list[step_types.Step], list[str]]:
         """The GPU's steps, in order, and what blocks them."""
         to_create: list[ToCreate] = []
-        mig_actions: list[steps.Step] = []
+        mig_actions: list[step_types.Step] = []
         gpu = self.gpu
         if self.target.gpu_instances is not None:
             to_create = self.mig(self.target.gpu_instances)
@@ -383,12 +390,12 @@ class GpuPlanner:
         # holds once the GPU is reset (an exported or checkpointed layout
         # of a GPU with a pending change).
         waiting = (self.target.mig == (gpu.mig_pending ==
-                                       gpu_model.MIG_ENABLED) and
+                                       gpu_records.MIG_ENABLED) and
                    not (self.creations or to_create))
         if self.target.mig is not None and \
                 self.target.mig != gpu.mig_enabled and not waiting:
             mig_actions.append(self.step(
-                steps.SetMigMode, 'the layout wants MIG %s' % (
+                step_types.SetMigMode, 'the layout wants MIG %s' % (
                     'enabled' if self.target.mig else 'disabled'),
                 mig=self.target.mig))
         sriov = self.sriov()

@@ -2,13 +2,13 @@
 
 """The plan's proof: every target a GPU's plan destroys, proved free.
 
-All or nothing per GPU (see :mod:`nova_mig.layout.apply`): the targets of
-every destructive step of a GPU (vGPU devices, compute and GPU
-instances, every VF a VF-count change removes) are proved free by the one
-in-use verdict (:class:`nova_mig.host.inuse.Checker`) once the plan is
-made, again right before the GPU's first step, and each right before its
-own step.  After a removal, a domain that references the removed device
-is reported with the fix (:func:`lost_line`).
+All or nothing per GPU (see :mod:`nova_mig.layout.layout_apply`): the targets
+of every destructive step of a GPU (vGPU devices, compute and GPU instances,
+every VF a VF-count change removes) are proved free by the one in-use verdict
+(:class:`nova_mig.host.inuse.Checker`) once the plan is made, again right
+before the GPU's first step, and each right before its own step. After a
+removal, a domain that references the removed device is reported with the fix
+(:func:`lost_line`).
 """
 
 import dataclasses
@@ -17,12 +17,12 @@ import logging
 from oslo_config import cfg
 
 from nova_mig import exception
-from nova_mig.gpu import base
+from nova_mig.gpu import backend_api
 from nova_mig.host import inuse
 from nova_mig.host import sysfs
-from nova_mig.layout import plan as plan_mod
-from nova_mig.layout import steps
-from nova_mig.model import host as host_model
+from nova_mig.layout import layout_plan
+from nova_mig.layout import step_types
+from nova_mig.model import host_records
 
 LOG = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ IN_USE = ('the layout needs to destroy what is in use; nothing on this GPU '
           'is changed')
 
 
-def checker(backend: base.GpuBackend, conf: cfg.ConfigOpts,
+def checker(backend: backend_api.GpuBackend, conf: cfg.ConfigOpts,
             skip_handle_check: bool = False) -> inuse.Checker:
     """The in-use check of every destructive path, ``[reaper]``'s roots.
 
@@ -42,7 +42,7 @@ def checker(backend: base.GpuBackend, conf: cfg.ConfigOpts,
                          conf.reaper.dev_root, strict=not skip_handle_check)
 
 
-def plan_targets(reader: sysfs.SysfsReader, gplan: plan_mod.GpuPlan
+def plan_targets(reader: sysfs.SysfsReader, gplan: layout_plan.GpuPlan
                  ) -> tuple[list[inuse.Target], set[str]]:
     """Every target a GPU's plan destroys, and the vGPUs it removes first.
 
@@ -57,7 +57,7 @@ def plan_targets(reader: sysfs.SysfsReader, gplan: plan_mod.GpuPlan
 
 
 def prove(checker: inuse.Checker, reader: sysfs.SysfsReader,
-          the_plan: plan_mod.Plan) -> plan_mod.Plan:
+          the_plan: layout_plan.Plan) -> layout_plan.Plan:
     """The plan's proof: refuse whole each GPU with a used target.
 
     Reads the open handles, the GPU instances' processes and libvirt for
@@ -78,7 +78,7 @@ def prove(checker: inuse.Checker, reader: sysfs.SysfsReader,
 
 
 def reprove(checker: inuse.Checker, reader: sysfs.SysfsReader,
-            gplan: plan_mod.GpuPlan) -> str | None:
+            gplan: layout_plan.GpuPlan) -> str | None:
     """The whole set again, right before a GPU's first step.
 
     :returns: why the GPU stops (nothing done on it), or None.
@@ -92,7 +92,7 @@ def reprove(checker: inuse.Checker, reader: sysfs.SysfsReader,
     return None
 
 
-def look_after(checker: inuse.Checker, step: steps.Step,
+def look_after(checker: inuse.Checker, step: step_types.Step,
                targets: list[inuse.Target]) -> list[str]:
     """Look once more after a removal: a domain now referencing it.
 
@@ -108,7 +108,7 @@ def look_after(checker: inuse.Checker, step: steps.Step,
     return lines
 
 
-def lost_line(domain: str, target: inuse.Target, step: steps.Step) -> str:
+def lost_line(domain: str, target: inuse.Target, step: step_types.Step) -> str:
     """A domain referencing a device just removed, with the fix."""
     name = domain.split(' (')[0]
     return ('domain %s references %s, removed right after its last check '
@@ -117,7 +117,7 @@ def lost_line(domain: str, target: inuse.Target, step: steps.Step) -> str:
                                  step.lost_fix(target), name))
 
 
-def gpu_users(report: host_model.HostReport, address: str) -> list[str]:
+def gpu_users(report: host_records.HostReport, address: str) -> list[str]:
     """What keeps a GPU from being reset: instances, vGPUs, guests."""
     gpu = report.gpu_by_address(address)
     users = []

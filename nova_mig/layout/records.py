@@ -11,8 +11,8 @@ fields.
 import dataclasses
 import enum
 
-from nova_mig.layout import plan as plan_mod
-from nova_mig.layout import steps as steps_mod
+from nova_mig.layout import layout_plan
+from nova_mig.layout import step_types
 
 
 class Status(enum.StrEnum):
@@ -48,7 +48,7 @@ class Outcome(enum.StrEnum):
 @dataclasses.dataclass(frozen=True)
 class StepRecord:
     #: The step as it ran (a VF's address filled in).
-    step: steps_mod.Step
+    step: step_types.Step
     outcome: Outcome
     #: Domains referencing a device the step removed, with the fix.
     lost: tuple[str, ...] = ()
@@ -97,7 +97,7 @@ class GpuResult:
 
 @dataclasses.dataclass(frozen=True)
 class ApplyResult:
-    plan: plan_mod.Plan
+    plan: layout_plan.Plan
     gpus: tuple[GpuResult, ...]
     dry_run: bool = False
     checkpoint: str | None = None

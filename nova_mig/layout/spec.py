@@ -9,7 +9,7 @@ import typing
 from nova_mig.documents import layout_file
 from nova_mig.documents import validation
 from nova_mig.model import constants
-from nova_mig.model import gpu as gpu_model
+from nova_mig.model import gpu_records
 
 # The layout file's version and key values, from its document module.
 VERSION = layout_file.VERSION
@@ -52,7 +52,7 @@ class Selector:
             return 1
         return 0
 
-    def matches(self, gpu: gpu_model.Gpu) -> bool:
+    def matches(self, gpu: gpu_records.Gpu) -> bool:
         if self.pci_address and gpu.pci_address != self.pci_address:
             return False
         if self.uuid and gpu.uuid.lower() != self.uuid:
@@ -197,8 +197,8 @@ class Layout:
         return layout_file.dumps(self.as_dict())
 
 
-def select(layout: Layout, gpus: list[gpu_model.Gpu]
-           ) -> tuple[list[tuple[gpu_model.Gpu, GpuSpec]], list[str]]:
+def select(layout: Layout, gpus: list[gpu_records.Gpu]
+           ) -> tuple[list[tuple[gpu_records.Gpu, GpuSpec]], list[str]]:
     """Pair each GPU with the most specific entry selecting it.
 
     :returns: ``(pairs in GPU order, errors)``; errors name exact

@@ -9,7 +9,7 @@ resource providers.
 
 import re
 
-from nova_mig import sysfs as gateway
+from nova_mig import sysfs_gateway
 
 #: How a host exposes vGPUs: the mdev bus ...
 MODE_MDEV = 'mdev'
@@ -65,15 +65,15 @@ PROFILE_RE = re.compile(
 #: A PCI address as sysfs spells it, ``DDDD:BB:SS.F`` in lower-case hex
 #: (the sysfs gateway's pattern). Unanchored and without groups, to build
 #: longer patterns from.
-_PCI_PARTS = gateway.PCI_PARTS
-PCI_ADDRESS = gateway.PCI_ADDRESS
+_PCI_PARTS = sysfs_gateway.PCI_PARTS
+PCI_ADDRESS = sysfs_gateway.PCI_ADDRESS
 #: The same, anchored, with groups ``domain``, ``bus``, ``slot``,
 #: ``function``.
 PCI_ADDRESS_RE = re.compile(
     r'^(?P<domain>%s):(?P<bus>%s):(?P<slot>%s)\.(?P<function>%s)$'
     % _PCI_PARTS)
 #: A UUID in canonical lower-case form. Unanchored, without groups.
-UUID = gateway.UUID
+UUID = sysfs_gateway.UUID
 UUID_RE = re.compile('^%s$' % UUID)
 
 

@@ -21,7 +21,7 @@ import dataclasses
 import re
 
 from nova_mig.model import constants
-from nova_mig.model import gpu as gpu_model
+from nova_mig.model import gpu_records
 
 #: Where a type's profile came from: the driver (NVML) or the type's name;
 #: or nowhere, where the name cannot tell and the driver does not say.
@@ -132,8 +132,8 @@ class Backing:
     reason: str = ''
 
 
-def driver_type(raw: str, gpu: gpu_model.Gpu | None
-                ) -> gpu_model.VgpuType | None:
+def driver_type(raw: str, gpu: gpu_records.Gpu | None
+                ) -> gpu_records.VgpuType | None:
     """The GPU's own record of a type, matched by bare name."""
     if gpu is None or not gpu.vgpu_types:
         return None
@@ -144,7 +144,7 @@ def driver_type(raw: str, gpu: gpu_model.Gpu | None
     return None
 
 
-def _gfx_ambiguous(gpu: gpu_model.Gpu) -> bool:
+def _gfx_ambiguous(gpu: gpu_records.Gpu) -> bool:
     """Whether a plain MIG-backed name may stand for a ``+gfx`` instance.
 
     On a card offering ``+gfx`` GPU instances (by PCI ID, since older NVML
@@ -159,7 +159,7 @@ def _gfx_ambiguous(gpu: gpu_model.Gpu) -> bool:
     return not any(n is not None and n.suffix == 'GFX' for n in names)
 
 
-def unknown_reason(raw: str, gpu: gpu_model.Gpu) -> str:
+def unknown_reason(raw: str, gpu: gpu_records.Gpu) -> str:
     """The one line saying why a type's profile is not known, and the fix."""
     return ('the GPU instance profile of vGPU type %s on GPU %s (%s) is not '
             'known: this driver\'s type names do not say whether it needs a '
@@ -169,7 +169,7 @@ def unknown_reason(raw: str, gpu: gpu_model.Gpu) -> str:
             'names say GFX' % (bare_name(raw), gpu.pci_address, gpu.name))
 
 
-def backing(raw: str, gpu: gpu_model.Gpu | None) -> Backing:
+def backing(raw: str, gpu: gpu_records.Gpu | None) -> Backing:
     """The MIG profile backing a type on a GPU, the driver's answer first.
 
     :param raw: the vGPU type name as sysfs or NVML reports it.
@@ -196,13 +196,13 @@ def backing(raw: str, gpu: gpu_model.Gpu | None) -> Backing:
 
 
 def types_backed_by(profile: str, names: collections.abc.Iterable[str],
-                    gpu: gpu_model.Gpu | None) -> list[str]:
+                    gpu: gpu_records.Gpu | None) -> list[str]:
     """The type names among ``names`` backed by ``profile`` on ``gpu``."""
     return [n for n in names if backing(n, gpu).profile == profile]
 
 
 def unknown_among(names: collections.abc.Iterable[str],
-                  gpu: gpu_model.Gpu | None) -> str | None:
+                  gpu: gpu_records.Gpu | None) -> str | None:
     """Why the first type among ``names`` has no known profile.
 
     :returns: the reason of the first :data:`MAPPING_UNKNOWN` type, None

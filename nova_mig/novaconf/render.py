@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 
-"""Render a :class:`~nova_mig.novaconf.plan.NovaConfig` in Nova's syntax.
+"""Render a :class:`~nova_mig.novaconf.type_plan.NovaConfig` in Nova's syntax.
 
 The nova.conf snippet follows ``nova/conf/devices.py`` (``[devices]
 enabled_mdev_types``, ``[mdev_<type>] device_addresses / mdev_class /
@@ -22,9 +22,9 @@ import yaml
 
 from nova_mig import exception
 from nova_mig.model import constants
-from nova_mig.model import host as host_model
+from nova_mig.model import host_records
 from nova_mig import naming
-from nova_mig.novaconf import plan
+from nova_mig.novaconf import type_plan
 
 LOG = logging.getLogger(__name__)
 
@@ -49,13 +49,13 @@ class MdevGroup:
     max_instances: int | None
 
 
-def mdev_groups(config: plan.NovaConfig) -> list[MdevGroup]:
+def mdev_groups(config: type_plan.NovaConfig) -> list[MdevGroup]:
     """The ``[mdev_<type>]`` groups, ordered by type ID."""
     by_type = collections.defaultdict(list)
     for a in config.assignments:
         by_type[a.type_id].append(a)
     groups = []
-    for type_id in sorted(by_type, key=plan.natural_key):
+    for type_id in sorted(by_type, key=type_plan.natural_key):
         first = by_type[type_id][0]
         groups.append(MdevGroup(
             type_id=type_id, type_name=first.type_name,
@@ -69,13 +69,13 @@ def mdev_groups(config: plan.NovaConfig) -> list[MdevGroup]:
 LIVE_MIGRATABLE = {True: 'yes', False: 'no'}
 
 
-def device_specs(config: plan.NovaConfig) -> list[dict[str, str]]:
+def device_specs(config: type_plan.NovaConfig) -> list[dict[str, str]]:
     """One ``[pci] device_spec`` per vendor-VFIO VF, by address."""
     specs = []
     for a in sorted(config.assignments, key=lambda a: a.address):
         spec = {
             'address': a.address,
-            'vendor_id': plan.NVIDIA_VENDOR_ID,
+            'vendor_id': type_plan.NVIDIA_VENDOR_ID,
             'product_id': a.product_id,
             'managed': 'no',
             'resource_class': a.resource_class,
@@ -94,7 +94,7 @@ def alias_name_of(profile: str | None, type_name: str) -> str:
     return re.sub(r'[^a-z0-9]+', '-', base.lower()).strip('-')
 
 
-def alias_name(assignment: plan.Assignment) -> str:
+def alias_name(assignment: type_plan.Assignment) -> str:
     """The alias name of an assignment's vGPU; see :func:`alias_name_of`."""
     return alias_name_of(assignment.profile, assignment.type_name)
 
@@ -118,7 +118,7 @@ def pci_alias(name: str, resource_class: str,
     return alias
 
 
-def aliases(config: plan.NovaConfig) -> list[dict[str, str]]:
+def aliases(config: type_plan.NovaConfig) -> list[dict[str, str]]:
     """One ``[pci] alias`` per resource class, by name."""
     by_rc = collections.defaultdict(list)
     for a in config.assignments:
@@ -144,7 +144,7 @@ class ProviderEntry(typing.TypedDict):
     traits: ProviderTraits
 
 
-def providers(config: plan.NovaConfig) -> list[ProviderEntry]:
+def providers(config: type_plan.NovaConfig) -> list[ProviderEntry]:
     """Provider config entries adding traits to the mdev GPU providers.
 
     Nova accepts only custom traits there, so a standard trait is left
@@ -172,8 +172,8 @@ def _violation(reason: str, *args: object) -> typing.NoReturn:
     raise exception.NovaConfigRuleViolation(reason=reason % args)
 
 
-def check_mdev_rules(config: plan.NovaConfig,
-                     report: host_model.HostReport) -> None:
+def check_mdev_rules(config: type_plan.NovaConfig,
+                     report: host_records.HostReport) -> None:
     """Check what nova-compute checks, or silently ignores, at start."""
     offered = {p.address: {t.id for t in p.types} for p in report.parents
                if p.mode == constants.MODE_MDEV}
@@ -203,7 +203,7 @@ def check_mdev_rules(config: plan.NovaConfig,
                            group.type_id, address)
 
 
-def check_pci_rules(config: plan.NovaConfig) -> None:
+def check_pci_rules(config: type_plan.NovaConfig) -> None:
     """Check the rules of Nova's PCI tracking in Placement."""
     seen = set()
     per_pf: dict[str, tuple[tuple[str, tuple[str, ...]], str]] = {}
@@ -245,8 +245,8 @@ def check_provider_rules(entries: list[ProviderEntry]) -> None:
                            trait, name)
 
 
-def check_rules(config: plan.NovaConfig,
-                report: host_model.HostReport) -> None:
+def check_rules(config: type_plan.NovaConfig,
+                report: host_records.HostReport) -> None:
     """Check the rules nova-compute enforces or silently relies on.
 
     :raises: :class:`~nova_mig.exception.NovaConfigRuleViolation`
@@ -277,7 +277,7 @@ LIBVIRT_LIVE_MIGRATION = (
 )
 
 
-def libvirt_lines(config: plan.NovaConfig) -> list[str]:
+def libvirt_lines(config: type_plan.NovaConfig) -> list[str]:
     """The snippet's ``[libvirt]`` group, when live migration is wanted.
 
     Empty unless ``[nova]live_migratable``.
@@ -289,7 +289,7 @@ def libvirt_lines(config: plan.NovaConfig) -> list[str]:
             'nova.conf).'] + ['%s = %s' % kv for kv in LIBVIRT_LIVE_MIGRATION]
 
 
-def render_snippet(config: plan.NovaConfig) -> str:
+def render_snippet(config: type_plan.NovaConfig) -> str:
     """The nova.conf snippet, the same text for the same host state."""
     lines = [HEADER, '#',
              '# vGPUs of host %s, %s mode.' % (config.hostname,
@@ -325,7 +325,7 @@ def render_snippet(config: plan.NovaConfig) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def render_provider_config(config: plan.NovaConfig) -> str:
+def render_provider_config(config: type_plan.NovaConfig) -> str:
     """The provider config YAML, the same text for the same host state."""
     document = {'meta': {'schema_version': PROVIDER_SCHEMA_VERSION},
                 'providers': providers(config)}

@@ -3,7 +3,7 @@
 """The ``mig`` client of an OSC session: Placement and compute handles.
 
 Placement is reached through nova-mig's own
-:class:`~nova_mig.placement.client.PlacementClient` over the session's
+:class:`~nova_mig.placement.api_client.PlacementClient` over the session's
 openstacksdk placement proxy (a keystoneauth ``Adapter`` honouring
 clouds.yaml, ``OS_*``, region, interface and endpoint overrides); every
 call names its microversion. Compute is the openstacksdk compute proxy
@@ -13,10 +13,10 @@ call names its microversion. Compute is the openstacksdk compute proxy
 import typing
 
 from nova_mig import exception
-from nova_mig.placement import client as placement_client
+from nova_mig.placement import api_client
 
 
-class OscPlacementClient(placement_client.PlacementClient):
+class OscPlacementClient(api_client.PlacementClient):
     """A PlacementClient whose errors speak of the cloud, not nova.conf."""
 
     def request(self, method: str, path: str, microversion: str,
@@ -49,13 +49,13 @@ def _bounded(proxy: typing.Any) -> typing.Any:
     Without ``api_timeout`` in clouds.yaml (or ``OS_API_TIMEOUT``) a
     service that accepts the connection and never answers would hang the
     command; then each request gets
-    :data:`nova_mig.placement.client.DEFAULT_TIMEOUT` seconds.
+    :data:`nova_mig.placement.api_client.DEFAULT_TIMEOUT` seconds.
     """
     session = getattr(proxy, 'session', None)
     if (getattr(proxy, 'timeout', None) is None and
             getattr(session, 'timeout', None) is None):
         try:
-            proxy.timeout = placement_client.DEFAULT_TIMEOUT
+            proxy.timeout = api_client.DEFAULT_TIMEOUT
         except AttributeError:
             pass
     return proxy

@@ -34,7 +34,7 @@ import logging
 import urllib.parse
 
 from nova_mig import exception
-from nova_mig.placement import client as client_mod
+from nova_mig.placement import api_client
 from nova_mig.placement import shapes
 
 LOG = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class Reading:
     trees_one_by_one: int = 0
 
 
-def max_microversion(client: client_mod.PlacementClient) -> tuple[int, int]:
+def max_microversion(client: api_client.PlacementClient) -> tuple[int, int]:
     """The newest microversion Placement serves (``GET /``).
 
     :raises: :class:`~nova_mig.exception.PlacementError` when the answer
@@ -93,7 +93,7 @@ def parse_version(text: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-def read(client: client_mod.PlacementClient,
+def read(client: api_client.PlacementClient,
          classes: collections.abc.Iterable[str]) -> Reading | None:
     """Every provider's capacity and usage of every class, and its traits.
 
@@ -142,7 +142,7 @@ def read(client: client_mod.PlacementClient,
     return reading
 
 
-def _candidates(client: client_mod.PlacementClient,
+def _candidates(client: api_client.PlacementClient,
                 rc: str) -> dict[str, shapes.JsonObject]:
     """``provider_summaries`` of the trees with one free unit of ``rc``."""
     path = '/allocation_candidates?' + urllib.parse.urlencode(
@@ -160,7 +160,7 @@ def _candidates(client: client_mod.PlacementClient,
     return found
 
 
-def _one(client: client_mod.PlacementClient, uuid: str, name: str,
+def _one(client: api_client.PlacementClient, uuid: str, name: str,
          root: str, wanted: set[str]) -> Provider:
     """One provider of a tree no bulk request covered."""
     inventories, _ = client.inventories(uuid)

@@ -17,11 +17,11 @@ import typing
 from oslo_config import cfg
 from stevedore import driver
 
-from nova_mig import conf as nova_mig_conf
-from nova_mig.conf import placement as placement_conf
+import nova_mig.conf
+import nova_mig.conf.placement
 from nova_mig import exception
-from nova_mig.novaconf import plan
-from nova_mig.placement import client as client_mod
+from nova_mig.novaconf import type_plan
+from nova_mig.placement import api_client
 
 LOG = logging.getLogger(__name__)
 
@@ -41,11 +41,11 @@ def use_embedded(conf: cfg.ConfigOpts) -> bool:
 
 def configured(conf: cfg.ConfigOpts) -> bool:
     """Whether ``[placement]`` says how to reach a cloud's Placement."""
-    nova_mig_conf.register_cloud_opts(conf)
-    return placement_conf.configured(conf)
+    nova_mig.conf.register_cloud_opts(conf)
+    return nova_mig.conf.placement.configured(conf)
 
 
-def cloud_client(conf: cfg.ConfigOpts) -> client_mod.PlacementClient:
+def cloud_client(conf: cfg.ConfigOpts) -> api_client.PlacementClient:
     """The client of the configured Placement.
 
     :raises: :class:`~nova_mig.exception.PlacementNotConfigured`
@@ -54,13 +54,13 @@ def cloud_client(conf: cfg.ConfigOpts) -> client_mod.PlacementClient:
         raise exception.PlacementNotConfigured(
             files=', '.join(conf.config_file or ()) or
             'no configuration file')
-    return client_mod.PlacementClient.from_conf(conf)
+    return api_client.PlacementClient.from_conf(conf)
 
 
 @contextlib.contextmanager
-def placement(conf: cfg.ConfigOpts, config: plan.NovaConfig
-              ) -> typing.Iterator[client_mod.PlacementClient]:
-    """Yield a :class:`~nova_mig.placement.client.PlacementClient`.
+def placement(conf: cfg.ConfigOpts, config: type_plan.NovaConfig
+              ) -> typing.Iterator[api_client.PlacementClient]:
+    """Yield a :class:`~nova_mig.placement.api_client.PlacementClient`.
 
     The client is built from ``[placement]``. With ``[placement_sync]
     embedded = true`` the embedded Placement plugin is loaded from the
@@ -80,8 +80,8 @@ def placement(conf: cfg.ConfigOpts, config: plan.NovaConfig
         return
     try:
         for_host: typing.Callable[
-            [cfg.ConfigOpts, plan.NovaConfig],
-            typing.ContextManager[client_mod.PlacementClient]] = \
+            [cfg.ConfigOpts, type_plan.NovaConfig],
+            typing.ContextManager[api_client.PlacementClient]] = \
             driver.DriverManager(EMBEDDED_NAMESPACE, 'embedded').driver
     except Exception as e:  # stevedore wraps the plugin's ImportError
         raise exception.EmbeddedPlacementUnavailable(reason=e)

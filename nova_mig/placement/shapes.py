@@ -2,7 +2,7 @@
 
 """The shape of Placement's answers, checked where they arrive.
 
-:meth:`nova_mig.placement.client.PlacementClient.request` checks every
+:meth:`nova_mig.placement.api_client.PlacementClient.request` checks every
 JSON answer of a call nova-mig makes against the keys it reads, so an
 answer of the wrong shape (a proxy, another service, a broken Placement)
 is one line naming the call and the key, never a ``KeyError`` or

@@ -32,11 +32,11 @@ from oslo_config import cfg
 import tenacity
 
 from nova_mig import exception
-from nova_mig.novaconf import plan
-from nova_mig.placement import client as client_mod
-from nova_mig.placement import expected as expected_mod
+from nova_mig.novaconf import type_plan
+from nova_mig.placement import api_client
+from nova_mig.placement import host_offer
+from nova_mig.placement import ledger
 from nova_mig.placement import shapes
-from nova_mig.placement import state as state_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -79,8 +79,8 @@ class SyncResult:
         return dataclasses.asdict(self) | {'missing': self.missing}
 
 
-def find_tree(client: client_mod.PlacementClient, hostname: str,
-              state: state_mod.SyncState
+def find_tree(client: api_client.PlacementClient, hostname: str,
+              state: ledger.SyncState
               ) -> tuple[str, dict[str, shapes.JsonObject]]:
     """Root UUID and name -> provider of the compute node's tree.
 
@@ -107,13 +107,13 @@ class Syncer:
     """One sync run: a client, the options, the state file, a clock."""
 
     def __init__(self, conf: cfg.ConfigOpts,
-                 client: client_mod.PlacementClient,
-                 state: state_mod.SyncState | None = None,
+                 client: api_client.PlacementClient,
+                 state: ledger.SyncState | None = None,
                  sleep: Sleep = time.sleep) -> None:
         self.conf = conf
         self.client = client
-        self.state = state or state_mod.SyncState.load(
-            state_mod.SyncState.path_for(conf))
+        self.state = state or ledger.SyncState.load(
+            ledger.SyncState.path_for(conf))
         self.sleep = sleep
         self.conflicts = 0
 
@@ -242,14 +242,14 @@ class Syncer:
         return change
 
     # -- the run --------------------------------------------------------------
-    def run(self, config: plan.NovaConfig,
+    def run(self, config: type_plan.NovaConfig,
             dry_run: bool = False) -> SyncResult:
-        hostname = expected_mod.hypervisor_hostname(self.conf, config)
-        expected = expected_mod.providers(config, hostname)
+        hostname = host_offer.hypervisor_hostname(self.conf, config)
+        expected = host_offer.providers(config, hostname)
         calls_before = self.client.requests
         writes_before = self.client.writes
         root_uuid, tree = self.tree(hostname)
-        classes = self.ensure_classes(expected_mod.custom_classes(expected),
+        classes = self.ensure_classes(host_offer.custom_classes(expected),
                                       dry_run)
 
         changes: dict[str, ProviderChange] = {}
@@ -313,14 +313,14 @@ class Syncer:
             conflicts=self.conflicts)
 
 
-def sync(conf: cfg.ConfigOpts, config: plan.NovaConfig,
-         client: client_mod.PlacementClient, dry_run: bool = False,
+def sync(conf: cfg.ConfigOpts, config: type_plan.NovaConfig,
+         client: api_client.PlacementClient, dry_run: bool = False,
          sleep: Sleep = time.sleep) -> SyncResult:
     """Sync one host's classes and GPU provider traits into Placement.
 
     :param conf: options: [placement_sync], [naming], [host]state_dir.
     :param config: the host's Nova configuration plan
-        (:func:`nova_mig.novaconf.plan.build`).
+        (:func:`nova_mig.novaconf.type_plan.build`).
     :param client: where Placement is.
     :param dry_run: read only; report what would change.
     :raises: :class:`nova_mig.exception.NovaMigException` subclasses:

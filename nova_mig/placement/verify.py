@@ -6,7 +6,7 @@ After a vGPU type change nova-compute may keep reporting the old type's
 resource class and capacity (it does while vGPU devices of the old type
 still exist), and instances then fail with NoValidHost. :func:`verify`
 finds that drift, and every other difference between what the host offers
-(:func:`nova_mig.placement.expected.providers`) and Placement's
+(:func:`nova_mig.placement.host_offer.providers`) and Placement's
 inventories.
 """
 
@@ -18,10 +18,10 @@ import typing
 from oslo_config import cfg
 import tenacity
 
-from nova_mig.novaconf import plan
-from nova_mig.placement import client as client_mod
-from nova_mig.placement import expected as expected_mod
-from nova_mig.placement import state as state_mod
+from nova_mig.novaconf import type_plan
+from nova_mig.placement import api_client
+from nova_mig.placement import host_offer
+from nova_mig.placement import ledger
 from nova_mig.placement import sync
 
 LOG = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def _fmt(inventory: dict[str, int]) -> str:
         '(none)'
 
 
-def compare(name: str, expected: expected_mod.ExpectedProvider | None,
+def compare(name: str, expected: host_offer.ExpectedProvider | None,
             actual: dict[str, int]) -> list[Drift]:
     """Drift of one provider: expected class and total vs. its inventory."""
     if expected is None:
@@ -110,22 +110,22 @@ def compare(name: str, expected: expected_mod.ExpectedProvider | None,
     return drift
 
 
-def verify(conf: cfg.ConfigOpts, config: plan.NovaConfig,
-           client: client_mod.PlacementClient) -> VerifyResult:
+def verify(conf: cfg.ConfigOpts, config: type_plan.NovaConfig,
+           client: api_client.PlacementClient) -> VerifyResult:
     """Check every GPU provider of the host; read only.
 
     :param config: the host's Nova configuration plan
-        (:func:`nova_mig.novaconf.plan.build`).
+        (:func:`nova_mig.novaconf.type_plan.build`).
     :returns: the providers checked and the drift found.
     :raises: :class:`nova_mig.exception.NovaMigException` subclasses for
         Placement errors and a missing compute node provider.
     """
     before = client.requests
-    hostname = expected_mod.hypervisor_hostname(conf, config)
-    expected = expected_mod.providers(config, hostname)
-    state = state_mod.SyncState.load(state_mod.SyncState.path_for(conf))
+    hostname = host_offer.hypervisor_hostname(conf, config)
+    expected = host_offer.providers(config, hostname)
+    state = ledger.SyncState.load(ledger.SyncState.path_for(conf))
     _, tree = sync.find_tree(client, hostname, state)
-    prefix = expected_mod.provider_prefix(hostname, config.device_mode)
+    prefix = host_offer.provider_prefix(hostname, config.device_mode)
     names = set(expected) | {n for n in tree if n.startswith(prefix)}
     checked: list[CheckedProvider] = []
     drift: list[Drift] = []
@@ -152,8 +152,8 @@ def verify(conf: cfg.ConfigOpts, config: plan.NovaConfig,
                         requests=client.requests - before)
 
 
-def wait_until_ok(conf: cfg.ConfigOpts, config: plan.NovaConfig,
-                  client: client_mod.PlacementClient, timeout: float,
+def wait_until_ok(conf: cfg.ConfigOpts, config: type_plan.NovaConfig,
+                  client: api_client.PlacementClient, timeout: float,
                   interval: float,
                   sleep: typing.Callable[[float], None] = time.sleep,
                   clock: typing.Callable[[], float] = time.monotonic,

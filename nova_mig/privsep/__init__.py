@@ -6,10 +6,10 @@ Four contexts, each its own daemon with the fewest capabilities its
 entry points need (see :data:`nova_mig.privsep.context.CAPABILITIES`):
 
 * ``sysfs_pctxt``: the intent-named sysfs writes of
-  :mod:`nova_mig.privsep.sysfs` (VF count, mdev create and remove,
+  :mod:`nova_mig.privsep.sysfs_writes` (VF count, mdev create and remove,
   vendor-VFIO vGPU type);
 * ``nvml_pctxt``: MIG changes through NVML and the GPU reset of
-  :mod:`nova_mig.privsep.nvml`;
+  :mod:`nova_mig.privsep.nvml_calls`;
 * ``files_pctxt``: configuration files below ``/etc/nova`` and mdevctl
   definitions below ``/etc/mdevctl.d`` (:mod:`nova_mig.privsep.files`);
 * ``proc_pctxt``: who holds ``/dev/vfio`` nodes open, read from every
@@ -26,13 +26,13 @@ path, :func:`nova_mig.privsep.helper.pypath`.
 import typing
 
 if typing.TYPE_CHECKING:
-    from nova_mig.privsep import context as context_mod
+    from nova_mig.privsep import context
 
-_CONTEXTS: dict[str, 'context_mod.NovaMigPrivContext'] = {}
+_CONTEXTS: dict[str, 'context.NovaMigPrivContext'] = {}
 _SUFFIX = '_pctxt'
 
 
-def __getattr__(name: str) -> 'context_mod.NovaMigPrivContext':
+def __getattr__(name: str) -> 'context.NovaMigPrivContext':
     # Only a context's name imports anything: "from nova_mig.privsep
     # import files" asks for the submodule here first.
     short = name[:-len(_SUFFIX)]

@@ -13,7 +13,7 @@ import os
 
 from nova_mig import fileutils
 from nova_mig import privsep
-from nova_mig import sysfs as gateway
+from nova_mig import sysfs_gateway
 
 LOG = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ MDEVCTL_ROOT = '/etc/mdevctl.d'
 def check_inside(path: object, root: str) -> str:
     """``path`` when its folder, resolved, lies below ``root``.
 
-    Checked by :func:`nova_mig.sysfs.below`. The last component is not
+    Checked by :func:`nova_mig.sysfs_gateway.below`. The last component is not
     resolved: a symlink there is the file the caller names (replaced or
     removed, never followed).
 
@@ -37,7 +37,7 @@ def check_inside(path: object, root: str) -> str:
                               % (path,))
     folder, name = os.path.split(os.path.abspath(path))
     real = os.path.join(os.path.realpath(folder), name)
-    inside = gateway.below(real, root, resolve=False)
+    inside = sysfs_gateway.below(real, root, resolve=False)
     if name in ('', '.', '..') or not inside:
         raise PermissionError(errno.EACCES, 'refused %s: outside %s'
                               % (path, root))
@@ -51,7 +51,7 @@ def write_if_changed(path: str, content: str, mode: int) -> bool:
     if not isinstance(content, str):
         raise PermissionError(errno.EACCES, 'refused content of %s: not '
                               'text' % path)
-    mode = gateway.check_int('mode of %s' % path, mode, 0, 0o777)
+    mode = sysfs_gateway.check_int('mode of %s' % path, mode, 0, 0o777)
     if os.path.islink(real):
         raise PermissionError(errno.EACCES, 'refused %s: a symlink' % path)
     LOG.debug('Writing %s as root', path)
@@ -70,8 +70,8 @@ def remove_mdevctl_definition(parent: str, uuid: str) -> bool:
 
     :returns: False when there was none.
     """
-    gateway.check_pci_address(parent)
-    gateway.check_uuid(uuid)
+    sysfs_gateway.check_pci_address(parent)
+    sysfs_gateway.check_uuid(uuid)
     path = check_inside(os.path.join(MDEVCTL_ROOT, parent, uuid),
                         MDEVCTL_ROOT)
     return fileutils.remove(path)

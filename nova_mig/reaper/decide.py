@@ -2,7 +2,7 @@
 
 """Decide, from gathered facts alone, which vGPU devices may be removed.
 
-Nothing here reads the host: :mod:`nova_mig.reaper.facts` gathers the
+Nothing here reads the host: :mod:`nova_mig.reaper.evidence` gathers the
 evidence into :class:`DeviceFacts` and :func:`decide` applies the rules, so
 every rule is tested on plain data. A device is removable only when every
 check passes; a check whose evidence could not be gathered (``None``)

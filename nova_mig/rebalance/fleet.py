@@ -20,9 +20,9 @@ import os
 import time
 import typing
 
-from nova_mig.documents import discover as document
+from nova_mig.documents import discover
 from nova_mig import exception
-from nova_mig.model import gpu as gpu_model
+from nova_mig.model import gpu_records
 from nova_mig.rebalance import geometry
 
 MIG_ENABLED = 'enabled'
@@ -50,7 +50,7 @@ GpuKey = tuple[str, geometry.TableKey, tuple[geometry.Slot, ...],
 class ProfileSlices(typing.Protocol):
     """A GPU provider's slices of one profile, as Placement counts them.
 
-    :class:`nova_mig.flavor.capacity.ProviderSlices` is one.
+    :class:`nova_mig.flavor.slice_capacity.ProviderSlices` is one.
     """
 
     @property
@@ -122,17 +122,17 @@ class LeftOut:
 
 
 def _profiles(doc: JsonObject, where: str
-              ) -> tuple[gpu_model.GpuInstanceProfile, ...]:
+              ) -> tuple[gpu_records.GpuInstanceProfile, ...]:
     profiles = doc.get('profiles')
     if not isinstance(profiles, list):
         raise ValueError('%s has no profile table ("profiles"); run a '
                          'nova-mig whose discover reports it' % where)
     result = []
     for p in profiles:
-        placements = tuple(gpu_model.Placement(int(pl['start']),
-                                               int(pl['size']))
+        placements = tuple(gpu_records.Placement(int(pl['start']),
+                                                 int(pl['size']))
                            for pl in p['placements'])
-        result.append(gpu_model.GpuInstanceProfile(
+        result.append(gpu_records.GpuInstanceProfile(
             id=int(p['id']), name=str(p['name']),
             slice_count=int(p['slices']),
             memory_mb=int(p.get('memory_mb', 0)),
@@ -238,11 +238,11 @@ def load_hosts(directory: str, window: float, now: float | None = None
     left: list[LeftOut] = []
     for filename in names:
         path = os.path.join(directory, filename)
-        label = document.shown(filename[:-len('.json')])
-        shown = document.shown(path)
+        label = discover.shown(filename[:-len('.json')])
+        shown = discover.shown(path)
         try:
             age = now - os.stat(path).st_mtime
-            state = host_state(document.read(path), path, age)
+            state = host_state(discover.read(path), path, age)
         except OSError as e:
             left.append(LeftOut(label, '%s: unreadable: %s' % (
                 shown, e.strerror or e)))
@@ -256,7 +256,7 @@ def load_hosts(directory: str, window: float, now: float | None = None
                                     shown, age, window)))
             continue
         if state.name in hosts:
-            first = document.shown(hosts[state.name].path)
+            first = discover.shown(hosts[state.name].path)
             left.append(LeftOut(state.name, '%s: a second document for '
                                 'the host (first: %s)' % (shown, first)))
             continue
@@ -313,7 +313,7 @@ def join_placement(hosts: list[HostState],
     """Keep the hosts Placement agrees with.
 
     :param rows: :class:`ProfileSlices` of the cloud
-        (:class:`nova_mig.flavor.capacity.ProviderSlices`).
+        (:class:`nova_mig.flavor.slice_capacity.ProviderSlices`).
     """
     used: dict[str, collections.Counter[str]] = collections.defaultdict(
         collections.Counter)

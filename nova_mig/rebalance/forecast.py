@@ -88,7 +88,7 @@ import typing
 from nova_mig import exception
 from nova_mig import fileutils
 from nova_mig.rebalance import defaults
-from nova_mig.rebalance import demand as demand_mod
+from nova_mig.rebalance import demand
 
 #: (profile, scope): scope :data:`nova_mig.rebalance.demand.CLOUD` or a
 #: GPU model's ``trait:<trait>``.
@@ -353,8 +353,8 @@ def wanted(samples: Sequence[Sample], now: float, used: Mapping[Key, int],
             for n in [math.ceil(v * scale - 1e-6)] if n > 0}
 
 
-def merge(rows: Iterable[demand_mod.Demand], forecast: Mapping[Key, int]
-          ) -> list[demand_mod.Demand]:
+def merge(rows: Iterable[demand.Demand], forecast: Mapping[Key, int]
+          ) -> list[demand.Demand]:
     """Each (profile, scope) row wanting the larger of the two.
 
     A row of ``forecast`` larger than the counted one replaces it, with
@@ -364,7 +364,7 @@ def merge(rows: Iterable[demand_mod.Demand], forecast: Mapping[Key, int]
     for (profile, scope), n in forecast.items():
         old = merged.get((profile, scope))
         if old is None or n > old.wanted:
-            merged[(profile, scope)] = demand_mod.Demand(
+            merged[(profile, scope)] = demand.Demand(
                 profile, n, scope, 'forecast')
     return [merged[k] for k in sorted(merged)]
 
@@ -372,14 +372,14 @@ def merge(rows: Iterable[demand_mod.Demand], forecast: Mapping[Key, int]
 def in_use(profiles: Iterable[str]) -> dict[Key, int]:
     """Cloud-wide key -> instances, from the profiles of instances in use."""
     counts = collections.Counter(profiles)
-    return {(p, demand_mod.CLOUD): n for p, n in sorted(counts.items())}
+    return {(p, demand.CLOUD): n for p, n in sorted(counts.items())}
 
 
-def plan_demand(directory: str, now: float, boots: demand_mod.UnmetBoots,
-                rows: Sequence[demand_mod.Demand], used: Iterable[str],
+def plan_demand(directory: str, now: float, boots: demand.UnmetBoots,
+                rows: Sequence[demand.Demand], used: Iterable[str],
                 free: Iterable[str], period: float | None = None,
                 max_per_gpu_day: int | None = defaults.MAX_PER_GPU_DAY
-                ) -> list[demand_mod.Demand]:
+                ) -> list[demand.Demand]:
     """What ``rebalance plan --history`` asks the planner for.
 
     Records this run's sample in ``directory`` (``used``: the profile of
@@ -396,7 +396,7 @@ def plan_demand(directory: str, now: float, boots: demand_mod.UnmetBoots,
         sample line or a sample file that cannot be written.
     """
     if period is None:
-        period = float(demand_mod.parse_window(defaults.RUN_PERIOD))
+        period = float(demand.parse_window(defaults.RUN_PERIOD))
     samples = load(directory, now)
     last = samples[-1].time if samples else now - period
     in_use_now = in_use(used)

@@ -25,7 +25,7 @@ import dataclasses
 import time
 import typing
 
-from nova_mig.model import gpu as gpu_model
+from nova_mig.model import gpu_records
 
 #: One profile of a table as its key holds it: name, ID, compute slices,
 #: instance count and placements ``(start, size)``.
@@ -51,13 +51,13 @@ class Slot:
 class ProfileTable:
     """What the planner needs of a GPU model's profiles."""
 
-    profiles: tuple[gpu_model.GpuInstanceProfile, ...]
+    profiles: tuple[gpu_records.GpuInstanceProfile, ...]
 
     @property
     def names(self) -> set[str]:
         return {p.name for p in self.profiles}
 
-    def get(self, name: str) -> gpu_model.GpuInstanceProfile | None:
+    def get(self, name: str) -> gpu_records.GpuInstanceProfile | None:
         for profile in self.profiles:
             if profile.name == name:
                 return profile
@@ -263,7 +263,7 @@ def is_valid(table: ProfileTable, slots: typing.Iterable[Slot]) -> bool:
     enum = _Enumerator(table, (), table.names)
     for slot in sorted(slots):
         profile = table.get(slot.profile)
-        if profile is None or gpu_model.Placement(
+        if profile is None or gpu_records.Placement(
                 slot.start, slot.size) not in profile.placements:
             return False
         if not enum.fits(slot):

@@ -7,9 +7,9 @@ the hosts' discover documents (:mod:`nova_mig.rebalance.fleet`), joins
 them with Placement's usages, applies the re-partition history
 (:mod:`nova_mig.rebalance.history`), counts the demand (failed boots and
 targets, :mod:`nova_mig.rebalance.demand`), builds the plan
-(:mod:`nova_mig.rebalance.plan`) and writes its layout files. The command
+(:mod:`nova_mig.rebalance.fleet_plan`) and writes its layout files. The command
 parses its options into a :class:`Request` and renders the
-:class:`~nova_mig.rebalance.plan.Plan`.
+:class:`~nova_mig.rebalance.fleet_plan.Plan`.
 """
 
 import dataclasses
@@ -19,13 +19,13 @@ from nova_mig import naming
 from nova_mig.rebalance import defaults
 from nova_mig.rebalance import demand
 from nova_mig.rebalance import fleet
+from nova_mig.rebalance import fleet_plan
 from nova_mig.rebalance import forecast
 from nova_mig.rebalance import history
-from nova_mig.rebalance import plan
 from nova_mig.rebalance import survey
 
 #: The plan's own file beside the layout files.
-PLAN_FILE = plan.PLAN_FILE
+PLAN_FILE = fleet_plan.PLAN_FILE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +59,7 @@ class Request:
 
 @dataclasses.dataclass(frozen=True)
 class Outcome:
-    plan: plan.Plan
+    plan: fleet_plan.Plan
     #: Seconds spent planning and writing (not reading the cloud).
     seconds: float
 
@@ -72,7 +72,7 @@ def _hosts(cloud: survey.Cloud, request: Request,
     if request.include_foreign:
         fleet.release_foreign(hosts)
     if targets:
-        demand.check_profiles(targets, plan.known_profiles(hosts),
+        demand.check_profiles(targets, fleet_plan.known_profiles(hosts),
                               request.targets or '')
     rows = survey.provider_rows(cloud, request.scheme)
     hosts, disagreeing = fleet.join_placement(hosts, rows)
@@ -113,7 +113,7 @@ def plan_cloud(cloud: survey.Cloud, request: Request) -> Outcome:
         file; :class:`nova_mig.exception.CloudUnreachable` (and the other
         Placement and Compute API errors) when the cloud cannot be read.
     """
-    plan.require_solver()
+    fleet_plan.require_solver()
     targets = (demand.load_targets(request.targets)
                if request.targets else [])
     hosts, left = _hosts(cloud, request, targets)
@@ -132,10 +132,10 @@ def plan_cloud(cloud: survey.Cloud, request: Request) -> Outcome:
             free=[s.profile for g in gpus for s in g.free],
             max_per_gpu_day=request.max_per_gpu_day)
     started = time.monotonic()
-    result = plan.build(hosts, wanted, left_out=left,
-                        max_gpus=request.max_gpus,
-                        time_limit=request.time_limit,
-                        max_per_gpu_day=request.max_per_gpu_day)
+    result = fleet_plan.build(hosts, wanted, left_out=left,
+                              max_gpus=request.max_gpus,
+                              time_limit=request.time_limit,
+                              max_per_gpu_day=request.max_per_gpu_day)
     if request.output_dir:
-        plan.write_layouts(result, hosts, request.output_dir)
+        fleet_plan.write_layouts(result, hosts, request.output_dir)
     return Outcome(result, time.monotonic() - started)

@@ -4,7 +4,7 @@
 
 What ``openstack mig capacity list|show`` and ``openstack mig metrics``
 show: the slices of Placement's GPU providers
-(:func:`nova_mig.rebalance.capacity.read_slices`) summed per profile or
+(:func:`nova_mig.rebalance.unmet_capacity.read_slices`) summed per profile or
 per host, the boots that failed with NoValidHost
 (:func:`nova_mig.rebalance.demand.unmet_boots`) and the re-partitions the
 rebalance history recorded. The commands parse their options, call one
@@ -17,20 +17,20 @@ import typing
 
 from prometheus_client import core
 
-from nova_mig.flavor import capacity as flavor_capacity
-from nova_mig.metrics import cloud as cloud_metrics
+from nova_mig.flavor import slice_capacity
+from nova_mig.metrics import cloud_gauges
 from nova_mig import naming
-from nova_mig.placement import client as placement_client
-from nova_mig.rebalance import capacity
+from nova_mig.placement import api_client
 from nova_mig.rebalance import demand
 from nova_mig.rebalance import history
+from nova_mig.rebalance import unmet_capacity
 
 #: Placement providers read at the same time.
 READ_WORKERS = 8
 
 #: What :func:`profile_lines` and :func:`host_lines` return.
-ProfileLine = capacity.ProfileLine
-HostLine = capacity.HostLine
+ProfileLine = unmet_capacity.ProfileLine
+HostLine = unmet_capacity.HostLine
 
 
 class Cloud(typing.Protocol):
@@ -41,7 +41,7 @@ class Cloud(typing.Protocol):
     """
 
     @property
-    def placement(self) -> placement_client.PlacementClient:
+    def placement(self) -> api_client.PlacementClient:
         ...
 
     @property
@@ -50,15 +50,15 @@ class Cloud(typing.Protocol):
 
 
 def provider_rows(cloud: Cloud, scheme: naming.Scheme
-                  ) -> list[flavor_capacity.Slices]:
+                  ) -> list[slice_capacity.Slices]:
     """Every GPU provider's slices with its traits.
 
-    In O(profiles) requests (:func:`nova_mig.rebalance.capacity.
+    In O(profiles) requests (:func:`nova_mig.rebalance.unmet_capacity.
     read_slices`); from a Placement too old for that, provider by
     provider, :data:`READ_WORKERS` at a time.
     """
-    return capacity.read_slices(cloud.placement, scheme,
-                                workers=READ_WORKERS)
+    return unmet_capacity.read_slices(cloud.placement, scheme,
+                                      workers=READ_WORKERS)
 
 
 def unmet_boots(cloud: Cloud, scheme: naming.Scheme, window: float,
@@ -86,30 +86,30 @@ def profile_lines(cloud: Cloud, scheme: naming.Scheme, window: float,
     """
     rows = provider_rows(cloud, scheme)
     boots = unmet_boots(cloud, scheme, window, count=unmet)
-    return capacity.by_profile(rows, scheme, boots.by_profile)
+    return unmet_capacity.by_profile(rows, scheme, boots.by_profile)
 
 
 def host_lines(cloud: Cloud, scheme: naming.Scheme
                ) -> list[HostLine]:
     """Per host, GPU model and profile: providers, total, used, free."""
-    return capacity.by_host(provider_rows(cloud, scheme),
-                            scheme)
+    return unmet_capacity.by_host(provider_rows(cloud, scheme),
+                                  scheme)
 
 
-def slices(rows: capacity.Rows,
-           scheme: naming.Scheme) -> list[cloud_metrics.Slices]:
+def slices(rows: unmet_capacity.Rows,
+           scheme: naming.Scheme) -> list[cloud_gauges.Slices]:
     """Placement's provider rows summed per host, model and profile."""
     groups: dict[tuple[str, str, str, str],
-                 list[flavor_capacity.Slices]] = (
+                 list[slice_capacity.Slices]] = (
         collections.defaultdict(list))
     for row in rows:
-        groups[(row.host, capacity.model_of(row.traits, scheme),
+        groups[(row.host, unmet_capacity.model_of(row.traits, scheme),
                 row.profile, row.resource_class)].append(row)
-    return [cloud_metrics.Slices(host=host, model=model, profile=profile,
-                                 resource_class=rc,
-                                 providers=len({r.provider for r in group}),
-                                 total=sum(r.capacity for r in group),
-                                 used=sum(r.used for r in group))
+    return [cloud_gauges.Slices(host=host, model=model, profile=profile,
+                                resource_class=rc,
+                                providers=len({r.provider for r in group}),
+                                total=sum(r.capacity for r in group),
+                                used=sum(r.used for r in group))
             for (host, model, profile, rc), group in sorted(groups.items())]
 
 
@@ -135,5 +135,5 @@ def metrics(cloud: Cloud, scheme: naming.Scheme, window: str,
         # A profile offered and never refused counts 0, not absent.
         for row in rows:
             by_profile.setdefault(row.profile, 0)
-    return cloud_metrics.registry(slices(rows, scheme), by_profile, window,
-                                  done)
+    return cloud_gauges.registry(slices(rows, scheme), by_profile, window,
+                                 done)

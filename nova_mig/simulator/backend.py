@@ -7,18 +7,18 @@ import logging
 from oslo_config import cfg
 
 from nova_mig import exception
-from nova_mig.gpu import base
+from nova_mig.gpu import backend_api
 from nova_mig.model import constants
-from nova_mig.model import gpu as gpu_model
+from nova_mig.model import gpu_records
 from nova_mig.simulator import card
-from nova_mig.simulator import host
 from nova_mig.simulator import kernel
-from nova_mig.simulator import state as state_mod
+from nova_mig.simulator import live_state
+from nova_mig.simulator import simulated_host
 
 LOG = logging.getLogger(__name__)
 
 
-class SimulatedBackend(base.GpuBackend):
+class SimulatedBackend(backend_api.GpuBackend):
     """GPU backend over the host described by ``[simulator]host_file``.
 
     The host is materialised on first use in ``[simulator]work_dir``
@@ -32,7 +32,7 @@ class SimulatedBackend(base.GpuBackend):
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         super().__init__(conf)
-        self.host = host.SimulatedHost.from_conf(conf)
+        self.host = simulated_host.SimulatedHost.from_conf(conf)
 
     @property
     def hostname(self) -> str:
@@ -62,29 +62,29 @@ class SimulatedBackend(base.GpuBackend):
         self.host.wipe()
 
     # -- reads --------------------------------------------------------------
-    def list_gpus(self) -> list[gpu_model.Gpu]:
+    def list_gpus(self) -> list[gpu_records.Gpu]:
         state = self.host.load()
         return [self._gpu(state, gpu) for gpu in state.gpus]
 
     @staticmethod
-    def _gpu(state: state_mod.HostState, gpu: state_mod.GpuRecord
-             ) -> gpu_model.Gpu:
+    def _gpu(state: live_state.HostState, gpu: live_state.GpuRecord
+             ) -> gpu_records.Gpu:
         model = state.model(gpu)
         vgpus = state.vgpus_of(gpu)
         instances = []
         for gi, placement in card.occupied(state, gpu):
-            instances.append(gpu_model.GpuInstance(
+            instances.append(gpu_records.GpuInstance(
                 id=gi['id'], profile_id=gi['profile_id'],
                 profile_name=card.gi_profile(state, gpu, gi).name,
                 placement=placement,
                 compute_instances=tuple(
-                    gpu_model.ComputeInstance(ci['id'], ci['profile_id'])
+                    gpu_records.ComputeInstance(ci['id'], ci['profile_id'])
                     for ci in gi['compute_instances']),
                 processes=tuple(gi['processes']),
                 creatable_vgpu_types=(
                     _creatable(model.vgpu_types, gi, vgpus)
                     if state.vgpu_manager else None)))
-        return gpu_model.Gpu(
+        return gpu_records.Gpu(
             index=gpu['index'], pci_address=gpu['pci_address'],
             uuid=gpu['uuid'], name=model.nvml_name,
             pci_device_id=model.pci_device_id,
@@ -95,30 +95,31 @@ class SimulatedBackend(base.GpuBackend):
             gpu_instances=tuple(instances),
             vgpu_types=model.vgpu_types if state.vgpu_manager else None,
             active_vgpus=tuple(
-                gpu_model.ActiveVgpu(mdev_uuid=v['uuid'], type_id=v['type_id'],
-                                     gpu_instance_id=v['gpu_instance_id'],
-                                     parent=v['parent'])
+                gpu_records.ActiveVgpu(mdev_uuid=v['uuid'],
+                                       type_id=v['type_id'],
+                                       gpu_instance_id=v['gpu_instance_id'],
+                                       parent=v['parent'])
                 for v in vgpus))
 
     # -- changes --------------------------------------------------------------
     @staticmethod
-    def _gpu_record(state: state_mod.HostState, gpu_uuid: str
-                    ) -> state_mod.GpuRecord:
+    def _gpu_record(state: live_state.HostState, gpu_uuid: str
+                    ) -> live_state.GpuRecord:
         gpu = state.gpu_by_uuid(gpu_uuid)
         if gpu is None:
             raise exception.GpuNotFound(selector='UUID %s' % gpu_uuid)
         return gpu
 
-    def _gi(self, gpu: state_mod.GpuRecord, gi: state_mod.GpuInstanceRecord,
-            state: state_mod.HostState) -> gpu_model.GpuInstance:
+    def _gi(self, gpu: live_state.GpuRecord, gi: live_state.GpuInstanceRecord,
+            state: live_state.HostState) -> gpu_records.GpuInstance:
         for item in self._gpu(state, gpu).gpu_instances:
             if item.id == gi['id']:
                 return item
         raise AssertionError('GPU instance vanished')  # pragma: no cover
 
     def create_gpu_instance(self, gpu_uuid: str, profile_id: int,
-                            placement: gpu_model.Placement | None = None
-                            ) -> gpu_model.GpuInstance:
+                            placement: gpu_records.Placement | None = None
+                            ) -> gpu_records.GpuInstance:
         with self.host.transaction() as state:
             gpu = self._gpu_record(state, gpu_uuid)
             if placement is not None:
@@ -144,11 +145,11 @@ class SimulatedBackend(base.GpuBackend):
                 state, self._gpu_record(state, gpu_uuid), gpu_instance_id)
 
     def create_compute_instance(self, gpu_uuid: str, gpu_instance_id: int
-                                ) -> gpu_model.ComputeInstance:
+                                ) -> gpu_records.ComputeInstance:
         with self.host.transaction() as state:
             ci = card.create_compute_instance(
                 state, self._gpu_record(state, gpu_uuid), gpu_instance_id)
-        return gpu_model.ComputeInstance(ci['id'], ci['profile_id'])
+        return gpu_records.ComputeInstance(ci['id'], ci['profile_id'])
 
     def destroy_compute_instance(self, gpu_uuid: str, gpu_instance_id: int,
                                  compute_instance_id: int) -> None:
@@ -163,7 +164,7 @@ class SimulatedBackend(base.GpuBackend):
         :raises: GpuOperationRefused NOT_SUPPORTED (card not MIG capable)
             or IN_USE (GPU instances or vGPUs exist).
         """
-        mode = gpu_model.MIG_ENABLED if enabled else gpu_model.MIG_DISABLED
+        mode = gpu_records.MIG_ENABLED if enabled else gpu_records.MIG_DISABLED
         operation = '%s MIG mode' % ('enable' if enabled else 'disable')
         with self.host.transaction() as state:
             gpu = self._gpu_record(state, gpu_uuid)
@@ -203,7 +204,7 @@ class SimulatedBackend(base.GpuBackend):
             gpu = self._gpu_record(state, gpu_uuid)
             functions = {gpu['pci_address'], *state.vf_addresses(gpu)}
             users = [d['name'] for d in state.domains
-                     if d['state'] in state_mod.ACTIVE_DOMAIN_STATES and
+                     if d['state'] in live_state.ACTIVE_DOMAIN_STATES and
                      functions & set(d['pci_hostdevs'])]
             if gpu['gpu_instances'] or state.vgpus_of(gpu) or users:
                 raise exception.GpuOperationRefused(
@@ -212,9 +213,9 @@ class SimulatedBackend(base.GpuBackend):
             gpu['mig_current'] = gpu['mig_pending']
 
 
-def _creatable(vgpu_types: tuple[gpu_model.VgpuType, ...],
-               gi: state_mod.GpuInstanceRecord,
-               vgpus: list[state_mod.VgpuRecord]) -> tuple[int, ...]:
+def _creatable(vgpu_types: tuple[gpu_records.VgpuType, ...],
+               gi: live_state.GpuInstanceRecord,
+               vgpus: list[live_state.VgpuRecord]) -> tuple[int, ...]:
     """What nvmlGpuInstanceGetCreatableVgpus answers for one GPU instance.
 
     The types backed by the instance's profile with room left on it: an

@@ -5,9 +5,9 @@
 import logging
 
 from nova_mig import exception
-from nova_mig.model import gpu as gpu_model
-from nova_mig.simulator import catalog
-from nova_mig.simulator import state as state_mod
+from nova_mig.model import gpu_records
+from nova_mig.simulator import gpu_catalog
+from nova_mig.simulator import live_state
 
 LOG = logging.getLogger(__name__)
 
@@ -18,20 +18,21 @@ IN_USE = 'IN_USE'
 NOT_FOUND = 'NOT_FOUND'
 
 
-def _refuse(gpu: state_mod.GpuRecord, operation: str, code: str,
+def _refuse(gpu: live_state.GpuRecord, operation: str, code: str,
             reason: str) -> exception.GpuOperationRefused:
     return exception.GpuOperationRefused(
         gpu=gpu['uuid'], operation=operation, code=code, reason=reason)
 
 
-def _placement(gi: state_mod.GpuInstanceRecord,
-               profile: gpu_model.GpuInstanceProfile) -> gpu_model.Placement:
-    return gpu_model.Placement(gi['start'], profile.placements[0].size)
+def _placement(gi: live_state.GpuInstanceRecord,
+               profile: gpu_records.GpuInstanceProfile
+               ) -> gpu_records.Placement:
+    return gpu_records.Placement(gi['start'], profile.placements[0].size)
 
 
-def gi_profile(state: state_mod.HostState, gpu: state_mod.GpuRecord,
-               gi: state_mod.GpuInstanceRecord
-               ) -> gpu_model.GpuInstanceProfile:
+def gi_profile(state: live_state.HostState, gpu: live_state.GpuRecord,
+               gi: live_state.GpuInstanceRecord
+               ) -> gpu_records.GpuInstanceProfile:
     """The profile of an existing GPU instance of ``gpu``."""
     profile = state.model(gpu).profile(gi['profile_id'])
     if profile is None:
@@ -41,18 +42,18 @@ def gi_profile(state: state_mod.HostState, gpu: state_mod.GpuRecord,
     return profile
 
 
-def occupied(state: state_mod.HostState, gpu: state_mod.GpuRecord
-             ) -> list[tuple[state_mod.GpuInstanceRecord,
-                             gpu_model.Placement]]:
+def occupied(state: live_state.HostState, gpu: live_state.GpuRecord
+             ) -> list[tuple[live_state.GpuInstanceRecord,
+                             gpu_records.Placement]]:
     """The GPU instances of a GPU with their placements."""
     return [(gi, _placement(gi, gi_profile(state, gpu, gi)))
             for gi in gpu['gpu_instances']]
 
 
-def create_gpu_instance(state: state_mod.HostState,
-                        gpu: state_mod.GpuRecord,
+def create_gpu_instance(state: live_state.HostState,
+                        gpu: live_state.GpuRecord,
                         profile_id: int, start: int | None = None
-                        ) -> state_mod.GpuInstanceRecord:
+                        ) -> live_state.GpuInstanceRecord:
     """Create a GPU instance, at placement ``start`` when given.
 
     Without a placement the first free possible placement is taken, as
@@ -65,7 +66,7 @@ def create_gpu_instance(state: state_mod.HostState,
     """
     operation = 'create GPU instance of profile %s' % profile_id
     model = state.model(gpu)
-    if not model.mig_capable or gpu['mig_current'] != gpu_model.MIG_ENABLED:
+    if not model.mig_capable or gpu['mig_current'] != gpu_records.MIG_ENABLED:
         raise _refuse(gpu, operation, NOT_SUPPORTED, 'MIG mode is disabled')
     profile = model.profile(profile_id)
     if profile is None:
@@ -105,7 +106,7 @@ def create_gpu_instance(state: state_mod.HostState,
                           'no free placement left for %s' % profile.name)
         placement = free[0]
     used_ids = {gi['id'] for gi, _p in existing}
-    gi: state_mod.GpuInstanceRecord = {
+    gi: live_state.GpuInstanceRecord = {
         'id': min(i for i in range(1, len(used_ids) + 2)
                   if i not in used_ids),
         'profile_id': profile_id, 'start': placement.start,
@@ -117,8 +118,8 @@ def create_gpu_instance(state: state_mod.HostState,
     return gi
 
 
-def _find_gi(state: state_mod.HostState, gpu: state_mod.GpuRecord,
-             gi_id: int, operation: str) -> state_mod.GpuInstanceRecord:
+def _find_gi(state: live_state.HostState, gpu: live_state.GpuRecord,
+             gi_id: int, operation: str) -> live_state.GpuInstanceRecord:
     gi = state.gpu_instance(gpu, gi_id)
     if gi is None:
         raise _refuse(gpu, operation, NOT_FOUND,
@@ -126,8 +127,8 @@ def _find_gi(state: state_mod.HostState, gpu: state_mod.GpuRecord,
     return gi
 
 
-def destroy_gpu_instance(state: state_mod.HostState,
-                         gpu: state_mod.GpuRecord,
+def destroy_gpu_instance(state: live_state.HostState,
+                         gpu: live_state.GpuRecord,
                          gi_id: int) -> None:
     """Destroy a GPU instance.
 
@@ -148,9 +149,9 @@ def destroy_gpu_instance(state: state_mod.HostState,
     gpu['gpu_instances'].remove(gi)
 
 
-def create_compute_instance(state: state_mod.HostState,
-                            gpu: state_mod.GpuRecord,
-                            gi_id: int) -> state_mod.ComputeInstanceRecord:
+def create_compute_instance(state: live_state.HostState,
+                            gpu: live_state.GpuRecord,
+                            gi_id: int) -> live_state.ComputeInstanceRecord:
     """Create the full-size compute instance of a GPU instance.
 
     :raises: GpuOperationRefused NOT_FOUND, or INSUFFICIENT_RESOURCES when
@@ -162,15 +163,15 @@ def create_compute_instance(state: state_mod.HostState,
         raise _refuse(gpu, operation, INSUFFICIENT_RESOURCES,
                       'the full-size compute instance exists already')
     profile = gi_profile(state, gpu, gi)
-    ci: state_mod.ComputeInstanceRecord = {
+    ci: live_state.ComputeInstanceRecord = {
         'id': 0,
-        'profile_id': catalog.CI_PROFILE_FOR_SLICES[profile.slice_count]}
+        'profile_id': gpu_catalog.CI_PROFILE_FOR_SLICES[profile.slice_count]}
     gi['compute_instances'].append(ci)
     return ci
 
 
-def destroy_compute_instance(state: state_mod.HostState,
-                             gpu: state_mod.GpuRecord,
+def destroy_compute_instance(state: live_state.HostState,
+                             gpu: live_state.GpuRecord,
                              gi_id: int, ci_id: int) -> None:
     """Destroy a compute instance.
 

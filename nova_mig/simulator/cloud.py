@@ -2,7 +2,7 @@
 
 """The rest of the embedded cloud: instance allocations, nova-compute service.
 
-The embedded Placement (:mod:`nova_mig.simulator.placement`) holds the
+The embedded Placement (:mod:`nova_mig.simulator.embedded_placement`) holds the
 providers nova-compute would create.  A real cloud also holds, for each
 instance on the host, its allocation of one vGPU on the provider of its
 device's parent, and a nova-compute service record that an operator
@@ -33,39 +33,39 @@ import typing
 
 from oslo_config import cfg
 
-from nova_mig import conf as nova_mig_conf
+import nova_mig.conf
 from nova_mig import fileutils
 from nova_mig.model import constants
-from nova_mig.placement import client as client_mod
-from nova_mig.placement import expected
-from nova_mig.simulator import host as host_mod
-from nova_mig.simulator import state as state_mod
+from nova_mig.placement import api_client
+from nova_mig.placement import host_offer
+from nova_mig.simulator import live_state
+from nova_mig.simulator import simulated_host
 
 MV_ALLOCATIONS = '1.12'
 BINARY = 'nova-compute'
 SERVICES_FILE = os.path.join('embedded-cloud', 'compute-services.json')
 
 
-def _provider_address(state: state_mod.HostState,
-                      vgpu: state_mod.VgpuRecord) -> str:
+def _provider_address(state: live_state.HostState,
+                      vgpu: live_state.VgpuRecord) -> str:
     if state.device_mode == constants.MODE_VENDOR_VFIO:
         return state.gpus[vgpu['gpu']]['pci_address']
     return vgpu['parent']
 
 
-def seed_allocations(client: client_mod.PlacementClient,
+def seed_allocations(client: api_client.PlacementClient,
                      conf: cfg.ConfigOpts, hostname: str) -> list[str]:
     """Allocate one vGPU per device of each domain using one, once.
 
     :returns: the domain UUIDs whose allocations were written.
     """
-    state = host_mod.SimulatedHost.from_conf(conf).load()
+    state = simulated_host.SimulatedHost.from_conf(conf).load()
     roots = client.providers(name=hostname)
     if not roots:
         return []
     by_name = {rp['name']: rp['uuid']
                for rp in client.providers(in_tree=roots[0]['uuid'])}
-    by_key: dict[str, state_mod.VgpuRecord] = {}
+    by_key: dict[str, live_state.VgpuRecord] = {}
     for vgpu in state.vgpus:
         by_key[vgpu['uuid']] = vgpu
         by_key[vgpu['parent']] = vgpu
@@ -77,7 +77,7 @@ def seed_allocations(client: client_mod.PlacementClient,
             if found is None:
                 continue
             vgpu = found
-            name = expected.provider_name(
+            name = host_offer.provider_name(
                 hostname, _provider_address(state, vgpu), state.device_mode)
             rp_uuid = by_name.get(name)
             if rp_uuid is None:
@@ -195,11 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--reason', default='nova-mig demo: host drained')
     args = parser.parse_args(argv)
     conf = cfg.ConfigOpts()
-    nova_mig_conf.register_opts(conf)
+    nova_mig.conf.register_opts(conf)
     conf(sum((['--config-file', p] for p in args.config_file), []),
          project='nova-mig')
     host = (args.host or conf.reaper.compute_service_host or
-            host_mod.SimulatedHost.from_conf(conf).load().hostname)
+            simulated_host.SimulatedHost.from_conf(conf).load().hostname)
     services = ComputeServices(conf.host.state_dir)
     if args.action == 'service-disable':
         service = services.set(host, False, args.reason)

@@ -4,9 +4,9 @@
 
 The format (``version: 1``) is documented in
 ``doc/source/reference/simulated-host.rst``; its version, JSON schema,
-reader and writer are :mod:`nova_mig.documents.simulated_host`, which
+reader and writer are :mod:`nova_mig.documents.simulated_host_file`, which
 checks the form of a file. :func:`load` then builds the initial
-:class:`nova_mig.simulator.state.HostState`, checking what a schema cannot
+:class:`nova_mig.simulator.live_state.HostState`, checking what a schema cannot
 know (the GPU model's profiles and VF count, free GPU instances, devices
 held twice). Every error names the file, the key path
 (``gpus[1].gpu_instances[0].profile``) and the reason, in one line.
@@ -15,25 +15,25 @@ held twice). Every error names the file, the key path
 import logging
 import typing
 
-from nova_mig.documents import simulated_host
+from nova_mig.documents import simulated_host_file
 from nova_mig import exception
 from nova_mig import fileutils
 from nova_mig.model import constants
-from nova_mig.model import gpu as gpu_model
+from nova_mig.model import gpu_records
 from nova_mig.model import vgpu_types
 from nova_mig.simulator import card
-from nova_mig.simulator import catalog as catalog_mod
-from nova_mig.simulator import exception as sim_exception
+from nova_mig.simulator import gpu_catalog
+from nova_mig.simulator import live_state
 from nova_mig.simulator import pci
-from nova_mig.simulator import state as state_mod
+from nova_mig.simulator import sim_exception
 
 #: An item of a list :meth:`_Parser.index` picks from.
 _Item = typing.TypeVar('_Item')
 
 LOG = logging.getLogger(__name__)
 
-MIG_MODES = {'enabled': gpu_model.MIG_ENABLED,
-             'disabled': gpu_model.MIG_DISABLED}
+MIG_MODES = {'enabled': gpu_records.MIG_ENABLED,
+             'disabled': gpu_records.MIG_DISABLED}
 
 
 class _Parser:
@@ -42,7 +42,7 @@ class _Parser:
     Raises HostFileError for what only the catalog and the state know.
     """
 
-    def __init__(self, path: str, catalog: catalog_mod.Catalog):
+    def __init__(self, path: str, catalog: gpu_catalog.Catalog):
         self.path = path
         self.catalog = catalog
 
@@ -50,7 +50,7 @@ class _Parser:
         return sim_exception.HostFileError(path=self.path,
                                            reason='%s: %s' % (where, reason))
 
-    def parse(self, data: dict[str, typing.Any]) -> state_mod.HostState:
+    def parse(self, data: dict[str, typing.Any]) -> live_state.HostState:
         models = data.get('models') or {}
         for key, value in models.items():
             try:
@@ -59,10 +59,10 @@ class _Parser:
                 raise self.error('models.%s' % key, 'not a GPU model of the '
                                  'catalog form (%s: %s)'
                                  % (type(exc).__name__, exc))
-        state = state_mod.HostState(
-            state_mod.empty(data['hostname'],
-                            data.get('device_mode', constants.MODE_MDEV),
-                            data.get('vgpu_manager', True)),
+        state = live_state.HostState(
+            live_state.empty(data['hostname'],
+                             data.get('device_mode', constants.MODE_MDEV),
+                             data.get('vgpu_manager', True)),
             self.catalog)
         if models:
             state.data['models'] = models
@@ -85,7 +85,7 @@ class _Parser:
             return MIG_MODES[current], MIG_MODES[pending]
         return MIG_MODES[value], MIG_MODES[value]
 
-    def gpu(self, state: state_mod.HostState, index: int,
+    def gpu(self, state: live_state.HostState, index: int,
             data: dict[str, typing.Any]) -> None:
         where = 'gpus[%d]' % index
         model = self.catalog.get(data['model'], self.path,
@@ -108,7 +108,7 @@ class _Parser:
                 raise self.error(where + '.pci_address', 'the %d VFs of %s '
                                  'would lie past bus ff; choose a lower bus'
                                  % (model.sriov_totalvfs, address))
-        gpu: state_mod.GpuRecord = {
+        gpu: live_state.GpuRecord = {
             'index': index, 'model': model.key, 'pci_address': address,
             'uuid': gpu_uuid, 'mig_current': current,
             'mig_pending': pending, 'numvfs': numvfs,
@@ -130,11 +130,11 @@ class _Parser:
             self.gpu_instance(state, gpu, model, '%s.gpu_instances[%d]'
                               % (where, gi_index), gi)
 
-    def gpu_instance(self, state: state_mod.HostState,
-                     gpu: state_mod.GpuRecord, model: catalog_mod.GpuModel,
+    def gpu_instance(self, state: live_state.HostState,
+                     gpu: live_state.GpuRecord, model: gpu_catalog.GpuModel,
                      where: str, data: dict[str, typing.Any]) -> None:
         names = [p.name for p in model.profiles]
-        if gpu['mig_current'] != gpu_model.MIG_ENABLED:
+        if gpu['mig_current'] != gpu_records.MIG_ENABLED:
             raise self.error(where, 'GPU instances need MIG mode current '
                              '"enabled"')
         profile = model.profile_by_name(data['profile'])
@@ -154,7 +154,7 @@ class _Parser:
             card.create_compute_instance(state, gpu, gi['id'])
         gi['processes'] = processes
 
-    def vgpu(self, state: state_mod.HostState, index: int,
+    def vgpu(self, state: live_state.HostState, index: int,
              data: dict[str, typing.Any]) -> None:
         where = 'vgpus[%d]' % index
         if not state.vgpu_manager:
@@ -215,7 +215,7 @@ class _Parser:
         return items[value]
 
     @staticmethod
-    def _hint(vgpu_type: gpu_model.VgpuType) -> str:
+    def _hint(vgpu_type: gpu_records.VgpuType) -> str:
         if vgpu_type.gpu_instance_profile_id is None:
             return ('; time-sliced types need MIG disabled, a free parent '
                     'and no vGPU of another type on the GPU')
@@ -223,7 +223,7 @@ class _Parser:
                 'GPU instance of profile %d with a compute instance'
                 % vgpu_type.gpu_instance_profile_id)
 
-    def domain(self, state: state_mod.HostState, index: int,
+    def domain(self, state: live_state.HostState, index: int,
                data: dict[str, typing.Any]) -> None:
         where = 'domains[%d]' % index
         name = data['name']
@@ -237,12 +237,12 @@ class _Parser:
         if mdevs and state.device_mode != constants.MODE_MDEV:
             raise self.error(where + '.mdevs', 'a vendor-vfio host has no '
                              'mdevs; give the VFs in pci_hostdevs')
-        domain: state_mod.DomainRecord = {
+        domain: live_state.DomainRecord = {
             'name': name, 'uuid': domain_uuid, 'state': run_state,
             'nova': data.get('nova', True),
             'display_name': str(data.get('display_name') or name),
             'mdevs': mdevs, 'pci_hostdevs': hostdevs}
-        if run_state in state_mod.ACTIVE_DOMAIN_STATES:
+        if run_state in live_state.ACTIVE_DOMAIN_STATES:
             for i, mdev in enumerate(mdevs):
                 vgpu = state.vgpu(mdev)
                 if vgpu is None:
@@ -257,7 +257,7 @@ class _Parser:
                                              'name']))
             for i, address in enumerate(hostdevs):
                 users = [d for d in state.domains
-                         if d['state'] in state_mod.ACTIVE_DOMAIN_STATES and
+                         if d['state'] in live_state.ACTIVE_DOMAIN_STATES and
                          address in d['pci_hostdevs']]
                 if users:
                     raise self.error('%s.pci_hostdevs[%d]' % (where, i),
@@ -267,23 +267,23 @@ class _Parser:
 
 
 def parse(content: bytes, path: str,
-          catalog: catalog_mod.Catalog | None = None
-          ) -> state_mod.HostState:
+          catalog: gpu_catalog.Catalog | None = None
+          ) -> live_state.HostState:
     """Validate host-file content and build the initial state.
 
-    :raises: :class:`nova_mig.simulator.exception.HostFileError`
+    :raises: :class:`nova_mig.simulator.sim_exception.HostFileError`
     """
-    parser = _Parser(path, catalog or catalog_mod.default_catalog())
-    state = parser.parse(simulated_host.loads(content, parser.error))
+    parser = _Parser(path, catalog or gpu_catalog.default_catalog())
+    state = parser.parse(simulated_host_file.loads(content, parser.error))
     state.data['host_file'] = path
-    state.data['host_file_sha256'] = state_mod.file_digest(content)
+    state.data['host_file_sha256'] = live_state.file_digest(content)
     LOG.debug('Host file %s describes %d GPUs, %d vGPUs, %d domains', path,
               len(state.gpus), len(state.vgpus), len(state.domains))
     return state
 
 
-def load(path: str, catalog: catalog_mod.Catalog | None = None
-         ) -> state_mod.HostState:
+def load(path: str, catalog: gpu_catalog.Catalog | None = None
+         ) -> live_state.HostState:
     """Read and validate the host file at ``path``."""
     content = fileutils.read_input(
         path, lambda where, reason: sim_exception.HostFileError(

@@ -16,9 +16,9 @@ import os
 import re
 
 from nova_mig.model import constants
-from nova_mig.simulator import host as host_mod
-from nova_mig.simulator import state as state_mod
-from nova_mig import sysfs as gateway
+from nova_mig.simulator import live_state
+from nova_mig.simulator import simulated_host
+from nova_mig import sysfs_gateway
 
 LOG = logging.getLogger(__name__)
 
@@ -50,17 +50,17 @@ def _integer(value: str, path: str) -> int:
         raise _error(errno.EINVAL, path, 'not a number: %r' % value)
 
 
-class SysfsWriter(gateway.Writer):
+class SysfsWriter(sysfs_gateway.Writer):
     """Writes to the simulated host's sysfs tree.
 
-    The intent-named changes are the gateway's (:class:`nova_mig.sysfs.
+    The intent-named changes are the gateway's (:class:`nova_mig.sysfs_gateway.
     Writer`, the same checks as on a real host); their one attribute write,
     and :meth:`write` of any path (tests), go to the simulated kernel.
 
-    :param host: the :class:`nova_mig.simulator.host.SimulatedHost`.
+    :param host: the :class:`nova_mig.simulator.simulated_host.SimulatedHost`.
     """
 
-    def __init__(self, host: host_mod.SimulatedHost) -> None:
+    def __init__(self, host: simulated_host.SimulatedHost) -> None:
         super().__init__(host.sysfs_root)
         self.host = host
 
@@ -109,7 +109,7 @@ class SysfsWriter(gateway.Writer):
         with self.host.transaction() as state:
             self._apply(state, rel, text, path)
 
-    def _apply(self, state: state_mod.HostState, rel: str, text: str,
+    def _apply(self, state: live_state.HostState, rel: str, text: str,
                path: str) -> None:
         match = CREATE_RE.match(rel)
         if match:
@@ -136,7 +136,7 @@ class SysfsWriter(gateway.Writer):
         raise _error(errno.EACCES, path, 'attribute is not writable')
 
     @staticmethod
-    def _kernel_current_type(state: state_mod.HostState, vf: str,
+    def _kernel_current_type(state: live_state.HostState, vf: str,
                              type_id: int, path: str) -> None:
         """Vendor-specific VFIO: create (type ID) or delete (0) a vGPU."""
         found = state.locate(vf)

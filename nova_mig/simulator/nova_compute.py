@@ -24,14 +24,14 @@ import sys
 
 from oslo_config import cfg
 
-from nova_mig import conf as nova_mig_conf
+import nova_mig.conf
 from nova_mig import gpu
 from nova_mig.host import discovery
-from nova_mig.novaconf import read
-from nova_mig.novaconf import write
-from nova_mig.placement import client as client_mod
-from nova_mig.placement import expected
-from nova_mig.simulator import placement as embedded
+from nova_mig.novaconf import config_writer
+from nova_mig.novaconf import enabled_types
+from nova_mig.placement import api_client
+from nova_mig.placement import host_offer
+from nova_mig.simulator import embedded_placement
 
 MV_DELETE = '1.14'
 MV_USAGES = '1.9'
@@ -45,20 +45,20 @@ def restart(conf: cfg.ConfigOpts) -> dict[str, list[str]]:
     """
     backend = gpu.load_backend(conf)
     report = discovery.discover(backend)
-    full = write.plan_host(conf, report, backend.sysfs_root())
-    enabled = read.read_enabled(read.config_files(conf))
+    full = config_writer.plan_host(conf, report, backend.sysfs_root())
+    enabled = enabled_types.read_enabled(enabled_types.config_files(conf))
     offered = [a for a in full.assignments
                if enabled.enabled(full.device_mode, a.type_id,
                                   a.address)[0]]
     config = dataclasses.replace(full, assignments=offered)
-    hostname = expected.hypervisor_hostname(conf, config)
-    wanted = expected.providers(config, hostname)
-    client = client_mod.PlacementClient.from_conf(conf)
+    hostname = host_offer.hypervisor_hostname(conf, config)
+    wanted = host_offer.providers(config, hostname)
+    client = api_client.PlacementClient.from_conf(conf)
     result: dict[str, list[str]] = {'created': [], 'deleted': [],
                                     'updated': [], 'kept': []}
-    result['created'] = embedded.seed(client, hostname, wanted)
+    result['created'] = embedded_placement.seed(client, hostname, wanted)
     root = client.providers(name=hostname)[0]
-    prefix = expected.provider_prefix(hostname, config.device_mode)
+    prefix = host_offer.provider_prefix(hostname, config.device_mode)
     for rp in client.providers(in_tree=root['uuid']):
         name = rp['name']
         if not name.startswith(prefix) or name == hostname:
@@ -81,7 +81,7 @@ def restart(conf: cfg.ConfigOpts) -> dict[str, list[str]]:
             if exp.resource_class.startswith('CUSTOM_'):
                 client.ensure_resource_class(exp.resource_class)
             client.set_inventories(
-                rp['uuid'], embedded._inventory(
+                rp['uuid'], embedded_placement._inventory(
                     {exp.resource_class: {'total': exp.total}}), generation)
             result['updated'].append(name)
     return result
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                         help='Print the providers created and deleted')
     args = parser.parse_args(argv)
     conf = cfg.ConfigOpts()
-    nova_mig_conf.register_opts(conf)
+    nova_mig.conf.register_opts(conf)
     conf([a for path in args.config_file for a in ('--config-file', path)],
          project='nova-mig')
     result = restart(conf)

@@ -15,10 +15,10 @@ import shutil
 import typing
 
 from nova_mig.model import constants
-from nova_mig.model import gpu as gpu_model
+from nova_mig.model import gpu_records
 from nova_mig.model import vgpu_types
+from nova_mig.simulator import live_state
 from nova_mig.simulator import pci
-from nova_mig.simulator import state as state_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def type_dir_name(type_id: int) -> str:
     return 'nvidia-%d' % type_id
 
 
-def description(vgpu_type: gpu_model.VgpuType, max_instance: int) -> str:
+def description(vgpu_type: gpu_records.VgpuType, max_instance: int) -> str:
     """The ``description`` file, in NVIDIA's format."""
     # "DC-2-12CME": the series is C, the suffix ME.
     parsed = vgpu_types.parse(vgpu_type.name)
@@ -57,7 +57,7 @@ def description(vgpu_type: gpu_model.VgpuType, max_instance: int) -> str:
             % (heads, vgpu_type.framebuffer_mb, resolution, max_instance))
 
 
-def format_vgpu_types(types: typing.Iterable[gpu_model.VgpuType]) -> str:
+def format_vgpu_types(types: typing.Iterable[gpu_records.VgpuType]) -> str:
     """Vendor-VFIO ``creatable_vgpu_types`` content."""
     lines = [VGPU_TYPES_HEADER]
     lines += ['%-5d : %s' % (t.id, t.name) for t in types]
@@ -172,8 +172,8 @@ def _pci_function(tree: _Tree, address: str, device: int, group: int,
     return rel
 
 
-def _mdev_types(tree: _Tree, state: state_mod.HostState,
-                gpu: state_mod.GpuRecord, address: str, rel: str) -> None:
+def _mdev_types(tree: _Tree, state: live_state.HostState,
+                gpu: live_state.GpuRecord, address: str, rel: str) -> None:
     on_vf = address != gpu['pci_address']
     tree.link('class/mdev_bus/' + address, rel)
     for vgpu_type in state.listed_types(gpu):
@@ -204,8 +204,8 @@ def _mdev_types(tree: _Tree, state: state_mod.HostState,
         tree.link('bus/mdev/devices/' + vgpu['uuid'], mdev_rel)
 
 
-def _vendor_vfio(tree: _Tree, state: state_mod.HostState,
-                 gpu: state_mod.GpuRecord, address: str, rel: str) -> None:
+def _vendor_vfio(tree: _Tree, state: live_state.HostState,
+                 gpu: live_state.GpuRecord, address: str, rel: str) -> None:
     model = state.model(gpu)
     carried = state.vgpus_on(address)
     tree.write(rel + '/nvidia/creatable_vgpu_types', format_vgpu_types(
@@ -231,12 +231,12 @@ def _vendor_vfio(tree: _Tree, state: state_mod.HostState,
                else state.vgpus_of(gpu).index(vgpu), 0o444)
 
 
-def render(state: state_mod.HostState, root: str) -> None:
+def render(state: live_state.HostState, root: str) -> None:
     """Write the sysfs tree of ``state`` into the empty directory ``root``."""
     sync(root, {}, entries(state))
 
 
-def entries(state: state_mod.HostState) -> dict[str, Entry]:
+def entries(state: live_state.HostState) -> dict[str, Entry]:
     """Every entry of the sysfs tree of ``state``; see :class:`_Tree`."""
     tree = _Tree()
     for rel in ('bus/pci/devices', 'bus/pci/drivers/' + DRIVER,

@@ -14,8 +14,8 @@ import typing
 
 from oslo_config import cfg
 
-from nova_mig import conf as nova_mig_conf
-from nova_mig.conf import placement as placement_conf
+import nova_mig.conf
+import nova_mig.conf.placement
 from nova_mig import exception
 
 if typing.TYPE_CHECKING:
@@ -114,13 +114,13 @@ def configured(conf: cfg.ConfigOpts) -> bool:
     ``[placement]auth_section`` names (nova.conf's ``auth_section =
     keystone_authtoken``), as keystoneauth reads them.
     """
-    nova_mig_conf.register_cloud_opts(conf)
-    return bool(placement_conf.auth_type(conf))
+    nova_mig.conf.register_cloud_opts(conf)
+    return bool(nova_mig.conf.placement.auth_type(conf))
 
 
 def _no_credentials(conf: cfg.ConfigOpts) -> str:
     """What is unset, naming the section keystoneauth reads."""
-    return 'no credentials: %s is unset' % placement_conf.auth_option(
+    return 'no credentials: %s is unset' % nova_mig.conf.placement.auth_option(
         conf, 'auth_type')
 
 
@@ -139,7 +139,7 @@ def connect(conf: cfg.ConfigOpts) -> 'Connection[sdk_service.Service]':
     from keystoneauth1 import loading as ks_loading
     import openstack
 
-    from nova_mig.placement import client as client_mod
+    from nova_mig.placement import api_client
 
     if not configured(conf):
         raise exception.ComputeApiError(
@@ -149,7 +149,7 @@ def connect(conf: cfg.ConfigOpts) -> 'Connection[sdk_service.Service]':
         auth = ks_loading.load_auth_from_conf_options(conf, 'placement')
         session = ks_loading.load_session_from_conf_options(
             conf, 'placement', auth=auth,
-            timeout=client_mod.timeout(conf))
+            timeout=api_client.timeout(conf))
     except ks_exc.ClientException as e:
         raise exception.ComputeApiError(call='connect', host='-',
                                         reason=_reason(e))

@@ -6,7 +6,8 @@
 changes one or two GPUs of a host and must not take the others out of
 scheduling. The per-GPU drain, for the GPUs a layout changes:
 
-1. **plan**: the layout's diff (:func:`nova_mig.layout.plan.plan`, the same
+1. **plan**: the layout's diff (:func:`nova_mig.layout.layout_plan.plan`, the
+same
    in-use checks as ``nova-mig layout apply``): GPUs it refuses are left
    alone and reported;
 2. **drain**: regenerate the Nova configuration without the vGPU parents of
@@ -17,8 +18,8 @@ scheduling. The per-GPU drain, for the GPUs a layout changes:
    withheld provider that holds an allocation (a boot landed while
    draining) keeps its GPU out of the change: it is left alone, reported;
 3. **apply** the layout to the drained GPUs only
-   (:func:`nova_mig.layout.apply.apply`: the in-use checks run again, under
-   the host lock);
+   (:func:`nova_mig.layout.layout_apply.apply`: the in-use checks run again,
+   under the host lock);
 4. **restore**: regenerate the full configuration, restart nova-compute,
    wait until Placement shows the new capacity.
 
@@ -36,20 +37,20 @@ import typing
 from oslo_config import cfg
 
 from nova_mig import exception
-from nova_mig.gpu import base as gpu_base
+from nova_mig.gpu import backend_api
 from nova_mig.host import discovery
-from nova_mig.layout import apply as apply_mod
-from nova_mig.layout import plan as plan_mod
+from nova_mig.layout import layout_apply
+from nova_mig.layout import layout_plan
 from nova_mig.layout import schema
 from nova_mig.layout import spec
 from nova_mig.model import constants
-from nova_mig.model import host as host_model
-from nova_mig.novaconf import plan as novaconf_plan
-from nova_mig.novaconf import write as novaconf_write
-from nova_mig.placement import expected
+from nova_mig.model import host_records
+from nova_mig.novaconf import config_writer
+from nova_mig.novaconf import type_plan
+from nova_mig.placement import host_offer
 from nova_mig.placement import verify
 from nova_mig.privsep import files
-from nova_mig.reaper import facts
+from nova_mig.reaper import evidence
 from nova_mig.workflows import drain_journal
 from nova_mig.workflows import retype
 
@@ -85,8 +86,8 @@ class DrainResult:
         return [(g.gpu, g.status, g.detail) for g in self.gpus]
 
 
-def withheld(report: host_model.HostReport, config: novaconf_plan.NovaConfig,
-             gpus: typing.Iterable[str]) -> list[novaconf_plan.Assignment]:
+def withheld(report: host_records.HostReport, config: type_plan.NovaConfig,
+             gpus: typing.Iterable[str]) -> list[type_plan.Assignment]:
     """The assignments of ``gpus`` drained from Nova: those not in use."""
     gpus = set(gpus)
     in_use = {d['parent'] for d in report.vgpu_devices() if d['domains']}
@@ -94,9 +95,9 @@ def withheld(report: host_model.HostReport, config: novaconf_plan.NovaConfig,
             if a.gpu in gpus and a.address not in in_use]
 
 
-def drained_config(report: host_model.HostReport,
-                   config: novaconf_plan.NovaConfig,
-                   gpus: typing.Iterable[str]) -> novaconf_plan.NovaConfig:
+def drained_config(report: host_records.HostReport,
+                   config: type_plan.NovaConfig,
+                   gpus: typing.Iterable[str]) -> type_plan.NovaConfig:
     """``config`` without the unused vGPU parents of ``gpus``."""
     out = withheld(report, config, gpus)
     return dataclasses.replace(config, assignments=[
@@ -104,15 +105,15 @@ def drained_config(report: host_model.HostReport,
 
 
 def config_hostname(conf: cfg.ConfigOpts,
-                    config: novaconf_plan.NovaConfig) -> str:
+                    config: type_plan.NovaConfig) -> str:
     """The hypervisor host name of ``config``'s providers."""
-    return expected.hypervisor_hostname(conf, config)
+    return host_offer.hypervisor_hostname(conf, config)
 
 
 class GpuDrain:
     """One per-GPU drain run; every outside effect can be replaced."""
 
-    def __init__(self, conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
+    def __init__(self, conf: cfg.ConfigOpts, backend: backend_api.GpuBackend,
                  layout: spec.Layout, include_foreign: bool = False,
                  placement: typing.Any = None,
                  runner: typing.Callable[[list[str]], int] | None = None,
@@ -133,16 +134,16 @@ class GpuDrain:
         self.steps: list[str] = []
 
     # -- pieces ------------------------------------------------------------
-    def report(self) -> host_model.HostReport:
+    def report(self) -> host_records.HostReport:
         return discovery.discover(self.backend)
 
-    def config(self, report: host_model.HostReport
-               ) -> novaconf_plan.NovaConfig:
-        return novaconf_write.plan_host(self.conf, report,
-                                        self.backend.sysfs_root())
+    def config(self, report: host_records.HostReport
+               ) -> type_plan.NovaConfig:
+        return config_writer.plan_host(self.conf, report,
+                                       self.backend.sysfs_root())
 
     def client(self) -> typing.Any:
-        client = (self.placement or facts.placement_client)(self.conf)
+        client = (self.placement or evidence.placement_client)(self.conf)
         if client is None:
             raise exception.GpuDrainStopped(
                 step='drain', reason='Placement is not configured '
@@ -150,9 +151,9 @@ class GpuDrain:
                 'endpoint_override)', state='Nothing was changed.')
         return client
 
-    def write(self, config: novaconf_plan.NovaConfig,
-              report: host_model.HostReport) -> None:
-        novaconf_write.write(
+    def write(self, config: type_plan.NovaConfig,
+              report: host_records.HostReport) -> None:
+        config_writer.write(
             config, report, self.conf.nova.config_snippet,
             self.conf.nova.provider_config_file,
             writer=self.writer or files.FileWriter())
@@ -170,7 +171,7 @@ class GpuDrain:
                     ' '.join(command), status), state=state)
         self.steps.append('%s: ran "%s"' % (step, ' '.join(command)))
 
-    def wait(self, step: str, config: novaconf_plan.NovaConfig,
+    def wait(self, step: str, config: type_plan.NovaConfig,
              client: typing.Any, state: str,
              tolerate: typing.Callable[[], set[str]] | None = None
              ) -> None:
@@ -261,9 +262,9 @@ class GpuDrain:
 
     def _run(self, dry_run: bool) -> DrainResult:
         report = self.report()
-        owned = apply_mod.owned_devices(self.conf, self.include_foreign)
-        the_plan = plan_mod.plan(report, self.layout,
-                                 self.backend.sysfs_root(), owned=owned)
+        owned = layout_apply.owned_devices(self.conf, self.include_foreign)
+        the_plan = layout_plan.plan(report, self.layout,
+                                    self.backend.sysfs_root(), owned=owned)
         outcomes: dict[str, GpuOutcome] = {}
         for gplan in the_plan.gpus:
             if gplan.refused:
@@ -298,9 +299,9 @@ class GpuDrain:
         self._finish(entry, client, outcomes)
         return self._result(outcomes, dry_run)
 
-    def _withheld(self, report: host_model.HostReport,
-                  config: novaconf_plan.NovaConfig, gpus: list[str]
-                  ) -> tuple[list[novaconf_plan.Assignment], dict[str, str],
+    def _withheld(self, report: host_records.HostReport,
+                  config: type_plan.NovaConfig, gpus: list[str]
+                  ) -> tuple[list[type_plan.Assignment], dict[str, str],
                              set[str]]:
         """The vGPU parents drained from Nova, on ``gpus``.
 
@@ -317,11 +318,11 @@ class GpuDrain:
         # provider per PF, shared with the VFs in use; the layout's in-use
         # checks (run again under the host lock) guard those GPUs.
         names = {} if config.device_mode == constants.MODE_VENDOR_VFIO \
-            else {expected.provider_name(hostname, a.address): a.gpu
+            else {host_offer.provider_name(hostname, a.address): a.gpu
                   for a in out}
         return out, names, in_use
 
-    def _narrowed(self, report: host_model.HostReport,
+    def _narrowed(self, report: host_records.HostReport,
                   gpus: list[str]) -> spec.Layout:
         """The layout of ``gpus`` only, each entry naming its GPU.
 
@@ -422,9 +423,9 @@ class GpuDrain:
             was written; when it was not, the GPUs are reported failed
             with the reason.
         """
-        result = apply_mod.apply(self.backend, self.conf, layout,
-                                 include_foreign=self.include_foreign,
-                                 skip_handle_check=self.skip_handle_check)
+        result = layout_apply.apply(self.backend, self.conf, layout,
+                                    include_foreign=self.include_foreign,
+                                    skip_handle_check=self.skip_handle_check)
         complete = True
         for found in result.gpus:
             if found.gpu not in draining:

@@ -6,7 +6,7 @@
 with the reaper's facts (devices, guests, enabled types; no Placement),
 counts the orphans and what the reaper would remove now, compares the
 host with the last layout checkpoint, and returns the registry of
-:mod:`nova_mig.metrics.host`. A part that cannot be collected is left
+:mod:`nova_mig.metrics.host_gauges`. A part that cannot be collected is left
 out and named in the registry's collector-success metric.
 """
 
@@ -18,29 +18,29 @@ from oslo_config import cfg
 from prometheus_client import core
 
 from nova_mig import exception
-from nova_mig.gpu import base as gpu_base
+from nova_mig.gpu import backend_api
 from nova_mig.layout import checkpoint
-from nova_mig.layout import plan
-from nova_mig.metrics import host as host_metrics
-from nova_mig.model import host as host_model
+from nova_mig.layout import layout_plan
+from nova_mig.metrics import host_gauges
+from nova_mig.model import host_records
 from nova_mig.reaper import decide
-from nova_mig.reaper import facts
+from nova_mig.reaper import evidence
 
 LOG = logging.getLogger(__name__)
 
 
 def collect(conf: cfg.ConfigOpts,
-            backend: gpu_base.GpuBackend) -> core.CollectorRegistry:
+            backend: backend_api.GpuBackend) -> core.CollectorRegistry:
     """The host's MIG and vGPU metrics; changes nothing on the host."""
-    gathered = facts.Gatherer(conf, backend, placement=False).gather()
+    gathered = evidence.Gatherer(conf, backend, placement=False).gather()
     report = gathered.report
-    extra = host_metrics.Extra()
+    extra = host_gauges.Extra()
     _orphans(extra, gathered.devices)
     _checkpoint(extra, conf, report, backend.sysfs_root())
-    return host_metrics.registry(report.as_dict(), extra)
+    return host_gauges.registry(report.as_dict(), extra)
 
 
-def _orphans(extra: host_metrics.Extra,
+def _orphans(extra: host_gauges.Extra,
              devices: list[decide.DeviceFacts]) -> None:
     """Orphans by type, and what the reaper would remove now.
 
@@ -65,8 +65,8 @@ def _orphans(extra: host_metrics.Extra,
                           if d.remove)
 
 
-def _checkpoint(extra: host_metrics.Extra, conf: cfg.ConfigOpts,
-                report: host_model.HostReport, sysfs_root: str) -> None:
+def _checkpoint(extra: host_gauges.Extra, conf: cfg.ConfigOpts,
+                report: host_records.HostReport, sysfs_root: str) -> None:
     """When the last apply wrote its checkpoint; how far each GPU is."""
     try:
         layout = checkpoint.load(conf.host.state_dir)
@@ -79,7 +79,7 @@ def _checkpoint(extra: host_metrics.Extra, conf: cfg.ConfigOpts,
         extra.checkpoint_time = (
             datetime.datetime.fromisoformat(saved).timestamp()
             if isinstance(saved, str) else 0)
-        the_plan = plan.plan(report, layout, sysfs_root, owned=None)
+        the_plan = layout_plan.plan(report, layout, sysfs_root, owned=None)
     except (exception.NovaMigException, OSError, ValueError) as e:
         extra.failures['checkpoint'] = str(e).splitlines()[0]
         extra.checkpoint_time = None

@@ -28,18 +28,18 @@ from oslo_config import cfg
 
 from nova_mig import exception
 from nova_mig import fileutils
-from nova_mig.gpu import base as gpu_base
+from nova_mig.gpu import backend_api
 from nova_mig.host import discovery
 from nova_mig.layout import schema
 from nova_mig.layout import spec
-from nova_mig.model import host as host_model
-from nova_mig.novaconf import plan
-from nova_mig.novaconf import write as novaconf_write
+from nova_mig.model import host_records
+from nova_mig.novaconf import config_writer
+from nova_mig.novaconf import type_plan
 from nova_mig.workflows import compute_service
 
 if typing.TYPE_CHECKING:
     # keystoneauth is imported only when Placement is used.
-    from nova_mig.placement import client as client_mod
+    from nova_mig.placement import api_client
 
 LOG = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ WAITING = 'waiting for operator'
 
 #: Builds the Placement client of ``[placement]``; None when unconfigured.
 PlacementFactory = typing.Callable[[cfg.ConfigOpts],
-                                   'client_mod.PlacementClient | None']
+                                   'api_client.PlacementClient | None']
 #: Builds the Compute API connection (openstacksdk's, or the embedded
 #: cloud's).
 ConnectionFactory = typing.Callable[[cfg.ConfigOpts],
@@ -112,7 +112,7 @@ class Context:
     """Shared by the steps of one run."""
 
     conf: cfg.ConfigOpts
-    backend: gpu_base.GpuBackend
+    backend: backend_api.GpuBackend
     options: Options
     state: State
     #: openstacksdk connection factory (tests pass fakes).
@@ -127,23 +127,24 @@ class Context:
     #: wait (tests pass fakes).
     sleep: typing.Callable[[float], None] = time.sleep
     clock: typing.Callable[[], float] = time.monotonic
-    _planned: tuple[host_model.HostReport, plan.NovaConfig] | None = \
+    _planned: tuple[host_records.HostReport, type_plan.NovaConfig] | None = \
         dataclasses.field(default=None, repr=False)
 
-    def report(self) -> host_model.HostReport:
+    def report(self) -> host_records.HostReport:
         return discovery.discover(self.backend)
 
     def layout(self) -> spec.Layout:
         return schema.load(self.options.layout_path)
 
-    def nova_config(self) -> tuple[host_model.HostReport, plan.NovaConfig]:
+    def nova_config(self) -> tuple[host_records.HostReport,
+                                   type_plan.NovaConfig]:
         """The host and its Nova configuration plan, built once per layout.
 
         :meth:`layout_changed` drops them once the layout is applied.
         """
         if self._planned is None:
             report = self.report()
-            self._planned = (report, novaconf_write.plan_host(
+            self._planned = (report, config_writer.plan_host(
                 self.conf, report, self.backend.sysfs_root()))
         return self._planned
 
@@ -290,7 +291,7 @@ def start(conf: cfg.ConfigOpts, options: Options, restart: bool = False
     if not options.dry_run:
         # Under the workflow lock: a temporary file of the state is left
         # by a run that was killed while saving it.
-        for stale in novaconf_write.stale_temporary_files(
+        for stale in config_writer.stale_temporary_files(
                 [os.path.join(conf.host.state_dir, STATE_FILE)], now=1e18):
             fileutils.remove(stale)
     # --restart starts over whatever is recorded, even a damaged file.

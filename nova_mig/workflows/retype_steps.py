@@ -10,15 +10,15 @@ exactly what ``nova-mig layout apply`` and ``nova-mig nova-config`` do.
 import logging
 import typing
 
-from nova_mig.layout import apply as apply_mod
-from nova_mig.layout import plan as plan_mod
-from nova_mig.model import host as host_model
-from nova_mig.novaconf import write as novaconf_write
+from nova_mig.layout import layout_apply
+from nova_mig.layout import layout_plan
+from nova_mig.model import host_records
+from nova_mig.novaconf import config_writer
 from nova_mig.placement import verify
 from nova_mig.privsep import files
-from nova_mig.reaper import facts
-from nova_mig.reaper import run as run_mod
-from nova_mig.workflows import compute_service as nova_service
+from nova_mig.reaper import evidence
+from nova_mig.reaper import reaper_run
+from nova_mig.workflows import compute_service
 from nova_mig.workflows import drain
 from nova_mig.workflows import retype
 
@@ -29,26 +29,26 @@ SERVICE_DISABLED = ('nova-compute is disabled in the Compute API; no device '
 
 
 def _service_host(ctx: retype.Context) -> str:
-    return nova_service.service_host(ctx.conf, ctx.report().hostname)
+    return compute_service.service_host(ctx.conf, ctx.report().hostname)
 
 
 def _conn(ctx: retype.Context) -> typing.Any:
-    return (ctx.connect or nova_service.connect)(ctx.conf)
+    return (ctx.connect or compute_service.connect)(ctx.conf)
 
 
 def _plan(ctx: retype.Context
-          ) -> tuple[host_model.HostReport, plan_mod.Plan]:
+          ) -> tuple[host_records.HostReport, layout_plan.Plan]:
     report = ctx.report()
-    return report, plan_mod.plan(report, ctx.layout(),
-                                 ctx.backend.sysfs_root())
+    return report, layout_plan.plan(report, ctx.layout(),
+                                    ctx.backend.sysfs_root())
 
 
-def changing_gpus(the_plan: plan_mod.Plan) -> list[str]:
+def changing_gpus(the_plan: layout_plan.Plan) -> list[str]:
     """PCI addresses of the GPUs the plan changes."""
     return [g.address for g in the_plan.gpus if g.steps or g.refused]
 
 
-def users_of(report: host_model.HostReport, gpus: list[str]) -> list[str]:
+def users_of(report: host_records.HostReport, gpus: list[str]) -> list[str]:
     """Domains (any state) using a vGPU device on one of ``gpus``."""
     users = set()
     for dev in report.vgpu_devices():
@@ -74,7 +74,7 @@ class DisableService(retype.Step):
             return 'skipped (--skip-service-steps)'
         host = _service_host(ctx)
         reason = ctx.conf.retype.disabled_reason
-        before = nova_service.get_state(_conn(ctx), host)
+        before = compute_service.get_state(_conn(ctx), host)
         if not before.enabled:
             if (ctx.state.get('service_disabling') and
                     before.disabled_reason == reason):
@@ -90,7 +90,7 @@ class DisableService(retype.Step):
         # take the service it disabled for someone else's.
         ctx.state['service_disabling'] = True
         retype.save_state(ctx.conf.host.state_dir, ctx.state)
-        nova_service.disable(_conn(ctx), host, reason)
+        compute_service.disable(_conn(ctx), host, reason)
         return 'disabled nova-compute on %s' % host
 
 
@@ -117,12 +117,12 @@ class CheckInUse(retype.Step):
 
 
 def _guard(ctx: retype.Context
-           ) -> typing.Callable[[host_model.HostReport], None]:
+           ) -> typing.Callable[[host_records.HostReport], None]:
     """The nova-compute-disabled check before foreign devices go."""
-    def guard(report: host_model.HostReport) -> None:
+    def guard(report: host_records.HostReport) -> None:
         if ctx.options.skip_service:
             return
-        nova_service.require_disabled(_conn(ctx), _service_host(ctx))
+        compute_service.require_disabled(_conn(ctx), _service_host(ctx))
     return guard
 
 
@@ -131,17 +131,17 @@ class Reap(retype.Step):
     state_on_failure = SERVICE_DISABLED + ' Some unused vGPU devices may ' \
         'have been removed (see the reaper journal).'
 
-    def _reaper(self, ctx: retype.Context) -> run_mod.Reaper:
+    def _reaper(self, ctx: retype.Context) -> reaper_run.Reaper:
         gpus = set(ctx.state.get('gpus') or changing_gpus(_plan(ctx)[1]))
         report = ctx.report()
         only = {d['uuid'] or d['parent'] for d in report.vgpu_devices()
                 if d['gpu'] in gpus}
-        policy = run_mod.policy_from(
+        policy = reaper_run.policy_from(
             ctx.conf, all_unassigned=True,
             include_foreign=ctx.options.include_foreign,
             skip_placement_check=ctx.options.skip_placement_check,
             skip_handle_check=ctx.options.skip_handle_check)
-        return run_mod.Reaper(ctx.conf, ctx.backend, policy, only=only)
+        return reaper_run.Reaper(ctx.conf, ctx.backend, policy, only=only)
 
     def preview(self, ctx: retype.Context) -> str:
         result = self._reaper(ctx).run(apply=False)
@@ -154,13 +154,13 @@ class Reap(retype.Step):
 
         with lock.host_lock(ctx.conf):
             result = self._reaper(ctx).run(apply=True, guard=_guard(ctx))
-        if result.failed or any(o.result == run_mod.NOT_RUN
+        if result.failed or any(o.result == reaper_run.NOT_RUN
                                 for o in result.outcomes):
             raise retype.StepStopped('; '.join(
                 '%s: %s' % (o.decision.facts.key, o.detail)
                 for o in result.outcomes
-                if o.result in (run_mod.FAILED, run_mod.NOT_RUN,
-                                run_mod.IN_USE)))
+                if o.result in (reaper_run.FAILED, reaper_run.NOT_RUN,
+                                reaper_run.IN_USE)))
         kept = [o.decision.facts.key for o in result.outcomes
                 if not o.decision.remove]
         return 'removed %s%s' % (', '.join(result.removed()) or 'nothing',
@@ -180,7 +180,7 @@ class ApplyLayout(retype.Step):
             s.describe() for s in the_plan.steps) or 'none')
 
     def run(self, ctx: retype.Context) -> str:
-        result = apply_mod.apply(
+        result = layout_apply.apply(
             ctx.backend, ctx.conf, ctx.layout(),
             include_foreign=ctx.options.include_foreign, guard=_guard(ctx),
             skip_handle_check=ctx.options.skip_handle_check)
@@ -200,9 +200,9 @@ class NovaConfig(retype.Step):
         'configuration was not written')
 
     def _result(self, ctx: retype.Context,
-                dry_run: bool) -> novaconf_write.Result:
+                dry_run: bool) -> config_writer.Result:
         report, config = ctx.nova_config()
-        return novaconf_write.write(
+        return config_writer.write(
             config, report, ctx.conf.nova.config_snippet,
             ctx.conf.nova.provider_config_file, writer=files.FileWriter(),
             dry_run=dry_run)
@@ -264,7 +264,7 @@ class WaitPlacement(retype.Step):
     def run(self, ctx: retype.Context) -> str:
         if ctx.options.skip_placement_check:
             return 'skipped (--skip-placement-check)'
-        client = (ctx.placement or facts.placement_client)(ctx.conf)
+        client = (ctx.placement or evidence.placement_client)(ctx.conf)
         if client is None:
             raise retype.StepStopped(
                 'Placement is not configured ([placement] has no '
@@ -299,7 +299,7 @@ class EnableService(retype.Step):
         if ctx.state.get('service_was_disabled'):
             return 'left disabled: it was disabled before the retype'
         host = _service_host(ctx)
-        nova_service.enable(_conn(ctx), host)
+        compute_service.enable(_conn(ctx), host)
         return 'enabled nova-compute on %s' % host
 
 

@@ -10,7 +10,7 @@ import sys
 import fixtures
 
 from nova_mig.cli import app
-from nova_mig.simulator import placement as embedded
+from nova_mig.simulator import embedded_placement
 from tests import base
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
@@ -69,7 +69,7 @@ class CliTestCase(base.TestCase):
         at it; ``self.snippet`` is the Nova configuration nova-mig writes
         and the simulated nova-compute restart is [retype]'s command.
         """
-        self.server = embedded.EmbeddedPlacement(
+        self.server = embedded_placement.EmbeddedPlacement(
             os.path.join(self.tmpdir, 'cloud'))
         url = self.server.start()
         self.addCleanup(self.server.stop)

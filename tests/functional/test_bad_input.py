@@ -23,9 +23,9 @@ from wsgiref import simple_server
 
 from nova_mig.cli import app
 from nova_mig import lock
-from nova_mig.placement import state as sync_state
-from nova_mig.reaper import journal as journal_mod
+from nova_mig.placement import ledger
 from nova_mig.reaper import queue as queue_mod
+from nova_mig.reaper import reap_journal
 from tests import base as test_base
 from tests.functional import base
 from tests.functional import hostile
@@ -497,8 +497,8 @@ class TestStateLines(BadInputTestCase):
         path = os.path.join(self.root, 'sync-state.json')
         with open(path, 'w') as stream:
             stream.write('[1, 2]')
-        with self.assertLogs('nova_mig.placement.state', 'WARNING') as logs:
-            loaded = sync_state.SyncState.load(path)
+        with self.assertLogs('nova_mig.placement.ledger', 'WARNING') as logs:
+            loaded = ledger.SyncState.load(path)
         self.assertEqual(set(), loaded.created_traits)
         self.assertFalse(os.path.exists(path))
         with open(path + '.bad') as stream:
@@ -508,13 +508,14 @@ class TestStateLines(BadInputTestCase):
     def test_journal_intent_without_device_is_skipped(self):
         state = os.path.join(self.root, 'journal')
         os.makedirs(state)
-        journal = journal_mod.Journal(state)
+        journal = reap_journal.Journal(state)
         with open(journal.path, 'w') as stream:
             stream.write(json.dumps({'id': 'a', 'event': 'intent'}) + '\n')
             stream.write('[1]\n')
         kept = journal.intent(MDEV1, 'mdev', '0000:41:00.4', 'nvidia-1',
                               ['orphan'])
-        with self.assertLogs('nova_mig.reaper.journal', 'WARNING') as logs:
+        with self.assertLogs('nova_mig.reaper.reap_journal',
+                             'WARNING') as logs:
             pending = journal.pending()
         self.assertEqual([kept], [p['id'] for p in pending])
         self.assertIn(':1: ignoring a line of the wrong shape: an intent '

@@ -16,7 +16,7 @@ from nova_mig import gpu
 from nova_mig.gpu import nvml
 from nova_mig.host import capture
 from nova_mig.host import discovery
-from nova_mig.model import host as host_model
+from nova_mig.model import host_records
 from tests.functional import base
 from tests.unit.privsep import fake_cards
 from tests.unit.privsep import fake_pynvml
@@ -72,7 +72,7 @@ class TestCaptureNvml(CaptureTestCase):
             [fake_cards.busy_a100(), fake_cards.rtx_pro_6000(index=1)])).fake
         backend = nvml.NvmlBackend(self.conf)
         self.addCleanup(backend.close)
-        report = host_model.HostReport(
+        report = host_records.HostReport(
             hostname='captured-1', device_mode='mdev',
             gpus=backend.list_gpus(), parents=[], mdevs=[], sriov={},
             domains=[], node_devices=[])

@@ -4,8 +4,8 @@
 
 from nova_mig import gpu
 from nova_mig.host import discovery
-from nova_mig.novaconf import plan
-from nova_mig.placement import expected as expected_mod
+from nova_mig.novaconf import type_plan
+from nova_mig.placement import host_offer
 from tests.functional import base
 
 
@@ -18,8 +18,8 @@ class TestExpectedProviders(base.CliTestCase):
 
     def test_mdev_providers_follow_the_nova_config_plan(self):
         report = self.report('a100-mixed.yaml')
-        config = plan.build(self.conf, report)
-        expected = expected_mod.providers(config, 'compute-a100-1')
+        config = type_plan.build(self.conf, report)
+        expected = host_offer.providers(config, 'compute-a100-1')
         # One provider per parent nova-compute is configured for, no more.
         self.assertEqual(
             sorted('compute-a100-1_pci_' + a.address.replace(':', '_')
@@ -32,8 +32,8 @@ class TestExpectedProviders(base.CliTestCase):
 
     def test_vendor_vfio_providers_are_per_pf(self):
         report = self.report('h200-vendor-vfio-uniform.yaml')
-        expected = expected_mod.providers(plan.build(self.conf, report),
-                                          'compute-h200-2')
+        expected = host_offer.providers(type_plan.build(self.conf, report),
+                                        'compute-h200-2')
         self.assertEqual({'compute-h200-2_0000:1B:00.0',
                           'compute-h200-2_0000:9A:00.0'}, set(expected))
         first = expected['compute-h200-2_0000:1B:00.0']
@@ -44,5 +44,5 @@ class TestExpectedProviders(base.CliTestCase):
                          (first.resource_class, first.total))
         self.assertEqual(('CUSTOM_MIG_2G_35GB', 3),
                          (second.resource_class, second.total))
-        self.assertEqual('compute-h200-2_', expected_mod.provider_prefix(
+        self.assertEqual('compute-h200-2_', host_offer.provider_prefix(
             'compute-h200-2', report.device_mode))

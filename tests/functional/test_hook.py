@@ -15,10 +15,10 @@ import testtools
 
 from nova_mig import gpu
 from nova_mig.host import discovery
-from nova_mig.novaconf import plan
 from nova_mig.novaconf import release
-from nova_mig.placement import expected as expected_mod
-from nova_mig.simulator import placement as embedded
+from nova_mig.novaconf import type_plan
+from nova_mig.placement import host_offer
+from nova_mig.simulator import embedded_placement
 from tests import base as test_base
 from tests.functional import layout_base
 
@@ -91,7 +91,8 @@ class TestPreStart(HookTestCase):
         self.assertTrue(os.path.exists(self.provider_config))
         # The classes and traits now exist in the (embedded) Placement.
         self.assertIn('CUSTOM_MIG_3G_40GB', steps['placement']['Detail'])
-        with embedded.EmbeddedPlacement(self.conf.host.state_dir) as p:
+        with embedded_placement.EmbeddedPlacement(
+                self.conf.host.state_dir) as p:
             client = p.client()
             self.assertIn('CUSTOM_MIG_1G_10GB', client.resource_classes())
             self.assertEqual(
@@ -209,7 +210,7 @@ class TestPostStart(HookTestCase):
 
     def serve_placement(self):
         """A Placement nova-compute has not registered with yet."""
-        server = embedded.EmbeddedPlacement(
+        server = embedded_placement.EmbeddedPlacement(
             os.path.join(self.tmpdir, 'cloud'))
         url = server.start()
         self.addCleanup(server.stop)
@@ -220,7 +221,7 @@ class TestPostStart(HookTestCase):
 
     def expected(self):
         report = discovery.discover(gpu.load_backend(self.conf))
-        return expected_mod.providers(plan.build(self.conf, report), HOST)
+        return host_offer.providers(type_plan.build(self.conf, report), HOST)
 
     def test_timeout_when_providers_never_appear(self):
         self.serve_placement()
@@ -238,7 +239,7 @@ class TestPostStart(HookTestCase):
         server = self.serve_placement()
         expected = self.expected()
         timer = threading.Timer(
-            0.5, embedded.seed, (server.client(), HOST, expected))
+            0.5, embedded_placement.seed, (server.client(), HOST, expected))
         timer.start()
         self.addCleanup(timer.cancel)
         rc, out, err = self.cli('hook', 'post-start', '--timeout', '30',
@@ -263,7 +264,8 @@ class TestPostStart(HookTestCase):
         self.assertIn('%d GPU provider(s)' % len(self.expected()),
                       steps['wait for providers']['Detail'])
         self.assertIn('changed', steps['sync']['Detail'])
-        with embedded.EmbeddedPlacement(self.conf.host.state_dir) as p:
+        with embedded_placement.EmbeddedPlacement(
+                self.conf.host.state_dir) as p:
             client = p.client()
             rp = client.providers(name=VF4)[0]
             self.assertIn('CUSTOM_MIG_3G_40GB',

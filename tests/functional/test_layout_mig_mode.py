@@ -3,8 +3,8 @@
 """The simulated backend changes the MIG mode as a card would."""
 
 from nova_mig import exception
-from nova_mig.gpu import base
-from nova_mig.simulator import backend as simulated
+from nova_mig.gpu import backend_api
+from nova_mig.simulator import backend
 from tests import base as test_base
 from tests.functional import base as functional_base
 
@@ -16,7 +16,7 @@ class TestMigMode(test_base.TestCase):
         self.flags(backend='simulated', group='gpu')
         self.flags(host_file=functional_base.host_file('a100-mixed.yaml'),
                    group='simulator')
-        self.backend = simulated.SimulatedBackend(self.conf)
+        self.backend = backend.SimulatedBackend(self.conf)
         self.gpu = self.backend.list_gpus()[1]
 
     def test_refused_while_instances_exist(self):
@@ -39,5 +39,5 @@ class TestMigMode(test_base.TestCase):
     def test_default_backend_cannot(self):
         error = self.assertRaises(
             exception.GpuOperationRefused,
-            base.GpuBackend.set_mig_mode, self.backend, 'GPU-x', True)
+            backend_api.GpuBackend.set_mig_mode, self.backend, 'GPU-x', True)
         self.assertEqual('NOT_SUPPORTED', error.code)

@@ -10,7 +10,7 @@ import time
 
 from prometheus_client import parser
 
-from nova_mig.metrics import host as host_metrics
+from nova_mig.metrics import host_gauges
 from tests.functional import base
 from tests.functional import layout_base
 
@@ -96,7 +96,7 @@ class TestHostMetrics(base.CliTestCase):
                                  got[(gpu['pci_address'], i)])
         self.assertEqual({0.0, 1.0, 2.0, 3.0} - {0.0},
                          {v for _, v in got.values()} - {0.0})
-        self.assertEqual(set(host_metrics.SLICE_STATES),
+        self.assertEqual(set(host_gauges.SLICE_STATES),
                          {0, 1, 2, 3})
 
     def test_t4_orphans_counted_by_type(self):

@@ -14,8 +14,8 @@ from oslo_config import fixture as config_fixture
 
 from nova_mig.model import constants
 from nova_mig import naming
-from nova_mig.novaconf import plan
 from nova_mig.novaconf import render
+from nova_mig.novaconf import type_plan
 from nova_mig.placement import aliases
 from tests import base
 from tests.unit.novaconf import fakes
@@ -27,8 +27,8 @@ def _host_config(conf, gpu, product_id, hostname):
     parents = fakes.vendor_parents(gpu.pci_address, {vfs[0]: 0, vfs[1]: 0})
     report = fakes.report([gpu], parents, mode=constants.MODE_VENDOR_VFIO,
                           hostname=hostname)
-    return plan.build(conf, report,
-                      product_ids={vf: product_id for vf in vfs})
+    return type_plan.build(conf, report,
+                           product_ids={vf: product_id for vf in vfs})
 
 
 class TestNovaReadsTheMergedAliases(base.TestCase):

@@ -12,12 +12,12 @@ import os
 
 from nova_mig import gpu
 from nova_mig.host import discovery
-from nova_mig.novaconf import plan
-from nova_mig.placement import client as client_mod
-from nova_mig.placement import expected as expected_mod
+from nova_mig.novaconf import type_plan
+from nova_mig.placement import api_client
+from nova_mig.placement import host_offer
 from nova_mig.placement import sync
 from nova_mig.placement import verify
-from nova_mig.simulator import placement as embedded
+from nova_mig.simulator import embedded_placement
 from tests import base as test_base
 from tests.functional import base
 
@@ -28,7 +28,7 @@ MIG3G = 'CUSTOM_MIG_3G_40GB'
 MODEL = 'CUSTOM_GPU_NVIDIA_A100_80GB_PCIE'
 
 
-def counted(client: client_mod.PlacementClient) -> list:
+def counted(client: api_client.PlacementClient) -> list:
     """Record (method, url) of every HTTP response the client receives."""
     seen = []
     client.adapter.session.session.hooks['response'].append(
@@ -45,14 +45,14 @@ class PlacementTestCase(base.CliTestCase):
         self.flags(host_file=base.host_file('a100-mixed.yaml'),
                    group='simulator')
         self.flags(hypervisor_hostname=HOST, group='nova')
-        self.config = plan.build(
+        self.config = type_plan.build(
             self.conf, discovery.discover(gpu.load_backend(self.conf)))
-        self.server = embedded.EmbeddedPlacement(self.tmpdir)
+        self.server = embedded_placement.EmbeddedPlacement(self.tmpdir)
         self.server.start()
         self.addCleanup(self.server.stop)
         self.admin = self.server.client()
-        self.expected = expected_mod.providers(self.config, HOST)
-        embedded.seed(self.admin, HOST, self.expected)
+        self.expected = host_offer.providers(self.config, HOST)
+        embedded_placement.seed(self.admin, HOST, self.expected)
         self.rps = {p['name']: p for p in self.admin.providers()}
 
     def traits(self, name):

@@ -14,8 +14,8 @@ import os
 import subprocess
 import sys
 
+from nova_mig.simulator import embedded_placement
 from nova_mig.simulator import nova_compute
-from nova_mig.simulator import placement as embedded
 from tests import base as test_base
 from tests import fake_keystone
 from tests.functional import base
@@ -56,7 +56,7 @@ class NovaConfTestCase(base.CliTestCase):
 
     def setUp(self):
         super().setUp()
-        self.placement = embedded.EmbeddedPlacement(
+        self.placement = embedded_placement.EmbeddedPlacement(
             os.path.join(self.tmpdir, 'cloud'))
         self.placement_url = self.placement.start()
         self.addCleanup(self.placement.stop)

@@ -33,14 +33,14 @@ SNIPPET = '/etc/nova/nova.conf.d/50-nova-mig.conf'
 #: As nobody: one write through the sysfs daemon, then hostile calls to
 #: every privileged entry point, one "<case> <errno>" line each.
 PROBE = textwrap.dedent('''\
-    import sys
-    from oslo_config import cfg
     from nova_mig import conf as nova_mig_conf
     from nova_mig.privsep import files
     from nova_mig.privsep import helper
-    from nova_mig.privsep import nvml
+    from nova_mig.privsep import nvml_calls as nvml
     from nova_mig.privsep import proc
-    from nova_mig.privsep import sysfs
+    from nova_mig.privsep import sysfs_writes as sysfs
+    from oslo_config import cfg
+    import sys
     conf = cfg.ConfigOpts()
     nova_mig_conf.register_opts(conf)
     conf(['--config-file', sys.argv[1]], project='nova-mig')

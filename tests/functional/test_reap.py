@@ -12,8 +12,8 @@ import fixtures
 
 from nova_mig import lock
 from nova_mig import ownership
-from nova_mig.reaper import journal
-from nova_mig.simulator import backend as simulated
+from nova_mig.reaper import reap_journal
+from nova_mig.simulator import backend
 from nova_mig.simulator import kernel
 from tests.functional import base
 
@@ -32,9 +32,9 @@ APPLY = ('reap', '--apply', '--skip-placement-check',
 def _hold_lock(state_dir, seconds, ready):
     from oslo_config import cfg
 
-    from nova_mig import conf as nova_mig_conf
+    import nova_mig.conf
     conf = cfg.ConfigOpts()
-    nova_mig_conf.register_opts(conf)
+    nova_mig.conf.register_opts(conf)
     conf([], project='nova-mig')
     conf.set_override('state_dir', state_dir, group='host')
     with lock.host_lock(conf):
@@ -64,7 +64,7 @@ class TestReap(base.CliTestCase):
                    group='simulator')
         self.flags(work_dir=os.path.join(self.state, 'simulator'),
                    group='simulator')
-        self.backend = simulated.SimulatedBackend(self.conf)
+        self.backend = backend.SimulatedBackend(self.conf)
 
     def make_proc(self):
         proc = os.path.join(self.tmpdir, 'proc')
@@ -154,13 +154,13 @@ class TestReap(base.CliTestCase):
         self.assertTrue(row['result'].startswith('failed: Writing'), row)
         self.assertIn('EIO', row['result'])
         events = [(e['event'], e['device'])
-                  for e in journal.Journal(self.state).entries()]
+                  for e in reap_journal.Journal(self.state).entries()]
         self.assertEqual([('intent', ORPHAN_8C), ('failed', ORPHAN_8C)],
                          events)
         self.assertTrue(self.mdev_exists(ORPHAN_8C))
 
     def test_interrupted_run_is_finished(self):
-        j = journal.Journal(self.state)
+        j = reap_journal.Journal(self.state)
         op = j.intent(ORPHAN_8C, 'mdev', GPU0, 'nvidia-235', [])
         rc, out, err = self.reap('reap')
         self.assertIn('interrupted earlier', err)

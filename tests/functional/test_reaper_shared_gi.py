@@ -16,9 +16,9 @@ from nova_mig import exception
 from nova_mig.host import discovery
 from nova_mig import ownership
 from nova_mig.reaper import decide
-from nova_mig.reaper import facts
-from nova_mig.reaper import run
-from nova_mig.simulator import backend as simulated
+from nova_mig.reaper import evidence
+from nova_mig.reaper import reaper_run
+from nova_mig.simulator import backend
 from tests.functional.reaper import base
 from tests.unit.reaper import fakes
 
@@ -61,22 +61,22 @@ class TestReaperSharedGpuInstance(base.ReaperTestCase):
         with open(path, 'w') as f:
             f.write(HOST)
         self.flags(host_file=path, group='simulator')
-        self.backend = simulated.SimulatedBackend(self.conf)
+        self.backend = backend.SimulatedBackend(self.conf)
         self.placement = fakes.FakePlacement(hostname=HOSTNAME,
                                              parents=(GPU,))
 
     def gatherer(self):
-        return facts.Gatherer(self.conf, self.backend,
-                              placement=self.placement, clock=self.clock)
+        return evidence.Gatherer(self.conf, self.backend,
+                                 placement=self.placement, clock=self.clock)
 
     def decisions(self, policy=POLICY) -> dict[str, decide.Decision]:
         host = self.gatherer().gather()
         return {d.facts.key: d for d in decide.decide(host.devices, policy)}
 
-    def reap(self, policy=POLICY, only=None) -> run.RunResult:
-        return run.Reaper(self.conf, self.backend, policy,
-                          gatherer=self.gatherer(), only=only).run(
-                              apply=True)
+    def reap(self, policy=POLICY, only=None) -> reaper_run.RunResult:
+        return reaper_run.Reaper(self.conf, self.backend, policy,
+                                 gatherer=self.gatherer(), only=only).run(
+                                     apply=True)
 
     def on_gpu_instances(self) -> dict[str, tuple[int | None, str | None]]:
         """VF -> (placement start of its GPU instance, type name)."""

@@ -13,7 +13,7 @@ import uuid
 
 from oslo_config import cfg
 
-from nova_mig import conf as nova_mig_conf
+import nova_mig.conf
 from nova_mig.documents import layout_file
 from nova_mig import gpu
 from nova_mig.host import discovery
@@ -21,8 +21,8 @@ from nova_mig.layout import schema
 from nova_mig import ownership
 from nova_mig.rebalance import demand
 from nova_mig.rebalance import fleet
+from nova_mig.rebalance import fleet_plan
 from nova_mig.rebalance import geometry
-from nova_mig.rebalance import plan
 from nova_mig.simulator import nova_compute
 from nova_mig.workflows import drain
 from tests.functional import base
@@ -60,7 +60,7 @@ class RebalanceHostTestCase(base.CliTestCase):
 
     def load(self):
         conf = cfg.ConfigOpts()
-        nova_mig_conf.register_opts(conf)
+        nova_mig.conf.register_opts(conf)
         conf(['--config-file', self.conf_path], project='nova-mig')
         return conf
 
@@ -242,8 +242,8 @@ class PlannedLayoutTestCase(base.CliTestCase):
                                      conf_file=conf)
         self.assertEqual(0, rc, err)
         hosts = [fleet.host_state(json.loads(out), 'a100.json', 0)]
-        result = plan.build(hosts, [demand.Demand('1g.10gb', 8)])
-        written = plan.write_layouts(result, hosts, self.tmpdir)
+        result = fleet_plan.build(hosts, [demand.Demand('1g.10gb', 8)])
+        written = fleet_plan.write_layouts(result, hosts, self.tmpdir)
         self.assertEqual([HOST], list(written))
         with open(written[HOST], encoding='utf-8') as stream:
             text = stream.read()

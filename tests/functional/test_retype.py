@@ -7,7 +7,7 @@ import json
 import os
 
 from nova_mig.host import discovery
-from nova_mig.simulator import backend as simulated
+from nova_mig.simulator import backend
 from nova_mig.workflows import retype
 from nova_mig.workflows import retype_steps
 from tests.functional import base
@@ -45,7 +45,7 @@ class TestRetype(base.CliTestCase):
         self.flags(host_file=base.host_file('t4-orphans.yaml'),
                    work_dir=os.path.join(self.state, 'simulator'),
                    group='simulator')
-        self.backend = simulated.SimulatedBackend(self.conf)
+        self.backend = backend.SimulatedBackend(self.conf)
 
     def layout(self, gpu=GPU0):
         path = os.path.join(self.tmpdir, 'layout.yaml')

@@ -22,7 +22,7 @@ import os
 
 from oslo_config import cfg
 
-from nova_mig import conf as nova_mig_conf
+import nova_mig.conf
 from nova_mig import gpu
 from nova_mig.host import discovery
 from nova_mig.simulator import nova_compute
@@ -118,7 +118,7 @@ class TestRetypeSharedGpuInstance(base.CliTestCase):
 
     def load(self):
         conf = cfg.ConfigOpts()
-        nova_mig_conf.register_opts(conf)
+        nova_mig.conf.register_opts(conf)
         conf(['--config-file', self.conf_path], project='nova-mig')
         return conf
 

@@ -11,7 +11,7 @@ from unittest import mock
 
 import yaml
 
-from nova_mig.cli import selfcheck as selfcheck_cli
+from nova_mig.cli import selfcheck
 from tests.functional import layout_base
 
 PF = '0000:41:00.0'
@@ -74,7 +74,7 @@ class SelfCheckTestCase(layout_base.LayoutTestCase):
         with open(self.sysfs(OTHER_PF, 'sriov_numvfs'), 'w') as f:
             f.write('7\n')
         # The catalog against NVML: the card's table differs.
-        cards = selfcheck_cli.reference_cards()
+        cards = selfcheck.reference_cards()
         changed = copy.deepcopy(cards)
         for card in changed:
             if card['key'] == 'A100-PCIE-80GB':
@@ -82,7 +82,7 @@ class SelfCheckTestCase(layout_base.LayoutTestCase):
                 card['vgpu_types'] = [
                     dict(t, profile='2g.20gb') if t['name'] == 'A100D-1-10C'
                     else t for t in card['vgpu_types']]
-        with mock.patch.object(selfcheck_cli, 'reference_cards',
+        with mock.patch.object(selfcheck, 'reference_cards',
                                return_value=changed):
             rc, rows, err = self.run_check()
         self.assertEqual(1, rc)
@@ -104,7 +104,7 @@ class SelfCheckTestCase(layout_base.LayoutTestCase):
         self.assertIn('  driver %s: NVML manages it' % OTHER_PF, err)
 
     def test_unknown_card(self):
-        with mock.patch.object(selfcheck_cli, 'reference_cards',
+        with mock.patch.object(selfcheck, 'reference_cards',
                                return_value=[]):
             rc, rows, err = self.run_check()
         self.assertEqual(1, rc)

@@ -16,10 +16,10 @@ import os
 from nova_mig import exception
 from nova_mig.host import discovery
 from nova_mig.layout import executor as executor_mod
-from nova_mig.layout import plan as plan_mod
+from nova_mig.layout import layout_plan
 from nova_mig.layout import records
 from nova_mig.layout import schema
-from nova_mig.layout import steps
+from nova_mig.layout import step_types
 from tests.functional import layout_base
 
 PF = '0000:1b:00.0'
@@ -124,20 +124,21 @@ class DriverOrderTestCase(StrictHostTestCase):
         """The plan of ``text`` in the order nova-mig used before."""
         report = discovery.discover(self.backend)
         layout = schema.load(self.write('old.yaml', text))
-        the_plan = plan_mod.plan(report, layout, self.backend.sysfs_root(),
-                                 owned=None)
+        the_plan = layout_plan.plan(report, layout, self.backend.sysfs_root(),
+                                    owned=None)
         gplan = the_plan.gpus[0]
-        rank = {steps.RemoveMdev: 0, steps.ClearVgpuType: 0,
-                steps.DestroyComputeInstance: 1,
-                steps.DestroyGpuInstance: 1, steps.SetVfCount: 2,
-                steps.SetMigMode: 3}
-        numvfs = [a for a in gplan.steps if isinstance(a, steps.SetVfCount)]
+        rank = {step_types.RemoveMdev: 0, step_types.ClearVgpuType: 0,
+                step_types.DestroyComputeInstance: 1,
+                step_types.DestroyGpuInstance: 1, step_types.SetVfCount: 2,
+                step_types.SetMigMode: 3}
+        numvfs = [a for a in gplan.steps if isinstance(a,
+                                                       step_types.SetVfCount)]
         # The old planner asked no VF change for a MIG change: VFs off and
         # on again, then MIG mode.
         # Nor did it destroy and make again the instances a re-bind wipes.
         old = sorted(
             [a for a in gplan.steps
-             if (not isinstance(a, steps.SetVfCount) or a is numvfs[0] or
+             if (not isinstance(a, step_types.SetVfCount) or a is numvfs[0] or
                  a is numvfs[-1]) and 'VF change' not in a.reason],
             key=lambda a: rank.get(type(a), 4))
         return dataclasses.replace(the_plan, gpus=(dataclasses.replace(

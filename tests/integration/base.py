@@ -9,13 +9,13 @@ import fixtures
 from oslo_config import cfg
 import requests.adapters
 
-from nova_mig import conf as nova_mig_conf
+import nova_mig.conf
 from nova_mig import gpu
 from nova_mig.host import discovery
-from nova_mig.novaconf import plan
-from nova_mig.placement import client as client_mod
-from nova_mig.placement import expected as expected_mod
-from nova_mig.simulator import placement as embedded
+from nova_mig.novaconf import type_plan
+from nova_mig.placement import api_client
+from nova_mig.placement import host_offer
+from nova_mig.simulator import embedded_placement
 from tests.functional import base as functional_base
 from tests.integration import services as services_mod
 
@@ -93,13 +93,13 @@ class IntegrationTestCase(functional_base.CliTestCase):
 
     def load_conf(self, path: str) -> cfg.ConfigOpts:
         conf = cfg.ConfigOpts()
-        nova_mig_conf.register_opts(conf)
+        nova_mig.conf.register_opts(conf)
         conf(['--config-file', path], project='nova-mig')
         return conf
 
-    def admin_client(self, conf_path: str) -> client_mod.PlacementClient:
+    def admin_client(self, conf_path: str) -> api_client.PlacementClient:
         """A Placement client built from the file's [placement] section."""
-        return client_mod.PlacementClient.from_conf(self.load_conf(conf_path))
+        return api_client.PlacementClient.from_conf(self.load_conf(conf_path))
 
     def seed(self, conf_path: str) -> dict[str, dict]:
         """Create the providers nova-compute would; return them by name.
@@ -109,10 +109,10 @@ class IntegrationTestCase(functional_base.CliTestCase):
         """
         conf = self.load_conf(conf_path)
         report = discovery.discover(gpu.load_backend(conf))
-        self.expected = expected_mod.providers(plan.build(conf, report),
-                                               self.hostname)
-        client = client_mod.PlacementClient.from_conf(conf)
-        created = embedded.seed(client, self.hostname, self.expected)
+        self.expected = host_offer.providers(type_plan.build(conf, report),
+                                             self.hostname)
+        client = api_client.PlacementClient.from_conf(conf)
+        created = embedded_placement.seed(client, self.hostname, self.expected)
         self.assertEqual(sorted([self.hostname] + list(self.expected)),
                          sorted(created))
         root = client.providers(name=self.hostname)[0]

@@ -14,7 +14,7 @@ import fixtures
 from keystoneauth1 import adapter as ks_adapter
 import testtools
 
-from nova_mig.placement import client as placement_client
+from nova_mig.placement import api_client
 from tests.integration import services as services_mod
 
 MV_ALLOCATIONS = '1.28'
@@ -41,7 +41,7 @@ class OscTestCase(testtools.TestCase):
             self.useFixture(fixtures.EnvironmentVariable(name))
         for name, value in self.services.env().items():
             self.useFixture(fixtures.EnvironmentVariable(name, value))
-        self.placement = placement_client.PlacementClient(
+        self.placement = api_client.PlacementClient(
             ks_adapter.Adapter(self.services.session(),
                                service_type='placement',
                                interface='public',

@@ -2,9 +2,9 @@
 
 """The cloud's MIG capacity read from a real Placement in a few requests.
 
-:func:`nova_mig.rebalance.capacity.read_slices` (``GET
+:func:`nova_mig.rebalance.unmet_capacity.read_slices` (``GET
 /allocation_candidates`` per resource class) against the per-provider
-read :func:`nova_mig.flavor.capacity.provider_slices`, on one mixed fleet
+read :func:`nova_mig.flavor.slice_capacity.provider_slices`, on one mixed fleet
 in an embedded openstack-placement (SQLite, loopback).
 """
 
@@ -13,12 +13,12 @@ import uuid
 
 import fixtures
 
-from nova_mig.flavor import capacity as flavor_capacity
+from nova_mig.flavor import slice_capacity
 from nova_mig.model import constants
 from nova_mig import naming
 from nova_mig.placement import bulk
-from nova_mig.rebalance import capacity
-from nova_mig.simulator import placement as embedded
+from nova_mig.rebalance import unmet_capacity
+from nova_mig.simulator import embedded_placement
 from tests import base
 
 MIG1G = 'CUSTOM_MIG_1G_10GB'
@@ -36,7 +36,7 @@ def _inventory(spec: dict) -> dict:
             for rc, values in spec.items()}
 
 
-def _key(row: flavor_capacity.Slices) -> tuple:
+def _key(row: slice_capacity.Slices) -> tuple:
     return (row.host, row.provider, row.uuid, row.profile,
             row.resource_class, row.capacity, row.used, tuple(row.traits))
 
@@ -45,7 +45,7 @@ class PlacementReadTestCase(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.server = embedded.EmbeddedPlacement(self.tmpdir)
+        self.server = embedded_placement.EmbeddedPlacement(self.tmpdir)
         self.server.start()
         self.addCleanup(self.server.stop)
         self.admin = self.server.client()
@@ -114,14 +114,14 @@ class PlacementReadTestCase(base.TestCase):
 
     def read(self) -> tuple[list, int]:
         client = self.server.client()
-        rows = capacity.read_slices(client, self.scheme)
+        rows = unmet_capacity.read_slices(client, self.scheme)
         return rows, client.requests
 
     # -- tests ----------------------------------------------------------------
     def test_equals_the_per_provider_read_on_a_mixed_fleet(self):
         self.mixed_fleet()
         fast, requests = self.read()
-        slow = flavor_capacity.provider_slices(
+        slow = slice_capacity.provider_slices(
             self.server.client(), self.scheme, traits=True)
         self.assertEqual([_key(r) for r in slow], [_key(r) for r in fast])
         # What the fleet holds, so that "equal" is not "both empty".
@@ -133,9 +133,9 @@ class PlacementReadTestCase(base.TestCase):
              ('cn5', '3g.40gb', 1, 1), ('cn6', '1g.10gb', 1, 1),
              ('cn6', '7g.80gb', 1, 1)},
             {(h.host, h.profile, h.total, h.used)
-             for h in capacity.by_host(fast, self.scheme)})
+             for h in unmet_capacity.by_host(fast, self.scheme)})
         self.assertEqual(['NVIDIA_A100_80GB_PCIE'], [
-            h.model for h in capacity.by_host(fast, self.scheme)
+            h.model for h in unmet_capacity.by_host(fast, self.scheme)
             if h.host == 'cn4'])
 
     def test_requests_do_not_grow_with_the_fleet(self):
@@ -176,7 +176,7 @@ class PlacementReadTestCase(base.TestCase):
             return real(path, method, **kwargs)
         self.useFixture(fixtures.MockPatchObject(
             client.adapter, 'request', side_effect=request))
-        capacity.read_slices(client, self.scheme)
+        unmet_capacity.read_slices(client, self.scheme)
         return sent
 
     def test_old_placement_is_read_provider_by_provider(self):

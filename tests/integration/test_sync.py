@@ -7,7 +7,7 @@ import uuid
 
 import fixtures
 
-from nova_mig.placement import client as client_mod
+from nova_mig.placement import api_client
 from tests.integration import base
 
 MIG3G = 'CUSTOM_MIG_3G_40GB'
@@ -31,7 +31,7 @@ class SyncTestCase(base.IntegrationTestCase):
         self.assertEqual(0, rc, out + err)
         return json.loads(out)
 
-    def traits(self, client: client_mod.PlacementClient,
+    def traits(self, client: api_client.PlacementClient,
                rp: dict) -> set[str]:
         return client.provider_traits(rp['uuid'])[0]
 
@@ -134,7 +134,7 @@ class SyncTestCase(base.IntegrationTestCase):
         other = self.admin_client(conf)
         other.ensure_trait('CUSTOM_LATE')
         target = rps[self.vf4]['uuid']
-        real_get = client_mod.PlacementClient.provider_traits
+        real_get = api_client.PlacementClient.provider_traits
         raced = []
 
         def get_then_race(client, uuid_):
@@ -147,7 +147,7 @@ class SyncTestCase(base.IntegrationTestCase):
             return traits, gen
 
         self.useFixture(fixtures.MonkeyPatch(
-            'nova_mig.placement.client.PlacementClient.provider_traits',
+            'nova_mig.placement.api_client.PlacementClient.provider_traits',
             get_then_race))
 
         result = self.sync(conf)

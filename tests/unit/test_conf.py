@@ -6,7 +6,7 @@ import re
 
 from oslo_config import cfg
 
-from nova_mig import conf as nova_mig_conf
+import nova_mig.conf
 from nova_mig.conf import opts
 from tests import base
 
@@ -17,7 +17,7 @@ class TestConf(base.TestCase):
         # An override in one ConfigOpts (as every test makes) must not
         # show through another (as the CLI builds for each run).
         other = cfg.ConfigOpts()
-        nova_mig_conf.register_opts(other)
+        nova_mig.conf.register_opts(other)
         other([], project='nova-mig')
         self.flags(state_dir='/only/here', group='host')
         self.flags(backend='simulated', group='gpu')
@@ -27,7 +27,7 @@ class TestConf(base.TestCase):
     def test_every_group_is_listed_for_the_generator(self):
         listed = {group.name for group, _ in opts.list_opts()}
         fresh = cfg.ConfigOpts()
-        nova_mig_conf.register_opts(fresh)
+        nova_mig.conf.register_opts(fresh)
         # register_opts and the generator see the same groups: every
         # module of nova_mig/conf, found without a list to keep.
         self.assertEqual({'gpu', 'hook', 'host', 'libvirt', 'naming', 'nova',

@@ -10,7 +10,7 @@ from oslo_config import cfg
 import testtools
 import yaml
 
-from nova_mig import conf as nova_mig_conf
+import nova_mig.conf
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 KOLLA = os.path.join(REPO, 'etc', 'kolla')
@@ -24,7 +24,7 @@ class KollaFilesTestCase(testtools.TestCase):
 
     def test_every_option_of_the_host_conf_exists_and_parses(self):
         conf = cfg.ConfigOpts()
-        nova_mig_conf.register_opts(conf)
+        nova_mig.conf.register_opts(conf)
         conf(['--config-file', self.conf_path], project='nova-mig',
              default_config_files=[], default_config_dirs=[])
         parser = configparser.RawConfigParser()

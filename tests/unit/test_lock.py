@@ -13,9 +13,9 @@ from tests import base
 def _try_lock(state_dir, queue):
     from oslo_config import cfg
 
-    from nova_mig import conf as nova_mig_conf
+    import nova_mig.conf
     conf = cfg.ConfigOpts()
-    nova_mig_conf.register_opts(conf)
+    nova_mig.conf.register_opts(conf)
     conf([], project='nova-mig')
     conf.set_override('state_dir', state_dir, group='host')
     try:
@@ -123,9 +123,9 @@ class TestHostLock(base.TestCase):
 def _try_workflow_lock(state_dir, queue):
     from oslo_config import cfg
 
-    from nova_mig import conf as nova_mig_conf
+    import nova_mig.conf
     conf = cfg.ConfigOpts()
-    nova_mig_conf.register_opts(conf)
+    nova_mig.conf.register_opts(conf)
     conf([], project='nova-mig')
     conf.set_override('state_dir', state_dir, group='host')
     try:

@@ -7,9 +7,9 @@ import os
 from nova_mig import exception
 from nova_mig.layout import checkpoint
 from nova_mig import ownership
-from nova_mig.placement import state as sync_state
-from nova_mig.reaper import journal as journal_mod
-from nova_mig.reaper import queue as queue_mod
+from nova_mig.placement import ledger
+from nova_mig.reaper import queue
+from nova_mig.reaper import reap_journal
 from nova_mig.workflows import retype
 from tests import base
 
@@ -27,10 +27,10 @@ class StateReadersTestCase(base.TestCase):
              exception.StateFileError),
             (checkpoint.FILE_NAME, checkpoint.load,
              exception.CheckpointError),
-            (journal_mod.FILE_NAME,
-             lambda d: journal_mod.Journal(d).pending(),
+            (reap_journal.FILE_NAME,
+             lambda d: reap_journal.Journal(d).pending(),
              exception.ReaperJournalError),
-            (queue_mod.FILE_NAME, lambda d: queue_mod.Queue(d).peek(),
+            (queue.FILE_NAME, lambda d: queue.Queue(d).peek(),
              exception.ReaperQueueError),
             (retype.STATE_FILE, retype.load_state,
              exception.RetypeStateError),
@@ -76,8 +76,8 @@ class StateReadersTestCase(base.TestCase):
     def test_sync_state_fifo_is_moved_aside(self):
         path = os.path.join(self.tmpdir, 'placement-sync.json')
         os.mkfifo(path)
-        with self.assertLogs('nova_mig.placement.state', 'WARNING') as logs:
-            loaded = sync_state.SyncState.load(path)
+        with self.assertLogs('nova_mig.placement.ledger', 'WARNING') as logs:
+            loaded = ledger.SyncState.load(path)
         self.assertEqual(set(), loaded.created_traits)
         self.assertFalse(os.path.lexists(path))
         self.assertTrue(os.path.exists(path + '.bad'))

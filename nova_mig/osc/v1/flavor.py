@@ -11,10 +11,10 @@ from osc_lib import exceptions as osc_exc
 
 from nova_mig import exception
 from nova_mig import exitcodes
-from nova_mig.flavor import capacity
+from nova_mig.flavor import gpu_traits
 from nova_mig.flavor import manage
 from nova_mig.flavor import migration
-from nova_mig.flavor import traits as traits_mod
+from nova_mig.flavor import slice_capacity
 from nova_mig import naming
 from nova_mig.osc import common
 
@@ -189,7 +189,7 @@ class CreateFlavor(common.ShowOne):
         profile = parsed_args.profile
         name = self._name(parsed_args, scheme, profile)
         project_id = self._project_id(parsed_args)
-        capacity.check_profile(mig.placement, scheme, profile)
+        slice_capacity.check_profile(mig.placement, scheme, profile)
         spec = _template(parsed_args, scheme, profile, name)
         spec.flavor_id = parsed_args.id
         spec.description = parsed_args.description
@@ -197,7 +197,7 @@ class CreateFlavor(common.ShowOne):
         if parsed_args.live_migratable:
             spec.traits = migration.required_traits(mig.placement, scheme,
                                                     profile, spec.traits)
-        traits_mod.check_traits(mig.placement, scheme, spec.traits)
+        gpu_traits.check_traits(mig.placement, scheme, spec.traits)
         row = manage.ensure_flavor(mig.compute, scheme, spec,
                                    force=parsed_args.force,
                                    exist_ok=parsed_args.or_update)
@@ -382,15 +382,16 @@ class SyncFlavor(common.Lister):
     def take_action(self, parsed_args: argparse.Namespace) -> common.Result:
         mig = common.mig_client(self.app)
         scheme = common.scheme(parsed_args)
-        offered = capacity.offered_profiles(mig.placement, scheme)
+        offered = slice_capacity.offered_profiles(mig.placement, scheme)
         profiles = offered
         if parsed_args.profile:
             for profile in parsed_args.profile:
                 if profile not in offered:
-                    capacity.check_profile(mig.placement, scheme, profile)
+                    slice_capacity.check_profile(mig.placement, scheme,
+                                                 profile)
             profiles = sorted(set(parsed_args.profile))
         template = _template(parsed_args, scheme)
-        traits_mod.check_traits(mig.placement, scheme, template.traits)
+        gpu_traits.check_traits(mig.placement, scheme, template.traits)
         rows = manage.sync_flavors(mig.compute, scheme, profiles,
                                    template=template,
                                    force=parsed_args.force,

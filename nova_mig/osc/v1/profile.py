@@ -6,7 +6,7 @@ import argparse
 
 from osc_lib.cli import format_columns
 
-from nova_mig.flavor import capacity
+from nova_mig.flavor import slice_capacity
 from nova_mig.osc import common
 
 
@@ -33,8 +33,8 @@ class ListProfile(common.Lister):
     def take_action(self, parsed_args: argparse.Namespace) -> common.Result:
         scheme = common.scheme(parsed_args)
         client = common.mig_client(self.app).placement
-        rows = capacity.provider_slices(client, scheme,
-                                        traits=parsed_args.long)
+        rows = slice_capacity.provider_slices(client, scheme,
+                                              traits=parsed_args.long)
         if parsed_args.long:
             prefix = scheme.model_trait_prefix()
             return ('Host', 'Provider', 'Profile', 'Resource Class',
@@ -48,4 +48,4 @@ class ListProfile(common.Lister):
                    'Total', 'Used', 'Free')
         return columns, [
             (p.profile, p.resource_class, p.hosts, p.providers, p.capacity,
-             p.used, p.free) for p in capacity.by_profile(rows)]
+             p.used, p.free) for p in slice_capacity.by_profile(rows)]

@@ -6,8 +6,8 @@ import argparse
 
 
 from nova_mig import exception
-from nova_mig.flavor import capacity
-from nova_mig.flavor import traits
+from nova_mig.flavor import gpu_traits
+from nova_mig.flavor import slice_capacity
 from nova_mig.model import constants
 from nova_mig.osc import common
 
@@ -26,8 +26,8 @@ class ListTrait(common.Lister):
     @common.translate_errors
     def take_action(self, parsed_args: argparse.Namespace) -> common.Result:
         client = common.mig_client(self.app).placement
-        rows = traits.list_traits(client, common.scheme(parsed_args),
-                                  count=parsed_args.long)
+        rows = gpu_traits.list_traits(client, common.scheme(parsed_args),
+                                      count=parsed_args.long)
         columns: tuple[str, ...] = ('Name', 'Kind', 'Profile')
         if parsed_args.long:
             columns += ('Providers',)
@@ -62,9 +62,9 @@ class SyncTrait(common.Lister):
                 raise exception.NotMigProfile(profile=profile)
         scheme = common.scheme(parsed_args)
         client = common.mig_client(self.app).placement
-        profiles = set(capacity.offered_profiles(client, scheme))
+        profiles = set(slice_capacity.offered_profiles(client, scheme))
         profiles.update(parsed_args.profile)
-        rows = traits.sync_traits(client, scheme, sorted(profiles),
-                                  dry_run=parsed_args.dry_run)
+        rows = gpu_traits.sync_traits(client, scheme, sorted(profiles),
+                                      dry_run=parsed_args.dry_run)
         return ('Name', 'Profile', 'Status'), [
             (r.name, r.profile, r.status) for r in rows]

@@ -30,8 +30,8 @@ from unittest import mock
 
 from nova_mig.layout import executor as executor_mod
 from nova_mig import ownership
-from nova_mig.reaper import run as reaper_run
-from nova_mig.simulator import host as host_mod
+from nova_mig.reaper import reaper_run
+from nova_mig.simulator import simulated_host
 from nova_mig.workflows import retype
 
 #: Exit status of a child killed at its crash point.
@@ -71,7 +71,7 @@ class CrashPoints:
     @contextlib.contextmanager
     def installed(self) -> typing.Iterator['CrashPoints']:
         points = self
-        real_tx = host_mod.SimulatedHost.transaction
+        real_tx = simulated_host.SimulatedHost.transaction
         real_replace, real_unlink, real_fsync = os.replace, os.unlink, \
             os.fsync
         real_run = executor_mod.Executor.run
@@ -119,7 +119,7 @@ class CrashPoints:
             finally:
                 points.current = 'file'
 
-        with mock.patch.object(host_mod.SimulatedHost, 'transaction',
+        with mock.patch.object(simulated_host.SimulatedHost, 'transaction',
                                transaction), \
                 mock.patch.object(executor_mod.Executor, 'run', run), \
                 mock.patch.object(reaper_run.Reaper, '_remove', remove), \

@@ -23,12 +23,12 @@ import sys
 
 from oslo_config import cfg
 
-from nova_mig import conf as nova_mig_conf
+import nova_mig.conf
 from nova_mig.layout import checkpoint
-from nova_mig.novaconf import write
+from nova_mig.novaconf import config_writer
 from nova_mig.simulator import cloud
+from nova_mig.simulator import embedded_placement
 from nova_mig.simulator import nova_compute
-from nova_mig.simulator import placement as embedded
 from nova_mig.workflows import retype
 from tests.functional.faults import base as faults
 from tests.functional.faults import scenarios
@@ -62,7 +62,7 @@ class CloudFaultTestCase(scenarios.FaultTestCase):
 
     def setUp(self):
         super().setUp()
-        self.server = embedded.EmbeddedPlacement(
+        self.server = embedded_placement.EmbeddedPlacement(
             os.path.join(self.tmpdir, 'cloud'))
         url = self.server.start()
         self.addCleanup(self.server.stop)
@@ -79,7 +79,7 @@ class CloudFaultTestCase(scenarios.FaultTestCase):
 
     def load(self) -> cfg.ConfigOpts:
         conf = cfg.ConfigOpts()
-        nova_mig_conf.register_opts(conf)
+        nova_mig.conf.register_opts(conf)
         conf(['--config-file', self.conf_file], project='nova-mig')
         return conf
 
@@ -105,7 +105,7 @@ class CloudFaultTestCase(scenarios.FaultTestCase):
         """Journals, retype state and temporary files left behind."""
         found = []
         for path in (os.path.join(self.state_dir, DRAIN_JOURNAL),
-                     write.journal_path(self.snippet),
+                     config_writer.journal_path(self.snippet),
                      os.path.join(self.state_dir, retype.STATE_FILE)):
             if os.path.exists(path):
                 found.append(path)

@@ -7,7 +7,7 @@ import os
 import fixtures
 
 from nova_mig.host import discovery
-from nova_mig.reaper import journal
+from nova_mig.reaper import reap_journal
 from tests.functional.faults import base as faults
 from tests.functional import layout_base
 
@@ -109,7 +109,7 @@ class FaultTestCase(layout_base.LayoutTestCase):
 
     def outcome(self) -> dict:
         """What a converged run leaves: host, ownership, journals."""
-        pending = journal.Journal(self.state_dir).pending()
+        pending = reap_journal.Journal(self.state_dir).pending()
         return {'host': self.snapshot(),
                 'owned': sorted(faults.owned_exactly(self.state_dir)),
                 'reaper_pending': [p['device'] for p in pending],

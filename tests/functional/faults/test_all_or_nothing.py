@@ -20,8 +20,8 @@ from unittest import mock
 import yaml
 
 from nova_mig.layout import proof
-from nova_mig.layout import steps
-from nova_mig.reaper import remove as remove_mod
+from nova_mig.layout import step_types
+from nova_mig.reaper import removal
 from tests.functional.faults import scenarios
 from tests.functional import layout_base
 
@@ -138,7 +138,7 @@ class TestLookAfterRemoval(scenarios.FaultTestCase):
 
     def test_layout_apply_names_the_guest_with_the_fix(self):
         key = '5b2f9c1e-8a43-4c6e-9d1f-2a7b3c4d5e03'
-        real = steps.RemoveMdev.execute
+        real = step_types.RemoveMdev.execute
         hook = self.define_during(real, key)
 
         def execute(step, ctx):
@@ -146,7 +146,7 @@ class TestLookAfterRemoval(scenarios.FaultTestCase):
                 return hook(step, ctx)
             return real(step, ctx)
 
-        with mock.patch.object(steps.RemoveMdev, 'execute', execute):
+        with mock.patch.object(step_types.RemoveMdev, 'execute', execute):
             rc = self.run_cli(*scenarios.APPLY, self.layout)
         self.assertEqual(1, rc, self.last)
         self.assertIn('referenced after removal', self.last)
@@ -157,7 +157,7 @@ class TestLookAfterRemoval(scenarios.FaultTestCase):
 
     def test_reap_names_the_guest_with_the_fix(self):
         key = '5b2f9c1e-8a43-4c6e-9d1f-2a7b3c4d5e03'
-        real = remove_mod.Remover.remove
+        real = removal.Remover.remove
         hook = self.define_during(real, key)
 
         def remove(remover, facts):
@@ -165,7 +165,7 @@ class TestLookAfterRemoval(scenarios.FaultTestCase):
                 return hook(remover, facts)
             return real(remover, facts)
 
-        with mock.patch.object(remove_mod.Remover, 'remove', remove):
+        with mock.patch.object(removal.Remover, 'remove', remove):
             rc, out, err = self.cli(*scenarios.REAP, '-f', 'yaml')
         self.assertEqual(1, rc, out + err)
         rows = yaml.safe_load(out)

@@ -15,8 +15,8 @@ import json
 import os
 
 from nova_mig import fileutils
-from nova_mig.novaconf import write
-from nova_mig.simulator import host as host_mod
+from nova_mig.novaconf import config_writer
+from nova_mig.simulator import simulated_host
 from tests.functional.faults import cloud
 from tests.functional.faults import scenarios
 from tests.functional.reaper import base as reaper_base
@@ -53,9 +53,9 @@ class TestCrash(scenarios.FaultTestCase):
         before = self.snapshot()
 
         def crash_at_3():
-            os.environ[host_mod.CRASH_ENV] = '3'
+            os.environ[simulated_host.CRASH_ENV] = '3'
             return self.run_cli(*scenarios.APPLY, self.layout)
-        self.assertEqual(host_mod.CRASH_STATUS,
+        self.assertEqual(simulated_host.CRASH_STATUS,
                          scenarios.faults.forked(crash_at_3))
         self.assertNotIn(self.snapshot(), (before, done))
         self.assertEqual(want, self.run_cli(*scenarios.APPLY, self.layout))
@@ -111,7 +111,7 @@ class TestCrash(scenarios.FaultTestCase):
             self.assertEqual(new, (scenarios._text(self.snippet),
                                    scenarios._text(self.provider)), where)
             self.assertFalse(os.path.exists(
-                write.journal_path(self.snippet)), where)
+                config_writer.journal_path(self.snippet)), where)
             scenarios.faults.COUNTS['nova-config pair']['killed'] += 1
         # The dry run above did read a half-written pair at least once.
         self.assertGreater(mixed, 0)

@@ -27,13 +27,13 @@ import shutil
 
 from oslo_config import cfg
 
-from nova_mig import conf as nova_mig_conf
+import nova_mig.conf
 from nova_mig import gpu
 from nova_mig.host import discovery
 from nova_mig.layout import checkpoint
 from nova_mig.layout import schema
 from nova_mig import ownership
-from nova_mig.reaper import journal
+from nova_mig.reaper import reap_journal
 from nova_mig.simulator import nova_compute
 from nova_mig.workflows import retype
 from tests.functional import base
@@ -92,7 +92,7 @@ class HolderMatrixTestCase(base.CliTestCase):
 
     def load(self) -> cfg.ConfigOpts:
         conf = cfg.ConfigOpts()
-        nova_mig_conf.register_opts(conf)
+        nova_mig.conf.register_opts(conf)
         conf(['--config-file', self.conf_path], project='nova-mig')
         return conf
 
@@ -107,7 +107,7 @@ class HolderMatrixTestCase(base.CliTestCase):
         for path in (ownership.OwnershipRecord(self.state_dir).path,
                      checkpoint.path(self.state_dir),
                      os.path.join(self.state_dir, retype.STATE_FILE),
-                     journal.Journal(self.state_dir).path):
+                     reap_journal.Journal(self.state_dir).path):
             try:
                 os.unlink(path)
             except FileNotFoundError:

@@ -17,7 +17,7 @@ from unittest import mock
 from nova_mig.host import inuse
 from nova_mig.layout import executor as executor_mod
 from nova_mig.reaper import decide
-from nova_mig.reaper import facts as facts_mod
+from nova_mig.reaper import evidence
 from tests.functional.faults import base as faults
 from tests.functional.faults import scenarios
 from tests.functional.reaper import base as reaper_base
@@ -118,13 +118,13 @@ def apply_targets(hook):
 
 def reaper_targets(hook):
     """Call ``hook(targets)`` before each removal's re-check."""
-    real = facts_mod.Gatherer.recheck
+    real = evidence.Gatherer.recheck
 
     def recheck(gatherer, f: decide.DeviceFacts):
         kind = inuse.MDEV if f.kind == 'mdev' else inuse.FUNCTION
         hook([inuse.Target(kind, f.key)])
         return real(gatherer, f)
-    return mock.patch.object(facts_mod.Gatherer, 'recheck', recheck)
+    return mock.patch.object(evidence.Gatherer, 'recheck', recheck)
 
 
 class TestRaces(RaceTestCase):

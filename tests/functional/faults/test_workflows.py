@@ -14,7 +14,7 @@ same command must end where an uninterrupted run ends (see
 
 import os
 
-from nova_mig.simulator import host as host_mod
+from nova_mig.simulator import simulated_host
 from tests.functional.faults import base as faults
 from tests.functional.faults import cloud
 
@@ -47,9 +47,10 @@ class TestRebalanceApply(cloud.CloudFaultTestCase):
         self.registered()
 
         def crash_at_10():
-            os.environ[host_mod.CRASH_ENV] = '10'
+            os.environ[simulated_host.CRASH_ENV] = '10'
             return self.command()
-        self.assertEqual(host_mod.CRASH_STATUS, faults.forked(crash_at_10))
+        self.assertEqual(simulated_host.CRASH_STATUS,
+                         faults.forked(crash_at_10))
         # Killed while applying, Nova running without the GPU: the
         # re-run finishes the drain its journal records.
         self.assertEqual(0, self.command(), self.last)

@@ -6,7 +6,7 @@ import os
 import time
 
 from nova_mig import ownership
-from nova_mig.simulator import backend as simulated
+from nova_mig.simulator import backend
 from tests import base
 from tests.unit.reaper import fakes
 
@@ -39,7 +39,7 @@ class ReaperTestCase(base.TestCase):
                    group='reaper')
         self.flags(config_snippet=os.path.join(self.tmpdir, 'none.conf'),
                    group='nova')
-        self.backend = simulated.SimulatedBackend(self.conf)
+        self.backend = backend.SimulatedBackend(self.conf)
         self.now = time.time()
         # Every device is an hour old unless recorded otherwise.
         self.clock = lambda: self.now + 3600

@@ -7,7 +7,7 @@ import os
 from nova_mig import exception
 from nova_mig.model import constants
 from nova_mig.reaper import decide
-from nova_mig.reaper import facts
+from nova_mig.reaper import evidence
 from tests.functional.reaper import base
 from tests.unit.reaper import fakes
 
@@ -16,8 +16,8 @@ class TestGather(base.ReaperTestCase):
 
     def gather(self, placement=None):
         placement = placement or fakes.FakePlacement()
-        gatherer = facts.Gatherer(self.conf, self.backend,
-                                  placement=placement, clock=self.clock)
+        gatherer = evidence.Gatherer(self.conf, self.backend,
+                                     placement=placement, clock=self.clock)
         host = gatherer.gather()
         return host, {d.key: d for d in host.devices}
 
@@ -74,7 +74,7 @@ class TestGather(base.ReaperTestCase):
                             for n in host.notes))
 
     def test_placement_not_configured(self):
-        gatherer = facts.Gatherer(self.conf, self.backend, clock=self.clock)
+        gatherer = evidence.Gatherer(self.conf, self.backend, clock=self.clock)
         devs = {d.key: d for d in gatherer.gather().devices}
         self.assertIsNone(devs[fakes.B1].inflight_consumers)
         self.assertIn('not configured', devs[fakes.B1].placement_note)
@@ -94,9 +94,9 @@ class TestGather(base.ReaperTestCase):
 
     def test_recheck_sees_new_user(self):
         self.own_all()
-        gatherer = facts.Gatherer(self.conf, self.backend,
-                                  placement=fakes.FakePlacement(),
-                                  clock=self.clock)
+        gatherer = evidence.Gatherer(self.conf, self.backend,
+                                     placement=fakes.FakePlacement(),
+                                     clock=self.clock)
         devs = {d.key: d for d in gatherer.gather().devices}
         with self.backend.host.transaction() as state:
             state.domains.append({
@@ -117,16 +117,16 @@ class TestDomainsReferencing(base.ReaperTestCase):
 
     def test_vendor_vfio_vf_in_pci_hostdev(self):
         uri = self.backend.libvirt_uri()
-        found = facts.domains_referencing(uri, constants.MODE_VENDOR_VFIO,
-                                          '0000:1b:00.6')
+        found = evidence.domains_referencing(uri, constants.MODE_VENDOR_VFIO,
+                                             '0000:1b:00.6')
         self.assertEqual(['instance-00000102'], [d.name for d in found])
         self.assertEqual('shutoff', found[0].state)
-        self.assertEqual([], facts.domains_referencing(
+        self.assertEqual([], evidence.domains_referencing(
             uri, constants.MODE_VENDOR_VFIO, '0000:1b:00.5'))
 
     def test_vendor_vfio_gather(self):
-        gatherer = facts.Gatherer(self.conf, self.backend, placement=False,
-                                  clock=self.clock)
+        gatherer = evidence.Gatherer(self.conf, self.backend, placement=False,
+                                     clock=self.clock)
         devs = {d.key: d for d in gatherer.gather().devices}
         self.assertEqual(constants.MODE_VENDOR_VFIO, devs['0000:1b:00.4'].kind)
         self.assertEqual(('instance-00000101 (running)',),

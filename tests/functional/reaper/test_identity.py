@@ -6,11 +6,11 @@ import os
 
 import yaml
 
-from nova_mig.layout import apply
+from nova_mig.layout import layout_apply
 from nova_mig.layout import schema
 from nova_mig import ownership
 from nova_mig.reaper import decide
-from nova_mig.reaper import facts
+from nova_mig.reaper import evidence
 from tests.functional.reaper import base
 
 VF_1G = '0000:1b:00.5'
@@ -41,7 +41,7 @@ class TestVendorVfioIdentity(base.ReaperTestCase):
                      {'profile': '1g.35gb', 'placement': 6,
                       'vgpu': False}]}]}, f)
         before = {v['parent'] for v in self.backend.host.load().vgpus}
-        result = apply.apply(self.backend, self.conf, schema.load(path))
+        result = layout_apply.apply(self.backend, self.conf, schema.load(path))
         self.assertTrue(result.ok, result.gpus)
         made = {v['parent'] for v in self.backend.host.load().vgpus}
         (self.vf,) = made - before
@@ -56,8 +56,8 @@ class TestVendorVfioIdentity(base.ReaperTestCase):
         self.entry = entry
 
     def decision(self) -> decide.Decision:
-        gatherer = facts.Gatherer(self.conf, self.backend, placement=False,
-                                  clock=self.clock)
+        gatherer = evidence.Gatherer(self.conf, self.backend, placement=False,
+                                     clock=self.clock)
         policy = decide.Policy(grace_period=600, all_unassigned=True,
                                skip_placement_check=True)
         found = [f for f in gatherer.gather().devices if f.key == self.vf]

@@ -8,7 +8,7 @@ from nova_mig import exception
 from nova_mig.host import sysfs
 from nova_mig.model import constants
 from nova_mig.reaper import decide
-from nova_mig.reaper import remove
+from nova_mig.reaper import removal
 from nova_mig.simulator import backend as simulated
 from tests.functional.reaper import base
 from tests.unit.reaper import fakes
@@ -18,7 +18,7 @@ class TestRemoveMdev(base.ReaperTestCase):
 
     def setUp(self):
         super().setUp()
-        self.remover = remove.Remover(self.conf, self.backend)
+        self.remover = removal.Remover(self.conf, self.backend)
 
     def test_removes_and_deletes_mdevctl_definition(self):
         definition = os.path.join(self.conf.reaper.mdevctl_root, fakes.GPU1,
@@ -50,7 +50,7 @@ class TestRemoveVendorVfio(base.ReaperTestCase):
 
     def test_writes_zero_to_current_type(self):
         backend = simulated.SimulatedBackend(self.conf)
-        remover = remove.Remover(self.conf, backend)
+        remover = removal.Remover(self.conf, backend)
         path = os.path.join(backend.sysfs_root(), sysfs.PCI_DEVICES,
                             '0000:1b:00.5', 'nvidia', 'current_vgpu_type')
         self.assertNotEqual('0', open(path).read().strip())

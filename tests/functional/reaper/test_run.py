@@ -10,9 +10,9 @@ import fixtures
 from nova_mig import exception
 from nova_mig import ownership
 from nova_mig.reaper import decide
-from nova_mig.reaper import facts
-from nova_mig.reaper import journal
-from nova_mig.reaper import run
+from nova_mig.reaper import evidence
+from nova_mig.reaper import reap_journal
+from nova_mig.reaper import reaper_run
 from tests.functional.reaper import base
 from tests.unit.reaper import fakes
 
@@ -39,14 +39,14 @@ class TestRun(base.ReaperTestCase):
         self.own_all()
         self.hold_open(4242, os.path.join(self.dev, 'vfio',
                                           str(self.group_of(fakes.A5))))
-        self.journal = journal.Journal(self.conf.host.state_dir)
+        self.journal = reap_journal.Journal(self.conf.host.state_dir)
 
     def reaper(self, policy=EVERYTHING, gatherer=None, **kw):
-        gatherer = gatherer or facts.Gatherer(
+        gatherer = gatherer or evidence.Gatherer(
             self.conf, self.backend, placement=fakes.FakePlacement(),
             clock=self.clock)
-        return run.Reaper(self.conf, self.backend, policy,
-                          gatherer=gatherer, **kw)
+        return reaper_run.Reaper(self.conf, self.backend, policy,
+                                 gatherer=gatherer, **kw)
 
     @staticmethod
     def results(result):
@@ -54,7 +54,8 @@ class TestRun(base.ReaperTestCase):
 
     def test_dry_run_changes_nothing(self):
         result = self.reaper().run()
-        self.assertEqual(run.WOULD_REMOVE, self.results(result)[fakes.B1])
+        self.assertEqual(reaper_run.WOULD_REMOVE,
+                         self.results(result)[fakes.B1])
         self.assertTrue(self.mdev_exists(fakes.B1))
         self.assertEqual([], self.journal.entries())
 
@@ -85,9 +86,9 @@ class TestRun(base.ReaperTestCase):
         self.assertEqual([], self.journal.entries())
 
     def test_libvirt_unreachable_mid_run_removes_nothing(self):
-        real = facts.Gatherer(self.conf, self.backend,
-                              placement=fakes.FakePlacement(),
-                              clock=self.clock)
+        real = evidence.Gatherer(self.conf, self.backend,
+                                 placement=fakes.FakePlacement(),
+                                 clock=self.clock)
 
         class Vanishing:
             def gather(inner):
@@ -105,7 +106,7 @@ class TestRun(base.ReaperTestCase):
 
         result = self.reaper(gatherer=Vanishing()).run(apply=True)
         self.assertEqual([], result.removed())
-        self.assertEqual(run.NOT_RUN, self.results(result)[fakes.B1])
+        self.assertEqual(reaper_run.NOT_RUN, self.results(result)[fakes.B1])
         self.assertTrue(any('libvirt unreachable' in n
                             for n in result.notes))
         for key in (fakes.B1, fakes.C1, fakes.D1):
@@ -122,14 +123,15 @@ class TestRun(base.ReaperTestCase):
         self.backend.sysfs_writer = lambda: FailingWriter(real, fakes.B1)
         result = self.reaper().run(apply=True)
         self.assertTrue(result.failed)
-        self.assertEqual(run.FAILED, self.results(result)[fakes.B1])
+        self.assertEqual(reaper_run.FAILED, self.results(result)[fakes.B1])
         self.assertIn('errno EIO', [o for o in result.outcomes
-                                    if o.result == run.FAILED][0].detail)
+                                    if o.result == reaper_run.FAILED][
+                                        0].detail)
         self.assertTrue(self.mdev_exists(fakes.B1))
         self.assertEqual(sorted([fakes.C1, fakes.D1]),
                          sorted(result.removed()))
         failed = [e for e in self.journal.entries()
-                  if e['event'] == journal.FAILED]
+                  if e['event'] == reap_journal.FAILED]
         self.assertEqual([fakes.B1], [e['device'] for e in failed])
         self.assertEqual([], self.journal.pending())
         self.assertTrue(ownership.OwnershipRecord(
@@ -141,7 +143,7 @@ class TestRun(base.ReaperTestCase):
                                      'nvidia-235', [])
             self.journal.done(op, 'c%d' % n, [])
         self.useFixture(fixtures.MonkeyPatch(
-            'nova_mig.reaper.journal.COMPACT_BYTES', 1000))
+            'nova_mig.reaper.reap_journal.COMPACT_BYTES', 1000))
         self.reaper().run(apply=False)
         self.assertFalse(os.path.exists(self.journal.path + '.1'))
         self.assertEqual(60, len(self.journal.entries()))
@@ -150,11 +152,11 @@ class TestRun(base.ReaperTestCase):
         self.assertTrue(os.path.exists(self.journal.path + '.1'))
         # Only this run's removals are left, each an intent and a "done".
         removed = [o.decision.facts.key for o in result.outcomes
-                   if o.result == run.REMOVED]
+                   if o.result == reaper_run.REMOVED]
         self.assertIn(fakes.B1, removed)
         self.assertEqual(
             [(event, key) for key in removed
-             for event in (journal.INTENT, journal.DONE)],
+             for event in (reap_journal.INTENT, reap_journal.DONE)],
             [(e['event'], e['device']) for e in self.journal.entries()])
 
     def test_crash_after_sysfs_remove_is_finished(self):
@@ -168,7 +170,7 @@ class TestRun(base.ReaperTestCase):
             apply=True)
         self.assertEqual([], self.journal.pending())
         done = [e for e in self.journal.entries() if e['id'] == op and
-                e['event'] == journal.DONE]
+                e['event'] == reap_journal.DONE]
         self.assertEqual(1, len(done))
         self.assertIn('recovered: device already gone', done[0]['steps'])
         self.assertFalse(result.failed)
@@ -180,8 +182,8 @@ class TestRun(base.ReaperTestCase):
         self.assertEqual([fakes.B1], result.recovered)
         self.assertFalse(self.mdev_exists(fakes.B1))
         closing = [e for e in self.journal.entries() if e['id'] == op and
-                   e['event'] != journal.INTENT]
-        self.assertEqual([journal.DONE], [e['event'] for e in closing])
+                   e['event'] != reap_journal.INTENT]
+        self.assertEqual([reap_journal.DONE], [e['event'] for e in closing])
         self.assertEqual([], self.journal.pending())
 
     def test_interrupted_removal_of_a_device_now_in_use_is_abandoned(self):
@@ -189,8 +191,9 @@ class TestRun(base.ReaperTestCase):
                                  [])
         self.reaper().run(apply=True)
         closing = [e for e in self.journal.entries() if e['id'] == op and
-                   e['event'] != journal.INTENT]
-        self.assertEqual([journal.ABANDONED], [e['event'] for e in closing])
+                   e['event'] != reap_journal.INTENT]
+        self.assertEqual([reap_journal.ABANDONED],
+                         [e['event'] for e in closing])
         self.assertIn('instance-00000001', closing[0]['reason'])
         self.assertTrue(self.mdev_exists(fakes.A1))
 
@@ -201,9 +204,9 @@ class TestRun(base.ReaperTestCase):
         self.assertEqual(1, len(self.journal.pending()))
 
     def test_device_claimed_after_gathering_is_kept(self):
-        real = facts.Gatherer(self.conf, self.backend,
-                              placement=fakes.FakePlacement(),
-                              clock=self.clock)
+        real = evidence.Gatherer(self.conf, self.backend,
+                                 placement=fakes.FakePlacement(),
+                                 clock=self.clock)
 
         class Claiming:
             def gather(inner):
@@ -224,7 +227,7 @@ class TestRun(base.ReaperTestCase):
                 return real.referencing_now(f)
 
         result = self.reaper(gatherer=Claiming()).run(apply=True)
-        self.assertEqual(run.IN_USE, self.results(result)[fakes.C1])
+        self.assertEqual(reaper_run.IN_USE, self.results(result)[fakes.C1])
         self.assertTrue(result.failed)
         self.assertTrue(self.mdev_exists(fakes.C1))
         # Journaled before the last check, the intent is abandoned.

@@ -8,9 +8,9 @@ import libvirt
 
 from nova_mig import exception
 from nova_mig import gpu as gpu_mod
-from nova_mig.model import gpu as gpu_model
+from nova_mig.model import gpu_records
 from nova_mig.simulator import backend as simulated
-from nova_mig.simulator import sysfs as sysfs_mod
+from nova_mig.simulator import sysfs
 from tests.functional.simulator import base
 
 
@@ -86,7 +86,7 @@ class TestBackend(base.SimulatorTestCase):
 
     def test_create_gpu_instance_first_free_placement(self):
         gi = self.backend_.create_gpu_instance(self.gpu.uuid, 19)
-        self.assertEqual(gpu_model.Placement(3, 1), gi.placement)
+        self.assertEqual(gpu_records.Placement(3, 1), gi.placement)
         self.assertEqual((), gi.compute_instances)
         ci = self.backend_.create_compute_instance(self.gpu.uuid, gi.id)
         self.assertEqual(0, ci.profile_id)
@@ -101,7 +101,7 @@ class TestBackend(base.SimulatorTestCase):
         self.backend_.destroy_gpu_instance(self.gpu.uuid,
                                            self.gpu.gpu_instances[3].id)
         gi = self.backend_.create_gpu_instance(
-            self.gpu.uuid, 14, gpu_model.Placement(4, 2))
+            self.gpu.uuid, 14, gpu_records.Placement(4, 2))
         self.assertEqual('2g.20gb', gi.profile_name)
         self.assertEqual(4, gi.placement.start)
 
@@ -109,10 +109,10 @@ class TestBackend(base.SimulatorTestCase):
         uuid = self.gpu.uuid
         self.assertRefused('INVALID_ARGUMENT',
                            self.backend_.create_gpu_instance, uuid, 14,
-                           gpu_model.Placement(1, 2))
+                           gpu_records.Placement(1, 2))
         self.assertRefused('INSUFFICIENT_RESOURCES',
                            self.backend_.create_gpu_instance, uuid, 19,
-                           gpu_model.Placement(4, 1))
+                           gpu_records.Placement(4, 1))
         self.assertRefused('INSUFFICIENT_RESOURCES',
                            self.backend_.create_gpu_instance, uuid, 9)
         self.assertRefused('INVALID_ARGUMENT',
@@ -229,7 +229,7 @@ class TestBackend(base.SimulatorTestCase):
         # ... and it equals a full rendering of the new state.
         fresh = os.path.join(self.tmpdir, 'fresh')
         os.makedirs(fresh)
-        sysfs_mod.render(self.backend_.host.load(), fresh)
+        sysfs.render(self.backend_.host.load(), fresh)
         self.assertEqual(_tree(fresh), _tree(root))
 
 

@@ -6,7 +6,7 @@ import os
 from unittest import mock
 
 from nova_mig.simulator import backend as simulated
-from nova_mig.simulator import host as host_mod
+from nova_mig.simulator import simulated_host
 from tests.functional.simulator import base
 
 
@@ -24,7 +24,7 @@ class TestCrashBetweenSaveAndRender(base.SimulatorTestCase):
         def commit():
             with backend.host.transaction() as state:
                 change(state)
-        with mock.patch.object(host_mod.SimulatedHost, '_render_locked',
+        with mock.patch.object(simulated_host.SimulatedHost, '_render_locked',
                                side_effect=Killed) as render:
             # The crash point is reached: the change was saved, and the
             # process "dies" rendering it.
@@ -62,7 +62,7 @@ class TestCrashBetweenSaveAndRender(base.SimulatorTestCase):
         backend = self.backend(HOST)
         backend.sysfs_root()
         again = simulated.SimulatedBackend(self.conf)
-        with mock.patch.object(host_mod.SimulatedHost,
+        with mock.patch.object(simulated_host.SimulatedHost,
                                '_render_locked') as render:
             again.sysfs_root()
         render.assert_not_called()

@@ -7,7 +7,7 @@ import os
 from oslo_config import cfg
 
 from nova_mig.cli import confcheck
-from nova_mig import conf as nova_mig_conf
+import nova_mig.conf
 from nova_mig import exception
 from tests import base
 
@@ -23,7 +23,7 @@ class TestConfCheck(base.TestCase):
 
     def loaded(self, path: str) -> cfg.ConfigOpts:
         conf = cfg.ConfigOpts()
-        nova_mig_conf.register_opts(conf)
+        nova_mig.conf.register_opts(conf)
         conf(['--config-file', path], project='nova-mig')
         return conf
 

@@ -6,7 +6,7 @@ import json
 import os
 
 from nova_mig.documents import discover
-from nova_mig.model import host as host_model
+from nova_mig.model import host_records
 from tests import base
 
 
@@ -21,7 +21,7 @@ def _document(**extra):
 class TestVersion(base.TestCase):
 
     def test_written_version_is_the_read_version(self):
-        report = host_model.HostReport(
+        report = host_records.HostReport(
             hostname='compute-1', device_mode='mdev', gpus=[], parents=[],
             mdevs=[], sriov={}, domains=[], node_devices=[])
         self.assertEqual(discover.VERSION, report.as_dict()['version'])

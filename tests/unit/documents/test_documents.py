@@ -23,19 +23,19 @@ import yaml
 
 from nova_mig.documents import discover
 from nova_mig.documents import layout_file
-from nova_mig.documents import simulated_host
+from nova_mig.documents import simulated_host_file
 from nova_mig.documents import targets_file
 from nova_mig import exception
 from nova_mig.layout import schema
 from nova_mig.simulator import hostfile
-from nova_mig.simulator import state as sim_state
+from nova_mig.simulator import live_state
 from tests import base
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir,
                                    os.pardir, os.pardir))
 REFERENCE = os.path.join(TOP, 'doc', 'source', 'reference')
 TOOL = os.path.join(TOP, 'tools', 'document_schemas.py')
-MODULES = (discover, layout_file, simulated_host, targets_file)
+MODULES = (discover, layout_file, simulated_host_file, targets_file)
 
 
 class HostFileError(Exception):
@@ -58,7 +58,7 @@ def _read_example(path):
         return layout_file.read(path)
     if '/hosts/' in path:
         hostfile.load(path)     # and the simulator builds the host
-        return simulated_host.read(path, _host_fail)
+        return simulated_host_file.read(path, _host_fail)
     raise AssertionError('no reader for documented example %s' % path)
 
 
@@ -118,10 +118,10 @@ class TestSchemas(base.TestCase):
         self.assertEqual(3, len(document['targets']))
 
     def test_simulated_host_states_are_the_simulator_states(self):
-        self.assertEqual(sim_state.DOMAIN_STATES,
-                         simulated_host.DOMAIN_STATES)
+        self.assertEqual(live_state.DOMAIN_STATES,
+                         simulated_host_file.DOMAIN_STATES)
         self.assertEqual(set(hostfile.MIG_MODES),
-                         set(simulated_host.MIG_MODES))
+                         set(simulated_host_file.MIG_MODES))
 
 
 class TestVersions(base.TestCase):
@@ -139,7 +139,7 @@ class TestVersions(base.TestCase):
                          'nova-mig reads version 1', str(e))
 
     def test_simulated_host_without_version_refused(self):
-        e = self.assertRaises(HostFileError, simulated_host.loads,
+        e = self.assertRaises(HostFileError, simulated_host_file.loads,
                               'hostname: h\n', _host_fail)
         self.assertEqual('version: unsupported version None; this '
                          'nova-mig reads version 1', str(e))
@@ -161,7 +161,7 @@ class TestVersions(base.TestCase):
                               'version: 2\ngpus: 7', 'l.yaml')
         self.assertEqual('l.yaml: version: unsupported version 2; this '
                          'nova-mig reads version 1', str(e))
-        e = self.assertRaises(HostFileError, simulated_host.check,
+        e = self.assertRaises(HostFileError, simulated_host_file.check,
                               {'version': 2, 'hostname': 'h'}, _host_fail)
         self.assertIn('version: unsupported version 2', str(e))
 
@@ -253,13 +253,13 @@ class TestWriters(base.TestCase):
     def test_host_file_writer_round_trips(self):
         path = os.path.join(TOP, 'etc', 'nova-mig', 'hosts',
                             'a100-mixed.yaml')
-        document = simulated_host.read(path, _host_fail)
+        document = simulated_host_file.read(path, _host_fail)
         out = os.path.join(self.tmpdir, 'h.yaml')
-        simulated_host.write(out, document, '# captured\n')
-        self.assertEqual(document, simulated_host.read(out, _host_fail))
+        simulated_host_file.write(out, document, '# captured\n')
+        self.assertEqual(document, simulated_host_file.read(out, _host_fail))
         self.assertEqual(hostfile.load(path).data['gpus'],
                          hostfile.load(out).data['gpus'])
-        self.assertRaises(ValueError, simulated_host.dumps,
+        self.assertRaises(ValueError, simulated_host_file.dumps,
                           dict(document, hostname=''))
 
     def test_discover_writer_round_trips(self):

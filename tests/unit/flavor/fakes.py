@@ -9,7 +9,7 @@ import uuid as uuid_mod
 from openstack import exceptions as sdk_exc
 import requests
 
-from nova_mig.placement import client as client_mod
+from nova_mig.placement import api_client
 
 
 def response(status: int, body=None) -> requests.Response:
@@ -135,10 +135,10 @@ class FakePlacementAdapter:
 
 
 def placement_client() -> tuple[FakePlacementAdapter,
-                                client_mod.PlacementClient]:
+                                api_client.PlacementClient]:
     """A real PlacementClient talking to a fresh in-memory Placement."""
     api = FakePlacementAdapter()
-    return api, client_mod.PlacementClient(api, 'fake')
+    return api, api_client.PlacementClient(api, 'fake')
 
 
 class Flavor:

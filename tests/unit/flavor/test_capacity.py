@@ -3,7 +3,7 @@
 """Tests of cloud-wide MIG capacity read from Placement."""
 
 from nova_mig import exception
-from nova_mig.flavor import capacity
+from nova_mig.flavor import slice_capacity
 from nova_mig import naming
 from tests.unit.flavor import base as flavor_base
 
@@ -23,13 +23,13 @@ class CapacityTestCase(flavor_base.PlacementTestCase):
         cn2 = self.api.add('cn2')
         self.api.add('cn2_gpu0', parent=cn2,
                      inventory={'CUSTOM_MIG_3G_40GB': {'total': 2}})
-        rows = capacity.provider_slices(self.client, self.scheme)
+        rows = slice_capacity.provider_slices(self.client, self.scheme)
         self.assertEqual(
             [('cn1', 'cn1_gpu0', 3, 2, 1), ('cn1', 'cn1_gpu1', 4, 4, 0),
              ('cn2', 'cn2_gpu0', 2, 0, 2)],
             [(r.host, r.provider, r.capacity, r.used, r.free)
              for r in rows])
-        totals = capacity.by_profile(rows)
+        totals = slice_capacity.by_profile(rows)
         self.assertEqual(
             [('1g.10gb', 1, 2, 7, 6, 1), ('3g.40gb', 1, 1, 2, 0, 2)],
             [(p.profile, p.hosts, p.providers, p.capacity, p.used, p.free)
@@ -43,7 +43,7 @@ class CapacityTestCase(flavor_base.PlacementTestCase):
                      traits={RC, 'CUSTOM_MIG_2G_20GB'})
         self.api.add('timesliced', parent=cn,
                      inventory={'VGPU': {'total': 8}})
-        rows = capacity.provider_slices(self.client, self.scheme)
+        rows = slice_capacity.provider_slices(self.client, self.scheme)
         self.assertEqual([('one', '1g.10gb', 'VGPU', 3, 1)],
                          [(r.provider, r.profile, r.resource_class,
                            r.capacity, r.used) for r in rows])
@@ -51,7 +51,7 @@ class CapacityTestCase(flavor_base.PlacementTestCase):
     def test_requests_and_microversions(self):
         cn = self.api.add('cn')
         gpu = self.api.add('gpu', parent=cn, inventory={RC: {'total': 1}})
-        capacity.provider_slices(self.client, self.scheme)
+        slice_capacity.provider_slices(self.client, self.scheme)
         # Providers are read in name order: "cn" before "gpu".
         self.assertEqual(
             [('GET', '/resource_providers', '1.14'),
@@ -65,26 +65,28 @@ class CapacityTestCase(flavor_base.PlacementTestCase):
         self.api.add('gpu', parent=cn, inventory={RC: {'total': 0}})
         self.api.add('gpu2', parent=cn,
                      inventory={'CUSTOM_MIG_2G_20GB': {'total': 1}})
-        self.assertEqual(['2g.20gb'], capacity.offered_profiles(
+        self.assertEqual(['2g.20gb'], slice_capacity.offered_profiles(
             self.client, self.scheme))
 
     def test_check_profile_names_known_profiles(self):
         self.api.classes |= {RC, 'CUSTOM_MIG_2G_20GB', 'CUSTOM_OTHER'}
-        capacity.check_profile(self.client, self.scheme, '1g.10gb')
+        slice_capacity.check_profile(self.client, self.scheme, '1g.10gb')
         e = self.assertRaises(exception.ProfileNotOffered,
-                              capacity.check_profile, self.client,
+                              slice_capacity.check_profile, self.client,
                               self.scheme, '3g.40gb')
         self.assertIn('Known profiles: 1g.10gb, 2g.20gb.', str(e))
         self.assertIn('resource class CUSTOM_MIG_3G_40GB', str(e))
-        self.assertRaises(exception.NotMigProfile, capacity.check_profile,
+        self.assertRaises(exception.NotMigProfile,
+                          slice_capacity.check_profile,
                           self.client, self.scheme, 'huge')
 
     def test_check_profile_vgpu_class_needs_the_trait(self):
         self.api.classes.add(RC)
         scheme = naming.Scheme(vgpu_class=True)
         e = self.assertRaises(exception.ProfileNotOffered,
-                              capacity.check_profile, self.client, scheme,
+                              slice_capacity.check_profile, self.client,
+                              scheme,
                               '1g.10gb')
         self.assertIn('trait %s' % RC, str(e))
         self.api.traits.add(RC)
-        capacity.check_profile(self.client, scheme, '1g.10gb')
+        slice_capacity.check_profile(self.client, scheme, '1g.10gb')

@@ -7,9 +7,9 @@ import pynvml
 
 from nova_mig import exception
 from nova_mig.gpu import nvml
-from nova_mig.model import gpu as gpu_model
+from nova_mig.model import gpu_records
 from nova_mig.privsep import nvml_lib
-from nova_mig.privsep import sysfs as privsep_sysfs
+from nova_mig.privsep import sysfs_writes
 from tests import base as test_base
 from tests.unit.privsep import fake_cards
 from tests.unit.privsep import fake_pynvml
@@ -31,7 +31,7 @@ class TestSysfsWriter(test_base.TestCase):
         root = self.useFixture(fixtures.TempDir()).path
         self.flags(sysfs_root=root, group='host')
         writer = nvml.NvmlBackend(self.conf).sysfs_writer()
-        self.assertIsInstance(writer, privsep_sysfs.PrivsepSysfsWriter)
+        self.assertIsInstance(writer, sysfs_writes.PrivsepSysfsWriter)
         self.assertEqual(root, writer.root)
 
 
@@ -77,16 +77,16 @@ class TestListGpus(NvmlTestCase):
     def test_gpu_instances_with_cis_and_processes(self):
         gis = {gi.id: gi for gi in self.a100.gpu_instances}
         self.assertEqual([1, 2, 3], sorted(gis))
-        self.assertEqual((9, '3g.40gb', gpu_model.Placement(0, 4)),
+        self.assertEqual((9, '3g.40gb', gpu_records.Placement(0, 4)),
                          (gis[1].profile_id, gis[1].profile_name,
                           gis[1].placement))
-        self.assertEqual((gpu_model.ComputeInstance(0, 2),),
+        self.assertEqual((gpu_records.ComputeInstance(0, 2),),
                          gis[1].compute_instances)
         self.assertEqual((fake_cards.PROCESS,), gis[1].processes)
-        self.assertEqual((gpu_model.ComputeInstance(0, 1),),
+        self.assertEqual((gpu_records.ComputeInstance(0, 1),),
                          gis[2].compute_instances)
         self.assertEqual((), gis[2].processes)
-        self.assertEqual(('1g.10gb', gpu_model.Placement(6, 1), ()),
+        self.assertEqual(('1g.10gb', gpu_records.Placement(6, 1), ()),
                          (gis[3].profile_name, gis[3].placement,
                           gis[3].compute_instances))
 
@@ -104,8 +104,8 @@ class TestListGpus(NvmlTestCase):
 
     def test_active_vgpus(self):
         self.assertEqual(
-            (gpu_model.ActiveVgpu(fake_cards.MDEV, 702, 1),
-             gpu_model.ActiveVgpu(fake_cards.MDEV[:-1] + '2', 710, None)),
+            (gpu_records.ActiveVgpu(fake_cards.MDEV, 702, 1),
+             gpu_records.ActiveVgpu(fake_cards.MDEV[:-1] + '2', 710, None)),
             self.a100.active_vgpus)
 
     def test_non_mig_gpu(self):
@@ -197,7 +197,7 @@ class TestListGpusStates(NvmlTestCase):
         self.useFixture(fixtures.MonkeyPatch(
             'pynvml.nvmlDeviceGetGpuInstancePossiblePlacements', placements))
         (result,) = self.backend.list_gpus()
-        self.assertEqual((gpu_model.Placement(3, 1),),
+        self.assertEqual((gpu_records.Placement(3, 1),),
                          result.profile(19).placements)
 
     def test_library_missing(self):

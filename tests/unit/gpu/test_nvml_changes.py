@@ -7,7 +7,7 @@ import pynvml
 
 from nova_mig import exception
 from nova_mig.gpu import nvml
-from nova_mig.model import gpu as gpu_model
+from nova_mig.model import gpu_records
 from nova_mig import privsep
 from tests import base as test_base
 from tests.unit.privsep import fake_cards
@@ -44,8 +44,8 @@ class TestChanges(ChangesTestCase):
 
     def test_create_gpu_instance_at_placement(self):
         gi = self.backend.create_gpu_instance(self.empty.uuid, 9,
-                                              gpu_model.Placement(4, 4))
-        self.assertEqual((9, '3g.40gb', gpu_model.Placement(4, 4), ()),
+                                              gpu_records.Placement(4, 4))
+        self.assertEqual((9, '3g.40gb', gpu_records.Placement(4, 4), ()),
                          (gi.profile_id, gi.profile_name, gi.placement,
                           gi.compute_instances))
         self.assertEqual((9, 4, 4), (self.empty.gis[gi.id].profile.id,
@@ -60,7 +60,7 @@ class TestChanges(ChangesTestCase):
 
     def test_create_and_destroy_compute_instance(self):
         gi = self.backend.create_gpu_instance(self.empty.uuid, 14,
-                                              gpu_model.Placement(2, 2))
+                                              gpu_records.Placement(2, 2))
         ci = self.backend.create_compute_instance(self.empty.uuid, gi.id)
         # The full-size shared-engine profile: 2 compute slices.
         self.assertEqual(1, ci.profile_id)
@@ -82,7 +82,7 @@ class TestChanges(ChangesTestCase):
     def test_overlapping_placement(self):
         self.assertRefused('INSUFFICIENT_RESOURCES',
                            self.backend.create_gpu_instance, self.busy.uuid,
-                           15, gpu_model.Placement(6, 2))
+                           15, gpu_records.Placement(6, 2))
 
     def test_no_room_left(self):
         self.assertRefused('INSUFFICIENT_RESOURCES',
@@ -91,15 +91,15 @@ class TestChanges(ChangesTestCase):
 
     def test_second_media_extensions_instance(self):
         self.backend.create_gpu_instance(self.empty.uuid, 20,
-                                         gpu_model.Placement(0, 1))
+                                         gpu_records.Placement(0, 1))
         self.assertRefused('INSUFFICIENT_RESOURCES',
                            self.backend.create_gpu_instance, self.empty.uuid,
-                           20, gpu_model.Placement(3, 1))
+                           20, gpu_records.Placement(3, 1))
 
     def test_placement_not_allowed(self):
         self.assertRefused('INVALID_ARGUMENT',
                            self.backend.create_gpu_instance, self.empty.uuid,
-                           15, gpu_model.Placement(1, 2))
+                           15, gpu_records.Placement(1, 2))
 
     def test_unknown_profile(self):
         self.assertRefused('INVALID_ARGUMENT',
@@ -181,6 +181,6 @@ class TestChangesDaemon(test_base.TestCase):
         # The daemon changes its own copy of the fake card.
         backend.destroy_gpu_instance(busy.uuid, 3)
         gi = backend.create_gpu_instance(
-            busy.uuid, 15, gpu_model.Placement(6, 2))
-        self.assertEqual(('1g.20gb', gpu_model.Placement(6, 2)),
+            busy.uuid, 15, gpu_records.Placement(6, 2))
+        self.assertEqual(('1g.20gb', gpu_records.Placement(6, 2)),
                          (gi.profile_name, gi.placement))

@@ -29,7 +29,7 @@ class TestNvmlMigMode(test_base.TestCase):
         self.assertEqual((0, 1),
                          self.backend.set_mig_mode(self.off.uuid, True))
         self.assertEqual((0, 1), (self.off.mig_current, self.off.mig_pending))
-        self.assertEqual(['nova_mig.privsep.nvml.set_mig_mode'],
+        self.assertEqual(['nova_mig.privsep.nvml_calls.set_mig_mode'],
                          self.privsep.channel.calls)
 
     def test_refusal(self):

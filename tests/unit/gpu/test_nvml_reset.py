@@ -14,7 +14,7 @@ import stat
 import fixtures
 
 from nova_mig import exception
-from nova_mig.gpu import base as gpu_base
+from nova_mig.gpu import backend_api
 from nova_mig.gpu import nvml
 from nova_mig import privsep
 from tests import base as test_base
@@ -45,7 +45,7 @@ class TestResetGpu(test_base.TestCase):
                     'exit 3;; esac\necho "GPU reset"\n' % self.record)
         os.chmod(script, stat.S_IRWXU)
         self.useFixture(fixtures.MonkeyPatch(
-            'nova_mig.privsep.nvml.RESET_TOOLS',
+            'nova_mig.privsep.nvml_calls.RESET_TOOLS',
             (os.path.join(bindir, 'absent'), script)))
         self.useFixture(fixtures.EnvironmentVariable('PATH', '/nonexistent'))
         self.backend = nvml.NvmlBackend(self.conf)
@@ -54,7 +54,7 @@ class TestResetGpu(test_base.TestCase):
         self.backend.reset_gpu(UUID, '0000:41:00.0')
         with open(self.record) as f:
             self.assertEqual('--gpu-reset -i 0000:41:00.0', f.read().strip())
-        self.assertEqual(['nova_mig.privsep.nvml.reset_gpu'],
+        self.assertEqual(['nova_mig.privsep.nvml_calls.reset_gpu'],
                          self.privsep.channel.calls)
 
     def test_failure_is_a_refusal_with_the_command_output(self):
@@ -79,7 +79,8 @@ class TestResetGpu(test_base.TestCase):
 
     def test_no_installed_tool_is_a_refusal(self):
         self.useFixture(fixtures.MonkeyPatch(
-            'nova_mig.privsep.nvml.RESET_TOOLS', ('/nonexistent/nvidia-smi',)))
+            'nova_mig.privsep.nvml_calls.RESET_TOOLS',
+            ('/nonexistent/nvidia-smi',)))
         error = self.assertRaises(exception.GpuOperationRefused,
                                   self.backend.reset_gpu, UUID,
                                   '0000:41:00.0')
@@ -88,7 +89,7 @@ class TestResetGpu(test_base.TestCase):
 
     def test_default_backend_names_the_command(self):
         error = self.assertRaises(exception.GpuOperationRefused,
-                                  gpu_base.GpuBackend.reset_gpu,
+                                  backend_api.GpuBackend.reset_gpu,
                                   self.backend, UUID, '0000:41:00.0')
         self.assertEqual('NOT_SUPPORTED', error.code)
         self.assertIn('"nvidia-smi --gpu-reset -i 0000:41:00.0"', str(error))

@@ -7,8 +7,8 @@ import os
 import fixtures
 import libvirt
 
-from nova_mig.gpu import base as gpu_base
-from nova_mig import sysfs as gateway
+from nova_mig.gpu import backend_api
+from nova_mig import sysfs_gateway
 
 # -- libvirt XML ----------------------------------------------------------
 DOMAIN = """
@@ -294,7 +294,7 @@ class RecordingWriter:
 
     def __init__(self, root=None):
         self.writes = []
-        self.sysfs = gateway.Sysfs(root or '/nonexistent')
+        self.sysfs = sysfs_gateway.Sysfs(root or '/nonexistent')
 
     def write(self, path, value):
         self.writes.append((path, value))
@@ -302,24 +302,25 @@ class RecordingWriter:
             f.write(value)
 
     def set_sriov_numvfs(self, pf, count):
-        self.write(self.sysfs.pci(pf, gateway.SRIOV_NUMVFS), str(count))
+        self.write(self.sysfs.pci(pf, sysfs_gateway.SRIOV_NUMVFS), str(count))
 
     def create_mdev(self, parent, type_id, uuid):
-        self.write(self.sysfs.pci(parent, gateway.SUPPORTED_TYPES, type_id,
+        self.write(self.sysfs.pci(parent, sysfs_gateway.SUPPORTED_TYPES,
+                                  type_id,
                                   'create'), uuid)
 
     def remove_mdev(self, uuid):
         self.write(self.sysfs.mdev(uuid, 'remove'), '1')
 
     def set_vgpu_type(self, vf, type_id):
-        self.write(self.sysfs.pci(vf, gateway.VENDOR_DIR,
-                                  gateway.CURRENT_TYPE), str(type_id))
+        self.write(self.sysfs.pci(vf, sysfs_gateway.VENDOR_DIR,
+                                  sysfs_gateway.CURRENT_TYPE), str(type_id))
 
     def clear_vgpu_type(self, vf):
         self.set_vgpu_type(vf, 0)
 
 
-class FakeBackend(gpu_base.GpuBackend):
+class FakeBackend(backend_api.GpuBackend):
     """A backend over given GPUs, a sysfs root and a libvirt URI.
 
     Its sysfs writer is a :class:`RecordingWriter`; it changes no GPU.

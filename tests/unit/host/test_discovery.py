@@ -9,24 +9,24 @@ import libvirt
 
 from nova_mig.cli import slicemap
 from nova_mig.host import discovery
-from nova_mig.model import gpu as gpu_model
+from nova_mig.model import gpu_records
 from tests import base
 from tests.unit.host import fakes
 
-P = gpu_model.Placement
+P = gpu_records.Placement
 UUID_USED = '5d3c2b1a-0000-4000-8000-000000000001'
 UUID_IDLE = '5d3c2b1a-0000-4000-8000-000000000002'
 
 PROFILES = (
-    gpu_model.GpuInstanceProfile(19, '1g.10gb', 1, 9856, 7, 14,
-                                 tuple(P(i, 1) for i in range(7))),
-    gpu_model.GpuInstanceProfile(20, '1g.10gb+me', 1, 9856, 1, 14,
-                                 tuple(P(i, 1) for i in range(7))),
-    gpu_model.GpuInstanceProfile(14, '2g.20gb', 2, 19968, 3, 28,
-                                 (P(0, 2), P(2, 2), P(4, 2))),
-    gpu_model.GpuInstanceProfile(9, '3g.40gb', 3, 40192, 2, 42,
-                                 (P(0, 4), P(4, 4))),
-    gpu_model.GpuInstanceProfile(0, '7g.80gb', 7, 80896, 1, 98, (P(0, 8),)),
+    gpu_records.GpuInstanceProfile(19, '1g.10gb', 1, 9856, 7, 14,
+                                   tuple(P(i, 1) for i in range(7))),
+    gpu_records.GpuInstanceProfile(20, '1g.10gb+me', 1, 9856, 1, 14,
+                                   tuple(P(i, 1) for i in range(7))),
+    gpu_records.GpuInstanceProfile(14, '2g.20gb', 2, 19968, 3, 28,
+                                   (P(0, 2), P(2, 2), P(4, 2))),
+    gpu_records.GpuInstanceProfile(9, '3g.40gb', 3, 40192, 2, 42,
+                                   (P(0, 4), P(4, 4))),
+    gpu_records.GpuInstanceProfile(0, '7g.80gb', 7, 80896, 1, 98, (P(0, 8),)),
 )
 
 
@@ -51,21 +51,21 @@ class TestDiscovery(base.TestCase):
             fakes.FakeDomain('instance-00000001', fakes.domain_xml(
                 'instance-00000001', fakes.MDEV % UUID_USED),
                 state=libvirt.VIR_DOMAIN_SHUTOFF)])))
-        gpu = gpu_model.Gpu(
+        gpu = gpu_records.Gpu(
             index=0, pci_address='0000:41:00.0',
             uuid='GPU-11111111-2222-3333-4444-555555555555',
             name='NVIDIA A100 80GB PCIe', pci_device_id=0x20B510DE,
             memory_total_mb=81920, compute_capability=(8, 0),
             mig_current=1, mig_pending=1, profiles=PROFILES,
             gpu_instances=(
-                gpu_model.GpuInstance(1, 9, '3g.40gb', P(0, 4)),
-                gpu_model.GpuInstance(7, 19, '1g.10gb', P(4, 1)),
-                gpu_model.GpuInstance(8, 19, '1g.10gb', P(5, 1),
-                                      processes=(4242,)),
+                gpu_records.GpuInstance(1, 9, '3g.40gb', P(0, 4)),
+                gpu_records.GpuInstance(7, 19, '1g.10gb', P(4, 1)),
+                gpu_records.GpuInstance(8, 19, '1g.10gb', P(5, 1),
+                                        processes=(4242,)),
             ),
             vgpu_types=(), active_vgpus=(
-                gpu_model.ActiveVgpu(UUID_USED, 700, 1),
-                gpu_model.ActiveVgpu(UUID_IDLE, 701, 7)))
+                gpu_records.ActiveVgpu(UUID_USED, 700, 1),
+                gpu_records.ActiveVgpu(UUID_IDLE, 701, 7)))
         self.backend = fakes.FakeBackend(self.conf, [gpu], tree.root)
 
     def test_report(self):

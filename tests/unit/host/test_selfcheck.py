@@ -11,8 +11,8 @@ import os
 
 from nova_mig.host import selfcheck
 from nova_mig.model import constants
-from nova_mig.model import gpu as gpu_model
-from nova_mig.model import host as host_model
+from nova_mig.model import gpu_records
+from nova_mig.model import host_records
 from tests import base
 from tests.unit.novaconf import fakes
 
@@ -42,18 +42,18 @@ class SelfCheckTestCase(base.TestCase):
 
     def test_libvirt_and_nvml_against_sysfs(self):
         report, vfs = fakes.mixed_report()
-        active = gpu_model.ActiveVgpu(UUID, 1, 1, vfs[0])
+        active = gpu_records.ActiveVgpu(UUID, 1, 1, vfs[0])
         report.gpus[0] = dataclasses.replace(report.gpus[0],
                                              active_vgpus=(active,))
         other = '8d1e5a3c-2b4f-4c6d-8e9f-0a1b2c3d4e5f'
-        report.mdevs.append(host_model.Mdev(other, 'nvidia-1', vfs[1], 7))
-        report.node_devices.append(host_model.MdevNodeDevice(
+        report.mdevs.append(host_records.Mdev(other, 'nvidia-1', vfs[1], 7))
+        report.node_devices.append(host_records.MdevNodeDevice(
             'mdev_' + UUID.replace('-', '_'), UUID, vfs[0], 'nvidia-1'))
         report.domains += [
-            host_model.Domain('instance-1', 'u1', 'running', True, True,
-                              (UUID,), ()),
-            host_model.Domain('instance-2', 'u2', 'shutoff', True, True,
-                              (UUID,), ())]
+            host_records.Domain('instance-1', 'u1', 'running', True, True,
+                                (UUID,), ()),
+            host_records.Domain('instance-2', 'u2', 'shutoff', True, True,
+                                (UUID,), ())]
         rows = self.check(report)
         self.assertEqual('NVML runs it on %s; sysfs has no such mdev'
                          % fakes.PF0, rows[('vgpu device', UUID, 'differs')])
@@ -75,8 +75,8 @@ class SelfCheckTestCase(base.TestCase):
         self.pci_function(fakes.RTX_PF, '0x2bb5')
         report.parents[0] = dataclasses.replace(
             report.parents[0], gpu_instance_id=5, types=report.parents[0]
-            .types + (host_model.MdevType('9', 'NVIDIA DC-9Q', {}, 1,
-                                          'vfio-pci', ()),))
+            .types + (host_records.MdevType('9', 'NVIDIA DC-9Q', {}, 1,
+                                            'vfio-pci', ()),))
         rows = self.check(report)
         self.assertEqual('nvidia/gpu_instance_id says 5; NVML has GPU '
                          'instances [1] on %s' % fakes.RTX_PF,

@@ -9,7 +9,7 @@ from unittest import mock
 from nova_mig import exception
 from nova_mig.host import sysfs
 from nova_mig.model import constants
-from nova_mig import sysfs as gateway
+from nova_mig import sysfs_gateway
 from tests import base
 from tests.unit.host import fakes
 
@@ -137,13 +137,13 @@ class TestMdevHost(base.TestCase):
         # A regular file (a generated tree) may exceed one read(2).
         path = os.path.join(self.tree.dev_dir('0000:41:00.4'),
                             'mdev_supported_types/nvidia-700/description')
-        text = 'framebuffer=10240M, ' + 'x' * (3 * gateway._CHUNK) + '=1'
+        text = 'framebuffer=10240M, ' + 'x' * (3 * sysfs_gateway._CHUNK) + '=1'
         with open(path, 'w') as f:
             f.write(text + '\n')
         self.assertEqual(text, self.reader.read(path))
         self.assertEqual(
             '1', self.reader.mdev_parents()[0].types[0].description[
-                'x' * (3 * gateway._CHUNK)])
+                'x' * (3 * sysfs_gateway._CHUNK)])
 
 
 class TestVendorVfioHost(base.TestCase):

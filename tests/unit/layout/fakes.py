@@ -4,42 +4,43 @@
 
 from unittest import mock
 
-from nova_mig.gpu import base
+from nova_mig.gpu import backend_api
 from nova_mig.host import sysfs
 from nova_mig.host import virt
 from nova_mig.model import constants
-from nova_mig.model import gpu as gpu_model
-from nova_mig.model import host as host_model
+from nova_mig.model import gpu_records
+from nova_mig.model import host_records
 from nova_mig import ownership
-from nova_mig.simulator import catalog
+from nova_mig.simulator import gpu_catalog
 
 
 def gpu(model: str = 'A100-PCIE-80GB', index: int = 0,
-        gpu_instances=()) -> gpu_model.Gpu:
-    entry = catalog.default_catalog().get(model)
-    return gpu_model.Gpu(
+        gpu_instances=()) -> gpu_records.Gpu:
+    entry = gpu_catalog.default_catalog().get(model)
+    return gpu_records.Gpu(
         index=index, pci_address='0000:%02x:00.0' % (0x41 + index),
         uuid='GPU-00000000-0000-4000-8000-%012d' % index,
         name=entry.nvml_name, pci_device_id=entry.pci_device_id,
         memory_total_mb=entry.memory_total_mb,
         compute_capability=entry.compute_capability,
-        mig_current=gpu_model.MIG_ENABLED, mig_pending=gpu_model.MIG_ENABLED,
+        mig_current=gpu_records.MIG_ENABLED,
+        mig_pending=gpu_records.MIG_ENABLED,
         profiles=entry.profiles, gpu_instances=tuple(gpu_instances),
         vgpu_types=entry.vgpu_types)
 
 
-def gi(card: gpu_model.Gpu, gi_id: int, profile: str,
-       start: int) -> gpu_model.GpuInstance:
+def gi(card: gpu_records.Gpu, gi_id: int, profile: str,
+       start: int) -> gpu_records.GpuInstance:
     prof = card.profile_by_name(profile)
-    return gpu_model.GpuInstance(
+    return gpu_records.GpuInstance(
         id=gi_id, profile_id=prof.id, profile_name=prof.name,
-        placement=gpu_model.Placement(start, prof.placements[0].size),
-        compute_instances=(gpu_model.ComputeInstance(0, 0),))
+        placement=gpu_records.Placement(start, prof.placements[0].size),
+        compute_instances=(gpu_records.ComputeInstance(0, 0),))
 
 
-def report(*gpus: gpu_model.Gpu) -> host_model.HostReport:
+def report(*gpus: gpu_records.Gpu) -> host_records.HostReport:
     """A host without vGPU devices, SR-IOV or domains."""
-    return host_model.HostReport(
+    return host_records.HostReport(
         hostname='h', device_mode=constants.MODE_NONE, gpus=list(gpus),
         parents=[], mdevs=[], sriov={}, domains=[], node_devices=[])
 
@@ -49,7 +50,8 @@ class FakeContext:
 
     def __init__(self, root: str):
         self.calls = mock.Mock()
-        self.backend = mock.create_autospec(base.GpuBackend, instance=True)
+        self.backend = mock.create_autospec(backend_api.GpuBackend,
+                                            instance=True)
         self.reader = sysfs.SysfsReader(root)
         self.writer = mock.Mock()
         self.owned = mock.create_autospec(ownership.OwnershipRecord,

@@ -7,17 +7,17 @@ import os
 from unittest import mock
 
 from nova_mig import exception
-from nova_mig.gpu import base
+from nova_mig.gpu import backend_api
 from nova_mig.host import inuse
 from nova_mig.layout import executor
-from nova_mig.layout import plan
+from nova_mig.layout import layout_plan
 from nova_mig.layout import records
-from nova_mig.layout import steps
-from nova_mig.model import gpu as gpu_model
+from nova_mig.layout import step_types
+from nova_mig.model import gpu_records
 from tests import base as test_base
 from tests.unit.layout import fakes
 
-AT_0_4 = gpu_model.Placement(0, 4)
+AT_0_4 = gpu_records.Placement(0, 4)
 Outcome = records.Outcome
 Status = records.Status
 
@@ -27,14 +27,15 @@ class TestExecutor(test_base.TestCase):
     def setUp(self):
         super().setUp()
         self.card = fakes.gpu()
-        self.backend = mock.create_autospec(base.GpuBackend, instance=True)
+        self.backend = mock.create_autospec(backend_api.GpuBackend,
+                                            instance=True)
         self.backend.sysfs_root.return_value = os.path.join(self.tmpdir,
                                                             'sys')
         self.backend.libvirt_uri.return_value = 'test:///default'
         self.backend.sysfs_writer.return_value = mock.Mock()
         self.backend.create_gpu_instance.return_value = \
-            gpu_model.GpuInstance(id=9, profile_id=2, profile_name='3g.40gb',
-                                  placement=AT_0_4)
+            gpu_records.GpuInstance(id=9, profile_id=2, profile_name='3g.40gb',
+                                    placement=AT_0_4)
         self.checker = mock.create_autospec(inuse.Checker, instance=True)
         self.checker.referencing_now.return_value = ()
         self.progress = []
@@ -42,19 +43,20 @@ class TestExecutor(test_base.TestCase):
             self.backend, os.path.join(self.tmpdir, 'state'),
             lambda *args: self.progress.append(args), self.checker)
 
-    def steps(self) -> tuple[steps.Step, ...]:
+    def steps(self) -> tuple[step_types.Step, ...]:
         on = dict(gpu=self.card.pci_address, gpu_uuid=self.card.uuid,
                   reason='r', profile='3g.40gb', placement=AT_0_4)
-        return (steps.DestroyGpuInstance(gi_id=1, **on),
-                steps.CreateGpuInstance(profile_id=2, **on),
-                steps.CreateComputeInstance(**on))
+        return (step_types.DestroyGpuInstance(gi_id=1, **on),
+                step_types.CreateGpuInstance(profile_id=2, **on),
+                step_types.CreateComputeInstance(**on))
 
-    def make_plan(self, *gpus: plan.GpuPlan) -> plan.Plan:
-        return plan.Plan('h', 'l.yaml', gpus, ())
+    def make_plan(self, *gpus: layout_plan.GpuPlan) -> layout_plan.Plan:
+        return layout_plan.Plan('h', 'l.yaml', gpus, ())
 
-    def gpu_plan(self, card=None, **kw) -> plan.GpuPlan:
-        return plan.GpuPlan(mock.Mock(gpu=card or self.card), self.steps(),
-                            **kw)
+    def gpu_plan(self, card=None, **kw) -> layout_plan.GpuPlan:
+        return layout_plan.GpuPlan(mock.Mock(gpu=card or self.card),
+                                   self.steps(),
+                                   **kw)
 
     def test_every_step_done(self):
         the_plan = self.make_plan(self.gpu_plan())
@@ -92,7 +94,7 @@ class TestExecutor(test_base.TestCase):
         # The next GPU went on (and failed at the same step).
         self.assertEqual(Outcome.DONE, second.steps[0].outcome)
         self.assertEqual(Status.FAILED, second.status)
-        self.assertIn((2, 6, steps.CreateGpuInstance, 'failed'),
+        self.assertIn((2, 6, step_types.CreateGpuInstance, 'failed'),
                       [(i, n, type(s), st) for i, n, s, st in self.progress])
 
     def test_a_target_used_before_its_step(self):
@@ -132,9 +134,9 @@ class TestExecutor(test_base.TestCase):
 
     def test_a_guest_defined_during_a_removal(self):
         ctx = fakes.FakeContext(self.backend.sysfs_root())
-        remove = steps.ClearVgpuType(gpu=self.card.pci_address,
-                                     gpu_uuid=self.card.uuid, reason='r',
-                                     type_name='T', vf=0, parent='0:1.4')
+        remove = step_types.ClearVgpuType(gpu=self.card.pci_address,
+                                          gpu_uuid=self.card.uuid, reason='r',
+                                          type_name='T', vf=0, parent='0:1.4')
         self.executor.writer = ctx.writer
         self.executor.owned = ctx.owned
         self.checker.referencing_now.return_value = ('instance-1 (shutoff)',)
@@ -149,7 +151,7 @@ class TestExecutor(test_base.TestCase):
 class TestRecords(test_base.TestCase):
 
     def test_apply_result_is_a_record(self):
-        result = records.ApplyResult(plan.Plan('h', 'l', (), ()), ())
+        result = records.ApplyResult(layout_plan.Plan('h', 'l', (), ()), ())
         self.assertRaises(dataclasses.FrozenInstanceError, setattr, result,
                           'checkpoint', 'x')
         # Display rows are the command line's, not an API.

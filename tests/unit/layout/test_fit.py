@@ -3,7 +3,7 @@
 """Tests of the MIG placement search."""
 
 from nova_mig.layout import fit
-from nova_mig.model import gpu as gpu_model
+from nova_mig.model import gpu_records
 from tests import base as test_base
 from tests.unit.layout import fakes
 
@@ -67,15 +67,16 @@ class TestFit(test_base.TestCase):
 
     def test_placements_come_from_the_gpu(self):
         # A card reporting other placements is searched with them.
-        profile = gpu_model.GpuInstanceProfile(
+        profile = gpu_records.GpuInstanceProfile(
             id=99, name='2g.x', slice_count=2, memory_mb=1,
             instance_count=2, multiprocessor_count=1,
-            placements=(gpu_model.Placement(1, 2), gpu_model.Placement(5, 2)))
-        whole = gpu_model.GpuInstanceProfile(
+            placements=(gpu_records.Placement(1, 2), gpu_records.Placement(5,
+                                                                           2)))
+        whole = gpu_records.GpuInstanceProfile(
             id=98, name='4g.x', slice_count=4, memory_mb=1,
             instance_count=1, multiprocessor_count=1,
-            placements=(gpu_model.Placement(0, 8),))
-        card = gpu_model.Gpu(0, '0000:41:00.0', 'GPU-x', 'X', 0, 0, (9, 0),
-                             1, 1, profiles=(profile, whole))
+            placements=(gpu_records.Placement(0, 8),))
+        card = gpu_records.Gpu(0, '0000:41:00.0', 'GPU-x', 'X', 0, 0, (9, 0),
+                               1, 1, profiles=(profile, whole))
         result = fit.fit(card, [fit.Wanted(profile)] * 2)
         self.assertEqual([(1, 2), (5, 2)], self.starts(result))

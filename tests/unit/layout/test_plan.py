@@ -5,9 +5,9 @@
 import dataclasses
 
 from nova_mig import exception
-from nova_mig.layout import plan
+from nova_mig.layout import layout_plan
 from nova_mig.layout import schema
-from nova_mig.layout import steps
+from nova_mig.layout import step_types
 from tests import base as test_base
 from tests.unit.layout import fakes
 
@@ -25,20 +25,21 @@ class TestPlan(test_base.TestCase):
         self.card = dataclasses.replace(card, gpu_instances=(
             fakes.gi(card, 1, '3g.40gb', 4), fakes.gi(card, 2, '1g.10gb', 0)))
 
-    def make(self, text: str, card=None) -> plan.Plan:
-        return plan.plan(fakes.report(card or self.card),
-                         schema.loads(text, 'l.yaml'), self.tmpdir)
+    def make(self, text: str, card=None) -> layout_plan.Plan:
+        return layout_plan.plan(fakes.report(card or self.card),
+                                schema.loads(text, 'l.yaml'), self.tmpdir)
 
-    def describe(self, the_plan: plan.Plan) -> list[tuple[str, str]]:
+    def describe(self, the_plan: layout_plan.Plan) -> list[tuple[str, str]]:
         return [(a.kind, a.describe()) for a in the_plan.steps]
 
     def test_keeps_what_matches_and_replaces_the_rest(self):
         the_plan = self.make(_layout('[3g.40gb, 2g.20gb, 2g.20gb]'))
-        self.assertEqual([steps.DestroyComputeInstance,
-                          steps.DestroyGpuInstance, steps.CreateGpuInstance,
-                          steps.CreateComputeInstance,
-                          steps.CreateGpuInstance,
-                          steps.CreateComputeInstance],
+        self.assertEqual([step_types.DestroyComputeInstance,
+                          step_types.DestroyGpuInstance,
+                          step_types.CreateGpuInstance,
+                          step_types.CreateComputeInstance,
+                          step_types.CreateGpuInstance,
+                          step_types.CreateComputeInstance],
                          [type(s) for s in the_plan.steps])
         self.assertEqual([
             ('destroy-ci', 'destroy compute instance 0 of GPU instance 2 '
@@ -94,7 +95,7 @@ class TestPlan(test_base.TestCase):
         self.assertEqual(('processes 4242 on GPU instance 2',),
                          gplan.blockers)
         self.assertEqual('0000:41:00.0', gplan.address)
-        self.assertEqual(plan.REFUSED, gplan.refused)
+        self.assertEqual(layout_plan.REFUSED, gplan.refused)
 
     def test_disabling_mig_destroys_every_instance(self):
         the_plan = self.make('version: 1\ngpus: [{select: {index: 0}, '

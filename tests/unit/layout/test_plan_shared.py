@@ -12,11 +12,11 @@ import json
 from nova_mig import exception
 from nova_mig.layout import current
 from nova_mig.layout import export
-from nova_mig.layout import plan
+from nova_mig.layout import layout_plan
 from nova_mig.layout import schema
-from nova_mig.layout import steps
+from nova_mig.layout import step_types
 from nova_mig.model import constants
-from nova_mig.model import host as host_model
+from nova_mig.model import host_records
 from tests import base as test_base
 from tests.unit.layout import fakes
 
@@ -38,19 +38,20 @@ class TestSharedInstance(test_base.TestCase):
     def report(self, card=None, parents=()):
         report = fakes.report(card or self.card)
         report.device_mode = constants.MODE_VENDOR_VFIO
-        report.sriov = {PF: host_model.SriovPf(PF, 4, 4, VFS)}
+        report.sriov = {PF: host_records.SriovPf(PF, 4, 4, VFS)}
         report.parents = list(parents)
         return report
 
     def make(self, text, **kwargs):
-        return plan.plan(self.report(**kwargs), schema.loads(text, 'l.yaml'),
-                         self.tmpdir)
+        return layout_plan.plan(self.report(**kwargs), schema.loads(text,
+                                                                    'l.yaml'),
+                                self.tmpdir)
 
     def test_two_vgpus_on_one_instance_take_two_vfs(self):
         the_plan = self.make(_layout(
             '{profile: 1g.24gb+gfx, vgpus: 2, vgpu: {type: DC-1-8Q}}'))
         vgpus = [a for a in the_plan.steps
-                 if isinstance(a, steps.CreateVgpu)]
+                 if isinstance(a, step_types.CreateVgpu)]
         self.assertEqual([('DC-1-8Q', 0, '1g.24gb+gfx'),
                           ('DC-1-8Q', 1, '1g.24gb+gfx')],
                          [(a.type_name, a.vf, a.profile) for a in vgpus])
@@ -87,13 +88,13 @@ class TestSharedInstance(test_base.TestCase):
     def test_kept_instance_adds_only_the_missing_vgpu(self):
         card = dataclasses.replace(self.card, gpu_instances=(
             fakes.gi(self.card, 1, '1g.24gb+gfx', 0),))
-        parents = [host_model.VgpuParent(VFS[0], PF,
-                                         constants.MODE_VENDOR_VFIO, (),
-                                         current_type=2402)]
+        parents = [host_records.VgpuParent(VFS[0], PF,
+                                           constants.MODE_VENDOR_VFIO, (),
+                                           current_type=2402)]
         the_plan = self.make(_layout(
             '{profile: 1g.24gb+gfx, placement: 0, vgpus: 2, '
             'vgpu: {type: DC-1-8Q}}'), card=card, parents=parents)
-        self.assertEqual([(steps.SetVgpuType, 1)],
+        self.assertEqual([(step_types.SetVgpuType, 1)],
                          [(type(a), a.vf) for a in the_plan.steps])
         # And the export says what the instance carries.
         spec = export.gpu_spec(self.report(card, parents), card)
@@ -103,16 +104,16 @@ class TestSharedInstance(test_base.TestCase):
     def test_export_of_a_shared_instance(self):
         card = dataclasses.replace(self.card, gpu_instances=(
             fakes.gi(self.card, 1, '1g.24gb+gfx', 0),))
-        parents = [host_model.VgpuParent(vf, PF, constants.MODE_VENDOR_VFIO,
-                                         (), current_type=2402)
+        parents = [host_records.VgpuParent(vf, PF, constants.MODE_VENDOR_VFIO,
+                                           (), current_type=2402)
                    for vf in VFS[:2]]
         spec = export.gpu_spec(self.report(card, parents), card)
         (gi,) = spec.gpu_instances
         self.assertEqual((2, 'DC-1-8Q'), (gi.vgpus, gi.vgpu.type))
         # Applying the export again changes nothing.
         text = json.dumps({'version': 1, 'gpus': [spec.as_dict()]})
-        the_plan = plan.plan(self.report(card, parents),
-                             schema.loads(text, 'l.yaml'), self.tmpdir)
+        the_plan = layout_plan.plan(self.report(card, parents),
+                                    schema.loads(text, 'l.yaml'), self.tmpdir)
         self.assertTrue(the_plan.empty, the_plan.steps)
 
 
@@ -133,12 +134,12 @@ class TestDriverChoosesTheInstance(test_base.TestCase):
     def report(self, gi_ids):
         report = fakes.report(self.card)
         report.device_mode = constants.MODE_VENDOR_VFIO
-        report.sriov = {PF: host_model.SriovPf(PF, 4, 4, VFS)}
+        report.sriov = {PF: host_records.SriovPf(PF, 4, 4, VFS)}
         # A VF with no GPU instance ID carries no vGPU.
         report.parents = [
-            host_model.VgpuParent(vf, PF, constants.MODE_VENDOR_VFIO, (),
-                                  current_type=2402 if gi_id else 0,
-                                  gpu_instance_id=gi_id)
+            host_records.VgpuParent(vf, PF, constants.MODE_VENDOR_VFIO, (),
+                                    current_type=2402 if gi_id else 0,
+                                    gpu_instance_id=gi_id)
             for vf, gi_id in zip(VFS, gi_ids)]
         return report
 
@@ -147,8 +148,9 @@ class TestDriverChoosesTheInstance(test_base.TestCase):
             '{profile: 1g.24gb+gfx, placement: 0, vgpus: %d, '
             'vgpu: {type: DC-1-8Q}}, {profile: 1g.24gb+gfx, placement: 1, '
             'vgpus: %d, vgpu: {type: DC-1-8Q}}' % (first, second))
-        return plan.plan(self.report(gi_ids), schema.loads(text, 'l.yaml'),
-                         self.tmpdir)
+        return layout_plan.plan(self.report(gi_ids), schema.loads(text,
+                                                                  'l.yaml'),
+                                self.tmpdir)
 
     def test_devices_sit_where_the_vf_says(self):
         devices = current.devices(self.report((2, 2, 1, 1)), self.card)
@@ -163,13 +165,13 @@ class TestDriverChoosesTheInstance(test_base.TestCase):
     def test_surplus_is_still_removed(self):
         the_plan = self.make((1, 1, 2, 2), 1, 1)
         self.assertEqual(
-            [(steps.ClearVgpuType, 1), (steps.ClearVgpuType, 3)],
+            [(step_types.ClearVgpuType, 1), (step_types.ClearVgpuType, 3)],
             sorted(((type(a), a.vf) for a in the_plan.steps),
                    key=lambda item: item[1]))
 
     def test_missing_is_still_created(self):
         the_plan = self.make((1, 2, None, None), 2, 2)
         self.assertEqual(2, len([a for a in the_plan.steps
-                                 if isinstance(a, steps.CreateVgpu)]))
+                                 if isinstance(a, step_types.CreateVgpu)]))
         self.assertFalse([a for a in the_plan.steps
-                          if isinstance(a, steps.RemoveVgpu)])
+                          if isinstance(a, step_types.RemoveVgpu)])

@@ -10,8 +10,8 @@ from unittest import mock
 from nova_mig import exception
 from nova_mig.host import inuse
 from nova_mig.host import sysfs
-from nova_mig.layout import steps
-from nova_mig.model import gpu as gpu_model
+from nova_mig.layout import step_types
+from nova_mig.model import gpu_records
 from tests import base as test_base
 from tests.unit.layout import fakes
 
@@ -19,7 +19,7 @@ PF = '0000:41:00.0'
 GPU_UUID = 'GPU-00000000-0000-4000-8000-000000000000'
 VFS = ('0000:41:00.4', '0000:41:00.5')
 MDEV = '5b2f9c1e-8a43-4c6e-9d1f-2a7b3c4d5e03'
-AT_0_4 = gpu_model.Placement(0, 4)
+AT_0_4 = gpu_records.Placement(0, 4)
 ON = dict(gpu=PF, gpu_uuid=GPU_UUID, reason='why')
 
 
@@ -44,8 +44,8 @@ class StepTestCase(test_base.TestCase):
 class TestVgpuSteps(StepTestCase):
 
     def remove_mdev(self, **kw):
-        return steps.RemoveMdev(type_name='A100D-1-10C', vf=0,
-                                parent=VFS[0], uuid=MDEV, **ON, **kw)
+        return step_types.RemoveMdev(type_name='A100D-1-10C', vf=0,
+                                     parent=VFS[0], uuid=MDEV, **ON, **kw)
 
     def test_remove_mdev(self):
         step = self.remove_mdev(node_device='mdev_x')
@@ -72,8 +72,9 @@ class TestVgpuSteps(StepTestCase):
         self.assertRaises(OSError, self.remove_mdev().execute, self.ctx)
 
     def test_clear_vgpu_type(self):
-        step = steps.ClearVgpuType(type_name='DC-1-8Q', vf=1, parent=VFS[1],
-                                   **ON)
+        step = step_types.ClearVgpuType(type_name='DC-1-8Q', vf=1,
+                                        parent=VFS[1],
+                                        **ON)
         self.assertEqual('remove vGPU (DC-1-8Q) from VF 1 (%s)' % VFS[1],
                          step.describe())
         self.assertEqual([inuse.Target(inuse.FUNCTION, VFS[1])],
@@ -89,7 +90,7 @@ class TestVgpuSteps(StepTestCase):
         values = dict(type_name='A100D-3-40C', vf=1, parent=None,
                       profile='3g.40gb', placement=AT_0_4, uuid=MDEV)
         values.update(kw)
-        return steps.CreateMdev(**ON, **values)
+        return step_types.CreateMdev(**ON, **values)
 
     def test_create_mdev_on_a_vf_the_planner_picked(self):
         step = self.create_mdev()
@@ -132,8 +133,8 @@ class TestVgpuSteps(StepTestCase):
         reader.vf_address.return_value = VFS[0]
         reader.creatable_id.return_value = 1414
         self.ctx.reader = reader
-        step = steps.SetVgpuType(type_name='DC-1-8Q', vf=0, parent=None,
-                                 **ON)
+        step = step_types.SetVgpuType(type_name='DC-1-8Q', vf=0, parent=None,
+                                      **ON)
         self.assertEqual('create vGPU DC-1-8Q on VF 0', step.describe())
         step.execute(self.ctx)
         self.assertEqual(['owned.intend', 'writer.set_vgpu_type',
@@ -148,9 +149,9 @@ class TestVgpuSteps(StepTestCase):
 class TestMigSteps(StepTestCase):
 
     def test_destroy_compute_instance(self):
-        step = steps.DestroyComputeInstance(profile='3g.40gb',
-                                            placement=AT_0_4, gi_id=2,
-                                            ci_id=0, **ON)
+        step = step_types.DestroyComputeInstance(profile='3g.40gb',
+                                                 placement=AT_0_4, gi_id=2,
+                                                 ci_id=0, **ON)
         self.assertEqual('destroy-ci', step.kind)
         self.assertEqual('destroy compute instance 0 of GPU instance 2 '
                          '(3g.40gb at 0:4)', step.describe())
@@ -163,8 +164,9 @@ class TestMigSteps(StepTestCase):
             GPU_UUID, 2, 0)
 
     def test_destroy_gpu_instance(self):
-        step = steps.DestroyGpuInstance(profile='3g.40gb', placement=AT_0_4,
-                                        gi_id=2, **ON)
+        step = step_types.DestroyGpuInstance(profile='3g.40gb',
+                                             placement=AT_0_4,
+                                             gi_id=2, **ON)
         self.assertEqual('destroy GPU instance 2 (3g.40gb at 0:4)',
                          step.describe())
         self.assertEqual([inuse.Target(inuse.GPU_INSTANCE, GPU_UUID,
@@ -175,18 +177,18 @@ class TestMigSteps(StepTestCase):
             GPU_UUID, 2)
 
     def test_create_instances_the_compute_one_on_the_new_gpu_instance(self):
-        gi = steps.CreateGpuInstance(profile='3g.40gb', profile_id=2,
-                                     placement=AT_0_4, **ON)
-        ci = steps.CreateComputeInstance(profile='3g.40gb',
-                                         placement=AT_0_4, **ON)
+        gi = step_types.CreateGpuInstance(profile='3g.40gb', profile_id=2,
+                                          placement=AT_0_4, **ON)
+        ci = step_types.CreateComputeInstance(profile='3g.40gb',
+                                              placement=AT_0_4, **ON)
         self.assertEqual('create GPU instance 3g.40gb at 0:4',
                          gi.describe())
         self.assertEqual('create compute instance on 3g.40gb at 0:4',
                          ci.describe())
         self.assertEqual([], gi.destroys(self.ctx.reader))
         self.ctx.backend.create_gpu_instance.return_value = \
-            gpu_model.GpuInstance(id=7, profile_id=2, profile_name='3g.40gb',
-                                  placement=AT_0_4)
+            gpu_records.GpuInstance(id=7, profile_id=2, profile_name='3g.40gb',
+                                    placement=AT_0_4)
         gi.execute(self.ctx)
         ci.execute(self.ctx)
         self.ctx.backend.create_gpu_instance.assert_called_once_with(
@@ -195,8 +197,8 @@ class TestMigSteps(StepTestCase):
             GPU_UUID, 7)
 
     def test_compute_instance_of_a_kept_gpu_instance(self):
-        steps.CreateComputeInstance(profile='3g.40gb', placement=AT_0_4,
-                                    gi_id=3, **ON).execute(self.ctx)
+        step_types.CreateComputeInstance(profile='3g.40gb', placement=AT_0_4,
+                                         gi_id=3, **ON).execute(self.ctx)
         self.ctx.backend.create_compute_instance.assert_called_once_with(
             GPU_UUID, 3)
 
@@ -204,14 +206,14 @@ class TestMigSteps(StepTestCase):
 class TestGpuSteps(StepTestCase):
 
     def test_vf_count_to_zero_destroys_every_vf(self):
-        step = steps.SetVfCount(count=0, **ON)
+        step = step_types.SetVfCount(count=0, **ON)
         self.assertEqual('set-numvfs', step.kind)
         self.assertEqual('set SR-IOV VFs to 0', step.describe())
         self.assertEqual(
             [inuse.Target(inuse.FUNCTION, vf,
                           role='removed by the VF-count change')
              for vf in VFS], step.destroys(self.ctx.reader))
-        self.assertEqual([], steps.SetVfCount(count=2, **ON).destroys(
+        self.assertEqual([], step_types.SetVfCount(count=2, **ON).destroys(
             self.ctx.reader))
         self.assertIn('previous sriov_vfs', step.lost_fix(
             inuse.Target(inuse.FUNCTION, VFS[0])))
@@ -223,7 +225,8 @@ class TestGpuSteps(StepTestCase):
         with open(tool, 'w'):
             pass
         self.ctx.sriov_manage = tool
-        steps.SetVfCount(count=2, vendor_vfio=True, **ON).execute(self.ctx)
+        step_types.SetVfCount(count=2, vendor_vfio=True,
+                              **ON).execute(self.ctx)
         self.ctx.writer.sriov_manage.assert_called_once_with(tool, PF, True)
         self.ctx.writer.set_sriov_numvfs.assert_not_called()
 
@@ -232,27 +235,28 @@ class TestGpuSteps(StepTestCase):
             errno.EPERM, 'Operation not permitted')
         error = self.assertRaises(
             exception.GpuOperationRefused,
-            steps.SetVfCount(count=1, vendor_vfio=True, **ON).execute,
+            step_types.SetVfCount(count=1, vendor_vfio=True, **ON).execute,
             self.ctx)
         self.assertIn('sriov-manage', str(error))
         self.assertIn('not installed', str(error))
         # Outside vendor-specific VFIO the kernel's error is the error.
-        self.assertRaises(OSError, steps.SetVfCount(count=1, **ON).execute,
+        self.assertRaises(OSError, step_types.SetVfCount(count=1,
+                                                         **ON).execute,
                           self.ctx)
 
     def test_mig_mode(self):
-        step = steps.SetMigMode(mig=True, **ON)
+        step = step_types.SetMigMode(mig=True, **ON)
         self.assertEqual('set-mig-mode', step.kind)
         self.assertEqual('enable MIG mode', step.describe())
         self.assertEqual('disable MIG mode',
-                         steps.SetMigMode(mig=False, **ON).describe())
+                         step_types.SetMigMode(mig=False, **ON).describe())
         self.assertEqual([], step.destroys(self.ctx.reader))
         self.ctx.backend.set_mig_mode.return_value = (1, 1)
         step.execute(self.ctx)
         self.ctx.backend.reset_gpu.assert_not_called()
 
     def test_pending_mig_mode_needs_a_reset_of_an_idle_gpu(self):
-        step = steps.SetMigMode(mig=True, **ON)
+        step = step_types.SetMigMode(mig=True, **ON)
         self.ctx.backend.set_mig_mode.return_value = (0, 1)
         error = self.assertRaises(exception.GpuOperationRefused,
                                   step.execute, self.ctx)
@@ -272,14 +276,14 @@ class TestGpuSteps(StepTestCase):
 class TestImmutable(test_base.TestCase):
 
     def test_a_step_cannot_change(self):
-        step = steps.SetVfCount(count=0, **ON)
+        step = step_types.SetVfCount(count=0, **ON)
         self.assertRaises(dataclasses.FrozenInstanceError, setattr, step,
                           'count', 4)
 
     def test_the_shared_kinds_cannot_be_made(self):
         # The vGPU removal and creation are abstract: a plan holds the
         # mdev or the vendor-VFIO kind.
-        self.assertRaises(TypeError, steps.RemoveVgpu, type_name='T',
+        self.assertRaises(TypeError, step_types.RemoveVgpu, type_name='T',
                           vf=None, parent=PF, **ON)
-        self.assertRaises(TypeError, steps.CreateVgpu, type_name='T',
+        self.assertRaises(TypeError, step_types.CreateVgpu, type_name='T',
                           vf=None, parent=PF, **ON)

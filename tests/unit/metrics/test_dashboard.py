@@ -8,8 +8,8 @@ import re
 
 from prometheus_client import parser
 
-from nova_mig.metrics import cloud
-from nova_mig.metrics import host
+from nova_mig.metrics import cloud_gauges
+from nova_mig.metrics import host_gauges
 from nova_mig.metrics import textfile
 from tests import base
 
@@ -34,13 +34,15 @@ REPORT = {
 def emitted():
     """Metric name -> label names, over every metric nova-mig writes."""
     registries = [
-        host.registry(REPORT, host.Extra(orphans={'nvidia-699': 1},
-                                         removable=0, checkpoint_time=1.0,
-                                         drift={'0000:41:00.0': 0})),
-        cloud.registry([cloud.Slices('cn1', 'A100', '3g.40gb',
-                                     'CUSTOM_MIG_3G_40GB', 2, 2, 1)],
-                       {'3g.40gb': 1}, '24h',
-                       {('cn1', '0000:41:00.0'): 1})]
+        host_gauges.registry(REPORT, host_gauges.Extra(
+            orphans={'nvidia-699': 1},
+            removable=0, checkpoint_time=1.0,
+            drift={'0000:41:00.0': 0})),
+        cloud_gauges.registry([cloud_gauges.Slices('cn1', 'A100', '3g.40gb',
+                                                   'CUSTOM_MIG_3G_40GB', 2, 2,
+                                                   1)],
+                              {'3g.40gb': 1}, '24h',
+                              {('cn1', '0000:41:00.0'): 1})]
     names = {}
     for registry in registries:
         for family in parser.text_string_to_metric_families(
@@ -95,5 +97,5 @@ class DashboardTestCase(base.TestCase):
                  if p['type'] == 'status-history'][0]
         options = panel['fieldConfig']['defaults']['mappings'][0]['options']
         self.assertEqual(
-            {str(k): v for k, v in host.SLICE_STATES.items()},
+            {str(k): v for k, v in host_gauges.SLICE_STATES.items()},
             {k: v['text'] for k, v in options.items()})

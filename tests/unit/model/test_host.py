@@ -5,8 +5,8 @@
 import json
 
 from nova_mig.model import constants
-from nova_mig.model import gpu as gpu_model
-from nova_mig.model import host as host_model
+from nova_mig.model import gpu_records
+from nova_mig.model import host_records
 from tests import base
 
 PF = '0000:c1:00.0'
@@ -15,21 +15,21 @@ MDEV = '5d3c2b1a-0000-4000-8000-000000000001'
 
 
 def _type(type_id, name):
-    return host_model.MdevType(type_id, name, {}, 1, 'vfio-pci', ())
+    return host_records.MdevType(type_id, name, {}, 1, 'vfio-pci', ())
 
 
 def _domain(name, mdevs=(), pcis=(), state='running'):
-    return host_model.Domain(name=name, uuid='u-' + name, state=state,
-                             persistent=True, nova_instance=True,
-                             mdev_uuids=tuple(mdevs),
-                             pci_addresses=tuple(pcis))
+    return host_records.Domain(name=name, uuid='u-' + name, state=state,
+                               persistent=True, nova_instance=True,
+                               mdev_uuids=tuple(mdevs),
+                               pci_addresses=tuple(pcis))
 
 
 def report(parents, mdevs=(), domains=(), node_devices=(), gpus=()):
-    return host_model.HostReport(
+    return host_records.HostReport(
         hostname='cn1', device_mode=constants.MODE_VENDOR_VFIO,
         gpus=list(gpus), parents=list(parents), mdevs=list(mdevs),
-        sriov={PF: host_model.SriovPf(PF, 16, 3, (VF1, VF2, VF3))},
+        sriov={PF: host_records.SriovPf(PF, 16, 3, (VF1, VF2, VF3))},
         domains=list(domains), node_devices=list(node_devices))
 
 
@@ -37,7 +37,7 @@ class TestVendorVfio(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        parent = host_model.VgpuParent
+        parent = host_records.VgpuParent
         self.report = report(
             [parent(VF1, PF, constants.MODE_VENDOR_VFIO, (), 1414),
              parent(VF2, PF, constants.MODE_VENDOR_VFIO,
@@ -72,18 +72,18 @@ class TestMdev(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        gpu = gpu_model.Gpu(
+        gpu = gpu_records.Gpu(
             index=0, pci_address=PF, uuid='GPU-1', name='NVIDIA H200',
             pci_device_id=0x233510DE, memory_total_mb=143771,
             compute_capability=(9, 0), mig_current=1, mig_pending=1,
-            vgpu_types=(gpu_model.VgpuType(1414, 'NVIDIA H200X-1-18C', 19,
-                                           18432, 7),),
-            active_vgpus=(gpu_model.ActiveVgpu(MDEV, 1414, 5),))
+            vgpu_types=(gpu_records.VgpuType(1414, 'NVIDIA H200X-1-18C', 19,
+                                             18432, 7),),
+            active_vgpus=(gpu_records.ActiveVgpu(MDEV, 1414, 5),))
         self.report = report(
-            [host_model.VgpuParent(VF2, PF, constants.MODE_MDEV, ())],
-            mdevs=[host_model.Mdev(MDEV, 'nvidia-1414', VF2, 12)],
+            [host_records.VgpuParent(VF2, PF, constants.MODE_MDEV, ())],
+            mdevs=[host_records.Mdev(MDEV, 'nvidia-1414', VF2, 12)],
             domains=[_domain('a', mdevs=[MDEV]), _domain('b')],
-            node_devices=[host_model.MdevNodeDevice(
+            node_devices=[host_records.MdevNodeDevice(
                 'mdev_x', MDEV, VF2, 'nvidia-1414')],
             gpus=[gpu])
 
@@ -105,10 +105,10 @@ class TestMdev(base.TestCase):
                          self.report.type_names()['nvidia-1414'])
 
     def test_memory_slices(self):
-        self.assertEqual(0, host_model.memory_slices(self.report.gpus[0]))
-        gpu = gpu_model.Gpu(
+        self.assertEqual(0, host_records.memory_slices(self.report.gpus[0]))
+        gpu = gpu_records.Gpu(
             0, PF, 'GPU-2', 'x', 0, 0, (8, 0), 1, 1,
-            profiles=(gpu_model.GpuInstanceProfile(
+            profiles=(gpu_records.GpuInstanceProfile(
                 9, '3g.40gb', 3, 40192, 2, 42,
-                (gpu_model.Placement(0, 4), gpu_model.Placement(4, 4))),))
-        self.assertEqual(8, host_model.memory_slices(gpu))
+                (gpu_records.Placement(0, 4), gpu_records.Placement(4, 4))),))
+        self.assertEqual(8, host_records.memory_slices(gpu))

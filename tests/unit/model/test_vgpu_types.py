@@ -104,16 +104,16 @@ class TestMappingRules(base.TestCase):
 
 
 def _gpu(pci_device_id, profile_names, type_names):
-    from nova_mig.model import gpu as gpu_model
-    profiles = tuple(gpu_model.GpuInstanceProfile(
+    from nova_mig.model import gpu_records
+    profiles = tuple(gpu_records.GpuInstanceProfile(
         id=n, name=name, slice_count=int(name[0]), memory_mb=1024,
         instance_count=1, multiprocessor_count=1,
-        placements=(gpu_model.Placement(0, 1),))
+        placements=(gpu_records.Placement(0, 1),))
         for n, name in enumerate(profile_names))
-    types = tuple(gpu_model.VgpuType(
+    types = tuple(gpu_records.VgpuType(
         100 + n, name, None, 1024, 1, profile_from_driver=False)
         for n, name in enumerate(type_names))
-    return gpu_model.Gpu(
+    return gpu_records.Gpu(
         index=0, pci_address='0000:41:00.0', uuid='GPU-0', name='card',
         pci_device_id=pci_device_id, memory_total_mb=1, compute_capability=(
             12, 0), mig_current=1, mig_pending=1, profiles=profiles,

@@ -3,17 +3,17 @@
 """Hand-built host reports for the nova-config tests."""
 
 from nova_mig.model import constants
-from nova_mig.model import gpu as gpu_model
-from nova_mig.model import host as host_model
+from nova_mig.model import gpu_records
+from nova_mig.model import host_records
 
-P = gpu_model.Placement
+P = gpu_records.Placement
 PF0 = '0000:41:00.0'
 PF1 = '0000:81:00.0'
 T4_PF = '0000:3b:00.0'
 
 
 def _profile(pid, name, slices, count, placements):
-    return gpu_model.GpuInstanceProfile(
+    return gpu_records.GpuInstanceProfile(
         pid, name, slices, 10000 * slices, count, 14 * slices,
         tuple(P(s, n) for s, n in placements))
 
@@ -50,12 +50,12 @@ T4_TYPES = {
 
 def gi(gi_id, profile, start, size):
     pid = {p.name: p.id for p in A100_80}[profile]
-    return gpu_model.GpuInstance(gi_id, pid, profile, P(start, size))
+    return gpu_records.GpuInstance(gi_id, pid, profile, P(start, size))
 
 
 def a100(address=PF0, gis=(), mig=True, active=(), vgpu_types=None,
          index=0):
-    return gpu_model.Gpu(
+    return gpu_records.Gpu(
         index=index, pci_address=address, uuid='GPU-%d' % index,
         name='NVIDIA A100 80GB PCIe', pci_device_id=0x20B510DE,
         memory_total_mb=81920, compute_capability=(8, 0),
@@ -65,11 +65,11 @@ def a100(address=PF0, gis=(), mig=True, active=(), vgpu_types=None,
 
 
 def t4(address=T4_PF, index=0):
-    return gpu_model.Gpu(
+    return gpu_records.Gpu(
         index=index, pci_address=address, uuid='GPU-T4-%d' % index,
         name='Tesla T4', pci_device_id=0x1EB810DE, memory_total_mb=16384,
         compute_capability=(7, 5), mig_current=0, mig_pending=0,
-        vgpu_types=(gpu_model.VgpuType(224, 'GRID T4-16Q', None, 16384, 1),))
+        vgpu_types=(gpu_records.VgpuType(224, 'GRID T4-16Q', None, 16384, 1),))
 
 
 def vfs(pf, count):
@@ -83,7 +83,7 @@ def vfs(pf, count):
 
 
 def mdev_type(type_id, name, available=1, max_instance=1):
-    return host_model.MdevType(
+    return host_records.MdevType(
         id=type_id, name=name,
         description={'max_instance': str(max_instance)},
         available_instances=available, device_api='vfio-pci', devices=())
@@ -93,24 +93,24 @@ def mdev_parents(pf, addresses, types=None, max_instance=1):
     types = types or A100_TYPES
     types = tuple(mdev_type(t, n, max_instance=max_instance)
                   for t, n in sorted(types.items()))
-    return [host_model.VgpuParent(address=a, pf_address=pf,
-                                  mode=constants.MODE_MDEV, types=types)
+    return [host_records.VgpuParent(address=a, pf_address=pf,
+                                    mode=constants.MODE_MDEV, types=types)
             for a in addresses]
 
 
 def vendor_parents(pf, current):
     """Vendor-VFIO VFs: address -> current type ID (0 = none)."""
     creatable = ((1414, 'NVIDIA A100D-1-10C'), (1416, 'NVIDIA A100D-3-40C'))
-    return [host_model.VgpuParent(
+    return [host_records.VgpuParent(
         address=a, pf_address=pf, mode=constants.MODE_VENDOR_VFIO,
-        types=tuple(host_model.MdevType(str(i), n, {}, 1, 'vfio-pci', ())
+        types=tuple(host_records.MdevType(str(i), n, {}, 1, 'vfio-pci', ())
                     for i, n in creatable),
         current_type=t) for a, t in current.items()]
 
 
 def mdev(uuid, type_id, parent):
-    return host_model.Mdev(uuid=uuid, type_id=type_id, parent=parent,
-                           iommu_group=None)
+    return host_records.Mdev(uuid=uuid, type_id=type_id, parent=parent,
+                             iommu_group=None)
 
 
 def report(gpus, parents, mdevs=(), mode=constants.MODE_MDEV, hostname='cn1'):
@@ -120,9 +120,9 @@ def report(gpus, parents, mdevs=(), mode=constants.MODE_MDEV, hostname='cn1'):
                          if p.pf_address == gpu.pci_address and
                          p.address != gpu.pci_address)
         if children:
-            sriov[gpu.pci_address] = host_model.SriovPf(
+            sriov[gpu.pci_address] = host_records.SriovPf(
                 gpu.pci_address, 32, len(children), children)
-    return host_model.HostReport(
+    return host_records.HostReport(
         hostname=hostname, device_mode=mode, gpus=list(gpus),
         parents=list(parents), mdevs=list(mdevs), sriov=sriov, domains=[],
         node_devices=[])
@@ -152,25 +152,25 @@ RTX_PRO = (
 #: Its MIG-backed types run on +gfx instances only, and no name says so;
 #: DC-1-8Q and DC-2-12C share their GPU instance (3 and 2 per instance).
 RTX_TYPES = (
-    gpu_model.VgpuType(1401, 'NVIDIA RTX Pro 6000 Blackwell DC-1-24Q', 47,
-                       24576, 4, 1),
-    gpu_model.VgpuType(1402, 'NVIDIA RTX Pro 6000 Blackwell DC-1-8Q', 47,
-                       8192, 12, 3),
-    gpu_model.VgpuType(1403, 'NVIDIA RTX Pro 6000 Blackwell DC-2-12C', 35,
-                       12288, 4, 2),
-    gpu_model.VgpuType(1410, 'NVIDIA RTX Pro 6000 Blackwell DC-24Q', None,
-                       24576, 4),
+    gpu_records.VgpuType(1401, 'NVIDIA RTX Pro 6000 Blackwell DC-1-24Q', 47,
+                         24576, 4, 1),
+    gpu_records.VgpuType(1402, 'NVIDIA RTX Pro 6000 Blackwell DC-1-8Q', 47,
+                         8192, 12, 3),
+    gpu_records.VgpuType(1403, 'NVIDIA RTX Pro 6000 Blackwell DC-2-12C', 35,
+                         12288, 4, 2),
+    gpu_records.VgpuType(1410, 'NVIDIA RTX Pro 6000 Blackwell DC-24Q', None,
+                         24576, 4),
 )
 
 
 def rtx_gi(gi_id, profile, start):
     found = {p.name: p for p in RTX_PRO}[profile]
-    return gpu_model.GpuInstance(gi_id, found.id, profile,
-                                 P(start, found.placements[0].size))
+    return gpu_records.GpuInstance(gi_id, found.id, profile,
+                                   P(start, found.placements[0].size))
 
 
 def rtx_pro_6000(gis=(), vgpu_types=RTX_TYPES, address=RTX_PF):
-    return gpu_model.Gpu(
+    return gpu_records.Gpu(
         index=0, pci_address=address, uuid='GPU-RTX-0',
         name='NVIDIA RTX PRO 6000 Blackwell Server Edition',
         pci_device_id=0x2BB510DE, memory_total_mb=97887,
@@ -181,10 +181,10 @@ def rtx_pro_6000(gis=(), vgpu_types=RTX_TYPES, address=RTX_PF):
 def rtx_report(vf_count, gis, current=None, vgpu_types=RTX_TYPES):
     """A vendor-VFIO RTX PRO 6000; ``current``: VF index -> type ID."""
     addresses = vfs(RTX_PF, vf_count)
-    creatable = tuple(host_model.MdevType(str(t.id), t.name, {}, 1,
-                                          'vfio-pci', ())
+    creatable = tuple(host_records.MdevType(str(t.id), t.name, {}, 1,
+                                            'vfio-pci', ())
                       for t in RTX_TYPES if t.gpu_instance_profile_id)
-    parents = [host_model.VgpuParent(
+    parents = [host_records.VgpuParent(
         address=a, pf_address=RTX_PF, mode=constants.MODE_VENDOR_VFIO,
         types=creatable, current_type=(current or {}).get(n, 0))
         for n, a in enumerate(addresses)]

@@ -4,8 +4,8 @@
 
 from nova_mig import exception
 from nova_mig.model import constants
-from nova_mig.model import gpu as gpu_model
-from nova_mig.novaconf import plan
+from nova_mig.model import gpu_records
+from nova_mig.novaconf import type_plan
 from tests import base
 from tests.unit.novaconf import fakes
 
@@ -26,12 +26,12 @@ class TestMigAssignment(base.TestCase):
         gpu = fakes.a100(
             gis=[fakes.gi(1, '2g.20gb', 0, 2), fakes.gi(2, '1g.10gb', 2, 1),
                  fakes.gi(3, '1g.10gb', 3, 1), fakes.gi(4, '3g.40gb', 4, 4)],
-            active=[gpu_model.ActiveVgpu(U2, 904, 2)])
+            active=[gpu_records.ActiveVgpu(U2, 904, 2)])
         report = fakes.report(
             [gpu], fakes.mdev_parents(fakes.PF0, vfs),
             mdevs=[fakes.mdev(U1, 'nvidia-902', vfs[0]),
                    fakes.mdev(U2, 'nvidia-904', vfs[1])])
-        config = plan.build(self.conf, report)
+        config = type_plan.build(self.conf, report)
         # Carried vGPUs keep their VF; free GIs by placement take the next
         # free VFs: 2g@0 -> .6, 1g@3 -> .7; the other VFs are left out.
         self.assertEqual({vfs[0]: 'nvidia-902', vfs[1]: 'nvidia-904',
@@ -58,7 +58,7 @@ class TestMigAssignment(base.TestCase):
         # compute type wins whatever the IDs' order.
         report, vfs = fakes.a100_report(
             8, [fakes.gi(i + 1, '1g.10gb', i, 1) for i in range(7)])
-        config = plan.build(self.conf, report)
+        config = type_plan.build(self.conf, report)
         self.assertEqual({a: 'nvidia-904' for a in vfs[:7]},
                          by_address(config))
         self.assertEqual({'nvidia-904': 7}, config.max_instances)
@@ -66,7 +66,7 @@ class TestMigAssignment(base.TestCase):
     def test_me_instance_gets_me_type(self):
         report, vfs = fakes.a100_report(
             3, [fakes.gi(1, '1g.10gb', 1, 1), fakes.gi(2, '1g.10gb+me', 0, 1)])
-        config = plan.build(self.conf, report)
+        config = type_plan.build(self.conf, report)
         # Placement order: the +me GI at 0 takes the first VF.
         self.assertEqual({vfs[0]: 'nvidia-900', vfs[1]: 'nvidia-904'},
                          by_address(config))
@@ -82,7 +82,7 @@ class TestMigAssignment(base.TestCase):
                            gis=[fakes.gi(1, '3g.40gb', 4, 4)])]
         report = fakes.report(gpus, fakes.mdev_parents(fakes.PF0, vfs0) +
                               fakes.mdev_parents(fakes.PF1, vfs1))
-        config = plan.build(self.conf, report)
+        config = type_plan.build(self.conf, report)
         self.assertEqual({'nvidia-902': 3}, config.max_instances)
         self.assertEqual(vfs0[:2] + vfs1[:1],
                          [a.address for a in config.assignments])
@@ -90,7 +90,7 @@ class TestMigAssignment(base.TestCase):
     def test_too_few_vfs_warns(self):
         report, _ = fakes.a100_report(
             2, [fakes.gi(i + 1, '1g.10gb', i, 1) for i in range(4)])
-        config = plan.build(self.conf, report)
+        config = type_plan.build(self.conf, report)
         self.assertEqual(2, len(config.assignments))
         self.assertIn('2 GPU instance(s) have no free VF',
                       config.warnings[0])
@@ -98,7 +98,7 @@ class TestMigAssignment(base.TestCase):
     def test_no_type_for_profile(self):
         report, vfs = fakes.a100_report(2, [fakes.gi(1, '1g.20gb', 0, 2)])
         e = self.assertRaises(exception.NoVgpuTypeForProfile,
-                              plan.build, self.conf, report)
+                              type_plan.build, self.conf, report)
         self.assertIn('1g.20gb', str(e))
         self.assertIn(fakes.PF0, str(e))
         self.assertIn(vfs[0], str(e))
@@ -116,7 +116,7 @@ class TestTimeSliced(base.TestCase):
         self.flags(time_sliced_type=['T4-16Q'], group='nova')
         report = self.t4_report([fakes.mdev(U1, 'nvidia-222', fakes.T4_PF),
                                  fakes.mdev(U2, 'nvidia-222', fakes.T4_PF)])
-        config = plan.build(self.conf, report)
+        config = type_plan.build(self.conf, report)
         self.assertEqual({fakes.T4_PF: 'nvidia-222'}, by_address(config))
         a = config.assignments[0]
         self.assertFalse(a.is_vf)
@@ -128,29 +128,29 @@ class TestTimeSliced(base.TestCase):
 
     def test_t4_configured_type(self):
         self.flags(time_sliced_type=['A100D-20C', 't4-16q'], group='nova')
-        config = plan.build(self.conf, self.t4_report())
+        config = type_plan.build(self.conf, self.t4_report())
         self.assertEqual({fakes.T4_PF: 'nvidia-224'}, by_address(config))
         self.assertEqual([], config.warnings)
 
     def test_unset_type_leaves_gpu_out(self):
         e = self.assertRaises(exception.NothingToConfigure,
-                              plan.build, self.conf, self.t4_report())
+                              type_plan.build, self.conf, self.t4_report())
         self.assertIn('[nova]time_sliced_type', str(e))
 
     def test_unsupported_type_leaves_gpu_out(self):
         self.flags(time_sliced_type=['A100D-20C'], group='nova')
         e = self.assertRaises(exception.NothingToConfigure,
-                              plan.build, self.conf, self.t4_report())
+                              type_plan.build, self.conf, self.t4_report())
         self.assertIn('supports none of', str(e))
 
     def test_sriov_time_sliced_capped_by_max_instances(self):
         self.flags(time_sliced_type=['A100D-20C'], group='nova')
         vfs = fakes.vfs(fakes.PF0, 8)
         gpu = fakes.a100(mig=False, vgpu_types=(
-            gpu_model.VgpuType(910, 'NVIDIA A100D-20C', None, 20480, 4),))
+            gpu_records.VgpuType(910, 'NVIDIA A100D-20C', None, 20480, 4),))
         report = fakes.report([gpu], fakes.mdev_parents(fakes.PF0, vfs),
                               mdevs=[fakes.mdev(U1, 'nvidia-910', vfs[5])])
-        config = plan.build(self.conf, report)
+        config = type_plan.build(self.conf, report)
         # The VF carrying a vGPU plus the first free ones, up to the
         # GPU's 4 instances; the cap hides nothing else.
         self.assertEqual(sorted(vfs[:3] + vfs[5:6]),
@@ -169,8 +169,8 @@ class TestVendorVfio(base.TestCase):
         parents = fakes.vendor_parents(fakes.PF0, {vfs[0]: 0, vfs[1]: 0,
                                                    vfs[2]: 1414, vfs[3]: 0})
         report = fakes.report([gpu], parents, mode=constants.MODE_VENDOR_VFIO)
-        config = plan.build(self.conf, report,
-                            product_ids={v: '20b6' for v in vfs})
+        config = type_plan.build(self.conf, report,
+                                 product_ids={v: '20b6' for v in vfs})
         self.assertEqual({vfs[2]: '1414', vfs[0]: '1414'},
                          by_address(config))
         self.assertEqual({'20b6'},
@@ -183,20 +183,20 @@ class TestNoParents(base.TestCase):
 
     def test_no_gpu(self):
         report = fakes.report([], [])
-        e = self.assertRaises(exception.NoVgpuParents, plan.build,
+        e = self.assertRaises(exception.NoVgpuParents, type_plan.build,
                               self.conf, report, sysfs_root='/srv/sys')
         self.assertIn('/srv/sys', str(e))
 
     def test_no_vgpu_parent(self):
         report = fakes.report([fakes.a100()], [], mode=constants.MODE_NONE)
-        e = self.assertRaises(exception.NoVgpuParents, plan.build,
+        e = self.assertRaises(exception.NoVgpuParents, type_plan.build,
                               self.conf, report)
         self.assertIn('sriov-manage', str(e))
         self.assertIn('cn1', str(e))
 
     def test_hypervisor_hostname_option(self):
         report, _ = fakes.a100_report(1, [fakes.gi(1, '7g.80gb', 0, 8)])
-        self.assertEqual('cn1', plan.build(self.conf, report).hostname)
+        self.assertEqual('cn1', type_plan.build(self.conf, report).hostname)
         self.flags(hypervisor_hostname='cn1.example.org', group='nova')
         self.assertEqual('cn1.example.org',
-                         plan.build(self.conf, report).hostname)
+                         type_plan.build(self.conf, report).hostname)

@@ -12,8 +12,8 @@ import fixtures
 
 from nova_mig import exception
 from nova_mig.model import vgpu_types
-from nova_mig.novaconf import plan
 from nova_mig.novaconf import render
+from nova_mig.novaconf import type_plan
 from tests import base
 from tests.unit.novaconf import fakes
 
@@ -24,7 +24,7 @@ GIS = [fakes.rtx_gi(1, '1g.24gb+gfx', 0), fakes.rtx_gi(2, '1g.24gb+gfx', 1),
 class TestDriverMapping(base.TestCase):
 
     def build(self, report):
-        return plan.build(self.conf, report)
+        return type_plan.build(self.conf, report)
 
     def test_types_follow_the_driver_and_fill_each_instance(self):
         report, vfs = fakes.rtx_report(8, GIS)
@@ -62,7 +62,7 @@ class TestDriverMapping(base.TestCase):
         # An old driver: no profile IDs; DC-1-8Q reads as 1g.8gb, which
         # this GPU does not have; DC-1-24Q could be 1g.24gb or
         # 1g.24gb+gfx: nova-mig refuses to guess, in one line with the fix.
-        old = tuple(fakes.gpu_model.VgpuType(
+        old = tuple(fakes.gpu_records.VgpuType(
             t.id, t.name, None, t.framebuffer_mb, t.max_instances,
             profile_from_driver=False) for t in fakes.RTX_TYPES)
         report, _vfs = fakes.rtx_report(8, GIS, vgpu_types=old)
@@ -77,7 +77,7 @@ class TestDriverMapping(base.TestCase):
         # vGPU 20 names say GFX: the name rule is exact again.
         names = (('DC-1-24Q', 14, 1), ('DC-1-24QGFX', 47, 1),
                  ('DC-2-48QGFX', 35, 1))
-        old = tuple(fakes.gpu_model.VgpuType(
+        old = tuple(fakes.gpu_records.VgpuType(
             1500 + n, 'NVIDIA RTX Pro 6000 Blackwell ' + name, None,
             24576, 4, per_gi, profile_from_driver=False)
             for n, (name, _profile, per_gi) in enumerate(names))
@@ -103,7 +103,7 @@ class TestLiveMigratable(base.TestCase):
     def test_device_specs_and_aliases_say_so(self):
         self.flags(release='2025.1', group='nova')
         report, _vfs = fakes.rtx_report(8, GIS)
-        config = plan.build(self.conf, report)
+        config = type_plan.build(self.conf, report)
         self.assertTrue(config.live_migratable)
         self.assertEqual({'yes'}, {s['live_migratable']
                                    for s in render.device_specs(config)})
@@ -115,7 +115,7 @@ class TestLiveMigratable(base.TestCase):
         report, _vfs = fakes.rtx_report(8, GIS)
         for series in ('2025.1', '2025.2', '2026.1'):
             self.flags(release=series, group='nova')
-            self.assertTrue(plan.build(self.conf, report).live_migratable)
+            self.assertTrue(type_plan.build(self.conf, report).live_migratable)
         self.assertEqual(3, logger.output.count(
             'Nova reports no HW_PCI_LIVE_MIGRATABLE trait'))
         self.assertIn('needs Nova 2026.2 Hibiscus (34.x) or later',
@@ -126,20 +126,20 @@ class TestLiveMigratable(base.TestCase):
         logger = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
         self.flags(release='2026.2', group='nova')
         report, _vfs = fakes.rtx_report(8, GIS)
-        self.assertTrue(plan.build(self.conf, report).live_migratable)
+        self.assertTrue(type_plan.build(self.conf, report).live_migratable)
         self.assertNotIn('HW_PCI_LIVE_MIGRATABLE', logger.output)
 
     def test_refused_before_2025_1(self):
         self.flags(release='2024.2', group='nova')
         report, _vfs = fakes.rtx_report(8, GIS)
         error = self.assertRaises(exception.NovaReleaseUnsupported,
-                                  plan.build, self.conf, report)
+                                  type_plan.build, self.conf, report)
         self.assertIn('live_migratable', str(error))
 
     def test_not_in_mdev_mode(self):
         self.flags(release='2024.1', group='nova')
         report, _vfs = fakes.mixed_report()
-        self.assertFalse(plan.build(self.conf, report).live_migratable)
+        self.assertFalse(type_plan.build(self.conf, report).live_migratable)
 
 
 class TestMdevSharedInstances(base.TestCase):
@@ -150,7 +150,7 @@ class TestMdevSharedInstances(base.TestCase):
                  if t.gpu_instance_profile_id}
         report = fakes.report([fakes.rtx_pro_6000(GIS)],
                               fakes.mdev_parents(fakes.RTX_PF, vfs, types))
-        config = plan.build(self.conf, report)
+        config = type_plan.build(self.conf, report)
         self.assertEqual(['nvidia-1402'] * 6 + ['nvidia-1403'] * 2,
                          [a.type_id for a in config.assignments])
         self.assertEqual({'nvidia-1402': 6, 'nvidia-1403': 2},

@@ -5,7 +5,7 @@
 import json
 import os
 
-from nova_mig.novaconf import read as novaconf
+from nova_mig.novaconf import enabled_types
 from tests import base
 
 
@@ -20,7 +20,7 @@ class TestEnabledTypes(base.TestCase):
     def test_single_type_enabled_everywhere(self):
         path = self.write('a.conf', '[devices]\nenabled_mdev_types = '
                                     'nvidia-1\n')
-        enabled = novaconf.read_enabled([path])
+        enabled = enabled_types.read_enabled([path])
         self.assertEqual((True, 'the only enabled type'),
                          enabled.enabled('mdev', 'nvidia-1', 'any'))
         ok, note = enabled.enabled('mdev', 'nvidia-2', 'any')
@@ -34,8 +34,8 @@ class TestEnabledTypes(base.TestCase):
             '[devices]\nenabled_mdev_types = nvidia-1, nvidia-2\n'
             '[mdev_nvidia-1]\ndevice_addresses = 0000:41:00.4\n'
             '[mdev_nvidia-2]\ndevice_addresses = 0000:41:00.5\n'))
-        enabled = novaconf.read_enabled([first, second,
-                                         '/nonexistent/nova.conf'])
+        enabled = enabled_types.read_enabled([first, second,
+                                              '/nonexistent/nova.conf'])
         self.assertEqual([first, second], enabled.files_read)
         self.assertFalse(enabled.enabled('mdev', 'nvidia-9', 'x')[0])
         self.assertTrue(enabled.enabled('mdev', 'nvidia-1',
@@ -48,17 +48,17 @@ class TestEnabledTypes(base.TestCase):
         path = self.write('a.conf', (
             '[devices]\nenabled_vgpu_types = nvidia-1,nvidia-2\n'
             '[vgpu_nvidia-2]\ndevice_addresses = 0000:41:00.5\n'))
-        enabled = novaconf.read_enabled([path])
+        enabled = enabled_types.read_enabled([path])
         self.assertTrue(enabled.enabled('mdev', 'nvidia-2',
                                         '0000:41:00.5')[0])
 
     def test_nothing_readable_is_unknown(self):
-        enabled = novaconf.read_enabled(['/nonexistent/nova.conf'])
+        enabled = enabled_types.read_enabled(['/nonexistent/nova.conf'])
         self.assertIsNone(enabled.enabled('mdev', 'nvidia-1', 'x')[0])
 
     def test_unparsable_file_skipped(self):
         path = self.write('bad.conf', 'not an ini file [\n')
-        enabled = novaconf.read_enabled([path])
+        enabled = enabled_types.read_enabled([path])
         self.assertEqual([], enabled.files_read)
 
     def test_vendor_vfio_device_specs_accumulate(self):
@@ -66,7 +66,7 @@ class TestEnabledTypes(base.TestCase):
             {'address': '0000:41:00.4', 'managed': 'no'}))
         two = self.write('b.conf', '[pci]\ndevice_spec = %s\n' % json.dumps(
             {'address': '0000:42:*'}))
-        enabled = novaconf.read_enabled([one, two])
+        enabled = enabled_types.read_enabled([one, two])
         self.assertTrue(enabled.enabled('vendor-vfio', '7',
                                         '0000:41:00.4')[0])
         self.assertTrue(enabled.enabled('vendor-vfio', '7',
@@ -77,7 +77,7 @@ class TestEnabledTypes(base.TestCase):
     def test_vendor_spec_without_address_may_match(self):
         path = self.write('a.conf', '[pci]\ndevice_spec = %s\n' % json.dumps(
             {'vendor_id': '10de', 'product_id': '2335'}))
-        ok, note = novaconf.read_enabled([path]).enabled(
+        ok, note = enabled_types.read_enabled([path]).enabled(
             'vendor-vfio', '7', '0000:41:00.4')
         self.assertTrue(ok)
         self.assertIn('may match', note)
@@ -89,4 +89,4 @@ class TestEnabledTypes(base.TestCase):
                    group='nova')
         self.assertEqual(['/etc/nova/nova.conf',
                           '/etc/nova/nova.conf.d/mig.conf'],
-                         novaconf.config_files(self.conf))
+                         enabled_types.config_files(self.conf))

@@ -11,10 +11,10 @@ import testtools
 
 from nova_mig import exception
 from nova_mig.model import constants
-from nova_mig.novaconf import plan
+from nova_mig.novaconf import config_writer
 from nova_mig.novaconf import release
 from nova_mig.novaconf import render
-from nova_mig.novaconf import write
+from nova_mig.novaconf import type_plan
 from tests import base
 
 
@@ -168,18 +168,18 @@ class ForReleaseTestCase(base.TestCase):
             return_value=None))
 
     def config(self, mode, caps):
-        return plan.NovaConfig(hostname='h', device_mode=mode,
-                               assignments=[], max_instances=caps)
+        return type_plan.NovaConfig(hostname='h', device_mode=mode,
+                                    assignments=[], max_instances=caps)
 
     def test_max_instances_kept_from_caracal(self):
         self.flags(release='2024.1', group='nova')
-        config = write.for_release(self.conf, self.config(
+        config = config_writer.for_release(self.conf, self.config(
             constants.MODE_MDEV, {'nvidia-699': 4}))
         self.assertEqual({'nvidia-699': 4}, config.max_instances)
 
     def test_max_instances_dropped_before_caracal(self):
         self.flags(release='bobcat', group='nova')
-        config = write.for_release(self.conf, self.config(
+        config = config_writer.for_release(self.conf, self.config(
             constants.MODE_MDEV, {'nvidia-699': 4}))
         self.assertEqual({}, config.max_instances)
 
@@ -187,22 +187,24 @@ class ForReleaseTestCase(base.TestCase):
         config = self.config(constants.MODE_MDEV, {})
         config.live_migration = True
         self.flags(release='2024.1', group='nova')
-        self.assertTrue(write.for_release(self.conf, config).live_migration)
+        self.assertTrue(config_writer.for_release(self.conf,
+                                                  config).live_migration)
         self.flags(release='bobcat', group='nova')
-        self.assertFalse(write.for_release(self.conf, config).live_migration)
+        self.assertFalse(config_writer.for_release(self.conf,
+                                                   config).live_migration)
 
     def test_vendor_vfio_refused_before_epoxy(self):
         self.flags(release='2024.2', group='nova')
         self.assertRaises(exception.NovaReleaseUnsupported,
-                          write.for_release, self.conf,
+                          config_writer.for_release, self.conf,
                           self.config(constants.MODE_VENDOR_VFIO, {}))
         self.flags(release='2025.1', group='nova')
-        write.for_release(self.conf, self.config(
+        config_writer.for_release(self.conf, self.config(
             constants.MODE_VENDOR_VFIO, {}))
 
     def test_unset_without_package_is_caracal(self):
         e = self.assertRaises(exception.NovaReleaseUnsupported,
-                              write.for_release, self.conf,
+                              config_writer.for_release, self.conf,
                               self.config(constants.MODE_VENDOR_VFIO, {}))
         self.assertIn('no nova package installed and [nova]release unset',
                       str(e))

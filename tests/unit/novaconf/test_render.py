@@ -14,8 +14,8 @@ import yaml
 
 from nova_mig import exception
 from nova_mig.model import constants
-from nova_mig.novaconf import plan
 from nova_mig.novaconf import render
+from nova_mig.novaconf import type_plan
 from tests import base
 from tests.unit.novaconf import fakes
 
@@ -71,7 +71,7 @@ class TestMdevSnippet(base.TestCase):
     def setUp(self):
         super().setUp()
         self.report, self.vfs = fakes.mixed_report()
-        self.config = plan.build(self.conf, self.report)
+        self.config = type_plan.build(self.conf, self.report)
         self.text = render.render_snippet(self.config)
         self.path = os.path.join(self.tmpdir, 'snippet.conf')
         with open(self.path, 'w') as f:
@@ -135,7 +135,7 @@ class TestLibvirtLiveMigration(base.TestCase):
     def snippet(self, report):
         path = os.path.join(self.tmpdir, 'snippet.conf')
         with open(path, 'w') as f:
-            f.write(render.render_snippet(plan.build(self.conf, report)))
+            f.write(render.render_snippet(type_plan.build(self.conf, report)))
         conf = cfg.ConfigOpts()
         # As nova/conf/libvirt.py declares them (types and minimums).
         conf.register_opts([
@@ -178,7 +178,7 @@ class TestMdevRules(base.TestCase):
     def setUp(self):
         super().setUp()
         self.report, self.vfs = fakes.mixed_report()
-        self.config = plan.build(self.conf, self.report)
+        self.config = type_plan.build(self.conf, self.report)
 
     def test_valid(self):
         render.check_rules(self.config, self.report)
@@ -234,8 +234,8 @@ class TestVendorVfio(base.TestCase):
         parents = fakes.vendor_parents(
             fakes.PF0, dict(zip(vfs, current)))
         report = fakes.report([gpu], parents, mode=constants.MODE_VENDOR_VFIO)
-        config = plan.build(self.conf, report,
-                            product_ids={v: '2321' for v in vfs})
+        config = type_plan.build(self.conf, report,
+                                 product_ids={v: '2321' for v in vfs})
         return report, config, vfs
 
     def test_device_spec_and_alias(self):
@@ -279,21 +279,23 @@ class TestVendorVfio(base.TestCase):
                               fakes.gi(2, '1g.10gb', 4, 1)])
         parents = fakes.vendor_parents(fakes.PF0, {vfs[0]: 0, vfs[1]: 0})
         report = fakes.report([gpu], parents, mode=constants.MODE_VENDOR_VFIO)
-        config = plan.build(self.conf, report)
+        config = type_plan.build(self.conf, report)
         e = self.assertRaises(exception.NovaConfigRuleViolation,
                               render.check_rules, config, report)
         self.assertIn('one resource provider', str(e))
         self.assertIn(fakes.PF0, str(e))
 
     def test_alias_names(self):
-        a = plan.Assignment('0000:41:00.4', fakes.PF0, '1', 'A100D-1-10CME',
-                            '1g.10gb+me', 'CUSTOM_MIG_1G_10GB_ME', (), True,
-                            '20b5')
+        a = type_plan.Assignment(
+            '0000:41:00.4', fakes.PF0, '1', 'A100D-1-10CME',
+            '1g.10gb+me', 'CUSTOM_MIG_1G_10GB_ME', (), True,
+            '20b5')
         self.assertEqual('mig-1g-10gb-me', render.alias_name(a))
         # -me (no media extension) must not take +me's alias name.
-        nome = plan.Assignment('0000:41:00.5', fakes.PF0, '2',
-                               'A100D-1-10CNOME', '1g.10gb-me',
-                               'CUSTOM_MIG_1G_10GB_NOME', (), True, '20b5')
+        nome = type_plan.Assignment('0000:41:00.5', fakes.PF0, '2',
+                                    'A100D-1-10CNOME', '1g.10gb-me',
+                                    'CUSTOM_MIG_1G_10GB_NOME', (), True,
+                                    '20b5')
         self.assertEqual('mig-1g-10gb-nome', render.alias_name(nome))
         a = dataclasses.replace(a, type_name='A100D-20C', profile=None)
         self.assertEqual('vgpu-a100d-20c', render.alias_name(a))

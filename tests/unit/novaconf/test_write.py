@@ -7,9 +7,9 @@ import os
 
 from nova_mig import exception
 from nova_mig import fileutils
-from nova_mig.novaconf import plan
+from nova_mig.novaconf import config_writer
 from nova_mig.novaconf import render
-from nova_mig.novaconf import write
+from nova_mig.novaconf import type_plan
 from tests import base
 from tests.unit.novaconf import fakes
 
@@ -35,7 +35,7 @@ class _Files(base.TestCase):
     def setUp(self):
         super().setUp()
         self.report, _ = fakes.mixed_report()
-        self.config = plan.build(self.conf, self.report)
+        self.config = type_plan.build(self.conf, self.report)
         self.snippet = render.render_snippet(self.config)
         self.provider = render.render_provider_config(self.config)
         self.snippet_path = os.path.join(self.tmpdir, 'nova.conf.d',
@@ -44,8 +44,8 @@ class _Files(base.TestCase):
                                           'nova-mig.yaml')
 
     def run_apply(self, **kw):
-        return write.write(self.config, self.report, self.snippet_path,
-                           self.provider_path, **kw)
+        return config_writer.write(self.config, self.report, self.snippet_path,
+                                   self.provider_path, **kw)
 
 
 class TestWrite(_Files):
@@ -117,7 +117,7 @@ class TestPlanHost(base.TestCase):
         os.makedirs(device)
         with open(os.path.join(device, 'device'), 'w') as f:
             f.write('0x20B6\n')
-        config = write.plan_host(self.conf, report, self.tmpdir)
+        config = config_writer.plan_host(self.conf, report, self.tmpdir)
         ids = {a.address: a.product_id for a in config.assignments}
         self.assertEqual('20b6', ids.pop(vfs[0]))
         # Unreadable IDs fall back to the GPU's NVML ID.
@@ -131,8 +131,8 @@ class TestTransaction(_Files):
         """A run that died between the two renames."""
         fileutils.write_if_changed(self.snippet_path, '# old snippet\n')
         fileutils.write_if_changed(self.provider_path, '# old provider\n')
-        journal = write.journal_path(self.snippet_path)
-        write._journal(fileutils, journal, [
+        journal = config_writer.journal_path(self.snippet_path)
+        config_writer._journal(fileutils, journal, [
             (self.snippet_path, '# old snippet\n'),
             (self.provider_path, '# old provider\n')])
         fileutils.write_if_changed(self.snippet_path, self.snippet)
@@ -140,8 +140,8 @@ class TestTransaction(_Files):
 
     def test_recover_rolls_both_back(self):
         journal = self.half_written()
-        done = write.recover(self.snippet_path, self.provider_path,
-                             fileutils)
+        done = config_writer.recover(self.snippet_path, self.provider_path,
+                                     fileutils)
         self.assertEqual([self.snippet_path, self.provider_path], done)
         self.assertEqual('# old snippet\n',
                          fileutils.read_text(self.snippet_path))
@@ -164,7 +164,7 @@ class TestTransaction(_Files):
                          os.listdir(os.path.dirname(self.snippet_path)))
 
     def test_unreadable_journal_names_it(self):
-        journal = write.journal_path(self.snippet_path)
+        journal = config_writer.journal_path(self.snippet_path)
         fileutils.write_if_changed(journal, '{"no files": 1}\n')
         e = self.assertRaises(exception.NovaConfigWriteError, self.run_apply)
         self.assertIn(journal, str(e))
@@ -178,7 +178,7 @@ class TestTransaction(_Files):
         for path in (stale, young):
             with open(path, 'w') as f:
                 f.write('partial')
-        old = os.stat(stale).st_mtime - write.STALE_TMP_AGE - 1
+        old = os.stat(stale).st_mtime - config_writer.STALE_TMP_AGE - 1
         os.utime(stale, (old, old))
         self.run_apply()
         self.assertFalse(os.path.exists(stale))

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import types
 
-from nova_mig.osc import client as client_mod
+from nova_mig.osc import client
 from nova_mig.osc import plugin
 from nova_mig.osc.v1 import alias
 from nova_mig.osc.v1 import capacity
@@ -36,7 +36,7 @@ class PluginTestCase(base.TestCase):
     def test_make_client(self):
         instance = types.SimpleNamespace(_api_version={'mig': '1'})
         self.assertIsInstance(plugin.make_client(instance),
-                              client_mod.MigClient)
+                              client.MigClient)
 
     def test_plugin_import_is_light(self):
         # OSC imports the plugin on every run, whatever the command.

@@ -4,8 +4,8 @@
 
 import types
 
-from nova_mig.osc import client as osc_client
-from nova_mig.placement import client as placement_client
+from nova_mig.osc import client
+from nova_mig.placement import api_client
 from tests import base
 
 
@@ -18,7 +18,7 @@ class RequestTimeoutTestCase(base.TestCase):
 
     def mig(self, placement, compute):
         conn = types.SimpleNamespace(placement=placement, compute=compute)
-        return osc_client.MigClient(types.SimpleNamespace(
+        return client.MigClient(types.SimpleNamespace(
             sdk_connection=conn))
 
     def test_default_without_the_clouds(self):
@@ -26,8 +26,8 @@ class RequestTimeoutTestCase(base.TestCase):
         mig = self.mig(placement, compute)
         self.assertIs(placement, mig.placement.adapter)
         self.assertIs(compute, mig.compute)
-        self.assertEqual(placement_client.DEFAULT_TIMEOUT, placement.timeout)
-        self.assertEqual(placement_client.DEFAULT_TIMEOUT, compute.timeout)
+        self.assertEqual(api_client.DEFAULT_TIMEOUT, placement.timeout)
+        self.assertEqual(api_client.DEFAULT_TIMEOUT, compute.timeout)
 
     def test_the_clouds_timeout_wins(self):
         placement, compute = _proxy(session=7), _proxy(own=3, flavors=None)

@@ -13,7 +13,7 @@ import requests
 
 from nova_mig.cli import app
 from nova_mig import exception
-from nova_mig.placement import client as client_mod
+from nova_mig.placement import api_client
 from tests import base
 from tests import fake_keystone
 from tests.functional import base as functional_base
@@ -62,7 +62,7 @@ class ClientErrorTestCase(base.TestCase):
 
     def client(self, *answers):
         self.adapter = FakeAdapter(*answers)
-        return client_mod.PlacementClient(self.adapter, URL)
+        return api_client.PlacementClient(self.adapter, URL)
 
     def test_connection_refused_is_unreachable_naming_url_and_options(self):
         c = self.client(ks_exc.ConnectFailure('Connection refused'))
@@ -107,10 +107,10 @@ class ClientErrorTestCase(base.TestCase):
     def test_409_concurrent_update_is_a_generation_conflict(self):
         c = self.client(response(409, error_body(
             409, 'Conflict', 'generation changed',
-            client_mod.CONCURRENT_UPDATE)))
+            api_client.CONCURRENT_UPDATE)))
         e = self.assertRaises(exception.PlacementGenerationConflict,
                               c.set_provider_traits, 'u1', {'A'}, 3)
-        self.assertEqual(client_mod.CONCURRENT_UPDATE, e.code)
+        self.assertEqual(api_client.CONCURRENT_UPDATE, e.code)
 
     def test_other_409_is_not_retried_as_conflict(self):
         c = self.client(response(409, error_body(
@@ -183,7 +183,7 @@ class FromConfTestCase(base.TestCase):
             'valid_interfaces = internal\n')
         conf = self.read_conf(path)
         logs = self.useFixture(fixtures.FakeLogger(level=logging.DEBUG))
-        c = client_mod.PlacementClient.from_conf(conf)
+        c = api_client.PlacementClient.from_conf(conf)
         self.assertEqual('placement', c.adapter.service_type)
         self.assertEqual('RegionOne', c.adapter.region_name)
         self.assertEqual(['internal'], c.adapter.interface)
@@ -272,13 +272,13 @@ class FromConfTestCase(base.TestCase):
         self.assertIn('is unreachable: Connection refused', err)
 
     def test_endpoint_is_the_override_or_where(self):
-        c = client_mod.PlacementClient.for_endpoint('http://p:8778')
+        c = api_client.PlacementClient.for_endpoint('http://p:8778')
         self.assertEqual('http://p:8778', c.endpoint)
 
     def test_incomplete_auth_options(self):
         self.flags(auth_type='password', group='placement')
         e = self.assertRaises(exception.PlacementAuthError,
-                              client_mod.PlacementClient.from_conf,
+                              api_client.PlacementClient.from_conf,
                               self.conf)
         self.assertIn('auth_url', str(e))
         self.assertIn('[placement]auth_type', str(e))
@@ -294,7 +294,7 @@ class IdentityErrorTestCase(base.TestCase):
         def get_token():
             raise token_error
         adapter.get_token = get_token
-        return client_mod.PlacementClient(adapter, URL)
+        return api_client.PlacementClient(adapter, URL)
 
     def test_keystone_500(self):
         c = self.client(ks_exc.InternalServerError('boom'))
@@ -313,7 +313,7 @@ class IdentityErrorTestCase(base.TestCase):
                               response(200, {'resource_classes': []}))
         calls = []
         adapter.get_token = lambda: calls.append(1) or 'token'
-        c = client_mod.PlacementClient(adapter, URL)
+        c = api_client.PlacementClient(adapter, URL)
         c.resource_classes()
         c.resource_classes()
         self.assertEqual(1, len(calls))

@@ -8,7 +8,7 @@ from unittest import mock
 
 from nova_mig.cli import app
 from nova_mig import exception
-from nova_mig.placement import client as client_mod
+from nova_mig.placement import api_client
 from nova_mig.placement import connect
 from tests import base
 from tests import fake_keystone
@@ -81,7 +81,7 @@ class TestPlacement(base.TestCase):
         self.flags(endpoint_override='http://p:8778', auth_type='none',
                    group='placement')
         with connect.placement(self.conf, mock.sentinel.config) as client:
-            self.assertIsInstance(client, client_mod.PlacementClient)
+            self.assertIsInstance(client, api_client.PlacementClient)
             self.assertEqual('http://p:8778', client.where)
 
     def test_endpoint_override_without_auth_type_names_it(self):

@@ -5,7 +5,7 @@
 import json
 import os
 
-from nova_mig.placement import state as state_mod
+from nova_mig.placement import ledger
 from tests import base
 
 
@@ -15,13 +15,13 @@ class StateTestCase(base.TestCase):
         return os.path.join(self.tmpdir, 'sub', 'placement-sync.json')
 
     def test_round_trip(self):
-        state = state_mod.SyncState(self.path())
+        state = ledger.SyncState(self.path())
         state.created_traits.add('CUSTOM_A')
         state.root = {'name': 'cn1', 'uuid': 'u'}
         state.record('p1', 'cn1_pci_x', 3, frozenset({'CUSTOM_A'}),
                      {'CUSTOM_A'}, {'CUSTOM_A', 'CUSTOM_B'})
         state.save()
-        loaded = state_mod.SyncState.load(self.path())
+        loaded = ledger.SyncState.load(self.path())
         self.assertEqual({'CUSTOM_A'}, loaded.created_traits)
         self.assertEqual({'CUSTOM_A'}, loaded.owned('p1'))
         self.assertTrue(loaded.unchanged('p1', 3, frozenset({'CUSTOM_A'})))
@@ -31,17 +31,17 @@ class StateTestCase(base.TestCase):
                          os.listdir(os.path.dirname(self.path())))
 
     def test_missing_corrupt_and_foreign_versions_start_empty(self):
-        self.assertIsNone(state_mod.SyncState.load(self.path()).root)
+        self.assertIsNone(ledger.SyncState.load(self.path()).root)
         os.makedirs(os.path.dirname(self.path()))
         for content in ('{not json', json.dumps({'version': 99,
                                                  'root': {'x': 1}})):
             with open(self.path(), 'w') as f:
                 f.write(content)
-            state = state_mod.SyncState.load(self.path())
+            state = ledger.SyncState.load(self.path())
             self.assertIsNone(state.root)
             self.assertEqual({}, state.providers)
 
     def test_path_from_options(self):
         self.flags(state_file='ps.json', group='placement_sync')
         self.assertEqual(os.path.join(self.tmpdir, 'ps.json'),
-                         state_mod.SyncState.path_for(self.conf))
+                         ledger.SyncState.path_for(self.conf))

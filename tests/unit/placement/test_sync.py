@@ -6,8 +6,8 @@ import json
 import os
 
 from nova_mig import exception
-from nova_mig.novaconf import plan
-from nova_mig.placement import state as state_mod
+from nova_mig.novaconf import type_plan
+from nova_mig.placement import ledger
 from nova_mig.placement import sync
 from tests import base
 from tests.unit.placement import fakes
@@ -19,9 +19,9 @@ P1G = 'CUSTOM_MIG_1G_10GB'
 P3G = 'CUSTOM_MIG_3G_40GB'
 
 
-def assigned(*specs) -> list[plan.Assignment]:
+def assigned(*specs) -> list[type_plan.Assignment]:
     """(address, class, profile trait) -> VFs of the plan of cn1."""
-    return [plan.Assignment(
+    return [type_plan.Assignment(
         address=address, gpu='0000:41:00.0', type_id='nvidia-1',
         type_name='A100D-1-10C', profile=None, resource_class=rc,
         traits=(MODE, MODEL, profile), is_vf=True, product_id='20b5')
@@ -44,9 +44,10 @@ class SyncTestCase(base.TestCase):
         self.sleeps = []
 
     def run_sync(self, dry_run=False) -> sync.SyncResult:
-        config = plan.NovaConfig(hostname=self.hostname, device_mode='mdev',
-                                 assignments=self.assigned,
-                                 max_instances={})
+        config = type_plan.NovaConfig(hostname=self.hostname,
+                                      device_mode='mdev',
+                                      assignments=self.assigned,
+                                      max_instances={})
         return sync.sync(self.conf, config, self.fake, dry_run=dry_run,
                          sleep=self.sleeps.append)
 
@@ -188,7 +189,7 @@ class SyncTestCase(base.TestCase):
 
     def test_root_recreated_is_found_again(self):
         self.run_sync()
-        state = state_mod.SyncState.load(
+        state = ledger.SyncState.load(
             os.path.join(self.tmpdir, 'placement-sync.json'))
         self.assertEqual(self.root, state.root['uuid'])
         del self.fake.rps[self.root]

@@ -9,7 +9,7 @@ import time
 import requests
 
 from nova_mig import exception
-from nova_mig.placement import client as client_mod
+from nova_mig.placement import api_client
 from tests import base
 from tests.unit.placement import test_client
 
@@ -49,7 +49,7 @@ class ShapeTestCase(base.TestCase):
 
     def call(self, body, method, *args):
         adapter = test_client.FakeAdapter(_ok(body))
-        client = client_mod.PlacementClient(adapter, 'http://p')
+        client = api_client.PlacementClient(adapter, 'http://p')
         return self.assertRaises(exception.PlacementError,
                                  getattr(client, method), *args)
 
@@ -86,7 +86,7 @@ class ShapeTestCase(base.TestCase):
         for body in (['x'], {'errors': 'x'}, {'errors': ['x']},
                      {'errors': [{'title': 5, 'detail': ['x']}]}):
             adapter = test_client.FakeAdapter(test_client.response(500, body))
-            client = client_mod.PlacementClient(adapter, 'http://p')
+            client = api_client.PlacementClient(adapter, 'http://p')
             e = self.assertRaises(exception.PlacementError,
                                   client.resource_classes)
             self.assertIn('GET /resource_classes failed with HTTP 500',
@@ -97,7 +97,7 @@ class ShapeTestCase(base.TestCase):
         adapter = test_client.FakeAdapter(_ok({'resource_providers': [
             {'uuid': 'u', 'name': 'n', 'generation': 1,
              'root_provider_uuid': 'u', 'parent_provider_uuid': None}]}))
-        client = client_mod.PlacementClient(adapter, 'http://p')
+        client = api_client.PlacementClient(adapter, 'http://p')
         self.assertEqual('n', client.providers()[0]['name'])
 
 
@@ -108,16 +108,16 @@ class TimeoutTestCase(base.TestCase):
         self.flags(endpoint_override='http://127.0.0.1:9',
                    auth_type='none', group='placement')
         self.assertIsNone(self.conf.placement.timeout)
-        client = client_mod.PlacementClient.from_conf(self.conf)
-        self.assertEqual(client_mod.DEFAULT_TIMEOUT,
+        client = api_client.PlacementClient.from_conf(self.conf)
+        self.assertEqual(api_client.DEFAULT_TIMEOUT,
                          client.adapter.session.timeout)
-        self.assertEqual(30.0, client_mod.DEFAULT_TIMEOUT)
+        self.assertEqual(30.0, api_client.DEFAULT_TIMEOUT)
 
     def test_hanging_placement(self):
         peer = HangingPeer(self)
         self.flags(endpoint_override=peer.url, auth_type='none',
                    timeout=1, group='placement')
-        client = client_mod.PlacementClient.from_conf(self.conf)
+        client = api_client.PlacementClient.from_conf(self.conf)
         started = time.monotonic()
         e = self.assertRaises(exception.PlacementUnreachable,
                               client.providers, 'h')
@@ -135,7 +135,7 @@ class TimeoutTestCase(base.TestCase):
                     'user_domain_name = Default\ntimeout = 1\n'
                     'project_domain_name = Default\n' % peer.url)
         self.conf(['--config-file', path], project='nova-mig')
-        client = client_mod.PlacementClient.from_conf(self.conf)
+        client = api_client.PlacementClient.from_conf(self.conf)
         started = time.monotonic()
         e = self.assertRaises(exception.IdentityUnreachable,
                               client.providers, 'h')

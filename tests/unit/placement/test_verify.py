@@ -2,8 +2,8 @@
 
 """Unit tests of the inventory comparison behind nova-mig verify."""
 
-from nova_mig.novaconf import plan
-from nova_mig.placement import expected as expected_mod
+from nova_mig.novaconf import type_plan
+from nova_mig.placement import host_offer
 from nova_mig.placement import verify
 from tests import base
 from tests.unit.placement import fakes
@@ -12,7 +12,7 @@ NAME = 'cn1_pci_0000_41_00_4'
 
 
 def exp(rc='CUSTOM_MIG_3G_40GB', total=1):
-    return expected_mod.ExpectedProvider(
+    return host_offer.ExpectedProvider(
         name=NAME, address='0000:41:00.4', pf_address='0000:41:00.0',
         type_name='NVIDIA A100D-3-40C', resource_class=rc, total=total,
         traits=frozenset())
@@ -53,9 +53,9 @@ class WaitTestCase(base.TestCase):
         root = self.fake.add('cn1')
         self.vf4 = self.fake.add(NAME, parent=root,
                                  inventory={'CUSTOM_MIG_1G_10GB': 1})
-        self.config = plan.NovaConfig(
+        self.config = type_plan.NovaConfig(
             hostname='cn1', device_mode='mdev', max_instances={},
-            assignments=[plan.Assignment(
+            assignments=[type_plan.Assignment(
                 '0000:41:00.4', '0000:41:00.0', 'nvidia-902', 'A100D-3-40C',
                 '3g.40gb', 'CUSTOM_MIG_3G_40GB', (), True, '20b5')])
         self.now = 0.0

@@ -127,10 +127,10 @@ class FixedSocketTestCase(base.TestCase):
         self.addCleanup(self.ctx.stop)
 
     def test_daemon_answers_through_the_fixed_socket(self):
-        from nova_mig.privsep import sysfs  # noqa: H302,H306
+        from nova_mig.privsep import sysfs_writes  # noqa: H302,H306
         sock = os.path.join(self.tmpdir, 'privsep', 'sysfs.sock')
         # The daemon validates: a refused argument comes back as EACCES.
-        e = self.assertRaises(PermissionError, sysfs.set_sriov_numvfs,
+        e = self.assertRaises(PermissionError, sysfs_writes.set_sriov_numvfs,
                               '../../etc', 1)
         self.assertIn("refused PCI address '../../etc'", str(e))
         with open(self.record) as f:

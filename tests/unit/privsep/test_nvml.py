@@ -3,7 +3,7 @@
 """Tests of the privileged NVML entrypoints, over a privsep-like channel."""
 
 from nova_mig import privsep
-from nova_mig.privsep import nvml as privsep_nvml
+from nova_mig.privsep import nvml_calls
 from nova_mig.privsep import nvml_lib
 from tests import base as test_base
 from tests.unit.privsep import fake_cards
@@ -25,43 +25,43 @@ class TestEntrypoints(test_base.TestCase):
 
     def test_error_crosses_as_call_failed(self):
         error = self.assertRaises(nvml_lib.NvmlCallFailed,
-                                  privsep_nvml.destroy_gpu_instance,
+                                  nvml_calls.destroy_gpu_instance,
                                   self.busy.uuid, 2)
         self.assertEqual(('nvmlGpuInstanceDestroy', self.busy.uuid,
                           'IN_USE'),
                          (error.call, error.gpu, error.code))
-        self.assertEqual(['nova_mig.privsep.nvml.destroy_gpu_instance'],
+        self.assertEqual(['nova_mig.privsep.nvml_calls.destroy_gpu_instance'],
                          self.privsep.channel.calls)
 
     def test_returns_plain_values(self):
-        gi = privsep_nvml.create_gpu_instance(self.empty.uuid, 5, 0, 4)
+        gi = nvml_calls.create_gpu_instance(self.empty.uuid, 5, 0, 4)
         self.assertEqual({'profile_id': 5, 'start': 0, 'size': 4},
                          {k: gi[k] for k in ('profile_id', 'start', 'size')})
-        ci = privsep_nvml.create_compute_instance(self.empty.uuid, gi['id'])
+        ci = nvml_calls.create_compute_instance(self.empty.uuid, gi['id'])
         self.assertEqual({'id', 'profile_id'}, set(ci))
 
     def test_arguments_outside_their_domain_are_refused(self):
         uuid = self.empty.uuid
         before = self.fake.snapshot()
         for func, args, reason in (
-                (privsep_nvml.create_gpu_instance, ('GPU-1', 5),
+                (nvml_calls.create_gpu_instance, ('GPU-1', 5),
                  'refused GPU UUID'),
-                (privsep_nvml.create_gpu_instance, (uuid + '\n', 5),
+                (nvml_calls.create_gpu_instance, (uuid + '\n', 5),
                  'refused GPU UUID'),
-                (privsep_nvml.create_gpu_instance, (uuid, -5),
+                (nvml_calls.create_gpu_instance, (uuid, -5),
                  'refused profile ID'),
-                (privsep_nvml.create_gpu_instance, (uuid, 5, 0, 0),
+                (nvml_calls.create_gpu_instance, (uuid, 5, 0, 0),
                  'refused placement size'),
-                (privsep_nvml.create_gpu_instance, (uuid, 5, None, 4),
+                (nvml_calls.create_gpu_instance, (uuid, 5, None, 4),
                  'refused placement start'),
-                (privsep_nvml.destroy_gpu_instance, (uuid, 2 ** 32),
+                (nvml_calls.destroy_gpu_instance, (uuid, 2 ** 32),
                  'refused GPU instance ID'),
-                (privsep_nvml.create_compute_instance, (uuid, '1'),
+                (nvml_calls.create_compute_instance, (uuid, '1'),
                  'refused GPU instance ID'),
-                (privsep_nvml.destroy_compute_instance, (uuid, 1, True),
+                (nvml_calls.destroy_compute_instance, (uuid, 1, True),
                  'refused compute instance ID'),
-                (privsep_nvml.set_mig_mode, (uuid, 1), 'refused MIG mode'),
-                (privsep_nvml.reset_gpu, (uuid, '0000:41:00.0; reboot'),
+                (nvml_calls.set_mig_mode, (uuid, 1), 'refused MIG mode'),
+                (nvml_calls.reset_gpu, (uuid, '0000:41:00.0; reboot'),
                  'refused PCI address')):
             error = self.assertRaises(PermissionError, func, *args)
             self.assertIn(reason, str(error))
@@ -89,12 +89,12 @@ class TestSriovManageCheck(test_base.TestCase):
         for bad in ('sriov-manage', '/bin/sh', self.tool('other-name'),
                     self.tool(mode=0o777)):
             e = self.assertRaises(PermissionError,
-                                  privsep_nvml.check_sriov_manage, bad)
+                                  nvml_calls.check_sriov_manage, bad)
             self.assertIn('sriov-manage', str(e))
         good = self.tool()
         self.assertEqual(os.path.realpath(good),
-                         privsep_nvml.check_sriov_manage(good))
+                         nvml_calls.check_sriov_manage(good))
         os.chmod(os.path.dirname(good), 0o777)
         e = self.assertRaises(PermissionError,
-                              privsep_nvml.check_sriov_manage, good)
+                              nvml_calls.check_sriov_manage, good)
         self.assertIn("is not root's alone", str(e))

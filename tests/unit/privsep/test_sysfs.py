@@ -18,7 +18,7 @@ import fixtures
 from oslo_privsep.test import fixture as privsep_fixture
 
 from nova_mig import privsep
-from nova_mig.privsep import sysfs
+from nova_mig.privsep import sysfs_writes
 from tests import base as test_base
 from tests.unit.privsep import fake_sysfs as fake
 from tests.unit.privsep import privsep_fixtures
@@ -33,11 +33,11 @@ class SysfsTestCase(test_base.TestCase):
         self.root = self.paths['sys']
         # The daemon's /sys becomes the temporary tree.
         self.useFixture(fixtures.MonkeyPatch(
-            'nova_mig.privsep.sysfs.SYSFS_ROOT', self.root))
+            'nova_mig.privsep.sysfs_writes.SYSFS_ROOT', self.root))
         if self.privsep_fixture:
             self.privsep = self.useFixture(
                 self.privsep_fixture(privsep.sysfs_pctxt))
-        self.writer = sysfs.PrivsepSysfsWriter(self.root)
+        self.writer = sysfs_writes.PrivsepSysfsWriter(self.root)
 
     def snapshot(self):
         """Every regular file below the test's folder, with its content."""
@@ -78,7 +78,7 @@ class TestIntents(SysfsTestCase):
         self.writer.clear_vgpu_type(fake.NVIDIA_VF)
         self.assertEqual('0', fake.read(current))
         self.assertEqual(
-            ['nova_mig.privsep.sysfs.%s' % name for name in (
+            ['nova_mig.privsep.sysfs_writes.%s' % name for name in (
                 'set_sriov_numvfs', 'create_mdev', 'remove_mdev',
                 'set_vgpu_type', 'clear_vgpu_type')],
             self.privsep.channel.calls)
@@ -151,14 +151,14 @@ class TestIntents(SysfsTestCase):
 
     def test_other_root_is_changed_without_privsep(self):
         other = fake.build(os.path.join(self.tmpdir, 'copy'))
-        sysfs.PrivsepSysfsWriter(other['sys']).set_sriov_numvfs(
+        sysfs_writes.PrivsepSysfsWriter(other['sys']).set_sriov_numvfs(
             fake.NVIDIA_PF, 4)
         self.assertEqual('4', fake.read(os.path.join(other['pf'],
                                                      'sriov_numvfs')))
         self.assertEqual([], self.privsep.channel.calls)
         # With the same checks.
         self.assertRefused('vendor 0x8086 is not NVIDIA',
-                           sysfs.PrivsepSysfsWriter(other['sys']).
+                           sysfs_writes.PrivsepSysfsWriter(other['sys']).
                            set_sriov_numvfs, fake.INTEL_PF, 1)
 
 

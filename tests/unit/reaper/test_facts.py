@@ -10,7 +10,7 @@ import libvirt
 from nova_mig import exception
 from nova_mig.host import inuse
 from nova_mig.model import constants
-from nova_mig.reaper import facts
+from nova_mig.reaper import evidence
 from tests import base
 from tests.unit.host import fakes as host_fakes
 from tests.unit.reaper import fakes
@@ -34,7 +34,7 @@ class TestOpenHandles(base.TestCase):
         self.hold_open(200, '/dev/vfio/31')
         self.hold_open(300, '/dev/vfio/devices/vfio2')
         os.makedirs(os.path.join(self.proc, 'self'))
-        nodes, denied = facts.open_device_nodes(self.proc)
+        nodes, denied = evidence.open_device_nodes(self.proc)
         self.assertEqual({'/dev/vfio/31': {100, 200},
                           '/dev/vfio/devices/vfio2': {300}}, nodes)
         self.assertEqual(0, denied)
@@ -52,10 +52,10 @@ class TestOpenHandles(base.TestCase):
             return real(path)
         self.useFixture(fixtures.MockPatch('os.listdir', listdir))
         self.assertEqual(({'/dev/vfio/31': {100}}, 1),
-                         facts.open_device_nodes(self.proc))
+                         evidence.open_device_nodes(self.proc))
 
     def test_missing_proc(self):
-        self.assertRaises(exception.SysfsError, facts.open_device_nodes,
+        self.assertRaises(exception.SysfsError, evidence.open_device_nodes,
                           os.path.join(self.tmpdir, 'nope'))
 
 
@@ -65,14 +65,14 @@ class TestInflight(base.TestCase):
         client = fakes.FakePlacement(allocations={
             fakes.GPU1: ['new-instance', '0D000000-0000-4000-8000-0000000'
                          '00001'.lower()]})
-        result = facts.inflight_consumers(
+        result = evidence.inflight_consumers(
             client, fakes.HOSTNAME, {'0d000000-0000-4000-8000-000000000001'})
         self.assertEqual(('new-instance',), result[fakes.GPU1])
         self.assertEqual((), result[fakes.GPU0])
 
     def test_no_compute_node(self):
         self.assertRaises(exception.PlacementProviderNotFound,
-                          facts.inflight_consumers,
+                          evidence.inflight_consumers,
                           fakes.FakePlacement(hostname='other'),
                           fakes.HOSTNAME, set())
 
@@ -91,15 +91,15 @@ class TestDomainsReferencing(base.TestCase):
         self.libvirt = self.useFixture(host_fakes.FakeLibvirt(self.conn))
 
     def test_mdev_and_vendor_vfio(self):
-        found = facts.domains_referencing('qemu:///system',
-                                          constants.MODE_MDEV, fakes.B1)
+        found = evidence.domains_referencing('qemu:///system',
+                                             constants.MODE_MDEV, fakes.B1)
         self.assertEqual(['instance-1 (running)'],
                          [inuse.label(d) for d in found])
-        found = facts.domains_referencing(
+        found = evidence.domains_referencing(
             'qemu:///system', constants.MODE_VENDOR_VFIO, '0000:c1:00.4')
         self.assertEqual(['instance-2 (shutoff)'],
                          [inuse.label(d) for d in found])
-        self.assertEqual([], facts.domains_referencing(
+        self.assertEqual([], evidence.domains_referencing(
             'qemu:///system', constants.MODE_VENDOR_VFIO, '0000:c1:00.5'))
         # One read-only connection each time, closed after use.
         self.assertEqual(3 * [('openReadOnly', 'qemu:///system')],
@@ -109,5 +109,5 @@ class TestDomainsReferencing(base.TestCase):
     def test_unreachable(self):
         self.libvirt.open_error = host_fakes.libvirt_error(
             libvirt.VIR_ERR_SYSTEM_ERROR)
-        self.assertRaises(exception.LibvirtError, facts.domains_referencing,
+        self.assertRaises(exception.LibvirtError, evidence.domains_referencing,
                           'qemu:///system', constants.MODE_MDEV, fakes.B1)

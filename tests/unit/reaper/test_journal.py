@@ -6,7 +6,7 @@ import os
 
 from nova_mig import exception
 from nova_mig import fileutils
-from nova_mig.reaper import journal
+from nova_mig.reaper import reap_journal
 from tests import base
 
 
@@ -14,7 +14,7 @@ class TestJournal(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.journal = journal.Journal(self.tmpdir)
+        self.journal = reap_journal.Journal(self.tmpdir)
 
     def intent(self, device):
         return self.journal.intent(device, 'mdev', '0000:41:00.4',
@@ -51,9 +51,9 @@ class TestJournal(base.TestCase):
 
     def test_unwritable(self):
         os.makedirs(os.path.join(self.tmpdir, 'ro'))
-        blocker = os.path.join(self.tmpdir, 'ro', journal.FILE_NAME)
+        blocker = os.path.join(self.tmpdir, 'ro', reap_journal.FILE_NAME)
         os.makedirs(blocker)
-        j = journal.Journal(os.path.join(self.tmpdir, 'ro'))
+        j = reap_journal.Journal(os.path.join(self.tmpdir, 'ro'))
         e = self.assertRaises(exception.ReaperJournalError,
                               j.intent, 'u', 'mdev', 'p', 't', [])
         self.assertIn('cannot write', str(e))
@@ -108,5 +108,5 @@ class TestJournal(base.TestCase):
             self.assertEqual('', f.read())
 
     def test_default_limit_keeps_the_journal_under_the_read_cap(self):
-        self.assertLess(journal.COMPACT_BYTES * 4,
+        self.assertLess(reap_journal.COMPACT_BYTES * 4,
                         fileutils.MAX_STATE_BYTES)

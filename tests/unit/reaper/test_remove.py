@@ -11,7 +11,7 @@ from nova_mig.host import sysfs
 from nova_mig.host import virt
 from nova_mig.model import constants
 from nova_mig.reaper import decide
-from nova_mig.reaper import remove
+from nova_mig.reaper import removal
 from tests import base
 from tests.unit.host import fakes as host_fakes
 from tests.unit.reaper import fakes
@@ -32,7 +32,7 @@ class RemoverTestCase(base.TestCase):
         self.libvirt = self.useFixture(host_fakes.FakeLibvirt(self.conn))
         self.backend = host_fakes.FakeBackend(self.conf, [], self.root,
                                               'qemu:///system')
-        self.remover = remove.Remover(self.conf, self.backend)
+        self.remover = removal.Remover(self.conf, self.backend)
 
     def make(self, *parts, value=''):
         path = os.path.join(self.root, *parts)
@@ -149,7 +149,7 @@ class TestLibvirtOpener(RemoverTestCase):
 
     def test_given_opener_used_read_write(self):
         fake = OneAnswerLibvirt(virt.UNDEFINED)
-        remover = remove.Remover(self.conf, self.backend, libvirt=fake)
+        remover = removal.Remover(self.conf, self.backend, libvirt=fake)
         self.assertEqual(['libvirt undefine'],
                          remover.undefine(fakes.B1, fakes.GPU1))
         self.assertEqual([('qemu:///system', False)], fake.opened)
@@ -161,7 +161,7 @@ class TestLibvirtOpener(RemoverTestCase):
     def test_transient_node_device_falls_back_to_mdevctl_file(self):
         fake = OneAnswerLibvirt(virt.TRANSIENT)
         definition = self.definition(fakes.GPU1, fakes.B1)
-        remover = remove.Remover(self.conf, self.backend, libvirt=fake)
+        remover = removal.Remover(self.conf, self.backend, libvirt=fake)
         self.assertEqual(['mdevctl definition deleted'],
                          remover.undefine(fakes.B1, fakes.GPU1))
         self.assertFalse(os.path.exists(definition))

@@ -13,7 +13,7 @@ import types
 
 import yaml
 
-from nova_mig.model import gpu as gpu_model
+from nova_mig.model import gpu_records
 from nova_mig.osc import client
 from nova_mig.rebalance import geometry
 
@@ -56,11 +56,11 @@ def profile_docs(table: str) -> list[dict]:
 
 def table(name: str) -> geometry.ProfileTable:
     return geometry.ProfileTable(tuple(
-        gpu_model.GpuInstanceProfile(
+        gpu_records.GpuInstanceProfile(
             id=p['id'], name=p['name'], slice_count=p['slices'],
             memory_mb=p['memory_mb'], instance_count=p['instances'],
             multiprocessor_count=p['multiprocessors'],
-            placements=tuple(gpu_model.Placement(pl['start'], pl['size'])
+            placements=tuple(gpu_records.Placement(pl['start'], pl['size'])
                              for pl in p['placements']))
         for p in profile_docs(name)))
 

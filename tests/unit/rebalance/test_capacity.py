@@ -7,9 +7,9 @@ import logging
 import fixtures
 
 from nova_mig import exception
-from nova_mig.flavor import capacity as flavor_capacity
+from nova_mig.flavor import slice_capacity
 from nova_mig.placement import bulk
-from nova_mig.rebalance import capacity
+from nova_mig.rebalance import unmet_capacity
 from tests.unit.flavor import base as flavor_base
 from tests.unit.flavor import fakes
 
@@ -18,7 +18,7 @@ RC3 = 'CUSTOM_MIG_3G_40GB'
 MODEL = 'CUSTOM_GPU_NVIDIA_A100_80GB_PCIE'
 
 
-def _key(row: flavor_capacity.Slices) -> tuple:
+def _key(row: slice_capacity.Slices) -> tuple:
     return (row.host, row.provider, row.uuid, row.profile,
             row.resource_class, row.capacity, row.used, tuple(row.traits))
 
@@ -51,9 +51,9 @@ class ReadSlicesTestCase(flavor_base.PlacementTestCase):
     def test_rows_equal_the_per_provider_read(self):
         self.fleet()
         self.api.add('cpu', inventory={'VCPU': {'total': 8}})
-        fast = capacity.read_slices(self.client, self.scheme)
-        slow = flavor_capacity.provider_slices(self.client, self.scheme,
-                                               traits=True)
+        fast = unmet_capacity.read_slices(self.client, self.scheme)
+        slow = slice_capacity.provider_slices(self.client, self.scheme,
+                                              traits=True)
         self.assertEqual([_key(r) for r in slow], [_key(r) for r in fast])
         self.assertEqual(
             [('cn1', 'cn1_gpu0', '1g.10gb', 3, 2),
@@ -65,7 +65,7 @@ class ReadSlicesTestCase(flavor_base.PlacementTestCase):
 
     def test_requests_per_class_then_root_classes_then_one_by_one(self):
         rps = self.fleet()
-        capacity.read_slices(self.client, self.scheme)
+        unmet_capacity.read_slices(self.client, self.scheme)
         ac = '/allocation_candidates?resources=%s%%3A1'
         self.assertEqual(
             [('GET', '/resource_classes', '1.2'), ('GET', '/', '1.0'),
@@ -103,7 +103,7 @@ class ReadSlicesTestCase(flavor_base.PlacementTestCase):
         self.api.max_version = '1.28'
         logs = self.useFixture(fixtures.FakeLogger(
             name=bulk.__name__, level=logging.INFO))
-        rows = capacity.read_slices(self.client, self.scheme)
+        rows = unmet_capacity.read_slices(self.client, self.scheme)
         self.assertEqual(4, len(rows))
         self.assertFalse([p for _, p, _ in self.api.seen
                           if p.startswith('/allocation_candidates')])
@@ -117,7 +117,8 @@ class ReadSlicesTestCase(flavor_base.PlacementTestCase):
             200, {'allocation_requests': [], 'provider_summaries': {
                 'x': {'resources': {RC: {'capacity': '1', 'used': 0}}}}})
         e = self.assertRaises(exception.PlacementError,
-                              capacity.read_slices, self.client, self.scheme)
+                              unmet_capacity.read_slices, self.client,
+                              self.scheme)
         self.assertIn('GET /allocation_candidates failed with HTTP 200: the '
                       'answer\'s "provider_summaries" is not a mapping',
                       str(e))

@@ -10,8 +10,8 @@ import fixtures
 from nova_mig import exception
 from nova_mig.rebalance import demand
 from nova_mig.rebalance import fleet
+from nova_mig.rebalance import fleet_plan
 from nova_mig.rebalance import history
-from nova_mig.rebalance import plan
 from tests import base
 from tests.unit.rebalance import fakes
 
@@ -99,7 +99,7 @@ class BudgetTestCase(base.TestCase):
         wanted = [demand.Demand('7g.80gb', 2)]
         hosts = _hosts()
         hosts[0].gpus[0].changes_today = 1
-        result = plan.build(hosts, wanted, max_per_gpu_day=1)
+        result = fleet_plan.build(hosts, wanted, max_per_gpu_day=1)
         self.assertEqual([GPU1], [c.pci_address for c in result.changes])
         self.assertEqual(['cn1.example.org %s' % GPU0], result.at_budget)
         self.assertEqual(1, result.rows[0].free_after)
@@ -111,10 +111,10 @@ class BudgetTestCase(base.TestCase):
     def test_no_budget_plans_every_gpu(self):
         hosts = _hosts()
         hosts[0].gpus[0].changes_today = 5
-        result = plan.build(hosts, [demand.Demand('7g.80gb', 2)])
+        result = fleet_plan.build(hosts, [demand.Demand('7g.80gb', 2)])
         self.assertEqual(2, len(result.changes))
         self.assertEqual([], result.at_budget)
-        result = plan.build(hosts, [demand.Demand('7g.80gb', 2)],
-                            max_per_gpu_day=0)
+        result = fleet_plan.build(hosts, [demand.Demand('7g.80gb', 2)],
+                                  max_per_gpu_day=0)
         self.assertEqual([], result.changes)
         self.assertEqual(2, len(result.at_budget))

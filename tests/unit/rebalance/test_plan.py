@@ -12,8 +12,8 @@ from nova_mig import exception
 from nova_mig.layout import schema
 from nova_mig.rebalance import demand
 from nova_mig.rebalance import fleet
+from nova_mig.rebalance import fleet_plan
 from nova_mig.rebalance import geometry
-from nova_mig.rebalance import plan
 from tests import base
 from tests.unit.rebalance import fakes
 
@@ -38,14 +38,14 @@ def _hosts():
 class BuildTestCase(base.TestCase):
 
     def test_nothing_wanted_changes_nothing(self):
-        result = plan.build(_hosts(), [])
+        result = fleet_plan.build(_hosts(), [])
         self.assertEqual([], result.changes)
         self.assertEqual(3, result.gpus_planned)
 
     def test_demand_is_covered_and_in_use_instances_stay(self):
         hosts = _hosts()
         wanted = [demand.Demand('3g.40gb', 3), demand.Demand('7g.80gb', 1)]
-        result = plan.build(hosts, wanted)
+        result = fleet_plan.build(hosts, wanted)
         rows = {r.profile: r for r in result.rows}
         self.assertEqual((0, 3), (rows['3g.40gb'].covered_before,
                                   rows['3g.40gb'].covered_after))
@@ -66,8 +66,8 @@ class BuildTestCase(base.TestCase):
         self.assertEqual(3, len(result.changes))
 
     def test_max_gpus(self):
-        result = plan.build(_hosts(), [demand.Demand('7g.80gb', 3)],
-                            max_gpus=1)
+        result = fleet_plan.build(_hosts(), [demand.Demand('7g.80gb', 3)],
+                                  max_gpus=1)
         self.assertEqual(1, len(result.changes))
         self.assertEqual(1, result.rows[0].covered_after)
 
@@ -77,9 +77,9 @@ class BuildTestCase(base.TestCase):
         del hosts[0].gpus[1]
         h100 = hosts[1].gpus[0]
         h100.fixed, h100.free = h100.free, ()
-        result = plan.build(hosts, [demand.Demand('3g.40gb', 1)])
+        result = fleet_plan.build(hosts, [demand.Demand('3g.40gb', 1)])
         out = self.useFixture(fixtures.TempDir()).path
-        written = plan.write_layouts(result, hosts, out)
+        written = fleet_plan.write_layouts(result, hosts, out)
         self.assertEqual({'cn1': os.path.join(out, 'cn1.yaml')}, written)
         with open(written['cn1']) as stream:
             text = stream.read()
@@ -93,7 +93,7 @@ class BuildTestCase(base.TestCase):
              {'profile': '3g.40gb', 'placement': 4}],
             doc['gpu_instances'])
         self.assertEqual(16, doc['sriov_vfs'])
-        with open(os.path.join(out, plan.PLAN_FILE)) as stream:
+        with open(os.path.join(out, fleet_plan.PLAN_FILE)) as stream:
             summary = json.load(stream)
         self.assertEqual(['cn1'], summary['hosts_touched'])
         self.assertEqual(written, summary['layouts'])
@@ -101,7 +101,8 @@ class BuildTestCase(base.TestCase):
     def test_scoped_target_lands_in_its_zone(self):
         hosts = _hosts()
         hosts[1].scopes = frozenset({demand.zone_scope('az2')})
-        result = plan.build(hosts, [demand.Demand('7g.80gb', 1, 'az:az2')])
+        result = fleet_plan.build(hosts, [demand.Demand('7g.80gb', 1,
+                                                        'az:az2')])
         self.assertEqual(['cn2'], [c.host for c in result.changes])
 
 
@@ -117,15 +118,16 @@ class OutputConfinedTestCase(base.TestCase):
             host.name = name
             for g in host.gpus:
                 g.host = name
-            result = plan.build([host], [demand.Demand('3g.40gb', 1)])
+            result = fleet_plan.build([host], [demand.Demand('3g.40gb', 1)])
             self.assertEqual(1, len(result.changes))
             if name == 'ok':
-                plan.write_layouts(result, [host], out)
+                fleet_plan.write_layouts(result, [host], out)
                 self.assertEqual(['ok.yaml', 'plan.json'],
                                  sorted(os.listdir(out)))
                 continue
             e = self.assertRaises(exception.RebalanceInputError,
-                                  plan.write_layouts, result, [host], out)
+                                  fleet_plan.write_layouts, result, [host],
+                                  out)
             self.assertIn('--output-dir: refusing to write a layout for '
                           'host', str(e))
             self.assertNotIn('\n', str(e))
@@ -140,9 +142,9 @@ class OutputConfinedTestCase(base.TestCase):
                    os.path.join(out, 'cn1.yaml'))
         host = fleet.host_state(fakes.host_doc('cn1', fakes.gpu_doc(
             0, instances=fakes.SEVEN_1G)), 'cn1.json', 0)
-        result = plan.build([host], [demand.Demand('3g.40gb', 1)])
+        result = fleet_plan.build([host], [demand.Demand('3g.40gb', 1)])
         self.assertRaises(exception.RebalanceInputError,
-                          plan.write_layouts, result, [host], out)
+                          fleet_plan.write_layouts, result, [host], out)
         self.assertFalse(os.path.exists(os.path.join(root,
                                                      'elsewhere.yaml')))
 
@@ -165,8 +167,8 @@ class TimeLimitTestCase(base.TestCase):
         gpu = dict(fakes.gpu_doc(0), profiles=profiles, gpu_instances=[])
         host = fleet.host_state(fakes.host_doc('cn1', gpu), 'cn1.json', 0)
         started = time.monotonic()
-        result = plan.build([host], [demand.Demand('1g.10gb', 7)],
-                            time_limit=1.0)
+        result = fleet_plan.build([host], [demand.Demand('1g.10gb', 7)],
+                                  time_limit=1.0)
         seconds = time.monotonic() - started
         # The search stops at the limit; each solver pass has it too.
         self.assertLess(seconds, 4.0)

@@ -4,8 +4,8 @@
 
 from nova_mig.model import constants
 from nova_mig.model import vgpu_types
-from nova_mig.simulator import catalog
-from nova_mig.simulator import exception as sim_exception
+from nova_mig.simulator import gpu_catalog
+from nova_mig.simulator import sim_exception
 from tests import base
 
 EXPECTED_MODELS = {
@@ -49,7 +49,7 @@ class TestCatalog(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.catalog = catalog.Catalog.load()
+        self.catalog = gpu_catalog.Catalog.load()
 
     def test_models_and_identities(self):
         self.assertEqual(set(EXPECTED_MODELS), set(self.catalog.known()))

@@ -7,7 +7,7 @@ import shutil
 
 import fixtures
 
-from nova_mig.simulator import catalog
+from nova_mig.simulator import gpu_catalog
 from tests import base
 
 
@@ -20,31 +20,31 @@ class TestCatalogCache(base.TestCase):
             'XDG_CACHE_HOME', self.cache_home))
         self.cache_dir = os.path.join(self.cache_home, 'nova-mig')
         self.path = os.path.join(self.tmpdir, 'catalog.yaml')
-        shutil.copy(catalog.CATALOG_PATH, self.path)
+        shutil.copy(gpu_catalog.CATALOG_PATH, self.path)
 
     def _entries(self):
         return sorted(os.listdir(self.cache_dir))
 
     def test_cached_equals_parsed(self):
-        parsed = catalog.Catalog.load(self.path)
+        parsed = gpu_catalog.Catalog.load(self.path)
         self.assertFalse(os.path.exists(self.cache_dir))
-        first = catalog.Catalog.load(self.path, cache=True)
+        first = gpu_catalog.Catalog.load(self.path, cache=True)
         self.assertEqual(1, len(self._entries()))
         self.assertEqual(0o700, os.stat(self.cache_dir).st_mode & 0o777)
-        second = catalog.Catalog.load(self.path, cache=True)
+        second = gpu_catalog.Catalog.load(self.path, cache=True)
         self.assertEqual(parsed.models, first.models)
         self.assertEqual(parsed.models, second.models)
 
     def test_changed_file_is_parsed_again(self):
-        catalog.Catalog.load(self.path, cache=True)
+        gpu_catalog.Catalog.load(self.path, cache=True)
         before = self._entries()
         with open(self.path) as f:
             text = f.read()
-        key = next(iter(catalog.Catalog.load(self.path).models))
-        nvml_name = catalog.Catalog.load(self.path).models[key].nvml_name
+        key = next(iter(gpu_catalog.Catalog.load(self.path).models))
+        nvml_name = gpu_catalog.Catalog.load(self.path).models[key].nvml_name
         with open(self.path, 'w') as f:
             f.write(text.replace(nvml_name, nvml_name + ' Renamed', 1))
-        changed = catalog.Catalog.load(self.path, cache=True)
+        changed = gpu_catalog.Catalog.load(self.path, cache=True)
         self.assertEqual(nvml_name + ' Renamed',
                          changed.models[key].nvml_name)
         after = self._entries()
@@ -53,12 +53,12 @@ class TestCatalogCache(base.TestCase):
         self.assertNotEqual(before, after)
 
     def test_damaged_entry_is_replaced(self):
-        catalog.Catalog.load(self.path, cache=True)
+        gpu_catalog.Catalog.load(self.path, cache=True)
         entry = os.path.join(self.cache_dir, self._entries()[0])
         with open(entry, 'wb') as f:
             f.write(b'\x00garbage')
-        again = catalog.Catalog.load(self.path, cache=True)
-        self.assertEqual(catalog.Catalog.load(self.path).models,
+        again = gpu_catalog.Catalog.load(self.path, cache=True)
+        self.assertEqual(gpu_catalog.Catalog.load(self.path).models,
                          again.models)
         with open(entry, 'rb') as f:
             self.assertNotEqual(b'\x00garbage', f.read())
@@ -68,6 +68,6 @@ class TestCatalogCache(base.TestCase):
         os.makedirs(self.cache_home)
         with open(self.cache_dir, 'w') as f:
             f.write('not a directory')
-        loaded = catalog.Catalog.load(self.path, cache=True)
-        self.assertEqual(catalog.Catalog.load(self.path).models,
+        loaded = gpu_catalog.Catalog.load(self.path, cache=True)
+        self.assertEqual(gpu_catalog.Catalog.load(self.path).models,
                          loaded.models)

@@ -6,10 +6,10 @@ import copy
 
 import yaml
 
-from nova_mig.model import gpu as gpu_model
-from nova_mig.simulator import exception as sim_exception
+from nova_mig.model import gpu_records
 from nova_mig.simulator import hostfile
 from nova_mig.simulator import pci
+from nova_mig.simulator import sim_exception
 from tests import base as test_base
 from tests.unit.simulator import fakes as base
 
@@ -45,7 +45,7 @@ class TestHostFileValidation(test_base.TestCase):
         gpu = state.gpus[0]
         self.assertEqual(pci.gpu_uuid('unit-host', base.PF), gpu['uuid'])
         self.assertTrue(gpu['uuid'].startswith('GPU-'))
-        self.assertEqual(gpu_model.MIG_ENABLED, gpu['mig_current'])
+        self.assertEqual(gpu_records.MIG_ENABLED, gpu['mig_current'])
         self.assertEqual([0, 1, 2, 4], [gi['start']
                                         for gi in gpu['gpu_instances']])
         # The vGPU sits on the lowest free 1g.10gb with a compute instance.

@@ -2,14 +2,14 @@
 
 """The simulated ``description`` file of a vGPU type."""
 
-from nova_mig.model import gpu as gpu_model
+from nova_mig.model import gpu_records
 from nova_mig.simulator import sysfs
 from tests import base
 
 
 def _type(name, framebuffer_mb=10240):
-    return gpu_model.VgpuType(id=751, name=name, gpu_instance_profile_id=20,
-                              framebuffer_mb=framebuffer_mb, max_instances=1)
+    return gpu_records.VgpuType(id=751, name=name, gpu_instance_profile_id=20,
+                                framebuffer_mb=framebuffer_mb, max_instances=1)
 
 
 class TestDescription(base.TestCase):

@@ -7,7 +7,7 @@ import os
 from openstack import exceptions as sdk_exc
 
 from nova_mig import exception
-from nova_mig.workflows import compute_service as nova_service
+from nova_mig.workflows import compute_service
 from tests import base
 from tests.unit.workflows import fakes
 
@@ -17,7 +17,7 @@ class TestNovaService(base.TestCase):
     def test_enabled_service_refused(self):
         c = fakes.conn(fakes.FakeService('cmp1'))
         e = self.assertRaises(exception.ComputeServiceEnabled,
-                              nova_service.guard_apply, self.conf, 'cmp1',
+                              compute_service.guard_apply, self.conf, 'cmp1',
                               conn=c)
         self.assertIn('--force-with-enabled-service', str(e))
         self.assertEqual(('services', {'binary': 'nova-compute',
@@ -25,7 +25,7 @@ class TestNovaService(base.TestCase):
                          c.compute.calls[0])
 
     def test_disabled_service_passes(self):
-        state = nova_service.guard_apply(
+        state = compute_service.guard_apply(
             self.conf, 'cmp1', conn=fakes.conn(
                 fakes.FakeService('cmp1', 'disabled', 'maintenance')))
         self.assertFalse(state.enabled)
@@ -35,19 +35,19 @@ class TestNovaService(base.TestCase):
         c = fakes.conn(error=AssertionError('must not be called'))
         with self.assertLogs('nova_mig.workflows.compute_service',
                              'WARNING') as logs:
-            self.assertIsNone(nova_service.guard_apply(
+            self.assertIsNone(compute_service.guard_apply(
                 self.conf, 'cmp1', force=True, conn=c))
         self.assertIn('--force-with-enabled-service', logs.output[0])
 
     def test_configured_service_host_wins(self):
         self.flags(compute_service_host='short', group='reaper')
         c = fakes.conn(fakes.FakeService('short', 'disabled'))
-        nova_service.guard_apply(self.conf, 'short.example.org', conn=c)
+        compute_service.guard_apply(self.conf, 'short.example.org', conn=c)
         self.assertEqual('short', c.compute.calls[0][1]['host'])
 
     def test_unconfigured_compute_api_refused(self):
         e = self.assertRaises(exception.ComputeApiError,
-                              nova_service.guard_apply, self.conf, 'cmp1')
+                              compute_service.guard_apply, self.conf, 'cmp1')
         self.assertIn('[placement]auth_type is unset', str(e))
 
     def nova_conf(self, keystone_authtoken: str) -> str:
@@ -71,9 +71,9 @@ class TestNovaService(base.TestCase):
             'password = pw\nproject_name = service\n'
             'user_domain_name = Default\nproject_domain_name = Default\n'
             % keystone))
-        self.assertTrue(nova_service.configured(conf))
+        self.assertTrue(compute_service.configured(conf))
         e = self.assertRaises(exception.ComputeApiError,
-                              nova_service.guard_apply, conf, 'cmp1')
+                              compute_service.guard_apply, conf, 'cmp1')
         self.assertEqual(
             'Compute API call GET /os-services for host cmp1 failed: %s: '
             'Connection refused. Check the [placement] credentials (the '
@@ -83,31 +83,31 @@ class TestNovaService(base.TestCase):
     def test_auth_section_without_auth_type(self):
         conf = self.read_conf(self.nova_conf(
             'www_authenticate_uri = http://controller:5000\n'))
-        self.assertFalse(nova_service.configured(conf))
+        self.assertFalse(compute_service.configured(conf))
         e = self.assertRaises(exception.ComputeApiError,
-                              nova_service.guard_apply, conf, 'cmp1')
+                              compute_service.guard_apply, conf, 'cmp1')
         self.assertIn('no credentials: [keystone_authtoken]auth_type is '
                       'unset; disable the service', str(e))
 
     def test_unknown_host(self):
         self.assertRaises(exception.ComputeServiceNotFound,
-                          nova_service.get_state,
+                          compute_service.get_state,
                           fakes.conn(fakes.FakeService('x')),
                           'cmp1')
 
     def test_sdk_error_wrapped(self):
         c = fakes.conn(error=sdk_exc.HttpException('403 Forbidden'))
         e = self.assertRaises(exception.ComputeApiError,
-                              nova_service.get_state, c, 'cmp1')
+                              compute_service.get_state, c, 'cmp1')
         self.assertIn('403 Forbidden', str(e))
 
     def test_disable_then_enable(self):
         service = fakes.FakeService('cmp1')
         c = fakes.conn(service)
-        state = nova_service.disable(c, 'cmp1', 'retype')
+        state = compute_service.disable(c, 'cmp1', 'retype')
         self.assertEqual(('disabled', 'retype'),
                          (state.status, state.disabled_reason))
-        state = nova_service.enable(c, 'cmp1')
+        state = compute_service.enable(c, 'cmp1')
         self.assertTrue(state.enabled)
 
     def test_change_answering_no_record_reads_it_again(self):
@@ -117,10 +117,10 @@ class TestNovaService(base.TestCase):
             real = getattr(c.compute, call)
             setattr(c.compute, call,
                     lambda *a, real=real, **kw: real(*a, **kw) and None)
-        state = nova_service.disable(c, 'cmp1', 'retype')
+        state = compute_service.disable(c, 'cmp1', 'retype')
         self.assertEqual(('disabled', 'retype'),
                          (state.status, state.disabled_reason))
-        self.assertTrue(nova_service.enable(c, 'cmp1').enabled)
+        self.assertTrue(compute_service.enable(c, 'cmp1').enabled)
         self.assertEqual(['services', 'disable', 'services', 'services',
                           'enable', 'services'],
                          [call[0] for call in c.compute.calls])
@@ -128,6 +128,6 @@ class TestNovaService(base.TestCase):
     def test_disable_keeps_someone_elses_reason(self):
         c = fakes.conn(fakes.FakeService('cmp1', 'disabled',
                                          'hardware repair'))
-        state = nova_service.disable(c, 'cmp1', 'retype')
+        state = compute_service.disable(c, 'cmp1', 'retype')
         self.assertEqual('hardware repair', state.disabled_reason)
         self.assertNotIn('disable', [call[0] for call in c.compute.calls])

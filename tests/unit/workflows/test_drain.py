@@ -4,7 +4,7 @@
 
 from unittest import mock
 
-from nova_mig.layout import plan
+from nova_mig.layout import layout_plan
 from nova_mig.layout import records
 from nova_mig.workflows import drain
 from tests import base
@@ -15,7 +15,7 @@ DONE, FAILED = '0000:41:00.0', '0000:42:00.0'
 def result(checkpoint_error=None):
     """An apply whose first GPU changed, whose second failed half-way."""
     return records.ApplyResult(
-        plan.Plan('h', 'l.yaml', (), ()),
+        layout_plan.Plan('h', 'l.yaml', (), ()),
         (records.GpuResult(DONE, records.Status.CHANGED),
          records.GpuResult(FAILED, records.Status.FAILED,
                            error='create GPU instance failed: no room'),
@@ -29,7 +29,7 @@ class TestApply(base.TestCase):
         gpu_drain = drain.GpuDrain(self.conf, mock.Mock(), mock.Mock())
         outcomes = {g: drain.GpuOutcome(g, drain.WOULD_CHANGE, 'planned')
                     for g in (DONE, FAILED)}
-        with mock.patch('nova_mig.layout.apply.apply',
+        with mock.patch('nova_mig.layout.layout_apply.apply',
                         return_value=applied):
             complete = gpu_drain._apply(mock.Mock(), [DONE, FAILED],
                                         outcomes)

@@ -10,11 +10,11 @@ import fixtures
 from nova_mig import exception
 from nova_mig import fileutils
 from nova_mig.host import discovery
-from nova_mig.layout import apply as layout_apply
+from nova_mig.layout import layout_apply
 from nova_mig.layout import records
-from nova_mig.novaconf import plan
+from nova_mig.novaconf import type_plan
 from nova_mig.placement import connect
-from nova_mig.workflows import hook
+from nova_mig.workflows import start_hooks
 from tests import base
 from tests.unit.novaconf import fakes as novaconf_fakes
 from tests.unit.placement import fakes
@@ -28,12 +28,12 @@ VF5 = 'cn1_pci_0000_41_00_5'
 class TestHookResult(base.TestCase):
 
     def test_failed_step_fails_the_hook(self):
-        result = hook.HookResult('pre-start')
-        result.add('restore layout', hook.SKIPPED)
-        result.add('placement', hook.WARNING, 'down')
+        result = start_hooks.HookResult('pre-start')
+        result.add('restore layout', start_hooks.SKIPPED)
+        result.add('placement', start_hooks.WARNING, 'down')
         self.assertTrue(result.ok)
         self.assertEqual(0, result.exit_code)
-        result.add('nova config', hook.FAILED, 'no')
+        result.add('nova config', start_hooks.FAILED, 'no')
         self.assertEqual(1, result.exit_code)
         self.assertEqual(('nova config', 'failed', 'no'), result.rows()[-1])
 
@@ -42,13 +42,13 @@ class TestPlacementTimeout(base.TestCase):
 
     def test_hook_timeout_only_while_placement_timeout_unset(self):
         self.flags(placement_timeout=3.5, group='hook')
-        with hook.placement_timeout(self.conf):
+        with start_hooks.placement_timeout(self.conf):
             self.assertEqual(3.5, self.conf.placement.timeout)
         self.assertIsNone(self.conf.placement.timeout)
 
     def test_explicit_placement_timeout_wins(self):
         self.flags(timeout=42, group='placement')
-        with hook.placement_timeout(self.conf):
+        with start_hooks.placement_timeout(self.conf):
             self.assertEqual(42, self.conf.placement.timeout)
 
 
@@ -92,7 +92,7 @@ class TestPreStart(base.TestCase):
 
     def test_failed_gpu_stops_before_the_config(self):
         self.restore.return_value = self.result('changed', 'failed')
-        result = hook.pre_start(self.conf, self.backend)
+        result = start_hooks.pre_start(self.conf, self.backend)
         self.assertEqual(1, result.exit_code)
         self.assertEqual(['restore layout'], [s.name for s in result.steps])
         self.assertIn('0000:01:00.0 failed: boom', result.steps[0].detail)
@@ -101,52 +101,57 @@ class TestPreStart(base.TestCase):
 
     def test_refused_gpu_is_a_failure_too(self):
         self.restore.return_value = self.result('refused')
-        self.assertEqual(1, hook.pre_start(self.conf,
-                                           self.backend).exit_code)
+        self.assertEqual(1, start_hooks.pre_start(self.conf,
+                                                  self.backend).exit_code)
 
     def test_unreadable_checkpoint_is_a_failure(self):
         self.restore.side_effect = exception.CheckpointError(
             path='/x', reason='bad')
-        result = hook.pre_start(self.conf, self.backend)
+        result = start_hooks.pre_start(self.conf, self.backend)
         self.assertEqual(1, result.exit_code)
         self.assertIn('must not start', result.steps[0].detail)
         self.assertFalse(os.path.exists(self.snippet))
 
     def test_restore_off_is_skipped(self):
         self.flags(restore_layout=False, group='hook')
-        result = hook.pre_start(self.conf, self.backend)
+        result = start_hooks.pre_start(self.conf, self.backend)
         self.restore.assert_not_called()
         self.assertEqual(0, result.exit_code)
-        self.assertEqual([('restore layout', hook.SKIPPED),
-                          ('nova config', hook.OK),
-                          ('mdevctl', hook.OK),
-                          ('placement', hook.WARNING)], self.steps(result))
+        self.assertEqual([('restore layout', start_hooks.SKIPPED),
+                          ('nova config', start_hooks.OK),
+                          ('mdevctl', start_hooks.OK),
+                          ('placement', start_hooks.WARNING)],
+                         self.steps(result))
         self.assertIn('enabled_mdev_types', fileutils.read_text(self.snippet))
 
     def test_strict_defaults_to_the_option(self):
         self.restore.return_value = None
         self.flags(strict=True, group='hook')
-        result = hook.pre_start(self.conf, self.backend)
-        self.assertEqual(('placement', hook.FAILED), self.steps(result)[-1])
+        result = start_hooks.pre_start(self.conf, self.backend)
+        self.assertEqual(('placement', start_hooks.FAILED),
+                         self.steps(result)[-1])
         self.assertIn('(strict mode)', result.steps[-1].detail)
-        result = hook.pre_start(self.conf, self.backend, strict=False)
-        self.assertEqual(('placement', hook.WARNING), self.steps(result)[-1])
+        result = start_hooks.pre_start(self.conf, self.backend, strict=False)
+        self.assertEqual(('placement', start_hooks.WARNING),
+                         self.steps(result)[-1])
         self.assertEqual(0, result.exit_code)
 
     def test_failed_config_skips_placement(self):
         self.restore.return_value = None
         with open(os.path.join(self.tmpdir, 'nova.conf.d'), 'w'):
             pass    # a file where the snippet's directory should be
-        result = hook.pre_start(self.conf, self.backend)
-        self.assertEqual([('restore layout', hook.SKIPPED),
-                          ('nova config', hook.FAILED)], self.steps(result))
+        result = start_hooks.pre_start(self.conf, self.backend)
+        self.assertEqual([('restore layout', start_hooks.SKIPPED),
+                          ('nova config', start_hooks.FAILED)],
+                         self.steps(result))
         self.placement.assert_not_called()
 
     def test_config_off_still_creates_classes_and_traits(self):
         self.restore.return_value = None
         self.flags(write_nova_config=False, group='hook')
-        result = hook.pre_start(self.conf, self.backend)
-        self.assertEqual(('nova config', hook.SKIPPED), self.steps(result)[1])
+        result = start_hooks.pre_start(self.conf, self.backend)
+        self.assertEqual(('nova config', start_hooks.SKIPPED),
+                         self.steps(result)[1])
         self.assertFalse(os.path.exists(self.snippet))
         self.assertEqual('cn1', self.placement.call_args.args[1].hostname)
 
@@ -162,20 +167,20 @@ class TestEnsureClassesAndTraits(base.TestCase):
         patcher.start()
         self.addCleanup(patcher.stop)
         report, _ = novaconf_fakes.mixed_report()
-        self.config = plan.build(self.conf, report)
+        self.config = type_plan.build(self.conf, report)
 
     def test_outage_is_a_warning(self):
-        result = hook.HookResult('pre-start')
-        self.assertTrue(hook.ensure_classes_and_traits(
+        result = start_hooks.HookResult('pre-start')
+        self.assertTrue(start_hooks.ensure_classes_and_traits(
             self.conf, self.config, result, strict=False))
-        self.assertEqual(hook.WARNING, result.steps[0].status)
+        self.assertEqual(start_hooks.WARNING, result.steps[0].status)
         self.assertIn('http://p is unreachable', result.steps[0].detail)
 
     def test_outage_fails_in_strict_mode(self):
-        result = hook.HookResult('pre-start')
-        self.assertFalse(hook.ensure_classes_and_traits(
+        result = start_hooks.HookResult('pre-start')
+        self.assertFalse(start_hooks.ensure_classes_and_traits(
             self.conf, self.config, result, strict=True))
-        self.assertEqual(hook.FAILED, result.steps[0].status)
+        self.assertEqual(start_hooks.FAILED, result.steps[0].status)
         # The timeout override does not outlive the hook.
         self.assertIsNone(self.conf.placement.timeout)
 
@@ -190,8 +195,8 @@ class TestCheckMdevctl(base.TestCase):
             return_value=None))
         self.flags(release='2024.2', group='nova')
         report, _ = novaconf_fakes.mixed_report()
-        self.config = plan.build(self.conf, report)
-        self.result = hook.HookResult('pre-start')
+        self.config = type_plan.build(self.conf, report)
+        self.result = start_hooks.HookResult('pre-start')
 
     def fake_mdevctl(self, rc, output=''):
         path = os.path.join(self.tmpdir, 'mdevctl')
@@ -204,8 +209,9 @@ class TestCheckMdevctl(base.TestCase):
 
     def test_present_is_ok(self):
         path = self.fake_mdevctl(0)
-        hook.check_mdevctl(self.conf, self.config, self.result)
-        self.assertEqual([('mdevctl', hook.OK, 'sh %s --version' % path)],
+        start_hooks.check_mdevctl(self.conf, self.config, self.result)
+        self.assertEqual([('mdevctl', start_hooks.OK,
+                           'sh %s --version' % path)],
                          self.result.rows())
         with open(path + '.args') as f:
             self.assertEqual('--version\n', f.read())
@@ -213,9 +219,9 @@ class TestCheckMdevctl(base.TestCase):
     def test_missing_is_a_one_line_warning(self):
         self.flags(mdevctl_command=[os.path.join(self.tmpdir, 'nope')],
                    group='hook')
-        hook.check_mdevctl(self.conf, self.config, self.result)
+        start_hooks.check_mdevctl(self.conf, self.config, self.result)
         step = self.result.steps[0]
-        self.assertEqual(hook.WARNING, step.status)
+        self.assertEqual(start_hooks.WARNING, step.status)
         self.assertNotIn('\n', step.detail)
         self.assertIn('Nova 2024.2 defines persistent mdevs through libvirt, '
                       'which needs mdevctl where libvirt runs', step.detail)
@@ -225,21 +231,22 @@ class TestCheckMdevctl(base.TestCase):
     def test_failing_command_names_its_last_line(self):
         # docker exec into a container without mdevctl.
         self.fake_mdevctl(127, 'exec: mdevctl: not found')
-        hook.check_mdevctl(self.conf, self.config, self.result)
+        start_hooks.check_mdevctl(self.conf, self.config, self.result)
         self.assertIn('(exit code 127: exec: mdevctl: not found)',
                       self.result.steps[0].detail)
 
     def test_not_checked_before_2024_2_or_in_vendor_vfio_mode(self):
         self.fake_mdevctl(1)
         self.flags(release='2024.1', group='nova')
-        hook.check_mdevctl(self.conf, self.config, self.result)
+        start_hooks.check_mdevctl(self.conf, self.config, self.result)
         self.flags(release='2025.1', group='nova')
         report, _ = novaconf_fakes.rtx_report(
             8, [novaconf_fakes.rtx_gi(1, '1g.24gb+gfx', 0)])
-        hook.check_mdevctl(self.conf, plan.build(self.conf, report),
-                           self.result)
+        start_hooks.check_mdevctl(self.conf, type_plan.build(self.conf,
+                                                             report),
+                                  self.result)
         self.flags(mdevctl_command=[], group='hook')
-        hook.check_mdevctl(self.conf, self.config, self.result)
+        start_hooks.check_mdevctl(self.conf, self.config, self.result)
         self.assertEqual([], self.result.steps)
 
 
@@ -251,7 +258,7 @@ class TestWaitForProviders(base.TestCase):
         self.clock = workflows_fakes.Clock()
 
     def wait(self, timeout=10.0, interval=2.0):
-        return hook.wait_for_providers(
+        return start_hooks.wait_for_providers(
             self.fake, HOST, [VF4, VF5], timeout, interval,
             sleep=self.clock.sleep, clock=self.clock)
 

@@ -6,9 +6,9 @@ import os
 from unittest import mock
 
 from nova_mig import fileutils
-from nova_mig.layout import plan as plan_mod
+from nova_mig.layout import layout_plan
 from nova_mig.layout import records
-from nova_mig.novaconf import plan
+from nova_mig.novaconf import type_plan
 from nova_mig.workflows import retype
 from nova_mig.workflows import retype_steps
 from tests.unit.novaconf import fakes as novaconf_fakes
@@ -133,7 +133,7 @@ class TestApplyLayoutStep(fakes.RetypeTestCase):
         ctx = self.ctx(include_foreign=include_foreign, **kw)
         layout = mock.sentinel.layout
         ctx._planned = mock.sentinel.planned
-        with mock.patch('nova_mig.layout.apply.apply',
+        with mock.patch('nova_mig.layout.layout_apply.apply',
                         return_value=result) as apply, \
                 mock.patch.object(ctx, 'layout', return_value=layout):
             retype_steps.ApplyLayout().run(ctx)
@@ -158,12 +158,13 @@ class TestApplyLayoutStep(fakes.RetypeTestCase):
         self.assertTrue(drain.skip_handle_check)
 
     def test_a_failed_apply_stops_with_each_gpu_of_the_records(self):
-        result = records.ApplyResult(plan_mod.Plan('h', 'l', (), ()), (
+        result = records.ApplyResult(layout_plan.Plan('h', 'l', (), ()), (
             records.GpuResult('0000:41:00.0', records.Status.UNCHANGED),
             records.GpuResult('0000:42:00.0', records.Status.IN_USE,
                               error='vGPU u is in use')))
         ctx = self.ctx()
-        with mock.patch('nova_mig.layout.apply.apply', return_value=result), \
+        with mock.patch('nova_mig.layout.layout_apply.apply',
+                        return_value=result), \
                 mock.patch.object(ctx, 'layout'):
             e = self.assertRaises(retype.StepStopped,
                                   retype_steps.ApplyLayout().run, ctx)
@@ -186,7 +187,7 @@ class TestNovaConfigStep(fakes.RetypeTestCase):
                    group='nova')
         report, _ = novaconf_fakes.mixed_report()
         ctx = self.ctx()
-        ctx.nova_config = lambda: (report, plan.build(self.conf, report))
+        ctx.nova_config = lambda: (report, type_plan.build(self.conf, report))
         step = retype_steps.NovaConfig()
         self.assertEqual('rewrite %s' % snippet, step.preview(ctx))
         self.assertFalse(os.path.exists(snippet))

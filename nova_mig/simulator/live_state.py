@@ -11,8 +11,8 @@ import os
 import typing
 
 from nova_mig.model import constants
-from nova_mig.model import gpu as gpu_model
-from nova_mig.simulator import catalog as catalog_mod
+from nova_mig.model import gpu_records
+from nova_mig.simulator import gpu_catalog
 from nova_mig.simulator import pci
 
 LOG = logging.getLogger(__name__)
@@ -42,7 +42,8 @@ class GpuRecord(typing.TypedDict):
     model: str
     pci_address: str
     uuid: str
-    #: ``MIG_ENABLED`` or ``MIG_DISABLED`` of :mod:`nova_mig.model.gpu`.
+    #: ``MIG_ENABLED`` or ``MIG_DISABLED`` of
+    #: :mod:`nova_mig.model.gpu_records`.
     mig_current: int
     mig_pending: int
     numvfs: int
@@ -89,7 +90,7 @@ class StateData(typing.TypedDict):
     domains: list[DomainRecord]
     sriov_manage: typing.NotRequired[bool]
     #: A captured host's own GPU models, in the catalog's form.
-    models: typing.NotRequired[catalog_mod.Data]
+    models: typing.NotRequired[gpu_catalog.Data]
     host_file: typing.NotRequired[str]
     host_file_sha256: typing.NotRequired[str]
 
@@ -119,10 +120,10 @@ class HostState:
     """
 
     def __init__(self, data: StateData,
-                 catalog: catalog_mod.Catalog | None = None) -> None:
+                 catalog: gpu_catalog.Catalog | None = None) -> None:
         self.data = data
         # A captured host's own GPU models travel with its state.
-        self.catalog = (catalog or catalog_mod.default_catalog()).extended(
+        self.catalog = (catalog or gpu_catalog.default_catalog()).extended(
             data.get('models'))
 
     # -- plain accessors ------------------------------------------------------
@@ -159,7 +160,7 @@ class HostState:
     def copy(self) -> 'HostState':
         return HostState(copy.deepcopy(self.data), self.catalog)
 
-    def model(self, gpu: GpuRecord) -> catalog_mod.GpuModel:
+    def model(self, gpu: GpuRecord) -> gpu_catalog.GpuModel:
         return self.catalog.get(gpu['model'])
 
     def gpu_by_uuid(self, gpu_uuid: str) -> GpuRecord | None:
@@ -234,7 +235,7 @@ class HostState:
 
     # -- availability --------------------------------------------------------
     def room_on_gi(self, gpu: GpuRecord, gi: GpuInstanceRecord,
-                   vgpu_type: gpu_model.VgpuType | None) -> bool:
+                   vgpu_type: gpu_records.VgpuType | None) -> bool:
         """Whether the GI takes one more vGPU of the type.
 
         A GI holds one vGPU, or up to the type's per-instance maximum of
@@ -250,7 +251,7 @@ class HostState:
 
     def free_gpu_instance(self, gpu: GpuRecord, profile_id: int,
                           start: int | None = None,
-                          vgpu_type: gpu_model.VgpuType | None = None
+                          vgpu_type: gpu_records.VgpuType | None = None
                           ) -> GpuInstanceRecord | None:
         """The GI of a profile with a CI and room for a vGPU.
 
@@ -269,17 +270,17 @@ class HostState:
                                                gi['start']), default=None)
 
     def available_instances(self, gpu: GpuRecord, address: str,
-                            vgpu_type: gpu_model.VgpuType) -> int:
+                            vgpu_type: gpu_records.VgpuType) -> int:
         """What ``available_instances`` of the type reads on a parent."""
         on_parent = self.vgpus_on(address)
         if vgpu_type.gpu_instance_profile_id is not None:
-            if (on_parent or gpu['mig_current'] != gpu_model.MIG_ENABLED or
+            if (on_parent or gpu['mig_current'] != gpu_records.MIG_ENABLED or
                     self.free_gpu_instance(
                         gpu, vgpu_type.gpu_instance_profile_id,
                         vgpu_type=vgpu_type) is None):
                 return 0
             return 1
-        if gpu['mig_current'] == gpu_model.MIG_ENABLED:
+        if gpu['mig_current'] == gpu_records.MIG_ENABLED:
             return 0
         existing = self.vgpus_of(gpu)
         # One time-sliced type per physical GPU: any vGPU of another type,
@@ -292,7 +293,7 @@ class HostState:
             return 0 if on_parent else min(left, 1)
         return left
 
-    def listed_types(self, gpu: GpuRecord) -> list[gpu_model.VgpuType]:
+    def listed_types(self, gpu: GpuRecord) -> list[gpu_records.VgpuType]:
         """Types the driver lists on the GPU's parents now.
 
         A MIG-capable card lists its MIG-backed types while MIG is enabled
@@ -301,12 +302,12 @@ class HostState:
         model = self.model(gpu)
         if not model.mig_capable:
             return list(model.vgpu_types)
-        mig = gpu['mig_current'] == gpu_model.MIG_ENABLED
+        mig = gpu['mig_current'] == gpu_records.MIG_ENABLED
         return [t for t in model.vgpu_types
                 if (t.gpu_instance_profile_id is not None) == mig]
 
     def creatable_types(self, gpu: GpuRecord, address: str
-                        ) -> list[gpu_model.VgpuType]:
+                        ) -> list[gpu_records.VgpuType]:
         return [t for t in self.listed_types(gpu)
                 if self.available_instances(gpu, address, t) > 0]
 
@@ -436,7 +437,7 @@ class HostState:
             gpu['numvfs'] = 0
             if gpu.get('mig_mode_needs_reset'):
                 # Hopper: MIG mode can come back disabled after a reboot.
-                gpu['mig_pending'] = gpu_model.MIG_DISABLED
+                gpu['mig_pending'] = gpu_records.MIG_DISABLED
             gpu['mig_current'] = gpu['mig_pending']
         self.data['vgpus'] = []
         for domain in self.domains:

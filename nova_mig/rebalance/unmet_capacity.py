@@ -12,15 +12,15 @@ import dataclasses
 import logging
 import typing
 
-from nova_mig.flavor import capacity as flavor_capacity
+from nova_mig.flavor import slice_capacity
 from nova_mig.model import constants
 from nova_mig import naming
+from nova_mig.placement import api_client
 from nova_mig.placement import bulk
-from nova_mig.placement import client as client_mod
 
 LOG = logging.getLogger(__name__)
 
-Rows = typing.Sequence[flavor_capacity.Slices]
+Rows = typing.Sequence[slice_capacity.Slices]
 
 
 @dataclasses.dataclass
@@ -65,15 +65,15 @@ def model_of(traits: typing.Iterable[str], scheme: naming.Scheme) -> str:
     return ','.join(models) or 'unknown'
 
 
-def read_slices(client: client_mod.PlacementClient, scheme: naming.Scheme,
-                workers: int = 1) -> list[flavor_capacity.Slices]:
+def read_slices(client: api_client.PlacementClient, scheme: naming.Scheme,
+                workers: int = 1) -> list[slice_capacity.Slices]:
     """Every GPU provider's MIG slices with its traits, by host and provider.
 
     Placement is read in O(profiles) requests
     (:func:`nova_mig.placement.bulk.read`): the resource classes, then one
     ``GET /allocation_candidates`` per MIG resource class (and ``VGPU``).
-    The rows equal :func:`nova_mig.flavor.capacity.provider_slices`'s with
-    ``traits=True``, without inventory ``total`` and ``reserved``.
+    The rows equal :func:`nova_mig.flavor.slice_capacity.provider_slices`'s
+    with ``traits=True``, without inventory ``total`` and ``reserved``.
 
     :param workers: providers read at the same time where Placement is
         older than microversion 1.29 and is read provider by provider.
@@ -82,7 +82,7 @@ def read_slices(client: client_mod.PlacementClient, scheme: naming.Scheme,
                if scheme.profile_of_class(rc)} | {constants.VGPU}
     reading = bulk.read(client, classes)
     if reading is None:
-        return list(flavor_capacity.provider_slices(
+        return list(slice_capacity.provider_slices(
             client, scheme, traits=True, workers=workers))
     providers = reading.providers
     rows = []
@@ -90,11 +90,11 @@ def read_slices(client: client_mod.PlacementClient, scheme: naming.Scheme,
         if not classes & set(rp.resources):
             continue
         root = providers.get(rp.root_uuid, rp)
-        profiles = flavor_capacity.profile_classes(
+        profiles = slice_capacity.profile_classes(
             scheme, rp.name, rp.resources, rp.traits)
         for rc, profile in sorted(profiles.items()):
             capacity, used = rp.resources[rc]
-            rows.append(flavor_capacity.Slices(
+            rows.append(slice_capacity.Slices(
                 host=root.name, provider=rp.name, uuid=rp.uuid,
                 profile=profile, resource_class=rc, capacity=capacity,
                 used=used, traits=sorted(rp.traits)))
@@ -115,7 +115,7 @@ def by_profile(rows: Rows, scheme: naming.Scheme,
     :param unmet: profile -> NoValidHost boots in the window; profiles no
         provider offers get a line of their own.
     """
-    groups: dict[str, list[flavor_capacity.Slices]] = (
+    groups: dict[str, list[slice_capacity.Slices]] = (
         collections.defaultdict(list))
     for row in rows:
         groups[row.profile].append(row)
@@ -137,7 +137,7 @@ def by_profile(rows: Rows, scheme: naming.Scheme,
 
 def by_host(rows: Rows, scheme: naming.Scheme) -> list[HostLine]:
     """Per host, GPU model and profile."""
-    groups: dict[tuple[str, str, str], list[flavor_capacity.Slices]] = (
+    groups: dict[tuple[str, str, str], list[slice_capacity.Slices]] = (
         collections.defaultdict(list))
     for row in rows:
         groups[(row.host, model_of(row.traits, scheme),

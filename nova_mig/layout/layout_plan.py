@@ -2,7 +2,7 @@
 
 """The diff between a host and a layout: steps with reasons, per GPU.
 
-A plan is immutable: a tuple of typed steps (:mod:`nova_mig.layout.steps`)
+A plan is immutable: a tuple of typed steps (:mod:`nova_mig.layout.step_types`)
 per GPU, made by the planner (:mod:`nova_mig.layout.planner`).  A GPU
 whose change would destroy something in use (a GPU instance with
 processes, a vGPU device referenced by any libvirt domain, running or
@@ -12,11 +12,11 @@ merely defined) is refused as a whole: none of its steps run.
 import dataclasses
 import typing
 
+from nova_mig.layout import gpu_targets
 from nova_mig.layout import planner
 from nova_mig.layout import spec
-from nova_mig.layout import steps as steps_mod
-from nova_mig.layout import target as target_mod
-from nova_mig.model import host as host_model
+from nova_mig.layout import step_types
+from nova_mig.model import host_records
 
 #: Why the planner refuses a GPU.
 REFUSED = ('the layout needs to destroy what is in use or not nova-mig\'s; '
@@ -27,8 +27,8 @@ REFUSED = ('the layout needs to destroy what is in use or not nova-mig\'s; '
 class GpuPlan:
     """The steps of one GPU, or why it is refused."""
 
-    target: target_mod.GpuTarget
-    steps: tuple[steps_mod.Step, ...]
+    target: gpu_targets.GpuTarget
+    steps: tuple[step_types.Step, ...]
     #: Why the GPU is refused (something in use), or None.
     refused: str | None = None
     blockers: tuple[str, ...] = ()
@@ -52,7 +52,7 @@ class Plan:
     untouched: tuple[str, ...]
 
     @property
-    def steps(self) -> tuple[steps_mod.Step, ...]:
+    def steps(self) -> tuple[step_types.Step, ...]:
         return tuple(s for g in self.gpus for s in g.steps)
 
     @property
@@ -65,14 +65,14 @@ class Plan:
         return not self.steps and not self.refused
 
 
-def _gpu_plan(report: host_model.HostReport, target: target_mod.GpuTarget,
+def _gpu_plan(report: host_records.HostReport, target: gpu_targets.GpuTarget,
               owned: set[str] | None) -> GpuPlan:
     steps, blockers = planner.GpuPlanner(report, target, owned).plan()
     return GpuPlan(target, tuple(steps), REFUSED if blockers else None,
                    tuple(blockers))
 
 
-def plan(report: host_model.HostReport, layout: spec.Layout,
+def plan(report: host_records.HostReport, layout: spec.Layout,
          sysfs_root: str, owned: set[str] | None = None) -> Plan:
     """Validate ``layout`` against the host and compute the diff.
 
@@ -83,7 +83,7 @@ def plan(report: host_model.HostReport, layout: spec.Layout,
         them (a drained host, as ``retype`` makes it).
     :raises: :class:`nova_mig.exception.LayoutValidationFailed`
     """
-    targets = target_mod.resolve(report, layout, sysfs_root)
+    targets = gpu_targets.resolve(report, layout, sysfs_root)
     selected = {t.gpu.pci_address for t in targets}
     return Plan(
         hostname=report.hostname, source=layout.source,

@@ -26,8 +26,8 @@ from oslo_config import cfg
 from nova_mig import exception
 from nova_mig.host import sysfs
 from nova_mig.model import constants
-from nova_mig.model import gpu as gpu_model
-from nova_mig.model import host as host_model
+from nova_mig.model import gpu_records
+from nova_mig.model import host_records
 from nova_mig.model import vgpu_types
 from nova_mig import naming
 from nova_mig.novaconf import release
@@ -108,7 +108,7 @@ def read_product_ids(sysfs_root: str, addresses: typing.Iterable[str]
 class _Planner:
     """Builds a :class:`NovaConfig` from a host report."""
 
-    def __init__(self, conf: cfg.ConfigOpts, report: host_model.HostReport,
+    def __init__(self, conf: cfg.ConfigOpts, report: host_records.HostReport,
                  product_ids: dict[str, str], sysfs_root: str):
         self.conf = conf
         self.naming = naming.Scheme.from_conf(conf)
@@ -127,7 +127,8 @@ class _Planner:
         self.warnings.append(text)
 
     # -- per GPU facts --------------------------------------------------
-    def parents_of(self, gpu: gpu_model.Gpu) -> list[host_model.VgpuParent]:
+    def parents_of(self,
+                   gpu: gpu_records.Gpu) -> list[host_records.VgpuParent]:
         pf = self.report.sriov.get(gpu.pci_address)
         order = {vf: i for i, vf in enumerate(pf.vfs)} if pf else {}
         parents = [p for p in self.report.parents
@@ -136,7 +137,7 @@ class _Planner:
             p.address != gpu.pci_address, order.get(p.address, len(order)),
             natural_key(p.address)))
 
-    def carried(self, parents: list[host_model.VgpuParent]) -> Carried:
+    def carried(self, parents: list[host_records.VgpuParent]) -> Carried:
         """Parent address -> [(type ID, mdev UUID)] of its vGPUs."""
         addresses = {p.address for p in parents}
         result: Carried = collections.defaultdict(list)
@@ -150,7 +151,7 @@ class _Planner:
                     (str(parent.current_type), None))
         return result
 
-    def offered(self, parent: host_model.VgpuParent, gpu: gpu_model.Gpu
+    def offered(self, parent: host_records.VgpuParent, gpu: gpu_records.Gpu
                 ) -> list[tuple[str, str]]:
         """(type ID, name) the parent offers.
 
@@ -165,7 +166,7 @@ class _Planner:
         return result
 
     def type_for_profile(self, offered: list[TypeChoice], profile: str,
-                         gpu: gpu_model.Gpu
+                         gpu: gpu_records.Gpu
                          ) -> tuple[str, str] | None:
         """The offered type backed by ``profile``.
 
@@ -185,8 +186,8 @@ class _Planner:
                     natural_key(parsed.name), natural_key(item[0]))
         return min(matches, key=rank) if matches else None
 
-    def max_instances_of(self, gpu: gpu_model.Gpu,
-                         parent: host_model.VgpuParent, type_id: str,
+    def max_instances_of(self, gpu: gpu_records.Gpu,
+                         parent: host_records.VgpuParent, type_id: str,
                          name: str) -> int | None:
         """How many vGPUs of a time-sliced type fit on the GPU."""
         for vt in gpu.vgpu_types or ():
@@ -200,8 +201,8 @@ class _Planner:
         return None
 
     # -- assignment ---------------------------------------------------------
-    def assign_mig(self, gpu: gpu_model.Gpu,
-                   parents: list[host_model.VgpuParent],
+    def assign_mig(self, gpu: gpu_records.Gpu,
+                   parents: list[host_records.VgpuParent],
                    carried: Carried) -> dict[str, TypeChoice]:
         gis = sorted(gpu.gpu_instances,
                      key=lambda g: (g.placement.start, g.id))
@@ -263,8 +264,8 @@ class _Planner:
             self.add_cap(type_id, count, capped=True)
         return assigned
 
-    def time_sliced_choice(self, gpu: gpu_model.Gpu,
-                           parents: list[host_model.VgpuParent],
+    def time_sliced_choice(self, gpu: gpu_records.Gpu,
+                           parents: list[host_records.VgpuParent],
                            carried: Carried) -> TypeChoice | None:
         in_use = collections.Counter(
             type_id for vgpus in carried.values() for type_id, _ in vgpus)
@@ -301,8 +302,8 @@ class _Planner:
                   ', '.join(wanted))
         return None
 
-    def assign_time_sliced(self, gpu: gpu_model.Gpu,
-                           parents: list[host_model.VgpuParent],
+    def assign_time_sliced(self, gpu: gpu_records.Gpu,
+                           parents: list[host_records.VgpuParent],
                            carried: Carried) -> dict[str, TypeChoice]:
         choice = self.time_sliced_choice(gpu, parents, carried)
         if choice is None:
@@ -415,7 +416,7 @@ class _Planner:
             t.available_instances for p in self.report.parents
             if p.address == address for t in p.types if t.id == type_id)
 
-    def assignment(self, gpu: gpu_model.Gpu, address: str, type_id: str,
+    def assignment(self, gpu: gpu_records.Gpu, address: str, type_id: str,
                    name: str) -> Assignment:
         profile = vgpu_types.backing(name, gpu).profile
         traits = []
@@ -435,7 +436,7 @@ class _Planner:
             capacity=self.capacity(address, type_id))
 
 
-def build(conf: cfg.ConfigOpts, report: host_model.HostReport,
+def build(conf: cfg.ConfigOpts, report: host_records.HostReport,
           product_ids: dict[str, str] | None = None,
           sysfs_root: str = '/sys') -> NovaConfig:
     """Decide what nova-compute is told about the host's vGPUs.

@@ -6,7 +6,7 @@ Every sysfs path nova-mig reads or writes is composed here, below a root
 (``/sys`` on a real host, a generated tree otherwise), and every file is
 read and written through :func:`read_file` and :func:`write_attribute`.
 The unprivileged side (discovery, the layout, the reaper) and the
-privileged daemon (:mod:`nova_mig.privsep.sysfs`) use the same code.
+privileged daemon (:mod:`nova_mig.privsep.sysfs_writes`) use the same code.
 
 :class:`Writer` changes the host by intent (the VF count of a PF, a vGPU
 of a type on a parent, a vendor-VFIO VF's vGPU type) and treats every

@@ -11,7 +11,7 @@ recorded content first, so after any crash the next run starts from both
 old files and ends with both new ones: nova-compute never starts with half
 of a configuration.  A failure (not a crash) after the snippet was written
 rolls it back at once.  Until then, readers of the pair
-(:func:`nova_mig.novaconf.read.read_enabled`, a dry run here) read the
+(:func:`nova_mig.novaconf.enabled_types.read_enabled`, a dry run here) read the
 journaled content.  Temporary files left by a killed run
 (``.<name>.*.tmp``, older than :data:`STALE_TMP_AGE`) are removed.
 """
@@ -29,11 +29,11 @@ from oslo_config import cfg
 from nova_mig import exception
 from nova_mig import fileutils
 from nova_mig.model import constants
-from nova_mig.model import host as host_model
-from nova_mig.novaconf import plan
-from nova_mig.novaconf import read
+from nova_mig.model import host_records
+from nova_mig.novaconf import enabled_types
 from nova_mig.novaconf import release
 from nova_mig.novaconf import render
+from nova_mig.novaconf import type_plan
 
 LOG = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ JOURNAL_VERSION = 1
 class Result:
     """What ``nova-mig nova-config`` generated and did."""
 
-    config: plan.NovaConfig
+    config: type_plan.NovaConfig
     snippet_path: str
     snippet: str
     provider_config_path: str
@@ -77,22 +77,22 @@ class Writer(typing.Protocol):
         ...
 
 
-def plan_host(conf: cfg.ConfigOpts, report: host_model.HostReport,
-              sysfs_root: str) -> plan.NovaConfig:
+def plan_host(conf: cfg.ConfigOpts, report: host_records.HostReport,
+              sysfs_root: str) -> type_plan.NovaConfig:
     """The host's Nova configuration plan, with its PCI device IDs.
 
     The device IDs of the vGPU parents are read from ``sysfs_root``.
 
-    :raises: the errors of :func:`nova_mig.novaconf.plan.build`.
+    :raises: the errors of :func:`nova_mig.novaconf.type_plan.build`.
     """
-    product_ids = plan.read_product_ids(
+    product_ids = type_plan.read_product_ids(
         sysfs_root, [p.address for p in report.parents])
-    return for_release(conf, plan.build(conf, report, product_ids,
-                                        sysfs_root))
+    return for_release(conf, type_plan.build(conf, report, product_ids,
+                                             sysfs_root))
 
 
 def for_release(conf: cfg.ConfigOpts,
-                config: plan.NovaConfig) -> plan.NovaConfig:
+                config: type_plan.NovaConfig) -> type_plan.NovaConfig:
     """The plan without what the targeted Nova release lacks.
 
     The release is the installed nova package's, else ``[nova]release``
@@ -120,7 +120,7 @@ def for_release(conf: cfg.ConfigOpts,
     return config
 
 
-def write(config: plan.NovaConfig, report: host_model.HostReport,
+def write(config: type_plan.NovaConfig, report: host_records.HostReport,
           snippet_path: str, provider_config_path: str,
           writer: Writer | None = None, dry_run: bool = False) -> Result:
     """Check Nova's rules, render both files and write those that changed.
@@ -148,7 +148,7 @@ def write(config: plan.NovaConfig, report: host_model.HostReport,
 
 
 #: Where the transaction's journal of a snippet lives.
-journal_path = read.journal_path
+journal_path = enabled_types.journal_path
 
 
 def stale_temporary_files(paths: typing.Iterable[str],
@@ -249,7 +249,7 @@ def _diff(path: str, old: str | None, new: str) -> str:
         tofile=path + ' (generated)'))
 
 
-def _replace(config: plan.NovaConfig, snippet: str, snippet_path: str,
+def _replace(config: type_plan.NovaConfig, snippet: str, snippet_path: str,
              provider_config: str, provider_config_path: str,
              writer: Writer, dry_run: bool) -> Result:
     """Write both files when their content changed.
@@ -257,7 +257,7 @@ def _replace(config: plan.NovaConfig, snippet: str, snippet_path: str,
     A dry run compares with what an interrupted write's journal recorded,
     when there is one: the pair the next write starts from.
     """
-    recorded = read.journaled(snippet_path) or {}
+    recorded = enabled_types.journaled(snippet_path) or {}
     old_snippet, old_provider = (
         recorded[os.path.abspath(path)] if os.path.abspath(path) in recorded
         else _read(path) for path in (snippet_path, provider_config_path))

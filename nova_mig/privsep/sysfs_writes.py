@@ -4,15 +4,15 @@
 
 There is no "write this path" entry point: each one names what it changes
 (the VF count of a PF, a vGPU of a type on a parent, a vendor-VFIO VF's
-vGPU type) and :class:`nova_mig.sysfs.Writer` validates its arguments as
-untrusted input and composes the one attribute below ``/sys`` it writes.
+vGPU type) and :class:`nova_mig.sysfs_gateway.Writer` validates its arguments
+as untrusted input and composes the one attribute below ``/sys`` it writes.
 """
 
 import logging
 import os
 
 from nova_mig import privsep
-from nova_mig import sysfs as gateway
+from nova_mig import sysfs_gateway
 
 LOG = logging.getLogger(__name__)
 
@@ -20,8 +20,8 @@ LOG = logging.getLogger(__name__)
 SYSFS_ROOT = '/sys'
 
 
-def _writer() -> gateway.Writer:
-    return gateway.Writer(SYSFS_ROOT)
+def _writer() -> sysfs_gateway.Writer:
+    return sysfs_gateway.Writer(SYSFS_ROOT)
 
 
 @privsep.sysfs_pctxt.entrypoint
@@ -80,36 +80,36 @@ class PrivsepSysfsWriter:
         if self._privileged():
             set_sriov_numvfs(pf, count)
         else:
-            gateway.Writer(self.root).set_sriov_numvfs(pf, count)
+            sysfs_gateway.Writer(self.root).set_sriov_numvfs(pf, count)
 
     def create_mdev(self, parent: str, type_id: str, uuid: str) -> None:
         if self._privileged():
             create_mdev(parent, type_id, uuid)
         else:
-            gateway.Writer(self.root).create_mdev(parent, type_id, uuid)
+            sysfs_gateway.Writer(self.root).create_mdev(parent, type_id, uuid)
 
     def remove_mdev(self, uuid: str) -> None:
         if self._privileged():
             remove_mdev(uuid)
         else:
-            gateway.Writer(self.root).remove_mdev(uuid)
+            sysfs_gateway.Writer(self.root).remove_mdev(uuid)
 
     def set_vgpu_type(self, vf: str, type_id: int) -> None:
         if self._privileged():
             set_vgpu_type(vf, type_id)
         else:
-            gateway.Writer(self.root).set_vgpu_type(vf, type_id)
+            sysfs_gateway.Writer(self.root).set_vgpu_type(vf, type_id)
 
     def clear_vgpu_type(self, vf: str) -> None:
         if self._privileged():
             clear_vgpu_type(vf)
         else:
-            gateway.Writer(self.root).clear_vgpu_type(vf)
+            sysfs_gateway.Writer(self.root).clear_vgpu_type(vf)
 
     def sriov_manage(self, tool: str, pf: str, enable: bool) -> None:
         if not self._privileged():
-            raise gateway.refused(
+            raise sysfs_gateway.refused(
                 'sriov-manage', 'it changes the real /sys only, not %s'
                 % self.root)
-        from nova_mig.privsep import nvml as privsep_nvml
-        privsep_nvml.sriov_manage(tool, pf, enable)
+        from nova_mig.privsep import nvml_calls
+        nvml_calls.sriov_manage(tool, pf, enable)

@@ -4,7 +4,7 @@
 
 The sysfs records (vGPU parents, their types, mdevs, SR-IOV functions), the
 libvirt records (domains, mdev node devices) and the :class:`HostReport`
-joining them with the GPU backend's :mod:`nova_mig.model.gpu` data.
+joining them with the GPU backend's :mod:`nova_mig.model.gpu_records` data.
 :mod:`nova_mig.host` reads them; every package above uses them.
 """
 
@@ -12,7 +12,7 @@ import dataclasses
 import typing
 
 from nova_mig.model import constants
-from nova_mig.model import gpu as gpu_model
+from nova_mig.model import gpu_records
 from nova_mig.model import vgpu_types
 
 
@@ -132,7 +132,7 @@ class HostReport:
 
     hostname: str
     device_mode: str
-    gpus: list[gpu_model.Gpu]
+    gpus: list[gpu_records.Gpu]
     parents: list[VgpuParent]
     mdevs: list[Mdev]
     sriov: dict[str, SriovPf]
@@ -140,7 +140,7 @@ class HostReport:
     node_devices: list[MdevNodeDevice]
 
     # -- lookups ----------------------------------------------------------
-    def gpu_by_address(self, address: str) -> gpu_model.Gpu | None:
+    def gpu_by_address(self, address: str) -> gpu_records.Gpu | None:
         for gpu in self.gpus:
             if gpu.pci_address == address:
                 return gpu
@@ -324,7 +324,7 @@ class HostReport:
         }
 
 
-def profile_dict(profile: gpu_model.GpuInstanceProfile
+def profile_dict(profile: gpu_records.GpuInstanceProfile
                  ) -> dict[str, typing.Any]:
     """A GPU-instance profile with its placements, as discover prints it.
 
@@ -346,7 +346,7 @@ def _type_dict(mtype: MdevType, backing: vgpu_types.Backing
             'available_instances': mtype.available_instances}
 
 
-def type_mapping(gpu: gpu_model.Gpu) -> str | None:
+def type_mapping(gpu: gpu_records.Gpu) -> str | None:
     """How the GPU's vGPU types map to profiles: ``driver`` or ``name``.
 
     None without a vGPU manager.
@@ -361,10 +361,10 @@ def type_mapping(gpu: gpu_model.Gpu) -> str | None:
 
 def mig_word(value: int) -> str:
     """A MIG mode as reports and host files spell it."""
-    return 'enabled' if value == gpu_model.MIG_ENABLED else 'disabled'
+    return 'enabled' if value == gpu_records.MIG_ENABLED else 'disabled'
 
 
-def memory_slices(gpu: gpu_model.Gpu) -> int:
+def memory_slices(gpu: gpu_records.Gpu) -> int:
     """Memory slices of a MIG-capable GPU: the end of its widest placement."""
     ends = [p.start + p.size for prof in gpu.profiles
             for p in prof.placements]

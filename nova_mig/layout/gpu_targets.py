@@ -17,10 +17,10 @@ from nova_mig import exception
 from nova_mig.layout import fit
 from nova_mig.layout import spec
 from nova_mig.model import constants
-from nova_mig.model import gpu as gpu_model
-from nova_mig.model import host as host_model
+from nova_mig.model import gpu_records
+from nova_mig.model import host_records
 from nova_mig.model import vgpu_types
-from nova_mig import sysfs as gateway
+from nova_mig import sysfs_gateway
 
 LOG = logging.getLogger(__name__)
 
@@ -61,8 +61,8 @@ class DeviceTarget:
 
 @dataclasses.dataclass(frozen=True)
 class GiTarget:
-    profile: gpu_model.GpuInstanceProfile
-    placement: gpu_model.Placement
+    profile: gpu_records.GpuInstanceProfile
+    placement: gpu_records.Placement
     device: DeviceTarget | None = None
     #: The second and further vGPUs sharing the instance (``vgpus: N``).
     more_devices: tuple[DeviceTarget, ...] = ()
@@ -80,7 +80,7 @@ class GiTarget:
 class GpuTarget:
     """What one GPU must become."""
 
-    gpu: gpu_model.Gpu
+    gpu: gpu_records.Gpu
     entry: spec.GpuSpec
     mode: str
     #: None leaves the MIG mode as it is.
@@ -111,7 +111,7 @@ def _compute_type(name: str) -> bool:
     return parsed is not None and parsed.series == 'C'
 
 
-def host_types(report: host_model.HostReport, gpu: gpu_model.Gpu) -> Types:
+def host_types(report: host_records.HostReport, gpu: gpu_records.Gpu) -> Types:
     """vGPU types of a GPU by bare name: NVML's, then its parents'."""
     types: dict[str, TypeRef] = {}
     for vtype in gpu.vgpu_types or ():
@@ -129,14 +129,15 @@ def host_types(report: host_model.HostReport, gpu: gpu_model.Gpu) -> Types:
     return types
 
 
-def resolve_mode(report: host_model.HostReport, gpu: gpu_model.Gpu,
+def resolve_mode(report: host_records.HostReport, gpu: gpu_records.Gpu,
                  sysfs_root: str) -> str:
     """The host's device mode, also when no VF is enabled yet."""
     if report.device_mode != constants.MODE_NONE:
         return report.device_mode
     if gpu.vgpu_types is None:
         return constants.MODE_NONE
-    if os.path.isdir(gateway.Sysfs(sysfs_root).path(gateway.MDEV_BUS_CLASS)):
+    if os.path.isdir(sysfs_gateway.Sysfs(sysfs_root).path(
+            sysfs_gateway.MDEV_BUS_CLASS)):
         return constants.MODE_MDEV
     if gpu.pci_address in report.sriov:
         return constants.MODE_VENDOR_VFIO
@@ -145,16 +146,16 @@ def resolve_mode(report: host_model.HostReport, gpu: gpu_model.Gpu,
 
 class _Resolver:
 
-    def __init__(self, report: host_model.HostReport, sysfs_root: str):
+    def __init__(self, report: host_records.HostReport, sysfs_root: str):
         self.report = report
         self.sysfs_root = sysfs_root
         self.errors: list[str] = []
 
-    def error(self, gpu: gpu_model.Gpu, what: str, why: str) -> None:
+    def error(self, gpu: gpu_records.Gpu, what: str, why: str) -> None:
         self.errors.append('GPU %s (%s): %s: %s' % (
             gpu.pci_address, gpu.name, what, why))
 
-    def pick_type(self, gpu: gpu_model.Gpu, types: Types, profile: str,
+    def pick_type(self, gpu: gpu_records.Gpu, types: Types, profile: str,
                   asked: str | None) -> TypeRef | None:
         if asked:
             ref = types.get(vgpu_types.bare_name(asked))
@@ -180,7 +181,7 @@ class _Resolver:
         matching.sort(key=lambda t: (not _compute_type(t.name), t.name))
         return matching[0]
 
-    def sriov(self, gpu: gpu_model.Gpu, entry: spec.GpuSpec) -> int | None:
+    def sriov(self, gpu: gpu_records.Gpu, entry: spec.GpuSpec) -> int | None:
         pf = self.report.sriov.get(gpu.pci_address)
         asked = entry.sriov_vfs
         if asked is None:
@@ -197,7 +198,7 @@ class _Resolver:
             return None
         return asked
 
-    def mig_geometry(self, gpu: gpu_model.Gpu, entry: spec.GpuSpec,
+    def mig_geometry(self, gpu: gpu_records.Gpu, entry: spec.GpuSpec,
                      mode: str, types: Types) -> list[GiTarget] | None:
         if entry.gpu_instances is None:
             return None
@@ -228,9 +229,9 @@ class _Resolver:
                                    compute_instance=gi.compute_instance))
         return result
 
-    def more_devices(self, gpu: gpu_model.Gpu, mode: str, gi: spec.GiSpec,
+    def more_devices(self, gpu: gpu_records.Gpu, mode: str, gi: spec.GiSpec,
                      first: DeviceTarget | None,
-                     placement: gpu_model.Placement
+                     placement: gpu_records.Placement
                      ) -> tuple[DeviceTarget, ...]:
         """The vGPUs after the first on a shared GPU instance."""
         if gi.vgpus == 1 or first is None:
@@ -247,10 +248,10 @@ class _Resolver:
             '%s/%d' % (gi.profile, n), placement.start)
             for n in range(1, gi.vgpus))
 
-    def device(self, gpu: gpu_model.Gpu, entry: spec.GpuSpec, mode: str,
+    def device(self, gpu: gpu_records.Gpu, entry: spec.GpuSpec, mode: str,
                types: Types, gi: spec.GiSpec,
-               profile: gpu_model.GpuInstanceProfile,
-               placement: gpu_model.Placement) -> DeviceTarget | None:
+               profile: gpu_records.GpuInstanceProfile,
+               placement: gpu_records.Placement) -> DeviceTarget | None:
         asked = gi.vgpu if isinstance(gi.vgpu, spec.VgpuSpec) else None
         wanted = (gi.vgpu is not False and
                   (gi.vgpu is not None or entry.vgpus == 'all'))
@@ -269,7 +270,7 @@ class _Resolver:
         return self._device_target(gpu, mode, ref, asked, what, profile.name,
                                    placement.start)
 
-    def _device_target(self, gpu: gpu_model.Gpu, mode: str, ref: TypeRef,
+    def _device_target(self, gpu: gpu_records.Gpu, mode: str, ref: TypeRef,
                        asked: spec.VgpuSpec | None, what: str, key: str,
                        where: int) -> DeviceTarget:
         dev_uuid = asked.uuid if asked else None
@@ -285,7 +286,7 @@ class _Resolver:
         return DeviceTarget(ref, dev_uuid, asked.vf if asked else None,
                             given and mode != constants.MODE_VENDOR_VFIO)
 
-    def time_sliced(self, gpu: gpu_model.Gpu, sliced: spec.TimeSlicedSpec,
+    def time_sliced(self, gpu: gpu_records.Gpu, sliced: spec.TimeSlicedSpec,
                     mode: str, types: Types) -> list[DeviceTarget]:
         ref = types.get(vgpu_types.bare_name(sliced.type))
         what = 'vGPU type %s' % sliced.type
@@ -336,7 +337,7 @@ class _Resolver:
                     'beyond the %d VFs enabled or asked' % vfs))
             seen.add(dev.vf)
 
-    def resolve(self, gpu: gpu_model.Gpu, entry: spec.GpuSpec) -> GpuTarget:
+    def resolve(self, gpu: gpu_records.Gpu, entry: spec.GpuSpec) -> GpuTarget:
         mode = resolve_mode(self.report, gpu, self.sysfs_root)
         if (entry.device_mode != constants.MODE_AUTO and
                 mode not in (constants.MODE_NONE, entry.device_mode)):
@@ -359,7 +360,7 @@ class _Resolver:
         return target
 
 
-def _uuids_elsewhere(report: host_model.HostReport,
+def _uuids_elsewhere(report: host_records.HostReport,
                      targets: list[GpuTarget]) -> list[str]:
     """A wanted UUID the host already has, on another GPU: refused now.
 
@@ -378,7 +379,7 @@ def _uuids_elsewhere(report: host_model.HostReport,
     return errors
 
 
-def resolve(report: host_model.HostReport, layout: spec.Layout,
+def resolve(report: host_records.HostReport, layout: spec.Layout,
             sysfs_root: str) -> list[GpuTarget]:
     """Validate ``layout`` on the host and resolve each selected GPU.
 

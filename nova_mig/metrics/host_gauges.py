@@ -45,7 +45,7 @@ class Extra:
 
 
 #: A discover document (``nova-mig discover -f json``) or one of its parts,
-#: as :meth:`nova_mig.model.host.HostReport.as_dict` makes it: JSON.
+#: as :meth:`nova_mig.model.host_records.HostReport.as_dict` makes it: JSON.
 Json = dict[str, typing.Any]
 
 

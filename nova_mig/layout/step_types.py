@@ -19,11 +19,11 @@ import os
 import typing
 
 from nova_mig import exception
-from nova_mig.gpu import base
+from nova_mig.gpu import backend_api
 from nova_mig.host import inuse
 from nova_mig.host import sysfs
 from nova_mig.host import virt
-from nova_mig.model import gpu as gpu_model
+from nova_mig.model import gpu_records
 from nova_mig import ownership
 
 LOG = logging.getLogger(__name__)
@@ -35,9 +35,9 @@ GONE = (errno.ENODEV, errno.ENOENT)
 class Context(typing.Protocol):
     """What a step executes through (the executor of one apply)."""
 
-    backend: base.GpuBackend
+    backend: backend_api.GpuBackend
     reader: sysfs.SysfsReader
-    writer: base.SysfsWriter
+    writer: backend_api.SysfsWriter
     owned: ownership.OwnershipRecord
     nodedevs: virt.NodeDevices
     #: NVIDIA's sriov-manage for vendor-VFIO VFs ([host]sriov_manage).
@@ -101,7 +101,7 @@ class Step(abc.ABC):
         raise NotImplementedError(self.kind)
 
 
-def _where(placement: gpu_model.Placement | None) -> str:
+def _where(placement: gpu_records.Placement | None) -> str:
     if placement is None:
         return ''
     return ' at %d:%d' % (placement.start, placement.size)
@@ -224,7 +224,7 @@ class CreateVgpu(Step):
     parent: str | None
     #: The GPU instance backing it (MIG-backed vGPU), or None.
     profile: str | None = None
-    placement: gpu_model.Placement | None = None
+    placement: gpu_records.Placement | None = None
     #: The layout names the VF (a checkpoint does): the operator's choice,
     #: not the planner's, even when a guest references that VF.
     vf_given: bool = False
@@ -307,7 +307,7 @@ class SetVgpuType(CreateVgpu):
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class OnGpuInstance(Step):
     profile: str
-    placement: gpu_model.Placement
+    placement: gpu_records.Placement
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -459,7 +459,7 @@ class SetMigMode(Step):
         current, _pending = ctx.backend.set_mig_mode(gpu, enable)
         if bool(current) == enable:
             return
-        command = ' '.join(base.reset_command(self.gpu))
+        command = ' '.join(backend_api.reset_command(self.gpu))
         if not ctx.reset_gpu:
             raise exception.GpuOperationRefused(
                 gpu=gpu, code='RESET_REQUIRED', operation=self.describe(),

@@ -11,9 +11,9 @@ import os
 import typing
 
 from nova_mig import fileutils
-from nova_mig.model import gpu as gpu_model
+from nova_mig.model import gpu_records
 from nova_mig.model import vgpu_types
-from nova_mig.simulator import exception as sim_exception
+from nova_mig.simulator import sim_exception
 
 LOG = logging.getLogger(__name__)
 
@@ -41,8 +41,8 @@ class GpuModel:
     board: str
     memory_slices: int | None
     sriov_totalvfs: int
-    profiles: tuple[gpu_model.GpuInstanceProfile, ...]
-    vgpu_types: tuple[gpu_model.VgpuType, ...]
+    profiles: tuple[gpu_records.GpuInstanceProfile, ...]
+    vgpu_types: tuple[gpu_records.VgpuType, ...]
 
     @property
     def pci_device(self) -> int:
@@ -57,26 +57,27 @@ class GpuModel:
     def sriov(self) -> bool:
         return self.sriov_totalvfs > 0
 
-    def profile(self, profile_id: int) -> gpu_model.GpuInstanceProfile | None:
+    def profile(self,
+                profile_id: int) -> gpu_records.GpuInstanceProfile | None:
         for profile in self.profiles:
             if profile.id == profile_id:
                 return profile
         return None
 
     def profile_by_name(self, name: str
-                        ) -> gpu_model.GpuInstanceProfile | None:
+                        ) -> gpu_records.GpuInstanceProfile | None:
         for profile in self.profiles:
             if profile.name == name:
                 return profile
         return None
 
-    def vgpu_type(self, type_id: int) -> gpu_model.VgpuType | None:
+    def vgpu_type(self, type_id: int) -> gpu_records.VgpuType | None:
         for vgpu_type in self.vgpu_types:
             if vgpu_type.id == type_id:
                 return vgpu_type
         return None
 
-    def vgpu_type_by_name(self, name: str) -> gpu_model.VgpuType | None:
+    def vgpu_type_by_name(self, name: str) -> gpu_records.VgpuType | None:
         """Find a type by its name, with or without "NVIDIA "/"GRID "."""
         wanted = vgpu_types.bare_name(name)
         for vgpu_type in self.vgpu_types:
@@ -85,16 +86,16 @@ class GpuModel:
         return None
 
 
-def _placements(text: str) -> tuple[gpu_model.Placement, ...]:
+def _placements(text: str) -> tuple[gpu_records.Placement, ...]:
     result = []
     for item in text.split():
         start, size = item.split(':')
-        result.append(gpu_model.Placement(int(start), int(size)))
+        result.append(gpu_records.Placement(int(start), int(size)))
     return tuple(result)
 
 
-def _profile(data: Data) -> gpu_model.GpuInstanceProfile:
-    return gpu_model.GpuInstanceProfile(
+def _profile(data: Data) -> gpu_records.GpuInstanceProfile:
+    return gpu_records.GpuInstanceProfile(
         id=int(data['id']), name=data['name'],
         slice_count=int(data['slices']), memory_mb=int(data['memory_mb']),
         instance_count=int(data['instances']),
@@ -102,10 +103,10 @@ def _profile(data: Data) -> gpu_model.GpuInstanceProfile:
         placements=_placements(data['placements']))
 
 
-def _vgpu_type(data: Data) -> gpu_model.VgpuType:
+def _vgpu_type(data: Data) -> gpu_records.VgpuType:
     profile = data.get('gpu_instance_profile')
     per_gi = data.get('max_instances_per_gi')
-    return gpu_model.VgpuType(
+    return gpu_records.VgpuType(
         id=int(data['id']), name=data['name'],
         gpu_instance_profile_id=None if profile is None else int(profile),
         framebuffer_mb=int(data['framebuffer_mb']),
@@ -249,7 +250,7 @@ class Catalog:
 
         :param path: host file naming the model, for the error message.
         :param where: key path of the model in that file.
-        :raises: :class:`nova_mig.simulator.exception.UnknownGpuModel`
+        :raises: :class:`nova_mig.simulator.sim_exception.UnknownGpuModel`
         """
         try:
             return self.models[key]

@@ -18,7 +18,7 @@ import typing
 from oslo_config import cfg
 
 from nova_mig.model import constants
-from nova_mig.novaconf import plan
+from nova_mig.novaconf import type_plan
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,8 +41,8 @@ class _Named(typing.Protocol):
 def hypervisor_hostname(conf: cfg.ConfigOpts, host: _Named) -> str:
     """``[nova]hypervisor_hostname``, ``[placement_sync]``'s, or the host's.
 
-    :param host: a :class:`~nova_mig.model.host.HostReport` or a
-        :class:`~nova_mig.novaconf.plan.NovaConfig`.
+    :param host: a :class:`~nova_mig.model.host_records.HostReport` or a
+        :class:`~nova_mig.novaconf.type_plan.NovaConfig`.
     """
     for group in ('nova', 'placement_sync'):
         try:
@@ -72,12 +72,12 @@ def provider_prefix(hostname: str, mode: str) -> str:
     return provider_name(hostname, '', mode)
 
 
-def providers(config: plan.NovaConfig, hostname: str
+def providers(config: type_plan.NovaConfig, hostname: str
               ) -> dict[str, ExpectedProvider]:
     """Provider name -> what Placement should show for it.
 
     Which parent carries which type is decided once, by the Nova
-    configuration plan (:func:`nova_mig.novaconf.plan.build`), so
+    configuration plan (:func:`nova_mig.novaconf.type_plan.build`), so
     Placement is checked against exactly what nova-compute is told.
 
     :param config: the plan of the host.

@@ -26,10 +26,10 @@ from oslo_config import cfg
 
 from nova_mig import exception
 from nova_mig import fileutils
-from nova_mig.simulator import catalog as catalog_mod
-from nova_mig.simulator import exception as sim_exception
+from nova_mig.simulator import gpu_catalog
 from nova_mig.simulator import libvirt_xml
-from nova_mig.simulator import state as state_mod
+from nova_mig.simulator import live_state
+from nova_mig.simulator import sim_exception
 from nova_mig.simulator import sysfs
 
 LOG = logging.getLogger(__name__)
@@ -73,10 +73,10 @@ class SimulatedHost:
     """A simulated host materialised in ``work_dir`` from ``host_file``."""
 
     def __init__(self, host_file: str, work_dir: str,
-                 catalog: catalog_mod.Catalog | None = None) -> None:
+                 catalog: gpu_catalog.Catalog | None = None) -> None:
         self.host_file = os.path.abspath(host_file)
         self.work_dir = os.path.abspath(work_dir)
-        self.catalog = catalog or catalog_mod.default_catalog()
+        self.catalog = catalog or gpu_catalog.default_catalog()
         #: (manifest file stamp, entries) of this process's last rendering.
         self._cache: tuple[Stamp | None, Manifest] | None = None
 
@@ -135,9 +135,9 @@ class SimulatedHost:
             self.host_file, lambda where, reason: sim_exception.HostFileError(
                 path=self.host_file, reason=reason))
 
-    def _load_locked(self) -> state_mod.HostState:
+    def _load_locked(self) -> live_state.HostState:
         content = self._read_host_file()
-        digest = state_mod.file_digest(content)
+        digest = live_state.file_digest(content)
         text = b''
         try:
             text = fileutils.read_input(self.state_path, _unreadable,
@@ -149,13 +149,13 @@ class SimulatedHost:
             data = None
         if (isinstance(data, dict) and
                 data.get('host_file_sha256') == digest and
-                data.get('version') == state_mod.STATE_VERSION and
+                data.get('version') == live_state.STATE_VERSION and
                 os.path.exists(self.sysfs_root)):
             # A state this module saved from the same host file, of this
             # version: its records are the ones StateData declares.
-            state = state_mod.HostState(
-                typing.cast(state_mod.StateData, data), self.catalog)
-            if self._rendered() != state_mod.file_digest(text):
+            state = live_state.HostState(
+                typing.cast(live_state.StateData, data), self.catalog)
+            if self._rendered() != live_state.file_digest(text):
                 LOG.warning('The simulated host in %s was not rendered '
                             'from its last saved state (a crash in '
                             'between); rendering it again', self.work_dir)
@@ -170,7 +170,7 @@ class SimulatedHost:
         self._save_locked(state)
         return state
 
-    def _save_locked(self, state: state_mod.HostState) -> None:
+    def _save_locked(self, state: live_state.HostState) -> None:
         text = json.dumps(state.data, indent=1, sort_keys=True).encode()
         fd, tmp = tempfile.mkstemp(dir=self.work_dir, suffix='.json')
         with os.fdopen(fd, 'wb') as stream:
@@ -187,7 +187,7 @@ class SimulatedHost:
         except (OSError, ValueError):
             return None
 
-    def _render_locked(self, state: state_mod.HostState, text: bytes,
+    def _render_locked(self, state: live_state.HostState, text: bytes,
                        fresh: bool = False) -> None:
         """Render ``state`` (saved as ``text``), then stamp the rendering.
 
@@ -220,7 +220,7 @@ class SimulatedHost:
         os.replace(tmp, self.libvirt_path)
         fd, tmp = tempfile.mkstemp(dir=self.work_dir, suffix='.rendered')
         with os.fdopen(fd, 'w', encoding='ascii') as stream:
-            stream.write(state_mod.file_digest(text) + '\n')
+            stream.write(live_state.file_digest(text) + '\n')
         os.replace(tmp, os.path.join(self.work_dir, RENDERED_FILE))
         LOG.debug('Rendered %s: %d sysfs entries changed', state.hostname,
                   changed)
@@ -245,13 +245,13 @@ class SimulatedHost:
                 for name in os.listdir(self.work_dir)
                 if name.startswith(GENERATION_PREFIX)]
 
-    def load(self) -> state_mod.HostState:
+    def load(self) -> live_state.HostState:
         """The live state, materialised first when needed."""
         with self._locked():
             return self._load_locked()
 
     @contextlib.contextmanager
-    def transaction(self) -> typing.Iterator[state_mod.HostState]:
+    def transaction(self) -> typing.Iterator[live_state.HostState]:
         """Yield the live state; save and render it if no error escapes.
 
         Changes made before an exception are discarded, so a refused
@@ -264,14 +264,14 @@ class SimulatedHost:
             self._save_locked(work)
         _crash_point()
 
-    def reset(self) -> state_mod.HostState:
+    def reset(self) -> live_state.HostState:
         """Throw the live state away and materialise the host file again."""
         with self._locked():
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.state_path)
             return self._load_locked()
 
-    def wipe(self) -> state_mod.HostState:
+    def wipe(self) -> live_state.HostState:
         """Simulate a reboot (see :meth:`HostState.wipe`)."""
         with self.transaction() as state:
             state.wipe()

@@ -37,7 +37,7 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 from oslo_config import cfg
 
-from nova_mig.conf import placement as placement_conf
+import nova_mig.conf.placement
 from nova_mig import exception
 from nova_mig.placement import shapes
 
@@ -85,7 +85,7 @@ class PlacementClient:
         self.writes = 0
         self._authenticated = False
         #: The section holding the credentials, to name in messages.
-        self.auth_group = placement_conf.PLACEMENT_GROUP
+        self.auth_group = nova_mig.conf.placement.PLACEMENT_GROUP
 
     # -- construction -------------------------------------------------------
     @classmethod
@@ -99,10 +99,10 @@ class PlacementClient:
             :class:`nova_mig.exception.PlacementNoAuthType` when
             ``[placement]`` itself has none (``endpoint_override`` alone).
         """
-        group = placement_conf.PLACEMENT_GROUP
+        group = nova_mig.conf.placement.PLACEMENT_GROUP
         # nova.conf's "auth_section = keystone_authtoken": the auth
         # options are read from that section, as keystoneauth does.
-        section = placement_conf.auth_group(conf)
+        section = nova_mig.conf.placement.auth_group(conf)
         if section != group and not conf[section].auth_type:
             raise exception.PlacementAuthSectionEmpty(
                 section=section, files=', '.join(conf.config_file or ()) or
@@ -360,17 +360,17 @@ class PlacementClient:
 
 def timeout(conf: cfg.ConfigOpts) -> float:
     """``[placement]timeout``, :data:`DEFAULT_TIMEOUT` when unset."""
-    value = conf[placement_conf.PLACEMENT_GROUP].timeout
+    value = conf[nova_mig.conf.placement.PLACEMENT_GROUP].timeout
     return DEFAULT_TIMEOUT if value is None else float(value)
 
 
 def _where(conf: cfg.ConfigOpts) -> str:
-    group = conf[placement_conf.PLACEMENT_GROUP]
+    group = conf[nova_mig.conf.placement.PLACEMENT_GROUP]
     override: str | None = group.endpoint_override
     if override:
         return override
     auth_url = None
-    section = group.auth_section or placement_conf.PLACEMENT_GROUP
+    section = group.auth_section or nova_mig.conf.placement.PLACEMENT_GROUP
     try:
         auth_url = conf[section].auth_url
     except (cfg.NoSuchOptError, cfg.NoSuchGroupError):

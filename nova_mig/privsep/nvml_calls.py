@@ -10,7 +10,7 @@ returns plain dicts. NVML failures leave as
 :class:`nova_mig.privsep.nvml_lib.NvmlCallFailed`, whose plain arguments
 survive privsep's (class path, args) serialisation; the backend turns them
 into nova-mig exceptions. A refused argument leaves as an ``EACCES``
-PermissionError (see :func:`nova_mig.sysfs.refused`).
+PermissionError (see :func:`nova_mig.sysfs_gateway.refused`).
 """
 
 import errno
@@ -22,7 +22,7 @@ from oslo_concurrency import processutils
 
 from nova_mig import privsep
 from nova_mig.privsep import nvml_lib
-from nova_mig import sysfs as gateway
+from nova_mig import sysfs_gateway
 
 #: An NVML GPU UUID: ``GPU-`` and a canonical UUID.
 GPU_UUID_RE = re.compile(
@@ -36,13 +36,13 @@ RESET_TOOLS = ('/usr/bin/nvidia-smi', '/usr/sbin/nvidia-smi',
 
 def _gpu(gpu_uuid: object) -> str:
     if not isinstance(gpu_uuid, str) or not GPU_UUID_RE.fullmatch(gpu_uuid):
-        raise gateway.refused('GPU UUID %r' % (gpu_uuid,),
-                              'not of the form GPU-<UUID>')
+        raise sysfs_gateway.refused('GPU UUID %r' % (gpu_uuid,),
+                                    'not of the form GPU-<UUID>')
     return gpu_uuid
 
 
 def _id(what: str, value: object) -> int:
-    return gateway.check_int(what, value, 0, MAX_ID)
+    return sysfs_gateway.check_int(what, value, 0, MAX_ID)
 
 
 @privsep.nvml_pctxt.entrypoint
@@ -57,7 +57,7 @@ def create_gpu_instance(gpu_uuid: str, profile_id: int,
     _id('profile ID', profile_id)
     if start is not None or size is not None:
         _id('placement start', start)
-        gateway.check_int('placement size', size, 1, MAX_ID)
+        sysfs_gateway.check_int('placement size', size, 1, MAX_ID)
     with nvml_lib.session():
         return nvml_lib.create_gpu_instance(gpu_uuid, profile_id, start,
                                             size)
@@ -118,13 +118,13 @@ def reset_gpu(gpu_uuid: str, pci_address: str) -> str:
     :returns: the command's standard output.
     """
     _gpu(gpu_uuid)
-    gateway.check_pci_address(pci_address)
+    sysfs_gateway.check_pci_address(pci_address)
     with nvml_lib.session():
         handle = nvml_lib.handle_by_uuid(gpu_uuid)
         found = nvml_lib.pci_address(nvml_lib.call(
             'nvmlDeviceGetPciInfo', gpu_uuid, handle))
     if found.lower() != pci_address:
-        raise gateway.refused(
+        raise sysfs_gateway.refused(
             'PCI address %s' % pci_address,
             'GPU %s is at %s' % (gpu_uuid, found))
     command = [reset_tool(), '--gpu-reset', '-i', pci_address]
@@ -149,18 +149,18 @@ def check_sriov_manage(tool: str) -> str:
     """
     if not isinstance(tool, str) or not os.path.isabs(tool) or \
             os.path.basename(tool) != 'sriov-manage':
-        raise gateway.refused('sriov-manage %r' % (tool,),
-                              'not an absolute path to sriov-manage')
+        raise sysfs_gateway.refused('sriov-manage %r' % (tool,),
+                                    'not an absolute path to sriov-manage')
     path = os.path.realpath(tool)
     for where in [path] + _parents(path):
         info = os.stat(where)
         # A root-owned sticky folder (/tmp) keeps root's entries root's.
         sticky = where != path and info.st_mode & stat.S_ISVTX
         if info.st_uid != 0 or (info.st_mode & 0o022 and not sticky):
-            raise gateway.refused(
+            raise sysfs_gateway.refused(
                 'sriov-manage %s' % tool, '%s is not root\'s alone' % where)
     if not stat.S_ISREG(os.stat(path).st_mode):
-        raise gateway.refused('sriov-manage %s' % tool, 'not a file')
+        raise sysfs_gateway.refused('sriov-manage %s' % tool, 'not a file')
     return path
 
 
@@ -185,7 +185,7 @@ def sriov_manage(tool: str, pf: str, enable: bool) -> str:
     :raises: OSError (``EIO``) with the command's last line on failure.
     """
     path = check_sriov_manage(tool)
-    gateway.Sysfs('/sys').nvidia_device(pf)
+    sysfs_gateway.Sysfs('/sys').nvidia_device(pf)
     command = [path, '-e' if enable else '-d', pf]
     try:
         out, _err = processutils.execute(*command)
@@ -201,7 +201,8 @@ def set_mig_mode(gpu_uuid: str, enabled: bool) -> tuple[int, int]:
     """Enable or disable MIG mode; returns ``(current, pending)``."""
     _gpu(gpu_uuid)
     if not isinstance(enabled, bool):
-        raise gateway.refused('MIG mode %r' % (enabled,), 'not a boolean')
+        raise sysfs_gateway.refused('MIG mode %r' % (enabled,),
+                                    'not a boolean')
     with nvml_lib.session():
         current, pending = nvml_lib.set_mig_mode(gpu_uuid, enabled)
     return current, pending

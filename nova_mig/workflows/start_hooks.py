@@ -29,20 +29,20 @@ from oslo_config import cfg
 import tenacity
 
 from nova_mig import exception
-from nova_mig.gpu import base as gpu_base
+from nova_mig.gpu import backend_api
 from nova_mig.host import discovery
-from nova_mig.layout import apply as layout_apply
 from nova_mig.layout import executor
+from nova_mig.layout import layout_apply
 from nova_mig.layout import records
 from nova_mig.model import constants
-from nova_mig.model import host as host_model
-from nova_mig.novaconf import plan as novaconf_plan
+from nova_mig.model import host_records
+from nova_mig.novaconf import config_writer
 from nova_mig.novaconf import release
-from nova_mig.novaconf import write as novaconf_write
-from nova_mig.placement import client as client_mod
+from nova_mig.novaconf import type_plan
+from nova_mig.placement import api_client
 from nova_mig.placement import connect
-from nova_mig.placement import expected as expected_mod
-from nova_mig.placement import sync as sync_mod
+from nova_mig.placement import host_offer
+from nova_mig.placement import sync
 from nova_mig.privsep import files
 
 LOG = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def placement_timeout(conf: cfg.ConfigOpts) -> typing.Iterator[None]:
 
 
 # -- pre-start ----------------------------------------------------------------
-def restore_layout(conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
+def restore_layout(conf: cfg.ConfigOpts, backend: backend_api.GpuBackend,
                    result: HookResult,
                    progress: executor.Progress | None = None) -> bool:
     """Restore the checkpointed layout; False when nova-compute must wait."""
@@ -152,9 +152,9 @@ def restore_layout(conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
     return True
 
 
-def while_draining(conf: cfg.ConfigOpts, report: host_model.HostReport,
-                   config: novaconf_plan.NovaConfig
-                   ) -> novaconf_plan.NovaConfig:
+def while_draining(conf: cfg.ConfigOpts, report: host_records.HostReport,
+                   config: type_plan.NovaConfig
+                   ) -> type_plan.NovaConfig:
     """``config``, without the GPUs an unfinished per-GPU drain withholds.
 
     ``rebalance apply`` and ``retype --per-gpu`` restart nova-compute
@@ -178,15 +178,15 @@ def while_draining(conf: cfg.ConfigOpts, report: host_model.HostReport,
     return drain.drained_config(report, config, pending.gpus)
 
 
-def write_nova_config(conf: cfg.ConfigOpts, config: novaconf_plan.NovaConfig,
-                      report: host_model.HostReport,
+def write_nova_config(conf: cfg.ConfigOpts, config: type_plan.NovaConfig,
+                      report: host_records.HostReport,
                       result: HookResult) -> bool:
     """Write the snippet and provider config like ``nova-mig nova-config``.
 
     nova-compute has not started yet, so a changed file needs no restart.
     """
     try:
-        written = novaconf_write.write(
+        written = config_writer.write(
             config, report, os.path.abspath(conf.nova.config_snippet),
             os.path.abspath(conf.nova.provider_config_file),
             writer=files.FileWriter())
@@ -204,17 +204,17 @@ def write_nova_config(conf: cfg.ConfigOpts, config: novaconf_plan.NovaConfig,
 
 
 def ensure_classes_and_traits(conf: cfg.ConfigOpts,
-                              config: novaconf_plan.NovaConfig,
+                              config: type_plan.NovaConfig,
                               result: HookResult, strict: bool) -> bool:
     """Create the host's custom resource classes and traits in Placement."""
-    expected = expected_mod.providers(
-        config, expected_mod.hypervisor_hostname(conf, config))
-    classes = expected_mod.custom_classes(expected)
-    traits = expected_mod.custom_traits(expected)
+    expected = host_offer.providers(
+        config, host_offer.hypervisor_hostname(conf, config))
+    classes = host_offer.custom_classes(expected)
+    traits = host_offer.custom_traits(expected)
     try:
         with placement_timeout(conf), \
                 connect.placement(conf, config) as client:
-            syncer = sync_mod.Syncer(conf, client)
+            syncer = sync.Syncer(conf, client)
             created_classes = syncer.ensure_classes(classes, dry_run=False)
             created_traits = syncer.ensure_traits(traits, dry_run=False)
             syncer.state.save()
@@ -239,7 +239,7 @@ def ensure_classes_and_traits(conf: cfg.ConfigOpts,
 MDEVCTL_TIMEOUT = 30.0
 
 
-def check_mdevctl(conf: cfg.ConfigOpts, config: novaconf_plan.NovaConfig,
+def check_mdevctl(conf: cfg.ConfigOpts, config: type_plan.NovaConfig,
                   result: HookResult) -> None:
     """Warn when mdevctl, which Nova's persistent mdevs need, is missing.
 
@@ -273,7 +273,7 @@ def check_mdevctl(conf: cfg.ConfigOpts, config: novaconf_plan.NovaConfig,
                    ' '.join(argv), failure, target.release.series))
 
 
-def pre_start(conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
+def pre_start(conf: cfg.ConfigOpts, backend: backend_api.GpuBackend,
               strict: bool | None = None,
               progress: executor.Progress | None = None) -> HookResult:
     """Everything nova-compute needs before it starts.
@@ -296,11 +296,11 @@ def pre_start(conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
         return result
     if not conf.hook.write_nova_config:
         result.add('nova config', SKIPPED, '[hook]write_nova_config is off')
-        config = novaconf_plan.build(conf, report)
+        config = type_plan.build(conf, report)
     else:
         try:
-            config = novaconf_write.plan_host(conf, report,
-                                              backend.sysfs_root())
+            config = config_writer.plan_host(conf, report,
+                                             backend.sysfs_root())
         except exception.NovaMigException as e:
             result.add('nova config', FAILED, str(e))
             return result
@@ -313,7 +313,7 @@ def pre_start(conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
 
 
 # -- post-start ---------------------------------------------------------------
-def missing_providers(client: client_mod.PlacementClient, hostname: str,
+def missing_providers(client: api_client.PlacementClient, hostname: str,
                       expected: typing.Iterable[str]) -> list[str]:
     """Names of the compute node and GPU providers not in Placement yet."""
     roots = client.providers(name=hostname)
@@ -324,7 +324,7 @@ def missing_providers(client: client_mod.PlacementClient, hostname: str,
     return sorted(set(expected) - present)
 
 
-def wait_for_providers(client: client_mod.PlacementClient, hostname: str,
+def wait_for_providers(client: api_client.PlacementClient, hostname: str,
                        expected: typing.Iterable[str], timeout: float,
                        interval: float, sleep: Sleep = time.sleep,
                        clock: Clock = time.monotonic) -> float:
@@ -369,7 +369,7 @@ def wait_for_providers(client: client_mod.PlacementClient, hostname: str,
     return clock() - start
 
 
-def post_start(conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
+def post_start(conf: cfg.ConfigOpts, backend: backend_api.GpuBackend,
                timeout: float | None = None, interval: float | None = None,
                sleep: Sleep = time.sleep,
                clock: Clock = time.monotonic) -> HookResult:
@@ -389,9 +389,9 @@ def post_start(conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
     except exception.NovaMigException as e:
         result.add('discover', FAILED, str(e))
         return result
-    config = novaconf_plan.build(conf, report)
-    hostname = expected_mod.hypervisor_hostname(conf, config)
-    expected = expected_mod.providers(config, hostname)
+    config = type_plan.build(conf, report)
+    hostname = host_offer.hypervisor_hostname(conf, config)
+    expected = host_offer.providers(config, hostname)
     try:
         with placement_timeout(conf), \
                 connect.placement(conf, config) as client:
@@ -399,7 +399,7 @@ def post_start(conf: cfg.ConfigOpts, backend: gpu_base.GpuBackend,
                                         timeout, interval, sleep, clock)
             result.add('wait for providers', OK, '%d GPU provider(s) of %s '
                        'after %.1fs' % (len(expected), hostname, waited))
-            synced = sync_mod.sync(conf, config, client, sleep=sleep)
+            synced = sync.sync(conf, config, client, sleep=sleep)
             endpoint = client.endpoint
     except exception.HookProvidersTimeout as e:
         result.add('wait for providers', FAILED, str(e))

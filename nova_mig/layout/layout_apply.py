@@ -3,7 +3,7 @@
 """Execute a layout plan: SR-IOV VFs, MIG instances, vGPU devices.
 
 The host is discovered once, under the host lock, and planned
-(:mod:`nova_mig.layout.plan`); the executor (:mod:`nova_mig.layout.
+(:mod:`nova_mig.layout.layout_plan`); the executor (:mod:`nova_mig.layout.
 executor`) runs the plan GPU by GPU and returns what it did as typed
 records (:mod:`nova_mig.layout.records`); the plan itself never changes.
 A refused GPU (something in use) is skipped whole; a failure half-way (the
@@ -31,26 +31,26 @@ import typing
 from oslo_config import cfg
 
 from nova_mig import exception
-from nova_mig.gpu import base
+from nova_mig.gpu import backend_api
 from nova_mig.host import discovery
 from nova_mig.host import sysfs
 from nova_mig.layout import checkpoint
 from nova_mig.layout import executor
 from nova_mig.layout import export
-from nova_mig.layout import plan as plan_mod
+from nova_mig.layout import layout_plan
 from nova_mig.layout import proof
 from nova_mig.layout import records
 from nova_mig.layout import spec
-from nova_mig.layout import steps
+from nova_mig.layout import step_types
 from nova_mig import lock
-from nova_mig.model import host as host_model
+from nova_mig.model import host_records
 from nova_mig import ownership
 
 LOG = logging.getLogger(__name__)
 
 
 def owned_devices(conf: cfg.ConfigOpts, include_foreign: bool,
-                  report: host_model.HostReport | None = None,
+                  report: host_records.HostReport | None = None,
                   write: bool = False) -> set[str] | None:
     """The devices a layout may remove when unused; None for any.
 
@@ -67,28 +67,28 @@ def owned_devices(conf: cfg.ConfigOpts, include_foreign: bool,
     return {key for key in record.devices() if record.owns(key)}
 
 
-def foreign_removals(the_plan: plan_mod.Plan,
-                     owned: set[str]) -> list[steps.RemoveVgpu]:
+def foreign_removals(the_plan: layout_plan.Plan,
+                     owned: set[str]) -> list[step_types.RemoveVgpu]:
     """Removals of vGPU devices nova-mig did not create."""
     return [s for g in the_plan.gpus if not g.refused for s in g.steps
-            if isinstance(s, steps.RemoveVgpu) and
+            if isinstance(s, step_types.RemoveVgpu) and
             s.key not in owned]
 
 
-def apply(backend: base.GpuBackend, conf: cfg.ConfigOpts,
+def apply(backend: backend_api.GpuBackend, conf: cfg.ConfigOpts,
           layout: spec.Layout, dry_run: bool = False,
           progress: executor.Progress | None = None,
           hostname: str | None = None,
           include_foreign: bool = False,
-          guard: typing.Callable[[host_model.HostReport], object] | None
+          guard: typing.Callable[[host_records.HostReport], object] | None
           = None, reset_gpu: bool = False,
           skip_handle_check: bool = False) -> records.ApplyResult:
     """Validate, plan and apply ``layout`` under the host lock.
 
-    :param backend: the :class:`nova_mig.gpu.base.GpuBackend`.
+    :param backend: the :class:`nova_mig.gpu.backend_api.GpuBackend`.
     :param conf: the ConfigOpts (``[host]state_dir``, the lock).
     :param include_foreign: remove unused vGPU devices nova-mig did not
-        create too (see :func:`nova_mig.layout.plan.plan`).
+        create too (see :func:`nova_mig.layout.layout_plan.plan`).
     :param guard: called with the host report before a plan that removes
         a foreign device runs; it raises to refuse (the nova-compute
         service check of ``reap --apply``).
@@ -106,8 +106,8 @@ def apply(backend: base.GpuBackend, conf: cfg.ConfigOpts,
         check = proof.checker(backend, conf, skip_handle_check)
         the_plan = proof.prove(
             check, sysfs.SysfsReader(backend.sysfs_root()),
-            plan_mod.plan(report, layout, backend.sysfs_root(),
-                          owned=None if include_foreign else owned))
+            layout_plan.plan(report, layout, backend.sysfs_root(),
+                             owned=None if include_foreign else owned))
         if dry_run:
             return records.ApplyResult(the_plan, (), dry_run=True,
                                        warnings=tuple(check.notes))
@@ -138,7 +138,7 @@ def apply(backend: base.GpuBackend, conf: cfg.ConfigOpts,
                                checkpoint_error=error)
 
 
-def write_checkpoint(conf: cfg.ConfigOpts, report: host_model.HostReport,
+def write_checkpoint(conf: cfg.ConfigOpts, report: host_records.HostReport,
                      gpus: typing.Iterable[records.GpuResult]) -> str:
     """Checkpoint the host after an apply (failed GPUs keep their entry).
 
@@ -157,7 +157,7 @@ def write_checkpoint(conf: cfg.ConfigOpts, report: host_model.HostReport,
     return checkpoint.save(state_dir, layout, report.hostname)
 
 
-def restore(backend: base.GpuBackend, conf: cfg.ConfigOpts,
+def restore(backend: backend_api.GpuBackend, conf: cfg.ConfigOpts,
             progress: executor.Progress | None = None,
             hostname: str | None = None,
             reset_gpu: bool = False,

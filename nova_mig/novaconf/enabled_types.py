@@ -31,7 +31,7 @@ Sections = dict[str, dict[str, list[str]]]
 def journal_path(snippet_path: str) -> str:
     """Where the journal of a write of the snippet and provider config is.
 
-    See :mod:`nova_mig.novaconf.write`.
+    See :mod:`nova_mig.novaconf.config_writer`.
     """
     return os.path.join(os.path.dirname(snippet_path),
                         '.%s.journal' % os.path.basename(snippet_path))

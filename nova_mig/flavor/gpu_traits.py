@@ -8,7 +8,7 @@ import logging
 import urllib.parse
 
 from nova_mig import exception
-from nova_mig.flavor import capacity
+from nova_mig.flavor import slice_capacity
 from nova_mig import naming
 
 LOG = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def classify(scheme: naming.Scheme,
     return None, None
 
 
-def list_traits(client: capacity.PlacementApi, scheme: naming.Scheme,
+def list_traits(client: slice_capacity.PlacementApi, scheme: naming.Scheme,
                 count: bool = False) -> list[TraitRow]:
     """The MIG profile, GPU model, capability and mode traits in Placement.
 
@@ -61,7 +61,7 @@ def list_traits(client: capacity.PlacementApi, scheme: naming.Scheme,
         request per trait).
     """
     rows = []
-    for trait in capacity.custom_traits(client):
+    for trait in slice_capacity.custom_traits(client):
         kind, profile = classify(scheme, trait)
         if kind is None:
             continue
@@ -72,14 +72,14 @@ def list_traits(client: capacity.PlacementApi, scheme: naming.Scheme,
     return rows
 
 
-def providers_with(client: capacity.PlacementApi, trait: str) -> int:
+def providers_with(client: slice_capacity.PlacementApi, trait: str) -> int:
     path = '/resource_providers?' + urllib.parse.urlencode(
         {'required': trait})
     return len(client.request('GET', path, MV_REQUIRED)[1][
         'resource_providers'])
 
 
-def sync_traits(client: capacity.PlacementApi, scheme: naming.Scheme,
+def sync_traits(client: slice_capacity.PlacementApi, scheme: naming.Scheme,
                 profiles: list[str],
                 dry_run: bool = False) -> list[TraitRow]:
     """Create the profile trait of each profile where Placement lacks it.
@@ -104,7 +104,7 @@ def sync_traits(client: capacity.PlacementApi, scheme: naming.Scheme,
     return rows
 
 
-def check_traits(client: capacity.PlacementApi, scheme: naming.Scheme,
+def check_traits(client: slice_capacity.PlacementApi, scheme: naming.Scheme,
                  wanted: collections.abc.Iterable[str]) -> None:
     """Refuse traits Placement does not know: no host could match them.
 

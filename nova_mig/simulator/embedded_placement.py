@@ -10,8 +10,8 @@ Placement WSGI application (``[api]auth_strategy = noauth2``) from a
 compute node and GPU providers the way nova-compute's libvirt driver would.
 Nothing outside the state directory is written.
 
-Run ``python -m nova_mig.simulator.placement --state-dir DIR`` to serve one
-as a process (the benchmark and integration tests do).
+Run ``python -m nova_mig.simulator.embedded_placement --state-dir DIR`` to
+serve one as a process (the benchmark and integration tests do).
 """
 
 import argparse
@@ -29,9 +29,9 @@ import wsgiref.types
 from oslo_config import cfg
 from oslo_db.sqlalchemy import engines
 
-from nova_mig.novaconf import plan
-from nova_mig.placement import client as client_mod
-from nova_mig.placement import expected as expected_mod
+from nova_mig.novaconf import type_plan
+from nova_mig.placement import api_client
+from nova_mig.placement import host_offer
 
 LOG = logging.getLogger(__name__)
 
@@ -149,10 +149,10 @@ class EmbeddedPlacement:
             self._reset_engine()
             self._reset_engine = None
 
-    def client(self) -> client_mod.PlacementClient:
+    def client(self) -> api_client.PlacementClient:
         if self.url is None:
             raise RuntimeError('the embedded Placement is not started')
-        return client_mod.PlacementClient.for_endpoint(self.url)
+        return api_client.PlacementClient.for_endpoint(self.url)
 
     def __enter__(self) -> 'EmbeddedPlacement':
         self.start()
@@ -162,8 +162,8 @@ class EmbeddedPlacement:
         self.stop()
 
 
-def seed(client: client_mod.PlacementClient, hostname: str,
-         expected: dict[str, expected_mod.ExpectedProvider]) -> list[str]:
+def seed(client: api_client.PlacementClient, hostname: str,
+         expected: dict[str, host_offer.ExpectedProvider]) -> list[str]:
     """Create the providers nova-compute would, where they are missing.
 
     The root provider is named ``hostname`` with VCPU, MEMORY_MB and
@@ -212,8 +212,8 @@ def _inventory(spec: Inventories) -> Inventories:
 
 
 @contextlib.contextmanager
-def for_host(conf: cfg.ConfigOpts, config: plan.NovaConfig
-             ) -> typing.Iterator[client_mod.PlacementClient]:
+def for_host(conf: cfg.ConfigOpts, config: type_plan.NovaConfig
+             ) -> typing.Iterator[api_client.PlacementClient]:
     """An embedded Placement seeded with the providers of ``config``.
 
     The entry point of the ``nova_mig.embedded_placement`` namespace that
@@ -222,14 +222,14 @@ def for_host(conf: cfg.ConfigOpts, config: plan.NovaConfig
     stops when the block ends.
 
     :returns: a context manager yielding a
-        :class:`~nova_mig.placement.client.PlacementClient`.
+        :class:`~nova_mig.placement.api_client.PlacementClient`.
     """
     server = EmbeddedPlacement(conf.host.state_dir)
     server.start()
     try:
-        hostname = expected_mod.hypervisor_hostname(conf, config)
+        hostname = host_offer.hypervisor_hostname(conf, config)
         created = seed(server.client(), hostname,
-                       expected_mod.providers(config, hostname))
+                       host_offer.providers(config, hostname))
         if created:
             LOG.info('Embedded Placement: created providers %s',
                      ', '.join(created))

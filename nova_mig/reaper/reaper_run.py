@@ -23,12 +23,12 @@ from oslo_config import cfg
 from nova_mig import exception
 from nova_mig.host import protocols
 from nova_mig.model import constants
-from nova_mig.model import host as host_model
+from nova_mig.model import host_records
 from nova_mig import ownership
 from nova_mig.reaper import decide
-from nova_mig.reaper import facts as facts_mod
-from nova_mig.reaper import journal as journal_mod
-from nova_mig.reaper import remove as remove_mod
+from nova_mig.reaper import evidence
+from nova_mig.reaper import reap_journal
+from nova_mig.reaper import removal
 
 LOG = logging.getLogger(__name__)
 
@@ -74,9 +74,9 @@ class RunResult:
 
 
 class FactSource(typing.Protocol):
-    """What a run reads: a :class:`~nova_mig.reaper.facts.Gatherer`."""
+    """What a run reads: a :class:`~nova_mig.reaper.evidence.Gatherer`."""
 
-    def gather(self) -> facts_mod.HostFacts:
+    def gather(self) -> evidence.HostFacts:
         ...
 
     def recheck(self, facts: decide.DeviceFacts) -> decide.DeviceFacts:
@@ -88,7 +88,7 @@ class FactSource(typing.Protocol):
 
 
 class DeviceRemover(typing.Protocol):
-    """What a run removes with: :class:`nova_mig.reaper.remove.Remover`."""
+    """What a run removes with: :class:`nova_mig.reaper.removal.Remover`."""
 
     def remove(self, facts: decide.DeviceFacts) -> list[str]:
         ...
@@ -100,7 +100,7 @@ class DeviceRemover(typing.Protocol):
 
 #: Called with the host report before a run changes anything; raises to
 #: refuse.
-Guard = typing.Callable[[host_model.HostReport], None]
+Guard = typing.Callable[[host_records.HostReport], None]
 
 
 class Reaper:
@@ -110,9 +110,9 @@ class Reaper:
     :param backend: the GPU backend (any
         :class:`nova_mig.host.protocols.Backend`).
     :param policy: the operator's :class:`~nova_mig.reaper.decide.Policy`.
-    :param gatherer: a :class:`~nova_mig.reaper.facts.Gatherer` (tests
+    :param gatherer: a :class:`~nova_mig.reaper.evidence.Gatherer` (tests
         pass one with fakes).
-    :param remover: a :class:`~nova_mig.reaper.remove.Remover`.
+    :param remover: a :class:`~nova_mig.reaper.removal.Remover`.
     """
 
     def __init__(self, conf: cfg.ConfigOpts, backend: protocols.Backend,
@@ -122,12 +122,12 @@ class Reaper:
         self.conf = conf
         self.backend = backend
         self.policy = policy
-        self.gatherer: FactSource = gatherer or facts_mod.Gatherer(
+        self.gatherer: FactSource = gatherer or evidence.Gatherer(
             conf, backend,
             placement=False if policy.skip_placement_check else None)
         self.remover: DeviceRemover = (
-            remover or remove_mod.Remover(conf, backend))
-        self.journal = journal_mod.Journal(conf.host.state_dir)
+            remover or removal.Remover(conf, backend))
+        self.journal = reap_journal.Journal(conf.host.state_dir)
         self.only = only
 
     def run(self, apply: bool = False, guard: Guard | None = None
@@ -179,7 +179,7 @@ class Reaper:
                          recovered=sorted(recovered))
 
     # -- journal recovery -------------------------------------------------
-    def _recover(self, pending: list[journal_mod.Intent],
+    def _recover(self, pending: list[reap_journal.Intent],
                  decisions: list[decide.Decision]) -> dict[str, str]:
         """Settle interrupted intents; return device -> intent id to resume.
 

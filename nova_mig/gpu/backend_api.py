@@ -8,8 +8,8 @@ profiles each card supports, existing GPU and compute instances and, where
 NVIDIA's vGPU manager runs, the vGPU types.  It also performs the few
 operations nova-mig needs on the card (create and destroy GPU and compute
 instances).  Everything the backend returns is plain data of
-:mod:`nova_mig.model.gpu`, so the rest of nova-mig never sees ``pynvml``
-objects.
+:mod:`nova_mig.model.gpu_records`, so the rest of nova-mig never sees
+``pynvml`` objects.
 """
 
 import abc
@@ -18,7 +18,7 @@ import typing
 from oslo_config import cfg
 
 from nova_mig import exception
-from nova_mig.model import gpu as gpu_model
+from nova_mig.model import gpu_records
 
 
 def reset_command(pci_address: str) -> list[str]:
@@ -30,7 +30,8 @@ class SysfsWriter(typing.Protocol):
     """Changes a host's devices through sysfs, by intent.
 
     Each method raises ``OSError``: ``EACCES`` for an argument outside its
-    domain (see :class:`nova_mig.sysfs.Writer`), else the kernel's errno.
+    domain (see :class:`nova_mig.sysfs_gateway.Writer`), else the kernel's
+    errno.
     """
 
     def set_sriov_numvfs(self, pf: str, count: int) -> None:
@@ -84,7 +85,7 @@ class GpuBackend(metaclass=abc.ABCMeta):
 
     # -- reads --------------------------------------------------------------
     @abc.abstractmethod
-    def list_gpus(self) -> list[gpu_model.Gpu]:
+    def list_gpus(self) -> list[gpu_records.Gpu]:
         """Every GPU of the host, ordered by NVML index.
 
         :raises: :class:`nova_mig.exception.NvmlUnavailable` when the
@@ -94,8 +95,8 @@ class GpuBackend(metaclass=abc.ABCMeta):
     # -- changes --------------------------------------------------------------
     @abc.abstractmethod
     def create_gpu_instance(self, gpu_uuid: str, profile_id: int,
-                            placement: gpu_model.Placement | None = None
-                            ) -> gpu_model.GpuInstance:
+                            placement: gpu_records.Placement | None = None
+                            ) -> gpu_records.GpuInstance:
         """Create a GPU instance, at ``placement`` when given."""
 
     @abc.abstractmethod
@@ -105,7 +106,7 @@ class GpuBackend(metaclass=abc.ABCMeta):
 
     @abc.abstractmethod
     def create_compute_instance(self, gpu_uuid: str, gpu_instance_id: int
-                                ) -> gpu_model.ComputeInstance:
+                                ) -> gpu_records.ComputeInstance:
         """Create the full-size compute instance of a GPU instance."""
 
     def set_mig_mode(self, gpu_uuid: str, enabled: bool) -> tuple[int, int]:

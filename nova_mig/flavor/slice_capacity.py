@@ -2,17 +2,17 @@
 
 """Cloud-wide MIG capacity: total, used and free slices per profile.
 
-Read from Placement with a :class:`nova_mig.placement.client.PlacementClient`
-(or anything with its ``request``/``providers``/``inventories``/
-``provider_traits`` methods). A GPU provider counts for a profile when it
-has an inventory of the profile's resource class (``CUSTOM_MIG_1G_10GB``),
-or an inventory of ``VGPU`` and exactly one MIG profile trait (deployments
-keeping Nova's ``VGPU`` class).
+Read from Placement with a
+:class:`nova_mig.placement.api_client.PlacementClient` (or anything with its
+``request``/``providers``/``inventories``/``provider_traits`` methods). A GPU
+provider counts for a profile when it has an inventory of the profile's
+resource class (``CUSTOM_MIG_1G_10GB``), or an inventory of ``VGPU`` and
+exactly one MIG profile trait (deployments keeping Nova's ``VGPU`` class).
 
 Requests: ``GET /resource_providers`` once, ``GET .../inventories`` per
 provider, then ``GET .../usages`` (and ``.../traits`` for ``VGPU``
 providers, or all with ``traits=True``) per GPU provider found.
-:func:`nova_mig.rebalance.capacity.read_slices` reads the same
+:func:`nova_mig.rebalance.unmet_capacity.read_slices` reads the same
 :class:`Slices` (without ``total`` and ``reserved``) in a few requests per
 profile.
 """
@@ -36,7 +36,7 @@ MV_TRAIT_LIST = '1.6'
 class PlacementApi(typing.Protocol):
     """What the flavor library asks of a Placement client.
 
-    :class:`nova_mig.placement.client.PlacementClient` has it all.
+    :class:`nova_mig.placement.api_client.PlacementClient` has it all.
     """
 
     def request(self, method: str, path: str, microversion: str,
@@ -68,7 +68,7 @@ class PlacementApi(typing.Protocol):
 class Slices:
     """One GPU provider's slices of one MIG profile: capacity and usage.
 
-    What Placement's bulk read (``nova_mig.rebalance.capacity``) gives:
+    What Placement's bulk read (``nova_mig.rebalance.unmet_capacity``) gives:
     ``(total - reserved) * allocation_ratio`` and the units in use.
     """
 

@@ -23,16 +23,16 @@ from nova_mig.host import discovery
 from nova_mig.host import inuse
 from nova_mig.host import protocols
 from nova_mig.model import constants
-from nova_mig.model import host as host_model
-from nova_mig.novaconf import read as novaconf
+from nova_mig.model import host_records
+from nova_mig.novaconf import enabled_types
 from nova_mig import ownership
 from nova_mig.placement import shapes
 from nova_mig.reaper import decide
-from nova_mig import sysfs as gateway
+from nova_mig import sysfs_gateway
 
 if typing.TYPE_CHECKING:
     # keystoneauth is imported only when Placement is configured.
-    from nova_mig.placement import client as client_mod
+    from nova_mig.placement import api_client
 
 LOG = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ Holders = dict[str, set[int]]
 class AllocationReader(typing.Protocol):
     """The two Placement reads of the allocation check.
 
-    :class:`nova_mig.placement.client.PlacementClient` is one.
+    :class:`nova_mig.placement.api_client.PlacementClient` is one.
     """
 
     def providers(self, name: str | None = None, in_tree: str | None = None
@@ -64,7 +64,7 @@ class AllocationReader(typing.Protocol):
 class HostFacts:
     """Everything gathered about the host for one run."""
 
-    report: host_model.HostReport
+    report: host_records.HostReport
     devices: list[decide.DeviceFacts]
     notes: list[str]
 
@@ -92,7 +92,7 @@ def inflight_consumers(client: AllocationReader, hostname: str,
     record holds the source side).
 
     :param client: an :class:`AllocationReader` (a
-        :class:`nova_mig.placement.client.PlacementClient`).
+        :class:`nova_mig.placement.api_client.PlacementClient`).
     :param hostname: the compute node provider's name.
     :returns: parent PCI address -> consumer UUIDs, for every GPU provider
         of the compute node (providers named ``<hostname>_pci_<address>``).
@@ -118,13 +118,13 @@ def inflight_consumers(client: AllocationReader, hostname: str,
 
 
 def placement_client(conf: cfg.ConfigOpts
-                     ) -> 'client_mod.PlacementClient | None':
+                     ) -> 'api_client.PlacementClient | None':
     """The Placement client of ``[placement]``, None when unconfigured."""
-    from nova_mig.conf import placement as placement_conf
-    if not placement_conf.configured(conf):
+    import nova_mig.conf.placement
+    if not nova_mig.conf.placement.configured(conf):
         return None
-    from nova_mig.placement import client as client_mod
-    return client_mod.PlacementClient.from_conf(conf)
+    from nova_mig.placement import api_client
+    return api_client.PlacementClient.from_conf(conf)
 
 
 # -- age --------------------------------------------------------------------
@@ -145,11 +145,12 @@ def device_age(record: ownership.OwnershipRecord, sysfs_root: str,
     created = _parse_time(entry.get('created_at'))
     if created is not None:
         return max(now - created, 0.0), 'ownership record'
-    paths = gateway.Sysfs(sysfs_root)
+    paths = sysfs_gateway.Sysfs(sysfs_root)
     if kind == constants.MODE_MDEV:
         path = paths.mdev(key)
     else:
-        path = paths.pci(key, gateway.VENDOR_DIR, gateway.CURRENT_TYPE)
+        path = paths.pci(key, sysfs_gateway.VENDOR_DIR,
+                         sysfs_gateway.CURRENT_TYPE)
     try:
         return max(now - os.stat(path).st_ctime, 0.0), 'sysfs ctime'
     except OSError as e:
@@ -179,7 +180,7 @@ class Gatherer:
         self.checker = inuse.Checker(backend, conf.reaper.proc_root,
                                      conf.reaper.dev_root)
 
-    def _placement(self, report: host_model.HostReport
+    def _placement(self, report: host_records.HostReport
                    ) -> tuple[Inflight | None, str]:
         if self.placement is False:
             return None, 'Placement check skipped (--skip-placement-check)'
@@ -189,8 +190,8 @@ class Gatherer:
                 return None, ('Placement not configured ([placement] '
                               'has no auth_type, auth_section or '
                               'endpoint_override)')
-            from nova_mig.placement import expected
-            hostname = expected.hypervisor_hostname(self.conf, report)
+            from nova_mig.placement import host_offer
+            hostname = host_offer.hypervisor_hostname(self.conf, report)
             result = inflight_consumers(
                 client, hostname, {d.uuid for d in report.domains})
         except exception.NovaMigException as e:
@@ -213,7 +214,8 @@ class Gatherer:
         # Intents of a run that died, vendor-VFIO vGPUs recreated by
         # another tool: settled in memory (layout apply saves them).
         record.reconcile(ownership.present(report), write=False)
-        enabled = novaconf.read_enabled(novaconf.config_files(self.conf))
+        enabled = enabled_types.read_enabled(enabled_types.config_files(
+            self.conf))
         if enabled.files_read:
             notes.append('Nova configuration read from %s'
                          % ', '.join(enabled.files_read))
@@ -233,10 +235,10 @@ class Gatherer:
                 inflight, placement_note, now))
         return HostFacts(report=report, devices=devices, notes=notes)
 
-    def device_facts(self, report: host_model.HostReport,
-                     dev: host_model.VgpuDevice, root: str,
+    def device_facts(self, report: host_records.HostReport,
+                     dev: host_records.VgpuDevice, root: str,
                      record: ownership.OwnershipRecord,
-                     enabled: novaconf.EnabledTypes,
+                     enabled: enabled_types.EnabledTypes,
                      holders: Holders | None, holders_note: str,
                      inflight: Inflight | None, placement_note: str,
                      now: float) -> decide.DeviceFacts:

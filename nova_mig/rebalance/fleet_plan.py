@@ -19,12 +19,12 @@ import os
 import time
 import typing
 
-from nova_mig.documents import discover as document
+from nova_mig.documents import discover
 from nova_mig import exception
 from nova_mig import fileutils
 from nova_mig.layout import spec
 from nova_mig.model import constants
-from nova_mig.rebalance import demand as demand_mod
+from nova_mig.rebalance import demand
 from nova_mig.rebalance import fleet
 from nova_mig.rebalance import geometry
 from nova_mig.rebalance import solver
@@ -137,7 +137,7 @@ def _in_scope(scopes: frozenset[str], scope: str) -> bool:
 class _Builder:
 
     def __init__(self, hosts: list[fleet.HostState],
-                 demands: list[demand_mod.Demand],
+                 demands: list[demand.Demand],
                  deadline: float | None = None,
                  max_per_gpu_day: int | None = None):
         self.hosts = hosts
@@ -224,7 +224,7 @@ def require_solver() -> None:
     solver.require()
 
 
-def build(hosts: list[fleet.HostState], demands: list[demand_mod.Demand],
+def build(hosts: list[fleet.HostState], demands: list[demand.Demand],
           left_out: list[fleet.LeftOut] | None = None,
           max_gpus: int | None = None,
           time_limit: float = solver.DEFAULT_TIME_LIMIT,
@@ -353,13 +353,13 @@ def _confined(directory: str, name: str) -> str:
     """``<directory>/<name>.yaml``, proved to lie in ``directory``."""
     path = os.path.join(directory, '%s.yaml' % name)
     inside = os.path.realpath(directory)
-    if (not document.is_hostname(name) or
+    if (not discover.is_hostname(name) or
             os.path.dirname(os.path.realpath(path)) != inside):
         raise exception.RebalanceInputError(
             path=directory, where='--output-dir',
             reason='refusing to write a layout for host %s: not a DNS '
                    'host name, or not a file of this directory'
-                   % document.shown(name))
+                   % discover.shown(name))
     return path
 
 
