@@ -122,26 +122,3 @@ class ReportShowOne(ShowOne):
                 dict(zip(column_names, data))))
             return 0
         return super().produce_output(parsed_args, column_names, data)
-
-
-#: stevedore namespace of the embedded cloud's Compute API (the simulator
-#: provides it; product code never imports the simulator).
-EMBEDDED_COMPUTE = 'nova_mig.embedded_compute'
-
-
-def embedded_compute(conf: cfg.ConfigOpts
-                     ) -> typing.Callable[[cfg.ConfigOpts], typing.Any] | None:
-    """The embedded cloud's Compute API connection factory, if chosen.
-
-    Only with ``[placement_sync]embedded = true`` (as ``reap --apply``):
-    the nova-compute service records of the simulated cloud. None
-    otherwise: the Compute API of ``[placement]``'s cloud is used.
-    """
-    if conf.placement_sync.embedded is not True:
-        return None
-
-    def connect(conf: cfg.ConfigOpts) -> typing.Any:
-        from stevedore import driver
-        return driver.DriverManager(EMBEDDED_COMPUTE,
-                                    'embedded').driver(conf)
-    return connect

@@ -3,25 +3,14 @@
 """``nova-mig reap``: find, and with --apply remove, orphan vGPU devices."""
 
 import argparse
-import contextlib
 import logging
-import typing
 
 from cliff import lister
 
 from nova_mig.cli import common
 from nova_mig import exitcodes
 
-if typing.TYPE_CHECKING:
-    from nova_mig.gpu import backend_api
-    from nova_mig.model import host_records
-    from nova_mig.reaper import decide
-
 LOG = logging.getLogger(__name__)
-
-#: stevedore namespace of the embedded cloud's Compute API (the simulator
-#: provides it; product code never imports the simulator).
-EMBEDDED_COMPUTE = 'nova_mig.embedded_compute'
 
 COLUMNS = ('device', 'parent', 'type', 'decision', 'reasons', 'result')
 
@@ -115,44 +104,19 @@ class Reap(common.ErrorReporting, lister.Lister):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> common.Columns:
-        from nova_mig import lock
-        from nova_mig.reaper import queue
         from nova_mig.reaper import reaper_run
-        from nova_mig.workflows import compute_service
+        from nova_mig.workflows import orphan_reaping
 
-        conf = self.conf
-        policy = reaper_run.policy_from(
-            conf, all_unassigned=parsed_args.all_unassigned,
+        request = orphan_reaping.Request(
+            apply=parsed_args.apply, queued=parsed_args.queued,
+            no_wait=parsed_args.no_wait,
+            force_with_enabled_service=(
+                parsed_args.force_with_enabled_service),
+            all_unassigned=parsed_args.all_unassigned,
             include_foreign=parsed_args.include_foreign,
             skip_placement_check=parsed_args.skip_placement_check,
             skip_handle_check=parsed_args.skip_handle_check)
-        only = None
-        taken = None
-        if parsed_args.queued:
-            taken = queue.Queue(conf.host.state_dir)
-            only = taken.take() if parsed_args.apply else taken.peek()
-        with contextlib.ExitStack() as stack:
-            backend = self.backend()
-            gatherer, conn = self._embedded_cloud(stack, backend, policy)
-            reaper = reaper_run.Reaper(conf, backend, policy,
-                                       gatherer=gatherer,
-                                       only=only)
-
-            def guard(report: 'host_records.HostReport') -> None:
-                compute_service.guard_apply(
-                    conf, report.hostname,
-                    force=parsed_args.force_with_enabled_service,
-                    conn=conn)
-
-            if parsed_args.apply:
-                stack.enter_context(lock.workflow_lock(
-                    conf, wait=not parsed_args.no_wait))
-                with lock.host_lock(conf, wait=not parsed_args.no_wait):
-                    result = reaper.run(apply=True, guard=guard)
-                if taken is not None and not result.failed:
-                    taken.finish()
-            else:
-                result = reaper.run(apply=False)
+        result = orphan_reaping.reap(self.conf, self.backend, request)
         for note in result.notes:
             self.app.stderr.write('note: %s\n' % note)
         self.exit_status = exitcodes.status(failed=result.failed or any(
@@ -165,33 +129,3 @@ class Reap(common.ErrorReporting, lister.Lister):
                 row['reasons'] = '\n'.join(row['reasons'])
             rows.append(tuple(row[c] for c in COLUMNS))
         return COLUMNS, rows
-
-    def _embedded_cloud(self, stack: contextlib.ExitStack[bool | None],
-                        backend: 'backend_api.GpuBackend',
-                        policy: 'decide.Policy'
-                        ) -> tuple[typing.Any, typing.Any]:
-        """The facts gatherer and Compute API of the embedded cloud.
-
-        With ``[placement_sync]embedded`` chosen, the allocations are read
-        from the embedded Placement (seeded with the host's providers and
-        its instances' allocations) and the nova-compute service from the
-        embedded cloud's records; (None, None) otherwise: the reaper then
-        uses ``[placement]``.
-        """
-        # Only when chosen explicitly: an unconfigured host must not get
-        # its service check answered by a simulated cloud.
-        if self.conf.placement_sync.embedded is not True:
-            return None, None
-        from nova_mig.placement import connect
-        from stevedore import driver
-
-        from nova_mig.host import discovery
-        from nova_mig.novaconf import type_plan
-        from nova_mig.reaper import evidence
-        conn: typing.Any = driver.DriverManager(
-            EMBEDDED_COMPUTE, 'embedded').driver(self.conf)
-        if policy.skip_placement_check:
-            return None, conn
-        config = type_plan.build(self.conf, discovery.discover(backend))
-        client = stack.enter_context(connect.placement(self.conf, config))
-        return evidence.Gatherer(self.conf, backend, placement=client), conn

@@ -96,11 +96,8 @@ class Retype(common.ErrorReporting, lister.Lister):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> common.Columns:
-        import contextlib
-
-        from nova_mig import lock
         from nova_mig.workflows import retype
-        from nova_mig.workflows import retype_steps
+        from nova_mig.workflows import retype_run
 
         options = retype.Options(
             layout_path=parsed_args.layout, dry_run=parsed_args.dry_run,
@@ -109,21 +106,8 @@ class Retype(common.ErrorReporting, lister.Lister):
             include_foreign=parsed_args.include_foreign,
             skip_handle_check=parsed_args.skip_handle_check,
             per_gpu=parsed_args.per_gpu)
-        with contextlib.ExitStack() as stack:
-            if not options.dry_run:
-                # The whole workflow, resumed state included, is one
-                # change of the host.
-                stack.enter_context(lock.workflow_lock(self.conf))
-            state = retype.start(self.conf, options,
-                                 restart=parsed_args.restart)
-            ctx = retype.Context(
-                conf=self.conf, backend=self.backend(), options=options,
-                state=state, connect=common.embedded_compute(self.conf),
-                say=lambda line: self.app.stderr.write(line + '\n'))
-            rows = retype.run_steps(ctx,
-                                    retype_steps.all_steps(options.per_gpu))
-            waiting = any(r[1] == retype.WAITING for r in rows)
-            self.exit_status = exitcodes.status(waiting=waiting)
-            if not options.dry_run and not waiting:
-                retype.clear_state(self.conf.host.state_dir)
-        return COLUMNS, rows
+        outcome = retype_run.run(
+            self.conf, self.backend, options, restart=parsed_args.restart,
+            say=lambda line: self.app.stderr.write(line + '\n'))
+        self.exit_status = exitcodes.status(waiting=outcome.waiting)
+        return COLUMNS, outcome.rows

@@ -287,3 +287,26 @@ def guard_apply(conf: cfg.ConfigOpts, hostname: str, force: bool = False,
                    'disable the service and pass '
                    '--force-with-enabled-service' % _no_credentials(conf))
     return require_disabled(connect(conf), host)
+
+
+#: stevedore namespace of the embedded cloud's Compute API (the simulator
+#: provides it; product code never imports the simulator).
+EMBEDDED_COMPUTE = 'nova_mig.embedded_compute'
+
+
+def embedded_compute(conf: cfg.ConfigOpts
+                     ) -> typing.Callable[[cfg.ConfigOpts], typing.Any] | None:
+    """The embedded cloud's Compute API connection factory, if chosen.
+
+    Only with ``[placement_sync]embedded = true`` (as ``reap --apply``):
+    the nova-compute service records of the simulated cloud. None
+    otherwise: the Compute API of ``[placement]``'s cloud is used.
+    """
+    if conf.placement_sync.embedded is not True:
+        return None
+
+    def connect(conf: cfg.ConfigOpts) -> typing.Any:
+        from stevedore import driver
+        return driver.DriverManager(EMBEDDED_COMPUTE,
+                                    'embedded').driver(conf)
+    return connect

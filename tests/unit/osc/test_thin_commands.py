@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 
-"""The demand commands parse, call one library function and render.
+"""The commands parse, call one library function and render.
 
 ``openstack mig capacity``, ``metrics`` and ``rebalance plan`` reach the
 cloud only through :mod:`nova_mig.rebalance.survey` or
@@ -11,6 +11,8 @@ each imports one module of nova-mig's library, and no other command.
 import ast
 import inspect
 
+from nova_mig.cli import reap
+from nova_mig.cli import retype
 from nova_mig.osc.v1 import capacity
 from nova_mig.osc.v1 import metrics
 from nova_mig.osc.v1 import rebalance
@@ -44,3 +46,15 @@ class ThinCommandsTestCase(base.TestCase):
                            'nova_mig.rebalance.planner'}},
             {m.__name__.rsplit('.', 1)[1]: nova_mig_imports(m) - SHARED
              for m in (capacity, metrics, rebalance)})
+
+    def test_reap_and_retype_call_one_workflow(self):
+        # nova-mig reap and retype: the locks, the queue, the embedded
+        # cloud and the resumed state are the workflow's business.
+        shared = {'nova_mig.cli.common', 'nova_mig.exitcodes'}
+        self.assertEqual(
+            {'reap': {'nova_mig.reaper.reaper_run',
+                      'nova_mig.workflows.orphan_reaping'},
+             'retype': {'nova_mig.workflows.retype',
+                        'nova_mig.workflows.retype_run'}},
+            {m.__name__.rsplit('.', 1)[1]: nova_mig_imports(m) - shared
+             for m in (reap, retype)})
