@@ -79,16 +79,13 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 import dataclasses
-import datetime
-import json
 import math
 import os
 import typing
 
-from nova_mig import exception
-from nova_mig import fileutils
 from nova_mig.rebalance import defaults
 from nova_mig.rebalance import demand
+from nova_mig.rebalance import history
 
 #: (profile, scope): scope :data:`nova_mig.rebalance.demand.CLOUD` or a
 #: GPU model's ``trait:<trait>``.
@@ -123,15 +120,12 @@ class Params:
     weekly: float = defaults.WEEKLY
 
 
+_fail = history.fail
+
+
 def day_file(directory: str, when: float) -> str:
-    day = datetime.datetime.fromtimestamp(when, datetime.timezone.utc)
-    return os.path.join(directory, _PREFIX + day.strftime('%Y-%m-%d') +
-                        '.jsonl')
-
-
-def _fail(path: str, where: str, reason: str) -> exception.RebalanceInputError:
-    return exception.RebalanceInputError(path=path, where=where,
-                                         reason=reason)
+    """The samples file of the UTC day of ``when``."""
+    return history.day_file(directory, when, _PREFIX)
 
 
 def _count(value: typing.Any) -> bool:
@@ -146,14 +140,7 @@ def parse(text: str, path: str) -> list[Sample]:
         line and the key.
     """
     samples = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        where = 'line %d' % number
-        try:
-            entry: typing.Any = json.loads(line)
-        except ValueError as e:
-            raise _fail(path, where, 'not JSON (%s)' % str(e).split(':')[0])
+    for where, entry in history.json_lines(text, path):
         if not isinstance(entry, dict) or set(entry) != {'time', 'demand'}:
             raise _fail(path, where, 'expected an object with the keys '
                         'demand, time')
@@ -200,30 +187,23 @@ def load(directory: str, now: float, days: int = defaults.FORECAST_DAYS
         path = day_file(directory, now - k * 86400.0)
         if not os.path.exists(path):
             continue
-
-        def fail(where: str, reason: str, path: str = path) -> Exception:
-            return _fail(path, where, reason)
-
-        text = fileutils.decode(fileutils.read_input(path, fail), fail)
-        found.extend(s for s in parse(text, path)
+        found.extend(s for s in parse(history.read_day(path), path)
                      if now - days * 86400.0 <= s.time <= now)
     return sorted(found, key=lambda s: s.time)
 
 
-def dumps(sample: Sample) -> str:
+def document(sample: Sample) -> dict[str, typing.Any]:
+    """A sample as its line in the day file holds it."""
     keys = sorted(set(sample.used) | set(sample.unmet))
-    return json.dumps({'time': sample.time, 'demand': [
+    return {'time': sample.time, 'demand': [
         {'profile': p, 'scope': s, 'used': int(sample.used.get((p, s), 0)),
-         'unmet': int(sample.unmet.get((p, s), 0))} for p, s in keys]})
+         'unmet': int(sample.unmet.get((p, s), 0))} for p, s in keys]}
 
 
 def record(directory: str, sample: Sample) -> str:
     """Append ``sample`` to its day's file; returns the file's path."""
-    path = day_file(directory, sample.time)
-    os.makedirs(directory, exist_ok=True)
-    with open(path, 'a', encoding='utf-8') as stream:
-        stream.write(dumps(sample) + '\n')
-    return path
+    return history.append(day_file(directory, sample.time),
+                          document(sample))
 
 
 def slices_of(profile: str) -> int:

@@ -67,15 +67,55 @@ class History:
     grown: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
-def day_file(directory: str, when: float) -> str:
-    """The history file of the UTC day of ``when`` (epoch seconds)."""
+def day_file(directory: str, when: float, prefix: str = '') -> str:
+    """The file of the UTC day of ``when`` (epoch seconds).
+
+    :param prefix: before the date: ``demand-`` for the forecast's
+        samples, none for the re-partitions.
+    """
     day = datetime.datetime.fromtimestamp(when, datetime.timezone.utc)
-    return os.path.join(directory, day.strftime('%Y-%m-%d') + '.jsonl')
+    return os.path.join(directory,
+                        prefix + day.strftime('%Y-%m-%d') + '.jsonl')
 
 
-def _fail(path: str, where: str, reason: str) -> exception.RebalanceInputError:
+def fail(path: str, where: str, reason: str) -> exception.RebalanceInputError:
+    """One line naming a day file, the line (and key) and the reason."""
     return exception.RebalanceInputError(path=path, where=where,
                                          reason=reason)
+
+
+def json_lines(text: str, path: str
+               ) -> collections.abc.Iterator[tuple[str, typing.Any]]:
+    """Each non-blank line of a day file: (``line N``, its JSON value).
+
+    :raises: :class:`nova_mig.exception.RebalanceInputError` for a line
+        that is not JSON.
+    """
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = 'line %d' % number
+        try:
+            entry: typing.Any = json.loads(line)
+        except ValueError as e:
+            raise fail(path, where, 'not JSON (%s)' % str(e).split(':')[0])
+        yield where, entry
+
+
+def read_day(path: str) -> str:
+    """A day file's text, read as every input is (bounded, regular)."""
+    def failed(where: str, reason: str) -> Exception:
+        return fail(path, where, reason)
+
+    return fileutils.decode(fileutils.read_input(path, failed), failed)
+
+
+def append(path: str, document: object) -> str:
+    """Append ``document`` as one JSON line to the day file ``path``."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'a', encoding='utf-8') as stream:
+        stream.write(json.dumps(document) + '\n')
+    return path
 
 
 def parse(text: str, path: str) -> list[Entry]:
@@ -85,45 +125,30 @@ def parse(text: str, path: str) -> list[Entry]:
         line and the reason.
     """
     entries: list[Entry] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        where = 'line %d' % number
-        try:
-            entry: typing.Any = json.loads(line)
-        except ValueError as e:
-            raise _fail(path, where, 'not JSON (%s)' % str(e).split(':')[0])
+    for where, entry in json_lines(text, path):
         if (not isinstance(entry, dict) or not _KEYS <= set(entry) or
                 set(entry) - _KEYS - _OPTIONAL):
-            raise _fail(path, where, 'expected an object with the keys %s '
-                        '(and optionally %s)' % (', '.join(sorted(_KEYS)),
-                                                 ', '.join(sorted(_OPTIONAL))))
+            raise fail(path, where, 'expected an object with the keys %s '
+                       '(and optionally %s)' % (', '.join(sorted(_KEYS)),
+                                                ', '.join(sorted(_OPTIONAL))))
         if (isinstance(entry['time'], bool) or
                 not isinstance(entry['time'], (int, float))):
-            raise _fail(path, where + '.time', 'expected epoch seconds, '
-                        'found %r' % (entry['time'],))
+            raise fail(path, where + '.time', 'expected epoch seconds, '
+                       'found %r' % (entry['time'],))
         host, gpus = entry['host'], entry['gpus']
         if not isinstance(host, str) or not host:
-            raise _fail(path, where + '.host', 'expected a host name')
+            raise fail(path, where + '.host', 'expected a host name')
         if (not isinstance(gpus, list) or
                 not all(isinstance(g, str) and g for g in gpus)):
-            raise _fail(path, where + '.gpus', 'expected a list of PCI '
-                        'addresses')
+            raise fail(path, where + '.gpus', 'expected a list of PCI '
+                       'addresses')
         profiles = entry.get('profiles', [])
         if (not isinstance(profiles, list) or
                 not all(isinstance(p, str) and p for p in profiles)):
-            raise _fail(path, where + '.profiles', 'expected a list of MIG '
-                        'profile names')
+            raise fail(path, where + '.profiles', 'expected a list of MIG '
+                       'profile names')
         entries.append(typing.cast(Entry, entry))
     return entries
-
-
-def _read(path: str) -> list[Entry]:
-    def fail(where: str, reason: str) -> Exception:
-        return _fail(path, where, reason)
-
-    return parse(fileutils.decode(fileutils.read_input(path, fail), fail),
-                 path)
 
 
 def load(directory: str, now: float | None = None,
@@ -139,7 +164,7 @@ def load(directory: str, now: float | None = None,
     for path in _days(directory, now, window):
         if not os.path.exists(path):
             continue
-        for entry in _read(path):
+        for entry in parse(read_day(path), path):
             if path == today:
                 for gpu in set(entry['gpus']):
                     result.today[(entry['host'], gpu)] += 1
@@ -172,7 +197,7 @@ def repartitions(directory: str, window: float,
     for path in _days(directory, now, window):
         if not os.path.exists(path):
             continue
-        for entry in _read(path):
+        for entry in parse(read_day(path), path):
             if now - window <= float(entry['time']) <= now:
                 for gpu in set(entry['gpus']):
                     counts[(entry['host'], gpu)] += 1
@@ -200,10 +225,6 @@ def record(directory: str, host: str, gpus: typing.Iterable[str],
            profiles: typing.Iterable[str] = ()) -> str:
     """Append one line to the day's file (what the playbook does)."""
     when = time.time() if when is None else when
-    path = day_file(directory, when)
-    os.makedirs(directory, exist_ok=True)
-    with open(path, 'a', encoding='utf-8') as stream:
-        stream.write(json.dumps({'time': when, 'host': host,
-                                 'gpus': sorted(gpus),
-                                 'profiles': sorted(profiles)}) + '\n')
-    return path
+    return append(day_file(directory, when),
+                  {'time': when, 'host': host, 'gpus': sorted(gpus),
+                   'profiles': sorted(profiles)})
