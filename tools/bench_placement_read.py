@@ -33,7 +33,6 @@ prints wall time and requests of each, and checks they read the same::
 import argparse
 import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -214,13 +213,7 @@ def main() -> int:
     hosts = bench_rebalance.make_fleet(args)
     scheme = naming.Scheme()
     with tempfile.TemporaryDirectory() as work:
-        proc = subprocess.Popen(
-            [sys.executable, '-m', 'nova_mig.simulator.embedded_placement',
-             '--state-dir', os.path.join(work, 'placement'), '--threaded'],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        try:
-            assert proc.stdout is not None
-            url = proc.stdout.readline().strip()
+        with bench_rebalance.placement_process(work) as url:
             admin = api_client.PlacementClient.for_endpoint(url)
             for profile in sorted({s.profile for h in hosts
                                    for g in h.gpus
@@ -255,9 +248,6 @@ def main() -> int:
             rows, seconds = timed(unmet_capacity.read_slices, client, scheme)
             results.append(('bulk (allocation candidates)', seconds,
                             client.requests, rows))
-        finally:
-            proc.terminate()
-            proc.wait()
     providers = len(results[0][3])
     print('%d hosts x %d GPUs (%d GPU providers, %d hosts with nothing '
           'free), one Placement process; seeded in %.0f s'

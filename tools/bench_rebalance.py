@@ -26,7 +26,8 @@ Seeding is slow (tens of milliseconds per provider); use fewer hosts::
 """
 
 import argparse
-import json
+import collections.abc
+import contextlib
 import os
 import random
 import subprocess
@@ -35,6 +36,7 @@ import tempfile
 import time
 import uuid
 
+from nova_mig.documents import discover
 from nova_mig.model import host_records
 from nova_mig import naming
 from nova_mig.placement import api_client
@@ -85,8 +87,8 @@ def document(host: fleet.HostState) -> dict:
                 {'id': i, 'profile': s.profile, 'placement_start': s.start,
                  'placement_size': s.size, 'in_use': s in gpu.fixed}
                 for i, s in enumerate(sorted(gpu.fixed + gpu.free))]})
-    return {'hostname': host.name, 'device_mode': 'mdev', 'gpus': gpus,
-            'vgpu_devices': []}
+    return {'version': discover.VERSION, 'hostname': host.name,
+            'device_mode': 'mdev', 'gpus': gpus, 'vgpu_devices': []}
 
 
 def seed_host(url: str, host: fleet.HostState) -> int:
@@ -114,16 +116,28 @@ def seed_host(url: str, host: fleet.HostState) -> int:
     return client.requests
 
 
+@contextlib.contextmanager
+def placement_process(work: str) -> collections.abc.Iterator[str]:
+    """A threaded embedded Placement in a process of its own; its URL.
+
+    Its database goes below ``work``; the process is stopped on exit.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'nova_mig.simulator.embedded_placement',
+         '--state-dir', os.path.join(work, 'placement'), '--threaded'],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
 def with_placement(args: argparse.Namespace, hosts: list[fleet.HostState],
                    wanted: list[demand.Demand]) -> None:
     with tempfile.TemporaryDirectory() as work:
-        proc = subprocess.Popen(
-            [sys.executable, '-m', 'nova_mig.simulator.embedded_placement',
-             '--state-dir', os.path.join(work, 'placement'), '--threaded'],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        try:
-            assert proc.stdout is not None
-            url = proc.stdout.readline().strip()
+        with placement_process(work) as url:
             client = api_client.PlacementClient.for_endpoint(url)
             for profile in {s.profile for h in hosts for g in h.gpus
                             for s in g.fixed + g.free}:
@@ -139,7 +153,7 @@ def with_placement(args: argparse.Namespace, hosts: list[fleet.HostState],
             for host in hosts:
                 with open(os.path.join(docs, host.name + '.json'),
                           'w') as stream:
-                    json.dump(document(host), stream)
+                    stream.write(discover.dumps(document(host)))
             client = api_client.PlacementClient.for_endpoint(url)
             started = time.monotonic()
             rows = unmet_capacity.read_slices(
@@ -150,9 +164,6 @@ def with_placement(args: argparse.Namespace, hosts: list[fleet.HostState],
             kept, disagreeing = fleet.join_placement(loaded, rows)
             result = fleet_plan.build(kept, wanted, left + disagreeing)
             planned = time.monotonic() - started
-        finally:
-            proc.terminate()
-            proc.wait()
     print('Placement: %d providers seeded in %.0f s; read in %.1f s '
           '(%d requests); documents loaded, joined and '
           'planned in %.2f s '

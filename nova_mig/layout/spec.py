@@ -15,8 +15,6 @@ from nova_mig.model import gpu_records
 VERSION = layout_file.VERSION
 DEVICE_MODES = layout_file.DEVICE_MODES
 VGPUS_ALL = layout_file.VGPUS_ALL
-VGPUS_NONE = layout_file.VGPUS_NONE
-VGPU_DEFAULTS = layout_file.VGPU_DEFAULTS
 ALL_VFS = layout_file.ALL_VFS
 
 Document = dict[str, typing.Any]

@@ -10,7 +10,8 @@ from nova_mig import lock
 from tests import base
 
 
-def _try_lock(state_dir, queue):
+def _try_lock(which, state_dir, queue):
+    """In another process: take ``lock.<which>`` without waiting."""
     from oslo_config import cfg
 
     import nova_mig.conf
@@ -19,21 +20,26 @@ def _try_lock(state_dir, queue):
     conf([], project='nova-mig')
     conf.set_override('state_dir', state_dir, group='host')
     try:
-        with lock.host_lock(conf, wait=False):
+        with getattr(lock, which)(conf, wait=False):
             queue.put('acquired')
-    except exception.HostLocked as e:
+    except (exception.HostLocked, exception.WorkflowLocked) as e:
         queue.put(str(e))
+
+
+def _other_process(which, state_dir):
+    """What another process answers when it tries ``lock.<which>``."""
+    ctx = multiprocessing.get_context('fork')
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_try_lock, args=(which, state_dir, queue))
+    proc.start()
+    proc.join(30)
+    return queue.get(timeout=5)
 
 
 class TestHostLock(base.TestCase):
 
     def _other_process(self):
-        ctx = multiprocessing.get_context('fork')
-        queue = ctx.Queue()
-        proc = ctx.Process(target=_try_lock, args=(self.tmpdir, queue))
-        proc.start()
-        proc.join(30)
-        return queue.get(timeout=5)
+        return _other_process('host_lock', self.tmpdir)
 
     def test_second_process_refused_while_held(self):
         with lock.host_lock(self.conf):
@@ -120,31 +126,10 @@ class TestHostLock(base.TestCase):
         self.assertEqual('acquired', self._other_process())
 
 
-def _try_workflow_lock(state_dir, queue):
-    from oslo_config import cfg
-
-    import nova_mig.conf
-    conf = cfg.ConfigOpts()
-    nova_mig.conf.register_opts(conf)
-    conf([], project='nova-mig')
-    conf.set_override('state_dir', state_dir, group='host')
-    try:
-        with lock.workflow_lock(conf, wait=False):
-            queue.put('acquired')
-    except exception.WorkflowLocked as e:
-        queue.put(str(e))
-
-
 class TestWorkflowLock(base.TestCase):
 
     def _other_process(self):
-        ctx = multiprocessing.get_context('fork')
-        queue = ctx.Queue()
-        proc = ctx.Process(target=_try_workflow_lock,
-                           args=(self.tmpdir, queue))
-        proc.start()
-        proc.join(30)
-        return queue.get(timeout=5)
+        return _other_process('workflow_lock', self.tmpdir)
 
     def test_second_process_refused_while_held(self):
         with lock.workflow_lock(self.conf):
