@@ -4,6 +4,7 @@
 
 import json
 import os
+import select
 import shutil
 import socket
 import subprocess
@@ -15,6 +16,8 @@ import fixtures
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 from oslotest import base
+from oslotest import timeout
+import testtools
 
 import nova_mig.conf
 
@@ -72,6 +75,74 @@ class FailingPlacement(fixtures.Fixture):
         self.addCleanup(server.server_close)
         self.addCleanup(server.shutdown)
         self.url = 'http://127.0.0.1:%d' % server.server_port
+
+
+class PlacementProcess(fixtures.Fixture):
+    """The embedded Placement in a process of its own; ``url`` is its root.
+
+    Its database is under ``state_dir/placement`` (as for
+    ``EmbeddedPlacement(state_dir)``). A test that forks uses this instead
+    of an in-process server: a fork while the server's thread holds a lock
+    (a module import, a buffered stream, the database pool) leaves that
+    lock held for good in the child, which then hangs.
+    """
+
+    #: Seconds the process has to print its URL.
+    START_LIMIT = 60
+
+    def __init__(self, state_dir: str) -> None:
+        super().__init__()
+        self.state_dir = state_dir
+        self.url = ''
+
+    def _setUp(self):
+        os.makedirs(self.state_dir, exist_ok=True)
+        log = open(os.path.join(self.state_dir, 'placement-process.log'),
+                   'w')
+        self.addCleanup(log.close)
+        proc = subprocess.Popen(
+            [sys.executable, '-m', 'nova_mig.simulator.embedded_placement',
+             '--state-dir', self.state_dir], stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=log, text=True, cwd=TOP_DIR,
+            env=dict(os.environ, PYTHONPATH=TOP_DIR))
+        self.addCleanup(self._stop, proc)
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], self.START_LIMIT)
+        line = proc.stdout.readline().strip() if ready else ''
+        if not line.startswith('http://'):
+            raise AssertionError(
+                'the embedded Placement process printed no URL within %d s '
+                '(exit status %s); its log is %s'
+                % (self.START_LIMIT, proc.poll(), log.name))
+        self.url = line
+
+    @staticmethod
+    def _stop(proc: subprocess.Popen) -> None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+    def client(self):
+        from nova_mig.placement import api_client
+        return api_client.PlacementClient.for_endpoint(self.url)
+
+
+class TimedTestCase(testtools.TestCase):
+    """A plain testtools test case, bounded by ``OS_TEST_TIMEOUT``.
+
+    For the tests that need none of :class:`TestCase`'s fixtures: a test
+    that hangs fails with its traceback once the time is up, like every
+    oslotest test, instead of holding the whole run.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(timeout.Timeout())
 
 
 class TestCase(base.BaseTestCase):

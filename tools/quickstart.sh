@@ -556,6 +556,14 @@ function run_tests {
     export OS_STDOUT_CAPTURE=${OS_STDOUT_CAPTURE:-1}
     export OS_STDERR_CAPTURE=${OS_STDERR_CAPTURE:-1}
     export OS_LOG_CAPTURE=${OS_LOG_CAPTURE:-1}
+    # Bounds: a test that hangs fails with its traceback after
+    # OS_TEST_TIMEOUT seconds (the slowest takes about 2 minutes on 2
+    # busy cores); a test process still alive after
+    # NOVA_MIG_TEST_WORKER_LIMIT seconds writes every thread's traceback
+    # and ends (tests/__init__.py), so a run that hangs between tests
+    # still ends, naming where, well within CI's 90 minutes.
+    export OS_TEST_TIMEOUT=${OS_TEST_TIMEOUT:-600}
+    export NOVA_MIG_TEST_WORKER_LIMIT=${NOVA_MIG_TEST_WORKER_LIMIT:-3600}
     "$VENV/bin/stestr" run "$@" || rc=$?
     if [ "$(next_run_id)" != "$before" ]; then
         stats=$("$VENV/bin/stestr" last --subunit | \

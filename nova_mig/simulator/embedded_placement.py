@@ -49,7 +49,16 @@ ROOT_TRAITS = ('COMPUTE_NET_ATTACH_INTERFACE', 'COMPUTE_VOLUME_EXTEND',
 _LOCK = threading.Lock()
 
 
+#: Seconds a client's connection may stay silent before it is dropped.
+CONNECTION_TIMEOUT = 60.0
+
+
 class _QuietHandler(simple_server.WSGIRequestHandler):
+    # Seconds a connection may stay silent: a client that connects and
+    # sends nothing (one killed half-way) must not hold the one serving
+    # thread, and with it every later request and stop(), for good.
+    timeout = CONNECTION_TIMEOUT
+
     def log_message(self, format: str,  # noqa: A002 - wsgiref's name
                     *args: object) -> None:
         LOG.debug('embedded placement: ' + format, *args)

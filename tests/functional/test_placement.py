@@ -9,6 +9,11 @@ counted with a response hook on the client's requests session.
 
 import json
 import os
+import socket
+import time
+import urllib.request
+
+import fixtures
 
 from nova_mig import gpu
 from nova_mig.host import discovery
@@ -224,3 +229,25 @@ class PlacementCliTestCase(base.CliTestCase):
             self.assertIn('failed with HTTP 500: Internal Server Error: '
                           'The database is on fire.', err)
             self.assertNotIn('Traceback', err)
+
+
+class SilentClientTestCase(test_base.TestCase):
+    """A client that connects and says nothing holds the server briefly."""
+
+    def test_a_silent_connection_is_dropped_and_others_are_served(self):
+        self.useFixture(fixtures.MockPatchObject(
+            embedded_placement._QuietHandler, 'timeout', 0.5))
+        server = embedded_placement.EmbeddedPlacement(self.tmpdir)
+        url = server.start()
+        self.addCleanup(server.stop)
+        port = int(url.rsplit(':', 1)[1])
+        silent = socket.create_connection(('127.0.0.1', port), timeout=5)
+        self.addCleanup(silent.close)
+        # One serving thread: the next request waits for the silent
+        # connection to be dropped, then is answered.
+        start = time.monotonic()
+        with urllib.request.urlopen(url + '/', timeout=20) as response:
+            self.assertEqual(200, response.status)
+        self.assertLess(time.monotonic() - start, 15)
+        # The server closed the silent connection.
+        self.assertEqual(b'', silent.recv(1))

@@ -174,13 +174,17 @@ class TestReap(base.CliTestCase):
         self.assertTrue(entries[1]['resumed'])
 
     def _locked(self, seconds):
-        ctx = multiprocessing.get_context('fork')
+        # Spawned, not forked: a fork of this threaded process can inherit
+        # a lock another thread held and hang; a daemon, so that the test
+        # process never waits for it at exit.
+        ctx = multiprocessing.get_context('spawn')
         ready = ctx.Event()
         proc = ctx.Process(target=_hold_lock,
-                           args=(self.state, seconds, ready))
+                           args=(self.state, seconds, ready), daemon=True)
         proc.start()
+        self.addCleanup(proc.kill)
         self.addCleanup(proc.join, 30)
-        self.assertTrue(ready.wait(30))
+        self.assertTrue(ready.wait(60))
         return proc
 
     def test_second_run_exits_on_the_lock(self):

@@ -6,8 +6,8 @@ import uuid
 
 import openstack
 from openstack import exceptions as sdk_exc
-import testtools
 
+from tests import base
 from tests.integration import services as services_mod
 
 # Nova validates extra specs from this microversion on.
@@ -16,7 +16,7 @@ MIG_SPECS = {'resources:CUSTOM_MIG_1G_10GB': '1',
              'trait:CUSTOM_MIG_1G_10GB': 'required'}
 
 
-class NovaApiTestCase(testtools.TestCase):
+class NovaApiTestCase(base.TimedTestCase):
     """Flavors with MIG extra specs, as the flavor issue will make them."""
 
     def setUp(self):

@@ -12,9 +12,9 @@ import uuid
 
 import fixtures
 from keystoneauth1 import adapter as ks_adapter
-import testtools
 
 from nova_mig.placement import api_client
+from tests import base
 from tests.integration import services as services_mod
 
 MV_ALLOCATIONS = '1.28'
@@ -30,7 +30,7 @@ def rc_of(profile: str) -> str:
         '+', '_')
 
 
-class OscTestCase(testtools.TestCase):
+class OscTestCase(base.TimedTestCase):
     """Runs ``openstack`` in-process with the services' ``OS_*``."""
 
     def setUp(self):

@@ -9,10 +9,11 @@ import time
 import fixtures
 import testtools
 
+from tests import base
 from tests.integration import services
 
 
-class ServiceFixtureTestCase(testtools.TestCase):
+class ServiceFixtureTestCase(base.TimedTestCase):
 
     def test_service_failing_to_start_reports_its_log_tail(self):
         tmp = self.useFixture(fixtures.TempDir()).path

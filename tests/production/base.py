@@ -28,6 +28,8 @@ DIR_ENV = 'NOVA_MIG_PRODUCTION_DIR'
 #: Marks a virtual environment whose requirements installed completely.
 COMPLETE = '.nova-mig-requirements-complete'
 LOG_TAIL = 30
+#: Seconds each install step has (outside the test's own time limit).
+STEP_LIMIT = 1200
 
 
 class InstallError(services.ServiceError):
@@ -45,9 +47,17 @@ def _run(argv: list[str], log_path: str) -> None:
     with open(log_path, 'a') as log:
         log.write('$ %s\n' % ' '.join(argv))
         log.flush()
-        rc = subprocess.call(argv, stdout=log, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL, cwd=REPO,
-                             env=services.child_env({}))
+        try:
+            rc = subprocess.call(argv, stdout=log, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, cwd=REPO,
+                                 env=services.child_env({}),
+                                 timeout=STEP_LIMIT)
+        except subprocess.TimeoutExpired:
+            raise InstallError('"%s" did not end within %d s (killed); log '
+                               '%s:\n%s' % (' '.join(argv[:4]), STEP_LIMIT,
+                                            log_path,
+                                            services.tail(log_path,
+                                                          LOG_TAIL)))
     if rc:
         raise InstallError('"%s" failed (exit %d); log %s:\n%s'
                            % (' '.join(argv[:4]), rc, log_path,

@@ -2,15 +2,15 @@
 
 """The reader of the pages' marked blocks (no service needed)."""
 
-import testtools
 
+from tests import base
 from tests.production import docblocks
 
 PAGES = ('install.rst', 'admin/first-setup.rst', 'admin/placement.rst',
          'deployment/kolla.rst')
 
 
-class DocblocksTestCase(testtools.TestCase):
+class DocblocksTestCase(base.TimedTestCase):
 
     def test_pages_run_by_the_production_tier_have_their_blocks(self):
         wanted = {

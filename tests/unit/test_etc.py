@@ -7,16 +7,17 @@ import os
 import subprocess
 
 from oslo_config import cfg
-import testtools
 import yaml
 
 import nova_mig.conf
+
+from tests import base
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 KOLLA = os.path.join(REPO, 'etc', 'kolla')
 
 
-class KollaFilesTestCase(testtools.TestCase):
+class KollaFilesTestCase(base.TimedTestCase):
 
     def setUp(self):
         super().setUp()

@@ -28,12 +28,18 @@ def _try_lock(which, state_dir, queue):
 
 def _other_process(which, state_dir):
     """What another process answers when it tries ``lock.<which>``."""
-    ctx = multiprocessing.get_context('fork')
+    # Spawned, not forked (a fork of a threaded process can hang on a
+    # lock another thread held), and a daemon, killed if it overstays.
+    ctx = multiprocessing.get_context('spawn')
     queue = ctx.Queue()
-    proc = ctx.Process(target=_try_lock, args=(which, state_dir, queue))
+    proc = ctx.Process(target=_try_lock, args=(which, state_dir, queue),
+                       daemon=True)
     proc.start()
-    proc.join(30)
-    return queue.get(timeout=5)
+    try:
+        return queue.get(timeout=60)
+    finally:
+        proc.join(30)
+        proc.kill()
 
 
 class TestHostLock(base.TestCase):

@@ -24,7 +24,10 @@ import errno
 import os
 import re
 import shutil
+import signal
 import stat
+import threading
+import time
 import typing
 from unittest import mock
 
@@ -36,6 +39,11 @@ from nova_mig.workflows import retype
 
 #: Exit status of a child killed at its crash point.
 CRASHED = 86
+
+#: Seconds a forked child has to end before it is killed and the test
+#: fails (one command of a scenario takes well under a second).
+CHILD_LIMIT = 120
+
 #: Most crash points tried per scenario (the first of each kind, then
 #: evenly spaced ones), to keep the tier's run time modest.
 MAX_POINTS = 7
@@ -212,7 +220,19 @@ def killed(sim_dir: str, at: int, command: typing.Callable[[], object]
 
 
 def forked(command: typing.Callable[[], object]) -> int:
-    """Run ``command`` in a forked child, silenced; its exit status."""
+    """Run ``command`` in a forked child, silenced; its exit status.
+
+    Only from a process with no other thread: a lock another thread held
+    at the fork stays held in the child for good (a module import, a
+    buffered stream, a database pool), and the child hangs on it. Servers
+    a scenario needs run in processes of their own
+    (:class:`tests.base.PlacementProcess`).
+    """
+    others = [t.name for t in threading.enumerate()
+              if t is not threading.current_thread()]
+    if others:
+        raise AssertionError('refusing to fork with other threads running: '
+                             '%s' % ', '.join(sorted(others)))
     pid = os.fork()
     if pid == 0:   # pragma: no cover - the child
         status = 3
@@ -226,8 +246,21 @@ def forked(command: typing.Callable[[], object]) -> int:
             status = 2
         finally:
             os._exit(status)
-    _, wait_status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(wait_status)
+    return _reaped(pid, time.monotonic() + CHILD_LIMIT)
+
+
+def _reaped(pid: int, deadline: float) -> int:
+    """The exit status of child ``pid``, killed past ``deadline``."""
+    while True:
+        done, wait_status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(wait_status)
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise AssertionError('the forked child %d did not end within '
+                                 '%d s: killed' % (pid, CHILD_LIMIT))
+        time.sleep(0.01)
 
 
 def sample(kinds: list[str], limit: int = MAX_POINTS) -> list[int]:

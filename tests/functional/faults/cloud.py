@@ -27,9 +27,9 @@ import nova_mig.conf
 from nova_mig.layout import checkpoint
 from nova_mig.novaconf import config_writer
 from nova_mig.simulator import cloud
-from nova_mig.simulator import embedded_placement
 from nova_mig.simulator import nova_compute
 from nova_mig.workflows import retype
+from tests import base as test_base
 from tests.functional.faults import base as faults
 from tests.functional.faults import scenarios
 
@@ -62,10 +62,10 @@ class CloudFaultTestCase(scenarios.FaultTestCase):
 
     def setUp(self):
         super().setUp()
-        self.server = embedded_placement.EmbeddedPlacement(
-            os.path.join(self.tmpdir, 'cloud'))
-        url = self.server.start()
-        self.addCleanup(self.server.stop)
+        # In a process of its own: the scenarios fork this one.
+        self.server = self.useFixture(test_base.PlacementProcess(
+            os.path.join(self.tmpdir, 'cloud')))
+        url = self.server.url
         restart = ','.join([sys.executable, '-m',
                             'nova_mig.simulator.nova_compute',
                             '--config-file', self.conf_file])

@@ -18,7 +18,7 @@ from nova_mig.novaconf import type_plan
 from tests import base
 
 
-class ParseTestCase(testtools.TestCase):
+class ParseTestCase(base.TimedTestCase):
 
     def test_series_name_and_versions(self):
         epoxy = release.Release(31, '2025.1', 'Epoxy')
@@ -102,7 +102,7 @@ class TargetTestCase(base.TestCase):
 
 @testtools.skipIf(importlib.util.find_spec('nova') is None,
                   'the nova package is not installed')
-class InstalledNovaTestCase(testtools.TestCase):
+class InstalledNovaTestCase(base.TimedTestCase):
     """The table agrees with the nova package the test tier installs."""
 
     def setUp(self):

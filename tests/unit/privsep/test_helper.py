@@ -87,7 +87,7 @@ class HelperCommandTestCase(base.TestCase):
 
 @testtools.skipIf(importlib.util.find_spec('oslo_rootwrap') is None,
                   'oslo.rootwrap is not installed')
-class RootwrapFilterTestCase(testtools.TestCase):
+class RootwrapFilterTestCase(base.TimedTestCase):
     """The shipped rootwrap filters allow exactly one argv per context.
 
     (oslo.rootwrap 6 and later also add a catch-all privsep-helper filter

@@ -11,6 +11,8 @@ import shutil
 import stat
 import subprocess
 
+import fixtures
+
 from tests import base
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__),
@@ -24,6 +26,8 @@ echo "$name $*" >> "$CALLS"
 case " $FAIL " in *" $name "*) exit 1 ;; esac
 case "$name ${1:-}" in
     "stestr run")
+        echo "${OS_TEST_TIMEOUT:-unset}" \\
+            "${NOVA_MIG_TEST_WORKER_LIMIT:-unset}" > "$CALLS.bounds"
         mkdir -p .stestr
         echo $(( $(cat .stestr/next-stream 2>/dev/null || echo 0) + 1 )) \\
             > .stestr/next-stream ;;
@@ -90,6 +94,22 @@ class TestQuickstartTest(base.TestCase):
                              result.stdout.splitlines()[-1])
             self.assertIn('FAILED gates: %s' % gate.replace('_', '-'),
                           result.stderr)
+
+    def test_the_tests_run_bounded(self):
+        # tests/__init__.py and oslotest read these: 600 s a test, an
+        # hour a test process; the caller's own values win.
+        for name in ('OS_TEST_TIMEOUT', 'NOVA_MIG_TEST_WORKER_LIMIT'):
+            self.useFixture(fixtures.EnvironmentVariable(name))
+        result, called = self.run_test('tests.unit.test_lock')
+        self.assertEqual(0, result.returncode, result.stderr)
+        with open(self.calls + '.bounds') as f:
+            self.assertEqual('600 3600\n', f.read())
+        self.useFixture(fixtures.EnvironmentVariable('OS_TEST_TIMEOUT', '9'))
+        self.useFixture(fixtures.EnvironmentVariable(
+            'NOVA_MIG_TEST_WORKER_LIMIT', '99'))
+        result, called = self.run_test('tests.unit.test_lock')
+        with open(self.calls + '.bounds') as f:
+            self.assertEqual('9 99\n', f.read())
 
     def test_selected_tests_run_without_gates(self):
         result, called = self.run_test('tests.unit.test_lock',
