@@ -22,6 +22,7 @@ import logging
 import os
 import typing
 
+from nova_mig import bounded_input
 from nova_mig import exception
 from nova_mig import fileutils
 from nova_mig.model import host_records
@@ -56,9 +57,9 @@ class OwnershipRecord:
     def _read(self) -> dict[str, dict[str, typing.Any]]:
         def fail(where: str, why: str) -> Exception:
             return exception.StateFileError(
-                path=self.path, reason=fileutils.reason(where, why))
+                path=self.path, reason=bounded_input.reason(where, why))
 
-        found, data = fileutils.read_json(self.path, fail)
+        found, data = bounded_input.read_json(self.path, fail)
         if not found:
             return {}
         if not isinstance(data, dict) or data.get('version') != VERSION:

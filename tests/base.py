@@ -77,6 +77,51 @@ class FailingPlacement(fixtures.Fixture):
         self.url = 'http://127.0.0.1:%d' % server.server_port
 
 
+class HangingPeer(fixtures.Fixture):
+    """A loopback TCP server that accepts every connection, never answers.
+
+    ``url`` is its root and ``connections`` the number accepted. At
+    cleanup the accepting thread is woken and joined and every connection
+    closed: no thread is left behind (the fault tier refuses to fork while
+    another thread runs).
+    """
+
+    def _setUp(self):
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(64)
+        self.held: list[socket.socket] = []
+        self.url = 'http://127.0.0.1:%d' % self.sock.getsockname()[1]
+        thread = threading.Thread(target=self._accept, name='hanging-peer',
+                                  daemon=True)
+        thread.start()
+        self.addCleanup(self._close, thread)
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    @property
+    def connections(self) -> int:
+        return len(self.held)
+
+    def _close(self, thread: threading.Thread) -> None:
+        # close() alone does not wake a thread blocked in accept() on
+        # Linux; shutdown() does.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        thread.join(10)
+        for conn in self.held:
+            conn.close()
+
+
 class PlacementProcess(fixtures.Fixture):
     """The embedded Placement in a process of its own; ``url`` is its root.
 

@@ -31,6 +31,7 @@ import typing
 # Bottom to top: the target architecture of nova_mig (issue 10).
 LAYERS: dict[str, int] = {
     'exception': 0, 'conf': 0, 'sysfs_gateway': 0, 'exitcodes': 0,
+    'bounded_input': 0,
     'model': 1, 'fileutils': 1, 'lock': 1, 'metrics': 1,
     'naming': 2, 'ownership': 2, 'privsep': 2, 'documents': 2,
     'gpu': 3,
@@ -262,8 +263,8 @@ def render_ascii(layers: dict[str, int],
     """The layer table as a stack of boxes, top layer first."""
     by_layer: dict[int, list[str]] = collections.defaultdict(list)
     for name, layer in layers.items():
-        shown = name if name in ('exception', 'exitcodes', 'fileutils',
-                                 'lock', 'naming', 'ownership',
+        shown = name if name in ('bounded_input', 'exception', 'exitcodes',
+                                 'fileutils', 'lock', 'naming', 'ownership',
                                  'sysfs_gateway') else (
                                      name + '/')
         if name in private:

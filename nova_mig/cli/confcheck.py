@@ -15,9 +15,9 @@ import os
 
 from oslo_config import cfg
 
+from nova_mig import bounded_input
 import nova_mig.conf.opts
 from nova_mig import exception
-from nova_mig import fileutils
 
 #: Groups not checked for unknown names: those whose options depend on a
 #: plugin chosen at run time (the keystoneauth plugin of
@@ -51,7 +51,7 @@ def check_encoding(files: list[str]) -> None:
                  path: str = path) -> exception.ConfigError:
             return exception.ConfigError(reason='%s: %s: %s'
                                          % (path, where, reason))
-        fileutils.decode(fileutils.read_input(path, fail), fail)
+        bounded_input.decode(bounded_input.read_input(path, fail), fail)
 
 
 def _own_groups() -> dict[str, set[str]]:

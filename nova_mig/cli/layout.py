@@ -353,10 +353,10 @@ class LayoutImportMigParted(common.Command):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
+        from nova_mig import bounded_input
         from nova_mig import exception
-        from nova_mig import fileutils
         from nova_mig.layout import migparted
-        text = fileutils.read_input(
+        text = bounded_input.read_input(
             parsed_args.file, lambda where, reason: exception.MigPartedError(
                 path=parsed_args.file, reason=reason))
         layout = migparted.import_config(text, parsed_args.label,

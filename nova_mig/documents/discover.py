@@ -6,9 +6,9 @@
 HostReport.as_dict`, whose ``version`` is :data:`VERSION`); the rebalance
 planner reads it through :func:`read`. A discover document is gathered
 from a compute host by the operator's fleet tool, so it is treated as
-untrusted: it is read through :func:`nova_mig.fileutils.read_input` (a
+untrusted: it is read through :func:`nova_mig.bounded_input.read_input` (a
 regular file, at most :data:`MAX_DOCUMENT_BYTES`), parsed by
-:func:`nova_mig.fileutils.load_json` (UTF-8, no ``NaN`` or ``Infinity``,
+:func:`nova_mig.bounded_input.load_json` (UTF-8, no ``NaN`` or ``Infinity``,
 bounded nesting and integers) and validated against
 :data:`SCHEMA` before the planner looks at it. The schema checks
 what the planner uses: the host name (it becomes a file name and a line
@@ -25,8 +25,8 @@ import logging
 import re
 import typing
 
+from nova_mig import bounded_input
 from nova_mig.documents import validation
-from nova_mig import fileutils
 from nova_mig.model import constants
 from nova_mig.model import host_records
 
@@ -154,7 +154,7 @@ class DocumentError(ValueError):
 
 
 def _fail(where: str, why: str) -> Exception:
-    return DocumentError(fileutils.reason(where, why))
+    return DocumentError(bounded_input.reason(where, why))
 
 
 def check(document: typing.Any) -> dict[str, typing.Any]:
@@ -175,8 +175,8 @@ def read(path: str) -> dict[str, typing.Any]:
 
     :raises: :class:`DocumentError`: one line, no file name.
     """
-    content = fileutils.read_input(path, _fail, MAX_DOCUMENT_BYTES)
-    document = check(fileutils.load_json(content, _fail))
+    content = bounded_input.read_input(path, _fail, MAX_DOCUMENT_BYTES)
+    document = check(bounded_input.load_json(content, _fail))
     if 'version' not in document:
         LOG.warning('%s: no "version"; read as version %d, as written '
                     'before documents were versioned (deprecated: gather '

@@ -12,13 +12,14 @@ builds a :class:`nova_mig.layout.spec.Layout` from what it returns.
 The schema checks the form of the document; the few rules it cannot say
 (``count`` with ``placement``, the MIG mode against ``gpu_instances`` and
 ``time_sliced``) are checked while the entries are built. A file is read
-through :func:`nova_mig.fileutils.read_input` (a regular file, bounded)
-and :func:`nova_mig.fileutils.load_yaml` (bounded nesting, values and
+through :func:`nova_mig.bounded_input.read_input` (a regular file, bounded)
+and :func:`nova_mig.bounded_input.load_yaml` (bounded nesting, values and
 alias expansion); every error names the file, the key and why, in one
 line. ``version`` is required: a layout file has carried it since the
 format was first published.
 """
 
+from nova_mig import bounded_input
 from nova_mig.documents import validation
 from nova_mig import exception
 from nova_mig import fileutils
@@ -134,7 +135,7 @@ SCHEMA: validation.Schema = validation.mapping({
 _CHECKER = validation.validator(SCHEMA)
 
 
-def failure(path: str) -> fileutils.Fail:
+def failure(path: str) -> bounded_input.Fail:
     """The error of a layout file: path, key and reason in one line."""
     def fail(where: str, reason: str) -> exception.LayoutFileError:
         return exception.LayoutFileError(path=path, where=where,
@@ -152,12 +153,12 @@ def check(document: object, path: str = '<layout>') -> validation.Document:
 
 def loads(text: str | bytes, path: str = '<layout>') -> validation.Document:
     """Parse and check layout text (YAML)."""
-    return check(fileutils.load_yaml(text, failure(path)), path)
+    return check(bounded_input.load_yaml(text, failure(path)), path)
 
 
 def read(path: str) -> validation.Document:
     """Read, parse and check the layout file at ``path``."""
-    return loads(fileutils.read_input(path, failure(path)), path)
+    return loads(bounded_input.read_input(path, failure(path)), path)
 
 
 def dumps(document: validation.Document) -> str:

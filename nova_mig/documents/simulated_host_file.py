@@ -18,6 +18,7 @@ Every error names the file, the key path
 first published.
 """
 
+from nova_mig import bounded_input
 from nova_mig.documents import validation
 from nova_mig import fileutils
 from nova_mig.model import constants
@@ -118,7 +119,7 @@ SCHEMA: validation.Schema = validation.mapping({
 _CHECKER = validation.validator(SCHEMA)
 
 
-def check(document: object, fail: fileutils.Fail) -> validation.Document:
+def check(document: object, fail: bounded_input.Fail) -> validation.Document:
     """``document`` when it is a valid simulated-host document.
 
     :raises: what ``fail(where, reason)`` builds for the first problem.
@@ -126,14 +127,15 @@ def check(document: object, fail: fileutils.Fail) -> validation.Document:
     return validation.check(_CHECKER, document, fail)
 
 
-def loads(content: bytes | str, fail: fileutils.Fail) -> validation.Document:
+def loads(content: bytes | str,
+          fail: bounded_input.Fail) -> validation.Document:
     """Parse (bounded, as every input file) and check host-file content."""
-    return check(fileutils.load_yaml(content, fail), fail)
+    return check(bounded_input.load_yaml(content, fail), fail)
 
 
-def read(path: str, fail: fileutils.Fail) -> validation.Document:
+def read(path: str, fail: bounded_input.Fail) -> validation.Document:
     """Read (bounded), parse and check the host file at ``path``."""
-    return loads(fileutils.read_input(path, fail), fail)
+    return loads(bounded_input.read_input(path, fail), fail)
 
 
 def dumps(document: validation.Document) -> str:

@@ -19,9 +19,9 @@ file, the key and why, in one line. ``version`` is required: the file has
 carried it since the format was first published.
 """
 
+from nova_mig import bounded_input
 from nova_mig.documents import validation
 from nova_mig import exception
-from nova_mig import fileutils
 from nova_mig.model import constants
 
 #: The version this nova-mig reads.
@@ -65,7 +65,7 @@ SCHEMA: validation.Schema = validation.mapping({
 _CHECKER = validation.validator(SCHEMA)
 
 
-def failure(path: str) -> fileutils.Fail:
+def failure(path: str) -> bounded_input.Fail:
     """The error of a targets file: path, key and reason in one line."""
     def fail(where: str, reason: str) -> exception.RebalanceInputError:
         return exception.RebalanceInputError(path=path, where=where,
@@ -85,8 +85,8 @@ def check(document: object, path: str) -> validation.Document:
 def read(path: str) -> validation.Document:
     """Read, parse and check the targets file at ``path``."""
     fail = failure(path)
-    return check(fileutils.load_yaml(fileutils.read_input(path, fail),
-                                     fail), path)
+    return check(bounded_input.load_yaml(
+        bounded_input.read_input(path, fail), fail), path)
 
 
 def dumps(document: validation.Document) -> str:

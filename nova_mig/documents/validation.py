@@ -15,7 +15,7 @@ import typing
 
 from oslo_utils import uuidutils
 
-from nova_mig import fileutils
+from nova_mig import bounded_input
 from nova_mig.model import constants
 
 if typing.TYPE_CHECKING:
@@ -208,7 +208,7 @@ def first_problem(checker: Validator,
 
 
 def check(checker: Validator, document: object,
-          fail: fileutils.Fail) -> Document:
+          fail: bounded_input.Fail) -> Document:
     """``document`` when ``checker`` accepts it.
 
     :raises: what ``fail(where, reason)`` builds for the first problem.

@@ -13,6 +13,7 @@ import datetime
 import logging
 import os
 
+from nova_mig import bounded_input
 from nova_mig import exception
 from nova_mig import fileutils
 from nova_mig.layout import schema
@@ -37,9 +38,9 @@ def load(state_dir: str) -> spec.Layout | None:
 
     def fail(key: str, why: str) -> Exception:
         return exception.CheckpointError(path=where,
-                                         reason=fileutils.reason(key, why))
+                                         reason=bounded_input.reason(key, why))
 
-    found, data = fileutils.read_json(where, fail)
+    found, data = bounded_input.read_json(where, fail)
     if not found:
         return None
     if not isinstance(data, dict) or data.get('version') != VERSION:

@@ -13,9 +13,9 @@ import typing
 
 import yaml
 
+from nova_mig import bounded_input
 from nova_mig.documents import validation
 from nova_mig import exception
-from nova_mig import fileutils
 from nova_mig.layout import spec
 from nova_mig.model import constants
 from nova_mig.model import host_records
@@ -98,7 +98,7 @@ def import_config(text: str | bytes, label: str | None = None,
         has only one.
     :raises: :class:`nova_mig.exception.MigPartedError`
     """
-    document = fileutils.load_yaml(
+    document = bounded_input.load_yaml(
         text, lambda where, reason: _fail(path, '%s: %s' % (where, reason)))
     if not isinstance(document, dict) or document.get('version') != VERSION:
         raise _fail(path, 'expected "version: %s"' % VERSION)

@@ -162,7 +162,7 @@ def parse(document: object, path: str = '<layout>') -> spec.Layout:
 
 
 def loads(text: str | bytes, path: str = '<layout>') -> spec.Layout:
-    """Parse layout text (YAML), bounded by :func:`fileutils.load_yaml`."""
+    """Parse layout text (YAML), bounded by :func:`bounded_input.load_yaml`."""
     return _Builder(path).layout(layout_file.loads(text, path))
 
 

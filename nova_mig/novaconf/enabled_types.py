@@ -19,7 +19,7 @@ import typing
 from oslo_config import cfg
 from oslo_config import iniparser
 
-from nova_mig import fileutils
+from nova_mig import bounded_input
 from nova_mig.model import constants
 
 LOG = logging.getLogger(__name__)
@@ -154,7 +154,7 @@ def read_enabled(paths: list[str]) -> EnabledTypes:
         try:
             # A regular file of bounded size, or skipped (a FIFO would
             # hang the parser, /dev/zero fill the memory).
-            fileutils.read_input(path, _unreadable)
+            bounded_input.read_input(path, _unreadable)
             cfg.ConfigParser(path, sections).parse()
         except (OSError, cfg.ParseError) as e:
             LOG.warning('Cannot read Nova configuration file %s: %s',

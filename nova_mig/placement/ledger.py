@@ -21,6 +21,7 @@ import typing
 
 from oslo_config import cfg
 
+from nova_mig import bounded_input
 from nova_mig import fileutils
 
 LOG = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class _Unreadable(Exception):
 
     @classmethod
     def of(cls, where: str, why: str) -> Exception:
-        return cls(fileutils.reason(where, why))
+        return cls(bounded_input.reason(where, why))
 
 
 def _shape_problem(data: object) -> str | None:
@@ -101,7 +102,7 @@ class SyncState:
         overwrite what an operator may want to look at.
         """
         try:
-            found, data = fileutils.read_json(path, _Unreadable.of)
+            found, data = bounded_input.read_json(path, _Unreadable.of)
         except _Unreadable as e:
             return cls._set_aside(path, 'not readable JSON: %s' % e)
         if not found:

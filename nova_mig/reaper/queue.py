@@ -16,8 +16,8 @@ line.
 import logging
 import os
 
+from nova_mig import bounded_input
 from nova_mig import exception
-from nova_mig import fileutils
 
 LOG = logging.getLogger(__name__)
 
@@ -56,8 +56,9 @@ class Queue:
         def fail(where: str, why: str) -> Exception:
             return exception.ReaperQueueError(path=path, reason=why)
 
-        return fileutils.read_input(path, fail, fileutils.MAX_STATE_BYTES,
-                                    nofollow=True, missing_ok=True)
+        return bounded_input.read_input(
+            path, fail, bounded_input.MAX_STATE_BYTES, nofollow=True,
+            missing_ok=True)
 
     @classmethod
     def _devices(cls, path: str) -> set[str]:
@@ -65,7 +66,7 @@ class Queue:
         content = cls._read(path)
         for number, line in enumerate((content or b'').splitlines(), 1):
             try:
-                entry = fileutils.load_json(line, _corrupt)
+                entry = bounded_input.load_json(line, _corrupt)
             except _Corrupt:
                 LOG.warning('%s:%d: ignoring a corrupt line', path, number)
                 continue

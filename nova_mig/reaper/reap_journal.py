@@ -24,6 +24,7 @@ import os
 import typing
 import uuid
 
+from nova_mig import bounded_input
 from nova_mig import exception
 from nova_mig import fileutils
 
@@ -117,15 +118,15 @@ class Journal:
             return exception.ReaperJournalError(
                 path=self.path, reason='cannot read: %s' % why)
 
-        content = fileutils.read_input(
-            self.path, fail, fileutils.MAX_STATE_BYTES, nofollow=True,
+        content = bounded_input.read_input(
+            self.path, fail, bounded_input.MAX_STATE_BYTES, nofollow=True,
             missing_ok=True)
         if content is None:
             return []
         result: list[Entry] = []
         for number, line in enumerate(content.splitlines(), 1):
             try:
-                entry = fileutils.load_json(line, _corrupt)
+                entry = bounded_input.load_json(line, _corrupt)
             except _Corrupt:
                 LOG.warning('%s:%d: ignoring a torn or corrupt line',
                             self.path, number)

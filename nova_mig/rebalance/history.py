@@ -33,8 +33,8 @@ import os
 import time
 import typing
 
+from nova_mig import bounded_input
 from nova_mig import exception
-from nova_mig import fileutils
 from nova_mig.rebalance import fleet
 
 _KEYS = {'time', 'host', 'gpus'}
@@ -107,7 +107,7 @@ def read_day(path: str) -> str:
     def failed(where: str, reason: str) -> Exception:
         return fail(path, where, reason)
 
-    return fileutils.decode(fileutils.read_input(path, failed), failed)
+    return bounded_input.decode(bounded_input.read_input(path, failed), failed)
 
 
 def append(path: str, document: object) -> str:

@@ -15,9 +15,9 @@ held twice). Every error names the file, the key path
 import logging
 import typing
 
+from nova_mig import bounded_input
 from nova_mig.documents import simulated_host_file
 from nova_mig import exception
-from nova_mig import fileutils
 from nova_mig.model import constants
 from nova_mig.model import gpu_records
 from nova_mig.model import vgpu_types
@@ -285,7 +285,7 @@ def parse(content: bytes, path: str,
 def load(path: str, catalog: gpu_catalog.Catalog | None = None
          ) -> live_state.HostState:
     """Read and validate the host file at ``path``."""
-    content = fileutils.read_input(
+    content = bounded_input.read_input(
         path, lambda where, reason: sim_exception.HostFileError(
             path=path, reason=reason))
     return parse(content, path, catalog)

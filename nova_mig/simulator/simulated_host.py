@@ -24,8 +24,8 @@ import urllib.parse
 
 from oslo_config import cfg
 
+from nova_mig import bounded_input
 from nova_mig import exception
-from nova_mig import fileutils
 from nova_mig.simulator import gpu_catalog
 from nova_mig.simulator import libvirt_xml
 from nova_mig.simulator import live_state
@@ -131,7 +131,7 @@ class SimulatedHost:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _read_host_file(self) -> bytes:
-        return fileutils.read_input(
+        return bounded_input.read_input(
             self.host_file, lambda where, reason: sim_exception.HostFileError(
                 path=self.host_file, reason=reason))
 
@@ -140,10 +140,10 @@ class SimulatedHost:
         digest = live_state.file_digest(content)
         text = b''
         try:
-            text = fileutils.read_input(self.state_path, _unreadable,
-                                        fileutils.MAX_STATE_BYTES,
-                                        nofollow=True)
-            data = fileutils.load_json(text, _unreadable)
+            text = bounded_input.read_input(self.state_path, _unreadable,
+                                            bounded_input.MAX_STATE_BYTES,
+                                            nofollow=True)
+            data = bounded_input.load_json(text, _unreadable)
         except _Unreadable:
             # Rendered again from the host file.
             data = None

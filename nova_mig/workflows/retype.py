@@ -26,6 +26,7 @@ import typing
 
 from oslo_config import cfg
 
+from nova_mig import bounded_input
 from nova_mig import exception
 from nova_mig import fileutils
 from nova_mig.gpu import backend_api
@@ -183,10 +184,10 @@ def load_state(state_dir: str) -> State | None:
     path = os.path.join(state_dir, STATE_FILE)
 
     def fail(where: str, why: str) -> Exception:
-        return exception.RetypeStateError(path=path,
-                                          reason=fileutils.reason(where, why))
+        return exception.RetypeStateError(
+            path=path, reason=bounded_input.reason(where, why))
 
-    found, state = fileutils.read_json(path, fail)
+    found, state = bounded_input.read_json(path, fail)
     if not found:
         return None
     if (not isinstance(state, dict) or
@@ -219,7 +220,7 @@ def layout_digest(path: str) -> str:
         return exception.ConfigError(reason='cannot read layout %s: %s'
                                      % (path, why))
 
-    return hashlib.sha256(fileutils.read_input(path, fail)).hexdigest()
+    return hashlib.sha256(bounded_input.read_input(path, fail)).hexdigest()
 
 
 def resume_command(options: Options) -> str:

@@ -14,12 +14,10 @@ test itself asserts far less (:data:`MAX_RSS_MB`).
 import dataclasses
 import os
 import resource
-import socket
 import stat
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 #: The most resident memory a refused input may cost, in MiB.
@@ -135,35 +133,6 @@ def snapshot(root: str) -> dict[str, str]:
                 kind, st.st_size if stat.S_ISREG(st.st_mode) else 0,
                 st.st_mtime_ns if stat.S_ISREG(st.st_mode) else 0)
     return result
-
-
-class HangingPeer:
-    """A TCP server that accepts every connection and never answers."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(('127.0.0.1', 0))
-        self.sock.listen(64)
-        self.held: list[socket.socket] = []
-        self.url = 'http://127.0.0.1:%d' % self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.held.append(conn)
-
-    @property
-    def connections(self) -> int:
-        return len(self.held)
-
-    def close(self) -> None:
-        self.sock.close()
-        for conn in self.held:
-            conn.close()
 
 
 def alias_bomb(key: str = 'lol', levels: int = 12) -> str:

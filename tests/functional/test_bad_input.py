@@ -856,10 +856,8 @@ class TestHostileDiscoverDocuments(HostileTestCase):
 class TestHangingPeers(HostileTestCase):
     """A service that accepts the connection and never answers."""
 
-    def peer(self) -> hostile.HangingPeer:
-        peer = hostile.HangingPeer()
-        self.addCleanup(peer.close)
-        return peer
+    def peer(self) -> test_base.HangingPeer:
+        return self.useFixture(test_base.HangingPeer())
 
     def test_placement(self):
         peer = self.peer()

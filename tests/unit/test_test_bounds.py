@@ -4,7 +4,8 @@
 
 ``tools/quickstart.sh test`` sets ``OS_TEST_TIMEOUT`` (each test) and
 ``NOVA_MIG_TEST_WORKER_LIMIT`` (each test process, ``tests/__init__.py``);
-the fault tier bounds each forked child. Each bound is proved here by
+the fault tier bounds each forked child
+(``tests/functional/faults/test_forked.py``). Each bound is proved by
 hanging on purpose.
 """
 
@@ -19,7 +20,6 @@ import testtools
 
 import tests
 from tests import base
-from tests.functional.faults import base as faults_base
 
 #: A process of the test suite that would sleep for a minute.
 SLEEPER = 'import tests, time; time.sleep(60); print("alive")'
@@ -79,29 +79,3 @@ class TimedTestCaseTestCase(base.TestCase):
         self.assertLess(elapsed, 10)
         self.assertEqual(1, len(result.errors))
         self.assertIn('TimeoutException', result.errors[0][1])
-
-
-class ForkedChildTestCase(base.TestCase):
-
-    def test_a_child_that_overstays_is_killed_and_fails_the_test(self):
-        self.useFixture(fixtures.MockPatchObject(faults_base, 'CHILD_LIMIT',
-                                                 1))
-        marker = os.path.join(self.tmpdir, 'child-pid')
-
-        def hang() -> None:
-            with open(marker, 'w') as f:
-                f.write(str(os.getpid()))
-            time.sleep(60)
-
-        start = time.monotonic()
-        e = self.assertRaises(AssertionError, faults_base.forked, hang)
-        self.assertLess(time.monotonic() - start, 20)
-        self.assertIn('did not end within 1 s: killed', str(e))
-        with open(marker) as f:
-            pid = int(f.read())
-        # Killed and reaped: no such process any more.
-        self.assertRaises(ProcessLookupError, os.kill, pid, 0)
-
-    def test_a_child_that_ends_gives_its_status(self):
-        self.assertEqual(7, faults_base.forked(lambda: 7))
-        self.assertEqual(0, faults_base.forked(lambda: None))

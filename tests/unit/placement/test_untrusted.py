@@ -2,7 +2,6 @@
 
 """Placement as an untrusted peer: answers of the wrong shape, no answer."""
 
-import socket
 import threading
 import time
 
@@ -16,32 +15,6 @@ from tests.unit.placement import test_client
 
 def _ok(body):
     return test_client.response(200, body)
-
-
-class HangingPeer:
-    """Accepts every connection and never answers (nor closes)."""
-
-    def __init__(self, test: base.TestCase):
-        self.sock = socket.socket()
-        self.sock.bind(('127.0.0.1', 0))
-        self.sock.listen(16)
-        self.held: list[socket.socket] = []
-        self.url = 'http://127.0.0.1:%d' % self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-        test.addCleanup(self.close)
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.held.append(conn)
-
-    def close(self):
-        self.sock.close()
-        for conn in self.held:
-            conn.close()
 
 
 class ShapeTestCase(base.TestCase):
@@ -114,7 +87,7 @@ class TimeoutTestCase(base.TestCase):
         self.assertEqual(30.0, api_client.DEFAULT_TIMEOUT)
 
     def test_hanging_placement(self):
-        peer = HangingPeer(self)
+        peer = self.useFixture(base.HangingPeer())
         self.flags(endpoint_override=peer.url, auth_type='none',
                    timeout=1, group='placement')
         client = api_client.PlacementClient.from_conf(self.conf)
@@ -127,7 +100,7 @@ class TimeoutTestCase(base.TestCase):
         self.assertNotIn('\n', str(e))
 
     def test_hanging_keystone(self):
-        peer = HangingPeer(self)
+        peer = self.useFixture(base.HangingPeer())
         path = self.tmpdir + '/nova.conf'
         with open(path, 'w') as f:
             f.write('[placement]\nauth_type = password\nauth_url = %s/v3\n'
@@ -146,7 +119,7 @@ class TimeoutTestCase(base.TestCase):
     def test_requests_would_hang_without_it(self):
         # The peer really never answers: a request with no timeout is
         # still waiting after two seconds.
-        peer = HangingPeer(self)
+        peer = self.useFixture(base.HangingPeer())
         result: list = []
 
         def get():

@@ -4,8 +4,8 @@
 
 import os
 
+from nova_mig import bounded_input
 from nova_mig import exception
-from nova_mig import fileutils
 from nova_mig.reaper import reap_journal
 from tests import base
 
@@ -109,4 +109,4 @@ class TestJournal(base.TestCase):
 
     def test_default_limit_keeps_the_journal_under_the_read_cap(self):
         self.assertLess(reap_journal.COMPACT_BYTES * 4,
-                        fileutils.MAX_STATE_BYTES)
+                        bounded_input.MAX_STATE_BYTES)
