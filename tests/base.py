@@ -2,6 +2,7 @@
 
 """Common test base classes."""
 
+import faulthandler
 import json
 import os
 import select
@@ -16,7 +17,6 @@ import fixtures
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 from oslotest import base
-from oslotest import timeout
 import testtools
 
 import nova_mig.conf
@@ -177,6 +177,39 @@ class PlacementProcess(fixtures.Fixture):
         return api_client.PlacementClient.for_endpoint(self.url)
 
 
+class _DumpingTimeout(fixtures.Timeout):
+    """fixtures' gentle timeout that first writes every thread's stack.
+
+    The test's own traceback shows where its thread waited; what it
+    waited for is often another thread (a server's), shown here, on the
+    test process's real stderr (the run's output, not the test's
+    captured one).
+    """
+
+    def __init__(self, seconds: int, test_id: str) -> None:
+        super().__init__(seconds, gentle=True)
+        self.test_id = test_id
+
+    def signal_handler(self, signum, frame):
+        stream = sys.__stderr__
+        if stream is not None:
+            stream.write('\n%s: no end after OS_TEST_TIMEOUT=%d s; every '
+                         'thread:\n' % (self.test_id, self.timeout_secs))
+            stream.flush()
+            faulthandler.dump_traceback(file=stream, all_threads=True)
+        raise fixtures.TimeoutException()
+
+
+def bound_test(test: testtools.TestCase) -> None:
+    """Bound ``test`` by ``OS_TEST_TIMEOUT`` seconds (none when unset)."""
+    try:
+        seconds = int(os.environ.get('OS_TEST_TIMEOUT') or 0)
+    except ValueError:
+        seconds = 0
+    if seconds > 0:
+        test.useFixture(_DumpingTimeout(seconds, test.id()))
+
+
 class TimedTestCase(testtools.TestCase):
     """A plain testtools test case, bounded by ``OS_TEST_TIMEOUT``.
 
@@ -187,7 +220,7 @@ class TimedTestCase(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(timeout.Timeout())
+        bound_test(self)
 
 
 class TestCase(base.BaseTestCase):
@@ -197,6 +230,10 @@ class TestCase(base.BaseTestCase):
     configuration into each other. ``self.tmpdir`` is a fresh directory, used
     as ``[host]state_dir``.
     """
+
+    def _set_timeout(self):
+        # oslotest's hook: its timeout, writing every thread's stack first.
+        bound_test(self)
 
     def setUp(self):
         super().setUp()

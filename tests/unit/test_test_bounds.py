@@ -10,13 +10,9 @@ hanging on purpose.
 """
 
 import os
-import signal
 import subprocess
 import sys
 import time
-
-import fixtures
-import testtools
 
 import tests
 from tests import base
@@ -55,27 +51,43 @@ class WorkerLimitTestCase(base.TestCase):
             self.assertEqual('alive\n', result.stdout)
 
 
+#: A test that hangs while another thread waits too, run on its own.
+HANGING_TEST = '''
+import threading, time, unittest
+import testtools
+from tests import base
+
+class Hangs(base.TimedTestCase):
+    def test_hangs(self):
+        stop = threading.Event()
+        threading.Thread(target=stop.wait, name='server-thread',
+                         daemon=True).start()
+        time.sleep(30)
+
+result = testtools.TestResult()
+Hangs('test_hangs').run(result)
+print('errors:', len(result.errors))
+print(result.errors[0][1] if result.errors else '')
+'''
+
+
 class TimedTestCaseTestCase(base.TestCase):
 
-    def test_a_hanging_test_fails_once_its_time_is_up(self):
-        # Defined here, so that the run does not collect it.
-        class Hangs(base.TimedTestCase):
-
-            def test_hangs(self):
-                time.sleep(30)
-
-        self.useFixture(fixtures.EnvironmentVariable('OS_TEST_TIMEOUT', '1'))
-        # The inner test's alarm replaces this test's own: take it back
-        # afterwards with the time it had left.
-        remaining = signal.alarm(0)
-        try:
-            result = testtools.TestResult()
-            start = time.monotonic()
-            Hangs('test_hangs').run(result)
-            elapsed = time.monotonic() - start
-        finally:
-            if remaining:
-                signal.alarm(remaining)
-        self.assertLess(elapsed, 10)
-        self.assertEqual(1, len(result.errors))
-        self.assertIn('TimeoutException', result.errors[0][1])
+    def test_a_hanging_test_fails_with_every_threads_stack(self):
+        env = dict(os.environ, OS_TEST_TIMEOUT='1')
+        env.pop(tests.WORKER_LIMIT_ENV, None)
+        start = time.monotonic()
+        result = subprocess.run([sys.executable, '-c', HANGING_TEST],
+                                cwd=base.TOP_DIR, env=env,
+                                capture_output=True, text=True, timeout=50)
+        self.assertLess(time.monotonic() - start, 20)
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertIn('errors: 1', result.stdout)
+        self.assertIn('TimeoutException', result.stdout)
+        # Before failing, the test named itself and wrote every thread's
+        # stack: its own, in the sleep, and the other one's, in its wait.
+        self.assertIn('__main__.Hangs.test_hangs: no end after '
+                      'OS_TEST_TIMEOUT=1 s; every thread:', result.stderr)
+        self.assertIn('line 11 in test_hangs', result.stderr)
+        self.assertIn('in wait', result.stderr)
+        self.assertGreaterEqual(result.stderr.count('hread 0x'), 2)
