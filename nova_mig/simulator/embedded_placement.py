@@ -51,6 +51,10 @@ _LOCK = threading.Lock()
 
 #: Seconds a client's connection may stay silent before it is dropped.
 CONNECTION_TIMEOUT = 60.0
+#: Seconds stop() waits for the request being served.
+STOP_TIMEOUT = 30.0
+#: Seconds between two checks for a stop request while idle.
+POLL_INTERVAL = 0.02
 
 
 class _QuietHandler(simple_server.WSGIRequestHandler):
@@ -93,6 +97,7 @@ class EmbeddedPlacement:
         self.url: str | None = None
         self._server: simple_server.WSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
         self._reset_engine: typing.Callable[[], None] | None = None
 
     def _app(self) -> wsgiref.types.WSGIApplication:
@@ -137,26 +142,48 @@ class EmbeddedPlacement:
             '127.0.0.1', self.port, app, server_class=server_class,
             handler_class=_QuietHandler)
         url = 'http://127.0.0.1:%d' % server.server_port
-        # stop() waits up to one poll interval (socketserver's default is
-        # half a second, on every command that used the embedded one).
-        thread = threading.Thread(target=server.serve_forever,
-                                  kwargs={'poll_interval': 0.02},
+        # Checked for a stop request every POLL_INTERVAL while idle
+        # (socketserver's serve_forever waits half a second, on every
+        # command that used the embedded one, and its shutdown() has no
+        # time limit).
+        server.timeout = POLL_INTERVAL
+        self._stopping = threading.Event()
+        thread = threading.Thread(target=self._serve, args=(server,),
                                   name='embedded-placement', daemon=True)
         self._server, self._thread, self.url = server, thread, url
         thread.start()
         LOG.info('Embedded Placement at %s, database %s', url, self.db_path)
         return url
 
+    def _serve(self, server: simple_server.WSGIServer) -> None:
+        while not self._stopping.is_set():
+            server.handle_request()
+
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            if self._thread is not None:
-                self._thread.join()
-            self._server = None
-        if self._reset_engine is not None:
-            self._reset_engine()
-            self._reset_engine = None
+        """Stop serving, within :data:`STOP_TIMEOUT` seconds.
+
+        :raises: ``RuntimeError`` when a request was still being served
+            then: its thread is left behind, the socket and the database
+            engine are released all the same.
+        """
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        stuck = False
+        try:
+            if server is not None:
+                self._stopping.set()
+                if thread is not None:
+                    thread.join(STOP_TIMEOUT)
+                    stuck = thread.is_alive()
+                server.server_close()
+        finally:
+            if self._reset_engine is not None:
+                self._reset_engine()
+                self._reset_engine = None
+        if stuck:
+            raise RuntimeError(
+                'the embedded Placement at %s did not stop within %g s: a '
+                'request was still being served' % (self.url, STOP_TIMEOUT))
 
     def client(self) -> api_client.PlacementClient:
         if self.url is None:

@@ -251,3 +251,28 @@ class SilentClientTestCase(test_base.TestCase):
         self.assertLess(time.monotonic() - start, 15)
         # The server closed the silent connection.
         self.assertEqual(b'', silent.recv(1))
+
+    def test_stop_is_bounded_while_a_request_is_being_served(self):
+        self.useFixture(fixtures.MockPatchObject(
+            embedded_placement, 'STOP_TIMEOUT', 0.5))
+        server = embedded_placement.EmbeddedPlacement(self.tmpdir)
+        url = server.start()
+        port = int(url.rsplit(':', 1)[1])
+        # Half a request: the serving thread waits for the rest.
+        slow = socket.create_connection(('127.0.0.1', port), timeout=5)
+        self.addCleanup(slow.close)
+        slow.sendall(b'GET / HTTP/1.1\r\nHost: x\r\n')
+        time.sleep(0.3)
+        start = time.monotonic()
+        e = self.assertRaises(RuntimeError, server.stop)
+        self.assertLess(time.monotonic() - start, 10)
+        self.assertIn('did not stop within 0.5 s: a request was still '
+                      'being served', str(e))
+        slow.close()
+        # The engine was given back: another one starts and answers.
+        again = embedded_placement.EmbeddedPlacement(
+            os.path.join(self.tmpdir, 'again'))
+        url = again.start()
+        self.addCleanup(again.stop)
+        with urllib.request.urlopen(url + '/', timeout=20) as response:
+            self.assertEqual(200, response.status)

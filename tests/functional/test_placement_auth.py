@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 
-from nova_mig.simulator import embedded_placement
 from nova_mig.simulator import nova_compute
 from tests import base as test_base
 from tests import fake_keystone
@@ -56,10 +55,12 @@ class NovaConfTestCase(base.CliTestCase):
 
     def setUp(self):
         super().setUp()
-        self.placement = embedded_placement.EmbeddedPlacement(
-            os.path.join(self.tmpdir, 'cloud'))
-        self.placement_url = self.placement.start()
-        self.addCleanup(self.placement.stop)
+        # In a process of its own, as a cloud's Placement is: nothing the
+        # commands run in this process do (logging, configuration, the
+        # simulated nova-compute) reaches its serving thread.
+        self.placement = self.useFixture(test_base.PlacementProcess(
+            os.path.join(self.tmpdir, 'cloud')))
+        self.placement_url = self.placement.url
         self.closed = test_base.closed_port_url()
         self.snippet = os.path.join(self.tmpdir, 'nova.conf.d', 'mig.conf')
 
