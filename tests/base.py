@@ -129,7 +129,10 @@ class PlacementProcess(fixtures.Fixture):
     ``EmbeddedPlacement(state_dir)``). A test that forks uses this instead
     of an in-process server: a fork while the server's thread holds a lock
     (a module import, a buffered stream, the database pool) leaves that
-    lock held for good in the child, which then hangs.
+    lock held for good in the child, which then hangs. So does a test
+    whose in-process commands should not share this process's logging,
+    configuration and database engine with the server, as a cloud's
+    Placement does not.
     """
 
     #: Seconds the process has to print its URL.
