@@ -53,14 +53,12 @@ def _run(argv: list[str], log_path: str) -> None:
                                  env=services.child_env({}),
                                  timeout=STEP_LIMIT)
         except subprocess.TimeoutExpired:
-            raise InstallError('"%s" did not end within %d s (killed); log '
-                               '%s:\n%s' % (' '.join(argv[:4]), STEP_LIMIT,
-                                            log_path,
-                                            services.tail(log_path,
-                                                          LOG_TAIL)))
-    if rc:
-        raise InstallError('"%s" failed (exit %d); log %s:\n%s'
-                           % (' '.join(argv[:4]), rc, log_path,
+            why = 'did not end within %d s (killed)' % STEP_LIMIT
+        else:
+            why = 'failed (exit %d)' % rc if rc else ''
+    if why:
+        raise InstallError('"%s" %s; log %s:\n%s'
+                           % (' '.join(argv[:4]), why, log_path,
                               services.tail(log_path, LOG_TAIL)))
 
 
