@@ -272,12 +272,13 @@ function use_demo_host {
     fi
     DEMO_HOST=$1
     DEMO_CONF_ARGS=(--config-file "$DEMO_CONF")
+    # Each step's -f json output goes there before its command runs.
+    dir=$(demo_state_dir)
+    mkdir -p "$dir"
     if [ "$DEMO_HOST" = a100-mixed ]; then
         return 0
     fi
-    dir=$(demo_state_dir)
     conf=$dir/demo-host.conf
-    mkdir -p "$dir"
     printf '%s\n' "# written by tools/quickstart.sh demo --host $1" \
         '[simulator]' "host_file = etc/nova-mig/hosts/$1.yaml" \
         '[host]' "state_dir = $dir" > "$conf"
@@ -322,11 +323,14 @@ function demo_step {
         printf '$ nova-mig %s\n\n' "$*"
         out=$(demo_state_dir)/demo-$kind.json
         nova_mig "$@" -f json > "$out" || rc=$?
-        if [ "$rc" -eq 0 ]; then
+        # Exit status 3 (refused) still prints its plan: sum it up too.
+        if [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ]; then
             "$VENV/bin/python" tools/demo_summary.py "$kind" < "$out"
         fi
     fi
-    if [ "$rc" -ne 0 ]; then
+    if [ "$rc" -eq 3 ]; then
+        printf '(exit status 3: refused, as said above)\n'
+    elif [ "$rc" -ne 0 ]; then
         printf '(exit status %d)\n' "$rc"
     fi
 }

@@ -50,6 +50,37 @@ class TestDemo(base.TestCase):
         self.assertNotIn('quickstart: installing', result.stderr)
         return result.stdout
 
+    def test_the_readme_quick_start_line_on_a_fresh_tree(self):
+        # The README's first Quick start line, as written, where nothing
+        # of the demo exists yet: every step's summary, no step failing.
+        with open(os.path.join(TOP, 'README.rst')) as f:
+            lines = [line.strip() for line in f]
+        start = lines.index('Quick start')
+        command = next(line for line in lines[start:]
+                       if line.startswith('tools/quickstart.sh demo'))
+        self.assertEqual('tools/quickstart.sh demo', command)
+        self.assertFalse(os.path.exists(
+            os.path.join(self.top, '.nova-mig-state')))
+        out = self.demo(*command.split()[2:])
+        # Only the plan's refusal of the GPU whose guests use it (exit
+        # status 3), summed up like the rest.
+        self.assertEqual(['(exit status 3: refused, as said above)'],
+                         [line for line in out.splitlines()
+                          if line.startswith('(exit status')])
+        self.assertIn('Refused on 1 GPU(s), which keep what is in use',
+                      ' '.join(out.split()))
+        titles = [line for line in out.splitlines()
+                  if line.startswith('=== ')]
+        self.assertEqual(['=== %d/5' % n for n in range(1, 6)],
+                         [t.split()[0] + ' ' + t.split()[1]
+                          for t in titles])
+        words = ' '.join(out.split())
+        self.assertIn('a100-mixed', words)
+        self.assertIn('$ openstack mig profile list', out)
+        for step in ('discover', 'plan', 'nova-config', 'sync'):
+            self.assertTrue(os.path.exists(os.path.join(
+                self.top, '.nova-mig-state', 'demo-%s.json' % step)), step)
+
     def test_h100_fits_in_one_screen_per_step(self):
         out = self.demo('--host', 'h100-sxm5-8x')
         lines = out.splitlines()
