@@ -29,7 +29,7 @@ APPLY = ('reap', '--apply', '--skip-placement-check',
          '--force-with-enabled-service')
 
 
-def _hold_lock(state_dir, seconds, ready):
+def _hold_lock(state_dir, seconds, ready, done):
     from oslo_config import cfg
 
     import nova_mig.conf
@@ -40,6 +40,8 @@ def _hold_lock(state_dir, seconds, ready):
     with lock.host_lock(conf):
         ready.set()
         time.sleep(seconds)
+        # Still holding the lock: whoever gets it next sees this set.
+        done.set()
 
 
 class TestReap(base.CliTestCase):
@@ -178,14 +180,15 @@ class TestReap(base.CliTestCase):
         # a lock another thread held and hang; a daemon, so that the test
         # process never waits for it at exit.
         ctx = multiprocessing.get_context('spawn')
-        ready = ctx.Event()
+        ready, done = ctx.Event(), ctx.Event()
         proc = ctx.Process(target=_hold_lock,
-                           args=(self.state, seconds, ready), daemon=True)
+                           args=(self.state, seconds, ready, done),
+                           daemon=True)
         proc.start()
         self.addCleanup(proc.kill)
         self.addCleanup(proc.join, 30)
         self.assertTrue(ready.wait(60))
-        return proc
+        return done
 
     def test_second_run_exits_on_the_lock(self):
         self._locked(20)
@@ -197,10 +200,11 @@ class TestReap(base.CliTestCase):
         self.assertTrue(self.mdev_exists(ORPHAN_8C))
 
     def test_second_run_waits_for_the_lock(self):
-        proc = self._locked(2)
+        done = self._locked(2)
         rc, out, err = self.reap(*APPLY)
         self.assertEqual(0, rc, err)
-        self.assertFalse(proc.is_alive())
+        # The reap ran once the holder was through with the lock.
+        self.assertTrue(done.is_set())
         self.assertFalse(self.mdev_exists(ORPHAN_8C))
 
     def test_queued_devices_only(self):
